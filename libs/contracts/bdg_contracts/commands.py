@@ -1,0 +1,52 @@
+"""Commands: what a user or operator asks of a job (imperative names)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from bdg_contracts.base import Contract
+from bdg_contracts.events import PlanApprovalMode
+
+
+class RequestJob(Contract):
+    goal: str = Field(min_length=1, max_length=10_000)
+    repo: str = Field(default="", max_length=2_000)
+    base_ref: str = Field(default="HEAD", max_length=200)
+    plan_approval: PlanApprovalMode = "gated"
+    max_attempts: int = Field(default=5, ge=1, le=20)
+
+
+class EditPlan(Contract):
+    plan_markdown: str = Field(min_length=1, max_length=100_000)
+
+
+class ApprovePlan(Contract):
+    pass
+
+
+class ApproveDeploy(Contract):
+    pass
+
+
+class PauseJob(Contract):
+    reason: str = Field(default="", max_length=2_000)
+
+
+class ResumeJob(Contract):
+    pass
+
+
+class CancelJob(Contract):
+    reason: str = Field(default="", max_length=2_000)
+
+
+class RetryStep(Contract):
+    pass
+
+
+class RequestRollback(Contract):
+    reason: str = Field(min_length=1, max_length=2_000)
+
+
+class RaiseBudget(Contract):
+    limit_usd: float = Field(gt=0)

@@ -1,0 +1,173 @@
+"""Every event of the job lifecycle, past tense; see DESIGN.md section 3 for the flow."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from bdg_contracts.base import Contract, Event
+from bdg_contracts.states import JobState, Step
+
+PlanApprovalMode = Literal["auto", "gated"]
+
+
+class JobRequested(Event):
+    """v2 renamed ``repo_url`` to ``repo`` and added ``base_ref``."""
+
+    class_version = 2
+
+    goal: str = Field(min_length=1, max_length=10_000)
+    repo: str = ""
+    base_ref: str = "HEAD"
+    plan_approval: PlanApprovalMode = "gated"
+    max_attempts: int = Field(default=5, ge=1, le=20)
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["repo"] = state.pop("repo_url", "")
+        state["base_ref"] = "HEAD"
+
+
+class PlanDrafted(Event):
+    plan_markdown: str
+    iteration: int = Field(ge=1)
+
+
+class PlanCritiqued(Event):
+    iteration: int = Field(ge=1)
+    score: int = Field(ge=1, le=10)
+    risks: tuple[str, ...] = ()
+    changes: tuple[str, ...] = ()
+
+
+class PlanReady(Event):
+    plan_markdown: str
+
+
+class PlanEdited(Event):
+    plan_markdown: str
+
+
+class PlanApproved(Event):
+    approved_by: str
+
+
+class ToolCalled(Event):
+    tool: str
+    arguments_json: str
+    result: str
+    idempotency_key: str
+
+
+class FilesChanged(Event):
+    attempt: int = Field(ge=1)
+    patch: str = Field(description="unified diff against the workspace after earlier patches")
+    paths: tuple[str, ...] = ()
+
+
+class CodingFinished(Event):
+    attempt: int = Field(ge=1)
+    summary: str = ""
+
+
+class TestResults(Contract):
+    total: int = Field(default=0, ge=0)
+    failed: int = Field(default=0, ge=0)
+    coverage: float | None = Field(default=None, ge=0, le=100)
+    output_tail: str = ""
+
+
+class TestsPassed(Event):
+    attempt: int = Field(ge=1)
+    results: TestResults
+
+
+class TestsFailed(Event):
+    attempt: int = Field(ge=1)
+    results: TestResults
+    analysis: str = ""
+
+
+class ReviewCompleted(Event):
+    approved: bool
+    score: int = Field(ge=1, le=10)
+    notes: str = ""
+
+
+class DeployAwaitingApproval(Event):
+    target: str
+    preview: str = ""
+
+
+class DeployApproved(Event):
+    approved_by: str
+
+
+class Deployed(Event):
+    url: str
+    canary: bool = False
+
+
+class CanaryPromoted(Event):
+    url: str
+
+
+class RollbackRequested(Event):
+    reason: str
+
+
+class RolledBack(Event):
+    to_url: str = ""
+
+
+class LlmCalled(Event):
+    role: str
+    model: str
+    request_hash: str
+    response: str
+    prompt_tokens: int = Field(ge=0)
+    completion_tokens: int = Field(ge=0)
+    cost_usd: float = Field(ge=0)
+
+
+class StepFailed(Event):
+    step: Step
+    service: str
+    reason: str
+    failed_event_version: int = Field(ge=1, description="the event whose handling failed")
+    deliveries: int = Field(default=0, ge=0)
+
+
+class StepRetried(Event):
+    step: Step
+    service: str
+    failed_event_version: int = Field(ge=1)
+
+
+class JobPaused(Event):
+    reason: str = ""
+
+
+class JobResumed(Event):
+    pass
+
+
+class JobCancelled(Event):
+    reason: str = ""
+
+
+class BudgetExceeded(Event):
+    limit_usd: float = Field(ge=0)
+    spent_usd: float = Field(ge=0)
+
+
+class BudgetRaised(Event):
+    limit_usd: float = Field(ge=0)
+
+
+ALL_EVENTS: tuple[type[Event], ...] = tuple(
+    cls for cls in Event.registry.values() if cls.__module__ == __name__
+)
+
+__all__ = ["ALL_EVENTS", "JobState", "PlanApprovalMode", "Step"] + [c.__name__ for c in ALL_EVENTS]
