@@ -1,0 +1,89 @@
+"""The job event store: the eventsourcing library's PostgreSQL recorder (psycopg 3).
+
+Synchronous like the library; async callers go through ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from bdg_contracts.base import Event
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg.conninfo import conninfo_to_dict
+
+from bdg_jobs.domain import Job
+from bdg_jobs.errors import ConcurrencyConflictError, JobNotFoundError
+from bdg_jobs.mapper import to_event, to_stored
+
+EVENTS_TABLE = "bdg_job_events"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An event with its position in the global notification log."""
+
+    notification_id: int
+    event: Event
+
+
+def datastore_from_url(url: str, pool_size: int = 4) -> PostgresDatastore:
+    params = conninfo_to_dict(url)
+    return PostgresDatastore(
+        dbname=str(params.get("dbname", "postgres")),
+        host=str(params.get("host", "127.0.0.1")),
+        port=str(params.get("port", "5432")),
+        user=str(params.get("user", "postgres")),
+        password=str(params.get("password", "")),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pre_ping=True,
+        lock_timeout=10,
+    )
+
+
+class JobStore:
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        self.datastore = datastore
+        self.recorder = PostgresApplicationRecorder(datastore, events_table_name=EVENTS_TABLE)
+        self.recorder.create_table()
+
+    @classmethod
+    def from_url(cls, url: str, pool_size: int = 4) -> JobStore:
+        return cls(datastore_from_url(url, pool_size))
+
+    def close(self) -> None:
+        self.datastore.close()
+
+    def append(self, events: Sequence[Event]) -> list[Recorded]:
+        """Atomically append; a taken version means another writer won."""
+        if not events:
+            return []
+        try:
+            ids = self.recorder.insert_events([to_stored(e) for e in events])
+        except IntegrityError as error:
+            raise ConcurrencyConflictError(str(error)) from error
+        assert ids is not None
+        return [Recorded(n, e) for n, e in zip(ids, events, strict=True)]
+
+    def save(self, job: Job) -> list[Recorded]:
+        return self.append(job.collect())
+
+    def history(self, job_id: UUID, after: int = 0, upto: int | None = None) -> list[Event]:
+        stored = self.recorder.select_events(job_id, gt=after or None, lte=upto)
+        return [to_event(s) for s in stored]
+
+    def load(self, job_id: UUID, at_version: int | None = None) -> Job:
+        history = self.history(job_id, upto=at_version)
+        if not history:
+            raise JobNotFoundError(f"no job {job_id}")
+        return Job.replay(history)
+
+    def notifications(self, after: int, limit: int = 500) -> list[Recorded]:
+        rows = self.recorder.select_notifications(after, limit, inclusive_of_start=False)
+        return [Recorded(n.id, to_event(n)) for n in rows]
+
+    def max_notification_id(self) -> int:
+        return self.recorder.max_notification_id() or 0

@@ -1,0 +1,49 @@
+"""Typed settings from environment variables (pydantic-settings); README lists them all."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_sandbox_endpoint() -> str:
+    # /var/run is root's; anyone else gets a socket in their own runtime dir.
+    if os.geteuid() == 0:
+        return "unix:///var/run/bigdaddyg-sandbox.sock"
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/bigdaddyg-{os.getuid()}"
+    return f"unix://{runtime}/bigdaddyg-sandbox.sock"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL URL; unset = embedded PostgreSQL under BDG_HOME"
+    )
+    nats_url: str | None = Field(
+        default=None, description="NATS URL; unset = embedded nats-server under BDG_HOME"
+    )
+    bdg_home: Path = Field(default=Path(".bdg"), description="state dir of the embedded stack")
+    agent_sandbox_endpoint: str = Field(default_factory=default_sandbox_endpoint)
+    bdg_service_name: str = Field(default="", description="set by each service's main")
+    bdg_max_deliver: int = Field(default=5, ge=1, description="deliveries before dead-letter")
+    bdg_backoff_seconds: tuple[float, ...] = Field(
+        default=(0.5, 1.0, 2.0, 4.0), description="delay before each redelivery"
+    )
+    bdg_step_timeout_seconds: float = Field(default=300.0, gt=0)
+    bdg_reconcile_after_seconds: float = Field(
+        default=60.0, gt=0, description="re-drive a job whose last event got no reaction"
+    )
+    bdg_duplicate_window_seconds: float = Field(default=600.0, gt=0)
+    bdg_log_format: str = Field(default="json", pattern="^(json|text)$")
+    bdg_log_level: str = Field(default="INFO")
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    jwt_algorithm: str = Field(default="HS256", pattern="^(HS256|RS256|EdDSA)$")
+    jwt_secret: str | None = Field(default=None, description="HS256 shared secret")
+    jwt_public_key: str | None = Field(default=None, description="PEM, for RS256/EdDSA")
+    jwt_audience: str = "bigdaddyg"
+    jwt_issuer: str | None = None
