@@ -80,9 +80,7 @@ class Job:
         return job
 
     @classmethod
-    def request(
-        cls, job_id: UUID, tenant_id: str, cause: Cause, **fields: Any
-    ) -> Job:
+    def request(cls, job_id: UUID, tenant_id: str, cause: Cause, **fields: Any) -> Job:
         job = cls(job_id=job_id, tenant_id=tenant_id, user_id=cause.user_id)
         job._append(ev.JobRequested, cause, check=False, **fields)
         return job
@@ -93,7 +91,8 @@ class Job:
         self.version = event.version
         self.previous_state = self.state
         self.updated_at = event.occurred_at
-        if event.causation_id:
+        # A StepFailed is the runtime giving up, not a reaction: a retry must react again.
+        if event.causation_id and not isinstance(event, ev.StepFailed):
             self.reactions.add(self.reaction_key(event.producer, event.causation_id))
         target = FIXED_TARGET.get(type(event))
         if target is not None:
@@ -149,7 +148,9 @@ class Job:
         )
         if last:
             self.fail_step(
-                cause, Step.testing, cause.producer,
+                cause,
+                Step.testing,
+                cause.producer,
                 f"tests still failing after {self.attempt} attempts: {analysis}",
                 failed.version,
             )
@@ -161,13 +162,18 @@ class Job:
         )
         if rework_spent:
             self.fail_step(
-                cause, Step.reviewing, cause.producer,
-                f"review rejected again after one rework: {notes}", review.version,
+                cause,
+                Step.reviewing,
+                cause.producer,
+                f"review rejected again after one rework: {notes}",
+                review.version,
             )
 
     def await_deploy_approval(self, cause: Cause, target: str, preview: str = "") -> None:
         if not self.review_approved:
-            raise IllegalTransitionError("cannot ask for deploy approval before an approving review")
+            raise IllegalTransitionError(
+                "cannot ask for deploy approval before an approving review"
+            )
         self._append(ev.DeployAwaitingApproval, cause, target=target, preview=preview)
 
     def approve_deploy(self, cause: Cause, approved_by: str) -> None:
@@ -193,12 +199,22 @@ class Job:
         self._append(ev.LlmCalled, cause, **fields)
 
     def fail_step(
-        self, cause: Cause, step: Step, service: str, reason: str, failed_event_version: int,
+        self,
+        cause: Cause,
+        step: Step,
+        service: str,
+        reason: str,
+        failed_event_version: int,
         deliveries: int = 0,
     ) -> None:
         self._append(
-            ev.StepFailed, cause, step=step, service=service, reason=reason,
-            failed_event_version=failed_event_version, deliveries=deliveries,
+            ev.StepFailed,
+            cause,
+            step=step,
+            service=service,
+            reason=reason,
+            failed_event_version=failed_event_version,
+            deliveries=deliveries,
         )
 
     def retry_step(self, cause: Cause) -> ev.StepRetried:
@@ -206,7 +222,10 @@ class Job:
             raise IllegalTransitionError(f"cannot retry a job in state {self.state}")
         assert self.failed_event_version is not None
         return self._append(
-            ev.StepRetried, cause, step=self.failed_step, service=self.failed_service,
+            ev.StepRetried,
+            cause,
+            step=self.failed_step,
+            service=self.failed_service,
             failed_event_version=self.failed_event_version,
         )
 

@@ -29,7 +29,8 @@ def to_stored(event: Event) -> StoredEvent:
 def to_event(stored: StoredEvent) -> Event:
     state: dict[str, Any] = json.loads(stored.state)
     state["job_id"] = (
-        stored.originator_id if isinstance(stored.originator_id, UUID)
+        stored.originator_id
+        if isinstance(stored.originator_id, UUID)
         else UUID(str(stored.originator_id))
     )
     state["version"] = stored.originator_version

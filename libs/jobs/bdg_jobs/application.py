@@ -1,0 +1,89 @@
+"""Use cases over the job aggregate: load, decide, save, then publish what was committed.
+
+The store is synchronous (the eventsourcing library); every call runs in a worker thread so a
+service's event loop never blocks on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
+from uuid import UUID
+
+from bdg_contracts.base import Event
+
+from bdg_jobs.domain import Job
+from bdg_jobs.errors import ConcurrencyConflictError
+from bdg_jobs.store import JobStore, Recorded
+
+log = logging.getLogger(__name__)
+
+Decision = Callable[[Job], None]
+
+
+class Publisher(Protocol):
+    async def publish(self, recorded: list[Recorded]) -> None: ...
+
+
+class NoPublisher:
+    """For tools that only write (the relay publishes what they committed)."""
+
+    async def publish(self, recorded: list[Recorded]) -> None:
+        return None
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class JobApplication:
+    def __init__(
+        self,
+        store: JobStore,
+        publisher: Publisher | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        max_conflict_retries: int = 10,
+    ) -> None:
+        self.store = store
+        self.publisher = publisher or NoPublisher()
+        self.clock = clock
+        self.max_conflict_retries = max_conflict_retries
+
+    async def load(self, job_id: UUID, at_version: int | None = None) -> Job:
+        return await asyncio.to_thread(self.store.load, job_id, at_version)
+
+    async def history(self, job_id: UUID, after: int = 0) -> list[Event]:
+        return await asyncio.to_thread(self.store.history, job_id, after)
+
+    async def start(self, job: Job) -> list[Recorded]:
+        """Save a new job (``Job.request``); a second start of the same id conflicts."""
+        recorded = await asyncio.to_thread(self.store.save, job)
+        await self._publish(recorded)
+        return recorded
+
+    async def execute(self, job_id: UUID, decide: Decision) -> list[Recorded]:
+        """Load the job, let ``decide`` append events, save; on a version conflict reload and
+        decide again, so two writers both land in order. Domain errors propagate unchanged."""
+        for _ in range(self.max_conflict_retries):
+            job = await self.load(job_id)
+            decide(job)
+            if not job.pending:
+                return []
+            try:
+                recorded = await asyncio.to_thread(self.store.save, job)
+            except ConcurrencyConflictError:
+                log.info("version conflict on job %s, deciding again", job_id)
+                continue
+            await self._publish(recorded)
+            return recorded
+        raise ConcurrencyConflictError(f"job {job_id}: too many concurrent writers")
+
+    async def _publish(self, recorded: list[Recorded]) -> None:
+        # Committed is what counts; a failed publish is healed by the outbox relay.
+        try:
+            await self.publisher.publish(recorded)
+        except Exception:
+            log.warning("publish after commit failed; the relay will publish", exc_info=True)

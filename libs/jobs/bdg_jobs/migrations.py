@@ -1,0 +1,130 @@
+"""Versioned, idempotent schema migrations for the read models (psycopg 3, synchronous).
+
+Migrations are an ordered list in code and are never edited once shipped: a change is a new
+migration. Each one runs in its own transaction under a transaction-scoped advisory lock, so two
+processes starting at once apply each migration exactly once and both return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.rows import tuple_row
+
+MIGRATIONS_TABLE = "bdg_schema_migrations"
+# Any fixed bigint; advisory locks are per database, so databases never contend.
+LOCK_KEY = 0x6264_675F_6D69_6772  # "bdg_migr"
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "create agent_config",
+        (
+            # IF NOT EXISTS adopts a table the seed created before migrations existed.
+            """CREATE TABLE IF NOT EXISTS agent_config (
+                "jobId" TEXT PRIMARY KEY,
+                state TEXT NOT NULL,
+                "planMarkdown" TEXT,
+                "costUSD" REAL DEFAULT 0,
+                "createdAt" TIMESTAMPTZ DEFAULT CURRENT_TIMESTAMP
+            )""",
+        ),
+    ),
+    Migration(
+        2,
+        "agent_config tenant, user, goal, updatedAt, version",
+        (
+            """ALTER TABLE agent_config
+                ADD COLUMN tenant TEXT,
+                ADD COLUMN "user" TEXT,
+                ADD COLUMN goal TEXT,
+                ADD COLUMN "updatedAt" TIMESTAMPTZ,
+                ADD COLUMN version INT""",
+            'CREATE INDEX agent_config_tenant_updated ON agent_config (tenant, "updatedAt")',
+        ),
+    ),
+    Migration(
+        3,
+        "create bdg_projection_positions",
+        (
+            """CREATE TABLE bdg_projection_positions (
+                name TEXT PRIMARY KEY,
+                position BIGINT NOT NULL
+            )""",
+        ),
+    ),
+)
+
+LATEST = MIGRATIONS[-1].version
+
+_CREATE_TABLE = f"""CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (
+    version INT PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)"""
+
+
+@contextmanager
+def _connection(
+    conn_or_url: psycopg.Connection[Any] | str,
+) -> Iterator[psycopg.Connection[Any]]:
+    if isinstance(conn_or_url, str):
+        with psycopg.connect(conn_or_url, autocommit=True) as conn:
+            yield conn
+    else:
+        yield conn_or_url
+
+
+def _lock(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+    conn.execute(_CREATE_TABLE)
+
+
+def _applied(conn: psycopg.Connection[Any]) -> set[int]:
+    with conn.cursor(row_factory=tuple_row) as cur:
+        rows = cur.execute(f"SELECT version FROM {MIGRATIONS_TABLE}").fetchall()
+    return {int(row[0]) for row in rows}
+
+
+def applied_versions(conn_or_url: psycopg.Connection[Any] | str) -> list[int]:
+    """The versions recorded as applied, in order (empty for a database never migrated)."""
+    with _connection(conn_or_url) as conn, conn.transaction():
+        _lock(conn)
+        return sorted(_applied(conn))
+
+
+def migrate(conn_or_url: psycopg.Connection[Any] | str, upto: int | None = None) -> list[int]:
+    """Apply the missing migrations up to ``upto`` (default: all); return the versions applied.
+
+    A connection passed in should be idle (autocommit or outside a transaction): each migration
+    commits on its own.
+    """
+    pending = [m for m in MIGRATIONS if upto is None or m.version <= upto]
+    done: list[int] = []
+    with _connection(conn_or_url) as conn:
+        for migration in pending:
+            with conn.transaction():
+                _lock(conn)
+                # Read under the lock: another process may have applied it while we waited.
+                if migration.version in _applied(conn):
+                    continue
+                for statement in migration.statements:
+                    conn.execute(statement)
+                conn.execute(
+                    f"INSERT INTO {MIGRATIONS_TABLE} (version, name) VALUES (%s, %s)",
+                    (migration.version, migration.name),
+                )
+            done.append(migration.version)
+    return done

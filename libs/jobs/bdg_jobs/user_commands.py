@@ -1,0 +1,119 @@
+"""Use cases of users and operators (gateway and CLI): one method per command.
+
+Every command checks the caller's tenant first: another tenant's job does not exist for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from bdg_contracts import commands as cmd
+from bdg_contracts.base import Event
+from bdg_contracts.ids import check_tenant, new_event_id, new_job_id
+
+from bdg_jobs.application import JobApplication
+from bdg_jobs.domain import Cause, Job
+from bdg_jobs.errors import JobNotFoundError
+from bdg_jobs.store import Recorded
+
+Redrive = Callable[[UUID], Awaitable[Event | None]]
+
+
+async def no_redrive(job_id: UUID) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Caller:
+    tenant_id: str
+    user_id: str
+
+    def cause(self, app: JobApplication, traceparent: str | None = None) -> Cause:
+        # Commands have no causing event; a fresh id still lets a reaction point at them.
+        return Cause(
+            producer=f"user:{self.user_id}",
+            occurred_at=app.clock(),
+            causation_id=new_event_id(),
+            user_id=self.user_id,
+            traceparent=traceparent,
+        )
+
+
+def _retry(job: Job, cause: Cause) -> None:
+    job.retry_step(cause)
+
+
+class JobCommands:
+    def __init__(self, app: JobApplication, redrive: Redrive = no_redrive) -> None:
+        self.app, self.redrive = app, redrive
+
+    async def get(self, caller: Caller, job_id: UUID, at_version: int | None = None) -> Job:
+        job = await self.app.load(job_id, at_version)
+        if job.tenant_id != caller.tenant_id:
+            raise JobNotFoundError(f"no job {job_id}")
+        return job
+
+    async def events(self, caller: Caller, job_id: UUID, after: int = 0) -> list[Event]:
+        await self.get(caller, job_id)
+        return await self.app.history(job_id, after)
+
+    async def create(
+        self, caller: Caller, command: cmd.RequestJob, job_id: UUID | None = None
+    ) -> Job:
+        check_tenant(caller.tenant_id)
+        job = Job.request(
+            job_id or new_job_id(),
+            caller.tenant_id,
+            caller.cause(self.app),
+            **command.model_dump(),
+        )
+        await self.app.start(job)
+        return job
+
+    async def _do(
+        self, caller: Caller, job_id: UUID, decide: Callable[[Job, Cause], None]
+    ) -> list[Recorded]:
+        await self.get(caller, job_id)
+        cause = caller.cause(self.app)
+        return await self.app.execute(job_id, lambda job: decide(job, cause))
+
+    async def edit_plan(self, caller: Caller, job_id: UUID, c: cmd.EditPlan) -> list[Recorded]:
+        return await self._do(caller, job_id, lambda j, k: j.edit_plan(k, c.plan_markdown))
+
+    async def approve_plan(self, caller: Caller, job_id: UUID) -> list[Recorded]:
+        return await self._do(caller, job_id, lambda j, k: j.approve_plan(k, caller.user_id))
+
+    async def approve_deploy(self, caller: Caller, job_id: UUID) -> list[Recorded]:
+        return await self._do(caller, job_id, lambda j, k: j.approve_deploy(k, caller.user_id))
+
+    async def pause(self, caller: Caller, job_id: UUID, c: cmd.PauseJob) -> list[Recorded]:
+        return await self._do(caller, job_id, lambda j, k: j.pause(k, c.reason))
+
+    async def cancel(self, caller: Caller, job_id: UUID, c: cmd.CancelJob) -> list[Recorded]:
+        return await self._do(caller, job_id, lambda j, k: j.cancel(k, c.reason))
+
+    async def request_rollback(
+        self, caller: Caller, job_id: UUID, c: cmd.RequestRollback
+    ) -> list[Recorded]:
+        return await self._do(caller, job_id, lambda j, k: j.request_rollback(k, c.reason))
+
+    async def raise_budget(
+        self, caller: Caller, job_id: UUID, c: cmd.RaiseBudget
+    ) -> list[Recorded]:
+        recorded = await self._do(caller, job_id, lambda j, k: j.raise_budget(k, c.limit_usd))
+        await self.redrive(job_id)
+        return recorded
+
+    async def resume(self, caller: Caller, job_id: UUID) -> list[Recorded]:
+        """Work dropped while paused is published again."""
+        recorded = await self._do(caller, job_id, lambda j, k: j.resume(k))
+        await self.redrive(job_id)
+        return recorded
+
+    async def retry(self, caller: Caller, job_id: UUID) -> list[Recorded]:
+        """A failed step goes back to its state and its failed event is published again."""
+        recorded = await self._do(caller, job_id, _retry)
+        await self.redrive(job_id)
+        return recorded

@@ -1,0 +1,61 @@
+"""JetStream streams and the publisher of committed events."""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats
+from bdg_contracts import subjects, wire
+from bdg_jobs.store import Recorded
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+
+def events_stream_config(duplicate_window: float) -> StreamConfig:
+    return StreamConfig(
+        name=subjects.EVENTS_STREAM,
+        subjects=[subjects.all_events()],
+        storage=StorageType.FILE,
+        duplicate_window=duplicate_window,
+    )
+
+
+def dlq_stream_config() -> StreamConfig:
+    return StreamConfig(
+        name=subjects.DLQ_STREAM, subjects=[subjects.all_dlq()], storage=StorageType.FILE
+    )
+
+
+async def ensure_streams(js: JetStreamContext, duplicate_window: float) -> None:
+    """Create or update both streams; safe to call from every service at start."""
+    for config in (events_stream_config(duplicate_window), dlq_stream_config()):
+        try:
+            await js.stream_info(config.name or "")
+        except NotFoundError:
+            await js.add_stream(config)
+        else:
+            await js.update_stream(config)
+
+
+async def connect(url: str, name: str) -> Client:
+    return await nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+
+
+class JetStreamPublisher:
+    """Publishes committed events with ``Nats-Msg-Id = <job>:<version>`` (dedup in the stream)."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self.js = js
+
+    async def publish(self, recorded: list[Recorded]) -> None:
+        acks = [
+            self.js.publish(
+                subjects.subject_of(r.event),
+                wire.encode(r.event),
+                headers=wire.headers_for(r.event, r.notification_id),
+            )
+            for r in recorded
+        ]
+        await asyncio.gather(*acks)

@@ -1,0 +1,145 @@
+"""JetStream consumers: one durable per (service, event), retries with backoff, dead letters.
+
+Copies of a service share each durable pull consumer, so work is split and each event is
+handled by one copy. Idempotency is the job's own record of reactions (``Delivery.react``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bdg_contracts import subjects, wire
+from bdg_jobs.application import JobApplication
+from bdg_jobs.domain import Job
+from bdg_jobs.errors import DomainError
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy as JsAckPolicy
+from nats.js.api import ConsumerConfig
+
+from bdg_runtime.reactions import Delivery, Reaction
+from bdg_runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Consumer:
+    def __init__(
+        self,
+        service: str,
+        broker: NatsBroker,
+        js: JetStreamContext,
+        app: JobApplication,
+        settings: Settings,
+    ) -> None:
+        self.service, self.broker, self.js = service, broker, js
+        self.app, self.settings = app, settings
+        self.stream = JStream(name=subjects.EVENTS_STREAM, declare=False)
+        self.in_flight = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def durable(self, reaction: Reaction) -> str:
+        return f"{self.service}-{reaction.durable}"
+
+    def register(self, reaction: Reaction) -> None:
+        timeout = reaction.timeout or self.settings.bdg_step_timeout_seconds
+        config = ConsumerConfig(
+            ack_policy=JsAckPolicy.EXPLICIT,
+            ack_wait=timeout + 30,
+            max_deliver=-1,  # the handler counts deliveries and dead-letters itself
+        )
+
+        @self.broker.subscriber(
+            subjects.events_named(reaction.event),
+            stream=self.stream,
+            durable=self.durable(reaction),
+            pull_sub=PullSub(batch_size=1, timeout=1.0),
+            config=config,
+            ack_policy=AckPolicy.MANUAL,
+        )
+        async def on_message(body: bytes, msg: NatsMessage) -> None:
+            await self.deliver(reaction, body, msg, timeout)
+
+    async def deliver(
+        self, reaction: Reaction, body: bytes, msg: NatsMessage, limit: float
+    ) -> None:
+        self.in_flight += 1
+        self.idle.clear()
+        try:
+            await self._deliver(reaction, body, msg, limit)
+        finally:
+            self.in_flight -= 1
+            if not self.in_flight:
+                self.idle.set()
+
+    async def _deliver(
+        self, reaction: Reaction, body: bytes, msg: NatsMessage, limit: float
+    ) -> None:
+        raw = msg.raw_message
+        attempt = raw.metadata.num_delivered
+        try:
+            event = wire.decode(raw.headers or {}, body)
+        except Exception as error:  # malformed on the wire: retrying cannot help
+            await self.dead_letter(raw.headers or {}, body, f"undecodable: {error}", attempt)
+            await msg.ack()
+            return
+        delivery = Delivery(self.service, event, self.app, attempt)
+        try:
+            await asyncio.wait_for(reaction.handle(delivery), limit)
+        except Exception as error:
+            reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            if attempt < self.settings.bdg_max_deliver:
+                delays = self.settings.bdg_backoff_seconds
+                delay = delays[min(attempt - 1, len(delays) - 1)]
+                log.warning(
+                    "%s on %s failed (delivery %d), retry in %.1fs: %s",
+                    self.service,
+                    event.name,
+                    attempt,
+                    delay,
+                    reason,
+                )
+                await msg.nack(delay=delay)
+                return
+            await self.give_up(reaction, delivery, reason)
+            await self.dead_letter(raw.headers or {}, body, reason, attempt)
+        await msg.ack()
+
+    async def give_up(self, reaction: Reaction, delivery: Delivery, reason: str) -> None:
+        event = delivery.event
+
+        def fail(job: Job) -> None:
+            job.fail_step(
+                delivery.cause(),
+                reaction.step,
+                self.service,
+                reason[:2000],
+                event.version,
+                deliveries=delivery.attempt,
+            )
+
+        try:
+            await self.app.execute(event.job_id, fail)
+        except DomainError as error:
+            log.info("no StepFailed for job %s: %s", event.job_id, error)
+
+    async def dead_letter(
+        self, headers: dict[str, str], body: bytes, reason: str, attempt: int
+    ) -> None:
+        dlq_headers = {k: v for k, v in headers.items() if k != "Nats-Msg-Id"}
+        dlq_headers.update(
+            {
+                "Bdg-Error": reason[:2000],
+                "Bdg-Deliveries": str(attempt),
+                "Bdg-Service": self.service,
+            }
+        )
+        if "Nats-Msg-Id" in headers:
+            dlq_headers["Nats-Msg-Id"] = f"dlq:{self.service}:{headers['Nats-Msg-Id']}"
+        await self.js.publish(subjects.dlq_subject(self.service), body, headers=dlq_headers)
+        log.error(
+            "%s dead-lettered a message after %d deliveries: %s", self.service, attempt, reason
+        )

@@ -1,0 +1,70 @@
+"""What a service handler gets: the event, and a way to record its reaction exactly once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bdg_contracts.base import Event
+from bdg_contracts.states import Step
+from bdg_jobs.application import JobApplication, utc_now
+from bdg_jobs.domain import Cause, Job
+from bdg_jobs.errors import DomainError
+from bdg_jobs.store import Recorded
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    service: str
+    event: Event
+    app: JobApplication
+    attempt: int = 1
+
+    def cause(self) -> Cause:
+        return Cause(
+            producer=self.service,
+            occurred_at=self.app.clock(),
+            causation_id=self.event.event_id,
+            user_id=self.event.user_id,
+            traceparent=self.event.traceparent,
+        )
+
+    async def react(self, decide: Callable[[Job, Cause], None]) -> list[Recorded]:
+        """Append this service's reaction unless it is already recorded (redelivery), and
+        drop it when the job moved on meanwhile (cancelled, paused: a resume re-drives it)."""
+        service, cause_id = self.service, self.event.event_id
+
+        def guarded(job: Job) -> None:
+            if job.has_reacted(service, cause_id):
+                return
+            decide(job, self.cause())
+
+        try:
+            return await self.app.execute(self.event.job_id, guarded)
+        except DomainError as error:
+            log.info("job %s moved on, %s dropped: %s", self.event.job_id, self.event.name, error)
+            return []
+
+
+Handler = Callable[[Delivery], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """One handler for one event class; ``step`` names the work for StepFailed."""
+
+    event: type[Event]
+    step: Step
+    handle: Handler
+    timeout: float | None = None
+    name: str = field(default="")
+
+    @property
+    def durable(self) -> str:
+        return self.name or self.event.__name__
+
+
+__all__ = ["Delivery", "Handler", "Reaction", "utc_now"]
