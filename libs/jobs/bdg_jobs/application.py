@@ -14,7 +14,6 @@ from typing import Protocol
 from uuid import UUID
 
 from bdg_contracts.base import Event
-
 from bdg_jobs.domain import Job
 from bdg_jobs.errors import ConcurrencyConflictError
 from bdg_jobs.store import JobStore, Recorded

@@ -16,7 +16,6 @@ from uuid import UUID
 from bdg_contracts import events as ev
 from bdg_contracts.base import Event
 from bdg_contracts.states import STEP_STATE, JobState, Step
-
 from bdg_jobs.errors import IllegalTransitionError
 from bdg_jobs.transitions import ALLOWED, FIXED_TARGET
 

@@ -10,8 +10,9 @@ import json
 from typing import Any
 from uuid import UUID
 
-from bdg_contracts.base import Event
 from eventsourcing.persistence import StoredEvent
+
+from bdg_contracts.base import Event
 
 _COLUMNS = ("job_id", "version")
 

@@ -8,7 +8,6 @@ from bdg_contracts import events as ev
 from bdg_contracts.base import Event
 from bdg_contracts.states import WORKING_STATES
 from bdg_contracts.triggers import TRIGGERS
-
 from bdg_jobs.domain import Job
 
 

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from bdg_contracts.base import Event
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.conninfo import conninfo_to_dict
 
+from bdg_contracts.base import Event
 from bdg_jobs.domain import Job
 from bdg_jobs.errors import ConcurrencyConflictError, JobNotFoundError
 from bdg_jobs.mapper import to_event, to_stored

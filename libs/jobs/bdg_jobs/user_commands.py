@@ -12,7 +12,6 @@ from uuid import UUID
 from bdg_contracts import commands as cmd
 from bdg_contracts.base import Event
 from bdg_contracts.ids import check_tenant, new_event_id, new_job_id
-
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.errors import JobNotFoundError

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import nats
-from bdg_contracts import subjects, wire
-from bdg_jobs.store import Recorded
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
+
+from bdg_contracts import subjects, wire
+from bdg_jobs.store import Recorded
 
 
 def events_stream_config(duplicate_window: float) -> StreamConfig:
@@ -50,12 +49,10 @@ class JetStreamPublisher:
         self.js = js
 
     async def publish(self, recorded: list[Recorded]) -> None:
-        acks = [
-            self.js.publish(
+        # One at a time, so a job's events enter the stream in version order.
+        for r in recorded:
+            await self.js.publish(
                 subjects.subject_of(r.event),
                 wire.encode(r.event),
                 headers=wire.headers_for(r.event, r.notification_id),
             )
-            for r in recorded
-        ]
-        await asyncio.gather(*acks)

@@ -9,16 +9,16 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bdg_contracts import subjects, wire
-from bdg_jobs.application import JobApplication
-from bdg_jobs.domain import Job
-from bdg_jobs.errors import DomainError
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig
 
+from bdg_contracts import subjects, wire
+from bdg_jobs.application import JobApplication
+from bdg_jobs.domain import Job
+from bdg_jobs.errors import DomainError
 from bdg_runtime.reactions import Delivery, Reaction
 from bdg_runtime.settings import Settings
 

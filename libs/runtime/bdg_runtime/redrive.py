@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 from uuid import UUID
 
+from nats.js import JetStreamContext
+
 from bdg_contracts import subjects, wire
 from bdg_contracts.base import Event
 from bdg_jobs.redrive import pending_trigger
 from bdg_jobs.store import JobStore
-from nats.js import JetStreamContext
 
 
 class Redriver:

@@ -1,0 +1,51 @@
+"""Re-drives jobs whose last event got no reaction in time, from PostgreSQL (source of truth).
+
+JetStream may lose acknowledged messages (it syncs to disk periodically); the job log may not.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from bdg_contracts.states import WORKING_STATES
+from bdg_runtime.redrive import Redriver
+
+log = logging.getLogger(__name__)
+
+
+class Reconciler:
+    name = "reconciler"
+
+    def __init__(self, database_url: str, redrive: Redriver, after_seconds: float) -> None:
+        self.url, self.redrive, self.after = database_url, redrive, after_seconds
+        self._next = 0.0
+
+    async def stalled_jobs(self) -> list[UUID]:
+        async with await psycopg.AsyncConnection.connect(self.url, autocommit=True) as conn:
+            cur = await conn.execute(
+                'SELECT "jobId" FROM agent_config WHERE state = ANY(%s) '
+                'AND "updatedAt" < now() - make_interval(secs => %s) '
+                'ORDER BY "updatedAt" LIMIT 100',
+                ([s.value for s in WORKING_STATES], self.after),
+            )
+            rows: list[Any] = await cur.fetchall()
+        return [UUID(str(r[0])) for r in rows]
+
+    async def step(self) -> int:
+        now = time.monotonic()
+        if now < self._next:
+            return 0
+        self._next = now + max(self.after / 4, 0.2)
+        count = 0
+        for job_id in await self.stalled_jobs():
+            trigger = await self.redrive(job_id)
+            if trigger is not None:
+                log.warning("re-drove job %s: %s v%d", job_id, trigger.name, trigger.version)
+                count += 1
+        # Re-drives are handled by consumers; this task never needs an immediate second pass.
+        return 0

@@ -1,0 +1,142 @@
+"""The composition root every service shares: settings, store, bus, consumers, follower, signals.
+
+Nothing connects at import time; ``run`` is called from each service's ``main``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from faststream.nats import NatsBroker
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+from bdg_jobs.application import JobApplication
+from bdg_jobs.migrations import migrate
+from bdg_jobs.store import JobStore
+from bdg_runtime.bus import JetStreamPublisher, connect, ensure_streams
+from bdg_runtime.consumer import Consumer
+from bdg_runtime.follower import follow
+from bdg_runtime.logs import setup_logging
+from bdg_runtime.projection_task import ProjectionTask
+from bdg_runtime.reactions import Reaction
+from bdg_runtime.reconciler import Reconciler
+from bdg_runtime.redrive import Redriver
+from bdg_runtime.relay import Relay
+from bdg_runtime.sandbox_probe import SandboxStatus, probe_sandbox
+from bdg_runtime.settings import Settings
+from bdg_runtime.watchdog import watch_streams
+
+log = logging.getLogger(__name__)
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+@dataclass
+class ServiceContext:
+    name: str
+    settings: Settings
+    database_url: str
+    nats_url: str
+    store: JobStore
+    app: JobApplication
+    nc: Client
+    js: JetStreamContext
+    redrive: Redriver
+    sandbox: SandboxStatus
+
+
+Reactions = Callable[[ServiceContext], Sequence[Reaction]]
+Extra = Callable[[ServiceContext, asyncio.Event], Awaitable[None]]
+
+
+def urls(settings: Settings) -> tuple[str, str]:
+    if not settings.database_url or not settings.nats_url:
+        raise ConfigurationError(
+            "DATABASE_URL and NATS_URL must be set for a service; `bdg up` sets them "
+            "(starting the embedded stack when they are unset)"
+        )
+    return settings.database_url, settings.nats_url
+
+
+async def serve(
+    name: str, reactions: Reactions, extra: Extra | None = None, stop: asyncio.Event | None = None
+) -> None:
+    settings = Settings()
+    stop = stop or asyncio.Event()
+    database_url, nats_url = urls(settings)
+    await asyncio.to_thread(migrate, database_url)
+    store = JobStore.from_url(database_url)
+    nc = await connect(nats_url, name)
+    js = nc.jetstream()
+    await ensure_streams(js, settings.bdg_duplicate_window_seconds)
+    publisher = JetStreamPublisher(js)
+    app = JobApplication(store, publisher)
+    redrive = Redriver(store, js)
+    sandbox = await probe_sandbox(settings.agent_sandbox_endpoint)
+    if sandbox.available:
+        log.info("sandbox: available at %s", sandbox.endpoint)
+    else:
+        log.warning(
+            "sandbox: UNAVAILABLE at %s (%s); steps that run code wait with a visible reason",
+            sandbox.endpoint,
+            sandbox.detail,
+        )
+    ctx = ServiceContext(
+        name, settings, database_url, nats_url, store, app, nc, js, redrive, sandbox
+    )
+    broker = NatsBroker(nats_url, graceful_timeout=settings.bdg_step_timeout_seconds)
+    consumer = Consumer(name, broker, js, app, settings)
+    for reaction in reactions(ctx):
+        consumer.register(reaction)
+    projection = ProjectionTask(store, database_url)
+    relay = Relay(store, publisher, database_url)
+    reconciler = Reconciler(database_url, redrive, settings.bdg_reconcile_after_seconds)
+    background = [
+        asyncio.create_task(follow(database_url, [relay, projection, reconciler], stop)),
+        asyncio.create_task(watch_streams(js, broker, settings, stop)),
+    ]
+    if extra is not None:
+        background.append(asyncio.create_task(extra(ctx, stop)))
+    await broker.start()
+    log.info("%s ready: %d handler(s)", name, len(broker.subscribers))
+    try:
+        await stop.wait()
+    finally:
+        log.info("%s stopping: finishing messages in hand", name)
+        await broker.stop()  # waits up to graceful_timeout for handlers in flight
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await relay.close()
+        projection.close()
+        with contextlib.suppress(Exception):
+            await nc.drain()
+        store.close()
+        log.info("%s stopped", name)
+
+
+def run(name: str, reactions: Reactions, extra: Extra | None = None) -> None:
+    """Entry point of a service process: SIGTERM and SIGINT stop it gracefully."""
+    settings = Settings()
+    setup_logging(name, settings.bdg_log_format, settings.bdg_log_level)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(name, reactions, extra, stop)
+
+    try:
+        asyncio.run(main())
+    except ConfigurationError as error:
+        log.error("%s", error)
+        raise SystemExit(2) from error
