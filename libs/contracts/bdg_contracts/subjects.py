@@ -1,19 +1,46 @@
-"""The only place NATS subjects and stream names are spelled."""
+"""The only place NATS subjects and stream names are spelled.
+
+An installation may set a namespace (``BDG_NAMESPACE``): its streams and subjects are then its
+own (``bdg_<ns>.evt...`` in ``BDG_EVENTS_<NS>``), so several installations, or test runs, can
+share one NATS server. The composition root sets it once at start with ``use_namespace``.
+"""
 
 from __future__ import annotations
 
+import re
 from uuid import UUID
 
 from bdg_contracts.base import Event
 
-EVENTS_STREAM = "BDG_EVENTS"
-DLQ_STREAM = "BDG_DLQ"
-EVENT_PREFIX = "bdg.evt"
-DLQ_PREFIX = "bdg.dlq"
+_NAMESPACE = re.compile(r"^[a-z0-9]{0,32}$")
+_root = "bdg"
+
+
+def use_namespace(namespace: str) -> None:
+    global _root
+    if not _NAMESPACE.fullmatch(namespace):
+        raise ValueError(f"namespace {namespace!r} must match {_NAMESPACE.pattern}")
+    _root = f"bdg_{namespace}" if namespace else "bdg"
+
+
+def events_stream() -> str:
+    return "BDG_EVENTS" if _root == "bdg" else f"BDG_EVENTS_{_root[4:].upper()}"
+
+
+def dlq_stream() -> str:
+    return "BDG_DLQ" if _root == "bdg" else f"BDG_DLQ_{_root[4:].upper()}"
+
+
+def _evt() -> str:
+    return f"{_root}.evt"
+
+
+def _dlq() -> str:
+    return f"{_root}.dlq"
 
 
 def event_subject(tenant_id: str, job_id: UUID, event_name: str) -> str:
-    return f"{EVENT_PREFIX}.{tenant_id}.{job_id}.{event_name}"
+    return f"{_evt()}.{tenant_id}.{job_id}.{event_name}"
 
 
 def subject_of(event: Event) -> str:
@@ -22,23 +49,23 @@ def subject_of(event: Event) -> str:
 
 def events_named(event_cls: type[Event]) -> str:
     """Every tenant's and job's events of one class."""
-    return f"{EVENT_PREFIX}.*.*.{event_cls.__name__}"
+    return f"{_evt()}.*.*.{event_cls.__name__}"
 
 
 def job_events(tenant_id: str, job_id: UUID) -> str:
-    return f"{EVENT_PREFIX}.{tenant_id}.{job_id}.*"
+    return f"{_evt()}.{tenant_id}.{job_id}.*"
 
 
 def all_events() -> str:
-    return f"{EVENT_PREFIX}.>"
+    return f"{_evt()}.>"
 
 
 def dlq_subject(service: str) -> str:
-    return f"{DLQ_PREFIX}.{service}"
+    return f"{_dlq()}.{service}"
 
 
 def all_dlq() -> str:
-    return f"{DLQ_PREFIX}.>"
+    return f"{_dlq()}.>"
 
 
 def msg_id(event: Event) -> str:

@@ -14,7 +14,7 @@ from bdg_jobs.store import Recorded
 
 def events_stream_config(duplicate_window: float) -> StreamConfig:
     return StreamConfig(
-        name=subjects.EVENTS_STREAM,
+        name=subjects.events_stream(),
         subjects=[subjects.all_events()],
         storage=StorageType.FILE,
         duplicate_window=duplicate_window,
@@ -23,7 +23,7 @@ def events_stream_config(duplicate_window: float) -> StreamConfig:
 
 def dlq_stream_config() -> StreamConfig:
     return StreamConfig(
-        name=subjects.DLQ_STREAM, subjects=[subjects.all_dlq()], storage=StorageType.FILE
+        name=subjects.dlq_stream(), subjects=[subjects.all_dlq()], storage=StorageType.FILE
     )
 
 

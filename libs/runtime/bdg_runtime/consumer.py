@@ -36,7 +36,7 @@ class Consumer:
     ) -> None:
         self.service, self.broker, self.js = service, broker, js
         self.app, self.settings = app, settings
-        self.stream = JStream(name=subjects.EVENTS_STREAM, declare=False)
+        self.stream = JStream(name=subjects.events_stream(), declare=False)
         self.in_flight = 0
         self.idle = asyncio.Event()
         self.idle.set()
@@ -48,7 +48,7 @@ class Consumer:
         timeout = reaction.timeout or self.settings.bdg_step_timeout_seconds
         config = ConsumerConfig(
             ack_policy=JsAckPolicy.EXPLICIT,
-            ack_wait=timeout + 30,
+            ack_wait=self.settings.bdg_ack_wait_seconds,
             max_deliver=-1,  # the handler counts deliveries and dead-letters itself
         )
 
@@ -87,6 +87,7 @@ class Consumer:
             await msg.ack()
             return
         delivery = Delivery(self.service, event, self.app, attempt)
+        heartbeat = asyncio.create_task(self._heartbeat(msg))
         try:
             await asyncio.wait_for(reaction.handle(delivery), limit)
         except Exception as error:
@@ -106,7 +107,15 @@ class Consumer:
                 return
             await self.give_up(reaction, delivery, reason)
             await self.dead_letter(raw.headers or {}, body, reason, attempt)
+        finally:
+            heartbeat.cancel()
         await msg.ack()
+
+    async def _heartbeat(self, msg: NatsMessage) -> None:
+        """A short ack wait redelivers quickly after a crash; a live handler keeps its message."""
+        while True:
+            await asyncio.sleep(self.settings.bdg_ack_wait_seconds / 3)
+            await msg.in_progress()
 
     async def give_up(self, reaction: Reaction, delivery: Delivery, reason: str) -> None:
         event = delivery.event

@@ -16,6 +16,7 @@ from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
+from bdg_contracts import subjects
 from bdg_jobs.application import JobApplication
 from bdg_jobs.migrations import migrate
 from bdg_jobs.store import JobStore
@@ -70,6 +71,7 @@ async def serve(
     name: str, reactions: Reactions, extra: Extra | None = None, stop: asyncio.Event | None = None
 ) -> None:
     settings = Settings()
+    subjects.use_namespace(settings.bdg_namespace)
     stop = stop or asyncio.Event()
     database_url, nats_url = urls(settings)
     await asyncio.to_thread(migrate, database_url)

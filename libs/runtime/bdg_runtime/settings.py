@@ -28,12 +28,18 @@ class Settings(BaseSettings):
     )
     bdg_home: Path = Field(default=Path(".bdg"), description="state dir of the embedded stack")
     agent_sandbox_endpoint: str = Field(default_factory=default_sandbox_endpoint)
+    bdg_namespace: str = Field(
+        default="", description="own streams and subjects on a shared NATS (tests, staging)"
+    )
     bdg_service_name: str = Field(default="", description="set by each service's main")
     bdg_max_deliver: int = Field(default=5, ge=1, description="deliveries before dead-letter")
     bdg_backoff_seconds: tuple[float, ...] = Field(
         default=(0.5, 1.0, 2.0, 4.0), description="delay before each redelivery"
     )
     bdg_step_timeout_seconds: float = Field(default=300.0, gt=0)
+    bdg_ack_wait_seconds: float = Field(
+        default=10.0, gt=0, description="redelivery after a consumer died; handlers heartbeat"
+    )
     bdg_reconcile_after_seconds: float = Field(
         default=60.0, gt=0, description="re-drive a job whose last event got no reaction"
     )

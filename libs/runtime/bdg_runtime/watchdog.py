@@ -35,10 +35,10 @@ async def watch_streams(
         if stop.is_set():
             return
         try:
-            await js.stream_info(subjects.EVENTS_STREAM)
+            await js.stream_info(subjects.events_stream())
         except NotFoundError:
             log.error(
-                "stream %s is gone; declaring it and the consumers again", subjects.EVENTS_STREAM
+                "stream %s is gone; declaring it and the consumers again", subjects.events_stream()
             )
             await ensure_streams(js, settings.bdg_duplicate_window_seconds)
             await broker.stop()
