@@ -60,8 +60,9 @@ class Consumer:
             config=config,
             ack_policy=AckPolicy.MANUAL,
         )
-        async def on_message(body: bytes, msg: NatsMessage) -> None:
-            await self.deliver(reaction, body, msg, timeout)
+        async def on_message(msg: NatsMessage) -> None:
+            # Decoded by our own wire format (class from headers), not FastStream's JSON guess.
+            await self.deliver(reaction, msg.body, msg, timeout)
 
     async def deliver(
         self, reaction: Reaction, body: bytes, msg: NatsMessage, limit: float

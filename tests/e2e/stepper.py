@@ -1,0 +1,115 @@
+"""A test-only service: drives jobs through every state, with faults chosen by the goal text.
+
+Run as ``python -m tests.e2e.stepper <role>``. Directives in the goal:
+- ``poison:<role>``: this role's handler fails on every delivery until the job was retried.
+- ``hang:<role>``: the first time, write ``<BDG_TEST_MARKERS>/<job>`` and block forever (the
+  test kills the process there); once the marker exists, carry on normally.
+Each handled event is printed as ``handled <role> <event> <event_id> pid=<pid>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from bdg_contracts import events as ev
+from bdg_contracts.base import Event
+from bdg_contracts.states import Step
+from bdg_jobs.domain import Cause, Job
+from bdg_runtime.reactions import Delivery, Reaction
+from bdg_runtime.service import ServiceContext, run
+
+Decide = Callable[[Job, Cause], None]
+
+
+class PoisonedError(RuntimeError):
+    pass
+
+
+async def _faults(role: str, delivery: Delivery) -> None:
+    job = await delivery.app.load(delivery.event.job_id)
+    if f"poison:{role}" in job.goal:
+        history = await delivery.app.history(job.job_id)
+        if not any(isinstance(e, ev.StepRetried) for e in history):
+            raise PoisonedError(f"poisoned {role} (delivery {delivery.attempt})")
+    if f"hang:{role}" in job.goal:
+        marker = Path(os.environ["BDG_TEST_MARKERS"]) / str(job.job_id)
+        if not marker.exists():
+            marker.write_text(str(os.getpid()))
+            await asyncio.Event().wait()
+
+
+def handler(role: str, decide: Callable[[Event], Decide]) -> Callable[[Delivery], Awaitable[None]]:
+    async def handle(delivery: Delivery) -> None:
+        await _faults(role, delivery)
+        recorded = await delivery.react(decide(delivery.event))
+        if recorded:
+            print(
+                f"handled {role} {delivery.event.name} {delivery.event.event_id} pid={os.getpid()}",
+                flush=True,
+            )
+
+    return handle
+
+
+def _code(e: Event) -> Decide:
+    def decide(job: Job, cause: Cause) -> None:
+        job.change_files(
+            cause,
+            f"--- /dev/null\n+++ b/f{job.attempt}.py\n@@ -0,0 +1 @@\n+x\n",
+            (f"f{job.attempt}.py",),
+        )
+        job.finish_coding(cause, "done")
+
+    return decide
+
+
+def _review(e: Event) -> Decide:
+    return lambda job, cause: job.complete_review(cause, approved=True, score=9, notes="ok")
+
+
+ROLES: dict[str, list[tuple[type[Event], Step, Callable[[Event], Decide]]]] = {
+    "planner": [
+        (
+            ev.JobRequested,
+            Step.planning,
+            lambda e: lambda job, cause: job.make_plan_ready(cause, "- [ ] do it"),
+        ),
+        (ev.TestsPassed, Step.reviewing, _review),
+    ],
+    "coder": [(ev.PlanApproved, Step.coding, _code), (ev.TestsFailed, Step.coding, _code)],
+    "tester": [
+        (
+            ev.CodingFinished,
+            Step.testing,
+            lambda e: lambda job, cause: job.pass_tests(cause, ev.TestResults(total=1)),
+        ),
+    ],
+    "deployer": [
+        (
+            ev.ReviewCompleted,
+            Step.deploying,
+            lambda e: lambda job, cause: job.await_deploy_approval(cause, "preview"),
+        ),
+        (
+            ev.DeployApproved,
+            Step.deploying,
+            lambda e: lambda job, cause: job.deploy(cause, f"https://{job.job_id}.example"),
+        ),
+    ],
+}
+
+
+def reactions(role: str) -> Callable[[ServiceContext], Sequence[Reaction]]:
+    def build(ctx: ServiceContext) -> Sequence[Reaction]:
+        return [Reaction(cls, step, handler(role, d)) for cls, step, d in ROLES[role]]
+
+    return build
+
+
+if __name__ == "__main__":
+    role = sys.argv[1]
+    run(role, reactions(role))
