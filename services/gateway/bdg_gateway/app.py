@@ -1,0 +1,62 @@
+"""The FastAPI application: routes, error answers, health. Connects nothing itself."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from nats.aio.client import Client
+
+from bdg_gateway import api, errors, ws
+from bdg_gateway.auth import Authenticator
+from bdg_gateway.deps import CurrentGateway, Gateway
+from bdg_gateway.queries import JobQueries
+from bdg_gateway.views import Health
+from bdg_jobs.user_commands import JobCommands
+
+HEALTH_TIMEOUT_SECONDS = 3.0
+
+
+def create_app(
+    commands: JobCommands, queries: JobQueries, nc: Client, auth: Authenticator
+) -> FastAPI:
+    app = FastAPI(
+        title="BigDaddyG Agent gateway",
+        version="0.1.0",
+        description="Jobs: goal -> plan -> code -> test -> review -> deploy, one event log each.",
+    )
+    app.state.gateway = Gateway(commands, queries, nc, auth)
+    errors.install(app)
+    app.include_router(api.router)
+    app.include_router(ws.router)
+    app.add_api_route(
+        "/healthz", healthz, methods=["GET"], tags=["health"], responses={503: {"model": Health}}
+    )
+    return app
+
+
+async def healthz(gateway: CurrentGateway) -> JSONResponse:
+    """No authentication: PostgreSQL answers a query and NATS answers a ping."""
+    database, nats = await asyncio.gather(_database(gateway), _nats(gateway))
+    status = "ok" if database == nats == "ok" else "unavailable"
+    health = Health(status=status, database=database, nats=nats)
+    return JSONResponse(health.model_dump(), status_code=200 if status == "ok" else 503)
+
+
+async def _database(gateway: Gateway) -> str:
+    try:
+        await asyncio.wait_for(gateway.queries.ping(), HEALTH_TIMEOUT_SECONDS)
+    except Exception as error:
+        return f"error: {type(error).__name__}"
+    return "ok"
+
+
+async def _nats(gateway: Gateway) -> str:
+    if not gateway.nc.is_connected:
+        return "disconnected"
+    try:
+        await gateway.nc.flush(timeout=int(HEALTH_TIMEOUT_SECONDS))
+    except Exception as error:
+        return f"error: {type(error).__name__}"
+    return "ok"

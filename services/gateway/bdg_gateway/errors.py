@@ -1,0 +1,60 @@
+"""Domain and validation errors as HTTP answers; every one is raised before anything is written."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pydantic
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from bdg_jobs.errors import ConcurrencyConflictError, DomainError, JobNotFoundError
+
+
+def _json(status: int, detail: str, **extra: Any) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"detail": detail, **extra})
+
+
+def _errors(errors: Sequence[Any]) -> tuple[str, list[dict[str, Any]]]:
+    """A one-line message naming each bad field, and the errors without their inputs."""
+    items = [
+        {
+            "loc": [str(p) for p in e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in errors
+    ]
+    message = "; ".join(f"{'.'.join(i['loc']) or 'request'}: {i['msg']}" for i in items)
+    return message or "invalid request", items
+
+
+async def _not_found(request: Request, error: Exception) -> JSONResponse:
+    # Another tenant's job raises the same error with the same message: nothing leaks.
+    return _json(404, str(error) or "not found")
+
+
+async def _conflict(request: Request, error: Exception) -> JSONResponse:
+    return _json(409, str(error) or type(error).__name__)
+
+
+async def _invalid_request(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    message, items = _errors(error.errors())
+    return _json(422, message, errors=items)
+
+
+async def _invalid_value(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, pydantic.ValidationError)
+    message, items = _errors(error.errors(include_input=False))
+    return _json(422, message, errors=items)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(JobNotFoundError, _not_found)
+    app.add_exception_handler(DomainError, _conflict)
+    app.add_exception_handler(ConcurrencyConflictError, _conflict)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(pydantic.ValidationError, _invalid_value)

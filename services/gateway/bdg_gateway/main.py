@@ -1,0 +1,93 @@
+"""Composition root: the shared service runtime plus the HTTP server (``python -m``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import sys
+from collections.abc import Iterator, Sequence
+
+import uvicorn
+from fastapi import FastAPI
+
+from bdg_gateway.app import create_app
+from bdg_gateway.auth import AuthConfigError, Authenticator
+from bdg_gateway.queries import JobQueries
+from bdg_jobs.user_commands import JobCommands
+from bdg_runtime import service
+from bdg_runtime.reactions import Reaction
+from bdg_runtime.settings import Settings
+
+NAME = "gateway"
+GRACEFUL_SHUTDOWN_SECONDS = 10
+log = logging.getLogger(__name__)
+
+
+class GatewayServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: the service's stop event stops it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so a taken port is an error we can report."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=2048)
+
+
+def http_server(app: FastAPI) -> GatewayServer:
+    config = uvicorn.Config(
+        app, log_config=None, lifespan="off", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS
+    )
+    return GatewayServer(config)
+
+
+def no_reactions(ctx: service.ServiceContext) -> Sequence[Reaction]:
+    return []
+
+
+async def serve_http(ctx: service.ServiceContext, stop: asyncio.Event) -> None:
+    """The ``extra`` task of the runtime: the API until ``stop`` is set."""
+    settings = ctx.settings
+    auth = Authenticator.from_settings(settings)
+    queries = await JobQueries.open(ctx.database_url)
+    app = create_app(JobCommands(ctx.app, ctx.redrive), queries, ctx.nc, auth)
+    server = http_server(app)
+    try:
+        sock = bind(settings.gateway_host, settings.gateway_port)
+    except OSError as error:
+        log.error("cannot listen on %s:%s: %s", settings.gateway_host, settings.gateway_port, error)
+        await queries.close()
+        stop.set()
+        return
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    stopping = asyncio.create_task(stop.wait())
+    log.info("gateway listening on http://%s:%s", settings.gateway_host, sock.getsockname()[1])
+    try:
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if serving.done():
+            log.error("the HTTP server ended on its own; stopping the gateway")
+            stop.set()
+    finally:
+        server.should_exit = True
+        stopping.cancel()
+        with contextlib.suppress(Exception):
+            await serving
+        await queries.close()
+
+
+def run() -> None:
+    try:
+        Authenticator.from_settings(Settings())
+    except AuthConfigError as error:
+        print(f"bdg-gateway: {error}", file=sys.stderr)
+        raise SystemExit(2) from error
+    service.run(NAME, no_reactions, serve_http)
+
+
+if __name__ == "__main__":
+    run()

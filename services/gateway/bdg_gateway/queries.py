@@ -1,0 +1,61 @@
+"""Read-model queries over ``agent_config`` (async psycopg pool; the projection writes it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from bdg_gateway.views import JobSummary
+
+_LIST = """
+    SELECT "jobId", tenant, "user", goal, state, "planMarkdown", "costUSD", version,
+           "createdAt", "updatedAt"
+    FROM agent_config
+    WHERE tenant = %(tenant)s
+    ORDER BY "createdAt" DESC NULLS LAST, "jobId" DESC
+    LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+
+class JobQueries:
+    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def open(cls, database_url: str, max_size: int = 4) -> JobQueries:
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            database_url, min_size=1, max_size=max_size, open=False, kwargs={"autocommit": True}
+        )
+        await pool.open()
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def list_jobs(self, tenant: str, limit: int = 50, offset: int = 0) -> list[JobSummary]:
+        """The tenant's jobs, newest first."""
+        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(_LIST, {"tenant": tenant, "limit": limit, "offset": offset})
+            rows = await cur.fetchall()
+        return [_summary(row) for row in rows]
+
+    async def ping(self) -> None:
+        async with self.pool.connection(timeout=5) as conn:
+            await conn.execute("SELECT 1")
+
+
+def _summary(row: dict[str, Any]) -> JobSummary:
+    return JobSummary(
+        id=row["jobId"],
+        tenant=row["tenant"],
+        user=row["user"],
+        goal=row["goal"],
+        state=row["state"],
+        plan_markdown=row["planMarkdown"],
+        cost_usd=float(row["costUSD"] or 0.0),
+        version=row["version"],
+        created_at=row["createdAt"],
+        updated_at=row["updatedAt"],
+    )

@@ -1,0 +1,92 @@
+"""What the gateway answers with: JSON shapes of jobs, events and the job list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from bdg_contracts.base import Event
+from bdg_contracts.states import JobState, Step
+from bdg_jobs.domain import Job
+
+
+class View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class JobView(View):
+    id: UUID
+    tenant: str
+    user: str | None
+    goal: str
+    repo: str
+    state: JobState
+    plan_markdown: str
+    plan_versions: list[str]
+    attempt: int
+    cost_usd: float
+    version: int
+    created_at: datetime | None
+    updated_at: datetime | None
+    failed_step: Step | None
+
+    @classmethod
+    def of(cls, job: Job) -> JobView:
+        return cls(
+            id=job.job_id,
+            tenant=job.tenant_id,
+            user=job.user_id,
+            goal=job.goal,
+            repo=job.repo,
+            state=job.state,
+            plan_markdown=job.plan_markdown,
+            plan_versions=list(job.plan_versions),
+            attempt=job.attempt,
+            cost_usd=job.cost_usd,
+            version=job.version,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            failed_step=job.failed_step,
+        )
+
+
+class EventView(View):
+    """One event of a job, as the REST API and the WebSocket stream both send it."""
+
+    version: int
+    name: str
+    event: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: Event) -> EventView:
+        return cls(version=event.version, name=event.name, event=event.model_dump(mode="json"))
+
+
+class JobSummary(View):
+    """A row of the ``agent_config`` read model (eventually consistent with the job)."""
+
+    id: str
+    tenant: str
+    user: str | None
+    goal: str | None
+    state: str
+    plan_markdown: str | None
+    cost_usd: float
+    version: int | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class JobPage(View):
+    items: list[JobSummary]
+    limit: int
+    offset: int
+
+
+class Health(View):
+    status: str
+    database: str
+    nats: str

@@ -1,0 +1,150 @@
+"""``/jobs/{id}/stream``: a job's events over a WebSocket, backfill then live, each version once.
+
+The seam: subscribe to the job's NATS subject first (buffering), then backfill from PostgreSQL,
+then send buffered and live events, skipping versions already sent. A live event that skips
+ahead is preceded by the missing versions read from the store; an idle stream re-reads the store
+now and then, so an event whose publish was lost (the relay publishes it later) still arrives.
+Close codes: 4400 bad request, 4401 not authenticated, 4404 no such job (for this tenant).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from uuid import UUID
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from nats.aio.msg import Msg
+
+from bdg_contracts import subjects, wire
+from bdg_contracts.base import Event
+from bdg_gateway.auth import AuthError, bearer_token
+from bdg_gateway.deps import Gateway, gateway_of
+from bdg_gateway.views import EventView
+from bdg_jobs.errors import JobNotFoundError
+from bdg_jobs.user_commands import Caller
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+BAD_REQUEST, UNAUTHORIZED, NOT_FOUND = 4400, 4401, 4404
+BUFFER = 1000
+IDLE_RESYNC_SECONDS = 15.0
+
+
+@router.websocket("/jobs/{job_id}/stream")
+async def stream(websocket: WebSocket, job_id: str) -> None:
+    # Accept first: a close before the handshake is an HTTP 403 with no code the client sees.
+    await websocket.accept()
+    gateway = gateway_of(websocket.app)
+    query = websocket.query_params
+    token = query.get("token") or bearer_token(websocket.headers.get("authorization"))
+    try:
+        caller = gateway.auth.authenticate(token)
+    except AuthError as error:
+        await _close(websocket, UNAUTHORIZED, error.detail)
+        return
+    try:
+        job = UUID(job_id)
+    except ValueError:
+        await _close(websocket, NOT_FOUND, f"no job {job_id}")
+        return
+    try:
+        from_version = int(query.get("from_version", "0"))
+    except ValueError:
+        from_version = -1
+    if from_version < 0:
+        await _close(websocket, BAD_REQUEST, "from_version must be a non-negative integer")
+        return
+    await JobStream(gateway, caller, job, websocket).run(from_version)
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(Exception):
+        await websocket.close(code=code, reason=reason.encode()[:120].decode(errors="ignore"))
+
+
+class JobStream:
+    def __init__(self, gateway: Gateway, caller: Caller, job_id: UUID, ws: WebSocket) -> None:
+        self.gateway, self.caller, self.job_id, self.ws = gateway, caller, job_id, ws
+        self.live: asyncio.Queue[Msg] = asyncio.Queue(maxsize=BUFFER)
+        self.overflowed = False
+        self.sent = 0
+
+    async def run(self, from_version: int) -> None:
+        subject = subjects.job_events(self.caller.tenant_id, self.job_id)
+        sub = await self.gateway.nc.subscribe(subject, cb=self._buffer)
+        try:
+            await self.gateway.nc.flush()  # the server knows the subscription before we read
+            try:
+                backfill = await self.gateway.commands.events(
+                    self.caller, self.job_id, from_version
+                )
+            except JobNotFoundError as error:
+                await _close(self.ws, NOT_FOUND, str(error))
+                return
+            self.sent = from_version
+            await self._send(backfill)
+            await self._until_disconnected()
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _buffer(self, msg: Msg) -> None:
+        try:
+            self.live.put_nowait(msg)
+        except asyncio.QueueFull:
+            # Dropping is safe: the pump re-reads the store before going on.
+            self.overflowed = True
+
+    async def _until_disconnected(self) -> None:
+        pump = asyncio.create_task(self._pump())
+        closed = asyncio.create_task(self._receive_until_closed())
+        done, pending = await asyncio.wait({pump, closed}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        error = pump.exception() if pump in done else None
+        if error is not None and not isinstance(error, WebSocketDisconnect | OSError):
+            log.error("stream of job %s failed", self.job_id, exc_info=error)
+            await _close(self.ws, 1011, "stream failed")
+
+    async def _receive_until_closed(self) -> None:
+        while (await self.ws.receive())["type"] != "websocket.disconnect":
+            pass  # the client has nothing to say; anything it sends is ignored
+
+    async def _pump(self) -> None:
+        while True:
+            try:
+                msg: Msg | None = await asyncio.wait_for(self.live.get(), IDLE_RESYNC_SECONDS)
+            except TimeoutError:
+                msg = None
+            if msg is None or self.overflowed:
+                self.overflowed = False
+                await self._resync()
+            event = _decode(msg) if msg is not None else None
+            if event is None or event.job_id != self.job_id or event.version <= self.sent:
+                continue  # already sent (backfill, redrive, redelivery) or not ours
+            if event.version > self.sent + 1:
+                await self._resync()  # a gap: the missing versions are in the store
+            await self._send([event])
+
+    async def _resync(self) -> None:
+        await self._send(await self.gateway.commands.app.history(self.job_id, self.sent))
+
+    async def _send(self, events: Iterable[Event]) -> None:
+        for event in events:
+            if event.version != self.sent + 1:
+                continue
+            await self.ws.send_text(EventView.of(event).model_dump_json())
+            self.sent = event.version
+
+
+def _decode(msg: Msg) -> Event | None:
+    try:
+        return wire.decode(msg.headers or {}, msg.data)
+    except Exception:
+        log.warning("undecodable message on %s", msg.subject, exc_info=True)
+        return None

@@ -1,0 +1,78 @@
+"""Planner use cases: plan a requested job (draft/critique loop), review a tested one."""
+
+from __future__ import annotations
+
+from bdg_contracts.states import JobState
+from bdg_jobs.domain import Cause, Job
+from bdg_planner.adapters import AbstractPlanner, AbstractReviewer
+from bdg_planner.domain import (
+    CriticPolicy,
+    CritiqueTask,
+    DraftTask,
+    Iteration,
+    ReviewTask,
+    final_plan,
+    review_round,
+)
+from bdg_runtime.reactions import Delivery
+
+
+async def _job_to_work_on(delivery: Delivery, state: JobState) -> Job | None:
+    """The job, unless this service already reacted or the job is no longer in ``state``
+    (a redelivery, or a job that moved on): then the slow work is skipped."""
+    job = await delivery.app.load(delivery.event.job_id)
+    if job.has_reacted(delivery.service, delivery.event.event_id) or job.state != state:
+        return None
+    return job
+
+
+class Planning:
+    def __init__(
+        self, planner: AbstractPlanner, reviewer: AbstractReviewer, policy: CriticPolicy
+    ) -> None:
+        self.planner, self.reviewer, self.policy = planner, reviewer, policy
+
+    async def critic_loop(self, goal: str) -> list[Iteration]:
+        iterations: list[Iteration] = []
+        previous = None
+        for number in range(1, self.policy.max_iterations + 1):
+            feedback = previous.critique if previous else None
+            plan = await self.planner.draft(
+                DraftTask(goal, number, previous.plan_markdown if previous else None, feedback)
+            )
+            critique = await self.planner.critique(CritiqueTask(goal, plan, number))
+            previous = Iteration(number, plan, critique)
+            iterations.append(previous)
+            if self.policy.should_stop(number, critique.score):
+                break
+        return iterations
+
+    async def plan(self, delivery: Delivery) -> None:
+        job = await _job_to_work_on(delivery, JobState.planning)
+        if job is None:
+            return
+        iterations = await self.critic_loop(job.goal)
+        ready = final_plan(iterations)
+
+        def decide(job: Job, cause: Cause) -> None:
+            for it in iterations:
+                job.draft_plan(cause, it.plan_markdown, it.number)
+                c = it.critique
+                job.critique_plan(cause, it.number, c.score, risks=c.risks, changes=c.changes)
+            job.make_plan_ready(cause, ready)
+
+        await delivery.react(decide)
+
+    async def review(self, delivery: Delivery) -> None:
+        job = await _job_to_work_on(delivery, JobState.reviewing)
+        if job is None:
+            return
+        task = ReviewTask(
+            job.goal, job.plan_markdown, review_round(job.review_reworks), job.attempt
+        )
+        review = await self.reviewer.review(task)
+        await delivery.react(
+            lambda job, cause: job.complete_review(
+                cause, approved=review.approved, score=review.score, notes=review.notes
+            )
+        )

@@ -1,0 +1,83 @@
+"""Pure planning logic: the critic loop's stop rule, the plan it settles on, review rounds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Critique:
+    score: int
+    risks: tuple[str, ...] = ()
+    changes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Review:
+    approved: bool
+    score: int
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class DraftTask:
+    """Input of one draft: the first one has no previous plan and no feedback."""
+
+    goal: str
+    iteration: int
+    previous: str | None = None
+    feedback: Critique | None = None
+
+
+@dataclass(frozen=True)
+class CritiqueTask:
+    goal: str
+    plan_markdown: str
+    iteration: int
+
+
+@dataclass(frozen=True)
+class ReviewTask:
+    goal: str
+    plan_markdown: str
+    round: int
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Iteration:
+    """One turn of the loop: a draft and the critic's verdict on it."""
+
+    number: int
+    plan_markdown: str
+    critique: Critique
+
+
+@dataclass(frozen=True)
+class CriticPolicy:
+    threshold: int = 8
+    max_iterations: int = 3
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.threshold <= 10:
+            raise ValueError(f"threshold {self.threshold} is not a score (1..10)")
+        if self.max_iterations < 1:
+            raise ValueError("at least one iteration")
+
+    def should_stop(self, iteration: int, score: int) -> bool:
+        """Stop when the critic is satisfied or the iterations are spent."""
+        return score >= self.threshold or iteration >= self.max_iterations
+
+
+def final_plan(iterations: Sequence[Iteration]) -> str:
+    """The best-scored draft; on a tie the later one, which took more feedback in."""
+    if not iterations:
+        raise ValueError("the loop ran no iteration")
+    best = max(reversed(iterations), key=lambda it: it.critique.score)
+    return best.plan_markdown
+
+
+def review_round(review_reworks: int) -> int:
+    """1 for the first review, 2 after one rework (the job allows one)."""
+    return review_reworks + 1

@@ -1,0 +1,59 @@
+"""Planner service: plans requested jobs (draft/critique loop) and reviews tested ones.
+
+Composition root: settings and recorded answers are read here, before anything connects.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bdg_planner.adapters import RecordedPlanner, RecordedReviewer
+from bdg_planner.application import Planning
+from bdg_planner.domain import CriticPolicy
+from bdg_planner.handlers import PlannerHandlers
+from bdg_runtime import service
+from bdg_runtime.answers import Answers, AnswersError, answers_from_env, report
+from bdg_runtime.reactions import Reaction
+
+NAME = "planner"
+log = logging.getLogger(__name__)
+
+
+class PlannerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    bdg_plan_score_threshold: int = Field(
+        default=8, ge=1, le=10, description="critic score that ends the plan loop"
+    )
+    bdg_plan_max_iterations: int = Field(
+        default=3, ge=1, le=20, description="drafts before the best one is taken anyway"
+    )
+
+
+def build(answers: Answers, settings: PlannerSettings) -> PlannerHandlers:
+    policy = CriticPolicy(settings.bdg_plan_score_threshold, settings.bdg_plan_max_iterations)
+    planning = Planning(RecordedPlanner(answers), RecordedReviewer(answers), policy)
+    return PlannerHandlers(planning)
+
+
+def run() -> None:
+    settings = PlannerSettings()
+    try:
+        answers = answers_from_env()
+    except AnswersError as error:
+        raise SystemExit(f"{NAME}: {error}") from error
+    handlers = build(answers, settings)
+
+    def reactions(ctx: service.ServiceContext) -> list[Reaction]:
+        report(answers, log)
+        log.info("plan loop: %s", handlers.planning.policy)
+        return handlers.reactions()
+
+    service.run(NAME, reactions)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,21 @@
+"""The tester's subscriber: CodingFinished -> a test run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bdg_contracts import events as ev
+from bdg_contracts.states import Step
+from bdg_runtime.reactions import Delivery, Reaction
+from bdg_tester.application import Testing
+
+
+@dataclass(frozen=True)
+class TesterHandlers:
+    testing: Testing
+
+    async def coding_finished(self, delivery: Delivery) -> None:
+        await self.testing.run(delivery)
+
+    def reactions(self) -> list[Reaction]:
+        return [Reaction(event=ev.CodingFinished, step=Step.testing, handle=self.coding_finished)]
