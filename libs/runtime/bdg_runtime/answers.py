@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Self, TypeVar
+from typing import ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,6 +62,8 @@ class CodingAnswer(Answer):
 
 
 class TestRunAnswer(Answer):
+    __test__: ClassVar[bool] = False  # not a pytest class
+
     passed: bool
     total: int = Field(default=0, ge=0)
     failed: int = Field(default=0, ge=0)
