@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -11,24 +10,22 @@ from uuid import uuid4
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from bdg_jobs.migrations import LATEST, MIGRATIONS, applied_versions, migrate
 
 pytestmark = pytest.mark.timeout(60)
 
-ADMIN_URL = os.environ.get("BDG_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
 
 @pytest.fixture
-def db_url() -> Iterator[str]:
+def db_url(servers: Any) -> Iterator[str]:
+    """A database of the test's own that no migration has touched (``servers``: conftest)."""
     name = f"bdg_t_{uuid4().hex[:16]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+    with psycopg.connect(servers.admin_database_url, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        yield make_conninfo(ADMIN_URL, dbname=name)
+        yield str(servers.database_url(name))
     finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        with psycopg.connect(servers.admin_database_url, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bdg_contracts.base import Event
-
 from bdg_jobs.domain import Job
 
 
 @dataclass(frozen=True)
 class AgentConfigRow:
-    """One row of ``agent_config``; attribute order is the column order of ``COLUMNS``."""
+    """One row of ``agent_config`` (columns in ``agent_config.COLUMNS``, same order)."""
 
     job_id: str
     state: str
@@ -30,21 +29,6 @@ class AgentConfigRow:
     created_at: datetime | None
     updated_at: datetime | None
     version: int
-
-
-# Database column of each ``AgentConfigRow`` field, same order.
-COLUMNS: tuple[str, ...] = (
-    '"jobId"',
-    "state",
-    '"planMarkdown"',
-    '"costUSD"',
-    "tenant",
-    '"user"',
-    "goal",
-    '"createdAt"',
-    '"updatedAt"',
-    "version",
-)
 
 
 def evolve(job: Job | None, event: Event) -> Job:

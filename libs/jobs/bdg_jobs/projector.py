@@ -1,0 +1,166 @@
+"""Runs projections over the notification log, exactly once per event.
+
+A batch's rows and the projection's position in ``bdg_projection_positions`` are written in the
+same transaction, with the position row locked: a crash never applies an event twice or skips
+one, and two projectors of the same name never interleave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+import psycopg
+from psycopg.pq import TransactionStatus
+from psycopg.rows import tuple_row
+
+from bdg_contracts.base import Event
+from bdg_jobs.agent_config import AgentConfigProjection
+from bdg_jobs.store import Recorded
+
+Progress = Callable[[int, int], None]
+"""Called after each batch with (events done, events to do) for this run."""
+
+
+class EventSource(Protocol):
+    """What a projection reads: ``JobStore`` or a fake."""
+
+    def notifications(self, after: int, limit: int = ...) -> list[Recorded]: ...
+
+    def history(self, job_id: UUID, after: int = ..., upto: int | None = ...) -> list[Event]: ...
+
+    def max_notification_id(self) -> int: ...
+
+
+class Projection(Protocol):
+    name: str
+
+    def apply(
+        self, conn: psycopg.Connection[Any], batch: Sequence[Recorded], source: EventSource
+    ) -> None:
+        """Write the rows for ``batch`` inside the caller's transaction."""
+
+    def reset(self, conn: psycopg.Connection[Any]) -> None:
+        """Empty the projection's tables inside the caller's transaction."""
+
+    def forget(self) -> None:
+        """Drop in-memory state: the transaction that built it rolled back."""
+
+
+@dataclass(frozen=True)
+class Advanced:
+    position: int
+    applied: int
+
+
+def position(conn: psycopg.Connection[Any], name: str) -> int:
+    with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
+        row = cur.execute(
+            "SELECT position FROM bdg_projection_positions WHERE name = %s", (name,)
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _lock_position(conn: psycopg.Connection[Any], name: str) -> int:
+    conn.execute(
+        "INSERT INTO bdg_projection_positions (name, position) VALUES (%s, 0) "
+        "ON CONFLICT (name) DO NOTHING",
+        (name,),
+    )
+    with conn.cursor(row_factory=tuple_row) as cur:
+        row = cur.execute(
+            "SELECT position FROM bdg_projection_positions WHERE name = %s FOR UPDATE", (name,)
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _save_position(conn: psycopg.Connection[Any], name: str, value: int) -> None:
+    conn.execute("UPDATE bdg_projection_positions SET position = %s WHERE name = %s", (value, name))
+
+
+def project(
+    projection: Projection,
+    conn: psycopg.Connection[Any],
+    batch: Sequence[Recorded],
+    source: EventSource,
+) -> Advanced:
+    """Apply the part of ``batch`` past the stored position and advance it, in one transaction."""
+    try:
+        with conn.transaction():
+            # Safe for a read model: a crash can lose the last commits, but rows and position
+            # are lost together and simply projected again.
+            conn.execute("SET LOCAL synchronous_commit TO OFF")
+            current = _lock_position(conn, projection.name)
+            fresh = [r for r in batch if r.notification_id > current]
+            if not fresh:
+                return Advanced(current, 0)
+            projection.apply(conn, fresh, source)
+            last = max(r.notification_id for r in fresh)
+            _save_position(conn, projection.name, last)
+    except BaseException:
+        projection.forget()
+        raise
+    return Advanced(last, len(fresh))
+
+
+def _check_idle(conn: psycopg.Connection[Any]) -> None:
+    """Each batch must commit on its own, not become a savepoint of the caller's transaction."""
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        raise ValueError("pass an idle connection (autocommit, or outside a transaction)")
+
+
+def catch_up(
+    source: EventSource,
+    conn: psycopg.Connection[Any],
+    batch: int = 1000,
+    progress: Progress | None = None,
+    projection: Projection | None = None,
+) -> int:
+    """Process every notification after the stored position; return how many were applied.
+
+    The next batch is read (and decoded) in a worker thread while the current one is written.
+    """
+    _check_idle(conn)
+    projection = projection or AgentConfigProjection()
+    start = done = position(conn, projection.name)
+    total = max(source.max_notification_id() - start, 0)
+    if progress:
+        progress(0, total)
+    applied = 0
+    with ThreadPoolExecutor(1, thread_name_prefix=f"{projection.name}-reader") as reader:
+        ahead = reader.submit(source.notifications, done, batch)
+        while notifications := ahead.result():
+            last = notifications[-1].notification_id
+            ahead = reader.submit(source.notifications, last, batch)
+            step = project(projection, conn, notifications, source)
+            applied += step.applied
+            done = max(step.position, last)
+            if done > last:  # another projector got further: read on from its position
+                ahead = reader.submit(source.notifications, done, batch)
+            if progress:
+                progress(done - start, max(total, done - start))
+    return applied
+
+
+def rebuild(
+    source: EventSource,
+    conn: psycopg.Connection[Any],
+    batch: int = 1000,
+    progress: Progress | None = None,
+    projection: Projection | None = None,
+) -> int:
+    """Empty the projection, reset its position and replay the whole log into it."""
+    _check_idle(conn)
+    projection = projection or AgentConfigProjection()
+    try:
+        with conn.transaction():
+            _lock_position(conn, projection.name)
+            projection.reset(conn)
+            _save_position(conn, projection.name, 0)
+    finally:
+        projection.forget()
+    return catch_up(source, conn, batch, progress, projection)
