@@ -14,6 +14,7 @@ A script has the sections ``plan {drafts[], critiques[]}``, ``coding[]``, ``test
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar, Self, TypeVar
@@ -144,6 +145,15 @@ def load_answers(path: Path) -> Answers:
     except ValidationError as error:
         raise AnswersError(f"invalid answers file {path}: {error}") from error
     return answers.model_copy(update={"source": str(path)})
+
+
+def answers_or_exit(service: str) -> Answers:
+    """For a service's ``main``: a broken answers file stops it before anything connects."""
+    try:
+        return answers_from_env()
+    except AnswersError as error:
+        print(f"{service}: {error}", file=sys.stderr)
+        raise SystemExit(2) from error
 
 
 def answers_from_env() -> Answers:

@@ -11,18 +11,15 @@ from bdg_coder.adapters import RecordedCoder
 from bdg_coder.application import Coding
 from bdg_coder.handlers import CoderHandlers
 from bdg_runtime import service
-from bdg_runtime.answers import AnswersError, answers_from_env, report
+from bdg_runtime.answers import answers_or_exit, report
 from bdg_runtime.reactions import Reaction
 
 NAME = "coder"
-log = logging.getLogger(__name__)
+log = logging.getLogger("bdg_coder")
 
 
 def run() -> None:
-    try:
-        answers = answers_from_env()
-    except AnswersError as error:
-        raise SystemExit(f"{NAME}: {error}") from error
+    answers = answers_or_exit(NAME)
     handlers = CoderHandlers(Coding(RecordedCoder(answers)))
 
     def reactions(ctx: service.ServiceContext) -> list[Reaction]:

@@ -11,18 +11,15 @@ from bdg_deployer.adapters import RecordedDeployProvider
 from bdg_deployer.application import Deploying
 from bdg_deployer.handlers import DeployerHandlers
 from bdg_runtime import service
-from bdg_runtime.answers import AnswersError, answers_from_env, report
+from bdg_runtime.answers import answers_or_exit, report
 from bdg_runtime.reactions import Reaction
 
 NAME = "deployer"
-log = logging.getLogger(__name__)
+log = logging.getLogger("bdg_deployer")
 
 
 def run() -> None:
-    try:
-        answers = answers_from_env()
-    except AnswersError as error:
-        raise SystemExit(f"{NAME}: {error}") from error
+    answers = answers_or_exit(NAME)
     handlers = DeployerHandlers(Deploying(RecordedDeployProvider(answers)))
 
     def reactions(ctx: service.ServiceContext) -> list[Reaction]:

@@ -15,11 +15,11 @@ from bdg_planner.application import Planning
 from bdg_planner.domain import CriticPolicy
 from bdg_planner.handlers import PlannerHandlers
 from bdg_runtime import service
-from bdg_runtime.answers import Answers, AnswersError, answers_from_env, report
+from bdg_runtime.answers import Answers, answers_or_exit, report
 from bdg_runtime.reactions import Reaction
 
 NAME = "planner"
-log = logging.getLogger(__name__)
+log = logging.getLogger("bdg_planner")
 
 
 class PlannerSettings(BaseSettings):
@@ -41,10 +41,7 @@ def build(answers: Answers, settings: PlannerSettings) -> PlannerHandlers:
 
 def run() -> None:
     settings = PlannerSettings()
-    try:
-        answers = answers_from_env()
-    except AnswersError as error:
-        raise SystemExit(f"{NAME}: {error}") from error
+    answers = answers_or_exit(NAME)
     handlers = build(answers, settings)
 
     def reactions(ctx: service.ServiceContext) -> list[Reaction]:

@@ -9,21 +9,18 @@ from __future__ import annotations
 import logging
 
 from bdg_runtime import service
-from bdg_runtime.answers import AnswersError, answers_from_env, report
+from bdg_runtime.answers import answers_or_exit, report
 from bdg_runtime.reactions import Reaction
 from bdg_tester.adapters import RecordedTestRunner
 from bdg_tester.application import Testing
 from bdg_tester.handlers import TesterHandlers
 
 NAME = "tester"
-log = logging.getLogger(__name__)
+log = logging.getLogger("bdg_tester")
 
 
 def run() -> None:
-    try:
-        answers = answers_from_env()
-    except AnswersError as error:
-        raise SystemExit(f"{NAME}: {error}") from error
+    answers = answers_or_exit(NAME)
     handlers = TesterHandlers(Testing(RecordedTestRunner(answers)))
 
     def reactions(ctx: service.ServiceContext) -> list[Reaction]:
