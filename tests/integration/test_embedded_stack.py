@@ -1,0 +1,153 @@
+"""The embedded stack: real PostgreSQL + pgvector and NATS JetStream from the wheels."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import nats
+import psycopg
+import pytest
+
+from bdg_runtime.embedded import _alive, embedded_stack, resolve_urls, start_embedded
+from bdg_runtime.settings import Settings
+
+
+@pytest.fixture
+def home() -> Iterator[Path]:
+    # Not under pytest's tmp_path: as root, pgserver opens PGDATA's ancestors to its `pgserver`
+    # user, and any concurrent pytest session resets /tmp/pytest-of-root to 0700 again.
+    path = Path(tempfile.mkdtemp(prefix="bdg-test-"))
+    yield path / "bdg"
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met before the deadline"
+        time.sleep(0.05)  # poll interval, bounded by the deadline
+
+
+def postgres_running(home: Path) -> bool:
+    return (home / "pg" / "postmaster.pid").exists()
+
+
+async def write_data(db_url: str, nats_url: str, name: str) -> None:
+    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        await conn.execute(f"CREATE TABLE {name} (id int PRIMARY KEY, embedding vector(3))")
+        await conn.execute(f"INSERT INTO {name} VALUES (1, '[1,0,0]'), (2, '[0,1,0]')")
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await js.add_stream(name=name, subjects=[f"{name}.>"])
+    await js.publish(f"{name}.hello", b"kept")
+    sub = await js.pull_subscribe(f"{name}.>", durable="reader")
+    [msg] = await sub.fetch(1, timeout=5)
+    assert msg.data == b"kept"
+    await msg.ack_sync()
+    await nc.close()
+
+
+async def read_data(db_url: str, nats_url: str, name: str, *, acks_kept: bool = True) -> None:
+    async with await psycopg.AsyncConnection.connect(db_url) as conn:
+        query = f"SELECT id FROM {name} ORDER BY embedding <-> '[0,0.9,0.1]' LIMIT 1"
+        cur = await conn.execute(query)
+        assert await cur.fetchone() == (2,)
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    assert (await js.get_msg(name, 1)).data == b"kept"
+    if acks_kept:  # NATS writes consumer state lazily: a kill -9 loses recent acks (redelivery)
+        assert (await js.consumer_info(name, "reader")).num_ack_pending == 0
+    await nc.close()
+
+
+@pytest.mark.timeout(90)
+async def test_data_survives_a_stop_and_a_second_start(home: Path) -> None:
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    with embedded_stack(home) as first:
+        assert first.database_url
+        assert first.nats_url
+        await write_data(first.database_url, first.nats_url, name)
+        nats_pid = first.nats_pid
+    assert nats_pid is not None
+    assert not _alive(nats_pid)
+    assert not postgres_running(home)
+
+    with embedded_stack(home) as second:
+        assert second.nats_url == first.nats_url  # port remembered in stack.json
+        assert second.database_url
+        assert second.nats_url
+        await read_data(second.database_url, second.nats_url, name)
+
+
+@pytest.mark.timeout(90)
+async def test_a_killed_nats_is_restarted_on_the_next_start(home: Path) -> None:
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    first = start_embedded(home)
+    try:
+        assert first.database_url
+        assert first.nats_url
+        assert first.nats_pid
+        await write_data(first.database_url, first.nats_url, name)
+        os.kill(first.nats_pid, signal.SIGKILL)
+        wait_until(lambda: not _alive(first.nats_pid or 0))
+
+        with embedded_stack(home) as second:
+            assert second.nats_pid != first.nats_pid
+            assert second.database_url
+            assert second.nats_url
+            await read_data(second.database_url, second.nats_url, name, acks_kept=False)
+    finally:
+        first.stop()
+    assert not postgres_running(home)
+
+
+@pytest.mark.timeout(90)
+async def test_servers_left_by_a_crashed_run_are_reused_then_stopped(home: Path) -> None:
+    crashed = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import sys; from pathlib import Path; "
+        "from bdg_runtime.embedded import start_embedded; start_embedded(Path(sys.argv[1])); "
+        "print('ready', flush=True); sys.stdin.read()", str(home),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )
+    assert crashed.stdout is not None
+    assert await asyncio.wait_for(crashed.stdout.readline(), 30) == b"ready\n"
+    crashed.kill()  # no cleanup runs: both servers stay up, owned by nobody
+    await asyncio.wait_for(crashed.wait(), 10)
+    assert postgres_running(home)
+
+    stack = start_embedded(home)
+    assert stack.nats_pid
+    assert _alive(stack.nats_pid, "nats-server")
+    nats_pid = stack.nats_pid
+    assert stack.database_url
+    async with await psycopg.AsyncConnection.connect(stack.database_url) as conn:
+        assert await (await conn.execute("SELECT 1")).fetchone() == (1,)
+    stack.stop()  # the crashed run's pid no longer counts as a user: we stop both
+    wait_until(lambda: not _alive(nats_pid))
+    assert not postgres_running(home)
+
+
+@pytest.mark.timeout(60)
+def test_resolve_urls_starts_only_what_is_not_configured(home: Path) -> None:
+    given = Settings(database_url="postgresql://db/x", nats_url="nats://n:4222", bdg_home=home)
+    assert resolve_urls(given) == ("postgresql://db/x", "nats://n:4222", None)
+
+    only_db = Settings(database_url="postgresql://db/x", bdg_home=home)
+    db, nats_url, stack = resolve_urls(only_db)
+    assert stack is not None
+    try:
+        assert db == "postgresql://db/x"
+        assert nats_url.startswith("nats://127.0.0.1:")
+        assert not (home / "pg").exists()
+    finally:
+        stack.stop()
