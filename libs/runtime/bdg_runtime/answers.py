@@ -19,7 +19,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 T = TypeVar("T")
@@ -106,6 +113,11 @@ class Answers(Answer):
     default: Script | None = None
     goals: dict[str, Script] = Field(default_factory=dict)
     source: str = Field(default="", exclude=True, description="where these were read from")
+
+    @field_validator("goals")
+    @classmethod
+    def _strip_goals(cls, goals: dict[str, Script]) -> dict[str, Script]:
+        return {goal.strip(): script for goal, script in goals.items()}
 
     def script_for(self, goal: str) -> Script:
         script = self.goals.get(goal.strip(), self.default)
