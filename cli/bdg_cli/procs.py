@@ -1,0 +1,139 @@
+"""Process supervisor for `bdg up`: one OS process per service, prefixed logs, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "white")
+
+
+def _die_with_parent() -> None:
+    # Runs in the child before exec: if `bdg up` is killed -9 its services must not linger on,
+    # since they sit in their own process group and no terminal signal reaches them.
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
+class Supervisor:
+    def __init__(
+        self,
+        commands: Mapping[str, Sequence[str]],
+        env: Mapping[str, str],
+        console: Console,
+        *,
+        stop_timeout: float = 10.0,
+        max_restarts: int = 5,
+        restart_window: float = 60.0,
+    ) -> None:
+        self.commands, self.env, self.console = commands, env, console
+        self.stop_timeout, self.max_restarts, self.restart_window = (
+            stop_timeout, max_restarts, restart_window,
+        )
+        self.colours = {name: COLOURS[i % len(COLOURS)] for i, name in enumerate(commands)}
+        self.procs: dict[str, asyncio.subprocess.Process] = {}
+        self._stopping = asyncio.Event()
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> bool:
+        """Run until request_stop(); False if every service gave up on its own before that."""
+        loop = asyncio.get_running_loop()
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        for sig in previous:
+            loop.add_signal_handler(sig, self.request_stop)
+        try:
+            tasks = [asyncio.create_task(self._keep_running(name)) for name in self.commands]
+            waiters: list[asyncio.Future[Any]] = [
+                asyncio.create_task(self._stopping.wait()), asyncio.gather(*tasks),
+            ]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            stopped = self._stopping.is_set()
+            self._stopping.set()  # services that gave up: let the others go too
+            await asyncio.gather(*tasks)
+            return stopped
+        finally:
+            for sig, handler in previous.items():
+                loop.remove_signal_handler(sig)
+                signal.signal(sig, handler)  # asyncio would leave the default, not the caller's
+
+    def say(self, name: str, line: str, style: str = "") -> None:
+        self.console.print(Text.assemble((f"[{name}] ", f"bold {self.colours.get(name, '')}"),
+                                         (line, style)), soft_wrap=True)
+
+    async def _keep_running(self, name: str) -> None:
+        restarts: deque[float] = deque()
+        while not self._stopping.is_set():
+            code = await self._run_once(name)
+            if self._stopping.is_set():
+                return
+            now = time.monotonic()
+            while restarts and now - restarts[0] > self.restart_window:
+                restarts.popleft()
+            if len(restarts) >= self.max_restarts:
+                self.say(name, f"exited with code {code}; {self.max_restarts} restarts within "
+                         f"{self.restart_window:.0f}s, giving up", "bold red")
+                return
+            delay = min(0.5 * 2 ** len(restarts), 8.0)
+            restarts.append(now)
+            self.say(name, f"exited unexpectedly with code {code}; restarting in {delay:.1f}s",
+                     "bold red")
+            with contextlib.suppress(TimeoutError):  # backoff that a stop request cuts short
+                await asyncio.wait_for(self._stopping.wait(), delay)
+
+    async def _run_once(self, name: str) -> int:
+        env = {**self.env, "BDG_SERVICE_NAME": name, "PYTHONUNBUFFERED": "1"}
+        try:
+            # Own process group: a terminal Ctrl-C reaches only us, and we stop services in order.
+            proc = await asyncio.create_subprocess_exec(
+                *self.commands[name], env=env, stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                start_new_session=True, preexec_fn=_die_with_parent, limit=1 << 20,
+            )
+        except OSError as err:
+            self.say(name, f"cannot start {list(self.commands[name])}: {err}", "bold red")
+            return 127
+        self.procs[name] = proc
+        self.say(name, f"started (pid {proc.pid})", "dim")
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        pumps = [asyncio.create_task(self._pump(name, s)) for s in (proc.stdout, proc.stderr)]
+        stop = asyncio.create_task(self._stopping.wait())
+        exited = asyncio.create_task(proc.wait())
+        await asyncio.wait([stop, exited], return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not exited.done():
+            await self._terminate(name, proc)
+        # Flush what the child wrote before it died, but a grandchild still holding the pipe
+        # open must not block us forever.
+        _, pending = await asyncio.wait(pumps, timeout=2.0)
+        for pump in pending:
+            pump.cancel()
+        return await exited
+
+    async def _terminate(self, name: str, proc: asyncio.subprocess.Process) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), self.stop_timeout)
+            self.say(name, f"stopped (code {proc.returncode})", "dim")
+        except TimeoutError:
+            self.say(name, f"no exit {self.stop_timeout:.0f}s after SIGTERM: SIGKILL", "bold red")
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+
+    async def _pump(self, name: str, stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            self.say(name, line.decode(errors="replace").rstrip("\n"))

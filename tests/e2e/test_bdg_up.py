@@ -1,0 +1,146 @@
+"""`bdg up` as a real process tree, and the supervisor's restart / SIGKILL rules in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+from rich.console import Console
+
+from bdg_cli.procs import Supervisor
+
+SERVICE = """
+import os, signal, sys
+if "--stubborn" in sys.argv:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+name = os.environ["BDG_SERVICE_NAME"]
+print(f"hello pid={os.getpid()} db={os.environ['DATABASE_URL']} nats={os.environ['NATS_URL']}")
+print(f"{name} says [bold]hi[/bold] on stderr", file=sys.stderr)
+signal.pause()
+"""
+DRIVER = """
+import json, sys
+from pathlib import Path
+from bdg_cli.up import up
+sys.exit(up(Path(sys.argv[1]), [], commands=json.loads(sys.argv[2])))
+"""
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    # Outside pytest's 0700 tmp root: as root, pgserver's own user must traverse to PGDATA.
+    path = Path(tempfile.mkdtemp(prefix="bdg-up-test-"))
+    (path / "service.py").write_text(SERVICE)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def gone(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return True
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+async def test_up_prefixes_service_output_and_stops_everything_on_sigint(workdir: Path) -> None:
+    home, service = workdir / "home", [sys.executable, str(workdir / "service.py")]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", DRIVER, str(home), json.dumps({"alpha": service, "beta": service}),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    pids: dict[str, int] = {}
+    seen: list[str] = []
+    deadline = time.monotonic() + 60
+    # Printed verbatim: a service's own brackets must not be read as rich markup.
+    stderr_lines = {f"[{n}] {n} says [bold]hi[/bold] on stderr" for n in ("alpha", "beta")}
+    while len(pids) < 2 or not stderr_lines <= set(seen):
+        line = await asyncio.wait_for(proc.stdout.readline(), deadline - time.monotonic())
+        assert line, f"`bdg up` ended early:\n{''.join(seen)}"
+        seen.append(line.decode().rstrip("\n"))
+        if match := re.fullmatch(r"\[(\w+)\] hello pid=(\d+) db=postgresql://\S+ nats=nats://\S+",
+                                 seen[-1]):
+            pids[match[1]] = int(match[2])
+    assert set(pids) == {"alpha", "beta"}
+    nats_pid = json.loads((home / "stack.json").read_text())["nats_pid"]
+
+    proc.send_signal(signal.SIGINT)
+    rest, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, "\n".join(seen) + rest.decode()
+    assert all(gone(pid) for pid in pids.values())
+    assert gone(nats_pid)
+    assert not (home / "pg" / "postmaster.pid").exists()
+
+
+@pytest.mark.timeout(30)
+def test_up_rejects_unknown_services(workdir: Path) -> None:
+    console = Console(file=io.StringIO())
+    from bdg_cli.up import up
+
+    assert up(workdir / "home", ["nope"], console=console) == 2
+    assert "unknown services: nope" in console.file.getvalue()  # type: ignore[attr-defined]
+    assert not (workdir / "home").exists()  # nothing started
+
+
+class Capture(io.StringIO):
+    """Console sink that wakes waiters on every write (no polling sleeps in tests)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed = asyncio.Event()
+
+    def write(self, text: str) -> int:
+        self.changed.set()
+        return super().write(text)
+
+    async def wait_for(self, pattern: str, timeout: float = 15.0) -> re.Match[str]:
+        async with asyncio.timeout(timeout):
+            while not (match := re.search(pattern, self.getvalue())):
+                self.changed.clear()
+                await self.changed.wait()
+        return match
+
+
+def supervisor(commands: dict[str, list[str]], capture: Capture, **rules: float) -> Supervisor:
+    env = {**os.environ, "DATABASE_URL": "postgresql://unused", "NATS_URL": "nats://unused"}
+    return Supervisor(commands, env, Console(file=capture, width=200), **rules)  # type: ignore[arg-type]
+
+
+@pytest.mark.timeout(30)
+async def test_a_crashing_service_is_restarted_with_backoff_then_given_up() -> None:
+    capture = Capture()
+    crash = [sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"]
+    sup = supervisor({"crashy": crash}, capture, max_restarts=2, restart_window=60)
+    assert await sup.run() is False  # every service gave up: nothing left to supervise
+    out = capture.getvalue()
+    assert out.count("[crashy] boom") == 3
+    assert "restarting in 0.5s" in out
+    assert "restarting in 1.0s" in out
+    assert "2 restarts within 60s, giving up" in out
+
+
+@pytest.mark.timeout(30)
+async def test_a_service_ignoring_sigterm_is_killed_after_the_stop_timeout(workdir: Path) -> None:
+    capture = Capture()
+    stubborn = [sys.executable, str(workdir / "service.py"), "--stubborn"]
+    sup = supervisor({"stubborn": stubborn}, capture, stop_timeout=0.5)
+    running = asyncio.create_task(sup.run())
+    pid = int((await capture.wait_for(r"\[stubborn\] hello pid=(\d+)"))[1])
+    sup.request_stop()
+    assert await asyncio.wait_for(running, 10) is True
+    assert "SIGKILL" in capture.getvalue()
+    assert gone(pid)
