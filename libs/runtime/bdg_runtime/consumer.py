@@ -37,6 +37,7 @@ class Consumer:
         self.service, self.broker, self.js = service, broker, js
         self.app, self.settings = app, settings
         self.stream = JStream(name=subjects.events_stream(), declare=False)
+        self.configs: dict[str, ConsumerConfig] = {}
         self.in_flight = 0
         self.idle = asyncio.Event()
         self.idle.set()
@@ -50,6 +51,14 @@ class Consumer:
             ack_policy=JsAckPolicy.EXPLICIT,
             ack_wait=self.settings.bdg_ack_wait_seconds,
             max_deliver=-1,  # the handler counts deliveries and dead-letters itself
+        )
+        # Kept so the watchdog can declare the consumer again if JetStream loses it.
+        self.configs[self.durable(reaction)] = ConsumerConfig(
+            durable_name=self.durable(reaction),
+            filter_subject=subjects.events_named(reaction.event),
+            ack_policy=config.ack_policy,
+            ack_wait=config.ack_wait,
+            max_deliver=config.max_deliver,
         )
 
         @self.broker.subscriber(

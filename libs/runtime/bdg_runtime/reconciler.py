@@ -24,28 +24,35 @@ class Reconciler:
     def __init__(self, database_url: str, redrive: Redriver, after_seconds: float) -> None:
         self.url, self.redrive, self.after = database_url, redrive, after_seconds
         self._next = 0.0
+        # (job, version) -> (when to look again, backoff): a job that stays stalled at one
+        # version is re-driven again with growing pauses, not on every pass.
+        self._redriven: dict[tuple[UUID, int], tuple[float, float]] = {}
 
-    async def stalled_jobs(self) -> list[UUID]:
+    async def stalled_jobs(self) -> list[tuple[UUID, int]]:
         async with await psycopg.AsyncConnection.connect(self.url, autocommit=True) as conn:
             cur = await conn.execute(
-                'SELECT "jobId" FROM agent_config WHERE state = ANY(%s) '
+                'SELECT "jobId", version FROM agent_config WHERE state = ANY(%s) '
                 'AND "updatedAt" < now() - make_interval(secs => %s) '
                 'ORDER BY "updatedAt" LIMIT 100',
                 ([s.value for s in WORKING_STATES], self.after),
             )
             rows: list[Any] = await cur.fetchall()
-        return [UUID(str(r[0])) for r in rows]
+        return [(UUID(str(r[0])), int(r[1] or 0)) for r in rows]
 
     async def step(self) -> int:
         now = time.monotonic()
         if now < self._next:
             return 0
         self._next = now + max(self.after / 4, 0.2)
-        count = 0
-        for job_id in await self.stalled_jobs():
+        for job_id, version in await self.stalled_jobs():
+            again, backoff = self._redriven.get((job_id, version), (0.0, self.after))
+            if now < again:
+                continue
             trigger = await self.redrive(job_id)
             if trigger is not None:
                 log.warning("re-drove job %s: %s v%d", job_id, trigger.name, trigger.version)
-                count += 1
+                self._redriven[(job_id, version)] = (now + backoff, backoff * 2)
+        if len(self._redriven) > 10_000:
+            self._redriven.clear()
         # Re-drives are handled by consumers; this task never needs an immediate second pass.
         return 0

@@ -96,14 +96,15 @@ async def serve(
     )
     broker = NatsBroker(nats_url, graceful_timeout=settings.bdg_step_timeout_seconds)
     consumer = Consumer(name, broker, js, app, settings)
-    for reaction in reactions(ctx):
+    handlers = list(reactions(ctx))
+    for reaction in handlers:
         consumer.register(reaction)
     projection = ProjectionTask(store, database_url)
     relay = Relay(store, publisher, database_url)
     reconciler = Reconciler(database_url, redrive, settings.bdg_reconcile_after_seconds)
     background = [
         asyncio.create_task(follow(database_url, [relay, projection, reconciler], stop)),
-        asyncio.create_task(watch_streams(js, broker, settings, stop)),
+        asyncio.create_task(watch_streams(js, list(consumer.configs.values()), settings, stop)),
     ]
     if extra is not None:
         background.append(asyncio.create_task(extra(ctx, stop)))

@@ -1,7 +1,9 @@
-"""Notices when JetStream lost its streams (a wiped store) and declares them again.
+"""Notices when JetStream lost its streams or our consumers (a wiped store) and declares them.
 
-The broker is restarted so its durable consumers are declared again too; the reconciler then
-re-drives whatever the lost messages were carrying.
+Another service may already have declared the streams again, so the check is on this service's
+own durable consumers, which are declared again with their original configuration (the
+broker's pull loops pick them up by name); the reconciler then re-drives whatever the lost
+messages were carrying.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 
-from faststream.nats import NatsBroker
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig
 from nats.js.errors import NotFoundError
 
 from bdg_contracts import subjects
@@ -22,9 +25,24 @@ from bdg_runtime.settings import Settings
 log = logging.getLogger(__name__)
 
 
+async def _missing(js: JetStreamContext, consumers: Sequence[ConsumerConfig]) -> list[str]:
+    """What JetStream no longer has: the stream and/or some of our consumers."""
+    try:
+        await js.stream_info(subjects.events_stream())
+    except NotFoundError:
+        return [f"stream {subjects.events_stream()}"]
+    lost = []
+    for config in consumers:
+        try:
+            await js.consumer_info(subjects.events_stream(), config.durable_name or "")
+        except NotFoundError:
+            lost.append(f"consumer {config.durable_name}")
+    return lost
+
+
 async def watch_streams(
     js: JetStreamContext,
-    broker: NatsBroker,
+    consumers: Sequence[ConsumerConfig],
     settings: Settings,
     stop: asyncio.Event,
     every: float = 2.0,
@@ -35,13 +53,16 @@ async def watch_streams(
         if stop.is_set():
             return
         try:
-            await js.stream_info(subjects.events_stream())
-        except NotFoundError:
-            log.error(
-                "stream %s is gone; declaring it and the consumers again", subjects.events_stream()
-            )
-            await ensure_streams(js, settings.bdg_duplicate_window_seconds)
-            await broker.stop()
-            await broker.start()
+            missing = await _missing(js, consumers)
         except (NatsError, TimeoutError) as error:
             log.warning("cannot reach JetStream: %s", error)
+            continue
+        if not missing:
+            continue
+        log.error("JetStream lost %s; declaring them again", ", ".join(missing))
+        try:
+            await ensure_streams(js, settings.bdg_duplicate_window_seconds)
+            for config in consumers:
+                await js.add_consumer(subjects.events_stream(), config)
+        except (NatsError, TimeoutError) as error:
+            log.warning("declaring again failed, next pass retries: %s", error)
