@@ -9,8 +9,9 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
@@ -55,7 +56,7 @@ class ServiceContext:
 
 
 Reactions = Callable[[ServiceContext], Sequence[Reaction]]
-Extra = Callable[[ServiceContext, asyncio.Event], Awaitable[None]]
+Extra = Callable[[ServiceContext, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def urls(settings: Settings) -> tuple[str, str]:
