@@ -40,15 +40,25 @@ def _deploying(j: Job) -> None:
     j.approve_deploy(CAUSE, "alice")
 
 
+def _testing(j: Job) -> None:
+    _coding(j)
+    j.finish_coding(CAUSE)
+
+
+def _done(j: Job) -> None:
+    _deploying(j)
+    j.deploy(CAUSE, "https://x.example")
+
+
 PATHS: dict[JobState, Callable[[Job], None]] = {
     JobState.planning: lambda j: None,
     JobState.awaiting_plan_approval: lambda j: j.make_plan_ready(CAUSE, "- [ ] step"),
     JobState.coding: _coding,
-    JobState.testing: lambda j: (_coding(j), j.finish_coding(CAUSE)) and None,
+    JobState.testing: _testing,
     JobState.reviewing: _reviewing,
     JobState.awaiting_deploy_approval: _awaiting_deploy,
     JobState.deploying: _deploying,
-    JobState.done: lambda j: (_deploying(j), j.deploy(CAUSE, "https://x.example")) and None,
+    JobState.done: _done,
     JobState.failed: lambda j: j.fail_step(CAUSE, Step.planning, "planner", "boom", 1),
     JobState.cancelled: lambda j: j.cancel(CAUSE, "no"),
     JobState.paused: lambda j: j.pause(CAUSE, "wait"),
