@@ -9,7 +9,7 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -18,11 +18,21 @@ from rich.text import Text
 COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "white")
 
 
-def _die_with_parent() -> None:
-    # Runs in the child before exec: if `bdg up` is killed -9 its services must not linger on,
-    # since they sit in their own process group and no terminal signal reaches them.
-    if sys.platform == "linux":
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """A pre-exec hook so services die with `bdg up` even if it is killed -9.
+
+    They sit in their own process group, so no terminal signal would reach them otherwise.
+    prctl is looked up here, in the parent: the child between fork and exec should do no more
+    than the one call.
+    """
+    if sys.platform != "linux":
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def hook() -> None:
+        prctl(1, int(signal.SIGTERM))  # 1 = PR_SET_PDEATHSIG
+
+    return hook
 
 
 class Supervisor:
@@ -43,6 +53,7 @@ class Supervisor:
         self.colours = {name: COLOURS[i % len(COLOURS)] for i, name in enumerate(commands)}
         self.procs: dict[str, asyncio.subprocess.Process] = {}
         self._stopping = asyncio.Event()
+        self._pre_exec = _die_with_parent_hook()
 
     def request_stop(self) -> None:
         self._stopping.set()
@@ -99,7 +110,7 @@ class Supervisor:
             proc = await asyncio.create_subprocess_exec(
                 *self.commands[name], env=env, stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                start_new_session=True, preexec_fn=_die_with_parent, limit=1 << 20,
+                start_new_session=True, preexec_fn=self._pre_exec, limit=1 << 20,
             )
         except OSError as err:
             self.say(name, f"cannot start {list(self.commands[name])}: {err}", "bold red")
@@ -135,5 +146,12 @@ class Supervisor:
             await proc.wait()
 
     async def _pump(self, name: str, stream: asyncio.StreamReader) -> None:
-        while line := await stream.readline():
+        while True:
+            try:
+                line = await stream.readline()
+            except ValueError:  # over the 1 MiB limit: asyncio dropped it; keep the pipe drained
+                self.say(name, "<over 1 MiB without a newline: dropped>", "dim")
+                continue
+            if not line:
+                return
             self.say(name, line.decode(errors="replace").rstrip("\n"))

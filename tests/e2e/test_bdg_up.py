@@ -20,6 +20,7 @@ import pytest
 from rich.console import Console
 
 from bdg_cli.procs import Supervisor
+from bdg_runtime.embedded import start_embedded
 
 SERVICE = """
 import os, signal, sys
@@ -82,6 +83,35 @@ async def test_up_prefixes_service_output_and_stops_everything_on_sigint(workdir
     rest, _ = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, "\n".join(seen) + rest.decode()
     assert all(gone(pid) for pid in pids.values())
+    assert gone(nats_pid)
+    assert not (home / "pg" / "postmaster.pid").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux-only")
+async def test_services_die_with_a_killed_up_and_the_next_start_reuses_the_stack(
+    workdir: Path,
+) -> None:
+    home, service = workdir / "home", [sys.executable, str(workdir / "service.py")]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", DRIVER, str(home), json.dumps({"alpha": service}),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    async with asyncio.timeout(60):
+        while not (match := re.match(rb"\[alpha\] hello pid=(\d+)", await proc.stdout.readline())):
+            pass
+    proc.kill()  # no cleanup at all: the service must go by itself, the stack stays up
+    await asyncio.wait_for(proc.wait(), 10)
+    child = psutil.Process(int(match[1]))
+    await asyncio.wait_for(asyncio.to_thread(child.wait, 10), 15)
+    nats_pid = json.loads((home / "stack.json").read_text())["nats_pid"]
+    assert not gone(nats_pid)
+
+    stack = start_embedded(home)  # reuses the orphaned servers, then owns and stops them
+    assert stack.nats_pid == nats_pid
+    stack.stop()
     assert gone(nats_pid)
     assert not (home / "pg" / "postmaster.pid").exists()
 
