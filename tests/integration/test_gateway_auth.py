@@ -152,7 +152,7 @@ async def test_tenant_claim_must_be_a_subject_token(
 async def test_alg_none_is_401(client: httpx.AsyncClient) -> None:
     token = jwt.encode(
         {"sub": "eve", "tenant": "acme", "aud": AUDIENCE, "exp": 4_000_000_000},
-        None,
+        "",
         algorithm="none",
     )
     detail = await _refusal(client, _bearer(token))

@@ -1,0 +1,199 @@
+"""The job event stream over a WebSocket, served by uvicorn on a free port, real PG and NATS."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from functools import partial
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from bdg_contracts import commands as cmd
+from bdg_jobs.application import JobApplication
+from bdg_jobs.domain import Cause, Job
+from bdg_jobs.errors import ConcurrencyConflictError
+from bdg_jobs.user_commands import Caller
+from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
+    Keys,
+    Stack,
+    gateway_fixture,
+    keys_fixture,
+    live_url_fixture,
+    new_tenant,
+    stack_fixture,
+)
+
+pytestmark = pytest.mark.timeout(60)
+RECV_TIMEOUT = 10
+
+
+def llm_call(n: int) -> Any:
+    def decide(job: Job, cause: Cause) -> None:
+        job.record_llm_call(
+            cause,
+            role="coder",
+            model="offline",
+            request_hash=f"h{n}",
+            response=f"answer {n}",
+            prompt_tokens=10,
+            completion_tokens=5,
+            cost_usd=0.001,
+        )
+
+    return decide
+
+
+async def new_job(stack: Stack, tenant: str) -> UUID:
+    job = await stack.commands.create(Caller(tenant, "alice"), cmd.RequestJob(goal="stream me"))
+    return job.job_id
+
+
+async def receive(ws: ClientConnection) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), RECV_TIMEOUT))
+    return message
+
+
+async def versions(ws: ClientConnection, upto: int) -> list[int]:
+    """Versions received until ``upto`` arrives (each message checked, duplicates kept)."""
+    seen: list[int] = []
+    while not seen or seen[-1] < upto:
+        try:
+            seen.append((await receive(ws))["version"])
+        except TimeoutError:
+            raise AssertionError(f"waiting for {upto} after {seen}") from None
+    return seen
+
+
+async def closed_with(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    async with connect(url, additional_headers=headers) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), RECV_TIMEOUT)
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+async def wait_for_version(stack: Stack, job_id: UUID, version: int) -> None:
+    deadline = time.monotonic() + 20
+    while (await stack.job(job_id)).version < version:
+        assert time.monotonic() < deadline, f"job never reached version {version}"
+        await asyncio.sleep(0.01)
+
+
+async def test_backfill_then_live_while_events_are_appended(
+    live_url: str, keys: Keys, stack: Stack
+) -> None:
+    tenant = new_tenant()
+    job_id = await new_job(stack, tenant)
+    writers, per_writer = 3, 30
+
+    async def append(writer: int) -> None:
+        for i in range(per_writer):
+            while True:  # writers this eager can outlast the application's conflict retries
+                try:
+                    await stack.decide(job_id, llm_call(writer * 1000 + i))
+                    break
+                except ConcurrencyConflictError:
+                    continue
+
+    appending = [asyncio.create_task(append(w)) for w in range(writers)]
+    try:
+        await wait_for_version(stack, job_id, 15)  # connect in the middle of the writes
+        url = f"{live_url}/jobs/{job_id}/stream?from_version=0&token={keys.token(tenant)}"
+        async with connect(url) as ws:
+            last = 1 + writers * per_writer
+            assert await versions(ws, last) == list(range(1, last + 1))
+            await asyncio.gather(*appending)
+            await stack.decide(job_id, llm_call(-1))
+            assert (await receive(ws))["version"] == last + 1  # nothing repeated meanwhile
+    finally:
+        for task in appending:
+            task.cancel()
+        await asyncio.gather(*appending, return_exceptions=True)
+
+
+async def test_reconnect_from_a_version_gets_only_what_follows(
+    live_url: str, keys: Keys, stack: Stack
+) -> None:
+    tenant = new_tenant()
+    job_id = await new_job(stack, tenant)
+    for n in range(9):
+        await stack.decide(job_id, llm_call(n))
+    url = f"{live_url}/jobs/{job_id}/stream?token={keys.token(tenant)}"
+    async with connect(url) as ws:
+        assert await versions(ws, 10) == list(range(1, 11))
+    async with connect(f"{url}&from_version=7") as ws:
+        assert await versions(ws, 10) == [8, 9, 10]
+        await stack.decide(job_id, llm_call(10))
+        assert await versions(ws, 11) == [11]
+    async with connect(f"{url}&from_version=11") as ws:
+        await stack.decide(job_id, llm_call(11))
+        assert await versions(ws, 12) == [12]
+
+
+async def test_a_gap_in_live_events_is_filled_from_the_store(
+    live_url: str, keys: Keys, stack: Stack
+) -> None:
+    tenant = new_tenant()
+    job_id = await new_job(stack, tenant)
+    unpublished = JobApplication(stack.store)  # commits without publishing (a lost publish)
+    cause = Cause(producer="test-service", occurred_at=stack.app.clock())
+    url = f"{live_url}/jobs/{job_id}/stream?token={keys.token(tenant)}"
+    async with connect(url) as ws:
+        assert await versions(ws, 1) == [1]
+        for n in range(4):
+            await unpublished.execute(job_id, partial(llm_call(n), cause=cause))
+        await stack.decide(job_id, llm_call(4))  # version 6, published: the stream sees a gap
+        assert await versions(ws, 6) == [2, 3, 4, 5, 6]
+
+
+async def test_messages_carry_version_name_and_event(
+    live_url: str, keys: Keys, stack: Stack
+) -> None:
+    tenant = new_tenant()
+    job_id = await new_job(stack, tenant)
+    url = f"{live_url}/jobs/{job_id}/stream"
+    async with connect(url, additional_headers=keys.headers(tenant, sub="dan")) as ws:
+        first = await receive(ws)
+        assert set(first) == {"version", "name", "event"}
+        assert (first["version"], first["name"]) == (1, "JobRequested")
+        assert first["event"]["job_id"] == str(job_id)
+        assert first["event"]["tenant_id"] == tenant
+        assert first["event"]["goal"] == "stream me"
+        await stack.commands.pause(Caller(tenant, "dan"), job_id, cmd.PauseJob(reason="tea"))
+        live = await receive(ws)
+        assert (live["version"], live["name"]) == (2, "JobPaused")
+        assert live["event"]["reason"] == "tea"
+        assert live["event"]["user_id"] == "dan"
+
+
+async def test_refusals_close_with_4401_4404_4400(live_url: str, keys: Keys, stack: Stack) -> None:
+    owner, stranger = new_tenant(), new_tenant()
+    job_id = await new_job(stack, owner)
+    stream = f"{live_url}/jobs/{job_id}/stream"
+    assert await closed_with(stream) == (4401, "missing bearer token")
+    expired = keys.token(owner, expires_in=-3600)
+    assert await closed_with(f"{stream}?token={expired}") == (4401, "token expired")
+    bad_header = {"Authorization": f"Bearer {keys.token(owner, aud='other')}"}
+    assert await closed_with(stream, bad_header) == (4401, "token audience is not accepted")
+    assert await closed_with(f"{stream}?token={keys.token(stranger)}") == (
+        4404,
+        f"no job {job_id}",
+    )
+    unknown = uuid4()
+    assert await closed_with(f"{live_url}/jobs/{unknown}/stream?token={keys.token(owner)}") == (
+        4404,
+        f"no job {unknown}",
+    )
+    assert await closed_with(f"{live_url}/jobs/nope/stream?token={keys.token(owner)}") == (
+        4404,
+        "no job nope",
+    )
+    for bad in ("-1", "abc"):
+        code, _ = await closed_with(f"{stream}?from_version={bad}&token={keys.token(owner)}")
+        assert code == 4400
+    assert stack.event_count() == 1
