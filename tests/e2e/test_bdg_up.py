@@ -11,7 +11,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,7 +44,30 @@ def workdir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="bdg-up-test-"))
     (path / "service.py").write_text(SERVICE)
     yield path
+    stop_leftovers(path / "home")
     shutil.rmtree(path, ignore_errors=True)
+
+
+def stop_leftovers(home: Path) -> None:
+    # A failed test must not leave servers behind: take the stack over, then stop it.
+    state = home / "stack.json"
+    nats_up = state.exists() and not gone(json.loads(state.read_text())["nats_pid"])
+    if nats_up or (home / "pg" / "postmaster.pid").exists():
+        start_embedded(home).stop()
+
+
+async def up_process(home: Path, commands: dict[str, list[str]]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-c", DRIVER, str(home), json.dumps(commands),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+
+
+async def kill_if_running(proc: asyncio.subprocess.Process) -> None:
+    # Its services follow through PR_SET_PDEATHSIG; the fixture stops the stack.
+    if proc.returncode is None:
+        proc.kill()
+        await proc.wait()
 
 
 def gone(pid: int) -> bool:
@@ -59,32 +81,32 @@ def gone(pid: int) -> bool:
 @pytest.mark.timeout(90)
 async def test_up_prefixes_service_output_and_stops_everything_on_sigint(workdir: Path) -> None:
     home, service = workdir / "home", [sys.executable, str(workdir / "service.py")]
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", DRIVER, str(home), json.dumps({"alpha": service, "beta": service}),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )
-    assert proc.stdout is not None
-    pids: dict[str, int] = {}
-    seen: list[str] = []
-    deadline = time.monotonic() + 60
-    # Printed verbatim: a service's own brackets must not be read as rich markup.
-    stderr_lines = {f"[{n}] {n} says [bold]hi[/bold] on stderr" for n in ("alpha", "beta")}
-    while len(pids) < 2 or not stderr_lines <= set(seen):
-        line = await asyncio.wait_for(proc.stdout.readline(), deadline - time.monotonic())
-        assert line, f"`bdg up` ended early:\n{''.join(seen)}"
-        seen.append(line.decode().rstrip("\n"))
-        if match := re.fullmatch(r"\[(\w+)\] hello pid=(\d+) db=postgresql://\S+ nats=nats://\S+",
-                                 seen[-1]):
-            pids[match[1]] = int(match[2])
-    assert set(pids) == {"alpha", "beta"}
-    nats_pid = json.loads((home / "stack.json").read_text())["nats_pid"]
+    proc = await up_process(home, {"alpha": service, "beta": service})
+    try:
+        assert proc.stdout is not None
+        pids: dict[str, int] = {}
+        seen: list[str] = []
+        # Printed verbatim: a service's own brackets must not be read as rich markup.
+        stderr_lines = {f"[{n}] {n} says [bold]hi[/bold] on stderr" for n in ("alpha", "beta")}
+        async with asyncio.timeout(60):
+            while len(pids) < 2 or not stderr_lines <= set(seen):
+                line = await proc.stdout.readline()
+                assert line, "`bdg up` ended early:\n" + "\n".join(seen)
+                seen.append(line.decode().rstrip("\n"))
+                hello = r"\[(\w+)\] hello pid=(\d+) db=postgresql://\S+ nats=nats://\S+"
+                if match := re.fullmatch(hello, seen[-1]):
+                    pids[match[1]] = int(match[2])
+        assert set(pids) == {"alpha", "beta"}
+        nats_pid = json.loads((home / "stack.json").read_text())["nats_pid"]
 
-    proc.send_signal(signal.SIGINT)
-    rest, _ = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode == 0, "\n".join(seen) + rest.decode()
-    assert all(gone(pid) for pid in pids.values())
-    assert gone(nats_pid)
-    assert not (home / "pg" / "postmaster.pid").exists()
+        proc.send_signal(signal.SIGINT)
+        rest, _ = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0, "\n".join(seen) + rest.decode()
+        assert all(gone(pid) for pid in pids.values())
+        assert gone(nats_pid)
+        assert not (home / "pg" / "postmaster.pid").exists()
+    finally:
+        await kill_if_running(proc)
 
 
 @pytest.mark.slow
@@ -93,21 +115,20 @@ async def test_up_prefixes_service_output_and_stops_everything_on_sigint(workdir
 async def test_services_die_with_a_killed_up_and_the_next_start_reuses_the_stack(
     workdir: Path,
 ) -> None:
-    home, service = workdir / "home", [sys.executable, str(workdir / "service.py")]
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", DRIVER, str(home), json.dumps({"alpha": service}),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )
-    assert proc.stdout is not None
-    async with asyncio.timeout(60):
-        while not (match := re.match(rb"\[alpha\] hello pid=(\d+)", await proc.stdout.readline())):
-            pass
-    proc.kill()  # no cleanup at all: the service must go by itself, the stack stays up
-    await asyncio.wait_for(proc.wait(), 10)
+    home = workdir / "home"
+    proc = await up_process(home, {"alpha": [sys.executable, str(workdir / "service.py")]})
+    try:
+        assert proc.stdout is not None
+        async with asyncio.timeout(60):
+            while not (match := re.match(rb"\[alpha\] hello pid=(\d+)",
+                                         await proc.stdout.readline())):
+                pass
+    finally:
+        await kill_if_running(proc)  # no cleanup at all: the service must go by itself
     child = psutil.Process(int(match[1]))
     await asyncio.wait_for(asyncio.to_thread(child.wait, 10), 15)
     nats_pid = json.loads((home / "stack.json").read_text())["nats_pid"]
-    assert not gone(nats_pid)
+    assert not gone(nats_pid)  # the stack outlives a killed `bdg up`
 
     stack = start_embedded(home)  # reuses the orphaned servers, then owns and stops them
     assert stack.nats_pid == nats_pid

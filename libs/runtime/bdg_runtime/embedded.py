@@ -43,12 +43,15 @@ class EmbeddedStack:
             self._pg.cleanup()  # pgserver runs `pg_ctl stop` when ours was the last handle
             self._pg = None
         if self.nats_pid is not None:
-            with _locked(self.home):
-                state = _read_state(self.home)
-                users = [p for p in state.get("nats_users", []) if p != os.getpid() and _alive(p)]
-                if not users:
-                    _terminate(self.nats_pid, "nats-server")
-                _write_state(self.home, {**state, "nats_users": users})
+            try:
+                with _locked(self.home):
+                    state = _read_state(self.home)
+                    users = _other_users(state)
+                    if not users:
+                        _terminate(self.nats_pid, "nats-server")
+                    _write_state(self.home, {**state, "nats_users": users})
+            except FileNotFoundError:  # home deleted under us: nobody can share it, stop ours
+                _terminate(self.nats_pid, "nats-server")
             self.nats_pid = None
 
 
@@ -137,12 +140,17 @@ def _start_nats(stack: EmbeddedStack) -> None:
         )
         pid = stack._nats_proc.pid
     stack.nats_pid = pid
-    users = [p for p in state.get("nats_users", []) if p != os.getpid() and _alive(p)]
+    users = _other_users(state)
     _write_state(
         stack.home, {"nats_pid": pid, "nats_port": port, "nats_users": [*users, os.getpid()]}
     )
     _wait_port(port, pid, stack.home / "nats" / "nats.log")
     stack.nats_url = f"nats://127.0.0.1:{port}"
+
+
+def _other_users(state: dict[str, Any]) -> list[int]:
+    # Live processes other than us that use this NATS; a crashed run's pid no longer counts.
+    return [pid for pid in state.get("nats_users", []) if pid != os.getpid() and _alive(pid)]
 
 
 def _nats_binary() -> str:
