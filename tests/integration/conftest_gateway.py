@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -187,9 +187,3 @@ async def live_url_fixture(gateway: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(serving, 15)
-
-
-@pytest.fixture(name="sync_conn")
-def sync_conn_fixture(stack: Stack) -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
-        yield conn
