@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.conninfo import conninfo_to_dict
@@ -19,6 +20,7 @@ from bdg_jobs.errors import ConcurrencyConflictError, JobNotFoundError
 from bdg_jobs.mapper import to_event, to_stored
 
 EVENTS_TABLE = "bdg_job_events"
+CREATE_LOCK = 0x6264_675F_6372_6561  # "bdg_crea"
 
 
 @dataclass(frozen=True)
@@ -45,14 +47,20 @@ def datastore_from_url(url: str, pool_size: int = 4) -> PostgresDatastore:
 
 
 class JobStore:
-    def __init__(self, datastore: PostgresDatastore) -> None:
+    def __init__(self, datastore: PostgresDatastore, create_table: bool = True) -> None:
         self.datastore = datastore
         self.recorder = PostgresApplicationRecorder(datastore, events_table_name=EVENTS_TABLE)
-        self.recorder.create_table()
+        if create_table:
+            self.recorder.create_table()
 
     @classmethod
     def from_url(cls, url: str, pool_size: int = 4) -> JobStore:
-        return cls(datastore_from_url(url, pool_size))
+        # Services start together; PostgreSQL's catalog does not like concurrent
+        # CREATE ... IF NOT EXISTS ("tuple concurrently updated"), so take turns.
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (CREATE_LOCK,))
+            store = cls(datastore_from_url(url, pool_size))
+        return store
 
     def close(self) -> None:
         self.datastore.close()
