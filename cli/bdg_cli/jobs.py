@@ -1,0 +1,261 @@
+"""`bdg job ...`: create, inspect and steer jobs through ``JobCommands``, as the gateway does."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated
+from uuid import UUID
+
+import psycopg
+import typer
+from nats.aio.msg import Msg
+from psycopg.rows import tuple_row
+from rich.console import Console
+
+from bdg_cli import render
+from bdg_cli.context import Connected, caller, connected, run
+from bdg_contracts import commands as cmd
+from bdg_contracts import subjects, wire
+from bdg_contracts.base import Event
+from bdg_contracts.states import TERMINAL_STATES
+from bdg_jobs.domain import Job
+from bdg_jobs.projector import catch_up
+from bdg_jobs.store import Recorded
+from bdg_jobs.user_commands import Caller
+
+app = typer.Typer(help="Create, inspect and steer jobs.", no_args_is_help=True)
+console = Console(highlight=False)
+
+JobId = Annotated[
+    UUID, typer.Argument(metavar="JOB", help="the job's id (a UUID)", show_default=False)
+]
+Tenant = Annotated[
+    str | None, typer.Option(help="tenant [env BDG_TENANT, default local]", show_default=False)
+]
+User = Annotated[
+    str | None, typer.Option(help="user [env BDG_USER, default $USER]", show_default=False)
+]
+
+LIST_SQL = (
+    'SELECT "jobId", state, goal, "user", "costUSD", "updatedAt", version FROM agent_config '
+    'WHERE tenant = %s ORDER BY "createdAt" DESC NULLS LAST, "jobId" LIMIT %s'
+)
+
+
+class Follower:
+    """A job's events in version order, live: the log first, then the bus, with no gaps or
+    repeats. Versions already seen are skipped; a gap, or a quiet ``idle`` seconds, is filled
+    from the store (a message may come late, twice, or never)."""
+
+    def __init__(self, conn: Connected, who: Caller, job_id: UUID, idle: float = 1.0) -> None:
+        self.conn, self.who, self.job_id, self.idle = conn, who, job_id, idle
+        self.job: Job | None = None
+
+    async def events(
+        self, after: int = 0, until: Callable[[Job], bool] | None = None
+    ) -> AsyncIterator[Event]:
+        """Events past ``after``; ends once ``until(job)`` holds (never without one)."""
+        inbox: asyncio.Queue[Event] = asyncio.Queue()
+
+        async def received(msg: Msg) -> None:
+            with contextlib.suppress(Exception):  # not ours to judge: the store is the truth
+                inbox.put_nowait(wire.decode(msg.headers or {}, msg.data))
+
+        subject = subjects.job_events(self.who.tenant_id, self.job_id)
+        subscription = await self.conn.nc.subscribe(subject, cb=received)
+        try:
+            # Subscribed before reading the log: whatever is committed from now on arrives.
+            history = await self.conn.commands.events(self.who, self.job_id)
+            self.job = job = Job.replay(history)
+            for event in history:
+                if event.version > after:
+                    yield event
+            while until is None or not until(job):
+                try:
+                    heard: Event | None = await asyncio.wait_for(inbox.get(), self.idle)
+                except TimeoutError:
+                    heard = None
+                if heard is not None and heard.version <= job.version:
+                    continue  # seen already (a re-drive, a redelivery, the backfill)
+                if heard is not None and heard.version == job.version + 1:
+                    fresh = [heard]
+                else:
+                    fresh = await self.conn.app.history(self.job_id, job.version)
+                for event in fresh:
+                    job.apply(event)
+                    if event.version > after:
+                        yield event
+                    if until is not None and until(job):
+                        break
+        finally:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+
+
+def _finished(job: Job) -> bool:
+    return job.state in TERMINAL_STATES
+
+
+def _print_recorded(recorded: list[Recorded]) -> None:
+    for r in recorded:
+        console.print(render.event_line(r.event), soft_wrap=True)
+
+
+async def _then_state(conn: Connected, who: Caller, job_id: UUID) -> None:
+    job = await conn.commands.get(who, job_id)
+    console.print("job is now", render.state_text(job.state.value))
+
+
+def _steer(
+    job_id: UUID, tenant: str | None, user: str | None,
+    act: Callable[[Connected, Caller], Awaitable[list[Recorded]]],
+) -> None:
+    async def main() -> None:
+        who = caller(tenant, user)
+        async with connected() as conn:
+            _print_recorded(await act(conn, who))
+            await _then_state(conn, who, job_id)
+
+    run(main())
+
+
+@app.command()
+def create(
+    goal: Annotated[str, typer.Argument(help="what to build, in plain words")],
+    repo: Annotated[str, typer.Option(help="git repository to work in")] = "",
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="approve the plan without asking")
+    ] = False,
+    tenant: Tenant = None,
+    user: User = None,
+) -> None:
+    """Request a job; prints its id."""
+
+    async def main() -> None:
+        request = cmd.RequestJob(
+            goal=goal, repo=repo, plan_approval="auto" if auto_approve else "gated"
+        )
+        async with connected() as conn:
+            job = await conn.commands.create(caller(tenant, user), request)
+        console.print(str(job.job_id))
+
+    run(main())
+
+
+@app.command()
+def show(
+    job_id: JobId,
+    at: Annotated[
+        int | None, typer.Option(min=1, help="the job as it was at this version")
+    ] = None,
+    tenant: Tenant = None,
+    user: User = None,
+) -> None:
+    """The job now, or as it was at a version."""
+
+    async def main() -> None:
+        async with connected() as conn:
+            job = await conn.commands.get(caller(tenant, user), job_id, at)
+        console.print(render.job_table(job))
+
+    run(main())
+
+
+@app.command("list")
+def list_jobs(
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+    tenant: Tenant = None,
+    user: User = None,
+) -> None:
+    """The tenant's jobs from the agent_config read model, newest first."""
+
+    async def main() -> None:
+        who = caller(tenant, user)
+        async with connected() as conn:
+            rows = await asyncio.to_thread(_list, conn, who.tenant_id, limit)
+        console.print(render.jobs_table(rows))
+
+    run(main())
+
+
+def _list(conn: Connected, tenant: str, limit: int) -> list[tuple[object, ...]]:
+    with psycopg.connect(conn.database_url, autocommit=True) as db:
+        # Up to date even with no service running (exactly once: the position row is locked).
+        catch_up(conn.store, db)
+        with db.cursor(row_factory=tuple_row) as cur:
+            return cur.execute(LIST_SQL, (tenant, limit)).fetchall()
+
+
+@app.command()
+def events(
+    job_id: JobId,
+    after: Annotated[int, typer.Option(min=0, help="only versions after this one")] = 0,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="keep printing until the job is done")
+    ] = False,
+    tenant: Tenant = None,
+    user: User = None,
+) -> None:
+    """The job's events; with --follow, live until it is done or cancelled."""
+
+    async def main() -> None:
+        async with connected() as conn:
+            follower = Follower(conn, caller(tenant, user), job_id)
+            async for event in follower.events(after, _finished if follow else lambda _: True):
+                console.print(render.event_line(event), soft_wrap=True)
+
+    run(main())
+
+
+@app.command()
+def approve(
+    job_id: JobId,
+    deploy: Annotated[bool, typer.Option("--deploy", help="approve the deploy")] = False,
+    tenant: Tenant = None,
+    user: User = None,
+) -> None:
+    """Approve the plan (or, with --deploy, the deploy)."""
+
+    def act(conn: Connected, who: Caller) -> Awaitable[list[Recorded]]:
+        approval = conn.commands.approve_deploy if deploy else conn.commands.approve_plan
+        return approval(who, job_id)
+
+    _steer(job_id, tenant, user, act)
+
+
+@app.command()
+def cancel(
+    job_id: JobId,
+    reason: Annotated[str, typer.Option(help="why, for the log")] = "",
+    tenant: Tenant = None,
+    user: User = None,
+) -> None:
+    """Cancel the job for good."""
+    _steer(job_id, tenant, user,
+           lambda conn, who: conn.commands.cancel(who, job_id, cmd.CancelJob(reason=reason)))
+
+
+@app.command()
+def retry(job_id: JobId, tenant: Tenant = None, user: User = None) -> None:
+    """Run the failed step again."""
+    _steer(job_id, tenant, user, lambda conn, who: conn.commands.retry(who, job_id))
+
+
+@app.command()
+def pause(
+    job_id: JobId,
+    reason: Annotated[str, typer.Option(help="why, for the log")] = "",
+    tenant: Tenant = None,
+    user: User = None,
+) -> None:
+    """Pause the job; work in flight finishes, nothing new starts."""
+    _steer(job_id, tenant, user,
+           lambda conn, who: conn.commands.pause(who, job_id, cmd.PauseJob(reason=reason)))
+
+
+@app.command()
+def resume(job_id: JobId, tenant: Tenant = None, user: User = None) -> None:
+    """Resume a paused job where it stopped."""
+    _steer(job_id, tenant, user, lambda conn, who: conn.commands.resume(who, job_id))

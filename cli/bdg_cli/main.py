@@ -1,0 +1,39 @@
+"""The `bdg` command: one typer app wiring the sub-commands together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bdg_cli import demo, dlq, jobs, replay, up
+
+app = typer.Typer(
+    name="bdg",
+    help="BigDaddyG Agent: goal -> plan -> code -> test -> review -> deploy, event-sourced.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(jobs.app, name="job")
+app.add_typer(dlq.app, name="dlq")
+replay.register(app)
+demo.register(app)
+
+
+@app.command("up")
+def up_command(
+    services: Annotated[
+        list[str] | None, typer.Argument(help=f"subset of: {' '.join(up.SERVICES)}")
+    ] = None,
+    only: Annotated[str, typer.Option(help="comma-separated subset, e.g. planner,coder")] = "",
+    home: Annotated[Path | None, typer.Option(help="state dir of the embedded stack")] = None,
+) -> None:
+    """Start the stack (embedded unless configured) and every service, with prefixed logs."""
+    chosen = [*(services or []), *(s.strip() for s in only.split(",") if s.strip())]
+    raise typer.Exit(up.up(home, chosen))
+
+
+if __name__ == "__main__":
+    app()

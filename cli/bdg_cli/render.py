@@ -1,0 +1,241 @@
+"""How jobs, events and dead letters look in a terminal (rich); no I/O besides printing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from functools import singledispatch
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from bdg_contracts import events as ev
+from bdg_contracts.base import Event
+from bdg_jobs.domain import Job
+from bdg_runtime.dlq import DeadLetter
+
+STATE_STYLE = {
+    "done": "bold green",
+    "failed": "bold red",
+    "cancelled": "red",
+    "paused": "yellow",
+    "suspended_budget": "yellow",
+    "awaiting_plan_approval": "bold magenta",
+    "awaiting_deploy_approval": "bold magenta",
+}
+
+
+def checkboxes(markdown: str) -> tuple[int, int]:
+    """(ticked, all) Markdown task-list items of a plan."""
+    items = [line.strip() for line in markdown.splitlines()]
+    boxes = [i for i in items if i.startswith(("- [ ]", "- [x]", "- [X]", "* [ ]", "* [x]"))]
+    return sum(1 for b in boxes if b[3] in "xX"), len(boxes)
+
+
+def _first_line(text: str, width: int = 70) -> str:
+    line = next((s.strip() for s in text.splitlines() if s.strip()), "")
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+@singledispatch
+def summary(event: Event) -> str:
+    """One short line on what an event says; events with nothing to add say nothing."""
+    return ""
+
+
+@summary.register
+def _(event: ev.JobRequested) -> str:
+    repo = f" in {event.repo}" if event.repo else ""
+    return f"{_first_line(event.goal)!r}{repo}, plan approval {event.plan_approval}"
+
+
+def _plan(markdown: str) -> str:
+    return f"plan with {checkboxes(markdown)[1]} checkboxes"
+
+
+@summary.register
+def _(event: ev.PlanDrafted) -> str:
+    return f"draft {event.iteration}: {_plan(event.plan_markdown)}"
+
+
+@summary.register
+def _(event: ev.PlanCritiqued) -> str:
+    risks = f", {len(event.risks)} risk(s)" if event.risks else ""
+    return f"draft {event.iteration} scored {event.score}/10{risks}"
+
+
+@summary.register(ev.PlanReady)
+@summary.register(ev.PlanEdited)
+def _(event: ev.PlanReady | ev.PlanEdited) -> str:
+    return _plan(event.plan_markdown)
+
+
+@summary.register(ev.PlanApproved)
+@summary.register(ev.DeployApproved)
+def _(event: ev.PlanApproved | ev.DeployApproved) -> str:
+    return f"by {event.approved_by}"
+
+
+@summary.register
+def _(event: ev.ToolCalled) -> str:
+    return event.tool
+
+
+@summary.register
+def _(event: ev.FilesChanged) -> str:
+    paths = ", ".join(event.paths[:3]) + (" …" if len(event.paths) > 3 else "")
+    return f"attempt {event.attempt}: {paths}"
+
+
+@summary.register
+def _(event: ev.CodingFinished) -> str:
+    return f"attempt {event.attempt}" + (f": {_first_line(event.summary)}" if event.summary else "")
+
+
+def _results(results: ev.TestResults) -> str:
+    coverage = f", coverage {results.coverage:.0f}%" if results.coverage is not None else ""
+    return f"{results.total - results.failed}/{results.total} passed{coverage}"
+
+
+@summary.register
+def _(event: ev.TestsPassed) -> str:
+    return f"attempt {event.attempt}: {_results(event.results)}"
+
+
+@summary.register
+def _(event: ev.TestsFailed) -> str:
+    analysis = f" ({_first_line(event.analysis, 50)})" if event.analysis else ""
+    return f"attempt {event.attempt}: {_results(event.results)}{analysis}"
+
+
+@summary.register
+def _(event: ev.ReviewCompleted) -> str:
+    verdict = "approved" if event.approved else "changes requested"
+    return f"{verdict}, score {event.score}/10"
+
+
+@summary.register
+def _(event: ev.DeployAwaitingApproval) -> str:
+    preview = f": {_first_line(event.preview, 50)}" if event.preview else ""
+    return f"target {event.target}{preview}"
+
+
+@summary.register
+def _(event: ev.Deployed) -> str:
+    return event.url + (" (canary)" if event.canary else "")
+
+
+@summary.register
+def _(event: ev.CanaryPromoted) -> str:
+    return event.url
+
+
+@summary.register(ev.RollbackRequested)
+@summary.register(ev.JobPaused)
+@summary.register(ev.JobCancelled)
+def _(event: ev.RollbackRequested | ev.JobPaused | ev.JobCancelled) -> str:
+    return event.reason
+
+
+@summary.register
+def _(event: ev.RolledBack) -> str:
+    return f"to {event.to_url}" if event.to_url else ""
+
+
+@summary.register
+def _(event: ev.LlmCalled) -> str:
+    return f"{event.role} on {event.model}: ${event.cost_usd:.4f}"
+
+
+@summary.register
+def _(event: ev.StepFailed) -> str:
+    return f"{event.step} by {event.service}: {_first_line(event.reason, 80)}"
+
+
+@summary.register
+def _(event: ev.StepRetried) -> str:
+    return f"{event.step} by {event.service}"
+
+
+@summary.register
+def _(event: ev.BudgetExceeded) -> str:
+    return f"spent ${event.spent_usd:.2f} of ${event.limit_usd:.2f}"
+
+
+@summary.register
+def _(event: ev.BudgetRaised) -> str:
+    return f"limit ${event.limit_usd:.2f}"
+
+
+def event_line(event: Event) -> Text:
+    """``v12  TestsPassed      attempt 2: 14/14 passed  (tester)``"""
+    said = summary(event)
+    text = Text.assemble((f"v{event.version:<3} ", "dim"), (f"{event.name:<22}", "bold"))
+    if said:
+        text.append(f" {said}")
+    text.append(f"  ({event.producer})", style="dim")
+    return text
+
+
+def state_text(state: str) -> Text:
+    return Text(state, style=STATE_STYLE.get(state, "cyan"))
+
+
+def _time(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value else ""
+
+
+def job_table(job: Job) -> Table:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    ticked, total = checkboxes(job.plan_markdown)
+    rows: list[tuple[str, Any]] = [
+        ("job", str(job.job_id)),
+        ("state", state_text(job.state.value)),
+        ("version", str(job.version)),
+        ("goal", job.goal),
+        ("repo", job.repo or "-"),
+        ("tenant / user", f"{job.tenant_id} / {job.user_id or '-'}"),
+        ("plan approval", job.plan_approval),
+        ("plan", f"{ticked}/{total} checkboxes" if job.plan_markdown else "-"),
+        ("attempt", f"{job.attempt} of {job.max_attempts}"),
+        ("cost", f"${job.cost_usd:.4f}"),
+        ("deployed", job.deployed_url or "-"),
+        ("created", _time(job.created_at)),
+        ("updated", _time(job.updated_at)),
+    ]
+    if job.failed_step is not None:
+        rows.append(("failed step", f"{job.failed_step} by {job.failed_service}"))
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def jobs_table(rows: Iterable[Sequence[Any]]) -> Table:
+    """Rows of (jobId, state, goal, user, costUSD, updatedAt, version)."""
+    table = Table(title="jobs", title_justify="left")
+    for name in ("job", "state", "goal", "user", "cost", "updated", "v"):
+        wide = name == "job"
+        table.add_column(name, no_wrap=wide or name == "state", min_width=36 if wide else None)
+    for job_id, state, goal, user, cost, updated, version in rows:
+        table.add_row(
+            str(job_id), state_text(str(state)), _first_line(goal or "", 50), user or "-",
+            f"${cost or 0:.2f}", _time(updated), str(version or ""),
+        )
+    return table
+
+
+def dead_letters_table(letters: Sequence[DeadLetter]) -> Table:
+    table = Table(title="dead letters", title_justify="left")
+    for name in ("seq", "service", "event", "job", "deliveries", "error"):
+        table.add_column(
+            name, no_wrap=name != "error", overflow="fold", min_width=36 if name == "job" else None
+        )
+    for letter in letters:
+        table.add_row(
+            str(letter.seq), letter.service, letter.event_name,
+            str(letter.job_id) if letter.job_id else "-", str(letter.deliveries), letter.error,
+        )
+    return table
