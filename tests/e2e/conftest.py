@@ -5,14 +5,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from nats.aio.client import Client
+from nats.js import JetStreamContext
 
 from bdg_jobs.application import JobApplication
 from bdg_jobs.store import JobStore
 from bdg_jobs.user_commands import Caller, JobCommands
 from bdg_runtime.bus import JetStreamPublisher, connect, ensure_streams
 from bdg_runtime.redrive import Redriver
-from nats.aio.client import Client
-from nats.js import JetStreamContext
 from tests.conftest import Servers
 from tests.e2e.harness import Cluster
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 from pydantic import ValidationError
 
 from bdg_contracts import events as ev
@@ -14,7 +15,6 @@ from bdg_contracts import subjects, wire
 from bdg_contracts.base import Event, UnknownEventError
 from bdg_contracts.ids import check_tenant
 from bdg_jobs.mapper import to_event, to_stored
-from eventsourcing.persistence import StoredEvent
 
 ENVELOPE = {
     "correlation_id": "c", "tenant_id": "t", "producer": "p",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bdg_contracts import events as ev
 from bdg_contracts.states import JobState, Step
 from bdg_jobs.domain import Job
 from bdg_jobs.errors import IllegalTransitionError
-import pytest
-
 from tests.unit.jobs import CAUSE, PATHS, RESULTS, job_in, new_job
 
 
