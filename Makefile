@@ -15,8 +15,8 @@ lint:
 	uv run mypy
 
 bench:
-	uv run python bench/replay_bench.py
-	uv run python bench/hop_latency.py
+	uv run python -m bench.replay_bench
+	uv run python -m bench.hop_latency
 
 demo:
 	uv run bdg demo

@@ -1,0 +1,215 @@
+"""Event hop latency and append+publish throughput, beside the raw limits of the same servers.
+
+hop = event committed by service A (this process) -> service B (a separate process: the test
+stepper's planner) has loaded the job, decided and committed its reaction, seen here through
+PostgreSQL's NOTIFY. Raw limits measured in the same run: single-row commits, JetStream
+publish-with-ack, and a bare publish -> pull -> commit hop with no framework.
+
+    uv run python bench/hop_latency.py [--hops 300] [--appends 1000]
+Uses BDG_TEST_DATABASE_URL / BDG_TEST_NATS_URL (defaults: this machine's servers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from uuid import uuid4
+
+import nats
+import psycopg
+from psycopg import sql
+
+from bdg_contracts import events as ev
+from bdg_contracts import subjects
+from bdg_contracts.ids import new_event_id
+from bdg_jobs.application import JobApplication
+from bdg_jobs.domain import Cause, Job
+from bdg_jobs.migrations import migrate
+from bdg_jobs.store import EVENTS_TABLE, JobStore
+from bdg_runtime.bus import JetStreamPublisher, connect, ensure_streams
+from tests.e2e.harness import Cluster, eventually
+
+ADMIN = os.environ.get("BDG_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+NATS = os.environ.get("BDG_TEST_NATS_URL", "nats://127.0.0.1:4222")
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+def report(name: str, values: list[float]) -> None:
+    print(f"{name:<44} p50 {pct(values, 50):7.2f} ms   p99 {pct(values, 99):7.2f} ms")
+
+
+def raw_commit_rate(url: str, n: int) -> float:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE bench_rows (id bigserial primary key, body bytea)")
+        start = time.perf_counter()
+        for _ in range(n):
+            with conn.transaction():
+                conn.execute("INSERT INTO bench_rows (body) VALUES (%s)", (b"x" * 300,))
+        return n / (time.perf_counter() - start)
+
+
+async def raw_publish_rate(n: int) -> float:
+    nc = await nats.connect(NATS)
+    js = nc.jetstream()
+    stream = f"BENCH_{secrets.token_hex(4).upper()}"
+    await js.add_stream(name=stream, subjects=[f"{stream.lower()}.>"])
+    start = time.perf_counter()
+    for i in range(n):
+        await js.publish(f"{stream.lower()}.x", b"x" * 300, headers={"Nats-Msg-Id": str(i)})
+    rate = n / (time.perf_counter() - start)
+    await js.delete_stream(stream)
+    await nc.close()
+    return rate
+
+
+async def bare_hop(url: str, n: int) -> list[float]:
+    """publish -> pull consumer fetch -> commit a row -> ack; measured at the commit."""
+    nc = await nats.connect(NATS)
+    js = nc.jetstream()
+    stream = f"BENCH_{secrets.token_hex(4).upper()}"
+    subject = f"{stream.lower()}.hop"
+    await js.add_stream(name=stream, subjects=[subject])
+    sub = await js.pull_subscribe(subject, durable="hop")
+    hops: list[float] = []
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            await js.publish(subject, b"x" * 300)
+            [msg] = await sub.fetch(1, timeout=5)
+            async with conn.transaction():
+                await conn.execute("INSERT INTO bench_rows (body) VALUES (%s)", (msg.data,))
+            hops.append(time.perf_counter() - t0)
+            await msg.ack()
+    await js.delete_stream(stream)
+    await nc.close()
+    return hops
+
+
+async def event_hops(url: str, n: int, workdir: Path, namespace: str) -> list[float]:
+    subjects.use_namespace(namespace)
+    cluster = Cluster(url, NATS, namespace, workdir, {"BDG_LOG_LEVEL": "WARNING"})
+    store = JobStore.from_url(url)
+    nc = await connect(NATS, "bench")
+    js = nc.jetstream()
+    await ensure_streams(js, 600)
+    publisher = JetStreamPublisher(js)
+    planner = cluster.start("planner")
+    hops: list[float] = []
+    try:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as listen:
+            await listen.execute(f"LISTEN {EVENTS_TABLE}")
+            await warm_up(store, publisher, listen)
+            for _ in range(n):
+                job = Job.request(uuid4(), "bench", cause(), goal="hop")
+                recorded = await asyncio.to_thread(store.save, job)
+                t0 = time.perf_counter()
+                await publisher.publish(recorded)
+                await reaction_committed(store, listen, job.job_id)
+                hops.append(time.perf_counter() - t0)
+    finally:
+        cluster.stop()
+        print(planner.output()[-2000:] if planner.proc and planner.proc.returncode else "", end="")
+        await js.delete_stream(subjects.events_stream())
+        await js.delete_stream(subjects.dlq_stream())
+        await nc.close()
+        store.close()
+    return hops
+
+
+def cause() -> Cause:
+    from datetime import UTC, datetime
+
+    return Cause("bench", datetime.now(UTC), causation_id=new_event_id())
+
+
+async def reaction_committed(
+    store: JobStore, listen: psycopg.AsyncConnection[object], job_id: object
+) -> None:
+    while True:
+        history = await asyncio.to_thread(store.history, job_id)  # type: ignore[arg-type]
+        if any(isinstance(e, ev.PlanReady) for e in history):
+            return
+        async for _ in listen.notifies(timeout=5, stop_after=1):
+            pass
+
+
+async def warm_up(store: JobStore, publisher: JetStreamPublisher, listen: object) -> None:
+    job = Job.request(uuid4(), "bench", cause(), goal="warm")
+    await publisher.publish(await asyncio.to_thread(store.save, job))
+
+    async def ready() -> bool:
+        history = await asyncio.to_thread(store.history, job.job_id)
+        return any(isinstance(e, ev.PlanReady) for e in history)
+
+    await eventually(ready, 60, "the planner to start")
+
+
+async def append_rate(url: str, n: int, namespace: str) -> float:
+    subjects.use_namespace(namespace)
+    store = JobStore.from_url(url)
+    nc = await connect(NATS, "bench-append")
+    js = nc.jetstream()
+    await ensure_streams(js, 600)
+    app = JobApplication(store, JetStreamPublisher(js))
+    start = time.perf_counter()
+    for _ in range(n):
+        await app.start(Job.request(uuid4(), "bench", cause(), goal="append"))
+    rate = n / (time.perf_counter() - start)
+    await js.delete_stream(subjects.events_stream())
+    await js.delete_stream(subjects.dlq_stream())
+    await nc.close()
+    store.close()
+    return rate
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--hops", type=int, default=300)
+    parser.add_argument("--appends", type=int, default=1000)
+    args = parser.parse_args()
+    name = f"bdg_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    params = psycopg.conninfo.conninfo_to_dict(ADMIN)
+    params["dbname"] = name
+    url = psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in params.items()})
+    migrate(url)
+    try:
+        commits = raw_commit_rate(url, args.appends)
+        publishes = await raw_publish_rate(args.appends)
+        bare = await bare_hop(url, args.hops)
+        appends = await append_rate(url, args.appends, "b" + secrets.token_hex(4))
+        with tempfile.TemporaryDirectory() as tmp:
+            hops = await event_hops(url, args.hops, Path(tmp), "b" + secrets.token_hex(4))
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    print("raw limits (same run)")
+    print(f"{'  psycopg single-row commits':<44} {commits:9.0f} /s")
+    print(f"{'  JetStream publish with ack':<44} {publishes:9.0f} /s")
+    report("  bare publish -> pull -> commit hop", bare)
+    print("BigDaddyG")
+    print(
+        f"{'  append + publish (one job per commit)':<44} {appends:9.0f} /s"
+        f"   = {100 * appends / commits:.0f}% of raw commits"
+    )
+    report("  event hop A commit -> B reaction commit", hops)
+    slow = sorted(h for h in hops if h > 0.1)
+    print(
+        f"  hops measured: {len(hops)}, mean {statistics.mean(hops) * 1000:.2f} ms, "
+        f"{len(slow)} over 100 ms {[round(h * 1000) for h in slow][:10]}"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
