@@ -2,6 +2,7 @@
 
 Run as ``python -m tests.e2e.stepper <role>``. Directives in the goal:
 - ``poison:<role>``: this role's handler fails on every delivery until the job was retried.
+- ``broken:<role>``: this role's handler raises a StepError (not worth retrying).
 - ``hang:<role>``: the first time, write ``<BDG_TEST_MARKERS>/<job>`` and block forever (the
   test kills the process there); once the marker exists, carry on normally.
 Each handled event is printed as ``handled <role> <event> <event_id> pid=<pid>``.
@@ -19,7 +20,7 @@ from bdg_contracts import events as ev
 from bdg_contracts.base import Event
 from bdg_contracts.states import Step
 from bdg_jobs.domain import Cause, Job
-from bdg_runtime.reactions import Delivery, Reaction
+from bdg_runtime.reactions import Delivery, Reaction, StepError
 from bdg_runtime.service import ServiceContext, run
 
 Decide = Callable[[Job, Cause], None]
@@ -35,6 +36,8 @@ async def _faults(role: str, delivery: Delivery) -> None:
         history = await delivery.app.history(job.job_id)
         if not any(isinstance(e, ev.StepRetried) for e in history):
             raise PoisonedError(f"poisoned {role} (delivery {delivery.attempt})")
+    if f"broken:{role}" in job.goal:
+        raise StepError(f"{role} is misconfigured")
     if f"hang:{role}" in job.goal:
         marker = Path(os.environ["BDG_TEST_MARKERS"]) / str(job.job_id)
         if not marker.exists():

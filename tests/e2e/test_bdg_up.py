@@ -58,8 +58,13 @@ def stop_leftovers(home: Path) -> None:
 
 async def up_process(home: Path, commands: dict[str, list[str]]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-c", DRIVER, str(home), json.dumps(commands),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-c",
+        DRIVER,
+        str(home),
+        json.dumps(commands),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
 
 
@@ -120,8 +125,9 @@ async def test_services_die_with_a_killed_up_and_the_next_start_reuses_the_stack
     try:
         assert proc.stdout is not None
         async with asyncio.timeout(60):
-            while not (match := re.match(rb"\[alpha\] hello pid=(\d+)",
-                                         await proc.stdout.readline())):
+            while not (
+                match := re.match(rb"\[alpha\] hello pid=(\d+)", await proc.stdout.readline())
+            ):
                 pass
     finally:
         await kill_if_running(proc)  # no cleanup at all: the service must go by itself

@@ -147,6 +147,19 @@ async def test_a_poison_message_is_dead_lettered_and_retried(
     assert [e.name for e in history].count("StepRetried") == 1
 
 
+async def test_a_step_error_fails_the_step_without_retries(
+    cluster: Cluster, client: Client_
+) -> None:
+    cluster.start_all()
+    c = client
+    job = await c.commands.create(c.caller, cmd.RequestJob(goal="broken:planner"))
+    history = await wait_for_state(c.store, job.job_id, JobState.failed)
+    failed = history[-1]
+    assert isinstance(failed, ev.StepFailed)
+    assert (failed.step, failed.deliveries) == (Step.planning, 1)
+    assert "StepError: planner is misconfigured" in failed.reason
+
+
 async def test_pause_drops_work_in_flight_and_resume_redrives_it(
     cluster: Cluster, client: Client_
 ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
@@ -63,11 +64,14 @@ class JobApplication:
         await self._publish(recorded)
         return recorded
 
-    async def execute(self, job_id: UUID, decide: Decision) -> list[Recorded]:
-        """Load the job, let ``decide`` append events, save; on a version conflict reload and
-        decide again, so two writers both land in order. Domain errors propagate unchanged."""
-        for _ in range(self.max_conflict_retries):
-            job = await self.load(job_id)
+    async def execute(
+        self, job_id: UUID, decide: Decision, loaded: Job | None = None
+    ) -> list[Recorded]:
+        """Load the job (or take the one just ``loaded`` by the caller), let ``decide`` append
+        events, save; on a version conflict reload and decide again, so concurrent writers all
+        land in order. Domain errors propagate unchanged."""
+        for attempt in range(self.max_conflict_retries):
+            job = loaded if loaded is not None and attempt == 0 else await self.load(job_id)
             decide(job)
             if not job.pending:
                 return []
@@ -75,6 +79,8 @@ class JobApplication:
                 recorded = await asyncio.to_thread(self.store.save, job)
             except ConcurrencyConflictError:
                 log.info("version conflict on job %s, deciding again", job_id)
+                # Jitter, so writers that collided do not collide again in lockstep.
+                await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
                 continue
             await self._publish(recorded)
             return recorded

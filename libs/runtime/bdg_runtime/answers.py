@@ -29,11 +29,14 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bdg_runtime.reactions import StepError
+
 T = TypeVar("T")
 
 
-class AnswersError(RuntimeError):
-    """The answers file is missing, unreadable or has no script for a goal."""
+class AnswersError(StepError):
+    """The answers file is missing, unreadable or has no script for a goal: retrying the same
+    delivery cannot help, so the step fails at once."""
 
 
 class AnswersSettings(BaseSettings):

@@ -19,7 +19,7 @@ from bdg_contracts import subjects, wire
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Job
 from bdg_jobs.errors import DomainError
-from bdg_runtime.reactions import Delivery, Reaction
+from bdg_runtime.reactions import Delivery, Reaction, StepError
 from bdg_runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class Consumer:
             await asyncio.wait_for(reaction.handle(delivery), limit)
         except Exception as error:
             reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-            if attempt < self.settings.bdg_max_deliver:
+            if attempt < self.settings.bdg_max_deliver and not isinstance(error, StepError):
                 delays = self.settings.bdg_backoff_seconds
                 delay = delays[min(attempt - 1, len(delays) - 1)]
                 log.warning(

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bdg_contracts.base import Event
-from bdg_contracts.states import Step
+from bdg_contracts.states import JobState, Step
 from bdg_jobs.application import JobApplication, utc_now
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.errors import DomainError
@@ -16,12 +16,27 @@ from bdg_jobs.store import Recorded
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+class StepError(Exception):
+    """A failure that retrying cannot fix (bad configuration, missing answers): the step fails
+    at once instead of after every redelivery."""
+
+
+@dataclass
 class Delivery:
     service: str
     event: Event
     app: JobApplication
     attempt: int = 1
+    _job: Job | None = field(default=None, repr=False)
+
+    async def job_to_work_on(self, state: JobState) -> Job | None:
+        """The job, unless this service already reacted to the event or the job is no longer in
+        ``state`` (a redelivery, or a job that moved on): then the slow work is skipped."""
+        job = await self.app.load(self.event.job_id)
+        if job.has_reacted(self.service, self.event.event_id) or job.state != state:
+            return None
+        self._job = job
+        return job
 
     def cause(self) -> Cause:
         return Cause(
@@ -42,8 +57,11 @@ class Delivery:
                 return
             decide(job, self.cause())
 
+        # The job loaded by job_to_work_on is still current unless someone wrote meanwhile; a
+        # version conflict then reloads it. Its copy is used once.
+        loaded, self._job = self._job, None
         try:
-            return await self.app.execute(self.event.job_id, guarded)
+            return await self.app.execute(self.event.job_id, guarded, loaded)
         except DomainError as error:
             log.info("job %s moved on, %s dropped: %s", self.event.job_id, self.event.name, error)
             return []

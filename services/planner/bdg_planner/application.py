@@ -17,15 +17,6 @@ from bdg_planner.domain import (
 from bdg_runtime.reactions import Delivery
 
 
-async def _job_to_work_on(delivery: Delivery, state: JobState) -> Job | None:
-    """The job, unless this service already reacted or the job is no longer in ``state``
-    (a redelivery, or a job that moved on): then the slow work is skipped."""
-    job = await delivery.app.load(delivery.event.job_id)
-    if job.has_reacted(delivery.service, delivery.event.event_id) or job.state != state:
-        return None
-    return job
-
-
 class Planning:
     def __init__(
         self, planner: AbstractPlanner, reviewer: AbstractReviewer, policy: CriticPolicy
@@ -48,7 +39,7 @@ class Planning:
         return iterations
 
     async def plan(self, delivery: Delivery) -> None:
-        job = await _job_to_work_on(delivery, JobState.planning)
+        job = await delivery.job_to_work_on(JobState.planning)
         if job is None:
             return
         iterations = await self.critic_loop(job.goal)
@@ -64,7 +55,7 @@ class Planning:
         await delivery.react(decide)
 
     async def review(self, delivery: Delivery) -> None:
-        job = await _job_to_work_on(delivery, JobState.reviewing)
+        job = await delivery.job_to_work_on(JobState.reviewing)
         if job is None:
             return
         task = ReviewTask(

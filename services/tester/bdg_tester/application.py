@@ -9,21 +9,12 @@ from bdg_tester.adapters import AbstractTestRunner
 from bdg_tester.domain import TestTask
 
 
-async def _job_to_work_on(delivery: Delivery, state: JobState) -> Job | None:
-    """The job, unless this service already reacted or the job is no longer in ``state``
-    (a redelivery, or a job that moved on): then the slow work is skipped."""
-    job = await delivery.app.load(delivery.event.job_id)
-    if job.has_reacted(delivery.service, delivery.event.event_id) or job.state != state:
-        return None
-    return job
-
-
 class Testing:
     def __init__(self, runner: AbstractTestRunner) -> None:
         self.runner = runner
 
     async def run(self, delivery: Delivery) -> None:
-        job = await _job_to_work_on(delivery, JobState.testing)
+        job = await delivery.job_to_work_on(JobState.testing)
         if job is None:
             return
         run = await self.runner.run(TestTask(job.goal, job.attempt, job.repo))
