@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bdg_cli import render
-from bdg_cli.context import Connected, caller, connected, fail
+from bdg_cli.context import USER_ERRORS, Connected, caller, connected, fail
 from bdg_cli.jobs import Follower
 from bdg_cli.procs import Supervisor
 from bdg_cli.up import default_commands
@@ -59,6 +59,17 @@ class Outcome:
     reason: str = ""
 
 
+@dataclass
+class Run:
+    """One demo run: its options, and the job once created."""
+
+    gated: bool
+    timeout: float
+    console: Console
+    home: Path | None  # named in the printed commands when the stack is embedded
+    job_id: UUID | None = None
+
+
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo_command(
@@ -71,7 +82,7 @@ def register(app: typer.Typer) -> None:
         timeout: Annotated[float, typer.Option(min=1, help="seconds before giving up")] = 300,
     ) -> None:
         """Run the reference job through every step, live, then stop everything."""
-        raise typer.Exit(demo(home, gated, timeout, Console(highlight=False)))
+        raise typer.Exit(demo(home, gated, timeout, Console(highlight=False, soft_wrap=True)))
 
 
 def child_env(settings: Settings, database_url: str, nats_url: str) -> dict[str, str]:
@@ -98,10 +109,14 @@ def demo(home: Path | None, gated: bool, timeout: float, console: Console) -> in
         env = child_env(settings, database_url, nats_url)
         configured = settings.model_copy(update={"database_url": database_url,
                                                  "nats_url": nats_url})
-        return asyncio.run(_demo(configured, env, gated, timeout, console, home))
+        run = Run(gated, timeout, console, home if stack else None)
+        return asyncio.run(_demo(configured, env, run))
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
         return 130
+    except USER_ERRORS as error:
+        console.print(f"[bold red]error:[/] {error}")
+        return 1
     finally:
         if stack is not None:
             console.print("stopping the embedded stack")
@@ -114,10 +129,8 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-async def _demo(
-    settings: Settings, env: dict[str, str], gated: bool, timeout: float, console: Console,
-    home: Path | None,
-) -> int:
+async def _demo(settings: Settings, env: dict[str, str], run: Run) -> int:
+    console = run.console
     log_path = settings.bdg_home.expanduser().resolve() / "demo-services.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
@@ -125,24 +138,15 @@ async def _demo(
         supervisor = Supervisor(commands, env, Console(file=log, width=200, highlight=False))
         supervised = asyncio.create_task(supervisor.run())
         console.print(f"[bold]services[/] {', '.join(commands)}; gateway on "
-                      f"http://{settings.gateway_host}:{settings.gateway_port}", soft_wrap=True)
-        console.print(f"[bold]service logs[/] {log_path}", soft_wrap=True)
+                      f"http://{settings.gateway_host}:{settings.gateway_port}")
+        console.print(f"[bold]service logs[/] {log_path}")
         try:
             async with connected(settings) as conn:
-                run = Run(gated, home, console)
                 flow = asyncio.create_task(_run_job(conn, run))
-                await asyncio.wait({flow, supervised}, timeout=timeout,
+                await asyncio.wait({flow, supervised}, timeout=run.timeout,
                                    return_when=asyncio.FIRST_COMPLETED)
-                if flow.done():
-                    outcome = flow.result()
-                else:
-                    flow.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await flow
-                    reason = (
-                        "interrupted" if supervised.done() else f"timed out after {timeout:.0f} s"
-                    )
-                    outcome = await _outcome_so_far(conn, run, reason)
+                stopped = supervised.done()
+                outcome = flow.result() if flow.done() else await _abandon(flow, conn, run, stopped)
         finally:
             supervisor.request_stop()
             await supervised
@@ -151,19 +155,17 @@ async def _demo(
     return 0 if outcome.job is not None and outcome.job.state == JobState.done else 1
 
 
-@dataclass
-class Run:
-    gated: bool
-    home: Path | None
-    console: Console
-    job_id: UUID | None = None
-
-
-async def _outcome_so_far(conn: Connected, run: Run, reason: str) -> Outcome:
-    job_id = run.job_id
-    if job_id is None:
+async def _abandon(
+    flow: asyncio.Task[Outcome], conn: Connected, run: Run, interrupted: bool
+) -> Outcome:
+    """Stop following; the job as far as it got."""
+    flow.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await flow
+    reason = "interrupted" if interrupted else f"timed out after {run.timeout:.0f} s"
+    if run.job_id is None:
         return Outcome(None, [], reason)
-    history = await conn.app.history(job_id)
+    history = await conn.app.history(run.job_id)
     return Outcome(Job.replay(history), history, reason)
 
 
@@ -171,12 +173,11 @@ async def _run_job(conn: Connected, run: Run) -> Outcome:
     console, who = run.console, caller()
     job = await conn.commands.create(who, cmd.RequestJob(goal=GOAL, plan_approval="gated"))
     run.job_id = job.job_id
-    console.print(f"[bold]job[/] {job.job_id} for {who.tenant_id}/{who.user_id}: {GOAL!r}",
-                  soft_wrap=True)
+    console.print(f"[bold]job[/] {job.job_id} for {who.tenant_id}/{who.user_id}: {GOAL!r}")
     follower, asked = Follower(conn, who, job.job_id), set()
     with console.status("starting") as status:
         async for event in follower.events(until=lambda j: j.state in ENDED):
-            console.print(render.event_line(event), soft_wrap=True)
+            console.print(render.event_line(event))
             job = follower.job or job
             status.update(f"{job.state.value}: {WORKER.get(job.state, '')}")
             if job.state in APPROVALS and job.state not in asked:

@@ -13,7 +13,7 @@ from bdg_contracts import subjects
 from bdg_runtime.dlq import list_dead_letters, retry_dead_letter
 
 app = typer.Typer(help="Dead letters: messages a service gave up on.", no_args_is_help=True)
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 @app.command("list")

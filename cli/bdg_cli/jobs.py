@@ -26,7 +26,7 @@ from bdg_jobs.store import Recorded
 from bdg_jobs.user_commands import Caller
 
 app = typer.Typer(help="Create, inspect and steer jobs.", no_args_is_help=True)
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 JobId = Annotated[
     UUID, typer.Argument(metavar="JOB", help="the job's id (a UUID)", show_default=False)
@@ -100,7 +100,7 @@ def _finished(job: Job) -> bool:
 
 def _print_recorded(recorded: list[Recorded]) -> None:
     for r in recorded:
-        console.print(render.event_line(r.event), soft_wrap=True)
+        console.print(render.event_line(r.event))
 
 
 async def _then_state(conn: Connected, who: Caller, job_id: UUID) -> None:
@@ -204,7 +204,7 @@ def events(
         async with connected() as conn:
             follower = Follower(conn, caller(tenant, user), job_id)
             async for event in follower.events(after, _finished if follow else lambda _: True):
-                console.print(render.event_line(event), soft_wrap=True)
+                console.print(render.event_line(event))
 
     run(main())
 
