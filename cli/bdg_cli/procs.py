@@ -35,6 +35,9 @@ def _die_with_parent_hook() -> Callable[[], None] | None:
     return hook
 
 
+CONFIG_ERROR = 2  # services exit 2 on bad settings; restarting cannot help
+
+
 class Supervisor:
     def __init__(
         self,
@@ -48,7 +51,9 @@ class Supervisor:
     ) -> None:
         self.commands, self.env, self.console = commands, env, console
         self.stop_timeout, self.max_restarts, self.restart_window = (
-            stop_timeout, max_restarts, restart_window,
+            stop_timeout,
+            max_restarts,
+            restart_window,
         )
         self.colours = {name: COLOURS[i % len(COLOURS)] for i, name in enumerate(commands)}
         self.procs: dict[str, asyncio.subprocess.Process] = {}
@@ -67,7 +72,8 @@ class Supervisor:
         try:
             tasks = [asyncio.create_task(self._keep_running(name)) for name in self.commands]
             waiters: list[asyncio.Future[Any]] = [
-                asyncio.create_task(self._stopping.wait()), asyncio.gather(*tasks),
+                asyncio.create_task(self._stopping.wait()),
+                asyncio.gather(*tasks),
             ]
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             stopped = self._stopping.is_set()
@@ -80,8 +86,10 @@ class Supervisor:
                 signal.signal(sig, handler)  # asyncio would leave the default, not the caller's
 
     def say(self, name: str, line: str, style: str = "") -> None:
-        self.console.print(Text.assemble((f"[{name}] ", f"bold {self.colours.get(name, '')}"),
-                                         (line, style)), soft_wrap=True)
+        self.console.print(
+            Text.assemble((f"[{name}] ", f"bold {self.colours.get(name, '')}"), (line, style)),
+            soft_wrap=True,
+        )
 
     async def _keep_running(self, name: str) -> None:
         restarts: deque[float] = deque()
@@ -89,17 +97,32 @@ class Supervisor:
             code = await self._run_once(name)
             if self._stopping.is_set():
                 return
+            if code == CONFIG_ERROR:
+                self.say(
+                    name,
+                    "exited with a configuration error (code 2): not restarting; "
+                    "fix the setting it named above",
+                    "bold red",
+                )
+                return
             now = time.monotonic()
             while restarts and now - restarts[0] > self.restart_window:
                 restarts.popleft()
             if len(restarts) >= self.max_restarts:
-                self.say(name, f"exited with code {code}; {self.max_restarts} restarts within "
-                         f"{self.restart_window:.0f}s, giving up", "bold red")
+                self.say(
+                    name,
+                    f"exited with code {code}; {self.max_restarts} restarts within "
+                    f"{self.restart_window:.0f}s, giving up",
+                    "bold red",
+                )
                 return
             delay = min(0.5 * 2 ** len(restarts), 8.0)
             restarts.append(now)
-            self.say(name, f"exited unexpectedly with code {code}; restarting in {delay:.1f}s",
-                     "bold red")
+            self.say(
+                name,
+                f"exited unexpectedly with code {code}; restarting in {delay:.1f}s",
+                "bold red",
+            )
             with contextlib.suppress(TimeoutError):  # backoff that a stop request cuts short
                 await asyncio.wait_for(self._stopping.wait(), delay)
 
@@ -108,9 +131,14 @@ class Supervisor:
         try:
             # Own process group: a terminal Ctrl-C reaches only us, and we stop services in order.
             proc = await asyncio.create_subprocess_exec(
-                *self.commands[name], env=env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                start_new_session=True, preexec_fn=self._pre_exec, limit=1 << 20,
+                *self.commands[name],
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+                preexec_fn=self._pre_exec,
+                limit=1 << 20,
             )
         except OSError as err:
             self.say(name, f"cannot start {list(self.commands[name])}: {err}", "bold red")

@@ -191,6 +191,17 @@ async def test_a_crashing_service_is_restarted_with_backoff_then_given_up() -> N
 
 
 @pytest.mark.timeout(30)
+async def test_a_configuration_error_is_not_restarted() -> None:
+    capture = Capture()
+    misconfigured = [sys.executable, "-c", "import sys; print('no JWT key'); sys.exit(2)"]
+    sup = supervisor({"gateway": misconfigured}, capture, max_restarts=5, restart_window=60)
+    assert await sup.run() is False
+    out = capture.getvalue()
+    assert out.count("[gateway] no JWT key") == 1
+    assert "configuration error (code 2): not restarting" in out
+
+
+@pytest.mark.timeout(30)
 async def test_a_service_ignoring_sigterm_is_killed_after_the_stop_timeout(workdir: Path) -> None:
     capture = Capture()
     stubborn = [sys.executable, str(workdir / "service.py"), "--stubborn"]

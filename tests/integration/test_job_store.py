@@ -116,3 +116,10 @@ async def test_the_job_as_it_was_at_a_version(store: JobStore) -> None:
     assert (await commands.get(ALICE, job.job_id, at_version=1)).state == JobState.planning
     assert (await commands.get(ALICE, job.job_id, at_version=2)).state == JobState.paused
     assert (await commands.get(ALICE, job.job_id)).state == JobState.cancelled
+
+
+async def test_a_version_the_job_never_had_is_not_found(store: JobStore) -> None:
+    commands = JobCommands(JobApplication(store))
+    job = await commands.create(ALICE, cmd.RequestJob(goal="g"))
+    with pytest.raises(JobNotFoundError, match="has no version 7"):
+        await commands.get(ALICE, job.job_id, at_version=7)

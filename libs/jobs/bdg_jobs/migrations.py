@@ -65,6 +65,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        4,
+        "agent_config index for a tenant's newest jobs",
+        ('CREATE INDEX agent_config_tenant_created ON agent_config (tenant, "createdAt" DESC)',),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

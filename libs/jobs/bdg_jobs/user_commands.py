@@ -52,6 +52,10 @@ class JobCommands:
         job = await self.app.load(job_id, at_version)
         if job.tenant_id != caller.tenant_id:
             raise JobNotFoundError(f"no job {job_id}")
+        if at_version is not None and job.version < at_version:
+            raise JobNotFoundError(
+                f"job {job_id} has no version {at_version} (it is at {job.version})"
+            )
         return job
 
     async def events(self, caller: Caller, job_id: UUID, after: int = 0) -> list[Event]:
