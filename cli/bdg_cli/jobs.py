@@ -40,7 +40,7 @@ User = Annotated[
 
 LIST_SQL = (
     'SELECT "jobId", state, goal, "user", "costUSD", "updatedAt", version FROM agent_config '
-    'WHERE tenant = %s ORDER BY "createdAt" DESC NULLS LAST, "jobId" LIMIT %s'
+    'WHERE tenant = %s ORDER BY "createdAt" DESC, "jobId" LIMIT %s'
 )
 
 
