@@ -171,3 +171,43 @@ async def test_pause_drops_work_in_flight_and_resume_redrives_it(
     await c.commands.resume(c.caller, job.job_id)
     history = await wait_for_state(c.store, job.job_id, JobState.awaiting_deploy_approval)
     assert_each_cause_once(history)
+
+
+async def test_a_handler_past_its_step_timeout_is_retried(
+    cluster: Cluster, client: Client_
+) -> None:
+    cluster.extra_env["BDG_STEP_TIMEOUT_SECONDS"] = "1"
+    cluster.start_all()
+    c = client
+    job = await c.commands.create(c.caller, cmd.RequestJob(goal="hang:coder", plan_approval="auto"))
+    history = await wait_for_state(c.store, job.job_id, JobState.awaiting_deploy_approval)
+    assert [e.name for e in history].count("CodingFinished") == 1
+    coder_log = next(p for p in cluster.processes if p.role == "coder").output()
+    assert "on PlanApproved failed (delivery 1)" in coder_log
+    assert "TimeoutError" in coder_log
+
+
+async def test_sigterm_finishes_the_message_in_hand(cluster: Cluster, client: Client_) -> None:
+    cluster.start_all(("planner", "tester", "deployer"))
+    coder = cluster.start("coder")
+    c = client
+    job = await c.commands.create(c.caller, cmd.RequestJob(goal="gate:coder", plan_approval="auto"))
+    marker = cluster.workdir / str(job.job_id)
+
+    async def in_hand() -> bool:
+        return marker.exists()
+
+    await eventually(in_hand, 30, "the coder to take the message")
+    assert coder.proc is not None
+    coder.proc.terminate()
+
+    async def stopping() -> bool:
+        return "stopping: finishing messages in hand" in coder.output()
+
+    await eventually(stopping, 10, "the coder to begin its graceful stop")
+    await c.nc.publish(f"test.gate.{job.job_id}", b"go")
+    assert await asyncio.to_thread(coder.proc.wait, 30) == 0
+    history = await c.app.history(job.job_id)
+    assert [e.name for e in history].count("CodingFinished") == 1
+    out = coder.output()
+    assert out.index("stopping: finishing messages in hand") < out.index("handled coder")
