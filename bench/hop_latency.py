@@ -108,14 +108,16 @@ async def event_hops(url: str, n: int, workdir: Path, namespace: str) -> list[fl
     try:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as listen:
             await listen.execute(f"LISTEN {EVENTS_TABLE}")
+            inserts = Inserts(listen)
             await warm_up(store, publisher, listen)
             for _ in range(n):
                 job = Job.request(uuid4(), "bench", cause(), goal="hop")
                 recorded = await asyncio.to_thread(store.save, job)
                 t0 = time.perf_counter()
                 await publisher.publish(recorded)
-                await reaction_committed(store, listen, job.job_id)
+                await inserts.committed(store, job.job_id)
                 hops.append(time.perf_counter() - t0)
+            inserts.task.cancel()
     finally:
         cluster.stop()
         print(planner.output()[-2000:] if planner.proc and planner.proc.returncode else "", end="")
@@ -132,15 +134,26 @@ def cause() -> Cause:
     return Cause("bench", datetime.now(UTC), causation_id=new_event_id())
 
 
-async def reaction_committed(
-    store: JobStore, listen: psycopg.AsyncConnection[object], job_id: object
-) -> None:
-    while True:
-        history = await asyncio.to_thread(store.history, job_id)  # type: ignore[arg-type]
-        if any(isinstance(e, ev.PlanReady) for e in history):
-            return
-        async for _ in listen.notifies(timeout=5, stop_after=1):
-            pass
+class Inserts:
+    """Wakes on every NOTIFY the event store sends; a reader loops on the connection the whole
+    time, so a notification that arrives between two looks is not missed."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[object]) -> None:
+        self.conn = conn
+        self.seen = asyncio.Event()
+        self.task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        async for _ in self.conn.notifies():
+            self.seen.set()
+
+    async def committed(self, store: JobStore, job_id: object) -> None:
+        while True:
+            self.seen.clear()
+            history = await asyncio.to_thread(store.history, job_id)  # type: ignore[arg-type]
+            if any(isinstance(e, ev.PlanReady) for e in history):
+                return
+            await asyncio.wait_for(self.seen.wait(), 10)
 
 
 async def warm_up(store: JobStore, publisher: JetStreamPublisher, listen: object) -> None:
