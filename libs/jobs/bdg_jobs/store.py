@@ -41,7 +41,7 @@ def datastore_from_url(url: str, pool_size: int = 4) -> PostgresDatastore:
         password=str(params.get("password", "")),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pre_ping=True,
+        pre_ping=False,  # a ping per checkout costs a round trip on every hop
         lock_timeout=10,
     )
 

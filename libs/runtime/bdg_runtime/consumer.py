@@ -65,7 +65,7 @@ class Consumer:
             subjects.events_named(reaction.event),
             stream=self.stream,
             durable=self.durable(reaction),
-            pull_sub=PullSub(batch_size=1, timeout=1.0),
+            pull_sub=PullSub(batch_size=1, timeout=30.0),
             config=config,
             ack_policy=AckPolicy.MANUAL,
         )

@@ -95,7 +95,10 @@ async def serve(
     ctx = ServiceContext(
         name, settings, database_url, nats_url, store, app, nc, js, redrive, sandbox
     )
-    broker = NatsBroker(nats_url, graceful_timeout=settings.bdg_step_timeout_seconds)
+    # FastStream logs every message at its log_level: per-message lines at DEBUG, not INFO.
+    broker = NatsBroker(
+        nats_url, graceful_timeout=settings.bdg_step_timeout_seconds, log_level=logging.DEBUG
+    )
     consumer = Consumer(name, broker, js, app, settings)
     handlers = list(reactions(ctx))
     for reaction in handlers:
