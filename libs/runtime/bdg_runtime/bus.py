@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -38,8 +40,25 @@ async def ensure_streams(js: JetStreamContext, duplicate_window: float) -> None:
             await js.update_stream(config)
 
 
-async def connect(url: str, name: str) -> Client:
-    return await nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+class BusUnreachableError(ConnectionError):
+    pass
+
+
+async def connect(url: str, name: str, first_attempt_seconds: float = 10.0) -> Client:
+    """Reconnect forever once connected (NATS restarts, failovers), but fail clearly when the
+    server cannot be reached at start, instead of hanging."""
+    try:
+        async with asyncio.timeout(first_attempt_seconds):
+            return await nats.connect(
+                url,
+                name=name,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                connect_timeout=2,
+            )
+    except (TimeoutError, OSError, nats.errors.NoServersError) as error:
+        reason = str(error) or "timed out"
+        raise BusUnreachableError(f"cannot reach NATS at {url}: {reason}") from error
 
 
 class JetStreamPublisher:

@@ -37,7 +37,9 @@ async def list_dead_letters(js: JetStreamContext, limit: int = 1000) -> list[Dea
     except NotFoundError:
         return []
     letters: list[DeadLetter] = []
-    seq = info.state.first_seq
+    if not info.state.messages:
+        return letters
+    seq = max(info.state.first_seq, 1)
     while seq <= info.state.last_seq and len(letters) < limit:
         letter = await _get(js, seq)
         if letter is not None:

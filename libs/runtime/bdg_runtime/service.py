@@ -21,7 +21,7 @@ from bdg_contracts import subjects
 from bdg_jobs.application import JobApplication
 from bdg_jobs.migrations import migrate
 from bdg_jobs.store import JobStore
-from bdg_runtime.bus import JetStreamPublisher, connect, ensure_streams
+from bdg_runtime.bus import BusUnreachableError, JetStreamPublisher, connect, ensure_streams
 from bdg_runtime.consumer import Consumer
 from bdg_runtime.follower import follow
 from bdg_runtime.logs import setup_logging
@@ -147,3 +147,6 @@ def run(name: str, reactions: Reactions, extra: Extra | None = None) -> None:
     except ConfigurationError as error:
         log.error("%s", error)
         raise SystemExit(2) from error
+    except BusUnreachableError as error:
+        log.error("%s", error)  # the supervisor restarts us with backoff
+        raise SystemExit(1) from error
