@@ -11,13 +11,14 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import IntegrityError
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import PostgresDatastore
 from psycopg.conninfo import conninfo_to_dict
 
 from bdg_contracts.base import Event
 from bdg_jobs.domain import Job
 from bdg_jobs.errors import ConcurrencyConflictError, JobNotFoundError
 from bdg_jobs.mapper import to_event, to_stored
+from bdg_jobs.recorder import JobEventRecorder
 
 EVENTS_TABLE = "bdg_job_events"
 CREATE_LOCK = 0x6264_675F_6372_6561  # "bdg_crea"
@@ -49,7 +50,7 @@ def datastore_from_url(url: str, pool_size: int = 4) -> PostgresDatastore:
 class JobStore:
     def __init__(self, datastore: PostgresDatastore, create_table: bool = True) -> None:
         self.datastore = datastore
-        self.recorder = PostgresApplicationRecorder(datastore, events_table_name=EVENTS_TABLE)
+        self.recorder = JobEventRecorder(datastore, events_table_name=EVENTS_TABLE)
         if create_table:
             self.recorder.create_table()
 
