@@ -7,19 +7,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 from uuid import UUID
 
 from bdg_contracts.base import Event
 from bdg_contracts.states import JobState
 from bdg_jobs.store import JobStore
+from tests.waiting import eventually
 
-T = TypeVar("T")
-POLL_INTERVAL = 0.05  # seconds between looks at the log; every wait has a deadline
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -124,20 +121,6 @@ class Cluster:
             for line in process.output().splitlines():
                 if line.startswith("handled "):
                     yield line
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T | None]], timeout: float = 30, what: str = "condition"
-) -> T:
-    """Poll ``probe`` until it returns a value (not None/False), or fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(POLL_INTERVAL)
 
 
 async def wait_for_state(

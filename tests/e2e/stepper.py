@@ -29,7 +29,7 @@ Decide = Callable[[Job, Cause], None]
 
 
 class PoisonedError(RuntimeError):
-    pass
+    """The failure a poisoned handler raises on every delivery."""
 
 
 async def _faults(role: str, job: Job, delivery: Delivery, ctx: ServiceContext) -> None:

@@ -116,7 +116,6 @@ async def test_up_prefixes_service_output_and_stops_everything_on_sigint(workdir
 
 @pytest.mark.slow
 @pytest.mark.timeout(90)
-@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux-only")
 async def test_services_die_with_a_killed_up_and_the_next_start_reuses_the_stack(
     workdir: Path,
 ) -> None:
@@ -125,10 +124,9 @@ async def test_services_die_with_a_killed_up_and_the_next_start_reuses_the_stack
     try:
         assert proc.stdout is not None
         async with asyncio.timeout(60):
-            while not (
-                match := re.match(rb"\[alpha\] hello pid=(\d+)", await proc.stdout.readline())
-            ):
-                pass
+            match = None
+            while match is None:
+                match = re.match(rb"\[alpha\] hello pid=(\d+)", await proc.stdout.readline())
     finally:
         await kill_if_running(proc)  # no cleanup at all: the service must go by itself
     child = psutil.Process(int(match[1]))

@@ -37,6 +37,7 @@ from bdg_jobs.user_commands import JobCommands
 from bdg_runtime.bus import JetStreamPublisher, ensure_streams
 from bdg_runtime.redrive import Redriver
 from tests.conftest import Servers
+from tests.waiting import eventually
 
 AUDIENCE = "bigdaddyg-test"
 ISSUER = "https://issuer.test"
@@ -177,11 +178,11 @@ async def live_url_fixture(gateway: FastAPI) -> AsyncIterator[str]:
     port = sock.getsockname()[1]
     server = http_server(gateway)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
+    async def started() -> bool:
         assert not serving.done(), serving
-        await asyncio.sleep(0.01)
+        return bool(server.started)
+
+    await eventually(started, 10, "uvicorn to start")
     try:
         yield f"ws://127.0.0.1:{port}"
     finally:

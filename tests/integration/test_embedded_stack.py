@@ -8,9 +8,8 @@ import shutil
 import signal
 import sys
 import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import nats
@@ -19,6 +18,7 @@ import pytest
 
 from bdg_runtime.embedded import _alive, embedded_stack, resolve_urls, start_embedded
 from bdg_runtime.settings import Settings
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -28,13 +28,6 @@ def home() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="bdg-test-"))
     yield path / "bdg"
     shutil.rmtree(path, ignore_errors=True)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met before the deadline"
-        time.sleep(0.05)  # poll interval, bounded by the deadline
 
 
 def postgres_running(home: Path) -> bool:

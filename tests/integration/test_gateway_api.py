@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -18,8 +19,11 @@ from fastapi import FastAPI
 from bdg_contracts import events as ev
 from bdg_contracts.states import Step
 from bdg_gateway.app import create_app
+from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
-from bdg_jobs.errors import ConcurrencyConflictError
+from bdg_jobs.errors import JobNotFoundError
+from bdg_jobs.store import JobStore, Recorded
+from bdg_jobs.user_commands import JobCommands
 from tests.conftest import Servers
 from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
     AUDIENCE,
@@ -327,24 +331,43 @@ async def test_list_is_the_tenants_read_model_newest_first(
     assert [j["id"] for j in second.json()["items"]] == ids[2:0:-1]
 
 
-async def test_version_conflicts_beyond_retries_are_409(
-    keys: Keys, stack: Stack, monkeypatch: pytest.MonkeyPatch
-) -> None:
+class RivalStore(JobStore):
+    """A real store in front of which another writer always appends first: every save of the
+    gateway's command then loses a real version race in PostgreSQL."""
+
+    def save(self, job: Job) -> list[Recorded]:
+        try:
+            rival = self.load(job.job_id)
+        except JobNotFoundError:  # a new job: nobody to race with
+            return super().save(job)
+        rival.record_llm_call(
+            Cause(producer="rival", occurred_at=datetime.now(UTC)),
+            role="rival",
+            model="m",
+            request_hash="r",
+            response="",
+            prompt_tokens=0,
+            completion_tokens=0,
+            cost_usd=0.0,
+        )
+        super().save(rival)
+        return super().save(job)
+
+
+async def test_version_conflicts_beyond_retries_are_409(keys: Keys, stack: Stack) -> None:
     tenant = new_tenant()
-    app = create_app(stack.commands, stack.queries, stack.nc, keys.authenticator())
+    rival_store = RivalStore(stack.store.datastore)
+    commands = JobCommands(JobApplication(rival_store, max_conflict_retries=3))
+    app = create_app(commands, stack.queries, stack.nc, keys.authenticator())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
         job_id = (await create(http, keys, tenant))["id"]
-        before = stack.event_count()
-
-        def always_conflicts(job: Job) -> None:
-            raise ConcurrencyConflictError("another writer won")
-
-        monkeypatch.setattr(stack.store, "save", always_conflicts)
         response = await http.post(f"/jobs/{job_id}/cancel", headers=keys.headers(tenant))
     assert response.status_code == 409
     assert "too many concurrent writers" in response.json()["detail"]
-    assert stack.event_count() == before
+    names = [e.name for e in stack.store.history(UUID(job_id))]
+    assert "JobCancelled" not in names
+    assert names.count("LlmCalled") == 3  # the rival won each of the three tries
 
 
 async def test_healthz_needs_no_token(client: httpx.AsyncClient) -> None:

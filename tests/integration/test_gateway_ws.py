@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
@@ -27,6 +26,7 @@ from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
     new_tenant,
     stack_fixture,
 )
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(60)
 RECV_TIMEOUT = 10
@@ -78,10 +78,10 @@ async def closed_with(url: str, headers: dict[str, str] | None = None) -> tuple[
 
 
 async def wait_for_version(stack: Stack, job_id: UUID, version: int) -> None:
-    deadline = time.monotonic() + 20
-    while (await stack.job(job_id)).version < version:
-        assert time.monotonic() < deadline, f"job never reached version {version}"
-        await asyncio.sleep(0.01)
+    async def reached() -> bool:
+        return (await stack.job(job_id)).version >= version
+
+    await eventually(reached, 20, f"the job to reach version {version}")
 
 
 async def test_backfill_then_live_while_events_are_appended(

@@ -7,7 +7,6 @@ rollback. Each module run has its own database and bus namespace.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -41,6 +40,7 @@ from bdg_jobs.migrations import migrate
 from bdg_jobs.store import JobStore
 from bdg_jobs.user_commands import Caller, JobCommands
 from bdg_runtime.bus import JetStreamPublisher, ensure_streams
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 
@@ -80,13 +80,14 @@ class Processes:
         return "\n".join(f"----- {n} -----\n{self.output(n)}" for n in self.running)
 
     async def wait_ready(self, *names: str) -> None:
-        deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
         for name in names:
-            while f"{name} ready:" not in self.output(name):
+
+            async def ready(name: str = name) -> bool:
                 code = self.running[name].poll()
                 assert code is None, f"{name} exited with {code} before it was ready"
-                assert asyncio.get_running_loop().time() < deadline, f"{name} never got ready"
-                await asyncio.sleep(0.1)  # poll interval, bounded by the deadline
+                return f"{name} ready:" in self.output(name)
+
+            await eventually(ready, WAIT_SECONDS, f"{name} to get ready")
 
     def stop(self, *names: str, grace: float = 15.0) -> dict[str, int]:
         """SIGTERM, then SIGKILL for whatever is still running after ``grace`` seconds."""
@@ -193,15 +194,16 @@ async def app(stack: Stack, bus: JetStreamContext) -> AsyncIterator[JobApplicati
 async def wait_for(
     app: JobApplication, job_id: UUID, what: str, until: Callable[[Job], bool]
 ) -> Job:
-    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
-    while True:
+    async def probe() -> Job | None:
         job = await app.load(job_id)
         if until(job):
             return job
-        history = [f"v{e.version} {e.name} by {e.producer}" for e in await app.history(job_id)]
-        if job.state == JobState.failed or asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"waiting for {what}, job is {job.state}:\n" + "\n".join(history))
-        await asyncio.sleep(0.1)  # poll interval, bounded by the deadline
+        if job.state == JobState.failed:
+            history = [f"v{e.version} {e.name} by {e.producer}" for e in await app.history(job_id)]
+            raise AssertionError(f"waiting for {what}, the job failed:\n" + "\n".join(history))
+        return None
+
+    return await eventually(probe, WAIT_SECONDS, what)
 
 
 def reactions_of(history: list[Event]) -> list[tuple[str, str, list[str]]]:

@@ -21,11 +21,11 @@ class EditPlan(Contract):
 
 
 class ApprovePlan(Contract):
-    pass
+    """The plan as it stands is approved by the caller."""
 
 
 class ApproveDeploy(Contract):
-    pass
+    """The reviewed change may be deployed."""
 
 
 class PauseJob(Contract):
@@ -33,7 +33,7 @@ class PauseJob(Contract):
 
 
 class ResumeJob(Contract):
-    pass
+    """A paused job continues where it stopped."""
 
 
 class CancelJob(Contract):
@@ -41,7 +41,7 @@ class CancelJob(Contract):
 
 
 class RetryStep(Contract):
-    pass
+    """The failed step runs again from the event it failed on."""
 
 
 class RequestRollback(Contract):

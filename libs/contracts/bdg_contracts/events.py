@@ -150,7 +150,7 @@ class JobPaused(Event):
 
 
 class JobResumed(Event):
-    pass
+    """The job went back to the state it was paused in."""
 
 
 class JobCancelled(Event):

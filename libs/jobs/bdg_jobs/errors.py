@@ -8,11 +8,11 @@ class DomainError(Exception):
 
 
 class IllegalTransitionError(DomainError):
-    pass
+    """The job's state does not allow that event."""
 
 
 class JobNotFoundError(LookupError):
-    pass
+    """No such job, or not the caller's tenant's (the same answer, on purpose)."""
 
 
 class ConcurrencyConflictError(Exception):

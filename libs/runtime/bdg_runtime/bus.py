@@ -41,7 +41,7 @@ async def ensure_streams(js: JetStreamContext, duplicate_window: float) -> None:
 
 
 class BusUnreachableError(ConnectionError):
-    pass
+    """NATS did not answer at start."""
 
 
 async def connect(url: str, name: str, first_attempt_seconds: float = 10.0) -> Client:

@@ -16,7 +16,7 @@ from bdg_runtime.redrive import Redriver
 
 
 class DeadLetterError(LookupError):
-    pass
+    """No such dead letter, or one that cannot be retried."""
 
 
 @dataclass(frozen=True)
@@ -54,13 +54,7 @@ async def _get(js: JetStreamContext, seq: int) -> DeadLetter | None:
     except NotFoundError:
         return None  # deleted after a retry
     headers = msg.headers or {}
-    job_id: UUID | None = None
-    tenant: str | None = None
-    try:
-        event = wire.decode(headers, msg.data or b"")
-        job_id, tenant = event.job_id, event.tenant_id
-    except Exception:  # an undecodable message is listed all the same
-        pass
+    job_id, tenant = _job_of(headers, msg.data or b"")
     return DeadLetter(
         seq=seq,
         service=headers.get("Bdg-Service", "?"),
@@ -71,6 +65,15 @@ async def _get(js: JetStreamContext, seq: int) -> DeadLetter | None:
         deliveries=int(headers.get("Bdg-Deliveries", "0")),
         time=None,
     )
+
+
+def _job_of(headers: dict[str, str], body: bytes) -> tuple[UUID | None, str | None]:
+    """The job a dead letter belongs to; an undecodable message is listed all the same."""
+    try:
+        event = wire.decode(headers, body)
+    except Exception:
+        return None, None
+    return event.job_id, event.tenant_id
 
 
 async def retry_dead_letter(

@@ -43,6 +43,12 @@ async def _acquire(conn: psycopg.AsyncConnection[Any], stop: asyncio.Event) -> b
     return False
 
 
+async def _notified(conn: psycopg.AsyncConnection[Any], within: float) -> bool:
+    async for _ in conn.notifies(timeout=within, stop_after=1):
+        return True
+    return False
+
+
 async def follow(
     database_url: str,
     tasks: Sequence[FollowerTask],
@@ -75,6 +81,5 @@ async def _lead(
                     log.exception("follower task %s failed; retrying", task.name)
             if done:
                 continue
-            # Woken by the NOTIFY that eventsourcing sends on every insert, or by the clock.
-            async for _ in conn.notifies(timeout=idle_wait, stop_after=1):
-                pass
+            # Woken by the NOTIFY that the recorder sends on every insert, or by the clock.
+            await _notified(conn, idle_wait)

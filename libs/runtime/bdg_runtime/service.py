@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 
 class ConfigurationError(RuntimeError):
-    pass
+    """A setting is missing or wrong; the process exits with code 2."""
 
 
 @dataclass

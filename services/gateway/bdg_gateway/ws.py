@@ -112,8 +112,10 @@ class JobStream:
             await _close(self.ws, 1011, "stream failed")
 
     async def _receive_until_closed(self) -> None:
-        while (await self.ws.receive())["type"] != "websocket.disconnect":
-            pass  # the client has nothing to say; anything it sends is ignored
+        # The client has nothing to say; anything it sends is read and ignored.
+        message = await self.ws.receive()
+        while message["type"] != "websocket.disconnect":
+            message = await self.ws.receive()
 
     async def _pump(self) -> None:
         while True:
