@@ -1,0 +1,211 @@
+"""The sandbox protocol's frames (sandboxd/PROTOCOL.md): what services and sandboxd exchange.
+
+Each frame is a msgpack map with ``t`` (its kind) and ``v`` (protocol version); pydantic picks
+the class from ``t``, and both sides dispatch on classes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, TypeAdapter
+
+from bdg_contracts.base import Contract
+
+PROTOCOL_VERSION = 1
+MAX_FRAME_BYTES = 1 << 20  # 1 MiB: larger frames are refused with an error frame
+RequestId = Annotated[str, Field(min_length=1, max_length=64)]
+WorkspaceId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$")]
+TenantId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+RelPath = Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+class Frame(Contract):
+    v: int = PROTOCOL_VERSION
+
+
+# -- requests (client -> sandboxd) ---------------------------------------------------------------
+class Limits(Contract):
+    memory_mb: int = Field(default=1024, ge=16, le=65536)
+    pids: int = Field(default=256, ge=8, le=32768)
+    cpus: float = Field(default=1.0, gt=0, le=64)
+    timeout_s: float = Field(default=300.0, gt=0, le=86400)
+    tmp_mb: int = Field(default=256, ge=1, le=65536)
+    output_bytes: int = Field(default=8 << 20, ge=1024, le=1 << 30)
+
+
+class Exec(Frame):
+    """Run ``argv`` in the workspace; answered by Started, Output frames and one Exited."""
+
+    t: Literal["exec"] = "exec"
+    id: RequestId
+    argv: list[str] = Field(min_length=1, max_length=4096)
+    workspace: WorkspaceId
+    tenant: TenantId
+    cwd: str = "/workspace"
+    env: dict[str, str] = Field(default_factory=dict)
+    limits: Limits = Field(default_factory=Limits)
+    network: Literal["none", "registry"] = "none"
+    stdin: bytes = b""
+
+
+class Cancel(Frame):
+    """Kill a running exec (or drop a queued one); its Exited frame follows."""
+
+    t: Literal["cancel"] = "cancel"
+    id: RequestId
+
+
+class Source(Contract):
+    """Where a workspace starts: a directory or a git repository (path or URL) at a commit."""
+
+    repo: str = Field(default="", max_length=4096)
+    commit: str = Field(default="HEAD", max_length=200)
+
+
+class CreateWorkspace(Frame):
+    t: Literal["ws.create"] = "ws.create"
+    id: RequestId
+    workspace: WorkspaceId
+    tenant: TenantId
+    source: Source = Field(default_factory=Source)
+    patches: list[str] = Field(default_factory=list, description="unified diffs, in order")
+
+
+class ApplyPatches(Frame):
+    t: Literal["ws.apply"] = "ws.apply"
+    id: RequestId
+    workspace: WorkspaceId
+    tenant: TenantId
+    patches: list[str] = Field(min_length=1)
+
+
+class WriteFile(Frame):
+    t: Literal["ws.write"] = "ws.write"
+    id: RequestId
+    workspace: WorkspaceId
+    tenant: TenantId
+    path: RelPath
+    content: bytes
+
+
+class ReadFile(Frame):
+    t: Literal["ws.read"] = "ws.read"
+    id: RequestId
+    workspace: WorkspaceId
+    tenant: TenantId
+    path: RelPath
+
+
+class ListFiles(Frame):
+    t: Literal["ws.list"] = "ws.list"
+    id: RequestId
+    workspace: WorkspaceId
+    tenant: TenantId
+    path: str = "."
+
+
+class DeleteFile(Frame):
+    t: Literal["ws.delete"] = "ws.delete"
+    id: RequestId
+    workspace: WorkspaceId
+    tenant: TenantId
+    path: RelPath
+
+
+class DropWorkspace(Frame):
+    t: Literal["ws.drop"] = "ws.drop"
+    id: RequestId
+    workspace: WorkspaceId
+    tenant: TenantId
+
+
+class Hello(Frame):
+    """Asks sandboxd who it is; answered by Welcome."""
+
+    t: Literal["hello"] = "hello"
+    id: RequestId
+
+
+Request = Annotated[
+    Exec | Cancel | CreateWorkspace | ApplyPatches | WriteFile | ReadFile | ListFiles
+    | DeleteFile | DropWorkspace | Hello,
+    Field(discriminator="t"),
+]
+
+
+# -- replies (sandboxd -> client) ----------------------------------------------------------------
+class Welcome(Frame):
+    t: Literal["welcome"] = "welcome"
+    id: RequestId
+    backend: str
+    protections: dict[str, bool] = Field(default_factory=dict)
+    max_concurrent: int
+
+
+class Queued(Frame):
+    """The exec waits for a free slot (the concurrency cap)."""
+
+    t: Literal["queued"] = "queued"
+    id: RequestId
+    position: int = Field(ge=1)
+
+
+class Started(Frame):
+    t: Literal["started"] = "started"
+    id: RequestId
+
+
+class Output(Frame):
+    t: Literal["out"] = "out"
+    id: RequestId
+    stream: Literal["stdout", "stderr"]
+    data: bytes
+
+
+class Exited(Frame):
+    t: Literal["exit"] = "exit"
+    id: RequestId
+    code: int | None = Field(description="exit status, None when killed by a signal")
+    signal: int | None = None
+    duration_s: float = Field(ge=0)
+    oom: bool = False
+    timed_out: bool = False
+    cancelled: bool = False
+    output_truncated: bool = False
+
+
+class FileEntry(Contract):
+    path: str
+    size: int
+    is_dir: bool
+
+
+class Done(Frame):
+    """A workspace request succeeded; ``content`` for reads, ``entries`` for lists."""
+
+    t: Literal["done"] = "done"
+    id: RequestId
+    content: bytes | None = None
+    entries: list[FileEntry] | None = None
+    commit: str | None = None
+
+
+class Error(Frame):
+    """A request failed, or a frame could not be read (``id`` is then None)."""
+
+    t: Literal["error"] = "error"
+    id: str | None = None
+    code: Literal[
+        "bad_frame", "too_large", "unknown_type", "bad_version", "invalid", "not_found",
+        "quota", "conflict", "unavailable", "internal",
+    ]
+    message: str
+
+
+Reply = Annotated[
+    Welcome | Queued | Started | Output | Exited | Done | Error, Field(discriminator="t")
+]
+
+REQUEST = TypeAdapter[Request](Request)
+REPLY = TypeAdapter[Reply](Reply)

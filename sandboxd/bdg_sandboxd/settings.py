@@ -1,0 +1,34 @@
+"""sandboxd's settings (environment variables)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_endpoint() -> str:
+    if os.geteuid() == 0:
+        return "unix:///var/run/bigdaddyg-sandbox.sock"
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/bigdaddyg-{os.getuid()}"
+    return f"unix://{runtime}/bigdaddyg-sandbox.sock"
+
+
+class SandboxSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    agent_sandbox_endpoint: str = Field(default_factory=default_endpoint)
+    sandbox_state_dir: Path = Field(
+        default=Path(".bdg/sandbox"), description="workspaces, bundles, rootfs cache"
+    )
+    sandbox_backend: str = Field(default="auto", pattern="^(auto|runc|bwrap)$")
+    sandbox_max_concurrent: int = Field(default=4, ge=1, le=256)
+    sandbox_max_queued: int = Field(default=64, ge=0)
+    sandbox_tenant_quota_mb: int = Field(default=2048, ge=1)
+    sandbox_rootfs: Path | None = Field(default=None, description="built rootfs; unset: host's")
+    sandbox_registries: tuple[str, ...] = Field(
+        default=("registry.npmjs.org", "pypi.org", "files.pythonhosted.org"),
+        description="hosts the registry network policy may reach through the proxy",
+    )
