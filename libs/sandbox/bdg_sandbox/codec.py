@@ -15,11 +15,15 @@ HEADER = struct.Struct(">I")
 
 
 class FrameError(ValueError):
-    """A frame that cannot be read: ``code`` is the protocol's error code."""
+    """A frame that cannot be read: ``code`` is the protocol's error code; ``fatal`` when the
+    stream cannot be trusted any more (the connection must close)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, fatal: bool = False) -> None:
         super().__init__(message)
-        self.code = code
+        self.code, self.fatal = code, fatal
+
+
+UNTRUSTWORTHY_BYTES = 64 << 20
 
 
 def encode(frame: BaseModel) -> bytes:
@@ -39,6 +43,8 @@ async def read_raw(reader: asyncio.StreamReader, max_bytes: int = MAX_FRAME_BYTE
             return None
         raise
     (size,) = HEADER.unpack(header)
+    if size > UNTRUSTWORTHY_BYTES:
+        raise FrameError("too_large", f"frame length {size} is not credible", fatal=True)
     if size > max_bytes:
         remaining = size
         while remaining:

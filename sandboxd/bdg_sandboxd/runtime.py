@@ -1,0 +1,119 @@
+"""What the daemon's connections share: backend, workspaces, slots, egress proxy, error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from bdg_contracts import sandbox as sb
+from bdg_sandboxd.backend import Backend
+from bdg_sandboxd.execs import Slots
+
+
+class WorkspaceStore(Protocol):
+    """The workspaces as the daemon uses them (``bdg_sandboxd.workspaces.Workspaces``)."""
+
+    def path_of(self, tenant: str, workspace: str) -> Path: ...
+    def create(self, tenant: str, workspace: str, source: sb.Source, patches: list[str]) -> str: ...
+    def apply(self, tenant: str, workspace: str, patches: list[str]) -> None: ...
+    def write(self, tenant: str, workspace: str, path: str, content: bytes) -> None: ...
+    def read(self, tenant: str, workspace: str, path: str) -> bytes: ...
+    def list(self, tenant: str, workspace: str, path: str = ".") -> list[sb.FileEntry]: ...
+    def delete(self, tenant: str, workspace: str, path: str) -> None: ...
+    def drop(self, tenant: str, workspace: str) -> None: ...
+
+
+class Runtime:
+    def __init__(
+        self,
+        backend: Backend,
+        workspaces: WorkspaceStore,
+        max_concurrent: int,
+        max_queued: int,
+        proxy_socket: Path | None = None,
+        rootfs: Path | None = None,
+        max_frame_bytes: int = sb.MAX_FRAME_BYTES,
+    ) -> None:
+        self.backend, self.workspaces = backend, workspaces
+        self.max_concurrent = max_concurrent
+        self.slots = Slots(max_concurrent, max_queued)
+        self._proxy_socket, self.rootfs = proxy_socket, rootfs
+        self.max_frame_bytes = max_frame_bytes
+        self._runs = itertools.count(1)
+
+    def welcome(self, request_id: str) -> sb.Welcome:
+        return sb.Welcome(
+            id=request_id,
+            backend=self.backend.name,
+            protections=self.backend.protections(),
+            max_concurrent=self.max_concurrent,
+        )
+
+    def new_run_id(self) -> str:
+        return f"bdg-{os.getpid()}-{next(self._runs)}"
+
+    def proxy_socket(self, network: str) -> Path | None:
+        if network == "registry" and self._proxy_socket is None:
+            raise UnavailableError("the registry network policy needs the egress proxy")
+        return self._proxy_socket if network == "registry" else None
+
+    async def workspace_path(self, tenant: str, workspace: str) -> Path:
+        path = await asyncio.to_thread(self.workspaces.path_of, tenant, workspace)
+        if not path.is_dir():
+            raise NotFoundError(f"no workspace {workspace!r} for tenant {tenant!r}")
+        return path
+
+    async def workspace_request(self, request: sb.Request) -> BaseModel:
+        """Workspace operations are file system work: done in a thread."""
+        ws = self.workspaces
+        match request:
+            case sb.CreateWorkspace():
+                commit = await asyncio.to_thread(
+                    ws.create, request.tenant, request.workspace, request.source, request.patches
+                )
+                return sb.Done(id=request.id, commit=commit)
+            case sb.ApplyPatches():
+                await asyncio.to_thread(
+                    ws.apply, request.tenant, request.workspace, request.patches
+                )
+            case sb.WriteFile():
+                await asyncio.to_thread(
+                    ws.write, request.tenant, request.workspace, request.path, request.content
+                )
+            case sb.ReadFile():
+                content = await asyncio.to_thread(
+                    ws.read, request.tenant, request.workspace, request.path
+                )
+                return sb.Done(id=request.id, content=content)
+            case sb.ListFiles():
+                entries = await asyncio.to_thread(
+                    ws.list, request.tenant, request.workspace, request.path
+                )
+                return sb.Done(id=request.id, entries=entries)
+            case sb.DeleteFile():
+                await asyncio.to_thread(ws.delete, request.tenant, request.workspace, request.path)
+            case sb.DropWorkspace():
+                await asyncio.to_thread(ws.drop, request.tenant, request.workspace)
+            case _:
+                raise TypeError(f"not a workspace request: {type(request).__name__}")
+        return sb.Done(id=request.id)
+
+    @staticmethod
+    def error_frame(request_id: str, error: Exception) -> sb.Error:
+        code = getattr(error, "code", None)
+        if code in {"invalid", "not_found", "quota", "conflict", "unavailable"}:
+            return sb.Error(id=request_id, code=code, message=str(error))
+        return sb.Error(id=request_id, code="internal", message=f"{type(error).__name__}: {error}")
+
+
+class NotFoundError(LookupError):
+    code = "not_found"
+
+
+class UnavailableError(RuntimeError):
+    code = "unavailable"

@@ -1,0 +1,70 @@
+"""A real sandboxd process for tests: its own socket, state dir and settings."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bdg_sandbox.client import SandboxClient, SandboxUnavailableError
+from tests.waiting import eventually
+
+
+@dataclass
+class Daemon:
+    endpoint: str
+    state: Path
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def client(self) -> SandboxClient:
+        return SandboxClient(self.endpoint)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        return self.proc.wait(10)
+
+
+async def start_daemon(**env: str) -> Daemon:
+    # Outside pytest's tmp root, which is 0700: the sandbox user must reach the workspaces.
+    home = Path(tempfile.mkdtemp(prefix="bdg-sandboxd-test-"))
+    os.chmod(home, 0o755)
+    endpoint = f"unix://{home}/sandbox.sock"
+    log = home / "sandboxd.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(  # noqa: ASYNC220  (started once, not awaited)
+            [sys.executable, "-m", "bdg_sandboxd.main"],
+            env={
+                **os.environ,
+                "AGENT_SANDBOX_ENDPOINT": endpoint,
+                "SANDBOX_STATE_DIR": str(home / "state"),
+                **env,
+            },
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    daemon = Daemon(endpoint, home / "state", proc, log)
+
+    async def answers() -> bool:
+        assert proc.poll() is None, f"sandboxd exited:\n{daemon.output()}"
+        try:
+            async with daemon.client() as client:
+                await client.hello()
+        except SandboxUnavailableError:
+            return False
+        return True
+
+    await eventually(answers, 30, "sandboxd to answer")
+    return daemon
