@@ -8,18 +8,23 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from nats.aio.client import Client
 
-from bdg_gateway import api, errors, ws
+from bdg_gateway import api, errors, sandbox_routes, ws
 from bdg_gateway.auth import Authenticator
 from bdg_gateway.deps import CurrentGateway, Gateway
 from bdg_gateway.queries import JobQueries
 from bdg_gateway.views import Health
 from bdg_jobs.user_commands import JobCommands
+from bdg_sandbox.client import SandboxClient
 
 HEALTH_TIMEOUT_SECONDS = 3.0
 
 
 def create_app(
-    commands: JobCommands, queries: JobQueries, nc: Client, auth: Authenticator
+    commands: JobCommands,
+    queries: JobQueries,
+    nc: Client,
+    auth: Authenticator,
+    sandbox: SandboxClient | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="BigDaddyG Agent gateway",
@@ -30,6 +35,7 @@ def create_app(
     errors.install(app)
     app.include_router(api.router)
     app.include_router(ws.router)
+    sandbox_routes.install(app, sandbox)
     app.add_api_route(
         "/healthz", healthz, methods=["GET"], tags=["health"], responses={503: {"model": Health}}
     )

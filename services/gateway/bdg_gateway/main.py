@@ -19,6 +19,7 @@ from bdg_jobs.user_commands import JobCommands
 from bdg_runtime import service
 from bdg_runtime.reactions import Reaction
 from bdg_runtime.settings import Settings
+from bdg_sandbox.client import SandboxClient
 
 NAME = "gateway"
 GRACEFUL_SHUTDOWN_SECONDS = 10
@@ -46,6 +47,15 @@ def http_server(app: FastAPI) -> GatewayServer:
     return GatewayServer(config)
 
 
+def sandbox_client(endpoint: str) -> SandboxClient | None:
+    """sandboxd's client (it connects on first use); None, logged, for an unusable endpoint."""
+    try:
+        return SandboxClient(endpoint)
+    except ValueError as error:
+        log.error("no sandbox: %s; /agent/sandbox answers 503", error)
+        return None
+
+
 def no_reactions(ctx: service.ServiceContext) -> Sequence[Reaction]:
     return []
 
@@ -55,7 +65,8 @@ async def serve_http(ctx: service.ServiceContext, stop: asyncio.Event) -> None:
     settings = ctx.settings
     auth = Authenticator.from_settings(settings)
     queries = await JobQueries.open(ctx.database_url)
-    app = create_app(JobCommands(ctx.app, ctx.redrive), queries, ctx.nc, auth)
+    sandbox = sandbox_client(settings.agent_sandbox_endpoint)
+    app = create_app(JobCommands(ctx.app, ctx.redrive), queries, ctx.nc, auth, sandbox)
     server = http_server(app)
     try:
         sock = bind(settings.gateway_host, settings.gateway_port)
@@ -78,6 +89,8 @@ async def serve_http(ctx: service.ServiceContext, stop: asyncio.Event) -> None:
         with contextlib.suppress(Exception):
             await serving
         await queries.close()
+        if sandbox is not None:
+            await sandbox.close()
 
 
 def run() -> None:
