@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import secrets
 import shutil
 import socket
 import ssl
+import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -15,7 +18,11 @@ from typing import Any
 
 import pytest
 
+from bdg_contracts.sandbox import Limits
+from bdg_sandboxd.backend import Backend, RunResult, RunSpec
+from bdg_sandboxd.backends import backend_classes
 from bdg_sandboxd.egress import EgressProxy
+from bdg_sandboxd.settings import SandboxSettings as Settings
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(60)
@@ -26,6 +33,7 @@ REGISTRY = "registry.npmjs.org"
 def socket_dir() -> Iterator[Path]:
     # Short: a unix socket path must stay under 108 bytes (tmp_path can be longer).
     path = Path(tempfile.mkdtemp(prefix="bdg-egress-"))
+    path.chmod(0o755)  # bwrap binds the socket in as the sandbox's user: it must reach it
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
@@ -265,3 +273,111 @@ async def test_close_ends_open_tunnels_and_removes_the_socket(socket_dir: Path, 
 def test_the_allow_list_takes_host_names_only(socket_dir: Path, host: str) -> None:
     with pytest.raises(ValueError, match="not host names"):
         EgressProxy(socket_dir / "p.sock", [host])
+
+
+# -- end to end: a real sandbox with network="registry" ------------------------------------------
+BACKENDS = ["bwrap", "runc"]
+REGISTRY_ENV = {  # the workspace: writable by the sandbox's user with either backend
+    "HOME": "/workspace",
+    "npm_config_cache": "/workspace/.npm",
+    "npm_config_update_notifier": "false",
+}
+
+
+def backend_or_skip(name: str) -> Backend:
+    cls = backend_classes()[name]
+    availability = cls.available()
+    if not availability.ok:
+        pytest.skip(f"{name}: {availability.reason}")
+    return cls()
+
+
+@pytest.fixture
+async def registry_proxy(socket_dir: Path) -> AsyncIterator[EgressProxy]:
+    async with EgressProxy(socket_dir / "egress.sock", Settings().sandbox_registries) as started:
+        yield started
+
+
+def python3_has_pip() -> bool:
+    """Whether the python3 the sandbox finds (in the host's /usr) has pip."""
+    python3 = shutil.which("python3", path="/usr/local/bin:/usr/bin")
+    command = [python3 or "python3", "-m", "pip", "--version"]
+    return python3 is not None and subprocess.run(command, capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def workspace() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="bdg-ws-"))
+    path.chmod(0o777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+async def in_sandbox(
+    backend: Backend, proxy: EgressProxy, workspace: Path, argv: list[str]
+) -> tuple[RunResult, str, str]:
+    output: dict[str, bytes] = {"stdout": b"", "stderr": b""}
+
+    async def sink(stream: str, data: bytes) -> None:
+        output[stream] += data
+
+    spec = RunSpec(
+        run_id=f"egress-{secrets.token_hex(6)}", argv=argv, workspace=workspace,
+        env=REGISTRY_ENV, network="registry", proxy_socket=proxy.socket_path,
+        limits=Limits(timeout_s=60),
+    )  # fmt: skip
+    result = await backend.run(spec, sink)
+    return result, output["stdout"].decode(), output["stderr"].decode()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", BACKENDS)
+async def test_in_a_sandbox_npm_reaches_the_registry(
+    name: str, registry_proxy: EgressProxy, workspace: Path
+) -> None:
+    backend = backend_or_skip(name)
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed")
+    argv = ["npm", "view", "is-number", "version"]
+    result, out, err = await in_sandbox(backend, registry_proxy, workspace, argv)
+    assert result.code == 0, err
+    assert re.fullmatch(r"\d+\.\d+\.\d+", out.strip())
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", BACKENDS)
+async def test_in_a_sandbox_pip_downloads_from_pypi(
+    name: str, registry_proxy: EgressProxy, workspace: Path
+) -> None:
+    backend = backend_or_skip(name)
+    if not python3_has_pip():
+        pytest.skip("python3 has no pip")
+    argv = ["python3", "-m", "pip", "download", "--no-deps", "--no-cache-dir", "-d", "dl", "six"]
+    result, _, err = await in_sandbox(backend, registry_proxy, workspace, argv)
+    assert result.code == 0, err
+    assert [p.name.split("-")[0] for p in (workspace / "dl").iterdir()] == ["six"]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", BACKENDS)
+async def test_in_a_sandbox_other_hosts_and_direct_connections_fail(
+    name: str, registry_proxy: EgressProxy, workspace: Path
+) -> None:
+    backend = backend_or_skip(name)
+    result, _, err = await in_sandbox(
+        backend, registry_proxy, workspace, ["curl", "-sS", "https://example.com/"]
+    )
+    assert (result.code, err.strip()) == (56, "curl: (56) CONNECT tunnel failed, response 403")
+    fetch = "import urllib.request; urllib.request.urlopen('https://example.com/', timeout=20)"
+    result, _, err = await in_sandbox(backend, registry_proxy, workspace, ["python3", "-c", fetch])
+    assert result.code == 1
+    assert "Tunnel connection failed: 403 Forbidden" in err
+    # Around the proxy there is no way out: no DNS, and no route even to the registry's address.
+    address = socket.getaddrinfo(REGISTRY, 443, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+    direct = f"import socket; socket.create_connection(({address!r}, 443), timeout=10)"
+    result, _, err = await in_sandbox(backend, registry_proxy, workspace, ["python3", "-c", direct])
+    assert result.code == 1
+    assert "Network is unreachable" in err
+    argv = ["curl", "--noproxy", "*", "-sS", "--max-time", "10", f"https://{REGISTRY}/"]
+    result, _, err = await in_sandbox(backend, registry_proxy, workspace, argv)
+    assert result.code == 6, err  # could not resolve
