@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bdg_cli import demo, dlq, jobs, replay, up
+from bdg_cli import demo, dlq, jobs, replay, sandbox, up
 
 app = typer.Typer(
     name="bdg",
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 app.add_typer(jobs.app, name="job")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(sandbox.app, name="sandbox")
 replay.register(app)
 demo.register(app)
 

@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import socket
 import tempfile
 from collections.abc import AsyncIterator
@@ -45,9 +46,10 @@ BASE = "/agent/sandbox"
 async def daemon_fixture() -> AsyncIterator[Daemon]:
     daemon = await start_daemon()
     yield daemon
-    code = daemon.stop()
-    print(daemon.output())
-    assert code == 0, daemon.output()
+    code, output = daemon.stop(), daemon.output()
+    shutil.rmtree(daemon.state.parent, ignore_errors=True)  # start_daemon's temporary home
+    print(output)
+    assert code == 0, output
 
 
 @pytest.fixture(name="sandbox")
