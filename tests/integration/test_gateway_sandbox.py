@@ -372,6 +372,39 @@ async def test_exec_in_a_missing_workspace_is_a_404(client: httpx.AsyncClient, k
     assert response.status_code == 404, response.text
 
 
+async def test_replies_too_large_for_a_frame_harm_no_other_request(
+    client: httpx.AsyncClient, keys: Keys
+) -> None:
+    alice, bob = new_tenant(), new_tenant()
+    mine, theirs = await new_workspace(client, keys, alice), await new_workspace(client, keys, bob)
+    big = "head -c 2000000 /dev/zero > big; mkdir many; cd many; seq 1 60000 | xargs touch"
+    made = await client.post(
+        f"{BASE}/workspaces/{mine}/exec",
+        json={"argv": ["sh", "-c", big]},
+        headers=keys.headers(alice),
+    )
+    assert made.json()["code"] == 0, made.text
+    # Another tenant's exec runs on the gateway's shared connection meanwhile.
+    waiting = "while [ ! -e go ]; do sleep 0.05; done; echo survived"
+    other = asyncio.create_task(
+        client.post(
+            f"{BASE}/workspaces/{theirs}/exec",
+            json={"argv": ["sh", "-c", waiting]},
+            headers=keys.headers(bob),
+        )
+    )
+    files = f"{BASE}/workspaces/{mine}/files"
+    read = await client.get(f"{files}/big", headers=keys.headers(alice))
+    assert read.status_code == 413, read.text
+    listed = await client.get(files, params={"path": "many"}, headers=keys.headers(alice))
+    assert listed.status_code in {413, 503}, listed.text  # a reply over 1 MiB
+    go = f"{BASE}/workspaces/{theirs}/files/go"
+    assert (await client.put(go, content=b"", headers=keys.headers(bob))).status_code == 204
+    survived = await asyncio.wait_for(other, 30)
+    assert survived.status_code == 200, survived.text
+    assert survived.json()["stdout"] == "survived\n"
+
+
 async def test_the_websocket_streams_output_as_it_comes(
     client: httpx.AsyncClient, gateway: FastAPI, keys: Keys
 ) -> None:

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import re
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Annotated, Literal, TypeVar, cast
 
 from fastapi import (
@@ -233,22 +233,39 @@ async def list_files(
     workspace: Workspace,
     path: Annotated[str, Query(max_length=4096)] = ".",
 ) -> list[sb.FileEntry]:
-    client = _client(request.app)
-    work = client.list_files(caller.tenant_id, workspace, path)
-    return await _call(client, work, WORKSPACE_TIMEOUT)
+    """Everything under ``path``, recursively."""
+    async with _alone(_client(request.app)) as own:
+        work = own.list_files(caller.tenant_id, workspace, path)
+        return await _call(own, work, WORKSPACE_TIMEOUT)
 
 
 @router.get(
     "/workspaces/{workspace}/files/{path:path}",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    responses={200: {"content": {OCTETS: {"schema": BINARY}}}},
 )
 async def read_file(
     request: Request, caller: CurrentCaller, workspace: Workspace, path: FilePath
 ) -> Response:
-    client = _client(request.app)
-    work = client.read_file(caller.tenant_id, workspace, path)
-    return Response(await _call(client, work, WORKSPACE_TIMEOUT), media_type=OCTETS)
+    """The file's bytes (at most ~1 MiB: one protocol frame)."""
+    tenant = caller.tenant_id
+    async with _alone(_client(request.app)) as own:
+        found = await _call(own, own.list_files(tenant, workspace, path), WORKSPACE_TIMEOUT)
+        if len(found) == 1 and found[0].size > MAX_FILE_BYTES:
+            raise HTTPException(413, f"{path} has {found[0].size} bytes, over {MAX_FILE_BYTES}")
+        content = await _call(own, own.read_file(tenant, workspace, path), WORKSPACE_TIMEOUT)
+    return Response(content, media_type=OCTETS)
+
+
+@contextlib.asynccontextmanager
+async def _alone(client: SandboxClient) -> AsyncIterator[SandboxClient]:
+    """A connection of its own for replies that can outgrow a frame (lists, reads): a reply
+    too large to read loses its connection, and with it every exec on that connection."""
+    own = SandboxClient(_endpoint(client), client.connect_timeout)
+    try:
+        yield own
+    finally:
+        await own.close()
 
 
 @router.put(
