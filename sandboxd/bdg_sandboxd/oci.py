@@ -93,6 +93,9 @@ def config(
         _bind(Bind(str(spec.workspace), "/workspace", readonly=False)),
         {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
          "options": ["nosuid", "nodev", "mode=1777", f"size={limits.tmp_mb}m"]},
+        # Root's only, for the mount points of extra binds (none written into the rootfs).
+        {"destination": "/run", "type": "tmpfs", "source": "tmpfs",
+         "options": ["nosuid", "nodev", "noexec", "mode=755", "size=1m"]},
         *(_bind(b) for b in extra_binds),
     ]
     no_caps: dict[str, list[str]] = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -407,3 +408,49 @@ async def test_cancellation_at_any_point_of_the_start(
         await task
     assert task.cancelled()
     assert_no_leftovers(backend, run_spec.run_id, (marker, str(workspace)))
+
+
+@pytest.mark.timeout(60)
+async def test_registry_policy_goes_only_through_the_proxy_socket(
+    backend: Backend, workspace: Path
+) -> None:
+    """A stand-in for the allow-list proxy on a unix socket: the sandbox's HTTP_PROXY reaches
+    it (and the request line shows what was asked), a direct connection still fails."""
+    requests: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        requests.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nproxied!")
+        await writer.drain()
+        writer.close()
+
+    sock = workspace.parent / f"bdg-proxy-{new_run_id()}.sock"
+    server = await asyncio.start_unix_server(proxy, path=str(sock))
+    sock.chmod(0o666)
+    probe = py("""
+        import json, os, socket, urllib.request
+        outcome = {"proxy": os.environ.get("HTTP_PROXY")}
+        reply = urllib.request.urlopen("http://registry.example/pkg", timeout=10)
+        outcome["via_proxy"] = reply.read().decode()
+        s = socket.socket()
+        s.settimeout(5)
+        try:
+            s.connect(("1.1.1.1", 80))
+            outcome["direct"] = "connected"
+        except OSError as error:
+            outcome["direct"] = error.errno
+        print(json.dumps(outcome))
+    """)
+    run_spec = dataclasses.replace(spec(workspace, probe), network="registry", proxy_socket=sock)
+    try:
+        result, out = await run(backend, run_spec)
+    finally:
+        server.close()
+        sock.unlink()
+    assert result.code == 0, out.stderr
+    outcome = report(out)
+    assert outcome["proxy"] == "http://127.0.0.1:3128"
+    assert outcome["via_proxy"] == "proxied!"
+    assert outcome["direct"] != "connected"
+    assert requests
+    assert requests[0].startswith(b"GET http://registry.example/pkg")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import json
 import logging
 import os
@@ -27,13 +26,13 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from bdg_sandboxd import cgroups, oci, seccomp
+from bdg_sandboxd import cgroups, egress_wrap, oci, seccomp
 from bdg_sandboxd.backend import Availability, Backend, RunResult, RunSpec, Sink, Stream
 
 log = logging.getLogger(__name__)
 CHUNK = 64 * 1024
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")  # what runc accepts as an id
-MOUNT_POINTS = ("proc", "dev", "sys", "tmp", "workspace")
+MOUNT_POINTS = ("proc", "dev", "sys", "tmp", "run", "workspace")
 # pid 1 of a pid namespace ignores signals it has no handler for and must reap orphans: tini does
 # both (Debian package tini), else the program itself is pid 1.
 INITS = ("/usr/bin/tini-static", "/usr/bin/tini")
@@ -243,7 +242,7 @@ class RuncBackend(Backend):
         if self.init is not None and (
             spec.rootfs is None or (spec.rootfs / self.init.lstrip("/")).exists()
         ):
-            argv = [self.init, "--", *(argv if argv is not None else spec.argv)]
+            argv = [self.init, "--", *argv]
         config = oci.config(
             spec, root=root, cgroups_path=self.cgroups_path(spec.run_id), seccomp=self._seccomp,
             host_binds=host_binds, extra_binds=extra_binds, argv=argv, extra_env=env,
@@ -253,16 +252,12 @@ class RuncBackend(Backend):
         give_to_sandbox(spec.workspace)
 
 
-def _registry_mounts(spec: RunSpec) -> tuple[list[str] | None, dict[str, str], list[oci.Bind]]:
-    """For ``network="registry"``: the argv, env and binds ``bdg_sandboxd.egress_wrap`` adds (a
-    forwarder to the allow-list proxy's socket). -> (argv or None to keep it, env, binds)"""
-    if spec.network != "registry":
-        return None, {}, []
-    if importlib.util.find_spec("bdg_sandboxd.egress_wrap") is None:
-        raise RuncError("the registry network policy needs bdg_sandboxd.egress_wrap")
-    wrapped = importlib.import_module("bdg_sandboxd.egress_wrap").wrap(spec)
-    binds = [oci.Bind(str(host), str(inside), bool(ro)) for host, inside, ro in wrapped.mounts]
-    return list(wrapped.argv), dict(wrapped.env), binds
+def _registry_mounts(spec: RunSpec) -> tuple[list[str], dict[str, str], list[oci.Bind]]:
+    """The network policy: for ``network="registry"`` the command runs under the egress
+    forwarder, with the forwarder and the allow-list proxy's socket bound in (egress_wrap)."""
+    wrapped = egress_wrap.wrap(spec)
+    binds = [oci.Bind(str(host), inside, readonly) for host, inside, readonly in wrapped.mounts]
+    return wrapped.argv, wrapped.env, binds
 
 
 def give_to_sandbox(workspace: Path) -> None:
