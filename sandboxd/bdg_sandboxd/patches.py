@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import tempfile
+import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -131,6 +132,16 @@ def is_url(repo: str) -> bool:
     if match["scheme"] is not None and match["scheme"].lower() not in SCHEMES:
         raise WorkspaceError("invalid", f"unsupported repository URL scheme in {repo!r}")
     return True
+
+
+def file_url_path(repo: str) -> Path | None:
+    """The local path of a ``file://`` URL; None for other URLs."""
+    parsed = urllib.parse.urlsplit(repo)
+    if parsed.scheme.lower() != "file":
+        return None
+    if parsed.netloc not in ("", "localhost"):
+        raise WorkspaceError("invalid", f"file URL {repo!r} names a host")
+    return Path(urllib.parse.unquote(parsed.path))
 
 
 def is_repo_root(path: Path) -> bool:

@@ -269,21 +269,31 @@ class Workspaces:
             dest.mkdir(mode=0o755)
             return ""
         if git.is_url(source.repo):
+            local = git.file_url_path(source.repo)
+            if local is not None:
+                self._local_source(str(local))
             return git.checkout(source.repo, source.commit, dest)
-        local = Path(source.repo)
-        if not local.is_absolute():
-            raise invalid(f"local source {source.repo!r} must be an absolute path")
-        if not local.is_dir():
-            raise WorkspaceError("not_found", f"source {source.repo!r} is not a directory")
-        real = local.resolve()
-        if self.source_roots and not any(real.is_relative_to(r) for r in self.source_roots):
-            raise invalid(f"source {source.repo!r} is outside the allowed source roots")
+        real = self._local_source(source.repo)
         if git.is_repo_root(real):
             return git.checkout(str(real), source.commit, dest)
         if source.commit not in ("", "HEAD"):
             raise invalid(f"{source.repo!r} is not a git repository: no commit {source.commit!r}")
         shutil.copytree(real, dest, symlinks=True, ignore=_special_files)
         return ""
+
+    def _local_source(self, repo: str) -> Path:
+        """A host directory a workspace may start from: never another workspace."""
+        local = Path(repo)
+        if not local.is_absolute():
+            raise invalid(f"local source {repo!r} must be an absolute path")
+        if not local.is_dir():
+            raise WorkspaceError("not_found", f"source {repo!r} is not a directory")
+        real = local.resolve()
+        if real.is_relative_to(self.root.resolve()):
+            raise invalid(f"source {repo!r} is inside the workspaces' own directory")
+        if self.source_roots and not any(real.is_relative_to(r) for r in self.source_roots):
+            raise invalid(f"source {repo!r} is outside the allowed source roots")
+        return real
 
     def _manifest(self, tenant: str, workspace: str) -> Manifest | None:
         path = self._tenant_dir(tenant) / ".manifests" / f"{workspace}.json"

@@ -158,8 +158,21 @@ def test_plain_directory_is_copied(ws: Workspaces, tmp_path: Path) -> None:
 def test_source_roots_bound_local_sources(tmp_path: Path, repo: tuple[Path, str, str]) -> None:
     path, _, _ = repo
     fenced = Workspaces(tmp_path / "s2", 2, source_roots=[tmp_path / "elsewhere"])
-    with pytest.raises(WorkspaceError, match="outside the allowed source roots"):
-        fenced.create(T, wid(), Source(repo=str(path)), [])
+    for given in [str(path), f"file://{path}", f"file://{path}/../origin"]:
+        with pytest.raises(WorkspaceError, match="outside the allowed source roots"):
+            fenced.create(T, wid(), Source(repo=given), [])
+
+
+def test_another_workspace_is_never_a_source(ws: Workspaces, repo: tuple[Path, str, str]) -> None:
+    path, _, _ = repo
+    theirs = wid()
+    ws.create("other-tenant", theirs, Source(repo=str(path)), [])
+    their_tree = ws.path_of("other-tenant", theirs)
+    for given in [str(their_tree), f"file://{their_tree}", str(ws.root / "other-tenant")]:
+        with pytest.raises(WorkspaceError, match="inside the workspaces' own directory"):
+            ws.create(T, wid(), Source(repo=given), [])
+    with pytest.raises(WorkspaceError, match="names a host"):
+        ws.create(T, wid(), Source(repo="file://example.com/srv/repo"), [])
 
 
 def test_patches_apply_in_order(ws: Workspaces, repo: tuple[Path, str, str]) -> None:
