@@ -106,7 +106,15 @@ async def connected(
         app = JobApplication(store, JetStreamPublisher(js))
         redrive = Redriver(store, js)
         yield Connected(
-            settings, database_url, nats_url, stack or own_stack, store, nc, js, app, redrive,
+            settings,
+            database_url,
+            nats_url,
+            stack or own_stack,
+            store,
+            nc,
+            js,
+            app,
+            redrive,
             JobCommands(app, redrive),
         )
 
@@ -123,8 +131,12 @@ async def connect_nats(url: str) -> Client:
 
     try:
         return await nats.connect(
-            url, name="bdg-cli", connect_timeout=3, max_reconnect_attempts=3,
-            reconnect_time_wait=0.5, error_cb=quiet,
+            url,
+            name="bdg-cli",
+            connect_timeout=3,
+            max_reconnect_attempts=3,
+            reconnect_time_wait=0.5,
+            error_cb=quiet,
         )
     except Exception as error:
         raise Unreachable(f"cannot reach NATS at {url}: {error or type(error).__name__}") from error
@@ -144,7 +156,10 @@ async def _close(nc: Client) -> None:
 
 # -- running a command ---------------------------------------------------------------------
 USER_ERRORS: tuple[type[BaseException], ...] = (
-    JobNotFoundError, DomainError, DeadLetterError, Unreachable,
+    JobNotFoundError,
+    DomainError,
+    DeadLetterError,
+    Unreachable,
 )
 USAGE_ERRORS: tuple[type[BaseException], ...] = (ValueError, ValidationError)
 

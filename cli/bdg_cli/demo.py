@@ -86,8 +86,12 @@ def register(app: typer.Typer) -> None:
 
 
 def child_env(settings: Settings, database_url: str, nats_url: str) -> dict[str, str]:
-    env = {**os.environ, "DATABASE_URL": database_url, "NATS_URL": nats_url,
-           "BDG_HOME": str(settings.bdg_home)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "NATS_URL": nats_url,
+        "BDG_HOME": str(settings.bdg_home),
+    }
     if "BDG_ANSWERS_FILE" not in env:
         if not ANSWERS.exists():
             fail(f"no recorded answers at {ANSWERS}; set BDG_ANSWERS_FILE")
@@ -107,8 +111,9 @@ def demo(home: Path | None, gated: bool, timeout: float, console: Console) -> in
         where = f"embedded under {settings.bdg_home}" if stack else "configured"
         console.print(f"[bold]stack[/] {where} ({time.monotonic() - started:.1f} s)")
         env = child_env(settings, database_url, nats_url)
-        configured = settings.model_copy(update={"database_url": database_url,
-                                                 "nats_url": nats_url})
+        configured = settings.model_copy(
+            update={"database_url": database_url, "nats_url": nats_url}
+        )
         run = Run(gated, timeout, console, home if stack else None)
         return asyncio.run(_demo(configured, env, run))
     except KeyboardInterrupt:
@@ -137,14 +142,17 @@ async def _demo(settings: Settings, env: dict[str, str], run: Run) -> int:
         commands = default_commands()
         supervisor = Supervisor(commands, env, Console(file=log, width=200, highlight=False))
         supervised = asyncio.create_task(supervisor.run())
-        console.print(f"[bold]services[/] {', '.join(commands)}; gateway on "
-                      f"http://{settings.gateway_host}:{settings.gateway_port}")
+        console.print(
+            f"[bold]services[/] {', '.join(commands)}; gateway on "
+            f"http://{settings.gateway_host}:{settings.gateway_port}"
+        )
         console.print(f"[bold]service logs[/] {log_path}")
         try:
             async with connected(settings) as conn:
                 flow = asyncio.create_task(_run_job(conn, run))
-                await asyncio.wait({flow, supervised}, timeout=run.timeout,
-                                   return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    {flow, supervised}, timeout=run.timeout, return_when=asyncio.FIRST_COMPLETED
+                )
                 stopped = supervised.done()
                 outcome = flow.result() if flow.done() else await _abandon(flow, conn, run, stopped)
         finally:
@@ -195,9 +203,11 @@ async def _approve(conn: Connected, job: Job, run: Run) -> None:
     if run.gated:
         prefix = f"BDG_HOME={home} " if home is not None else ""
         flag = " --deploy" if deploy else ""
-        console.print(f"[bold magenta]the {what} waits for you:[/] "
-                      f"{prefix}bdg job show {job.job_id}\n  approve it with: "
-                      f"[bold]{prefix}bdg job approve {job.job_id}{flag}[/]")
+        console.print(
+            f"[bold magenta]the {what} waits for you:[/] "
+            f"{prefix}bdg job show {job.job_id}\n  approve it with: "
+            f"[bold]{prefix}bdg job approve {job.job_id}{flag}[/]"
+        )
         return
     console.print(f"[bold magenta]approving {what} as {who.user_id}[/]")
     approval = conn.commands.approve_deploy if deploy else conn.commands.approve_plan
@@ -235,9 +245,12 @@ def _summary(outcome: Outcome, console: Console) -> None:
         table.add_row(render.state_text(state.value), "" if seconds is None else f"{seconds:.2f}")
     console.print(table)
     total = (outcome.history[-1].occurred_at - outcome.history[0].occurred_at).total_seconds()
-    console.print(f"job {job.job_id}: ", render.state_text(job.state.value),
-                  f" after {len(outcome.history)} events in {total:.1f} s, "
-                  f"cost ${job.cost_usd:.4f}", sep="")
+    console.print(
+        f"job {job.job_id}: ",
+        render.state_text(job.state.value),
+        f" after {len(outcome.history)} events in {total:.1f} s, cost ${job.cost_usd:.4f}",
+        sep="",
+    )
     if job.deployed_url:
         console.print(f"deployed at [bold]{job.deployed_url}[/]")
     if outcome.reason:

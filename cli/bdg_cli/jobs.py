@@ -109,7 +109,9 @@ async def _then_state(conn: Connected, who: Caller, job_id: UUID) -> None:
 
 
 def _steer(
-    job_id: UUID, tenant: str | None, user: str | None,
+    job_id: UUID,
+    tenant: str | None,
+    user: str | None,
     act: Callable[[Connected, Caller], Awaitable[list[Recorded]]],
 ) -> None:
     async def main() -> None:
@@ -147,9 +149,7 @@ def create(
 @app.command()
 def show(
     job_id: JobId,
-    at: Annotated[
-        int | None, typer.Option(min=1, help="the job as it was at this version")
-    ] = None,
+    at: Annotated[int | None, typer.Option(min=1, help="the job as it was at this version")] = None,
     tenant: Tenant = None,
     user: User = None,
 ) -> None:
@@ -233,8 +233,12 @@ def cancel(
     user: User = None,
 ) -> None:
     """Cancel the job for good."""
-    _steer(job_id, tenant, user,
-           lambda conn, who: conn.commands.cancel(who, job_id, cmd.CancelJob(reason=reason)))
+    _steer(
+        job_id,
+        tenant,
+        user,
+        lambda conn, who: conn.commands.cancel(who, job_id, cmd.CancelJob(reason=reason)),
+    )
 
 
 @app.command()
@@ -251,8 +255,12 @@ def pause(
     user: User = None,
 ) -> None:
     """Pause the job; work in flight finishes, nothing new starts."""
-    _steer(job_id, tenant, user,
-           lambda conn, who: conn.commands.pause(who, job_id, cmd.PauseJob(reason=reason)))
+    _steer(
+        job_id,
+        tenant,
+        user,
+        lambda conn, who: conn.commands.pause(who, job_id, cmd.PauseJob(reason=reason)),
+    )
 
 
 @app.command()

@@ -221,8 +221,13 @@ def jobs_table(rows: Iterable[Sequence[Any]]) -> Table:
         table.add_column(name, no_wrap=wide or name == "state", min_width=36 if wide else None)
     for job_id, state, goal, user, cost, updated, version in rows:
         table.add_row(
-            str(job_id), state_text(str(state)), _first_line(goal or "", 50), user or "-",
-            f"${cost or 0:.2f}", _time(updated), str(version or ""),
+            str(job_id),
+            state_text(str(state)),
+            _first_line(goal or "", 50),
+            user or "-",
+            f"${cost or 0:.2f}",
+            _time(updated),
+            str(version or ""),
         )
     return table
 
@@ -235,7 +240,11 @@ def dead_letters_table(letters: Sequence[DeadLetter]) -> Table:
         )
     for letter in letters:
         table.add_row(
-            str(letter.seq), letter.service, letter.event_name,
-            str(letter.job_id) if letter.job_id else "-", str(letter.deliveries), letter.error,
+            str(letter.seq),
+            letter.service,
+            letter.event_name,
+            str(letter.job_id) if letter.job_id else "-",
+            str(letter.deliveries),
+            letter.error,
         )
     return table

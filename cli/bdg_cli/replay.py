@@ -46,11 +46,18 @@ def replay(projection: Projection, batch: int, console: Console) -> int:
         migrate(database_url)
         store = JobStore.from_url(database_url)
         try:
-            with psycopg.connect(database_url, autocommit=True) as conn, Progress(
-                TextColumn(f"replaying into {projection.name}"), BarColumn(),
-                MofNCompleteColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-                TimeRemainingColumn(), console=console,
-            ) as progress:
+            with (
+                psycopg.connect(database_url, autocommit=True) as conn,
+                Progress(
+                    TextColumn(f"replaying into {projection.name}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TaskProgressColumn(),
+                    TimeElapsedColumn(),
+                    TimeRemainingColumn(),
+                    console=console,
+                ) as progress,
+            ):
                 task = progress.add_task("replay", total=None)
 
                 def advance(done: int, total: int) -> None:

@@ -52,10 +52,15 @@ def up(
         database_url, nats_url, stack = resolve_urls(settings)
         where = "embedded under " + str(settings.bdg_home) if stack else "configured"
         _say(console, f"stack {where}: {database_url} {nats_url}")
-        env = {**os.environ, "DATABASE_URL": database_url, "NATS_URL": nats_url,
-               "BDG_HOME": str(settings.bdg_home)}
-        supervisor = Supervisor({name: catalogue[name] for name in names}, env, console,
-                                stop_timeout=stop_timeout)
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "NATS_URL": nats_url,
+            "BDG_HOME": str(settings.bdg_home),
+        }
+        supervisor = Supervisor(
+            {name: catalogue[name] for name in names}, env, console, stop_timeout=stop_timeout
+        )
         stopped = asyncio.run(supervisor.run())
     except KeyboardInterrupt:
         stopped = True  # interrupted while the stack was still starting

@@ -133,8 +133,19 @@ class Connection:
         return task
 
     async def send(self, frame: BaseModel) -> None:
+        data = encode(frame)
+        if len(data) > self.runtime.max_frame_bytes + 4:
+            # A reply the client could not read (a huge file, a huge listing): an error instead.
+            request_id = getattr(frame, "id", None)
+            data = encode(
+                sb.Error(
+                    id=request_id,
+                    code="too_large",
+                    message=f"the reply is {len(data)} bytes, over the frame limit",
+                )
+            )
         async with self.write_lock:
-            self.writer.write(encode(frame))
+            self.writer.write(data)
             await self.writer.drain()  # backpressure: a slow client slows its execs' output
 
     async def _cancel(self, request: sb.Cancel) -> None:

@@ -235,3 +235,12 @@ async def test_a_workspace_round_trip(client: SandboxClient) -> None:
     await client.delete_file(TENANT, "ws1", "b.txt")
     with pytest.raises(SandboxRequestError, match="not_found"):
         await client.read_file(TENANT, "ws1", "b.txt")
+
+
+async def test_a_reply_over_the_frame_limit_is_an_error_not_a_lost_connection(
+    client: SandboxClient,
+) -> None:
+    await client.exec(TENANT, "ws1", ["sh", "-c", "head -c 3000000 /dev/zero > big.bin"])
+    with pytest.raises(SandboxRequestError, match="too_large"):
+        await client.read_file(TENANT, "ws1", "big.bin")
+    assert (await client.exec(TENANT, "ws1", ["true"])).ok  # same connection, still serving

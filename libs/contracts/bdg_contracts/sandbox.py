@@ -128,8 +128,16 @@ class Hello(Frame):
 
 
 Request = Annotated[
-    Exec | Cancel | CreateWorkspace | ApplyPatches | WriteFile | ReadFile | ListFiles
-    | DeleteFile | DropWorkspace | Hello,
+    Exec
+    | Cancel
+    | CreateWorkspace
+    | ApplyPatches
+    | WriteFile
+    | ReadFile
+    | ListFiles
+    | DeleteFile
+    | DropWorkspace
+    | Hello,
     Field(discriminator="t"),
 ]
 
@@ -197,8 +205,16 @@ class Error(Frame):
     t: Literal["error"] = "error"
     id: str | None = None
     code: Literal[
-        "bad_frame", "too_large", "unknown_type", "bad_version", "invalid", "not_found",
-        "quota", "conflict", "unavailable", "internal",
+        "bad_frame",
+        "too_large",
+        "unknown_type",
+        "bad_version",
+        "invalid",
+        "not_found",
+        "quota",
+        "conflict",
+        "unavailable",
+        "internal",
     ]
     message: str
 
