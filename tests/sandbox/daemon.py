@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,6 +29,7 @@ class Daemon:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def stop(self) -> int:
+        """SIGTERM (SIGKILL after 20 s); the exit code. The home stays for output()."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -35,6 +37,9 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         return self.proc.wait(10)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.state.parent, ignore_errors=True)
 
 
 async def start_daemon(**env: str) -> Daemon:

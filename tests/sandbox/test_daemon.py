@@ -22,12 +22,16 @@ pytestmark = pytest.mark.timeout(120)
 TENANT = "acme"
 
 
-@pytest.fixture
-async def daemon() -> AsyncIterator[Daemon]:
-    daemon = await start_daemon(SANDBOX_MAX_CONCURRENT="2", SANDBOX_MAX_QUEUED="4")
+@pytest.fixture(params=["runc", "bwrap"])
+async def daemon(request: pytest.FixtureRequest) -> AsyncIterator[Daemon]:
+    daemon = await start_daemon(
+        SANDBOX_BACKEND=request.param, SANDBOX_MAX_CONCURRENT="2", SANDBOX_MAX_QUEUED="4"
+    )
     yield daemon
-    assert daemon.stop() == 0, daemon.output()
+    code = daemon.stop()
     print(daemon.output())
+    daemon.remove()
+    assert code == 0
 
 
 @pytest.fixture
@@ -53,7 +57,7 @@ def framed(value: object) -> bytes:
 
 async def test_hello_names_the_backend_and_its_protections(client: SandboxClient) -> None:
     welcome = await client.hello()
-    assert welcome.backend in {"runc", "bwrap"}
+    assert welcome.backend in {"runc", "bwrap"}  # the fixture runs every test on both
     assert welcome.protections["no_network"] is True
     assert welcome.max_concurrent == 2
 
