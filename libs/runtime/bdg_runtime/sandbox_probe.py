@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
-from urllib.parse import urlparse
+
+from bdg_sandbox.client import SandboxClient, SandboxRequestError, SandboxUnavailableError
 
 
 @dataclass(frozen=True)
@@ -15,16 +15,16 @@ class SandboxStatus:
 
 
 async def probe_sandbox(endpoint: str, timeout: float = 1.0) -> SandboxStatus:
-    parsed = urlparse(endpoint)
-    if parsed.scheme != "unix" or not parsed.path:
-        return SandboxStatus(endpoint, False, "only unix:///path endpoints are supported")
     try:
-        async with asyncio.timeout(timeout):
-            _, writer = await asyncio.open_unix_connection(parsed.path)
-    except FileNotFoundError:
-        return SandboxStatus(endpoint, False, f"no socket at {parsed.path} (sandboxd not running)")
-    except (ConnectionRefusedError, PermissionError, TimeoutError, OSError) as error:
-        return SandboxStatus(endpoint, False, f"{type(error).__name__}: {error}")
-    writer.close()
-    await writer.wait_closed()
-    return SandboxStatus(endpoint, True, "connected")
+        client = SandboxClient(endpoint, connect_timeout=timeout)
+    except ValueError as error:
+        return SandboxStatus(endpoint, False, str(error))
+    try:
+        async with client:
+            welcome = await client.hello()
+    except (SandboxUnavailableError, SandboxRequestError) as error:
+        return SandboxStatus(endpoint, False, str(error))
+    held = sorted(k for k, v in welcome.protections.items() if v)
+    return SandboxStatus(
+        endpoint, True, f"sandboxd with {welcome.backend} ({', '.join(held) or 'no protections'})"
+    )

@@ -85,7 +85,7 @@ async def serve(
     redrive = Redriver(store, js)
     sandbox = await probe_sandbox(settings.agent_sandbox_endpoint)
     if sandbox.available:
-        log.info("sandbox: available at %s", sandbox.endpoint)
+        log.info("sandbox: available at %s: %s", sandbox.endpoint, sandbox.detail)
     else:
         log.warning(
             "sandbox: UNAVAILABLE at %s (%s); steps that run code wait with a visible reason",
