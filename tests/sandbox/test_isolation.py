@@ -454,3 +454,39 @@ async def test_registry_policy_goes_only_through_the_proxy_socket(
     assert outcome["direct"] != "connected"
     assert requests
     assert requests[0].startswith(b"GET http://registry.example/pkg")
+
+
+@pytest.mark.timeout(60)
+async def test_a_failing_sink_ends_the_run_and_leaves_nothing(
+    backend: Backend, workspace: Path
+) -> None:
+    """The daemon's sink fails when its client has gone: the run is killed and cleaned up."""
+    marker = f"marker-{new_run_id()}"
+
+    class Gone(Collected):
+        async def __call__(self, stream: Stream, data: bytes) -> None:
+            raise ConnectionResetError("client gone")
+
+    run_spec = spec(workspace, ["sh", "-c", "echo up; exec sleep 600", marker], timeout_s=600)
+    with pytest.raises(ConnectionResetError):
+        await backend.run(run_spec, Gone())
+    assert_no_leftovers(backend, run_spec.run_id, (marker, str(workspace)))
+
+
+@pytest.mark.timeout(60)
+async def test_concurrent_runs_see_only_themselves(backend: Backend, workspace: Path) -> None:
+    probe = py("""
+        import json, os, sys
+        open(f"/workspace/{sys.argv[1]}", "w").write(sys.argv[1])
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+        print(json.dumps({"me": sys.argv[1], "pids": len(pids), "files": os.listdir("/workspace")}))
+    """)
+    outcomes = await asyncio.gather(
+        *(run(backend, spec(workspace, [*probe, f"run{i}"])) for i in range(4))
+    )
+    for i, (result, out) in enumerate(outcomes):
+        assert result.code == 0, out.stderr
+        outcome = report(out)
+        assert outcome["me"] == f"run{i}"
+        assert outcome["pids"] <= 3
+    assert sorted(os.listdir(workspace)) == [f"run{i}" for i in range(4)]

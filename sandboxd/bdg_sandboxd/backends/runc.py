@@ -67,6 +67,7 @@ class RuncBackend(Backend):
         self.kill_grace_s = kill_grace_s
         self._cgroups = cgroups.hierarchies()
         self._seccomp = seccomp.profile(platform.machine())
+        self._protections: dict[str, bool] | None = None
 
     @classmethod
     def available(cls) -> Availability:
@@ -84,29 +85,33 @@ class RuncBackend(Backend):
         return Availability(True, done.stdout.splitlines()[0] if done.stdout else path)
 
     def protections(self) -> dict[str, bool]:
-        controllers = self._cgroups.controllers()
-        version = subprocess.run(
-            [self.runc, "--version"], capture_output=True, text=True, timeout=10, check=False
-        ).stdout
-        kernel_seccomp = "Seccomp:" in Path("/proc/self/status").read_text()
-        return {
-            "read_only_rootfs": True,
-            "no_network": True,
-            "seccomp": "libseccomp" in version and kernel_seccomp,
-            "no_capabilities": True,
-            "no_new_privileges": True,
-            "non_root_user": True,
-            "pid_namespace": True,
-            "tmp_size_limit": True,
-            "memory_limit": "memory" in controllers,
-            "pids_limit": "pids" in controllers,
-            "cpu_limit": "cpu" in controllers,
-        }
+        if self._protections is None:
+            controllers = self._cgroups.controllers()
+            version = subprocess.run(
+                [self.runc, "--version"], capture_output=True, text=True, timeout=10, check=False
+            ).stdout
+            kernel_seccomp = "Seccomp:" in Path("/proc/self/status").read_text()
+            self._protections = {
+                "read_only_rootfs": True,
+                "no_network": True,
+                "seccomp": "libseccomp" in version and kernel_seccomp,
+                "no_capabilities": True,
+                "no_new_privileges": True,
+                "non_root_user": True,
+                "pid_namespace": True,
+                "tmp_size_limit": True,
+                "memory_limit": "memory" in controllers,
+                "pids_limit": "pids" in controllers,
+                "cpu_limit": "cpu" in controllers,
+            }
+        return dict(self._protections)
 
     def cgroups_path(self, run_id: str) -> str:
         return f"{self.cgroup_parent}/{run_id}"
 
     async def run(self, spec: RunSpec, sink: Sink) -> RunResult:
+        """``oom`` is True when the kernel OOM-killed any process of the run (even one whose
+        parent carried on), or the run died of SIGKILL with its memory at the limit."""
         if not RUN_ID.match(spec.run_id):
             raise ValueError(f"run id {spec.run_id!r} is not a valid container id")
         bundle = self.state_dir / spec.run_id
