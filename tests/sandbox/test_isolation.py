@@ -67,7 +67,9 @@ async def test_exit_status_signal_and_stdin(backend: Backend, workspace: Path) -
     assert (result.code, out.stdout) == (0, b"fed on stdin")
     result, _ = await run(backend, spec(workspace, ["sh", "-c", "exit 3"]))
     assert (result.code, result.signal) == (3, None)
-    result, _ = await run(backend, spec(workspace, ["sh", "-c", "kill -TERM $$"]))
+    # Killed by a signal (as pid 1 without an init, a program would ignore its own SIGTERM).
+    killed = ["sh", "-c", 'sh -c "kill -TERM \\$\\$"']
+    result, _ = await run(backend, spec(workspace, killed))
     assert (result.code, result.signal) == (None, 15)
 
 
