@@ -27,6 +27,10 @@ class SandboxSettings(BaseSettings):
     sandbox_max_concurrent: int = Field(default=4, ge=1, le=256)
     sandbox_max_queued: int = Field(default=64, ge=0)
     sandbox_tenant_quota_mb: int = Field(default=2048, ge=1)
+    sandbox_source_roots: tuple[Path, ...] = Field(
+        default=(),
+        description="host dirs a workspace may be cloned or copied from; unset: <state>/sources",
+    )
     sandbox_rootfs: Path | None = Field(default=None, description="built rootfs; unset: host's")
     sandbox_registries: tuple[str, ...] = Field(
         default=("registry.npmjs.org", "pypi.org", "files.pythonhosted.org"),

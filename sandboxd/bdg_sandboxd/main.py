@@ -1,0 +1,100 @@
+"""``sandboxd``: serve the sandbox socket, check the host (doctor), build a root filesystem."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bdg_sandboxd.backends import NoBackendError, choose
+from bdg_sandboxd.doctor import doctor, render
+from bdg_sandboxd.egress import EgressProxy
+from bdg_sandboxd.rootfs import build_rootfs
+from bdg_sandboxd.runtime import Runtime
+from bdg_sandboxd.server import SandboxServer, socket_path
+from bdg_sandboxd.settings import SandboxSettings
+from bdg_sandboxd.workspaces import Workspaces
+
+app = typer.Typer(
+    name="sandboxd", no_args_is_help=False, add_completion=False, pretty_exceptions_enable=False
+)
+rootfs_app = typer.Typer(help="the sandbox root filesystem")
+app.add_typer(rootfs_app, name="rootfs")
+log = logging.getLogger("sandboxd")
+
+
+async def _serve(settings: SandboxSettings) -> None:
+    backend = choose(settings.sandbox_backend)
+    state = settings.sandbox_state_dir.resolve()
+    # Local sources only from where the operator allows: a job's repo path is user input.
+    roots = settings.sandbox_source_roots or (state / "sources",)
+    workspaces = Workspaces(
+        state / "workspaces", settings.sandbox_tenant_quota_mb, source_roots=roots
+    )
+    proxy = EgressProxy(state / "egress.sock", settings.sandbox_registries)
+    await proxy.start()
+    runtime = Runtime(
+        backend,
+        workspaces,
+        settings.sandbox_max_concurrent,
+        settings.sandbox_max_queued,
+        proxy_socket=proxy.socket_path,
+        rootfs=settings.sandbox_rootfs,
+    )
+    server = SandboxServer(runtime, socket_path(settings.agent_sandbox_endpoint))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping: killing running execs")
+        await server.close()
+        await proxy.close()
+
+
+@app.callback(invoke_without_command=True)
+def serve(ctx: typer.Context) -> None:
+    """Serve the sandbox socket (the default command)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stdout,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        asyncio.run(_serve(SandboxSettings()))
+    except NoBackendError as error:
+        log.error("%s", error)
+        raise typer.Exit(2) from error
+
+
+@app.command("doctor")
+def doctor_command(
+    backend: Annotated[str, typer.Option(help="auto, runc or bwrap")] = "auto",
+) -> None:
+    """Which backend would run, and which protections hold on this host."""
+    report = doctor(backend)
+    typer.echo(render(report))
+    raise typer.Exit(0 if report.chosen else 1)
+
+
+@rootfs_app.command("build")
+def rootfs_build(
+    target: Annotated[Path, typer.Option(help="where to build it")] = Path(".bdg/rootfs"),
+) -> None:
+    """Build the sandbox root filesystem with debootstrap (Node.js, Python 3, git)."""
+    path = build_rootfs(target)
+    typer.echo(f"rootfs ready at {path}; use it with SANDBOX_ROOTFS={path}")
+
+
+if __name__ == "__main__":
+    app()
