@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import struct
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from bdg_contracts import sandbox as sb
 from bdg_sandbox.client import SandboxClient, SandboxRequestError, SandboxUnavailableError
 from bdg_sandbox.codec import encode, read_raw
+from bdg_sandboxd import cgroups
 from tests.sandbox.daemon import Daemon, start_daemon
 from tests.waiting import eventually
 
@@ -174,6 +176,23 @@ def sandbox_processes(marker: str) -> list[psutil.Process]:
     return found
 
 
+def daemon_leftovers(daemon: Daemon) -> list[str]:
+    """Containers, cgroups and mounts of the daemon's runs (their ids start bdg-<pid>-)."""
+    prefix = f"bdg-{daemon.proc.pid}-"
+    found = [
+        f"runc container {c}"
+        for c in subprocess.run(
+            ["runc", "list", "-q"], capture_output=True, text=True
+        ).stdout.split()
+        if c.startswith(prefix)
+    ]
+    for tree in cgroups.hierarchies().trees():
+        found += [f"cgroup {p}" for p in tree.rglob(f"{prefix}*")]
+    mounts = Path("/proc/self/mountinfo").read_text()
+    found += [f"mount {line}" for line in mounts.splitlines() if str(daemon.state) in line]
+    return found
+
+
 async def test_a_client_disconnect_kills_its_run_and_leaves_nothing(daemon: Daemon) -> None:
     marker = f"bdg-disconnect-{os.getpid()}"
     client = daemon.client()
@@ -199,8 +218,7 @@ async def test_a_client_disconnect_kills_its_run_and_leaves_nothing(daemon: Daem
         return not sandbox_processes(marker)
 
     await eventually(gone, 30, "the sandboxed process to be killed")
-    mounts = Path("/proc/self/mountinfo").read_text()  # noqa: ASYNC240
-    assert str(daemon.state) not in mounts
+    assert not daemon_leftovers(daemon)
     async with daemon.client() as again:  # and the daemon still serves
         assert (await again.hello()).backend
 
