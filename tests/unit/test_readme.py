@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bdg_runtime.answers import AnswersSettings
 from bdg_runtime.settings import Settings
+from bdg_sandboxd.settings import SandboxSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -15,6 +16,7 @@ README = (ROOT / "README.md").read_text()
 def test_every_setting_is_documented() -> None:
     names = {name.upper() for name in Settings.model_fields}
     names |= {name.upper() for name in AnswersSettings.model_fields}
+    names |= {name.upper() for name in SandboxSettings.model_fields} - {"AGENT_SANDBOX_ENDPOINT"}
     missing = sorted(n for n in names if f"`{n}`" not in README)
     assert not missing, f"settings missing from README's configuration table: {missing}"
 
