@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import logging
 import os
 import platform
 import shutil
@@ -28,6 +29,7 @@ from bdg_sandboxd.bwrap_args import SANDBOX_UID, Bind, Options, bwrap_argv, root
 from bdg_sandboxd.bwrap_args import seccomp_program as _seccomp_program
 from bdg_sandboxd.limits import Cgroup, cgroups_writable, rlimit_argv
 
+log = logging.getLogger(__name__)
 CHUNK = 64 * 1024
 DRAIN_S = 5.0  # after bwrap exits, how long its pipes may stay open (the pid namespace dies)
 STOP_S = 2.0  # how long bwrap may take to exit once its sandbox is killed
@@ -104,11 +106,10 @@ async def _run(
         if timed_out:
             await _stop(proc, group)
         duration = time.monotonic() - started
-        try:
-            await asyncio.wait_for(asyncio.shield(io), DRAIN_S)
-        except TimeoutError:  # something still holds the pipes: it goes with the rest
+        drained, _ = await asyncio.wait({io}, timeout=DRAIN_S)
+        if not drained:  # something still holds the pipes: it goes with the rest
             await _stop(proc, group)
-            await io
+        await io
     except BaseException:  # cancelled, or the sink failed: nothing may outlive the run
         io.cancel()
         with contextlib.suppress(BaseException):
@@ -191,8 +192,7 @@ async def _stop(proc: asyncio.subprocess.Process, group: Cgroup | None) -> None:
         for child in _children(proc.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGKILL)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(proc.wait()), STOP_S)
+        await asyncio.wait({asyncio.ensure_future(proc.wait())}, timeout=STOP_S)
     if proc.returncode is None:  # not reaped yet, so the pid (and group id) is still ours
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -210,12 +210,16 @@ def _children(pid: int) -> list[int]:
 
 async def _empty(group: Cgroup) -> None:
     """Kill what is left in the cgroup and remove it, waiting (bounded) for the exits."""
-    deadline = time.monotonic() + EMPTY_S
+    deadline, pause = time.monotonic() + EMPTY_S, 0.001
     while True:
         group.kill_all()
-        if group.remove() or time.monotonic() > deadline:
+        if group.remove():
             return
-        await asyncio.sleep(0.01)
+        if time.monotonic() > deadline:
+            log.warning("cgroup %s still busy after %ss: left behind", group.dirs[0], EMPTY_S)
+            return
+        await asyncio.sleep(pause)  # bwrap's pid 1 often exits just after bwrap: look again soon
+        pause = min(pause * 2, 0.05)
 
 
 def with_egress(spec: RunSpec) -> tuple[RunSpec, tuple[Bind, ...]]:
