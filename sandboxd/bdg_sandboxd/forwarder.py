@@ -113,13 +113,16 @@ def relay(client: socket.socket, target: str, slots: threading.BoundedSemaphore)
         slots.release()
 
 
+ACCEPT_BACKOFF_S = 0.1
+
+
 def serve(listener: socket.socket, target: str) -> None:
     slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
     while True:
         try:
             client, _ = listener.accept()
         except OSError:  # out of descriptors, say: let some connections finish
-            time.sleep(0.1)
+            time.sleep(ACCEPT_BACKOFF_S)
             continue
         if not slots.acquire(blocking=False):
             client.close()

@@ -170,7 +170,7 @@ async def test_it_exits_with_the_command_while_a_relay_is_still_open(
         "import socket, subprocess, sys\n"
         "s = socket.create_connection(('127.0.0.1', port))\n"
         "s.sendall(b'x'); s.recv(1)\n"
-        "holder = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'],\n"
+        "holder = subprocess.Popen([sys.executable, '-c', 'import signal; signal.pause()'],\n"
         "    pass_fds=[s.fileno()], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
         "print(holder.pid)\n"
     )

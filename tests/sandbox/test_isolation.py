@@ -382,10 +382,10 @@ async def test_cancellation_mid_run_leaves_nothing(backend: Backend, workspace: 
             running.set()
 
     sleeper = py("""
-        import subprocess, sys, time
+        import signal, subprocess, sys
         subprocess.Popen(["sleep", "600", sys.argv[1]])
         print("running", flush=True)
-        time.sleep(600)
+        signal.pause()
     """, marker)
     run_spec = spec(workspace, sleeper, timeout_s=600)
     task = asyncio.create_task(backend.run(run_spec, Watch()))

@@ -26,6 +26,7 @@ from bdg_runtime.settings import Settings
 
 START_TIMEOUT_SECONDS = 20.0
 STOP_TIMEOUT_SECONDS = 10.0
+PORT_POLL_S = 0.05  # between looks at NATS's port, bounded by START_TIMEOUT_SECONDS
 
 
 @dataclass
@@ -170,7 +171,7 @@ def _wait_port(port: int, pid: int, log: Path) -> None:
             raise RuntimeError(f"nats-server exited during start; log tail:\n{tail}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
             return
-        time.sleep(0.05)  # poll interval, bounded by the deadline
+        time.sleep(PORT_POLL_S)
     raise TimeoutError(f"nats-server did not accept connections on port {port}")
 
 

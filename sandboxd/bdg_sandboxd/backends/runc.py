@@ -38,6 +38,9 @@ MOUNT_POINTS = ("proc", "dev", "sys", "tmp", "run", "workspace")
 INITS = ("/usr/bin/tini-static", "/usr/bin/tini")
 
 
+CGROUP_RETRY_S = 0.02  # between tries to remove a cgroup whose last processes are dying
+
+
 class RuncError(RuntimeError):
     """runc could not create the container (not an error of the program it was to run)."""
 
@@ -207,7 +210,7 @@ class RuncBackend(Backend):
         for _attempt in range(100):  # runc left processes behind: they take a moment to die
             if not cgroups.kill_and_remove(self._cgroups, path):
                 break
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(CGROUP_RETRY_S)
         await asyncio.to_thread(_remove_bundle, bundle)
 
     # -- runc ------------------------------------------------------------------------------------
