@@ -28,4 +28,4 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert commands == ["uv run bdg demo", "uv run pytest"]
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert "uv run pytest" in ci
-    assert "BDG_TEST_STACK=external uv run pytest" in ci
+    assert any(line.startswith("BDG_TEST_STACK=external uv run pytest") for line in ci)
