@@ -47,7 +47,14 @@ EXEC_GRACE = 60.0  # beyond the exec's own timeout: queueing, container start an
 REQUEST_TIMEOUT = 30.0  # for a WebSocket client to send its exec request
 KEEP_OUTPUT = 4 << 20  # bytes of each stream a REST exec answers with
 MAX_FILE_BYTES = sb.MAX_FRAME_BYTES - (32 << 10)  # room for the path and the frame's fields
-STATUS = {"invalid": 422, "not_found": 404, "quota": 413, "conflict": 409, "unavailable": 503}
+STATUS = {
+    "invalid": 422,
+    "not_found": 404,
+    "quota": 413,
+    "too_large": 413,
+    "conflict": 409,
+    "unavailable": 503,
+}
 REMOTE_REPO = re.compile(r"^(?:(?:https?|ssh|git)://[^\s]+|[\w.-]+@[\w.-]+:[^\s]+)$")
 WORKSPACE_ID = TypeAdapter[str](sb.WorkspaceId)
 STREAMS = ("stdout", "stderr")
