@@ -266,3 +266,31 @@ async def test_a_reply_over_the_frame_limit_is_an_error_not_a_lost_connection(
     with pytest.raises(SandboxRequestError, match="too_large"):
         await client.read_file(TENANT, "ws1", "big.bin")
     assert (await client.exec(TENANT, "ws1", ["true"])).ok  # same connection, still serving
+
+
+@pytest.mark.timeout(180)
+async def test_npm_install_works_with_the_registry_policy_and_nothing_else_is_reachable(
+    client: SandboxClient,
+) -> None:
+    await client.write_file(TENANT, "ws1", "package.json", b'{"name": "x", "version": "1.0.0"}')
+    install = await client.exec(
+        TENANT,
+        "ws1",
+        ["npm", "install", "--no-audit", "--no-fund", "is-number@7.0.0"],
+        network="registry",
+        limits=sb.Limits(timeout_s=150),
+    )
+    assert install.ok, install.stderr.decode()
+    assert b"is-number" in await client.read_file(TENANT, "ws1", "package.json")
+    run = await client.exec(TENANT, "ws1", ["node", "-e", "console.log(require('is-number')(5))"])
+    assert run.stdout == b"true\n"
+    other = "import urllib.request; urllib.request.urlopen('https://example.com', timeout=10)"
+    refused = await client.exec(TENANT, "ws1", ["python3", "-c", other], network="registry")
+    assert refused.exited.code != 0
+    assert b"403" in refused.stderr or b"Forbidden" in refused.stderr, refused.stderr
+    direct = (
+        "import urllib.request; urllib.request.urlopen('https://registry.npmjs.org', timeout=5)"
+    )
+    offline = await client.exec(TENANT, "ws1", ["python3", "-c", direct])
+    assert offline.exited.code != 0  # network "none": not even the registry
+    assert not offline.exited.timed_out
