@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from nats.aio.client import Client
 
-from bdg_gateway import api, errors, sandbox_routes, ws
+from bdg_gateway import api, errors, plan_routes, sandbox_routes, ws
 from bdg_gateway.auth import Authenticator
 from bdg_gateway.deps import CurrentGateway, Gateway
 from bdg_gateway.queries import JobQueries
@@ -34,6 +34,7 @@ def create_app(
     app.state.gateway = Gateway(commands, queries, nc, auth)
     errors.install(app)
     app.include_router(api.router)
+    app.include_router(plan_routes.router)
     app.include_router(ws.router)
     sandbox_routes.install(app, sandbox)
     app.add_api_route(

@@ -1,0 +1,83 @@
+"""Plan management through the gateway: versions, diffs, edits, tenant isolation."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import httpx
+import pytest
+
+from bdg_jobs.domain import Cause, Job
+from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
+    Keys,
+    Stack,
+    client_fixture,
+    gateway_fixture,
+    keys_fixture,
+    new_tenant,
+    stack_fixture,
+)
+from tests.integration.test_gateway_api import create
+
+pytestmark = pytest.mark.timeout(60)
+FIRST = "# Plan\n- [ ] add the route\n- [ ] test it\n"
+EDITED = "# Plan\n- [ ] add the route\n- [ ] test it\n- [ ] document it\n"
+
+
+def plan_ready(job: Job, cause: Cause) -> None:
+    job.make_plan_ready(cause, FIRST)
+
+
+async def test_edits_make_versions_with_history_and_diff(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    tenant = new_tenant()
+    job_id = (await create(client, keys, tenant))["id"]
+    await stack.decide(UUID(job_id), plan_ready)
+    edited = await client.post(
+        f"/jobs/{job_id}/plan", json={"plan_markdown": EDITED}, headers=keys.headers(tenant)
+    )
+    assert edited.status_code == 200, edited.text
+    history = (await client.get(f"/jobs/{job_id}/plan", headers=keys.headers(tenant))).json()
+    assert history["current"] == EDITED
+    assert [(v["number"], v["author"]) for v in history["versions"]] == [
+        (1, "test-service"),
+        (2, "user:alice"),
+    ]
+    diff = await client.get(
+        f"/jobs/{job_id}/plan/diff", params={"from": 1, "to": 2}, headers=keys.headers(tenant)
+    )
+    assert diff.status_code == 200
+    assert "+- [ ] document it" in diff.text
+    assert "plan v1" in diff.text
+    approved = await client.post(f"/jobs/{job_id}/plan/approve", headers=keys.headers(tenant))
+    assert approved.json()["state"] == "coding"
+    assert approved.json()["plan_markdown"] == EDITED
+
+
+async def test_unknown_versions_and_other_tenants_are_404(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    tenant = new_tenant()
+    job_id = (await create(client, keys, tenant))["id"]
+    await stack.decide(UUID(job_id), plan_ready)
+    missing = await client.get(
+        f"/jobs/{job_id}/plan/diff", params={"from": 1, "to": 3}, headers=keys.headers(tenant)
+    )
+    assert missing.status_code == 404
+    assert "no plan version 3" in missing.json()["detail"]
+    other = await client.get(f"/jobs/{job_id}/plan", headers=keys.headers(new_tenant()))
+    assert other.status_code == 404
+
+
+async def test_an_edit_outside_plan_approval_is_409_and_writes_nothing(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    tenant = new_tenant()
+    job_id = (await create(client, keys, tenant))["id"]
+    before = stack.event_count()
+    edited = await client.post(
+        f"/jobs/{job_id}/plan", json={"plan_markdown": EDITED}, headers=keys.headers(tenant)
+    )
+    assert edited.status_code == 409
+    assert stack.event_count() == before
