@@ -28,6 +28,7 @@ from bdg_jobs.application import JobApplication
 from bdg_jobs.errors import DomainError, JobNotFoundError
 from bdg_jobs.migrations import migrate
 from bdg_jobs.store import JobStore
+from bdg_jobs.tenants import load_policies
 from bdg_jobs.user_commands import Caller, JobCommands
 from bdg_runtime.bus import JetStreamPublisher, ensure_streams
 from bdg_runtime.dlq import DeadLetterError
@@ -115,7 +116,7 @@ async def connected(
             js,
             app,
             redrive,
-            JobCommands(app, redrive),
+            JobCommands(app, redrive, load_policies(settings.bdg_tenant_policies)),
         )
 
 

@@ -123,3 +123,16 @@ async def test_a_version_the_job_never_had_is_not_found(store: JobStore) -> None
     job = await commands.create(ALICE, cmd.RequestJob(goal="g"))
     with pytest.raises(JobNotFoundError, match="has no version 7"):
         await commands.get(ALICE, job.job_id, at_version=7)
+
+
+async def test_the_tenant_chooses_plan_approval_unless_the_request_does(store: JobStore) -> None:
+    from bdg_jobs.tenants import TenantPolicies, TenantPolicy
+
+    policies = TenantPolicies(tenants={"acme": TenantPolicy(plan_approval="auto")})
+    commands = JobCommands(JobApplication(store), policies=policies)
+    chosen = await commands.create(ALICE, cmd.RequestJob(goal="g"))
+    assert chosen.plan_approval == "auto"
+    asked = await commands.create(ALICE, cmd.RequestJob(goal="g", plan_approval="gated"))
+    assert asked.plan_approval == "gated"
+    other = await commands.create(Caller("beta", "bob"), cmd.RequestJob(goal="g"))
+    assert other.plan_approval == "gated"

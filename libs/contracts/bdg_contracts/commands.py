@@ -12,7 +12,8 @@ class RequestJob(Contract):
     goal: str = Field(min_length=1, max_length=10_000)
     repo: str = Field(default="", max_length=2_000)
     base_ref: str = Field(default="HEAD", max_length=200)
-    plan_approval: PlanApprovalMode = "gated"
+    # None: the tenant's choice (auto-approve or gated).
+    plan_approval: PlanApprovalMode | None = None
     max_attempts: int = Field(default=5, ge=1, le=20)
 
 

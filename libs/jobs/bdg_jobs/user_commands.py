@@ -16,6 +16,7 @@ from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.errors import JobNotFoundError
 from bdg_jobs.store import Recorded
+from bdg_jobs.tenants import TenantPolicies
 
 Redrive = Callable[[UUID], Awaitable[Event | None]]
 
@@ -45,8 +46,14 @@ def _retry(job: Job, cause: Cause) -> None:
 
 
 class JobCommands:
-    def __init__(self, app: JobApplication, redrive: Redrive = no_redrive) -> None:
+    def __init__(
+        self,
+        app: JobApplication,
+        redrive: Redrive = no_redrive,
+        policies: TenantPolicies | None = None,
+    ) -> None:
         self.app, self.redrive = app, redrive
+        self.policies = policies or TenantPolicies()
 
     async def get(self, caller: Caller, job_id: UUID, at_version: int | None = None) -> Job:
         job = await self.app.load(job_id, at_version)
@@ -66,11 +73,11 @@ class JobCommands:
         self, caller: Caller, command: cmd.RequestJob, job_id: UUID | None = None
     ) -> Job:
         check_tenant(caller.tenant_id)
+        fields = command.model_dump()
+        if command.plan_approval is None:
+            fields["plan_approval"] = self.policies.for_tenant(caller.tenant_id).plan_approval
         job = Job.request(
-            job_id or new_job_id(),
-            caller.tenant_id,
-            caller.cause(self.app),
-            **command.model_dump(),
+            job_id or new_job_id(), caller.tenant_id, caller.cause(self.app), **fields
         )
         await self.app.start(job)
         return job

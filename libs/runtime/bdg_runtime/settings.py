@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     bdg_duplicate_window_seconds: float = Field(default=600.0, gt=0)
     bdg_log_format: str = Field(default="json", pattern="^(json|text)$")
     bdg_log_level: str = Field(default="INFO")
+    bdg_tenant_policies: Path | None = Field(
+        default=None, description="JSON file of per-tenant choices (plan approval, critic bar)"
+    )
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
     jwt_algorithm: str = Field(default="HS256", pattern="^(HS256|RS256|EdDSA)$")

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from bdg_gateway.app import create_app
 from bdg_gateway.auth import AuthConfigError, Authenticator
 from bdg_gateway.queries import JobQueries
+from bdg_jobs.tenants import TenantPolicyError, load_policies
 from bdg_jobs.user_commands import JobCommands
 from bdg_runtime import service
 from bdg_runtime.reactions import Reaction
@@ -66,7 +67,13 @@ async def serve_http(ctx: service.ServiceContext, stop: asyncio.Event) -> None:
     auth = Authenticator.from_settings(settings)
     queries = await JobQueries.open(ctx.database_url)
     sandbox = sandbox_client(settings.agent_sandbox_endpoint)
-    app = create_app(JobCommands(ctx.app, ctx.redrive), queries, ctx.nc, auth, sandbox)
+    app = create_app(
+        JobCommands(ctx.app, ctx.redrive, load_policies(ctx.settings.bdg_tenant_policies)),
+        queries,
+        ctx.nc,
+        auth,
+        sandbox,
+    )
     server = http_server(app)
     try:
         sock = bind(settings.gateway_host, settings.gateway_port)
@@ -94,9 +101,11 @@ async def serve_http(ctx: service.ServiceContext, stop: asyncio.Event) -> None:
 
 
 def run() -> None:
+    settings = Settings()
     try:
-        Authenticator.from_settings(Settings())
-    except AuthConfigError as error:
+        Authenticator.from_settings(settings)
+        load_policies(settings.bdg_tenant_policies)
+    except (AuthConfigError, TenantPolicyError) as error:
         print(f"bdg-gateway: {error}", file=sys.stderr)
         raise SystemExit(2) from error
     service.run(NAME, no_reactions, serve_http)

@@ -1,0 +1,48 @@
+"""What each tenant chose: plan approval (auto or gated) and the critic's bar.
+
+Loaded from a JSON file (``BDG_TENANT_POLICIES``)::
+
+    {"default": {"plan_approval": "gated"},
+     "tenants": {"acme": {"plan_approval": "auto", "plan_score_threshold": 7}}}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class TenantPolicy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    plan_approval: Literal["auto", "gated"] = "gated"
+    plan_score_threshold: int = Field(default=8, ge=1, le=10)
+    plan_max_iterations: int = Field(default=3, ge=1, le=20)
+
+
+class TenantPolicies(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    default: TenantPolicy = TenantPolicy()
+    tenants: dict[str, TenantPolicy] = {}
+
+    def for_tenant(self, tenant_id: str) -> TenantPolicy:
+        return self.tenants.get(tenant_id, self.default)
+
+
+class TenantPolicyError(ValueError):
+    """The policies file cannot be read or is invalid: the message says where."""
+
+
+def load_policies(path: Path | None, default: TenantPolicy | None = None) -> TenantPolicies:
+    """The policies in ``path``; none configured: everyone gets ``default``."""
+    if path is None:
+        return TenantPolicies(default=default or TenantPolicy())
+    try:
+        return TenantPolicies.model_validate_json(path.read_bytes())
+    except OSError as error:
+        raise TenantPolicyError(f"cannot read tenant policies {path}: {error}") from error
+    except ValidationError as error:
+        raise TenantPolicyError(f"invalid tenant policies {path}: {error}") from error
