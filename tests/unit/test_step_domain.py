@@ -228,3 +228,23 @@ def test_a_test_run_passes_only_when_tests_ran_and_none_failed(
     assert run.passed is passed
     if not passed:
         assert run.why_failed == why
+
+
+async def test_a_tenant_that_chose_its_bar_gets_it_and_others_the_services() -> None:
+    from bdg_jobs.tenants import TenantPolicies, TenantPolicy
+
+    tenants = TenantPolicies(
+        tenants={"picky": TenantPolicy(plan_score_threshold=10, plan_max_iterations=4)}
+    )
+    planning = Planning(
+        FakePlanner((9,)),
+        reviewer=None,
+        policy=CriticPolicy(8, 3),  # type: ignore[arg-type]
+        tenants=tenants,
+    )
+    assert planning.policy_for("picky") == CriticPolicy(10, 4)
+    assert planning.policy_for("relaxed") == CriticPolicy(8, 3)
+    picky = await planning.critic_loop("goal", planning.policy_for("picky"))
+    assert len(picky) == 4  # 9 never reaches 10: the limit ends it
+    relaxed = await planning.critic_loop("goal", planning.policy_for("relaxed"))
+    assert len(relaxed) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bdg_contracts.states import JobState
 from bdg_jobs.domain import Cause, Job
+from bdg_jobs.tenants import TenantPolicies
 from bdg_planner.adapters import AbstractPlanner, AbstractReviewer
 from bdg_planner.domain import (
     CriticPolicy,
@@ -19,14 +20,27 @@ from bdg_runtime.reactions import Delivery
 
 class Planning:
     def __init__(
-        self, planner: AbstractPlanner, reviewer: AbstractReviewer, policy: CriticPolicy
+        self,
+        planner: AbstractPlanner,
+        reviewer: AbstractReviewer,
+        policy: CriticPolicy,
+        tenants: TenantPolicies | None = None,
     ) -> None:
         self.planner, self.reviewer, self.policy = planner, reviewer, policy
+        self.tenants = tenants or TenantPolicies()
 
-    async def critic_loop(self, goal: str) -> list[Iteration]:
+    def policy_for(self, tenant_id: str) -> CriticPolicy:
+        """The tenant's own bar when it chose one, else the service's."""
+        if tenant_id not in self.tenants.tenants:
+            return self.policy
+        chosen = self.tenants.for_tenant(tenant_id)
+        return CriticPolicy(chosen.plan_score_threshold, chosen.plan_max_iterations)
+
+    async def critic_loop(self, goal: str, policy: CriticPolicy | None = None) -> list[Iteration]:
+        policy = policy or self.policy
         iterations: list[Iteration] = []
         previous = None
-        for number in range(1, self.policy.max_iterations + 1):
+        for number in range(1, policy.max_iterations + 1):
             feedback = previous.critique if previous else None
             plan = await self.planner.draft(
                 DraftTask(goal, number, previous.plan_markdown if previous else None, feedback)
@@ -34,7 +48,7 @@ class Planning:
             critique = await self.planner.critique(CritiqueTask(goal, plan, number))
             previous = Iteration(number, plan, critique)
             iterations.append(previous)
-            if self.policy.should_stop(number, critique.score):
+            if policy.should_stop(number, critique.score):
                 break
         return iterations
 
@@ -42,7 +56,7 @@ class Planning:
         job = await delivery.job_to_work_on(JobState.planning)
         if job is None:
             return
-        iterations = await self.critic_loop(job.goal)
+        iterations = await self.critic_loop(job.goal, self.policy_for(job.tenant_id))
         ready = final_plan(iterations)
 
         def decide(job: Job, cause: Cause) -> None:

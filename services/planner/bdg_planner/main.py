@@ -10,6 +10,7 @@ import logging
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bdg_jobs.tenants import load_policies
 from bdg_planner.adapters import RecordedPlanner, RecordedReviewer
 from bdg_planner.application import Planning
 from bdg_planner.domain import CriticPolicy
@@ -17,6 +18,7 @@ from bdg_planner.handlers import PlannerHandlers
 from bdg_runtime import service
 from bdg_runtime.answers import Answers, answers_or_exit, report
 from bdg_runtime.reactions import Reaction
+from bdg_runtime.settings import Settings
 
 NAME = "planner"
 log = logging.getLogger("bdg_planner")
@@ -35,7 +37,8 @@ class PlannerSettings(BaseSettings):
 
 def build(answers: Answers, settings: PlannerSettings) -> PlannerHandlers:
     policy = CriticPolicy(settings.bdg_plan_score_threshold, settings.bdg_plan_max_iterations)
-    planning = Planning(RecordedPlanner(answers), RecordedReviewer(answers), policy)
+    tenants = load_policies(Settings().bdg_tenant_policies)
+    planning = Planning(RecordedPlanner(answers), RecordedReviewer(answers), policy, tenants)
     return PlannerHandlers(planning)
 
 
