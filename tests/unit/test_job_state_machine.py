@@ -32,6 +32,24 @@ COMMANDS: dict[str, tuple[Callable[[Job], None], set[JobState]]] = {
                               idempotency_key="k"),
         {S.coding},
     ),
+    "request_tool_approval": (
+        lambda j: j.request_tool_approval(CAUSE, call_id="c1", tool="run_command",
+                                          arguments_json="{}", idempotency_key="k", reason="r"),
+        {S.coding},
+    ),
+    # Needs a gated call awaiting approval: no canonical state has one (test_tools_registry).
+    "approve_tool_call": (lambda j: j.approve_tool_call(CAUSE, "c1", "bob"), set()),
+    "deny_tool_call": (lambda j: j.deny_tool_call(CAUSE, "c1", "bob", "no"), set()),
+    "refuse_tool_call": (
+        lambda j: j.refuse_tool_call(CAUSE, call_id="c1", tool="deploy", arguments_json="{}",
+                                     idempotency_key="k", reason="forbidden"),
+        {S.coding},
+    ),
+    "reject_tool_call": (
+        lambda j: j.reject_tool_call(CAUSE, call_id="c1", tool="nope", arguments_json="{}",
+                                     idempotency_key="k", message="unknown tool"),
+        {S.coding},
+    ),
     "change_files": (lambda j: j.change_files(CAUSE, "--- a\n+++ b\n", ("a",)), {S.coding}),
     "finish_coding": (lambda j: j.finish_coding(CAUSE), {S.coding}),
     "pass_tests": (lambda j: j.pass_tests(CAUSE, RESULTS), {S.testing}),

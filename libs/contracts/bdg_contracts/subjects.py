@@ -71,3 +71,18 @@ def all_dlq() -> str:
 def msg_id(event: Event) -> str:
     """JetStream drops a second publish with the same id inside the duplicate window."""
     return f"{event.job_id}:{event.version}"
+
+
+def tools_discovery() -> str:
+    """Request/reply: every service answers with the tools it offers (``ToolsAnnounced``)."""
+    return f"{_root}.tools.discover"
+
+
+def tool_invocation(service: str) -> str:
+    """Request/reply: run one of ``service``'s announced tools (``InvokeTool``)."""
+    return f"{_root}.tools.call.{service}"
+
+
+def code_search() -> str:
+    """Request/reply: the indexer answers ``SearchCode`` with ``CodeSearched``."""
+    return f"{_root}.index.search"

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from bdg_contracts import events as ev
+from bdg_contracts import tool_events as tev
 from bdg_contracts.base import Event
 from bdg_contracts.states import STEP_STATE, JobState, Step
 from bdg_jobs.errors import IllegalTransitionError
@@ -53,6 +54,8 @@ class Job:
     budget_limit_usd: float | None = None
     # Pause and budget suspension nest (a paused job can also run out of budget): a stack.
     resume_stack: list[JobState] = field(default_factory=list)
+    # Gated tool calls waiting for a person: call id -> tool.
+    awaiting_tool_calls: dict[str, str] = field(default_factory=dict)
     previous_state: JobState = JobState.planning
     review_approved: bool = False
     failed_step: Step | None = None
@@ -130,6 +133,23 @@ class Job:
 
     def call_tool(self, cause: Cause, **fields: Any) -> None:
         self._append(ev.ToolCalled, cause, **fields)
+
+    def request_tool_approval(self, cause: Cause, **fields: Any) -> None:
+        self._append(tev.ToolCallRequested, cause, **fields)
+
+    def approve_tool_call(self, cause: Cause, call_id: str, approved_by: str) -> None:
+        self._check_awaiting(tev.ToolCallApproved, call_id)
+        self._append(tev.ToolCallApproved, cause, call_id=call_id, approved_by=approved_by)
+
+    def deny_tool_call(self, cause: Cause, call_id: str, denied_by: str, reason: str) -> None:
+        self._check_awaiting(tev.ToolCallDenied, call_id)
+        self._append(tev.ToolCallDenied, cause, call_id=call_id, denied_by=denied_by, reason=reason)
+
+    def refuse_tool_call(self, cause: Cause, **fields: Any) -> None:
+        self._append(tev.ToolCallRefused, cause, **fields)
+
+    def reject_tool_call(self, cause: Cause, **fields: Any) -> None:
+        self._append(tev.ToolCallRejected, cause, **fields)
 
     def change_files(self, cause: Cause, patch: str, paths: tuple[str, ...]) -> None:
         self._append(ev.FilesChanged, cause, attempt=self.attempt, patch=patch, paths=paths)
@@ -270,6 +290,11 @@ class Job:
                 f"{cls.__name__} is not allowed while the job is {self.state.value}"
             )
 
+    def _check_awaiting(self, cls: type[Event], call_id: str) -> None:
+        self.check_allowed(cls)
+        if call_id not in self.awaiting_tool_calls:
+            raise IllegalTransitionError(f"no tool call {call_id} awaits approval")
+
     @singledispatchmethod
     def _mutate(self, event: Event) -> None:
         """Events that change nothing beyond version and state."""
@@ -339,6 +364,18 @@ class Job:
 
     @_mutate.register
     def _(self, event: ev.JobResumed) -> None:
+        self.state = self.resume_stack.pop()
+        self.awaiting_tool_calls.clear()  # undecided calls are asked for again when re-run
+
+    @_mutate.register
+    def _(self, event: tev.ToolCallRequested) -> None:
+        self.resume_stack.append(self.previous_state)
+        self.awaiting_tool_calls[event.call_id] = event.tool
+
+    @_mutate.register(tev.ToolCallApproved)
+    @_mutate.register(tev.ToolCallDenied)
+    def _(self, event: tev.ToolCallApproved | tev.ToolCallDenied) -> None:
+        self.awaiting_tool_calls.pop(event.call_id, None)
         self.state = self.resume_stack.pop()
 
     @_mutate.register

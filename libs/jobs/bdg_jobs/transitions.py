@@ -6,6 +6,7 @@ Kept apart from the aggregate so a table-driven test can walk every state x even
 from __future__ import annotations
 
 from bdg_contracts import events as ev
+from bdg_contracts import tool_events as tev
 from bdg_contracts.base import Event
 from bdg_contracts.states import ACTIVE_STATES, WORKING_STATES, JobState
 
@@ -21,6 +22,11 @@ ALLOWED: dict[type[Event], frozenset[JobState]] = {
     ev.PlanEdited: frozenset({S.awaiting_plan_approval}),
     ev.PlanApproved: frozenset({S.awaiting_plan_approval}),
     ev.ToolCalled: frozenset({S.coding}),
+    tev.ToolCallRequested: frozenset({S.coding}),
+    tev.ToolCallApproved: frozenset({S.paused}),
+    tev.ToolCallDenied: frozenset({S.paused}),
+    tev.ToolCallRefused: frozenset({S.coding}),
+    tev.ToolCallRejected: frozenset({S.coding}),
     ev.FilesChanged: frozenset({S.coding}),
     ev.CodingFinished: frozenset({S.coding}),
     ev.TestsPassed: frozenset({S.testing}),
@@ -57,6 +63,7 @@ FIXED_TARGET: dict[type[Event], JobState] = {
     ev.RolledBack: S.done,
     ev.StepFailed: S.failed,
     ev.JobPaused: S.paused,
+    tev.ToolCallRequested: S.paused,
     ev.JobCancelled: S.cancelled,
     ev.BudgetExceeded: S.suspended_budget,
 }

@@ -1,0 +1,135 @@
+"""Tool calls: the events they leave on a job, and the request/reply contracts of tools on NATS.
+
+A call is identified twice: ``call_id`` (a ULID, new for every attempt; what a person approves)
+and ``idempotency_key`` (sha256 of job, tool, canonical arguments and scope; equal for a
+redelivered call, so its recorded outcome is reused). ``ToolCalled`` (in ``events``) records an
+execution; the events here record what happens to a call that is not simply run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from bdg_contracts.base import Contract, Event
+
+ToolApproval = Literal["auto", "gate", "forbid"]
+
+
+class ToolCallRequested(Event):
+    """A gated call waits for a person: the job is paused until it is approved or denied."""
+
+    call_id: str
+    tool: str
+    arguments_json: str
+    idempotency_key: str
+    reason: str
+
+
+class ToolCallApproved(Event):
+    """The job resumes; the re-driven step runs the call (once)."""
+
+    call_id: str
+    approved_by: str
+
+
+class ToolCallDenied(Event):
+    """The job resumes; the denial is the call's result, and the call never runs."""
+
+    call_id: str
+    denied_by: str
+    reason: str = ""
+
+
+class ToolCallRefused(Event):
+    """A forbidden call: refused by policy and recorded, never run."""
+
+    call_id: str
+    tool: str
+    arguments_json: str
+    idempotency_key: str
+    reason: str
+
+
+class ToolCallRejected(Event):
+    """An unknown tool or arguments that do not validate: the message went back to the model."""
+
+    call_id: str
+    tool: str
+    arguments_json: str
+    idempotency_key: str
+    message: str
+
+
+ALL_TOOL_EVENTS: tuple[type[Event], ...] = tuple(
+    cls for cls in Event.registry.values() if cls.__module__ == __name__
+)
+
+
+# -- request/reply on NATS (not job events) -------------------------------------------------------
+class ToolDeclaration(Contract):
+    """One tool as the OpenAI function-calling format describes it, and its approval default."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: str
+    parameters: dict[str, Any]
+    strict: bool = True
+    approval: ToolApproval = "auto"
+
+
+class DiscoverTools(Contract):
+    """Asks every service listening on ``subjects.tools_discovery()`` for its tools."""
+
+
+class ToolsAnnounced(Contract):
+    """A service's answer to DiscoverTools; its tools are called on ``tool_invocation(service)``."""
+
+    service: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    tools: tuple[ToolDeclaration, ...] = ()
+
+
+class InvokeTool(Contract):
+    """Run one announced tool with arguments the caller has already validated."""
+
+    tool: str
+    arguments_json: str
+    tenant_id: str
+    job_id: str
+    workspace: str = ""
+
+
+class ToolInvoked(Contract):
+    result: str
+    is_error: bool = False
+    transient: bool = Field(default=False, description="worth another try")
+
+
+class SearchCode(Contract):
+    """Asks the indexer (``subjects.code_search()``) for the chunks nearest to ``query``."""
+
+    tenant_id: str
+    repo: str = ""
+    query: str = Field(min_length=1)
+    limit: int = Field(default=10, ge=1, le=100)
+
+
+class CodeHit(Contract):
+    path: str
+    start_line: int = Field(ge=1)
+    end_line: int = Field(ge=1)
+    snippet: str
+    score: float
+
+
+class CodeSearched(Contract):
+    hits: tuple[CodeHit, ...] = ()
+
+
+# -- commands -----------------------------------------------------------------------------------
+class ApproveToolCall(Contract):
+    """The gated call may run."""
+
+
+class DenyToolCall(Contract):
+    reason: str = Field(default="", max_length=2_000)
