@@ -60,6 +60,16 @@ class LlmUnavailableError(ConnectionError):
     """The endpoint could not be reached or kept failing after the retries."""
 
 
+class LlmRejectedError(LlmUnavailableError):
+    """The endpoint refused the request (4xx other than 429: bad request, bad key, unknown
+    model): retrying would not help, the configuration or the request must change."""
+
+    def __init__(self, message: str, status: int, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
 class LlmClient(Protocol):
     async def chat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatResult:
         """One completion; ``on_delta`` receives the text as it streams."""

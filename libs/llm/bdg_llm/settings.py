@@ -1,0 +1,57 @@
+"""The model client's settings, from the environment (README lists them)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bdg_llm.api import Role
+from bdg_llm.prices import Price, PriceTable
+
+DEFAULT_CHAT_MODEL = "gpt-4o-mini"
+DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small"
+# The SDK insists on a key; local OpenAI-compatible servers ignore it.
+NO_KEY = "no-key"
+
+
+class LlmSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    openai_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible endpoint; unset = api.openai.com"
+    )
+    openai_api_key: SecretStr | None = Field(default=None, description="unset for local servers")
+    bdg_model_planner: str = DEFAULT_CHAT_MODEL
+    bdg_model_critic: str = DEFAULT_CHAT_MODEL
+    bdg_model_coder: str = DEFAULT_CHAT_MODEL
+    bdg_model_reviewer: str = DEFAULT_CHAT_MODEL
+    bdg_model_embeddings: str = DEFAULT_EMBEDDING_MODEL
+    bdg_llm_timeout_seconds: float = Field(default=120.0, gt=0, description="per attempt")
+    bdg_llm_max_retries: int = Field(
+        default=4, ge=0, description="retries after a 429/5xx/timeout/connection failure"
+    )
+    bdg_llm_backoff_seconds: float = Field(
+        default=1.0, ge=0, description="first retry delay; doubles each retry, with jitter"
+    )
+    bdg_llm_backoff_max_seconds: float = Field(
+        default=30.0, ge=0, description="cap on any delay, Retry-After included"
+    )
+    bdg_llm_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description='JSON {"model": [USD per 1M input, per 1M output]}, added to the list prices',
+    )
+
+    def model_for(self, role: Role) -> str:
+        models: dict[Role, str] = {
+            "planner": self.bdg_model_planner,
+            "critic": self.bdg_model_critic,
+            "coder": self.bdg_model_coder,
+            "reviewer": self.bdg_model_reviewer,
+        }
+        return models[role]
+
+    def api_key(self) -> str:
+        return self.openai_api_key.get_secret_value() if self.openai_api_key else NO_KEY
+
+    def price_table(self) -> PriceTable:
+        return PriceTable({name: Price(*pair) for name, pair in self.bdg_llm_prices.items()})

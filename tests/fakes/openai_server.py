@@ -1,0 +1,359 @@
+"""A local HTTP server speaking OpenAI's Chat Completions API as documented, scripted by the test.
+
+``POST /v1/chat/completions`` checks the request as the real API does (model, messages,
+``response_format`` json_schema with strict-mode rules, function ``tools``, ``tool_choice``,
+``stream_options`` only with ``stream``) and answers with the next scripted item:
+``Reply`` (a completion, or SSE chunks when ``stream`` is true, with a usage chunk when
+``stream_options.include_usage``), ``Failure`` (a documented error body, optional
+``Retry-After``) or ``Hang`` (holds the request until released, for timeouts). Every request body
+is kept in ``requests``. A real server on a free port, in a thread; no delays but events.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+PATH = "/v1/chat/completions"
+CREATED = 1_767_225_600
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    name: str
+    arguments: str  # JSON text, as the API sends it
+    id: str = "call_0"
+
+
+@dataclass(frozen=True)
+class Reply:
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    usage: bool = True
+    prompt_tokens: int = 11
+    completion_tokens: int = 7
+    chunks: tuple[str, ...] | None = None  # the stream's content deltas; default: word by word
+    cut_after: int | None = None  # stream: drop the connection after this many deltas
+
+
+@dataclass(frozen=True)
+class Failure:
+    status: int
+    message: str = ""
+    type: str = ""
+    code: str | None = None
+    param: str | None = None
+    retry_after: str | None = None
+
+
+@dataclass
+class Hang:
+    """Holds the request until ``release`` is set (or the server stops), then drops it."""
+
+    arrived: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+
+Scripted = Reply | Failure | Hang
+
+DEFAULTS: dict[int, tuple[str, str | None, str]] = {
+    400: ("invalid_request_error", None, "Invalid request."),
+    401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
+    404: ("invalid_request_error", "model_not_found", "The model does not exist."),
+    429: ("requests", "rate_limit_exceeded", "Rate limit reached for requests."),
+    500: ("server_error", None, "The server had an error while processing your request."),
+    503: ("server_error", None, "The engine is currently overloaded, please try again later."),
+}
+
+
+class RequestError(Exception):
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class FakeOpenAi:
+    def __init__(self, api_key: str | None = None) -> None:
+        self.api_key = api_key
+        self.script: deque[Scripted] = deque()
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._hangs: list[Hang] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        # serve_forever looks for shutdown() every poll interval: short, for quick teardowns.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def push(self, *items: Scripted) -> None:
+        with self._lock:
+            self.script.extend(items)
+            self._hangs.extend(i for i in items if isinstance(i, Hang))
+
+    def start(self) -> FakeOpenAi:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        for hang in self._hangs:
+            hang.release.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def next_item(self, body: dict[str, Any]) -> Scripted:
+        with self._lock:
+            self.requests.append(body)
+            if not self.script:
+                return Failure(500, "fake server: no scripted answer left")
+            return self.script.popleft()
+
+
+def _handler(fake: FakeOpenAi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            try:
+                if self.path != PATH:
+                    self._error(Failure(404, f"Invalid URL (POST {self.path})", code=None))
+                    return
+                if fake.api_key and self.headers.get("Authorization") != f"Bearer {fake.api_key}":
+                    self._error(Failure(401))
+                    return
+                try:
+                    body = json.loads(raw)
+                    check_request(body)
+                except (ValueError, RequestError) as exc:
+                    param = exc.param if isinstance(exc, RequestError) else None
+                    self._error(Failure(400, str(exc), param=param))
+                    return
+                item = fake.next_item(body)
+                if isinstance(item, Failure):
+                    self._error(item)
+                elif isinstance(item, Hang):
+                    item.arrived.set()
+                    item.release.wait()
+                    self.close_connection = True
+                elif body.get("stream"):
+                    self._stream(body, item)
+                else:
+                    self._json(200, completion(body, item))
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+
+        def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] = {}) -> None:  # noqa: B006
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _error(self, failure: Failure) -> None:
+            kind, code, message = DEFAULTS.get(failure.status, ("server_error", None, "Error."))
+            error = {
+                "message": failure.message or message,
+                "type": failure.type or kind,
+                "param": failure.param,
+                "code": failure.code if failure.code is not None else code,
+            }
+            headers = {"Retry-After": failure.retry_after} if failure.retry_after else {}
+            self._json(failure.status, {"error": error}, headers)
+
+        def _stream(self, body: dict[str, Any], reply: Reply) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i, chunk in enumerate(stream_chunks(body, reply)):
+                if reply.cut_after is not None and i > reply.cut_after:
+                    self.close_connection = True  # dropped mid-stream: no [DONE], no last chunk
+                    return
+                self._chunk(f"data: {json.dumps(chunk)}\n\n".encode())
+            self._chunk(b"data: [DONE]\n\n")
+            self._chunk(b"")
+
+        def _chunk(self, data: bytes) -> None:
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+
+    return Handler
+
+
+def _schema_problems(schema: Any, context: tuple[str, ...] = ()) -> list[str]:
+    """OpenAI's strict-mode rules: objects list every property as required and set
+    additionalProperties false; the root is an object, not anyOf."""
+    if not isinstance(schema, dict):
+        return []
+    if not context and schema.get("type") != "object":
+        return [f"In context={context}, schema must be a JSON Schema of 'type: \"object\"'"]
+    problems = []
+    if schema.get("type") == "object":
+        props = schema.get("properties", {})
+        if schema.get("additionalProperties") is not False:
+            problems.append(
+                f"In context={context}, 'additionalProperties' is required to be supplied "
+                "and to be false."
+            )
+        missing = [p for p in props if p not in schema.get("required", [])]
+        if missing:
+            problems.append(
+                f"In context={context}, 'required' is required to be supplied and to be an "
+                f"array including every key in properties. Missing '{missing[0]}'."
+            )
+        for name, sub in props.items():
+            problems += _schema_problems(sub, (*context, "properties", name))
+    for i, sub in enumerate(schema.get("anyOf", [])):
+        problems += _schema_problems(sub, (*context, "anyOf", str(i)))
+    if "items" in schema:
+        problems += _schema_problems(schema["items"], (*context, "items"))
+    if "oneOf" in schema:
+        problems.append(f"In context={context}, 'oneOf' is not permitted.")
+    return problems
+
+
+def check_request(body: Any) -> None:
+    if not isinstance(body, dict):
+        raise RequestError("We could not parse the JSON body of your request.")
+    if not isinstance(body.get("model"), str):
+        raise RequestError("you must provide a model parameter", "model")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise RequestError("[] is too short - 'messages'", "messages")
+    for i, m in enumerate(messages):
+        if m.get("role") not in {"system", "user", "assistant", "tool", "developer"}:
+            raise RequestError(f"Invalid value for 'messages[{i}].role'", f"messages[{i}].role")
+    if "stream_options" in body and not body.get("stream"):
+        raise RequestError(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            "stream_options",
+        )
+    fmt = body.get("response_format")
+    if fmt is not None and fmt.get("type") == "json_schema":
+        spec = fmt.get("json_schema") or {}
+        if not spec.get("name"):
+            raise RequestError(
+                "Missing required parameter: 'response_format.json_schema.name'.",
+                "response_format.json_schema.name",
+            )
+        if spec.get("strict"):
+            problems = _schema_problems(spec.get("schema"))
+            if problems:
+                raise RequestError(
+                    f"Invalid schema for response_format '{spec['name']}': {problems[0]}",
+                    "response_format",
+                )
+    for i, tool in enumerate(body.get("tools") or []):
+        fn = tool.get("function") or {}
+        if tool.get("type") != "function" or not fn.get("name"):
+            raise RequestError(
+                f"Missing required parameter: 'tools[{i}].function.name'.", f"tools[{i}]"
+            )
+        if fn.get("strict"):
+            problems = _schema_problems(fn.get("parameters"))
+            if problems:
+                raise RequestError(
+                    f"Invalid schema for function '{fn['name']}': {problems[0]}",
+                    f"tools[{i}].function.parameters",
+                )
+    choice = body.get("tool_choice")
+    if choice is not None and not body.get("tools"):
+        raise RequestError(
+            "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are "
+            "specified.",
+            "tool_choice",
+        )
+
+
+def _usage(reply: Reply) -> dict[str, int]:
+    return {
+        "prompt_tokens": reply.prompt_tokens,
+        "completion_tokens": reply.completion_tokens,
+        "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+    }
+
+
+def completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.content, "refusal": None}
+    if reply.tool_calls:
+        message["content"] = None
+        message["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in reply.tool_calls
+        ]
+    out: dict[str, Any] = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": CREATED,
+        "model": body["model"],
+        "system_fingerprint": "fp_fake",
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": "tool_calls" if reply.tool_calls else "stop",
+            }
+        ],
+    }
+    if reply.usage:
+        out["usage"] = _usage(reply)
+    return out
+
+
+def _words(text: str) -> tuple[str, ...]:
+    words = text.split(" ")
+    return (*(w + " " for w in words[:-1]), words[-1]) if text else ()
+
+
+def stream_chunks(body: dict[str, Any], reply: Reply) -> list[dict[str, Any]]:
+    include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": CREATED,
+            "model": body["model"],
+            "system_fingerprint": "fp_fake",
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
+        if include_usage:
+            out["usage"] = None
+        return out
+
+    chunks = [chunk({"role": "assistant", "content": "", "refusal": None})]
+    for part in reply.chunks if reply.chunks is not None else _words(reply.content):
+        chunks.append(chunk({"content": part}))
+    for i, call in enumerate(reply.tool_calls):
+        head = {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}
+        chunks.append(chunk({"tool_calls": [{"index": i, **head}]}))
+        half = len(call.arguments) // 2
+        for part in (call.arguments[:half], call.arguments[half:]):
+            chunks.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": part}}]}))
+    chunks.append(chunk({}, "tool_calls" if reply.tool_calls else "stop"))
+    if include_usage and reply.usage:
+        last = chunk({})
+        last["choices"] = []
+        last["usage"] = _usage(reply)
+        chunks.append(last)
+    return chunks
