@@ -1,6 +1,6 @@
 """The planner's outside world: a plan writer, a critic and a reviewer (models, later).
 
-Only recorded answers exist for now (``BDG_ANSWERS_FILE``); the LLM adapters come later.
+Recorded answers (``BDG_ANSWERS_FILE``) here; the model-driven ones are in llm_adapters.py.
 """
 
 from __future__ import annotations

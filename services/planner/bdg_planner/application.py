@@ -5,6 +5,9 @@ from __future__ import annotations
 from bdg_contracts.states import JobState
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.tenants import TenantPolicies
+from bdg_llm.api import ChatResult
+from bdg_llm.journal import journal
+from bdg_llm.recording import fields_for_event
 from bdg_planner.adapters import AbstractPlanner, AbstractReviewer
 from bdg_planner.domain import (
     CriticPolicy,
@@ -16,6 +19,12 @@ from bdg_planner.domain import (
     review_round,
 )
 from bdg_runtime.reactions import Delivery
+
+
+def record_calls(job: Job, cause: Cause, calls: list[tuple[str, ChatResult]]) -> None:
+    """Every model call of the reaction, before its outcome: cost is never lost."""
+    for role, result in calls:
+        job.record_llm_call(cause, **fields_for_event(result, role))
 
 
 class Planning:
@@ -56,10 +65,12 @@ class Planning:
         job = await delivery.job_to_work_on(JobState.planning)
         if job is None:
             return
-        iterations = await self.critic_loop(job.goal, self.policy_for(job.tenant_id))
+        with journal() as calls:
+            iterations = await self.critic_loop(job.goal, self.policy_for(job.tenant_id))
         ready = final_plan(iterations)
 
         def decide(job: Job, cause: Cause) -> None:
+            record_calls(job, cause, calls)
             for it in iterations:
                 job.draft_plan(cause, it.plan_markdown, it.number)
                 c = it.critique
@@ -75,9 +86,13 @@ class Planning:
         task = ReviewTask(
             job.goal, job.plan_markdown, review_round(job.review_reworks), job.attempt
         )
-        review = await self.reviewer.review(task)
-        await delivery.react(
-            lambda job, cause: job.complete_review(
+        with journal() as calls:
+            review = await self.reviewer.review(task)
+
+        def decide(job: Job, cause: Cause) -> None:
+            record_calls(job, cause, calls)
+            job.complete_review(
                 cause, approved=review.approved, score=review.score, notes=review.notes
             )
-        )
+
+        await delivery.react(decide)

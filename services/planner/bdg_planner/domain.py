@@ -81,3 +81,17 @@ def final_plan(iterations: Sequence[Iteration]) -> str:
 def review_round(review_reworks: int) -> int:
     """1 for the first review, 2 after one rework (the job allows one)."""
     return review_reworks + 1
+
+
+def as_checklist(text: str) -> str:
+    """A markdown task list: the model's checkboxes as they are, other list or text lines made
+    into checkboxes (small models drift from the format)."""
+    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    if any(line.lstrip().startswith(("- [ ]", "- [x]", "* [ ]")) for line in lines):
+        return "\n".join(lines) + "\n"
+    items = []
+    for line in lines:
+        stripped = line.strip().lstrip("-*0123456789.) ").strip()
+        if stripped and not stripped.startswith("#"):
+            items.append(f"- [ ] {stripped}")
+    return "\n".join(items) + "\n" if items else ""

@@ -11,10 +11,18 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bdg_jobs.tenants import load_policies
-from bdg_planner.adapters import RecordedPlanner, RecordedReviewer
+from bdg_llm.openai_client import OpenAiClient
+from bdg_llm.settings import LlmSettings
+from bdg_planner.adapters import (
+    AbstractPlanner,
+    AbstractReviewer,
+    RecordedPlanner,
+    RecordedReviewer,
+)
 from bdg_planner.application import Planning
 from bdg_planner.domain import CriticPolicy
 from bdg_planner.handlers import PlannerHandlers
+from bdg_planner.llm_adapters import LlmPlanner, LlmReviewer
 from bdg_runtime import service
 from bdg_runtime.answers import Answers, answers_or_exit, report
 from bdg_runtime.reactions import Reaction
@@ -38,8 +46,13 @@ class PlannerSettings(BaseSettings):
 def build(answers: Answers, settings: PlannerSettings) -> PlannerHandlers:
     policy = CriticPolicy(settings.bdg_plan_score_threshold, settings.bdg_plan_max_iterations)
     tenants = load_policies(Settings().bdg_tenant_policies)
-    planning = Planning(RecordedPlanner(answers), RecordedReviewer(answers), policy, tenants)
-    return PlannerHandlers(planning)
+    if answers.source:  # recorded answers were asked for (BDG_ANSWERS_FILE): tests, the demo
+        planner: AbstractPlanner = RecordedPlanner(answers)
+        reviewer: AbstractReviewer = RecordedReviewer(answers)
+    else:  # a model: OPENAI_BASE_URL (the offline local model under `bdg up`), or OpenAI
+        client = OpenAiClient(LlmSettings())
+        planner, reviewer = LlmPlanner(client), LlmReviewer(client)
+    return PlannerHandlers(Planning(planner, reviewer, policy, tenants))
 
 
 def run() -> None:
@@ -48,7 +61,15 @@ def run() -> None:
     handlers = build(answers, settings)
 
     def reactions(ctx: service.ServiceContext) -> list[Reaction]:
-        report(answers, log)
+        if answers.source:
+            report(answers, log)
+        else:
+            settings = LlmSettings()
+            log.info(
+                "model: %s at %s",
+                settings.model_for("planner"),
+                settings.openai_base_url or "api.openai.com",
+            )
         log.info("plan loop: %s", handlers.planning.policy)
         return handlers.reactions()
 

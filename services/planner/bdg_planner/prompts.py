@@ -1,0 +1,45 @@
+"""The planner's, critic's and reviewer's prompts. Deterministic: no clock, no ids, so a replay
+sends the same requests (and finds the recorded answers by their hash)."""
+
+from __future__ import annotations
+
+from bdg_planner.domain import CritiqueTask, DraftTask, ReviewTask
+
+PLANNER = (
+    "You are the planner of a coding agent. Write the plan for the goal as a markdown task "
+    "list: one '- [ ] ' checkbox per concrete, verifiable step (files to create or change, "
+    "tests to write, commands to run). No prose before or after the list."
+)
+CRITIC = (
+    "You are a strict reviewer of coding plans. Score the plan from 1 (useless) to 10 (ready "
+    "to execute), list its risks and the concrete changes that would raise the score."
+)
+REVIEWER = (
+    "You review a finished change against its goal and plan. Approve it only if the plan's "
+    "steps are done and tests pass; give a score from 1 to 10 and short notes."
+)
+
+
+def draft_prompt(task: DraftTask, context: str = "") -> str:
+    parts = [f"Goal: {task.goal}"]
+    if context:
+        parts.append(f"Relevant code:\n{context}")
+    if task.previous is not None and task.feedback is not None:
+        changes = "\n".join(f"- {c}" for c in task.feedback.changes) or "- (none given)"
+        risks = "\n".join(f"- {r}" for r in task.feedback.risks) or "- (none given)"
+        parts.append(
+            f"Your previous plan scored {task.feedback.score}/10:\n{task.previous}\n"
+            f"Risks:\n{risks}\nChanges asked for:\n{changes}\nWrite the improved plan."
+        )
+    return "\n\n".join(parts)
+
+
+def critique_prompt(task: CritiqueTask) -> str:
+    return f"Goal: {task.goal}\n\nPlan:\n{task.plan_markdown}"
+
+
+def review_prompt(task: ReviewTask) -> str:
+    return (
+        f"Goal: {task.goal}\n\nPlan:\n{task.plan_markdown}\n\n"
+        f"Coding attempt {task.attempt} passed its tests. Review round {task.round}."
+    )

@@ -1,0 +1,81 @@
+"""The planner service driven by a model over the OpenAI API (a local fake that speaks it as
+documented): drafts, critiques, the loop's stop rule, recorded calls and their cost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bdg_contracts import commands as cmd
+from bdg_contracts import events as ev
+from bdg_contracts.states import JobState
+from tests.e2e.conftest import Client_
+from tests.e2e.harness import Cluster, wait_for_state
+from tests.fakes.openai_server import FakeOpenAi, Reply
+
+pytestmark = [pytest.mark.timeout(90), pytest.mark.slow]
+GPT_4O_MINI = (0.15, 0.60)  # USD per 1M input / output tokens
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAi]:
+    fake = FakeOpenAi(api_key="test-key").start()
+    yield fake
+    fake.stop()
+
+
+async def test_the_planner_loops_with_the_critic_and_records_every_call(
+    cluster: Cluster, client: Client_, fake_openai: FakeOpenAi
+) -> None:
+    fake_openai.push(
+        Reply("1. Create index.html\n2. Register a service worker\n"),  # no checkboxes yet
+        Reply("this is not json"),  # the critic answers out of format: recorded, scored 1
+        Reply("- [ ] Create index.html\n- [ ] Register a service worker\n- [ ] Test offline\n"),
+        Reply('{"score": 9, "risks": ["cache invalidation"], "changes": []}'),
+    )
+    cluster.extra_env.update(
+        {
+            "OPENAI_BASE_URL": fake_openai.base_url,
+            "OPENAI_API_KEY": "test-key",
+        }
+    )
+    cluster.start("planner", module="bdg_planner.main")
+    c = client
+    job = await c.commands.create(c.caller, cmd.RequestJob(goal="offline notes app"))
+    history = await wait_for_state(c.store, job.job_id, JobState.awaiting_plan_approval, 60)
+    names = [e.name for e in history]
+    assert names == [
+        "JobRequested",
+        "LlmCalled",
+        "LlmCalled",
+        "LlmCalled",
+        "LlmCalled",
+        "PlanDrafted",
+        "PlanCritiqued",
+        "PlanDrafted",
+        "PlanCritiqued",
+        "PlanReady",
+    ]
+    drafts = [e for e in history if isinstance(e, ev.PlanDrafted)]
+    assert drafts[0].plan_markdown.startswith("- [ ] Create index.html")
+    critiques = [e for e in history if isinstance(e, ev.PlanCritiqued)]
+    assert critiques[0].score == 1
+    assert "not valid" in critiques[0].risks[0]
+    assert (critiques[1].score, critiques[1].risks) == (9, ("cache invalidation",))
+    ready = history[-1]
+    assert isinstance(ready, ev.PlanReady)
+    assert ready.plan_markdown.count("- [ ]") == 3
+    calls = [e for e in history if isinstance(e, ev.LlmCalled)]
+    assert [c.role for c in calls] == ["planner", "critic", "planner", "critic"]
+    assert calls[1].response == "this is not json"
+    expected = sum(
+        (c.prompt_tokens * GPT_4O_MINI[0] + c.completion_tokens * GPT_4O_MINI[1]) / 1e6
+        for c in calls
+    )
+    loaded = await c.app.load(job.job_id)
+    assert loaded.cost_usd == pytest.approx(expected)
+    assert loaded.cost_usd > 0
+    # The critic was asked for structured output; the planner for text.
+    assert "response_format" in fake_openai.requests[1]
+    assert "response_format" not in fake_openai.requests[0]
