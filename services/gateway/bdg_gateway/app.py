@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from nats.aio.client import Client
 
-from bdg_gateway import api, errors, plan_routes, sandbox_routes, ws
+from bdg_gateway import api, errors, plan_routes, sandbox_routes, tool_routes, ws
 from bdg_gateway.auth import Authenticator
 from bdg_gateway.deps import CurrentGateway, Gateway
 from bdg_gateway.queries import JobQueries
@@ -35,6 +35,7 @@ def create_app(
     errors.install(app)
     app.include_router(api.router)
     app.include_router(plan_routes.router)
+    app.include_router(tool_routes.router)
     app.include_router(ws.router)
     sandbox_routes.install(app, sandbox)
     app.add_api_route(

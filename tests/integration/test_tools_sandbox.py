@@ -1,0 +1,118 @@
+"""The workspace tools against a real sandboxd: files, patches, commands and tests."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import pytest
+
+from bdg_sandbox.client import SandboxClient
+from bdg_tools import catalog as c
+from bdg_tools.executors import builtin_entries, patched_paths
+from bdg_tools.registry import ToolRegistry
+from bdg_tools.spec import ToolContext, ToolFailure
+from tests.sandbox.daemon import Daemon, start_daemon
+
+pytestmark = pytest.mark.timeout(90)
+TENANT = "tools-test"
+PATCH = """\
+--- a/greet.py
++++ b/greet.py
+@@ -1,2 +1,2 @@
+ def greet(name):
+-    return "hello " + name
++    return f"hello, {name}!"
+"""
+PYTHON = ["env", "PYTHONPATH=.", "python3"]
+TEST = """\
+from greet import greet
+
+assert greet("bob") == "hello, bob!", greet("bob")
+print("1 passed")
+"""
+
+
+@pytest.fixture(name="daemon", scope="module")
+async def daemon_fixture() -> AsyncIterator[Daemon]:
+    daemon = await start_daemon()
+    yield daemon
+    code, output = daemon.stop(), daemon.output()
+    shutil.rmtree(daemon.state.parent, ignore_errors=True)
+    assert code == 0, output
+
+
+@pytest.fixture(name="sandbox")
+async def sandbox_fixture(daemon: Daemon) -> AsyncIterator[SandboxClient]:
+    async with daemon.client() as client:
+        yield client
+
+
+async def run(registry: ToolRegistry, ctx: ToolContext, tool: str, **arguments: object) -> dict:
+    entry = registry.get(tool)
+    assert entry is not None, tool
+    result = await entry.executor.execute(entry.parse(arguments), ctx)
+    answer: dict = json.loads(str(result) if isinstance(result, str) else result.model_dump_json())
+    return answer
+
+
+async def test_the_workspace_tools_through_the_sandbox(sandbox: SandboxClient) -> None:
+    ctx = ToolContext(uuid4(), TENANT, "coder")
+    await sandbox.create_workspace(TENANT, ctx.workspace_id)
+    registry = ToolRegistry(builtin_entries(sandbox), env={})
+    assert registry.names() == [
+        "file_read",
+        "file_write",
+        "apply_patch",
+        "list_files",
+        "run_command",
+        "run_tests",
+    ]  # fmt: skip  (no indexer client, no deploy provider)
+
+    source = 'def greet(name):\n    return "hello " + name\n'
+    written = await run(registry, ctx, "file_write", path="greet.py", content=source)
+    assert written == {"path": "greet.py", "bytes_written": len(source)}
+    await run(registry, ctx, "file_write", path="tests/test_greet.py", content=TEST)
+
+    read = await run(registry, ctx, "file_read", path="greet.py", start_line=2, end_line=2)
+    assert read == {
+        "path": "greet.py",
+        "content": '    return "hello " + name\n',
+        "total_lines": 2,
+        "truncated": False,
+    }
+    listed = await run(registry, ctx, "list_files", path=None)
+    paths = {e["path"] for e in listed["entries"]}
+    assert {"greet.py", "tests"} <= paths
+
+    failing = await run(registry, ctx, "run_tests", argv=PYTHON, path="tests/test_greet.py")
+    assert not failing["passed"]
+    assert "AssertionError: hello bob" in failing["output_tail"]
+
+    patched = await run(registry, ctx, "apply_patch", patch=PATCH)
+    assert patched == {"paths": ["greet.py"]}
+    passing = await run(registry, ctx, "run_tests", argv=PYTHON, path="tests/test_greet.py")
+    assert passing == {"passed": True, "exit_code": 0, "output_tail": "1 passed\n"}
+
+    ran = await run(registry, ctx, "run_command", argv=["python3", "-c", "print(6 * 7)"])
+    assert ran["exit_code"] == 0
+    assert ran["stdout"] == "42\n"
+
+
+async def test_sandbox_errors_are_tool_failures(sandbox: SandboxClient) -> None:
+    ctx = ToolContext(uuid4(), TENANT, "coder")
+    await sandbox.create_workspace(TENANT, ctx.workspace_id)
+    registry = ToolRegistry(builtin_entries(sandbox), env={})
+    with pytest.raises(ToolFailure, match="not_found"):
+        await run(registry, ctx, "file_read", path="missing.py")
+    with pytest.raises(ToolFailure):
+        await run(registry, ctx, "apply_patch", patch=PATCH)  # no greet.py to patch
+
+
+def test_patched_paths() -> None:
+    assert patched_paths(PATCH) == ["greet.py"]
+    new_and_gone = "--- /dev/null\n+++ b/new.txt\n@@\n--- a/old.txt\n+++ /dev/null\n"
+    assert patched_paths(new_and_gone) == ["new.txt", "old.txt"]
+    assert c.ApplyPatch(patch=PATCH).patch == PATCH
