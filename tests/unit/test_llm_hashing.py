@@ -27,7 +27,7 @@ CANONICAL = (
     '{"extra":{"seed":7,"top_p":0.5},"max_tokens":200,"messages":[{"content":"You plan.",'
     '"role":"system"},{"content":"Plan a CLI. ünïcode ✓","role":"user"}],"model":"gpt-4o-mini",'
     '"schema":{"name":"answer","schema":{"additionalProperties":false,"properties":{},'
-    '"required":[],"type":"object"}},"temperature":0.0}'
+    '"required":[],"type":"object"},"strict":true},"temperature":0.0}'
 )
 
 
@@ -64,6 +64,7 @@ def test_key_order_and_int_temperature_do_not_matter() -> None:
         replace(REQUEST, messages=(Message("user", "You plan."), *REQUEST.messages[1:])),
         replace(REQUEST, schema=None),
         replace(REQUEST, schema_name="other"),
+        replace(REQUEST, strict=False),
         replace(REQUEST, temperature=0.2),
         replace(REQUEST, max_tokens=None),
         replace(REQUEST, extra={"seed": 8, "top_p": 0.5}),

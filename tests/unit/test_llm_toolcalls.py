@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -17,7 +18,7 @@ from bdg_llm.toolcalls import (
     tool_union_schema,
     tools_request,
 )
-from tests.fakes.openai_server import check_request
+from tests.fakes.openai_server import RequestError, check_request
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -44,13 +45,14 @@ TOOLS = {"file_read": FileRead, "run_command": RunCommand}
 ASK = ChatRequest("coder", (Message("user", "fix it"),))
 
 
-def test_the_union_schema_is_strict_and_lists_every_tool() -> None:
-    schema = tool_union_schema(TOOLS)
-    assert schema["required"] == ["tool", "arguments"]
-    assert schema["additionalProperties"] is False
-    assert schema["properties"]["tool"]["enum"] == ["file_read", "run_command"]
-    variants = schema["properties"]["arguments"]["anyOf"]
-    assert [sorted(v["required"]) for v in variants] == [
+def test_the_union_ties_each_tool_to_its_own_strict_arguments() -> None:
+    branches = tool_union_schema(TOOLS)["anyOf"]
+    assert [b["properties"]["tool"]["enum"] for b in branches] == [["file_read"], ["run_command"]]
+    for branch in branches:
+        assert branch["required"] == ["tool", "arguments"]
+        assert branch["additionalProperties"] is False
+        assert branch["properties"]["arguments"]["additionalProperties"] is False
+    assert [sorted(b["properties"]["arguments"]["required"]) for b in branches] == [
         ["lines", "path"],
         ["argv", "timeout_seconds"],
     ]
@@ -69,7 +71,11 @@ def _body(request: ChatRequest) -> dict[str, object]:
 
 
 def test_both_modes_pass_the_endpoints_checks() -> None:
-    check_request(_body(tools_request(ASK, TOOLS)))
+    union = tools_request(ASK, TOOLS)
+    assert union.strict is False  # OpenAI's strict mode refuses a root anyOf
+    check_request(_body(union))
+    with pytest.raises(RequestError, match="must be a JSON Schema of 'type: \"object\"'"):
+        check_request(_body(replace(union, strict=True)))
     native = tools_request(ASK, TOOLS, native=True)
     check_request(_body(native))
     assert native.schema is None

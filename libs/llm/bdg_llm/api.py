@@ -31,6 +31,9 @@ class ChatRequest:
     # A JSON schema the answer must follow (structured output / constrained decoding).
     schema: dict[str, Any] | None = None
     schema_name: str = "answer"
+    # The schema keeps to OpenAI's strict subset (sent as ``json_schema.strict``); local servers
+    # constrain decoding to any schema either way.
+    strict: bool = True
     temperature: float = 0.0
     max_tokens: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -20,9 +20,12 @@ def canonical_json(value: Any) -> str:
 
 
 def request_hash(model: str, request: ChatRequest) -> str:
-    """sha256 hex of (model, messages, schema, temperature, max_tokens, extra)."""
+    """sha256 hex of (model, messages, schema (its name and strictness too), temperature,
+    max_tokens, extra)."""
     schema = (
-        None if request.schema is None else {"name": request.schema_name, "schema": request.schema}
+        None
+        if request.schema is None
+        else {"name": request.schema_name, "schema": request.schema, "strict": request.strict}
     )
     payload = {
         "model": model,

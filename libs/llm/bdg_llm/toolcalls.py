@@ -1,11 +1,14 @@
 """Tool calls from any model, behind one interface.
 
 Small models do not fill OpenAI's ``tool_calls`` reliably, so their answer is constrained to the
-schema of the tool union: ``{"tool": <name>, "arguments": <that tool's arguments>}`` (a strict
-object whose ``arguments`` is ``anyOf`` the tools' strict argument schemas, valid for OpenAI's
-strict mode and for llama.cpp's grammars alike). Big models may use native tool calls
-(``native=True``); the client writes those in the same shape, so one parser serves both and the
-recorded answer replays the same. A call that does not fit raises ToolCallError, whose message is
+schema of the tool union: ``anyOf`` one strict object per tool, ``{"tool": <its name>,
+"arguments": <its arguments>}``. Each branch ties a tool to its own arguments, so a grammar
+(llama.cpp) that has emitted the name can only go on with that tool's arguments: with the name
+and the arguments in two separate unions, the 0.5B model called ``run_command`` with
+``file_read``'s ``path``. OpenAI's strict mode refuses a root ``anyOf``, so this schema is sent
+with ``strict: false``; OpenAI models use native tool calls instead (``native=True``), which the
+client writes in the same shape, so one parser serves both and the recorded answer replays the
+same. A call that does not fit raises ToolCallError, whose message is
 written for the model: it goes back as the tool result so the model can correct itself.
 """
 
@@ -44,11 +47,15 @@ class ToolChoice:
 def tool_union_schema(tools: Tools) -> dict[str, Any]:
     if not tools:
         raise ValueError("a tool call needs at least one tool")
+    return {"anyOf": [_branch(name, model) for name, model in tools.items()]}
+
+
+def _branch(name: str, model: type[BaseModel]) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "tool": {"type": "string", "enum": list(tools)},
-            "arguments": {"anyOf": [strict_schema(model) for model in tools.values()]},
+            "tool": {"type": "string", "enum": [name]},
+            "arguments": strict_schema(model),
         },
         "required": ["tool", "arguments"],
         "additionalProperties": False,
@@ -151,7 +158,9 @@ def tools_request(request: ChatRequest, tools: Tools, *, native: bool = False) -
             "parallel_tool_calls": False,
         }
         return replace(request, schema=None, extra=extra)
-    return replace(request, schema=tool_union_schema(tools), schema_name=TOOL_CALL_SCHEMA_NAME)
+    return replace(
+        request, schema=tool_union_schema(tools), schema_name=TOOL_CALL_SCHEMA_NAME, strict=False
+    )
 
 
 async def chat_tools(

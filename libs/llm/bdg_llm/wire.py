@@ -37,7 +37,11 @@ def params(model: str, request: ChatRequest) -> dict[str, Any]:
     if request.schema is not None:
         out["response_format"] = {
             "type": "json_schema",
-            "json_schema": {"name": request.schema_name, "schema": request.schema, "strict": True},
+            "json_schema": {
+                "name": request.schema_name,
+                "schema": request.schema,
+                "strict": request.strict,
+            },
         }
     if request.extra:
         out["extra_body"] = dict(request.extra)
