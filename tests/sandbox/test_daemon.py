@@ -218,7 +218,11 @@ async def test_a_client_disconnect_kills_its_run_and_leaves_nothing(daemon: Daem
         return not sandbox_processes(marker)
 
     await eventually(gone, 30, "the sandboxed process to be killed")
-    assert not daemon_leftovers(daemon)
+
+    async def cleaned_up() -> bool:  # runc delete follows the process's death
+        return not daemon_leftovers(daemon)
+
+    await eventually(cleaned_up, 30, f"no leftovers (still: {daemon_leftovers(daemon)})")
     async with daemon.client() as again:  # and the daemon still serves
         assert (await again.hello()).backend
 
