@@ -17,6 +17,7 @@ from rich.text import Text
 
 from bdg_cli.procs import Supervisor
 from bdg_runtime.embedded import resolve_urls
+from bdg_runtime.local_llm import ensure_local_model_server, service_env
 from bdg_runtime.settings import Settings
 
 SERVICES = ("gateway", "planner", "coder", "tester", "deployer", "indexer", "auditor")
@@ -47,16 +48,18 @@ def up(
     settings = Settings() if home is None else Settings(bdg_home=home)
     # Until the supervisor takes over the signals, a SIGTERM must still unwind and stop the stack.
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    stack = None
+    stack = model_server = None
     try:
         database_url, nats_url, stack = resolve_urls(settings)
         where = "embedded under " + str(settings.bdg_home) if stack else "configured"
         _say(console, f"stack {where}: {database_url} {nats_url}")
+        _, model_server = ensure_local_model_server(settings, say=lambda line: _say(console, line))
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
             "NATS_URL": nats_url,
             "BDG_HOME": str(settings.bdg_home),
+            **service_env(model_server),
         }
         supervisor = Supervisor(
             {name: catalogue[name] for name in names}, env, console, stop_timeout=stop_timeout
@@ -65,6 +68,9 @@ def up(
     except KeyboardInterrupt:
         stopped = True  # interrupted while the stack was still starting
     finally:
+        if model_server is not None:
+            _say(console, "stopping the local model server")
+            model_server.stop()
         if stack is not None:
             _say(console, "stopping the embedded stack")
             stack.stop()

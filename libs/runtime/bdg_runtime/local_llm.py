@@ -1,0 +1,71 @@
+"""The offline model next to the embedded stack: `bdg up` serves it when no endpoint is set.
+
+With neither OPENAI_BASE_URL nor OPENAI_API_KEY set, and the `bdg-llm[local]` extra installed
+(or BDG_LOCAL_MODEL naming a GGUF file), the local model server starts under BDG_HOME/models and
+every service gets its URL, so all of them keep one code path: the `openai` SDK. Without the
+extra there is no model: services can then only answer from recorded calls (replay).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import secrets
+from collections.abc import Callable, Mapping
+
+from bdg_llm.local_model import MODELS, LocalModelConfig, is_installed, resolve_model
+from bdg_llm.local_server import LocalModelServer, ServerOptions, start
+from bdg_runtime.settings import Settings
+
+Say = Callable[[str], None]
+
+
+def ensure_local_model_server(
+    settings: Settings, env: Mapping[str, str] | None = None, say: Say = print
+) -> tuple[str | None, LocalModelServer | None]:
+    """The OpenAI base URL services will use (None: the SDK's default, or no model at all) and
+    the local server we started for it, if any (stop it on shutdown)."""
+    env = os.environ if env is None else env
+    if env.get("OPENAI_BASE_URL"):
+        return env["OPENAI_BASE_URL"], None
+    if env.get("OPENAI_API_KEY"):
+        return None, None  # OpenAI itself
+    config = LocalModelConfig.from_env(env)
+    spec = MODELS[config.size]
+    missing = [] if importlib.util.find_spec("xllamacpp") else ["xllamacpp"]
+    if config.own_file is None and not is_installed(spec):
+        missing.append(f"the {config.size} model's parts")
+    if missing:
+        say(
+            f"no model available: no OPENAI_BASE_URL / OPENAI_API_KEY, and {' and '.join(missing)} "
+            f"not installed (install bdg-llm[{spec.extra}]); services can only answer from "
+            "recorded calls"
+        )
+        return None, None
+    model = resolve_model(config, settings.bdg_home / "models")
+    if not model.pinned:
+        say(f"model: your own file {model.path} (not hash-pinned: its integrity is unchecked)")
+    home = settings.bdg_home / "models"
+    server = start(model, home / "server.log", ServerOptions(api_key=secrets.token_urlsafe(24)))
+    say(f"model: {model.name} served offline on {server.openai_base_url} (log {home}/server.log)")
+    return server.openai_base_url, server
+
+
+ROLE_MODELS = ("BDG_MODEL_PLANNER", "BDG_MODEL_CRITIC", "BDG_MODEL_CODER", "BDG_MODEL_REVIEWER")
+
+
+def service_env(
+    server: LocalModelServer | None, env: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """What every service's environment needs to use the local server (nothing without one):
+    its URL and key, its model for each role not set otherwise (so calls are recorded under the
+    model that answered, at no cost), and offline embeddings, since the chat model cannot embed."""
+    env = os.environ if env is None else env
+    if server is None:
+        return {}
+    return {
+        **{name: server.model for name in ROLE_MODELS if not env.get(name)},
+        "OPENAI_BASE_URL": server.openai_base_url,
+        "OPENAI_API_KEY": server.api_key or "local",
+        "BDG_EMBEDDINGS": "offline",
+    }

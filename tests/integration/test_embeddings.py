@@ -1,0 +1,159 @@
+"""Embeddings: the offline model for real (all-MiniLM-L6-v2 int8 on onnxruntime), and the OpenAI
+embedder against a local server speaking the documented `/v1/embeddings` API."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from openai import AsyncOpenAI
+
+from bdg_llm.embeddings import (
+    BATCH,
+    ONNX_MODEL,
+    TOKENIZER,
+    EmbeddingModelError,
+    OfflineEmbedder,
+    OpenAiEmbedder,
+    embedder_from_env,
+    locate,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))  # both are unit vectors
+
+
+@pytest.fixture(scope="module")
+def offline() -> OfflineEmbedder:
+    return OfflineEmbedder()
+
+
+async def test_offline_vectors_have_384_dims_and_unit_norm(offline: OfflineEmbedder) -> None:
+    texts = ["Reverse a linked list in place.", "", "naïve café — ünïcode ✓", "x" * 5000]
+    vectors = await offline.embed(texts)
+    assert (offline.model_name, offline.dims) == ("all-MiniLM-L6-v2-int8", 384)
+    assert [len(v) for v in vectors] == [384] * 4
+    assert all(math.isclose(math.sqrt(sum(x * x for x in v)), 1.0, abs_tol=1e-5) for v in vectors)
+
+
+async def test_similar_sentences_are_closer_than_unrelated_ones(offline: OfflineEmbedder) -> None:
+    cat, kitten, market, code, code2 = await offline.embed(
+        [
+            "A cat sits on the mat.",
+            "A kitten is resting on a rug.",
+            "The stock market fell sharply today.",
+            "def add(a, b): return a + b",
+            "function that sums two numbers",
+        ]
+    )
+    assert cosine(cat, kitten) > 0.5
+    assert cosine(cat, kitten) > cosine(cat, market) + 0.3
+    assert cosine(code, code2) > cosine(code, market)
+    assert cosine(code, code2) > cosine(code, kitten)
+
+
+async def test_a_text_gets_the_same_vector_alone_or_in_a_padded_batch(
+    offline: OfflineEmbedder,
+) -> None:
+    # Mean pooling must ignore the padding that a longer neighbour adds.
+    texts = ["short one", *(f"a much longer sentence number {i} about trees" for i in range(40))]
+    batched = await offline.embed(texts)  # spans two onnxruntime batches
+    assert len(texts) > BATCH
+    alone = await offline.embed(texts[:1])
+    assert cosine(batched[0], alone[0]) > 0.99999
+    assert await offline.embed([]) == []
+
+
+def test_a_model_file_that_is_not_the_pinned_one_is_refused() -> None:
+    assert locate(ONNX_MODEL).stat().st_size == 22_928_619
+    assert locate(TOKENIZER).name == "tokenizer.json"
+    with pytest.raises(EmbeddingModelError, match=r"not the pinned 0000.*refusing"):
+        locate(replace(TOKENIZER, sha256="0" * 64))
+    with pytest.raises(EmbeddingModelError, match=r"install bdg-llm\[embeddings\]"):
+        locate(replace(TOKENIZER, distribution="bdg-no-such-package"))
+
+
+class EmbeddingsApi(BaseHTTPRequestHandler):
+    """`POST /v1/embeddings` as documented: `data` items with `index`, here in reverse order."""
+
+    requests: list[dict[str, Any]]
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.requests.append(body)
+        inputs = body["input"]
+        data = [
+            {"object": "embedding", "index": i, "embedding": [float(len(text)), float(i), 0.0]}
+            for i, text in enumerate(inputs)
+        ]
+        answer = {
+            "object": "list",
+            "data": data[::-1],
+            "model": body["model"],
+            "usage": {"prompt_tokens": len(inputs), "total_tokens": len(inputs)},
+        }
+        payload = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def api() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    seen: list[dict[str, Any]] = []
+    handler = type("Handler", (EmbeddingsApi,), {"requests": seen})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1", seen
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+async def sdk(api: tuple[str, list[dict[str, Any]]]) -> AsyncIterator[AsyncOpenAI]:
+    async with AsyncOpenAI(base_url=api[0], api_key="sk-test", max_retries=0) as client:
+        yield client
+
+
+async def test_the_openai_embedder_keeps_the_order_of_the_texts(
+    sdk: AsyncOpenAI, api: tuple[str, list[dict[str, Any]]]
+) -> None:
+    embedder = OpenAiEmbedder(sdk, dims=3)
+    assert await embedder.embed(["a", "bbb", "cc"]) == [[1, 0, 0], [3, 1, 0], [2, 2, 0]]
+    assert api[1] == [
+        {"model": "text-embedding-3-small", "input": ["a", "bbb", "cc"], "encoding_format": "float"}
+    ]
+
+
+async def test_the_openai_embedder_refuses_vectors_of_another_length(sdk: AsyncOpenAI) -> None:
+    assert OpenAiEmbedder(sdk).dims == 1536
+    with pytest.raises(ValueError, match="not 1536 long"):
+        await OpenAiEmbedder(sdk).embed(["a"])
+    with pytest.raises(ValueError, match="unknown"):
+        OpenAiEmbedder(sdk, "my-embedder")
+
+
+def test_the_embedder_is_chosen_from_the_environment() -> None:
+    assert isinstance(embedder_from_env({}), OfflineEmbedder)
+    assert isinstance(embedder_from_env({"OPENAI_API_KEY": "sk-x"}), OpenAiEmbedder)
+    offline = {"OPENAI_API_KEY": "local", "BDG_EMBEDDINGS": "offline"}  # as `bdg up` sets it
+    assert isinstance(embedder_from_env(offline), OfflineEmbedder)
+    large = {"BDG_EMBEDDINGS": "openai", "BDG_MODEL_EMBEDDINGS": "text-embedding-3-large"}
+    assert embedder_from_env({**large, "OPENAI_API_KEY": "sk-x"}).dims == 3072
+    with pytest.raises(ValueError, match="choose auto, offline or openai"):
+        embedder_from_env({"BDG_EMBEDDINGS": "gpu"})

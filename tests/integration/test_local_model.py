@@ -1,0 +1,265 @@
+"""The offline model server, for real: Qwen2.5-Coder-0.5B on llama.cpp, reached with the openai
+SDK as every service reaches it; answers kept short so the suite stays fast."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Literal
+
+import openai
+import psutil
+import pytest
+from openai import AsyncOpenAI
+from pydantic import BaseModel, ConfigDict, Field
+
+from bdg_llm.local_model import MODELS, LocalModelConfig, is_installed, resolve_model
+from bdg_llm.local_server import LocalModelServer, LocalServerError, ServerOptions, start
+from bdg_runtime.embedded import start_embedded
+from bdg_runtime.local_llm import ensure_local_model_server, service_env
+from bdg_runtime.settings import Settings
+from tests.waiting import wait_until
+
+KEY = "test-key"
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+
+
+@pytest.fixture(scope="module")
+def models_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="bdg-model-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server(models_dir: Path) -> Iterator[LocalModelServer]:
+    model = resolve_model(LocalModelConfig(), models_dir)
+    with start(model, models_dir / "server.log", ServerOptions(api_key=KEY)) as running:
+        yield running
+
+
+@pytest.fixture
+async def client(server: LocalModelServer) -> AsyncIterator[AsyncOpenAI]:
+    async with AsyncOpenAI(base_url=server.openai_base_url, api_key=KEY, max_retries=0) as sdk:
+        yield sdk
+
+
+class Verdict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    language: Literal["python", "javascript", "go", "rust"]
+    lines: int = Field(ge=0, le=100)
+    summary: str = Field(max_length=80)
+
+
+async def test_the_server_announces_its_model(
+    client: AsyncOpenAI, server: LocalModelServer
+) -> None:
+    models = [m.id async for m in client.models.list()]
+    assert models == ["qwen2.5-coder-0.5b-instruct-q4_k_m"] == [server.model]
+
+
+async def test_a_chat_completion_through_the_openai_sdk(client: AsyncOpenAI) -> None:
+    reply = await client.chat.completions.create(
+        model="any",  # one model per server: the name is not checked
+        messages=[{"role": "user", "content": "What is 2 + 3? Answer with the number only."}],
+        max_tokens=8,
+        temperature=0,
+    )
+    assert reply.choices[0].message.content is not None
+    assert "5" in reply.choices[0].message.content
+    assert reply.model == "qwen2.5-coder-0.5b-instruct-q4_k_m"
+    assert reply.usage is not None
+    assert reply.usage.prompt_tokens > 5
+    assert 0 < reply.usage.completion_tokens <= 8
+
+
+async def test_a_json_schema_constrained_answer_validates(client: AsyncOpenAI) -> None:
+    schema = Verdict.model_json_schema()
+    reply = await client.chat.completions.create(
+        model="any",
+        messages=[
+            {"role": "system", "content": "Describe the code you are shown, as JSON."},
+            {"role": "user", "content": "def add(a, b):\n    return a + b\n"},
+        ],
+        max_tokens=60,
+        temperature=0,
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "verdict", "schema": schema, "strict": True},
+        },
+    )
+    content = reply.choices[0].message.content
+    assert content is not None
+    assert reply.choices[0].finish_reason == "stop", content  # complete, not cut off
+    verdict = Verdict.model_validate_json(content)
+    assert verdict.language == "python"
+
+
+async def test_answers_stream(client: AsyncOpenAI) -> None:
+    stream = await client.chat.completions.create(
+        model="any",
+        messages=[{"role": "user", "content": "Count: 1, 2, 3"}],
+        max_tokens=6,
+        temperature=0,
+        stream=True,
+    )
+    deltas = [c.choices[0].delta.content async for c in stream if c.choices]
+    assert len([d for d in deltas if d]) >= 2
+
+
+async def test_a_request_without_the_key_is_refused(server: LocalModelServer) -> None:
+    async with AsyncOpenAI(base_url=server.openai_base_url, api_key="wrong") as sdk:
+        with pytest.raises(openai.AuthenticationError):
+            await sdk.chat.completions.create(
+                model="any", messages=[{"role": "user", "content": "hi"}], max_tokens=1
+            )
+
+
+STARTER = """
+import sys
+from pathlib import Path
+from bdg_llm.local_model import LocalModelConfig, resolve_model
+from bdg_llm.local_server import start
+server = start(resolve_model(LocalModelConfig(), Path(sys.argv[1])), Path(sys.argv[1]) / "s.log")
+print(server.pid, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_the_server_goes_when_the_process_that_started_it_is_killed(models_dir: Path) -> None:
+    starter = subprocess.Popen(
+        [sys.executable, "-c", STARTER, str(models_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert starter.stdout is not None
+        pid = int(starter.stdout.readline())
+        server = psutil.Process(pid)
+        assert "bdg_llm.local_server" in " ".join(server.cmdline())
+    finally:
+        starter.kill()  # SIGKILL: no cleanup code runs in the starter
+        starter.wait()
+    wait_until(lambda: not psutil.pid_exists(pid), timeout=20, what="the server to exit")
+
+
+def test_a_server_that_cannot_start_says_why(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + bytes(1000))  # the magic, then nothing a loader can read
+    model = resolve_model(LocalModelConfig(own_file=broken), tmp_path)
+    with pytest.raises(LocalServerError, match=r"exited with code .*log tail"):
+        start(model, tmp_path / "server.log", ServerOptions(start_timeout=60))
+
+
+def test_bdg_up_serves_the_local_model_when_no_endpoint_is_set(models_dir: Path) -> None:
+    lines: list[str] = []
+    settings = Settings(bdg_home=models_dir.parent / f"{models_dir.name}-home")
+    url, server = ensure_local_model_server(settings, env={}, say=lines.append)
+    try:
+        assert server is not None
+        assert url == server.openai_base_url
+        assert url.startswith("http://127.0.0.1:")
+        assert url.endswith("/v1")
+        assert (settings.bdg_home / "models" / f"{MODELS['0.5b'].name}.gguf").exists()
+        env = service_env(server, env={"BDG_MODEL_CODER": "gpt-4o"})
+        assert env["OPENAI_BASE_URL"] == url
+        assert env["OPENAI_API_KEY"] == server.api_key
+        assert len(env["OPENAI_API_KEY"]) >= 24  # a fresh key per run, not a fixed one
+        assert env["BDG_EMBEDDINGS"] == "offline"
+        assert env["BDG_MODEL_PLANNER"] == server.model
+        assert "BDG_MODEL_CODER" not in env  # the user's choice stands
+        assert any("served offline" in line for line in lines)
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(settings.bdg_home, ignore_errors=True)
+
+
+def test_a_configured_endpoint_starts_nothing(tmp_path: Path) -> None:
+    settings = Settings(bdg_home=tmp_path)
+    configured = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    assert ensure_local_model_server(settings, configured) == ("http://127.0.0.1:9/v1", None)
+    assert ensure_local_model_server(settings, {"OPENAI_API_KEY": "sk-x"}) == (None, None)
+    assert service_env(None) == {}
+    assert not (tmp_path / "models").exists()
+
+
+def test_without_the_model_extra_bdg_up_says_no_model_is_available(tmp_path: Path) -> None:
+    if is_installed(MODELS["1.5b"]):
+        pytest.skip("the local-large extra is installed here")
+    lines: list[str] = []
+    env = {"BDG_LOCAL_MODEL_SIZE": "1.5b"}
+    assert ensure_local_model_server(Settings(bdg_home=tmp_path), env, lines.append) == (
+        None,
+        None,
+    )
+    assert "no model available" in lines[0]
+    assert "install bdg-llm[local-large]" in lines[0]
+    assert "recorded calls" in lines[0]
+
+
+SERVICE = """
+import json, os, signal, urllib.request
+request = urllib.request.Request(os.environ["OPENAI_BASE_URL"] + "/models")
+request.add_header("Authorization", "Bearer " + os.environ["OPENAI_API_KEY"])
+with urllib.request.urlopen(request, timeout=10) as response:
+    print("model:", json.load(response)["data"][0]["id"], flush=True)
+signal.pause()
+"""
+DRIVER = """
+import sys
+from pathlib import Path
+from bdg_cli.up import up
+sys.exit(up(Path(sys.argv[1]), [], commands={"svc": [sys.executable, "-c", sys.argv[2]]}))
+"""
+
+
+async def test_services_under_bdg_up_reach_the_local_model(models_dir: Path) -> None:
+    home = Path(tempfile.mkdtemp(prefix="bdg-up-model-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "BDG_"))}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", DRIVER, str(home), SERVICE,
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    seen: list[str] = []
+    try:
+        assert proc.stdout is not None
+        async with asyncio.timeout(120):
+            while "[svc] model: qwen2.5-coder-0.5b-instruct-q4_k_m" not in seen:
+                line = await proc.stdout.readline()
+                assert line, "`bdg up` ended early:\n" + "\n".join(seen)
+                seen.append(line.decode().rstrip("\n"))
+        servers = [
+            p
+            for p in psutil.process_iter(["cmdline"])
+            if "bdg_llm.local_server" in " ".join(p.info["cmdline"] or [])
+            and str(home) in " ".join(p.info["cmdline"] or [])
+        ]
+        assert len(servers) == 1
+        proc.send_signal(signal.SIGINT)
+        rest, _ = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, "\n".join(seen) + rest.decode()
+        assert "stopping the local model server" in rest.decode()
+        assert not servers[0].is_running()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        stop_leftovers(home)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def stop_leftovers(home: Path) -> None:
+    # A failed test must not leave servers behind: take the stack over, then stop it.
+    state = home / "stack.json"
+    nats_pid = json.loads(state.read_text())["nats_pid"] if state.exists() else None
+    if (nats_pid and psutil.pid_exists(nats_pid)) or (home / "pg" / "postmaster.pid").exists():
+        start_embedded(home).stop()
