@@ -125,3 +125,19 @@ async def run(backend: Backend, run_spec: RunSpec, sink: Collected | None = None
     result = await backend.run(run_spec, out)
     assert_no_leftovers(backend, run_spec.run_id, (str(run_spec.workspace), *markers))
     return result, out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ci_has_every_tool() -> None:
+    """On a laptop some sandbox tests skip for lack of root, bwrap or npm; CI installs all of
+    them (.ci/run), so there a missing tool is a failure, never a silent skip."""
+    if not os.environ.get("CI"):
+        return
+    missing = [tool for tool in ("runc", "bwrap", "npm", "node", "tini") if not shutil.which(tool)]
+    assert os.geteuid() == 0, "CI runs the sandbox tests as root"
+    assert not missing, f"CI lacks {missing}: .ci/run must install them"
+    from bdg_sandboxd.backends import backend_classes
+
+    for name, cls in backend_classes().items():
+        availability = cls.available()
+        assert availability.ok, f"CI cannot run the {name} backend: {availability.reason}"
