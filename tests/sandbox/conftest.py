@@ -136,6 +136,8 @@ def ci_has_every_tool() -> None:
     missing = [tool for tool in ("runc", "bwrap", "npm", "node", "tini") if not shutil.which(tool)]
     assert os.geteuid() == 0, "CI runs the sandbox tests as root"
     assert not missing, f"CI lacks {missing}: .ci/run must install them"
+    pip = subprocess.run(["/usr/bin/python3", "-m", "pip", "--version"], capture_output=True)
+    assert pip.returncode == 0, "CI's system python3 needs pip (Debian's python3-pip)"
     from bdg_sandboxd.backends import backend_classes
 
     for name, cls in backend_classes().items():
