@@ -5,28 +5,21 @@ Composition root: recorded answers are read here, before anything connects.
 
 from __future__ import annotations
 
-import logging
-
 from bdg_coder.adapters import RecordedCoder
 from bdg_coder.application import Coding
 from bdg_coder.handlers import CoderHandlers
-from bdg_runtime import service
-from bdg_runtime.answers import answers_or_exit, report
-from bdg_runtime.reactions import Reaction
+from bdg_runtime.answers import Answers
+from bdg_runtime.recorded_service import Handlers, run_recorded
 
 NAME = "coder"
-log = logging.getLogger("bdg_coder")
+
+
+def build(answers: Answers) -> Handlers:
+    return CoderHandlers(Coding(RecordedCoder(answers)))
 
 
 def run() -> None:
-    answers = answers_or_exit(NAME)
-    handlers = CoderHandlers(Coding(RecordedCoder(answers)))
-
-    def reactions(ctx: service.ServiceContext) -> list[Reaction]:
-        report(answers, log)
-        return handlers.reactions()
-
-    service.run(NAME, reactions)
+    run_recorded(NAME, build)
 
 
 if __name__ == "__main__":

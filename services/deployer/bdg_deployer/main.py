@@ -5,28 +5,21 @@ Composition root: recorded answers are read here, before anything connects.
 
 from __future__ import annotations
 
-import logging
-
 from bdg_deployer.adapters import RecordedDeployProvider
 from bdg_deployer.application import Deploying
 from bdg_deployer.handlers import DeployerHandlers
-from bdg_runtime import service
-from bdg_runtime.answers import answers_or_exit, report
-from bdg_runtime.reactions import Reaction
+from bdg_runtime.answers import Answers
+from bdg_runtime.recorded_service import Handlers, run_recorded
 
 NAME = "deployer"
-log = logging.getLogger("bdg_deployer")
+
+
+def build(answers: Answers) -> Handlers:
+    return DeployerHandlers(Deploying(RecordedDeployProvider(answers)))
 
 
 def run() -> None:
-    answers = answers_or_exit(NAME)
-    handlers = DeployerHandlers(Deploying(RecordedDeployProvider(answers)))
-
-    def reactions(ctx: service.ServiceContext) -> list[Reaction]:
-        report(answers, log)
-        return handlers.reactions()
-
-    service.run(NAME, reactions)
+    run_recorded(NAME, build)
 
 
 if __name__ == "__main__":
