@@ -21,7 +21,7 @@ from bdg_runtime.bus import JetStreamPublisher, connect, ensure_streams
 from tests.e2e.harness import Cluster, eventually, wait_for_state
 from tests.e2e.test_job_lifecycle import assert_each_cause_once
 
-pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
+pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]
 NATS_SERVER = Path(sys.executable).parent / "nats-server"
 
 
@@ -98,7 +98,7 @@ async def test_the_job_completes_after_the_broker_lost_its_store(
         own_nats.start()
         await eventually(lambda: _accepts(own_nats.url), 10, "nats to restart")
         cluster.start("coder")
-        history = await wait_for_state(store, job.job_id, JobState.awaiting_deploy_approval, 60)
+        history = await wait_for_state(store, job.job_id, JobState.awaiting_deploy_approval, 150)
         assert [e.name for e in history].count("CodingFinished") == 1
         assert_each_cause_once(history)
     finally:

@@ -51,7 +51,9 @@ class Reconciler:
             trigger = await self.redrive(job_id)
             if trigger is not None:
                 log.warning("re-drove job %s: %s v%d", job_id, trigger.name, trigger.version)
-                self._redriven[(job_id, version)] = (now + backoff, backoff * 2)
+                # Growing pauses, capped: a re-drive lost in a broker restart is retried soon.
+                later = min(backoff * 2, self.after * 4)
+                self._redriven[(job_id, version)] = (now + backoff, later)
         if len(self._redriven) > 10_000:
             self._redriven.clear()
         # Re-drives are handled by consumers; this task never needs an immediate second pass.
