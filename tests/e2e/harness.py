@@ -92,14 +92,18 @@ class Cluster:
             **self.extra_env,
         }
 
-    def start(self, role: str, module: str = "tests.e2e.stepper") -> ServiceProcess:
+    def start(
+        self, role: str, module: str = "tests.e2e.stepper", env: dict[str, str] | None = None
+    ) -> ServiceProcess:
+        """``env`` adds to (or, with "", unsets) this one process's environment."""
         n = len([p for p in self.processes if p.role == role])
         argv = (
             [sys.executable, "-m", module, role]
             if module == "tests.e2e.stepper"
             else [sys.executable, "-m", module]
         )
-        process = ServiceProcess(role, argv, self.env(role), self.workdir / f"{role}-{n}")
+        own = {k: v for k, v in {**self.env(role), **(env or {})}.items() if v != ""}
+        process = ServiceProcess(role, argv, own, self.workdir / f"{role}-{n}")
         self.processes.append(process.start())
         return process
 

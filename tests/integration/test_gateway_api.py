@@ -356,6 +356,7 @@ class RivalStore(JobStore):
 
 async def test_version_conflicts_beyond_retries_are_409(keys: Keys, stack: Stack) -> None:
     tenant = new_tenant()
+    assert stack.store.datastore is not None
     rival_store = RivalStore(stack.store.datastore)
     commands = JobCommands(JobApplication(rival_store, max_conflict_retries=3))
     app = create_app(commands, stack.queries, stack.nc, keys.authenticator())

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError
+from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.conninfo import conninfo_to_dict
 
@@ -48,11 +49,27 @@ def datastore_from_url(url: str, pool_size: int = 4) -> PostgresDatastore:
 
 
 class JobStore:
-    def __init__(self, datastore: PostgresDatastore, create_table: bool = True) -> None:
+    """Jobs in PostgreSQL (``datastore``), or in memory (``JobStore.in_memory()``: the replay of
+    a job runs its handlers against a private copy, never against the real log)."""
+
+    def __init__(
+        self,
+        datastore: PostgresDatastore | None = None,
+        create_table: bool = True,
+        recorder: ApplicationRecorder | None = None,
+    ) -> None:
         self.datastore = datastore
-        self.recorder = JobEventRecorder(datastore, events_table_name=EVENTS_TABLE)
-        if create_table:
-            self.recorder.create_table()
+        if recorder is None:
+            assert datastore is not None, "a datastore or a recorder"
+            pg = JobEventRecorder(datastore, events_table_name=EVENTS_TABLE)
+            if create_table:
+                pg.create_table()
+            recorder = pg
+        self.recorder = recorder
+
+    @classmethod
+    def in_memory(cls) -> JobStore:
+        return cls(recorder=POPOApplicationRecorder())
 
     @classmethod
     def from_url(cls, url: str, pool_size: int = 4) -> JobStore:
@@ -64,7 +81,8 @@ class JobStore:
         return store
 
     def close(self) -> None:
-        self.datastore.close()
+        if self.datastore is not None:
+            self.datastore.close()
 
     def append(self, events: Sequence[Event]) -> list[Recorded]:
         """Atomically append; a taken version means another writer won."""

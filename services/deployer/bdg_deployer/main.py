@@ -9,6 +9,8 @@ from bdg_deployer.adapters import RecordedDeployProvider
 from bdg_deployer.application import Deploying
 from bdg_deployer.handlers import DeployerHandlers
 from bdg_runtime.answers import Answers
+from bdg_runtime.job_replay import ReplaySources
+from bdg_runtime.reactions import Reaction
 from bdg_runtime.recorded_service import Handlers, run_recorded
 
 NAME = "deployer"
@@ -16,6 +18,11 @@ NAME = "deployer"
 
 def build(answers: Answers) -> Handlers:
     return DeployerHandlers(Deploying(RecordedDeployProvider(answers)))
+
+
+def replay_reactions(sources: ReplaySources) -> list[Reaction]:
+    """The same handlers, answered from the recorded script again."""
+    return build(sources.answers).reactions()
 
 
 def run() -> None:

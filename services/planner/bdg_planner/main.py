@@ -25,6 +25,7 @@ from bdg_planner.handlers import PlannerHandlers
 from bdg_planner.llm_adapters import LlmPlanner, LlmReviewer
 from bdg_runtime import service
 from bdg_runtime.answers import Answers, answers_or_exit, report
+from bdg_runtime.job_replay import ReplaySources
 from bdg_runtime.reactions import Reaction
 from bdg_runtime.settings import Settings
 
@@ -43,16 +44,32 @@ class PlannerSettings(BaseSettings):
     )
 
 
-def build(answers: Answers, settings: PlannerSettings) -> PlannerHandlers:
+MODEL_ROLES = frozenset({"planner", "critic", "reviewer"})
+
+
+def _handlers(
+    planner: AbstractPlanner, reviewer: AbstractReviewer, settings: PlannerSettings
+) -> PlannerHandlers:
     policy = CriticPolicy(settings.bdg_plan_score_threshold, settings.bdg_plan_max_iterations)
     tenants = load_policies(Settings().bdg_tenant_policies)
-    if answers.source:  # recorded answers were asked for (BDG_ANSWERS_FILE): tests, the demo
-        planner: AbstractPlanner = RecordedPlanner(answers)
-        reviewer: AbstractReviewer = RecordedReviewer(answers)
-    else:  # a model: OPENAI_BASE_URL (the offline local model under `bdg up`), or OpenAI
-        client = OpenAiClient(LlmSettings())
-        planner, reviewer = LlmPlanner(client), LlmReviewer(client)
     return PlannerHandlers(Planning(planner, reviewer, policy, tenants))
+
+
+def build(answers: Answers, settings: PlannerSettings) -> PlannerHandlers:
+    if answers.source:  # recorded answers were asked for (BDG_ANSWERS_FILE): tests, the demo
+        return _handlers(RecordedPlanner(answers), RecordedReviewer(answers), settings)
+    # a model: OPENAI_BASE_URL (the offline local model under `bdg up`), or OpenAI
+    client = OpenAiClient(LlmSettings())
+    return _handlers(LlmPlanner(client), LlmReviewer(client), settings)
+
+
+def replay_reactions(sources: ReplaySources) -> list[Reaction]:
+    """The planner again, its model answered from the job's recorded calls (or, for a job
+    planned from a recorded script, from that script)."""
+    if sources.called_model_as(MODEL_ROLES) or not sources.answers.source:
+        llm = sources.llm
+        return _handlers(LlmPlanner(llm), LlmReviewer(llm), PlannerSettings()).reactions()
+    return build(sources.answers, PlannerSettings()).reactions()
 
 
 def run() -> None:

@@ -7,6 +7,8 @@ reports whether a sandbox answers; recorded test runs need none.
 from __future__ import annotations
 
 from bdg_runtime.answers import Answers
+from bdg_runtime.job_replay import ReplaySources
+from bdg_runtime.reactions import Reaction
 from bdg_runtime.recorded_service import Handlers, run_recorded
 from bdg_tester.adapters import RecordedTestRunner
 from bdg_tester.application import Testing
@@ -17,6 +19,11 @@ NAME = "tester"
 
 def build(answers: Answers) -> Handlers:
     return TesterHandlers(Testing(RecordedTestRunner(answers)))
+
+
+def replay_reactions(sources: ReplaySources) -> list[Reaction]:
+    """The same handlers, answered from the recorded script again."""
+    return build(sources.answers).reactions()
 
 
 def run() -> None:

@@ -1,0 +1,139 @@
+"""`bdg job replay`: a finished job's handlers, re-run against its recorded model answers (and,
+for the scripted steps, the same script), reproduce its events; a changed planner diverges, and
+the report names where."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bdg_cli.job_replay import replayers
+from bdg_contracts import commands as cmd
+from bdg_contracts import events as ev
+from bdg_contracts.base import Event
+from bdg_contracts.states import JobState
+from bdg_runtime.answers import load_answers
+from bdg_runtime.job_replay import replay_job
+from tests.e2e.conftest import Client_
+from tests.e2e.harness import ROOT, Cluster, wait_for_state
+from tests.fakes.openai_server import FakeOpenAi, Reply
+
+pytestmark = [pytest.mark.timeout(150), pytest.mark.slow]
+ANSWERS_FILE = ROOT / "examples" / "reference-job.json"
+GOAL = "Create a React PWA that stores notes in IndexedDB and works offline"
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAi]:
+    fake = FakeOpenAi(api_key="test-key").start()
+    yield fake
+    fake.stop()
+
+
+async def finished_job(cluster: Cluster, client: Client_, fake: FakeOpenAi) -> list[Event]:
+    """The reference job to the end: planned and reviewed by a model, the other steps from the
+    recorded script."""
+    fake.push(
+        Reply("- [ ] Scaffold the app\n- [ ] Store notes in IndexedDB\n"),
+        Reply('{"score": 6, "risks": ["no offline test"], "changes": ["add an offline test"]}'),
+        Reply("- [ ] Scaffold the app\n- [ ] Store notes in IndexedDB\n- [ ] Test offline\n"),
+        Reply('{"score": 9, "risks": [], "changes": []}'),
+        *[Reply('{"approved": true, "score": 9, "notes": "small and tested"}')] * 3,
+    )
+    cluster.extra_env.update(
+        {
+            "BDG_ANSWERS_FILE": str(ANSWERS_FILE),
+            "BDG_PLAN_SCORE_THRESHOLD": "8",
+            "BDG_PLAN_MAX_ITERATIONS": "3",
+        }
+    )
+    model = {
+        "BDG_ANSWERS_FILE": "",  # the planner asks the model
+        "OPENAI_BASE_URL": fake.base_url,
+        "OPENAI_API_KEY": "test-key",
+    }
+    cluster.start("planner", module="bdg_planner.main", env=model)
+    for step in ("coder", "tester", "deployer"):
+        cluster.start(step, module=f"bdg_{step}.main")
+    c = client
+    job = await c.commands.create(c.caller, cmd.RequestJob(goal=GOAL, plan_approval="auto"))
+    await wait_for_state(c.store, job.job_id, JobState.awaiting_deploy_approval, 90)
+    await c.commands.approve_deploy(c.caller, job.job_id)
+    return await wait_for_state(c.store, job.job_id, JobState.done, 60)
+
+
+async def test_a_finished_job_replays_to_the_same_events_and_a_changed_planner_diverges(
+    cluster: Cluster,
+    client: Client_,
+    fake_openai: FakeOpenAi,
+    database_url: str,
+    namespace: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    history = await finished_job(cluster, client, fake_openai)
+    calls = [e for e in history if isinstance(e, ev.LlmCalled)]
+    assert {c.role for c in calls} == {"planner", "critic", "reviewer"}
+    answers = load_answers(ANSWERS_FILE)
+    monkeypatch.setenv("BDG_PLAN_SCORE_THRESHOLD", "8")
+    monkeypatch.setenv("BDG_PLAN_MAX_ITERATIONS", "3")
+
+    report = await replay_job(history, replayers(), answers)
+
+    assert report.divergence is None, report.divergence
+    reacted = [e for e in history if e.producer in ("planner", "coder", "tester", "deployer")]
+    assert report.compared == len(reacted)
+    assert report.events == len(history)
+    assert report.by_service["planner"] == 2  # the plan and the review
+    assert report.by_service["coder"] >= 1
+    assert report.by_service["deployer"] >= 1
+    assert report.unused_calls == 0
+
+    # The same job under a stricter critic bar: the planner now wants a third draft, which the
+    # recording never answered. The report points at the planner's first reaction.
+    monkeypatch.setenv("BDG_PLAN_SCORE_THRESHOLD", "10")
+    changed = await replay_job(history, replayers(), answers)
+    assert changed.divergence is not None
+    first_planner = next(e for e in history if e.producer == "planner")
+    assert changed.divergence.version == first_planner.version
+    assert changed.divergence.service == "planner"
+    assert changed.divergence.trigger == "JobRequested v1"
+    assert "ReplayMissError" in changed.divergence.reason
+    assert changed.compared == 0
+
+    # The command: exit 0 and the figures when the run is the same, 1 and the place when not.
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "NATS_URL": cluster.nats_url,
+        "BDG_NAMESPACE": namespace,
+        "BDG_TENANT": client.caller.tenant_id,
+        "BDG_ANSWERS_FILE": str(ANSWERS_FILE),
+        "BDG_PLAN_SCORE_THRESHOLD": "8",
+    }
+    job_id = str(history[0].job_id)
+    same = _bdg(["job", "replay", job_id], env)
+    assert same.returncode == 0, same.stderr
+    assert "same events as recorded" in same.stdout
+    assert f"{len(history)} events checked" in same.stdout
+    differs = _bdg(["job", "replay", job_id], {**env, "BDG_PLAN_SCORE_THRESHOLD": "10"})
+    assert differs.returncode == 1, differs.stderr
+    assert f"diverges at version {first_planner.version}" in differs.stdout
+    unknown = _bdg(["job", "replay", job_id, "--service", "nobody"], env)
+    assert unknown.returncode == 2
+    assert "no replayable service nobody" in unknown.stderr
+
+
+def _bdg(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bdg_cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(ROOT),
+    )
