@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bdg_cli import demo, dlq, job_replay, jobs, replay, sandbox, up
+from bdg_cli import demo, dlq, job_fork, job_replay, jobs, replay, sandbox, up
 
 app = typer.Typer(
     name="bdg",
@@ -21,6 +21,7 @@ app.add_typer(dlq.app, name="dlq")
 app.add_typer(sandbox.app, name="sandbox")
 replay.register(app)
 job_replay.register(jobs.app)
+job_fork.register(jobs.app)
 demo.register(app)
 
 

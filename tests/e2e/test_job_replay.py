@@ -4,11 +4,13 @@ the report names where."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
@@ -137,3 +139,71 @@ def _bdg(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
         timeout=60,
         cwd=Path(ROOT),
     )
+
+
+async def test_a_fork_with_another_model_plans_again_with_it(
+    cluster: Cluster,
+    client: Client_,
+    fake_openai: FakeOpenAi,
+    database_url: str,
+    namespace: str,
+) -> None:
+    fake_openai.push(
+        Reply("- [ ] Scaffold the app\n"),
+        Reply('{"score": 9, "risks": [], "changes": []}'),
+    )
+    cluster.start(
+        "planner",
+        module="bdg_planner.main",
+        env={
+            "OPENAI_BASE_URL": fake_openai.base_url,
+            "OPENAI_API_KEY": "test-key",
+            "BDG_MODEL_PLANNER": "gpt-4o-mini",
+            "BDG_MODEL_CRITIC": "gpt-4o-mini",
+        },
+    )
+    c = client
+    job = await c.commands.create(c.caller, cmd.RequestJob(goal="notes app", plan_approval="gated"))
+    original = await wait_for_state(c.store, job.job_id, JobState.awaiting_plan_approval, 60)
+
+    fake_openai.push(
+        Reply("- [ ] Scaffold the app\n- [ ] Test offline\n"),
+        Reply('{"score": 9, "risks": [], "changes": []}'),
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "NATS_URL": cluster.nats_url,
+        "BDG_NAMESPACE": namespace,
+        "BDG_TENANT": c.caller.tenant_id,
+        "BDG_USER": "bob",
+    }
+    inside = _bdg(["job", "fork", str(job.job_id), "--at", "3"], env)
+    assert inside.returncode == 1
+    assert "inside one reaction of planner" in inside.stderr
+    bad_role = _bdg(["job", "fork", str(job.job_id), "--at", "1", "--model", "cook=x"], env)
+    assert bad_role.returncode == 2
+    assert "unknown role 'cook'" in bad_role.stderr
+
+    forked = _bdg(["job", "fork", str(job.job_id), "--at", "1", "--model", "gpt-4o"], env)
+    assert forked.returncode == 0, forked.stderr
+    fork_id = UUID(forked.stdout.split()[0])
+    history = await wait_for_state(c.store, fork_id, JobState.awaiting_plan_approval, 60)
+
+    request = history[0]
+    assert isinstance(request, ev.JobRequested)
+    assert request.forked_from == ev.ForkedFrom(job_id=job.job_id, version=1)
+    assert request.user_id == "bob"
+    calls = [e for e in history if isinstance(e, ev.LlmCalled)]
+    assert [(e.role, e.model) for e in calls] == [("planner", "gpt-4o"), ("critic", "gpt-4o")]
+    assert [r["model"] for r in fake_openai.requests] == ["gpt-4o-mini"] * 2 + ["gpt-4o"] * 2
+    ready = history[-1]
+    assert isinstance(ready, ev.PlanReady)
+    assert "Test offline" in ready.plan_markdown
+    # The original job is untouched.
+    assert await asyncio.to_thread(c.store.history, job.job_id) == original
+
+    # The fork replays too: its own reaction from its own recorded calls.
+    report = await replay_job(history, replayers(["planner"]))
+    assert report.divergence is None, report.divergence
+    assert report.by_service == {"planner": 1}

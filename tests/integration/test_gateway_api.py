@@ -238,6 +238,14 @@ async def test_cancel_twice_is_409(client: httpx.AsyncClient, keys: Keys, stack:
         ("POST", "/jobs/{job}/rollback", {}, "body.reason"),
         ("POST", "/jobs/{job}/budget", {"limit_usd": -1}, "body.limit_usd"),
         ("POST", "/jobs/{job}/pause", {"reason": 3}, "body.reason"),
+        ("POST", "/jobs/{job}/fork", {"at_version": 0}, "body.at_version"),
+        (
+            "POST",
+            "/jobs/{job}/fork",
+            {"at_version": 1, "models": {"cook": "m"}},
+            "body.models.cook.[key]",
+        ),
+        ("POST", "/jobs/{job}/fork", {"at_version": 1, "models": {"coder": " "}}, "body.models"),
     ],
 )
 async def test_invalid_input_is_422_naming_the_field(
@@ -482,3 +490,33 @@ def test_main_refuses_to_start_without_a_key(env: dict[str, str], message: str) 
     assert result.returncode == 2
     assert message in result.stderr
     assert "refuses to start" in result.stderr or "32 bytes" in result.stderr
+
+
+async def test_a_fork_is_a_new_job_from_the_cut_and_refuses_what_cannot_run(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    tenant = new_tenant()
+    job_id = (await create(client, keys, tenant))["id"]
+    body = {"at_version": 1, "models": {"planner": "gpt-4o"}}
+    forked = await client.post(f"/jobs/{job_id}/fork", json=body, headers=keys.headers(tenant))
+    assert forked.status_code == 201, forked.text
+    fork = forked.json()
+    assert fork["id"] != job_id
+    assert forked.headers["Location"] == f"/jobs/{fork['id']}"
+    assert (fork["state"], fork["version"], fork["goal"]) == ("planning", 1, "add a /health route")
+    events = await client.get(f"/jobs/{fork['id']}/events", headers=keys.headers(tenant))
+    request = events.json()[0]
+    assert request["event"]["forked_from"] == {"job_id": job_id, "version": 1}
+    assert request["event"]["models"] == {"planner": "gpt-4o"}
+
+    before = stack.event_count()
+    past = await client.post(
+        f"/jobs/{job_id}/fork", json={"at_version": 9}, headers=keys.headers(tenant)
+    )
+    assert past.status_code == 409
+    assert "cannot fork at version 9" in past.json()["detail"]
+    other = await client.post(
+        f"/jobs/{job_id}/fork", json={"at_version": 1}, headers=keys.headers(new_tenant())
+    )
+    assert other.status_code == 404
+    assert stack.event_count() == before

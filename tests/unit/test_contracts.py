@@ -22,23 +22,24 @@ ENVELOPE = {
 }
 
 
-def test_a_stored_v1_job_requested_loads_as_v2() -> None:
+def test_a_stored_v1_job_requested_loads_as_the_current_version() -> None:
     job_id = uuid4()
     v1_state = {**ENVELOPE, "event_id": "01J", "schema_version": 1, "goal": "g",
                 "repo_url": "https://git.example/r.git"}
     stored = StoredEvent(job_id, 1, "JobRequested", json.dumps(v1_state).encode())
     event = to_event(stored)
     assert isinstance(event, ev.JobRequested)
-    assert event.schema_version == 2
+    assert event.schema_version == 3
     assert event.repo == "https://git.example/r.git"
     assert event.base_ref == "HEAD"
+    assert (event.models, event.forked_from) == ({}, None)
     assert to_event(to_stored(event)) == event
 
 
 def test_a_newer_schema_than_the_code_is_refused() -> None:
     with pytest.raises(ValidationError, match="newer than this code"):
         ev.JobRequested.model_validate(
-            {**ENVELOPE, "job_id": uuid4(), "version": 1, "schema_version": 3, "goal": "g"}
+            {**ENVELOPE, "job_id": uuid4(), "version": 1, "schema_version": 4, "goal": "g"}
         )
 
 
@@ -46,7 +47,7 @@ def test_new_events_are_of_the_current_version() -> None:
     event = ev.JobRequested(job_id=uuid4(), version=1, goal="g", repo="r",
                             correlation_id="c", tenant_id="t", producer="p",
                             occurred_at=datetime.now(UTC))
-    assert (event.schema_version, event.repo) == (2, "r")
+    assert (event.schema_version, event.repo) == (3, "r")
 
 
 def test_events_are_frozen_and_reject_unknown_fields() -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bdg_contracts.base import Contract
-from bdg_contracts.events import PlanApprovalMode
+from bdg_contracts.events import ModelRole, PlanApprovalMode
 
 
 class RequestJob(Contract):
@@ -15,6 +15,21 @@ class RequestJob(Contract):
     # None: the tenant's choice (auto-approve or gated).
     plan_approval: PlanApprovalMode | None = None
     max_attempts: int = Field(default=5, ge=1, le=20)
+
+
+class ForkJob(Contract):
+    """A new job from the first ``at_version`` events of this one, its model calls from then on
+    made with ``models`` (role -> model; roles not named keep the configured model)."""
+
+    at_version: int = Field(ge=1)
+    models: dict[ModelRole, str] = Field(default_factory=dict)
+
+    @field_validator("models")
+    @classmethod
+    def _named(cls, models: dict[str, str]) -> dict[str, str]:
+        if any(not m.strip() for m in models.values()):
+            raise ValueError("a model name cannot be empty")
+        return models
 
 
 class EditPlan(Contract):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, Literal
+from uuid import UUID
 
 from pydantic import Field
 
@@ -12,10 +13,21 @@ from bdg_contracts.states import JobState, Step
 PlanApprovalMode = Literal["auto", "gated"]
 
 
-class JobRequested(Event):
-    """v2 renamed ``repo_url`` to ``repo`` and added ``base_ref``."""
+ModelRole = Literal["planner", "critic", "coder", "reviewer"]
 
-    class_version = 2
+
+class ForkedFrom(Contract):
+    """The job this one was forked from, and the last version copied from it."""
+
+    job_id: UUID
+    version: int = Field(ge=1)
+
+
+class JobRequested(Event):
+    """v2 renamed ``repo_url`` to ``repo`` and added ``base_ref``; v3 added ``models`` (a model
+    per role for this job only) and ``forked_from``."""
+
+    class_version = 3
 
     goal: str = Field(min_length=1, max_length=10_000)
     repo: str = ""
@@ -23,10 +35,18 @@ class JobRequested(Event):
     plan_approval: PlanApprovalMode = "gated"
     max_attempts: int = Field(default=5, ge=1, le=20)
 
+    models: dict[ModelRole, str] = Field(default_factory=dict)
+    forked_from: ForkedFrom | None = None
+
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         state["repo"] = state.pop("repo_url", "")
         state["base_ref"] = "HEAD"
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        state.setdefault("models", {})
+        state.setdefault("forked_from", None)
 
 
 class PlanDrafted(Event):

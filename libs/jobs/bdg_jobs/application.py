@@ -64,6 +64,12 @@ class JobApplication:
         await self._publish(recorded)
         return recorded
 
+    async def start_from(self, events: list[Event]) -> list[Recorded]:
+        """Save a new job from a whole history at once (a fork)."""
+        recorded = await asyncio.to_thread(self.store.append, events)
+        await self._publish(recorded)
+        return recorded
+
     async def execute(
         self, job_id: UUID, decide: Decision, loaded: Job | None = None
     ) -> list[Recorded]:

@@ -58,6 +58,7 @@ class Job:
     awaiting_tool_calls: dict[str, str] = field(default_factory=dict)
     previous_state: JobState = JobState.planning
     review_approved: bool = False
+    models: dict[str, str] = field(default_factory=dict)  # role -> model, for this job only
     failed_step: Step | None = None
     failed_service: str | None = None
     failed_event_version: int | None = None
@@ -304,6 +305,7 @@ class Job:
         self.user_id = event.user_id
         self.goal, self.repo = event.goal, event.repo
         self.plan_approval, self.max_attempts = event.plan_approval, event.max_attempts
+        self.models = {str(role): model for role, model in event.models.items()}
         self.created_at = event.occurred_at
 
     @_mutate.register

@@ -15,6 +15,7 @@ from bdg_contracts.ids import check_tenant, new_event_id, new_job_id
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.errors import JobNotFoundError
+from bdg_jobs.forks import fork_history
 from bdg_jobs.store import Recorded
 from bdg_jobs.tenants import TenantPolicies
 
@@ -68,6 +69,14 @@ class JobCommands:
     async def events(self, caller: Caller, job_id: UUID, after: int = 0) -> list[Event]:
         await self.get(caller, job_id)
         return await self.app.history(job_id, after)
+
+    async def fork(self, caller: Caller, job_id: UUID, command: cmd.ForkJob) -> Job:
+        """A new job from the first ``command.at_version`` events of this one (see forks.py)."""
+        history = await self.events(caller, job_id)
+        cause = caller.cause(self.app)
+        copies = fork_history(history, command.at_version, new_job_id(), cause, command.models)
+        await self.app.start_from(copies)
+        return Job.replay(copies)
 
     async def create(
         self, caller: Caller, command: cmd.RequestJob, job_id: UUID | None = None

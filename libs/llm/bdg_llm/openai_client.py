@@ -25,6 +25,7 @@ from bdg_llm.api import (
     OnDelta,
 )
 from bdg_llm.hashing import request_hash
+from bdg_llm.job_models import model_chosen_for
 from bdg_llm.retries import Backoff, describe, is_transient, retry_after
 from bdg_llm.schema import structured_request, validate_answer
 from bdg_llm.settings import LlmSettings
@@ -58,7 +59,7 @@ class OpenAiClient:
         await self._sdk.close()
 
     async def chat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatResult:
-        model = self.settings.model_for(request.role)
+        model = model_chosen_for(request.role) or self.settings.model_for(request.role)
         key = request_hash(model, request)
         answer = await self._with_retries(model, request, on_delta)
         return self._result(model, key, request, answer)

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from bdg_contracts.events import LlmCalled
 from bdg_llm.api import ChatRequest, ChatResult, M, OnDelta
 from bdg_llm.hashing import request_hash
+from bdg_llm.job_models import model_chosen_for
 from bdg_llm.schema import structured_request, validate_answer
 
 
@@ -46,7 +47,7 @@ class ReplayLlm:
         return sum(len(queue) for queue in self._answers.values())
 
     async def chat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatResult:
-        model = self.models.get(request.role)
+        model = model_chosen_for(request.role) or self.models.get(request.role)
         key = request_hash(model or "", request)
         queue = self._answers.get(key)
         if model is None or not queue:

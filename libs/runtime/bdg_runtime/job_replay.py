@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from bdg_contracts.base import Event
-from bdg_contracts.events import LlmCalled
+from bdg_contracts.events import JobRequested, LlmCalled
 from bdg_jobs.application import JobApplication
 from bdg_jobs.store import JobStore
 from bdg_llm.replay import ReplayLlm
@@ -121,13 +121,20 @@ async def replay_job(
     app = JobApplication(store, clock=clock)
     by_id = {e.event_id: e for e in history}
     new_ids: dict[str, str] = {}  # recorded event id -> id of its counterpart in the new run
+    origin = history[0]
+    # A fork's first events were decided in the job it was forked from: inputs here.
+    copied = (
+        origin.forked_from.version if isinstance(origin, JobRequested) and origin.forked_from else 0
+    )
 
     for start, end in _reaction_batches(history).values():
         batch = history[start:end]
         first = batch[0]
         cause = by_id.get(first.causation_id or "")
         reaction = handlers.get(first.producer, {}).get(type(cause)) if cause is not None else None
-        if reaction is None:  # an input of the run: copied as it was, its cause renamed
+        if (
+            reaction is None or first.version <= copied
+        ):  # an input of the run: copied as it was, its cause renamed
             renamed = first.causation_id and new_ids.get(first.causation_id)
             copies = [
                 e.model_copy(update={"causation_id": renamed}) if renamed else e for e in batch

@@ -36,6 +36,16 @@ async def request_job(
     return JobView.of(job)
 
 
+@router.post("/{job_id}/fork", status_code=201)
+async def fork_job(
+    job_id: JobId, body: cmd.ForkJob, caller: CurrentCaller, commands: Commands, response: Response
+) -> JobView:
+    """A new job from the first ``at_version`` events of this one, with other models."""
+    job = await commands.fork(caller, job_id, body)
+    response.headers["Location"] = f"/jobs/{job.job_id}"
+    return JobView.of(job)
+
+
 @router.get("")
 async def list_jobs(
     caller: CurrentCaller,

@@ -6,6 +6,7 @@ from bdg_contracts.states import JobState
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.tenants import TenantPolicies
 from bdg_llm.api import ChatResult
+from bdg_llm.job_models import job_models
 from bdg_llm.journal import journal
 from bdg_llm.recording import fields_for_event
 from bdg_planner.adapters import AbstractPlanner, AbstractReviewer
@@ -65,7 +66,7 @@ class Planning:
         job = await delivery.job_to_work_on(JobState.planning)
         if job is None:
             return
-        with journal() as calls:
+        with journal() as calls, job_models(job.models):
             iterations = await self.critic_loop(job.goal, self.policy_for(job.tenant_id))
         ready = final_plan(iterations)
 
@@ -86,7 +87,7 @@ class Planning:
         task = ReviewTask(
             job.goal, job.plan_markdown, review_round(job.review_reworks), job.attempt
         )
-        with journal() as calls:
+        with journal() as calls, job_models(job.models):
             review = await self.reviewer.review(task)
 
         def decide(job: Job, cause: Cause) -> None:
