@@ -30,6 +30,9 @@ class Event(Contract):
 
     class_version: ClassVar[int] = 1
     registry: ClassVar[dict[str, type[Event]]] = {}
+    # The aggregate the event belongs to; ``job_id`` is that aggregate's id. Jobs are most of
+    # the log; a repository's index ("repo") has its own few events in the same log.
+    aggregate: ClassVar[str] = "job"
 
     job_id: UUID
     version: int = Field(ge=1, description="position in the job's event sequence")

@@ -66,3 +66,12 @@ class RequestRollback(Contract):
 
 class RaiseBudget(Contract):
     limit_usd: float = Field(gt=0)
+
+
+class RegisterRepo(Contract):
+    """Index a repository (a clone URL; a local path from the CLI only) for the caller's tenant."""
+
+    repo: str = Field(min_length=1, max_length=2_000)
+    ref: str = Field(default="HEAD", min_length=1, max_length=200)
+    include: tuple[str, ...] | None = Field(default=None, description="globs; default code+docs")
+    exclude: tuple[str, ...] = ()

@@ -63,7 +63,8 @@ class AgentConfigProjection:
         """Fold ``batch`` (already filtered past the stored position) and upsert its jobs' rows."""
         by_job: dict[UUID, list[Event]] = {}
         for recorded in batch:
-            by_job.setdefault(recorded.event.job_id, []).append(recorded.event)
+            if type(recorded.event).aggregate == "job":  # repositories share the log
+                by_job.setdefault(recorded.event.job_id, []).append(recorded.event)
         # A job starting in this batch has no row yet: the position guarantees it.
         stored = self._stored_versions(conn, [j for j, e in by_job.items() if e[0].version > 1])
         rows: list[AgentConfigRow] = []

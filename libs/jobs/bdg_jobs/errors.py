@@ -17,3 +17,7 @@ class JobNotFoundError(LookupError):
 
 class ConcurrencyConflictError(Exception):
     """Another writer appended to the job first; reload and decide again."""
+
+
+class RepoNotFoundError(LookupError):
+    """No repository of that id is registered (or it is not the caller's tenant's)."""

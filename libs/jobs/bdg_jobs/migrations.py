@@ -70,6 +70,37 @@ MIGRATIONS: tuple[Migration, ...] = (
         "agent_config index for a tenant's newest jobs",
         ('CREATE INDEX agent_config_tenant_created ON agent_config (tenant, "createdAt" DESC)',),
     ),
+    Migration(
+        5,
+        "repository webhook secrets and index status",
+        (
+            # Kept out of the event log: secrets must not travel to audit exports or the bus.
+            """CREATE TABLE bdg_repo_hooks (
+                repo_id UUID PRIMARY KEY,
+                tenant TEXT NOT NULL,
+                repo TEXT NOT NULL,
+                secret TEXT NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )""",
+            "CREATE INDEX bdg_repo_hooks_repo ON bdg_repo_hooks (repo)",
+            # The indexer's progress, written as it goes (the events say only where it ended).
+            """CREATE TABLE bdg_index_status (
+                repo_id UUID PRIMARY KEY,
+                tenant TEXT NOT NULL,
+                repo TEXT NOT NULL,
+                state TEXT NOT NULL,
+                phase TEXT NOT NULL DEFAULT '',
+                commit TEXT,
+                files INT NOT NULL DEFAULT 0,
+                chunks INT NOT NULL DEFAULT 0,
+                done INT NOT NULL DEFAULT 0,
+                total INT NOT NULL DEFAULT 0,
+                errors JSONB NOT NULL DEFAULT '[]',
+                updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )""",
+            "CREATE INDEX bdg_index_status_tenant ON bdg_index_status (tenant, repo)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -17,9 +17,10 @@ from psycopg.conninfo import conninfo_to_dict
 
 from bdg_contracts.base import Event
 from bdg_jobs.domain import Job
-from bdg_jobs.errors import ConcurrencyConflictError, JobNotFoundError
+from bdg_jobs.errors import ConcurrencyConflictError, JobNotFoundError, RepoNotFoundError
 from bdg_jobs.mapper import to_event, to_stored
 from bdg_jobs.recorder import JobEventRecorder
+from bdg_jobs.repos import RepoIndex
 
 EVENTS_TABLE = "bdg_job_events"
 CREATE_LOCK = 0x6264_675F_6372_6561  # "bdg_crea"
@@ -104,9 +105,16 @@ class JobStore:
 
     def load(self, job_id: UUID, at_version: int | None = None) -> Job:
         history = self.history(job_id, upto=at_version)
-        if not history:
+        # A repository's index shares the log: its id is no job's.
+        if not history or type(history[0]).aggregate != "job":
             raise JobNotFoundError(f"no job {job_id}")
         return Job.replay(history)
+
+    def load_repo(self, repo_id: UUID) -> RepoIndex:
+        history = self.history(repo_id)
+        if not history or type(history[0]).aggregate != "repo":
+            raise RepoNotFoundError(f"no repository {repo_id}")
+        return RepoIndex.replay(history)
 
     def notifications(self, after: int, limit: int = 500) -> list[Recorded]:
         rows = self.recorder.select_notifications(after, limit, inclusive_of_start=False)
