@@ -106,12 +106,17 @@ class ToolInvoked(Contract):
 
 
 class SearchCode(Contract):
-    """Asks the indexer (``subjects.code_search()``) for the chunks nearest to ``query``."""
+    """Asks the indexer (``subjects.code_search()``) for the chunks nearest to ``query``.
+
+    ``repo`` empty: every repository of the tenant. The answer keeps rank order and fits
+    ``token_budget`` (the chunks' token counts added up)."""
 
     tenant_id: str
     repo: str = ""
-    query: str = Field(min_length=1)
-    limit: int = Field(default=10, ge=1, le=100)
+    query: str = Field(min_length=1, max_length=2_000)
+    limit: int = Field(default=6, ge=1, le=100)
+    mode: Literal["hybrid", "vector", "fulltext"] = "hybrid"
+    token_budget: int = Field(default=2_000, ge=1, le=100_000)
 
 
 class CodeHit(Contract):
@@ -120,10 +125,14 @@ class CodeHit(Contract):
     end_line: int = Field(ge=1)
     snippet: str
     score: float
+    language: str = ""
+    repo: str = ""
+    token_count: int = Field(default=0, ge=0)
 
 
 class CodeSearched(Contract):
     hits: tuple[CodeHit, ...] = ()
+    error: str = Field(default="", description="why no search ran (bad request, no index)")
 
 
 # -- commands -----------------------------------------------------------------------------------

@@ -159,7 +159,15 @@ class IndexSearch:
             found = tev.CodeSearched.model_validate_json(reply.data)
         except ValidationError as error:
             raise ToolFailure(f"the indexer answered something else: {error}") from error
-        hits = [c.CodeHit(**h.model_dump()) for h in found.hits]
+        if found.error:
+            return c.CodeSearch(available=False, note=found.error)
+        hits = [
+            c.CodeHit(
+                path=h.path, start_line=h.start_line, end_line=h.end_line, snippet=h.snippet,
+                score=h.score,
+            )
+            for h in found.hits
+        ]  # fmt: skip
         return c.CodeSearch(available=True, hits=hits)
 
 
