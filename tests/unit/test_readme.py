@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from bdg_llm.settings import LlmSettings
+from bdg_planner.main import PlannerSettings
 from bdg_runtime.answers import AnswersSettings
 from bdg_runtime.settings import Settings
 from bdg_sandboxd.settings import SandboxSettings
@@ -19,6 +20,7 @@ def test_every_setting_is_documented() -> None:
     names |= {name.upper() for name in AnswersSettings.model_fields}
     names |= {name.upper() for name in SandboxSettings.model_fields} - {"AGENT_SANDBOX_ENDPOINT"}
     names |= {name.upper() for name in LlmSettings.model_fields}
+    names |= {name.upper() for name in PlannerSettings.model_fields}
     missing = sorted(n for n in names if f"`{n}`" not in README)
     assert not missing, f"settings missing from README's configuration table: {missing}"
 

@@ -135,6 +135,15 @@ class CodeSearched(Contract):
     error: str = Field(default="", description="why no search ran (bad request, no index)")
 
 
+class CodeContextRetrieved(Event):
+    """The code a step was shown for ``query``: recorded, so a replay shows the same code."""
+
+    query: str
+    repo: str = ""
+    hits: tuple[CodeHit, ...] = ()
+    note: str = Field(default="", description="why there are no hits (no index, no answer)")
+
+
 # -- commands -----------------------------------------------------------------------------------
 class ApproveToolCall(Contract):
     """The gated call may run."""

@@ -215,6 +215,9 @@ class Job:
     def roll_back(self, cause: Cause, to_url: str = "") -> None:
         self._append(ev.RolledBack, cause, to_url=to_url)
 
+    def record_code_context(self, cause: Cause, **fields: Any) -> None:
+        self._append(tev.CodeContextRetrieved, cause, **fields)
+
     def record_llm_call(self, cause: Cause, **fields: Any) -> None:
         self._append(ev.LlmCalled, cause, **fields)
 

@@ -28,6 +28,7 @@ ALLOWED: dict[type[Event], frozenset[JobState]] = {
     tev.ToolCallRefused: frozenset({S.coding}),
     tev.ToolCallRejected: frozenset({S.coding}),
     ev.FilesChanged: frozenset({S.coding}),
+    tev.CodeContextRetrieved: frozenset({S.planning, S.coding, S.reviewing}),
     ev.CodingFinished: frozenset({S.coding}),
     ev.TestsPassed: frozenset({S.testing}),
     ev.TestsFailed: frozenset({S.testing}),

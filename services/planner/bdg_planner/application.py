@@ -6,10 +6,12 @@ from bdg_contracts.states import JobState
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.tenants import TenantPolicies
 from bdg_llm.api import ChatResult
+from bdg_llm.code_context import render_code_context
 from bdg_llm.job_models import job_models
 from bdg_llm.journal import journal
 from bdg_llm.recording import fields_for_event
 from bdg_planner.adapters import AbstractPlanner, AbstractReviewer
+from bdg_planner.code_context import AbstractCodeContext, NoCodeContext
 from bdg_planner.domain import (
     CriticPolicy,
     CritiqueTask,
@@ -35,9 +37,11 @@ class Planning:
         reviewer: AbstractReviewer,
         policy: CriticPolicy,
         tenants: TenantPolicies | None = None,
+        code: AbstractCodeContext | None = None,
     ) -> None:
         self.planner, self.reviewer, self.policy = planner, reviewer, policy
         self.tenants = tenants or TenantPolicies()
+        self.code = code or NoCodeContext()
 
     def policy_for(self, tenant_id: str) -> CriticPolicy:
         """The tenant's own bar when it chose one, else the service's."""
@@ -46,14 +50,18 @@ class Planning:
         chosen = self.tenants.for_tenant(tenant_id)
         return CriticPolicy(chosen.plan_score_threshold, chosen.plan_max_iterations)
 
-    async def critic_loop(self, goal: str, policy: CriticPolicy | None = None) -> list[Iteration]:
+    async def critic_loop(
+        self, goal: str, policy: CriticPolicy | None = None, context: str = ""
+    ) -> list[Iteration]:
         policy = policy or self.policy
         iterations: list[Iteration] = []
         previous = None
         for number in range(1, policy.max_iterations + 1):
             feedback = previous.critique if previous else None
             plan = await self.planner.draft(
-                DraftTask(goal, number, previous.plan_markdown if previous else None, feedback)
+                DraftTask(
+                    goal, number, previous.plan_markdown if previous else None, feedback, context
+                )
             )
             critique = await self.planner.critique(CritiqueTask(goal, plan, number))
             previous = Iteration(number, plan, critique)
@@ -66,11 +74,18 @@ class Planning:
         job = await delivery.job_to_work_on(JobState.planning)
         if job is None:
             return
+        # Only a job on a repository has code to ground its plan in.
+        found = await self.code.retrieve(job.tenant_id, job.repo, job.goal) if job.repo else None
+        context = render_code_context(found.hits) if found else ""
         with journal() as calls, job_models(job.models):
-            iterations = await self.critic_loop(job.goal, self.policy_for(job.tenant_id))
+            iterations = await self.critic_loop(job.goal, self.policy_for(job.tenant_id), context)
         ready = final_plan(iterations)
 
         def decide(job: Job, cause: Cause) -> None:
+            if found is not None:
+                job.record_code_context(
+                    cause, query=found.query, repo=found.repo, hits=found.hits, note=found.note
+                )
             record_calls(job, cause, calls)
             for it in iterations:
                 job.draft_plan(cause, it.plan_markdown, it.number)

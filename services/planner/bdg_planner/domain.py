@@ -28,6 +28,7 @@ class DraftTask:
     iteration: int
     previous: str | None = None
     feedback: Critique | None = None
+    context: str = ""  # the code retrieved for the goal, rendered (empty: none)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,12 @@ from bdg_planner.adapters import (
     RecordedReviewer,
 )
 from bdg_planner.application import Planning
+from bdg_planner.code_context import (
+    AbstractCodeContext,
+    IndexerContext,
+    NoCodeContext,
+    RecordedCodeContext,
+)
 from bdg_planner.domain import CriticPolicy
 from bdg_planner.handlers import PlannerHandlers
 from bdg_planner.llm_adapters import LlmPlanner, LlmReviewer
@@ -42,50 +48,59 @@ class PlannerSettings(BaseSettings):
     bdg_plan_max_iterations: int = Field(
         default=3, ge=1, le=20, description="drafts before the best one is taken anyway"
     )
+    bdg_plan_context_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="wait for the indexer's code context, then plan without"
+    )
 
 
 MODEL_ROLES = frozenset({"planner", "critic", "reviewer"})
 
 
 def _handlers(
-    planner: AbstractPlanner, reviewer: AbstractReviewer, settings: PlannerSettings
+    planner: AbstractPlanner,
+    reviewer: AbstractReviewer,
+    settings: PlannerSettings,
+    code: AbstractCodeContext,
 ) -> PlannerHandlers:
     policy = CriticPolicy(settings.bdg_plan_score_threshold, settings.bdg_plan_max_iterations)
     tenants = load_policies(Settings().bdg_tenant_policies)
-    return PlannerHandlers(Planning(planner, reviewer, policy, tenants))
+    return PlannerHandlers(Planning(planner, reviewer, policy, tenants, code))
 
 
-def build(answers: Answers, settings: PlannerSettings) -> PlannerHandlers:
+def build(
+    answers: Answers, settings: PlannerSettings, code: AbstractCodeContext | None = None
+) -> PlannerHandlers:
+    code = code or NoCodeContext()
     if answers.source:  # recorded answers were asked for (BDG_ANSWERS_FILE): tests, the demo
-        return _handlers(RecordedPlanner(answers), RecordedReviewer(answers), settings)
+        return _handlers(RecordedPlanner(answers), RecordedReviewer(answers), settings, code)
     # a model: OPENAI_BASE_URL (the offline local model under `bdg up`), or OpenAI
     client = OpenAiClient(LlmSettings())
-    return _handlers(LlmPlanner(client), LlmReviewer(client), settings)
+    return _handlers(LlmPlanner(client), LlmReviewer(client), settings, code)
 
 
 def replay_reactions(sources: ReplaySources) -> list[Reaction]:
     """The planner again, its model answered from the job's recorded calls (or, for a job
     planned from a recorded script, from that script)."""
+    code = RecordedCodeContext(sources.history)
     if sources.called_model_as(MODEL_ROLES) or not sources.answers.source:
         llm = sources.llm
-        return _handlers(LlmPlanner(llm), LlmReviewer(llm), PlannerSettings()).reactions()
-    return build(sources.answers, PlannerSettings()).reactions()
+        return _handlers(LlmPlanner(llm), LlmReviewer(llm), PlannerSettings(), code).reactions()
+    return build(sources.answers, PlannerSettings(), code).reactions()
 
 
 def run() -> None:
     settings = PlannerSettings()
     answers = answers_or_exit(NAME)
-    handlers = build(answers, settings)
 
     def reactions(ctx: service.ServiceContext) -> list[Reaction]:
+        context = IndexerContext(ctx.nc, timeout=settings.bdg_plan_context_timeout_seconds)
+        handlers = build(answers, settings, context)
         if answers.source:
             report(answers, log)
         else:
-            settings = LlmSettings()
+            llm = LlmSettings()
             log.info(
-                "model: %s at %s",
-                settings.model_for("planner"),
-                settings.openai_base_url or "api.openai.com",
+                "model: %s at %s", llm.model_for("planner"), llm.openai_base_url or "api.openai.com"
             )
         log.info("plan loop: %s", handlers.planning.policy)
         return handlers.reactions()

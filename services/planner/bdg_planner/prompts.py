@@ -20,10 +20,10 @@ REVIEWER = (
 )
 
 
-def draft_prompt(task: DraftTask, context: str = "") -> str:
+def draft_prompt(task: DraftTask) -> str:
     parts = [f"Goal: {task.goal}"]
-    if context:
-        parts.append(f"Relevant code:\n{context}")
+    if task.context:
+        parts.append(f"Relevant code from the repository:\n{task.context}")
     if task.previous is not None and task.feedback is not None:
         changes = "\n".join(f"- {c}" for c in task.feedback.changes) or "- (none given)"
         risks = "\n".join(f"- {r}" for r in task.feedback.risks) or "- (none given)"
