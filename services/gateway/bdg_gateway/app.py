@@ -8,7 +8,17 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from nats.aio.client import Client
 
-from bdg_gateway import api, errors, plan_routes, sandbox_routes, tool_routes, ws
+from bdg_gateway import (
+    api,
+    errors,
+    index_deps,
+    index_routes,
+    plan_routes,
+    sandbox_routes,
+    tool_routes,
+    webhook_routes,
+    ws,
+)
 from bdg_gateway.auth import Authenticator
 from bdg_gateway.deps import CurrentGateway, Gateway
 from bdg_gateway.queries import JobQueries
@@ -37,6 +47,9 @@ def create_app(
     app.include_router(plan_routes.router)
     app.include_router(tool_routes.router)
     app.include_router(ws.router)
+    index_deps.install(app, commands, queries)
+    app.include_router(index_routes.router)
+    app.include_router(webhook_routes.router)
     sandbox_routes.install(app, sandbox)
     app.add_api_route(
         "/healthz", healthz, methods=["GET"], tags=["health"], responses={503: {"model": Health}}

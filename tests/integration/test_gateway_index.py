@@ -1,0 +1,307 @@
+"""The index API in-process (ASGI) over a real PostgreSQL and NATS: register, list, get (one
+tenant's), and search through NATS request/reply."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import psycopg
+import pytest
+from fastapi import FastAPI
+from nats.aio.msg import Msg
+
+from bdg_contracts import index_events as ix
+from bdg_contracts import subjects
+from bdg_contracts import tool_events as tev
+from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
+    Keys,
+    Stack,
+    client_fixture,
+    gateway_fixture,
+    keys_fixture,
+    new_tenant,
+    stack_fixture,
+)
+
+pytestmark = pytest.mark.timeout(60)
+STATUS_FIELDS = {
+    "id", "repo", "state", "phase", "done", "total", "files", "chunks", "commit", "errors",
+    "registered_at", "updated_at",
+}  # fmt: skip
+
+
+def url() -> str:
+    return f"https://git.example.com/{new_tenant()}/app.git"
+
+
+async def register(
+    client: httpx.AsyncClient, keys: Keys, tenant: str, repo: str, **body: Any
+) -> httpx.Response:
+    return await client.post(
+        "/index/repos", json={"repo": repo, **body}, headers=keys.headers(tenant)
+    )
+
+
+def write_status(stack: Stack, repo_id: UUID, tenant: str, **row: Any) -> None:
+    """A row as the indexer writes it while it works."""
+    values = {"state": "indexing", "phase": "embedding", "done": 3, "total": 10, **row}
+    values["errors"] = json.dumps(values.get("errors", []))
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO bdg_index_status (repo_id, tenant, repo, state, phase, commit, files,"
+            " chunks, done, total, errors) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (repo_id, tenant, "r", values["state"], values["phase"], values.get("commit"),
+             values.get("files", 0), values.get("chunks", 0), values["done"], values["total"],
+             values["errors"]),
+        )  # fmt: skip
+
+
+async def test_register_answers_201_with_the_webhook_secret(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    tenant, repo = new_tenant(), url()
+    response = await register(client, keys, tenant, repo, ref="main", include=["*.py"])
+    assert response.status_code == 201, response.text
+    body = response.json()
+    repo_id = ix.repo_id(tenant, repo)
+    assert body["id"] == str(repo_id)
+    assert body["repo"] == ix.normalize_repo(repo)
+    assert (body["ref"], body["include"], body["exclude"]) == ("main", ["*.py"], [])
+    assert body["created"] is True
+    assert len(body["webhook_secret"]) >= 32
+    assert body["webhook_path"] == "/webhooks/git"
+    assert response.headers["Location"] == f"/index/repos/{repo_id}"
+    [event] = stack.store.history(repo_id)
+    assert isinstance(event, ix.RepoRegistered)
+    assert (event.tenant_id, event.user_id, event.ref) == (tenant, "alice", "main")
+    assert event.filter.include == ("*.py",)
+    assert body["webhook_secret"] not in json.dumps(event.model_dump(mode="json"))
+
+
+async def test_registering_again_answers_200_with_the_same_id_and_secret(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    tenant, repo = new_tenant(), url()
+    first = (await register(client, keys, tenant, repo)).json()
+    before = stack.event_count()
+    again = await register(client, keys, tenant, repo.removesuffix(".git") + "/", ref="other")
+    assert again.status_code == 200
+    assert (again.json()["id"], again.json()["webhook_secret"]) == (
+        first["id"],
+        first["webhook_secret"],
+    )
+    assert (again.json()["created"], again.json()["ref"]) == (False, "HEAD")  # as registered
+    assert stack.event_count() == before
+
+
+@pytest.mark.parametrize(
+    ("repo", "problem"),
+    [
+        ("/home/alice/app", "local paths are refused by the API"),
+        ("./app", "local paths are refused by the API"),
+        ("app", "local paths are refused by the API"),
+        ("C:\\work\\app", "local paths are refused by the API"),
+        ("file:///srv/git/app.git", "file:// URLs are local repositories"),
+        ("ext::sh -c touch% /tmp/pwned", "local paths are refused by the API"),
+        ("ftp://host/app.git", "the ftp:// scheme is not a clone URL"),
+        ("https:///app.git", "the URL names no host"),
+        ("https://bob:hunter2@git.example.com/app.git", "carries a password"),
+    ],
+)
+async def test_local_and_unusable_repositories_are_refused(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack, repo: str, problem: str
+) -> None:
+    before = stack.event_count()
+    response = await register(client, keys, new_tenant(), repo)
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("body.repo: ")
+    assert problem in response.json()["detail"]
+    assert stack.event_count() == before
+
+
+@pytest.mark.parametrize(
+    "repo",
+    ["git@github.com:acme/app.git", "ssh://git@git.example.com:2222/acme/app.git",
+     "git://git.example.com/app.git", "http://localhost:3000/acme/app"],
+)  # fmt: skip
+async def test_clone_urls_of_every_kind_are_accepted(
+    client: httpx.AsyncClient, keys: Keys, repo: str
+) -> None:
+    assert (await register(client, keys, new_tenant(), repo)).status_code == 201
+
+
+async def test_a_bad_registration_is_422(client: httpx.AsyncClient, keys: Keys) -> None:
+    response = await register(client, keys, new_tenant(), url(), ref="")
+    assert response.status_code == 422
+    assert "ref" in response.json()["detail"]
+
+
+async def test_the_list_has_the_tenants_repositories_with_their_status(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    tenant, other = new_tenant(), new_tenant()
+    waiting = (await register(client, keys, tenant, url())).json()
+    working = (await register(client, keys, tenant, url())).json()
+    theirs = (await register(client, keys, other, url())).json()
+    errors = [{"path": "big.bin", "reason": "binary"}]
+    write_status(stack, UUID(working["id"]), tenant, errors=errors, files=2, chunks=7)
+
+    response = await client.get("/index/repos", headers=keys.headers(tenant))
+    assert response.status_code == 200
+    rows = {row["id"]: row for row in response.json()}
+    assert set(rows) == {waiting["id"], working["id"]}  # not the other tenant's
+    assert theirs["id"] not in rows
+    assert set(rows[waiting["id"]]) == STATUS_FIELDS
+    assert (rows[waiting["id"]]["state"], rows[waiting["id"]]["done"]) == ("pending", 0)
+    row = rows[working["id"]]
+    assert (row["state"], row["phase"], row["done"], row["total"]) == (
+        "indexing",
+        "embedding",
+        3,
+        10,
+    )
+    assert (row["files"], row["chunks"], row["errors"]) == (2, 7, errors)
+    assert row["updated_at"] is not None
+
+
+async def test_get_one_repository_with_its_registration(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    tenant = new_tenant()
+    created = (await register(client, keys, tenant, url(), ref="main", exclude=["docs/*"])).json()
+    write_status(stack, UUID(created["id"]), tenant, state="ready", commit="a" * 40)
+    response = await client.get(f"/index/repos/{created['id']}", headers=keys.headers(tenant))
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["state"], body["commit"], body["ref"]) == ("ready", "a" * 40, "main")
+    assert (body["exclude"], body["version"], body["last_error"]) == (["docs/*"], 1, "")
+    assert body["indexed_commit"] is None  # no IndexUpdated yet
+
+
+async def test_another_tenants_repository_is_404(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    created = (await register(client, keys, new_tenant(), url())).json()
+    response = await client.get(f"/index/repos/{created['id']}", headers=keys.headers("globex"))
+    assert response.status_code == 404
+    unknown = await client.get(f"/index/repos/{uuid4()}", headers=keys.headers("globex"))
+    assert unknown.status_code == 404
+    assert response.json()["detail"] == f"no repository {created['id']}"
+
+
+async def test_a_job_id_is_no_repository(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    tenant = new_tenant()
+    job = await client.post("/jobs", json={"goal": "x"}, headers=keys.headers(tenant))
+    response = await client.get(f"/index/repos/{job.json()['id']}", headers=keys.headers(tenant))
+    assert response.status_code == 404
+
+
+async def test_the_index_routes_need_a_token(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/index/repos")).status_code == 401
+    assert (await client.post("/index/repos", json={"repo": url()})).status_code == 401
+    assert (await client.get("/search", params={"q": "x"})).status_code == 401
+
+
+# -- search -----------------------------------------------------------------------------------
+async def test_search_without_an_indexer_is_503(client: httpx.AsyncClient, keys: Keys) -> None:
+    response = await client.get("/search", params={"q": "parse"}, headers=keys.headers("acme"))
+    assert response.status_code == 503
+    assert response.json()["detail"] == "no indexer is running"
+
+
+@contextlib.asynccontextmanager
+async def indexer(stack: Stack, answer: tev.CodeSearched | None) -> AsyncIterator[list[Any]]:
+    """A stand-in for the indexer on the real bus: records requests, answers ``answer``
+    (never, when None)."""
+    asked: list[tev.SearchCode] = []
+
+    async def reply(msg: Msg) -> None:
+        asked.append(tev.SearchCode.model_validate_json(msg.data))
+        if answer is not None:
+            await msg.respond(answer.model_dump_json().encode())
+
+    subscription = await stack.nc.subscribe(subjects.code_search(), cb=reply)
+    await stack.nc.flush()
+    try:
+        yield asked
+    finally:
+        await subscription.unsubscribe()
+
+
+HIT = tev.CodeHit(
+    path="src/parse.py", start_line=3, end_line=9, snippet="def parse(text):\n    ...",
+    score=0.82, language="python", repo="https://git.example.com/acme/app", token_count=12,
+)  # fmt: skip
+
+
+async def test_search_asks_the_indexer_for_the_callers_tenant(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    tenant = new_tenant()
+    async with indexer(stack, tev.CodeSearched(hits=(HIT,))) as asked:
+        response = await client.get(
+            "/search",
+            params={"q": "parse text", "repo": "https://Git.Example.com/acme/app.git",
+                    "mode": "fulltext", "limit": 3, "token_budget": 500},
+            headers=keys.headers(tenant),
+        )  # fmt: skip
+    assert response.status_code == 200, response.text
+    assert asked == [
+        tev.SearchCode(
+            tenant_id=tenant, repo="https://git.example.com/acme/app", query="parse text",
+            limit=3, mode="fulltext", token_budget=500,
+        )
+    ]  # fmt: skip
+    body = response.json()
+    assert body["hits"] == [HIT.model_dump(mode="json")]
+    assert (body["mode"], body["error"]) == ("fulltext", "")
+
+
+async def test_search_by_repository_id_is_tenant_scoped(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    tenant, repo = new_tenant(), url()
+    created = (await register(client, keys, tenant, repo)).json()
+    async with indexer(stack, tev.CodeSearched(error="no index of this repository yet")) as asked:
+        mine = await client.get(
+            "/search", params={"q": "x", "repo": created["id"]}, headers=keys.headers(tenant)
+        )
+        theirs = await client.get(
+            "/search", params={"q": "x", "repo": created["id"]}, headers=keys.headers("globex")
+        )
+    assert mine.status_code == 200
+    assert (mine.json()["hits"], mine.json()["error"]) == ([], "no index of this repository yet")
+    assert asked[0].repo == ix.normalize_repo(repo)
+    assert theirs.status_code == 404
+    assert len(asked) == 1  # the other tenant's request never reached the indexer
+
+
+async def test_search_times_out_with_504(
+    client: httpx.AsyncClient, gateway: FastAPI, keys: Keys, stack: Stack
+) -> None:
+    gateway.state.index.search_timeout = 0.3
+    async with indexer(stack, None) as asked:
+        response = await client.get("/search", params={"q": "x"}, headers=keys.headers("acme"))
+    assert response.status_code == 504
+    assert response.json()["detail"] == "the indexer did not answer in 0.3s"
+    assert len(asked) == 1
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"q": ""}, {"q": "x", "mode": "semantic"}, {"q": "x", "limit": 0},
+     {"q": "x", "limit": 101}, {"q": "x", "token_budget": 0}, {"q": "x" * 2001}],
+)  # fmt: skip
+async def test_bad_search_parameters_are_422(
+    client: httpx.AsyncClient, keys: Keys, params: dict[str, Any]
+) -> None:
+    response = await client.get("/search", params=params, headers=keys.headers("acme"))
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("query.")
