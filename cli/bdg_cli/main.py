@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bdg_cli import demo, dlq, job_fork, job_replay, jobs, replay, sandbox, up
+from bdg_cli import demo, dlq, index, job_fork, job_replay, jobs, replay, sandbox, up
 
 app = typer.Typer(
     name="bdg",
@@ -23,6 +23,7 @@ replay.register(app)
 job_replay.register(jobs.app)
 job_fork.register(jobs.app)
 demo.register(app)
+index.register(app)
 
 
 @app.command("up")

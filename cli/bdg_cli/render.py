@@ -1,16 +1,19 @@
-"""How jobs, events and dead letters look in a terminal (rich); no I/O besides printing."""
+"""How jobs, events, dead letters, index status and search hits look in a terminal (rich); no I/O
+besides printing."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import singledispatch
-from typing import Any
+from typing import Any, Protocol
+from uuid import UUID
 
 from rich.table import Table
 from rich.text import Text
 
 from bdg_contracts import events as ev
+from bdg_contracts import tool_events as tev
 from bdg_contracts.base import Event
 from bdg_jobs.domain import Job
 from bdg_runtime.dlq import DeadLetter
@@ -248,3 +251,83 @@ def dead_letters_table(letters: Sequence[DeadLetter]) -> Table:
             letter.error,
         )
     return table
+
+
+# -- the code index ---------------------------------------------------------------------------
+INDEX_STATE_STYLE = {"ready": "bold green", "failed": "bold red", "pending": "yellow"}
+
+
+class IndexStatus(Protocol):
+    """A repository and where its index is (``bdg_index_status``; "pending" before any row)."""
+
+    @property
+    def repo_id(self) -> UUID: ...
+    @property
+    def repo(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def phase(self) -> str: ...
+    @property
+    def commit(self) -> str | None: ...
+    @property
+    def files(self) -> int: ...
+    @property
+    def chunks(self) -> int: ...
+    @property
+    def done(self) -> int: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def errors(self) -> list[Any]: ...
+    @property
+    def updated_at(self) -> datetime | None: ...
+
+
+def index_error(error: Any) -> str:
+    """One recorded indexing error: ``path: reason`` when it names them, else as it is."""
+    if isinstance(error, dict) and ("path" in error or "reason" in error):
+        path, reason = error.get("path", ""), error.get("reason", error.get("error", ""))
+        return f"{path}: {reason}" if path else str(reason)
+    return str(error)
+
+
+def index_table(rows: Iterable[IndexStatus]) -> Table:
+    table = Table(title="indexed repositories", title_justify="left")
+    for name in ("repo id", "repository", "state", "progress", "files", "chunks", "commit",
+                 "updated", "errors"):  # fmt: skip
+        table.add_column(name, no_wrap=name in ("repo id", "state"), overflow="fold")
+    for row in rows:
+        state = Text(row.state, style=INDEX_STATE_STYLE.get(row.state, "cyan"))
+        if row.phase and row.state not in ("ready", "pending"):
+            state.append(f" ({row.phase})", style="dim")
+        table.add_row(
+            str(row.repo_id),
+            row.repo,
+            state,
+            f"{row.done}/{row.total}" if row.total else "",
+            str(row.files),
+            str(row.chunks),
+            (row.commit or "")[:12],
+            _time(row.updated_at),
+            "; ".join(index_error(e) for e in row.errors[:3])
+            + (f" (+{len(row.errors) - 3})" if len(row.errors) > 3 else ""),
+        )
+    return table
+
+
+def hit_header(hit: tev.CodeHit, show_repo: bool = False) -> Text:
+    """``src/parse.py:3-9  0.823  python``"""
+    text = Text.assemble(
+        (f"{hit.path}:{hit.start_line}-{hit.end_line}", "bold cyan"), (f"  {hit.score:.3f}", "")
+    )
+    if hit.language:
+        text.append(f"  {hit.language}", style="dim")
+    if show_repo and hit.repo:
+        text.append(f"  {hit.repo}", style="dim")
+    return text
+
+
+def hit_snippet(hit: tev.CodeHit, indent: int = 4) -> Text:
+    pad = " " * indent
+    return Text("\n".join(pad + line for line in hit.snippet.rstrip("\n").splitlines()))
