@@ -7,11 +7,24 @@
 ``stream_options.include_usage``), ``Failure`` (a documented error body, optional
 ``Retry-After``) or ``Hang`` (holds the request until released, for timeouts). Every request body
 is kept in ``requests``. A real server on a free port, in a thread; no delays but events.
+
+``POST /v1/embeddings`` checks the request as documented (``model``; ``input`` a string, a list of
+strings, or token arrays, none empty, at most 2048; ``encoding_format`` ``float`` or ``base64``,
+which the openai SDK asks for by default; ``dimensions`` for text-embedding-3 models only) and
+answers with the next item of its own script (``push_embeddings``): ``Embed`` (the default when
+the script is empty), ``Failure`` or ``Hang``. Vectors are deterministic unit vectors hashed from
+the words of each text (texts sharing words are close), see ``fake_embedding``. Every embeddings
+request body is kept in ``embedding_requests``.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import math
+import re
+import struct
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -60,6 +73,21 @@ class Hang:
 
 Scripted = Reply | Failure | Hang
 
+
+@dataclass(frozen=True)
+class Embed:
+    """Answer an embeddings request (one vector per input, from ``fake_embedding``)."""
+
+
+EmbeddingScripted = Embed | Failure | Hang
+EMBEDDINGS_PATH = "/v1/embeddings"
+EMBEDDING_DIMS = {
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+    "text-embedding-ada-002": 1536,
+}
+MAX_EMBEDDING_INPUTS = 2048
+
 DEFAULTS: dict[int, tuple[str, str | None, str]] = {
     400: ("invalid_request_error", None, "Invalid request."),
     401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
@@ -83,6 +111,8 @@ class FakeOpenAi:
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._hangs: list[Hang] = []
+        self.embedding_script: deque[EmbeddingScripted] = deque()
+        self.embedding_requests: list[dict[str, Any]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         # serve_forever looks for shutdown() every poll interval: short, for quick teardowns.
@@ -99,6 +129,17 @@ class FakeOpenAi:
         with self._lock:
             self.script.extend(items)
             self._hangs.extend(i for i in items if isinstance(i, Hang))
+
+    def push_embeddings(self, *items: EmbeddingScripted) -> None:
+        """Script the next embeddings answers; once they are used up, every request is answered."""
+        with self._lock:
+            self.embedding_script.extend(items)
+            self._hangs.extend(i for i in items if isinstance(i, Hang))
+
+    def next_embedding(self, body: dict[str, Any]) -> EmbeddingScripted:
+        with self._lock:
+            self.embedding_requests.append(body)
+            return self.embedding_script.popleft() if self.embedding_script else Embed()
 
     def start(self) -> FakeOpenAi:
         self._thread.start()
@@ -130,11 +171,14 @@ def _handler(fake: FakeOpenAi) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
             try:
-                if self.path != PATH:
+                if self.path not in (PATH, EMBEDDINGS_PATH):
                     self._error(Failure(404, f"Invalid URL (POST {self.path})", code=None))
                     return
                 if fake.api_key and self.headers.get("Authorization") != f"Bearer {fake.api_key}":
                     self._error(Failure(401))
+                    return
+                if self.path == EMBEDDINGS_PATH:
+                    self._embeddings(raw)
                     return
                 try:
                     body = json.loads(raw)
@@ -156,6 +200,24 @@ def _handler(fake: FakeOpenAi) -> type[BaseHTTPRequestHandler]:
                     self._json(200, completion(body, item))
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
+
+        def _embeddings(self, raw: bytes) -> None:
+            try:
+                body = json.loads(raw)
+                check_embeddings_request(body)
+            except (ValueError, RequestError) as exc:
+                param = exc.param if isinstance(exc, RequestError) else None
+                self._error(Failure(400, str(exc), param=param))
+                return
+            item = fake.next_embedding(body)
+            if isinstance(item, Failure):
+                self._error(item)
+            elif isinstance(item, Hang):
+                item.arrived.set()
+                item.release.wait()
+                self.close_connection = True
+            else:
+                self._json(200, embeddings(body))
 
         def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] = {}) -> None:  # noqa: B006
             data = json.dumps(payload).encode()
@@ -357,3 +419,89 @@ def stream_chunks(body: dict[str, Any], reply: Reply) -> list[dict[str, Any]]:
         last["usage"] = _usage(reply)
         chunks.append(last)
     return chunks
+
+
+# -- embeddings -----------------------------------------------------------------------------------
+_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def check_embeddings_request(body: Any) -> None:
+    if not isinstance(body, dict):
+        raise RequestError("We could not parse the JSON body of your request.")
+    if not isinstance(body.get("model"), str):
+        raise RequestError("you must provide a model parameter", "model")
+    texts = _inputs(body.get("input"))
+    if not texts or len(texts) > MAX_EMBEDDING_INPUTS or any(t in ("", []) for t in texts):
+        raise RequestError(
+            "'$.input' is invalid. Please check the API reference: "
+            "https://platform.openai.com/docs/api-reference."
+        )
+    if body.get("encoding_format", "float") not in ("float", "base64"):
+        raise RequestError(
+            f"Invalid value for 'encoding_format': {body['encoding_format']!r}. "
+            "Supported values are: 'float' and 'base64'.",
+            "encoding_format",
+        )
+    if "dimensions" in body:
+        dims = body["dimensions"]
+        if not body["model"].startswith("text-embedding-3"):
+            raise RequestError("This model does not support specifying dimensions.", "dimensions")
+        if not isinstance(dims, int) or isinstance(dims, bool) or dims < 1:
+            raise RequestError(
+                f"Invalid value for 'dimensions' = {dims}. Must be greater than 0.",
+                "dimensions",
+            )
+        most = EMBEDDING_DIMS.get(body["model"])
+        if most is not None and dims > most:
+            raise RequestError(f"This model's maximum dimensions is {most}.", "dimensions")
+
+
+def _inputs(value: Any) -> list[Any]:
+    """The texts (or token arrays) of ``input``: a string, strings, tokens, or token arrays."""
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not value:
+        return []
+    if all(isinstance(v, int) for v in value):
+        return [value]  # one text given as tokens
+    if all(isinstance(v, str) for v in value):
+        return value
+    if all(isinstance(v, list) and all(isinstance(t, int) for t in v) for v in value):
+        return value
+    return []
+
+
+def fake_embedding(text: str | list[int], dims: int) -> list[float]:
+    """A unit vector: each word (or token) adds +-1 at a position hashed from it, so texts that
+    share words are close and the same text always gets the same vector."""
+    words = [str(t) for t in text] if isinstance(text, list) else _WORD.findall(text.lower())
+    vector = [0.0] * dims
+    for word in words or [str(text)]:
+        digest = hashlib.sha256(word.encode()).digest()
+        position = int.from_bytes(digest[:8], "big") % dims
+        vector[position] += 1.0 if digest[8] & 1 else -1.0
+    norm = math.sqrt(sum(x * x for x in vector))
+    if norm == 0:  # the words cancelled out
+        vector[0], norm = 1.0, 1.0
+    return [x / norm for x in vector]
+
+
+def embeddings(body: dict[str, Any]) -> dict[str, Any]:
+    from bdg_llm.tokens import count_text
+
+    texts = _inputs(body["input"])
+    dims = body.get("dimensions") or EMBEDDING_DIMS.get(body["model"], 1536)
+    data = []
+    for i, text in enumerate(texts):
+        vector = fake_embedding(text, dims)
+        encoded: Any = vector
+        if body.get("encoding_format") == "base64":
+            encoded = base64.b64encode(struct.pack(f"<{dims}f", *vector)).decode()
+        data.append({"object": "embedding", "index": i, "embedding": encoded})
+    tokens = sum(len(t) if isinstance(t, list) else count_text(t) for t in texts)
+    return {
+        "object": "list",
+        "data": data,
+        "model": body["model"],
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }

@@ -16,13 +16,15 @@ import hashlib
 import importlib.metadata
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
+
+    from bdg_llm.retries import Backoff
 
 
 class Embedder(Protocol):
@@ -144,41 +146,83 @@ class OfflineEmbedder:
 
 
 OPENAI_DIMS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072}
+OPENAI_BATCH = 512  # texts per request; the API takes up to 2048 inputs (300k tokens) per call
 
 
 class OpenAiEmbedder:
-    """An OpenAI-compatible `/v1/embeddings` endpoint (text-embedding-3-small by default)."""
+    """An OpenAI-compatible `/v1/embeddings` endpoint (text-embedding-3-small by default).
+
+    Up to ``batch_size`` texts per request. Give the client ``max_retries=0``: this class retries
+    429/5xx/timeouts/connection failures itself, with exponential backoff and jitter honouring
+    ``Retry-After`` (as the chat client does), then raises ``LlmUnavailableError``; any other 4xx
+    raises ``LlmRejectedError`` at once.
+    """
 
     def __init__(
         self,
         client: AsyncOpenAI,
         model_name: str = "text-embedding-3-small",
         dims: int | None = None,
+        *,
+        batch_size: int = OPENAI_BATCH,
+        max_retries: int = 4,
+        backoff: Backoff | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if dims is None and model_name not in OPENAI_DIMS:
             raise ValueError(f"dimensions of embedding model {model_name!r} unknown: pass dims")
+        if not 1 <= batch_size <= 2048:
+            raise ValueError(f"batch_size must be 1..2048, got {batch_size}")
         self._client = client
         self.model_name = model_name
         self.dims = dims or OPENAI_DIMS[model_name]
+        self.batch_size, self.max_retries = batch_size, max_retries
+        self._backoff = backoff
+        self._sleep = sleep
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         vectors: list[list[float]] = []
-        for start in range(0, len(texts), 512):  # the API takes up to 2048 inputs per call
-            response = await self._client.embeddings.create(
-                model=self.model_name,
-                input=list(texts[start : start + 512]),
-                encoding_format="float",
-            )
-            vectors += [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
+        for start in range(0, len(texts), self.batch_size):
+            vectors += await self._with_retries(list(texts[start : start + self.batch_size]))
         if any(len(v) != self.dims for v in vectors):
             raise ValueError(f"{self.model_name} answered vectors that are not {self.dims} long")
         return vectors
+
+    async def _with_retries(self, batch: list[str]) -> list[list[float]]:
+        import openai
+
+        from bdg_llm.api import LlmRejectedError, LlmUnavailableError
+        from bdg_llm.retries import Backoff, describe, is_transient, retry_after
+
+        backoff = self._backoff or Backoff(1.0, 30.0)
+        for attempt in range(self.max_retries + 1):
+            try:
+                response = await self._client.embeddings.create(
+                    model=self.model_name, input=batch, encoding_format="float"
+                )
+                return [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
+            except openai.APIError as exc:
+                if not is_transient(exc):
+                    status = exc.status_code if isinstance(exc, openai.APIStatusError) else 0
+                    raise LlmRejectedError(
+                        f"{self.model_name}: the endpoint refused the embeddings request: "
+                        f"{describe(exc)}",
+                        status,
+                        exc.code,
+                    ) from exc
+                if attempt == self.max_retries:
+                    raise LlmUnavailableError(
+                        f"{self.model_name}: gave up after {attempt + 1} attempts: {describe(exc)}"
+                    ) from exc
+                await self._sleep(backoff.delay(attempt, retry_after(exc)))
+        raise AssertionError("unreachable")
 
 
 def embedder_from_env(env: Mapping[str, str] | None = None) -> Embedder:
     """`BDG_EMBEDDINGS`: `openai`, `offline`, or `auto` (default): OpenAI (model
     BDG_MODEL_EMBEDDINGS) when OPENAI_API_KEY is set, offline otherwise. `bdg up` sets `offline`
-    when it serves the local chat model, which cannot embed."""
+    when it serves the local chat model, which cannot embed. The OpenAI embedder takes its
+    timeout, retries and backoff from the BDG_LLM_* settings."""
     env = os.environ if env is None else env
     choice = env.get("BDG_EMBEDDINGS", "auto").strip().lower() or "auto"
     if choice not in ("auto", "offline", "openai"):
@@ -187,5 +231,21 @@ def embedder_from_env(env: Mapping[str, str] | None = None) -> Embedder:
         return OfflineEmbedder()
     from openai import AsyncOpenAI
 
-    client = AsyncOpenAI(api_key=env.get("OPENAI_API_KEY"), base_url=env.get("OPENAI_BASE_URL"))
-    return OpenAiEmbedder(client, env.get("BDG_MODEL_EMBEDDINGS") or "text-embedding-3-small")
+    from bdg_llm.retries import Backoff
+    from bdg_llm.settings import LlmSettings
+
+    wanted = ("timeout_seconds", "max_retries", "backoff_seconds", "backoff_max_seconds")
+    names = [f"BDG_LLM_{name.upper()}" for name in wanted]
+    settings = LlmSettings.model_validate({n.lower(): env[n] for n in names if n in env})
+    client = AsyncOpenAI(
+        api_key=env.get("OPENAI_API_KEY"),
+        base_url=env.get("OPENAI_BASE_URL"),
+        max_retries=0,
+        timeout=settings.bdg_llm_timeout_seconds,
+    )
+    return OpenAiEmbedder(
+        client,
+        env.get("BDG_MODEL_EMBEDDINGS") or "text-embedding-3-small",
+        max_retries=settings.bdg_llm_max_retries,
+        backoff=Backoff(settings.bdg_llm_backoff_seconds, settings.bdg_llm_backoff_max_seconds),
+    )

@@ -1,0 +1,168 @@
+"""Git working copies of the indexed repositories: one clone per repository under a directory.
+
+A source is a clone URL (https, ssh, git, file://) or an absolute local path. Local paths come
+only from the CLI (`bdg index add ./repo`): the gateway refuses them, so a remote caller can never
+make the indexer read the server's disk. git runs with argument lists (never a shell), ``--``
+before the source, no prompts, the ``ext`` transport refused, and a timeout on every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+from bdg_indexer.domain import redact
+
+_REPOSITORY_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR")
+# Transports: an allow-list (``ext::`` would run a command; others are never needed).
+_ALLOWED = ("https", "http", "ssh", "git", "file")
+_SAFE = (
+    "-c",
+    "protocol.allow=never",
+    *(arg for name in _ALLOWED for arg in ("-c", f"protocol.{name}.allow=always")),
+    "-c",
+    "core.hooksPath=/dev/null",
+)
+# Network trouble that a later delivery may not meet; anything else (no such repository, no
+# such ref, authentication refused) is permanent.
+_TRANSIENT = re.compile(
+    r"could not resolve host|connection (timed out|refused|reset)|timed out|early eof"
+    r"|remote end hung up|returned error: 5\d\d|temporary failure|network is unreachable",
+    re.IGNORECASE,
+)
+
+
+class MirrorError(Exception):
+    """git could not clone, fetch or check out; ``transient`` when trying later may work."""
+
+    def __init__(self, message: str, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
+    env.update(
+        GIT_TERMINAL_PROMPT="0",
+        GIT_ASKPASS="/bin/false",
+        SSH_ASKPASS="/bin/false",
+        GIT_SSH_COMMAND="ssh -o BatchMode=yes",
+        LC_ALL="C",
+    )
+    return env
+
+
+def check_source(source: str) -> str:
+    """The source as git gets it; MirrorError for what is not a repository address."""
+    if not source or source.startswith("-") or "\0" in source or "\n" in source:
+        raise MirrorError(f"{redact(source)!r} is not a repository URL or path")
+    if "://" in source or source.startswith("git@"):
+        return source
+    if not Path(source).is_absolute():
+        raise MirrorError(f"a local repository path must be absolute, not {source!r}")
+    path = Path(source)
+    if not path.exists() and Path(f"{source}.git").exists():
+        return f"{source}.git"  # registrations drop a trailing .git (bare repositories)
+    return source
+
+
+class Mirror:
+    """The working copy of one repository: ``root/<repo id>``."""
+
+    def __init__(self, root: Path, repo_id: uuid.UUID, source: str, timeout: float) -> None:
+        self.root, self.path = root, root / str(repo_id)
+        self.source, self.timeout = source, timeout
+
+    async def ensure(self) -> None:
+        """Clone unless already cloned; a half-made clone (a crash) is made again."""
+        if (self.path / ".git").is_dir():
+            return
+        source = check_source(self.source)
+        self.root.mkdir(parents=True, exist_ok=True)
+        partial = self.root / f".{self.path.name}.{uuid.uuid4().hex[:8]}.partial"
+        try:
+            await self._git(self.root, "clone", "--no-checkout", "--quiet", "--", source, partial)
+            shutil.rmtree(self.path, ignore_errors=True)
+            partial.rename(self.path)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+
+    async def fetch_ref(self, ref: str) -> str:
+        """Fetch ``ref`` (``HEAD``, a branch, a tag, a full ref) and return its commit."""
+        await self._git(self.path, "fetch", "--quiet", "--force", "--no-tags", "origin", ref)
+        return (await self._git(self.path, "rev-parse", "--verify", "FETCH_HEAD^{commit}")).strip()
+
+    async def ensure_commit(self, commit: str) -> None:
+        """Make ``commit`` present: fetch the branches, else the commit itself."""
+        if await self.has_commit(commit):
+            return
+        refspec = "+refs/heads/*:refs/remotes/origin/*"
+        await self._git(self.path, "fetch", "--quiet", "--force", "--no-tags", "origin", refspec)
+        if not await self.has_commit(commit):
+            try:
+                await self._git(self.path, "fetch", "--quiet", "--no-tags", "origin", commit)
+            except MirrorError as error:
+                if error.transient:
+                    raise
+        if not await self.has_commit(commit):
+            raise MirrorError(f"commit {commit} is not in {redact(self.source)}")
+
+    async def has_commit(self, commit: str) -> bool:
+        return await self._ok("cat-file", "-e", f"{commit}^{{commit}}")
+
+    async def is_ancestor(self, older: str, newer: str) -> bool:
+        return await self._ok("merge-base", "--is-ancestor", older, newer)
+
+    async def default_branch(self) -> str | None:
+        """The remote's default branch as ``refs/heads/...`` (as of the clone)."""
+        try:
+            out = await self._git(self.path, "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD")
+        except MirrorError:
+            return None
+        return out.strip().replace("refs/remotes/origin/", "refs/heads/", 1)
+
+    async def checkout(self, commit: str) -> None:
+        await self._git(self.path, "checkout", "--quiet", "--detach", "--force", commit)
+        await self._git(self.path, "clean", "-ffdq")  # nothing but the commit's files is read
+
+    async def _ok(self, *args: str) -> bool:
+        try:
+            await self._git(self.path, *args)
+        except MirrorError as error:
+            if error.transient:
+                raise
+            return False
+        return True
+
+    async def _git(self, cwd: Path, *args: str | Path) -> str:
+        argv = ["git", *_SAFE, "-C", str(cwd), *map(str, args)]
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=_env(),
+            )
+        except FileNotFoundError as error:
+            raise MirrorError("git is not installed (no 'git' on PATH)") from error
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), self.timeout)
+        except TimeoutError:
+            raise MirrorError(
+                f"git {args[0]} of {redact(self.source)} timed out after {self.timeout:.0f}s",
+                transient=True,
+            ) from None
+        finally:  # timed out, or the run was cancelled: no git left behind
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        if proc.returncode != 0:
+            why = redact(err.decode(errors="replace").strip())[-1500:]
+            transient = bool(_TRANSIENT.search(why))
+            raise MirrorError(f"git {args[0]} of {redact(self.source)} failed: {why}", transient)
+        return out.decode(errors="replace")
