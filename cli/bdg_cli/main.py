@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bdg_cli import demo, dlq, index, job_fork, job_replay, jobs, replay, sandbox, up
+from bdg_cli import demo, dlq, index, job_fork, job_replay, jobs, replay, sandbox, search, up
 
 app = typer.Typer(
     name="bdg",
@@ -23,7 +23,8 @@ replay.register(app)
 job_replay.register(jobs.app)
 job_fork.register(jobs.app)
 demo.register(app)
-index.register(app)
+app.add_typer(index.app, name="index")
+app.command("search")(search.search)
 
 
 @app.command("up")

@@ -293,14 +293,20 @@ def index_error(error: Any) -> str:
 
 
 def index_table(rows: Iterable[IndexStatus]) -> Table:
+    """A failed row's phase is its reason; a ready row's errors are the files it skipped."""
     table = Table(title="indexed repositories", title_justify="left")
     for name in ("repo id", "repository", "state", "progress", "files", "chunks", "commit",
-                 "updated", "errors"):  # fmt: skip
+                 "updated", "errors / skipped"):  # fmt: skip
         table.add_column(name, no_wrap=name in ("repo id", "state"), overflow="fold")
     for row in rows:
         state = Text(row.state, style=INDEX_STATE_STYLE.get(row.state, "cyan"))
-        if row.phase and row.state not in ("ready", "pending"):
+        if row.phase and row.state in ("queued", "indexing"):
             state.append(f" ({row.phase})", style="dim")
+        notes = [index_error(e) for e in row.errors[:3]]
+        if len(row.errors) > 3:
+            notes.append(f"+{len(row.errors) - 3} more")
+        if row.state == "failed" and row.phase:
+            notes.insert(0, row.phase)
         table.add_row(
             str(row.repo_id),
             row.repo,
@@ -310,8 +316,7 @@ def index_table(rows: Iterable[IndexStatus]) -> Table:
             str(row.chunks),
             (row.commit or "")[:12],
             _time(row.updated_at),
-            "; ".join(index_error(e) for e in row.errors[:3])
-            + (f" (+{len(row.errors) - 3})" if len(row.errors) > 3 else ""),
+            "; ".join(notes),
         )
     return table
 
