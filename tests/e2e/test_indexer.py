@@ -6,7 +6,6 @@ a Hang makes "killed in the middle" exact) and, in one test, the real offline mo
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,20 +29,13 @@ from bdg_runtime.bus import JetStreamPublisher, connect, ensure_streams
 from tests.conftest import Servers
 from tests.e2e.harness import Cluster
 from tests.fakes.openai_server import Embed, FakeOpenAi, Hang
+from tests.git_repos import commit, git, make_repo
 from tests.waiting import eventually
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 
 FAKE_SPACE = EmbeddingSpace("text-embedding-3-small", 1536)
 OFFLINE_SPACE = EmbeddingSpace("all-MiniLM-L6-v2-int8", 384)
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.com",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.com",
-    "GIT_CONFIG_GLOBAL": "/dev/null",
-    "PATH": "/usr/bin:/bin",
-}
 FILES = {
     "app/retry.py": "def retry(call, attempts=3):\n    for n in range(attempts):\n"
     "        try:\n            return call()\n        except OSError:\n            pass\n",
@@ -54,31 +46,6 @@ FILES = {
     "docs/guide.md": "# Guide\n\nInstall with pip.\n\n## Usage\n\nCall retry around flaky calls.\n",
     "README.md": "# Demo\n\nA small repository for the indexer tests.\n",
 }
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=GIT_ENV
-    )
-    return done.stdout.strip()
-
-
-def make_repo(path: Path, files: dict[str, str]) -> str:
-    path.mkdir(parents=True)
-    git(path, "init", "-q", "-b", "main")
-    return commit(path, files, "first")
-
-
-def commit(repo: Path, files: dict[str, str | None], message: str) -> str:
-    for name, text in files.items():
-        if text is None:
-            git(repo, "rm", "-q", name)
-            continue
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).write_text(text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
-    return git(repo, "rev-parse", "HEAD")
 
 
 @dataclass

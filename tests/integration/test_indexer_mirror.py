@@ -1,0 +1,104 @@
+"""The indexer's git working copies, against real git repositories made in tmp_path."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bdg_indexer.mirror import Mirror, MirrorError
+from tests.git_repos import commit, git, make_repo
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def mirror(tmp_path: Path, source: str, timeout: float = 30) -> Mirror:
+    return Mirror(tmp_path / "index", uuid.uuid4(), source, timeout)
+
+
+async def test_clone_fetch_and_check_out_any_ref(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    first = make_repo(source, {"a.py": "a = 1\n"})
+    git(source, "tag", "v1")
+    copy = mirror(tmp_path, f"file://{source}")
+    await copy.ensure()
+    assert await copy.default_branch() == "refs/heads/main"
+    assert await copy.fetch_ref("HEAD") == first
+    second = commit(source, {"a.py": "a = 2\n", "b.py": "b = 1\n"}, "second")
+    assert await copy.fetch_ref("main") == second
+    assert await copy.fetch_ref("refs/tags/v1") == first
+    assert await copy.is_ancestor(first, second)
+    assert not await copy.is_ancestor(second, first)
+    await copy.checkout(first)
+    (copy.path / "stray.py").write_text("not in any commit\n")
+    assert sorted(p.name for p in copy.path.iterdir() if p.name != ".git") == ["a.py", "stray.py"]
+    await copy.checkout(second)
+    assert sorted(p.name for p in copy.path.iterdir() if p.name != ".git") == ["a.py", "b.py"]
+    assert (copy.path / "a.py").read_text() == "a = 2\n"
+    await copy.ensure()  # cloned already: nothing happens
+
+
+async def test_a_commit_of_another_branch_is_fetched_when_asked_for(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    make_repo(source, {"a.py": "a = 1\n"})
+    copy = mirror(tmp_path, str(source))  # a local path, as the CLI registers it
+    await copy.ensure()
+    git(source, "checkout", "-q", "-b", "feature")
+    feature = commit(source, {"f.py": "f = 1\n"}, "feature")
+    assert not await copy.has_commit(feature)
+    await copy.ensure_commit(feature)
+    assert await copy.has_commit(feature)
+    with pytest.raises(MirrorError, match=f"commit {'0' * 40} is not in"):
+        await copy.ensure_commit("0" * 40)
+
+
+async def test_a_bare_repository_registered_without_its_git_suffix_is_found(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "src"
+    first = make_repo(source, {"a.py": "a = 1\n"})
+    git(tmp_path, "clone", "-q", "--bare", str(source), str(tmp_path / "shared.git"))
+    copy = mirror(tmp_path, str(tmp_path / "shared"))  # what normalize_repo leaves of it
+    await copy.ensure()
+    assert await copy.fetch_ref("HEAD") == first
+
+
+async def test_a_missing_repository_fails_for_good(tmp_path: Path) -> None:
+    copy = mirror(tmp_path, f"file://{tmp_path}/nothing-here")
+    with pytest.raises(MirrorError, match="does not appear to be a git repository") as failed:
+        await copy.ensure()
+    assert not failed.value.transient
+    assert list((tmp_path / "index").iterdir()) == []  # no half-made clone left
+    source = tmp_path / "src"
+    make_repo(source, {"a.py": "a = 1\n"})
+    copy = mirror(tmp_path, str(source))
+    await copy.ensure()
+    with pytest.raises(MirrorError, match="couldn't find remote ref refs/heads/nope"):
+        await copy.fetch_ref("refs/heads/nope")
+
+
+@pytest.fixture
+async def silent_server() -> AsyncIterator[int]:
+    """A TCP port that accepts connections and never says anything."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    yield server.sockets[0].getsockname()[1]
+    for writer in held:
+        writer.close()
+    server.close()
+
+
+async def test_a_git_that_hangs_is_stopped_and_counted_transient(
+    tmp_path: Path, silent_server: int
+) -> None:
+    copy = mirror(tmp_path, f"git://127.0.0.1:{silent_server}/repo", timeout=1)
+    with pytest.raises(MirrorError, match="timed out after 1s") as failed:
+        await copy.ensure()
+    assert failed.value.transient
