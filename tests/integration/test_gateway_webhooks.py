@@ -160,6 +160,15 @@ async def test_any_url_of_the_repository_finds_its_registration(
     assert len(pushes(stack, repo.id)) == 1
 
 
+async def test_a_registration_typed_in_lower_case_is_found(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    owner = "Mixed" + new_tenant()
+    repo = await register(client, keys, owner=owner, url=f"https://github.com/{owner.lower()}/app")
+    assert (await deliver(client, repo)).status_code == 202  # the payload spells it "Mixed..."
+    assert len(pushes(stack, repo.id)) == 1
+
+
 async def test_two_tenants_of_one_repository_each_get_only_their_own_pushes(
     client: httpx.AsyncClient, keys: Keys, stack: Stack
 ) -> None:

@@ -334,6 +334,7 @@ def test_github_push() -> None:
     assert (push.default_branch, push.deleted) == ("main", False)
     # The clone URL and the web URL are one repository, whichever was registered.
     assert ix.repo_id("acme", push.urls[0]) == ix.repo_id("acme", push.urls[1])
+    assert "https://github.com/codertocat/hello-world" in push.lookup_urls()
 
 
 def test_gitlab_push() -> None:

@@ -68,6 +68,11 @@ class Push:
     default_branch: str
     pusher: str
 
+    def lookup_urls(self) -> list[str]:
+        """The URLs to find registrations by: as sent, and lower-cased (the providers' paths
+        are case-insensitive, and people type them in lower case). The secret still decides."""
+        return list(dict.fromkeys([*self.urls, *(u.lower() for u in self.urls)]))
+
     def event_fields(self) -> dict[str, Any]:
         """The fields of ``RepoPushed``."""
         return {

@@ -64,7 +64,7 @@ async def git_webhook(request: Request, repos: Repos) -> JSONResponse:
         raise HTTPException(400, str(error)) from None
     if not delivery.credential:
         raise HTTPException(401, f"unsigned: no {delivery.credential_header} header")
-    candidates = await repos.hooks_for(list(push.urls))
+    candidates = await repos.hooks_for(push.lookup_urls())
     accepted = [(r, t) for r, t, secret in candidates if wp.authentic(delivery, body, secret)]
     if not accepted:  # a wrong secret and an unknown repository look the same from outside
         raise HTTPException(401, "no registration of this repository accepts this signature")
