@@ -14,7 +14,8 @@ import pytest
 
 from bdg_indexer.chunking import chunk_file
 from bdg_indexer.discovery import IndexFilter, discover
-from bdg_indexer.indexing import Pipeline, Target
+from bdg_indexer.indexing import Pipeline
+from bdg_indexer.sources import Target
 from bdg_indexer.spaces import EmbeddingSpace
 from bdg_indexer.status import Progress, StatusBoard
 from bdg_indexer.vectors import ChunkStore

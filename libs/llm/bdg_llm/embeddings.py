@@ -19,7 +19,7 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -152,7 +152,10 @@ OPENAI_BATCH = 512  # texts per request; the API takes up to 2048 inputs (300k t
 class OpenAiEmbedder:
     """An OpenAI-compatible `/v1/embeddings` endpoint (text-embedding-3-small by default).
 
-    Up to ``batch_size`` texts per request. Give the client ``max_retries=0``: this class retries
+    Up to ``batch_size`` texts per request. ``encoding_format="base64"`` is the SDK's own default
+    and much faster: 64 vectors of 1536 floats decode in milliseconds, where the SDK builds the
+    float answer's objects for about a second (OpenAI-compatible servers that answer floats
+    anyway are read too). Give the client ``max_retries=0``: this class retries
     429/5xx/timeouts/connection failures itself, with exponential backoff and jitter honouring
     ``Retry-After`` (as the chat client does), then raises ``LlmUnavailableError``; any other 4xx
     raises ``LlmRejectedError`` at once.
@@ -165,6 +168,7 @@ class OpenAiEmbedder:
         dims: int | None = None,
         *,
         batch_size: int = OPENAI_BATCH,
+        encoding_format: Literal["float", "base64"] = "float",
         max_retries: int = 4,
         backoff: Backoff | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -177,6 +181,7 @@ class OpenAiEmbedder:
         self.model_name = model_name
         self.dims = dims or OPENAI_DIMS[model_name]
         self.batch_size, self.max_retries = batch_size, max_retries
+        self.encoding_format = encoding_format
         self._backoff = backoff
         self._sleep = sleep
 
@@ -197,9 +202,14 @@ class OpenAiEmbedder:
         backoff = self._backoff or Backoff(1.0, 30.0)
         for attempt in range(self.max_retries + 1):
             try:
-                response = await self._client.embeddings.create(
-                    model=self.model_name, input=batch, encoding_format="float"
-                )
+                if self.encoding_format == "base64":  # the SDK asks for it and decodes it
+                    response = await self._client.embeddings.create(
+                        model=self.model_name, input=batch
+                    )
+                else:
+                    response = await self._client.embeddings.create(
+                        model=self.model_name, input=batch, encoding_format="float"
+                    )
                 return [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
             except openai.APIError as exc:
                 if not is_transient(exc):
@@ -246,6 +256,7 @@ def embedder_from_env(env: Mapping[str, str] | None = None) -> Embedder:
     return OpenAiEmbedder(
         client,
         env.get("BDG_MODEL_EMBEDDINGS") or "text-embedding-3-small",
+        encoding_format="base64",
         max_retries=settings.bdg_llm_max_retries,
         backoff=Backoff(settings.bdg_llm_backoff_seconds, settings.bdg_llm_backoff_max_seconds),
     )

@@ -11,42 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from uuid import UUID
 
-from bdg_indexer import domain
-from bdg_indexer.chunking import chunk_file
-from bdg_indexer.chunks import Chunk, SourceFile
-from bdg_indexer.discovery import (
-    Discovery,
-    IndexFilter,
-    UnknownCommitError,
-    changed_files,
-    discover,
-)
+from bdg_indexer import domain, sources
+from bdg_indexer.chunks import Chunk
+from bdg_indexer.sources import Target
 from bdg_indexer.status import Progress, StatusBoard
 from bdg_indexer.vectors import ChunkStore
 from bdg_llm.embeddings import Embedder
 from bdg_llm.prices import PriceTable
-
-
-@dataclass(frozen=True)
-class Target:
-    repo_id: UUID
-    tenant: str
-    repo: str  # the normalized URL: the chunk table's ``repo`` column
-    index_filter: IndexFilter
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The files this run looks at, and the paths whose chunks go."""
-
-    found: Discovery
-    remove: tuple[str, ...]
-    touched: tuple[str, ...] | None  # paths an incremental run looked at; None: a full pass
 
 
 class Pipeline:
@@ -72,7 +46,7 @@ class Pipeline:
         progress = progress.to("indexing", "discovering", commit=commit, done=0, total=0)
         await self.board.write(progress)
         stored = await self.store.indexed_blobs(target.tenant, target.repo)
-        scope = await asyncio.to_thread(_scope, target, tree, commit, base, stored)
+        scope = await asyncio.to_thread(sources.scope, target, tree, commit, base, stored)
         work = domain.plan(scope.found.files, stored)
         removed = [p for p in scope.remove if p in stored]
         await self.store.delete_paths(target.tenant, target.repo, scope.remove)
@@ -85,14 +59,19 @@ class Pipeline:
         done, total = len(work.reuse), len(scope.found.files)
         progress = progress.to("indexing", "embedding", done=done, total=total)
         await self.board.write(progress)
-        embedded = tokens = 0
-        chunked = _chunked(work.embed, self.max_tokens, errors)
-        async for batch in _prefetched(domain.batches(chunked, self.batch)):
-            await self._store(target, batch, stale=set(work.stale))
-            embedded += sum(len(chunks) for _, chunks in batch)
-            tokens += sum(c.token_count for _, chunks in batch for c in chunks)
-            done += len(batch)
-            await self.board.write(progress.to("indexing", "embedding", done=done))
+        saver = _Saver(self, target, set(work.stale), progress, done)
+        try:
+            chunked = sources.chunked(work.embed, self.max_tokens, errors)
+            async for batch in sources.prefetched(domain.batches(chunked, self.batch)):
+                chunks = [c for _, file_chunks in batch for c in file_chunks]
+                vectors: list[list[float]] = []
+                for start in range(0, len(chunks), self.batch):
+                    texts = [c.text for c in chunks[start : start + self.batch]]
+                    vectors += await self.embedder.embed(texts)
+                await saver.save(batch, list(zip(chunks, vectors, strict=True)))
+        finally:
+            await saver.wait()  # a batch embedded is a batch kept, even when the next failed
+        embedded, tokens = saver.embedded, saver.tokens
         failed = [e["path"] for e in errors if e["path"] in {f.path for f in work.embed}]
         await self.store.delete_paths(target.tenant, target.repo, failed)  # no stale chunks
         counts = await self.store.counts(target.tenant, target.repo)
@@ -117,63 +96,40 @@ class Pipeline:
         )
         return outcome, final
 
-    async def _store(self, target: Target, batch: list[domain.FileChunks], stale: set[str]) -> None:
-        chunks = [c for _, file_chunks in batch for c in file_chunks]
-        vectors: list[list[float]] = []
-        for start in range(0, len(chunks), self.batch):
-            vectors += await self.embedder.embed(
-                [c.text for c in chunks[start : start + self.batch]]
-            )
-        if chunks:
-            await self.store.upsert(
-                target.tenant, target.repo, list(zip(chunks, vectors, strict=True))
-            )
+
+class _Saver:
+    """Stores each embedded batch (one transaction) while the next one is being embedded: at
+    most one batch in flight, in order; progress written as each is stored."""
+
+    def __init__(
+        self, pipeline: Pipeline, target: Target, stale: set[str], progress: Progress, done: int
+    ) -> None:
+        self.pipeline, self.target, self.stale = pipeline, target, stale
+        self.progress, self.done = progress, done
+        self.embedded = self.tokens = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def save(
+        self, batch: list[domain.FileChunks], items: list[tuple[Chunk, list[float]]]
+    ) -> None:
+        await self.wait()
+        self._task = asyncio.create_task(self._save(batch, items))
+
+    async def wait(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            await task
+
+    async def _save(
+        self, batch: list[domain.FileChunks], items: list[tuple[Chunk, list[float]]]
+    ) -> None:
+        store, tenant, repo = self.pipeline.store, self.target.tenant, self.target.repo
+        if items:
+            await store.upsert(tenant, repo, items)
         for source, _ in batch:
-            if source.path in stale:  # the file's older blobs: gone now that this one is stored
-                await self.store.keep_blobs(
-                    target.tenant, target.repo, source.path, {source.blob_sha}
-                )
-
-
-def _scope(
-    target: Target, tree: Path, commit: str, base: str | None, stored: dict[str, frozenset[str]]
-) -> Scope:
-    if base is not None:
-        try:
-            changes = changed_files(tree, base, commit, target.index_filter)
-        except UnknownCommitError:  # not in this clone (history rewritten): a full pass
-            pass
-        else:
-            found = discover(tree, target.index_filter, paths=changes.paths_to_index())
-            now_skipped = tuple(s.path for s in found.skipped)
-            remove = tuple(sorted({*changes.paths_to_remove(), *now_skipped}))
-            touched = (*changes.paths_to_index(), *changes.paths_to_remove())
-            return Scope(found, remove, touched)
-    found = discover(tree, target.index_filter)
-    return Scope(found, domain.gone(stored, (f.path for f in found.files)), None)
-
-
-def _chunked(
-    files: Sequence[SourceFile], max_tokens: int, errors: list[dict[str, str]]
-) -> Iterator[domain.FileChunks]:
-    """Each file with its chunks; a file that cannot be cut is reported in ``errors``."""
-    for source in files:
-        try:
-            chunks: list[Chunk] = chunk_file(source, max_tokens)
-        except Exception as error:  # a parser bug must not stop the whole repository
-            errors.append(domain.error_entry(source.path, f"chunking failed: {error}"))
-            continue
-        yield source, chunks
-
-
-async def _prefetched(
-    batches: Iterator[list[domain.FileChunks]],
-) -> AsyncIterator[list[domain.FileChunks]]:
-    """The batches, each cut in a worker thread while the one before is being embedded."""
-    upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
-    try:
-        while (batch := await upcoming) is not None:
-            upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
-            yield batch
-    finally:
-        upcoming.cancel()
+            if source.path in self.stale:  # its older blobs go once this one is stored
+                await store.keep_blobs(tenant, repo, source.path, {source.blob_sha})
+        self.embedded += len(items)
+        self.tokens += sum(chunk.token_count for chunk, _ in items)
+        self.done += len(batch)
+        await self.pipeline.board.write(self.progress.to("indexing", "embedding", done=self.done))
