@@ -28,7 +28,7 @@ from bdg_jobs.store import JobStore
 from bdg_runtime.bus import JetStreamPublisher, connect, ensure_streams
 from tests.conftest import Servers
 from tests.e2e.harness import Cluster
-from tests.fakes.openai_server import Embed, FakeOpenAi, Hang
+from tests.fakes.openai_server import Embed, Failure, FakeOpenAi, Hang
 from tests.git_repos import commit, git, make_repo
 from tests.waiting import eventually
 
@@ -143,7 +143,8 @@ def duplicates(repos: Repos, space: EmbeddingSpace) -> int:
 async def test_register_then_pushes_index_only_what_changed(
     cluster: Cluster, repos: Repos, fake_openai: FakeOpenAi, tmp_path: Path
 ) -> None:
-    cluster.start("indexer", module="bdg_indexer.main", env=fake_env(fake_openai, tmp_path))
+    env = fake_env(fake_openai, tmp_path, BDG_LLM_MAX_RETRIES="0")
+    cluster.start("indexer", module="bdg_indexer.main", env=env)
     source = tmp_path / "src"
     first = make_repo(source, FILES)
     repo_id = await repos.register("acme", f"file://{source}")
@@ -220,6 +221,17 @@ async def test_register_then_pushes_index_only_what_changed(
     assert not found.error
     assert found.hits[0].path == "app/retry.py"
     assert "zebra" in found.hits[0].snippet
+
+    # The embeddings endpoint down at every delivery: retried, then IndexFailed (no job to fail).
+    fake_openai.push_embeddings(Failure(503), Failure(503), Failure(503))
+    other = tmp_path / "other"
+    make_repo(other, {"x.py": "x = 1\n"})
+    down = await repos.register("acme", str(other))
+    [gave_up] = await repos.outcomes(down, 1)
+    assert isinstance(gave_up, ix.IndexFailed), gave_up
+    assert gave_up.reason.startswith("gave up after 3 deliveries: text-embedding-3-small")
+    assert "503" in gave_up.reason
+    assert repos.status(down)["state"] == "failed"
 
 
 async def test_a_run_killed_in_the_middle_resumes_without_duplicates(

@@ -10,6 +10,7 @@ last delivery's, end as IndexFailed with the reason (the runtime's give-up path 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -136,6 +137,9 @@ class Indexing:
                 attempt.number,
                 reason,
             )
+            with contextlib.suppress(Exception):  # the database may be what is down
+                current = await board.read(event.job_id) or progress
+                await board.write(current.to("queued", f"to be retried: {reason}"[:500]))
             raise error
         if is_transient(error):
             reason = f"gave up after {attempt.number} deliveries: {reason}"
