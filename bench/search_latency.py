@@ -1,0 +1,230 @@
+"""Code search latency on 100,000 chunks: HNSW, hybrid and exact search measured in one run.
+
+Vectors are synthetic but clustered like real embeddings (384 dims, points scattered around a
+few hundred centres), so HNSW works as hard as on real data; texts are 16-line windows of the
+Python files installed in this environment, so full-text search meets real identifiers and word
+frequencies. The table is bulk-loaded with COPY, then the HNSW index is built (timed). Queries
+are vectors drawn near the same centres, with the retrieval bench's questions plus an
+identifier as text. Exact search is the same query with index scans disabled (a sequential scan
+computing every distance); recall@6 of HNSW is measured against it. Latencies are seen by the
+client through bdg_indexer.search, psycopg included.
+
+    uv run python -m bench.search_latency [--url postgresql://...] [--chunks 100000]
+Without --url (or BDG_BENCH_DATABASE_URL) it starts an embedded PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import json
+import os
+import random
+import re
+import sysconfig
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pgvector.psycopg import register_vector_async
+from psycopg import AsyncConnection, sql
+
+from bdg_indexer.ranking import ChunkKey
+from bdg_indexer.search import SearchMode, SearchTuning, search
+from bdg_indexer.spaces import EmbeddingSpace, create_vector_index, ensure_space
+from bdg_indexer.vectors import ChunkStore
+from bench.fresh_postgres import fresh_database
+
+DIMS = 384
+TENANT, REPO = "bench", "site-packages"
+SPACE = EmbeddingSpace("bench-synthetic-clustered", DIMS)
+WINDOW = 16  # lines per chunk
+QUESTIONS = Path(__file__).parent / "data" / "retrieval_httpx.json"
+AIMS = "aims: HNSW p50 < 10 ms, p99 < 25 ms"
+
+
+def windows(limit: int) -> Iterator[tuple[str, int, str]]:
+    """(path, chunk number, text) from installed .py files, in a fixed order."""
+    root = Path(sysconfig.get_paths()["purelib"])
+    while True:  # wrap around if the environment holds fewer windows than asked
+        for file in sorted(root.rglob("*.py")):
+            try:
+                lines = file.read_text(errors="replace").splitlines(keepends=True)
+            except OSError:
+                continue
+            for number, start in enumerate(range(0, len(lines), WINDOW)):
+                text = "".join(lines[start : start + WINDOW])
+                if len(text.strip()) < 40:
+                    continue
+                yield file.relative_to(root).as_posix(), number, text
+                limit -= 1
+                if limit == 0:
+                    return
+
+
+def clustered(n: int, centres: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Unit vectors near random centres (cosine to their centre about 0.7, like related code)."""
+    picks = centres[rng.integers(0, len(centres), n)]
+    noise = rng.standard_normal((n, DIMS)).astype(np.float32) / np.sqrt(DIMS)
+    points = picks + noise
+    return points / np.linalg.norm(points, axis=1, keepdims=True)
+
+
+COLUMNS = (
+    "tenant, repo, path, blob_sha, chunk_no, start_line, end_line, language, token_count, "
+    "content, embedding"
+)
+TYPES = ["text"] * 4 + ["int4"] * 3 + ["text", "int4", "text", "vector"]
+
+
+async def copy_rows(url: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    async with await AsyncConnection.connect(url, autocommit=True) as conn:
+        await register_vector_async(conn)
+        copy_sql = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY)").format(
+            sql.Identifier(SPACE.table), sql.SQL(COLUMNS)
+        )
+        async with conn.cursor() as cur, cur.copy(copy_sql) as copy:
+            copy.set_types(TYPES)
+            for row in rows:
+                await copy.write_row(row)
+
+
+async def load(url: str, n: int, rng: np.random.Generator, centres: np.ndarray) -> list[str]:
+    """COPY ``n`` chunks in, then build the HNSW index; returns words seen, for queries."""
+    words: list[str] = []
+    rows = []
+    for vector, (path, number, text) in zip(clustered(n, centres, rng), windows(n), strict=True):
+        start = number * WINDOW + 1
+        # ~4 characters per token: exact counts would cost minutes here, and only the token
+        # budget reads them.
+        rows.append(
+            (TENANT, REPO, path, "b", number, start, start + WINDOW - 1, "python",
+             len(text) // 4, text, vector)
+        )  # fmt: skip
+        if len(words) < 5000 and rng.random() < 0.05:
+            words += re.findall(r"[A-Za-z_]{6,}", text)[:2]
+    async with await AsyncConnection.connect(url, autocommit=True) as conn:
+        await ensure_space(conn, SPACE, vector_index=False)
+        started = time.perf_counter()
+        # Two streams: the server's work per row (tsvector, indexes) is what takes the time,
+        # and there are two cores.
+        await asyncio.gather(copy_rows(url, rows[0::2]), copy_rows(url, rows[1::2]))
+        print(f"loaded {n:,} chunks with COPY in {time.perf_counter() - started:.1f}s")
+        await conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(SPACE.table)))
+        await conn.execute("SET maintenance_work_mem = '1GB'")
+        await conn.execute("SET max_parallel_maintenance_workers = 1")  # 2 cores: leader + 1
+        started = time.perf_counter()
+        await create_vector_index(conn, SPACE)
+        elapsed = time.perf_counter() - started
+        print(f"built the HNSW index (m=16, ef_construction=64) in {elapsed:.1f}s")
+    return words
+
+
+async def exact(conn: AsyncConnection[Any], vector: np.ndarray, k: int) -> list[ChunkKey]:
+    async with conn.transaction():
+        await conn.execute("SET LOCAL enable_indexscan = off")  # no HNSW: compute every distance
+        cur = await conn.execute(
+            sql.SQL(
+                "SELECT repo, path, blob_sha, chunk_no FROM {} WHERE tenant = %s AND repo = %s "
+                "ORDER BY embedding <=> %s LIMIT %s"
+            ).format(sql.Identifier(SPACE.table)),
+            (TENANT, REPO, vector, k),
+        )
+        return [ChunkKey(*row) for row in await cur.fetchall()]
+
+
+async def timed(calls: Sequence[Callable[[], Awaitable[Any]]]) -> tuple[list[float], list[Any]]:
+    latencies, results = [], []
+    for call in calls:
+        started = time.perf_counter()
+        results.append(await call())
+        latencies.append(time.perf_counter() - started)
+    return latencies, results
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+def report(name: str, values: list[float], extra: str = "") -> None:
+    print(f"{name:<36} p50 {pct(values, 50):7.2f} ms   p99 {pct(values, 99):7.2f} ms  {extra}")
+
+
+async def measure(url: str, args: argparse.Namespace) -> None:
+    rng = np.random.default_rng(7)
+    centres = rng.standard_normal((args.centres, DIMS)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    words = await load(url, args.chunks, rng, centres)
+    questions = [q["q"] for q in json.loads(QUESTIONS.read_text())["questions"]]
+    picker = random.Random(7)
+    texts = [f"{questions[i % len(questions)]} {picker.choice(words)}" for i in range(args.queries)]
+    vectors = clustered(args.queries, centres, rng)
+    store = await ChunkStore.open(url, SPACE)
+    queries = list(zip(texts, [v.tolist() for v in vectors], strict=True))
+
+    def calls(mode: SearchMode, tuning: SearchTuning) -> list[Callable[[], Awaitable[Any]]]:
+        return [
+            # No threshold and no budget: the same hits as exact search would rank, unfiltered.
+            functools.partial(
+                search,
+                store,
+                TENANT,
+                REPO,
+                text,
+                vector,
+                mode=mode,
+                min_score=-1.0,
+                token_budget=10**9,
+                tuning=tuning,
+            )
+            for text, vector in queries
+        ]
+
+    default = SearchTuning()
+    try:
+        await timed(calls(SearchMode.HYBRID, default)[:20])  # warm caches, prepared statements
+        async with await AsyncConnection.connect(url) as conn:
+            await register_vector_async(conn)
+            exact_ms, truth = await timed([functools.partial(exact, conn, v, 6) for v in vectors])
+        hnsw_ms, found = await timed(calls(SearchMode.VECTOR, default))
+        hybrid_ms, _ = await timed(calls(SearchMode.HYBRID, default))
+        text_ms, _ = await timed(calls(SearchMode.FULLTEXT, default))
+        print(f"{len(queries)} queries, top 6, {AIMS}")
+        report(f"HNSW vector (ef_search {default.ef_search})", hnsw_ms,
+               f"recall@6 {recall(found, truth):.3f}")  # fmt: skip
+        report(f"hybrid (2 x {default.candidates}, RRF)", hybrid_ms)
+        report("full-text only", text_ms)
+        report("exact vector (sequential scan)", exact_ms)
+        for ef in args.ef:
+            tuning = SearchTuning(ef_search=ef, candidates=6)
+            ms, found = await timed(calls(SearchMode.VECTOR, tuning))
+            report(f"  HNSW ef_search {ef}", ms, f"recall@6 {recall(found, truth):.3f}")
+    finally:
+        await store.close()
+
+
+def recall(found: Sequence[Sequence[Any]], truth: Sequence[Sequence[ChunkKey]]) -> float:
+    hits = sum(len({h.key for h in f} & set(t)) for f, t in zip(found, truth, strict=True))
+    return hits / sum(len(t) for t in truth)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", default=os.environ.get("BDG_BENCH_DATABASE_URL"))
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--centres", type=int, default=500)
+    parser.add_argument("--ef", type=int, nargs="*", default=[20, 40, 200])
+    args = parser.parse_args()
+    started = time.perf_counter()
+    with fresh_database(args.url) as url:
+        asyncio.run(measure(url, args))
+    print(f"whole bench {time.perf_counter() - started:.0f}s")
+
+
+if __name__ == "__main__":
+    main()

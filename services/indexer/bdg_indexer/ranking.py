@@ -1,0 +1,97 @@
+"""Pure ranking: fuse the vector and full-text lists, keep what the token budget allows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+RRF_K = 60  # Cormack et al.'s constant: damps the head of each list so neither dominates
+
+
+@dataclass(frozen=True)
+class ChunkKey:
+    repo: str
+    path: str
+    blob_sha: str
+    chunk_no: int
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One chunk found. ``similarity`` is cosine similarity (1 - cosine distance) when the
+    vector side saw it, ``text_rank`` PostgreSQL's ts_rank_cd when the full-text side matched
+    it; ``score`` is what the hits are ordered by (the mode's own score, RRF when hybrid)."""
+
+    repo: str
+    path: str
+    blob_sha: str
+    chunk_no: int
+    start_line: int
+    end_line: int
+    language: str
+    token_count: int
+    snippet: str
+    similarity: float | None = None
+    text_rank: float | None = None
+    score: float = 0.0
+
+    @property
+    def key(self) -> ChunkKey:
+        return ChunkKey(self.repo, self.path, self.blob_sha, self.chunk_no)
+
+
+def above_threshold(hits: Sequence[SearchHit], min_similarity: float) -> list[SearchHit]:
+    return [h for h in hits if h.similarity is not None and h.similarity >= min_similarity]
+
+
+def fuse(
+    vector_hits: Sequence[SearchHit],
+    text_hits: Sequence[SearchHit],
+    k: int = RRF_K,
+    vector_weight: float = 1.0,
+    text_weight: float = 1.0,
+) -> list[SearchHit]:
+    """Reciprocal rank fusion: score = sum over lists of weight / (k + rank), rank from 1.
+
+    Each list must come in its own rank order. A chunk on both lists carries both its
+    similarity and its text rank. Ties go to the better vector rank, then the path, so the
+    order is deterministic.
+    """
+    merged: dict[ChunkKey, SearchHit] = {}
+    scores: dict[ChunkKey, float] = {}
+    best_vector: dict[ChunkKey, int] = {}
+    for rank, hit in enumerate(vector_hits, start=1):
+        merged.setdefault(hit.key, hit)
+        scores[hit.key] = scores.get(hit.key, 0.0) + vector_weight / (k + rank)
+        best_vector.setdefault(hit.key, rank)
+    for rank, hit in enumerate(text_hits, start=1):
+        seen = merged.get(hit.key)
+        merged[hit.key] = hit if seen is None else replace(seen, text_rank=hit.text_rank)
+        scores[hit.key] = scores.get(hit.key, 0.0) + text_weight / (k + rank)
+    order = sorted(
+        merged,
+        key=lambda key: (
+            -scores[key],
+            best_vector.get(key, len(vector_hits) + 1),
+            key.path,
+            key.chunk_no,
+        ),
+    )
+    return [replace(merged[key], score=scores[key]) for key in order]
+
+
+def within_budget(hits: Sequence[SearchHit], token_budget: int, limit: int) -> list[SearchHit]:
+    """Hits in rank order, at most ``limit``, each kept if it still fits the budget.
+
+    A hit too big for what is left is passed over, not a stop: one oversized chunk at the top
+    must not leave the prompt with nothing. What is kept stays in rank order.
+    """
+    kept: list[SearchHit] = []
+    used = 0
+    for hit in hits:
+        if len(kept) == limit:
+            break
+        if used + hit.token_count <= token_budget:
+            kept.append(hit)
+            used += hit.token_count
+    return kept

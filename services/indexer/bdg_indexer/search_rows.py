@@ -1,0 +1,47 @@
+"""What the search queries share: the tenant/repo filter, the columns read, rows to hits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import AsyncConnection, sql
+from psycopg.rows import dict_row
+
+from bdg_indexer.ranking import SearchHit
+
+COLUMNS = sql.SQL(
+    "c.repo, c.path, c.blob_sha, c.chunk_no, c.start_line, c.end_line, c.language, "
+    "c.token_count, c.content"
+)
+
+
+def scope(repo: str | None) -> sql.Composed:
+    """The tenant always; the repo when given. Every search query filters with this."""
+    return sql.SQL("c.tenant = %(tenant)s") + (
+        sql.SQL(" AND c.repo = %(repo)s") if repo is not None else sql.SQL("")
+    )
+
+
+async def fetch(
+    conn: AsyncConnection[Any], query: sql.Composed, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(query, params)
+        return await cur.fetchall()
+
+
+def to_hit(row: dict[str, Any], score: float) -> SearchHit:
+    return SearchHit(
+        repo=row["repo"],
+        path=row["path"],
+        blob_sha=row["blob_sha"],
+        chunk_no=row["chunk_no"],
+        start_line=row["start_line"],
+        end_line=row["end_line"],
+        language=row["language"],
+        token_count=row["token_count"],
+        snippet=row["content"],
+        similarity=None if row["similarity"] is None else float(row["similarity"]),
+        text_rank=None if row["text_rank"] is None else float(row["text_rank"]),
+        score=float(score),
+    )

@@ -1,0 +1,106 @@
+"""Chunks matching a question's words, ranked BM25-style on PostgreSQL full-text search.
+
+Each term's ts_rank_cd (its frequency and proximity in the chunk, path words counting a little
+more) is weighted by the term's rarity in the tenant's repository, and summed. ts_rank_cd alone
+knows no rarity, so "request" (in half of an HTTP library) would count as much as "netrc" (in
+one chunk): with the weights, full-text recall@6 on bench.retrieval_quality rose from 0.71 to
+0.84.
+
+Rarity without reading every matching row (a question's common words match a quarter of a
+100,000-chunk repository, and ranking all of those took a second):
+- a term's document frequency is counted up to ``DF_CAP`` rows;
+- weight = ln(1 + max_df / df), max_df the largest count among the question's terms;
+- only the chunks holding one of the rarest terms are ranked (on all terms): the rarest terms
+  whose counts add up to at most ``MAX_CANDIDATES``, never one counted to the cap (its true
+  count is unknown); when none qualifies, the first chunks holding the rarest term.
+Measured with httpx's questions on httpx inside 100,000 other chunks: recall@6 0.49 ranking
+every match (~1 s a query), 0.56 with these caps (~40 ms), 0.40 with DF_CAP 500 (~31 ms), 0.60
+with 2000 (~47 ms). On a repository under DF_CAP chunks nothing is left out.
+Stop-word-only terms (numnode 0) and terms found nowhere drop out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pgvector import Vector
+from psycopg import AsyncConnection, sql
+
+from bdg_indexer.fulltext import query_terms
+from bdg_indexer.ranking import SearchHit
+from bdg_indexer.search_rows import COLUMNS, fetch, scope, to_hit
+from bdg_indexer.spaces import TS_CONFIG
+from bdg_indexer.vectors import ChunkStore
+
+DF_CAP = 1000
+MAX_CANDIDATES = 2000
+
+_MATCHING = """
+WITH live AS MATERIALIZED (
+    SELECT t.term, to_tsquery({config}, t.term) AS q FROM unnest(%(terms)s::text[]) AS t(term)
+    WHERE numnode(to_tsquery({config}, t.term)) > 0
+), counted AS MATERIALIZED (
+    SELECT l.term, l.q, (
+        SELECT count(*) FROM (
+            SELECT FROM {table} c WHERE {scope} AND c.tsv @@ l.q LIMIT %(df_cap)s
+        ) found
+    ) AS df
+    FROM live l
+), weighted AS MATERIALIZED (
+    SELECT q, df, ln(1 + (SELECT max(df) FROM counted)::float8 / df) AS idf,
+           sum(df) OVER (ORDER BY df, term) AS running
+    FROM counted WHERE df > 0
+), wanted AS (
+    -- the rarest terms, as many as MAX_CANDIDATES rows can hold (see the module's doc)
+    SELECT string_agg('(' || q::text || ')', ' | ')::tsquery AS q FROM weighted
+    WHERE (df < %(df_cap)s AND running <= %(max_candidates)s)
+       OR running = (SELECT min(running) FROM weighted)
+), candidates AS MATERIALIZED (
+    SELECT c.id, c.tsv FROM {table} c
+    WHERE {scope} AND c.tsv @@ (SELECT q FROM wanted)
+    LIMIT %(max_candidates)s
+), matched AS MATERIALIZED (
+    SELECT k.id, (
+        SELECT sum(w.idf * ts_rank_cd(k.tsv, w.q)) FROM weighted w WHERE k.tsv @@ w.q
+    ) AS text_rank
+    FROM candidates k ORDER BY text_rank DESC, k.id LIMIT %(n)s
+)
+SELECT {columns}, m.text_rank, {similarity}::float8 AS similarity
+FROM matched m JOIN {table} c ON c.id = m.id AND {scope} ORDER BY m.text_rank DESC, m.id
+"""
+
+
+async def matching(
+    conn: AsyncConnection[Any],
+    store: ChunkStore,
+    tenant: str,
+    repo: str | None,
+    question: str,
+    vector: Vector | None,
+    n: int,
+) -> list[SearchHit]:
+    """The ``n`` best chunks by words; with ``vector``, their similarity too (not ranked on)."""
+    terms = query_terms(question)
+    if not terms:
+        return []
+    similarity = (
+        sql.SQL("1 - (c.embedding <=> %(vector)s)") if vector is not None else sql.SQL("NULL")
+    )
+    query = sql.SQL(_MATCHING).format(
+        config=sql.Literal(TS_CONFIG),
+        table=store.table,
+        scope=scope(repo),
+        columns=COLUMNS,
+        similarity=similarity,
+    )
+    params = {
+        "tenant": tenant,
+        "repo": repo,
+        "terms": terms,
+        "vector": vector,
+        "n": n,
+        "df_cap": DF_CAP,
+        "max_candidates": MAX_CANDIDATES,
+    }
+    rows = await fetch(conn, query, params)
+    return [to_hit(row, score=row["text_rank"]) for row in rows]

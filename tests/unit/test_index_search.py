@@ -1,0 +1,110 @@
+"""Pure parts of code search: query terms, reciprocal rank fusion, token budget, rendering."""
+
+from __future__ import annotations
+
+import pytest
+
+from bdg_indexer.context import fence_for, render_context, render_hit
+from bdg_indexer.fulltext import MAX_TERMS, query_terms, split_identifiers
+from bdg_indexer.ranking import SearchHit, above_threshold, fuse, within_budget
+from bdg_indexer.spaces import EmbeddingSpace
+from bdg_llm.tokens import count_text
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def hit(path: str, tokens: int = 10, similarity: float | None = None, **kw: object) -> SearchHit:
+    return SearchHit(
+        repo="r",
+        path=path,
+        blob_sha="b",
+        chunk_no=0,
+        start_line=1,
+        end_line=3,
+        language="python",
+        token_count=tokens,
+        snippet=f"# {path}\n",
+        similarity=similarity,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_identifiers_split_like_the_index_does() -> None:
+    assert split_identifiers("self._pool.handleRequest(HTTPTransport, max_redirects=20)") == [
+        "self", "pool", "handle", "request", "http", "transport", "max", "redirects", "20",
+    ]  # fmt: skip
+
+
+def test_query_terms_are_words_and_identifiers_also_phrases() -> None:
+    assert query_terms("Where is parseRetryAfter called? Where?") == [
+        "where", "is", "(parse <-> retry <-> after)", "parse", "retry", "after", "called",
+    ]  # fmt: skip
+    assert query_terms("max_redirects") == ["(max <-> redirects)", "max", "redirects"]
+    assert query_terms("!!! ???") == []
+    assert query_terms("a b' | c) & !d:*") == ["a", "b", "c", "d"]  # no tsquery syntax survives
+    assert len(query_terms(" ".join(f"w{n}" for n in range(100)))) == MAX_TERMS
+
+
+def test_fusion_ranks_what_both_lists_agree_on_first() -> None:
+    vector = [hit("v1.py", similarity=0.9), hit("both.py", similarity=0.8)]
+    text = [hit("t1.py", text_rank=0.5), hit("both.py", text_rank=0.3)]
+    fused = fuse(vector, text, k=60)
+    assert [h.path for h in fused] == ["both.py", "v1.py", "t1.py"]
+    assert fused[0].score == pytest.approx(1 / 62 + 1 / 62)
+    assert (fused[0].similarity, fused[0].text_rank) == (0.8, 0.3)  # both sides' scores kept
+    assert fused[1].score == fused[2].score == pytest.approx(1 / 61)  # tie: vector rank first
+
+
+def test_fusion_weights_tilt_the_ties() -> None:
+    vector, text = [hit("v.py", similarity=0.9)], [hit("t.py", text_rank=0.5)]
+    assert [h.path for h in fuse(vector, text, text_weight=2.0)] == ["t.py", "v.py"]
+    assert fuse([], []) == []
+
+
+def test_threshold_keeps_only_similar_enough_hits() -> None:
+    hits = [hit("a", similarity=0.5), hit("b", similarity=0.19), hit("c")]
+    assert [h.path for h in above_threshold(hits, 0.2)] == ["a"]
+
+
+def test_budget_keeps_rank_order_and_passes_over_what_does_not_fit() -> None:
+    hits = [hit("a", 800), hit("b", 900), hit("c", 400), hit("d", 10)]
+    assert [h.path for h in within_budget(hits, 2000, limit=6)] == ["a", "b", "d"]
+    assert [h.path for h in within_budget(hits, 2110, limit=6)] == ["a", "b", "c", "d"]
+    assert [h.path for h in within_budget(hits, 10_000, limit=2)] == ["a", "b"]
+    assert [h.path for h in within_budget(hits, 500, limit=6)] == ["c", "d"]
+    assert within_budget(hits, 5, limit=6) == []
+
+
+def test_a_hit_renders_as_a_header_and_a_fenced_block() -> None:
+    rendered = render_hit(hit("pkg/mod.py", score=0.0327))
+    assert rendered == "pkg/mod.py:1-3 (0.033)\n```python\n# pkg/mod.py\n```\n"
+
+
+def test_the_fence_outgrows_backticks_in_the_code() -> None:
+    assert fence_for("plain") == "```"
+    assert fence_for('doc = """\n````md\n```\n"""') == "`````"
+
+
+def test_context_keeps_within_the_budget() -> None:
+    hits = [hit(f"f{n}.py") for n in range(5)]
+    one = count_text(render_hit(hits[0]))
+    block = render_context(hits, token_budget=2 * one + 1)
+    assert block == render_hit(hits[0]) + "\n" + render_hit(hits[1])
+    assert count_text(block) <= 2 * one + 1
+    assert render_context(hits, token_budget=one - 1) == ""
+    big = SearchHit(**{**vars(hit("big.py")), "snippet": "x = 1\n" * 500})
+    assert render_context([big, hits[0]], token_budget=one) == render_hit(hits[0])
+    assert render_context([], token_budget=100) == ""
+
+
+def test_space_tables_are_safe_names_apart_for_lookalike_models() -> None:
+    a = EmbeddingSpace("text-embedding-3-small", 1536)
+    b = EmbeddingSpace("text_embedding_3_small", 1536)
+    assert a.table.startswith("code_chunks_text_embedding_3_small_")
+    assert a.table.endswith("_1536")
+    assert a.table != b.table
+    weird = EmbeddingSpace('x"; DROP TABLE users; --' + "y" * 100, 384)
+    assert weird.table.replace("_", "").isalnum()
+    assert len(weird.table) + len("_hnsw") <= 63
+    with pytest.raises(ValueError, match="halfvec"):
+        EmbeddingSpace("text-embedding-3-large", 3072)
