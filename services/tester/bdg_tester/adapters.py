@@ -1,15 +1,21 @@
-"""The tester's outside world: a test runner (the sandbox, later).
+"""The tester's outside world: a test runner.
 
-Only recorded answers exist for now (``BDG_ANSWERS_FILE``).
+`SandboxTestRunner` (sandbox_runner.py) runs the tests in sandboxd; `RecordedTestRunner` answers
+from a recorded script (`BDG_ANSWERS_FILE`: tests, the demo); `RecordedOutcomes` answers from
+the outcomes a job's history recorded (a replay never runs the tests again).
 """
 
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 
-from bdg_contracts.events import TestResults
+from bdg_contracts.base import Event
+from bdg_contracts.events import TestResults, TestsFailed, TestsPassed
 from bdg_runtime.answers import Answers, pick
 from bdg_tester.domain import TestRun, TestTask
+
+PRODUCER = "tester"
 
 
 class AbstractTestRunner(abc.ABC):
@@ -27,3 +33,31 @@ class RecordedTestRunner(AbstractTestRunner):
             total=a.total, failed=a.failed, coverage=a.coverage, output_tail=a.output_tail
         )
         return TestRun(results, a.passed, a.analysis)
+
+
+class MissingOutcomeError(LookupError):
+    """The history holds no test outcome for the run being replayed."""
+
+
+class RecordedOutcomes(AbstractTestRunner):
+    """The tester's TestsPassed/TestsFailed in reaction to the trigger at the task's version
+    (by attempt when that trigger is not found), as the run that recorded them reported it."""
+
+    def __init__(self, history: Sequence[Event]) -> None:
+        self.history = history
+
+    async def run(self, task: TestTask) -> TestRun:
+        outcomes = [
+            e
+            for e in self.history
+            if isinstance(e, TestsPassed | TestsFailed) and e.producer == PRODUCER
+        ]
+        trigger = next((e for e in self.history if e.version == task.trigger_version), None)
+        caused = [e for e in outcomes if trigger is not None and e.causation_id == trigger.event_id]
+        found = caused or [e for e in outcomes if e.attempt == task.attempt]
+        if not found:
+            raise MissingOutcomeError(f"no recorded test outcome for attempt {task.attempt}")
+        outcome = found[0]
+        if isinstance(outcome, TestsPassed):
+            return TestRun(outcome.results, True)
+        return TestRun(outcome.results, False, outcome.analysis)

@@ -6,7 +6,7 @@ from bdg_contracts.states import JobState
 from bdg_jobs.domain import Cause, Job
 from bdg_runtime.reactions import Delivery
 from bdg_tester.adapters import AbstractTestRunner
-from bdg_tester.domain import TestTask
+from bdg_tester.domain import task_for
 
 
 class Testing:
@@ -17,7 +17,9 @@ class Testing:
         job = await delivery.job_to_work_on(JobState.testing)
         if job is None:
             return
-        run = await self.runner.run(TestTask(job.goal, job.attempt, job.repo))
+        # the workspace: the job's repo at its base ref + its FilesChanged patches, in order
+        history = await delivery.app.history(job.job_id)
+        run = await self.runner.run(task_for(history, delivery.event, job.attempt))
 
         def decide(job: Job, cause: Cause) -> None:
             if run.passed:

@@ -1,19 +1,53 @@
-"""Pure testing logic: a test run's verdict and the numbers the job records."""
+"""Pure testing logic: what a test run works on, its verdict and the numbers the job records."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bdg_contracts.events import TestResults
+from bdg_contracts.base import Event
+from bdg_contracts.events import FilesChanged, JobRequested, TestResults
 
 
 @dataclass(frozen=True)
 class TestTask:
+    """One test run's input. The workspace is `repo` at `base_ref` plus `patches` in order (the
+    job's FilesChanged events so far); `trigger_version` is the CodingFinished it answers."""
+
     __test__ = False  # not a pytest class
 
     goal: str
     attempt: int
     repo: str = ""
+    tenant: str = ""
+    job_id: str = ""
+    base_ref: str = "HEAD"
+    patches: tuple[str, ...] = ()
+    trigger_version: int = 0
+
+    @property
+    def workspace(self) -> str:
+        """The workspace's name, a prefix the runner makes unique per run."""
+        return f"{self.job_id}-t{self.attempt}"
+
+
+def task_for(history: Sequence[Event], trigger: Event, attempt: int) -> TestTask:
+    """The test run a job's history asks for when `trigger` (its CodingFinished) arrives."""
+    requested = next((e for e in history if isinstance(e, JobRequested)), None)
+    if requested is None:
+        raise ValueError("a job's history starts with JobRequested")
+    upto = [e for e in history if e.version <= trigger.version]
+    patches = tuple(e.patch for e in upto if isinstance(e, FilesChanged) and e.patch.strip())
+    return TestTask(
+        goal=requested.goal,
+        attempt=attempt,
+        repo=requested.repo,
+        tenant=trigger.tenant_id,
+        job_id=str(trigger.job_id),
+        base_ref=requested.base_ref or "HEAD",
+        patches=patches,
+        trigger_version=trigger.version,
+    )
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,17 @@ from bdg_tester.application import Testing
 @dataclass(frozen=True)
 class TesterHandlers:
     testing: Testing
+    timeout: float | None = None  # a sandbox run's own bound; None: the service's step timeout
 
     async def coding_finished(self, delivery: Delivery) -> None:
         await self.testing.run(delivery)
 
     def reactions(self) -> list[Reaction]:
-        return [Reaction(event=ev.CodingFinished, step=Step.testing, handle=self.coding_finished)]
+        return [
+            Reaction(
+                event=ev.CodingFinished,
+                step=Step.testing,
+                handle=self.coding_finished,
+                timeout=self.timeout,
+            )
+        ]

@@ -1,33 +1,69 @@
 """Tester service: runs the tests of every finished coding attempt.
 
-Composition root: recorded answers are read here, before anything connects. The runtime
-reports whether a sandbox answers; recorded test runs need none.
+Composition root. With `BDG_ANSWERS_FILE` set (tests, the demo) test runs are answered from the
+recorded script; otherwise they run in sandboxd at `AGENT_SANDBOX_ENDPOINT`. The client
+connects on the first run: a sandbox that does not answer then fails that delivery, which is
+retried (the runtime reports at start whether one answers).
 """
 
 from __future__ import annotations
 
-from bdg_runtime.answers import Answers
+import logging
+
+from bdg_runtime import service
+from bdg_runtime.answers import Answers, answers_or_exit, report
 from bdg_runtime.job_replay import ReplaySources
 from bdg_runtime.reactions import Reaction
-from bdg_runtime.recorded_service import Handlers, run_recorded
-from bdg_tester.adapters import RecordedTestRunner
+from bdg_sandbox.client import SandboxClient
+from bdg_tester.adapters import RecordedOutcomes, RecordedTestRunner
 from bdg_tester.application import Testing
 from bdg_tester.handlers import TesterHandlers
+from bdg_tester.sandbox_runner import SandboxTestRunner
+from bdg_tester.settings import TesterSettings
 
 NAME = "tester"
+log = logging.getLogger("bdg_tester")
 
 
-def build(answers: Answers) -> Handlers:
-    return TesterHandlers(Testing(RecordedTestRunner(answers)))
+def build(
+    answers: Answers, endpoint: str, settings: TesterSettings | None = None
+) -> TesterHandlers:
+    if answers.source:  # recorded answers were asked for
+        return TesterHandlers(Testing(RecordedTestRunner(answers)))
+    settings = settings or TesterSettings()
+    try:
+        client = SandboxClient(endpoint)
+    except ValueError as error:
+        raise service.ConfigurationError(f"AGENT_SANDBOX_ENDPOINT: {error}") from error
+    runner = SandboxTestRunner(client, settings)
+    return TesterHandlers(Testing(runner), timeout=settings.bdg_test_step_timeout_seconds)
 
 
 def replay_reactions(sources: ReplaySources) -> list[Reaction]:
-    """The same handlers, answered from the recorded script again."""
-    return build(sources.answers).reactions()
+    """The same handlers; each test run answered by the outcome the job recorded for it (a
+    replay never runs tests again, whether they ran in the sandbox or came from a script)."""
+    return TesterHandlers(Testing(RecordedOutcomes(sources.history))).reactions()
 
 
 def run() -> None:
-    run_recorded(NAME, build)
+    answers = answers_or_exit(NAME)
+    settings = TesterSettings()
+
+    def reactions(ctx: service.ServiceContext) -> list[Reaction]:
+        handlers = build(answers, ctx.settings.agent_sandbox_endpoint, settings)
+        if answers.source:
+            report(answers, log)
+        else:
+            state = "answers" if ctx.sandbox.available else "does NOT answer yet"
+            log.info(
+                "test runs in sandboxd at %s, which %s (%s)",
+                ctx.sandbox.endpoint,
+                state,
+                ctx.sandbox.detail,
+            )
+        return handlers.reactions()
+
+    service.run(NAME, reactions)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,139 @@
+"""The test runner on sandboxd: a fresh workspace per run, every project in it tested.
+
+A run: build the workspace (repo at base_ref + the job's patches, all or nothing), list it and
+read its manifests, detect the projects, scaffold tests where a project has none, then per
+project install its dependencies (registry-only egress) and run its tests (no network), read
+back the results and coverage files and parse them. The workspace is dropped afterwards, also
+when the run fails. An unreachable sandbox raises SandboxUnavailableError (the delivery is
+retried); a workspace that cannot be built (unknown repo or ref, a patch that does not apply)
+raises WorkspaceBuildError, which fails the step at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from contextlib import suppress
+
+from bdg_runtime.reactions import StepError
+from bdg_sandbox.client import SandboxClient, SandboxRequestError, SandboxUnavailableError
+from bdg_tester.adapters import AbstractTestRunner
+from bdg_tester.analysis import RunOutput
+from bdg_tester.detection import detect_projects
+from bdg_tester.domain import TestRun, TestTask
+from bdg_tester.progress import PhaseHook, PhaseTimer
+from bdg_tester.projects import Argv, Kind, Project
+from bdg_tester.sandbox_env import HOME, MAKE_VENV, install_commands, install_env, needs_venv
+from bdg_tester.sandbox_files import WorkspaceFiles
+from bdg_tester.sandbox_project import ProjectRunner, scaffold_missing
+from bdg_tester.settings import TesterSettings
+from bdg_tester.tree import wants_text
+from bdg_tester.verdict import ProjectOutcome, budget_for, combine, install_failed
+
+log = logging.getLogger("bdg_tester.runner")
+
+
+class WorkspaceBuildError(StepError):
+    """The job's workspace cannot be built: retrying the same repo and patches cannot help."""
+
+
+class SandboxTestRunner(AbstractTestRunner):
+    def __init__(
+        self,
+        client: SandboxClient,
+        settings: TesterSettings | None = None,
+        on_phase: PhaseHook | None = None,
+    ) -> None:
+        self.client = client
+        self.settings = settings or TesterSettings()
+        self.on_phase = on_phase
+
+    async def run(self, task: TestTask) -> TestRun:
+        # Unique per run: a re-driven delivery running beside this one gets its own workspace.
+        workspace = f"{task.workspace}-{secrets.token_hex(4)}"
+        timer = PhaseTimer(log, f"job {task.job_id} attempt {task.attempt}", self.on_phase)
+        try:
+            async with timer.phase("workspace", workspace):
+                await self._create(task, workspace)
+            return await self._run(task, workspace, timer)
+        finally:
+            async with timer.phase("cleanup", workspace):
+                await self._drop(task, workspace)
+
+    async def _create(self, task: TestTask, workspace: str) -> None:
+        try:
+            await self.client.create_workspace(
+                task.tenant, workspace, task.repo, task.base_ref, list(task.patches)
+            )
+        except SandboxRequestError as error:
+            if error.code in ("invalid", "not_found"):
+                where = f"{task.repo or '(empty)'}@{task.base_ref}"
+                raise WorkspaceBuildError(
+                    f"cannot build the workspace from {where} and {len(task.patches)} "
+                    f"patch(es): {error}"
+                ) from error
+            raise
+
+    async def _drop(self, task: TestTask, workspace: str) -> None:
+        try:
+            await self.client.drop_workspace(task.tenant, workspace)
+        except (SandboxUnavailableError, SandboxRequestError) as error:
+            log.warning("workspace %s not dropped: %s", workspace, error)
+
+    async def _run(self, task: TestTask, workspace: str, timer: PhaseTimer) -> TestRun:
+        files = WorkspaceFiles(self.client, task.tenant, workspace)
+        async with timer.phase("detect"):
+            tree = await files.tree(wants_text)
+            projects = detect_projects(tree)
+        notes: list[str] = []
+        if any(not p.has_tests or not p.test for p in projects):
+            async with timer.phase("scaffold"):
+                projects, tree = await scaffold_missing(files, projects, tree, notes)
+        runnable = [p for p in projects if p.has_tests and p.test]
+        log.info(
+            "job %s: %d project(s) to test: %s",
+            task.job_id,
+            len(runnable),
+            ", ".join(f"{p.root} ({p.kind.value}, {p.framework.value})" for p in runnable),
+        )
+        runner = ProjectRunner(self.client, self.settings, task.tenant, workspace, files, timer)
+        outcomes = await self._projects(runner, runnable, tree)
+        with suppress(SandboxRequestError):  # install caches: not worth keeping
+            await files.remove(HOME)
+        return combine(outcomes, notes)
+
+    async def _projects(
+        self, runner: ProjectRunner, projects: list[Project], tree: dict[str, str]
+    ) -> list[ProjectOutcome]:
+        venv = needs_venv(projects)
+        no_venv: RunOutput | None = None
+        if venv:
+            async with runner.timer.phase("install", "python venv"):
+                no_venv = await runner.install_step(MAKE_VENV, ".", {}, network="none")
+        budget = budget_for(len(projects))
+        installs: dict[tuple[str, tuple[Argv, ...]], RunOutput | None] = {}
+        outcomes = []
+        for project in projects:
+            files = runner.project_files(project, tree)
+            commands = install_commands(project)
+            key = (project.install_root, commands)
+            if key not in installs:  # the members of one workspace share its install
+                broken = no_venv if project.kind is Kind.python else None
+                installs[key] = broken or await self._install(runner, project, commands, venv)
+            failure = installs[key]
+            if failure is not None:
+                outcomes.append(install_failed(project, failure, files, budget))
+            else:
+                outcomes.append(await runner.test(project, venv, files, budget))
+        return outcomes
+
+    async def _install(
+        self, runner: ProjectRunner, project: Project, commands: tuple[Argv, ...], venv: bool
+    ) -> RunOutput | None:
+        async with runner.timer.phase("install", project.install_root):
+            for argv in commands:
+                env = install_env(project, venv)
+                failed = await runner.install_step(argv, project.install_root, env)
+                if failed is not None:
+                    return failed
+        return None

@@ -1,0 +1,33 @@
+"""The tester's settings (environment variables), beside the runtime's AGENT_SANDBOX_ENDPOINT."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bdg_contracts.sandbox import Limits
+
+
+class TesterSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    bdg_test_install_timeout_seconds: float = Field(
+        default=600.0, gt=0, le=86400, description="one install command (with registry egress)"
+    )
+    bdg_test_run_timeout_seconds: float = Field(
+        default=600.0, gt=0, le=86400, description="one project's test command"
+    )
+    bdg_test_memory_mb: int = Field(default=2048, ge=64, le=65536)
+    bdg_test_cpus: float = Field(default=2.0, gt=0, le=64)
+    bdg_test_step_timeout_seconds: float = Field(
+        default=1800.0, gt=0, description="a whole test run (all projects), then it is retried"
+    )
+
+    def limits(self, timeout_s: float) -> Limits:
+        return Limits(
+            memory_mb=self.bdg_test_memory_mb,
+            cpus=self.bdg_test_cpus,
+            pids=1024,  # test runners' worker threads count as pids
+            tmp_mb=512,
+            timeout_s=timeout_s,
+        )
