@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -39,6 +41,13 @@ class LlmSettings(BaseSettings):
     bdg_llm_prices: dict[str, tuple[float, float]] = Field(
         default_factory=dict,
         description='JSON {"model": [USD per 1M input, per 1M output]}, added to the list prices',
+    )
+    bdg_llm_recordings: Path | None = Field(
+        default=None,
+        description="JSON Lines file of recorded calls: every call is answered from it, no model",
+    )
+    bdg_llm_record: Path | None = Field(
+        default=None, description="JSON Lines file every call to the endpoint is appended to"
     )
 
     def model_for(self, role: Role) -> str:

@@ -1,12 +1,40 @@
-"""Coder use case: one coding attempt, recorded as FilesChanged per patch then CodingFinished."""
+"""Coder use case: one coding attempt, recorded as FilesChanged per patch then CodingFinished.
+
+The model calls of the attempt are recorded (LlmCalled) with that reaction. An attempt that
+stops short (a gated tool call waits for a person, the job was paused or cancelled meanwhile,
+a model or sandbox outage) records its model calls aside at once: paid for, never lost, and
+taken again by the attempt's next run (``Parked``).
+"""
 
 from __future__ import annotations
 
-from bdg_coder.adapters import AbstractCoder
-from bdg_coder.domain import CodingTask, feedback_of
+import logging
+
+from bdg_coder.adapters import AbstractCoder, Session
+from bdg_coder.domain import (
+    Changes,
+    CodingTask,
+    feedback_of,
+    parked_of,
+    recipe_of,
+    workspace_name,
+)
 from bdg_contracts.states import JobState
 from bdg_jobs.domain import Cause, Job
+from bdg_jobs.errors import DomainError
+from bdg_llm.api import ChatResult
+from bdg_llm.job_models import job_models
+from bdg_llm.journal import journal
+from bdg_llm.recording import fields_for_event
 from bdg_runtime.reactions import Delivery
+from bdg_tools.spec import ToolContext
+
+log = logging.getLogger(__name__)
+
+
+def record_calls(job: Job, cause: Cause, calls: list[tuple[str, ChatResult]]) -> None:
+    for role, result in calls:
+        job.record_llm_call(cause, **fields_for_event(result, role))
 
 
 class Coding:
@@ -17,12 +45,57 @@ class Coding:
         job = await delivery.job_to_work_on(JobState.coding)
         if job is None:
             return
-        task = CodingTask(job.goal, job.plan_markdown, job.attempt, feedback_of(delivery.event))
-        outcome = await self.coder.code(task)
+        history = await delivery.app.history(job.job_id)
+        trigger = delivery.event
+        task = CodingTask(
+            job.goal,
+            job.plan_markdown,
+            job.attempt,
+            feedback_of(trigger),
+            recipe_of(history),
+            parked_of(history, trigger, delivery.service),
+        )
+        workspace = workspace_name(job.job_id, job.attempt)
+        session = Session(
+            delivery.app, ToolContext.for_event(trigger, delivery.service, workspace=workspace)
+        )
+        with journal() as calls, job_models(job.models):
+            try:
+                outcome = await self.coder.code(task, session)
+            except DomainError as error:  # paused or cancelled meanwhile: a resume re-drives
+                log.info("job %s moved on during attempt %d: %s", job.job_id, job.attempt, error)
+                await self._park(session, calls)
+                return
+            except BaseException:
+                await self._park(session, calls)
+                raise
+        if outcome.waiting is not None:
+            await self._park(session, calls, outcome.waiting)
+            return
+        await delivery.react(lambda job, cause: self._decide(job, cause, calls, outcome))
+        await self._release(task, session)
 
-        def decide(job: Job, cause: Cause) -> None:
-            for p in outcome.patches:
-                job.change_files(cause, p.patch, p.paths)
-            job.finish_coding(cause, outcome.summary)
+    @staticmethod
+    def _decide(job: Job, cause: Cause, calls: list[tuple[str, ChatResult]], o: Changes) -> None:
+        record_calls(job, cause, calls)
+        for p in o.patches:
+            job.change_files(cause, p.patch, p.paths)
+        job.finish_coding(cause, o.summary)
 
-        await delivery.react(decide)
+    @staticmethod
+    async def _park(
+        session: Session, calls: list[tuple[str, ChatResult]], cause_id: str | None = None
+    ) -> None:
+        """Record the calls made so far aside (best effort when something else failed)."""
+        if not calls:
+            return
+        try:
+            await session.record_aside(lambda job, cause: record_calls(job, cause, calls), cause_id)
+        except Exception:
+            log.exception("the attempt's %d model calls could not be recorded", len(calls))
+
+    async def _release(self, task: CodingTask, session: Session) -> None:
+        try:
+            await self.coder.release(task, session)
+        except Exception as error:  # a workspace left behind is no failure of the step
+            log.warning("workspace %s not dropped: %s", session.tool_ctx.workspace, error)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import singledispatch
 
 from bdg_contracts import events as ev
+from bdg_contracts import tool_events as tev
 from bdg_contracts.base import Event
 
 
@@ -17,10 +19,32 @@ class Patch:
 
 @dataclass(frozen=True)
 class Changes:
-    """The outcome of one attempt: patches in the order they apply, and a summary."""
+    """The outcome of one attempt: patches in the order they apply, and a summary.
+
+    ``waiting`` names a gated tool call a person must decide first: then the attempt stops
+    without a reaction, and the step runs again once the call is decided."""
 
     patches: tuple[Patch, ...]
     summary: str = ""
+    waiting: str | None = None
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How the attempt's workspace is built: the repository at a ref, then earlier patches."""
+
+    repo: str = ""
+    base_ref: str = "HEAD"
+    patches: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Parked:
+    """What an earlier run of this same attempt recorded before it stopped short (a gated call,
+    an outage): the code it was shown and the model's answers, which a new run takes again."""
+
+    context: tev.CodeContextRetrieved | None = None
+    calls: tuple[ev.LlmCalled, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -29,6 +53,39 @@ class CodingTask:
     plan_markdown: str
     attempt: int
     feedback: str = ""
+    recipe: Recipe = Recipe()
+    parked: Parked = Parked()
+
+
+def workspace_name(job_id: object, attempt: int) -> str:
+    """The sandbox workspace of one attempt: ``<job>-c<attempt>``."""
+    return f"{job_id}-c{attempt}"
+
+
+def recipe_of(history: Sequence[Event]) -> Recipe:
+    """repo@base_ref from the job's request, and every FilesChanged patch so far, in order."""
+    request = next((e for e in history if isinstance(e, ev.JobRequested)), None)
+    patches = tuple(e.patch for e in history if isinstance(e, ev.FilesChanged) and e.patch)
+    if request is None:
+        return Recipe(patches=patches)
+    return Recipe(request.repo, request.base_ref or "HEAD", patches)
+
+
+def parked_of(history: Sequence[Event], trigger: Event, producer: str) -> Parked:
+    """``producer``'s model calls and code context recorded after ``trigger`` under causes
+    that are no event of the job (a tool call's id, a park id): a reaction names its trigger."""
+    ids = {e.event_id for e in history}
+    after = [
+        e
+        for e in history
+        if e.version > trigger.version
+        and e.producer == producer
+        and e.causation_id is not None
+        and e.causation_id not in ids
+    ]
+    contexts = [e for e in after if isinstance(e, tev.CodeContextRetrieved)]
+    calls = tuple(e for e in after if isinstance(e, ev.LlmCalled))
+    return Parked(contexts[0] if contexts else None, calls)
 
 
 @singledispatch

@@ -1,19 +1,72 @@
 """Coder service: turns an approved plan (or failed tests, or a rejecting review) into patches.
 
-Composition root: recorded answers are read here, before anything connects.
+Composition root: settings, recorded answers and recorded model calls are read here, before
+anything connects. ``BDG_ANSWERS_FILE`` set: the recorded coder; otherwise the model-driven
+tool loop over the sandbox at ``AGENT_SANDBOX_ENDPOINT``, its model from ``OPENAI_BASE_URL``...
+(or ``BDG_LLM_RECORDINGS``).
 """
 
 from __future__ import annotations
 
+import logging
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from bdg_coder.adapters import RecordedCoder
 from bdg_coder.application import Coding
+from bdg_coder.code_context import IndexerContext, RecordedCodeContext
 from bdg_coder.handlers import CoderHandlers
-from bdg_runtime.answers import Answers
+from bdg_coder.loop import LoopLimits
+from bdg_coder.registries import live_registry, replay_registry
+from bdg_coder.tool_loop import ToolLoopCoder
+from bdg_coder.workspace import NoWorkspaces, SandboxWorkspaces
+from bdg_llm.recordings import RecordingsError, client_from_settings, describe_client
+from bdg_llm.settings import LlmSettings
+from bdg_runtime import service
+from bdg_runtime.answers import Answers, answers_or_exit
 from bdg_runtime.job_replay import ReplaySources
 from bdg_runtime.reactions import Reaction
 from bdg_runtime.recorded_service import Handlers, run_recorded
+from bdg_runtime.settings import Settings
+from bdg_sandbox.client import SandboxClient
+from bdg_tools.policy import PolicyError, ToolPolicy
 
 NAME = "coder"
+MODEL_ROLES = frozenset({"coder"})
+log = logging.getLogger("bdg_coder")
+
+
+class CoderSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    bdg_coder_max_steps: int = Field(
+        default=25, ge=1, le=1_000, description="model turns (tool calls) per coding attempt"
+    )
+    bdg_coder_token_budget: int = Field(
+        default=200_000, ge=1, description="prompt + completion tokens per coding attempt"
+    )
+    bdg_coder_result_chars: int = Field(
+        default=8_000, ge=200, description="a tool result shown to the model is cut to this"
+    )
+    bdg_coder_context_chars: int = Field(
+        default=60_000, ge=1_000, description="conversation size beyond which old turns go"
+    )
+    bdg_coder_native_tools: bool = Field(
+        default=False,
+        description="OpenAI's tools/tool_calls; false: a JSON schema of the tool union",
+    )
+    bdg_coder_context_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="wait for the indexer's code context, then code without"
+    )
+
+    def limits(self) -> LoopLimits:
+        return LoopLimits(
+            self.bdg_coder_max_steps,
+            self.bdg_coder_token_budget,
+            self.bdg_coder_result_chars,
+            self.bdg_coder_context_chars,
+        )
 
 
 def build(answers: Answers) -> Handlers:
@@ -21,12 +74,55 @@ def build(answers: Answers) -> Handlers:
 
 
 def replay_reactions(sources: ReplaySources) -> list[Reaction]:
-    """The same handlers, answered from the recorded script again."""
+    """The same handlers: a model-driven attempt re-runs its loop with the model answered from
+    the job's LlmCalled events and every tool from its tool events (nothing runs); a scripted
+    one is answered from the recorded script again."""
+    if sources.called_model_as(MODEL_ROLES) or not sources.answers.source:
+        settings = CoderSettings()
+        coder = ToolLoopCoder(
+            sources.llm,
+            replay_registry(ToolPolicy.from_env()),
+            NoWorkspaces(),
+            RecordedCodeContext(sources.history),
+            settings.limits(),
+            settings.bdg_coder_native_tools,
+        )
+        return CoderHandlers(Coding(coder)).reactions()
     return build(sources.answers).reactions()
 
 
 def run() -> None:
-    run_recorded(NAME, build)
+    answers = answers_or_exit(NAME)
+    if answers.source:  # recorded answers were asked for (BDG_ANSWERS_FILE): tests, the demo
+        run_recorded(NAME, build)
+        return
+    settings, llm = CoderSettings(), LlmSettings()
+    endpoint = Settings().agent_sandbox_endpoint
+    try:
+        client = client_from_settings(llm)
+        policy = ToolPolicy.from_env()
+        SandboxClient(endpoint)  # a malformed endpoint is a configuration error
+    except (RecordingsError, PolicyError, ValueError) as error:
+        logging.basicConfig()
+        log.error("%s", error)
+        raise SystemExit(2) from error
+
+    def reactions(ctx: service.ServiceContext) -> list[Reaction]:
+        sandbox = SandboxClient(endpoint)
+        search = settings.bdg_coder_context_timeout_seconds
+        coder = ToolLoopCoder(
+            client,
+            live_registry(sandbox, ctx.nc, policy),
+            SandboxWorkspaces(sandbox),
+            IndexerContext(ctx.nc, timeout=search),
+            settings.limits(),
+            settings.bdg_coder_native_tools,
+        )
+        log.info("model: %s", describe_client(llm, "coder"))
+        log.info("tool loop: %s", settings.limits())
+        return CoderHandlers(Coding(coder)).reactions()
+
+    service.run(NAME, reactions)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bdg_jobs.tenants import load_policies
-from bdg_llm.openai_client import OpenAiClient
+from bdg_llm.recordings import client_from_settings
 from bdg_llm.settings import LlmSettings
 from bdg_planner.adapters import (
     AbstractPlanner,
@@ -74,7 +74,7 @@ def build(
     if answers.source:  # recorded answers were asked for (BDG_ANSWERS_FILE): tests, the demo
         return _handlers(RecordedPlanner(answers), RecordedReviewer(answers), settings, code)
     # a model: OPENAI_BASE_URL (the offline local model under `bdg up`), or OpenAI
-    client = OpenAiClient(LlmSettings())
+    client = client_from_settings(LlmSettings())
     return _handlers(LlmPlanner(client), LlmReviewer(client), settings, code)
 
 

@@ -1,0 +1,176 @@
+"""The model-driven coder: one tool call per turn over the attempt's sandbox workspace.
+
+The workspace is built from the job's recipe; the model is shown the goal, the plan, code from
+the index (recorded as CodeContextRetrieved) and, on a retry, why the last attempt failed. Each
+turn it picks one tool (file_read, file_write, apply_patch, list_files, search_code,
+run_command, run_tests, or ``finish``); the ToolCaller validates, runs and records the call,
+and the result is the next message. An answer that is no usable call is told so and costs its
+turn. When the loop stops (``finish``, the step limit, the token budget) the workspace's change
+is taken as one diff: FilesChanged (when something changed) and CodingFinished. A gated call
+that waits for a person stops the attempt without a reaction; the model calls made so far are
+recorded aside, and the re-driven attempt takes them again (see ``llm_adapters``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import replace
+
+from bdg_coder import prompts
+from bdg_coder.adapters import AbstractCoder, Session
+from bdg_coder.code_context import AbstractCodeContext, Retrieved, query_of
+from bdg_coder.domain import Changes, CodingTask, Patch
+from bdg_coder.llm_adapters import CoderLlm, Finish, offered_tools
+from bdg_coder.loop import LoopLimits, LoopState, Stop, messages, summary_of
+from bdg_coder.workspace import WORKSPACE_DIFF, AbstractWorkspaces, Diff
+from bdg_llm.api import ChatRequest, LlmClient
+from bdg_llm.code_context import render_code_context
+from bdg_llm.toolcalls import ToolCallError, Tools, parse_tool_call, tools_request
+from bdg_runtime.reactions import StepError
+from bdg_tools.calls import ToolCaller
+from bdg_tools.registry import ToolRegistry
+from bdg_tools.spec import ToolContext
+
+RegistryFor = Callable[[str], ToolRegistry]  # the job's repository -> the tools for it
+
+
+def known_call(answer: str, tools: Tools) -> tuple[str, str] | None:
+    """(tool, arguments JSON) of an answer shaped as a call of a known tool, whatever its
+    arguments: those go to the ToolCaller, which validates them and records a rejection."""
+    try:
+        data = json.loads(answer)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or set(data) != {"tool", "arguments"}:
+        return None
+    tool = data["tool"]
+    if not isinstance(tool, str) or tool not in tools:
+        return None
+    return tool, json.dumps(data["arguments"], ensure_ascii=False)
+
+
+class ToolLoopCoder(AbstractCoder):
+    def __init__(
+        self,
+        client: LlmClient,
+        registry_for: RegistryFor,
+        workspaces: AbstractWorkspaces,
+        context: AbstractCodeContext,
+        limits: LoopLimits | None = None,
+        native: bool = False,
+    ) -> None:
+        self.client, self.registry_for = client, registry_for
+        self.workspaces, self.context = workspaces, context
+        self.limits = limits or LoopLimits()
+        self.native = native
+
+    async def code(self, task: CodingTask, session: Session) -> Changes:
+        ctx = session.tool_ctx
+        await self.workspaces.prepare(ctx.tenant_id, ctx.workspace, task.recipe)
+        found = await self._code_context(task, session)
+        registry = self.registry_for(task.recipe.repo)
+        caller = ToolCaller(registry, session.app)
+        tools, offered = offered_tools(registry, ctx.tenant_id, ctx.user_id)
+        system = prompts.system_prompt(offered, self.limits.max_steps)
+        context = render_code_context(found.hits) if found else ""
+        run = _Run(
+            task, ctx, caller, tools, CoderLlm(self.client, task.parked.calls), self.native,
+            system, prompts.task_prompt(task, context), LoopState(self.limits),
+        )  # fmt: skip
+        while run.state.stop_before_call() is None:
+            await run.turn()
+        if run.state.stop is Stop.waiting:
+            return Changes((), waiting=run.state.waiting)
+        run.state.end()
+        diff = await run.diff()
+        patches = (Patch(tuple(diff.paths), diff.patch),) if diff.patch else ()
+        return Changes(patches, summary_of(run.state, diff.paths))
+
+    async def release(self, task: CodingTask, session: Session) -> None:
+        await self.workspaces.drop(session.tool_ctx.tenant_id, session.tool_ctx.workspace)
+
+    async def _code_context(self, task: CodingTask, session: Session) -> Retrieved | None:
+        """The code an earlier run of this attempt was shown, else the index's (recorded at
+        once, so a re-run is shown the same)."""
+        parked = task.parked.context
+        if parked is not None:
+            return Retrieved(parked.query, parked.repo, parked.hits, parked.note)
+        repo = task.recipe.repo
+        if not repo:
+            return None  # no repository, no index
+        ctx = session.tool_ctx
+        found = await self.context.retrieve(
+            ctx.tenant_id, repo, query_of(task.goal, task.plan_markdown)
+        )
+        await session.record_aside(
+            lambda job, cause: job.record_code_context(
+                cause, query=found.query, repo=found.repo, hits=found.hits, note=found.note
+            )
+        )
+        return found
+
+
+class _Run:
+    """One attempt's loop: the conversation, the tools and the state."""
+
+    def __init__(
+        self,
+        task: CodingTask,
+        ctx: ToolContext,
+        caller: ToolCaller,
+        tools: Tools,
+        llm: CoderLlm,
+        native: bool,
+        system: str,
+        user: str,
+        state: LoopState,
+    ) -> None:
+        self.task, self.ctx, self.caller, self.tools = task, ctx, caller, tools
+        self.llm, self.native, self.system, self.user = llm, native, system, user
+        self.state = state
+
+    async def turn(self) -> None:
+        state = self.state
+        conversation = messages(self.system, self.user, state.turns, state.limits.context_chars)
+        request = ChatRequest(role="coder", messages=tuple(conversation))
+        result = await self.llm.chat(tools_request(request, self.tools, native=self.native))
+        state.spent(result.prompt_tokens, result.completion_tokens)
+        answer = result.content
+        try:
+            name, arguments = parse_tool_call(answer, self.tools)
+        except ToolCallError as error:
+            known = known_call(answer, self.tools)
+            if known is None or known[0] == prompts.FINISH:
+                state.record(answer, prompts.error_message(str(error)))
+                return
+            name, arguments_json = known  # the ToolCaller says what is wrong, and records it
+        else:
+            if isinstance(arguments, Finish):
+                state.finish(arguments.summary)
+                return
+            arguments_json = arguments.model_dump_json()
+        scope = f"c{self.task.attempt}-t{state.steps}"
+        outcome = await self.caller.call(self._ctx(scope), name, arguments_json)
+        if outcome.waits:
+            state.wait(outcome.call_id)
+            return
+        state.record(answer, prompts.result_message(name, outcome.content))
+
+    async def diff(self) -> Diff:
+        """The attempt's change, taken once per conversation (a re-run that made the same
+        calls gets the recorded diff; one that went elsewhere takes a new one)."""
+        digest = hashlib.sha256()
+        for turn in self.state.turns:
+            for text in (turn.answer, turn.result):
+                digest.update(f"{len(text)}:{text}".encode())
+        scope = f"c{self.task.attempt}-end-{digest.hexdigest()[:16]}"
+        outcome = await self.caller.call(self._ctx(scope), WORKSPACE_DIFF.name, "{}")
+        try:
+            return Diff.model_validate_json(outcome.content)
+        except ValueError:
+            raise StepError(f"the attempt's change cannot be taken: {outcome.content}") from None
+
+    def _ctx(self, scope: str) -> ToolContext:
+        return replace(self.ctx, scope=scope)

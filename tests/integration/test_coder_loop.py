@@ -1,0 +1,389 @@
+"""The model-driven coder against a real sandboxd, PostgreSQL and NATS, its model scripted through
+the fake OpenAI server: a tiny git repository whose ``add`` subtracts gets fixed.
+
+Each attempt runs the coder's real handler (``Coding.attempt``) on the job's PlanApproved; the
+workspace is built by sandboxd from the repository, the tools run there, and the change comes
+back as one diff.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import nats
+import pytest
+from nats.aio.client import Client
+
+from bdg_coder.application import Coding
+from bdg_coder.code_context import IndexerContext
+from bdg_coder.loop import LoopLimits
+from bdg_coder.main import replay_reactions
+from bdg_coder.registries import live_registry
+from bdg_coder.tool_loop import ToolLoopCoder
+from bdg_coder.workspace import SandboxWorkspaces
+from bdg_contracts import events as ev
+from bdg_contracts import tool_events as tev
+from bdg_contracts.base import Event
+from bdg_contracts.states import JobState
+from bdg_jobs.application import JobApplication
+from bdg_jobs.domain import Cause, Job
+from bdg_jobs.store import JobStore
+from bdg_llm.api import LlmClient
+from bdg_llm.recordings import client_from_settings, read_recordings
+from bdg_llm.settings import LlmSettings
+from bdg_runtime.job_replay import replay_job
+from bdg_runtime.reactions import Delivery
+from bdg_sandbox.client import SandboxClient
+from bdg_tools.policy import ToolPolicy
+from tests.conftest import Servers
+from tests.fakes.openai_server import FakeOpenAi, Reply, ToolCall
+from tests.sandbox.daemon import Daemon, start_daemon
+
+pytestmark = pytest.mark.timeout(90)
+TENANT = "coder-test"
+GOAL = "Make add() add its arguments"
+PLAN = "- [ ] fix add() in calc.py\n- [ ] run test_calc.py"
+BROKEN = "def add(a, b):\n    return a - b\n"
+FIXED = "def add(a, b):\n    return a + b\n"
+TEST = 'from calc import add\n\nassert add(2, 3) == 5, add(2, 3)\nprint("1 passed")\n'
+RUN_TESTS = ["python3", "test_calc.py"]
+FINISHED = json.dumps({"tool": "finish", "arguments": {"summary": "fixed and checked"}})
+
+
+def call(tool: str, **arguments: Any) -> Reply:
+    """A scripted answer under the tool-union schema: the call as the answer's text."""
+    return Reply(content=json.dumps({"tool": tool, "arguments": arguments}))
+
+
+FIX = (
+    call("file_read", path="calc.py"),
+    call("file_write", path="calc.py", content=FIXED),
+    call("run_tests", path=None, argv=RUN_TESTS),
+    call("finish", summary="add() returned a - b; it returns a + b now."),
+)
+
+
+# -- fixtures -----------------------------------------------------------------------------------
+@pytest.fixture(name="daemon", scope="module")
+async def daemon_fixture() -> AsyncIterator[Daemon]:
+    daemon = await start_daemon()
+    yield daemon
+    code, output = daemon.stop(), daemon.output()
+    daemon.remove()
+    assert code == 0, output
+
+
+@pytest.fixture(name="sandbox")
+async def sandbox_fixture(daemon: Daemon) -> AsyncIterator[SandboxClient]:
+    async with daemon.client() as client:
+        yield client
+
+
+@pytest.fixture(name="repo")
+def repo_fixture(daemon: Daemon) -> Path:
+    """A git repository where sandboxd may check it out from (its default source root)."""
+    repo = daemon.state / "sources" / uuid4().hex
+    repo.mkdir(parents=True)
+    (repo / "calc.py").write_text(BROKEN)
+    (repo / "test_calc.py").write_text(TEST)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+    return repo
+
+
+@pytest.fixture(name="app")
+def app_fixture(database_url: str) -> Iterator[JobApplication]:
+    store = JobStore.from_url(database_url)
+    yield JobApplication(store)
+    store.close()
+
+
+@pytest.fixture(name="nc")
+async def nc_fixture(servers: Servers, namespace: str) -> AsyncIterator[Client]:
+    nc = await nats.connect(servers.nats_url)
+    yield nc
+    await nc.close()
+
+
+@pytest.fixture(name="fake")
+def fake_fixture() -> Iterator[FakeOpenAi]:
+    fake = FakeOpenAi().start()
+    yield fake
+    fake.stop()
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def model(fake: FakeOpenAi, **settings: Any) -> LlmClient:
+    return client_from_settings(
+        LlmSettings(openai_base_url=fake.base_url, bdg_llm_max_retries=0, **settings)
+    )
+
+
+def coding(
+    client: LlmClient, sandbox: SandboxClient, nc: Client, limits: LoopLimits | None = None
+) -> Coding:
+    coder = ToolLoopCoder(
+        client,
+        live_registry(sandbox, nc, ToolPolicy()),
+        SandboxWorkspaces(sandbox),
+        IndexerContext(nc, timeout=2.0),
+        limits or LoopLimits(),
+    )
+    return Coding(coder)
+
+
+async def coding_job(app: JobApplication, repo: Path) -> Event:
+    """A job whose plan is approved: its PlanApproved is the coder's trigger."""
+    job_id = uuid4()
+    cause = Cause(producer="test", occurred_at=app.clock(), user_id="alice")
+    job = Job.request(job_id, TENANT, cause, goal=GOAL, repo=str(repo), base_ref="HEAD")
+    job.make_plan_ready(cause, PLAN)
+    job.approve_plan(cause, "alice")
+    await app.start(job)
+    history = await app.history(job_id)
+    assert isinstance(history[-1], ev.PlanApproved)
+    return history[-1]
+
+
+async def attempt(coding: Coding, app: JobApplication, trigger: Event) -> list[Event]:
+    await coding.attempt(Delivery("coder", trigger, app))
+    return await app.history(trigger.job_id, after=trigger.version)
+
+
+def of(history: list[Event], cls: type[Event]) -> list[Any]:
+    return [e for e in history if isinstance(e, cls)]
+
+
+def applied(repo: Path, patch: str, tmp_path: Path) -> Path:
+    """The repository with ``patch`` applied, in a fresh clone."""
+    clone = tmp_path / uuid4().hex
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
+    subprocess.run(["git", "-C", str(clone), "apply"], input=patch.encode(), check=True)
+    return clone
+
+
+# -- tests --------------------------------------------------------------------------------------
+async def test_the_model_reads_fixes_tests_and_finishes(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    trigger = await coding_job(app, repo)
+    fake.push(*FIX)
+    new = await attempt(coding(model(fake), sandbox, nc), app, trigger)
+
+    (changed,) = of(new, ev.FilesChanged)
+    assert changed.paths == ("calc.py",)
+    assert changed.attempt == 1
+    assert "-    return a - b\n+    return a + b\n" in changed.patch
+    assert (applied(repo, changed.patch, tmp_path) / "calc.py").read_text() == FIXED
+    (finished,) = of(new, ev.CodingFinished)
+    assert finished.summary == "add() returned a - b; it returns a + b now. Changed: calc.py."
+    assert new[-2:] == [changed, finished]  # the reaction ends the attempt
+
+    tools = {e.tool: e for e in of(new, ev.ToolCalled)}
+    assert list(tools) == ["file_read", "file_write", "run_tests", "workspace_diff"]
+    assert json.loads(tools["file_read"].result)["content"] == BROKEN
+    assert json.loads(tools["run_tests"].result) == {
+        "passed": True,
+        "exit_code": 0,
+        "output_tail": "1 passed\n",
+    }
+    assert {e.causation_id for e in tools.values()}.isdisjoint({trigger.event_id})
+
+    calls = of(new, ev.LlmCalled)
+    assert [c.role for c in calls] == ["coder"] * 4
+    assert [c.response for c in calls] == [r.content for r in FIX]
+    assert all(c.causation_id == trigger.event_id for c in calls)
+    (context,) = of(new, tev.CodeContextRetrieved)
+    assert context.repo == str(repo)
+    assert "no indexer" in context.note
+
+    # The model saw the goal and plan first, then each result; under the tool-union schema.
+    first, last = fake.requests[0], fake.requests[-1]
+    assert first["response_format"]["json_schema"]["name"] == "tool_call"
+    assert GOAL in first["messages"][1]["content"]
+    assert PLAN in first["messages"][1]["content"]
+    assert "Result of run_tests:" in last["messages"][-1]["content"]
+    assert '"passed":true' in last["messages"][-1]["content"]
+    assert len(fake.requests) == 4
+
+    # `bdg job replay`: the loop again, model and tools answered from the log, nothing run.
+    report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
+    assert report.same, report.divergence
+    assert report.by_service == {"coder": 1}
+    assert report.unused_calls == 0
+
+
+async def test_unusable_answers_go_back_to_the_model_and_cost_their_turn(
+    app: JobApplication, sandbox: SandboxClient, nc: Client, fake: FakeOpenAi, repo: Path
+) -> None:
+    trigger = await coding_job(app, repo)
+    fake.push(
+        Reply(content="I will fix calc.py now."),
+        call("delete_everything", path="."),
+        call("file_read", file="calc.py"),
+        call("file_write", path="calc.py", content=FIXED),
+        call("finish", summary="fixed"),
+    )
+    new = await attempt(coding(model(fake), sandbox, nc), app, trigger)
+
+    told = [r["messages"][-1]["content"] for r in fake.requests[1:]]
+    assert "not valid JSON" in told[0]
+    assert "Unknown tool" in told[1]
+    assert "file_read" in told[1]
+    assert "invalid arguments for tool file_read" in told[2]
+    (rejected,) = of(new, tev.ToolCallRejected)  # the one that named a real tool
+    assert rejected.tool == "file_read"
+    assert "file" in rejected.arguments_json
+    assert [e.tool for e in of(new, ev.ToolCalled)] == ["file_write", "workspace_diff"]
+    assert len(of(new, ev.LlmCalled)) == 5
+    (changed,) = of(new, ev.FilesChanged)
+    assert changed.paths == ("calc.py",)
+    assert of(new, ev.CodingFinished)[0].summary == "fixed Changed: calc.py."
+
+
+async def test_the_step_limit_ends_the_attempt_with_what_changed_so_far(
+    app: JobApplication, sandbox: SandboxClient, nc: Client, fake: FakeOpenAi, repo: Path
+) -> None:
+    trigger = await coding_job(app, repo)
+    fake.push(
+        call("file_write", path="calc.py", content=FIXED),
+        call("file_write", path="notes/todo.txt", content="check subtraction too\n"),
+        call("run_tests", path=None, argv=RUN_TESTS),  # never asked for
+    )
+    limits = LoopLimits(max_steps=2)
+    new = await attempt(coding(model(fake), sandbox, nc, limits), app, trigger)
+
+    assert len(fake.requests) == 2
+    (changed,) = of(new, ev.FilesChanged)
+    assert changed.paths == ("calc.py", "notes/todo.txt")
+    (finished,) = of(new, ev.CodingFinished)
+    assert finished.summary.startswith("Stopped at the step limit (2 model turns)")
+    assert finished.summary.endswith("Changed: calc.py, notes/todo.txt.")
+
+
+async def test_no_change_is_a_finished_attempt_saying_so(
+    app: JobApplication, sandbox: SandboxClient, nc: Client, fake: FakeOpenAi, repo: Path
+) -> None:
+    trigger = await coding_job(app, repo)
+    fake.push(call("run_tests", path=None, argv=RUN_TESTS), call("finish", summary="Nothing."))
+    new = await attempt(coding(model(fake), sandbox, nc), app, trigger)
+
+    assert of(new, ev.FilesChanged) == []
+    assert of(new, ev.CodingFinished)[0].summary == "Nothing. No files changed."
+    # python left a __pycache__ behind: caches are no change
+    assert json.loads(of(new, ev.ToolCalled)[-1].result) == {"patch": "", "paths": []}
+
+
+def same_run(history: list[Event]) -> list[tuple[str, Any]]:
+    """What two jobs with the same goal and answers share (ids, keys and times aside)."""
+    out: list[tuple[str, Any]] = []
+    for e in history:
+        if isinstance(e, ev.ToolCalled):
+            out.append((e.name, (e.tool, e.arguments_json, e.result)))
+        elif isinstance(e, ev.LlmCalled):
+            out.append((e.name, (e.request_hash, e.response, e.prompt_tokens, e.cost_usd)))
+        elif isinstance(e, ev.FilesChanged | ev.CodingFinished | tev.CodeContextRetrieved):
+            out.append((e.name, e.model_dump(include={"patch", "paths", "summary", "note"})))
+    return out
+
+
+async def test_a_recording_replays_to_the_same_events(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    recordings = tmp_path / "calls.jsonl"
+    first = await coding_job(app, repo)
+    fake.push(*FIX)
+    recording = model(fake, bdg_llm_record=recordings)
+    recorded = await attempt(coding(recording, sandbox, nc), app, first)
+    assert [c.request_hash for c in read_recordings(recordings)] == [
+        e.request_hash for e in of(recorded, ev.LlmCalled)
+    ]
+
+    # Another job, the same goal: answered from the file alone (the fake has no answers left).
+    second = await coding_job(app, repo)
+    replayed_client = client_from_settings(LlmSettings(bdg_llm_recordings=recordings))
+    replayed = await attempt(coding(replayed_client, sandbox, nc), app, second)
+    assert len(fake.requests) == 4
+    assert same_run(replayed) == same_run(recorded)
+    assert of(replayed, ev.FilesChanged)[0].paths == ("calc.py",)
+
+
+async def test_a_gated_call_parks_the_attempt_and_the_approved_run_resumes_it(
+    app: JobApplication, sandbox: SandboxClient, nc: Client, fake: FakeOpenAi, repo: Path
+) -> None:
+    trigger = await coding_job(app, repo)
+    job_id = trigger.job_id
+    fake.push(
+        call("file_write", path="calc.py", content=FIXED),
+        call("run_command", argv=["python3", "-c", "print(6 * 7)"], timeout_s=None),
+    )
+    coder = coding(model(fake), sandbox, nc)  # run_command is gated by default
+    parked = await attempt(coder, app, trigger)
+
+    (request,) = of(parked, tev.ToolCallRequested)
+    assert request.tool == "run_command"
+    assert (await app.load(job_id)).state == JobState.paused
+    assert of(parked, ev.FilesChanged) == []
+    calls = of(parked, ev.LlmCalled)  # paid for, recorded aside under the waiting call
+    assert [c.causation_id for c in calls] == [request.call_id] * 2
+
+    cause = Cause(producer="user:alice", occurred_at=app.clock(), user_id="alice")
+    await app.execute(job_id, lambda job: job.approve_tool_call(cause, request.call_id, "alice"))
+    fake.push(Reply(content=FINISHED))
+    resumed = await attempt(coder, app, trigger)
+
+    assert len(fake.requests) == 3  # the first two answers came from the log
+    ran = [e for e in of(resumed, ev.ToolCalled) if e.tool == "run_command"]
+    assert json.loads(ran[0].result)["stdout"] == "42\n"
+    reaction = [e for e in resumed if e.causation_id == trigger.event_id]
+    assert [c.response for c in of(reaction, ev.LlmCalled)] == [FINISHED]  # only the new one
+    (changed,) = of(resumed, ev.FilesChanged)
+    assert changed.paths == ("calc.py",)
+    assert (await app.load(job_id)).state == JobState.testing
+
+    report = await replay_job(await app.history(job_id), {"coder": replay_reactions})
+    assert report.same, report.divergence
+    assert report.unused_calls == 2  # the parked calls: answered from the log, not the replay
+
+
+async def test_native_tool_calls(
+    app: JobApplication, sandbox: SandboxClient, nc: Client, fake: FakeOpenAi, repo: Path
+) -> None:
+    trigger = await coding_job(app, repo)
+    write = json.dumps({"path": "calc.py", "content": FIXED})
+    fake.push(
+        Reply(tool_calls=(ToolCall("file_write", write),)),
+        Reply(tool_calls=(ToolCall("finish", json.dumps({"summary": "fixed"})),)),
+    )
+    coder = ToolLoopCoder(
+        model(fake),
+        live_registry(sandbox, nc, ToolPolicy()),
+        SandboxWorkspaces(sandbox),
+        IndexerContext(nc, timeout=2.0),
+        native=True,
+    )
+    new = await attempt(Coding(coder), app, trigger)
+
+    first = fake.requests[0]
+    assert first["tool_choice"] == "required"
+    assert "response_format" not in first
+    assert [t["function"]["name"] for t in first["tools"]][-1] == "finish"
+    assert of(new, ev.FilesChanged)[0].paths == ("calc.py",)
+    assert of(new, ev.CodingFinished)[0].summary == "fixed Changed: calc.py."
