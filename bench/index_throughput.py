@@ -13,6 +13,8 @@ Embedders (``--embedder``, comma-separated):
   at once;
 - ``hash``: vectors hashed from words, in-process: the pipeline alone (git, discovery, chunking,
   PostgreSQL with its HNSW index).
+"not waiting on it" is the run's time minus the clone and the time spent awaiting the embedder;
+a batch is stored while the next is embedded, so with a slow embedder the storing is hidden.
 
     uv run python -m bench.index_throughput [--files 1000] [--embedder fake,hash,offline]
 Without --url (or BDG_BENCH_DATABASE_URL) it starts an embedded PostgreSQL.
@@ -81,6 +83,7 @@ async def measure(name: str, embedder: Embedder, url: str, source: Path, work: P
     target = Target(repo_id, f"bench-{name}", f"file://{source}", IndexFilter())
     progress = Progress(repo_id, target.tenant, target.repo)
     mirror = Mirror(work / name, repo_id, str(source), timeout=600)
+    generated = git(source, "rev-parse", "HEAD")
     try:
         started = time.perf_counter()
         await mirror.ensure()
@@ -95,7 +98,7 @@ async def measure(name: str, embedder: Embedder, url: str, source: Path, work: P
             f" = {outcome.files / total:.0f} files/s, {outcome.chunks / total:.0f} chunks/s"
             f" (clone+checkout {cloned:.1f} s, embedding {timed.seconds:.1f} s"
             f" = {timed.texts / max(timed.seconds, 1e-9):.0f} chunks/s,"
-            f" the rest {rest:.1f} s = {outcome.chunks / max(rest, 1e-9):.0f} chunks/s)"
+            f" not waiting on it {rest:.1f} s = {outcome.chunks / max(rest, 1e-9):.0f} chunks/s)"
         )
         path, text = modify(source)
         after = commit(source, {path: text}, "one file changed")
@@ -110,6 +113,7 @@ async def measure(name: str, embedder: Embedder, url: str, source: Path, work: P
             f" {outcome.reused} reused)"
         )
     finally:
+        git(source, "reset", "-q", "--hard", generated)  # the next embedder starts alike
         await store.close()
 
 
