@@ -1,17 +1,41 @@
-"""JetStream streams and the publisher of committed events."""
+"""Connections to NATS (one reconnect policy), JetStream streams, the publisher of events."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import nats
+from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 from bdg_contracts import subjects, wire
 from bdg_jobs.store import Recorded
+
+log = logging.getLogger(__name__)
+# Every connection (ours and the broker's) reconnects forever and soon: the client library's
+# default gives up after 60 attempts 2 s apart, after which a process would look alive and
+# consume nothing.
+RECONNECT: dict[str, Any] = {
+    "max_reconnect_attempts": -1,
+    "reconnect_time_wait": 0.5,
+    "connect_timeout": 2,
+}
+# What start-up declarations meet while NATS restarts: an answer lost with the old server,
+# nobody listening yet, JetStream not ready yet, or (store wiped) a stream gone until a
+# watchdog declares it again. The client reconnects by itself; asking again helps.
+RESTARTING = (
+    TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.NoServersError,
+    ServiceUnavailableError,
+    NotFoundError,
+)
 
 
 def events_stream_config(duplicate_window: float) -> StreamConfig:
@@ -30,14 +54,15 @@ def dlq_stream_config() -> StreamConfig:
 
 
 async def ensure_streams(js: JetStreamContext, duplicate_window: float) -> None:
-    """Create or update both streams; safe to call from every service at start."""
+    """Create or update both streams; safe to call from every service at start.
+
+    Update first and create when missing: a check before acting could see a stream that a
+    restart with a wiped store took away the moment after."""
     for config in (events_stream_config(duplicate_window), dlq_stream_config()):
         try:
-            await js.stream_info(config.name or "")
+            await js.update_stream(config)
         except NotFoundError:
             await js.add_stream(config)
-        else:
-            await js.update_stream(config)
 
 
 class BusUnreachableError(ConnectionError):
@@ -49,16 +74,37 @@ async def connect(url: str, name: str, first_attempt_seconds: float = 10.0) -> C
     server cannot be reached at start, instead of hanging."""
     try:
         async with asyncio.timeout(first_attempt_seconds):
-            return await nats.connect(
-                url,
-                name=name,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=0.5,
-                connect_timeout=2,
-            )
+            return await nats.connect(url, name=name, **RECONNECT)
     except (TimeoutError, OSError, nats.errors.NoServersError) as error:
         reason = str(error) or "timed out"
         raise BusUnreachableError(f"cannot reach NATS at {url}: {reason}") from error
+
+
+def broker(url: str, graceful_timeout: float) -> NatsBroker:
+    """FastStream's connection, with the same reconnect policy as ours."""
+    # FastStream logs every message at its log_level: per-message lines at DEBUG, not INFO.
+    return NatsBroker(url, graceful_timeout=graceful_timeout, log_level=logging.DEBUG, **RECONNECT)
+
+
+async def declare(
+    what: str, declaring: Callable[[], Awaitable[None]], within: float = 60.0
+) -> None:
+    """Run a start-up declaration (streams, subscriptions), again if NATS restarts under it.
+
+    Without this, a service starting while NATS restarts dies of one lost answer."""
+    reason = ""
+    try:
+        async with asyncio.timeout(within):
+            while True:
+                try:
+                    await declaring()
+                    return
+                except RESTARTING as error:
+                    reason = str(error) or type(error).__name__
+                    log.warning("declaring %s failed (%s); trying again", what, reason)
+                    await asyncio.sleep(RECONNECT["reconnect_time_wait"])
+    except TimeoutError as error:
+        raise BusUnreachableError(f"declaring {what} for {within:.0f}s: {reason}") from error
 
 
 class JetStreamPublisher:

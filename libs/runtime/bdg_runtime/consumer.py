@@ -20,9 +20,14 @@ from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Job
 from bdg_jobs.errors import DomainError
 from bdg_runtime.reactions import Delivery, Reaction, StepError
+from bdg_runtime.redrive import REDRIVE_MARK
 from bdg_runtime.settings import Settings
 
 log = logging.getLogger(__name__)
+# A pull request waits in the server until a message comes or it expires. One that a NATS
+# restart took away is only noticed at its expiry (the client keeps waiting on its inbox), so
+# this bounds how long a consumer sits idle after a restart; idle re-pulls cost next to nothing.
+PULL_EXPIRY_SECONDS = 5.0
 
 
 class Consumer:
@@ -65,7 +70,7 @@ class Consumer:
             subjects.events_named(reaction.event),
             stream=self.stream,
             durable=self.durable(reaction),
-            pull_sub=PullSub(batch_size=1, timeout=30.0),
+            pull_sub=PullSub(batch_size=1, timeout=PULL_EXPIRY_SECONDS),
             config=config,
             ack_policy=AckPolicy.MANUAL,
         )
@@ -96,6 +101,7 @@ class Consumer:
             await self.dead_letter(raw.headers or {}, body, f"undecodable: {error}", attempt)
             await msg.ack()
             return
+        self._log_delivery(reaction, raw.headers or {}, event.name, attempt)
         delivery = Delivery(self.service, event, self.app, attempt)
         heartbeat = asyncio.create_task(self._heartbeat(msg))
         try:
@@ -120,6 +126,14 @@ class Consumer:
         finally:
             heartbeat.cancel()
         await msg.ack()
+
+    def _log_delivery(
+        self, reaction: Reaction, headers: dict[str, str], name: str, attempt: int
+    ) -> None:
+        """Which consumer got which message; a re-drive (rare) is worth an INFO line."""
+        msg_id = headers.get("Nats-Msg-Id", "")
+        level = logging.INFO if REDRIVE_MARK in msg_id else logging.DEBUG
+        log.log(level, "%s got %s %s (delivery %d)", self.durable(reaction), name, msg_id, attempt)
 
     async def _heartbeat(self, msg: NatsMessage) -> None:
         """A short ack wait redelivers quickly after a crash; a live handler keeps its message."""

@@ -16,6 +16,8 @@ from bdg_contracts.base import Event
 from bdg_jobs.redrive import pending_trigger
 from bdg_jobs.store import JobStore
 
+REDRIVE_MARK = ":redrive:"
+
 
 class Redriver:
     def __init__(self, store: JobStore, js: JetStreamContext) -> None:
@@ -27,6 +29,6 @@ class Redriver:
         if trigger is None:
             return None
         headers = wire.headers_for(trigger)
-        headers["Nats-Msg-Id"] = f"{subjects.msg_id(trigger)}:redrive:{history[-1].version}"
+        headers["Nats-Msg-Id"] = f"{subjects.msg_id(trigger)}{REDRIVE_MARK}{history[-1].version}"
         await self.js.publish(subjects.subject_of(trigger), wire.encode(trigger), headers=headers)
         return trigger

@@ -13,7 +13,6 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
@@ -21,7 +20,14 @@ from bdg_contracts import subjects
 from bdg_jobs.application import JobApplication
 from bdg_jobs.migrations import migrate
 from bdg_jobs.store import JobStore
-from bdg_runtime.bus import BusUnreachableError, JetStreamPublisher, connect, ensure_streams
+from bdg_runtime.bus import (
+    BusUnreachableError,
+    JetStreamPublisher,
+    broker,
+    connect,
+    declare,
+    ensure_streams,
+)
 from bdg_runtime.consumer import Consumer
 from bdg_runtime.follower import follow
 from bdg_runtime.logs import setup_logging
@@ -79,7 +85,7 @@ async def serve(
     store = JobStore.from_url(database_url)
     nc = await connect(nats_url, name)
     js = nc.jetstream()
-    await ensure_streams(js, settings.bdg_duplicate_window_seconds)
+    await declare("streams", lambda: ensure_streams(js, settings.bdg_duplicate_window_seconds))
     publisher = JetStreamPublisher(js)
     app = JobApplication(store, publisher)
     redrive = Redriver(store, js)
@@ -95,11 +101,8 @@ async def serve(
     ctx = ServiceContext(
         name, settings, database_url, nats_url, store, app, nc, js, redrive, sandbox
     )
-    # FastStream logs every message at its log_level: per-message lines at DEBUG, not INFO.
-    broker = NatsBroker(
-        nats_url, graceful_timeout=settings.bdg_step_timeout_seconds, log_level=logging.DEBUG
-    )
-    consumer = Consumer(name, broker, js, app, settings)
+    bus = broker(nats_url, settings.bdg_step_timeout_seconds)
+    consumer = Consumer(name, bus, js, app, settings)
     handlers = list(reactions(ctx))
     for reaction in handlers:
         consumer.register(reaction)
@@ -112,13 +115,13 @@ async def serve(
     ]
     if extra is not None:
         background.append(asyncio.create_task(extra(ctx, stop)))
-    await broker.start()
-    log.info("%s ready: %d handler(s)", name, len(broker.subscribers))
+    await declare("subscriptions", bus.start)
+    log.info("%s ready: %d handler(s)", name, len(bus.subscribers))
     try:
         await stop.wait()
     finally:
         log.info("%s stopping: finishing messages in hand", name)
-        await broker.stop()  # waits up to graceful_timeout for handlers in flight
+        await bus.stop()  # waits up to graceful_timeout for handlers in flight
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
