@@ -325,7 +325,7 @@ async def test_reference_job_runs_through_every_step(
         assert (await bus.stream_info(subjects.dlq_stream())).state.messages == 0
 
 
-async def test_indexer_and_auditor_start_without_reactions_and_stop_cleanly(
+async def test_indexer_and_auditor_start_and_stop_cleanly(
     stack: Stack, bus: JetStreamContext
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="bdg-shells-") as log_dir:
@@ -338,8 +338,9 @@ async def test_indexer_and_auditor_start_without_reactions_and_stop_cleanly(
             finally:
                 codes = procs.stop()
             assert codes == {"indexer": 0, "auditor": 0}
-            for name in ("indexer", "auditor"):
+            # The indexer reacts to RepoRegistered and RepoPushed; the auditor to nothing yet.
+            for name, handlers in (("indexer", 2), ("auditor", 0)):
                 out = procs.output(name)
-                assert f"{name} ready: 0 handler(s)" in out
+                assert f"{name} ready: {handlers} handler(s)" in out
                 assert "sandbox: " in out
                 assert f"{name} stopped" in out

@@ -154,6 +154,13 @@ class Consumer:
                 deliveries=delivery.attempt,
             )
 
+        if type(event).aggregate != "job":
+            # A repository's event: its service records its own failure (IndexFailed); the
+            # dead letter keeps the message for an operator.
+            log.warning(
+                "%s gave up on %s of %s: %s", self.service, event.name, event.job_id, reason
+            )
+            return
         try:
             await self.app.execute(event.job_id, fail)
         except DomainError as error:
