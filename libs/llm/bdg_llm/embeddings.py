@@ -168,7 +168,7 @@ class OpenAiEmbedder:
         dims: int | None = None,
         *,
         batch_size: int = OPENAI_BATCH,
-        encoding_format: Literal["float", "base64"] = "float",
+        encoding_format: Literal["float", "base64"] = "base64",
         max_retries: int = 4,
         backoff: Backoff | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
