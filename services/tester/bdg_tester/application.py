@@ -10,6 +10,8 @@ from bdg_tester.domain import task_for
 
 
 class Testing:
+    __test__ = False  # not a pytest class
+
     def __init__(self, runner: AbstractTestRunner) -> None:
         self.runner = runner
 

@@ -9,6 +9,8 @@ from bdg_contracts.sandbox import Limits
 
 
 class TesterSettings(BaseSettings):
+    __test__ = False  # not a pytest class
+
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
 
     bdg_test_install_timeout_seconds: float = Field(
