@@ -1,0 +1,65 @@
+"""The coder's composition root: its settings, a configuration error at start, and which coder a
+replay re-runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bdg_coder.adapters import AbstractCoder, RecordedCoder
+from bdg_coder.handlers import CoderHandlers
+from bdg_coder.loop import LoopLimits
+from bdg_coder.main import CoderSettings, replay_reactions, run
+from bdg_coder.tool_loop import ToolLoopCoder
+from bdg_llm.api import ChatResult
+from bdg_llm.recording import fields_for_event
+from bdg_llm.replay import ReplayLlm
+from bdg_runtime.answers import Answers, load_answers
+from bdg_runtime.job_replay import ReplaySources
+from tests.unit.jobs import CAUSE, new_job
+
+pytestmark = pytest.mark.timeout(10)
+
+
+def test_settings_have_defaults_and_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert CoderSettings().limits() == LoopLimits()
+    monkeypatch.setenv("BDG_CODER_MAX_STEPS", "7")
+    monkeypatch.setenv("BDG_CODER_TOKEN_BUDGET", "5000")
+    monkeypatch.setenv("BDG_CODER_NATIVE_TOOLS", "true")
+    settings = CoderSettings()
+    assert (settings.limits().max_steps, settings.limits().token_budget) == (7, 5000)
+    assert settings.bdg_coder_native_tools
+
+
+def test_an_unreadable_recordings_file_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("BDG_ANSWERS_FILE", raising=False)
+    monkeypatch.setenv("BDG_LLM_RECORDINGS", str(tmp_path / "missing.jsonl"))
+    with pytest.raises(SystemExit) as exit_:
+        run()
+    assert exit_.value.code == 2
+
+
+def _coder(sources: ReplaySources) -> AbstractCoder:
+    handle = replay_reactions(sources)[0].handle
+    handlers = getattr(handle, "__self__", None)
+    assert isinstance(handlers, CoderHandlers)
+    return handlers.coding.coder
+
+
+def test_a_replay_re_runs_the_coder_the_job_had(repo_root: Path) -> None:
+    scripted = load_answers(repo_root / "examples" / "reference-job.json")
+    job = new_job()
+    history = list(job.collect())
+    assert isinstance(_coder(ReplaySources(history, ReplayLlm([]), scripted)), RecordedCoder)
+
+    result = ChatResult('{"tool": "finish"}', "gpt-4o-mini", "h", 1, 1, 0.0)
+    job.record_llm_call(CAUSE, **fields_for_event(result, "coder"))
+    history += job.collect()
+    with_model = ReplaySources(history, ReplayLlm([]), scripted)
+    assert isinstance(_coder(with_model), ToolLoopCoder)
+    assert isinstance(_coder(ReplaySources(history[:1], ReplayLlm([]), Answers())), ToolLoopCoder)
