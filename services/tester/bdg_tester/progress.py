@@ -1,7 +1,7 @@
 """Progress of a sandbox test run: each phase logged with its duration, output lines streamed.
 
-Phases: workspace, detect, scaffold, install, test, parse, cleanup. `PhaseTimer.totals` adds up
-each phase over a run's projects (the benchmark prints them); `on_phase` sees every phase.
+Phases: workspace, detect, scaffold, venv, install, test, parse, cleanup. `PhaseTimer.totals`
+adds up each phase over a run's projects; `on_phase` sees every phase (the benchmark's hook).
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ class SandboxTestRunner(AbstractTestRunner):
         venv = needs_venv(projects)
         no_venv: RunOutput | None = None
         if venv:
-            async with runner.timer.phase("install", "python venv"):
+            async with runner.timer.phase("venv"):
                 no_venv = await runner.install_step(MAKE_VENV, ".", {}, network="none")
         budget = budget_for(len(projects))
         installs: dict[tuple[str, tuple[Argv, ...]], RunOutput | None] = {}
