@@ -33,7 +33,7 @@ from bdg_contracts.states import JobState
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.store import JobStore
-from bdg_llm.api import LlmClient
+from bdg_llm.api import LlmClient, LlmUnavailableError
 from bdg_llm.recordings import client_from_settings, read_recordings
 from bdg_llm.settings import LlmSettings
 from bdg_runtime.job_replay import replay_job
@@ -41,7 +41,7 @@ from bdg_runtime.reactions import Delivery
 from bdg_sandbox.client import SandboxClient
 from bdg_tools.policy import ToolPolicy
 from tests.conftest import Servers
-from tests.fakes.openai_server import FakeOpenAi, Reply, ToolCall
+from tests.fakes.openai_server import Failure, FakeOpenAi, Reply, ToolCall
 from tests.sandbox.daemon import Daemon, start_daemon
 
 pytestmark = pytest.mark.timeout(90)
@@ -127,11 +127,15 @@ def model(fake: FakeOpenAi, **settings: Any) -> LlmClient:
 
 
 def coding(
-    client: LlmClient, sandbox: SandboxClient, nc: Client, limits: LoopLimits | None = None
+    client: LlmClient,
+    sandbox: SandboxClient,
+    nc: Client,
+    limits: LoopLimits | None = None,
+    policy: ToolPolicy | None = None,
 ) -> Coding:
     coder = ToolLoopCoder(
         client,
-        live_registry(sandbox, nc, ToolPolicy()),
+        live_registry(sandbox, nc, policy or ToolPolicy()),
         SandboxWorkspaces(sandbox),
         IndexerContext(nc, timeout=2.0),
         limits or LoopLimits(),
@@ -278,7 +282,10 @@ async def test_no_change_is_a_finished_attempt_saying_so(
 ) -> None:
     trigger = await coding_job(app, repo)
     fake.push(call("run_tests", path=None, argv=RUN_TESTS), call("finish", summary="Nothing."))
-    new = await attempt(coding(model(fake), sandbox, nc), app, trigger)
+    # A policy that forbids writing and gates the rest binds the model, not the coder's diff.
+    policy = ToolPolicy(tools={"*": "gate", "run_tests": "auto", "file_write": "forbid"})
+    new = await attempt(coding(model(fake), sandbox, nc, policy=policy), app, trigger)
+    assert "`file_write`" not in fake.requests[0]["messages"][0]["content"]
 
     assert of(new, ev.FilesChanged) == []
     assert of(new, ev.CodingFinished)[0].summary == "Nothing. No files changed."
@@ -387,3 +394,25 @@ async def test_native_tool_calls(
     assert [t["function"]["name"] for t in first["tools"]][-1] == "finish"
     assert of(new, ev.FilesChanged)[0].paths == ("calc.py",)
     assert of(new, ev.CodingFinished)[0].summary == "fixed Changed: calc.py."
+
+
+async def test_a_model_outage_keeps_the_paid_calls_and_the_redelivery_resumes(
+    app: JobApplication, sandbox: SandboxClient, nc: Client, fake: FakeOpenAi, repo: Path
+) -> None:
+    trigger = await coding_job(app, repo)
+    fake.push(call("file_write", path="calc.py", content=FIXED), Failure(503))
+    coder = coding(model(fake), sandbox, nc)
+    with pytest.raises(LlmUnavailableError):
+        await attempt(coder, app, trigger)
+    aside = await app.history(trigger.job_id, after=trigger.version)
+    (paid,) = of(aside, ev.LlmCalled)
+    assert paid.causation_id != trigger.event_id
+    assert of(aside, ev.FilesChanged) == []
+
+    fake.push(Reply(content=FINISHED))
+    new = await attempt(coder, app, trigger)  # the redelivery
+    assert len(fake.requests) == 3  # turn 1 from the log, turn 2 asked again
+    assert [e.tool for e in of(new, ev.ToolCalled)] == ["file_write", "workspace_diff"]
+    assert of(new, ev.FilesChanged)[0].paths == ("calc.py",)
+    reaction = [e for e in new if e.causation_id == trigger.event_id]
+    assert [c.response for c in of(reaction, ev.LlmCalled)] == [FINISHED]

@@ -72,8 +72,18 @@ class Coding:
         if outcome.waiting is not None:
             await self._park(session, calls, outcome.waiting)
             return
-        await delivery.react(lambda job, cause: self._decide(job, cause, calls, outcome))
+        recorded = await delivery.react(lambda job, cause: self._decide(job, cause, calls, outcome))
+        if not recorded and await self._dropped(delivery):
+            await self._park(session, calls)  # what was paid for stays; a resume re-drives
+            return
         await self._release(task, session)
+
+    @staticmethod
+    async def _dropped(delivery: Delivery) -> bool:
+        """The reaction was not saved because the job was paused or cancelled meanwhile (not
+        because this delivery's reaction was already there)."""
+        job = await delivery.app.load(delivery.event.job_id)
+        return not job.has_reacted(delivery.service, delivery.event.event_id)
 
     @staticmethod
     def _decide(job: Job, cause: Cause, calls: list[tuple[str, ChatResult]], o: Changes) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from bdg_coder import prompts
 from bdg_coder.adapters import AbstractCoder, Session
@@ -31,7 +31,7 @@ from bdg_llm.toolcalls import ToolCallError, Tools, parse_tool_call, tools_reque
 from bdg_runtime.reactions import StepError
 from bdg_tools.calls import ToolCaller
 from bdg_tools.registry import ToolRegistry
-from bdg_tools.spec import ToolContext
+from bdg_tools.spec import ToolContext, ToolEntry
 
 RegistryFor = Callable[[str], ToolRegistry]  # the job's repository -> the tools for it
 
@@ -49,6 +49,13 @@ def known_call(answer: str, tools: Tools) -> tuple[str, str] | None:
     if not isinstance(tool, str) or tool not in tools:
         return None
     return tool, json.dumps(data["arguments"], ensure_ascii=False)
+
+
+def _diff_tool(registry: ToolRegistry) -> ToolEntry:
+    entry = registry.get(WORKSPACE_DIFF.name)
+    if entry is None:
+        raise StepError(f"the coder's tools have no {WORKSPACE_DIFF.name}: its change is lost")
+    return entry
 
 
 class ToolLoopCoder(AbstractCoder):
@@ -76,9 +83,17 @@ class ToolLoopCoder(AbstractCoder):
         system = prompts.system_prompt(offered, self.limits.max_steps)
         context = render_code_context(found.hits) if found else ""
         run = _Run(
-            task, ctx, caller, tools, CoderLlm(self.client, task.parked.calls), self.native,
-            system, prompts.task_prompt(task, context), LoopState(self.limits),
-        )  # fmt: skip
+            task=task,
+            ctx=ctx,
+            caller=caller,
+            internal=ToolCaller(ToolRegistry([_diff_tool(registry)], env={}), session.app),
+            tools=tools,
+            llm=CoderLlm(self.client, task.parked.calls),
+            native=self.native,
+            system=system,
+            user=prompts.task_prompt(task, context),
+            state=LoopState(self.limits),
+        )
         while run.state.stop_before_call() is None:
             await run.turn()
         if run.state.stop is Stop.waiting:
@@ -112,24 +127,20 @@ class ToolLoopCoder(AbstractCoder):
         return found
 
 
+@dataclass
 class _Run:
     """One attempt's loop: the conversation, the tools and the state."""
 
-    def __init__(
-        self,
-        task: CodingTask,
-        ctx: ToolContext,
-        caller: ToolCaller,
-        tools: Tools,
-        llm: CoderLlm,
-        native: bool,
-        system: str,
-        user: str,
-        state: LoopState,
-    ) -> None:
-        self.task, self.ctx, self.caller, self.tools = task, ctx, caller, tools
-        self.llm, self.native, self.system, self.user = llm, native, system, user
-        self.state = state
+    task: CodingTask
+    ctx: ToolContext
+    caller: ToolCaller
+    internal: ToolCaller  # workspace_diff: the coder's own call, outside the model's policy
+    tools: Tools
+    llm: CoderLlm
+    native: bool
+    system: str
+    user: str
+    state: LoopState
 
     async def turn(self) -> None:
         state = self.state
@@ -166,7 +177,7 @@ class _Run:
             for text in (turn.answer, turn.result):
                 digest.update(f"{len(text)}:{text}".encode())
         scope = f"c{self.task.attempt}-end-{digest.hexdigest()[:16]}"
-        outcome = await self.caller.call(self._ctx(scope), WORKSPACE_DIFF.name, "{}")
+        outcome = await self.internal.call(self._ctx(scope), WORKSPACE_DIFF.name, "{}")
         try:
             return Diff.model_validate_json(outcome.content)
         except ValueError:
