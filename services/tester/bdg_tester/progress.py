@@ -44,13 +44,11 @@ class Output:
         self.log, self.label, self.keep = log, label, keep
         self.streams: dict[str, bytearray] = {"stdout": bytearray(), "stderr": bytearray()}
         self._partial: dict[str, bytes] = {"stdout": b"", "stderr": b""}
-        self.dropped = 0
 
     def __call__(self, stream: str, data: bytes) -> None:
         kept = self.streams[stream]
         kept += data
         if len(kept) > self.keep:
-            self.dropped += len(kept) - self.keep
             del kept[: len(kept) - self.keep]
         if self.log.isEnabledFor(logging.DEBUG):
             *lines, self._partial[stream] = (self._partial[stream] + data).split(b"\n")
