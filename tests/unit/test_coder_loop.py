@@ -9,8 +9,9 @@ import pytest
 from pydantic import BaseModel
 
 from bdg_coder import prompts
+from bdg_coder.diff_tool import read_diff
 from bdg_coder.domain import CodingTask
-from bdg_coder.llm_adapters import Finish
+from bdg_coder.llm_adapters import Finish, known_call
 from bdg_coder.loop import (
     LoopLimits,
     LoopState,
@@ -21,8 +22,6 @@ from bdg_coder.loop import (
     omitted_note,
     summary_of,
 )
-from bdg_coder.tool_loop import known_call
-from bdg_coder.workspace import read_diff
 from bdg_tools import catalog as c
 
 pytestmark = pytest.mark.timeout(10)

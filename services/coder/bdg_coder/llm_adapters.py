@@ -8,6 +8,7 @@ noted in the handler's journal, to be recorded (LlmCalled) with the reaction.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -58,6 +59,21 @@ def offered_tools(
     models[FINISH] = Finish
     described.append(OfferedTool(FINISH, FINISH_DESCRIPTION, tuple(Finish.model_fields)))
     return models, described
+
+
+def known_call(answer: str, tools: Tools) -> tuple[str, str] | None:
+    """(tool, arguments JSON) of an answer shaped as a call of a known tool, whatever its
+    arguments: those go to the ToolCaller, which validates them and records a rejection."""
+    try:
+        data = json.loads(answer)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or set(data) != {"tool", "arguments"}:
+        return None
+    tool = data["tool"]
+    if not isinstance(tool, str) or tool not in tools:
+        return None
+    return tool, json.dumps(data["arguments"], ensure_ascii=False)
 
 
 class CoderLlm:

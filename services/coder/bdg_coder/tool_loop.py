@@ -14,17 +14,17 @@ recorded aside, and the re-driven attempt takes them again (see ``llm_adapters``
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bdg_coder import prompts
 from bdg_coder.adapters import AbstractCoder, Session
 from bdg_coder.code_context import AbstractCodeContext, Retrieved, query_of
+from bdg_coder.diff_tool import WORKSPACE_DIFF, Diff
 from bdg_coder.domain import Changes, CodingTask, Patch
-from bdg_coder.llm_adapters import CoderLlm, Finish, offered_tools
+from bdg_coder.llm_adapters import CoderLlm, Finish, known_call, offered_tools
 from bdg_coder.loop import LoopLimits, LoopState, Stop, messages, summary_of
-from bdg_coder.workspace import WORKSPACE_DIFF, AbstractWorkspaces, Diff
+from bdg_coder.workspace import AbstractWorkspaces
 from bdg_llm.api import ChatRequest, LlmClient
 from bdg_llm.code_context import render_code_context
 from bdg_llm.toolcalls import ToolCallError, Tools, parse_tool_call, tools_request
@@ -34,21 +34,6 @@ from bdg_tools.registry import ToolRegistry
 from bdg_tools.spec import ToolContext, ToolEntry
 
 RegistryFor = Callable[[str], ToolRegistry]  # the job's repository -> the tools for it
-
-
-def known_call(answer: str, tools: Tools) -> tuple[str, str] | None:
-    """(tool, arguments JSON) of an answer shaped as a call of a known tool, whatever its
-    arguments: those go to the ToolCaller, which validates them and records a rejection."""
-    try:
-        data = json.loads(answer)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(data, dict) or set(data) != {"tool", "arguments"}:
-        return None
-    tool = data["tool"]
-    if not isinstance(tool, str) or tool not in tools:
-        return None
-    return tool, json.dumps(data["arguments"], ensure_ascii=False)
 
 
 def _diff_tool(registry: ToolRegistry) -> ToolEntry:
