@@ -136,7 +136,11 @@ async def test_the_openai_embedder_keeps_the_order_of_the_texts(
     embedder = OpenAiEmbedder(sdk, dims=3)
     assert await embedder.embed(["a", "bbb", "cc"]) == [[1, 0, 0], [3, 1, 0], [2, 2, 0]]
     assert api[1] == [
-        {"model": "text-embedding-3-small", "input": ["a", "bbb", "cc"], "encoding_format": "base64"}
+        {
+            "model": "text-embedding-3-small",
+            "input": ["a", "bbb", "cc"],
+            "encoding_format": "base64",
+        }
     ]
 
 

@@ -11,6 +11,7 @@ from bdg_planner.main import PlannerSettings
 from bdg_runtime.answers import AnswersSettings
 from bdg_runtime.settings import Settings
 from bdg_sandboxd.settings import SandboxSettings
+from bdg_tester.settings import TesterSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -23,6 +24,7 @@ def test_every_setting_is_documented() -> None:
     names |= {name.upper() for name in LlmSettings.model_fields}
     names |= {name.upper() for name in PlannerSettings.model_fields}
     names |= {name.upper() for name in IndexerSettings.model_fields} - {"BDG_HOME"}
+    names |= {name.upper() for name in TesterSettings.model_fields}
     missing = sorted(n for n in names if f"`{n}`" not in README)
     assert not missing, f"settings missing from README's configuration table: {missing}"
 
