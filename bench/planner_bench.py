@@ -26,10 +26,12 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from bdg_cli.job_replay import replayers
+from bdg_coder import main as coder_main
 from bdg_contracts import commands as cmd
 from bdg_contracts.base import Event
 from bdg_contracts.events import LlmCalled
 from bdg_contracts.states import JobState
+from bdg_deployer import main as deployer_main
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Job
 from bdg_jobs.migrations import migrate
@@ -37,14 +39,15 @@ from bdg_jobs.store import JobStore
 from bdg_jobs.user_commands import Caller, JobCommands
 from bdg_llm.api import ChatRequest, ChatResult, LlmClient, M, OnDelta
 from bdg_llm.openai_client import OpenAiClient
-from bdg_llm.replay import ReplayLlm
 from bdg_llm.settings import LlmSettings
+from bdg_planner import main as planner_main
 from bdg_planner.application import Planning
 from bdg_planner.domain import CriticPolicy
 from bdg_planner.llm_adapters import LlmPlanner, LlmReviewer
 from bdg_runtime.answers import Answers, load_answers
-from bdg_runtime.job_replay import ReplaySources, replay_job
+from bdg_runtime.job_replay import replay_job
 from bdg_runtime.reactions import Delivery, Reaction
+from bdg_tester import main as tester_main
 from bench.replay_bench import ADMIN_URL, fresh_database
 from tests.fakes.openai_server import FakeOpenAi, Reply
 
@@ -177,10 +180,16 @@ async def tokens_per_plan(plans: int) -> None:
 
 
 async def run_in_memory(answers: Answers) -> list[Event]:
-    """The reference job through every step's real handlers, in memory; deploy approved."""
-    sources = ReplaySources((), ReplayLlm([]), answers)
+    """The reference job through every step's real handlers (answers from the recorded script),
+    in memory; deploy approved."""
+    built = {
+        "planner": planner_main.build(answers, planner_main.PlannerSettings()),
+        "coder": coder_main.build(answers),
+        "tester": tester_main.build(answers, endpoint=""),  # scripted: no sandbox
+        "deployer": deployer_main.build(answers),
+    }
     handlers: dict[str, dict[type[Event], Reaction]] = {
-        name: {r.event: r for r in build(sources)} for name, build in replayers().items()
+        name: {r.event: r for r in b.reactions()} for name, b in built.items()
     }
     app = JobApplication(JobStore.in_memory())
     commands = JobCommands(app)
