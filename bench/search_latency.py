@@ -136,13 +136,19 @@ async def exact(conn: AsyncConnection[Any], vector: np.ndarray, k: int) -> list[
         return [ChunkKey(*row) for row in await cur.fetchall()]
 
 
-async def timed(calls: Sequence[Callable[[], Awaitable[Any]]]) -> tuple[list[float], list[Any]]:
-    latencies, results = [], []
-    for call in calls:
-        started = time.perf_counter()
-        results.append(await call())
-        latencies.append(time.perf_counter() - started)
-    return latencies, results
+async def timed(
+    series: dict[str, Sequence[Callable[[], Awaitable[Any]]]],
+) -> dict[str, tuple[list[float], list[Any]]]:
+    """Runs the i-th call of every series before the (i+1)-th of any: on a shared machine a
+    burst of load then hits all series alike instead of one."""
+    out: dict[str, tuple[list[float], list[Any]]] = {name: ([], []) for name in series}
+    for i in range(min(len(calls) for calls in series.values())):
+        for name, calls in series.items():
+            started = time.perf_counter()
+            result = await calls[i]()
+            out[name][0].append(time.perf_counter() - started)
+            out[name][1].append(result)
+    return out
 
 
 def pct(values: list[float], p: float) -> float:
@@ -186,22 +192,30 @@ async def measure(url: str, args: argparse.Namespace) -> None:
 
     default = SearchTuning()
     try:
-        await timed(calls(SearchMode.HYBRID, default)[:20])  # warm caches, prepared statements
+        await timed({"warm-up": calls(SearchMode.HYBRID, default)[:20]})  # caches, statements
         async with await AsyncConnection.connect(url) as conn:
             await register_vector_async(conn)
-            exact_ms, truth = await timed([functools.partial(exact, conn, v, 6) for v in vectors])
-        hnsw_ms, found = await timed(calls(SearchMode.VECTOR, default))
-        hybrid_ms, _ = await timed(calls(SearchMode.HYBRID, default))
-        text_ms, _ = await timed(calls(SearchMode.FULLTEXT, default))
+            runs = await timed(
+                {
+                    "exact": [functools.partial(exact, conn, v, 6) for v in vectors],
+                    "hnsw": calls(SearchMode.VECTOR, default),
+                    "hybrid": calls(SearchMode.HYBRID, default),
+                    "text": calls(SearchMode.FULLTEXT, default),
+                }
+                | {
+                    f"ef {ef}": calls(SearchMode.VECTOR, SearchTuning(ef_search=ef, candidates=6))
+                    for ef in args.ef
+                }
+            )
+        truth = runs["exact"][1]
         print(f"{len(queries)} queries, top 6, {AIMS}")
-        report(f"HNSW vector (ef_search {default.ef_search})", hnsw_ms,
-               f"recall@6 {recall(found, truth):.3f}")  # fmt: skip
-        report(f"hybrid (2 x {default.candidates}, RRF)", hybrid_ms)
-        report("full-text only", text_ms)
-        report("exact vector (sequential scan)", exact_ms)
+        report(f"HNSW vector (ef_search {default.ef_search})", runs["hnsw"][0],
+               f"recall@6 {recall(runs['hnsw'][1], truth):.3f}")  # fmt: skip
+        report(f"hybrid (2 x {default.candidates}, RRF)", runs["hybrid"][0])
+        report("full-text only", runs["text"][0])
+        report("exact vector (sequential scan)", runs["exact"][0])
         for ef in args.ef:
-            tuning = SearchTuning(ef_search=ef, candidates=6)
-            ms, found = await timed(calls(SearchMode.VECTOR, tuning))
+            ms, found = runs[f"ef {ef}"]
             report(f"  HNSW ef_search {ef}", ms, f"recall@6 {recall(found, truth):.3f}")
     finally:
         await store.close()

@@ -15,6 +15,7 @@ leaves the database, whatever the repo names or contents. Defaults, measured on 
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,15 +73,23 @@ async def search(
     # Hybrid fuses longer lists; a single mode needs no more than it returns, but the budget
     # may skip some, so it also looks a little further.
     wanted = max(limit, tuning.candidates) if mode is SearchMode.HYBRID else 2 * limit
-    by_vector: list[SearchHit] = []
-    by_text: list[SearchHit] = []
-    async with store.pool.connection() as conn, conn.transaction():
-        if vector is not None and mode is not SearchMode.FULLTEXT:
+
+    async def by_vector() -> list[SearchHit]:
+        if vector is None or mode is SearchMode.FULLTEXT:
+            return []
+        async with store.pool.connection() as conn, conn.transaction():  # for SET LOCAL
             found = await nearest(conn, store, tenant, repo, vector, wanted, tuning.ef_search)
-            by_vector = above_threshold(found, min_score)
-        if mode is not SearchMode.VECTOR:
-            by_text = await matching(conn, store, tenant, repo, query_text, vector, wanted)
+        return above_threshold(found, min_score)
+
+    async def by_text() -> list[SearchHit]:
+        if mode is SearchMode.VECTOR:
+            return []
+        async with store.pool.connection() as conn:
+            return await matching(conn, store, tenant, repo, query_text, vector, wanted)
+
+    # Both sides at once, on two pooled connections: hybrid waits for the slower, not the sum.
+    vector_hits, text_hits = await asyncio.gather(by_vector(), by_text())
     if mode is SearchMode.HYBRID:
         weights = (tuning.rrf_k, tuning.vector_weight, tuning.text_weight)
-        return within_budget(fuse(by_vector, by_text, *weights), token_budget, limit)
-    return within_budget(by_vector if mode is SearchMode.VECTOR else by_text, token_budget, limit)
+        return within_budget(fuse(vector_hits, text_hits, *weights), token_budget, limit)
+    return within_budget(vector_hits or text_hits, token_budget, limit)  # one side is empty

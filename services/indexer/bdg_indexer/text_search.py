@@ -7,15 +7,16 @@ one chunk): with the weights, full-text recall@6 on bench.retrieval_quality rose
 0.84.
 
 Rarity without reading every matching row (a question's common words match a quarter of a
-100,000-chunk repository, and ranking all of those took a second):
+100,000-chunk repository, and ranking all of those took up to a second):
 - a term's document frequency is counted up to ``DF_CAP`` rows;
 - weight = ln(1 + max_df / df), max_df the largest count among the question's terms;
 - only the chunks holding one of the rarest terms are ranked (on all terms): the rarest terms
   whose counts add up to at most ``MAX_CANDIDATES``, never one counted to the cap (its true
   count is unknown); when none qualifies, the first chunks holding the rarest term.
-Measured with httpx's questions on httpx inside 100,000 other chunks: recall@6 0.49 ranking
-every match (~1 s a query), 0.56 with these caps (~40 ms), 0.40 with DF_CAP 500 (~31 ms), 0.60
-with 2000 (~47 ms). On a repository under DF_CAP chunks nothing is left out.
+Measured with httpx's questions on httpx inside 100,000 other chunks (full-text only, p50 on a
+loaded 2-core machine): recall@6 0.49 ranking every match (~320 ms), 0.56 with these caps
+(~40 ms), 0.40 with DF_CAP 500 (~31 ms), 0.60 with 2000 (~47 ms). On a repository of fewer than
+DF_CAP chunks whose terms add up to at most MAX_CANDIDATES, nothing is left out.
 Stop-word-only terms (numnode 0) and terms found nowhere drop out.
 """
 
