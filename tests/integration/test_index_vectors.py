@@ -16,7 +16,6 @@ import psycopg
 import pytest
 
 from bdg_indexer.chunks import Chunk
-from bdg_indexer.context import render_context
 from bdg_indexer.fulltext import split_identifiers
 from bdg_indexer.search import DEFAULT_MIN_SIMILARITY, SearchMode, search
 from bdg_indexer.spaces import REGISTRY, EmbeddingSpace, split_sql
@@ -203,8 +202,6 @@ async def test_the_token_budget_passes_over_what_no_longer_fits(store: ChunkStor
     assert paths(everything) == ["a.py", "b.py", "c.py"]
     small = await search(store, tenant, repo, "", unit(1), mode=SearchMode.VECTOR, token_budget=500)
     assert paths(small) == ["c.py", "d.py"]
-    block = render_context(everything, token_budget=10_000)
-    assert block.startswith("a.py:1-1 (0.900)\n```python\na.py\n```\n")
 
 
 async def test_a_tenant_never_sees_another_tenants_chunks(store: ChunkStore) -> None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bdg_indexer.context import fence_for, render_context, render_hit
 from bdg_indexer.fulltext import MAX_TERMS, query_terms, split_identifiers
 from bdg_indexer.ranking import SearchHit, above_threshold, fuse, within_budget
 from bdg_indexer.spaces import EmbeddingSpace
-from bdg_llm.tokens import count_text
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -73,28 +71,6 @@ def test_budget_keeps_rank_order_and_passes_over_what_does_not_fit() -> None:
     assert [h.path for h in within_budget(hits, 10_000, limit=2)] == ["a", "b"]
     assert [h.path for h in within_budget(hits, 500, limit=6)] == ["c", "d"]
     assert within_budget(hits, 5, limit=6) == []
-
-
-def test_a_hit_renders_as_a_header_and_a_fenced_block() -> None:
-    rendered = render_hit(hit("pkg/mod.py", score=0.0327))
-    assert rendered == "pkg/mod.py:1-3 (0.033)\n```python\n# pkg/mod.py\n```\n"
-
-
-def test_the_fence_outgrows_backticks_in_the_code() -> None:
-    assert fence_for("plain") == "```"
-    assert fence_for('doc = """\n````md\n```\n"""') == "`````"
-
-
-def test_context_keeps_within_the_budget() -> None:
-    hits = [hit(f"f{n}.py") for n in range(5)]
-    one = count_text(render_hit(hits[0]))
-    block = render_context(hits, token_budget=2 * one + 1)
-    assert block == render_hit(hits[0]) + "\n" + render_hit(hits[1])
-    assert count_text(block) <= 2 * one + 1
-    assert render_context(hits, token_budget=one - 1) == ""
-    big = SearchHit(**{**vars(hit("big.py")), "snippet": "x = 1\n" * 500})
-    assert render_context([big, hits[0]], token_budget=one) == render_hit(hits[0])
-    assert render_context([], token_budget=100) == ""
 
 
 def test_space_tables_are_safe_names_apart_for_lookalike_models() -> None:
