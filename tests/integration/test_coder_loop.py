@@ -20,7 +20,6 @@ import pytest
 from nats.aio.client import Client
 
 from bdg_coder.application import Coding
-from bdg_coder.code_context import IndexerContext
 from bdg_coder.loop import LoopLimits
 from bdg_coder.main import replay_reactions
 from bdg_coder.registries import live_registry
@@ -39,6 +38,7 @@ from bdg_llm.settings import LlmSettings
 from bdg_runtime.job_replay import replay_job
 from bdg_runtime.reactions import Delivery
 from bdg_sandbox.client import SandboxClient
+from bdg_tools.code_context import IndexerContext
 from bdg_tools.policy import ToolPolicy
 from tests.conftest import Servers
 from tests.fakes.openai_server import Failure, FakeOpenAi, Reply, ToolCall

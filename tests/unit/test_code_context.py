@@ -8,7 +8,7 @@ import pytest
 from bdg_contracts import tool_events as tev
 from bdg_llm.code_context import fence_for, render_code_context, render_hit
 from bdg_llm.tokens import count_text
-from bdg_planner.code_context import ContextNotRecordedError, RecordedCodeContext
+from bdg_tools.code_context import ContextNotRecordedError, RecordedCodeContext
 from tests.unit.jobs import CAUSE, new_job
 
 

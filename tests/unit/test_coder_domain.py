@@ -125,12 +125,8 @@ async def test_once_the_run_leaves_the_parked_path_the_model_answers() -> None:
 
 
 async def test_the_code_context_of_the_coder_is_found_query_by_query() -> None:
-    from bdg_coder.code_context import (
-        ContextNotRecordedError,
-        NoCodeContext,
-        RecordedCodeContext,
-        query_of,
-    )
+    from bdg_coder.domain import query_of
+    from bdg_tools.code_context import ContextNotRecordedError, NoCodeContext, RecordedCodeContext
 
     job, history = coding_job(repo="/src/app")
     coder = replace(CAUSE, producer="coder", causation_id="01CTX")
@@ -138,7 +134,7 @@ async def test_the_code_context_of_the_coder_is_found_query_by_query() -> None:
     job.record_code_context(coder, query=query_of("goal", "plan"), repo="/src/app", hits=(hit,))
     job.record_code_context(replace(coder, producer="planner"), query="goal", repo="/src/app")
     history += job.collect()
-    recorded = RecordedCodeContext(history)
+    recorded = RecordedCodeContext(history, producer="coder")
     found = await recorded.retrieve("t", "/src/app", "goal\nplan")
     assert found.hits == (hit,)
     with pytest.raises(ContextNotRecordedError):

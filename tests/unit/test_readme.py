@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from bdg_coder.main import CoderSettings
 from bdg_indexer.settings import IndexerSettings
 from bdg_llm.settings import LlmSettings
 from bdg_planner.main import PlannerSettings
@@ -25,6 +26,7 @@ def test_every_setting_is_documented() -> None:
     names |= {name.upper() for name in PlannerSettings.model_fields}
     names |= {name.upper() for name in IndexerSettings.model_fields} - {"BDG_HOME"}
     names |= {name.upper() for name in TesterSettings.model_fields}
+    names |= {name.upper() for name in CoderSettings.model_fields}
     missing = sorted(n for n in names if f"`{n}`" not in README)
     assert not missing, f"settings missing from README's configuration table: {missing}"
 

@@ -108,3 +108,11 @@ def _(event: ev.ReviewCompleted) -> str:
 
 def needs_rework(review: ev.ReviewCompleted) -> bool:
     return not review.approved
+
+
+MAX_QUERY_CHARS = 2_000
+
+
+def query_of(goal: str, plan_markdown: str) -> str:
+    """What the coder asks the indexer for: the goal and the plan."""
+    return f"{goal}\n{plan_markdown}".strip()[:MAX_QUERY_CHARS]

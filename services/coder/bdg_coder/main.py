@@ -15,7 +15,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bdg_coder.adapters import RecordedCoder
 from bdg_coder.application import Coding
-from bdg_coder.code_context import IndexerContext, RecordedCodeContext
 from bdg_coder.handlers import CoderHandlers
 from bdg_coder.loop import LoopLimits
 from bdg_coder.registries import live_registry, replay_registry
@@ -30,6 +29,7 @@ from bdg_runtime.reactions import Reaction
 from bdg_runtime.recorded_service import Handlers, run_recorded
 from bdg_runtime.settings import Settings
 from bdg_sandbox.client import SandboxClient
+from bdg_tools.code_context import IndexerContext, RecordedCodeContext
 from bdg_tools.policy import PolicyError, ToolPolicy
 
 NAME = "coder"
@@ -83,7 +83,7 @@ def replay_reactions(sources: ReplaySources) -> list[Reaction]:
             sources.llm,
             replay_registry(ToolPolicy.from_env()),
             NoWorkspaces(),
-            RecordedCodeContext(sources.history),
+            RecordedCodeContext(sources.history, producer="coder"),
             settings.limits(),
             settings.bdg_coder_native_tools,
         )

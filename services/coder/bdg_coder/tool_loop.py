@@ -19,9 +19,8 @@ from dataclasses import dataclass, replace
 
 from bdg_coder import prompts
 from bdg_coder.adapters import AbstractCoder, Session
-from bdg_coder.code_context import AbstractCodeContext, Retrieved, query_of
 from bdg_coder.diff_tool import WORKSPACE_DIFF, Diff
-from bdg_coder.domain import Changes, CodingTask, Patch
+from bdg_coder.domain import Changes, CodingTask, Patch, query_of
 from bdg_coder.llm_adapters import CoderLlm, Finish, known_call, offered_tools
 from bdg_coder.loop import LoopLimits, LoopState, Stop, messages, summary_of
 from bdg_coder.workspace import AbstractWorkspaces
@@ -30,6 +29,7 @@ from bdg_llm.code_context import render_code_context
 from bdg_llm.toolcalls import ToolCallError, Tools, parse_tool_call, tools_request
 from bdg_runtime.reactions import StepError
 from bdg_tools.calls import ToolCaller
+from bdg_tools.code_context import AbstractCodeContext, Retrieved
 from bdg_tools.registry import ToolRegistry
 from bdg_tools.spec import ToolContext, ToolEntry
 

@@ -11,7 +11,6 @@ from bdg_llm.job_models import job_models
 from bdg_llm.journal import journal
 from bdg_llm.recording import fields_for_event
 from bdg_planner.adapters import AbstractPlanner, AbstractReviewer
-from bdg_planner.code_context import AbstractCodeContext, NoCodeContext
 from bdg_planner.domain import (
     CriticPolicy,
     CritiqueTask,
@@ -22,6 +21,7 @@ from bdg_planner.domain import (
     review_round,
 )
 from bdg_runtime.reactions import Delivery
+from bdg_tools.code_context import AbstractCodeContext, NoCodeContext
 
 
 def record_calls(job: Job, cause: Cause, calls: list[tuple[str, ChatResult]]) -> None:

@@ -20,12 +20,6 @@ from bdg_planner.adapters import (
     RecordedReviewer,
 )
 from bdg_planner.application import Planning
-from bdg_planner.code_context import (
-    AbstractCodeContext,
-    IndexerContext,
-    NoCodeContext,
-    RecordedCodeContext,
-)
 from bdg_planner.domain import CriticPolicy
 from bdg_planner.handlers import PlannerHandlers
 from bdg_planner.llm_adapters import LlmPlanner, LlmReviewer
@@ -34,6 +28,12 @@ from bdg_runtime.answers import Answers, answers_or_exit, report
 from bdg_runtime.job_replay import ReplaySources
 from bdg_runtime.reactions import Reaction
 from bdg_runtime.settings import Settings
+from bdg_tools.code_context import (
+    AbstractCodeContext,
+    IndexerContext,
+    NoCodeContext,
+    RecordedCodeContext,
+)
 
 NAME = "planner"
 log = logging.getLogger("bdg_planner")
@@ -81,7 +81,7 @@ def build(
 def replay_reactions(sources: ReplaySources) -> list[Reaction]:
     """The planner again, its model answered from the job's recorded calls (or, for a job
     planned from a recorded script, from that script)."""
-    code = RecordedCodeContext(sources.history)
+    code = RecordedCodeContext(sources.history, producer="planner")
     if sources.called_model_as(MODEL_ROLES) or not sources.answers.source:
         llm = sources.llm
         return _handlers(LlmPlanner(llm), LlmReviewer(llm), PlannerSettings(), code).reactions()

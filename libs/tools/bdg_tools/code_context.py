@@ -1,9 +1,9 @@
-"""The code an attempt starts from: asked of the indexer over NATS (``SearchCode``), or, on a
-replay, taken from the CodeContextRetrieved the recorded run appended.
+"""The code a step works from (the planner's plan, the coder's attempt): asked of the indexer
+over NATS (``SearchCode``), or, on a replay, taken from the log.
 
-No indexer, a slow one or an unindexed repository is no failure: the attempt starts without
-code (the model can still list, read and search files), and the note says why.
-(The planner has the same port; services share no code but ``libs/``.)
+No indexer, a slow one or an unindexed repository is not a failure: the step goes on without
+code, and the note says why. What was retrieved is recorded with the step's reaction
+(CodeContextRetrieved), so a replay shows the step the same code whatever the index holds then.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from bdg_contracts import subjects
 from bdg_contracts import tool_events as tev
 from bdg_contracts.base import Event
 
-MAX_QUERY_CHARS = 2_000
-
 
 @dataclass(frozen=True)
 class Retrieved:
@@ -31,10 +29,6 @@ class Retrieved:
     repo: str
     hits: tuple[tev.CodeHit, ...] = ()
     note: str = ""
-
-
-def query_of(goal: str, plan_markdown: str) -> str:
-    return f"{goal}\n{plan_markdown}".strip()[:MAX_QUERY_CHARS]
 
 
 class AbstractCodeContext(abc.ABC):
@@ -48,6 +42,8 @@ class NoCodeContext(AbstractCodeContext):
 
 
 class IndexerContext(AbstractCodeContext):
+    """``SearchCode`` over NATS request/reply to whichever indexer copy answers."""
+
     def __init__(
         self, nc: Client, timeout: float = 5.0, limit: int = 6, token_budget: int = 2_000
     ) -> None:
@@ -57,7 +53,7 @@ class IndexerContext(AbstractCodeContext):
         request = tev.SearchCode(
             tenant_id=tenant_id,
             repo=repo,
-            query=query,
+            query=query[:2_000],
             limit=self.limit,
             token_budget=self.token_budget,
         )
@@ -81,12 +77,15 @@ class ContextNotRecordedError(LookupError):
 
 
 class RecordedCodeContext(AbstractCodeContext):
-    """On a replay: the coder's CodeContextRetrieved events, query by query, in order."""
+    """On a replay: what the job's CodeContextRetrieved events (of ``producer``, when given) say
+    was found, query by query, in order."""
 
-    def __init__(self, history: Sequence[Event], producer: str = "coder") -> None:
+    def __init__(self, history: Sequence[Event], producer: str | None = None) -> None:
         self._found: dict[tuple[str, str], deque[tev.CodeContextRetrieved]] = defaultdict(deque)
         for event in history:
-            if isinstance(event, tev.CodeContextRetrieved) and event.producer == producer:
+            if not isinstance(event, tev.CodeContextRetrieved):
+                continue
+            if producer is None or event.producer == producer:
                 self._found[(event.repo, event.query)].append(event)
 
     async def retrieve(self, tenant_id: str, repo: str, query: str) -> Retrieved:
