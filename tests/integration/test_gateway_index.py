@@ -1,23 +1,18 @@
 """The index API in-process (ASGI) over a real PostgreSQL and NATS: register, list, get (one
-tenant's), and search through NATS request/reply."""
+tenant's), and search's refusals (no indexer, bad parameters); searches answered by the real
+indexer are in tests/e2e/test_gateway_search.py."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
 import psycopg
 import pytest
-from fastapi import FastAPI
-from nats.aio.msg import Msg
 
 from bdg_contracts import index_events as ix
-from bdg_contracts import subjects
-from bdg_contracts import tool_events as tev
 from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
     Keys,
     Stack,
@@ -214,84 +209,6 @@ async def test_search_without_an_indexer_is_503(client: httpx.AsyncClient, keys:
     response = await client.get("/search", params={"q": "parse"}, headers=keys.headers("acme"))
     assert response.status_code == 503
     assert response.json()["detail"] == "no indexer is running"
-
-
-@contextlib.asynccontextmanager
-async def indexer(stack: Stack, answer: tev.CodeSearched | None) -> AsyncIterator[list[Any]]:
-    """A stand-in for the indexer on the real bus: records requests, answers ``answer``
-    (never, when None)."""
-    asked: list[tev.SearchCode] = []
-
-    async def reply(msg: Msg) -> None:
-        asked.append(tev.SearchCode.model_validate_json(msg.data))
-        if answer is not None:
-            await msg.respond(answer.model_dump_json().encode())
-
-    subscription = await stack.nc.subscribe(subjects.code_search(), cb=reply)
-    await stack.nc.flush()
-    try:
-        yield asked
-    finally:
-        await subscription.unsubscribe()
-
-
-HIT = tev.CodeHit(
-    path="src/parse.py", start_line=3, end_line=9, snippet="def parse(text):\n    ...",
-    score=0.82, language="python", repo="https://git.example.com/acme/app", token_count=12,
-)  # fmt: skip
-
-
-async def test_search_asks_the_indexer_for_the_callers_tenant(
-    client: httpx.AsyncClient, keys: Keys, stack: Stack
-) -> None:
-    tenant = new_tenant()
-    async with indexer(stack, tev.CodeSearched(hits=(HIT,))) as asked:
-        response = await client.get(
-            "/search",
-            params={"q": "parse text", "repo": "https://Git.Example.com/acme/app.git",
-                    "mode": "fulltext", "limit": 3, "token_budget": 500},
-            headers=keys.headers(tenant),
-        )  # fmt: skip
-    assert response.status_code == 200, response.text
-    assert asked == [
-        tev.SearchCode(
-            tenant_id=tenant, repo="https://git.example.com/acme/app", query="parse text",
-            limit=3, mode="fulltext", token_budget=500,
-        )
-    ]  # fmt: skip
-    body = response.json()
-    assert body["hits"] == [HIT.model_dump(mode="json")]
-    assert (body["mode"], body["error"]) == ("fulltext", "")
-
-
-async def test_search_by_repository_id_is_tenant_scoped(
-    client: httpx.AsyncClient, keys: Keys, stack: Stack
-) -> None:
-    tenant, repo = new_tenant(), url()
-    created = (await register(client, keys, tenant, repo)).json()
-    async with indexer(stack, tev.CodeSearched(error="no index of this repository yet")) as asked:
-        mine = await client.get(
-            "/search", params={"q": "x", "repo": created["id"]}, headers=keys.headers(tenant)
-        )
-        theirs = await client.get(
-            "/search", params={"q": "x", "repo": created["id"]}, headers=keys.headers("globex")
-        )
-    assert mine.status_code == 200
-    assert (mine.json()["hits"], mine.json()["error"]) == ([], "no index of this repository yet")
-    assert asked[0].repo == ix.normalize_repo(repo)
-    assert theirs.status_code == 404
-    assert len(asked) == 1  # the other tenant's request never reached the indexer
-
-
-async def test_search_times_out_with_504(
-    client: httpx.AsyncClient, gateway: FastAPI, keys: Keys, stack: Stack
-) -> None:
-    gateway.state.index.search_timeout = 0.3
-    async with indexer(stack, None) as asked:
-        response = await client.get("/search", params={"q": "x"}, headers=keys.headers("acme"))
-    assert response.status_code == 504
-    assert response.json()["detail"] == "the indexer did not answer in 0.3s"
-    assert len(asked) == 1
 
 
 @pytest.mark.parametrize(
