@@ -19,8 +19,11 @@ SANDBOX_UID = 65534
 HOST_ROOT_NAMES = ("usr", "etc", "bin", "lib", "lib64", "sbin")
 # Top-level names the sandbox makes itself (or never has): not taken from a rootfs.
 OWN_NAMES = frozenset({"proc", "dev", "tmp", "workspace", "sys", "run"})
-DEFAULT_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-               "HOME": "/tmp", "LANG": "C.UTF-8"}
+DEFAULT_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME": "/tmp",
+    "LANG": "C.UTF-8",
+}
 
 
 @dataclass(frozen=True)
@@ -70,9 +73,21 @@ def bwrap_argv(spec: RunSpec, options: Options, bwrap: str = "bwrap") -> list[st
     if not spec.cwd.startswith("/"):
         raise ValueError(f"cwd must be absolute: {spec.cwd!r}")
     argv = [
-        bwrap, "--unshare-all", "--unshare-user", "--unshare-cgroup", "--disable-userns",
-        "--die-with-parent", "--new-session", "--hostname", "sandbox",
-        "--cap-drop", "ALL", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+        bwrap,
+        "--unshare-all",
+        "--unshare-user",
+        "--unshare-cgroup",
+        "--disable-userns",
+        "--die-with-parent",
+        "--new-session",
+        "--hostname",
+        "sandbox",
+        "--cap-drop",
+        "ALL",
+        "--uid",
+        str(SANDBOX_UID),
+        "--gid",
+        str(SANDBOX_UID),
         "--clearenv",
     ]
     for key, value in {**DEFAULT_ENV, **spec.env}.items():
@@ -103,18 +118,58 @@ X32_SYSCALL_BIT = 0x40000000
 RET_KILL_PROCESS, RET_ALLOW, RET_ERRNO = 0x80000000, 0x7FFF0000, 0x00050000
 NR_CLONE, NR_CLONE3 = 56, 435
 X86_64 = {  # asm/unistd_64.h; None: no such syscall on x86_64
-    "ptrace": 101, "syslog": 103, "vhangup": 153, "pivot_root": 155, "adjtimex": 159,
-    "chroot": 161, "acct": 163, "settimeofday": 164, "mount": 165, "umount": None,
-    "umount2": 166, "swapon": 167, "swapoff": 168, "reboot": 169, "sethostname": 170,
-    "setdomainname": 171, "iopl": 172, "ioperm": 173, "create_module": 174,
-    "init_module": 175, "delete_module": 176, "quotactl": 179, "nfsservctl": 180,
-    "lookup_dcookie": 212, "clock_settime": 227, "kexec_load": 246, "add_key": 248,
-    "request_key": 249, "keyctl": 250, "unshare": 272, "perf_event_open": 298,
-    "name_to_handle_at": 303, "open_by_handle_at": 304, "clock_adjtime": 305, "setns": 308,
-    "process_vm_readv": 310, "process_vm_writev": 311, "kcmp": 312, "finit_module": 313,
-    "kexec_file_load": 320, "bpf": 321, "userfaultfd": 323, "io_uring_setup": 425,
-    "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428, "move_mount": 429,
-    "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433, "mount_setattr": 442,
+    "ptrace": 101,
+    "syslog": 103,
+    "vhangup": 153,
+    "pivot_root": 155,
+    "adjtimex": 159,
+    "chroot": 161,
+    "acct": 163,
+    "settimeofday": 164,
+    "mount": 165,
+    "umount": None,
+    "umount2": 166,
+    "swapon": 167,
+    "swapoff": 168,
+    "reboot": 169,
+    "sethostname": 170,
+    "setdomainname": 171,
+    "iopl": 172,
+    "ioperm": 173,
+    "create_module": 174,
+    "init_module": 175,
+    "delete_module": 176,
+    "quotactl": 179,
+    "nfsservctl": 180,
+    "lookup_dcookie": 212,
+    "clock_settime": 227,
+    "kexec_load": 246,
+    "add_key": 248,
+    "request_key": 249,
+    "keyctl": 250,
+    "unshare": 272,
+    "perf_event_open": 298,
+    "name_to_handle_at": 303,
+    "open_by_handle_at": 304,
+    "clock_adjtime": 305,
+    "setns": 308,
+    "process_vm_readv": 310,
+    "process_vm_writev": 311,
+    "kcmp": 312,
+    "finit_module": 313,
+    "kexec_file_load": 320,
+    "bpf": 321,
+    "userfaultfd": 323,
+    "io_uring_setup": 425,
+    "io_uring_enter": 426,
+    "io_uring_register": 427,
+    "open_tree": 428,
+    "move_mount": 429,
+    "fsopen": 430,
+    "fsconfig": 431,
+    "fsmount": 432,
+    "fspick": 433,
+    "mount_setattr": 442,
 }
 _LD_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
 _NR, _ARCH, _ARG0 = 0, 4, 16  # offsets in struct seccomp_data (args: low 32 bits first)
@@ -141,11 +196,16 @@ def seccomp_program() -> bytes:
         (_JEQ, NR_CLONE, "clone", None),
         *((_JEQ, nr, "deny", None) for nr in denied_numbers()),
         (_RET, RET_ALLOW, None, None),
-        "clone", (_LD_ABS, _ARG0, None, None), (_JSET, namespaces, "deny", None),
+        "clone",
+        (_LD_ABS, _ARG0, None, None),
+        (_JSET, namespaces, "deny", None),
         (_RET, RET_ALLOW, None, None),
-        "kill", (_RET, RET_KILL_PROCESS, None, None),
-        "deny", (_RET, eperm, None, None),
-        "nosys", (_RET, enosys, None, None),
+        "kill",
+        (_RET, RET_KILL_PROCESS, None, None),
+        "deny",
+        (_RET, eperm, None, None),
+        "nosys",
+        (_RET, enosys, None, None),
     ]
     labels: dict[str, int] = {}
     code: list[Instruction] = []

@@ -17,8 +17,15 @@ from typing import Literal
 
 Layout = Literal["v1", "hybrid", "v2"]
 MOUNTINFO = Path("/proc/self/mountinfo")
-_NOT_CONTROLLERS = {"rw", "ro", "noprefix", "clone_children", "xattr", "cpuset_v2_mode",
-                    "favordynmods"}
+_NOT_CONTROLLERS = {
+    "rw",
+    "ro",
+    "noprefix",
+    "clone_children",
+    "xattr",
+    "cpuset_v2_mode",
+    "favordynmods",
+}
 
 
 @dataclass(frozen=True)
@@ -81,8 +88,9 @@ class MemoryRecord:
     limit_bytes: int | None
 
     def at_limit(self, slack: float = 0.9) -> bool:
-        return bool(self.peak_bytes and self.limit_bytes
-                    and self.peak_bytes >= self.limit_bytes * slack)
+        return bool(
+            self.peak_bytes and self.limit_bytes and self.peak_bytes >= self.limit_bytes * slack
+        )
 
 
 def _read_int(path: Path) -> int | None:

@@ -21,8 +21,14 @@ from bdg_sandboxd.paths import WorkspaceError
 GIT_TIMEOUT_S = 600.0
 # Settings that could run a program, applied to every git we start.
 SAFE_CONFIG = (
-    "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
-    "-c", "protocol.ext.allow=never", "-c", "safe.directory=*",
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "protocol.ext.allow=never",
+    "-c",
+    "safe.directory=*",
 )
 
 
@@ -46,9 +52,14 @@ def patch_hash(patch: str) -> str:
 def git_env() -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     return {
-        **inherited, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1",
-        "LC_ALL": "C", "GIT_AUTHOR_NAME": "bdg", "GIT_AUTHOR_EMAIL": "bdg@localhost",
-        "GIT_COMMITTER_NAME": "bdg", "GIT_COMMITTER_EMAIL": "bdg@localhost",
+        **inherited,
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "LC_ALL": "C",
+        "GIT_AUTHOR_NAME": "bdg",
+        "GIT_AUTHOR_EMAIL": "bdg@localhost",
+        "GIT_COMMITTER_NAME": "bdg",
+        "GIT_COMMITTER_EMAIL": "bdg@localhost",
     }
 
 
@@ -65,8 +76,14 @@ def run_git(
 ) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(
-            ["git", *SAFE_CONFIG, *args], cwd=cwd, env=git_env(), capture_output=True,
-            text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
+            ["git", *SAFE_CONFIG, *args],
+            cwd=cwd,
+            env=git_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
         )
     except FileNotFoundError:
         raise WorkspaceError("internal", "git is not installed") from None
@@ -112,8 +129,18 @@ def revert_patches(tree: Path, patches: Sequence[str]) -> None:
         one = Path(scratch) / "one.diff"
         for patch in reversed([p for p in patches if p.strip()]):
             one.write_text(patch if patch.endswith("\n") else patch + "\n")
-            git("--git-dir", str(gitdir), "--work-tree", ".", "apply", "-R",
-                "--whitespace=nowarn", "--recount", str(one), cwd=tree)
+            git(
+                "--git-dir",
+                str(gitdir),
+                "--work-tree",
+                ".",
+                "apply",
+                "-R",
+                "--whitespace=nowarn",
+                "--recount",
+                str(one),
+                cwd=tree,
+            )
 
 
 def resolve_commit(dest: Path, commit: str, repo: str) -> str:
@@ -167,8 +194,15 @@ def checkout(repo: str, commit: str, dest: Path) -> str:
     shallow = run_git("fetch", "-q", "--depth", "1", "--no-tags", "origin", commit, cwd=dest)
     target = "FETCH_HEAD"
     if shallow.returncode != 0:  # an abbreviated hash, or a remote that refuses any-SHA wants
-        full = run_git("fetch", "-q", "--tags", "origin", "+HEAD:refs/remotes/origin/HEAD",
-                       "+refs/heads/*:refs/remotes/origin/*", cwd=dest)
+        full = run_git(
+            "fetch",
+            "-q",
+            "--tags",
+            "origin",
+            "+HEAD:refs/remotes/origin/HEAD",
+            "+refs/heads/*:refs/remotes/origin/*",
+            cwd=dest,
+        )
         if full.returncode != 0:
             raise WorkspaceError("not_found", f"cannot fetch {repo!r}: {full.stderr.strip()}")
         target = resolve_commit(dest, commit, repo)

@@ -72,7 +72,11 @@ class Resolved:
 
 @contextmanager
 def resolve(
-    root: Path, user_path: str, *, follow_last: bool, create_parents: bool = False,
+    root: Path,
+    user_path: str,
+    *,
+    follow_last: bool,
+    create_parents: bool = False,
     owner: tuple[int, int] | None = None,
 ) -> Iterator[Resolved]:
     """Walk ``user_path`` under ``root``; the fds are closed on exit.

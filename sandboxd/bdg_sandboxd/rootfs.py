@@ -21,8 +21,15 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 RUNTIME_PACKAGES = (
-    "nodejs", "npm", "python3", "python3-venv", "git", "ca-certificates",
-    "make", "procps", "xz-utils",
+    "nodejs",
+    "npm",
+    "python3",
+    "python3-venv",
+    "git",
+    "ca-certificates",
+    "make",
+    "procps",
+    "xz-utils",
 )
 DEFAULT_SUITE = "bookworm"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
@@ -58,7 +65,11 @@ def is_built(target: Path, data: dict[str, object]) -> bool:
 
 
 def debootstrap_argv(
-    target: Path, suite: str, mirror: str, variant: str = "minbase", exe: str = "debootstrap",
+    target: Path,
+    suite: str,
+    mirror: str,
+    variant: str = "minbase",
+    exe: str = "debootstrap",
 ) -> list[str]:
     return [exe, f"--variant={variant}", suite, str(target), mirror]
 
@@ -66,8 +77,10 @@ def debootstrap_argv(
 def sources_list(suite: str, mirror: str) -> str:
     lines = [f"deb {mirror} {suite} main"]
     if suite not in ("sid", "unstable", "experimental"):
-        lines += [f"deb {mirror} {suite}-updates main",
-                  f"deb {SECURITY_MIRROR} {suite}-security main"]
+        lines += [
+            f"deb {mirror} {suite}-updates main",
+            f"deb {SECURITY_MIRROR} {suite}-security main",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -80,8 +93,12 @@ def install_argv(root: Path, packages: Sequence[str]) -> list[str]:
 
 
 def build_rootfs(
-    target: Path, suite: str = DEFAULT_SUITE, include: Sequence[str] = RUNTIME_PACKAGES, *,
-    mirror: str = DEFAULT_MIRROR, variant: str = "minbase",
+    target: Path,
+    suite: str = DEFAULT_SUITE,
+    include: Sequence[str] = RUNTIME_PACKAGES,
+    *,
+    mirror: str = DEFAULT_MIRROR,
+    variant: str = "minbase",
 ) -> Path:
     """Build (or keep, when its marker matches) a Debian tree at ``target``; needs root."""
     data = marker_data(suite, include, mirror, variant)
@@ -115,8 +132,9 @@ def build_rootfs(
     return target
 
 
-def print_debs(suite: str = DEFAULT_SUITE, mirror: str = DEFAULT_MIRROR,
-               variant: str = "minbase") -> list[str]:
+def print_debs(
+    suite: str = DEFAULT_SUITE, mirror: str = DEFAULT_MIRROR, variant: str = "minbase"
+) -> list[str]:
     """The packages debootstrap would install (downloads only the package lists)."""
     exe = ensure_debootstrap()
     with tempfile.TemporaryDirectory(prefix="bdg-debs-") as scratch:
@@ -134,8 +152,16 @@ def ensure_debootstrap() -> str:
         raise RootfsError("debootstrap is missing: apt-get install debootstrap (as root)")
     log.info("installing debootstrap with apt-get")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    if subprocess.run(["apt-get", "install", "-y", "debootstrap"], env=env, check=False,
-                      capture_output=True, timeout=STEP_TIMEOUT_S).returncode != 0:
+    if (
+        subprocess.run(
+            ["apt-get", "install", "-y", "debootstrap"],
+            env=env,
+            check=False,
+            capture_output=True,
+            timeout=STEP_TIMEOUT_S,
+        ).returncode
+        != 0
+    ):
         run(["apt-get", "update"])
         run(["apt-get", "install", "-y", "debootstrap"])
     found = shutil.which("debootstrap") or shutil.which("debootstrap", path="/usr/sbin")
@@ -148,8 +174,15 @@ def run(argv: list[str]) -> str:
     log.info("rootfs: %s", " ".join(argv))
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
     try:
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False,
-                              timeout=STEP_TIMEOUT_S, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            argv,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=STEP_TIMEOUT_S,
+            stdin=subprocess.DEVNULL,
+        )
     except subprocess.TimeoutExpired:
         raise RootfsError(f"{argv[0]} took over {STEP_TIMEOUT_S:.0f}s") from None
     if done.returncode != 0:

@@ -14,31 +14,77 @@ from typing import Any
 
 DENIED: tuple[str, ...] = (
     # tracing and reading other processes
-    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "perf_event_open",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "kcmp",
+    "perf_event_open",
     # mounts and the root
-    "mount", "umount", "umount2", "pivot_root", "chroot", "mount_setattr", "move_mount",
-    "open_tree", "fsopen", "fsconfig", "fsmount", "fspick",
+    "mount",
+    "umount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "mount_setattr",
+    "move_mount",
+    "open_tree",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
     # namespaces
-    "unshare", "setns",
+    "unshare",
+    "setns",
     # kernel keyrings
-    "keyctl", "add_key", "request_key",
+    "keyctl",
+    "add_key",
+    "request_key",
     # BPF, userfaultfd, io_uring (a large, often-patched attack surface)
-    "bpf", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "bpf",
+    "userfaultfd",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
     # kernel modules and kexec
-    "init_module", "finit_module", "delete_module", "create_module", "kexec_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "create_module",
+    "kexec_load",
     "kexec_file_load",
     # the machine
-    "reboot", "swapon", "swapoff", "acct", "settimeofday", "clock_settime", "clock_adjtime",
-    "adjtimex", "sethostname", "setdomainname", "iopl", "ioperm", "quotactl", "syslog",
-    "lookup_dcookie", "nfsservctl", "vhangup",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "acct",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "sethostname",
+    "setdomainname",
+    "iopl",
+    "ioperm",
+    "quotactl",
+    "syslog",
+    "lookup_dcookie",
+    "nfsservctl",
+    "vhangup",
     # file handles bypass the mount's path checks
-    "open_by_handle_at", "name_to_handle_at",
+    "open_by_handle_at",
+    "name_to_handle_at",
 )
 
 # CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID,
 # CLONE_NEWNET, CLONE_NEWTIME
 CLONE_NAMESPACE_FLAGS: tuple[int, ...] = (
-    0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000,
+    0x00020000,
+    0x02000000,
+    0x04000000,
+    0x08000000,
+    0x10000000,
+    0x20000000,
+    0x40000000,
     0x00000080,
 )
 
@@ -58,8 +104,9 @@ def profile(machine: str) -> dict[str, Any]:
         {
             "names": ["clone"],
             **eperm,
-            "args": [{"index": flags_arg, "value": flag, "valueTwo": flag,
-                      "op": "SCMP_CMP_MASKED_EQ"}],
+            "args": [
+                {"index": flags_arg, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}
+            ],
         }
         for flag in CLONE_NAMESPACE_FLAGS
     ]

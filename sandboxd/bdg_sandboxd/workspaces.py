@@ -53,8 +53,12 @@ class Manifest(BaseModel):
 
 class Workspaces:
     def __init__(
-        self, root: Path, quota_mb_per_tenant: int, *,
-        owner: tuple[int, int] | None = SANDBOX_OWNER, source_roots: Sequence[Path] = (),
+        self,
+        root: Path,
+        quota_mb_per_tenant: int,
+        *,
+        owner: tuple[int, int] | None = SANDBOX_OWNER,
+        source_roots: Sequence[Path] = (),
     ) -> None:
         """``owner`` applies only as root; ``source_roots``, if given, bounds local sources."""
         self.root = root
@@ -83,8 +87,13 @@ class Workspaces:
                 commit = self._materialize(source, staging)
                 git.apply_patches(staging, patches)
                 self._check_quota(tenant, scan(staging, self.owner))
-                manifest = Manifest(repo=source.repo, requested_commit=source.commit,
-                                    commit=commit, patches=hashes, created_with=len(hashes))
+                manifest = Manifest(
+                    repo=source.repo,
+                    requested_commit=source.commit,
+                    commit=commit,
+                    patches=hashes,
+                    created_with=len(hashes),
+                )
                 self._save(tenant, workspace, manifest, patches)
                 staging.rename(tree)
             finally:
@@ -146,8 +155,7 @@ class Workspaces:
         with self._lock(tenant):
             old, mode = self._existing(tree, path)
             self._check_quota(tenant, len(content) - old)
-            with resolve(tree, path, follow_last=False, create_parents=True,
-                         owner=self.owner) as r:
+            with resolve(tree, path, follow_last=False, create_parents=True, owner=self.owner) as r:
                 if r.name is None:
                     raise invalid("cannot write the workspace root")
                 tmp = f".bdg-write-{secrets.token_hex(6)}"
@@ -321,5 +329,6 @@ class Workspaces:
 def _special_files(directory: str, names: list[str]) -> set[str]:
     """Leave out fifos, sockets and devices when copying a plain directory."""
     keep = (stat.S_ISDIR, stat.S_ISREG, stat.S_ISLNK)
-    return {n for n in names if not any(k(os.lstat(os.path.join(directory, n)).st_mode)
-                                         for k in keep)}
+    return {
+        n for n in names if not any(k(os.lstat(os.path.join(directory, n)).st_mode) for k in keep)
+    }

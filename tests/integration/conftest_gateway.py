@@ -178,6 +178,7 @@ async def live_url_fixture(gateway: FastAPI) -> AsyncIterator[str]:
     port = sock.getsockname()[1]
     server = http_server(gateway)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
+
     async def started() -> bool:
         assert not serving.done(), serving
         return bool(server.started)

@@ -191,9 +191,17 @@ async def test_events_follow_prints_each_version_once_in_order(bdg: Bdg) -> None
     job_id = await bdg.create("follow me")
     await bdg.drive(job_id, "plan")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bdg_cli.main", "job", "events", str(job_id), "--follow",
-        env={**os.environ, **bdg.env, "PYTHONUNBUFFERED": "1"}, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "bdg_cli.main",
+        "job",
+        "events",
+        str(job_id),
+        "--follow",
+        env={**os.environ, **bdg.env, "PYTHONUNBUFFERED": "1"},
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     assert proc.stdout is not None
     try:
@@ -246,8 +254,9 @@ async def test_replay_rebuilds_agent_config_row_for_row(bdg: Bdg, database_url: 
 
     result = await bdg("replay")
     total = bdg.store.max_notification_id()
-    assert re.search(rf"rebuilt agent_config: {total} events in [\d.]+ s \([\d,]+ events/s\)",
-                     result.stdout), result.stdout
+    assert re.search(
+        rf"rebuilt agent_config: {total} events in [\d.]+ s \([\d,]+ events/s\)", result.stdout
+    ), result.stdout
     assert rows(database_url) == live
 
 

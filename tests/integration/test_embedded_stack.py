@@ -107,10 +107,14 @@ async def test_a_killed_nats_is_restarted_on_the_next_start(home: Path) -> None:
 @pytest.mark.timeout(90)
 async def test_servers_left_by_a_crashed_run_are_reused_then_stopped(home: Path) -> None:
     crashed = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "import sys; from pathlib import Path; "
+        sys.executable,
+        "-c",
+        "import sys; from pathlib import Path; "
         "from bdg_runtime.embedded import start_embedded; start_embedded(Path(sys.argv[1])); "
-        "print('ready', flush=True); sys.stdin.read()", str(home),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        "print('ready', flush=True); sys.stdin.read()",
+        str(home),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
     )
     assert crashed.stdout is not None
     assert await asyncio.wait_for(crashed.stdout.readline(), 30) == b"ready\n"

@@ -76,12 +76,22 @@ def new_run_id() -> str:
     return f"t{secrets.token_hex(6)}"
 
 
-def spec(workspace: Path, argv: list[str], *, stdin: bytes = b"",
-         env: dict[str, str] | None = None, **limits: Any) -> RunSpec:
+def spec(
+    workspace: Path,
+    argv: list[str],
+    *,
+    stdin: bytes = b"",
+    env: dict[str, str] | None = None,
+    **limits: Any,
+) -> RunSpec:
     """A RunSpec with a fresh run id; ``limits`` override Limits' defaults (timeout 30 s)."""
     return RunSpec(
-        run_id=new_run_id(), argv=argv, workspace=workspace, env=env or {},
-        limits=Limits(**{"timeout_s": 30, **limits}), stdin=stdin,
+        run_id=new_run_id(),
+        argv=argv,
+        workspace=workspace,
+        env=env or {},
+        limits=Limits(**{"timeout_s": 30, **limits}),
+        stdin=stdin,
     )
 
 
@@ -114,12 +124,19 @@ def leftovers(backend: Backend, run_id: str, markers: tuple[str, ...] = ()) -> l
 
 
 def assert_no_leftovers(backend: Backend, run_id: str, markers: tuple[str, ...] = ()) -> None:
-    wait_until(lambda: not leftovers(backend, run_id, markers), timeout=5,
-               what=f"run {run_id} to be cleaned up")
+    wait_until(
+        lambda: not leftovers(backend, run_id, markers),
+        timeout=5,
+        what=f"run {run_id} to be cleaned up",
+    )
 
 
-async def run(backend: Backend, run_spec: RunSpec, sink: Collected | None = None,
-              markers: tuple[str, ...] = ()) -> tuple[RunResult, Collected]:
+async def run(
+    backend: Backend,
+    run_spec: RunSpec,
+    sink: Collected | None = None,
+    markers: tuple[str, ...] = (),
+) -> tuple[RunResult, Collected]:
     """Run through the backend, then check that nothing is left behind."""
     out = sink if sink is not None else Collected()
     result = await backend.run(run_spec, out)

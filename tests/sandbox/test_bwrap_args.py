@@ -32,8 +32,11 @@ ROOT = (RootEntry("usr", "/usr"), RootEntry("bin", "usr/bin", symlink=True))
 
 
 def spec(**kwargs: object) -> RunSpec:
-    fields: dict[str, object] = {"run_id": "r1", "argv": ["echo", "hi"],
-                                 "workspace": Path("/srv/ws/1")}
+    fields: dict[str, object] = {
+        "run_id": "r1",
+        "argv": ["echo", "hi"],
+        "workspace": Path("/srv/ws/1"),
+    }
     return RunSpec(**(fields | kwargs))  # type: ignore[arg-type]
 
 
@@ -45,8 +48,15 @@ def test_namespaces_user_and_command() -> None:
     argv = bwrap_argv(spec(), Options(ROOT), bwrap="/usr/bin/bwrap")
     head = argv[: argv.index("--")]
     assert argv[0] == "/usr/bin/bwrap"
-    for flag in ("--unshare-all", "--unshare-user", "--unshare-cgroup", "--disable-userns",
-                 "--die-with-parent", "--new-session", "--clearenv"):
+    for flag in (
+        "--unshare-all",
+        "--unshare-user",
+        "--unshare-cgroup",
+        "--disable-userns",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+    ):
         assert flag in head
     assert "--share-net" not in head
     assert head[head.index("--cap-drop") + 1] == "ALL"
@@ -96,8 +106,13 @@ def test_environment_is_only_defaults_and_spec() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"argv": []}, {"cwd": "workspace"}, {"env": {"A=B": "x"}}, {"env": {"": "x"}},
-     {"env": {"A": "x\0y"}}],
+    [
+        {"argv": []},
+        {"cwd": "workspace"},
+        {"env": {"A=B": "x"}},
+        {"env": {"": "x"}},
+        {"env": {"A": "x\0y"}},
+    ],
 )
 def test_refuses_bad_specs(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):  # noqa: PT011
@@ -116,7 +131,8 @@ def test_root_entries_of_host_and_of_rootfs(tmp_path: Path) -> None:
     (host / "bin").symlink_to("usr/bin")
     (host / "home").mkdir()  # not one of the host names: not bound
     assert root_entries(None, host_root=host) == (
-        RootEntry("usr", str(host / "usr")), RootEntry("etc", str(host / "etc")),
+        RootEntry("usr", str(host / "usr")),
+        RootEntry("etc", str(host / "etc")),
         RootEntry("bin", "usr/bin", symlink=True),
     )
     rootfs = tmp_path / "rootfs"
@@ -124,14 +140,16 @@ def test_root_entries_of_host_and_of_rootfs(tmp_path: Path) -> None:
         (rootfs / name).mkdir(parents=True)
     (rootfs / "lib").symlink_to("usr/lib")
     assert root_entries(rootfs) == (
-        RootEntry("lib", "usr/lib", symlink=True), RootEntry("opt", str(rootfs / "opt")),
+        RootEntry("lib", "usr/lib", symlink=True),
+        RootEntry("opt", str(rootfs / "opt")),
         RootEntry("usr", str(rootfs / "usr")),
     )
 
 
 # -- seccomp ---------------------------------------------------------------------------------------
-def run_filter(program: bytes, nr: int, args: tuple[int, ...] = (),
-               arch: int = AUDIT_ARCH_X86_64) -> int:
+def run_filter(
+    program: bytes, nr: int, args: tuple[int, ...] = (), arch: int = AUDIT_ARCH_X86_64
+) -> int:
     """Classic BPF, the subset the filter uses, over a struct seccomp_data."""
     full = (*args, *[0] * (6 - len(args)))
     data = struct.pack("<iIQ6Q", nr, arch, 0, *full)

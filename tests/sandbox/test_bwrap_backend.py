@@ -131,7 +131,9 @@ async def test_identity_and_filesystem(workspace: Path) -> None:
     lines = out.text("stdout").decode().split("\n")
     assert lines[:2] == ["65534", "65534"]
     assert [line.split() for line in lines[2:5]] == [
-        ["CapEff:", "0000000000000000"], ["NoNewPrivs:", "1"], ["Seccomp:", "2"]
+        ["CapEff:", "0000000000000000"],
+        ["NoNewPrivs:", "1"],
+        ["Seccomp:", "2"],
     ]
     assert lines[5:10] == ["ws-ok", "tmp-ok", "ro /x", "ro /usr/x", "ro /etc/x"]
     assert (workspace / "made").stat().st_uid == (65534 if os.geteuid() == 0 else os.getuid())
@@ -197,8 +199,12 @@ async def test_limits_written_to_the_cgroup(workspace: Path) -> None:
     os.chown(workspace / "go", 65534, 65534)
     sink = Output(wait_for=b"ready")
     limits = Limits(memory_mb=100, pids=20, cpus=0.5)
-    spec = RunSpec(f"t-{secrets.token_hex(6)}", ["sh", "-c", "echo ready; read x < go"],
-                   workspace, limits=limits)
+    spec = RunSpec(
+        f"t-{secrets.token_hex(6)}",
+        ["sh", "-c", "echo ready; read x < go"],
+        workspace,
+        limits=limits,
+    )
     task = asyncio.create_task(BwrapBackend().run(spec, sink))
     await asyncio.wait_for(sink.seen.wait(), 10)
     base = Path("/sys/fs/cgroup")
@@ -252,8 +258,11 @@ async def test_rlimits_when_cgroups_are_not_there(
 @needs_cgroups
 async def test_cancellation_leaves_nothing_behind(workspace: Path) -> None:
     sink = Output(wait_for=b"ready")
-    spec = RunSpec(f"t-{secrets.token_hex(6)}",
-                   ["sh", "-c", "sleep 1000 & echo ready; while :; do :; done"], workspace)
+    spec = RunSpec(
+        f"t-{secrets.token_hex(6)}",
+        ["sh", "-c", "sleep 1000 & echo ready; while :; do :; done"],
+        workspace,
+    )
     task = asyncio.create_task(BwrapBackend().run(spec, sink))
     await asyncio.wait_for(sink.seen.wait(), 10)
     pids = sandbox_pids(spec.run_id)

@@ -30,12 +30,24 @@ def test_bwrap_protections_on_this_host() -> None:
     report = doctor("bwrap")
     assert report.chosen == "bwrap"
     bwrap = next(s for s in report.backends if s.name == "bwrap")
-    for protection in ("read_only_rootfs", "no_network", "no_capabilities",
-                       "no_new_privileges", "non_root_user", "pid_namespace",
-                       "wall_clock_timeout"):
+    for protection in (
+        "read_only_rootfs",
+        "no_network",
+        "no_capabilities",
+        "no_new_privileges",
+        "non_root_user",
+        "pid_namespace",
+        "wall_clock_timeout",
+    ):
         assert bwrap.protections[protection] is True, protection
-    assert {"seccomp", "tmp_size_limit", "memory_limit", "pids_limit", "cpu_limit",
-            "limits_in_cgroups"} <= set(bwrap.protections)
+    assert {
+        "seccomp",
+        "tmp_size_limit",
+        "memory_limit",
+        "pids_limit",
+        "cpu_limit",
+        "limits_in_cgroups",
+    } <= set(bwrap.protections)
 
 
 def test_no_backend_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,9 +68,15 @@ def test_unknown_preference() -> None:
 def test_render_lists_backends_protections_and_choice() -> None:
     report = DoctorReport(
         "auto",
-        [BackendStatus("runc", False, "runc is not installed"),
-         BackendStatus("bwrap", True, "bubblewrap 0.8.0 makes sandboxes here",
-                       {"seccomp": True, "memory_limit": False})],
+        [
+            BackendStatus("runc", False, "runc is not installed"),
+            BackendStatus(
+                "bwrap",
+                True,
+                "bubblewrap 0.8.0 makes sandboxes here",
+                {"seccomp": True, "memory_limit": False},
+            ),
+        ],
         "bwrap",
     )
     assert render(report).splitlines() == [

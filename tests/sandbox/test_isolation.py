@@ -158,7 +158,8 @@ async def test_no_network_egress(backend: Backend, workspace: Path) -> None:
     with socket.create_server(("0.0.0.0", 0)) as listener:
         listener.setblocking(False)
         port = listener.getsockname()[1]
-        probe = py("""
+        probe = py(
+            """
             import json, socket, sys
             port = int(sys.argv[1])
             outcome = {"interfaces": [name for _, name in socket.if_nameindex()]}
@@ -172,7 +173,10 @@ async def test_no_network_egress(backend: Backend, workspace: Path) -> None:
                 except OSError as error:
                     outcome[name] = error.errno or str(error)
             print(json.dumps(outcome))
-        """, str(port), _host_address())
+        """,
+            str(port),
+            _host_address(),
+        )
         result, out = await run(backend, spec(workspace, probe))
         assert result.code == 0, out.stderr
         outcome = report(out)
@@ -221,7 +225,8 @@ async def test_host_secrets_and_homes_are_out_of_reach(backend: Backend, workspa
 @pytest.mark.timeout(60)
 async def test_cannot_write_outside_the_workspace(backend: Backend, workspace: Path) -> None:
     targets = ["/usr/x", "/etc/x", "/x", "/usr/lib/x", "/sys/x"]
-    probe = py("""
+    probe = py(
+        """
         import json, sys
         outcome = {}
         for path in sys.argv[1:]:
@@ -232,7 +237,11 @@ async def test_cannot_write_outside_the_workspace(backend: Backend, workspace: P
             except OSError as error:
                 outcome[path] = error.errno
         print(json.dumps(outcome))
-    """, *targets, "/workspace/ok", "/tmp/ok")
+    """,
+        *targets,
+        "/workspace/ok",
+        "/tmp/ok",
+    )
     result, out = await run(backend, spec(workspace, probe))
     assert result.code == 0, out.stderr
     outcome = report(out)
@@ -381,12 +390,15 @@ async def test_cancellation_mid_run_leaves_nothing(backend: Backend, workspace: 
             await super().__call__(stream, data)
             running.set()
 
-    sleeper = py("""
+    sleeper = py(
+        """
         import signal, subprocess, sys
         subprocess.Popen(["sleep", "600", sys.argv[1]])
         print("running", flush=True)
         signal.pause()
-    """, marker)
+    """,
+        marker,
+    )
     run_spec = spec(workspace, sleeper, timeout_s=600)
     task = asyncio.create_task(backend.run(run_spec, Watch()))
     await asyncio.wait_for(running.wait(), 30)

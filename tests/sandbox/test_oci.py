@@ -18,12 +18,16 @@ PROFILE = seccomp.profile("x86_64")
 
 def build(**overrides: Any) -> dict[str, Any]:
     spec = RunSpec(
-        run_id="r1", argv=["node", "index.js"], workspace=Path("/srv/ws/t1"),
+        run_id="r1",
+        argv=["node", "index.js"],
+        workspace=Path("/srv/ws/t1"),
         env={"CI": "1", "HOME": "/workspace"},
         limits=Limits(memory_mb=512, pids=100, cpus=1.5, tmp_mb=64),
     )
     kwargs: dict[str, Any] = {
-        "root": "rootfs", "cgroups_path": "/bdg-sandbox/r1", "seccomp": PROFILE,
+        "root": "rootfs",
+        "cgroups_path": "/bdg-sandbox/r1",
+        "seccomp": PROFILE,
         "host_binds": [oci.Bind("/usr", "/usr"), oci.Bind("/etc", "/etc")],
         **overrides,
     }
@@ -40,7 +44,11 @@ def test_the_process_has_no_privileges() -> None:
     assert process["noNewPrivileges"] is True
     assert all(caps == [] for caps in process["capabilities"].values())
     assert set(process["capabilities"]) == {
-        "bounding", "effective", "inheritable", "permitted", "ambient"
+        "bounding",
+        "effective",
+        "inheritable",
+        "permitted",
+        "ambient",
     }
     assert process["terminal"] is False
 
@@ -129,15 +137,35 @@ def test_the_config_is_json_and_carries_the_profile() -> None:
 
 def test_seccomp_denies_the_escape_syscalls_with_eperm() -> None:
     required = {
-        "ptrace", "mount", "umount2", "keyctl", "add_key", "request_key", "bpf", "kexec_load",
-        "kexec_file_load", "init_module", "finit_module", "delete_module", "unshare", "setns",
-        "pivot_root", "swapon", "swapoff", "reboot", "perf_event_open", "userfaultfd",
-        "open_by_handle_at", "process_vm_readv", "process_vm_writev",
+        "ptrace",
+        "mount",
+        "umount2",
+        "keyctl",
+        "add_key",
+        "request_key",
+        "bpf",
+        "kexec_load",
+        "kexec_file_load",
+        "init_module",
+        "finit_module",
+        "delete_module",
+        "unshare",
+        "setns",
+        "pivot_root",
+        "swapon",
+        "swapoff",
+        "reboot",
+        "perf_event_open",
+        "userfaultfd",
+        "open_by_handle_at",
+        "process_vm_readv",
+        "process_vm_writev",
     }
     assert PROFILE["defaultAction"] == "SCMP_ACT_ALLOW"
     denied = {
-        name for rule in PROFILE["syscalls"] if "args" not in rule
-        and rule["action"] == "SCMP_ACT_ERRNO" and rule["errnoRet"] == 1
+        name
+        for rule in PROFILE["syscalls"]
+        if "args" not in rule and rule["action"] == "SCMP_ACT_ERRNO" and rule["errnoRet"] == 1
         for name in rule["names"]
     }
     assert required <= denied

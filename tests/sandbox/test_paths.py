@@ -60,8 +60,10 @@ def test_refuses_symlinks_that_leave(tree: Path, path: str) -> None:
 
 
 def test_symlink_loop_is_refused(tree: Path) -> None:
-    with pytest.raises(WorkspaceError, match="too many symlinks"), \
-            resolve(tree, "loop", follow_last=True):
+    with (
+        pytest.raises(WorkspaceError, match="too many symlinks"),
+        resolve(tree, "loop", follow_last=True),
+    ):
         pass
 
 
@@ -81,15 +83,19 @@ def test_missing_intermediate_is_not_found_unless_created(tree: Path) -> None:
 
 
 def test_creating_parents_never_goes_through_an_outside_symlink(tree: Path) -> None:
-    with pytest.raises(WorkspaceError), \
-            resolve(tree, "etc/bdg-test/f", follow_last=False, create_parents=True):
+    with (
+        pytest.raises(WorkspaceError),
+        resolve(tree, "etc/bdg-test/f", follow_last=False, create_parents=True),
+    ):
         pass
     assert not Path("/etc/bdg-test").exists()
 
 
 def test_file_in_the_middle_is_invalid(tree: Path) -> None:
-    with pytest.raises(WorkspaceError, match="not a directory"), \
-            resolve(tree, "README/x", follow_last=True):
+    with (
+        pytest.raises(WorkspaceError, match="not a directory"),
+        resolve(tree, "README/x", follow_last=True),
+    ):
         pass
 
 
@@ -116,7 +122,15 @@ def test_list_tree_skips_git_and_lists_links_as_files(tree: Path) -> None:
     finally:
         os.close(fd)
     assert set(entries) == {
-        "README", "docs", "etc", "leak", "loop", "src", "src/pkg", "src/pkg/a.py", "up",
+        "README",
+        "docs",
+        "etc",
+        "leak",
+        "loop",
+        "src",
+        "src/pkg",
+        "src/pkg/a.py",
+        "up",
     }
     assert entries["src"].is_dir
     assert not entries["docs"].is_dir

@@ -26,7 +26,11 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="debootstrap and chroo
 @pytest.mark.timeout(10)
 def test_argv() -> None:
     assert rootfs.debootstrap_argv(Path("/t"), "bookworm", "http://m/debian") == [
-        "debootstrap", "--variant=minbase", "bookworm", "/t", "http://m/debian",
+        "debootstrap",
+        "--variant=minbase",
+        "bookworm",
+        "/t",
+        "http://m/debian",
     ]
     argv = rootfs.install_argv(Path("/t"), ["nodejs", "git"])
     assert argv[:3] == ["chroot", "/t", "/usr/bin/env"]
@@ -76,8 +80,13 @@ def test_build_the_runtime_rootfs(tmp_path: Path) -> None:
         assert (target / "workspace").is_dir()
         assert "nobody:x:65534:65534" in (target / "etc/passwd").read_text()
         assert not list((target / "var/cache/apt/archives").glob("*.deb"))
-        node = subprocess.run(["chroot", str(target), "/usr/bin/node", "--version"],
-                              capture_output=True, text=True, check=True, timeout=30)
+        node = subprocess.run(
+            ["chroot", str(target), "/usr/bin/node", "--version"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
         assert node.stdout.startswith("v18.")
         started = time.monotonic()
         assert build_rootfs(target) == target  # the marker matches: nothing to do

@@ -21,10 +21,16 @@ MB = 1024 * 1024
 
 
 def sh_git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x"}
-    done = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True,
-                          check=True, timeout=30)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@x",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@x",
+    }
+    done = subprocess.run(
+        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True, timeout=30
+    )
     return done.stdout.strip()
 
 
@@ -81,14 +87,18 @@ def diff(path: str, old: str, new: str) -> str:
 
 
 def new_file(path: str, text: str, lines: int = 1) -> str:
-    return (f"diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n"
-            f"+++ b/{path}\n@@ -0,0 +1,{lines} @@\n" + f"+{text}\n" * lines)
+    return (
+        f"diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n"
+        f"+++ b/{path}\n@@ -0,0 +1,{lines} @@\n" + f"+{text}\n" * lines
+    )
 
 
 def leftovers(state: Path) -> list[str]:
-    return [p.name for p in (state / T).iterdir() if not p.name.startswith(".")] + [
-        p.name for p in (state / T / ".staging").iterdir()
-    ] + [p.name for p in (state / T / ".manifests").glob("*")]
+    return (
+        [p.name for p in (state / T).iterdir() if not p.name.startswith(".")]
+        + [p.name for p in (state / T / ".staging").iterdir()]
+        + [p.name for p in (state / T / ".manifests").glob("*")]
+    )
 
 
 # -- create --------------------------------------------------------------------------------------
@@ -109,8 +119,15 @@ def test_clone_at_an_older_commit_is_shallow_and_detached(
     assert ws.read(T, w, "app.js") == b"console.log(1)\n"
     assert sh_git(tree, "-c", "safe.directory=*", "rev-parse", "HEAD") == first
     assert (tree / ".git/shallow").read_text().strip() == first
-    assert subprocess.run(["git", "-c", "safe.directory=*", "symbolic-ref", "-q", "HEAD"],
-                          cwd=tree, check=False, timeout=30).returncode == 1  # detached
+    assert (
+        subprocess.run(
+            ["git", "-c", "safe.directory=*", "symbolic-ref", "-q", "HEAD"],
+            cwd=tree,
+            check=False,
+            timeout=30,
+        ).returncode
+        == 1
+    )  # detached
     assert {e.path for e in ws.list(T, w)} == {"app.js", "lib", "lib/util.py"}
 
 
@@ -129,8 +146,11 @@ def test_unknown_commit_and_missing_source(ws: Workspaces, repo: tuple[Path, str
     with pytest.raises(WorkspaceError) as e:
         ws.create(T, wid(), Source(repo=str(path / "nope")), [])
     assert e.value.code == "not_found"
-    for bad in [Source(repo="relative/dir"), Source(repo=str(path), commit="--upload-pack=x"),
-                Source(repo="ext::sh -c touch% /tmp/pwned")]:
+    for bad in [
+        Source(repo="relative/dir"),
+        Source(repo=str(path), commit="--upload-pack=x"),
+        Source(repo="ext::sh -c touch% /tmp/pwned"),
+    ]:
         with pytest.raises(WorkspaceError) as e:
             ws.create(T, wid(), bad, [])
         assert e.value.code == "invalid"
@@ -178,9 +198,11 @@ def test_another_workspace_is_never_a_source(ws: Workspaces, repo: tuple[Path, s
 def test_patches_apply_in_order(ws: Workspaces, repo: tuple[Path, str, str]) -> None:
     path, first, _ = repo
     w = wid()
-    patches = [diff("app.js", "console.log(1)", "console.log(10)"),
-               diff("app.js", "console.log(10)", "console.log(11)"),
-               new_file("lib/new.py", "Y = 2")]
+    patches = [
+        diff("app.js", "console.log(1)", "console.log(10)"),
+        diff("app.js", "console.log(10)", "console.log(11)"),
+        new_file("lib/new.py", "Y = 2"),
+    ]
     assert ws.create(T, w, Source(repo=str(path), commit=first), patches) == first
     assert ws.read(T, w, "app.js") == b"console.log(11)\n"
     assert ws.read(T, w, "lib/new.py") == b"Y = 2\n"
@@ -191,8 +213,10 @@ def test_bad_patch_names_its_index_and_leaves_nothing(
 ) -> None:
     path, first, _ = repo
     w = wid()
-    patches = [diff("app.js", "console.log(1)", "console.log(10)"),
-               diff("app.js", "console.log(999)", "console.log(0)")]
+    patches = [
+        diff("app.js", "console.log(1)", "console.log(10)"),
+        diff("app.js", "console.log(999)", "console.log(0)"),
+    ]
     with pytest.raises(PatchError) as e:
         ws.create(T, w, Source(repo=str(path), commit=first), patches)
     assert e.value.index == 1
@@ -215,8 +239,10 @@ def test_recreate_is_idempotent_and_a_different_one_conflicts(
     ws.write(T, w, "scratch.txt", b"kept")
     assert ws.create(T, w, Source(repo=str(path), commit=first), patches) == first
     assert ws.read(T, w, "scratch.txt") == b"kept"  # a no-op: nothing rebuilt
-    for other in [(Source(repo=str(path), commit=second), patches),
-                  (Source(repo=str(path), commit=first), [])]:
+    for other in [
+        (Source(repo=str(path), commit=second), patches),
+        (Source(repo=str(path), commit=first), []),
+    ]:
         with pytest.raises(WorkspaceError) as e:
             ws.create(T, w, *other)
         assert e.value.code == "conflict"
@@ -259,8 +285,9 @@ def test_patches_cannot_leave_the_tree(ws: Workspaces, tmp_path: Path, target: s
     assert not (ws.path_of(T, w) / ".git/hooks").exists()
 
 
-def test_apply_ignores_the_workspace_git_config(ws: Workspaces, repo: tuple[Path, str, str],
-                                                tmp_path: Path) -> None:
+def test_apply_ignores_the_workspace_git_config(
+    ws: Workspaces, repo: tuple[Path, str, str], tmp_path: Path
+) -> None:
     path, _, _ = repo
     w = wid()
     ws.create(T, w, Source(repo=str(path)), [])
@@ -279,7 +306,9 @@ def test_write_read_list_delete(ws: Workspaces) -> None:
     ws.write(T, w, "./top.txt", b"t")
     assert ws.read(T, w, "src/deep/mod.py") == b"print(1)\n"
     assert [(e.path, e.size, e.is_dir) for e in ws.list(T, w)] == [
-        ("src", 0, True), ("src/deep", 0, True), ("src/deep/mod.py", 9, False),
+        ("src", 0, True),
+        ("src/deep", 0, True),
+        ("src/deep/mod.py", 9, False),
         ("top.txt", 1, False),
     ]
     assert [e.path for e in ws.list(T, w, "src/deep")] == ["src/deep/mod.py"]
@@ -310,8 +339,12 @@ def test_write_keeps_the_mode_of_the_file_it_replaces(ws: Workspaces) -> None:
 def test_bad_paths_are_invalid(ws: Workspaces, path: str) -> None:
     w = wid()
     ws.create(T, w, Source(), [])
-    for op in (lambda: ws.write(T, w, path, b"x"), lambda: ws.read(T, w, path),
-               lambda: ws.delete(T, w, path), lambda: ws.list(T, w, path)):
+    for op in (
+        lambda: ws.write(T, w, path, b"x"),
+        lambda: ws.read(T, w, path),
+        lambda: ws.delete(T, w, path),
+        lambda: ws.list(T, w, path),
+    ):
         with pytest.raises(WorkspaceError) as e:
             op()
         assert e.value.code == "invalid"
@@ -403,8 +436,12 @@ def test_rebuild_elsewhere_gives_the_same_tree(
 ) -> None:
     path, first, _ = repo
     w = wid()
-    ws.create(T, w, Source(repo=str(path), commit="HEAD~1"),
-              [diff("app.js", "console.log(1)", "console.log(5)")])
+    ws.create(
+        T,
+        w,
+        Source(repo=str(path), commit="HEAD~1"),
+        [diff("app.js", "console.log(1)", "console.log(5)")],
+    )
     ws.apply(T, w, [new_file("added.txt", "a")])
     m = ws.manifest(T, w)
     assert (m.commit, m.requested_commit, len(m.patches), m.edited) == (first, "HEAD~1", 2, False)

@@ -17,15 +17,22 @@ from bdg_contracts.ids import check_tenant
 from bdg_jobs.mapper import to_event, to_stored
 
 ENVELOPE = {
-    "correlation_id": "c", "tenant_id": "t", "producer": "p",
+    "correlation_id": "c",
+    "tenant_id": "t",
+    "producer": "p",
     "occurred_at": "2026-01-01T00:00:00+00:00",
 }
 
 
 def test_a_stored_v1_job_requested_loads_as_the_current_version() -> None:
     job_id = uuid4()
-    v1_state = {**ENVELOPE, "event_id": "01J", "schema_version": 1, "goal": "g",
-                "repo_url": "https://git.example/r.git"}
+    v1_state = {
+        **ENVELOPE,
+        "event_id": "01J",
+        "schema_version": 1,
+        "goal": "g",
+        "repo_url": "https://git.example/r.git",
+    }
     stored = StoredEvent(job_id, 1, "JobRequested", json.dumps(v1_state).encode())
     event = to_event(stored)
     assert isinstance(event, ev.JobRequested)
@@ -44,9 +51,16 @@ def test_a_newer_schema_than_the_code_is_refused() -> None:
 
 
 def test_new_events_are_of_the_current_version() -> None:
-    event = ev.JobRequested(job_id=uuid4(), version=1, goal="g", repo="r",
-                            correlation_id="c", tenant_id="t", producer="p",
-                            occurred_at=datetime.now(UTC))
+    event = ev.JobRequested(
+        job_id=uuid4(),
+        version=1,
+        goal="g",
+        repo="r",
+        correlation_id="c",
+        tenant_id="t",
+        producer="p",
+        occurred_at=datetime.now(UTC),
+    )
     assert (event.schema_version, event.repo) == (3, "r")
 
 
@@ -61,9 +75,16 @@ def test_unknown_event_names_are_an_error() -> None:
 
 
 def test_wire_round_trip_and_msg_id() -> None:
-    event = ev.PlanReady(job_id=uuid4(), version=3, plan_markdown="- [ ] x",
-                         correlation_id="c", tenant_id="t", producer="p",
-                         occurred_at=datetime.now(UTC), traceparent="00-abc-def-01")
+    event = ev.PlanReady(
+        job_id=uuid4(),
+        version=3,
+        plan_markdown="- [ ] x",
+        correlation_id="c",
+        tenant_id="t",
+        producer="p",
+        occurred_at=datetime.now(UTC),
+        traceparent="00-abc-def-01",
+    )
     headers = wire.headers_for(event, notification_id=7)
     assert headers["Nats-Msg-Id"] == f"{event.job_id}:3"
     assert headers["traceparent"] == "00-abc-def-01"

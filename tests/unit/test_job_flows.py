@@ -70,7 +70,9 @@ def test_retry_returns_to_the_failed_step_and_forgets_the_failure() -> None:
     job.fail_step(CAUSE, Step.testing, "tester", "sandbox down", 5)
     retried = job.retry_step(CAUSE)
     assert (retried.step, retried.service, retried.failed_event_version) == (
-        Step.testing, "tester", 5,
+        Step.testing,
+        "tester",
+        5,
     )
     assert job.state == JobState.testing
     assert job.failed_step is None
@@ -90,8 +92,16 @@ def test_canary_then_promote_and_rollback() -> None:
 def test_replay_rebuilds_the_same_job() -> None:
     job = new_job()
     PATHS[JobState.deploying](job)
-    job.record_llm_call(CAUSE, role="coder", model="m", request_hash="h", response="r",
-                        prompt_tokens=10, completion_tokens=5, cost_usd=0.25)
+    job.record_llm_call(
+        CAUSE,
+        role="coder",
+        model="m",
+        request_hash="h",
+        response="r",
+        prompt_tokens=10,
+        completion_tokens=5,
+        cost_usd=0.25,
+    )
     again = Job.replay(job.collect())
     for field in ("state", "version", "attempt", "plan_markdown", "cost_usd", "reactions"):
         assert getattr(again, field) == getattr(job, field)

@@ -15,8 +15,13 @@ S = JobState
 ALL = set(JobState)
 NOT_TERMINAL = ALL - {S.done, S.cancelled}
 ACTIVE = {
-    S.planning, S.awaiting_plan_approval, S.coding, S.testing, S.reviewing,
-    S.awaiting_deploy_approval, S.deploying,
+    S.planning,
+    S.awaiting_plan_approval,
+    S.coding,
+    S.testing,
+    S.reviewing,
+    S.awaiting_deploy_approval,
+    S.deploying,
 }
 WORKING = {S.planning, S.coding, S.testing, S.reviewing, S.deploying}
 
@@ -28,26 +33,45 @@ COMMANDS: dict[str, tuple[Callable[[Job], None], set[JobState]]] = {
     "edit_plan": (lambda j: j.edit_plan(CAUSE, "- [ ] b"), {S.awaiting_plan_approval}),
     "approve_plan": (lambda j: j.approve_plan(CAUSE, "bob"), {S.awaiting_plan_approval}),
     "call_tool": (
-        lambda j: j.call_tool(CAUSE, tool="read", arguments_json="{}", result="",
-                              idempotency_key="k"),
+        lambda j: j.call_tool(
+            CAUSE, tool="read", arguments_json="{}", result="", idempotency_key="k"
+        ),
         {S.coding},
     ),
     "request_tool_approval": (
-        lambda j: j.request_tool_approval(CAUSE, call_id="c1", tool="run_command",
-                                          arguments_json="{}", idempotency_key="k", reason="r"),
+        lambda j: j.request_tool_approval(
+            CAUSE,
+            call_id="c1",
+            tool="run_command",
+            arguments_json="{}",
+            idempotency_key="k",
+            reason="r",
+        ),
         {S.coding},
     ),
     # Needs a gated call awaiting approval: no canonical state has one (test_tools_registry).
     "approve_tool_call": (lambda j: j.approve_tool_call(CAUSE, "c1", "bob"), set()),
     "deny_tool_call": (lambda j: j.deny_tool_call(CAUSE, "c1", "bob", "no"), set()),
     "refuse_tool_call": (
-        lambda j: j.refuse_tool_call(CAUSE, call_id="c1", tool="deploy", arguments_json="{}",
-                                     idempotency_key="k", reason="forbidden"),
+        lambda j: j.refuse_tool_call(
+            CAUSE,
+            call_id="c1",
+            tool="deploy",
+            arguments_json="{}",
+            idempotency_key="k",
+            reason="forbidden",
+        ),
         {S.coding},
     ),
     "reject_tool_call": (
-        lambda j: j.reject_tool_call(CAUSE, call_id="c1", tool="nope", arguments_json="{}",
-                                     idempotency_key="k", message="unknown tool"),
+        lambda j: j.reject_tool_call(
+            CAUSE,
+            call_id="c1",
+            tool="nope",
+            arguments_json="{}",
+            idempotency_key="k",
+            message="unknown tool",
+        ),
         {S.coding},
     ),
     "change_files": (lambda j: j.change_files(CAUSE, "--- a\n+++ b\n", ("a",)), {S.coding}),
@@ -63,9 +87,16 @@ COMMANDS: dict[str, tuple[Callable[[Job], None], set[JobState]]] = {
     "request_rollback": (lambda j: j.request_rollback(CAUSE, "bad"), {S.done}),
     "roll_back": (lambda j: j.roll_back(CAUSE), {S.deploying}),
     "record_llm_call": (
-        lambda j: j.record_llm_call(CAUSE, role="planner", model="m", request_hash="h",
-                                    response="r", prompt_tokens=1, completion_tokens=1,
-                                    cost_usd=0.01),
+        lambda j: j.record_llm_call(
+            CAUSE,
+            role="planner",
+            model="m",
+            request_hash="h",
+            response="r",
+            prompt_tokens=1,
+            completion_tokens=1,
+            cost_usd=0.01,
+        ),
         ALL,
     ),
     "fail_step": (lambda j: j.fail_step(CAUSE, Step.coding, "coder", "x", 1), WORKING),

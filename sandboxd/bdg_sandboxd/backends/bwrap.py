@@ -88,9 +88,13 @@ async def _run(
         argv = launch_argv(spec, binds, group, seccomp_fd)
         started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=subprocess.PIPE if spec.stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=LAUNCHER_ENV,
-            pass_fds=() if seccomp_fd is None else (seccomp_fd,), start_new_session=True,
+            *argv,
+            stdin=subprocess.PIPE if spec.stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=LAUNCHER_ENV,
+            pass_fds=() if seccomp_fd is None else (seccomp_fd,),
+            start_new_session=True,
         )
     finally:
         if seccomp_fd is not None:
@@ -98,7 +102,8 @@ async def _run(
     assert proc.stdout is not None
     assert proc.stderr is not None
     io = asyncio.gather(
-        _pump(proc.stdout, "stdout", sink), _pump(proc.stderr, "stderr", sink),
+        _pump(proc.stdout, "stdout", sink),
+        _pump(proc.stderr, "stderr", sink),
         _feed(proc.stdin, spec.stdin),
     )
     try:
@@ -133,7 +138,8 @@ async def _wait_exit(
     try:
         while not exited.done():
             done, pending = await asyncio.wait(
-                pending, timeout=max(0.0, deadline - loop.time()),
+                pending,
+                timeout=max(0.0, deadline - loop.time()),
                 return_when=asyncio.FIRST_COMPLETED,
             )
             if not done:
@@ -278,8 +284,12 @@ def _probe() -> Availability:
         fd = _seccomp_fd()
         try:
             out = subprocess.run(
-                launch_argv(spec, (), None, fd), capture_output=True, env=LAUNCHER_ENV,
-                pass_fds=() if fd is None else (fd,), timeout=30, check=False,
+                launch_argv(spec, (), None, fd),
+                capture_output=True,
+                env=LAUNCHER_ENV,
+                pass_fds=() if fd is None else (fd,),
+                timeout=30,
+                check=False,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             return Availability(False, f"bwrap could not start: {exc}")

@@ -140,9 +140,7 @@ class RuncBackend(Backend):
         return RunResult(code=code, signal=sig, duration_s=duration, oom=oom, timed_out=timed_out)
 
     # -- the run ---------------------------------------------------------------------------------
-    async def _supervise(
-        self, proc: _Runc, spec: RunSpec, sink: Sink
-    ) -> tuple[int, bool]:
+    async def _supervise(self, proc: _Runc, spec: RunSpec, sink: Sink) -> tuple[int, bool]:
         """Stream output until runc exits; kill the container at the timeout.
 
         Returns (runc's exit status, timed out)."""
@@ -152,7 +150,8 @@ class RuncBackend(Backend):
 
         async def drive() -> int:
             await asyncio.gather(
-                _pump(out, "stdout", sink), _pump(err, "stderr", sink),
+                _pump(out, "stdout", sink),
+                _pump(err, "stderr", sink),
                 _feed(proc.stdin, spec.stdin),
             )
             return await proc.wait()
@@ -190,8 +189,17 @@ class RuncBackend(Backend):
         await asyncio.to_thread(self._prepare, spec, bundle)
         return await _spawn(
             self._runc_argv(
-                "--log", str(bundle / "runc.log"), "--log-format", "json", "run", "--keep",
-                "--bundle", str(bundle), "--pid-file", str(bundle / "pid"), spec.run_id,
+                "--log",
+                str(bundle / "runc.log"),
+                "--log-format",
+                "json",
+                "run",
+                "--keep",
+                "--bundle",
+                str(bundle),
+                "--pid-file",
+                str(bundle / "pid"),
+                spec.run_id,
             ),
             with_stdin=bool(spec.stdin),
         )
@@ -220,7 +228,9 @@ class RuncBackend(Backend):
 
     async def _runc_quiet(self, *args: str) -> bool:
         proc = await asyncio.create_subprocess_exec(
-            *self._runc_argv(*args), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            *self._runc_argv(*args),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         return await proc.wait() == 0
@@ -252,8 +262,14 @@ class RuncBackend(Backend):
         ):
             argv = [self.init, "--", *argv]
         config = oci.config(
-            spec, root=root, cgroups_path=self.cgroups_path(spec.run_id), seccomp=self._seccomp,
-            host_binds=host_binds, extra_binds=extra_binds, argv=argv, extra_env=env,
+            spec,
+            root=root,
+            cgroups_path=self.cgroups_path(spec.run_id),
+            seccomp=self._seccomp,
+            host_binds=host_binds,
+            extra_binds=extra_binds,
+            argv=argv,
+            extra_env=env,
             masked=[str(p) for p in Path("/etc/ssh").glob("ssh_host_*key")],
         )
         (bundle / "config.json").write_text(json.dumps(config))
@@ -364,9 +380,11 @@ class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
 async def _spawn(argv: list[str], *, with_stdin: bool) -> _Runc:
     loop = asyncio.get_running_loop()
     transport, protocol = await loop.subprocess_exec(
-        _Protocol, *argv,
+        _Protocol,
+        *argv,
         stdin=subprocess.PIPE if with_stdin else subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         start_new_session=True,  # signals meant for the daemon are not forwarded to the run
     )
     proc = _Runc(transport, protocol, loop)
