@@ -38,6 +38,8 @@ def embedder(sdk: AsyncOpenAI, sleeps: list[float], **kwargs: object) -> OpenAiE
         sleeps.append(seconds)
 
     backoff = Backoff(0.5, 8.0, jitter=lambda: 1.0)
+    # Floats, so vectors compare exactly with the fake's; base64 is checked on its own below.
+    kwargs.setdefault("encoding_format", "float")
     return OpenAiEmbedder(sdk, backoff=backoff, sleep=sleep, **kwargs)  # type: ignore[arg-type]
 
 
