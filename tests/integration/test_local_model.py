@@ -233,6 +233,12 @@ def test_a_configured_endpoint_starts_nothing(tmp_path: Path) -> None:
     configured = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
     assert ensure_local_model_server(settings, configured) == ("http://127.0.0.1:9/v1", None)
     assert ensure_local_model_server(settings, {"OPENAI_API_KEY": "sk-x"}) == (None, None)
+    lines: list[str] = []
+    recorded = {"BDG_LLM_RECORDINGS": str(tmp_path / "calls.jsonl")}
+    assert ensure_local_model_server(settings, recorded, say=lines.append) == (None, None)
+    assert lines == [
+        f"model: answers from the recorded calls in {tmp_path}/calls.jsonl; none served"
+    ]
     assert service_env(None) == {}
     assert not (tmp_path / "models").exists()
 

@@ -1,6 +1,7 @@
 """The offline model next to the embedded stack: `bdg up` serves it when no endpoint is set.
 
-With neither OPENAI_BASE_URL nor OPENAI_API_KEY set, and the `bdg-llm[local]` extra installed
+With neither OPENAI_BASE_URL nor OPENAI_API_KEY nor BDG_LLM_RECORDINGS (answers from a file of
+recorded calls, which needs no model) set, and the `bdg-llm[local]` extra installed
 (or BDG_LOCAL_MODEL naming a GGUF file), the local model server starts under BDG_HOME/models and
 every service gets its URL, so all of them keep one code path: the `openai` SDK. Without the
 extra there is no model: services can then only answer from recorded calls (replay).
@@ -33,6 +34,9 @@ def ensure_local_model_server(
     """The OpenAI base URL services will use (None: the SDK's default, or no model at all) and
     the local server we started for it, if any (stop it on shutdown)."""
     env = os.environ if env is None else env
+    if env.get("BDG_LLM_RECORDINGS"):
+        say(f"model: answers from the recorded calls in {env['BDG_LLM_RECORDINGS']}; none served")
+        return env.get("OPENAI_BASE_URL"), None
     if env.get("OPENAI_BASE_URL"):
         return env["OPENAI_BASE_URL"], None
     if env.get("OPENAI_API_KEY"):
