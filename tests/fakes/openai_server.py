@@ -27,6 +27,7 @@ import re
 import struct
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -180,21 +181,13 @@ def _handler(fake: FakeOpenAi) -> type[BaseHTTPRequestHandler]:
                 if self.path == EMBEDDINGS_PATH:
                     self._embeddings(raw)
                     return
-                try:
-                    body = json.loads(raw)
-                    check_request(body)
-                except (ValueError, RequestError) as exc:
-                    param = exc.param if isinstance(exc, RequestError) else None
-                    self._error(Failure(400, str(exc), param=param))
+                body = self._checked(raw, check_request)
+                if body is None:
                     return
                 item = fake.next_item(body)
-                if isinstance(item, Failure):
-                    self._error(item)
-                elif isinstance(item, Hang):
-                    item.arrived.set()
-                    item.release.wait()
-                    self.close_connection = True
-                elif body.get("stream"):
+                if self._failed_or_held(item):
+                    return
+                if body.get("stream"):
                     self._stream(body, item)
                 else:
                     self._json(200, completion(body, item))
@@ -202,22 +195,32 @@ def _handler(fake: FakeOpenAi) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
 
         def _embeddings(self, raw: bytes) -> None:
+            body = self._checked(raw, check_embeddings_request)
+            if body is not None and not self._failed_or_held(fake.next_embedding(body)):
+                self._json(200, embeddings(body))
+
+        def _checked(self, raw: bytes, check: Callable[[Any], None]) -> Any:
+            """The request's JSON body, or None once a 400 was answered as the API does."""
             try:
                 body = json.loads(raw)
-                check_embeddings_request(body)
+                check(body)
             except (ValueError, RequestError) as exc:
                 param = exc.param if isinstance(exc, RequestError) else None
                 self._error(Failure(400, str(exc), param=param))
-                return
-            item = fake.next_embedding(body)
+                return None
+            return body
+
+        def _failed_or_held(self, item: object) -> bool:
+            """Answer a scripted Failure, or hold the request for a Hang; False for a reply."""
             if isinstance(item, Failure):
                 self._error(item)
-            elif isinstance(item, Hang):
+                return True
+            if isinstance(item, Hang):
                 item.arrived.set()
                 item.release.wait()
                 self.close_connection = True
-            else:
-                self._json(200, embeddings(body))
+                return True
+            return False
 
         def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] = {}) -> None:  # noqa: B006
             data = json.dumps(payload).encode()
