@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bdg_llm.api import ChatRequest, Message
-from bdg_llm.hashing import canonical_json, request_hash
+from bdg_llm.hashing import canonical_json, request_hash, stable_text
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -87,3 +87,36 @@ def test_canonical_json_is_compact_sorted_and_refuses_nan() -> None:
     assert canonical_json({"b": 1, "a": [1.0, "é"]}) == '{"a":[1.0,"é"],"b":1}'
     with pytest.raises(ValueError, match="not JSON compliant"):
         canonical_json({"x": float("nan")})
+
+
+def _quoting(output: str) -> ChatRequest:
+    return replace(REQUEST, messages=(*REQUEST.messages, Message("user", output)))
+
+
+@pytest.mark.parametrize(
+    ("first", "again"),
+    [
+        ("==== 1 failed, 2 passed in 0.03s ====", "==== 1 failed, 2 passed in 1.27s ===="),
+        ("Duration  812ms (transform 20ms)", "Duration  1.4 s (transform 31ms)"),
+        ("Start at  01:23:45", "Start at  13:02:09.512"),
+        ("<Foo object at 0x7f3a2c1b9e50>", "<Foo object at 0x7f91d00a1c10>"),
+    ],
+)
+def test_run_noise_in_quoted_output_does_not_change_the_key(first: str, again: str) -> None:
+    assert request_hash("m", _quoting(first)) == request_hash("m", _quoting(again))
+
+
+@pytest.mark.parametrize(
+    ("first", "other"),
+    [
+        ("1 failed, 2 passed", "2 failed, 1 passed"),
+        ("assert add(2, 3) == 5", "assert add(2, 3) == 6"),
+        ("retries: 3", "retries: 4"),
+    ],
+)
+def test_what_the_output_says_still_changes_the_key(first: str, other: str) -> None:
+    assert request_hash("m", _quoting(first)) != request_hash("m", _quoting(other))
+
+
+def test_stable_text_keeps_words_that_only_look_like_units() -> None:
+    assert stable_text("class Tests: 3 cases; msgs 5") == "class Tests: 3 cases; msgs 5"
