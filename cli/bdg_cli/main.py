@@ -34,10 +34,13 @@ def up_command(
     ] = None,
     only: Annotated[str, typer.Option(help="comma-separated subset, e.g. planner,coder")] = "",
     home: Annotated[Path | None, typer.Option(help="state dir of the embedded stack")] = None,
+    source_root: up.SourceRoots = None,
+    no_sandbox: up.NoSandbox = False,
 ) -> None:
-    """Start the stack (embedded unless configured) and every service, with prefixed logs."""
+    """Start the stack (embedded unless configured), sandboxd (unless one answers), the local
+    model (unless an endpoint is set) and every service, with prefixed logs."""
     chosen = [*(services or []), *(s.strip() for s in only.split(",") if s.strip())]
-    raise typer.Exit(up.up(home, chosen))
+    raise typer.Exit(up.up(home, chosen, sandbox=not no_sandbox, source_roots=source_root or ()))
 
 
 if __name__ == "__main__":

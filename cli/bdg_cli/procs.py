@@ -18,8 +18,9 @@ from rich.text import Text
 COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "white")
 
 
-def _die_with_parent_hook() -> Callable[[], None] | None:
-    """A pre-exec hook so services die with `bdg up` even if it is killed -9.
+def die_with_parent_hook() -> Callable[[], None] | None:
+    """A pre-exec hook so services (and the sandboxd `bdg up` starts) die with `bdg up` even if
+    it is killed -9. The thread that starts the child must live as long as the child should.
 
     They sit in their own process group, so no terminal signal would reach them otherwise.
     prctl is looked up here, in the parent: the child between fork and exec should do no more
@@ -58,7 +59,7 @@ class Supervisor:
         self.colours = {name: COLOURS[i % len(COLOURS)] for i, name in enumerate(commands)}
         self.procs: dict[str, asyncio.subprocess.Process] = {}
         self._stopping = asyncio.Event()
-        self._pre_exec = _die_with_parent_hook()
+        self._pre_exec = die_with_parent_hook()
 
     def request_stop(self) -> None:
         self._stopping.set()

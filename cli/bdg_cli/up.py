@@ -1,4 +1,5 @@
-"""`bdg up`: the stack (embedded unless configured) and every service as its own OS process."""
+"""`bdg up`: the stack (embedded unless configured), sandboxd (unless one answers), the local model
+(unless an endpoint is set) and every service as its own OS process; all stopped on the way out."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from bdg_cli.own_sandbox import OwnSandbox, default_roots, ensure_sandbox
 from bdg_cli.procs import Supervisor
 from bdg_runtime.embedded import resolve_urls
 from bdg_runtime.local_llm import ensure_local_model_server, service_env
@@ -34,10 +36,14 @@ def up(
     commands: Mapping[str, Sequence[str]] | None = None,
     console: Console | None = None,
     stop_timeout: float = 10.0,
+    sandbox: bool = True,
+    source_roots: Sequence[Path] = (),
 ) -> int:
     """Run `services` (all when empty) until SIGINT/SIGTERM; 0 on a requested stop.
 
-    `commands` maps a service name to its argv; tests pass throwaway programs here.
+    `commands` maps a service name to its argv; tests pass throwaway programs here. With
+    `sandbox`, a sandboxd is started unless one answers at AGENT_SANDBOX_ENDPOINT, reading local
+    repositories under `source_roots` (default: the current directory and BDG_HOME).
     """
     console = console or Console(highlight=False)
     catalogue = dict(commands) if commands is not None else default_commands()
@@ -49,16 +55,21 @@ def up(
     # Until the supervisor takes over the signals, a SIGTERM must still unwind and stop the stack.
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     stack = model_server = None
+    own_sandbox: OwnSandbox | None = None
     try:
         database_url, nats_url, stack = resolve_urls(settings)
         where = "embedded under " + str(settings.bdg_home) if stack else "configured"
         _say(console, f"stack {where}: {database_url} {nats_url}")
+        if sandbox:
+            roots = tuple(source_roots) or default_roots(settings)
+            own_sandbox = ensure_sandbox(settings, roots, lambda line: _say(console, line))
         _, model_server = ensure_local_model_server(settings, say=lambda line: _say(console, line))
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
             "NATS_URL": nats_url,
             "BDG_HOME": str(settings.bdg_home),
+            "AGENT_SANDBOX_ENDPOINT": settings.agent_sandbox_endpoint,
             **service_env(model_server),
         }
         supervisor = Supervisor(
@@ -68,6 +79,9 @@ def up(
     except KeyboardInterrupt:
         stopped = True  # interrupted while the stack was still starting
     finally:
+        if own_sandbox is not None:
+            _say(console, "stopping sandboxd")
+            own_sandbox.stop()
         if model_server is not None:
             _say(console, "stopping the local model server")
             model_server.stop()
@@ -86,6 +100,20 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+SourceRoots = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--source-root",
+        help="a directory whose repositories jobs may name (repeatable) for the sandboxd "
+        "started here [default: the current directory and BDG_HOME; env SANDBOX_SOURCE_ROOTS wins]",
+        show_default=False,
+    ),
+]
+NoSandbox = Annotated[
+    bool, typer.Option("--no-sandbox", help="start no sandboxd (test runs wait for one)")
+]
+
+
 def register(app: typer.Typer) -> None:
     """Add the `up` command to the `bdg` app."""
 
@@ -97,9 +125,13 @@ def register(app: typer.Typer) -> None:
         home: Annotated[
             Path | None, typer.Option(help="state dir of the embedded stack (BDG_HOME)")
         ] = None,
+        source_root: SourceRoots = None,
+        no_sandbox: NoSandbox = False,
     ) -> None:
         """Start the stack and every service as its own process, with prefixed logs."""
-        raise typer.Exit(up(home, services or []))
+        raise typer.Exit(
+            up(home, services or [], sandbox=not no_sandbox, source_roots=source_root or ())
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -19,7 +20,9 @@ import pytest
 from rich.console import Console
 
 from bdg_cli.procs import Supervisor
+from bdg_cli.sandbox_daemon import Place, Started, is_sandboxd, launch, stop
 from bdg_runtime.embedded import start_embedded
+from bdg_sandbox.client import SandboxClient, SandboxRequestError
 
 SERVICE = """
 import os, signal, sys
@@ -34,7 +37,8 @@ DRIVER = """
 import json, sys
 from pathlib import Path
 from bdg_cli.up import up
-sys.exit(up(Path(sys.argv[1]), [], commands=json.loads(sys.argv[2])))
+options = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {"sandbox": False}
+sys.exit(up(Path(sys.argv[1]), [], commands=json.loads(sys.argv[2]), **options))
 """
 
 
@@ -56,15 +60,25 @@ def stop_leftovers(home: Path) -> None:
         start_embedded(home).stop()
 
 
-async def up_process(home: Path, commands: dict[str, list[str]]) -> asyncio.subprocess.Process:
+async def up_process(
+    home: Path,
+    commands: dict[str, list[str]],
+    options: dict[str, object] | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> asyncio.subprocess.Process:
+    """`bdg up` with these services; no sandboxd unless ``options`` say otherwise."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
         DRIVER,
         str(home),
         json.dumps(commands),
+        json.dumps(options if options is not None else {"sandbox": False}),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        env=env,
+        cwd=cwd,
     )
 
 
@@ -214,3 +228,119 @@ async def test_a_service_ignoring_sigterm_is_killed_after_the_stop_timeout(workd
     assert await asyncio.wait_for(running, 10) is True
     assert "SIGKILL" in capture.getvalue()
     assert gone(pid)
+
+
+# -- sandboxd under `bdg up` ---------------------------------------------------------------------
+def git_repo(path: Path, text: str) -> Path:
+    path.mkdir(parents=True)
+    (path / "hello.txt").write_text(text)
+    git = ["git", "-C", str(path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    return path
+
+
+async def read_until(
+    proc: asyncio.subprocess.Process, pattern: str, seen: list[str]
+) -> re.Match[str]:
+    assert proc.stdout is not None
+    async with asyncio.timeout(90):
+        while True:
+            line = await proc.stdout.readline()
+            assert line, "`bdg up` ended early:\n" + "\n".join(seen)
+            seen.append(line.decode().rstrip("\n"))
+            if match := re.search(pattern, seen[-1]):
+                return match
+
+
+async def workspace_text(endpoint: str, repo: Path, name: str) -> str:
+    async with SandboxClient(endpoint) as client:
+        await client.create_workspace("t", name, repo=str(repo))
+        return (await client.read_file("t", name, "hello.txt")).decode()
+
+
+@pytest.fixture
+def sandbox_env(workdir: Path) -> dict[str, str]:
+    os.chmod(workdir, 0o755)  # the sandbox user must reach the workspaces under it
+    env = {k: v for k, v in os.environ.items() if k not in ("SANDBOX_SOURCE_ROOTS",)}
+    return {**env, "AGENT_SANDBOX_ENDPOINT": f"unix://{workdir}/s.sock"}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+async def test_up_runs_sandboxd_over_the_current_dir_and_home_then_stops_it(
+    workdir: Path, sandbox_env: dict[str, str]
+) -> None:
+    home, project = workdir / "home", workdir / "project"
+    here = git_repo(project / "repo", "from the current directory")
+    in_home = git_repo(home / "sources" / "repo", "from BDG_HOME")
+    elsewhere = git_repo(workdir / "elsewhere", "nope")
+    service = [sys.executable, str(workdir / "service.py")]
+    proc = await up_process(home, {"alpha": service}, {}, sandbox_env, cwd=project)
+    seen: list[str] = []
+    try:
+        started = await read_until(proc, r"\[up\] sandbox: sandboxd \(pid (\d+)\) at (\S+),", seen)
+        pid, endpoint = int(started[1]), started[2]
+        assert endpoint == sandbox_env["AGENT_SANDBOX_ENDPOINT"]
+        assert f"local repositories under {project}, {home}" in seen[-1]
+        await read_until(proc, r"\[alpha\] hello pid=", seen)  # services start after sandboxd
+        assert await workspace_text(endpoint, here, "w1") == "from the current directory"
+        assert await workspace_text(endpoint, in_home, "w2") == "from BDG_HOME"
+        with pytest.raises(SandboxRequestError, match="outside the allowed source roots"):
+            await workspace_text(endpoint, elsewhere, "w3")
+
+        proc.send_signal(signal.SIGINT)
+        rest, _ = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, "\n".join(seen) + rest.decode()
+        assert "[up] stopping sandboxd" in rest.decode()
+        assert not is_sandboxd(pid)
+        assert not (home / "sandbox" / "sandboxd.pid").exists()
+    finally:
+        await kill_if_running(proc)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+async def test_up_uses_a_sandboxd_that_already_answers_and_leaves_it_running(
+    workdir: Path, sandbox_env: dict[str, str]
+) -> None:
+    home = workdir / "home"
+    place = Place(workdir / "theirs", sandbox_env["AGENT_SANDBOX_ENDPOINT"])
+    theirs = await asyncio.to_thread(launch, place, {"SANDBOX_SOURCE_ROOTS": "[]"}, 30.0)
+    assert isinstance(theirs, Started), theirs
+    service = [sys.executable, str(workdir / "service.py")]
+    proc = await up_process(home, {"alpha": service}, {}, sandbox_env)
+    seen: list[str] = []
+    try:
+        answers = r"\[up\] sandbox: sandboxd already answers at \S+ \(\w+\); using it"
+        await read_until(proc, answers, seen)
+        await read_until(proc, r"\[alpha\] hello pid=", seen)
+        proc.send_signal(signal.SIGINT)
+        rest, _ = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, "\n".join(seen) + rest.decode()
+        assert "stopping sandboxd" not in rest.decode()
+        assert is_sandboxd(theirs.pid)  # not ours to stop
+    finally:
+        await kill_if_running(proc)
+        await asyncio.to_thread(stop, place, theirs.pid, 10.0)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+async def test_up_without_a_working_sandboxd_still_runs_the_services(
+    workdir: Path, sandbox_env: dict[str, str]
+) -> None:
+    home = workdir / "home"
+    service = [sys.executable, str(workdir / "service.py")]
+    env = {**sandbox_env, "SANDBOX_BACKEND": "no-such-backend"}
+    proc = await up_process(home, {"alpha": service}, {}, env)
+    seen: list[str] = []
+    try:
+        await read_until(proc, r"\[up\] sandbox: sandboxd exited with \d+ .*; log ", seen)
+        await read_until(proc, r"\[alpha\] hello pid=", seen)
+        proc.send_signal(signal.SIGINT)
+        rest, _ = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, "\n".join(seen) + rest.decode()
+    finally:
+        await kill_if_running(proc)
