@@ -175,6 +175,8 @@ def _framework(pkg: _Package, words: list[str]) -> Framework:
         return Framework.jest
     if first == "mocha" or "mocha" in deps:
         return Framework.mocha
+    if words[:2] == ["node", "--test"]:
+        return Framework.node_test
     if script and script != NPM_PLACEHOLDER:
         return Framework.npm_script
     return Framework.none
@@ -236,9 +238,31 @@ def _commands(
                 wrapped = (*run, tool, "--reporter=json-summary", f"{flag}={cov_dir}", *mocha)
                 return wrapped, results, (CoverageFormat.istanbul_summary, cov_path)
         return (*run, *mocha), results, (None, None)
+    if framework is Framework.node_test:
+        # node >= 20.11 reports JUnit; the spec reporter keeps the console output readable
+        test = ("node", "--test", *_node_test_args(words[2:]), "--test-reporter=spec")
+        test += ("--test-reporter-destination=stdout", "--test-reporter=junit")
+        test += (f"--test-reporter-destination={out.absolute(root, 'junit.xml')}",)
+        return test, (ResultsFormat.junit_xml, out.relative(root, "junit.xml")), (None, None)
     if framework is Framework.npm_script:
         return (pm.value, "test"), (ResultsFormat.none, None), (None, None)
     return (), (ResultsFormat.none, None), (None, None)
+
+
+def _node_test_args(words: list[str]) -> Argv:
+    """`node --test`'s own arguments (files, globs, filters) minus reporters and watch mode."""
+    kept: list[str] = []
+    skip_value = False
+    for word in words:
+        if skip_value:
+            skip_value = False
+            continue
+        flag = word.split("=", 1)[0]
+        if flag in ("--test-reporter", "--test-reporter-destination", "--watch"):
+            skip_value = "=" not in word and flag != "--watch"
+            continue
+        kept.append(word)
+    return tuple(kept)
 
 
 def detect_node(tree: Tree, out: Outputs) -> list[Project]:
@@ -261,7 +285,7 @@ def detect_node(tree: Tree, out: Outputs) -> list[Project]:
         pm = _package_manager(tree, chain, ws_root)
         words, env = _script_words(pkg.test_script)
         framework = _framework(pkg, words)
-        mocha = framework is Framework.mocha
+        mocha = framework in (Framework.mocha, Framework.node_test)  # both default to test/**
         has_tests = any(is_js_test(p, mocha=mocha) for p in tree.under(root, roots))
         if root in workspaces and not has_tests:
             # a workspace root whose tests are its members': its script only delegates to them

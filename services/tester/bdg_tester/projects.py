@@ -48,6 +48,7 @@ class Framework(StrEnum):
     jest = "jest"
     vitest = "vitest"
     mocha = "mocha"
+    node_test = "node-test"  # node's built-in runner, `node --test`
     cargo = "cargo"
     go = "go"
     junit = "junit"

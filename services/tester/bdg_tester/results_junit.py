@@ -63,6 +63,22 @@ def _status(case: ET.Element) -> tuple[Status, ET.Element | None]:
     return Status.passed, None
 
 
+# node --test's JUnit `type` is the kind of test failure; the error itself is its `cause`.
+_NODE_FAILURES = frozenset({"testCodeFailure", "hookFailure", "testTimeoutFailure"})
+_NODE_MESSAGE = re.compile(r"^\[?Error \[ERR_TEST_FAILURE\]: (.*?)(?:\n\s+at |\] \{|\n\{)", re.S)
+_NODE_CAUSE = re.compile(r"^\s*cause: ([\w$.]+)", re.M)
+
+
+def _node_failure(trace: str, message: str, failure_type: str) -> tuple[str, str]:
+    """(message, error type) of a node --test failure: the attribute's message has lost its
+    line breaks, which node's assertion diffs need; the trace keeps them."""
+    kept = _NODE_MESSAGE.search(trace)
+    cause = _NODE_CAUSE.search(trace)
+    return (kept.group(1).rstrip() if kept else message), (
+        cause.group(1) if cause else failure_type
+    )
+
+
 def _case(case: ET.Element, suite: str, pytest: bool, root: str) -> TestCase:
     status, detail = _status(case)
     message = trace = error_type = ""
@@ -70,6 +86,8 @@ def _case(case: ET.Element, suite: str, pytest: bool, root: str) -> TestCase:
         trace = (detail.text or "").strip()
         message = detail.get("message") or first_line(trace)
         error_type = detail.get("type", "")
+    if error_type in _NODE_FAILURES:
+        message, error_type = _node_failure(trace, message, error_type)
     file, line = case.get("file"), case.get("line")
     number = int(line) + (1 if pytest else 0) if line and line.isdigit() else None  # 0-based
     where = best_frame(trace, root) if status in (Status.failed, Status.error) else None
@@ -108,6 +126,8 @@ def parse_junit_xml(documents: str | Sequence[str], *, root: str = "") -> TestRe
         if total is None:
             total = sum(seconds(s.get("time")) or 0.0 for s in suites)
         duration += total
+        if top.tag == "testsuites":  # node --test: top-level tests sit in no suite
+            cases += [_case(c, "", pytest, root) for c in top.findall("testcase")]
         for suite in top.iter("testsuite"):
             name = suite.get("name", "")
             cases += [_case(c, name, pytest, root) for c in suite.findall("testcase")]

@@ -1,0 +1,71 @@
+"""Node's built-in runner (`node --test`): detected from the test script, run with a JUnit
+reporter beside the console one, and its JUnit output (real, from node 20.20) read per test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bdg_tester.analysis import RunOutput, analyze
+from bdg_tester.detection import detect_projects
+from bdg_tester.outcomes import Status
+from bdg_tester.projects import Framework, Project, ResultsFormat
+from bdg_tester.results_junit import parse_junit_xml
+
+DATA = Path(__file__).parent / "data" / "tester"
+OUT = "/workspace/.bdg-results/_root_"
+SLUG_TEST = "import { test } from 'node:test';\n"
+
+
+def only(script: str, files: dict[str, str] | None = None) -> Project:
+    package = json.dumps({"name": "slugs", "type": "module", "scripts": {"test": script}})
+    found = detect_projects({"package.json": package, "src/slug.js": "", **(files or {})})
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_node_test_runs_directly_with_spec_and_junit_reporters() -> None:
+    project = only("node --test", {"test/slug.js": SLUG_TEST})
+    assert project.framework is Framework.node_test
+    assert project.test == (
+        "node", "--test", "--test-reporter=spec", "--test-reporter-destination=stdout",
+        "--test-reporter=junit", f"--test-reporter-destination={OUT}/junit.xml",
+    )  # fmt: skip
+    assert project.results_format is ResultsFormat.junit_xml
+    assert project.has_tests  # a file under test/ is a test for node --test
+
+
+def test_the_scripts_own_files_are_kept_but_not_its_reporters_or_watch_mode() -> None:
+    script = "node --test --watch --test-reporter tap --test-reporter-destination=x.txt spec/"
+    project = only(script, {"spec/a.test.js": SLUG_TEST})
+    assert project.test[:3] == ("node", "--test", "spec/")
+    assert project.test.count("--test-reporter=junit") == 1
+    assert "tap" not in project.test
+    assert "--watch" not in project.test
+
+
+def test_node_junit_cases_carry_the_error_type_message_and_place() -> None:
+    report = parse_junit_xml((DATA / "node_test_junit.xml").read_text(), root="/tmp/fx/js")
+    by_name = {case.name: case for case in report.cases}
+    assert [c.status for c in report.cases] == [Status.failed, Status.passed, Status.failed]
+    accents = by_name["keeps accented letters as plain letters"]
+    assert accents.error_type == "AssertionError"
+    assert accents.message.splitlines()[:2] == [
+        "Expected values to be strictly equal:",
+        "+ actual - expected",
+    ]
+    assert (accents.file, accents.line) == ("test/slug.test.js", 6)
+    null = by_name["refuses null"]
+    assert (null.error_type, null.file, null.line) == ("TypeError", "src/slug.js", 2)
+    assert null.message == "Cannot read properties of null (reading 'toLowerCase')"
+
+
+def test_the_analysis_names_each_failure_with_expected_and_actual() -> None:
+    report = parse_junit_xml((DATA / "node_test_junit.xml").read_text(), root="/tmp/fx/js")
+    stdout = (DATA / "node_test_stdout.txt").read_text()
+    text = analyze(RunOutput(report=report, stdout=stdout, exit_code=1)).markdown
+    assert "2 of 3 tests failed" in text
+    assert "`TypeError` raised (1 test)" in text
+    assert "`test::refuses null` at `src/slug.js:2`" in text
+    assert "at `test/slug.test.js:6`" in text
+    assert "expected `'creme'`, got `'cr-me'`" in text
