@@ -59,7 +59,8 @@ def test_the_tester_finds_one_project_with_tests(task: AgentTask) -> None:
         assert ("python", "-m", "pip", "install", "-r", "requirements-dev.txt") in project.install
     else:
         assert (project.kind, project.language) == (Kind.node, Language.javascript)
-        assert (project.framework, project.test) == (Framework.npm_script, ("npm", "test"))
+        assert project.framework is Framework.node_test
+        assert project.test[:2] == ("node", "--test")
 
 
 def test_make_repo_gives_the_same_commit_twice(tmp_path: Path) -> None:
