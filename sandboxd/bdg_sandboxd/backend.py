@@ -17,6 +17,7 @@ from bdg_contracts.sandbox import Limits
 
 Stream = Literal["stdout", "stderr"]
 Sink = Callable[[Stream, bytes], Awaitable[None]]
+CACHE_MOUNT = "/cache"  # where a tenant's package cache appears (Exec.cache, caches.py)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class RunSpec:
     proxy_socket: Path | None = None
     stdin: bytes = b""
     rootfs: Path | None = None  # None: the host's /usr, /etc... bound read-only
+    cache: Path | None = None  # host directory mounted read-write at CACHE_MOUNT; None: no /cache
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bdg_sandboxd import seccomp
-from bdg_sandboxd.backend import RunSpec
+from bdg_sandboxd.backend import CACHE_MOUNT, RunSpec
 
 SANDBOX_UID = 65534
 HOST_ROOT_NAMES = ("usr", "etc", "bin", "lib", "lib64", "sbin")
 # Top-level names the sandbox makes itself (or never has): not taken from a rootfs.
-OWN_NAMES = frozenset({"proc", "dev", "tmp", "workspace", "sys", "run"})
+OWN_NAMES = frozenset({"proc", "dev", "tmp", "workspace", "sys", "run", CACHE_MOUNT.lstrip("/")})
 DEFAULT_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "HOME": "/tmp",
@@ -102,6 +102,8 @@ def bwrap_argv(spec: RunSpec, options: Options, bwrap: str = "bwrap") -> list[st
     if options.tmp_size:
         argv += ["--size", str(spec.limits.tmp_mb << 20)]
     argv += ["--tmpfs", "/tmp", "--bind", str(spec.workspace), "/workspace"]
+    if spec.cache is not None:
+        argv += ["--bind", str(spec.cache), CACHE_MOUNT]
     for bind in options.binds:
         argv += ["--bind" if bind.writable else "--ro-bind", bind.source, bind.dest]
     argv += ["--remount-ro", "/", "--chdir", spec.cwd]

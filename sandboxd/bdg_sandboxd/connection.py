@@ -158,10 +158,15 @@ class Connection:
         task.cancel()
 
     async def _exec(self, request: sb.Exec) -> None:
+        async with contextlib.AsyncExitStack() as held:  # the cache, while the exec runs
+            await self._run_exec(request, held)
+
+    async def _run_exec(self, request: sb.Exec, held: contextlib.AsyncExitStack) -> None:
         started = time.monotonic()
         cap = OutputCap(request.id, request.limits.output_bytes, self.send)
         try:
             workspace = await self.runtime.workspace_path(request.tenant, request.workspace)
+            cache = await held.enter_async_context(self.runtime.cache(request))
             spec = RunSpec(
                 run_id=self.runtime.new_run_id(),
                 argv=request.argv,
@@ -173,6 +178,7 @@ class Connection:
                 proxy_socket=self.runtime.proxy_socket(request.network),
                 stdin=request.stdin,
                 rootfs=self.runtime.rootfs,
+                cache=cache,
             )
             await self.runtime.slots.acquire(
                 lambda n: self.send(sb.Queued(id=request.id, position=n))
@@ -200,6 +206,8 @@ class Connection:
             return
         finally:
             self.runtime.slots.release()
+            # Before the exit frame: the client's next exec then finds the cache's quota checked.
+            await held.aclose()
         await self.send(
             sb.Exited(
                 id=request.id,

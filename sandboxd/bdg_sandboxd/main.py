@@ -12,6 +12,8 @@ from typing import Annotated
 import typer
 
 from bdg_sandboxd.backends import NoBackendError, choose
+from bdg_sandboxd.cache_leases import CacheLeases
+from bdg_sandboxd.caches import Caches
 from bdg_sandboxd.doctor import doctor, render
 from bdg_sandboxd.egress import EgressProxy
 from bdg_sandboxd.rootfs import build_rootfs
@@ -25,7 +27,13 @@ app = typer.Typer(
 )
 rootfs_app = typer.Typer(help="the sandbox root filesystem")
 app.add_typer(rootfs_app, name="rootfs")
+cache_app = typer.Typer(help="the tenants' package caches (<state>/caches)", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
 log = logging.getLogger("sandboxd")
+
+
+def caches(settings: SandboxSettings) -> Caches:
+    return Caches(settings.sandbox_state_dir.resolve() / "caches", settings.sandbox_cache_quota_mb)
 
 
 async def _serve(settings: SandboxSettings) -> None:
@@ -45,6 +53,7 @@ async def _serve(settings: SandboxSettings) -> None:
         settings.sandbox_max_queued,
         proxy_socket=proxy.socket_path,
         rootfs=settings.sandbox_rootfs,
+        caches=CacheLeases(caches(settings)),
     )
     server = SandboxServer(runtime, socket_path(settings.agent_sandbox_endpoint))
     stop = asyncio.Event()
@@ -94,6 +103,26 @@ def rootfs_build(
     """Build the sandbox root filesystem with debootstrap (Node.js, Python 3, git)."""
     path = build_rootfs(target)
     typer.echo(f"rootfs ready at {path}; use it with SANDBOX_ROOTFS={path}")
+
+
+@cache_app.command("usage")
+def cache_usage() -> None:
+    """Each tenant's cache size, and the quota past which sandboxd clears a cache."""
+    store = caches(SandboxSettings())
+    for tenant in store.tenants():
+        typer.echo(f"{tenant}\t{store.usage(tenant) / 2**20:.1f} MB")
+    typer.echo(f"quota per tenant: {store.quota_bytes / 2**20:.0f} MB (SANDBOX_CACHE_QUOTA_MB)")
+
+
+@cache_app.command("clear")
+def cache_clear(
+    tenants: Annotated[list[str] | None, typer.Argument(help="tenants; none: every tenant")] = None,
+) -> None:
+    """Remove package caches. Best when idle: an install using one meanwhile may fail."""
+    store = caches(SandboxSettings())
+    for tenant in tenants or store.tenants():
+        cleared = store.clear(tenant)
+        typer.echo(f"{tenant}: {'cleared' if cleared else 'no cache'}")
 
 
 if __name__ == "__main__":

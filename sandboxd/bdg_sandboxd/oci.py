@@ -2,7 +2,8 @@
 
 The policy (DESIGN.md section 4): a read-only root (the host's system
 directories bound read-only when the spec names no rootfs), the workspace read-write at
-/workspace, a size-limited tmpfs at /tmp, uid/gid 65534, no capabilities, no new privileges, a
+/workspace (and the tenant's package cache read-write at /cache when asked), a size-limited
+tmpfs at /tmp, uid/gid 65534, no capabilities, no new privileges, a
 seccomp profile, own pid/ipc/uts/mount/network/cgroup namespaces (a new network namespace has only
 ``lo``), and memory (without swap), pids and CPU limits in the run's cgroup.
 """
@@ -13,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bdg_sandboxd.backend import RunSpec
+from bdg_sandboxd.backend import CACHE_MOUNT, RunSpec
 
 SANDBOX_UID = SANDBOX_GID = 65534
 CPU_PERIOD_US = 100_000
@@ -138,6 +139,7 @@ def config(
         *_system_mounts(),
         *(_bind(b) for b in host_binds),
         _bind(Bind(str(spec.workspace), "/workspace", readonly=False)),
+        *([_bind(Bind(str(spec.cache), CACHE_MOUNT, readonly=False))] if spec.cache else []),
         {
             "destination": "/tmp",
             "type": "tmpfs",

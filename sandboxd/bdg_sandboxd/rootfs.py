@@ -121,6 +121,7 @@ def build_rootfs(
             shutil.rmtree(partial / "var/lib/apt/lists", ignore_errors=True)
             (partial / "var/lib/apt/lists/partial").mkdir(parents=True)
         (partial / "workspace").mkdir(exist_ok=True)  # the bind mount's target
+        (partial / "cache").mkdir(exist_ok=True)  # the package cache's (Exec.cache)
         (partial / MARKER).write_text(json.dumps(data))
         old = target.with_name(f"{target.name}.old")
         if target.exists():

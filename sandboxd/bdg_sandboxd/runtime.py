@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -12,6 +14,7 @@ from pydantic import BaseModel
 
 from bdg_contracts import sandbox as sb
 from bdg_sandboxd.backend import Backend
+from bdg_sandboxd.cache_leases import CacheLeases
 from bdg_sandboxd.execs import Slots
 
 
@@ -38,8 +41,9 @@ class Runtime:
         proxy_socket: Path | None = None,
         rootfs: Path | None = None,
         max_frame_bytes: int = sb.MAX_FRAME_BYTES,
+        caches: CacheLeases | None = None,
     ) -> None:
-        self.backend, self.workspaces = backend, workspaces
+        self.backend, self.workspaces, self.caches = backend, workspaces, caches
         self.max_concurrent = max_concurrent
         self.slots = Slots(max_concurrent, max_queued)
         self._proxy_socket, self.rootfs = proxy_socket, rootfs
@@ -61,6 +65,17 @@ class Runtime:
         if network == "registry" and self._proxy_socket is None:
             raise UnavailableError("the registry network policy needs the egress proxy")
         return self._proxy_socket if network == "registry" else None
+
+    @asynccontextmanager
+    async def cache(self, request: sb.Exec) -> AsyncIterator[Path | None]:
+        """The tenant's cache directory while the exec runs, when it asks for it."""
+        if not request.cache:
+            yield None
+            return
+        if self.caches is None:
+            raise UnavailableError("this sandboxd keeps no package caches")
+        async with self.caches.lease(request.tenant) as path:
+            yield path
 
     async def workspace_path(self, tenant: str, workspace: str) -> Path:
         path = await asyncio.to_thread(self.workspaces.path_of, tenant, workspace)

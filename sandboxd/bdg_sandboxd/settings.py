@@ -27,6 +27,11 @@ class SandboxSettings(BaseSettings):
     sandbox_max_concurrent: int = Field(default=4, ge=1, le=256)
     sandbox_max_queued: int = Field(default=64, ge=0)
     sandbox_tenant_quota_mb: int = Field(default=2048, ge=1)
+    sandbox_cache_quota_mb: int = Field(
+        default=2048,
+        ge=1,
+        description="a tenant's package cache (<state>/caches/<tenant>): cleared when over this",
+    )
     sandbox_source_roots: tuple[Path, ...] = Field(
         default=(),
         description="host dirs a workspace may be cloned or copied from; unset: <state>/sources",

@@ -203,3 +203,16 @@ def test_every_denied_name_has_a_number() -> None:
     assert len(denied_numbers()) == len([n for n in seccomp.DENIED if X86_64[n] is not None])
     with pytest.raises(ValueError, match="no x86_64 number"):
         denied_numbers(("frobnicate",))
+
+
+def test_the_cache_is_bound_read_write_only_when_the_spec_has_one() -> None:
+    assert "/cache" not in bwrap_argv(spec(), Options(ROOT))
+    argv = bwrap_argv(spec(cache=Path("/c/acme")), Options(ROOT))
+    assert ("/c/acme", "/cache") in pairs(argv, "--bind")
+    assert argv.index("/cache") < argv.index("--remount-ro")
+
+
+def test_a_rootfs_cache_directory_is_never_bound_in_its_place(tmp_path: Path) -> None:
+    for name in ("usr", "cache", "workspace"):
+        (tmp_path / name).mkdir()
+    assert [e.name for e in root_entries(tmp_path)] == ["usr"]

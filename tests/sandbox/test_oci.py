@@ -90,6 +90,15 @@ def test_workspace_is_writable_and_tmp_is_a_sized_tmpfs() -> None:
     assert {"size=64m", "mode=1777", "nosuid", "nodev"} <= set(tmp["options"])
 
 
+def test_the_cache_is_bound_read_write_only_when_the_spec_has_one() -> None:
+    assert "/cache" not in mounts(build())
+    spec = RunSpec(run_id="r1", argv=["true"], workspace=Path("/w"), cache=Path("/c/acme"))
+    config = oci.config(spec, root="rootfs", cgroups_path="/bdg-sandbox/r1", seccomp=PROFILE)
+    cache = mounts(config)["/cache"]
+    assert (cache["source"], cache["type"]) == ("/c/acme", "bind")
+    assert {"rw", "nosuid", "nodev"} <= set(cache["options"])
+
+
 def test_own_proc_read_only_sys_and_minimal_dev() -> None:
     by_dest = mounts(build())
     assert by_dest["/proc"]["type"] == "proc"

@@ -6,9 +6,9 @@ the class from ``t``, and both sides dispatch on classes.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, SerializerFunctionWrapHandler, TypeAdapter, model_serializer
 
 from bdg_contracts.base import Contract
 
@@ -47,6 +47,17 @@ class Exec(Frame):
     limits: Limits = Field(default_factory=Limits)
     network: Literal["none", "registry"] = "none"
     stdin: bytes = b""
+    # The tenant's persistent package cache, read-write at /cache (PROTOCOL.md, "Caches").
+    cache: bool = False
+
+    @model_serializer(mode="wrap")
+    def _leave_out_no_cache(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Daemons older than the field refuse unknown keys: an exec without the cache is sent
+        # as they know it; one with it fails there loudly instead of running without /cache.
+        data: dict[str, Any] = handler(self)
+        if not self.cache:
+            data.pop("cache", None)
+        return data
 
 
 class Cancel(Frame):

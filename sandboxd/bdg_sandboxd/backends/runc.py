@@ -27,7 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from bdg_sandboxd import cgroups, egress_wrap, oci, seccomp
-from bdg_sandboxd.backend import Availability, Backend, RunResult, RunSpec, Sink, Stream
+from bdg_sandboxd.backend import (
+    CACHE_MOUNT,
+    Availability,
+    Backend,
+    RunResult,
+    RunSpec,
+    Sink,
+    Stream,
+)
 
 log = logging.getLogger(__name__)
 CHUNK = 64 * 1024
@@ -252,6 +260,8 @@ class RuncBackend(Backend):
                     host_binds.append(oci.Bind(str(host), f"/{name}"))
             for name in MOUNT_POINTS:
                 (rootfs / name).mkdir()
+            if spec.cache is not None:  # only then: without the cache there is no /cache at all
+                (rootfs / CACHE_MOUNT.lstrip("/")).mkdir()
             # runc mounts tmpfs with the mount point's mode before the configured one.
             (rootfs / "tmp").chmod(0o1777)
         else:
