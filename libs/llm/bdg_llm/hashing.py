@@ -28,6 +28,8 @@ _VOLATILE = (
     (re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s|sec|secs|seconds)\b"), "<duration>"),
     (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b"), "<time>"),
     (re.compile(r"\b0x[0-9a-fA-F]{6,}\b"), "<address>"),
+    (re.compile(r"\bduration_ms:? \d+(?:\.\d+)?"), "duration_ms <duration>"),  # node --test
+    (re.compile(r'\btime="\d+(?:\.\d+)?"'), 'time="<duration>"'),  # JUnit XML
 )
 
 

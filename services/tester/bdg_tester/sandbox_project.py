@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import posixpath
 import shlex
 from collections.abc import Mapping
 
@@ -13,7 +14,7 @@ from bdg_tester.coverage_reports import CoverageReport, parse_coverage
 from bdg_tester.detection import detect_projects
 from bdg_tester.outcomes import ParseError, TestReport
 from bdg_tester.progress import TAIL_BYTES, Output, PhaseTimer
-from bdg_tester.projects import Argv, Project, ResultsFormat
+from bdg_tester.projects import Argv, Outputs, Project, ResultsFormat
 from bdg_tester.results import parse_results
 from bdg_tester.sandbox_env import cwd, run_env
 from bdg_tester.sandbox_files import WorkspaceFiles
@@ -143,6 +144,7 @@ class ProjectRunner:
             project.results_glob is None and project.results_format is not ResultsFormat.none
         )
         async with self.timer.phase("test", project.root):
+            await self._report_directory(project)
             timeout = self.settings.bdg_test_run_timeout_seconds
             keep = 32 * TAIL_BYTES if from_stdout else TAIL_BYTES
             exited, out = await self.execute(
@@ -167,6 +169,12 @@ class ProjectRunner:
             parse_error=parse_error,
         )
         return after_run(project, run, coverage, files, budget)
+
+    async def _report_directory(self, project: Project) -> None:
+        """node --test writes its report but does not make the report's directory."""
+        glob = project.results_glob
+        if glob and glob.startswith(f"{Outputs.results_dir}/") and "*" not in glob:
+            await self.files.write_text(f"{posixpath.dirname(glob)}/.keep", "")
 
     async def _report(self, project: Project, out: Output) -> tuple[TestReport | None, str]:
         fmt = project.results_format
