@@ -49,8 +49,11 @@ class Supervisor:
         stop_timeout: float = 10.0,
         max_restarts: int = 5,
         restart_window: float = 60.0,
+        service_env: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
+        """``env`` is every service's environment; ``service_env`` adds to one service's."""
         self.commands, self.env, self.console = commands, env, console
+        self.service_env = service_env or {}
         self.stop_timeout, self.max_restarts, self.restart_window = (
             stop_timeout,
             max_restarts,
@@ -128,7 +131,12 @@ class Supervisor:
                 await asyncio.wait_for(self._stopping.wait(), delay)
 
     async def _run_once(self, name: str) -> int:
-        env = {**self.env, "BDG_SERVICE_NAME": name, "PYTHONUNBUFFERED": "1"}
+        env = {
+            **self.env,
+            **self.service_env.get(name, {}),
+            "BDG_SERVICE_NAME": name,
+            "PYTHONUNBUFFERED": "1",
+        }
         try:
             # Own process group: a terminal Ctrl-C reaches only us, and we stop services in order.
             proc = await asyncio.create_subprocess_exec(

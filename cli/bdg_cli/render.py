@@ -3,6 +3,7 @@ besides printing."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import singledispatch
@@ -80,9 +81,42 @@ def _(event: ev.PlanApproved | ev.DeployApproved) -> str:
     return f"by {event.approved_by}"
 
 
+def short_arguments(arguments_json: str, width: int = 70) -> str:
+    """``path=calc/ops.py content='def mul(a, b):⏎    re…'``: a tool call's arguments on a line."""
+    try:
+        arguments = json.loads(arguments_json)
+    except ValueError:
+        arguments = arguments_json
+    if not isinstance(arguments, dict):
+        return _cut(str(arguments).replace("\n", "⏎"), width)
+    parts = []
+    for key, value in arguments.items():
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        shown = shown.replace("\n", "⏎")
+        parts.append(f"{key}={_cut(shown, 30) if ' ' not in shown else repr(_cut(shown, 30))}")
+    return _cut(" ".join(parts), width)
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 @summary.register
 def _(event: ev.ToolCalled) -> str:
-    return event.tool
+    arguments = short_arguments(event.arguments_json)
+    return f"{event.tool} {arguments}" if arguments else event.tool
+
+
+@summary.register
+def _(event: tev.ToolCallRequested) -> str:
+    return f"{event.tool} {short_arguments(event.arguments_json, 40)} waits: {event.reason}"
+
+
+@summary.register(tev.ToolCallRefused)
+@summary.register(tev.ToolCallRejected)
+def _(event: tev.ToolCallRefused | tev.ToolCallRejected) -> str:
+    why = event.reason if isinstance(event, tev.ToolCallRefused) else event.message
+    return f"{event.tool}: {_first_line(why, 60)}"
 
 
 @summary.register
@@ -98,7 +132,8 @@ def _(event: ev.CodingFinished) -> str:
 
 def _results(results: ev.TestResults) -> str:
     coverage = f", coverage {results.coverage:.0f}%" if results.coverage is not None else ""
-    return f"{results.total - results.failed}/{results.total} passed{coverage}"
+    passed = results.total - results.failed
+    return f"{passed}/{results.total} passed, {results.failed} failed{coverage}"
 
 
 @summary.register
@@ -115,7 +150,8 @@ def _(event: ev.TestsFailed) -> str:
 @summary.register
 def _(event: ev.ReviewCompleted) -> str:
     verdict = "approved" if event.approved else "changes requested"
-    return f"{verdict}, score {event.score}/10"
+    notes = f": {_first_line(event.notes, 60)}" if event.notes else ""
+    return f"{verdict}, score {event.score}/10{notes}"
 
 
 @summary.register
@@ -148,7 +184,8 @@ def _(event: ev.RolledBack) -> str:
 
 @summary.register
 def _(event: ev.LlmCalled) -> str:
-    return f"{event.role} on {event.model}: ${event.cost_usd:.4f}"
+    tokens = f"{event.prompt_tokens}+{event.completion_tokens} tokens"
+    return f"{event.role} on {event.model}: {tokens}, ${event.cost_usd:.4f}"
 
 
 @summary.register

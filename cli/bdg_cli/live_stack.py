@@ -1,0 +1,185 @@
+"""Everything a real job needs, for `bdg demo --live` and the agent bench: one stack, one sandboxd,
+one model endpoint and every service as its own process, for the whole run.
+
+- the stack: embedded under BDG_HOME unless DATABASE_URL/NATS_URL are set;
+- sandboxd: started unless one answers at AGENT_SANDBOX_ENDPOINT (see own_sandbox);
+- the model: OPENAI_BASE_URL / OPENAI_API_KEY / BDG_LLM_RECORDINGS as set, else the offline
+  local model (as `bdg up` does);
+- the services: real, with no recorded answers, except the deployer, which alone gets a recorded
+  script for its deploy answer (no deploy provider is reachable from here);
+- bounds that keep a job short: coder turns, plan drafts, a step timeout (options, then env).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from bdg_cli.own_sandbox import OwnSandbox, ensure_sandbox
+from bdg_cli.procs import Supervisor
+from bdg_cli.up import default_commands
+from bdg_llm.local_server import LocalModelServer
+from bdg_llm.settings import LlmSettings
+from bdg_runtime.answers import DeployAnswer, load_answers
+from bdg_runtime.embedded import EmbeddedStack, resolve_urls
+from bdg_runtime.local_llm import ROLE_MODELS, ensure_local_model_server, service_env
+from bdg_runtime.settings import Settings
+
+Say = Callable[[str], None]
+REFERENCE = Path(__file__).resolve().parents[2] / "examples" / "reference-job.json"
+DEPLOY = DeployAnswer(
+    target="preview (recorded answer)",
+    preview="No deploy provider (Vercel, ...) is reachable from here: this deploy is answered "
+    "from a recorded script; every other step ran for real.",
+    url="https://live-job.preview.bigdaddyg.invalid/",
+)
+RECORDED_ONLY = "BDG_ANSWERS_FILE"
+
+
+@dataclass(frozen=True)
+class LiveBounds:
+    """What keeps one job short; None: the environment's value, else the live default."""
+
+    coder_max_steps: int | None = None
+    plan_iterations: int | None = None
+    step_timeout: float | None = None
+
+    def env(self, local_model: bool) -> dict[str, str]:
+        chosen = {
+            "BDG_CODER_MAX_STEPS": self.coder_max_steps,
+            "BDG_PLAN_MAX_ITERATIONS": self.plan_iterations,
+            "BDG_STEP_TIMEOUT_SECONDS": self.step_timeout,
+        }
+        defaults: dict[str, object] = {
+            "BDG_CODER_MAX_STEPS": 6,
+            "BDG_PLAN_MAX_ITERATIONS": 1,
+            "BDG_STEP_TIMEOUT_SECONDS": 900,
+        }
+        if local_model:  # a 4096-token context: short turns and results
+            defaults |= {"BDG_CODER_CONTEXT_CHARS": 7000, "BDG_CODER_RESULT_CHARS": 2000}
+        env = {name: str(value) for name, value in defaults.items() if not os.environ.get(name)}
+        env |= {name: str(value) for name, value in chosen.items() if value is not None}
+        return env
+
+
+@dataclass
+class LiveStack:
+    settings: Settings  # its URLs filled in
+    env: dict[str, str]  # every service's environment
+    service_env: dict[str, dict[str, str]]  # added to one service's
+    model: str  # who answers the model calls
+    embedded: bool
+    log_path: Path
+
+
+def describe_model(server: LocalModelServer | None, model: str | None) -> str:
+    if os.environ.get("BDG_LLM_RECORDINGS"):
+        return f"recorded calls from {os.environ['BDG_LLM_RECORDINGS']}"
+    if server is not None:
+        return f"{model or server.model} on the offline local server {server.openai_base_url}"
+    coder = model or LlmSettings().bdg_model_coder
+    if url := os.environ.get("OPENAI_BASE_URL"):
+        return f"{coder} at {url}"
+    if os.environ.get("OPENAI_API_KEY"):
+        return f"{coder} at api.openai.com"
+    return "no model (no endpoint set and the local model is not installed)"
+
+
+def write_deploy_answers(path: Path) -> Path:
+    """A recorded script whose default answers any goal; the deployer reads only its deploy."""
+    reference = load_answers(REFERENCE)
+    script = next(iter(reference.goals.values())).model_copy(update={"deploy": DEPLOY})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(reference.model_copy(update={"goals": {}, "default": script}).model_dump_json())
+    return path
+
+
+@contextlib.contextmanager
+def live_stack(
+    settings: Settings,
+    bounds: LiveBounds,
+    roots: Sequence[Path],
+    say: Say,
+    model: str | None = None,
+) -> Iterator[LiveStack]:
+    """Start the stack, sandboxd and the model (in this thread: they die with it); stop them
+    again in reverse order on the way out."""
+    stops: list[Callable[[], None]] = []
+    try:
+        database_url, nats_url, stack = resolve_urls(settings)
+        if stack is not None:
+            stops.append(_stopping(say, "the embedded stack", stack))
+        where = f"embedded under {settings.bdg_home}" if stack else "configured"
+        say(f"stack {where}")
+        sandbox = ensure_sandbox(settings, roots, say)
+        if sandbox is not None:
+            stops.append(_stopping(say, "sandboxd", sandbox))
+        models = {name: model for name in ROLE_MODELS} if model else {}
+        _, server = ensure_local_model_server(settings, {**os.environ, **models}, say=say)
+        if server is not None:
+            stops.append(_stopping(say, "the local model server", server))
+        home = settings.bdg_home.expanduser().resolve()
+        env = {
+            **{k: v for k, v in os.environ.items() if k != RECORDED_ONLY},
+            **models,
+            "DATABASE_URL": database_url,
+            "NATS_URL": nats_url,
+            "BDG_HOME": str(home),
+            "AGENT_SANDBOX_ENDPOINT": settings.agent_sandbox_endpoint,
+            **service_env(server, {**os.environ, **models}),
+            **bounds.env(local_model=server is not None),
+        }
+        env.setdefault("JWT_SECRET", secrets.token_urlsafe(48))  # this run's gateway only
+        env.setdefault("BDG_LOG_FORMAT", "text")
+        answers = write_deploy_answers(home / "live" / "deploy-answers.json")
+        configured = settings.model_copy(
+            update={"database_url": database_url, "nats_url": nats_url}
+        )
+        yield LiveStack(
+            configured,
+            env,
+            {"deployer": {RECORDED_ONLY: str(answers)}},
+            describe_model(server, model),
+            stack is not None,
+            home / "live-services.log",
+        )
+    finally:
+        for stop in reversed(stops):
+            stop()
+
+
+def _stopping(
+    say: Say, what: str, thing: EmbeddedStack | OwnSandbox | LocalModelServer
+) -> Callable[[], None]:
+    def stop() -> None:
+        say(f"stopping {what}")
+        thing.stop()
+
+    return stop
+
+
+@contextlib.asynccontextmanager
+async def running_services(live: LiveStack) -> AsyncIterator[asyncio.Task[bool]]:
+    """Every service as its own process, logging to ``live.log_path``; the task ends when they
+    all gave up (or were stopped on the way out)."""
+    live.log_path.parent.mkdir(parents=True, exist_ok=True)
+    with live.log_path.open("w") as log:
+        supervisor = Supervisor(
+            default_commands(),
+            live.env,
+            Console(file=log, width=200, highlight=False),
+            service_env=live.service_env,
+        )
+        supervised = asyncio.create_task(supervisor.run())
+        try:
+            yield supervised
+        finally:
+            supervisor.request_stop()
+            await supervised
