@@ -9,7 +9,11 @@ registry egress), test (pytest under coverage, coverage json), parse (read and p
 XML and coverage JSON, the analysis) and cleanup (ws.drop). Prints each phase's median, the
 whole run's, and the machine's load (the installs are CPU-bound on two cores).
 
-    uv run python -m bench.tester_phases [--runs 3] [--backend auto|runc|bwrap]
+The installs use the tenant's package cache (sandboxd's /cache): the first run fills it, the
+later ones reuse it, so the install of run 1 is printed apart from the later runs' median.
+``--cold`` clears the cache before every run (every install downloads everything).
+
+    uv run python -m bench.tester_phases [--runs 3] [--backend auto|runc|bwrap] [--cold]
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from bdg_sandboxd.caches import Caches
 from bdg_tester.domain import TestTask
 from bdg_tester.sandbox_runner import SandboxTestRunner
 from tests.git_repos import make_repo
@@ -50,7 +55,10 @@ def repository() -> Path:
     return sources
 
 
-async def main(runs: int, backend: str) -> None:
+TENANT = "bench"
+
+
+async def main(runs: int, backend: str, cold: bool) -> None:
     sources = repository()
     env = {"SANDBOX_SOURCE_ROOTS": f'["{sources}"]', "SANDBOX_BACKEND": backend}
     daemon = await start_daemon(**env)
@@ -66,8 +74,10 @@ async def main(runs: int, backend: str) -> None:
                 def seen(name: str, took: float, phases: dict[str, float] = phases) -> None:
                     phases[name] += took
 
+                if cold:
+                    Caches(daemon.state / "caches", 1).clear(TENANT)
                 runner = SandboxTestRunner(client, on_phase=seen)
-                task = TestTask("bench", 1, str(sources / "calc"), "bench", f"bench{i}")
+                task = TestTask(TENANT, 1, str(sources / "calc"), "bench", f"bench{i}")
                 start = time.perf_counter()
                 run = await runner.run(task)
                 totals.append(time.perf_counter() - start)
@@ -85,6 +95,11 @@ async def main(runs: int, backend: str) -> None:
         if name in times:
             print(f"  {name:<10} {statistics.median(times[name]):7.2f}")
     print(f"  {'total':<10} {statistics.median(totals):7.2f}")
+    installs = times["install"]
+    if len(installs) > 1:
+        state = "cold cache every run" if cold else "cache filled by run 1"
+        later = statistics.median(installs[1:])
+        print(f"install: run 1 {installs[0]:.2f}, later runs' median {later:.2f} ({state})")
     print(f"load average after: {os.getloadavg()[0]:.1f} (2 cores idle: below 1)")
 
 
@@ -92,5 +107,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--backend", default="auto", choices=("auto", "runc", "bwrap"))
+    parser.add_argument("--cold", action="store_true", help="clear the package cache every run")
     args = parser.parse_args()
-    asyncio.run(main(args.runs, args.backend))
+    asyncio.run(main(args.runs, args.backend, args.cold))

@@ -33,7 +33,7 @@ log = logging.getLogger("sandboxd")
 
 
 def caches(settings: SandboxSettings) -> Caches:
-    return Caches(settings.sandbox_state_dir.resolve() / "caches", settings.sandbox_cache_quota_mb)
+    return Caches(settings.sandbox_state_dir.resolve() / "caches", settings.sandbox_tenant_quota_mb)
 
 
 async def _serve(settings: SandboxSettings) -> None:
@@ -111,7 +111,7 @@ def cache_usage() -> None:
     store = caches(SandboxSettings())
     for tenant in store.tenants():
         typer.echo(f"{tenant}\t{store.usage(tenant) / 2**20:.1f} MB")
-    typer.echo(f"quota per tenant: {store.quota_bytes / 2**20:.0f} MB (SANDBOX_CACHE_QUOTA_MB)")
+    typer.echo(f"quota per tenant: {store.quota_bytes / 2**20:.0f} MB (SANDBOX_TENANT_QUOTA_MB)")
 
 
 @cache_app.command("clear")

@@ -26,11 +26,10 @@ class SandboxSettings(BaseSettings):
     sandbox_backend: str = Field(default="auto", pattern="^(auto|runc|bwrap)$")
     sandbox_max_concurrent: int = Field(default=4, ge=1, le=256)
     sandbox_max_queued: int = Field(default=64, ge=0)
-    sandbox_tenant_quota_mb: int = Field(default=2048, ge=1)
-    sandbox_cache_quota_mb: int = Field(
+    sandbox_tenant_quota_mb: int = Field(
         default=2048,
         ge=1,
-        description="a tenant's package cache (<state>/caches/<tenant>): cleared when over this",
+        description="a tenant's workspaces; and, counted apart, its package cache (PROTOCOL.md)",
     )
     sandbox_source_roots: tuple[Path, ...] = Field(
         default=(),

@@ -27,7 +27,7 @@ SANDBOX_UID = 65534
 
 @pytest.fixture(params=["runc", "bwrap"])
 async def daemon(request: pytest.FixtureRequest) -> AsyncIterator[Daemon]:
-    daemon = await start_daemon(SANDBOX_BACKEND=request.param, SANDBOX_CACHE_QUOTA_MB="1")
+    daemon = await start_daemon(SANDBOX_BACKEND=request.param, SANDBOX_TENANT_QUOTA_MB="1")
     yield daemon
     code = daemon.stop()
     print(daemon.output())

@@ -184,6 +184,24 @@ def test_python_projects_run_in_the_workspace_venv_and_missing_tools_are_bootstr
     assert install_commands(web) == web.install
 
 
+def test_installs_keep_their_downloads_in_the_tenants_cache_and_tests_never_see_it() -> None:
+    api, web = projects()
+    for project, venv in ((api, True), (web, False)):
+        env = install_env(project, venv)
+        caches = {k: v for k, v in env.items() if v.startswith("/cache/")}
+        assert caches == {
+            "PIP_CACHE_DIR": "/cache/pip",
+            "UV_CACHE_DIR": "/cache/uv",
+            "POETRY_CACHE_DIR": "/cache/poetry",
+            "npm_config_cache": "/cache/npm",
+            "npm_config_store_dir": "/cache/pnpm",
+            "YARN_CACHE_FOLDER": "/cache/yarn",
+        }
+        assert env["HOME"] == "/workspace/.bdg-home"  # HOME stays in the workspace
+        assert env["npm_config_prefer_offline"] == "true"
+        assert not any("/cache" in value for value in run_env(project, venv).values())
+
+
 # -- composition and replay -------------------------------------------------------------------
 def test_recorded_answers_keep_the_recorded_runner_else_the_sandbox() -> None:
     recorded = main.build(Answers(source="x.json"), "unix:///nowhere.sock")

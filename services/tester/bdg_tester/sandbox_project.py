@@ -102,6 +102,7 @@ class ProjectRunner:
         network: str,
         timeout: float,
         keep: int = TAIL_BYTES,
+        cache: bool = False,
     ) -> tuple[Exited, Output]:
         out = Output(log, f"{self.workspace} {where} {argv[0]}", keep)
         result = await self.client.exec(
@@ -114,15 +115,24 @@ class ProjectRunner:
             env=dict(env),
             limits=self.settings.limits(timeout),
             network=network,
+            cache=cache,
         )
         return result.exited, out
 
     async def install_step(
-        self, argv: Argv, where: str, env: Mapping[str, str], network: str = "registry"
+        self,
+        argv: Argv,
+        where: str,
+        env: Mapping[str, str],
+        network: str = "registry",
+        cache: bool = True,
     ) -> RunOutput | None:
-        """None when the command succeeded; else what it left, as a failed install."""
+        """None when the command succeeded; else what it left, as a failed install. ``cache``:
+        with the tenant's package cache at /cache (install_env points the downloads there)."""
         timeout = self.settings.bdg_test_install_timeout_seconds
-        exited, out = await self.execute(argv, where, env, network=network, timeout=timeout)
+        exited, out = await self.execute(
+            argv, where, env, network=network, timeout=timeout, cache=cache
+        )
         if exited.code == 0:
             return None
         return RunOutput(

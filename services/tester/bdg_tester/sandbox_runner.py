@@ -98,7 +98,7 @@ class SandboxTestRunner(AbstractTestRunner):
         )
         runner = ProjectRunner(self.client, self.settings, task.tenant, workspace, files, timer)
         outcomes = await self._projects(runner, runnable, tree)
-        with suppress(SandboxRequestError):  # install caches: not worth keeping
+        with suppress(SandboxRequestError):  # the installs' HOME: not worth keeping
             await files.remove(HOME)
         return combine(outcomes, notes)
 
@@ -109,7 +109,7 @@ class SandboxTestRunner(AbstractTestRunner):
         no_venv: RunOutput | None = None
         if venv:
             async with runner.timer.phase("venv"):
-                no_venv = await runner.install_step(MAKE_VENV, ".", {}, network="none")
+                no_venv = await runner.install_step(MAKE_VENV, ".", {}, network="none", cache=False)
         budget = budget_for(len(projects))
         installs: dict[tuple[str, tuple[Argv, ...]], RunOutput | None] = {}
         outcomes = []
