@@ -39,8 +39,9 @@ from bdg_llm.recordings import read_recordings
 from bdg_runtime.answers import Answers
 from bdg_runtime.job_replay import replay_job
 from tests.e2e.conftest import Client_
-from tests.e2e.full_flow.scenarios import SCENARIOS, Scenario
-from tests.e2e.harness import ROOT, Cluster
+from tests.e2e.full_flow.scenarios import SCENARIOS
+from tests.e2e.full_flow.services import model_env, start_services, write_deploy_answers
+from tests.e2e.harness import Cluster
 from tests.fakes.openai_server import FakeOpenAi, Reply
 from tests.git_repos import make_repo
 from tests.sandbox.daemon import Daemon, start_daemon
@@ -49,7 +50,6 @@ from tests.waiting import eventually
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 RECORD = os.environ.get("BDG_RECORD_FULL_FLOW") == "1"
 SETTLED = frozenset({JobState.awaiting_deploy_approval, JobState.failed, JobState.done})
-SERVICES = ("planner", "coder", "tester", "deployer")
 E = TypeVar("E", bound=Event)
 
 
@@ -73,40 +73,7 @@ async def daemon_fixture(sources: Path) -> AsyncIterator[Daemon]:
 
 @pytest.fixture(name="deploy_answers", scope="module")
 def deploy_answers_fixture(sources: Path) -> Path:
-    """The deployer's answer (no cloud here): the reference job's, for any goal."""
-    reference = json.loads((ROOT / "examples" / "reference-job.json").read_text())
-    path = sources / "deploy-answers.json"
-    path.write_text(json.dumps({"default": next(iter(reference["goals"].values()))}))
-    return path
-
-
-def model_env(scenario: Scenario, fake: FakeOpenAi | None) -> dict[str, str]:
-    if fake is None:
-        return {"BDG_LLM_RECORDINGS": str(scenario.recordings), "OPENAI_BASE_URL": ""}
-    return {
-        "OPENAI_BASE_URL": fake.base_url,
-        "OPENAI_API_KEY": "test-key",
-        "BDG_LLM_RECORD": str(scenario.recordings),
-        "BDG_LLM_RECORDINGS": "",
-    }
-
-
-def start_services(
-    cluster: Cluster, daemon: Daemon, deploy_answers: Path, llm: dict[str, str]
-) -> None:
-    shared = {
-        "AGENT_SANDBOX_ENDPOINT": daemon.endpoint,
-        "BDG_ANSWERS_FILE": "",  # every step but the deploy is real
-        "BDG_STEP_TIMEOUT_SECONDS": "240",  # an attempt installs and runs tests
-        "BDG_PLAN_CONTEXT_TIMEOUT_SECONDS": "1",  # no indexer runs here
-        "BDG_CODER_CONTEXT_TIMEOUT_SECONDS": "1",
-        **llm,
-    }
-    for role in SERVICES:
-        env = dict(shared)
-        if role == "deployer":
-            env["BDG_ANSWERS_FILE"] = str(deploy_answers)
-        cluster.start(role, module=f"bdg_{role}.main", env=env)
+    return write_deploy_answers(sources / "deploy-answers.json")
 
 
 async def run_scenario(
@@ -121,7 +88,7 @@ async def run_scenario(
         fake.push(*(Reply(answer) for answer in scenario.author))
         scenario.recordings.write_text("")
     try:
-        start_services(cluster, daemon, answers, model_env(scenario, fake))
+        start_services(cluster, daemon.endpoint, answers, model_env(scenario, fake))
         request = cmd.RequestJob(
             goal=scenario.goal, repo=str(repo), base_ref="main", plan_approval="auto"
         )
