@@ -128,11 +128,11 @@ def test_projects_add_up_and_only_the_failing_ones_are_analysed() -> None:
     assert run.results.coverage == 90.0
     assert not run.passed
     assert run.analysis.startswith("## Test analysis\n\n1 of 2 projects failed.")
-    assert "### Project `web` (node, npm-script)" in run.analysis
+    assert "### Project `web` (node, node-test)" in run.analysis
     assert "`api`" not in run.analysis.split("### What the tester did")[0]
     assert run.analysis.endswith("- scaffolded in api (python): created tests/test_x.py")
     assert run.results.output_tail.startswith("[bdg] scaffolded in api (python)")
-    assert "[`web` (node, npm-script)]\n# tests 2" in run.results.output_tail
+    assert "[`web` (node, node-test)]\n# tests 2" in run.results.output_tail
 
 
 def test_coverage_is_weighted_by_lines() -> None:

@@ -27,7 +27,8 @@ ALLOWED: dict[type[Event], frozenset[JobState]] = {
     tev.ToolCallDenied: frozenset({S.paused}),
     tev.ToolCallRefused: frozenset({S.coding}),
     tev.ToolCallRejected: frozenset({S.coding}),
-    ev.FilesChanged: frozenset({S.coding}),
+    # the coder's change; and tests the tester scaffolded for a project that had none
+    ev.FilesChanged: frozenset({S.coding, S.testing}),
     tev.CodeContextRetrieved: frozenset({S.planning, S.coding, S.reviewing}),
     ev.CodingFinished: frozenset({S.coding}),
     ev.TestsPassed: frozenset({S.testing}),

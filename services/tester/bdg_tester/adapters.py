@@ -11,7 +11,7 @@ import abc
 from collections.abc import Sequence
 
 from bdg_contracts.base import Event
-from bdg_contracts.events import TestResults, TestsFailed, TestsPassed
+from bdg_contracts.events import FilesChanged, TestResults, TestsFailed, TestsPassed
 from bdg_runtime.answers import Answers, pick
 from bdg_tester.domain import TestRun, TestTask
 
@@ -41,7 +41,8 @@ class MissingOutcomeError(LookupError):
 
 class RecordedOutcomes(AbstractTestRunner):
     """The tester's TestsPassed/TestsFailed in reaction to the trigger at the task's version
-    (by attempt when that trigger is not found), as the run that recorded them reported it."""
+    (by attempt when that trigger is not found), as the run that recorded them reported it,
+    with the tests it scaffolded in that reaction (its FilesChanged)."""
 
     def __init__(self, history: Sequence[Event]) -> None:
         self.history = history
@@ -58,6 +59,15 @@ class RecordedOutcomes(AbstractTestRunner):
         if not found:
             raise MissingOutcomeError(f"no recorded test outcome for attempt {task.attempt}")
         outcome = found[0]
+        scaffolded = [
+            e
+            for e in self.history
+            if isinstance(e, FilesChanged)
+            and e.producer == PRODUCER
+            and e.causation_id == outcome.causation_id
+        ]
+        patch = "".join(e.patch for e in scaffolded)
+        paths = tuple(p for e in scaffolded for p in e.paths)
         if isinstance(outcome, TestsPassed):
-            return TestRun(outcome.results, True)
-        return TestRun(outcome.results, False, outcome.analysis)
+            return TestRun(outcome.results, True, scaffold_patch=patch, scaffold_paths=paths)
+        return TestRun(outcome.results, False, outcome.analysis, patch, paths)

@@ -24,6 +24,8 @@ class Testing:
         run = await self.runner.run(task_for(history, delivery.event, job.attempt))
 
         def decide(job: Job, cause: Cause) -> None:
+            if run.scaffold_patch:
+                job.change_files(cause, run.scaffold_patch, run.scaffold_paths)
             if run.passed:
                 job.pass_tests(cause, run.results)
             else:  # the job fails the step itself once its attempts are spent

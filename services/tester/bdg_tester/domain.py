@@ -59,6 +59,11 @@ class TestRun:
     results: TestResults
     runner_passed: bool
     analysis: str = ""
+    # Tests the runner scaffolded for a project that had none (a diff on the workspace it was
+    # given, and the files it touches): they join the job's change, so later attempts and the
+    # final diff have them.
+    scaffold_patch: str = ""
+    scaffold_paths: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
