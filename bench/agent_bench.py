@@ -1,0 +1,214 @@
+"""The agent bench: real jobs on the task set of bench/agent_tasks/, judged by hidden tests.
+
+One live stack for the whole run (as `bdg demo --live` builds it: the stack, sandboxd, the model,
+every service as its own process; the deployer alone answered from a recorded script). For each
+task: its repository is made under BDG_HOME (a sandbox source root), a job is requested (plan
+approval auto, gated tool calls approved as they come) and followed until it awaits the deploy
+approval, fails, or runs out of its time (then it is cancelled). Then a fresh sandbox workspace
+is built from the repository plus the job's FilesChanged patches, the task's hidden files are
+written into it and its hidden test runs there with no network: exit 0 is solved.
+
+Prints one row per task (solved, attempts, model tokens and calls from LlmCalled, wall time, end
+state), the solve rate and totals, and which model answered.
+
+    uv run python -m bench.agent_bench [--tasks py-fizzbuzz-fix,js-chunk] [--task-timeout 900]
+        [--model NAME] [--home DIR] [--json results.json]
+
+A sandboxd of its own (at BDG_HOME/sandbox.sock unless AGENT_SANDBOX_ENDPOINT is set) and a free
+gateway port (unless GATEWAY_PORT is set), so it runs beside another stack.
+The model: OPENAI_BASE_URL (+ OPENAI_API_KEY, --model for every role) when set, else the offline
+local model (bdg-llm[local]).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID, uuid4
+
+from rich.console import Console
+
+from bdg_cli import render
+from bdg_cli.context import Connected, caller, connected
+from bdg_cli.demo_run import approve_tool_call, interrupt
+from bdg_cli.jobs import Follower
+from bdg_cli.live_stack import LiveBounds, LiveStack, live_stack, running_services
+from bdg_cli.live_view import model_calls
+from bdg_cli.own_sandbox import default_roots
+from bdg_contracts import commands as cmd
+from bdg_contracts.states import JobState
+from bdg_jobs.domain import Job
+from bdg_jobs.errors import DomainError
+from bdg_runtime.settings import Settings
+from bdg_sandbox.client import SandboxClient
+from bench.agent_judge import judge
+from bench.agent_report import TaskResult, report, write_json
+from bench.agent_tasks.tasks import AgentTask, load_tasks, make_repo
+
+ENDS = frozenset(
+    {JobState.awaiting_deploy_approval, JobState.failed, JobState.cancelled, JobState.done}
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    task_timeout: float
+    max_attempts: int
+    home: Path
+    json: Path | None  # rewritten after every task: a long run's figures so far
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def select(tasks: Sequence[AgentTask], wanted: str) -> list[AgentTask]:
+    if not wanted:
+        return list(tasks)
+    ids = [w.strip() for w in wanted.split(",") if w.strip()]
+    known = {t.id: t for t in tasks}
+    if unknown := [i for i in ids if i not in known]:
+        raise SystemExit(f"unknown tasks: {', '.join(unknown)}; known: {', '.join(known)}")
+    return [known[i] for i in ids]
+
+
+async def follow(conn: Connected, job_id: UUID, console: Console, prefix: str) -> Job:
+    """The job's events until it ends (for the bench), approving gated tool calls."""
+    who, approved = caller(), set[str]()
+    follower = Follower(conn, who, job_id)
+    async for event in follower.events(until=lambda j: j.state in ENDS):
+        console.print(f"[dim]{prefix}[/] ", render.event_line(event), sep="")
+        job = follower.job
+        assert job is not None
+        for call_id in set(job.awaiting_tool_calls) - approved:
+            approved.add(call_id)
+            await approve_tool_call(conn, job_id, call_id)
+    assert follower.job is not None
+    return follower.job
+
+
+async def run_task(
+    conn: Connected,
+    sandbox: SandboxClient,
+    services: asyncio.Task[bool],
+    task: AgentTask,
+    options: Options,
+    console: Console,
+) -> TaskResult:
+    started = time.monotonic()
+    repo = options.home / "bench-repos" / f"{task.id}-{uuid4().hex[:6]}"
+    commit = await asyncio.to_thread(make_repo, task, repo)
+    request = cmd.RequestJob(
+        goal=task.goal,
+        repo=str(repo),
+        base_ref=commit,
+        plan_approval="auto",
+        max_attempts=options.max_attempts,
+    )
+    job = await conn.commands.create(caller(), request)
+    console.print(f"[bold]{task.id}[/] job {job.job_id} on {repo} at {commit[:12]}")
+    following = asyncio.create_task(follow(conn, job.job_id, console, task.id))
+    await asyncio.wait(
+        {following, services}, timeout=options.task_timeout, return_when=asyncio.FIRST_COMPLETED
+    )
+    seconds = time.monotonic() - started
+    history = await conn.app.history(job.job_id)
+    final = Job.replay(history)
+    end = final.state.value
+    if not following.done():
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+        why = "services stopped" if services.done() else f"timed out after {seconds:.0f} s"
+        end = f"{end} ({why})"
+        with contextlib.suppress(DomainError):  # free the model for the next task
+            await conn.commands.cancel(caller(), job.job_id, cmd.CancelJob(reason=f"bench: {why}"))
+    verdict = await judge(sandbox, task, repo, commit, history)
+    calls = model_calls(history)
+    result = TaskResult(
+        task.id,
+        verdict.solved,
+        final.attempt,
+        sum(c.prompt_tokens for c in calls),
+        sum(c.completion_tokens for c in calls),
+        len(calls),
+        seconds,
+        end,
+        verdict.detail,
+    )
+    mark = "[bold green]solved[/]" if result.solved else "[red]not solved[/]"
+    console.print(f"[bold]{task.id}[/] {mark}: {end}, {seconds:.0f} s; {verdict.detail}")
+    return result
+
+
+async def bench(
+    stack: LiveStack, tasks: Sequence[AgentTask], options: Options, console: Console
+) -> list[TaskResult]:
+    results: list[TaskResult] = []
+    async with running_services(stack) as services:
+        console.print(f"services running; logs in {stack.log_path}")
+        async with (
+            connected(stack.settings) as conn,
+            SandboxClient(stack.settings.agent_sandbox_endpoint) as sandbox,
+        ):
+            for task in tasks:
+                if services.done():
+                    console.print("[bold red]the services stopped: the rest is not run[/]")
+                    break
+                results.append(await run_task(conn, sandbox, services, task, options, console))
+                if options.json is not None:
+                    write_json(options.json, results, stack.model)
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--tasks", default="", help="comma-separated task ids (default: all)")
+    parser.add_argument("--task-timeout", type=float, default=900, help="seconds per task")
+    parser.add_argument("--max-attempts", type=int, default=2, help="coding attempts per job")
+    parser.add_argument("--coder-max-steps", type=int, help="model turns per attempt [env, 6]")
+    parser.add_argument("--plan-iterations", type=int, help="plan drafts [env, else 1]")
+    parser.add_argument("--model", help="model name for every role (with OPENAI_BASE_URL)")
+    parser.add_argument("--home", type=Path, help="BDG_HOME of this run (default: a new one)")
+    parser.add_argument("--json", type=Path, help="also write the results here (after each task)")
+    args = parser.parse_args(argv)
+    tasks = select(load_tasks(), args.tasks)
+    home = (args.home or Path(tempfile.mkdtemp(prefix="bdg-agent-bench-"))).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o755)  # the sandbox user reaches the workspaces under it
+    os.environ.setdefault("AGENT_SANDBOX_ENDPOINT", f"unix://{home}/sandbox.sock")  # our own
+    settings = Settings(bdg_home=home)
+    os.environ.setdefault("GATEWAY_PORT", str(free_port()))  # not what another stack uses
+    options = Options(args.task_timeout, args.max_attempts, home, args.json)
+    bounds = LiveBounds(args.coder_max_steps, args.plan_iterations)
+    console = Console(highlight=False, soft_wrap=True)
+    previous = signal.signal(signal.SIGTERM, interrupt)  # unwind: stop what was started
+    started = time.monotonic()
+    try:
+        with live_stack(settings, bounds, default_roots(settings), console.print, args.model) as s:
+            console.print(f"{len(tasks)} task(s); model: {s.model}")
+            results = asyncio.run(bench(s, tasks, options, console))
+            model = s.model
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]")
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    report(results, model, console)
+    console.print(f"bench took {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""The agent bench's figures: one row per task, the solve rate and the totals."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    task: str
+    solved: bool
+    attempts: int
+    prompt_tokens: int
+    completion_tokens: int
+    model_calls: int
+    seconds: float
+    end_state: str
+    detail: str
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+def table(results: Sequence[TaskResult]) -> Table:
+    shown = Table(title="agent bench", title_justify="left")
+    for name in ("task", "solved", "attempts", "tokens (prompt+completion)", "model calls",
+                 "wall s", "end state", "detail"):  # fmt: skip
+        shown.add_column(name, justify="right" if name in ("attempts", "model calls") else "left")
+    for r in results:
+        shown.add_row(
+            r.task,
+            "[bold green]yes[/]" if r.solved else "[red]no[/]",
+            str(r.attempts),
+            f"{r.tokens} ({r.prompt_tokens}+{r.completion_tokens})",
+            str(r.model_calls),
+            f"{r.seconds:.0f}",
+            r.end_state,
+            r.detail[:70],
+        )
+    return shown
+
+
+def report(results: Sequence[TaskResult], model: str, console: Console) -> None:
+    console.print(table(results))
+    solved = sum(r.solved for r in results)
+    rate = solved / len(results) if results else 0.0
+    console.print(
+        f"solved {solved}/{len(results)} ({rate:.0%}); "
+        f"tokens {sum(r.tokens for r in results)} "
+        f"({sum(r.prompt_tokens for r in results)} prompt + "
+        f"{sum(r.completion_tokens for r in results)} completion) in "
+        f"{sum(r.model_calls for r in results)} model calls; "
+        f"wall {sum(r.seconds for r in results):.0f} s"
+    )
+    console.print(f"model: {model}")
+
+
+def write_json(path: Path, results: Sequence[TaskResult], model: str) -> None:
+    path.write_text(
+        json.dumps({"model": model, "results": [asdict(r) for r in results]}, indent=2) + "\n"
+    )
