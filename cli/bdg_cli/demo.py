@@ -40,14 +40,18 @@ def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo_command(
         gated: Annotated[
-            bool, typer.Option("--gated", help="leave both approvals to you (`bdg job approve`)")
+            bool,
+            typer.Option(
+                "--gated",
+                help="leave the approvals to you (`bdg job approve`); live: the deploy's only",
+            ),
         ] = False,
         home: Annotated[
-            Path | None, typer.Option(help="state dir of the embedded stack [env BDG_HOME]")
+            Path | None, typer.Option(help="state dir of the embedded stack (env BDG_HOME)")
         ] = None,
         timeout: Annotated[
             float | None,
-            typer.Option(min=1, help="seconds before giving up [default: 300, live 900]"),
+            typer.Option(min=1, help="seconds before giving up (default 300; live 900)"),
         ] = None,
         live: Annotated[
             bool,
@@ -67,10 +71,10 @@ def register(app: typer.Typer) -> None:
         ] = 2,
         coder_max_steps: Annotated[
             int | None,
-            typer.Option(min=1, help="live: model turns per coding attempt [env, else 6]"),
+            typer.Option(min=1, help="live: model turns per coding attempt (default: env, else 6)"),
         ] = None,
         plan_iterations: Annotated[
-            int | None, typer.Option(min=1, max=20, help="live: plan drafts [env, else 1]")
+            int | None, typer.Option(min=1, max=20, help="live: plan drafts (default: env, else 1)")
         ] = None,
     ) -> None:
         """Run the reference job through every step (recorded answers), or with --live a real

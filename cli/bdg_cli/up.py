@@ -104,8 +104,9 @@ SourceRoots = Annotated[
     list[Path] | None,
     typer.Option(
         "--source-root",
-        help="a directory whose repositories jobs may name (repeatable) for the sandboxd "
-        "started here [default: the current directory and BDG_HOME; env SANDBOX_SOURCE_ROOTS wins]",
+        help="a directory whose repositories jobs may name (repeatable), for the sandboxd "
+        "started here (default: the current directory and BDG_HOME; SANDBOX_SOURCE_ROOTS, if "
+        "set, wins)",
         show_default=False,
     ),
 ]
