@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+import bdg_cli.job_attempts
 from bdg_cli import demo, dlq, index, job_fork, job_replay, jobs, replay, sandbox, search, up
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app.add_typer(sandbox.app, name="sandbox")
 replay.register(app)
 job_replay.register(jobs.app)
 job_fork.register(jobs.app)
+bdg_cli.job_attempts.register(jobs.app)
 demo.register(app)
 app.add_typer(index.app, name="index")
 app.command("search")(search.search)

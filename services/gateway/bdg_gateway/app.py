@@ -10,6 +10,7 @@ from nats.aio.client import Client
 
 from bdg_gateway import (
     api,
+    attempt_routes,
     errors,
     index_deps,
     index_routes,
@@ -45,6 +46,7 @@ def create_app(
     errors.install(app)
     app.include_router(api.router)
     app.include_router(plan_routes.router)
+    app.include_router(attempt_routes.router)
     app.include_router(tool_routes.router)
     app.include_router(ws.router)
     index_deps.install(app, commands, queries)
