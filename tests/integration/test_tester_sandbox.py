@@ -32,7 +32,7 @@ from bdg_jobs.store import JobStore
 from bdg_runtime.reactions import Delivery, StepError
 from bdg_sandbox.client import SandboxClient, SandboxUnavailableError
 from bdg_tester.application import Testing
-from bdg_tester.domain import TestRun, TestTask
+from bdg_tester.domain import TestRun, TestTask, task_for
 from bdg_tester.sandbox_runner import SandboxTestRunner, WorkspaceBuildError
 from bdg_tester.settings import TesterSettings
 from tests.conftest import Servers, create_database, drop_database
@@ -195,6 +195,24 @@ async def fixed_by_a_patch(
     return await app.history(job.job_id)
 
 
+async def scaffolded_then_tested_again(
+    app: JobApplication, runner: SandboxTestRunner, repo: str
+) -> list[Event]:
+    """A job on a repository without tests: the tester's first run scaffolds tests, recorded
+    on the job as its FilesChanged; a second run on the workspace rebuilt from the job's
+    patches finds them there. The job's history, with the second run's TestRun appended."""
+    job = Job.request(uuid4(), TENANT, CAUSE, goal="untested", repo=repo, base_ref="main")
+    job.make_plan_ready(CAUSE, "- [ ] test calc")
+    job.approve_plan(CAUSE, "alice")
+    job.finish_coding(CAUSE)
+    await app.start(job)
+    trigger = (await app.history(job.job_id))[-1]
+    await Testing(runner).run(Delivery("tester", trigger, app))
+    history = await app.history(job.job_id)
+    again = await runner.run(task_for(history, history[-1], 2))  # every patch so far
+    return [*history, again]  # type: ignore[list-item]
+
+
 Outcome = TestRun | list[Event] | BaseException
 
 
@@ -217,6 +235,7 @@ async def runs_fixture(
             "broken": lambda: runner.run(task(broken)),
             "js": lambda: runner.run(task(js)),
             "patched": lambda: fixed_by_a_patch(app, runner, failing),
+            "scaffolded": lambda: scaffolded_then_tested_again(app, runner, untested),
         }
         done = await asyncio.gather(*(s() for s in scenarios.values()), return_exceptions=True)
         yield dict(zip(scenarios, done, strict=True))
@@ -265,6 +284,29 @@ def test_a_project_without_tests_gets_scaffolded_tests_that_run(runs: dict[str, 
     assert run.passed, run.analysis
     assert run.results.total == 3  # one smoke test per public function
     assert "[bdg] scaffolded in . (python): created tests/test_calc.py" in run.results.output_tail
+
+
+def test_scaffolded_tests_join_the_jobs_change_and_are_not_scaffolded_twice(
+    runs: dict[str, Outcome],
+) -> None:
+    found = runs["scaffolded"]
+    if isinstance(found, BaseException):
+        raise found
+    assert isinstance(found, list)
+    *history, again = found
+    changed, passed = history[-2:]
+    assert isinstance(changed, ev.FilesChanged), history
+    assert (changed.producer, changed.attempt, changed.paths) == (
+        "tester",
+        1,
+        ("tests/test_calc.py",),
+    )
+    assert "new file mode 100644\n--- /dev/null\n+++ b/tests/test_calc.py" in changed.patch
+    assert isinstance(passed, ev.TestsPassed)
+    # the workspace rebuilt from the base and the job's patches has the tests: none scaffolded
+    assert isinstance(again, TestRun)
+    assert (again.passed, again.results.total, again.scaffold_patch) == (True, 3, "")
+    assert "scaffolded" not in again.results.output_tail
 
 
 def test_an_install_failure_is_a_dependency_problem(runs: dict[str, Outcome]) -> None:

@@ -74,7 +74,10 @@ COMMANDS: dict[str, tuple[Callable[[Job], None], set[JobState]]] = {
         ),
         {S.coding},
     ),
-    "change_files": (lambda j: j.change_files(CAUSE, "--- a\n+++ b\n", ("a",)), {S.coding, S.testing}),
+    "change_files": (
+        lambda j: j.change_files(CAUSE, "--- a\n+++ b\n", ("a",)),
+        {S.coding, S.testing},
+    ),
     "finish_coding": (lambda j: j.finish_coding(CAUSE), {S.coding}),
     "pass_tests": (lambda j: j.pass_tests(CAUSE, RESULTS), {S.testing}),
     "fail_tests": (lambda j: j.fail_tests(CAUSE, RESULTS, "x failed"), {S.testing}),

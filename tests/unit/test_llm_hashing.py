@@ -100,7 +100,7 @@ def _quoting(output: str) -> ChatRequest:
         ("Duration  812ms (transform 20ms)", "Duration  1.4 s (transform 31ms)"),
         ("Start at  01:23:45", "Start at  13:02:09.512"),
         ("<Foo object at 0x7f3a2c1b9e50>", "<Foo object at 0x7f91d00a1c10>"),
-        ("ℹ duration_ms 113.737939", "ℹ duration_ms 98.1"),
+        ("\u2139 duration_ms 113.737939", "\u2139 duration_ms 98.1"),  # node --test spec
         ('<testcase name="a" time="0.002937"/>', '<testcase name="a" time="0.1"/>'),
     ],
 )

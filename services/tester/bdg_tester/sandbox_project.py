@@ -33,11 +33,19 @@ def label(project: Project) -> str:
     return f"{project.root} ({project.kind.value})"
 
 
+Written = dict[str, tuple[str | None, str]]  # path -> (content before or None, content after)
+
+
 async def scaffold_missing(
-    files: WorkspaceFiles, projects: list[Project], tree: dict[str, str], notes: list[str]
+    files: WorkspaceFiles,
+    projects: list[Project],
+    tree: dict[str, str],
+    notes: list[str],
+    written: Written,
 ) -> tuple[list[Project], dict[str, str]]:
     """Write smoke tests into the workspace for each project without tests (or without a way
-    to run them); `notes` says what was written, or why a project is left out."""
+    to run them); `notes` says what was written, or why a project is left out; `written`
+    gets each file written, with what it held before, for the job's change."""
     tree = dict(tree)
     for project in [p for p in projects if not p.has_tests or not p.test]:
         wanted = [
@@ -53,6 +61,9 @@ async def scaffold_missing(
             notes.append(f"{label(project)} has no tests to run; none scaffolded: {error}")
             continue
         for path, content in sorted(scaffold.files.items()):
+            if path not in written:  # a second scaffold of one file keeps the first "before"
+                written[path] = (await files.read_text(path) if path in tree else None, "")
+            written[path] = (written[path][0], content)
             await files.write_text(path, content)
             tree[path] = content
         notes += [f"scaffolded in {label(project)}: {edit}" for edit in scaffold.edits]

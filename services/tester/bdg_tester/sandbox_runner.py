@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import secrets
 from contextlib import suppress
+from dataclasses import replace
 
 from bdg_runtime.reactions import StepError
 from bdg_sandbox.client import SandboxClient, SandboxRequestError, SandboxUnavailableError
@@ -21,11 +22,12 @@ from bdg_tester.adapters import AbstractTestRunner
 from bdg_tester.analysis import RunOutput
 from bdg_tester.detection import detect_projects
 from bdg_tester.domain import TestRun, TestTask
+from bdg_tester.file_patch import files_patch
 from bdg_tester.progress import PhaseHook, PhaseTimer
 from bdg_tester.projects import Argv, Kind, Project
 from bdg_tester.sandbox_env import HOME, MAKE_VENV, install_commands, install_env, needs_venv
 from bdg_tester.sandbox_files import WorkspaceFiles
-from bdg_tester.sandbox_project import ProjectRunner, scaffold_missing
+from bdg_tester.sandbox_project import ProjectRunner, Written, scaffold_missing
 from bdg_tester.settings import TesterSettings
 from bdg_tester.tree import wants_text
 from bdg_tester.verdict import ProjectOutcome, budget_for, combine, install_failed
@@ -86,9 +88,10 @@ class SandboxTestRunner(AbstractTestRunner):
             tree = await files.tree(wants_text)
             projects = detect_projects(tree)
         notes: list[str] = []
+        written: Written = {}
         if any(not p.has_tests or not p.test for p in projects):
             async with timer.phase("scaffold"):
-                projects, tree = await scaffold_missing(files, projects, tree, notes)
+                projects, tree = await scaffold_missing(files, projects, tree, notes, written)
         runnable = [p for p in projects if p.has_tests and p.test]
         log.info(
             "job %s: %d project(s) to test: %s",
@@ -100,7 +103,13 @@ class SandboxTestRunner(AbstractTestRunner):
         outcomes = await self._projects(runner, runnable, tree)
         with suppress(SandboxRequestError):  # the installs' HOME: not worth keeping
             await files.remove(HOME)
-        return combine(outcomes, notes)
+        run = combine(outcomes, notes)
+        if not written:
+            return run
+        # the scaffolded tests join the job's change: the next attempt and the final diff have them
+        return replace(
+            run, scaffold_patch=files_patch(written), scaffold_paths=tuple(sorted(written))
+        )
 
     async def _projects(
         self, runner: ProjectRunner, projects: list[Project], tree: dict[str, str]
