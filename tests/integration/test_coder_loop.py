@@ -42,6 +42,7 @@ from bdg_tools.code_context import IndexerContext
 from bdg_tools.policy import ToolPolicy
 from tests.conftest import Servers
 from tests.fakes.openai_server import Failure, FakeOpenAi, Reply, ToolCall
+from tests.git_repos import git
 from tests.sandbox.daemon import Daemon, start_daemon
 
 pytestmark = pytest.mark.timeout(90)
@@ -194,6 +195,7 @@ async def test_the_model_reads_fixes_tests_and_finishes(
     (finished,) = of(new, ev.CodingFinished)
     assert finished.summary == "add() returned a - b; it returns a + b now. Changed: calc.py."
     assert new[-2:] == [changed, finished]  # the reaction ends the attempt
+    assert finished.base_commit == git(repo, "rev-parse", "HEAD")  # later attempts build on it
 
     tools = {e.tool: e for e in of(new, ev.ToolCalled)}
     assert list(tools) == ["file_read", "file_write", "run_tests", "workspace_diff"]

@@ -36,7 +36,7 @@ from bdg_tester.domain import TestRun, TestTask, task_for
 from bdg_tester.sandbox_runner import SandboxTestRunner, WorkspaceBuildError
 from bdg_tester.settings import TesterSettings
 from tests.conftest import Servers, create_database, drop_database
-from tests.git_repos import make_repo
+from tests.git_repos import commit, git, make_repo
 from tests.sandbox.daemon import Daemon, start_daemon
 
 pytestmark = pytest.mark.timeout(300)  # about 40 s on an idle 2-core machine
@@ -195,6 +195,25 @@ async def fixed_by_a_patch(
     return await app.history(job.job_id)
 
 
+async def run_after_the_branch_moved(
+    app: JobApplication, runner: SandboxTestRunner, repos: Repos
+) -> list[Event]:
+    """The coder fixed `mul` on main's commit then; main has moved on since, to a commit its
+    patch no longer applies to. The tester builds on the commit the coder recorded."""
+    repo = repos.make("moving", _python_repo())
+    built_on = git(Path(repo), "rev-parse", "HEAD")
+    commit(Path(repo), {"calc/ops.py": OPS.replace("a + b", "b + a")}, "moved on")
+    job = Job.request(uuid4(), TENANT, CAUSE, goal="fix mul", repo=repo, base_ref="main")
+    job.make_plan_ready(CAUSE, "- [ ] fix mul")
+    job.approve_plan(CAUSE, "alice")
+    job.change_files(CAUSE, FIX, ("calc/ops.py",))
+    job.finish_coding(CAUSE, base_commit=built_on)
+    await app.start(job)
+    trigger = (await app.history(job.job_id))[-1]
+    await Testing(runner).run(Delivery("tester", trigger, app))
+    return await app.history(job.job_id)
+
+
 async def scaffolded_then_tested_again(
     app: JobApplication, runner: SandboxTestRunner, repo: str
 ) -> list[Event]:
@@ -236,6 +255,7 @@ async def runs_fixture(
             "js": lambda: runner.run(task(js)),
             "patched": lambda: fixed_by_a_patch(app, runner, failing),
             "scaffolded": lambda: scaffolded_then_tested_again(app, runner, untested),
+            "moved": lambda: run_after_the_branch_moved(app, runner, repos),
         }
         done = await asyncio.gather(*(s() for s in scenarios.values()), return_exceptions=True)
         yield dict(zip(scenarios, done, strict=True))
@@ -307,6 +327,18 @@ def test_scaffolded_tests_join_the_jobs_change_and_are_not_scaffolded_twice(
     assert isinstance(again, TestRun)
     assert (again.passed, again.results.total, again.scaffold_patch) == (True, 3, "")
     assert "scaffolded" not in again.results.output_tail
+
+
+def test_the_tests_run_on_the_commit_the_coder_built_on_not_where_the_branch_is_now(
+    runs: dict[str, Outcome],
+) -> None:
+    history = runs["moved"]
+    if isinstance(history, BaseException):
+        raise history
+    assert isinstance(history, list)
+    passed = history[-1]
+    assert isinstance(passed, ev.TestsPassed), passed
+    assert (passed.results.total, passed.results.failed) == (3, 0)
 
 
 def test_an_install_failure_is_a_dependency_problem(runs: dict[str, Outcome]) -> None:

@@ -19,6 +19,7 @@ from bdg_llm.hashing import request_hash
 from bdg_llm.journal import journal
 from bdg_llm.recording import fields_for_event
 from bdg_llm.replay import ReplayLlm, ReplayMissError
+from bdg_tester.domain import task_for
 from bdg_tools.policy import TenantRules, ToolPolicy
 from tests.unit.jobs import CAUSE, new_job
 
@@ -49,6 +50,22 @@ def test_the_recipe_is_the_request_s_repository_and_every_patch_so_far() -> None
     assert recipe_of(no_repo).repo == ""
     assert recipe_of(no_repo).base_ref == "HEAD"
     assert workspace_name(plain.job_id, 3) == f"{plain.job_id}-c3"
+
+
+def test_once_an_attempt_built_on_a_commit_every_later_one_builds_on_it() -> None:
+    job, history = coding_job(repo="/src/app", base_ref="main")
+    assert recipe_of(history).base_ref == "main"  # nothing built yet: the ref's name
+    job.change_files(CAUSE, PATCH_1, ("a.py",))
+    job.finish_coding(CAUSE, "first", base_commit="a" * 40)
+    history += job.collect()
+    # the tester tests what the coder built on, whatever "main" names by now
+    assert task_for(history, history[-1], 1).base_ref == "a" * 40
+    job.fail_tests(CAUSE, ev.TestResults(total=1, failed=1), "x failed")
+    history += job.collect()
+    assert recipe_of(history).base_ref == "a" * 40
+    job.finish_coding(CAUSE, "second", base_commit="a" * 40)
+    history += job.collect()
+    assert task_for(history, history[-1], 2).base_ref == "a" * 40
 
 
 def _result(content: str, request: ChatRequest, model: str = "gpt-4o-mini") -> ChatResult:

@@ -89,6 +89,12 @@ class FilesChanged(Event):
 class CodingFinished(Event):
     attempt: int = Field(ge=1)
     summary: str = ""
+    base_commit: str = Field(
+        default="",
+        description="the commit the job's base ref named when the coder first built its "
+        "workspace; later attempts and the tester build on it, whatever the branch does since "
+        "(empty: not a git source, or not known)",
+    )
 
 
 class TestResults(Contract):

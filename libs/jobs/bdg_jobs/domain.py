@@ -155,8 +155,14 @@ class Job:
     def change_files(self, cause: Cause, patch: str, paths: tuple[str, ...]) -> None:
         self._append(ev.FilesChanged, cause, attempt=self.attempt, patch=patch, paths=paths)
 
-    def finish_coding(self, cause: Cause, summary: str = "") -> None:
-        self._append(ev.CodingFinished, cause, attempt=self.attempt, summary=summary)
+    def finish_coding(self, cause: Cause, summary: str = "", base_commit: str = "") -> None:
+        self._append(
+            ev.CodingFinished,
+            cause,
+            attempt=self.attempt,
+            summary=summary,
+            base_commit=base_commit,
+        )
 
     def pass_tests(self, cause: Cause, results: ev.TestResults) -> None:
         self._append(ev.TestsPassed, cause, attempt=self.attempt, results=results)

@@ -90,7 +90,7 @@ class Coding:
         record_calls(job, cause, calls)
         for p in o.patches:
             job.change_files(cause, p.patch, p.paths)
-        job.finish_coding(cause, o.summary)
+        job.finish_coding(cause, o.summary, o.base_commit)
 
     @staticmethod
     async def _park(

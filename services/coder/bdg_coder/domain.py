@@ -27,6 +27,7 @@ class Changes:
     patches: tuple[Patch, ...]
     summary: str = ""
     waiting: str | None = None
+    base_commit: str = ""  # what the workspace's base ref resolved to, when known
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,22 @@ def workspace_name(job_id: object, attempt: int) -> str:
     return f"{job_id}-c{attempt}"
 
 
+def pinned_base(history: Sequence[Event]) -> str:
+    """The commit the first attempt built on ("" before that, or for a source without one)."""
+    finished = (e for e in history if isinstance(e, ev.CodingFinished) and e.base_commit)
+    return next((e.base_commit for e in finished), "")
+
+
 def recipe_of(history: Sequence[Event]) -> Recipe:
-    """repo@base_ref from the job's request, and every FilesChanged patch so far, in order."""
+    """repo@base from the job's request (the base pinned to the commit the first attempt
+    built on, so a branch that moves meanwhile changes nothing), and every FilesChanged patch
+    so far, in order."""
     request = next((e for e in history if isinstance(e, ev.JobRequested)), None)
     patches = tuple(e.patch for e in history if isinstance(e, ev.FilesChanged) and e.patch)
     if request is None:
         return Recipe(patches=patches)
-    return Recipe(request.repo, request.base_ref or "HEAD", patches)
+    base = pinned_base(history) or request.base_ref or "HEAD"
+    return Recipe(request.repo, base, patches)
 
 
 def parked_of(history: Sequence[Event], trigger: Event, producer: str) -> Parked:

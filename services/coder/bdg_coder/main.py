@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bdg_coder.adapters import RecordedCoder
 from bdg_coder.application import Coding
+from bdg_coder.domain import pinned_base
 from bdg_coder.handlers import CoderHandlers
 from bdg_coder.loop import LoopLimits
 from bdg_coder.registries import live_registry, replay_registry
@@ -82,7 +83,7 @@ def replay_reactions(sources: ReplaySources) -> list[Reaction]:
         coder = ToolLoopCoder(
             sources.llm,
             replay_registry(ToolPolicy.from_env()),
-            NoWorkspaces(),
+            NoWorkspaces(pinned_base(sources.history)),
             RecordedCodeContext(sources.history, producer="coder"),
             settings.limits(),
             settings.bdg_coder_native_tools,

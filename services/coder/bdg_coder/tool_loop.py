@@ -60,7 +60,7 @@ class ToolLoopCoder(AbstractCoder):
 
     async def code(self, task: CodingTask, session: Session) -> Changes:
         ctx = session.tool_ctx
-        await self.workspaces.prepare(ctx.tenant_id, ctx.workspace, task.recipe)
+        base_commit = await self.workspaces.prepare(ctx.tenant_id, ctx.workspace, task.recipe)
         found = await self._code_context(task, session)
         registry = self.registry_for(task.recipe.repo)
         caller = ToolCaller(registry, session.app)
@@ -86,7 +86,7 @@ class ToolLoopCoder(AbstractCoder):
         run.state.end()
         diff = await run.diff()
         patches = (Patch(tuple(diff.paths), diff.patch),) if diff.patch else ()
-        return Changes(patches, summary_of(run.state, diff.paths))
+        return Changes(patches, summary_of(run.state, diff.paths), base_commit=base_commit)
 
     async def release(self, task: CodingTask, session: Session) -> None:
         await self.workspaces.drop(session.tool_ctx.tenant_id, session.tool_ctx.workspace)

@@ -46,8 +46,9 @@ GIT_TIMEOUT_S = 120.0
 
 class AbstractWorkspaces(abc.ABC):
     @abc.abstractmethod
-    async def prepare(self, tenant_id: str, workspace: str, recipe: Recipe) -> None:
-        """The workspace, built from ``recipe`` with its baseline (again: nothing changes)."""
+    async def prepare(self, tenant_id: str, workspace: str, recipe: Recipe) -> str:
+        """The workspace, built from ``recipe`` with its baseline (again: nothing changes);
+        the commit its base resolved to ("" when the source has none)."""
 
     async def drop(self, tenant_id: str, workspace: str) -> None:
         """The attempt is recorded: its workspace may go."""
@@ -55,19 +56,23 @@ class AbstractWorkspaces(abc.ABC):
 
 
 class NoWorkspaces(AbstractWorkspaces):
-    """A replay builds nothing: every tool result comes from the log."""
+    """A replay builds nothing: every tool result comes from the log, and the base commit is
+    the one the job recorded."""
 
-    async def prepare(self, tenant_id: str, workspace: str, recipe: Recipe) -> None:
-        return None
+    def __init__(self, base_commit: str = "") -> None:
+        self.base_commit = base_commit
+
+    async def prepare(self, tenant_id: str, workspace: str, recipe: Recipe) -> str:
+        return self.base_commit
 
 
 class SandboxWorkspaces(AbstractWorkspaces):
     def __init__(self, client: SandboxClient) -> None:
         self.client = client
 
-    async def prepare(self, tenant_id: str, workspace: str, recipe: Recipe) -> None:
+    async def prepare(self, tenant_id: str, workspace: str, recipe: Recipe) -> str:
         try:
-            await self.client.create_workspace(
+            commit = await self.client.create_workspace(
                 tenant_id, workspace, recipe.repo, recipe.base_ref, list(recipe.patches)
             )
             run = await self.client.exec(
@@ -82,6 +87,7 @@ class SandboxWorkspaces(AbstractWorkspaces):
                 f"the workspace {workspace} has no baseline to diff against: "
                 f"{run.stderr.decode(errors='replace')[-2000:]}"
             )
+        return commit or ""
 
     async def drop(self, tenant_id: str, workspace: str) -> None:
         await self.client.drop_workspace(tenant_id, workspace)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bdg_contracts.base import Event
-from bdg_contracts.events import FilesChanged, JobRequested, TestResults
+from bdg_contracts.events import CodingFinished, FilesChanged, JobRequested, TestResults
 
 
 @dataclass(frozen=True)
@@ -38,13 +38,17 @@ def task_for(history: Sequence[Event], trigger: Event, attempt: int) -> TestTask
         raise ValueError("a job's history starts with JobRequested")
     upto = [e for e in history if e.version <= trigger.version]
     patches = tuple(e.patch for e in upto if isinstance(e, FilesChanged) and e.patch.strip())
+    # the commit the coder built on, not the ref's name: the branch may have moved since
+    pinned = next(
+        (e.base_commit for e in upto if isinstance(e, CodingFinished) and e.base_commit), ""
+    )
     return TestTask(
         goal=requested.goal,
         attempt=attempt,
         repo=requested.repo,
         tenant=trigger.tenant_id,
         job_id=str(trigger.job_id),
-        base_ref=requested.base_ref or "HEAD",
+        base_ref=pinned or requested.base_ref or "HEAD",
         patches=patches,
         trigger_version=trigger.version,
     )
