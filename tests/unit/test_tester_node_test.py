@@ -69,3 +69,22 @@ def test_the_analysis_names_each_failure_with_expected_and_actual() -> None:
     assert "`test::refuses null` at `src/slug.js:2`" in text
     assert "at `test/slug.test.js:6`" in text
     assert "expected `'creme'`, got `'cr-me'`" in text
+
+
+def test_a_test_file_that_does_not_load_points_at_the_syntax_error() -> None:
+    """node names the file and says only "test failed"; the SyntaxError and its place are in
+    the run's output, which the analysis reads."""
+    xml = (DATA / "node_test_load_error_junit.xml").read_text()
+    report = parse_junit_xml(xml, root="/tmp/clamp")
+    (case,) = report.cases
+    assert (case.name, case.status, case.file) == (
+        "test/clamp.test.js",
+        Status.error,
+        "test/clamp.test.js",
+    )
+    stdout = (DATA / "node_test_load_error_stdout.txt").read_text()
+    run = RunOutput(report=report, stdout=stdout, exit_code=1, root="/tmp/clamp")
+    text = analyze(run).markdown
+    assert "Does not compile (syntax or build error)" in text
+    assert "`test::test/clamp.test.js` at `src/clamp.js:2`" in text
+    assert "SyntaxError: Unexpected token 'return'" in text

@@ -38,6 +38,7 @@ class RunOutput:
     timed_out: bool = False  # the sandbox killed the run at its time limit
     phase: Phase = Phase.test
     parse_error: str = ""  # why no report could be read, if so
+    root: str = ""  # the project's directory in the sandbox: output paths are shown under it
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def _from_case(case: TestCase, run: RunOutput, files: Collection[str]) -> tuple[
         if output.cause is not Cause.unknown and found.cause in (Cause.unknown, Cause.exception):
             found = output
         if output.cause is found.cause and not message:
-            message, where = _telling_line(output_text), best_frame(output_text)
+            message, where = _telling_line(output_text), best_frame(output_text, run.root)
     found = replace(found, hint=_import_hint(found, files))
     if case.file and case.line:
         where = Frame(case.file, case.line)
@@ -177,7 +178,8 @@ def _from_output(run: RunOutput, files: Collection[str]) -> tuple[Diagnosis, Fai
         detail = f" ({run.parse_error})" if run.parse_error else ""
         found = Diagnosis(Cause.unknown, "", f"The run failed without a readable report{detail}.")
     found = replace(found, hint=_import_hint(found, files))
-    return found, Failure(test="", message=_telling_line(text), location=best_frame(text))
+    where = best_frame(text, run.root)
+    return found, Failure(test="", message=_telling_line(text), location=where)
 
 
 _TITLES = {

@@ -29,6 +29,8 @@ _PY = [
 ]
 # innermost first
 _OTHERS = [
+    # node, a module that does not load: "file:///workspace/src/a.js:2" above the source line
+    re.compile(r"^file://(?P<file>/[^\s:]+?\.[cm]?[jt]sx?):(?P<line>\d+)$", re.M),
     re.compile(
         r"\bat (?:[^\n(]*? \()?(?:file://)?"
         r"(?P<file>[^\s()]+?\.[cm]?[jt]sx?):(?P<line>\d+):(?P<column>\d+)\)?"

@@ -67,6 +67,7 @@ def _status(case: ET.Element) -> tuple[Status, ET.Element | None]:
 _NODE_FAILURES = frozenset({"testCodeFailure", "hookFailure", "testTimeoutFailure"})
 _NODE_MESSAGE = re.compile(r"^\[?Error \[ERR_TEST_FAILURE\]: (.*?)(?:\n\s+at |\] \{|\n\{)", re.S)
 _NODE_CAUSE = re.compile(r"^\s*cause: ([\w$.]+)", re.M)
+_JS_FILE = re.compile(r"\.[cm]?[jt]sx?$")
 
 
 def _node_failure(trace: str, message: str, failure_type: str) -> tuple[str, str]:
@@ -86,18 +87,23 @@ def _case(case: ET.Element, suite: str, pytest: bool, root: str) -> TestCase:
         trace = (detail.text or "").strip()
         message = detail.get("message") or first_line(trace)
         error_type = detail.get("type", "")
+    name, file, line = case.get("name", ""), case.get("file"), case.get("line")
     if error_type in _NODE_FAILURES:
         message, error_type = _node_failure(trace, message, error_type)
-    file, line = case.get("file"), case.get("line")
+        if _JS_FILE.search(name) and "cause: 'test failed'" in trace:
+            # a test file that did not load (a syntax error, a bad import): node names the
+            # file and says only "test failed"; the error is in the run's output
+            name = file = relative_to(name, root)
+            status, message, trace = Status.error, "", ""
     number = int(line) + (1 if pytest else 0) if line and line.isdigit() else None  # 0-based
     where = best_frame(trace, root) if status in (Status.failed, Status.error) else None
     classname = case.get("classname") or ""
-    if file is None and re.search(r"\.[cm]?[jt]sx?$", classname):
+    if file is None and _JS_FILE.search(classname):
         file = classname  # vitest: the classname is the test file
         if case.get("name") == classname and status is Status.failed:
             status = Status.error  # the file itself failed to load: no test ran
     return TestCase(
-        name=case.get("name", ""),
+        name=name,
         suite=classname or suite,
         status=status,
         duration_s=seconds(case.get("time")),

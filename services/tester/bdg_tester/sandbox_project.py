@@ -188,6 +188,7 @@ class ProjectRunner:
             timed_out=exited.timed_out,
             phase=Phase.test,
             parse_error=parse_error,
+            root=cwd(project.root),
         )
         return after_run(project, run, coverage, files, budget)
 
