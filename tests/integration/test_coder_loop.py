@@ -259,6 +259,24 @@ async def test_unusable_answers_go_back_to_the_model_and_cost_their_turn(
     assert of(new, ev.CodingFinished)[0].summary == "fixed Changed: calc.py."
 
 
+async def test_a_call_repeated_at_once_is_not_run_again_and_the_model_is_told(
+    app: JobApplication, sandbox: SandboxClient, nc: Client, fake: FakeOpenAi, repo: Path
+) -> None:
+    trigger = await coding_job(app, repo)
+    write = call("file_write", path="calc.py", content=FIXED)
+    fake.push(write, write, call("run_tests", path=None, argv=RUN_TESTS), write, FIX[-1])
+    new = await attempt(coding(model(fake), sandbox, nc), app, trigger)
+
+    told = [r["messages"][-1]["content"] for r in fake.requests[1:]]
+    assert "same file_write call just before" in told[1]
+    assert "not run" in told[1]
+    # after the test run the same write is a new step again (something happened in between)
+    assert told[3].startswith("Result of file_write:")
+    tools = [e.tool for e in of(new, ev.ToolCalled)]
+    assert tools == ["file_write", "run_tests", "file_write", "workspace_diff"]
+    assert len(of(new, ev.LlmCalled)) == 5  # the repeat cost its turn
+
+
 async def test_the_step_limit_ends_the_attempt_with_what_changed_so_far(
     app: JobApplication, sandbox: SandboxClient, nc: Client, fake: FakeOpenAi, repo: Path
 ) -> None:

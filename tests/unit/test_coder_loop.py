@@ -172,3 +172,21 @@ def test_prompts_say_the_task_and_never_an_id() -> None:
     assert "- `run_command`: Run it. A person approves each call first" in system
     assert "Arguments: argv, timeout_s." in system
     assert prompts.system_prompt(offered, 7) == system
+
+
+def test_the_same_call_twice_in_a_row_is_a_repeat_and_any_other_call_is_not() -> None:
+    state = LoopState(LoopLimits())
+    write = ("file_write", '{"path":"a.py","content":"x = 1\\n"}')
+    assert not state.repeats(*write)
+    state.called(*write)
+    assert state.repeats(*write)
+    assert not state.repeats("file_write", '{"path":"a.py","content":"x = 2\\n"}')
+    state.called("run_tests", '{"path":null,"argv":null}')
+    assert not state.repeats(*write)  # something happened in between: the write may matter
+
+
+def test_the_model_is_told_a_repeat_was_not_run_and_what_to_do_instead() -> None:
+    text = prompts.repeated_message("file_write")
+    assert "same file_write call" in text
+    assert "not run" in text
+    assert "call finish" in text

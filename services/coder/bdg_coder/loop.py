@@ -52,6 +52,7 @@ class LoopState:
     stop: Stop | None = None
     summary: str = ""  # the model's own, from finish
     waiting: str | None = None  # the gated call the job waits on
+    last_call: tuple[str, str] | None = None  # (tool, arguments JSON) of the last call made
 
     def stop_before_call(self) -> Stop | None:
         """Why no further model call may be made, if it may not."""
@@ -70,6 +71,14 @@ class LoopState:
 
     def record(self, answer: str, result: str) -> None:
         self.turns.append(Turn(answer, cut(result, self.limits.result_chars)))
+
+    def repeats(self, tool: str, arguments_json: str) -> bool:
+        """The very call made last, again: its result is already in the conversation, and
+        with nothing done in between it would be the same (small models loop like this)."""
+        return self.last_call == (tool, arguments_json)
+
+    def called(self, tool: str, arguments_json: str) -> None:
+        self.last_call = (tool, arguments_json)
 
     def finish(self, summary: str) -> None:
         self.stop, self.summary = Stop.finished, summary.strip()

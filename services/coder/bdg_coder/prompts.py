@@ -66,5 +66,13 @@ def result_message(tool: str, content: str) -> str:
     return f"Result of {tool}:\n{content}"
 
 
+def repeated_message(tool: str) -> str:
+    return (
+        f"You made this same {tool} call just before; its result is above and it would be the "
+        "same again, so it was not run. Take the next step of the plan (read or change another "
+        "file, run the tests) or call finish."
+    )
+
+
 def error_message(error: str) -> str:
     return f"Your answer could not be used: {error}"

@@ -147,6 +147,10 @@ class _Run:
                 state.finish(arguments.summary)
                 return
             arguments_json = arguments.model_dump_json()
+        if state.repeats(name, arguments_json):
+            state.record(answer, prompts.repeated_message(name))
+            return
+        state.called(name, arguments_json)
         scope = f"c{self.task.attempt}-t{state.steps}"
         outcome = await self.caller.call(self._ctx(scope), name, arguments_json)
         if outcome.waits:
