@@ -147,7 +147,16 @@ async def test_a_python_repository_goes_from_plan_to_awaiting_deploy_approval(
     assert set(changed.paths) == {"pricing/cart.py", "tests/test_discount.py"}
     assert "+def apply_discount(total, percent):" in changed.patch
     tools = [e.tool for e in of(history, ev.ToolCalled)]
-    assert tools[:4] == ["file_read", "file_write", "file_write", "run_tests"]
+    # the coder's own reads of the files the goal and plan name (the test file is still to be
+    # written), then the model's calls
+    assert tools == [*["file_read"] * 3, "file_write", "file_write", "run_tests", "workspace_diff"]
+    named = of(history, ev.ToolCalled)[:2]
+    assert [json.loads(e.arguments_json)["path"] for e in named] == [
+        "pricing/cart.py",
+        "tests/test_discount.py",
+    ]
+    assert "def subtotal(items):" in json.loads(named[0].result)["content"]
+    assert "error" in json.loads(named[1].result)
     (passed,) = of(history, ev.TestsPassed)
     # pytest ran the two old and the two new tests, under coverage, in the sandbox
     assert (passed.attempt, passed.results.total, passed.results.failed) == (1, 4, 0)

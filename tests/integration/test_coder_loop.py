@@ -53,6 +53,8 @@ BROKEN = "def add(a, b):\n    return a - b\n"
 FIXED = "def add(a, b):\n    return a + b\n"
 TEST = 'from calc import add\n\nassert add(2, 3) == 5, add(2, 3)\nprint("1 passed")\n'
 RUN_TESTS = ["python3", "test_calc.py"]
+# The coder's own reads, before the first turn, of the files the plan names (calc.py, test_calc.py)
+NAMED_READS = ("file_read", "file_read")
 FINISHED = json.dumps({"tool": "finish", "arguments": {"summary": "fixed and checked"}})
 
 
@@ -220,6 +222,9 @@ async def test_the_model_reads_fixes_tests_and_finishes(
     assert first["response_format"]["json_schema"]["name"] == "tool_call"
     assert GOAL in first["messages"][1]["content"]
     assert PLAN in first["messages"][1]["content"]
+    # the files the plan names, as the workspace had them, before any tool call
+    assert f"`calc.py`:\n```\n{BROKEN}\n```" in first["messages"][1]["content"]
+    assert f"`test_calc.py`:\n```\n{TEST}\n```" in first["messages"][1]["content"]
     assert "Result of run_tests:" in last["messages"][-1]["content"]
     assert '"passed":true' in last["messages"][-1]["content"]
     assert len(fake.requests) == 4
@@ -252,7 +257,11 @@ async def test_unusable_answers_go_back_to_the_model_and_cost_their_turn(
     (rejected,) = of(new, tev.ToolCallRejected)  # the one that named a real tool
     assert rejected.tool == "file_read"
     assert "file" in rejected.arguments_json
-    assert [e.tool for e in of(new, ev.ToolCalled)] == ["file_write", "workspace_diff"]
+    assert [e.tool for e in of(new, ev.ToolCalled)] == [
+        *NAMED_READS,
+        "file_write",
+        "workspace_diff",
+    ]
     assert len(of(new, ev.LlmCalled)) == 5
     (changed,) = of(new, ev.FilesChanged)
     assert changed.paths == ("calc.py",)
@@ -273,7 +282,7 @@ async def test_a_call_repeated_at_once_is_not_run_again_and_the_model_is_told(
     # after the test run the same write is a new step again (something happened in between)
     assert told[3].startswith("Result of file_write:")
     tools = [e.tool for e in of(new, ev.ToolCalled)]
-    assert tools == ["file_write", "run_tests", "file_write", "workspace_diff"]
+    assert tools == [*NAMED_READS, "file_write", "run_tests", "file_write", "workspace_diff"]
     assert len(of(new, ev.LlmCalled)) == 5  # the repeat cost its turn
 
 
@@ -432,7 +441,11 @@ async def test_a_model_outage_keeps_the_paid_calls_and_the_redelivery_resumes(
     fake.push(Reply(content=FINISHED))
     new = await attempt(coder, app, trigger)  # the redelivery
     assert len(fake.requests) == 3  # turn 1 from the log, turn 2 asked again
-    assert [e.tool for e in of(new, ev.ToolCalled)] == ["file_write", "workspace_diff"]
+    assert [e.tool for e in of(new, ev.ToolCalled)] == [
+        *NAMED_READS,
+        "file_write",
+        "workspace_diff",
+    ]
     assert of(new, ev.FilesChanged)[0].paths == ("calc.py",)
     reaction = [e for e in new if e.causation_id == trigger.event_id]
     assert [c.response for c in of(reaction, ev.LlmCalled)] == [FINISHED]

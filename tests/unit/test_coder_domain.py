@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from bdg_coder.domain import parked_of, recipe_of, workspace_name
+from bdg_coder.domain import parked_of, paths_named, recipe_of, workspace_name
 from bdg_coder.llm_adapters import CoderLlm, Finish, offered_tools
 from bdg_coder.registries import replay_registry
 from bdg_contracts import events as ev
@@ -158,3 +158,21 @@ async def test_the_code_context_of_the_coder_is_found_query_by_query() -> None:
         await recorded.retrieve("t", "/src/app", "goal")  # the planner's is not the coder's
     assert (await NoCodeContext().retrieve("t", "r", "q")).note == "no index configured"
     assert len(query_of("g" * 5_000, "p")) == 2_000
+
+
+@pytest.mark.parametrize(
+    ("goal", "plan", "named"),
+    [
+        ("Fix `src/slug.js` so it folds accents", "- [ ] edit src/slug.js", ["src/slug.js"]),
+        (
+            "Add mul to calc.py",
+            "- [ ] tests/test_calc.py\n- [ ] README.md",
+            ["calc.py", "tests/test_calc.py", "README.md"],
+        ),
+        ("Bump to v1.2.3, e.g. in os.path.join style", "", []),
+        ("See https://example.org/docs/a.js and /etc/app.toml", "", []),
+        ("a.py b.py c.py d.py", "", ["a.py", "b.py", "c.py"]),
+    ],
+)
+def test_the_files_the_goal_and_plan_name(goal: str, plan: str, named: list[str]) -> None:
+    assert paths_named(goal, plan) == named

@@ -174,6 +174,16 @@ def test_prompts_say_the_task_and_never_an_id() -> None:
     assert prompts.system_prompt(offered, 7) == system
 
 
+def test_the_named_files_come_after_the_plan_with_their_content() -> None:
+    task = CodingTask("Fix add in calc.py", "- [ ] fix it", 1)
+    text = prompts.task_prompt(task, "", [("calc.py", "def add(a, b):\n    return a - b")])
+    assert text == (
+        "Goal: Fix add in calc.py\n\nPlan:\n- [ ] fix it\n\n"
+        "The files the goal and plan name, as they are now:\n"
+        "`calc.py`:\n```\ndef add(a, b):\n    return a - b\n```\n\nStart with a tool call."
+    )
+
+
 def test_the_same_call_twice_in_a_row_is_a_repeat_and_any_other_call_is_not() -> None:
     state = LoopState(LoopLimits())
     write = ("file_write", '{"path":"a.py","content":"x = 1\\n"}')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import singledispatch
@@ -121,6 +122,29 @@ def needs_rework(review: ev.ReviewCompleted) -> bool:
 
 
 MAX_QUERY_CHARS = 2_000
+
+
+# A relative path with a source or config extension, as people write them in goals and plans
+# ("src/slug.js", `pricing/cart.py`); not a URL, an absolute path, "e.g." or a version number.
+_EXTENSIONS = (
+    "py|pyi|js|mjs|cjs|ts|tsx|jsx|json|toml|yaml|yml|md|txt|cfg|ini|go|rs|java|kt|rb|php|c|h|"
+    "cc|cpp|hpp|cs|css|scss|html|vue|svelte|sh|sql"
+)
+_NAMED_PATH = re.compile(
+    rf"(?<![\w/.:-])((?:[\w.-]+/)*[\w.-]*\w\.(?:{_EXTENSIONS}))(?![\w/-])", re.IGNORECASE
+)
+MAX_NAMED_FILES = 3
+
+
+def paths_named(goal: str, plan_markdown: str) -> list[str]:
+    """Files the goal and the plan name, in order of first mention (at most MAX_NAMED_FILES):
+    the coder shows their current content up front, so the model starts from the code."""
+    found: list[str] = []
+    for match in _NAMED_PATH.finditer(f"{goal}\n{plan_markdown}"):
+        path = match.group(1)
+        if path not in found and not path.startswith(".."):
+            found.append(path)
+    return found[:MAX_NAMED_FILES]
 
 
 def query_of(goal: str, plan_markdown: str) -> str:

@@ -49,8 +49,13 @@ def system_prompt(tools: Sequence[OfferedTool], max_steps: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def task_prompt(task: CodingTask, context: str) -> str:
+def task_prompt(task: CodingTask, context: str, named: Sequence[tuple[str, str]] = ()) -> str:
+    """``named``: (path, content) of the files the goal and plan name, as the workspace has
+    them now."""
     parts = [f"Goal: {task.goal}", f"Plan:\n{task.plan_markdown or '(no plan)'}"]
+    if named:
+        shown = "\n\n".join(f"`{path}`:\n```\n{content}\n```" for path, content in named)
+        parts.append(f"The files the goal and plan name, as they are now:\n{shown}")
     if context:
         parts.append(f"Relevant code from the repository's index:\n{context}")
     if task.feedback:

@@ -14,21 +14,23 @@ recorded aside, and the re-driven attempt takes them again (see ``llm_adapters``
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bdg_coder import prompts
 from bdg_coder.adapters import AbstractCoder, Session
 from bdg_coder.diff_tool import WORKSPACE_DIFF, Diff
-from bdg_coder.domain import Changes, CodingTask, Patch, query_of
+from bdg_coder.domain import Changes, CodingTask, Patch, paths_named, query_of
 from bdg_coder.llm_adapters import CoderLlm, Finish, known_call, offered_tools
-from bdg_coder.loop import LoopLimits, LoopState, Stop, messages, summary_of
+from bdg_coder.loop import LoopLimits, LoopState, Stop, cut, messages, summary_of
 from bdg_coder.workspace import AbstractWorkspaces
 from bdg_llm.api import ChatRequest, LlmClient
 from bdg_llm.code_context import render_code_context
 from bdg_llm.toolcalls import ToolCallError, Tools, parse_tool_call, tools_request
 from bdg_runtime.reactions import StepError
 from bdg_tools.calls import ToolCaller
+from bdg_tools.catalog import FILE_READ, FileContent
 from bdg_tools.code_context import AbstractCodeContext, Retrieved
 from bdg_tools.registry import ToolRegistry
 from bdg_tools.spec import ToolContext, ToolEntry
@@ -41,6 +43,15 @@ def _diff_tool(registry: ToolRegistry) -> ToolEntry:
     if entry is None:
         raise StepError(f"the coder's tools have no {WORKSPACE_DIFF.name}: its change is lost")
     return entry
+
+
+def _own_tools(registry: ToolRegistry) -> ToolRegistry:
+    """The coder's own calls, outside the model's policy: the attempt's diff, and reading the
+    files the goal names before the first turn."""
+    entries = [_diff_tool(registry)]
+    if (read := registry.get(FILE_READ.name)) is not None:
+        entries.append(read)
+    return ToolRegistry(entries, env={})
 
 
 class ToolLoopCoder(AbstractCoder):
@@ -67,16 +78,18 @@ class ToolLoopCoder(AbstractCoder):
         tools, offered = offered_tools(registry, ctx.tenant_id, ctx.user_id)
         system = prompts.system_prompt(offered, self.limits.max_steps)
         context = render_code_context(found.hits) if found else ""
+        internal = ToolCaller(_own_tools(registry), session.app)
+        named = await self._named_files(task, ctx, internal)
         run = _Run(
             task=task,
             ctx=ctx,
             caller=caller,
-            internal=ToolCaller(ToolRegistry([_diff_tool(registry)], env={}), session.app),
+            internal=internal,
             tools=tools,
             llm=CoderLlm(self.client, task.parked.calls),
             native=self.native,
             system=system,
-            user=prompts.task_prompt(task, context),
+            user=prompts.task_prompt(task, context, named),
             state=LoopState(self.limits),
         )
         while run.state.stop_before_call() is None:
@@ -90,6 +103,29 @@ class ToolLoopCoder(AbstractCoder):
 
     async def release(self, task: CodingTask, session: Session) -> None:
         await self.workspaces.drop(session.tool_ctx.tenant_id, session.tool_ctx.workspace)
+
+    async def _named_files(
+        self, task: CodingTask, ctx: ToolContext, internal: ToolCaller
+    ) -> list[tuple[str, str]]:
+        """The files the goal and plan name, read through the recorded tool path (a replay
+        reads them from the log); one that does not exist yet is left out. Bounded, so the
+        conversation keeps room for the turns."""
+        budget = min(self.limits.result_chars, self.limits.context_chars // 4)
+        shown: list[tuple[str, str]] = []
+        for number, path in enumerate(paths_named(task.goal, task.plan_markdown)):
+            arguments = json.dumps({"path": path, "start_line": None, "end_line": None})
+            scope = f"c{task.attempt}-named-{number}"
+            outcome = await internal.call(replace(ctx, scope=scope), FILE_READ.name, arguments)
+            try:
+                read = FileContent.model_validate_json(outcome.content)
+            except ValueError:
+                continue  # a file the change is to create, or one that cannot be read
+            text = cut(read.content, budget)
+            shown.append((path, text))
+            budget -= len(text)
+            if budget <= 0:
+                break
+        return shown
 
     async def _code_context(self, task: CodingTask, session: Session) -> Retrieved | None:
         """The code an earlier run of this attempt was shown, else the index's (recorded at
