@@ -73,7 +73,7 @@ async def test_the_workspace_tools_through_the_sandbox(sandbox: SandboxClient) -
 
     source = 'def greet(name):\n    return "hello " + name\n'
     written = await run(registry, ctx, "file_write", path="greet.py", content=source)
-    assert written == {"path": "greet.py", "bytes_written": len(source)}
+    assert written == {"path": "greet.py", "bytes_written": len(source), "note": ""}
     await run(registry, ctx, "file_write", path="tests/test_greet.py", content=TEST)
 
     read = await run(registry, ctx, "file_read", path="greet.py", start_line=2, end_line=2)
@@ -95,6 +95,14 @@ async def test_the_workspace_tools_through_the_sandbox(sandbox: SandboxClient) -
     assert patched == {"paths": ["greet.py"]}
     passing = await run(registry, ctx, "run_tests", argv=PYTHON, path="tests/test_greet.py")
     assert passing == {"passed": True, "exit_code": 0, "output_tail": "1 passed\n"}
+
+    # a whole-file write that drops what the file defined says so
+    both = source + "\n\ndef part(name):\n    return name[:1]\n"
+    kept = await run(registry, ctx, "file_write", path="greet.py", content=both)
+    assert kept["note"] == ""
+    only = "def part(name):\n    return name[:2]\n"
+    dropped = await run(registry, ctx, "file_write", path="greet.py", content=only)
+    assert "no longer defines greet, which it did before" in dropped["note"]
 
     ran = await run(registry, ctx, "run_command", argv=["python3", "-c", "print(6 * 7)"])
     assert ran["exit_code"] == 0

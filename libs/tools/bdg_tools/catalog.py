@@ -89,6 +89,7 @@ class FileContent(Model):
 class FileWritten(Model):
     path: str
     bytes_written: int
+    note: str = Field(default="", description="a warning about the write, e.g. what it dropped")
 
 
 class PatchApplied(Model):

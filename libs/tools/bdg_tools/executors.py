@@ -20,6 +20,7 @@ from bdg_contracts import subjects
 from bdg_contracts import tool_events as tev
 from bdg_sandbox.client import SandboxClient, SandboxRequestError
 from bdg_tools import catalog as c
+from bdg_tools.definitions import dropped_note
 from bdg_tools.retry import TransientToolError
 from bdg_tools.spec import ToolContext, ToolEntry, ToolFailure
 
@@ -72,8 +73,20 @@ class SandboxTools:
     @_run.register
     async def _(self, a: c.FileWrite, ctx: ToolContext) -> BaseModel:
         data = a.content.encode()
+        old = await self._existing(ctx, a.path)
         await self.client.write_file(ctx.tenant_id, ctx.workspace_id, a.path, data)
-        return c.FileWritten(path=a.path, bytes_written=len(data))
+        note = dropped_note(a.path, old, a.content) if old else ""
+        return c.FileWritten(path=a.path, bytes_written=len(data), note=note)
+
+    async def _existing(self, ctx: ToolContext, path: str) -> str:
+        """The file's content before a write ("" when there is none to compare)."""
+        try:
+            raw = await self.client.read_file(ctx.tenant_id, ctx.workspace_id, path)
+        except SandboxRequestError as error:
+            if error.code in ("not_found", "invalid"):
+                return ""
+            raise
+        return raw[:MAX_READ_CHARS].decode("utf-8", errors="replace")
 
     @_run.register
     async def _(self, a: c.ApplyPatch, ctx: ToolContext) -> BaseModel:
