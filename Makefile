@@ -1,4 +1,4 @@
-.PHONY: install test test-external lint bench demo up
+.PHONY: install test test-external lint bench bench-agent demo demo-live up
 
 install:
 	uv sync
@@ -11,15 +11,23 @@ test-external:
 
 lint:
 	uv run ruff check .
-	uv run ruff format --check libs services cli
+	uv run ruff format --check .
 	uv run mypy
 
 bench:
 	uv run python -m bench.replay_bench
 	uv run python -m bench.hop_latency
+	uv run python -m bench.full_job
+	uv run python -m bench.tester_phases
+
+bench-agent:  # the agent task set on the configured model (the offline one: about 15 min)
+	uv run python -m bench.agent_bench
 
 demo:
 	uv run bdg demo
+
+demo-live:
+	uv run bdg demo --live
 
 up:
 	uv run bdg up
