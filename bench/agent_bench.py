@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import tempfile
 import time
 from collections.abc import Sequence
@@ -53,6 +52,7 @@ from bdg_sandbox.client import SandboxClient
 from bench.agent_judge import judge
 from bench.agent_report import TaskResult, report, write_json
 from bench.agent_tasks.tasks import AgentTask, load_tasks, make_repo
+from tests.ports import free_port
 
 ENDS = frozenset(
     {JobState.awaiting_deploy_approval, JobState.failed, JobState.cancelled, JobState.done}
@@ -65,12 +65,6 @@ class Options:
     max_attempts: int
     home: Path
     json: Path | None  # rewritten after every task: a long run's figures so far
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def select(tasks: Sequence[AgentTask], wanted: str) -> list[AgentTask]:

@@ -32,9 +32,6 @@ import time
 from pathlib import Path
 from uuid import UUID
 
-import psycopg
-from psycopg import sql
-
 from bdg_contracts import commands as cmd
 from bdg_contracts import events as ev
 from bdg_contracts import subjects
@@ -47,6 +44,7 @@ from bdg_jobs.store import JobStore
 from bdg_jobs.user_commands import Caller, JobCommands
 from bdg_runtime.bus import JetStreamPublisher, connect, ensure_streams
 from bdg_runtime.redrive import Redriver
+from bench.fresh_postgres import fresh_database
 from tests.e2e.full_flow.scenarios import SCENARIOS
 from tests.e2e.full_flow.services import model_env, start_services, write_deploy_answers
 from tests.e2e.harness import Cluster
@@ -206,19 +204,10 @@ async def main() -> None:
     parser.add_argument("--scenario", default="python_pass", choices=sorted(SCENARIOS))
     parser.add_argument("--phases", action="store_true", help="the tester's phases per run")
     args = parser.parse_args()
-    name = f"bdg_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    params = psycopg.conninfo.conninfo_to_dict(ADMIN)
-    params["dbname"] = name
-    url = psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in params.items()})
-    migrate(url)
-    try:
+    with fresh_database(ADMIN) as url:
+        migrate(url)
         with tempfile.TemporaryDirectory() as tmp:
             results = await run_jobs(args.scenario, args.runs, url, Path(tmp), args.phases)
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
     print(f"\none job of scenario {args.scenario}, seconds by step (model answers recorded)")
     table(results)
     print(

@@ -6,7 +6,6 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -18,6 +17,7 @@ import psutil
 import pytest
 
 from tests.conftest import Servers
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,12 +42,6 @@ STEPS = [  # what the reference job must show, in this order (other lines may co
     "summary",
     "done after 23 events",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ from bdg_contracts.base import Event
 from bdg_jobs.store import JobStore
 from bdg_llm.local_model import MODELS, LocalModelConfig, is_installed
 from tests.conftest import Servers
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,12 +42,6 @@ STEPS = [  # shown in this order (other lines come between)
     "summary",
     "model tokens",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
