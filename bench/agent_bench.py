@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -186,7 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("GATEWAY_PORT", str(free_port()))  # not what another stack uses
     options = Options(args.task_timeout, args.max_attempts, home, args.json)
     bounds = LiveBounds(args.coder_max_steps, args.plan_iterations)
-    console = Console(highlight=False, soft_wrap=True)
+    # a report read from a log file later keeps its table whole
+    console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
     previous = signal.signal(signal.SIGTERM, interrupt)  # unwind: stop what was started
     started = time.monotonic()
     try:
