@@ -3,7 +3,6 @@ besides printing."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import singledispatch
@@ -16,6 +15,7 @@ from rich.text import Text
 from bdg_contracts import events as ev
 from bdg_contracts import tool_events as tev
 from bdg_contracts.base import Event
+from bdg_jobs.attempt_tool_calls import short_arguments as attempt_arguments
 from bdg_jobs.domain import Job
 from bdg_runtime.dlq import DeadLetter
 
@@ -82,23 +82,9 @@ def _(event: ev.PlanApproved | ev.DeployApproved) -> str:
 
 
 def short_arguments(arguments_json: str, width: int = 70) -> str:
-    """``path=calc/ops.py content='def mul(a, b):⏎    re…'``: a tool call's arguments on a line."""
-    try:
-        arguments = json.loads(arguments_json)
-    except ValueError:
-        arguments = arguments_json
-    if not isinstance(arguments, dict):
-        return _cut(str(arguments).replace("\n", "⏎"), width)
-    parts = []
-    for key, value in arguments.items():
-        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        shown = shown.replace("\n", "⏎")
-        parts.append(f"{key}={_cut(shown, 30) if ' ' not in shown else repr(_cut(shown, 30))}")
-    return _cut(" ".join(parts), width)
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """``path=calc/ops.py content='def mul(a, b):⏎    re…'``: a tool call's arguments on a line
+    (the attempts view's form, narrower for an event line)."""
+    return attempt_arguments(arguments_json, width, value_width=30)
 
 
 @summary.register

@@ -22,20 +22,20 @@ def cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def short_arguments(arguments_json: str) -> str:
+def short_arguments(arguments_json: str, width: int = ARGUMENT_CHARS, value_width: int = 40) -> str:
     """``path=calc/ops.py content='def mul(a, b):⏎    re…'``: a call's arguments on a line."""
     try:
         arguments = json.loads(arguments_json)
     except ValueError:
         arguments = arguments_json
     if not isinstance(arguments, dict):
-        return cut(str(arguments).replace("\n", "⏎"), ARGUMENT_CHARS)
+        return cut(str(arguments).replace("\n", "⏎"), width)
     parts = []
     for key, value in arguments.items():
         shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        shown = cut(shown.replace("\n", "⏎"), 40)
+        shown = cut(shown.replace("\n", "⏎"), value_width)
         parts.append(f"{key}={shown!r}" if " " in shown else f"{key}={shown}")
-    return cut(" ".join(parts), ARGUMENT_CHARS)
+    return cut(" ".join(parts), width)
 
 
 def errored(result: str) -> bool:
