@@ -12,7 +12,7 @@ from bdg_contracts import events as ev
 from bdg_contracts.base import Event
 from bdg_contracts.sandbox import Limits
 from bdg_sandbox.client import SandboxClient, SandboxRequestError
-from bdg_tester.sandbox_env import SYSTEM_PATH
+from bdg_tester.sandbox.env import SYSTEM_PATH
 from bench.agent_tasks.tasks import AgentTask
 
 TENANT = "agent-bench"

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from bdg_sandboxd.caches import Caches
 from bdg_tester.domain import TestTask
-from bdg_tester.sandbox_runner import SandboxTestRunner
+from bdg_tester.sandbox.runner import SandboxTestRunner
 from tests.git_repos import make_repo
 from tests.sandbox.daemon import start_daemon
 

@@ -25,7 +25,7 @@ import pytest
 
 from bdg_contracts.sandbox import Limits
 from bdg_sandbox.client import SandboxClient
-from bdg_tester.sandbox_env import SYSTEM_PATH
+from bdg_tester.sandbox.env import SYSTEM_PATH
 from bench.agent_tasks.tasks import AgentTask, load_tasks, make_repo
 from tests.sandbox.daemon import Daemon, start_daemon
 

@@ -33,7 +33,7 @@ from bdg_runtime.reactions import Delivery, StepError
 from bdg_sandbox.client import SandboxClient, SandboxUnavailableError
 from bdg_tester.application import Testing
 from bdg_tester.domain import TestRun, TestTask, task_for
-from bdg_tester.sandbox_runner import SandboxTestRunner, WorkspaceBuildError
+from bdg_tester.sandbox.runner import SandboxTestRunner, WorkspaceBuildError
 from bdg_tester.settings import TesterSettings
 from tests.conftest import Servers, create_database, drop_database
 from tests.git_repos import commit, git, make_repo

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bdg_tester.detection import Framework, Kind, Language, detect_projects
+from bdg_tester.detection.detect import Framework, Kind, Language, detect_projects
 from bench.agent_tasks.tasks import AgentTask, TaskError, load_tasks, make_repo
 
 pytestmark = pytest.mark.timeout(30)

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from bdg_tester.analysis import MAX_MARKDOWN, Analysis, Phase, RunOutput, analyze
-from bdg_tester.diagnosis import Cause
-from bdg_tester.locations import Frame
-from bdg_tester.outcomes import Status, TestCase, TestReport
-from bdg_tester.results import (
+from bdg_tester.analysis.analyze import MAX_MARKDOWN, analyze
+from bdg_tester.analysis.diagnosis import Cause
+from bdg_tester.analysis.model import Analysis, Phase, RunOutput
+from bdg_tester.results.locations import Frame
+from bdg_tester.results.outcomes import Status, TestCase, TestReport
+from bdg_tester.results.parse import (
     parse_cargo_test,
     parse_go_test_json,
     parse_jest_json,

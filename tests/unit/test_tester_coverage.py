@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from bdg_tester.coverage_reports import (
+from bdg_tester.detection.projects import CoverageFormat
+from bdg_tester.results.coverage import (
     CoverageReport,
     FileCoverage,
     parse_coverage,
     parse_coverage_py_json,
     parse_istanbul_summary,
 )
-from bdg_tester.outcomes import ParseError
-from bdg_tester.projects import CoverageFormat
+from bdg_tester.results.outcomes import ParseError
 
 pytestmark = pytest.mark.timeout(30)
 

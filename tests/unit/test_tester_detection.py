@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bdg_tester.detection import (
+from bdg_tester.detection.detect import (
     CoverageFormat,
     Framework,
     Kind,
@@ -19,7 +19,7 @@ from bdg_tester.detection import (
     detect_directory,
     detect_projects,
 )
-from bdg_tester.tree import glob_match, read_tree
+from bdg_tester.detection.tree import glob_match, read_tree
 
 pytestmark = pytest.mark.timeout(30)
 

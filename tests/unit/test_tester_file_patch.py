@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bdg_tester.file_patch import file_patch, files_patch
+from bdg_tester.sandbox.file_patch import file_patch, files_patch
 
 GIT = ["git", "-c", "core.autocrlf=false"]
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bdg_tester.analysis import RunOutput, analyze
-from bdg_tester.detection import detect_projects
-from bdg_tester.outcomes import Status
-from bdg_tester.projects import Framework, Project, ResultsFormat
-from bdg_tester.results_junit import parse_junit_xml
+from bdg_tester.analysis.analyze import analyze
+from bdg_tester.analysis.model import RunOutput
+from bdg_tester.detection.detect import detect_projects
+from bdg_tester.detection.projects import Framework, Project, ResultsFormat
+from bdg_tester.results.junit import parse_junit_xml
+from bdg_tester.results.outcomes import Status
 
 DATA = Path(__file__).parent / "data" / "tester"
 OUT = "/workspace/.bdg-results/_root_"

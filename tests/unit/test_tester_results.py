@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bdg_tester.projects import ResultsFormat
-from bdg_tester.results import (
+from bdg_tester.detection.projects import ResultsFormat
+from bdg_tester.results.junit import MAX_XML_CHARS
+from bdg_tester.results.parse import (
     ParseError,
     Status,
     TestCase,
@@ -23,7 +24,6 @@ from bdg_tester.results import (
     parse_mocha_json,
     parse_results,
 )
-from bdg_tester.results_junit import MAX_XML_CHARS
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -18,16 +18,16 @@ from bdg_runtime.answers import Answers
 from bdg_runtime.job_replay import replay_job
 from bdg_tester import main
 from bdg_tester.adapters import MissingOutcomeError, RecordedOutcomes, RecordedTestRunner
-from bdg_tester.analysis import Phase, RunOutput
-from bdg_tester.console_counts import Counts, console_counts
-from bdg_tester.coverage_reports import CoverageReport
-from bdg_tester.detection import detect_projects
+from bdg_tester.analysis.model import Phase, RunOutput
+from bdg_tester.analysis.verdict import after_run, combine, install_failed
+from bdg_tester.detection.detect import detect_projects
+from bdg_tester.detection.projects import Project
 from bdg_tester.domain import TestTask, task_for
-from bdg_tester.outcomes import Status, TestCase, TestReport
-from bdg_tester.projects import Project
-from bdg_tester.sandbox_env import VENV, cwd, install_commands, install_env, run_env
-from bdg_tester.sandbox_runner import SandboxTestRunner
-from bdg_tester.verdict import after_run, combine, install_failed
+from bdg_tester.results.console_counts import Counts, console_counts
+from bdg_tester.results.coverage import CoverageReport
+from bdg_tester.results.outcomes import Status, TestCase, TestReport
+from bdg_tester.sandbox.env import VENV, cwd, install_commands, install_env, run_env
+from bdg_tester.sandbox.runner import SandboxTestRunner
 
 pytestmark = pytest.mark.timeout(10)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -11,9 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from bdg_tester.detection import Framework, Kind, Project, detect_projects
-from bdg_tester.scaffold import Scaffold, ScaffoldError, scaffold_directory, scaffold_tests
-from bdg_tester.scaffold_node import merge_patch, read_exports
+from bdg_tester.detection.detect import Framework, Kind, Project, detect_projects
+from bdg_tester.scaffolding.node import merge_patch, read_exports
+from bdg_tester.scaffolding.scaffold import (
+    Scaffold,
+    ScaffoldError,
+    scaffold_directory,
+    scaffold_tests,
+)
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,6 +1,6 @@
 """The tester's outside world: a test runner.
 
-`SandboxTestRunner` (sandbox_runner.py) runs the tests in sandboxd; `RecordedTestRunner` answers
+`SandboxTestRunner` (sandbox/runner.py) runs the tests in sandboxd; `RecordedTestRunner` answers
 from a recorded script (`BDG_ANSWERS_FILE`: tests, the demo); `RecordedOutcomes` answers from
 the outcomes a job's history recorded (a replay never runs the tests again).
 """

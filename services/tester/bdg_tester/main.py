@@ -18,7 +18,7 @@ from bdg_sandbox.client import SandboxClient
 from bdg_tester.adapters import RecordedOutcomes, RecordedTestRunner
 from bdg_tester.application import Testing
 from bdg_tester.handlers import TesterHandlers
-from bdg_tester.sandbox_runner import SandboxTestRunner
+from bdg_tester.sandbox.runner import SandboxTestRunner
 from bdg_tester.settings import TesterSettings
 
 NAME = "tester"

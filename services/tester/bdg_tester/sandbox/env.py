@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bdg_tester.projects import Argv, Kind, PackageManager, Project
+from bdg_tester.detection.projects import Argv, Kind, PackageManager, Project
 
 WORKSPACE = "/workspace"
 VENV = ".bdg-venv"

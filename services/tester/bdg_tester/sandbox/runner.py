@@ -19,18 +19,18 @@ from dataclasses import replace
 from bdg_runtime.reactions import StepError
 from bdg_sandbox.client import SandboxClient, SandboxRequestError, SandboxUnavailableError
 from bdg_tester.adapters import AbstractTestRunner
-from bdg_tester.analysis import RunOutput
-from bdg_tester.detection import detect_projects
+from bdg_tester.analysis.model import RunOutput
+from bdg_tester.analysis.verdict import ProjectOutcome, budget_for, combine, install_failed
+from bdg_tester.detection.detect import detect_projects
+from bdg_tester.detection.projects import Argv, Kind, Project
+from bdg_tester.detection.tree import wants_text
 from bdg_tester.domain import TestRun, TestTask
-from bdg_tester.file_patch import files_patch
-from bdg_tester.progress import PhaseHook, PhaseTimer
-from bdg_tester.projects import Argv, Kind, Project
-from bdg_tester.sandbox_env import HOME, MAKE_VENV, install_commands, install_env, needs_venv
-from bdg_tester.sandbox_files import WorkspaceFiles
-from bdg_tester.sandbox_project import ProjectRunner, Written, scaffold_missing
+from bdg_tester.sandbox.env import HOME, MAKE_VENV, install_commands, install_env, needs_venv
+from bdg_tester.sandbox.file_patch import files_patch
+from bdg_tester.sandbox.files import WorkspaceFiles
+from bdg_tester.sandbox.progress import PhaseHook, PhaseTimer
+from bdg_tester.sandbox.project import ProjectRunner, Written, scaffold_missing
 from bdg_tester.settings import TesterSettings
-from bdg_tester.tree import wants_text
-from bdg_tester.verdict import ProjectOutcome, budget_for, combine, install_failed
 
 log = logging.getLogger("bdg_tester.runner")
 

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bdg_tester.detect_node import NPM_PLACEHOLDER
-from bdg_tester.projects import Framework
-from bdg_tester.tree import Tree, is_js_test, join
+from bdg_tester.detection.node import NPM_PLACEHOLDER
+from bdg_tester.detection.projects import Framework
+from bdg_tester.detection.tree import Tree, is_js_test, join
 
 VERSIONS = {
     "vitest": "^3.2.4",

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bdg_tester.locations import relative_to
-from bdg_tester.outcomes import ParseError
-from bdg_tester.projects import CoverageFormat
+from bdg_tester.detection.projects import CoverageFormat
+from bdg_tester.results.locations import relative_to
+from bdg_tester.results.outcomes import ParseError
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Callable, Iterable
 
 from bdg_sandbox.client import SandboxClient, SandboxRequestError
-from bdg_tester.tree import SKIP_DIRS, glob_match
+from bdg_tester.detection.tree import SKIP_DIRS, glob_match
 
 MAX_FILE_BYTES = 512 * 1024
 MAX_FILES = 50_000

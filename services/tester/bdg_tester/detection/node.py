@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bdg_tester.projects import (
+from bdg_tester.detection.projects import (
     Argv,
     CoverageFormat,
     Framework,
@@ -25,7 +25,7 @@ from bdg_tester.projects import (
     Project,
     ResultsFormat,
 )
-from bdg_tester.tree import Tree, in_fixture_dir, is_js_test, is_member, join, parent
+from bdg_tester.detection.tree import Tree, in_fixture_dir, is_js_test, is_member, join, parent
 
 NPM_PLACEHOLDER = 'echo "Error: no test specified" && exit 1'
 _SHELL_OPS = frozenset({"&&", "||", ";", "|", "&"})

@@ -7,8 +7,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bdg_tester.locations import best_frame, relative_to
-from bdg_tester.outcomes import ParseError, Status, TestCase, TestReport, first_line, plain, seconds
+from bdg_tester.results.locations import best_frame, relative_to
+from bdg_tester.results.outcomes import (
+    ParseError,
+    Status,
+    TestCase,
+    TestReport,
+    first_line,
+    plain,
+    seconds,
+)
 
 _JEST_STATUS = {
     "passed": Status.passed,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bdg_tester.causes import Cause, Diagnosis, search
+from bdg_tester.analysis.causes import Cause, Diagnosis, search
 
 _TIMEOUT = (
     r"Test timed out in \d+ ?ms|Exceeded timeout of \d+ ?ms|Timeout of \d+ms exceeded"

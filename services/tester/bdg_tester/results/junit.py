@@ -11,8 +11,8 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from bdg_tester.locations import best_frame, relative_to
-from bdg_tester.outcomes import (
+from bdg_tester.results.locations import best_frame, relative_to
+from bdg_tester.results.outcomes import (
     ParseError,
     Status,
     TestCase,

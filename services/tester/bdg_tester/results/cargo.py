@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bdg_tester.locations import best_frame
-from bdg_tester.outcomes import ParseError, Status, TestCase, TestReport, seconds
+from bdg_tester.results.locations import best_frame
+from bdg_tester.results.outcomes import ParseError, Status, TestCase, TestReport, seconds
 
 _TARGET = re.compile(r"^\s*(?:Running (?:unittests )?(?P<target>\S+)|Doc-tests (?P<doc>\S+))")
 _RUNNING = re.compile(r"^running (?P<n>\d+) tests?$")

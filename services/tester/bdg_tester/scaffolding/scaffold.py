@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bdg_tester.projects import Framework, Kind, Project
-from bdg_tester.scaffold_node import (
+from bdg_tester.detection.projects import Framework, Kind, Project
+from bdg_tester.detection.tree import Tree, is_manifest, join, read_tree
+from bdg_tester.scaffolding.node import (
     candidates,
     choose_framework,
     dump_package_json,
@@ -23,8 +24,7 @@ from bdg_tester.scaffold_node import (
     smoke_test,
     smoke_test_path,
 )
-from bdg_tester.scaffold_python import find_modules, smoke_test_module, src_pythonpath
-from bdg_tester.tree import Tree, is_manifest, join, read_tree
+from bdg_tester.scaffolding.python import find_modules, smoke_test_module, src_pythonpath
 
 
 class ScaffoldError(ValueError):

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bdg_contracts.events import TestResults
-from bdg_tester.analysis import Analysis, RunOutput, analyze
-from bdg_tester.console_counts import console_counts
-from bdg_tester.coverage_reports import CoverageReport
+from bdg_tester.analysis.analyze import analyze
+from bdg_tester.analysis.model import Analysis, RunOutput
+from bdg_tester.detection.projects import Project
 from bdg_tester.domain import TestRun
-from bdg_tester.projects import Project
+from bdg_tester.results.console_counts import console_counts
+from bdg_tester.results.coverage import CoverageReport
 
 MAX_ANALYSIS = 6_000
 MAX_TAIL = 2_000

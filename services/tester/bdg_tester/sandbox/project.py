@@ -9,19 +9,19 @@ from collections.abc import Mapping
 
 from bdg_contracts.sandbox import Exited
 from bdg_sandbox.client import SandboxClient
-from bdg_tester.analysis import Phase, RunOutput
-from bdg_tester.coverage_reports import CoverageReport, parse_coverage
-from bdg_tester.detection import detect_projects
-from bdg_tester.outcomes import ParseError, TestReport
-from bdg_tester.progress import TAIL_BYTES, Output, PhaseTimer
-from bdg_tester.projects import Argv, Outputs, Project, ResultsFormat
-from bdg_tester.results import parse_results
-from bdg_tester.sandbox_env import cwd, run_env
-from bdg_tester.sandbox_files import WorkspaceFiles
-from bdg_tester.scaffold import ScaffoldError, scaffold_tests
+from bdg_tester.analysis.model import Phase, RunOutput
+from bdg_tester.analysis.verdict import ProjectOutcome, after_run
+from bdg_tester.detection.detect import detect_projects
+from bdg_tester.detection.projects import Argv, Outputs, Project, ResultsFormat
+from bdg_tester.detection.tree import Tree, is_manifest, is_under
+from bdg_tester.results.coverage import CoverageReport, parse_coverage
+from bdg_tester.results.outcomes import ParseError, TestReport
+from bdg_tester.results.parse import parse_results
+from bdg_tester.sandbox.env import cwd, run_env
+from bdg_tester.sandbox.files import WorkspaceFiles
+from bdg_tester.sandbox.progress import TAIL_BYTES, Output, PhaseTimer
+from bdg_tester.scaffolding.scaffold import ScaffoldError, scaffold_tests
 from bdg_tester.settings import TesterSettings
-from bdg_tester.tree import Tree, is_manifest, is_under
-from bdg_tester.verdict import ProjectOutcome, after_run
 
 log = logging.getLogger("bdg_tester.runner")
 REPORT_TIMEOUT_S = 120.0

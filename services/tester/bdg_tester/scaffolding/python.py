@@ -11,7 +11,7 @@ import configparser
 import tomllib
 from dataclasses import dataclass
 
-from bdg_tester.tree import Tree, join
+from bdg_tester.detection.tree import Tree, join
 
 _NOT_MODULES = frozenset(
     {"setup.py", "conftest.py", "noxfile.py", "fabfile.py", "tasks.py", "manage.py", "__main__.py"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 
-from bdg_tester.projects import (
+from bdg_tester.detection.projects import (
     Argv,
     Framework,
     Kind,
@@ -19,7 +19,7 @@ from bdg_tester.projects import (
     Project,
     ResultsFormat,
 )
-from bdg_tester.tree import (
+from bdg_tester.detection.tree import (
     Tree,
     in_fixture_dir,
     is_any_test,

@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bdg_tester.projects import (
+from bdg_tester.detection.projects import (
     Argv,
     CoverageFormat,
     Framework,
@@ -23,7 +23,7 @@ from bdg_tester.projects import (
     Project,
     ResultsFormat,
 )
-from bdg_tester.tree import (
+from bdg_tester.detection.tree import (
     Tree,
     in_fixture_dir,
     is_member,

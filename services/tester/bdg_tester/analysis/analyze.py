@@ -10,68 +10,16 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, replace
-from enum import StrEnum
+from dataclasses import replace
 
-from bdg_tester.analysis_text import render
-from bdg_tester.diagnosis import INSTALL_RULES, RUN_RULES, Cause, Diagnosis, diagnose
-from bdg_tester.locations import Frame, best_frame
-from bdg_tester.outcomes import TestCase, TestReport, first_line, plain
+from bdg_tester.analysis.diagnosis import INSTALL_RULES, RUN_RULES, Cause, Diagnosis, diagnose
+from bdg_tester.analysis.markdown import render
+from bdg_tester.analysis.model import Analysis, Failure, FailureGroup, Phase, RunOutput
+from bdg_tester.results.locations import Frame, best_frame
+from bdg_tester.results.outcomes import TestCase, first_line, plain
 
 TAIL_CHARS = 20_000  # of each stream: errors are at the end, and the rules stay fast
 MAX_MARKDOWN = 4_000
-
-
-class Phase(StrEnum):
-    install = "install"
-    test = "test"
-
-
-@dataclass(frozen=True)
-class RunOutput:
-    """What one install or test run left behind (fields may be added, with defaults)."""
-
-    report: TestReport | None = None
-    stdout: str = ""
-    stderr: str = ""
-    exit_code: int | None = None
-    timed_out: bool = False  # the sandbox killed the run at its time limit
-    phase: Phase = Phase.test
-    parse_error: str = ""  # why no report could be read, if so
-    root: str = ""  # the project's directory in the sandbox: output paths are shown under it
-
-
-@dataclass(frozen=True)
-class Failure:
-    test: str  # the test's id; "" for a failure outside any test (install, build, load)
-    message: str
-    location: Frame | None = None
-    error_type: str = ""
-    expected: str | None = None
-    actual: str | None = None
-    diff: str = ""
-
-
-@dataclass(frozen=True)
-class FailureGroup:
-    cause: Cause
-    key: str
-    title: str
-    suggestion: str
-    failures: tuple[Failure, ...]
-
-
-@dataclass(frozen=True)
-class Analysis:
-    ok: bool  # nothing to fix: the install succeeded, or tests ran and all passed
-    code_problem: bool  # False when only the environment (dependencies, registry) failed
-    summary: str
-    groups: tuple[FailureGroup, ...]
-    markdown: str
-
-    @property
-    def failed_tests(self) -> tuple[str, ...]:
-        return tuple(f.test for g in self.groups for f in g.failures if f.test)
 
 
 _ORDER = list(Cause)  # most fundamental first: fixing a build error may fix everything after it

@@ -6,10 +6,7 @@ runs out, the remaining failures are counted instead of shown.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from bdg_tester.analysis import Failure, FailureGroup
+from bdg_tester.analysis.model import Failure, FailureGroup
 
 _TRAILER_ROOM = 120
 

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bdg_tester.locations import best_frame
-from bdg_tester.outcomes import ParseError, Status, TestCase, TestReport, seconds
+from bdg_tester.results.locations import best_frame
+from bdg_tester.results.outcomes import ParseError, Status, TestCase, TestReport, seconds
 
 _BUILD_FAILED = re.compile(r"^FAIL\s+(\S+) \[(?:build|setup) failed\]")
 _NOISE = re.compile(r"^(=== (RUN|PAUSE|CONT|NAME)|--- (PASS|FAIL|SKIP)|PASS$|FAIL$|ok\s|FAIL\s)")

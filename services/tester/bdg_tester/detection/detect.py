@@ -1,7 +1,7 @@
 """Project detection: which projects a repository holds and how to install and test each.
 
-Pure over a mapping {relative path: text} (see `bdg_tester.tree`); `detect_directory` is the thin
-helper that builds that mapping from a checkout.
+Pure over a mapping {relative path: text} (see `bdg_tester.detection.tree`); `detect_directory`
+is the thin helper that builds that mapping from a checkout.
 """
 
 from __future__ import annotations
@@ -9,10 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from bdg_tester.detect_build import detect_go, detect_gradle, detect_make, detect_maven, detect_rust
-from bdg_tester.detect_node import detect_node
-from bdg_tester.detect_python import detect_python
-from bdg_tester.projects import (
+from bdg_tester.detection.build_tools import (
+    detect_go,
+    detect_gradle,
+    detect_make,
+    detect_maven,
+    detect_rust,
+)
+from bdg_tester.detection.node import detect_node
+from bdg_tester.detection.projects import (
     Argv,
     CoverageFormat,
     Framework,
@@ -23,7 +28,8 @@ from bdg_tester.projects import (
     Project,
     ResultsFormat,
 )
-from bdg_tester.tree import Tree, read_tree
+from bdg_tester.detection.python import detect_python
+from bdg_tester.detection.tree import Tree, read_tree
 
 __all__ = [
     "Argv",

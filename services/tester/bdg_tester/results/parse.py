@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from bdg_contracts.events import TestResults
-from bdg_tester.outcomes import ParseError, Status, TestCase, TestReport, Totals
-from bdg_tester.projects import ResultsFormat
-from bdg_tester.results_cargo import parse_cargo_test
-from bdg_tester.results_go import parse_go_test_json
-from bdg_tester.results_js import parse_jest_json, parse_mocha_json
-from bdg_tester.results_junit import parse_junit_xml
+from bdg_tester.detection.projects import ResultsFormat
+from bdg_tester.results.cargo import parse_cargo_test
+from bdg_tester.results.go import parse_go_test_json
+from bdg_tester.results.js import parse_jest_json, parse_mocha_json
+from bdg_tester.results.junit import parse_junit_xml
+from bdg_tester.results.outcomes import ParseError, Status, TestCase, TestReport, Totals
 
 __all__ = [
     "ParseError",

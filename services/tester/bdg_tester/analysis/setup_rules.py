@@ -3,7 +3,7 @@ not compile, modules that cannot be imported, tests that are not found."""
 
 from __future__ import annotations
 
-from bdg_tester.causes import Cause, Diagnosis, search
+from bdg_tester.analysis.causes import Cause, Diagnosis, search
 
 _NOT_CODE = "Dependency problem, not a code problem: "
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bdg_tester.outcomes import plain
+from bdg_tester.results.outcomes import plain
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ and returns a Diagnosis or None. Pure string work, so an analysis replays identi
 
 from __future__ import annotations
 
-from bdg_tester.causes import Cause, Diagnosis, Rule
-from bdg_tester.failure_rules import assertion, exception, signature, timeout
-from bdg_tester.setup_rules import build, dependency, discovery, imports, network
+from bdg_tester.analysis.causes import Cause, Diagnosis, Rule
+from bdg_tester.analysis.failure_rules import assertion, exception, signature, timeout
+from bdg_tester.analysis.setup_rules import build, dependency, discovery, imports, network
 
 __all__ = ["INSTALL_RULES", "RULES", "RUN_RULES", "Cause", "Diagnosis", "Rule", "diagnose"]
 

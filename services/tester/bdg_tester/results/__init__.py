@@ -1,0 +1,1 @@
+"""Test results read from every runner's report format, coverage, and console counts (pure)."""

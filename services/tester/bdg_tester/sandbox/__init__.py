@@ -1,0 +1,1 @@
+"""The test runner on sandboxd: workspace files, environment, each project's steps."""
