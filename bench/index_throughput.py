@@ -33,13 +33,13 @@ from pathlib import Path
 
 from openai import AsyncOpenAI
 
-from bdg_indexer.discovery import IndexFilter
+from bdg_indexer.discovery.globs import IndexFilter
 from bdg_indexer.indexing import Pipeline
 from bdg_indexer.mirror import Mirror
 from bdg_indexer.sources import Target
-from bdg_indexer.spaces import EmbeddingSpace
-from bdg_indexer.status import Progress, StatusBoard
-from bdg_indexer.vectors import ChunkStore
+from bdg_indexer.storage.spaces import EmbeddingSpace
+from bdg_indexer.storage.status import Progress, StatusBoard
+from bdg_indexer.storage.vectors import ChunkStore
 from bdg_jobs.migrations import migrate
 from bdg_llm.embeddings import Embedder, OfflineEmbedder, OpenAiEmbedder
 from bdg_llm.prices import PriceTable

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bdg_indexer.chunks import Chunk, SourceFile
-from bdg_indexer.ranking import SearchHit
-from bdg_indexer.search import SearchMode, search
-from bdg_indexer.spaces import EmbeddingSpace
-from bdg_indexer.vectors import ChunkStore
+from bdg_indexer.search.code_search import SearchMode, search
+from bdg_indexer.search.ranking import SearchHit
+from bdg_indexer.storage.spaces import EmbeddingSpace
+from bdg_indexer.storage.vectors import ChunkStore
 from bdg_llm.embeddings import OfflineEmbedder
 from bdg_llm.tokens import count_text
 from bench.fresh_postgres import fresh_database
@@ -109,7 +109,9 @@ def pick_chunker(name: str, max_tokens: int) -> tuple[str, Callable[[SourceFile]
     if name == "lines":
         return "40-line windows", line_windows
     try:
-        from bdg_indexer.chunking import chunk_file  # another helper's module; may not exist yet
+        from bdg_indexer.chunking.chunker import (
+            chunk_file,  # another helper's module; may not exist yet
+        )
     except ImportError:
         if name == "chunking":
             raise

@@ -7,7 +7,7 @@ frequencies. The table is bulk-loaded with COPY, then the HNSW index is built (t
 are vectors drawn near the same centres, with the retrieval bench's questions plus an
 identifier as text. Exact search is the same query with index scans disabled (a sequential scan
 computing every distance); recall@6 of HNSW is measured against it. Latencies are seen by the
-client through bdg_indexer.search, psycopg included.
+client through bdg_indexer.search.code_search, psycopg included.
 
     uv run python -m bench.search_latency [--url postgresql://...] [--chunks 100000]
 Without --url (or BDG_BENCH_DATABASE_URL) it starts an embedded PostgreSQL.
@@ -32,10 +32,10 @@ import numpy as np
 from pgvector.psycopg import register_vector_async
 from psycopg import AsyncConnection, sql
 
-from bdg_indexer.ranking import ChunkKey
-from bdg_indexer.search import SearchMode, SearchTuning, search
-from bdg_indexer.spaces import EmbeddingSpace, create_vector_index, ensure_space
-from bdg_indexer.vectors import ChunkStore
+from bdg_indexer.search.code_search import SearchMode, SearchTuning, search
+from bdg_indexer.search.ranking import ChunkKey
+from bdg_indexer.storage.spaces import EmbeddingSpace, create_vector_index, ensure_space
+from bdg_indexer.storage.vectors import ChunkStore
 from bench.fresh_postgres import fresh_database
 
 DIMS = 384

@@ -20,7 +20,7 @@ from bdg_contracts import commands as cmd
 from bdg_contracts import index_events as ix
 from bdg_contracts import subjects, wire
 from bdg_contracts import tool_events as tev
-from bdg_indexer.spaces import EmbeddingSpace
+from bdg_indexer.storage.spaces import EmbeddingSpace
 from bdg_jobs.application import utc_now
 from bdg_jobs.domain import Cause
 from bdg_jobs.repo_commands import RepoCommands

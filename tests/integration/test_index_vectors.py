@@ -16,10 +16,10 @@ import psycopg
 import pytest
 
 from bdg_indexer.chunks import Chunk
-from bdg_indexer.fulltext import split_identifiers
-from bdg_indexer.search import DEFAULT_MIN_SIMILARITY, SearchMode, search
-from bdg_indexer.spaces import REGISTRY, EmbeddingSpace, split_sql
-from bdg_indexer.vectors import ChunkStore, RepoCounts
+from bdg_indexer.search.code_search import DEFAULT_MIN_SIMILARITY, SearchMode, search
+from bdg_indexer.search.fulltext import split_identifiers
+from bdg_indexer.storage.spaces import REGISTRY, EmbeddingSpace, split_sql
+from bdg_indexer.storage.vectors import ChunkStore, RepoCounts
 from bdg_llm.embeddings import OfflineEmbedder
 
 pytestmark = pytest.mark.timeout(90)

@@ -12,13 +12,14 @@ from typing import Any
 import psycopg
 import pytest
 
-from bdg_indexer.chunking import chunk_file
-from bdg_indexer.discovery import IndexFilter, discover
+from bdg_indexer.chunking.chunker import chunk_file
+from bdg_indexer.discovery.globs import IndexFilter
+from bdg_indexer.discovery.worktree import discover
 from bdg_indexer.indexing import Pipeline
 from bdg_indexer.sources import Target
-from bdg_indexer.spaces import EmbeddingSpace
-from bdg_indexer.status import Progress, StatusBoard
-from bdg_indexer.vectors import ChunkStore
+from bdg_indexer.storage.spaces import EmbeddingSpace
+from bdg_indexer.storage.status import Progress, StatusBoard
+from bdg_indexer.storage.vectors import ChunkStore
 from bdg_llm.api import LlmUnavailableError
 from bdg_llm.prices import PriceTable
 from tests.fakes.openai_server import fake_embedding

@@ -12,9 +12,9 @@ from nats.aio.client import Client
 from bdg_contracts import subjects
 from bdg_contracts import tool_events as tev
 from bdg_indexer.chunks import Chunk
-from bdg_indexer.responder import SearchResponder
-from bdg_indexer.spaces import EmbeddingSpace
-from bdg_indexer.vectors import ChunkStore
+from bdg_indexer.search.responder import SearchResponder
+from bdg_indexer.storage.spaces import EmbeddingSpace
+from bdg_indexer.storage.vectors import ChunkStore
 from tests.conftest import Servers
 from tests.fakes.openai_server import fake_embedding
 

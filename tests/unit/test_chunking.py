@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bdg_indexer.chunking import chunk_file, propose_cuts
-from bdg_indexer.chunking_cuts import SYNTAX_MIN, text_cuts
-from bdg_indexer.chunking_syntax import syntax_cuts
-from bdg_indexer.chunking_tokens import MIN_MAX_TOKENS, _longest_fitting_end, split_long_line
+from bdg_indexer.chunking.chunker import chunk_file, propose_cuts
+from bdg_indexer.chunking.cuts import SYNTAX_MIN, text_cuts
+from bdg_indexer.chunking.syntax import syntax_cuts
+from bdg_indexer.chunking.tokens import MIN_MAX_TOKENS, _longest_fitting_end, split_long_line
 from bdg_indexer.chunks import Chunk, SourceFile
 from bdg_llm.tokens import count_text
 

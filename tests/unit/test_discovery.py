@@ -9,16 +9,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bdg_indexer.discovery import (
-    ChangeKind,
-    IndexFilter,
-    NotAGitRepositoryError,
-    SkipReason,
-    UnknownCommitError,
-    blob_sha,
-    changed_files,
-    discover,
-)
+from bdg_indexer.discovery.changes import ChangeKind
+from bdg_indexer.discovery.git import NotAGitRepositoryError, UnknownCommitError
+from bdg_indexer.discovery.globs import IndexFilter
+from bdg_indexer.discovery.skip_rules import SkipReason, blob_sha
+from bdg_indexer.discovery.worktree import changed_files, discover
 
 pytestmark = pytest.mark.timeout(60)
 

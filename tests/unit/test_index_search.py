@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bdg_indexer.fulltext import MAX_TERMS, query_terms, split_identifiers
-from bdg_indexer.ranking import SearchHit, above_threshold, fuse, within_budget
-from bdg_indexer.spaces import EmbeddingSpace
+from bdg_indexer.search.fulltext import MAX_TERMS, query_terms, split_identifiers
+from bdg_indexer.search.ranking import SearchHit, above_threshold, fuse, within_budget
+from bdg_indexer.storage.spaces import EmbeddingSpace
 
 pytestmark = pytest.mark.timeout(30)
 

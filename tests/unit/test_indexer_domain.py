@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bdg_indexer import domain
 from bdg_indexer.chunks import Chunk, SourceFile
-from bdg_indexer.discovery import NotAGitRepositoryError
+from bdg_indexer.discovery.git import NotAGitRepositoryError
 from bdg_indexer.failures import describe, is_transient
 from bdg_indexer.mirror import MirrorError, check_source
 from bdg_llm.api import LlmRejectedError, LlmUnavailableError

@@ -24,12 +24,12 @@ from psycopg import AsyncConnection
 
 from bdg_contracts import index_events as ix
 from bdg_indexer import domain
-from bdg_indexer.discovery import IndexFilter
+from bdg_indexer.discovery.globs import IndexFilter
 from bdg_indexer.failures import describe, is_transient
 from bdg_indexer.indexing import Pipeline
 from bdg_indexer.mirror import Mirror
 from bdg_indexer.sources import Target
-from bdg_indexer.status import Progress, StatusBoard
+from bdg_indexer.storage.status import Progress, StatusBoard
 from bdg_jobs.domain import Cause
 from bdg_jobs.errors import RepoNotFoundError
 from bdg_jobs.repo_commands import RepoCommands

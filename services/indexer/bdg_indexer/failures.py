@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import psycopg
 
-from bdg_indexer.discovery import DiscoveryError
+from bdg_indexer.discovery.git import DiscoveryError
 from bdg_indexer.domain import redact
 from bdg_indexer.mirror import MirrorError
 from bdg_llm.api import LlmRejectedError, LlmUnavailableError

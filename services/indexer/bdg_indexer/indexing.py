@@ -17,8 +17,8 @@ from pathlib import Path
 from bdg_indexer import domain, sources
 from bdg_indexer.chunks import Chunk
 from bdg_indexer.sources import Target
-from bdg_indexer.status import Progress, StatusBoard
-from bdg_indexer.vectors import ChunkStore
+from bdg_indexer.storage.status import Progress, StatusBoard
+from bdg_indexer.storage.vectors import ChunkStore
 from bdg_llm.embeddings import Embedder
 from bdg_llm.prices import PriceTable
 

@@ -12,11 +12,11 @@ import logging
 from bdg_indexer.application import NAME, Indexing
 from bdg_indexer.handlers import IndexerHandlers
 from bdg_indexer.indexing import Pipeline
-from bdg_indexer.responder import SearchResponder
+from bdg_indexer.search.responder import SearchResponder
 from bdg_indexer.settings import IndexerSettings
-from bdg_indexer.spaces import EmbeddingSpace
-from bdg_indexer.status import StatusBoard
-from bdg_indexer.vectors import ChunkStore
+from bdg_indexer.storage.spaces import EmbeddingSpace
+from bdg_indexer.storage.status import StatusBoard
+from bdg_indexer.storage.vectors import ChunkStore
 from bdg_jobs.application import utc_now
 from bdg_jobs.repo_commands import RepoCommands
 from bdg_llm.embeddings import Embedder, embedder_from_env

@@ -10,15 +10,11 @@ from pathlib import Path
 from uuid import UUID
 
 from bdg_indexer import domain
-from bdg_indexer.chunking import chunk_file
+from bdg_indexer.chunking.chunker import chunk_file
 from bdg_indexer.chunks import Chunk, SourceFile
-from bdg_indexer.discovery import (
-    Discovery,
-    IndexFilter,
-    UnknownCommitError,
-    changed_files,
-    discover,
-)
+from bdg_indexer.discovery.git import UnknownCommitError
+from bdg_indexer.discovery.globs import IndexFilter
+from bdg_indexer.discovery.worktree import Discovery, changed_files, discover
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
 from bdg_indexer.chunks import Chunk
-from bdg_indexer.spaces import EmbeddingSpace, ensure_space
+from bdg_indexer.storage.spaces import EmbeddingSpace, ensure_space
 
 _UPSERT = """
     INSERT INTO {table} (tenant, repo, path, blob_sha, chunk_no, start_line, end_line, language,

@@ -27,11 +27,11 @@ from typing import Any
 from pgvector import Vector
 from psycopg import AsyncConnection, sql
 
-from bdg_indexer.fulltext import query_terms
-from bdg_indexer.ranking import SearchHit
-from bdg_indexer.search_rows import COLUMNS, fetch, scope, to_hit
-from bdg_indexer.spaces import TS_CONFIG
-from bdg_indexer.vectors import ChunkStore
+from bdg_indexer.search.fulltext import query_terms
+from bdg_indexer.search.ranking import SearchHit
+from bdg_indexer.search.rows import COLUMNS, fetch, scope, to_hit
+from bdg_indexer.storage.spaces import TS_CONFIG
+from bdg_indexer.storage.vectors import ChunkStore
 
 DF_CAP = 1000
 MAX_CANDIDATES = 2000

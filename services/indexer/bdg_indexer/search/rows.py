@@ -7,7 +7,7 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
-from bdg_indexer.ranking import SearchHit
+from bdg_indexer.search.ranking import SearchHit
 
 COLUMNS = sql.SQL(
     "c.repo, c.path, c.blob_sha, c.chunk_no, c.start_line, c.end_line, c.language, "

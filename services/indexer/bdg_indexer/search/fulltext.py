@@ -3,9 +3,9 @@
 Chunks are indexed with their identifiers split into words (spaces.split_sql), so the question
 is split the same way: "handleRequest" and "handle_request" both become `handle`, `request`.
 Terms are OR-ed, not AND-ed: a question shares a few words with the code it is about, rarely
-all of them; search.py weighs each term by its rarity in the repository. An identifier of several
-words also adds its words as a phrase term, so a chunk holding the identifier itself ranks above
-one that has the words apart.
+all of them; text_search.py weighs each term by its rarity in the repository. An identifier of
+several words also adds its words as a phrase term, so a chunk holding the identifier itself
+ranks above one that has the words apart.
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ from typing import Any
 from pgvector import Vector
 from psycopg import AsyncConnection, sql
 
-from bdg_indexer.ranking import SearchHit
-from bdg_indexer.search_rows import COLUMNS, fetch, scope, to_hit
-from bdg_indexer.vectors import ChunkStore
+from bdg_indexer.search.ranking import SearchHit
+from bdg_indexer.search.rows import COLUMNS, fetch, scope, to_hit
+from bdg_indexer.storage.vectors import ChunkStore
 
 # MATERIALIZED: the inner ORDER BY ... LIMIT is what the HNSW index answers; the outer sort
 # restores exact order, which relaxed_order iterative scans may not keep.

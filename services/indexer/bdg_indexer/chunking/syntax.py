@@ -18,8 +18,8 @@ import tree_sitter_python
 import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser
 
-from bdg_indexer.chunking_cuts import SYNTAX_BASE, SYNTAX_MIN, Cuts, text_cuts
-from bdg_indexer.languages import JAVASCRIPT, JSX, PYTHON, TSX, TYPESCRIPT
+from bdg_indexer.chunking.cuts import SYNTAX_BASE, SYNTAX_MIN, Cuts, text_cuts
+from bdg_indexer.chunking.languages import JAVASCRIPT, JSX, PYTHON, TSX, TYPESCRIPT
 
 
 @dataclass(frozen=True)

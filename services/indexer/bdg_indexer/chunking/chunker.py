@@ -30,11 +30,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-from bdg_indexer.chunking_cuts import Cuts, is_blank, markdown_cuts, split_lines, text_cuts
-from bdg_indexer.chunking_syntax import syntax_cuts
-from bdg_indexer.chunking_tokens import MIN_MAX_TOKENS, LineCosts, count, split_long_line
+from bdg_indexer.chunking.cuts import Cuts, is_blank, markdown_cuts, split_lines, text_cuts
+from bdg_indexer.chunking.languages import MARKDOWN
+from bdg_indexer.chunking.syntax import syntax_cuts
+from bdg_indexer.chunking.tokens import MIN_MAX_TOKENS, LineCosts, count, split_long_line
 from bdg_indexer.chunks import Chunk, SourceFile
-from bdg_indexer.languages import MARKDOWN
 
 DEFAULT_MAX_TOKENS = 512
 DEFAULT_OVERLAP_LINES = 3

@@ -20,9 +20,9 @@ from bdg_contracts import index_events as ix
 from bdg_contracts import subjects
 from bdg_contracts import tool_events as tev
 from bdg_indexer.failures import describe
-from bdg_indexer.ranking import SearchHit
-from bdg_indexer.search import SearchMode, search
-from bdg_indexer.vectors import ChunkStore
+from bdg_indexer.search.code_search import SearchMode, search
+from bdg_indexer.search.ranking import SearchHit
+from bdg_indexer.storage.vectors import ChunkStore
 from bdg_llm.embeddings import Embedder
 
 log = logging.getLogger("bdg_indexer")

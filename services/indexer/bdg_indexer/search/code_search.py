@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 from pgvector import Vector
 
-from bdg_indexer.ranking import RRF_K, SearchHit, above_threshold, fuse, within_budget
-from bdg_indexer.text_search import matching
-from bdg_indexer.vector_search import nearest
-from bdg_indexer.vectors import ChunkStore
+from bdg_indexer.search.ranking import RRF_K, SearchHit, above_threshold, fuse, within_budget
+from bdg_indexer.search.text_search import matching
+from bdg_indexer.search.vector_search import nearest
+from bdg_indexer.storage.vectors import ChunkStore
 
 DEFAULT_MIN_SIMILARITY = 0.2
 DEFAULT_LIMIT = 6

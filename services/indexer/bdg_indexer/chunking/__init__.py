@@ -1,0 +1,1 @@
+"""Cut source files into chunks of bounded tokens, on syntax boundaries (pure)."""

@@ -1,0 +1,1 @@
+"""Which files of a repository get indexed: globs and skip rules (pure), git (adapter)."""
