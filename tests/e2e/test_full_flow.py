@@ -35,7 +35,7 @@ from bdg_contracts import events as ev
 from bdg_contracts.base import Event
 from bdg_contracts.states import JobState, Step
 from bdg_jobs.domain import Job
-from bdg_llm.recordings import read_recordings
+from bdg_llm.recorded_calls import read_recordings
 from bdg_runtime.answers import Answers
 from bdg_runtime.job_replay import replay_job
 from tests.e2e.conftest import Client_

@@ -20,10 +20,10 @@ import pytest
 from nats.aio.client import Client
 
 from bdg_coder.application import Coding
-from bdg_coder.loop import LoopLimits
+from bdg_coder.loop_decisions import LoopLimits
 from bdg_coder.main import replay_reactions
 from bdg_coder.registries import live_registry
-from bdg_coder.tool_loop import ToolLoopCoder
+from bdg_coder.tool_loop_coder import ToolLoopCoder
 from bdg_coder.workspace import SandboxWorkspaces
 from bdg_contracts import events as ev
 from bdg_contracts import tool_events as tev
@@ -33,7 +33,7 @@ from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.store import JobStore
 from bdg_llm.api import LlmClient, LlmUnavailableError
-from bdg_llm.recordings import client_from_settings, read_recordings
+from bdg_llm.recorded_calls import client_from_settings, read_recordings
 from bdg_llm.settings import LlmSettings
 from bdg_runtime.job_replay import replay_job
 from bdg_runtime.reactions import Delivery

@@ -18,8 +18,8 @@ from bdg_llm.api import (
     LlmUnavailableError,
     Message,
 )
+from bdg_llm.llm_called_fields import fields_for_event
 from bdg_llm.openai_client import OpenAiClient
-from bdg_llm.recording import fields_for_event
 from bdg_llm.replay import ReplayLlm, ReplayMissError
 from bdg_llm.settings import LlmSettings
 from bdg_llm.toolcalls import ToolCallError, chat_tools

@@ -17,7 +17,7 @@ from bdg_jobs.domain import Job
 from bdg_llm.api import ChatRequest, ChatResult, Message
 from bdg_llm.hashing import request_hash
 from bdg_llm.journal import journal
-from bdg_llm.recording import fields_for_event
+from bdg_llm.llm_called_fields import fields_for_event
 from bdg_llm.replay import ReplayLlm, ReplayMissError
 from bdg_tester.domain import task_for
 from bdg_tools.policy import TenantRules, ToolPolicy

@@ -12,7 +12,7 @@ from bdg_coder import prompts
 from bdg_coder.diff_tool import read_diff
 from bdg_coder.domain import CodingTask
 from bdg_coder.llm_adapters import Finish, known_call
-from bdg_coder.loop import (
+from bdg_coder.loop_decisions import (
     LoopLimits,
     LoopState,
     Stop,

@@ -9,11 +9,11 @@ import pytest
 
 from bdg_coder.adapters import AbstractCoder, RecordedCoder
 from bdg_coder.handlers import CoderHandlers
-from bdg_coder.loop import LoopLimits
+from bdg_coder.loop_decisions import LoopLimits
 from bdg_coder.main import CoderSettings, replay_reactions, run
-from bdg_coder.tool_loop import ToolLoopCoder
+from bdg_coder.tool_loop_coder import ToolLoopCoder
 from bdg_llm.api import ChatResult
-from bdg_llm.recording import fields_for_event
+from bdg_llm.llm_called_fields import fields_for_event
 from bdg_llm.replay import ReplayLlm
 from bdg_runtime.answers import Answers, load_answers
 from bdg_runtime.job_replay import ReplaySources

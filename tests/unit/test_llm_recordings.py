@@ -11,9 +11,9 @@ from pydantic import BaseModel
 from bdg_contracts.events import LlmCalled
 from bdg_llm.api import ChatRequest, ChatResult, LlmAnswerError, Message
 from bdg_llm.hashing import request_hash
+from bdg_llm.llm_called_fields import fields_for_event
 from bdg_llm.openai_client import OpenAiClient
-from bdg_llm.recording import fields_for_event
-from bdg_llm.recordings import (
+from bdg_llm.recorded_calls import (
     RecordedCall,
     RecordedLlm,
     RecordingLlm,

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from bdg_contracts.events import LlmCalled
 from bdg_llm.api import ChatRequest, ChatResult, LlmAnswerError, Message
 from bdg_llm.hashing import request_hash
-from bdg_llm.recording import fields_for_event
+from bdg_llm.llm_called_fields import fields_for_event
 from bdg_llm.replay import ReplayLlm, ReplayMissError
 from bdg_llm.schema import structured_request
 from bdg_llm.toolcalls import ToolCallError, chat_tools

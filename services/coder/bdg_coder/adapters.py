@@ -1,5 +1,5 @@
 """The coder's outside world: something that turns a plan into patches. Recorded answers
-(``BDG_ANSWERS_FILE``) here; the model-driven tool loop is in tool_loop.py."""
+(``BDG_ANSWERS_FILE``) here; the model-driven tool loop is in tool_loop_coder.py."""
 
 from __future__ import annotations
 

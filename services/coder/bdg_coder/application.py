@@ -25,7 +25,7 @@ from bdg_jobs.errors import DomainError
 from bdg_llm.api import ChatResult
 from bdg_llm.job_models import job_models
 from bdg_llm.journal import journal
-from bdg_llm.recording import fields_for_event
+from bdg_llm.llm_called_fields import fields_for_event
 from bdg_runtime.reactions import Delivery
 from bdg_tools.spec import ToolContext
 

@@ -17,11 +17,11 @@ from bdg_coder.adapters import RecordedCoder
 from bdg_coder.application import Coding
 from bdg_coder.domain import pinned_base
 from bdg_coder.handlers import CoderHandlers
-from bdg_coder.loop import LoopLimits
+from bdg_coder.loop_decisions import LoopLimits
 from bdg_coder.registries import live_registry, replay_registry
-from bdg_coder.tool_loop import ToolLoopCoder
+from bdg_coder.tool_loop_coder import ToolLoopCoder
 from bdg_coder.workspace import NoWorkspaces, SandboxWorkspaces
-from bdg_llm.recordings import RecordingsError, client_from_settings, describe_client
+from bdg_llm.recorded_calls import RecordingsError, client_from_settings, describe_client
 from bdg_llm.settings import LlmSettings
 from bdg_runtime import service
 from bdg_runtime.answers import Answers, answers_or_exit

@@ -9,7 +9,7 @@ from typing import Any
 from nats.aio.client import Client
 
 from bdg_coder.diff_tool import WORKSPACE_DIFF, NotRecorded, SandboxDiff
-from bdg_coder.tool_loop import RegistryFor
+from bdg_coder.tool_loop_coder import RegistryFor
 from bdg_sandbox.client import SandboxClient
 from bdg_tools import catalog as c
 from bdg_tools.executors import IndexSearch, SandboxTools

@@ -9,7 +9,7 @@ from bdg_llm.api import ChatResult
 from bdg_llm.code_context import render_code_context
 from bdg_llm.job_models import job_models
 from bdg_llm.journal import journal
-from bdg_llm.recording import fields_for_event
+from bdg_llm.llm_called_fields import fields_for_event
 from bdg_planner.adapters import AbstractPlanner, AbstractReviewer
 from bdg_planner.domain import (
     CriticPolicy,

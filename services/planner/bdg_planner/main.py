@@ -11,7 +11,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bdg_jobs.tenants import load_policies
-from bdg_llm.recordings import client_from_settings
+from bdg_llm.recorded_calls import client_from_settings
 from bdg_llm.settings import LlmSettings
 from bdg_planner.adapters import (
     AbstractPlanner,

@@ -25,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bdg_contracts.events import LlmCalled
 from bdg_llm.api import ChatRequest, ChatResult, LlmClient, M, OnDelta, Role
+from bdg_llm.llm_called_fields import fields_for_event
 from bdg_llm.openai_client import OpenAiClient
-from bdg_llm.recording import fields_for_event
 from bdg_llm.replay import ReplayLlm, ReplayMissError
 from bdg_llm.schema import structured_request, validate_answer
 from bdg_llm.settings import LlmSettings

@@ -23,7 +23,7 @@ from bdg_coder.adapters import AbstractCoder, Session
 from bdg_coder.diff_tool import WORKSPACE_DIFF, Diff
 from bdg_coder.domain import Changes, CodingTask, Patch, paths_named, query_of
 from bdg_coder.llm_adapters import CoderLlm, Finish, known_call, offered_tools
-from bdg_coder.loop import LoopLimits, LoopState, Stop, cut, messages, summary_of
+from bdg_coder.loop_decisions import LoopLimits, LoopState, Stop, cut, messages, summary_of
 from bdg_coder.workspace import AbstractWorkspaces
 from bdg_llm.api import ChatRequest, LlmClient
 from bdg_llm.code_context import render_code_context
