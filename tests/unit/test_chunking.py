@@ -150,7 +150,13 @@ def test_a_syntax_error_falls_back_to_lines_and_prefers_blank_lines() -> None:
 def test_deeply_nested_code_does_not_hit_the_recursion_limit() -> None:
     depth = 1500
     text = "x = " + "[\n" * depth + "1" + "\n]" * depth + "\n"
-    chunked(text, max_tokens=64)
+    lines = file_lines(text)
+    # The parse is walked to the bottom (an explicit stack), not given up for plain lines.
+    assert syntax_cuts("python", text, lines) is not None
+    chunks = chunked(text, max_tokens=64)  # checks the invariants: bounded, every line covered
+    assert len(chunks) > 1
+    assert (chunks[0].start_line, chunks[-1].end_line) == (1, len(lines))
+    assert chunks[0].text.startswith("x = [")
 
 
 # --- JavaScript / TypeScript ------------------------------------------------------------------

@@ -3,7 +3,6 @@ against truncated or garbled copies of them."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 
@@ -375,15 +374,42 @@ def test_every_truncation_gives_a_report_or_a_parse_error(fmt: ResultsFormat, na
         assert isinstance(report, TestReport)
 
 
+def assert_well_formed(report: TestReport) -> None:
+    """Whatever odd input a parser accepted, the report holds what the rest of the tester and
+    the job expect: typed fields, sane numbers, totals that can be recorded."""
+    for one in report.cases:
+        assert isinstance(one.status, Status)
+        assert all(isinstance(v, str) for v in (one.name, one.suite, one.message, one.trace))
+        assert isinstance(one.error_type, str)
+        assert one.duration_s is None or (isinstance(one.duration_s, float) and one.duration_s >= 0)
+        assert one.file is None or (isinstance(one.file, str) and one.file)
+        assert one.line is None or (type(one.line) is int and one.line >= 1)
+    assert report.duration_s is None or report.duration_s >= 0
+    assert all(isinstance(note, str) for note in report.notes)
+    recorded = as_test_results(report, coverage=None, output_tail="")
+    assert recorded.total == len(report.cases)
+    assert recorded.failed == len(report.unsuccessful)
+
+
 @pytest.mark.parametrize(("fmt", "name"), FIXTURES)
 def test_garbled_bytes_give_a_report_or_a_parse_error(fmt: ResultsFormat, name: str) -> None:
     text = read(name)
+    intact = parse_results(fmt, [text])
+    refusals: list[str] = []
     for step in (7, 31, 97):
         garbled = "".join("\x00" if i % step == 0 else ch for i, ch in enumerate(text))
         swapped = text.replace('"', "'").replace("<", "{")
         for variant in (garbled, swapped, text[::-1]):
-            with contextlib.suppress(ParseError):
-                parse_results(fmt, [variant])
+            try:
+                report = parse_results(fmt, [variant])
+            except ParseError as exc:
+                refusals.append(str(exc))
+                continue
+            assert_well_formed(report)
+            # Garbling cannot invent tests, and must not read as a run with nothing in it (that
+            # would pass as "no failures").
+            assert 0 < len(report.cases) <= len(intact.cases)
+    assert all(refusals)  # each says what could not be read
 
 
 def test_parse_results_dispatch() -> None:
@@ -425,10 +451,16 @@ def _replaced(document: object, path: tuple[object, ...], new: object) -> object
 def test_json_reports_with_values_of_the_wrong_type(fmt: ResultsFormat, name: str) -> None:
     """Every value, one at a time, replaced by a value of another type."""
     document = json.loads(read(name))
+    refusals: list[str] = []
     for path in _leaf_paths(document):
         if "coverageMap" in path:
             continue  # not read by the parser
         replacements: tuple[object, ...] = (None, "x", -1, [], {"x": 1})
         for new in replacements:
-            with contextlib.suppress(ParseError):
-                parse_results(fmt, [json.dumps(_replaced(document, path, new))])
+            try:
+                report = parse_results(fmt, [json.dumps(_replaced(document, path, new))])
+            except ParseError as exc:
+                refusals.append(str(exc))
+                continue
+            assert_well_formed(report)  # a wrong type is coerced or dropped, never passed on
+    assert all(refusals)  # each says what could not be read
