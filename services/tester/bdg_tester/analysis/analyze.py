@@ -13,7 +13,7 @@ from collections.abc import Collection
 from dataclasses import replace
 
 from bdg_tester.analysis.diagnosis import INSTALL_RULES, RUN_RULES, Cause, Diagnosis, diagnose
-from bdg_tester.analysis.markdown import render
+from bdg_tester.analysis.markdown import render, summary_line
 from bdg_tester.analysis.model import Analysis, Failure, FailureGroup, Phase, RunOutput
 from bdg_tester.results.locations import Frame, best_frame
 from bdg_tester.results.outcomes import TestCase, first_line, plain
@@ -173,7 +173,7 @@ def analyze(
         for (cause, key), members in ordered
     )
     ok = not result and (run.phase is Phase.install or report is not None)
-    summary = _summary(run, result)
+    summary = summary_line(run, result)
     return Analysis(
         ok=ok,
         code_problem=any(g.cause is not Cause.dependency for g in result),
@@ -181,26 +181,3 @@ def analyze(
         groups=result,
         markdown=render(summary, result, max_chars),
     )
-
-
-def _summary(run: RunOutput, groups: tuple[FailureGroup, ...]) -> str:
-    if run.phase is Phase.install:
-        if not groups:
-            return "Dependencies installed."
-        if all(g.cause is Cause.dependency for g in groups):
-            return "Installing dependencies failed: a dependency problem, not a code problem."
-        return "Installing dependencies failed."
-    report = run.report
-    if report is None:
-        exit_code = f" (exit code {run.exit_code})" if run.exit_code is not None else ""
-        return f"The test run left no readable results{exit_code}."
-    t = report.totals
-    if t.total == 0:
-        return "No tests ran."
-    errors = f"{t.errors} error" + ("s" if t.errors != 1 else "")
-    counts = f"{t.failed} failed, {errors}; {t.passed} passed, {t.skipped} skipped"
-    if t.unsuccessful:
-        return f"{t.unsuccessful} of {t.total} tests failed ({counts})."
-    if groups:
-        return f"All {t.total} tests passed but the run failed ({counts})."
-    return f"All {t.total} tests passed ({counts})."

@@ -1,4 +1,4 @@
-"""The markdown form of an analysis, within a character budget.
+"""The markdown form of an analysis, within a character budget, and the sentence it opens with.
 
 Groups come most fundamental first and every group keeps its heading and fix; when the budget
 runs out, the remaining failures are counted instead of shown.
@@ -6,7 +6,8 @@ runs out, the remaining failures are counted instead of shown.
 
 from __future__ import annotations
 
-from bdg_tester.analysis.model import Failure, FailureGroup
+from bdg_tester.analysis.causes import Cause
+from bdg_tester.analysis.model import Failure, FailureGroup, Phase, RunOutput
 
 _TRAILER_ROOM = 120
 
@@ -70,3 +71,27 @@ def render(summary: str, groups: tuple[FailureGroup, ...], max_chars: int) -> st
     if hidden:
         parts.append(f"_…and {hidden} more failure{'s' if hidden != 1 else ''} not shown._")
     return "\n\n".join(parts)[:max_chars]
+
+
+def summary_line(run: RunOutput, groups: tuple[FailureGroup, ...]) -> str:
+    """The one sentence an analysis opens with: what ran, and how many failed."""
+    if run.phase is Phase.install:
+        if not groups:
+            return "Dependencies installed."
+        if all(g.cause is Cause.dependency for g in groups):
+            return "Installing dependencies failed: a dependency problem, not a code problem."
+        return "Installing dependencies failed."
+    report = run.report
+    if report is None:
+        exit_code = f" (exit code {run.exit_code})" if run.exit_code is not None else ""
+        return f"The test run left no readable results{exit_code}."
+    t = report.totals
+    if t.total == 0:
+        return "No tests ran."
+    errors = f"{t.errors} error" + ("s" if t.errors != 1 else "")
+    counts = f"{t.failed} failed, {errors}; {t.passed} passed, {t.skipped} skipped"
+    if t.unsuccessful:
+        return f"{t.unsuccessful} of {t.total} tests failed ({counts})."
+    if groups:
+        return f"All {t.total} tests passed but the run failed ({counts})."
+    return f"All {t.total} tests passed ({counts})."

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bdg_tester.detection.node import NPM_PLACEHOLDER
+from bdg_tester.detection.node_commands import NPM_PLACEHOLDER
 from bdg_tester.detection.projects import Framework
 from bdg_tester.detection.tree import Tree, is_js_test, join
 
