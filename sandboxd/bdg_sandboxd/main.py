@@ -39,10 +39,16 @@ def caches(settings: SandboxSettings) -> Caches:
 async def _serve(settings: SandboxSettings) -> None:
     backend = choose(settings.sandbox_backend)
     state = settings.sandbox_state_dir.resolve()
-    # Local sources only from where the operator allows: a job's repo path is user input.
+    # Local sources only from where the operator allows: a job's repo path is user input. The
+    # state (ours, BDG_HOME's database, bus and index) never, even when a root holds it.
     roots = settings.sandbox_source_roots or (state / "sources",)
+    home = settings.bdg_home.expanduser()
     workspaces = Workspaces(
-        state / "workspaces", settings.sandbox_tenant_quota_mb, source_roots=roots
+        state / "workspaces",
+        settings.sandbox_tenant_quota_mb,
+        source_roots=roots,
+        state_dirs=[p for p in (state, home, settings.bdg_index_dir) if p is not None],
+        state_exceptions=[home / "demo-repos"],
     )
     proxy = EgressProxy(state / "egress.sock", settings.sandbox_registries)
     await proxy.start()

@@ -171,15 +171,20 @@ def file_url_path(repo: str) -> Path | None:
     return Path(urllib.parse.unquote(parsed.path))
 
 
-def is_repo_root(path: Path) -> bool:
-    """Whether ``path`` is the top of a git work tree, or a bare repository."""
-    bare = run_git("-C", str(path), "rev-parse", "--is-bare-repository")
-    if bare.returncode != 0:
-        return False
-    if bare.stdout.strip() == "true":
-        return True
-    top = run_git("-C", str(path), "rev-parse", "--show-toplevel")
-    return top.returncode == 0 and Path(top.stdout.strip()).resolve() == path.resolve()
+def repo_dirs(path: Path) -> tuple[Path, ...] | None:
+    """The git directories ``path`` reads from (its own and the common one of a worktree), if
+    ``path`` is the top of a git work tree or a bare repository itself; None otherwise (a
+    folder below a top, or no repository at all)."""
+    found = run_git(
+        "-C", str(path), "rev-parse", "--path-format=absolute", "--is-bare-repository",
+        "--git-dir", "--git-common-dir", "--show-toplevel",
+    )  # fmt: skip
+    lines = found.stdout.splitlines()
+    if found.returncode != 0 or len(lines) < 3:
+        return None
+    bare, dirs = lines[0].strip() == "true", (Path(lines[1]).resolve(), Path(lines[2]).resolve())
+    top = dirs[0] if bare else Path(lines[3]).resolve() if len(lines) > 3 else None
+    return dirs if top == path.resolve() else None
 
 
 def checkout(repo: str, commit: str, dest: Path) -> str:

@@ -35,6 +35,13 @@ class SandboxSettings(BaseSettings):
         default=(),
         description="host dirs a workspace may be cloned or copied from; unset: <state>/sources",
     )
+    bdg_home: Path = Field(
+        default=Path(".bdg"),
+        description="the installation's state dir: never a source (but its demo-repos folder)",
+    )
+    bdg_index_dir: Path | None = Field(
+        default=None, description="the indexer's clones, if not under BDG_HOME: never a source"
+    )
     sandbox_rootfs: Path | None = Field(default=None, description="built rootfs; unset: host's")
     sandbox_registries: tuple[str, ...] = Field(
         default=("registry.npmjs.org", "pypi.org", "files.pythonhosted.org"),

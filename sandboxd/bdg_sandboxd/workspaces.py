@@ -59,12 +59,17 @@ class Workspaces:
         *,
         owner: tuple[int, int] | None = SANDBOX_OWNER,
         source_roots: Sequence[Path] = (),
+        state_dirs: Sequence[Path] = (),
+        state_exceptions: Sequence[Path] = (),
     ) -> None:
-        """``owner`` applies only as root; ``source_roots``, if given, bounds local sources."""
+        """``owner`` applies only as root; ``source_roots``, if given, bounds local sources;
+        ``state_dirs`` (but ``state_exceptions`` in them) are never sources, whatever the roots."""
         self.root = root
         self.quota_bytes = quota_mb_per_tenant * 1024 * 1024
         self.owner = owner if os.geteuid() == 0 else None
         self.source_roots = [p.resolve() for p in source_roots]
+        self.state_dirs = [p.resolve() for p in (root, *state_dirs)]
+        self.state_exceptions = [p.resolve() for p in state_exceptions]
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -282,26 +287,35 @@ class Workspaces:
                 self._local_source(str(local))
             return git.checkout(source.repo, source.commit, dest)
         real = self._local_source(source.repo)
-        if git.is_repo_root(real):
-            return git.checkout(str(real), source.commit, dest)
-        if source.commit not in ("", "HEAD"):
-            raise invalid(f"{source.repo!r} is not a git repository: no commit {source.commit!r}")
-        shutil.copytree(real, dest, symlinks=True, ignore=_special_files)
-        return ""
+        return git.checkout(str(real), source.commit, dest)
 
     def _local_source(self, repo: str) -> Path:
-        """A host directory a workspace may start from: never another workspace."""
+        """A host repository a workspace may start from: the top of a git work tree (or a bare
+        repository) under the source roots; never another workspace, never the state dirs."""
         local = Path(repo)
         if not local.is_absolute():
             raise invalid(f"local source {repo!r} must be an absolute path")
-        if not local.is_dir():
-            raise WorkspaceError("not_found", f"source {repo!r} is not a directory")
         real = local.resolve()
         if real.is_relative_to(self.root.resolve()):
             raise invalid(f"source {repo!r} is inside the workspaces' own directory")
-        if self.source_roots and not any(real.is_relative_to(r) for r in self.source_roots):
-            raise invalid(f"source {repo!r} is outside the allowed source roots")
+        self._readable(real, repo)
+        if not real.is_dir():
+            raise WorkspaceError("not_found", f"source {repo!r} is not a directory")
+        dirs = git.repo_dirs(real)
+        if dirs is None:
+            raise invalid(f"source {repo!r} is not the top of a git work tree")
+        for found in dirs:  # a worktree's .git file may point anywhere
+            self._readable(found, f"{repo!r}'s git directory {str(found)!r}")
         return real
+
+    def _readable(self, real: Path, what: str) -> None:
+        in_state = any(real.is_relative_to(d) for d in self.state_dirs) and not any(
+            real.is_relative_to(e) for e in self.state_exceptions
+        )
+        if in_state:
+            raise invalid(f"source {what} is in a state dir (BDG_HOME): never a source")
+        if self.source_roots and not any(real.is_relative_to(r) for r in self.source_roots):
+            raise invalid(f"source {what} is outside the allowed source roots")
 
     def _manifest(self, tenant: str, workspace: str) -> Manifest | None:
         path = self._tenant_dir(tenant) / ".manifests" / f"{workspace}.json"
@@ -324,11 +338,3 @@ class Workspaces:
         m = self._manifest(tenant, workspace)
         if m is not None and not m.edited:
             self._save(tenant, workspace, m.model_copy(update={"edited": True}), ())
-
-
-def _special_files(directory: str, names: list[str]) -> set[str]:
-    """Leave out fifos, sockets and devices when copying a plain directory."""
-    keep = (stat.S_ISDIR, stat.S_ISREG, stat.S_ISLNK)
-    return {
-        n for n in names if not any(k(os.lstat(os.path.join(directory, n)).st_mode) for k in keep)
-    }

@@ -157,22 +157,61 @@ def test_unknown_commit_and_missing_source(ws: Workspaces, repo: tuple[Path, str
     assert leftovers(ws.root) == []
 
 
-def test_plain_directory_is_copied(ws: Workspaces, tmp_path: Path) -> None:
-    src = tmp_path / "plain"
-    (src / "sub").mkdir(parents=True)
-    (src / "sub/f.txt").write_text("x\n")
-    (src / "run.sh").write_text("#!/bin/sh\n")
-    (src / "run.sh").chmod(0o755)
-    (src / "link").symlink_to("sub/f.txt")
-    os.mkfifo(src / "fifo")
-    w = wid()
-    assert ws.create(T, w, Source(repo=str(src)), []) == ""
-    tree = ws.path_of(T, w)
-    assert os.readlink(tree / "link") == "sub/f.txt"
-    assert not (tree / "fifo").exists()
-    assert os.stat(tree / "run.sh").st_mode & 0o111
-    with pytest.raises(WorkspaceError, match="not a git repository"):
-        ws.create(T, wid(), Source(repo=str(src), commit="abc123"), [])
+def test_only_the_top_of_a_work_tree_is_a_source(
+    ws: Workspaces, tmp_path: Path, repo: tuple[Path, str, str]
+) -> None:
+    path, _, _ = repo
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "f.txt").write_text("x\n")
+    for given in [plain, path / "lib", f"file://{path / 'lib'}"]:
+        with pytest.raises(WorkspaceError, match="not the top of a git work tree"):
+            ws.create(T, wid(), Source(repo=str(given)), [])
+    assert leftovers(ws.root) == []
+
+
+def test_the_state_dirs_are_never_sources_even_under_a_root(
+    tmp_path: Path, repo: tuple[Path, str, str]
+) -> None:
+    """BDG_HOME listed as a source root: its database, bus and index stay out all the same;
+    its demo-repos folder (the demo's example) and other roots stay in."""
+    path, _, _ = repo
+    home = tmp_path / "home"
+    for name in ("pg", "nats", "index/acme/0001", "demo-repos/example"):
+        (home / name).mkdir(parents=True)
+        sh_git(home / name, "init", "-q", "-b", "main")
+        commit(home / name, {"secret.txt": "s\n"}, "s")
+    (tmp_path / "link").symlink_to(home / "pg")
+    fenced = Workspaces(
+        tmp_path / "sandbox" / "workspaces",
+        2,
+        source_roots=[home, tmp_path],
+        state_dirs=[home, tmp_path / "sandbox"],
+        state_exceptions=[home / "demo-repos"],
+    )
+    for given in [home / "pg", home / "nats", home / "index/acme/0001", tmp_path / "link"]:
+        for spelled in [str(given), f"file://{given}"]:
+            with pytest.raises(WorkspaceError, match="in a state dir"):
+                fenced.create(T, wid(), Source(repo=spelled), [])
+    assert fenced.create(T, wid(), Source(repo=str(home / "demo-repos/example")), [])
+    assert fenced.create(T, wid(), Source(repo=str(path)), [])
+
+
+def test_a_worktree_whose_git_dir_is_in_the_state_is_refused(
+    tmp_path: Path, repo: tuple[Path, str, str]
+) -> None:
+    path, _, _ = repo
+    home = tmp_path / "home"
+    (home / "pg").mkdir(parents=True)
+    sh_git(home / "pg", "init", "-q", "-b", "main")
+    commit(home / "pg", {"secret.txt": "s\n"}, "s")
+    sh_git(path, "worktree", "add", "-q", str(tmp_path / "wt"), "main~1")
+    fenced = Workspaces(tmp_path / "s", 2, source_roots=[tmp_path], state_dirs=[home])
+    assert fenced.create(T, wid(), Source(repo=str(tmp_path / "wt")), [])  # a worktree is fine
+    (tmp_path / "wt" / ".git").write_text(f"gitdir: {home / 'pg' / '.git'}\n")  # forged
+    fenced = Workspaces(tmp_path / "s", 2, source_roots=[tmp_path], state_dirs=[home])
+    with pytest.raises(WorkspaceError, match=r"git directory .* in a state dir"):
+        fenced.create(T, wid(), Source(repo=str(tmp_path / "wt")), [])
 
 
 def test_source_roots_bound_local_sources(tmp_path: Path, repo: tuple[Path, str, str]) -> None:
@@ -403,7 +442,8 @@ def test_quota_on_writes_counts_every_workspace_of_the_tenant(ws: Workspaces) ->
 def test_quota_on_create_and_apply_rolls_back(ws: Workspaces, tmp_path: Path) -> None:
     src = tmp_path / "huge"
     src.mkdir()
-    (src / "blob").write_bytes(b"x" * 3 * MB)
+    sh_git(src, "init", "-q", "-b", "main")
+    commit(src, {"blob": "x" * 3 * MB}, "huge")
     with pytest.raises(WorkspaceError) as e:
         ws.create(T, wid(), Source(repo=str(src)), [])
     assert e.value.code == "quota"
