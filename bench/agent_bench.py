@@ -48,6 +48,7 @@ from bdg_contracts import commands as cmd
 from bdg_contracts.states import JobState
 from bdg_jobs.domain import Job
 from bdg_jobs.errors import DomainError
+from bdg_jobs.sources import DEMO_REPOS
 from bdg_runtime.settings import Settings
 from bdg_sandbox.client import SandboxClient
 from bench.agent_judge import judge
@@ -102,7 +103,7 @@ async def run_task(
     console: Console,
 ) -> TaskResult:
     started = time.monotonic()
-    repo = options.home / "bench-repos" / f"{task.id}-{uuid4().hex[:6]}"
+    repo = options.home / DEMO_REPOS / f"bench-{task.id}-{uuid4().hex[:6]}"  # granted
     commit = await asyncio.to_thread(make_repo, task, repo)
     request = cmd.RequestJob(
         goal=task.goal,

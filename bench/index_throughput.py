@@ -82,7 +82,7 @@ async def measure(name: str, embedder: Embedder, url: str, source: Path, work: P
     repo_id = uuid.uuid4()
     target = Target(repo_id, f"bench-{name}", f"file://{source}", IndexFilter())
     progress = Progress(repo_id, target.tenant, target.repo)
-    mirror = Mirror(work / name, repo_id, str(source), timeout=600)
+    mirror = Mirror(work / name, "bench", repo_id, str(source), timeout=600)
     generated = git(source, "rev-parse", "HEAD")
     try:
         started = time.perf_counter()

@@ -34,7 +34,7 @@ from bdg_runtime.bus import JetStreamPublisher, ensure_streams
 from bdg_runtime.dlq import DeadLetterError
 from bdg_runtime.embedded import EmbeddedStack, resolve_urls
 from bdg_runtime.redrive import Redriver
-from bdg_runtime.settings import Settings
+from bdg_runtime.settings import Settings, source_rules
 
 
 @dataclass
@@ -116,7 +116,9 @@ async def connected(
             js,
             app,
             redrive,
-            JobCommands(app, redrive, load_policies(settings.bdg_tenant_policies)),
+            JobCommands(
+                app, redrive, load_policies(settings.bdg_tenant_policies), source_rules(settings)
+            ),
         )
 
 

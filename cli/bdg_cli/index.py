@@ -1,7 +1,7 @@
 """`bdg index add|status`: register repositories for the indexer and follow its progress.
 
-Registration goes through ``RepoCommands``, as the gateway's does; unlike the API, the CLI may
-register a local work tree (it runs on the machine that holds it).
+Registration goes through ``RepoCommands``, as the gateway's does, with the same rules: a clone
+URL, or the top of a local work tree under a root granted to the tenant (bdg_jobs.sources).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from bdg_contracts.ids import new_event_id
 from bdg_jobs.domain import Cause
 from bdg_jobs.errors import RepoNotFoundError
 from bdg_jobs.repo_commands import RepoCommands
+from bdg_jobs.sources import absolute, looks_like_url
 from bdg_jobs.user_commands import Caller
 
 app = typer.Typer(help="Index repositories for code search.", no_args_is_help=True)
@@ -62,7 +63,13 @@ def work_tree(target: str) -> str:
 
 
 def repo_commands(conn: Connected) -> RepoCommands:
-    return RepoCommands(conn.store, conn.database_url, conn.app.publisher, conn.app.clock)
+    return RepoCommands(
+        conn.store,
+        conn.database_url,
+        conn.app.publisher,
+        conn.app.clock,
+        sources=conn.commands.sources,
+    )
 
 
 def _cause(who: Caller, repos: RepoCommands) -> Cause:
@@ -81,7 +88,9 @@ async def _failure(conn: Connected, tenant: str, row: Row) -> str:
 
 @app.command()
 def add(
-    target: Annotated[str, typer.Argument(metavar="PATH|URL", help="a git work tree or clone URL")],
+    target: Annotated[
+        str, typer.Argument(metavar="PATH|URL", help="a git work tree's top, or a clone URL")
+    ],
     ref: Annotated[str, typer.Option(help="branch or ref to index")] = "HEAD",
     include: Annotated[
         list[str] | None, typer.Option(help="glob of files to index (repeatable)")
@@ -96,8 +105,8 @@ def add(
     user: User = None,
 ) -> None:
     """Register a repository for indexing; then follow the indexer until it is ready."""
-    url = is_url(target)
-    repo = target if url else work_tree(target)
+    url = looks_like_url(target)
+    repo = absolute(target, Path.cwd())  # judged as `bdg job create --repo` is: same rules
     command = cmd.RegisterRepo(
         repo=repo, ref=ref, include=tuple(include) if include else None,
         exclude=tuple(exclude or ()),

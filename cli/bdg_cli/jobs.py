@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Annotated
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from bdg_contracts.base import Event
 from bdg_contracts.states import TERMINAL_STATES
 from bdg_jobs.domain import Job
 from bdg_jobs.projector import catch_up
+from bdg_jobs.sources import absolute
 from bdg_jobs.store import Recorded
 from bdg_jobs.user_commands import Caller
 
@@ -126,7 +128,10 @@ def _steer(
 @app.command()
 def create(
     goal: Annotated[str, typer.Argument(help="what to build, in plain words")],
-    repo: Annotated[str, typer.Option(help="git repository to work in")] = "",
+    repo: Annotated[
+        str,
+        typer.Option(help="a clone URL, or a git work tree's top (a path: from this directory)"),
+    ] = "",
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", help="approve the plan without asking")
     ] = False,
@@ -137,7 +142,9 @@ def create(
 
     async def main() -> None:
         request = cmd.RequestJob(
-            goal=goal, repo=repo, plan_approval="auto" if auto_approve else "gated"
+            goal=goal,
+            repo=absolute(repo, Path.cwd()),  # the services' cwd is not ours
+            plan_approval="auto" if auto_approve else "gated",
         )
         async with connected() as conn:
             job = await conn.commands.create(caller(tenant, user), request)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bdg_cli.own_sandbox import OwnSandbox, ensure_sandbox
+from bdg_cli.own_sandbox import OwnSandbox, ensure_sandbox, grant_roots
 from bdg_cli.procs import Supervisor
 from bdg_cli.up import default_commands
 from bdg_llm.local_server import LocalModelServer
@@ -118,6 +118,7 @@ def live_stack(
             stops.append(_stopping(say, "the embedded stack", stack))
         where = f"embedded under {settings.bdg_home}" if stack else "configured"
         say(f"stack {where}")
+        grants, roots = grant_roots(settings, roots)
         sandbox = ensure_sandbox(settings, roots, say)
         if sandbox is not None:
             stops.append(_stopping(say, "sandboxd", sandbox))
@@ -132,6 +133,7 @@ def live_stack(
             "DATABASE_URL": database_url,
             "NATS_URL": nats_url,
             "BDG_HOME": str(home),
+            "BDG_SOURCE_GRANTS": str(grants),
             "AGENT_SANDBOX_ENDPOINT": settings.agent_sandbox_endpoint,
             **service_env(server, {**os.environ, **models}),
             **bounds.env(local_model=server is not None),

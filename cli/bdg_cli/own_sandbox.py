@@ -3,7 +3,8 @@
 A sandboxd already answering at AGENT_SANDBOX_ENDPOINT is used as it is (its source roots are
 its own). Otherwise one is started as `bdg sandbox start` would (pid file and log under
 BDG_HOME/sandbox/), dying with its parent, with SANDBOX_SOURCE_ROOTS (unless set already) the
-directories jobs may name as their repository: by default the current directory and BDG_HOME.
+directories jobs may name as their repository: by default the current directory and
+BDG_HOME/demo-repos, granted to the local tenant (bdg_jobs.sources).
 A host where no backend (runc, bubblewrap) works gets no sandbox: the services report it and
 test runs wait.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 from bdg_cli.procs import die_with_parent_hook
 from bdg_cli.sandbox_daemon import NO_BACKEND, NotStarted, Place, launch, probe, roots_env, stop
 from bdg_contracts import sandbox as sb
+from bdg_jobs.sources import DEMO_REPOS, default_grants_file, load_grants, write_grants
 from bdg_runtime.settings import Settings
 from bdg_sandbox.client import SandboxClient
 
@@ -37,9 +39,24 @@ class OwnSandbox:
 
 
 def default_roots(settings: Settings) -> tuple[Path, ...]:
-    """Where users point jobs at: the current directory and BDG_HOME (demo repositories)."""
-    roots = (Path.cwd().resolve(), settings.bdg_home.expanduser().resolve())
+    """Where users point jobs at: the current directory and BDG_HOME's demo repositories (the
+    rest of BDG_HOME is state, never a source, even under the current directory)."""
+    home = settings.bdg_home.expanduser().resolve()
+    roots = (Path.cwd().resolve(), home / DEMO_REPOS)
     return tuple(dict.fromkeys(roots))
+
+
+def grant_roots(settings: Settings, roots: Sequence[Path]) -> tuple[Path, tuple[Path, ...]]:
+    """(the grants file the services read, the roots sandboxd may read). An operator's
+    BDG_SOURCE_GRANTS is used as it is; otherwise ``roots`` are granted to the local tenant
+    (BDG_TENANT, default local) in BDG_HOME/source-grants.json."""
+    if settings.bdg_source_grants is not None:
+        granted = load_grants(settings.bdg_source_grants)
+        every = tuple(dict.fromkeys(r for tenant_roots in granted.values() for r in tenant_roots))
+        return settings.bdg_source_grants.resolve(), every
+    path = default_grants_file(settings.bdg_home).resolve()
+    write_grants(path, {os.environ.get("BDG_TENANT") or "local": roots})
+    return path, tuple(roots)
 
 
 def configured_roots() -> str | None:
@@ -64,7 +81,9 @@ def ensure_sandbox(
         say(f"sandbox: sandboxd already answers at {place.endpoint} ({answer.backend}); using it")
         return None
     given = configured_roots()
-    env = {} if given else roots_env(roots)
+    # sandboxd refuses BDG_HOME as a source: the one this stack runs with, even from --home.
+    home = {"BDG_HOME": str(settings.bdg_home.expanduser().resolve())}
+    env = home if given else {**home, **roots_env(roots)}
     started = launch(place, env, timeout, die_with_parent_hook())
     if isinstance(started, NotStarted):
         last = next((ln for ln in reversed(started.log.splitlines()) if ln.strip()), "")

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from bdg_cli.own_sandbox import OwnSandbox, default_roots, ensure_sandbox
+from bdg_cli.own_sandbox import OwnSandbox, default_roots, ensure_sandbox, grant_roots
 from bdg_cli.procs import Supervisor
 from bdg_runtime.embedded import resolve_urls
 from bdg_runtime.local_llm import ensure_local_model_server, service_env
@@ -43,7 +43,8 @@ def up(
 
     `commands` maps a service name to its argv; tests pass throwaway programs here. With
     `sandbox`, a sandboxd is started unless one answers at AGENT_SANDBOX_ENDPOINT, reading local
-    repositories under `source_roots` (default: the current directory and BDG_HOME).
+    repositories under `source_roots` (default: the current directory and BDG_HOME/demo-repos),
+    which are granted to the local tenant unless BDG_SOURCE_GRANTS names the operator's grants.
     """
     console = console or Console(highlight=False)
     catalogue = dict(commands) if commands is not None else default_commands()
@@ -60,8 +61,8 @@ def up(
         database_url, nats_url, stack = resolve_urls(settings)
         where = "embedded under " + str(settings.bdg_home) if stack else "configured"
         _say(console, f"stack {where}: {database_url} {nats_url}")
+        grants, roots = grant_roots(settings, tuple(source_roots) or default_roots(settings))
         if sandbox:
-            roots = tuple(source_roots) or default_roots(settings)
             own_sandbox = ensure_sandbox(settings, roots, lambda line: _say(console, line))
         _, model_server = ensure_local_model_server(settings, say=lambda line: _say(console, line))
         env = {
@@ -69,6 +70,7 @@ def up(
             "DATABASE_URL": database_url,
             "NATS_URL": nats_url,
             "BDG_HOME": str(settings.bdg_home),
+            "BDG_SOURCE_GRANTS": str(grants),
             "AGENT_SANDBOX_ENDPOINT": settings.agent_sandbox_endpoint,
             **service_env(model_server),
         }
@@ -104,9 +106,9 @@ SourceRoots = Annotated[
     list[Path] | None,
     typer.Option(
         "--source-root",
-        help="a directory whose repositories jobs may name (repeatable), for the sandboxd "
-        "started here (default: the current directory and BDG_HOME; SANDBOX_SOURCE_ROOTS, if "
-        "set, wins)",
+        help="a directory whose repositories the local tenant's jobs may name (repeatable; "
+        "default: the current directory and BDG_HOME/demo-repos; BDG_SOURCE_GRANTS, if set, "
+        "wins; SANDBOX_SOURCE_ROOTS, if set, bounds the sandboxd started here)",
         show_default=False,
     ),
 ]

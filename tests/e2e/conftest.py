@@ -9,6 +9,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from bdg_jobs.application import JobApplication
+from bdg_jobs.sources import SourceRules
 from bdg_jobs.store import JobStore
 from bdg_jobs.user_commands import Caller, JobCommands
 from bdg_runtime.bus import JetStreamPublisher, connect, ensure_streams
@@ -29,14 +30,19 @@ class Client_:
 
 
 @pytest.fixture
-async def client(database_url: str, namespace: str, servers: Servers) -> AsyncIterator[Client_]:
+async def client(
+    database_url: str, namespace: str, servers: Servers, tmp_path: Path
+) -> AsyncIterator[Client_]:
     store = JobStore.from_url(database_url)
     nc = await connect(servers.nats_url, "e2e-test")
     js = nc.jetstream()
     await ensure_streams(js, 600)
     app = JobApplication(store, JetStreamPublisher(js))
     redrive = Redriver(store, js)
-    yield Client_(store, nc, js, app, JobCommands(app, redrive), redrive, Caller("acme", "alice"))
+    # The test's dir is granted, as Cluster.grants() grants it to the service processes.
+    sources = SourceRules({t: (tmp_path,) for t in ("acme", "globex")})  # resolved by pytest
+    commands = JobCommands(app, redrive, sources=sources)
+    yield Client_(store, nc, js, app, commands, redrive, Caller("acme", "alice"))
     await nc.close()
     store.close()
 

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from bdg_contracts.base import Event
 from bdg_contracts.states import JobState
+from bdg_jobs.sources import write_grants
 from bdg_jobs.store import JobStore
 from tests.waiting import eventually
 
@@ -74,9 +75,17 @@ class Cluster:
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: list[ServiceProcess] = field(default_factory=list)
 
+    def grants(self) -> Path:
+        """The source grants of this test: its tenants may name repositories under its dir."""
+        path = self.workdir / "source-grants.json"
+        if not path.exists():
+            write_grants(path, {t: [self.workdir] for t in ("acme", "globex", "local")})
+        return path
+
     def env(self, role: str) -> dict[str, str]:
         return {
             **os.environ,
+            "BDG_SOURCE_GRANTS": str(self.grants()),
             "DATABASE_URL": self.database_url,
             "NATS_URL": self.nats_url,
             "BDG_NAMESPACE": self.namespace,

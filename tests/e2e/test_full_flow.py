@@ -35,6 +35,8 @@ from bdg_contracts import events as ev
 from bdg_contracts.base import Event
 from bdg_contracts.states import JobState, Step
 from bdg_jobs.domain import Job
+from bdg_jobs.sources import SourceRules
+from bdg_jobs.user_commands import JobCommands
 from bdg_llm.recorded_calls import read_recordings
 from bdg_runtime.answers import Answers
 from bdg_runtime.job_replay import replay_job
@@ -56,7 +58,7 @@ E = TypeVar("E", bound=Event)
 @pytest.fixture(name="sources", scope="module")
 def sources_fixture() -> Iterator[Path]:
     # Outside pytest's 0700 tmp root: the sandbox user checks the repositories out.
-    root = Path(tempfile.mkdtemp(prefix="bdg-full-flow-"))
+    root = Path(tempfile.mkdtemp(prefix="bdg-full-flow-")).resolve()
     root.chmod(0o755)
     yield root
     shutil.rmtree(root, ignore_errors=True)
@@ -92,7 +94,9 @@ async def run_scenario(
         request = cmd.RequestJob(
             goal=scenario.goal, repo=str(repo), base_ref="main", plan_approval="auto"
         )
-        job = await client.commands.create(client.caller, request)
+        granted = SourceRules({client.caller.tenant_id: (sources,)})
+        commands = JobCommands(client.app, client.redrive, sources=granted)
+        job = await commands.create(client.caller, request)
         history = await settled(client, job.job_id, 240)
     finally:
         if fake is not None:

@@ -1,8 +1,8 @@
 """GET /search through the gateway (in-process, ASGI) to the real indexer process over NATS, on
 real PostgreSQL (pgvector): repositories registered with RepoCommands (local git repositories
-made in tmp_path, which the API refuses), indexed by the indexer with the fake OpenAI embeddings
-endpoint; then searched as their tenant, as another tenant, and with a query embedding that
-hangs."""
+made in tmp_path, granted to the test's tenants), indexed by the indexer with the fake OpenAI
+embeddings endpoint; then searched as their tenant, as another tenant, and with a query
+embedding that hangs."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from bdg_contracts import index_events as ix
 from bdg_jobs.application import utc_now
 from bdg_jobs.domain import Cause
 from bdg_jobs.repo_commands import RepoCommands
+from bdg_jobs.sources import SourceRules
 from tests.e2e.harness import Cluster
 from tests.fakes.openai_server import FakeOpenAi, Hang
 from tests.git_repos import make_repo
@@ -29,7 +30,6 @@ from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
     Stack,
     gateway_fixture,
     keys_fixture,
-    new_tenant,
     stack_fixture,
 )
 from tests.waiting import eventually
@@ -66,13 +66,18 @@ class Indexed:
         return repos
 
     async def register(self, tenant: str, name: str, files: dict[str, str]) -> tuple[UUID, str]:
-        """A new git repository registered as ``file://localhost/...`` (local: the API refuses
-        it, RepoCommands does not), once the indexer has recorded IndexUpdated; (id, URL)."""
+        """A new local git repository registered under the test's dir (granted to the tenant,
+        as Cluster.grants() grants it to the indexer), once the indexer has recorded
+        IndexUpdated; (id, its path)."""
         source = self.tmp_path / tenant / name
         make_repo(source, files)
-        url = f"file://localhost{source}"
+        url = str(source)
         cause = Cause("user:alice", utc_now(), user_id="alice")
-        done = await self.repos.register(cause, tenant, cmd.RegisterRepo(repo=url, ref="main"))
+        granted = SourceRules({tenant: (self.tmp_path,)})
+        repos = RepoCommands(
+            self.stack.store, self.stack.database_url, self.stack.app.publisher, sources=granted
+        )
+        done = await repos.register(cause, tenant, cmd.RegisterRepo(repo=url, ref="main"))
         repo_id = done.index.repo_id
 
         async def outcome() -> ix.IndexUpdated | ix.IndexFailed | None:
@@ -119,10 +124,10 @@ async def indexed(
 
 
 async def test_search_finds_the_function_in_the_tenants_repository(indexed: Indexed) -> None:
-    tenant = new_tenant()
+    tenant = "acme"  # a tenant Cluster.grants() grants
     _, url = await indexed.register(tenant, "books", LEDGER)
     _, elsewhere = await indexed.register(tenant, "other", ELSEWHERE)
-    spelled = url.replace("file://localhost", "file://LocalHost") + ".git"
+    spelled = f"{url}/"
     params: dict[str, str | int] = {"q": "ledger", "repo": spelled, "mode": "fulltext"}
 
     response = await indexed.search(tenant, **params, limit=2, token_budget=2000)
@@ -151,7 +156,7 @@ async def test_search_finds_the_function_in_the_tenants_repository(indexed: Inde
 async def test_another_tenant_gets_404_for_the_repository_id_and_none_of_its_hits(
     indexed: Indexed,
 ) -> None:
-    ours, theirs = new_tenant(), new_tenant()
+    ours, theirs = "acme", "globex"  # granted by Cluster.grants()
     repo_id, url = await indexed.register(ours, "books", LEDGER)
     _, their_url = await indexed.register(theirs, "books", LEDGER)  # the same files
 
@@ -174,7 +179,7 @@ async def test_another_tenant_gets_404_for_the_repository_id_and_none_of_its_hit
 
 
 async def test_a_query_embedding_that_hangs_is_a_504(indexed: Indexed) -> None:
-    tenant = new_tenant()
+    tenant = "acme"
     await indexed.register(tenant, "books", LEDGER)
     indexed.gateway.state.index.search_timeout = 0.5
     hang = Hang()

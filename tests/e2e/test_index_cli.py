@@ -50,6 +50,7 @@ async def bdg(cluster: Cluster, *args: str, code: int = 0) -> Result:
         "BDG_NAMESPACE": cluster.namespace,
         "BDG_TENANT": "acme",
         "BDG_USER": "alice",
+        "BDG_SOURCE_GRANTS": str(cluster.grants()),
         "COLUMNS": "200",
     }
     invoke = asyncio.to_thread(CliRunner().invoke, app, list(args), env=env)

@@ -24,6 +24,8 @@ from bdg_indexer.storage.spaces import EmbeddingSpace
 from bdg_jobs.application import utc_now
 from bdg_jobs.domain import Cause
 from bdg_jobs.repo_commands import RepoCommands
+from bdg_jobs.repos import RepoIndex
+from bdg_jobs.sources import SourceError, SourceRules
 from bdg_jobs.store import JobStore
 from bdg_runtime.bus import JetStreamPublisher, connect, ensure_streams
 from tests.conftest import Servers
@@ -60,6 +62,15 @@ class Repos:
         cause = Cause("user:alice", utc_now(), user_id="alice")
         done = await self.commands.register(cause, tenant, cmd.RegisterRepo(repo=source, ref=ref))
         return done.index.repo_id
+
+    async def recorded_before_the_rules(self, tenant: str, source: str) -> UUID:
+        """A registration appended as it was before sources were checked at registration: the
+        indexer must judge the source again where it reads it."""
+        cause = Cause("user:alice", utc_now(), user_id="alice")
+        index = RepoIndex.register(tenant, cause, source, ref="main")
+        recorded = await asyncio.to_thread(self.store.append, index.collect())
+        await self.commands.publisher.publish(recorded)
+        return index.repo_id
 
     async def push(self, repo_id: UUID, after: str, ref: str = "refs/heads/main") -> None:
         self.pushes += 1
@@ -104,12 +115,17 @@ class Repos:
 
 
 @pytest.fixture
-async def repos(database_url: str, namespace: str, servers: Servers) -> AsyncIterator[Repos]:
+async def repos(
+    database_url: str, namespace: str, servers: Servers, tmp_path: Path
+) -> AsyncIterator[Repos]:
     store = JobStore.from_url(database_url)
     nc = await connect(servers.nats_url, "e2e-indexer")
     js = nc.jetstream()
     await ensure_streams(js, 600)
-    yield Repos(store, nc, RepoCommands(store, database_url, JetStreamPublisher(js)), database_url)
+    # As Cluster.grants() grants it to the indexer process: the test's dir, to both tenants.
+    granted = SourceRules({t: (tmp_path,) for t in ("acme", "globex")}, (tmp_path / "index",))
+    commands = RepoCommands(store, database_url, JetStreamPublisher(js), sources=granted)
+    yield Repos(store, nc, commands, database_url)
     await nc.close()
     store.close()
 
@@ -147,9 +163,11 @@ async def test_register_then_pushes_index_only_what_changed(
     cluster.start("indexer", module="bdg_indexer.main", env=env)
     source = tmp_path / "src"
     first = make_repo(source, FILES)
-    repo_id = await repos.register("acme", f"file://{source}")
-    missing = await repos.register("acme", f"file://{tmp_path}/no-such-repository")
-    relative = await repos.register("acme", "some/relative/path")
+    repo_id = await repos.register("acme", str(source))
+    with pytest.raises(SourceError, match="no such directory"):
+        await repos.register("acme", f"{tmp_path}/no-such-repository")
+    missing = await repos.recorded_before_the_rules("acme", f"{tmp_path}/no-such-repository")
+    relative = await repos.recorded_before_the_rules("acme", "some/relative/path")
     [indexed] = await repos.outcomes(repo_id, 1)
     assert isinstance(indexed, ix.IndexUpdated), indexed
     per_path = repos.chunks(FAKE_SPACE, "acme")
@@ -205,13 +223,12 @@ async def test_register_then_pushes_index_only_what_changed(
     assert duplicates(repos, FAKE_SPACE) == 0
     assert repos.status(repo_id)["commit"] == third
 
-    # A clone that fails, and a source that is no absolute path: IndexFailed saying why.
+    # Sources recorded before the rules, judged again by the indexer: IndexFailed saying why.
     [failed] = await repos.outcomes(missing, 1)
     assert isinstance(failed, ix.IndexFailed), failed
-    assert "git clone" in failed.reason
-    assert "does not appear to be a git repository" in failed.reason
+    assert "no such directory" in failed.reason
     assert repos.status(missing)["state"] == "failed"
-    assert "git clone" in repos.status(missing)["phase"]
+    assert "no such directory" in repos.status(missing)["phase"]
     [refused] = await repos.outcomes(relative, 1)
     assert isinstance(refused, ix.IndexFailed)
     assert "must be absolute" in refused.reason
@@ -273,10 +290,19 @@ async def test_search_over_nats_with_the_offline_model_keeps_tenants_apart(
     ours, theirs = tmp_path / "acme-src", tmp_path / "globex-src"
     make_repo(ours, FILES)
     make_repo(theirs, FILES)  # the very same files, for another tenant
-    acme = await repos.register("acme", f"file://{ours}")
-    globex = await repos.register("globex", f"file://{theirs}")
+    acme = await repos.register("acme", str(ours))
+    globex = await repos.register("globex", str(theirs))
     await repos.outcomes(acme, 1, timeout=60)
     await repos.outcomes(globex, 1, timeout=60)
+    # The mirrors are per tenant, in the index dir: state, never anyone's source.
+    mirror = tmp_path / "index" / "acme" / str(acme)
+    assert (mirror / ".git").is_dir()
+    with pytest.raises(SourceError, match="in the state dir"):
+        await repos.register("globex", str(mirror))
+    stolen = await repos.recorded_before_the_rules("globex", str(mirror))
+    [refused] = await repos.outcomes(stolen, 1, timeout=60)
+    assert isinstance(refused, ix.IndexFailed), refused
+    assert "in the state dir" in refused.reason
     zebra = (
         'def feed_the_zebra(hay):\n    """Give hay to the zebra at the zoo."""\n    return hay\n'
     )
@@ -291,13 +317,13 @@ async def test_search_over_nats_with_the_offline_model_keeps_tenants_apart(
     found = await repos.search(tev.SearchCode(tenant_id="acme", query=question))
     assert not found.error
     assert found.hits[0].path == "app/zoo.py"
-    assert found.hits[0].repo == ix.normalize_repo(f"file://{ours}")
+    assert found.hits[0].repo == str(ours)
     theirs_found = await repos.search(
         tev.SearchCode(tenant_id="globex", query=f"{question} or retry", limit=20)
     )
     assert theirs_found.hits  # their own chunks (retry), never ours
     assert all("zebra" not in hit.snippet for hit in theirs_found.hits)
-    assert {hit.repo for hit in theirs_found.hits} == {ix.normalize_repo(f"file://{theirs}")}
+    assert {hit.repo for hit in theirs_found.hits} == {str(theirs)}
     # Meaning, not words: the retry helper answers a question that shares no word with it.
     flaky = await repos.search(
         tev.SearchCode(tenant_id="globex", query="call again when it fails", mode="vector")
@@ -305,7 +331,7 @@ async def test_search_over_nats_with_the_offline_model_keeps_tenants_apart(
     assert "app/retry.py" in [hit.path for hit in flaky.hits[:2]]
     # Only one repository, and a token budget that the first hit alone fills.
     scoped = await repos.search(
-        tev.SearchCode(tenant_id="acme", repo=f"file://{ours}.git", query=question, token_budget=40)
+        tev.SearchCode(tenant_id="acme", repo=f"{ours}/", query=question, token_budget=40)
     )
     assert [hit.path for hit in scoped.hits] == ["app/zoo.py"]
     # A bad request gets an answer saying why, never silence.

@@ -29,6 +29,7 @@ from bdg_contracts import subjects
 from bdg_contracts import tool_events as tev
 from bdg_jobs.domain import Cause
 from bdg_jobs.repo_commands import RepoCommands
+from bdg_jobs.sources import write_grants
 from bdg_jobs.store import JobStore
 from bdg_runtime.bus import connect
 from tests.conftest import Servers
@@ -75,13 +76,18 @@ class Bdg:
 
 
 @pytest.fixture
-async def bdg(database_url: str, namespace: str, servers: Servers) -> AsyncIterator[Bdg]:
+async def bdg(
+    database_url: str, namespace: str, servers: Servers, tmp_path: Path
+) -> AsyncIterator[Bdg]:
+    grants = tmp_path / "source-grants.json"
+    write_grants(grants, {"acme": [tmp_path], "globex": [tmp_path]})
     env = {
         "DATABASE_URL": database_url,
         "NATS_URL": servers.nats_url,
         "BDG_NAMESPACE": namespace,
         "BDG_TENANT": "acme",
         "BDG_USER": "alice",
+        "BDG_SOURCE_GRANTS": str(grants),
         "COLUMNS": "220",
     }
     store = JobStore.from_url(database_url)
@@ -113,7 +119,7 @@ def first_id(result: Result) -> UUID:
 async def test_add_a_local_work_tree_without_waiting(bdg: Bdg, tmp_path: Path) -> None:
     repo = git_repo(tmp_path / "calc")
     result = await bdg(
-        "index", "add", str(repo / "src"), "--no-wait", "--include", "*.py", "--exclude", "vendor/*"
+        "index", "add", str(repo), "--no-wait", "--include", "*.py", "--exclude", "vendor/*"
     )
     top = str(repo.resolve())
     repo_id = first_id(result)
@@ -125,7 +131,7 @@ async def test_add_a_local_work_tree_without_waiting(bdg: Bdg, tmp_path: Path) -
     assert (event.repo, event.tenant_id, event.user_id) == (top, "acme", "alice")
     assert (event.filter.include, event.filter.exclude) == (("*.py",), ("vendor/*",))
 
-    again = await bdg("index", "add", str(repo), "--no-wait")
+    again = await bdg("index", "add", f"{repo}/", "--no-wait")
     assert first_id(again) == repo_id
     assert "registered already" in again.stdout
     assert len(bdg.store.history(repo_id)) == 1
@@ -147,7 +153,9 @@ async def test_a_path_that_is_no_work_tree_is_a_clear_error(bdg: Bdg, tmp_path: 
     plain = tmp_path / "plain"
     plain.mkdir()
     result = await bdg("index", "add", str(plain), "--no-wait", code=2)
-    assert f"{plain.resolve()} is not a git work tree" in result.output
+    assert f"repo: {plain} is not the top of a git work tree" in result.output
+    below = await bdg("index", "add", str(git_repo(tmp_path / "calc") / "src"), "--no-wait", code=2)
+    assert "is not the top of a git work tree" in below.output
     missing = await bdg("index", "add", str(tmp_path / "nowhere"), "--no-wait", code=2)
     assert "no such directory" in missing.output
     assert bdg.store.max_notification_id() == 0

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from bdg_indexer.mirror import Mirror, MirrorError
+from bdg_jobs.sources import SourceRules
 from tests.git_repos import commit, git, make_repo
 
 pytestmark = pytest.mark.timeout(60)
 
 
 def mirror(tmp_path: Path, source: str, timeout: float = 30) -> Mirror:
-    return Mirror(tmp_path / "index", uuid.uuid4(), source, timeout)
+    return Mirror(tmp_path / "index", "acme", uuid.uuid4(), source, timeout)
 
 
 async def test_clone_fetch_and_check_out_any_ref(tmp_path: Path) -> None:
@@ -71,7 +72,7 @@ async def test_a_missing_repository_fails_for_good(tmp_path: Path) -> None:
     with pytest.raises(MirrorError, match="does not appear to be a git repository") as failed:
         await copy.ensure()
     assert not failed.value.transient
-    assert list((tmp_path / "index").iterdir()) == []  # no half-made clone left
+    assert list((tmp_path / "index" / "acme").iterdir()) == []  # no half-made clone left
     source = tmp_path / "src"
     make_repo(source, {"a.py": "a = 1\n"})
     copy = mirror(tmp_path, str(source))
@@ -102,3 +103,33 @@ async def test_a_git_that_hangs_is_stopped_and_counted_transient(
     with pytest.raises(MirrorError, match="timed out after 1s") as failed:
         await copy.ensure()
     assert failed.value.transient
+
+
+async def test_mirrors_are_per_tenant_and_judge_their_source_with_the_rules(
+    tmp_path: Path,
+) -> None:
+    """With the service's rules, the mirror reads only what the tenant may name: another
+    tenant's mirror, a folder below a top, or an ungranted path fail for good before git runs."""
+    index = tmp_path / "index"
+    rules = SourceRules(
+        {"acme": (tmp_path,), "globex": (tmp_path,)}, (index,), ()
+    )  # both tenants granted the whole dir, the index dir in it all the same
+    source = tmp_path / "src"
+    make_repo(source, {"a.py": "a = 1\n"})
+    ours = Mirror(index, "acme", uuid.uuid4(), str(source), 30, rules)
+    await ours.ensure()
+    assert ours.path == index / "acme" / ours.path.name
+    assert (ours.path / ".git").is_dir()
+    for tenant, given, words in [
+        ("globex", str(ours.path), "in the state dir"),
+        ("acme", str(source / "sub"), "no such directory"),
+        ("initech", str(source), "not granted to this tenant"),
+        ("acme", f"file://{source}", "file:// URLs are refused"),
+    ]:
+        theirs = Mirror(index, tenant, uuid.uuid4(), given, 30, rules)
+        with pytest.raises(MirrorError, match=words) as refused:
+            await theirs.ensure()
+        assert not refused.value.transient
+        assert not theirs.path.exists()
+    with pytest.raises(ValueError, match="tenant id"):
+        Mirror(index, "../acme", uuid.uuid4(), str(source), 30, rules)

@@ -23,6 +23,7 @@ from bdg_jobs.application import NoPublisher, Publisher, utc_now
 from bdg_jobs.domain import Cause
 from bdg_jobs.errors import ConcurrencyConflictError, RepoNotFoundError
 from bdg_jobs.repos import RepoIndex
+from bdg_jobs.sources import SourceRules
 from bdg_jobs.store import JobStore, Recorded
 
 
@@ -41,8 +42,11 @@ class RepoCommands:
         publisher: Publisher | None = None,
         clock: Callable[[], Any] = utc_now,
         max_conflict_retries: int = 10,
+        sources: SourceRules | None = None,
     ) -> None:
+        """``sources`` unset: only clone URLs may be registered (as for jobs)."""
         self.store, self.url = store, database_url
+        self.sources = sources or SourceRules()
         self.publisher = publisher or NoPublisher()
         self.clock, self.max_conflict_retries = clock, max_conflict_retries
 
@@ -57,7 +61,9 @@ class RepoCommands:
     ) -> Registration:
         """Register once; registering the same repository again returns it unchanged."""
         check_tenant(tenant_id)
-        repo_id = ix.repo_id(tenant_id, command.repo)
+        # The same rules as a job's repository: a path means the same thing to both.
+        repo = await asyncio.to_thread(self.sources.check, tenant_id, command.repo)
+        repo_id = ix.repo_id(tenant_id, repo)
         try:
             existing = await self.get(tenant_id, repo_id)
         except RepoNotFoundError:
@@ -69,7 +75,7 @@ class RepoCommands:
             fields["filter"] = ix.IndexFilterSpec(include=command.include, exclude=command.exclude)
         elif command.exclude:
             fields["filter"] = ix.IndexFilterSpec(exclude=command.exclude)
-        index = RepoIndex.register(tenant_id, cause, command.repo, **fields)
+        index = RepoIndex.register(tenant_id, cause, repo, **fields)
         secret = secrets.token_urlsafe(32)
         # The secret first: a registration whose event failed to append is retried as new, and
         # the ON CONFLICT keeps the first secret; an event without a secret never happens.

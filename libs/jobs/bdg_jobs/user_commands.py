@@ -5,6 +5,7 @@ Every command checks the caller's tenant first: another tenant's job does not ex
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from uuid import UUID
@@ -16,6 +17,7 @@ from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.errors import JobNotFoundError
 from bdg_jobs.forks import fork_history
+from bdg_jobs.sources import SourceRules
 from bdg_jobs.store import Recorded
 from bdg_jobs.tenants import TenantPolicies
 
@@ -52,9 +54,12 @@ class JobCommands:
         app: JobApplication,
         redrive: Redrive = no_redrive,
         policies: TenantPolicies | None = None,
+        sources: SourceRules | None = None,
     ) -> None:
+        """``sources`` unset: no tenant may name a local repository (clone URLs only)."""
         self.app, self.redrive = app, redrive
         self.policies = policies or TenantPolicies()
+        self.sources = sources or SourceRules()
 
     async def get(self, caller: Caller, job_id: UUID, at_version: int | None = None) -> Job:
         job = await self.app.load(job_id, at_version)
@@ -73,6 +78,8 @@ class JobCommands:
     async def fork(self, caller: Caller, job_id: UUID, command: cmd.ForkJob) -> Job:
         """A new job from the first ``command.at_version`` events of this one (see forks.py)."""
         history = await self.events(caller, job_id)
+        # Grants change: the repository is judged again, as for a new job.
+        await self.check_repo(caller, Job.replay(history[:1]).repo)
         cause = caller.cause(self.app)
         copies = fork_history(history, command.at_version, new_job_id(), cause, command.models)
         await self.app.start_from(copies)
@@ -83,6 +90,7 @@ class JobCommands:
     ) -> Job:
         check_tenant(caller.tenant_id)
         fields = command.model_dump()
+        fields["repo"] = await self.check_repo(caller, command.repo)
         if command.plan_approval is None:
             fields["plan_approval"] = self.policies.for_tenant(caller.tenant_id).plan_approval
         job = Job.request(
@@ -90,6 +98,11 @@ class JobCommands:
         )
         await self.app.start(job)
         return job
+
+    async def check_repo(self, caller: Caller, repo: str) -> str:
+        """The repository as stored (a resolved path for a local one); SourceError if the
+        caller's tenant may not name it. The disk is read in a thread."""
+        return await asyncio.to_thread(self.sources.check, caller.tenant_id, repo)
 
     async def _do(
         self, caller: Caller, job_id: UUID, decide: Callable[[Job, Cause], None]

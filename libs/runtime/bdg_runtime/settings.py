@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bdg_jobs.sources import SourceRules, load_rules
+
 
 def default_sandbox_endpoint() -> str:
     # /var/run is root's; anyone else gets a socket in their own runtime dir.
@@ -49,6 +51,18 @@ class Settings(BaseSettings):
     bdg_tenant_policies: Path | None = Field(
         default=None, description="JSON file of per-tenant choices (plan approval, critic bar)"
     )
+    bdg_source_grants: Path | None = Field(
+        default=None,
+        description="JSON file of tenant -> roots its jobs may name local repositories under; "
+        "unset: BDG_HOME/source-grants.json (written by `bdg up`), if there",
+    )
+    bdg_index_dir: Path | None = Field(
+        default=None,
+        description="the indexer's clones (state: never a source); unset: BDG_HOME/index",
+    )
+    sandbox_state_dir: Path | None = Field(
+        default=None, description="sandboxd's state (never a source); read here to refuse it"
+    )
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
     jwt_algorithm: str = Field(default="HS256", pattern="^(HS256|RS256|EdDSA)$")
@@ -56,3 +70,10 @@ class Settings(BaseSettings):
     jwt_public_key: str | None = Field(default=None, description="PEM, for RS256/EdDSA")
     jwt_audience: str = "bigdaddyg"
     jwt_issuer: str | None = None
+
+
+def source_rules(settings: Settings) -> SourceRules:
+    """Who may name which local repository, for this installation (bdg_jobs.sources)."""
+    home = settings.bdg_home
+    index = settings.bdg_index_dir or home / "index"
+    return load_rules(home, settings.bdg_source_grants, (index, settings.sandbox_state_dir))

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from bdg_jobs.errors import ConcurrencyConflictError, DomainError, JobNotFoundError
+from bdg_jobs.sources import SourceError
 
 
 def _json(status: int, detail: str, **extra: Any) -> JSONResponse:
@@ -52,7 +53,14 @@ async def _invalid_value(request: Request, error: Exception) -> JSONResponse:
     return _json(422, message, errors=items)
 
 
+async def _refused_source(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, SourceError)
+    item = {"loc": ["body", error.field], "msg": error.message, "type": f"source.{error.rule}"}
+    return _json(422, f"body.{error.field}: {error.message}", errors=[item])
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(SourceError, _refused_source)
     app.add_exception_handler(JobNotFoundError, _not_found)
     app.add_exception_handler(DomainError, _conflict)
     app.add_exception_handler(ConcurrencyConflictError, _conflict)

@@ -33,7 +33,9 @@ def install(app: FastAPI, commands: JobCommands, queries: JobQueries) -> None:
     database_url = queries.pool.conninfo
     if not isinstance(database_url, str):
         raise TypeError("the read-model pool must be opened with a database URL")
-    repos = RepoCommands(store, database_url, publisher, commands.app.clock)
+    repos = RepoCommands(
+        store, database_url, publisher, commands.app.clock, sources=commands.sources
+    )
     app.state.index = IndexServices(repos, IndexQueries(queries.pool))
     app.add_exception_handler(RepoNotFoundError, _not_found)
 

@@ -6,12 +6,10 @@ request to the indexer over NATS (``SearchCode`` -> ``CodeSearched``).
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Query, Response
-from fastapi.exceptions import RequestValidationError
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from pydantic import ValidationError
@@ -30,37 +28,6 @@ from bdg_jobs.repo_commands import RepoCommands
 from bdg_jobs.user_commands import Caller
 
 router = APIRouter(tags=["index"])
-_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://([^/]*)", re.IGNORECASE)
-_SCP = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!/)")  # git@host:owner/repo
-CLONE_SCHEMES = ("https", "http", "ssh", "git", "git+ssh", "ssh+git")
-
-
-def clone_url_problem(url: str) -> str | None:
-    """Why ``url`` is not a clone URL the API accepts, or None. Local repositories are the
-    CLI's alone (the gateway's host is not the caller's)."""
-    url = url.strip()
-    if _SCP.match(url):
-        return None
-    match = _SCHEME.match(url)
-    if match is None:
-        return (
-            "a clone URL is needed (https://, ssh://, git:// or user@host:path); local paths "
-            "are refused by the API (register them with `bdg index add PATH`)"
-        )
-    scheme, authority = match[1].lower(), match[2]
-    if scheme == "file":
-        return "file:// URLs are local repositories; register them with `bdg index add PATH`"
-    if scheme not in CLONE_SCHEMES:
-        return f"the {scheme}:// scheme is not a clone URL ({', '.join(CLONE_SCHEMES)})"
-    if not authority.rsplit("@", 1)[-1]:
-        return "the URL names no host"
-    if "@" in authority and ":" in authority.rsplit("@", 1)[0]:
-        return "the URL carries a password; it would be stored in the event log"
-    return None
-
-
-def _refuse(field: str, message: str) -> RequestValidationError:
-    return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
 
 
 def _cause(caller: Caller, repos: RepoCommands) -> Cause:
@@ -81,10 +48,9 @@ async def register_repo(
     body: cmd.RegisterRepo, caller: CurrentCaller, repos: Repos, response: Response
 ) -> RepoRegistrationView:
     """Index a repository for the tenant; the answer carries the webhook secret (201 the first
-    time; 200 with the same id and secret, nothing written, when it is registered already)."""
-    problem = clone_url_problem(body.repo)
-    if problem is not None:
-        raise _refuse("repo", problem)
+    time; 200 with the same id and secret, nothing written, when it is registered already).
+    ``repo`` follows the rules of a job's repository (a clone URL, or a local work tree under a
+    root granted to the tenant): 422 naming the rule otherwise."""
     registration = await repos.register(_cause(caller, repos), caller.tenant_id, body)
     response.status_code = 201 if registration.created else 200
     response.headers["Location"] = f"/index/repos/{registration.index.repo_id}"

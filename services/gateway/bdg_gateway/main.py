@@ -15,11 +15,12 @@ from fastapi import FastAPI
 from bdg_gateway.app import create_app
 from bdg_gateway.auth import AuthConfigError, Authenticator
 from bdg_gateway.queries import JobQueries
+from bdg_jobs.sources import SourceGrantsError
 from bdg_jobs.tenants import TenantPolicyError, load_policies
 from bdg_jobs.user_commands import JobCommands
 from bdg_runtime import service
 from bdg_runtime.reactions import Reaction
-from bdg_runtime.settings import Settings
+from bdg_runtime.settings import Settings, source_rules
 from bdg_sandbox.client import SandboxClient
 
 NAME = "gateway"
@@ -68,7 +69,12 @@ async def serve_http(ctx: service.ServiceContext, stop: asyncio.Event) -> None:
     queries = await JobQueries.open(ctx.database_url)
     sandbox = sandbox_client(settings.agent_sandbox_endpoint)
     app = create_app(
-        JobCommands(ctx.app, ctx.redrive, load_policies(ctx.settings.bdg_tenant_policies)),
+        JobCommands(
+            ctx.app,
+            ctx.redrive,
+            load_policies(ctx.settings.bdg_tenant_policies),
+            source_rules(ctx.settings),
+        ),
         queries,
         ctx.nc,
         auth,
@@ -105,7 +111,8 @@ def run() -> None:
     try:
         Authenticator.from_settings(settings)
         load_policies(settings.bdg_tenant_policies)
-    except (AuthConfigError, TenantPolicyError) as error:
+        source_rules(settings)
+    except (AuthConfigError, TenantPolicyError, SourceGrantsError) as error:
         print(f"bdg-gateway: {error}", file=sys.stderr)
         raise SystemExit(2) from error
     service.run(NAME, no_reactions, serve_http)

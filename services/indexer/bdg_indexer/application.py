@@ -34,6 +34,7 @@ from bdg_jobs.domain import Cause
 from bdg_jobs.errors import RepoNotFoundError
 from bdg_jobs.repo_commands import RepoCommands
 from bdg_jobs.repos import RepoIndex
+from bdg_jobs.sources import SourceRules
 
 NAME = "indexer"
 log = logging.getLogger("bdg_indexer")
@@ -56,10 +57,11 @@ class Indexing:
         git_timeout: float,
         run_timeout: float,
         clock: Callable[[], datetime],
+        sources: SourceRules,
     ) -> None:
         self.commands, self.pipeline, self.url = commands, pipeline, database_url
         self.index_dir, self.git_timeout, self.run_timeout = index_dir, git_timeout, run_timeout
-        self.clock = clock
+        self.clock, self.sources = clock, sources
 
     async def registered(self, event: ix.RepoRegistered, attempt: Attempt) -> None:
         async def tip(mirror: Mirror, repo: RepoIndex) -> str:
@@ -102,7 +104,14 @@ class Indexing:
                 if repo.has_reacted(NAME, event.event_id):
                     return
                 progress = await board.read(repo.repo_id) or progress
-                mirror = Mirror(self.index_dir, repo.repo_id, repo.repo, self.git_timeout)
+                mirror = Mirror(
+                    self.index_dir,
+                    repo.tenant_id,
+                    repo.repo_id,
+                    repo.repo,
+                    self.git_timeout,
+                    self.sources,
+                )
                 await mirror.ensure()
                 commit = await choose(mirror, repo)
                 if commit is None:

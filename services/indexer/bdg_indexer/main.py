@@ -24,6 +24,7 @@ from bdg_llm.settings import LlmSettings
 from bdg_runtime import service
 from bdg_runtime.bus import JetStreamPublisher
 from bdg_runtime.reactions import Reaction
+from bdg_runtime.settings import source_rules
 
 log = logging.getLogger("bdg_indexer")
 RUN_MARGIN_SECONDS = 30.0  # a run stops this long before the consumer's limit, to record why
@@ -70,7 +71,8 @@ def build(ctx: service.ServiceContext, settings: IndexerSettings) -> tuple[Index
         stores = Stores(ctx.database_url, embedder, settings)
     except ValueError as error:  # BDG_EMBEDDINGS, a model of unknown or too many dimensions
         raise service.ConfigurationError(f"embeddings: {error}") from error
-    commands = RepoCommands(ctx.store, ctx.database_url, JetStreamPublisher(ctx.js))
+    rules = source_rules(ctx.settings)
+    commands = RepoCommands(ctx.store, ctx.database_url, JetStreamPublisher(ctx.js), sources=rules)
     run_timeout = settings.bdg_index_timeout_seconds
     indexing = Indexing(
         commands,
@@ -80,6 +82,7 @@ def build(ctx: service.ServiceContext, settings: IndexerSettings) -> tuple[Index
         settings.bdg_index_git_timeout_seconds,
         run_timeout,
         utc_now,
+        rules,
     )
     handlers = IndexerHandlers(
         indexing, ctx.settings.bdg_max_deliver, run_timeout + RUN_MARGIN_SECONDS

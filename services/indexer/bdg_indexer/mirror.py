@@ -1,9 +1,10 @@
-"""Git working copies of the indexed repositories: one clone per repository under a directory.
+"""Git working copies of the indexed repositories: one clone per repository, per tenant.
 
-A source is a clone URL (https, ssh, git, file://) or an absolute local path. Local paths come
-only from the CLI (`bdg index add ./repo`): the gateway refuses them, so a remote caller can never
-make the indexer read the server's disk. git runs with argument lists (never a shell), ``--``
-before the source, no prompts, the ``ext`` transport refused, and a timeout on every call.
+Layout: ``<root>/<tenant>/<repo id>``. A source is a clone URL or the top of a local work tree
+under a root granted to the repository's tenant (bdg_jobs.sources): checked when it is
+registered, and again here before git reads it (grants change; the state dir, this one included,
+is never a source). git runs with argument lists (never a shell), ``--`` before the source, no
+prompts, the ``ext`` transport refused, and a timeout on every call.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import shutil
 import uuid
 from pathlib import Path
 
+from bdg_contracts.ids import check_tenant
 from bdg_indexer.domain import redact
+from bdg_jobs.sources import SourceError, SourceRules
 
 _REPOSITORY_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR")
 # Transports: an allow-list (``ext::`` would run a command; others are never needed).
@@ -56,32 +59,47 @@ def _env() -> dict[str, str]:
     return env
 
 
-def check_source(source: str) -> str:
-    """The source as git gets it; MirrorError for what is not a repository address."""
+def check_source(source: str, tenant: str = "", rules: SourceRules | None = None) -> str:
+    """The source as git gets it; MirrorError for what is not a repository address, or (with
+    ``rules``) not one the tenant may name."""
     if not source or source.startswith("-") or "\0" in source or "\n" in source:
         raise MirrorError(f"{redact(source)!r} is not a repository URL or path")
-    if "://" in source or source.startswith("git@"):
-        return source
-    if not Path(source).is_absolute():
+    local = "://" not in source and not source.startswith("git@")
+    if local and not Path(source).is_absolute():
         raise MirrorError(f"a local repository path must be absolute, not {source!r}")
-    path = Path(source)
-    if not path.exists() and Path(f"{source}.git").exists():
-        return f"{source}.git"  # registrations drop a trailing .git (bare repositories)
+    if local and not Path(source).exists() and Path(f"{source}.git").exists():
+        source = f"{source}.git"  # registrations drop a trailing .git
+    if rules is not None:
+        try:
+            return rules.check(tenant, source)
+        except SourceError as error:
+            raise MirrorError(f"{redact(source)!r} may not be read: {error.message}") from error
     return source
 
 
 class Mirror:
-    """The working copy of one repository: ``root/<repo id>``."""
+    """The working copy of one repository: ``root/<tenant>/<repo id>``."""
 
-    def __init__(self, root: Path, repo_id: uuid.UUID, source: str, timeout: float) -> None:
-        self.root, self.path = root, root / str(repo_id)
-        self.source, self.timeout = source, timeout
+    def __init__(
+        self,
+        root: Path,
+        tenant: str,
+        repo_id: uuid.UUID,
+        source: str,
+        timeout: float,
+        rules: SourceRules | None = None,
+    ) -> None:
+        """``rules`` unset: any well-formed source (tools and tests, never the service)."""
+        check_tenant(tenant)  # a path component: no '..', no '/'
+        self.root, self.path = root / tenant, root / tenant / str(repo_id)
+        self.tenant, self.source, self.timeout, self.rules = tenant, source, timeout, rules
 
     async def ensure(self) -> None:
-        """Clone unless already cloned; a half-made clone (a crash) is made again."""
+        """Clone unless already cloned; a half-made clone (a crash) is made again. The source
+        is judged every time: fetches read it too."""
+        source = check_source(self.source, self.tenant, self.rules)
         if (self.path / ".git").is_dir():
             return
-        source = check_source(self.source)
         self.root.mkdir(parents=True, exist_ok=True)
         partial = self.root / f".{self.path.name}.{uuid.uuid4().hex[:8]}.partial"
         try:
