@@ -40,6 +40,7 @@ from bdg_contracts.states import JobState
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Job
 from bdg_jobs.migrations import migrate
+from bdg_jobs.sources import SourceRules
 from bdg_jobs.store import JobStore
 from bdg_jobs.user_commands import Caller, JobCommands
 from bdg_runtime.bus import JetStreamPublisher, connect, ensure_streams
@@ -103,7 +104,7 @@ def steps(history: list[Event]) -> dict[str, float]:
 
 def source_root() -> Path:
     """Outside the 0700 temp dirs: the sandbox user checks the repositories out."""
-    sources = Path(tempfile.mkdtemp(prefix="bdg-bench-job-"))
+    sources = Path(tempfile.mkdtemp(prefix="bdg-bench-job-")).resolve()
     sources.chmod(0o755)
     return sources
 
@@ -142,7 +143,8 @@ async def run_jobs(
     js = nc.jetstream()
     await ensure_streams(js, 600)
     app = JobApplication(store, JetStreamPublisher(js))
-    commands = JobCommands(app, Redriver(store, js))
+    granted = SourceRules({"bench": (sources,)})  # the tenant of the jobs below
+    commands = JobCommands(app, Redriver(store, js), sources=granted)
     answers = write_deploy_answers(sources / "deploy-answers.json")
     start_services(cluster, daemon.endpoint, answers, model_env(scenario, None))
     await services_ready(cluster)

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from bdg_cli.own_sandbox import OwnSandbox, default_roots, ensure_sandbox, grant_roots
 from bdg_cli.procs import Supervisor
+from bdg_jobs.sources import SourceGrantsError
 from bdg_runtime.embedded import resolve_urls
 from bdg_runtime.local_llm import ensure_local_model_server, service_env
 from bdg_runtime.settings import Settings
@@ -61,7 +62,11 @@ def up(
         database_url, nats_url, stack = resolve_urls(settings)
         where = "embedded under " + str(settings.bdg_home) if stack else "configured"
         _say(console, f"stack {where}: {database_url} {nats_url}")
-        grants, roots = grant_roots(settings, tuple(source_roots) or default_roots(settings))
+        try:
+            grants, roots = grant_roots(settings, tuple(source_roots) or default_roots(settings))
+        except SourceGrantsError as error:
+            _say(console, str(error))
+            return 2
         if sandbox:
             own_sandbox = ensure_sandbox(settings, roots, lambda line: _say(console, line))
         _, model_server = ensure_local_model_server(settings, say=lambda line: _say(console, line))

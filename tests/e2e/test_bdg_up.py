@@ -269,12 +269,13 @@ def sandbox_env(workdir: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(150)
-async def test_up_runs_sandboxd_over_the_current_dir_and_home_then_stops_it(
+async def test_up_runs_sandboxd_over_the_current_dir_and_demo_repos_then_stops_it(
     workdir: Path, sandbox_env: dict[str, str]
 ) -> None:
     home, project = workdir / "home", workdir / "project"
     here = git_repo(project / "repo", "from the current directory")
-    in_home = git_repo(home / "sources" / "repo", "from BDG_HOME")
+    in_home = git_repo(home / "demo-repos" / "repo", "from BDG_HOME/demo-repos")
+    in_state = git_repo(home / "sources" / "repo", "BDG_HOME is state")
     elsewhere = git_repo(workdir / "elsewhere", "nope")
     service = [sys.executable, str(workdir / "service.py")]
     proc = await up_process(home, {"alpha": service}, {}, sandbox_env, cwd=project)
@@ -283,12 +284,18 @@ async def test_up_runs_sandboxd_over_the_current_dir_and_home_then_stops_it(
         started = await read_until(proc, r"\[up\] sandbox: sandboxd \(pid (\d+)\) at (\S+),", seen)
         pid, endpoint = int(started[1]), started[2]
         assert endpoint == sandbox_env["AGENT_SANDBOX_ENDPOINT"]
-        assert f"local repositories under {project}, {home}" in seen[-1]
+        assert f"local repositories under {project}, {home / 'demo-repos'}" in seen[-1]
         await read_until(proc, r"\[alpha\] hello pid=", seen)  # services start after sandboxd
+        # The same roots are granted to the local tenant, for the gateway and the CLI.
+        grants = json.loads((home / "source-grants.json").read_text())
+        assert list(grants.values()) == [[str(project), str(home / "demo-repos")]]
         assert await workspace_text(endpoint, here, "w1") == "from the current directory"
-        assert await workspace_text(endpoint, in_home, "w2") == "from BDG_HOME"
+        assert await workspace_text(endpoint, in_home, "w2") == "from BDG_HOME/demo-repos"
         with pytest.raises(SandboxRequestError, match="outside the allowed source roots"):
             await workspace_text(endpoint, elsewhere, "w3")
+        for state in (in_state, home / "pg", home):
+            with pytest.raises(SandboxRequestError, match="in a state dir"):
+                await workspace_text(endpoint, state, "w4")
 
         proc.send_signal(signal.SIGINT)
         rest, _ = await asyncio.wait_for(proc.communicate(), 60)

@@ -19,6 +19,7 @@ from bdg_indexer.storage.status import StatusBoard
 from bdg_indexer.storage.vectors import ChunkStore
 from bdg_jobs.application import utc_now
 from bdg_jobs.repo_commands import RepoCommands
+from bdg_jobs.sources import SourceGrantsError
 from bdg_llm.embeddings import Embedder, embedder_from_env
 from bdg_llm.settings import LlmSettings
 from bdg_runtime import service
@@ -71,7 +72,10 @@ def build(ctx: service.ServiceContext, settings: IndexerSettings) -> tuple[Index
         stores = Stores(ctx.database_url, embedder, settings)
     except ValueError as error:  # BDG_EMBEDDINGS, a model of unknown or too many dimensions
         raise service.ConfigurationError(f"embeddings: {error}") from error
-    rules = source_rules(ctx.settings)
+    try:
+        rules = source_rules(ctx.settings)
+    except SourceGrantsError as error:
+        raise service.ConfigurationError(str(error)) from error
     commands = RepoCommands(ctx.store, ctx.database_url, JetStreamPublisher(ctx.js), sources=rules)
     run_timeout = settings.bdg_index_timeout_seconds
     indexing = Indexing(
