@@ -23,7 +23,7 @@ from bdg_jobs.application import NoPublisher, Publisher, utc_now
 from bdg_jobs.domain import Cause
 from bdg_jobs.errors import ConcurrencyConflictError, RepoNotFoundError
 from bdg_jobs.repos import RepoIndex
-from bdg_jobs.sources import SourceRules
+from bdg_jobs.sources import SourceRules, names_a_path
 from bdg_jobs.store import JobStore, Recorded
 
 
@@ -62,7 +62,10 @@ class RepoCommands:
         """Register once; registering the same repository again returns it unchanged."""
         check_tenant(tenant_id)
         # The same rules as a job's repository: a path means the same thing to both.
-        repo = await asyncio.to_thread(self.sources.check, tenant_id, command.repo)
+        if names_a_path(command.repo):
+            repo = await asyncio.to_thread(self.sources.check, tenant_id, command.repo)
+        else:
+            repo = self.sources.check(tenant_id, command.repo)
         repo_id = ix.repo_id(tenant_id, repo)
         try:
             existing = await self.get(tenant_id, repo_id)

@@ -54,6 +54,11 @@ def looks_like_url(repo: str) -> bool:
     return bool(_SCHEME.match(repo) or (not repo.startswith("/") and _scp(repo)))
 
 
+def names_a_path(repo: str) -> bool:
+    """Whether judging ``repo`` reads the disk (a local path), so callers may use a thread."""
+    return bool(repo) and not looks_like_url(repo) and not repo.startswith("-")
+
+
 def url_problem(url: str) -> str | None:
     """Why ``url`` is not a clone URL that may be stored and handed to git, or None."""
     if url.startswith("-"):
@@ -89,9 +94,9 @@ def absolute(repo: str, cwd: Path) -> str:
     """What the CLI sends: a URL as given, a path made absolute against the caller's ``cwd``
     (not resolved: the server resolves it and judges what it finds). An option-looking value
     is sent as it is, to be refused by name."""
-    if not repo or looks_like_url(repo) or repo.startswith("-"):
+    if not names_a_path(repo):
         return repo
-    return os.path.normpath(cwd / Path(repo).expanduser())
+    return str(cwd / Path(repo).expanduser())  # no lexical '..' folding: links decide
 
 
 def _inside(path: Path, roots: Sequence[Path]) -> bool:
@@ -121,7 +126,7 @@ class SourceRules:
             return repo
         if "\0" in repo or _CONTROL.search(repo):
             raise SourceError("control", "a repository cannot contain control characters")
-        if looks_like_url(repo) or repo.startswith("-"):
+        if not names_a_path(repo):
             problem = url_problem(repo)
             if problem is not None:
                 raise SourceError("clone_url", problem)

@@ -17,7 +17,7 @@ from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.errors import JobNotFoundError
 from bdg_jobs.forks import fork_history
-from bdg_jobs.sources import SourceRules
+from bdg_jobs.sources import SourceRules, names_a_path
 from bdg_jobs.store import Recorded
 from bdg_jobs.tenants import TenantPolicies
 
@@ -101,8 +101,11 @@ class JobCommands:
 
     async def check_repo(self, caller: Caller, repo: str) -> str:
         """The repository as stored (a resolved path for a local one); SourceError if the
-        caller's tenant may not name it. The disk is read in a thread."""
-        return await asyncio.to_thread(self.sources.check, caller.tenant_id, repo)
+        caller's tenant may not name it. A path is judged in a thread (it reads the disk); a
+        URL at once, so job creation queues behind no worker thread."""
+        if names_a_path(repo):
+            return await asyncio.to_thread(self.sources.check, caller.tenant_id, repo)
+        return self.sources.check(caller.tenant_id, repo)
 
     async def _do(
         self, caller: Caller, job_id: UUID, decide: Callable[[Job, Cause], None]
