@@ -26,6 +26,7 @@ from bdg_cli.live_view import show_change
 from bdg_cli.own_sandbox import default_roots
 from bdg_contracts import commands as cmd
 from bdg_contracts.states import JobState
+from bdg_jobs.sources import SourceError
 from bdg_runtime.settings import Settings
 
 
@@ -59,6 +60,9 @@ def live(home: Path | None, job: LiveJob, gated: bool, timeout: float, console: 
         console.print("[yellow]interrupted[/]")
         return 130
     except USER_ERRORS as error:
+        console.print(f"[bold red]error:[/] {error}")
+        return 1
+    except SourceError as error:  # --repo names no repository the job may work in
         console.print(f"[bold red]error:[/] {error}")
         return 1
     finally:

@@ -10,6 +10,7 @@ from bdg_contracts.events import ModelRole, PlanApprovalMode
 
 class RequestJob(Contract):
     goal: str = Field(min_length=1, max_length=10_000)
+    # A clone URL, or a granted work tree's top: bdg_jobs.sources judges it (422 naming the rule).
     repo: str = Field(default="", max_length=2_000)
     base_ref: str = Field(default="HEAD", max_length=200)
     # None: the tenant's choice (auto-approve or gated).
@@ -69,7 +70,8 @@ class RaiseBudget(Contract):
 
 
 class RegisterRepo(Contract):
-    """Index a repository (a clone URL; a local path from the CLI only) for the caller's tenant."""
+    """Index a repository for the caller's tenant: a clone URL, or the top of a local work tree
+    under a root granted to the tenant, as a job's (bdg_jobs.sources)."""
 
     repo: str = Field(min_length=1, max_length=2_000)
     ref: str = Field(default="HEAD", min_length=1, max_length=200)
