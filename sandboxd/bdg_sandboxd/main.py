@@ -40,7 +40,8 @@ async def _serve(settings: SandboxSettings) -> None:
     backend = choose(settings.sandbox_backend)
     state = settings.sandbox_state_dir.resolve()
     # Local sources only from where the operator allows: a job's repo path is user input. The
-    # state (ours, BDG_HOME's database, bus and index) never, even when a root holds it.
+    # state (ours, BDG_HOME's database, bus and index) never, even when a root holds it; but
+    # the default root <state>/sources and the demo's repositories are sources.
     roots = settings.sandbox_source_roots or (state / "sources",)
     home = settings.bdg_home.expanduser()
     workspaces = Workspaces(
@@ -48,7 +49,7 @@ async def _serve(settings: SandboxSettings) -> None:
         settings.sandbox_tenant_quota_mb,
         source_roots=roots,
         state_dirs=[p for p in (state, home, settings.bdg_index_dir) if p is not None],
-        state_exceptions=[home / "demo-repos"],
+        state_exceptions=[state / "sources", home / "demo-repos"],
     )
     proxy = EgressProxy(state / "egress.sock", settings.sandbox_registries)
     await proxy.start()
