@@ -162,6 +162,13 @@ def test_a_git_file_pointing_out_of_the_roots_is_refused(place: dict[str, Path])
     assert refused.value.rule == "not_granted"
     (tree / ".git").write_text(f"gitdir: {place['app'] / '.git'}\n")
     assert rules_of(place).check("acme", str(tree)) == str(tree.resolve())
+    # A worktree's own git dir in the roots, its objects (commondir) in another tenant's.
+    own = place["app"] / ".git" / "worktrees" / "w"
+    own.mkdir(parents=True)
+    (own / "commondir").write_text(f"{place['theirs'] / '.git'}\n")
+    (tree / ".git").write_text(f"gitdir: {own}\n")
+    with pytest.raises(SourceError, match="git directory is outside"):
+        rules_of(place).check("acme", str(tree))
 
 
 def test_grants_load_from_a_file_and_bdg_up_writes_one(tmp_path: Path) -> None:

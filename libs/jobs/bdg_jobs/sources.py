@@ -173,10 +173,18 @@ class SourceRules:
                     "not_top", f"{repo}/.git is neither a directory nor a gitdir link"
                 )
             target = Path(os.path.realpath(top / text.removeprefix("gitdir:").strip()))
-        if not target.is_dir() or not _inside(target, roots) or self.in_state(target):
-            raise SourceError(
-                "not_granted", f"{repo}: its git directory is outside the roots granted to it"
-            )
+        found = [target]
+        common = target / "commondir"
+        if common.is_file():  # a worktree reads its objects from the main repository's
+            text = common.read_text(errors="replace").strip()
+            found.append(Path(os.path.realpath(target / text)))
+        for git_dir in found:
+            if not git_dir.is_dir() or not _inside(git_dir, roots) or self.in_state(git_dir):
+                raise SourceError(
+                    "not_granted",
+                    f"{repo}: its git directory is outside the roots granted to this tenant "
+                    "or in the state dir",
+                )
 
 
 def state_dirs(home: Path, *more: Path | None) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
