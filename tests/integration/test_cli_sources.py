@@ -16,10 +16,11 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from bdg_cli.main import app
+from bdg_cli.own_sandbox import default_roots, grant_roots
 from bdg_contracts import index_events as ix
 from bdg_jobs.domain import Job
-from bdg_jobs.sources import write_grants
 from bdg_jobs.store import JobStore
+from bdg_runtime.settings import Settings
 from tests.conftest import Servers
 
 pytestmark = pytest.mark.timeout(90)
@@ -58,21 +59,23 @@ async def bdg(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Bdg]:
-    """The caller works in ``tmp_path/work`` (granted to acme); ``tmp_path/elsewhere`` is not
-    granted. The CLI runs in this process: its current directory is the caller's."""
-    work = tmp_path / "work"
+    """The caller works in ``tmp_path/work``, granted to its tenant as `bdg up` started there
+    grants it (BDG_HOME/source-grants.json, no BDG_SOURCE_GRANTS); ``tmp_path/elsewhere`` is
+    not granted. The CLI runs in this process: its current directory is the caller's."""
+    work, home = tmp_path / "work", tmp_path / "home"
     git_repo(work / "my-app")
     git_repo(tmp_path / "elsewhere" / "app")
-    grants = tmp_path / "source-grants.json"
-    write_grants(grants, {"acme": [work]})
     monkeypatch.chdir(work)
+    monkeypatch.setenv("BDG_TENANT", "acme")
+    monkeypatch.delenv("BDG_SOURCE_GRANTS", raising=False)
+    grant_roots(Settings(bdg_home=home), default_roots(Settings(bdg_home=home)))
     env = {
         "DATABASE_URL": database_url,
         "NATS_URL": servers.nats_url,
         "BDG_NAMESPACE": namespace,
+        "BDG_HOME": str(home),
         "BDG_TENANT": "acme",
         "BDG_USER": "alice",
-        "BDG_SOURCE_GRANTS": str(grants),
         "COLUMNS": "200",
     }
     store = JobStore.from_url(database_url)
