@@ -116,10 +116,13 @@ async def test_mirrors_are_per_tenant_and_judge_their_source_with_the_rules(
     )  # both tenants granted the whole dir, the index dir in it all the same
     source = tmp_path / "src"
     make_repo(source, {"a.py": "a = 1\n"})
-    ours = Mirror(index, "acme", uuid.uuid4(), str(source), 30, rules)
+    repo_id = uuid.uuid4()
+    (index / str(repo_id) / ".git").mkdir(parents=True)  # its clone in the old layout
+    ours = Mirror(index, "acme", repo_id, str(source), 30, rules)
     await ours.ensure()
-    assert ours.path == index / "acme" / ours.path.name
+    assert ours.path == index / "acme" / str(repo_id)
     assert (ours.path / ".git").is_dir()
+    assert not (index / str(repo_id)).exists()
     for tenant, given, words in [
         ("globex", str(ours.path), "in the state dir"),
         ("acme", str(source / "sub"), "no such directory"),

@@ -108,6 +108,11 @@ class Mirror:
             partial.rename(self.path)
         finally:
             shutil.rmtree(partial, ignore_errors=True)
+        # The clone of the layout before tenants had their folders (<root>/<repo id>) goes; a
+        # tenant's folder of that name holds no .git of its own and stays.
+        legacy = self.root.parent / self.path.name
+        if (legacy / ".git").is_dir():
+            shutil.rmtree(legacy, ignore_errors=True)
 
     async def fetch_ref(self, ref: str) -> str:
         """Fetch ``ref`` (``HEAD``, a branch, a tag, a full ref) and return its commit."""
