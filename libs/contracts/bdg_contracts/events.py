@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Literal
 from uuid import UUID
 
@@ -10,6 +11,15 @@ from pydantic import Field
 from bdg_contracts.base import Contract, Event
 from bdg_contracts.states import JobState, Step
 
+
+class PlanApproval(StrEnum):
+    """Who approves a job's plan: nobody (``auto``) or a person (``gated``). Stored as the value."""
+
+    auto = "auto"
+    gated = "gated"
+
+
+# The command's spelling: the API's schema stays a plain string choice.
 PlanApprovalMode = Literal["auto", "gated"]
 
 
@@ -32,7 +42,7 @@ class JobRequested(Event):
     goal: str = Field(min_length=1, max_length=10_000)
     repo: str = ""
     base_ref: str = "HEAD"
-    plan_approval: PlanApprovalMode = "gated"
+    plan_approval: PlanApproval = PlanApproval.gated
     max_attempts: int = Field(default=5, ge=1, le=20)
 
     models: dict[ModelRole, str] = Field(default_factory=dict)
@@ -196,4 +206,5 @@ ALL_EVENTS: tuple[type[Event], ...] = tuple(
     cls for cls in Event.registry.values() if cls.__module__ == __name__
 )
 
-__all__ = ["ALL_EVENTS", "JobState", "PlanApprovalMode", "Step"] + [c.__name__ for c in ALL_EVENTS]
+__all__ = ["ALL_EVENTS", "JobState", "PlanApproval", "PlanApprovalMode", "Step"]
+__all__ += [c.__name__ for c in ALL_EVENTS]

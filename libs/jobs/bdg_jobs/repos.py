@@ -7,14 +7,14 @@ twice; a reaction of the indexer is recorded once per cause (``has_reacted``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import singledispatchmethod
+from typing import Self
 from uuid import UUID
 
 from bdg_contracts import index_events as ix
 from bdg_contracts.base import Event
-from bdg_jobs.domain import Cause
+from bdg_jobs.aggregate import Aggregate, Cause
 from bdg_jobs.errors import DomainError
 
 
@@ -27,9 +27,8 @@ class DuplicatePushError(DomainError):
 
 
 @dataclass
-class RepoIndex:
+class RepoIndex(Aggregate):
     repo_id: UUID
-    tenant_id: str
     repo: str = ""
     ref: str = "HEAD"
     filter: ix.IndexFilterSpec = field(default_factory=ix.IndexFilterSpec)
@@ -39,80 +38,120 @@ class RepoIndex:
     last_error: str = ""
     deliveries: set[str] = field(default_factory=set)
     pushed_commits: set[str] = field(default_factory=set)
-    reactions: set[str] = field(default_factory=set)
-    version: int = 0
-    pending: list[Event] = field(default_factory=list)
+
+    first_event = ix.RepoRegistered
 
     @classmethod
-    def replay(cls, history: Iterable[Event]) -> RepoIndex:
-        repo: RepoIndex | None = None
-        for event in history:
-            if repo is None:
-                if not isinstance(event, ix.RepoRegistered):
-                    raise ValueError(f"a repository starts with RepoRegistered, not {event.name}")
-                repo = cls(repo_id=event.job_id, tenant_id=event.tenant_id)
-            repo.apply(event)
-        if repo is None:
-            raise ValueError("empty history")
-        return repo
+    def blank(cls, aggregate_id: UUID, tenant_id: str) -> Self:
+        return cls(repo_id=aggregate_id, tenant_id=tenant_id)
+
+    @property
+    def aggregate_id(self) -> UUID:
+        return self.repo_id
 
     @classmethod
-    def register(cls, tenant_id: str, cause: Cause, repo: str, **fields: Any) -> RepoIndex:
-        index = cls(repo_id=ix.repo_id(tenant_id, repo), tenant_id=tenant_id)
-        index._append(ix.RepoRegistered, cause, repo=ix.normalize_repo(repo), **fields)
+    def register(
+        cls,
+        tenant_id: str,
+        cause: Cause,
+        repo: str,
+        ref: str = "HEAD",
+        filter: ix.IndexFilterSpec | None = None,
+    ) -> Self:
+        index = cls.blank(ix.repo_id(tenant_id, repo), tenant_id)
+        index._append(
+            ix.RepoRegistered,
+            cause,
+            repo=ix.normalize_repo(repo),
+            ref=ref,
+            filter=filter or ix.IndexFilterSpec(),
+        )
         return index
 
-    def apply(self, event: Event) -> None:
-        if event.version != self.version + 1:
-            raise ValueError(f"event version {event.version} does not follow {self.version}")
-        self.version = event.version
-        if event.causation_id:
-            self.reactions.add(f"{event.producer}:{event.causation_id}")
-        if isinstance(event, ix.RepoRegistered):
-            self.repo, self.ref, self.filter = event.repo, event.ref, event.filter
-        elif isinstance(event, ix.RepoPushed):
-            self.deliveries.add(f"{event.provider}:{event.delivery_id}")
-            self.pushed_commits.add(event.after)
-        elif isinstance(event, ix.IndexUpdated):
-            self.indexed_commit, self.files, self.chunks = event.commit, event.files, event.chunks
-            self.last_error = ""
-        elif isinstance(event, ix.IndexFailed):
-            self.last_error = event.reason
-
-    def has_reacted(self, producer: str, causation_id: str) -> bool:
-        return f"{producer}:{causation_id}" in self.reactions
-
-    def collect(self) -> list[Event]:
-        events, self.pending = self.pending, []
-        return events
-
     # -- decisions --------------------------------------------------------------------------
-    def push(self, cause: Cause, **fields: Any) -> None:
-        provider, delivery = fields["provider"], fields["delivery_id"]
-        if f"{provider}:{delivery}" in self.deliveries:
-            raise DuplicatePushError(f"{provider} delivery {delivery} was recorded already")
-        if fields["after"] in self.pushed_commits:
-            raise DuplicatePushError(f"a push of {fields['after']} was recorded already")
-        self._append(ix.RepoPushed, cause, **fields)
+    def push(
+        self,
+        cause: Cause,
+        *,
+        provider: ix.Provider,
+        delivery_id: str,
+        ref: str,
+        after: str,
+        before: str | None = None,
+        pusher: str = "",
+    ) -> None:
+        if f"{provider}:{delivery_id}" in self.deliveries:
+            raise DuplicatePushError(f"{provider} delivery {delivery_id} was recorded already")
+        if after in self.pushed_commits:
+            raise DuplicatePushError(f"a push of {after} was recorded already")
+        self._append(
+            ix.RepoPushed,
+            cause,
+            provider=provider,
+            delivery_id=delivery_id,
+            ref=ref,
+            before=before,
+            after=after,
+            pusher=pusher,
+        )
 
-    def record_indexed(self, cause: Cause, **fields: Any) -> None:
-        self._append(ix.IndexUpdated, cause, **fields)
+    def record_indexed(
+        self,
+        cause: Cause,
+        *,
+        commit: str,
+        space: str,
+        files: int,
+        chunks: int,
+        embedded: int,
+        reused: int,
+        removed_files: int,
+        skipped_files: int,
+        tokens: int,
+        cost_usd: float,
+        seconds: float,
+    ) -> None:
+        self._append(
+            ix.IndexUpdated,
+            cause,
+            commit=commit,
+            space=space,
+            files=files,
+            chunks=chunks,
+            embedded=embedded,
+            reused=reused,
+            removed_files=removed_files,
+            skipped_files=skipped_files,
+            tokens=tokens,
+            cost_usd=cost_usd,
+            seconds=seconds,
+        )
 
     def record_failure(self, cause: Cause, reason: str, commit: str | None = None) -> None:
         self._append(ix.IndexFailed, cause, reason=reason[:4000], commit=commit)
 
-    def _append(self, cls: type[ix.RepoEvent], cause: Cause, **fields: Any) -> None:
-        event = cls(
-            job_id=self.repo_id,
-            version=self.version + 1,
-            causation_id=cause.causation_id,
-            correlation_id=str(self.repo_id),
-            tenant_id=self.tenant_id,
-            user_id=cause.user_id,
-            producer=cause.producer,
-            occurred_at=cause.occurred_at,
-            traceparent=cause.traceparent,
-            **fields,
-        )
-        self.apply(event)
-        self.pending.append(event)
+    # -- evolving ---------------------------------------------------------------------------
+    def _when(self, event: Event) -> None:
+        self._mutate(event)
+
+    @singledispatchmethod
+    def _mutate(self, event: Event) -> None:
+        """Events that change nothing beyond the version."""
+
+    @_mutate.register
+    def _(self, event: ix.RepoRegistered) -> None:
+        self.repo, self.ref, self.filter = event.repo, event.ref, event.filter
+
+    @_mutate.register
+    def _(self, event: ix.RepoPushed) -> None:
+        self.deliveries.add(f"{event.provider}:{event.delivery_id}")
+        self.pushed_commits.add(event.after)
+
+    @_mutate.register
+    def _(self, event: ix.IndexUpdated) -> None:
+        self.indexed_commit, self.files, self.chunks = event.commit, event.files, event.chunks
+        self.last_error = ""
+
+    @_mutate.register
+    def _(self, event: ix.IndexFailed) -> None:
+        self.last_error = event.reason

@@ -6,12 +6,24 @@ replay needs them to fail the same way.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from bdg_llm.api import ChatResult
 
 
-def fields_for_event(result: ChatResult, role: str) -> dict[str, Any]:
+class LlmCallFields(TypedDict):
+    """The keyword arguments of ``Job.record_llm_call``: typed, so the call is checked."""
+
+    role: str
+    model: str
+    request_hash: str
+    response: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+def fields_for_event(result: ChatResult, role: str) -> LlmCallFields:
     """The keyword arguments of ``Job.record_llm_call`` (the fields of ``LlmCalled``)."""
     return {
         "role": role,
