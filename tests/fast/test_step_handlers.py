@@ -9,15 +9,18 @@ real processes; here the handlers run in the test's process, wired by the real `
 from __future__ import annotations
 
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
 from bdg_coder.main import build as build_coder
 from bdg_contracts import commands as cmd
+from bdg_contracts import events as ev
+from bdg_contracts.base import Event
 from bdg_contracts.states import JobState, Step
 from bdg_deployer.main import build as build_deployer
-from bdg_jobs.domain import Job
+from bdg_jobs.application import utc_now
+from bdg_jobs.domain import Cause, Job
 from bdg_jobs.user_commands import Caller, JobCommands
 from bdg_planner.main import PlannerSettings
 from bdg_planner.main import build as build_planner
@@ -70,20 +73,43 @@ async def test_the_planner_plans_a_requested_job(stack: FastStack) -> None:
     assert planned.has_reacted("planner", (await stack.app.history(job.job_id))[0].event_id)
 
 
+async def reviewing_job(stack: FastStack) -> Job:
+    """A job whose tests passed, saved (and so published) whole: the planner's review is due."""
+    cause = Cause("user:alice", utc_now(), user_id="alice")
+    job = Job.request(uuid4(), ALICE.tenant_id, cause, goal=GOAL, plan_approval="gated")
+    job.make_plan_ready(cause, SCRIPT.plan.drafts[-1])
+    job.approve_plan(cause, "alice")
+    job.finish_coding(cause, "done")
+    job.pass_tests(cause, ev.TestResults(total=3))
+    await stack.app.start(job)
+    return job
+
+
+async def reviewed(stack: FastStack, job_id: UUID) -> list[Event]:
+    async def probe() -> list[Event] | None:
+        reviews = [e for e in await stack.app.history(job_id) if e.name == "ReviewCompleted"]
+        return reviews or None
+
+    return await eventually(probe, WAIT, f"the review of job {job_id}")
+
+
 async def test_a_redelivered_event_is_reacted_to_once(stack: FastStack) -> None:
+    # An approving review leaves the job in reviewing (the deployer moves it on, and it is not
+    # served here): the redelivered TestsPassed finds the job where a review is allowed, so only
+    # the job's record of reactions keeps the planner from reviewing it twice.
     stack.serve("planner", planner())
     async with stack.running():
-        first = await request(stack)
-        planned = await reaches(stack, first.job_id, JobState.awaiting_plan_approval)
-        requested = (await stack.app.history(first.job_id))[0]
-        await stack.redeliver(requested)
-        # One consumer takes its messages in order: once a later job is planned, the
+        first = await reviewing_job(stack)
+        await reviewed(stack, first.job_id)
+        passed = next(e for e in await stack.app.history(first.job_id) if e.name == "TestsPassed")
+        await stack.redeliver(passed)
+        # One consumer takes its messages in order: once a later job is reviewed, the
         # redelivered event was handled before it.
-        later = await request(stack)
-        await reaches(stack, later.job_id, JobState.awaiting_plan_approval)
-    again = await stack.app.load(first.job_id)
-    assert again.version == planned.version
-    assert again.plan_versions == planned.plan_versions
+        later = await reviewing_job(stack)
+        await reviewed(stack, later.job_id)
+    job = await stack.app.load(first.job_id)
+    assert len(await reviewed(stack, first.job_id)) == 1
+    assert (job.state, job.review_approved) == (JobState.reviewing, True)
 
 
 async def test_a_step_that_cannot_run_fails_the_job_and_is_dead_lettered(
