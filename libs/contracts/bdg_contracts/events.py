@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import Field
 
 from bdg_contracts.base import Contract, Event
-from bdg_contracts.states import JobState, Step
+from bdg_contracts.states import JobState, PlanApproval, Step
 
-
-class PlanApproval(StrEnum):
-    """Who approves a job's plan: nobody (``auto``) or a person (``gated``). Stored as the value."""
-
-    auto = "auto"
-    gated = "gated"
-
-
-# The command's spelling: the API's schema stays a plain string choice.
 PlanApprovalMode = Literal["auto", "gated"]
 
 

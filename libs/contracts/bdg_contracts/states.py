@@ -1,4 +1,4 @@
-"""Job states and the steps that own them."""
+"""Job states, the steps that own them, and who approves a plan."""
 
 from __future__ import annotations
 
@@ -18,6 +18,14 @@ class JobState(StrEnum):
     cancelled = "cancelled"
     paused = "paused"
     suspended_budget = "suspended_budget"
+
+
+class PlanApproval(StrEnum):
+    """Who approves a job's plan: nobody (``auto``) or a person (``gated``). Stored as the value;
+    the command spells it ``events.PlanApprovalMode`` (a Literal: the API schema is unchanged)."""
+
+    auto = "auto"
+    gated = "gated"
 
 
 class Step(StrEnum):
