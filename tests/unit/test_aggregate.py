@@ -179,3 +179,12 @@ def test_an_old_stored_plan_approval_string_reads_as_the_enum(stored: str) -> No
     row = StoredEvent(uuid4(), 1, "JobRequested", json.dumps(state).encode())
     job = Job.replay([to_event(row)])
     assert job.plan_approval is PlanApproval(stored)
+
+
+def test_an_aggregate_must_say_how_it_starts_and_changes() -> None:
+    @dataclass
+    class Unfinished(Aggregate):
+        thing_id: UUID
+
+    with pytest.raises(TypeError, match="abstract"):
+        Unfinished(thing_id=uuid4(), tenant_id="t")  # type: ignore[abstract]

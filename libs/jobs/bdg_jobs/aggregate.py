@@ -11,6 +11,7 @@ state. A subclass says how a blank one is made (``blank``), which event starts i
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +37,7 @@ class Cause:
 
 # kw_only: these fields come after a subclass's own (its id first), whatever their defaults.
 @dataclass(kw_only=True)
-class Aggregate:
+class Aggregate(ABC):
     tenant_id: str
     version: int = 0
     # producer:causation of every event with a cause: a redelivered event finds its reaction.
@@ -49,20 +50,22 @@ class Aggregate:
 
     # -- what a subclass says ---------------------------------------------------------------
     @classmethod
+    @abstractmethod
     def blank(cls, aggregate_id: UUID, tenant_id: str) -> Self:
         """The aggregate before its first event."""
-        raise NotImplementedError
 
     @property
+    @abstractmethod
     def aggregate_id(self) -> UUID:
-        raise NotImplementedError
+        """The id its events carry (``Event.job_id``, the log's originator id)."""
 
+    @abstractmethod
     def _when(self, event: Event) -> None:
         """Change the state for ``event`` (version and reactions are done already)."""
-        raise NotImplementedError
 
     def check_allowed(self, cls: type[Event]) -> None:
         """Raise a ``DomainError`` when ``cls`` may not be appended now; the base allows all."""
+        return None
 
     # -- rebuilding -------------------------------------------------------------------------
     @classmethod
