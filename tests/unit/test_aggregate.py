@@ -38,6 +38,7 @@ class Tally(Aggregate):
     open: bool = True
 
     first_event: ClassVar[type[Event]] = ev.JobRequested
+    history_name: ClassVar[str] = "a tally"
 
     @classmethod
     def blank(cls, aggregate_id: UUID, tenant_id: str) -> Self:
@@ -110,7 +111,7 @@ def test_replay_refuses_a_gap_a_wrong_start_and_nothing() -> None:
     first, _, third = tally.collect()
     with pytest.raises(ValueError, match="does not follow"):
         Tally.replay([first, third])
-    with pytest.raises(ValueError, match="starts with JobRequested"):
+    with pytest.raises(ValueError, match="a tally starts with JobRequested, not PlanDrafted"):
         Tally.replay([third])
     with pytest.raises(ValueError, match="empty history"):
         Tally.replay([])
@@ -122,9 +123,13 @@ def test_a_step_failure_is_not_a_reaction() -> None:
     assert not job.has_reacted("planner", "c7")
 
 
-def test_job_and_repository_share_the_base() -> None:
+def test_job_and_repository_share_the_base_and_keep_their_messages() -> None:
     assert issubclass(Job, Aggregate)
     assert issubclass(RepoIndex, Aggregate)
+    drafted = new_job()
+    drafted.draft_plan(CAUSE, "x", 1)
+    with pytest.raises(ValueError, match=r"^a job's history starts with JobRequested, not Plan"):
+        Job.replay(drafted.collect()[1:])
 
 
 TYPED = (

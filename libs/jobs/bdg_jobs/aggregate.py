@@ -45,6 +45,7 @@ class Aggregate(ABC):
     pending: list[Event] = field(default_factory=list)
 
     first_event: ClassVar[type[Event]]
+    history_name: ClassVar[str]  # in errors: "<history_name> starts with <first_event>"
     # A StepFailed is the runtime giving up, not a reaction: a retry must react again.
     not_reactions: ClassVar[tuple[type[Event], ...]] = (ev.StepFailed,)
 
@@ -74,10 +75,8 @@ class Aggregate(ABC):
         for event in history:
             if aggregate is None:
                 if not isinstance(event, cls.first_event):
-                    raise ValueError(
-                        f"a {cls.__name__} history starts with {cls.first_event.__name__}, "
-                        f"not {event.name}"
-                    )
+                    first = cls.first_event.__name__
+                    raise ValueError(f"{cls.history_name} starts with {first}, not {event.name}")
                 aggregate = cls.blank(event.job_id, event.tenant_id)
             aggregate.apply(event)
         if aggregate is None:

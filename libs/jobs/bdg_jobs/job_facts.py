@@ -54,6 +54,7 @@ class JobFacts(Aggregate):
     updated_at: datetime | None = None
 
     first_event = ev.JobRequested
+    history_name = "a job's history"
 
     @classmethod
     def blank(cls, aggregate_id: UUID, tenant_id: str) -> Self:

@@ -40,6 +40,7 @@ class RepoIndex(Aggregate):
     pushed_commits: set[str] = field(default_factory=set)
 
     first_event = ix.RepoRegistered
+    history_name = "a repository"
 
     @classmethod
     def blank(cls, aggregate_id: UUID, tenant_id: str) -> Self:
