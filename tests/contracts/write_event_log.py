@@ -275,13 +275,16 @@ async def write(url: str, day: str) -> None:
 def main() -> None:
     admin = sys.argv[1] if len(sys.argv) > 1 else "postgresql://postgres@127.0.0.1:5432/postgres"
     name = f"bdg_log_{secrets.token_hex(4)}"
+    day = datetime.now(UTC).date().isoformat()
+    if (SAMPLES / f"log-{day}.jsonl").exists():  # a stored log is what older code wrote: keep it
+        raise SystemExit(f"samples/log-{day}.jsonl exists; a log is written once")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     params = psycopg.conninfo.conninfo_to_dict(admin)
     params["dbname"] = name
     url = psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in params.items()})
     try:
-        asyncio.run(write(url, datetime.now(UTC).date().isoformat()))
+        asyncio.run(write(url, day))
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(
