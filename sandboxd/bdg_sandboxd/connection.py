@@ -165,6 +165,7 @@ class Connection:
         started = time.monotonic()
         cap = OutputCap(request.id, request.limits.output_bytes, self.send)
         try:
+            self.runtime.check_limits(request)
             workspace = await self.runtime.workspace_path(request.tenant, request.workspace)
             cache = await held.enter_async_context(self.runtime.cache(request))
             spec = RunSpec(

@@ -61,7 +61,10 @@ async def _serve(settings: SandboxSettings) -> None:
         proxy_socket=proxy.socket_path,
         rootfs=settings.sandbox_rootfs,
         caches=CacheLeases(caches(settings)),
+        ceilings=settings.sandbox_ceilings,
     )
+    ceilings = settings.sandbox_ceilings
+    log.info("exec ceilings: %s; per tenant: %s", ceilings.default, ceilings.tenants or "none")
     server = SandboxServer(runtime, socket_path(settings.agent_sandbox_endpoint))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

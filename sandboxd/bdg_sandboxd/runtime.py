@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from bdg_contracts import sandbox as sb
 from bdg_sandboxd.backend import Backend
 from bdg_sandboxd.cache_leases import CacheLeases
+from bdg_sandboxd.ceilings import TenantCeilings, over_ceilings
 from bdg_sandboxd.execs import Slots
 
 
@@ -42,8 +43,10 @@ class Runtime:
         rootfs: Path | None = None,
         max_frame_bytes: int = sb.MAX_FRAME_BYTES,
         caches: CacheLeases | None = None,
+        ceilings: TenantCeilings | None = None,
     ) -> None:
         self.backend, self.workspaces, self.caches = backend, workspaces, caches
+        self.ceilings = ceilings or TenantCeilings()
         self.max_concurrent = max_concurrent
         self.slots = Slots(max_concurrent, max_queued)
         self._proxy_socket, self.rootfs = proxy_socket, rootfs
@@ -60,6 +63,14 @@ class Runtime:
 
     def new_run_id(self) -> str:
         return f"bdg-{os.getpid()}-{next(self._runs)}"
+
+    def check_limits(self, request: sb.Exec) -> None:
+        """Refuse (never clamp) limits above the tenant's ceilings."""
+        over = over_ceilings(request.limits, self.ceilings.of(request.tenant))
+        if over:
+            raise InvalidRequestError(
+                f"over the ceilings for tenant {request.tenant!r}: {'; '.join(over)}"
+            )
 
     def proxy_socket(self, network: str) -> Path | None:
         if network == "registry" and self._proxy_socket is None:
@@ -124,6 +135,10 @@ class Runtime:
         if code in {"invalid", "not_found", "quota", "conflict", "unavailable"}:
             return sb.Error(id=request_id, code=code, message=str(error))
         return sb.Error(id=request_id, code="internal", message=f"{type(error).__name__}: {error}")
+
+
+class InvalidRequestError(ValueError):
+    code = "invalid"
 
 
 class NotFoundError(LookupError):

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bdg_sandboxd.ceilings import TenantCeilings
+
 
 def default_endpoint() -> str:
     if os.geteuid() == 0:
@@ -46,4 +48,9 @@ class SandboxSettings(BaseSettings):
     sandbox_registries: tuple[str, ...] = Field(
         default=("registry.npmjs.org", "pypi.org", "files.pythonhosted.org"),
         description="hosts the registry network policy may reach through the proxy",
+    )
+    sandbox_ceilings: TenantCeilings = Field(
+        default_factory=TenantCeilings,
+        description='the most an exec may ask for, as JSON: {"default": {"memory_mb": 2048, ...},'
+        ' "tenants": {"acme": {"memory_mb": 4096}}} (ceilings.py has the defaults)',
     )

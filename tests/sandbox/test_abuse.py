@@ -1,0 +1,127 @@
+"""A hostile tenant against sandboxd (issue 11, findings 3 and 5): limits above the ceilings,
+a workspace filled past its quota during an exec, a client that never reads its replies.
+
+The gateway's side of the ceilings is in tests/integration/test_gateway_sandbox.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import struct
+from collections.abc import AsyncIterator
+
+import msgpack
+import psutil
+import pytest
+
+from bdg_contracts import sandbox as sb
+from bdg_sandbox.client import SandboxClient, SandboxRequestError
+from tests.sandbox.daemon import Daemon, start_daemon
+
+pytestmark = pytest.mark.timeout(180)
+QUOTA_MB = 64
+BIG_TENANT = "big"  # whose memory ceiling is raised by SANDBOX_CEILINGS
+CEILINGS = {"tenants": {BIG_TENANT: {"memory_mb": 3072}}}
+STALL_S = 2.0
+# A value above each default ceiling (ceilings.py) and within the protocol's own bounds.
+ABOVE = {
+    "memory_mb": 3072,
+    "pids": 32768,
+    "cpus": 64.0,
+    "timeout_s": 86400.0,
+    "tmp_mb": 65536,
+    "output_bytes": 1 << 30,
+}
+DEFAULT_CEILING = {
+    "memory_mb": 2048,
+    "pids": 1024,
+    "cpus": 4.0,
+    "timeout_s": 1800.0,
+    "tmp_mb": 512,
+    "output_bytes": 16 << 20,
+}
+
+
+@pytest.fixture(scope="module", params=["runc", "bwrap"])
+async def daemon(request: pytest.FixtureRequest) -> AsyncIterator[Daemon]:
+    daemon = await start_daemon(
+        SANDBOX_BACKEND=request.param,
+        SANDBOX_TENANT_QUOTA_MB=str(QUOTA_MB),
+        SANDBOX_CEILINGS=json.dumps(CEILINGS),
+        SANDBOX_CLIENT_STALL_S=str(STALL_S),
+    )
+    yield daemon
+    code = daemon.stop()
+    print(daemon.output())
+    daemon.remove()
+    assert code == 0
+
+
+@pytest.fixture
+async def client(daemon: Daemon) -> AsyncIterator[SandboxClient]:
+    async with daemon.client() as client:
+        yield client
+
+
+def tenant() -> str:
+    return "t" + secrets.token_hex(4)
+
+
+# -- finding 3: limits are the operator's, not the caller's ------------------------------------
+@pytest.mark.parametrize("name", sorted(ABOVE))
+async def test_a_limit_above_its_ceiling_is_refused_naming_it(
+    client: SandboxClient, name: str
+) -> None:
+    who = tenant()
+    await client.create_workspace(who, "ws")
+    with pytest.raises(SandboxRequestError) as refused:
+        await client.exec(who, "ws", ["true"], limits={name: ABOVE[name]})
+    assert refused.value.code == "invalid"
+    message = str(refused.value)
+    assert f"limits.{name}" in message
+    assert str(ABOVE[name]) in message
+    assert str(DEFAULT_CEILING[name]) in message
+
+
+async def test_a_3_gib_allocation_is_refused_before_it_runs(client: SandboxClient) -> None:
+    who = tenant()
+    await client.create_workspace(who, "ws")
+    allocate = ["python3", "-c", "b = bytearray(3 << 30); print('allocated')"]
+    with pytest.raises(SandboxRequestError, match="memory_mb: asked 4096, ceiling 2048"):
+        await client.exec(who, "ws", allocate, limits={"memory_mb": 4096, "timeout_s": 60})
+
+
+async def test_a_tenant_override_raises_that_tenants_ceiling_only(client: SandboxClient) -> None:
+    await client.create_workspace(BIG_TENANT, "ws")
+    run = await client.exec(BIG_TENANT, "ws", ["true"], limits={"memory_mb": 3072})
+    assert run.ok, run
+    other = tenant()
+    await client.create_workspace(other, "ws")
+    with pytest.raises(SandboxRequestError, match="memory_mb: asked 3072, ceiling 2048"):
+        await client.exec(other, "ws", ["true"], limits={"memory_mb": 3072})
+
+
+async def test_limits_at_the_ceilings_run(client: SandboxClient) -> None:
+    who = tenant()
+    await client.create_workspace(who, "ws")
+    at = {**DEFAULT_CEILING, "timeout_s": 60.0}
+    run = await client.exec(who, "ws", ["true"], limits=at)
+    assert run.ok, run
+
+
+# -- helpers of the raw-client tests -----------------------------------------------------------
+def framed(value: object) -> bytes:
+    body = msgpack.packb(value, use_bin_type=True)
+    return struct.pack(">I", len(body)) + body
+
+
+def rss(daemon: Daemon) -> int:
+    return int(psutil.Process(daemon.proc.pid).memory_info().rss)
+
+
+async def answers(daemon: Daemon) -> bool:
+    async with daemon.client() as fresh:
+        welcome = await asyncio.wait_for(fresh.hello(), 10)
+    return isinstance(welcome, sb.Welcome)
