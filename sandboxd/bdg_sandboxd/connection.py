@@ -1,7 +1,8 @@
 """One client connection: read frames, dispatch each request by its class, write replies.
 
 A bad frame gets an error frame and the connection goes on; a closed connection kills every
-exec it started.
+exec it started. What a connection may hold is bounded: replies by its outbox (outbox.py),
+workspace requests by ``MAX_IN_FLIGHT`` (more are refused, not queued), execs by the slots.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from bdg_contracts import sandbox as sb
 from bdg_sandbox.codec import FrameError, encode, read_raw
 from bdg_sandboxd.backend import RunSpec
 from bdg_sandboxd.execs import OutputCap, QueueFullError
+from bdg_sandboxd.outbox import Outbox
 from bdg_sandboxd.runtime import Runtime
 
 log = logging.getLogger(__name__)
+MAX_IN_FLIGHT = 64  # workspace requests per connection (each holds a frame of up to 1 MiB)
 KNOWN_TYPES = frozenset(
     str(cls.model_fields["t"].default)
     for cls in (
@@ -43,13 +46,14 @@ class Connection:
         self, runtime: Runtime, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         self.runtime, self.reader, self.writer = runtime, reader, writer
-        self.write_lock = asyncio.Lock()
+        self.outbox = Outbox(writer, runtime.max_queued_bytes, runtime.client_stall_s)
         self.execs: dict[str, asyncio.Task[None]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
+        self.in_flight = 0
 
     async def run(self) -> None:
         try:
-            while True:
+            while self.outbox.closed is None:
                 request = await self._next_request()
                 if request is not None:
                     self._dispatch(request)
@@ -108,22 +112,19 @@ class Connection:
             self._spawn(self._cancel(request))
         elif isinstance(request, sb.Exec):
             if request.id in self.execs:
-                self._spawn(
-                    self.send(
-                        sb.Error(
-                            id=request.id,
-                            code="conflict",
-                            message=f"exec {request.id!r} is running",
-                        )
-                    )
-                )
+                running = f"exec {request.id!r} is running"
+                self._reply(sb.Error(id=request.id, code="conflict", message=running))
                 return
             task = self._spawn(self._exec(request))
             self.execs[request.id] = task
             task.add_done_callback(lambda _: self.execs.pop(request.id, None))
         elif isinstance(request, sb.Hello):
-            self._spawn(self.send(self.runtime.welcome(request.id)))
+            self._reply(self.runtime.welcome(request.id))
+        elif self.in_flight >= MAX_IN_FLIGHT:
+            busy = f"{self.in_flight} requests in flight here (at most {MAX_IN_FLIGHT})"
+            self._reply(sb.Error(id=request.id, code="unavailable", message=busy))
         else:
+            self.in_flight += 1
             self._spawn(self._workspace(request))
 
     def _spawn(self, work: Any) -> asyncio.Task[None]:
@@ -133,6 +134,18 @@ class Connection:
         return task
 
     async def send(self, frame: BaseModel) -> None:
+        data = self._encoded(frame)
+        if isinstance(frame, sb.Output):
+            await self.outbox.put_when_room(data)  # a slow client slows its execs' output
+        else:
+            self.outbox.put(data)
+
+    def _reply(self, frame: BaseModel) -> None:
+        """Queue a reply now; past the bound the connection is closing, which run() sees."""
+        with contextlib.suppress(ConnectionError):
+            self.outbox.put(self._encoded(frame))
+
+    def _encoded(self, frame: BaseModel) -> bytes:
         data = encode(frame)
         if len(data) > self.runtime.max_frame_bytes + 4:
             # A reply the client could not read (a huge file, a huge listing): an error instead.
@@ -144,9 +157,7 @@ class Connection:
                     message=f"the reply is {len(data)} bytes, over the frame limit",
                 )
             )
-        async with self.write_lock:
-            self.writer.write(data)
-            await self.writer.drain()  # backpressure: a slow client slows its execs' output
+        return data
 
     async def _cancel(self, request: sb.Cancel) -> None:
         task = self.execs.get(request.id)
@@ -242,6 +253,8 @@ class Connection:
             reply = await self.runtime.workspace_request(request)
         except Exception as error:
             reply = self.runtime.error_frame(request.id, error)
+        finally:
+            self.in_flight -= 1
         await self._send_quietly(reply)
 
     async def _shutdown(self) -> None:
@@ -250,6 +263,4 @@ class Connection:
         pending = list(self.tasks)
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-        self.writer.close()
-        with contextlib.suppress(ConnectionError):
-            await self.writer.wait_closed()
+        await self.outbox.close()

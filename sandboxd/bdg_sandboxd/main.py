@@ -62,6 +62,8 @@ async def _serve(settings: SandboxSettings) -> None:
         rootfs=settings.sandbox_rootfs,
         caches=CacheLeases(caches(settings)),
         ceilings=settings.sandbox_ceilings,
+        max_queued_bytes=settings.sandbox_client_queue_mb << 20,
+        client_stall_s=settings.sandbox_client_stall_s,
     )
     ceilings = settings.sandbox_ceilings
     log.info("exec ceilings: %s; per tenant: %s", ceilings.default, ceilings.tenants or "none")

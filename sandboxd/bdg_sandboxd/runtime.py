@@ -44,9 +44,13 @@ class Runtime:
         max_frame_bytes: int = sb.MAX_FRAME_BYTES,
         caches: CacheLeases | None = None,
         ceilings: TenantCeilings | None = None,
+        max_queued_bytes: int = 8 << 20,
+        client_stall_s: float = 30.0,
     ) -> None:
         self.backend, self.workspaces, self.caches = backend, workspaces, caches
         self.ceilings = ceilings or TenantCeilings()
+        # Per connection: replies held for a client before it is taken for gone (outbox.py).
+        self.max_queued_bytes, self.client_stall_s = max_queued_bytes, client_stall_s
         self.max_concurrent = max_concurrent
         self.slots = Slots(max_concurrent, max_queued)
         self._proxy_socket, self.rootfs = proxy_socket, rootfs

@@ -49,6 +49,18 @@ class SandboxSettings(BaseSettings):
         default=("registry.npmjs.org", "pypi.org", "files.pythonhosted.org"),
         description="hosts the registry network policy may reach through the proxy",
     )
+    sandbox_client_queue_mb: int = Field(
+        default=8,
+        ge=2,
+        le=1024,
+        description="replies queued for one client before it is disconnected as not reading",
+    )
+    sandbox_client_stall_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="how long a client may take nothing while replies wait, then disconnected",
+    )
     sandbox_ceilings: TenantCeilings = Field(
         default_factory=TenantCeilings,
         description='the most an exec may ask for, as JSON: {"default": {"memory_mb": 2048, ...},'

@@ -19,6 +19,7 @@ import pytest
 from bdg_contracts import sandbox as sb
 from bdg_sandbox.client import SandboxClient, SandboxRequestError
 from tests.sandbox.daemon import Daemon, start_daemon
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(180)
 QUOTA_MB = 64
@@ -125,3 +126,69 @@ async def answers(daemon: Daemon) -> bool:
     async with daemon.client() as fresh:
         welcome = await asyncio.wait_for(fresh.hello(), 10)
     return isinstance(welcome, sb.Welcome)
+
+
+# -- finding 5: a client that does not read is disconnected, and memory stays bounded ----------
+HELLOS = 300_000  # the adversarial run's count: 108 MB -> 1,045 MB before the bound
+RSS_GROWTH_BOUND = 64 << 20  # the 8 MiB queue, frames in flight, allocator slack
+
+
+async def test_a_client_sending_hellos_without_reading_is_disconnected(daemon: Daemon) -> None:
+    baseline, peak = rss(daemon), 0
+    _, writer = await asyncio.open_unix_connection(daemon.endpoint.removeprefix("unix://"))
+    batch = b"".join(framed({"t": "hello", "v": 1, "id": f"h{i}"}) for i in range(1000))
+    sent = 0
+    try:
+        async with asyncio.timeout(60):
+            while sent < HELLOS:
+                writer.write(batch)
+                await writer.drain()
+                sent += 1000
+                peak = max(peak, rss(daemon))
+    except (ConnectionError, TimeoutError):
+        pass
+    writer.close()
+    peak = max(peak, rss(daemon))
+    assert sent < HELLOS, f"sandboxd read all {sent} hellos and still holds the connection"
+    assert peak - baseline < RSS_GROWTH_BOUND, (baseline, peak)
+    assert "its send queue is full" in daemon.output()
+    assert await answers(daemon), "sandboxd stopped answering other clients"
+
+
+async def test_a_client_not_reading_a_chatty_exec_is_disconnected_and_the_run_killed(
+    daemon: Daemon,
+) -> None:
+    who, marker = tenant(), f"chatty-{secrets.token_hex(4)}"
+    async with daemon.client() as setup:
+        await setup.create_workspace(who, "ws")
+    baseline = rss(daemon)
+    reader, writer = await asyncio.open_unix_connection(daemon.endpoint.removeprefix("unix://"))
+    chatty = ["sh", "-c", f"while :; do echo {marker} {'x' * 200}; done"]
+    exec_frame = sb.Exec(
+        id="e1", tenant=who, workspace="ws", argv=chatty, limits=sb.Limits(timeout_s=120)
+    )
+    writer.write(framed(exec_frame.model_dump(mode="python")))
+    await writer.drain()
+
+    def running() -> bool:
+        return any(
+            marker in " ".join(p.info["cmdline"] or []) for p in psutil.process_iter(["cmdline"])
+        )
+
+    async def started() -> bool:
+        return running()
+
+    async def killed() -> bool:
+        return not running()
+
+    await eventually(started, 30, "the chatty exec to start")
+    # Not reading: after STALL_S sandboxd gives up on this client and kills its run.
+    await eventually(killed, 30, "the chatty exec to be killed")
+    assert rss(daemon) - baseline < RSS_GROWTH_BOUND
+    assert f"it took nothing for {STALL_S}s" in daemon.output()
+    # What was sent before the disconnect is there to read, then the end of the stream.
+    async with asyncio.timeout(30):
+        while await reader.read(1 << 16):
+            pass
+    writer.close()
+    assert await answers(daemon)
