@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bdg_sandboxd.backends import NoBackendError, backend_classes, choose
+from bdg_sandboxd.tenant_disks import DiskLimitError, DiskMode, probe
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,11 @@ class DoctorReport:
     backends: list[BackendStatus]
     chosen: str | None  # None: no backend can run (``problem`` says why)
     problem: str = ""
+    # Whether the workspaces' disk is bounded during execs (tenant_disks.py).
+    disk: DiskMode = field(default_factory=lambda: DiskMode(False, "not probed"))
 
 
-def doctor(preference: str = "auto") -> DoctorReport:
+def doctor(preference: str = "auto", disk_limit: str = "auto") -> DoctorReport:
     classes = backend_classes()
     if preference != "auto" and preference not in classes:
         raise ValueError(f"unknown backend {preference!r}: auto, {', '.join(classes)}")
@@ -34,9 +37,13 @@ def doctor(preference: str = "auto") -> DoctorReport:
         protections = cls().protections() if availability.ok else {}
         statuses.append(BackendStatus(name, availability.ok, availability.reason, protections))
     try:
-        return DoctorReport(preference, statuses, choose(preference).name)
+        disk = probe(disk_limit)
+    except DiskLimitError as error:
+        disk = DiskMode(False, str(error))
+    try:
+        return DoctorReport(preference, statuses, choose(preference).name, disk=disk)
     except NoBackendError as error:
-        return DoctorReport(preference, statuses, None, str(error))
+        return DoctorReport(preference, statuses, None, str(error), disk=disk)
 
 
 def render(report: DoctorReport) -> str:
@@ -46,6 +53,8 @@ def render(report: DoctorReport) -> str:
         lines.append(f"{status.name}: {mark} ({status.reason})")
         for protection, holds in status.protections.items():
             lines.append(f"  [{'x' if holds else ' '}] {protection}")
+    bounded = "bounded during execs" if report.disk.bounded else "NOT bounded during execs"
+    lines.append(f"workspace disk: {bounded} ({report.disk.reason})")
     if report.chosen is None:
         lines.append(f"chosen ({report.preference}): none: {report.problem}")
     else:

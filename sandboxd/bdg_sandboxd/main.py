@@ -20,6 +20,7 @@ from bdg_sandboxd.rootfs import build_rootfs
 from bdg_sandboxd.runtime import Runtime
 from bdg_sandboxd.server import SandboxServer, socket_path
 from bdg_sandboxd.settings import SandboxSettings
+from bdg_sandboxd.tenant_disks import DiskLimitError, TenantDisks, probe
 from bdg_sandboxd.workspaces import Workspaces
 
 app = typer.Typer(
@@ -51,6 +52,10 @@ async def _serve(settings: SandboxSettings) -> None:
         state_dirs=[p for p in (state, home, settings.bdg_index_dir) if p is not None],
         state_exceptions=[state / "sources", home / "demo-repos"],
     )
+    disk = probe(settings.sandbox_disk_limit)
+    if not disk.bounded:
+        log.warning("workspace disk NOT bounded during execs: %s", disk.reason)
+    disks = TenantDisks(state / "workspaces", settings.sandbox_tenant_quota_mb, disk)
     proxy = EgressProxy(state / "egress.sock", settings.sandbox_registries)
     await proxy.start()
     runtime = Runtime(
@@ -64,6 +69,7 @@ async def _serve(settings: SandboxSettings) -> None:
         ceilings=settings.sandbox_ceilings,
         max_queued_bytes=settings.sandbox_client_queue_mb << 20,
         client_stall_s=settings.sandbox_client_stall_s,
+        disks=disks,
     )
     ceilings = settings.sandbox_ceilings
     log.info("exec ceilings: %s; per tenant: %s", ceilings.default, ceilings.tenants or "none")
@@ -79,6 +85,7 @@ async def _serve(settings: SandboxSettings) -> None:
         log.info("stopping: killing running execs")
         await server.close()
         await proxy.close()
+        await asyncio.to_thread(disks.unmount_all)
 
 
 @app.callback(invoke_without_command=True)
@@ -93,7 +100,7 @@ def serve(ctx: typer.Context) -> None:
     )
     try:
         asyncio.run(_serve(SandboxSettings()))
-    except NoBackendError as error:
+    except (NoBackendError, DiskLimitError) as error:
         log.error("%s", error)
         raise typer.Exit(2) from error
 
@@ -103,7 +110,7 @@ def doctor_command(
     backend: Annotated[str, typer.Option(help="auto, runc or bwrap")] = "auto",
 ) -> None:
     """Which backend would run, and which protections hold on this host."""
-    report = doctor(backend)
+    report = doctor(backend, SandboxSettings().sandbox_disk_limit)
     typer.echo(render(report))
     raise typer.Exit(0 if report.chosen else 1)
 

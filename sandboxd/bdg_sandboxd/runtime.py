@@ -17,6 +17,7 @@ from bdg_sandboxd.backend import Backend
 from bdg_sandboxd.cache_leases import CacheLeases
 from bdg_sandboxd.ceilings import TenantCeilings, over_ceilings
 from bdg_sandboxd.execs import Slots
+from bdg_sandboxd.tenant_disks import TenantDisks
 
 
 class WorkspaceStore(Protocol):
@@ -46,11 +47,13 @@ class Runtime:
         ceilings: TenantCeilings | None = None,
         max_queued_bytes: int = 8 << 20,
         client_stall_s: float = 30.0,
+        disks: TenantDisks | None = None,
     ) -> None:
         self.backend, self.workspaces, self.caches = backend, workspaces, caches
         self.ceilings = ceilings or TenantCeilings()
         # Per connection: replies held for a client before it is taken for gone (outbox.py).
         self.max_queued_bytes, self.client_stall_s = max_queued_bytes, client_stall_s
+        self.disks = disks
         self.max_concurrent = max_concurrent
         self.slots = Slots(max_concurrent, max_queued)
         self._proxy_socket, self.rootfs = proxy_socket, rootfs
@@ -61,7 +64,10 @@ class Runtime:
         return sb.Welcome(
             id=request_id,
             backend=self.backend.name,
-            protections=self.backend.protections(),
+            protections={
+                **self.backend.protections(),
+                "disk_quota_during_exec": self.disks is not None and self.disks.mode.bounded,
+            },
             max_concurrent=self.max_concurrent,
         )
 
@@ -92,7 +98,12 @@ class Runtime:
         async with self.caches.lease(request.tenant) as path:
             yield path
 
+    async def _tenant_disk(self, tenant: str) -> None:
+        if self.disks is not None:
+            await asyncio.to_thread(self.disks.ensure, tenant)
+
     async def workspace_path(self, tenant: str, workspace: str) -> Path:
+        await self._tenant_disk(tenant)
         path = await asyncio.to_thread(self.workspaces.path_of, tenant, workspace)
         if not path.is_dir():
             raise NotFoundError(f"no workspace {workspace!r} for tenant {tenant!r}")
@@ -101,6 +112,7 @@ class Runtime:
     async def workspace_request(self, request: sb.Request) -> BaseModel:
         """Workspace operations are file system work: done in a thread."""
         ws = self.workspaces
+        await self._tenant_disk(getattr(request, "tenant", ""))
         match request:
             case sb.CreateWorkspace():
                 commit = await asyncio.to_thread(

@@ -26,6 +26,12 @@ class SandboxSettings(BaseSettings):
         default=Path(".bdg/sandbox"), description="workspaces, bundles, rootfs cache"
     )
     sandbox_backend: str = Field(default="auto", pattern="^(auto|runc|bwrap)$")
+    sandbox_disk_limit: str = Field(
+        default="auto",
+        pattern="^(auto|loop|none)$",
+        description="workspaces on a loop-mounted image per tenant (tenant_disks.py): auto uses"
+        " it when root, loop requires it, none never",
+    )
     sandbox_max_concurrent: int = Field(default=4, ge=1, le=256)
     sandbox_max_queued: int = Field(default=64, ge=0)
     sandbox_tenant_quota_mb: int = Field(

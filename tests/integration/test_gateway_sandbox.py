@@ -8,7 +8,6 @@ import contextlib
 import json
 import os
 import secrets
-import shutil
 import socket
 import tempfile
 from collections.abc import AsyncIterator
@@ -47,7 +46,7 @@ async def daemon_fixture() -> AsyncIterator[Daemon]:
     daemon = await start_daemon()
     yield daemon
     code, output = daemon.stop(), daemon.output()
-    shutil.rmtree(daemon.state.parent, ignore_errors=True)  # start_daemon's temporary home
+    daemon.remove()  # start_daemon's temporary home (and any disk left mounted there)
     print(output)
     assert code == 0, output
 

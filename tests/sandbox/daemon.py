@@ -39,6 +39,13 @@ class Daemon:
         return self.proc.wait(10)
 
     def remove(self) -> None:
+        """The home, and any tenant disk a killed sandboxd left mounted there (rmtree would
+        empty it and leave its loop device behind)."""
+        home = str(self.state.parent)
+        with open("/proc/self/mountinfo") as mountinfo:
+            points = [line.split()[4] for line in mountinfo]
+        for point in sorted((p for p in points if p.startswith(home + "/")), reverse=True):
+            subprocess.run(["umount", "-l", point], check=False, capture_output=True)
         shutil.rmtree(self.state.parent, ignore_errors=True)
 
 

@@ -112,6 +112,40 @@ async def test_limits_at_the_ceilings_run(client: SandboxClient) -> None:
     assert run.ok, run
 
 
+# -- finding 3: the workspace's disk is bounded during an exec ---------------------------------
+async def test_writing_past_the_quota_in_an_exec_fails_there_and_the_workspace_stays_usable(
+    client: SandboxClient, daemon: Daemon
+) -> None:
+    who = tenant()
+    await client.create_workspace(who, "ws")
+    fill = ["dd", "if=/dev/zero", "of=/workspace/fill", "bs=1M", f"count={QUOTA_MB * 3}"]
+    run = await client.exec(who, "ws", fill, limits={"timeout_s": 120})
+    assert run.exited.code != 0, run
+    assert b"No space left on device" in run.stderr
+    written = (daemon.state / "workspaces" / who / "ws" / "fill").stat().st_size
+    assert written <= (QUOTA_MB << 20) + (1 << 20), written  # the quota (and its 1 MiB slack)
+    # The write was stopped, not the workspace: clear the file and carry on.
+    await client.delete_file(who, "ws", "fill")
+    await client.write_file(who, "ws", "after.txt", b"still here\n")
+    again = await client.exec(who, "ws", ["sh", "-c", "cat after.txt && head -c 1M /dev/zero > f"])
+    assert again.ok, again
+    assert again.stdout == b"still here\n"
+    welcome = await client.hello()
+    assert welcome.protections["disk_quota_during_exec"] is True  # root, loop devices: CI
+
+
+async def test_the_quota_holds_across_workspaces_of_a_tenant(client: SandboxClient) -> None:
+    who = tenant()
+    for name in ("one", "two"):
+        await client.create_workspace(who, name)
+    half = ["dd", "if=/dev/zero", "of=/workspace/half", "bs=1M", f"count={QUOTA_MB * 2 // 3}"]
+    first = await client.exec(who, "one", half, limits={"timeout_s": 60})
+    assert first.ok, first
+    second = await client.exec(who, "two", half, limits={"timeout_s": 60})
+    assert second.exited.code != 0
+    assert b"No space left on device" in second.stderr
+
+
 # -- helpers of the raw-client tests -----------------------------------------------------------
 def framed(value: object) -> bytes:
     body = msgpack.packb(value, use_bin_type=True)

@@ -189,7 +189,12 @@ def daemon_leftovers(daemon: Daemon) -> list[str]:
     for tree in cgroups.hierarchies().trees():
         found += [f"cgroup {p}" for p in tree.rglob(f"{prefix}*")]
     mounts = Path("/proc/self/mountinfo").read_text()
-    found += [f"mount {line}" for line in mounts.splitlines() if str(daemon.state) in line]
+    tenant_disks = str(daemon.state / "workspaces")  # a tenant's disk lives as long as sandboxd
+    found += [
+        f"mount {line}"
+        for line in mounts.splitlines()
+        if str(daemon.state) in line and str(Path(line.split()[4]).parent) != tenant_disks
+    ]
     return found
 
 

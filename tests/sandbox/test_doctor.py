@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from bdg_sandboxd.backend import Availability
 from bdg_sandboxd.backends import backend_classes
 from bdg_sandboxd.doctor import BackendStatus, DoctorReport, doctor, render
+from bdg_sandboxd.tenant_disks import DiskLimitError, probe
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -84,5 +87,24 @@ def test_render_lists_backends_protections_and_choice() -> None:
         "bwrap: ok (bubblewrap 0.8.0 makes sandboxes here)",
         "  [x] seccomp",
         "  [ ] memory_limit",
+        "workspace disk: NOT bounded during execs (not probed)",
         "chosen (auto): bwrap",
     ]
+
+
+def test_says_whether_the_workspace_disk_is_bounded_during_execs() -> None:
+    report = doctor("auto", disk_limit="auto")
+    assert report.disk.bounded is (os.geteuid() == 0)  # loop devices: on every root host here
+    line = next(x for x in render(report).splitlines() if x.startswith("workspace disk: "))
+    assert ("NOT bounded" in line) is (not report.disk.bounded)
+    off = doctor("auto", disk_limit="none")
+    assert "workspace disk: NOT bounded during execs (SANDBOX_DISK_LIMIT=none" in render(off)
+
+
+def test_without_root_the_disk_degrades_clearly_or_refuses_when_required() -> None:
+    degraded = probe("auto", euid=1000)
+    assert not degraded.bounded
+    assert "not root" in degraded.reason
+    assert "quota checked at file operations only" in degraded.reason
+    with pytest.raises(DiskLimitError, match="SANDBOX_DISK_LIMIT=loop, but not root"):
+        probe("loop", euid=1000)
