@@ -23,6 +23,7 @@ from bdg_contracts.sandbox import FileEntry
 ErrorCode = Literal["invalid", "not_found", "quota", "conflict", "internal"]
 MAX_SYMLINKS = 40
 MAX_PATH = 4096
+NAME_MAX = 255  # bytes in one name: beyond, the kernel's ENAMETOOLONG would be an internal error
 MAX_DEPTH = 256  # directories nested deeper are refused (each level holds an fd)
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -49,6 +50,10 @@ def split(user_path: str) -> list[str]:
     if user_path.startswith("/"):
         raise invalid(f"absolute path {user_path!r}: paths are relative to the workspace")
     parts = [p for p in user_path.split("/") if p not in ("", ".")]
+    for part in parts:
+        if len(part.encode(errors="surrogateescape")) > NAME_MAX:
+            size = len(part.encode(errors="surrogateescape"))
+            raise invalid(f"path: a name of {size} bytes, over {NAME_MAX} bytes")
     if ".." in parts:
         raise invalid(f"path {user_path!r} contains '..'")
     return parts

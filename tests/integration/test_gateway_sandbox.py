@@ -23,7 +23,6 @@ from websockets.exceptions import ConnectionClosed
 from bdg_contracts import sandbox as sb
 from bdg_gateway import sandbox_routes
 from bdg_gateway.app import create_app
-from bdg_gateway.main import bind, http_server
 from bdg_sandbox.client import SandboxClient, SandboxRequestError, SandboxUnavailableError
 from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
     Keys,
@@ -33,11 +32,12 @@ from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
     stack_fixture,
 )
 from tests.sandbox.daemon import Daemon, start_daemon
+from tests.sandbox.through_gateway import RECV_TIMEOUT, asgi, receive, refused, served
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(90)
-RECV_TIMEOUT = 20
 BASE = "/agent/sandbox"
+OCTETS = "application/octet-stream"
 
 
 # -- fixtures and helpers --------------------------------------------------------------------
@@ -69,32 +69,6 @@ async def client_fixture(gateway: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-@contextlib.asynccontextmanager
-async def asgi(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
-        yield http
-
-
-@contextlib.asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """``app`` under uvicorn on a free port: ``ws://127.0.0.1:<port>``."""
-    sock = bind("127.0.0.1", 0)
-    server = http_server(app)
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-
-    async def started() -> bool:
-        assert not serving.done(), serving
-        return bool(server.started)
-
-    await eventually(started, 10, "uvicorn to start")
-    try:
-        yield f"ws://127.0.0.1:{sock.getsockname()[1]}{BASE}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(serving, 15)
-
-
 def without_daemon(stack: Stack, keys: Keys, endpoint: str | None) -> FastAPI:
     sandbox = SandboxClient(endpoint, connect_timeout=1.0) if endpoint else None
     return create_app(stack.commands, stack.queries, stack.nc, keys.authenticator(), sandbox)
@@ -115,11 +89,6 @@ async def new_workspace(client: httpx.AsyncClient, keys: Keys, tenant: str) -> s
     return name
 
 
-async def receive(ws: ClientConnection) -> dict[str, Any]:
-    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), RECV_TIMEOUT))
-    return message
-
-
 async def until_exit(ws: ClientConnection) -> tuple[dict[str, str], dict[str, Any]]:
     """Everything the stream sends up to its exit message, then the close."""
     out = {"stdout": "", "stderr": ""}
@@ -130,14 +99,6 @@ async def until_exit(ws: ClientConnection) -> tuple[dict[str, str], dict[str, An
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 1000
     return out, message
-
-
-async def refused(ws: ClientConnection) -> tuple[dict[str, Any], int]:
-    message = await receive(ws)
-    with pytest.raises(ConnectionClosed) as closed:
-        await asyncio.wait_for(ws.recv(), RECV_TIMEOUT)
-    assert closed.value.rcvd is not None
-    return message, closed.value.rcvd.code
 
 
 def processes(marker: str) -> list[int]:
@@ -398,7 +359,8 @@ async def test_replies_too_large_for_a_frame_harm_no_other_request(
     listed = await client.get(files, params={"path": "many"}, headers=keys.headers(alice))
     assert listed.status_code == 413, listed.text  # a reply over 1 MiB
     go = f"{BASE}/workspaces/{theirs}/files/go"
-    assert (await client.put(go, content=b"", headers=keys.headers(bob))).status_code == 204
+    typed = {**keys.headers(bob), "content-type": OCTETS}
+    assert (await client.put(go, content=b"", headers=typed)).status_code == 204
     survived = await asyncio.wait_for(other, 30)
     assert survived.status_code == 200, survived.text
     assert survived.json()["stdout"] == "survived\n"
@@ -421,7 +383,9 @@ async def test_the_websocket_streams_output_as_it_comes(
             await ws.send(json.dumps({"argv": ["sh", "-c", script]}))
             assert await receive(ws) == {"type": "stdout", "data": "first\n"}
             put = await client.put(
-                f"{BASE}/workspaces/{name}/files/go", content=b"", headers=headers
+                f"{BASE}/workspaces/{name}/files/go",
+                content=b"",
+                headers={**headers, "content-type": OCTETS},
             )
             assert put.status_code == 204
             out, exit_message = await until_exit(ws)
@@ -477,3 +441,62 @@ async def test_the_websocket_refuses_bad_requests(
             await ws.send(json.dumps({"argv": ["true"]}))
             _, code = await refused(ws)
         assert code == 4404
+
+
+# -- bad input is a 4xx naming the field, with nothing written (issue 11, finding 6) --------
+LONG_NAME = "n" * 256  # one byte over NAME_MAX
+
+
+async def test_a_name_over_255_bytes_is_a_422_naming_the_path(
+    client: httpx.AsyncClient, keys: Keys
+) -> None:
+    headers = keys.headers(tenant := new_tenant())
+    files = f"{BASE}/workspaces/{await new_workspace(client, keys, tenant)}/files"
+    answers = [
+        await client.get(files, params={"path": LONG_NAME}, headers=headers),
+        await client.get(files, params={"path": f"src/{'é' * 128}"}, headers=headers),
+        await client.get(f"{files}/{LONG_NAME}", headers=headers),
+        await client.put(f"{files}/d/{LONG_NAME}", content=b"x", headers=headers),
+        await client.delete(f"{files}/{LONG_NAME}", headers=headers),
+    ]
+    for answer in answers:
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"].startswith("path: "), answer.text
+        assert "over 255 bytes" in answer.json()["detail"]
+    assert (await client.get(files, headers=headers)).json() == []  # not even the parent "d"
+
+
+async def test_a_put_without_a_body_is_a_422_and_writes_nothing(
+    client: httpx.AsyncClient, keys: Keys
+) -> None:
+    headers = keys.headers(tenant := new_tenant())
+    files = f"{BASE}/workspaces/{await new_workspace(client, keys, tenant)}/files"
+    answer = await client.put(f"{files}/empty.txt", headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"].startswith("body: ")
+    assert (await client.get(files, headers=headers)).json() == []
+    # An empty file said so (a media type, no bytes) is still a file.
+    typed = {**headers, "content-type": OCTETS}
+    assert (await client.put(f"{files}/empty.txt", content=b"", headers=typed)).status_code == 204
+    assert [e["size"] for e in (await client.get(files, headers=headers)).json()] == [0]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"argv": ["echo", "a\u0000b"]}, "argv"),
+        ({"argv": ["true"], "env": {"A=B": "1"}}, "env"),
+        ({"argv": ["true"], "env": {"": "1"}}, "env"),
+        ({"argv": ["true"], "env": {"A": "x\u0000y"}}, "env"),
+        ({"argv": ["true"], "cwd": "relative"}, "cwd"),
+        ({"argv": ["true"], "cwd": "/workspace/a\u0000"}, "cwd"),
+    ],
+)
+async def test_an_exec_the_sandbox_cannot_start_is_a_422_naming_the_field(
+    client: httpx.AsyncClient, keys: Keys, body: dict[str, Any], field: str
+) -> None:
+    headers = keys.headers(tenant := new_tenant())
+    name = await new_workspace(client, keys, tenant)
+    answer = await client.post(f"{BASE}/workspaces/{name}/exec", json=body, headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert field in json.dumps(answer.json()["detail"]), answer.text

@@ -1,7 +1,8 @@
 """A hostile tenant against sandboxd (issue 11, findings 3 and 5): limits above the ceilings,
 a workspace filled past its quota during an exec, a client that never reads its replies.
 
-The gateway's side of the ceilings is in tests/integration/test_gateway_sandbox.py.
+Finding 3 is tried through sandboxd and through the gateway's /agent/sandbox proxy (REST and
+WebSocket); the gateway's other bad-input routes are in tests/integration/test_gateway_sandbox.py.
 """
 
 from __future__ import annotations
@@ -12,13 +13,24 @@ import secrets
 import struct
 from collections.abc import AsyncIterator
 
+import httpx
 import msgpack
 import psutil
 import pytest
+from fastapi import FastAPI
+from websockets.asyncio.client import connect
 
 from bdg_contracts import sandbox as sb
+from bdg_gateway.app import create_app
 from bdg_sandbox.client import SandboxClient, SandboxRequestError
+from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
+    Keys,
+    Stack,
+    keys_fixture,
+    stack_fixture,
+)
 from tests.sandbox.daemon import Daemon, start_daemon
+from tests.sandbox.through_gateway import asgi, refused, served
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(180)
@@ -110,6 +122,53 @@ async def test_limits_at_the_ceilings_run(client: SandboxClient) -> None:
     at = {**DEFAULT_CEILING, "timeout_s": 60.0}
     run = await client.exec(who, "ws", ["true"], limits=at)
     assert run.ok, run
+
+
+@pytest.fixture
+async def gateway(
+    stack: Stack, keys: Keys, client: SandboxClient
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    app = create_app(stack.commands, stack.queries, stack.nc, keys.authenticator(), client)
+    async with asgi(app) as http:
+        yield app, http
+
+
+async def test_the_gateway_refuses_limits_above_the_ceilings_with_a_422(
+    gateway: tuple[FastAPI, httpx.AsyncClient], keys: Keys
+) -> None:
+    _, http = gateway
+    headers = keys.headers(who := tenant())
+    base = f"/agent/sandbox/workspaces/{secrets.token_hex(4)}"
+    assert (await http.post(base, json={}, headers=headers)).status_code == 201
+    for name, value in ABOVE.items():
+        body = {"argv": ["true"], "limits": {name: value}}
+        answer = await http.post(f"{base}/exec", json=body, headers=headers)
+        assert answer.status_code == 422, answer.text
+        detail = answer.json()["detail"]
+        assert f"limits.{name}: asked {value}, ceiling {DEFAULT_CEILING[name]}" in detail
+        assert who in detail
+    within = await http.post(f"{base}/exec", json={"argv": ["true"]}, headers=headers)
+    assert within.status_code == 200, within.text
+
+
+async def test_the_gateway_websocket_refuses_limits_above_the_ceilings(
+    gateway: tuple[FastAPI, httpx.AsyncClient], keys: Keys
+) -> None:
+    app, http = gateway
+    headers = keys.headers(tenant())
+    name = secrets.token_hex(4)
+    assert (
+        await http.post(f"/agent/sandbox/workspaces/{name}", json={}, headers=headers)
+    ).status_code == 201
+    async with (
+        served(app) as url,
+        connect(f"{url}/workspaces/{name}/exec", additional_headers=headers) as ws,
+    ):
+        await ws.send(json.dumps({"argv": ["true"], "limits": {"memory_mb": 3072}}))
+        message, code = await refused(ws)
+    assert code == 4400
+    assert message["status"] == 422
+    assert "limits.memory_mb: asked 3072, ceiling 2048" in message["detail"]
 
 
 # -- finding 3: the workspace's disk is bounded during an exec ---------------------------------

@@ -37,7 +37,14 @@ def test_split_normalizes(path: str, parts: list[str]) -> None:
 
 @pytest.mark.parametrize(
     ("path", "why"),
-    [("/etc/passwd", "absolute"), ("../x", "'..'"), ("a/../../x", "'..'"), ("a\0b", "NUL")],
+    [
+        ("/etc/passwd", "absolute"),
+        ("../x", "'..'"),
+        ("a/../../x", "'..'"),
+        ("a\0b", "NUL"),
+        ("src/" + "n" * 256, "path: a name of 256 bytes, over 255 bytes"),
+        ("é" * 128, "a name of 256 bytes"),
+    ],
 )
 def test_split_refuses(path: str, why: str) -> None:
     with pytest.raises(WorkspaceError, match=why) as e:

@@ -18,6 +18,10 @@ RequestId = Annotated[str, Field(min_length=1, max_length=64)]
 WorkspaceId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$")]
 TenantId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 RelPath = Annotated[str, Field(min_length=1, max_length=4096)]
+# What execve and the runtimes refuse, refused here with the field's name instead.
+Arg = Annotated[str, Field(pattern=r"^[^\x00]*$")]
+EnvName = Annotated[str, Field(pattern=r"^[^=\x00]+$", max_length=4096)]
+AbsolutePath = Annotated[str, Field(pattern=r"^/[^\x00]*$", max_length=4096)]
 
 
 class Frame(Contract):
@@ -39,11 +43,11 @@ class Exec(Frame):
 
     t: Literal["exec"] = "exec"
     id: RequestId
-    argv: list[str] = Field(min_length=1, max_length=4096)
+    argv: list[Arg] = Field(min_length=1, max_length=4096)
     workspace: WorkspaceId
     tenant: TenantId
-    cwd: str = "/workspace"
-    env: dict[str, str] = Field(default_factory=dict)
+    cwd: AbsolutePath = "/workspace"
+    env: dict[EnvName, Arg] = Field(default_factory=dict)
     limits: Limits = Field(default_factory=Limits)
     network: Literal["none", "registry"] = "none"
     stdin: bytes = b""

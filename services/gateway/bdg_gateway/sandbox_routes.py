@@ -47,6 +47,7 @@ EXEC_GRACE = 60.0  # beyond the exec's own timeout: queueing, container start an
 REQUEST_TIMEOUT = 30.0  # for a WebSocket client to send its exec request
 KEEP_OUTPUT = 4 << 20  # bytes of each stream a REST exec answers with
 MAX_FILE_BYTES = sb.MAX_FRAME_BYTES - (32 << 10)  # room for the path and the frame's fields
+NAME_MAX = 255  # bytes in one file name (Linux)
 STATUS = {
     "invalid": 422,
     "not_found": 404,
@@ -83,8 +84,28 @@ def _workspace(workspace: str) -> str:
     return workspace
 
 
+def _names_fit(path: str) -> str:
+    """Each name in ``path`` within NAME_MAX: the file system's own limit, said as a 422."""
+    for name in path.split("/"):
+        if len(name.encode()) > NAME_MAX:
+            size = len(name.encode())
+            raise HTTPException(422, f"path: a name of {size} bytes, over {NAME_MAX} bytes")
+    if "\0" in path:
+        raise HTTPException(422, "path: contains a NUL byte")
+    return path
+
+
+def _file_path(path: Annotated[str, Path(min_length=1, max_length=4096)]) -> str:
+    return _names_fit(path)
+
+
+def _listed_path(path: Annotated[str, Query(max_length=4096)] = ".") -> str:
+    return _names_fit(path)
+
+
 Workspace = Annotated[str, Depends(_workspace)]
-FilePath = Annotated[str, Path(min_length=1, max_length=4096)]
+FilePath = Annotated[str, Depends(_file_path)]
+ListedPath = Annotated[str, Depends(_listed_path)]
 
 
 def _endpoint(client: SandboxClient) -> str:
@@ -147,9 +168,9 @@ class WorkspaceCreated(BaseModel):
 
 
 class ExecBody(BaseModel):
-    argv: list[str] = Field(min_length=1, max_length=4096)
-    cwd: str = "/workspace"
-    env: dict[str, str] = Field(default_factory=dict)
+    argv: list[sb.Arg] = Field(min_length=1, max_length=4096)
+    cwd: sb.AbsolutePath = "/workspace"
+    env: dict[sb.EnvName, sb.Arg] = Field(default_factory=dict)
     limits: sb.Limits = Field(default_factory=sb.Limits)
     network: Literal["none", "registry"] = "none"
     stdin: str = ""
@@ -238,7 +259,7 @@ async def list_files(
     request: Request,
     caller: CurrentCaller,
     workspace: Workspace,
-    path: Annotated[str, Query(max_length=4096)] = ".",
+    path: ListedPath,
 ) -> list[sb.FileEntry]:
     """Everything under ``path``, recursively."""
     async with _alone(_client(request.app)) as own:
@@ -283,9 +304,12 @@ async def _alone(client: SandboxClient) -> AsyncIterator[SandboxClient]:
 async def write_file(
     request: Request, caller: CurrentCaller, workspace: Workspace, path: FilePath
 ) -> None:
-    """The raw request body becomes the file (at most ~1 MiB: one protocol frame)."""
+    """The raw request body becomes the file (at most ~1 MiB: one protocol frame). An empty
+    file is an empty body with a Content-Type; no bytes and no type is a missing body."""
     client = _client(request.app)
     content = await _body(request, MAX_FILE_BYTES)
+    if not content and "content-type" not in request.headers:
+        raise HTTPException(422, f"body: required (the file's bytes, as {OCTETS})")
     await _call(
         client, client.write_file(caller.tenant_id, workspace, path, content), WORKSPACE_TIMEOUT
     )
