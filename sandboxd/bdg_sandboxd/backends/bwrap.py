@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from bdg_sandboxd import egress_wrap
-from bdg_sandboxd.backend import Availability, Backend, RunResult, RunSpec, Sink, Stream
+from bdg_sandboxd.backend import Availability, Backend, RunResult, RunSpec, Sink
 from bdg_sandboxd.backends.runc import RUN_ID, give_to_sandbox
+from bdg_sandboxd.backends.stdio import feed, pump
 from bdg_sandboxd.bwrap_args import SANDBOX_UID, Bind, Options, bwrap_argv, root_entries
 from bdg_sandboxd.bwrap_args import seccomp_program as _seccomp_program
 from bdg_sandboxd.limits import Cgroup, cgroups_writable, rlimit_argv
 
 log = logging.getLogger(__name__)
-CHUNK = 64 * 1024
 DRAIN_S = 5.0  # after bwrap exits, how long its pipes may stay open (the pid namespace dies)
 STOP_S = 2.0  # how long bwrap may take to exit once its sandbox is killed
 EMPTY_S = 5.0  # how long killed processes may take to leave the cgroup
@@ -102,9 +102,9 @@ async def _run(
     assert proc.stdout is not None
     assert proc.stderr is not None
     io = asyncio.gather(
-        _pump(proc.stdout, "stdout", sink),
-        _pump(proc.stderr, "stderr", sink),
-        _feed(proc.stdin, spec.stdin),
+        pump(proc.stdout, "stdout", sink),
+        pump(proc.stderr, "stderr", sink),
+        feed(proc.stdin, spec.stdin),
     )
     try:
         timed_out = await _wait_exit(proc, io, spec.limits.timeout_s)
@@ -172,20 +172,6 @@ def _status(returncode: int | None) -> tuple[int | None, int | None]:
     if 128 < returncode < 128 + signal.NSIG:
         return None, returncode - 128
     return returncode, None
-
-
-async def _pump(stream: asyncio.StreamReader, name: Stream, sink: Sink) -> None:
-    while chunk := await stream.read(CHUNK):
-        await sink(name, chunk)
-
-
-async def _feed(stdin: asyncio.StreamWriter | None, data: bytes) -> None:
-    if stdin is None:
-        return
-    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-        stdin.write(data)
-        await stdin.drain()
-    stdin.close()
 
 
 async def _stop(proc: asyncio.subprocess.Process, group: Cgroup | None) -> None:

@@ -34,11 +34,10 @@ from bdg_sandboxd.backend import (
     RunResult,
     RunSpec,
     Sink,
-    Stream,
 )
+from bdg_sandboxd.backends.stdio import CHUNK, feed, pump
 
 log = logging.getLogger(__name__)
-CHUNK = 64 * 1024
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")  # what runc accepts as an id
 MOUNT_POINTS = ("proc", "dev", "sys", "tmp", "run", "workspace")
 # pid 1 of a pid namespace ignores signals it has no handler for and must reap orphans: tini does
@@ -158,9 +157,9 @@ class RuncBackend(Backend):
 
         async def drive() -> int:
             await asyncio.gather(
-                _pump(out, "stdout", sink),
-                _pump(err, "stderr", sink),
-                _feed(proc.stdin, spec.stdin),
+                pump(out, "stdout", sink),
+                pump(err, "stderr", sink),
+                feed(proc.stdin, spec.stdin),
             )
             return await proc.wait()
 
@@ -340,20 +339,6 @@ def _remove_bundle(bundle: Path) -> None:
         log.error("not removing %s: still mounted there: %s", bundle, leaked)
         return
     shutil.rmtree(bundle, ignore_errors=True)
-
-
-async def _pump(stream: asyncio.StreamReader, name: Stream, sink: Sink) -> None:
-    while chunk := await stream.read(CHUNK):
-        await sink(name, chunk)
-
-
-async def _feed(stdin: asyncio.StreamWriter | None, data: bytes) -> None:
-    if stdin is None:
-        return
-    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-        stdin.write(data)
-        await stdin.drain()
-        stdin.close()
 
 
 async def _drain(proc: _Runc) -> None:
