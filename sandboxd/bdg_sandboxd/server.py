@@ -42,6 +42,10 @@ class SandboxServer:
         self.connections.add(task)
         try:
             await Connection(self.runtime, reader, writer).run()
+        except asyncio.CancelledError:
+            # close() ended it, and run() has shut it down: ending the task normally keeps
+            # asyncio's stream callback (3.11) from logging the cancellation as an error.
+            pass
         finally:
             self.connections.discard(task)
 

@@ -52,3 +52,15 @@ def test_a_bad_configuration_is_refused_naming_the_field(
 def test_the_setting_reads_json(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SANDBOX_CEILINGS", '{"tenants": {"acme": {"tmp_mb": 1024}}}')
     assert SandboxSettings().sandbox_ceilings.of("acme").tmp_mb == 1024
+
+
+def test_what_the_services_ask_today_fits_the_default_ceilings() -> None:
+    from bdg_tester.settings import TesterSettings
+    from bdg_tools.catalog import RunCommand
+
+    tester = TesterSettings()
+    for timeout in (tester.bdg_test_install_timeout_seconds, tester.bdg_test_run_timeout_seconds):
+        assert over_ceilings(tester.limits(timeout), Ceilings()) == []
+    longest_tool_call = RunCommand.model_fields["timeout_s"].metadata
+    assert any(getattr(m, "le", None) == Ceilings().timeout_s for m in longest_tool_call)
+    assert over_ceilings(Limits(timeout_s=120, pids=512), Ceilings()) == []  # bench/agent_judge
