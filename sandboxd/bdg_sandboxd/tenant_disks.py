@@ -12,7 +12,9 @@ The mechanism: a sparse ext4 image per tenant (``<root>/.disks/<tenant>.ext4``),
 - the host pays only for what is written: the image is sparse and ``discard`` gives freed
   blocks back.
 The filesystem is grown until its free space reaches the quota (ext4 keeps some for itself),
-so the bound is the quota, not less. It needs root (mount, loop devices). Without it, or with
+so the bound is the quota, not less. Workspaces made before the images are copied onto one at
+the tenant's first use (when they do not fit, they stay where they are, unbounded, and the log
+says so). It needs root (mount, loop devices). Without it, or with
 ``SANDBOX_DISK_LIMIT=none``, workspaces stay plain directories checked at each file operation
 only: sandboxd logs that at start, and ``sandboxd doctor`` and the welcome's protections
 (``disk_quota_during_exec``) say so. ``SANDBOX_DISK_LIMIT=loop`` refuses to start instead.
@@ -71,6 +73,7 @@ class TenantDisks:
     def __init__(self, root: Path, quota_mb: int, mode: DiskMode) -> None:
         self.root, self.quota_bytes, self.mode = root, quota_mb << 20, mode
         self.mounted: set[Path] = set()
+        self.left_unbounded: set[Path] = set()  # older workspaces that did not fit an image
         self._lock = threading.Lock()
 
     def ensure(self, tenant: str) -> None:
@@ -79,19 +82,16 @@ class TenantDisks:
             return  # a bad tenant id is the workspace store's to refuse, with its message
         target = self.root / tenant
         with self._lock:
-            if target in self.mounted:
+            if target in self.mounted or target in self.left_unbounded:
                 return
             if os.path.ismount(target):  # left by a sandboxd that did not stop cleanly
                 self.mounted.add(target)
                 return
+            image = self.root / ".disks" / f"{tenant}.ext4"
             if target.is_dir() and any(target.iterdir()):
-                log.error(
-                    "tenant %s has workspaces from before the disk images: their disk is not "
-                    "bounded during execs (drop them to move the tenant to an image)",
-                    tenant,
-                )
+                self._move_in(image, target)  # workspaces made before the images
                 return
-            self._mount(self.root / ".disks" / f"{tenant}.ext4", target)
+            self._mount(image, target)
 
     def unmount_all(self) -> None:
         with self._lock:
@@ -100,6 +100,32 @@ class TenantDisks:
                     log.warning("%s is busy: detached lazily", target)
                     _run("umount", "-l", str(target), check=False)
             self.mounted.clear()
+
+    def _move_in(self, image: Path, target: Path) -> None:
+        """Copy a plain directory's workspaces onto a new image, then mount it in their place;
+        when they do not fit (or anything fails), leave them as they were, unbounded, and say so."""
+        staging = image.with_suffix(".staging")
+        try:
+            self._mount(image, staging)
+            _run("cp", "-a", f"{target}/.", str(staging))
+            _run("umount", str(staging))
+            self.mounted.discard(staging)
+        except OSError as error:
+            if staging in self.mounted:
+                _run("umount", str(staging), check=False)
+                self.mounted.discard(staging)
+            image.unlink(missing_ok=True)
+            self.left_unbounded.add(target)
+            log.error("tenant %s: workspaces left unbounded during execs: %s", target.name, error)
+            return
+        finally:
+            with contextlib.suppress(OSError):
+                staging.rmdir()
+        old = target.with_name(f".{target.name}.moved")
+        target.rename(old)
+        self._mount(image, target)
+        shutil.rmtree(old)
+        log.info("tenant %s: workspaces moved onto %s", target.name, image)
 
     def _mount(self, image: Path, target: Path) -> None:
         image.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
