@@ -12,10 +12,12 @@ chatty exec cannot hold a dead reader's connection open until its own timeout.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 
 log = logging.getLogger(__name__)
+FLUSH_S = 5.0  # at the end of a connection, how long its last replies may take to leave
 
 
 class ClientNotReadingError(ConnectionError):
@@ -51,19 +53,23 @@ class Outbox:
         self.put(data)
 
     async def close(self) -> None:
-        """Send what is queued (unless the client stopped reading), then close."""
-        while self.closed is None and self.queued:
-            self._progress.clear()
-            await self._progress.wait()
+        """Send what is queued (for at most FLUSH_S: sandboxd may be stopping), then close."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._flushed(), FLUSH_S)
         self.closed = self.closed or "the connection ended"
         self._progress.set()
         self._writing.cancel()
         await asyncio.gather(self._writing, return_exceptions=True)
         self.writer.close()
         try:
-            await asyncio.wait_for(self.writer.wait_closed(), self.stall_s)
+            await asyncio.wait_for(self.writer.wait_closed(), FLUSH_S)
         except (ConnectionError, TimeoutError):
             self.writer.transport.abort()
+
+    async def _flushed(self) -> None:
+        while self.closed is None and self.queued:
+            self._progress.clear()
+            await self._progress.wait()
 
     async def _write_all(self) -> None:
         try:
