@@ -28,7 +28,7 @@ from bdg_cli.up import default_commands
 from bdg_llm.local_server import LocalModelServer
 from bdg_llm.settings import LlmSettings
 from bdg_runtime.answers import DeployAnswer, load_answers
-from bdg_runtime.embedded import EmbeddedStack, resolve_urls
+from bdg_runtime.embedded import EmbeddedServer, EmbeddedStack, resolve_urls
 from bdg_runtime.local_llm import ROLE_MODELS, ensure_local_model_server, service_env
 from bdg_runtime.settings import Settings
 
@@ -77,6 +77,7 @@ class LiveStack:
     model: str  # who answers the model calls
     embedded: bool
     log_path: Path
+    servers: tuple[EmbeddedServer, ...] = ()  # the embedded ones, restarted when they die
 
 
 def describe_model(server: LocalModelServer | None, model: str | None) -> str:
@@ -151,6 +152,7 @@ def live_stack(
             describe_model(server, model),
             stack is not None,
             home / "live-services.log",
+            tuple(stack.servers()) if stack is not None else (),
         )
     finally:
         for stop in reversed(stops):
@@ -178,6 +180,7 @@ async def running_services(live: LiveStack) -> AsyncIterator[asyncio.Task[bool]]
             live.env,
             Console(file=log, width=200, highlight=False),
             service_env=live.service_env,
+            servers=live.servers,
         )
         supervised = asyncio.create_task(supervisor.run())
         try:

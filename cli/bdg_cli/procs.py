@@ -1,4 +1,5 @@
-"""Process supervisor for `bdg up`: one OS process per service, prefixed logs, restarts."""
+"""Process supervisor for `bdg up`: one OS process per service, prefixed logs, restarts; and the
+embedded servers (NATS, PostgreSQL) kept up the same way, restarted where they were."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.text import Text
+
+from bdg_runtime.embedded import EmbeddedServer
 
 COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "white")
 
@@ -37,6 +40,8 @@ def die_with_parent_hook() -> Callable[[], None] | None:
 
 
 CONFIG_ERROR = 2  # services exit 2 on bad settings; restarting cannot help
+SERVER_POLL_S = 0.25  # between looks at an embedded server (not our child: no exit to wait on)
+MAX_BACKOFF_S = 8.0
 
 
 class Supervisor:
@@ -50,16 +55,20 @@ class Supervisor:
         max_restarts: int = 5,
         restart_window: float = 60.0,
         service_env: Mapping[str, Mapping[str, str]] | None = None,
+        servers: Sequence[EmbeddedServer] = (),
     ) -> None:
-        """``env`` is every service's environment; ``service_env`` adds to one service's."""
+        """``env`` is every service's environment; ``service_env`` adds to one service's;
+        ``servers`` are restarted whenever they die, until the stop."""
         self.commands, self.env, self.console = commands, env, console
         self.service_env = service_env or {}
+        self.servers = servers
         self.stop_timeout, self.max_restarts, self.restart_window = (
             stop_timeout,
             max_restarts,
             restart_window,
         )
-        self.colours = {name: COLOURS[i % len(COLOURS)] for i, name in enumerate(commands)}
+        names = [*commands, *(server.name for server in servers)]
+        self.colours = {name: COLOURS[i % len(COLOURS)] for i, name in enumerate(names)}
         self.procs: dict[str, asyncio.subprocess.Process] = {}
         self._stopping = asyncio.Event()
         self._pre_exec = die_with_parent_hook()
@@ -75,6 +84,7 @@ class Supervisor:
             loop.add_signal_handler(sig, self.request_stop)
         try:
             tasks = [asyncio.create_task(self._keep_running(name)) for name in self.commands]
+            watchers = [asyncio.create_task(self._keep_up(server)) for server in self.servers]
             waiters: list[asyncio.Future[Any]] = [
                 asyncio.create_task(self._stopping.wait()),
                 asyncio.gather(*tasks),
@@ -82,7 +92,7 @@ class Supervisor:
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             stopped = self._stopping.is_set()
             self._stopping.set()  # services that gave up: let the others go too
-            await asyncio.gather(*tasks)
+            await asyncio.gather(*tasks, *watchers)
             return stopped
         finally:
             for sig, handler in previous.items():
@@ -129,6 +139,37 @@ class Supervisor:
             )
             with contextlib.suppress(TimeoutError):  # backoff that a stop request cuts short
                 await asyncio.wait_for(self._stopping.wait(), delay)
+
+    async def _keep_up(self, server: EmbeddedServer) -> None:
+        """Restart ``server`` on its data dir and port each time it dies, with backoff while
+        restarts fail or come close together; never give up, every service needs it."""
+        recent: deque[float] = deque()
+        while not await self._stop_within(SERVER_POLL_S):
+            if await asyncio.to_thread(server.alive):
+                continue
+            self.say(server.name, "is gone (killed or crashed)", "bold red")
+            while not self._stopping.is_set():
+                now = time.monotonic()
+                while recent and now - recent[0] > self.restart_window:
+                    recent.popleft()
+                delay = min(0.5 * 2 ** len(recent), MAX_BACKOFF_S)
+                recent.append(now)
+                self.say(server.name, f"restarting in {delay:.1f}s", "bold red")
+                if await self._stop_within(delay):
+                    return
+                try:
+                    running = await asyncio.to_thread(server.restart)
+                except Exception as error:  # the next try may find the port or memory freed
+                    self.say(server.name, f"restart failed: {error}", "bold red")
+                    continue
+                self.say(server.name, f"restarted: {running}")
+                break
+
+    async def _stop_within(self, seconds: float) -> bool:
+        """Wait up to ``seconds``; True as soon as a stop was requested."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        return self._stopping.is_set()
 
     async def _run_once(self, name: str) -> int:
         env = {

@@ -1,5 +1,6 @@
 """`bdg up`: the stack (embedded unless configured), sandboxd (unless one answers), the local model
-(unless an endpoint is set) and every service as its own OS process; all stopped on the way out."""
+(unless an endpoint is set) and every service as its own OS process; all stopped on the way out.
+The embedded NATS and PostgreSQL are supervised like the services: restarted when they die."""
 
 from __future__ import annotations
 
@@ -80,7 +81,11 @@ def up(
             **service_env(model_server),
         }
         supervisor = Supervisor(
-            {name: catalogue[name] for name in names}, env, console, stop_timeout=stop_timeout
+            {name: catalogue[name] for name in names},
+            env,
+            console,
+            stop_timeout=stop_timeout,
+            servers=stack.servers() if stack is not None else (),
         )
         stopped = asyncio.run(supervisor.run())
     except KeyboardInterrupt:

@@ -2,6 +2,11 @@
 
 Used when DATABASE_URL / NATS_URL are unset. State lives under one home dir: `pg/` (PGDATA),
 `nats/` (JetStream store and log) and `stack.json` (NATS port, pid and the pids using it).
+
+Neither server is a child that dies with us (pg_ctl daemonises PostgreSQL; NATS has its own
+session), so whoever restarts one (`bdg up`'s supervisor, or any command finding it dead) records
+the new pid where every user of the home looks: `stack.json` and PGDATA's `postmaster.pid`.
+Stopping reads those again instead of trusting the pid seen at start.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import socket
 import subprocess
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +46,11 @@ class EmbeddedStack:
     def stop(self) -> None:
         """Let go of both servers; each stops once no live process uses it any more."""
         if self._pg is not None:
+            # A restart (ours or another process's) left a new postmaster: pgserver would look
+            # only at the one it started and leave the new one running.
+            with contextlib.suppress(FileNotFoundError, ValueError, AssertionError):
+                if (info := _postmaster(self._pg.pgdata)) is not None:
+                    self._pg._postmaster_info = info
             self._pg.cleanup()  # pgserver runs `pg_ctl stop` when ours was the last handle
             self._pg = None
         if self.nats_pid is not None:
@@ -49,11 +59,62 @@ class EmbeddedStack:
                     state = _read_state(self.home)
                     users = _other_users(state)
                     if not users:
-                        _terminate(self.nats_pid, "nats-server")
+                        for pid in {self.nats_pid, state.get("nats_pid") or self.nats_pid}:
+                            _terminate(pid, "nats-server")
                     _write_state(self.home, {**state, "nats_users": users})
             except FileNotFoundError:  # home deleted under us: nobody can share it, stop ours
                 _terminate(self.nats_pid, "nats-server")
+            self._reap()
             self.nats_pid = None
+
+    def servers(self) -> list[EmbeddedServer]:
+        """The servers this stack started or joined, for a supervisor to keep alive."""
+        servers = []
+        if self.nats_pid is not None:
+            servers.append(EmbeddedServer("nats", self.nats_alive, self.restart_nats))
+        if self._pg is not None:
+            servers.append(EmbeddedServer("postgres", self.postgres_alive, self.restart_postgres))
+        return servers
+
+    def nats_alive(self) -> bool:
+        self._reap()
+        return self.nats_pid is not None and _alive(self.nats_pid, "nats-server")
+
+    def restart_nats(self) -> str:
+        """NATS again on the same port and store (services' URLs stay valid); if another
+        process already restarted it, that one is adopted. Says what runs now."""
+        self._reap()
+        with _locked(self.home):
+            _start_nats(self, same_port=True)
+        return f"pid {self.nats_pid} at {self.nats_url}"
+
+    def postgres_alive(self) -> bool:
+        pid = _postmaster_pid(self.home / "pg")
+        return pid is not None and _alive(pid, "postgres")
+
+    def restart_postgres(self) -> str:
+        """PostgreSQL again on the same PGDATA and socket (the same URL), or adopt the one that
+        another process started meanwhile. Says what runs now."""
+        assert self._pg is not None
+        pgdata = self._pg.pgdata
+        with type(self._pg)._lock:  # pgserver's own lock: no other start races with ours
+            _clear_stale_postmaster(pgdata)
+            self._pg.ensure_postgres_running()
+        return f"pid {self._pg.get_pid()} on {self._pg.get_uri()}"
+
+    def _reap(self) -> None:
+        # Our own NATS child, once killed, stays a zombie until waited for.
+        if self._nats_proc is not None and self._nats_proc.poll() is not None:
+            self._nats_proc = None
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    """One embedded server as a supervisor sees it: alive or not, and how to start it again."""
+
+    name: str
+    alive: Callable[[], bool]
+    restart: Callable[[], str]
 
 
 def start_embedded(home: Path, *, postgres: bool = True, nats: bool = True) -> EmbeddedStack:
@@ -116,17 +177,32 @@ def _start_postgres(pgdata: Path) -> Any:
 def _clear_stale_postmaster(pgdata: Path) -> None:
     # pgserver trusts any live process with the recorded pid; after a reboot or in a fresh
     # container that pid may belong to something else, and postgres would then refuse to start.
-    pidfile = pgdata / "postmaster.pid"
+    pid = _postmaster_pid(pgdata)
+    if pid is not None and psutil.pid_exists(pid) and not _alive(pid, "postgres"):
+        with contextlib.suppress(FileNotFoundError):
+            (pgdata / "postmaster.pid").unlink()
+
+
+def _postmaster(pgdata: Path) -> Any:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+        from pgserver.utils import PostmasterInfo
+    return PostmasterInfo.read_from_pgdata(pgdata)
+
+
+def _postmaster_pid(pgdata: Path) -> int | None:
+    # The first line only: PostgreSQL writes the rest of the file while it starts.
     with contextlib.suppress(FileNotFoundError, ValueError, IndexError):
-        pid = int(pidfile.read_text().splitlines()[0])
-        if psutil.pid_exists(pid) and not _alive(pid, "postgres"):
-            pidfile.unlink()
+        return int((pgdata / "postmaster.pid").read_text().splitlines()[0])
+    return None
 
 
-def _start_nats(stack: EmbeddedStack) -> None:
+def _start_nats(stack: EmbeddedStack, *, same_port: bool = False) -> None:
     state = _read_state(stack.home)
     pid, port = state.get("nats_pid"), state.get("nats_port")
     if not (pid and port and _alive(pid, "nats-server")):
+        if same_port and not (port and _port_free(port)):
+            raise RuntimeError(f"port {port} of the embedded NATS is taken by another process")
         port = port if port and _port_free(port) else _free_port()
         store = stack.home / "nats"
         store.mkdir(exist_ok=True)

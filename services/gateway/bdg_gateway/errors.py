@@ -5,13 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
+import psycopg_pool
 import pydantic
+from eventsourcing import persistence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from bdg_jobs.errors import ConcurrencyConflictError, DomainError, JobNotFoundError
 from bdg_jobs.sources import SourceError
+
+# Connection-level failures only (the server went away), psycopg's and the event store's.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    psycopg.OperationalError,
+    psycopg_pool.PoolTimeout,
+    persistence.OperationalError,
+    persistence.InterfaceError,
+)
 
 
 def _json(status: int, detail: str, **extra: Any) -> JSONResponse:
@@ -59,8 +70,18 @@ async def _refused_source(request: Request, error: Exception) -> JSONResponse:
     return _json(422, f"body.{error.field}: {error.message}", errors=[item])
 
 
+async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    # PostgreSQL restarting (the store retried for a while already): nothing was committed, and
+    # the same request later will do. Not a 500: the client is told to come back.
+    answer = _json(503, f"database unavailable, try again: {type(error).__name__}")
+    answer.headers["Retry-After"] = "2"
+    return answer
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(SourceError, _refused_source)
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(JobNotFoundError, _not_found)
     app.add_exception_handler(DomainError, _conflict)
     app.add_exception_handler(ConcurrencyConflictError, _conflict)

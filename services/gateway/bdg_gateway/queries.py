@@ -25,8 +25,15 @@ class JobQueries:
 
     @classmethod
     async def open(cls, database_url: str, max_size: int = 4) -> JobQueries:
+        # Checked on checkout: after a PostgreSQL restart every pooled connection is dead, and
+        # reads would answer 500 until each one had failed once.
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            database_url, min_size=1, max_size=max_size, open=False, kwargs={"autocommit": True}
+            database_url,
+            min_size=1,
+            max_size=max_size,
+            open=False,
+            kwargs={"autocommit": True},
+            check=AsyncConnectionPool.check_connection,
         )
         await pool.open()
         return cls(pool)
