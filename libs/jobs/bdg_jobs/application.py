@@ -17,6 +17,7 @@ from uuid import UUID
 from bdg_contracts.base import Event
 from bdg_jobs.domain import Job
 from bdg_jobs.errors import ConcurrencyConflictError
+from bdg_jobs.group_commit import GroupCommit
 from bdg_jobs.store import JobStore, Recorded
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class JobApplication:
         self.publisher = publisher or NoPublisher()
         self.clock = clock
         self.max_conflict_retries = max_conflict_retries
+        self.new_jobs = GroupCommit(store)  # new jobs created together commit together
 
     async def load(self, job_id: UUID, at_version: int | None = None) -> Job:
         return await asyncio.to_thread(self.store.load, job_id, at_version)
@@ -60,7 +62,7 @@ class JobApplication:
 
     async def start(self, job: Job) -> list[Recorded]:
         """Save a new job (``Job.request``); a second start of the same id conflicts."""
-        recorded = await asyncio.to_thread(self.store.save, job)
+        recorded = await self.new_jobs.append(job.collect())
         await self._publish(recorded)
         return recorded
 

@@ -34,11 +34,14 @@ def gateway_of(app: FastAPI) -> Gateway:
     return gateway
 
 
-def _gateway(request: Request) -> Gateway:
+# The dependencies are coroutines although they never wait: FastAPI runs a plain function in a
+# worker thread, three thread hops per request, which under 200 concurrent requests cost more
+# than the work (bench/job_create.py).
+async def _gateway(request: Request) -> Gateway:
     return gateway_of(request.app)
 
 
-def _caller(
+async def _caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
 ) -> Caller:
@@ -53,11 +56,11 @@ def _caller(
         ) from None
 
 
-def _commands(gateway: Annotated[Gateway, Depends(_gateway)]) -> JobCommands:
+async def _commands(gateway: Annotated[Gateway, Depends(_gateway)]) -> JobCommands:
     return gateway.commands
 
 
-def _queries(gateway: Annotated[Gateway, Depends(_gateway)]) -> JobQueries:
+async def _queries(gateway: Annotated[Gateway, Depends(_gateway)]) -> JobQueries:
     return gateway.queries
 
 
