@@ -21,7 +21,7 @@ from rich.console import Console
 
 from bdg_cli.procs import Supervisor
 from bdg_cli.sandbox_daemon import Place, Started, is_sandboxd, launch, stop
-from bdg_runtime.embedded import start_embedded
+from bdg_runtime.embedded import EmbeddedServer, start_embedded
 from bdg_sandbox.client import SandboxClient, SandboxRequestError
 
 SERVICE = """
@@ -351,3 +351,56 @@ async def test_up_without_a_working_sandboxd_still_runs_the_services(
         assert proc.returncode == 0, "\n".join(seen) + rest.decode()
     finally:
         await kill_if_running(proc)
+
+
+class Sleeper:
+    """A stand-in server: a real process that `kill -9` ends; restarting it can be made to fail."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures, self.proc = failures, self._spawn()
+
+    @staticmethod
+    def _spawn() -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def restart(self) -> str:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("port still taken")
+        self.proc = self._spawn()
+        return f"pid {self.proc.pid}"
+
+    def server(self) -> EmbeddedServer:
+        return EmbeddedServer("fake", self.alive, self.restart)
+
+
+@pytest.mark.timeout(60)
+async def test_a_killed_server_is_restarted_with_backoff_until_the_stop() -> None:
+    capture, sleeper = Capture(), Sleeper(failures=1)
+    service = {"alpha": [sys.executable, "-c", "import signal; signal.pause()"]}
+    console = Console(file=capture, width=200)  # type: ignore[arg-type]
+    sup = Supervisor(service, dict(os.environ), console, servers=[sleeper.server()])
+    running = asyncio.create_task(sup.run())
+    try:
+        first = sleeper.proc.pid
+        sleeper.proc.kill()
+        restarted = await capture.wait_for(r"\[fake\] restarted: pid (\d+)")
+        assert int(restarted[1]) == sleeper.proc.pid != first
+        out = capture.getvalue()
+        assert "[fake] is gone (killed or crashed)" in out
+        assert "[fake] restarting in 0.5s" in out
+        assert "[fake] restart failed: port still taken" in out
+        assert "[fake] restarting in 1.0s" in out  # the failed try counts: a longer wait
+
+        sleeper.proc.kill()  # again: it keeps watching
+        await capture.wait_for(r"(\[fake\] restarted: pid \d+[\s\S]*){2}")
+        assert "[fake] restarting in 2.0s" in capture.getvalue()  # close together: longer
+        assert sleeper.alive()
+    finally:
+        sup.request_stop()
+        assert await asyncio.wait_for(running, 10) is True
+        sleeper.proc.kill()
+        sleeper.proc.wait()

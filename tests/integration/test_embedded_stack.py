@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import nats
@@ -18,7 +20,7 @@ import pytest
 
 from bdg_runtime.embedded import _alive, embedded_stack, resolve_urls, start_embedded
 from bdg_runtime.settings import Settings
-from tests.waiting import wait_until
+from tests.waiting import eventually, wait_until
 
 
 @pytest.fixture
@@ -148,3 +150,86 @@ def test_resolve_urls_starts_only_what_is_not_configured(home: Path) -> None:
         assert not (home / "pg").exists()
     finally:
         stack.stop()
+
+
+def postmaster_pid(home: Path) -> int:
+    return int((home / "pg" / "postmaster.pid").read_text().splitlines()[0])
+
+
+async def start_and_leave(home: Path) -> None:
+    """Another command (`bdg job list`, ...) starts the stack and exits without stopping it."""
+
+    async def started() -> bool:
+        other = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; "
+            "from bdg_runtime.embedded import start_embedded; start_embedded(Path(sys.argv[1]))",
+            str(home),
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        # It fails while the killed postmaster's backends still hold its shared memory.
+        return await asyncio.wait_for(other.wait(), 60) == 0
+
+    await eventually(started, 60, "another command to start the stack")
+
+
+@pytest.mark.timeout(120)
+async def test_stop_stops_the_servers_another_command_restarted(home: Path) -> None:
+    stack = start_embedded(home)
+    try:
+        assert stack.nats_pid
+        killed = (stack.nats_pid, postmaster_pid(home))
+        for pid in killed:
+            os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: not any(_alive(pid) for pid in killed))
+        restarted_nats = restarted_pg = 0
+        await start_and_leave(home)  # it restarts both, then lets go of them
+        restarted_nats = int(json.loads((home / "stack.json").read_text())["nats_pid"])
+        restarted_pg = postmaster_pid(home)
+        assert _alive(restarted_nats, "nats-server")
+        assert _alive(restarted_pg, "postgres")
+        assert (restarted_nats, restarted_pg) != killed
+    finally:
+        stack.stop()  # the last user: what runs now must stop, not only what it started
+        left = [pid for pid in (restarted_nats, restarted_pg) if pid and _alive(pid)]
+        for pid in left:  # a failure must not leave them running for the rest of the suite
+            os.kill(pid, signal.SIGTERM)
+    assert not left, "the restarted servers were left running"
+
+
+@pytest.mark.timeout(120)
+async def test_the_stack_restarts_its_servers_on_the_same_urls(home: Path) -> None:
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    stack = start_embedded(home)
+    try:
+        assert stack.database_url
+        assert stack.nats_url
+        urls = (stack.database_url, stack.nats_url)
+        await write_data(stack.database_url, stack.nats_url, name)
+        assert stack.nats_pid
+        os.kill(stack.nats_pid, signal.SIGKILL)
+        os.kill(postmaster_pid(home), signal.SIGKILL)
+        wait_until(lambda: not stack.nats_alive() and not stack.postgres_alive())
+
+        assert "at " + stack.nats_url in stack.restart_nats()
+        await retry_until_started(stack.restart_postgres)
+        assert stack.nats_alive()
+        assert stack.postgres_alive()
+        assert (stack.database_url, stack.nats_url) == urls
+        await read_data(stack.database_url, stack.nats_url, name, acks_kept=False)
+    finally:
+        stack.stop()
+    assert not postgres_running(home)
+
+
+async def retry_until_started(restart: Callable[[], str]) -> str:
+    # Backends of the killed postmaster may hold its shared memory for a moment; `bdg up`'s
+    # supervisor retries with backoff the same way.
+    async def started() -> str | None:
+        try:
+            return await asyncio.to_thread(restart)
+        except subprocess.CalledProcessError:
+            return None
+
+    return await eventually(started, 30, "PostgreSQL to start again")
