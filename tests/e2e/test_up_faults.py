@@ -78,7 +78,8 @@ async def create_jobs(http: httpx.AsyncClient, n: int) -> list[UUID]:
                 answer = await http.post("/jobs", json={"goal": GOAL, "plan_approval": "auto"})
             except httpx.TransportError:
                 return None
-            if answer.status_code >= 500:
+            if answer.status_code == 503:  # the database restarting: asked to come back
+                assert answer.headers["Retry-After"]
                 return None
             assert answer.status_code == 201, answer.text
             return UUID(answer.json()["id"])

@@ -24,6 +24,7 @@ from bdg_jobs.repos import RepoIndex
 
 EVENTS_TABLE = "bdg_job_events"
 CREATE_LOCK = 0x6264_675F_6372_6561  # "bdg_crea"
+POOL_WAIT_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ def datastore_from_url(url: str, pool_size: int = 4) -> PostgresDatastore:
         max_overflow=pool_size,
         pre_ping=False,  # a ping per checkout costs a round trip on every hop
         lock_timeout=10,
+        # How long a caller waits for a connection before the library's retry (10 tries) asks
+        # again: about 12 s in all, which outlasts a restart of PostgreSQL; beyond that the
+        # caller hears of it (the gateway: 503) instead of hanging for minutes.
+        connect_timeout=POOL_WAIT_SECONDS,
     )
 
 

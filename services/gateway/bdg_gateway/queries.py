@@ -19,6 +19,9 @@ _LIST = """
 """
 
 
+POOL_WAIT_SECONDS = 5.0  # then 503: a read that waits longer for a connection helps no one
+
+
 class JobQueries:
     def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
         self.pool = pool
@@ -34,6 +37,7 @@ class JobQueries:
             open=False,
             kwargs={"autocommit": True},
             check=AsyncConnectionPool.check_connection,
+            timeout=POOL_WAIT_SECONDS,
         )
         await pool.open()
         return cls(pool)
