@@ -18,6 +18,17 @@ from bdg_contracts import subjects, wire
 from bdg_jobs.store import Recorded
 
 log = logging.getLogger(__name__)
+
+
+async def _log_error(error: Exception) -> None:
+    # While NATS is down every reconnect attempt fails; the client's default logs a traceback
+    # for each (every service, twice a second). A refused connection is expected then: one line.
+    if isinstance(error, OSError):
+        log.warning("NATS unreachable, reconnecting: %s", error)
+    else:
+        log.error("NATS client error: %r", error)
+
+
 # Every connection (ours and the broker's) reconnects forever and soon: the client library's
 # default gives up after 60 attempts 2 s apart, after which a process would look alive and
 # consume nothing.
@@ -25,6 +36,7 @@ RECONNECT: dict[str, Any] = {
     "max_reconnect_attempts": -1,
     "reconnect_time_wait": 0.5,
     "connect_timeout": 2,
+    "error_cb": _log_error,
 }
 # What start-up declarations meet while NATS restarts: an answer lost with the old server,
 # nobody listening yet, JetStream not ready yet, or (store wiped) a stream gone until a
