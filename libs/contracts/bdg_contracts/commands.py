@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field, field_validator
 
 from bdg_contracts.base import Contract
 from bdg_contracts.events import ModelRole, PlanApprovalMode
+from bdg_contracts.numbers import MAX_INT4, Amount
+from bdg_contracts.text import Text
+
+Reason = Annotated[str, Text(2_000)]
+Ref = Annotated[str, Text(200, min_len=1)]
+Glob = Annotated[str, Text(500, min_len=1)]
 
 
 class RequestJob(Contract):
-    goal: str = Field(min_length=1, max_length=10_000)
+    goal: Annotated[str, Text(10_000, min_len=1)]
     # A clone URL, or a granted work tree's top: bdg_jobs.sources judges it (422 naming the rule).
     repo: str = Field(default="", max_length=2_000)
-    base_ref: str = Field(default="HEAD", max_length=200)
+    base_ref: Annotated[str, Text(200)] = "HEAD"
     # None: the tenant's choice (auto-approve or gated).
     plan_approval: PlanApprovalMode | None = None
     max_attempts: int = Field(default=5, ge=1, le=20)
@@ -22,8 +30,8 @@ class ForkJob(Contract):
     """A new job from the first ``at_version`` events of this one, its model calls from then on
     made with ``models`` (role -> model; roles not named keep the configured model)."""
 
-    at_version: int = Field(ge=1)
-    models: dict[ModelRole, str] = Field(default_factory=dict)
+    at_version: int = Field(ge=1, le=MAX_INT4)
+    models: dict[ModelRole, Annotated[str, Text(200)]] = Field(default_factory=dict)
 
     @field_validator("models")
     @classmethod
@@ -34,7 +42,7 @@ class ForkJob(Contract):
 
 
 class EditPlan(Contract):
-    plan_markdown: str = Field(min_length=1, max_length=100_000)
+    plan_markdown: Annotated[str, Text(100_000, min_len=1)]
 
 
 class ApprovePlan(Contract):
@@ -46,7 +54,7 @@ class ApproveDeploy(Contract):
 
 
 class PauseJob(Contract):
-    reason: str = Field(default="", max_length=2_000)
+    reason: Reason = ""
 
 
 class ResumeJob(Contract):
@@ -54,7 +62,7 @@ class ResumeJob(Contract):
 
 
 class CancelJob(Contract):
-    reason: str = Field(default="", max_length=2_000)
+    reason: Reason = ""
 
 
 class RetryStep(Contract):
@@ -62,18 +70,20 @@ class RetryStep(Contract):
 
 
 class RequestRollback(Contract):
-    reason: str = Field(min_length=1, max_length=2_000)
+    reason: Annotated[str, Text(2_000, min_len=1)]
 
 
 class RaiseBudget(Contract):
-    limit_usd: float = Field(gt=0)
+    limit_usd: Annotated[float, Amount(gt=0)]
 
 
 class RegisterRepo(Contract):
     """Index a repository for the caller's tenant: a clone URL, or the top of a local work tree
     under a root granted to the tenant, as a job's (bdg_jobs.sources)."""
 
-    repo: str = Field(min_length=1, max_length=2_000)
-    ref: str = Field(default="HEAD", min_length=1, max_length=200)
-    include: tuple[str, ...] | None = Field(default=None, description="globs; default code+docs")
-    exclude: tuple[str, ...] = ()
+    repo: Annotated[str, Text(2_000, min_len=1)]
+    ref: Ref = "HEAD"
+    include: tuple[Glob, ...] | None = Field(
+        default=None, max_length=200, description="globs; default code+docs"
+    )
+    exclude: tuple[Glob, ...] = Field(default=(), max_length=200)

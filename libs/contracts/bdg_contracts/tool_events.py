@@ -8,11 +8,12 @@ execution; the events here record what happens to a call that is not simply run.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from bdg_contracts.base import Contract, Event
+from bdg_contracts.text import Text
 
 ToolApproval = Literal["auto", "gate", "forbid"]
 
@@ -150,4 +151,4 @@ class ApproveToolCall(Contract):
 
 
 class DenyToolCall(Contract):
-    reason: str = Field(default="", max_length=2_000)
+    reason: Annotated[str, Text(2_000)] = ""

@@ -11,12 +11,14 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Query, Response
 
 from bdg_contracts import commands as cmd
+from bdg_contracts.numbers import MAX_INT4, MAX_OFFSET
 from bdg_gateway.deps import Commands, CurrentCaller, Queries
+from bdg_gateway.strict_json import StrictJsonRoute
 from bdg_gateway.views import EventView, JobPage, JobView
 from bdg_jobs.store import Recorded
 from bdg_jobs.user_commands import Caller, JobCommands
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=StrictJsonRoute)
 JobId = UUID
 
 
@@ -51,7 +53,7 @@ async def list_jobs(
     caller: CurrentCaller,
     queries: Queries,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> JobPage:
     """The caller's tenant's jobs, newest first, from the ``agent_config`` read model."""
     items = await queries.list_jobs(caller.tenant_id, limit, offset)
@@ -63,7 +65,7 @@ async def get_job(
     job_id: JobId,
     caller: CurrentCaller,
     commands: Commands,
-    at_version: Annotated[int | None, Query(ge=1)] = None,
+    at_version: Annotated[int | None, Query(ge=1, le=MAX_INT4)] = None,
 ) -> JobView:
     """The job now, or as it was after event ``at_version``."""
     return JobView.of(await commands.get(caller, job_id, at_version))
@@ -74,7 +76,7 @@ async def job_events(
     job_id: JobId,
     caller: CurrentCaller,
     commands: Commands,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_INT4)] = 0,
 ) -> list[EventView]:
     return [EventView.of(e) for e in await commands.events(caller, job_id, after)]
 

@@ -12,13 +12,15 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Path, Query
 
 from bdg_contracts.attempts import Attempt
+from bdg_contracts.numbers import MAX_INT4
 from bdg_contracts.states import JobState
 from bdg_gateway.deps import Commands, CurrentCaller
+from bdg_gateway.strict_json import StrictJsonRoute
 from bdg_gateway.views import View
 from bdg_jobs.attempts import AttemptNotFoundError, attempt_of, attempts_of
 from bdg_jobs.domain import Job
 
-router = APIRouter(prefix="/jobs", tags=["attempts"])
+router = APIRouter(prefix="/jobs", tags=["attempts"], route_class=StrictJsonRoute)
 
 WithPatches = Annotated[
     bool, Query(alias="patch", description="include each change's unified diff (can be large)")
@@ -54,7 +56,7 @@ async def list_attempts(
 @router.get("/{job_id}/attempts/{number}", responses={404: {"description": "no such attempt"}})
 async def get_attempt(
     job_id: UUID,
-    number: Annotated[int, Path(ge=1)],
+    number: Annotated[int, Path(ge=1, le=MAX_INT4)],
     caller: CurrentCaller,
     commands: Commands,
     patches: WithPatches = True,

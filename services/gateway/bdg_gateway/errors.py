@@ -34,13 +34,20 @@ def _errors(errors: Sequence[Any]) -> tuple[str, list[dict[str, Any]]]:
     items = [
         {
             "loc": [str(p) for p in e.get("loc", ())],
-            "msg": str(e.get("msg", "")),
+            "msg": _message(e),
             "type": str(e.get("type", "")),
         }
         for e in errors
     ]
     message = "; ".join(f"{'.'.join(i['loc']) or 'request'}: {i['msg']}" for i in items)
     return message or "invalid request", items
+
+
+def _message(error: Any) -> str:
+    # FastAPI's "JSON decode error" alone does not say what was wrong (e.g. an Infinity).
+    reason = (error.get("ctx") or {}).get("error") if error.get("type") == "json_invalid" else None
+    message = str(error.get("msg", ""))
+    return f"{message}: {reason}" if reason else message
 
 
 async def _not_found(request: Request, error: Exception) -> JSONResponse:

@@ -19,15 +19,17 @@ from bdg_contracts import index_events as ix
 from bdg_contracts import subjects
 from bdg_contracts import tool_events as tev
 from bdg_contracts.ids import new_event_id
+from bdg_contracts.text import Text
 from bdg_gateway.deps import CurrentCaller, CurrentGateway
 from bdg_gateway.index_deps import Index, Repos
 from bdg_gateway.index_views import IndexRepoView, IndexStatusView, RepoRegistrationView, SearchView
+from bdg_gateway.strict_json import StrictJsonRoute
 from bdg_jobs.domain import Cause
 from bdg_jobs.errors import RepoNotFoundError
 from bdg_jobs.repo_commands import RepoCommands
 from bdg_jobs.user_commands import Caller
 
-router = APIRouter(tags=["index"])
+router = APIRouter(tags=["index"], route_class=StrictJsonRoute)
 
 
 def _cause(caller: Caller, repos: RepoCommands) -> Cause:
@@ -80,8 +82,8 @@ async def search(
     caller: CurrentCaller,
     gateway: CurrentGateway,
     index: Index,
-    q: Annotated[str, Query(min_length=1, max_length=2_000, description="what to look for")],
-    repo: Annotated[str, Query(max_length=2_000, description="a repository id or URL")] = "",
+    q: Annotated[str, Query(description="what to look for"), Text(2_000, min_len=1)],
+    repo: Annotated[str, Query(description="a repository id or URL"), Text(2_000)] = "",
     mode: Literal["hybrid", "vector", "fulltext"] = "hybrid",
     limit: Annotated[int, Query(ge=1, le=100)] = 6,
     token_budget: Annotated[int, Query(ge=1, le=100_000)] = 2_000,

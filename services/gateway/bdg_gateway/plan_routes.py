@@ -12,11 +12,13 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import PlainTextResponse
 
+from bdg_contracts.numbers import MAX_INT4
 from bdg_gateway.deps import Commands, CurrentCaller
+from bdg_gateway.strict_json import StrictJsonRoute
 from bdg_gateway.views import View
 from bdg_jobs.plans import PlanVersionError, plan_diff, plan_versions
 
-router = APIRouter(prefix="/jobs", tags=["plans"])
+router = APIRouter(prefix="/jobs", tags=["plans"], route_class=StrictJsonRoute)
 
 
 class PlanVersionView(View):
@@ -45,8 +47,8 @@ async def diff(
     job_id: UUID,
     caller: CurrentCaller,
     commands: Commands,
-    from_: Annotated[int, Query(alias="from", ge=1)],
-    to: Annotated[int, Query(ge=1)],
+    from_: Annotated[int, Query(alias="from", ge=1, le=MAX_INT4)],
+    to: Annotated[int, Query(ge=1, le=MAX_INT4)],
 ) -> str:
     """A unified diff from plan version ``from`` to version ``to``."""
     history = await commands.events(caller, job_id)

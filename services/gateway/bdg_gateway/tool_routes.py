@@ -10,12 +10,13 @@ from fastapi import APIRouter, Body, Path
 
 from bdg_contracts import tool_events as tev
 from bdg_gateway.deps import Commands, CurrentCaller
+from bdg_gateway.strict_json import StrictJsonRoute
 from bdg_gateway.views import JobView, View
 from bdg_jobs.store import Recorded
 from bdg_jobs.user_commands import Caller, JobCommands
 from bdg_tools.approvals import ToolApprovals
 
-router = APIRouter(prefix="/jobs/{job_id}/tool-calls", tags=["tools"])
+router = APIRouter(prefix="/jobs/{job_id}/tool-calls", tags=["tools"], route_class=StrictJsonRoute)
 CallId = Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="the call's ULID")]
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 from urllib.parse import parse_qs
 
+from bdg_contracts.text import unstorable
+from bdg_gateway import strict_json
 from bdg_jobs.repo_commands import signature_matches
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -192,7 +193,7 @@ def _json_object(body: bytes, content_type: str) -> dict[str, Any]:
             raise WebhookError("a form-encoded webhook needs a 'payload' field")
         text = form["payload"][0]
     try:
-        payload = json.loads(text)
+        payload = strict_json.loads(text)
     except (ValueError, UnicodeDecodeError) as error:
         raise WebhookError(f"the body is not JSON: {error}") from None
     if not isinstance(payload, dict):
@@ -216,7 +217,15 @@ def _text(obj: dict[str, Any], key: str, required: bool = False, where: str = ""
         raise WebhookError(f"'{name}' must be a non-empty string")
     if len(value) > _MAX_REF:
         raise WebhookError(f"'{name}' is longer than {_MAX_REF} characters")
+    problem = unstorable(value)
+    if problem is not None:
+        raise WebhookError(f"'{name}' {problem}")
     return value
+
+
+def _storable(value: Any) -> TypeGuard[str]:
+    """A non-empty string PostgreSQL can store (URLs are looked up in SQL, names recorded)."""
+    return isinstance(value, str) and bool(value) and unstorable(value) is None
 
 
 def _sha(payload: dict[str, Any], key: str) -> str:
@@ -231,14 +240,14 @@ def _zero(sha: str) -> bool:
 
 
 def _urls(obj: dict[str, Any], *keys: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(v for k in keys if isinstance(v := obj.get(k), str) and v))
+    return tuple(dict.fromkeys(v for k in keys if _storable(v := obj.get(k))))
 
 
 def _pusher(provider: ProviderName, pusher: Any) -> str:
     if not isinstance(pusher, dict):
         return ""
     keys = ("name",) if provider == "github" else ("login", "username")
-    return next((v for k in keys if isinstance(v := pusher.get(k), str) and v), "")
+    return next((v for k in keys if _storable(v := pusher.get(k))), "")
 
 
 def _delivery_id(delivery: Delivery, body: bytes) -> str:

@@ -15,12 +15,13 @@ from bdg_contracts.ids import new_event_id
 from bdg_gateway import webhook_payloads as wp
 from bdg_gateway.index_deps import Repos
 from bdg_gateway.index_views import WEBHOOK_PATH, WebhookAnswer
+from bdg_gateway.strict_json import StrictJsonRoute
 from bdg_jobs.domain import Cause
 from bdg_jobs.errors import RepoNotFoundError
 from bdg_jobs.repo_commands import RepoCommands
 from bdg_jobs.repos import DuplicatePushError
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(tags=["webhooks"], route_class=StrictJsonRoute)
 _ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {"model": WebhookAnswer, "description": "a ping, or a push recorded before"},
     202: {"model": WebhookAnswer, "description": "pushes recorded, or the push ignored"},

@@ -20,6 +20,7 @@ from nats.aio.msg import Msg
 
 from bdg_contracts import subjects, wire
 from bdg_contracts.base import Event
+from bdg_contracts.numbers import MAX_INT4
 from bdg_gateway.auth import AuthError, bearer_token
 from bdg_gateway.deps import Gateway, gateway_of
 from bdg_gateway.views import EventView
@@ -55,8 +56,10 @@ async def stream(websocket: WebSocket, job_id: str) -> None:
         from_version = int(query.get("from_version", "0"))
     except ValueError:
         from_version = -1
-    if from_version < 0:
-        await _close(websocket, BAD_REQUEST, "from_version must be a non-negative integer")
+    if not 0 <= from_version <= MAX_INT4:
+        await _close(
+            websocket, BAD_REQUEST, f"from_version must be an integer from 0 to {MAX_INT4}"
+        )
         return
     await JobStream(gateway, caller, job, websocket).run(from_version)
 
