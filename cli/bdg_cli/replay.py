@@ -1,4 +1,5 @@
-"""`bdg replay`: rebuild a read model from the event log, with a progress bar."""
+"""`bdg replay`: rebuild a read model from the event log, with a progress bar; list the events
+it had to skip (poisoned, ``bdg_jobs.poison``); ``--retry-poisoned`` re-applies only those."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ from rich.progress import (
 )
 
 from bdg_cli.context import fail, urls
+from bdg_jobs import poison
 from bdg_jobs.agent_config import AgentConfigProjection
 from bdg_jobs.migrations import migrate
-from bdg_jobs.projector import Projection, rebuild
+from bdg_jobs.projector import Projection, rebuild, retry_poisoned
 from bdg_jobs.store import JobStore
 
 PROJECTIONS: dict[str, type[Projection]] = {AgentConfigProjection.name: AgentConfigProjection}
@@ -34,11 +36,23 @@ def register(app: typer.Typer) -> None:
             str, typer.Option(help=f"read model to rebuild: {', '.join(PROJECTIONS)}")
         ] = AgentConfigProjection.name,
         batch: Annotated[int, typer.Option(min=1, help="events per transaction")] = 1000,
+        retry_poisoned: Annotated[
+            bool,
+            typer.Option(
+                "--retry-poisoned",
+                help="re-apply only the skipped (poisoned) events, after a fix; clear those "
+                "that now apply",
+            ),
+        ] = False,
     ) -> None:
         """Empty a read model and rebuild it from the whole event log."""
         if projection not in PROJECTIONS:
             fail(f"unknown projection {projection!r}; known: {', '.join(PROJECTIONS)}", 2)
-        replay(PROJECTIONS[projection](), batch, Console(highlight=False))
+        console = Console(highlight=False)
+        if retry_poisoned:
+            retry(PROJECTIONS[projection](), console)
+        else:
+            replay(PROJECTIONS[projection](), batch, console)
 
 
 def replay(projection: Projection, batch: int, console: Console) -> int:
@@ -66,10 +80,51 @@ def replay(projection: Projection, batch: int, console: Console) -> int:
                 started = time.perf_counter()
                 applied = rebuild(store, conn, batch, advance, projection)
                 elapsed = time.perf_counter() - started
+            skipped = _poisoned(conn_url=database_url, name=projection.name)
         finally:
             store.close()
     rate = applied / elapsed if elapsed > 0 else 0.0
     console.print(
         f"rebuilt {projection.name}: {applied} events in {elapsed:.2f} s ({rate:,.0f} events/s)"
     )
+    report(skipped, console)
     return applied
+
+
+def retry(projection: Projection, console: Console) -> None:
+    with urls() as (database_url, _):
+        migrate(database_url)
+        store = JobStore.from_url(database_url)
+        try:
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                repaired = retry_poisoned(store, conn, projection)
+            left = _poisoned(conn_url=database_url, name=projection.name)
+        finally:
+            store.close()
+    console.print(
+        f"{projection.name}: {len(repaired.cleared)} poisoned job(s) now apply and were "
+        f"cleared, {len(repaired.failing)} still fail"
+    )
+    report(left, console)
+
+
+def _poisoned(conn_url: str, name: str) -> list[poison.Poisoned]:
+    with psycopg.connect(conn_url, autocommit=True) as conn:
+        return poison.listed(conn, name)
+
+
+def report(skipped: list[poison.Poisoned], console: Console) -> None:
+    """One line per poisoned job: the event skipped, where, since when, and why."""
+    if not skipped:
+        return
+    console.print(
+        f"[bold red]{len(skipped)} job(s) skipped[/] (poisoned events; their rows stay at the "
+        "last version that applied; after a fix: bdg replay --retry-poisoned):"
+    )
+    for p in skipped:
+        console.print(
+            f"  {p.originator} {p.event_name} v{p.event_version} (event {p.event_id}, position "
+            f"{p.position}, since {p.first_seen:%Y-%m-%d %H:%M:%S}, {p.held} later event(s) "
+            f"held): {p.error}",
+            markup=False,
+        )

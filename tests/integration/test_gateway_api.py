@@ -382,7 +382,9 @@ async def test_version_conflicts_beyond_retries_are_409(keys: Keys, stack: Stack
 async def test_healthz_needs_no_token(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "nats": "ok"}
+    assert response.json() == {
+        "status": "ok", "database": "ok", "nats": "ok", "poisoned": 0, "newest_poison": None
+    }  # fmt: skip
 
 
 async def test_healthz_is_503_when_nats_is_gone(keys: Keys, stack: Stack, servers: Servers) -> None:

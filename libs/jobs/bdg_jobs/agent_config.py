@@ -75,7 +75,7 @@ class AgentConfigProjection:
                 if job is None or event.version > job.version:
                     job = self.evolve(job, event)
             if job is not None and job.version != known:
-                rows.append(row_of(job))
+                rows.append(self.row(job))
                 self._remember(job)
         if rows:
             self._upsert(conn, rows)
@@ -87,9 +87,25 @@ class AgentConfigProjection:
     def forget(self) -> None:
         self._jobs.clear()
 
-    # -- the decision, overridable in tests --------------------------------------------------
+    def repair(self, conn: psycopg.Connection[Any], originator: UUID, source: EventSource) -> None:
+        """The job's row from its whole history (its events past the position then change
+        nothing: ``apply`` skips versions the row already has)."""
+        history = source.history(originator)
+        if not history or type(history[0]).aggregate != "job":
+            return
+        job: Job | None = None
+        for event in history:
+            job = self.evolve(job, event)
+        assert job is not None
+        self._upsert(conn, [self.row(job)])
+        self._remember(job)
+
+    # -- the decisions, overridable in tests -------------------------------------------------
     def evolve(self, job: Job | None, event: Event) -> Job:
         return evolve(job, event)
+
+    def row(self, job: Job) -> AgentConfigRow:
+        return row_of(job)
 
     # -- internals ---------------------------------------------------------------------------
     def _job_at(self, job_id: UUID, version: int, source: EventSource) -> Job | None:

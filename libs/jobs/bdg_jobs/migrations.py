@@ -101,6 +101,28 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX bdg_index_status_tenant ON bdg_index_status (tenant, repo)",
         ),
     ),
+    Migration(
+        6,
+        "create bdg_projection_poison",
+        (
+            # Events a projection could not apply (bdg_jobs.poison): one per projection and
+            # originator, the first that failed; ``held`` counts its later events skipped.
+            """CREATE TABLE bdg_projection_poison (
+                projection TEXT NOT NULL,
+                originator UUID NOT NULL,
+                position BIGINT NOT NULL,
+                event_id TEXT NOT NULL,
+                event_name TEXT NOT NULL,
+                event_version INT NOT NULL,
+                error TEXT NOT NULL,
+                first_seen TIMESTAMPTZ NOT NULL DEFAULT now(),
+                last_seen TIMESTAMPTZ NOT NULL DEFAULT now(),
+                held INT NOT NULL DEFAULT 0,
+                PRIMARY KEY (projection, originator)
+            )""",
+            "CREATE INDEX bdg_projection_poison_newest ON bdg_projection_poison (first_seen)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

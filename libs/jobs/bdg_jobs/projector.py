@@ -3,13 +3,21 @@
 A batch's rows and the projection's position in ``bdg_projection_positions`` are written in the
 same transaction, with the position row locked: a crash never applies an event twice or skips
 one, and two projectors of the same name never interleave.
+
+An event the projection cannot apply (a value PostgreSQL refuses, a history the domain refuses)
+must not stop the projection for everyone: the batch is applied again one event at a time, each
+under a savepoint, and the event that fails is recorded in ``bdg_projection_poison`` and skipped
+with its originator's later events (see ``bdg_jobs.poison``). Lost connections are not poison:
+they propagate, and the batch is tried again later.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -18,8 +26,13 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
 from bdg_contracts.base import Event
+from bdg_jobs import poison
 from bdg_jobs.agent_config import AgentConfigProjection
 from bdg_jobs.store import Recorded
+
+log = logging.getLogger(__name__)
+# The database went away (or the connection broke): try again later, nothing is poisoned.
+TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
 
 Progress = Callable[[int, int], None]
 """Called after each batch with (events done, events to do) for this run."""
@@ -49,11 +62,21 @@ class Projection(Protocol):
     def forget(self) -> None:
         """Drop in-memory state: the transaction that built it rolled back."""
 
+    def repair(self, conn: psycopg.Connection[Any], originator: UUID, source: EventSource) -> None:
+        """Rebuild ``originator``'s rows from its whole history inside the caller's transaction."""
+
 
 @dataclass(frozen=True)
 class Advanced:
     position: int
     applied: int
+    poisoned: int = 0
+
+
+@dataclass(frozen=True)
+class Repaired:
+    cleared: list[UUID] = field(default_factory=list)
+    failing: list[UUID] = field(default_factory=list)
 
 
 def position(conn: psycopg.Connection[Any], name: str) -> int:
@@ -88,7 +111,10 @@ def project(
     batch: Sequence[Recorded],
     source: EventSource,
 ) -> Advanced:
-    """Apply the part of ``batch`` past the stored position and advance it, in one transaction."""
+    """Apply the part of ``batch`` past the stored position and advance it, in one transaction.
+
+    Events of poisoned originators are skipped; if the rest fails, ``_isolate`` finds the event.
+    """
     try:
         with conn.transaction():
             # Safe for a read model: a crash can lose the last commits, but rows and position
@@ -98,13 +124,111 @@ def project(
             fresh = [r for r in batch if r.notification_id > current]
             if not fresh:
                 return Advanced(current, 0)
-            projection.apply(conn, fresh, source)
+            held = poison.held_originators(conn, projection.name)
+            live = [r for r in fresh if r.event.job_id not in held]
+            poison.hold(conn, projection.name, _counts(fresh, held))
+            if live:
+                projection.apply(conn, live, source)
+            last = max(r.notification_id for r in fresh)
+            _save_position(conn, projection.name, last)
+    except TRANSIENT:
+        projection.forget()
+        raise
+    except Exception:
+        projection.forget()
+        return _isolate(projection, conn, batch, source)
+    except BaseException:
+        projection.forget()
+        raise
+    return Advanced(last, len(live))
+
+
+def _counts(batch: Sequence[Recorded], held: set[UUID]) -> dict[UUID, int]:
+    return dict(Counter(r.event.job_id for r in batch if r.event.job_id in held))
+
+
+def _isolate(
+    projection: Projection,
+    conn: psycopg.Connection[Any],
+    batch: Sequence[Recorded],
+    source: EventSource,
+) -> Advanced:
+    """The batch again, one event per savepoint: the ones that fail are poisoned and skipped."""
+    applied = poisoned = 0
+    try:
+        with conn.transaction():
+            conn.execute("SET LOCAL synchronous_commit TO OFF")
+            current = _lock_position(conn, projection.name)
+            fresh = [r for r in batch if r.notification_id > current]
+            if not fresh:
+                return Advanced(current, 0)
+            held = poison.held_originators(conn, projection.name)
+            skipped: Counter[UUID] = Counter()
+            for recorded in fresh:
+                originator = recorded.event.job_id
+                if originator in held:
+                    skipped[originator] += 1
+                    continue
+                try:
+                    with conn.transaction():  # a savepoint
+                        projection.apply(conn, [recorded], source)
+                except TRANSIENT:
+                    raise
+                except Exception as error:
+                    projection.forget()  # its cache may be ahead of the rolled-back rows
+                    poison.record(conn, projection.name, recorded, error)
+                    held.add(originator)
+                    poisoned += 1
+                    _report(projection.name, recorded, error)
+                else:
+                    applied += 1
+            poison.hold(conn, projection.name, dict(skipped))
             last = max(r.notification_id for r in fresh)
             _save_position(conn, projection.name, last)
     except BaseException:
         projection.forget()
         raise
-    return Advanced(last, len(fresh))
+    return Advanced(last, applied, poisoned)
+
+
+def _report(name: str, recorded: Recorded, error: Exception) -> None:
+    # Once per poisoned originator: the position moves past it, so it is never retried alone.
+    event = recorded.event
+    log.error(
+        "projection %s skips %s (event %s, version %d of %s, position %d) and the later events "
+        "of %s until repaired (bdg replay --retry-poisoned): %s",
+        name, event.name, event.event_id, event.version, event.job_id,
+        recorded.notification_id, event.job_id, poison.describe(error),
+    )  # fmt: skip
+
+
+def retry_poisoned(
+    source: EventSource, conn: psycopg.Connection[Any], projection: Projection
+) -> Repaired:
+    """Rebuild each poisoned originator with the code as it is now; clear those that apply."""
+    _check_idle(conn)
+    cleared: list[UUID] = []
+    failing: list[UUID] = []
+    try:
+        with conn.transaction():
+            _lock_position(conn, projection.name)  # the projector waits: no interleaving
+            for record in poison.listed(conn, projection.name):
+                try:
+                    with conn.transaction():
+                        projection.repair(conn, record.originator, source)
+                except TRANSIENT:
+                    raise
+                except Exception as error:
+                    projection.forget()
+                    poison.still_failing(conn, projection.name, record.originator, error)
+                    failing.append(record.originator)
+                else:
+                    poison.clear(conn, projection.name, record.originator)
+                    cleared.append(record.originator)
+    except BaseException:
+        projection.forget()
+        raise
+    return Repaired(cleared, failing)
 
 
 def _check_idle(conn: psycopg.Connection[Any]) -> None:
@@ -160,6 +284,7 @@ def rebuild(
         with conn.transaction():
             _lock_position(conn, projection.name)
             projection.reset(conn)
+            poison.clear(conn, projection.name)  # the replay finds again what still fails
             _save_position(conn, projection.name, 0)
     finally:
         projection.forget()

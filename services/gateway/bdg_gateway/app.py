@@ -23,7 +23,7 @@ from bdg_gateway import (
 from bdg_gateway.auth import Authenticator
 from bdg_gateway.deps import CurrentGateway, Gateway
 from bdg_gateway.queries import JobQueries
-from bdg_gateway.views import Health
+from bdg_gateway.views import Health, PoisonView
 from bdg_jobs.user_commands import JobCommands
 from bdg_sandbox.client import SandboxClient
 
@@ -60,11 +60,22 @@ def create_app(
 
 
 async def healthz(gateway: CurrentGateway) -> JSONResponse:
-    """No authentication: PostgreSQL answers a query and NATS answers a ping."""
+    """No authentication: PostgreSQL answers a query and NATS answers a ping; and how many
+    events the read models skipped (poisoned: a stale row, not an outage, so still 200)."""
     database, nats = await asyncio.gather(_database(gateway), _nats(gateway))
     status = "ok" if database == nats == "ok" else "unavailable"
-    health = Health(status=status, database=database, nats=nats)
-    return JSONResponse(health.model_dump(), status_code=200 if status == "ok" else 503)
+    poisoned, newest = await _poisoned(gateway) if database == "ok" else (0, None)
+    health = Health(
+        status=status, database=database, nats=nats, poisoned=poisoned, newest_poison=newest
+    )
+    return JSONResponse(health.model_dump(mode="json"), status_code=200 if status == "ok" else 503)
+
+
+async def _poisoned(gateway: Gateway) -> tuple[int, PoisonView | None]:
+    try:
+        return await asyncio.wait_for(gateway.queries.poisoned(), HEALTH_TIMEOUT_SECONDS)
+    except Exception:  # health answers whatever else it knows
+        return 0, None
 
 
 async def _database(gateway: Gateway) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from bdg_gateway.views import JobSummary
+from bdg_gateway.views import JobSummary, PoisonView
 
 _LIST = """
     SELECT "jobId", tenant, "user", goal, state, "planMarkdown", "costUSD", version,
@@ -20,6 +20,14 @@ _LIST = """
 
 
 POOL_WAIT_SECONDS = 5.0  # then 503: a read that waits longer for a connection helps no one
+
+_POISON = """
+    SELECT projection, position, event_id, event_name, error, first_seen,
+           count(*) OVER () AS total
+    FROM bdg_projection_poison
+    ORDER BY first_seen DESC, position DESC
+    LIMIT 1
+"""
 
 
 class JobQueries:
@@ -51,6 +59,27 @@ class JobQueries:
             await cur.execute(_LIST, {"tenant": tenant, "limit": limit, "offset": offset})
             rows = await cur.fetchall()
         return [_summary(row) for row in rows]
+
+    async def poisoned(self) -> tuple[int, PoisonView | None]:
+        """How many originators projections skip, and the newest of them."""
+        async with (
+            self.pool.connection(timeout=5) as conn,
+            conn.cursor(row_factory=dict_row) as cur,
+        ):
+            await cur.execute(_POISON)
+            rows = await cur.fetchall()
+        if not rows:
+            return 0, None
+        row = rows[0]
+        newest = PoisonView(
+            projection=row["projection"],
+            position=row["position"],
+            event_id=row["event_id"],
+            event_name=row["event_name"],
+            error_type=row["error"].split(":", 1)[0],
+            first_seen=row["first_seen"],
+        )
+        return int(row["total"]), newest
 
     async def ping(self) -> None:
         async with self.pool.connection(timeout=5) as conn:

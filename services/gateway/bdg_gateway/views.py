@@ -86,7 +86,21 @@ class JobPage(View):
     offset: int
 
 
+class PoisonView(View):
+    """The newest event a projection skipped (``bdg_jobs.poison``). No tenant data: /healthz
+    is unauthenticated; ``bdg replay`` shows the job and the whole error."""
+
+    projection: str
+    position: int
+    event_id: str
+    event_name: str
+    error_type: str
+    first_seen: datetime
+
+
 class Health(View):
     status: str
     database: str
     nats: str
+    poisoned: int = 0
+    newest_poison: PoisonView | None = None
