@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from bdg_contracts.base import Contract
 from bdg_contracts.events import ModelRole, PlanApprovalMode
 from bdg_contracts.numbers import MAX_INT4, Amount
-from bdg_contracts.text import Text
+from bdg_contracts.text import NOT_BLANK, Text
 
 Reason = Annotated[str, Text(2_000)]
 Ref = Annotated[str, Text(200, min_len=1)]
 Glob = Annotated[str, Text(500, min_len=1)]
+ModelName = Annotated[
+    str, Text(200, min_len=1, pattern=NOT_BLANK, hint="a model name cannot be empty")
+]
 
 
 class RequestJob(Contract):
@@ -31,14 +34,7 @@ class ForkJob(Contract):
     made with ``models`` (role -> model; roles not named keep the configured model)."""
 
     at_version: int = Field(ge=1, le=MAX_INT4)
-    models: dict[ModelRole, Annotated[str, Text(200)]] = Field(default_factory=dict)
-
-    @field_validator("models")
-    @classmethod
-    def _named(cls, models: dict[str, str]) -> dict[str, str]:
-        if any(not m.strip() for m in models.values()):
-            raise ValueError("a model name cannot be empty")
-        return models
+    models: dict[ModelRole, ModelName] = Field(default_factory=dict)
 
 
 class EditPlan(Contract):

@@ -14,6 +14,7 @@ from bdg_gateway import (
     errors,
     index_deps,
     index_routes,
+    openapi_docs,
     plan_routes,
     sandbox_routes,
     tool_routes,
@@ -56,6 +57,7 @@ def create_app(
     app.add_api_route(
         "/healthz", healthz, methods=["GET"], tags=["health"], responses={503: {"model": Health}}
     )
+    openapi_docs.install(app)
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,8 +11,10 @@ import psycopg_pool
 import pydantic
 from eventsourcing import persistence
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 from bdg_jobs.errors import ConcurrencyConflictError, DomainError, JobNotFoundError
 from bdg_jobs.sources import SourceError
@@ -85,7 +88,37 @@ async def _database_unavailable(request: Request, error: Exception) -> JSONRespo
     return answer
 
 
+def _template(path: str) -> re.Pattern[str]:
+    """A path template of the OpenAPI document as a regex (``{p:path}`` spans slashes)."""
+    parts = re.split(r"(\{[^}]+\})", path)
+    return re.compile(
+        "".join(
+            (".+" if p.endswith(":path}") else "[^/]+") if p.startswith("{") else re.escape(p)
+            for p in parts
+        )
+        + "$"
+    )
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    if error.status_code == 405:
+        # Starlette names only the methods of the first route with this path; a path served
+        # by several routes (GET and POST /jobs) allows every method documented for it.
+        path = request.scope["path"]
+        paths = request.app.openapi().get("paths", {})
+        allowed = {
+            method.upper()
+            for template, operations in paths.items()
+            if _template(template).match(path)
+            for method in operations
+        }
+        error = HTTPException(405, error.detail, headers={"Allow": ", ".join(sorted(allowed))})
+    return await http_exception_handler(request, error)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(SourceError, _refused_source)
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _database_unavailable)

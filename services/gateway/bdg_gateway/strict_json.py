@@ -22,7 +22,13 @@ def _no_constant(literal: str) -> Any:
 
 
 def loads(body: bytes | str) -> Any:
-    """``json.loads`` without the non-standard constants."""
+    """``json.loads`` without the non-standard constants; bytes that are not UTF-8 are a
+    decode error too (FastAPI would answer a bare 400 for them)."""
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise json.JSONDecodeError(f"the body is not UTF-8 ({error.reason})", "", 0) from None
     return json.loads(body, parse_constant=_no_constant)
 
 

@@ -1,0 +1,133 @@
+"""The gateway's OpenAPI document, fuzzed: schemathesis against ``/openapi.json`` on the real
+test stack (PostgreSQL, NATS, a real sandboxd, the indexer's search responder with embeddings
+from the fake OpenAI endpoint; the gateway under uvicorn), every operation, a fixed seed, a
+bounded number of examples, all checks. No 5xx, no response outside its schema.
+
+Run as the ``schemathesis`` CLI in a subprocess: its requests are synchronous, the gateway
+serves on this test's event loop. Its report (``--report junit``) lands in the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+
+from bdg_gateway.app import create_app
+from bdg_indexer.main import Stores
+from bdg_indexer.responder import SearchResponder
+from bdg_indexer.settings import IndexerSettings
+from bdg_llm.embeddings import embedder_from_env
+from bdg_sandbox.client import SandboxClient
+from tests.fakes.openai_server import FakeOpenAi
+from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
+    Keys,
+    Stack,
+    keys_fixture,
+    live_url_fixture,
+    new_tenant,
+    stack_fixture,
+)
+from tests.sandbox.daemon import Daemon, start_daemon
+
+pytestmark = pytest.mark.timeout(300)
+SEED = 20261205
+EXAMPLES = 10  # per operation and phase: the whole run stays within about two minutes on 2 cores
+RUN_TIMEOUT_SECONDS = 240
+# What OpenAPI cannot say: a webhook is told apart and authenticated by provider headers and a
+# signature over the body, so a request valid by the schema alone is still a 400 or a 401.
+#
+# Reported to the sandbox routes' owner, relaxed here for those operations only until fixed in
+# sandbox_routes.py: the ``workspace`` path parameter's pattern is checked but not declared (a
+# schema-valid name is a 422), and its JSON bodies are parsed without ``StrictJsonRoute`` (a
+# body that is not UTF-8 is a bare 400).
+CONFIG = """
+[checks]
+enabled = true  # every check (on the command line, --checks all would override the lines below)
+
+[[operations]]
+include-path = "/webhooks/git"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401"]
+
+[[operations]]
+include-path-regex = "^/agent/sandbox/workspaces/[{]workspace[}](/exec)?$"
+include-method = "POST"
+checks.status_code_conformance.enabled = false
+
+[[operations]]
+include-path-regex = "^/agent/sandbox/workspaces/"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "404", "409", "422"]
+"""
+
+
+@pytest.fixture(name="daemon")
+async def daemon_fixture() -> AsyncIterator[Daemon]:
+    daemon = await start_daemon()
+    yield daemon
+    daemon.stop()
+    daemon.remove()
+
+
+@pytest.fixture(name="sandbox")
+async def sandbox_fixture(daemon: Daemon) -> AsyncIterator[SandboxClient]:
+    client = daemon.client()
+    yield client
+    await client.close()
+
+
+@pytest.fixture(name="indexer")
+async def indexer_fixture(stack: Stack, tmp_path: Path) -> AsyncIterator[None]:
+    """The indexer's search responder (as ``bdg_indexer.main`` runs it), in this process."""
+    fake = FakeOpenAi(api_key="test-key").start()
+    embedder = embedder_from_env(
+        {"BDG_EMBEDDINGS": "openai", "OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "test-key"}
+    )
+    stores = Stores(stack.database_url, embedder, IndexerSettings(bdg_home=tmp_path))
+    subscription = await SearchResponder(stores.store, embedder).subscribe(stack.nc)
+    try:
+        yield
+    finally:
+        await subscription.unsubscribe()
+        await stores.close()
+        fake.stop()
+
+
+@pytest.fixture(name="gateway")
+def gateway_fixture(stack: Stack, keys: Keys, sandbox: SandboxClient, indexer: None) -> FastAPI:
+    return create_app(stack.commands, stack.queries, stack.nc, keys.authenticator(), sandbox)
+
+
+async def test_every_operation_holds_its_schema_and_never_answers_5xx(
+    live_url: str, keys: Keys, tmp_path: Path
+) -> None:
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CONFIG)
+    base = live_url.replace("ws://", "http://")
+    schemathesis = shutil.which("schemathesis", path=os.path.dirname(sys.executable))
+    assert schemathesis is not None, "schemathesis is in the dev dependency group"
+    proc = await asyncio.create_subprocess_exec(
+        schemathesis, "--config-file", str(config), "run", f"{base}/openapi.json",
+        "--seed", str(SEED),
+        "--max-examples", str(EXAMPLES),
+        "--workers", "1",
+        "--generation-database", "none",
+        "--header", f"Authorization: Bearer {keys.token(new_tenant(), expires_in=3600)}",
+        "--request-timeout", "30",
+        "--report", "junit",
+        "--report-dir", str(tmp_path),
+        "--no-color",
+        "--output-truncate", "false",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=tmp_path,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(proc.communicate(), RUN_TIMEOUT_SECONDS)
+    report = out.decode(errors="replace")
+    print(report)  # shown by pytest when the run failed
+    assert proc.returncode == 0, report[-20_000:]
