@@ -34,7 +34,7 @@ from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
     new_tenant,
     stack_fixture,
 )
-from tests.sandbox.daemon import Daemon, start_daemon
+from tests.integration.sandboxd_fixtures import daemon_fixture, sandbox_fixture  # noqa: F401
 
 pytestmark = pytest.mark.timeout(300)
 SEED = 20261205
@@ -64,21 +64,6 @@ checks.status_code_conformance.enabled = false
 include-path-regex = "^/agent/sandbox/workspaces/"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "404", "409", "422"]
 """
-
-
-@pytest.fixture(name="daemon")
-async def daemon_fixture() -> AsyncIterator[Daemon]:
-    daemon = await start_daemon()
-    yield daemon
-    daemon.stop()
-    daemon.remove()
-
-
-@pytest.fixture(name="sandbox")
-async def sandbox_fixture(daemon: Daemon) -> AsyncIterator[SandboxClient]:
-    client = daemon.client()
-    yield client
-    await client.close()
 
 
 @pytest.fixture(name="indexer")

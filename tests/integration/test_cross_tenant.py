@@ -1,0 +1,318 @@
+"""Tenant A's token on tenant B's resources, on every route and WebSocket of the gateway.
+
+The routes are enumerated from the FastAPI app itself, and each must have a row in ``ROUTES``
+saying how it is tried: a route added without one fails ``test_every_route_is_classified``, so
+no route can forget the tenant unnoticed. B owns a job (paused on a gated tool call, with a plan
+and a first attempt), an indexed repository and a sandbox workspace with a file. Every probe
+that names B's resource answers 404 (4404 on a WebSocket) and writes nothing (the event store's
+row count is unchanged); probes that create act on A's own namespace and leave B's as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute, APIWebSocketRoute
+from starlette.routing import BaseRoute, Route
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from bdg_gateway.app import create_app
+from bdg_sandbox.client import SandboxClient
+from bdg_tools import outcomes as oc
+from bdg_tools.spec import ToolContext
+from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
+    Keys,
+    Stack,
+    client_fixture,
+    keys_fixture,
+    live_url_fixture,
+    new_tenant,
+    stack_fixture,
+)
+from tests.integration.sandboxd_fixtures import daemon_fixture, sandbox_fixture  # noqa: F401
+from tests.integration.test_tools_gate import COMMAND, Counting, caller_for, coding_job
+from tests.unit.test_webhook_payloads import encoded, github_push, headers
+
+pytestmark = pytest.mark.timeout(120)
+SANDBOX = "/agent/sandbox"
+FILE = "secret.txt"
+
+
+@pytest.fixture(name="gateway")
+def gateway_fixture(stack: Stack, keys: Keys, sandbox: SandboxClient) -> FastAPI:
+    return create_app(stack.commands, stack.queries, stack.nc, keys.authenticator(), sandbox)
+
+
+@dataclass
+class World:
+    """Tenant B's resources, and tenant A's client."""
+
+    client: httpx.AsyncClient
+    keys: Keys
+    stack: Stack
+    live_url: str
+    a: str
+    b: str
+    job: UUID
+    call: str
+    repo: UUID
+    repo_url: str
+    secret: str
+    workspace: str
+
+    def fill(self, path: str) -> str:
+        return path.replace("{path:path}", "{path}").format(
+            job_id=self.job, call_id=self.call, repo_id=self.repo, workspace=self.workspace,
+            number=1, path=FILE,
+        )  # fmt: skip
+
+    async def as_a(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.keys.headers(self.a), **kwargs.pop("headers", {})}
+        return await self.client.request(method, self.fill(path), headers=headers, **kwargs)
+
+    async def b_state(self) -> tuple[Any, ...]:
+        """Everything of B's a probe could change."""
+        job = await asyncio.to_thread(self.stack.store.history, self.job)
+        repo = await asyncio.to_thread(self.stack.store.history, self.repo)
+        read = await self.client.get(
+            f"{SANDBOX}/workspaces/{self.workspace}/files/{FILE}", headers=self.keys.headers(self.b)
+        )
+        return len(job), len(repo), read.status_code, read.content
+
+
+Probe = Callable[[World, str, str], Awaitable[None]]
+"""Tries one route (method, path template) as tenant A against tenant B's resources."""
+
+
+async def not_found(world: World, method: str, path: str, **kwargs: Any) -> None:
+    before = world.stack.event_count()
+    response = await world.as_a(method, path, **kwargs)
+    assert response.status_code == 404, (method, path, response.status_code, response.text)
+    assert world.stack.event_count() == before, (method, path, "wrote an event")
+
+
+def not_found_with(**kwargs: Any) -> Probe:
+    async def probe(world: World, method: str, path: str) -> None:
+        await not_found(world, method, path, **kwargs)
+
+    return probe
+
+
+async def lists_only_a(world: World, method: str, path: str) -> None:
+    response = await world.as_a(method, path)
+    assert response.status_code == 200, response.text
+    for secret in (str(world.job), str(world.repo), world.b, world.secret):
+        assert secret not in response.text, (path, secret)
+
+
+async def creates_a_job_of_a(world: World, method: str, path: str) -> None:
+    response = await world.as_a(method, path, json={"goal": "mine"})
+    assert response.status_code == 201, response.text
+    assert response.json()["tenant"] == world.a
+
+
+async def registers_for_a(world: World, method: str, path: str) -> None:
+    """B's repository registered by A is A's own registration: B's id and secret stay B's."""
+    response = await world.as_a(method, path, json={"repo": world.repo_url})
+    assert response.status_code == 201, response.text
+    assert response.json()["id"] != str(world.repo)
+    assert response.json()["webhook_secret"] != world.secret
+
+
+async def search_of_b_repo(world: World, method: str, path: str) -> None:
+    await not_found(world, method, path, params={"q": "ledger", "repo": str(world.repo)})
+
+
+async def webhook_without_b_secret(world: World, method: str, path: str) -> None:
+    """No JWT here: the credential is B's secret, which A does not have."""
+    before = world.stack.event_count()
+    owner, name = world.repo_url.removesuffix(".git").split("/")[-2:]
+    body = encoded(github_push(owner=owner, name=name))
+    sent = headers("github", body, secret=world.a, delivery=f"d-{world.a}")
+    response = await world.client.post(path, content=body, headers=sent)
+    assert response.status_code == 401, response.text
+    assert world.stack.event_count() == before
+
+
+async def public_without_tenant_data(world: World, method: str, path: str) -> None:
+    response = await world.client.request(method, path)
+    assert response.status_code == 200, (path, response.text)
+    for secret in (str(world.job), str(world.repo), world.b):
+        assert secret not in response.text
+
+
+async def drops_nothing_of_b(world: World, method: str, path: str) -> None:
+    """Dropping a workspace is idempotent (204 for a name the caller has none of): B's stays."""
+    response = await world.as_a(method, path)
+    assert response.status_code == 204, response.text
+    assert (await world.b_state())[2:] == (200, b"B's")
+
+
+async def creates_workspace_of_a(world: World, method: str, path: str) -> None:
+    """B's workspace name used by A is A's own (empty) workspace."""
+    response = await world.as_a(method, path, json={})
+    assert response.status_code == 201, response.text
+    listed = await world.as_a("GET", f"{SANDBOX}/workspaces/{{workspace}}/files")
+    assert listed.status_code == 200, listed.text
+    assert FILE not in listed.text
+
+
+async def _until_closed(ws: ClientConnection) -> None:
+    while True:  # a refusal message may come before the close
+        await asyncio.wait_for(ws.recv(), 20)
+
+
+async def websocket_closes_4404(world: World, path: str, first: dict[str, Any] | None) -> None:
+    before = world.stack.event_count()
+    url = f"{world.live_url}{world.fill(path)}?token={world.keys.token(world.a)}"
+    async with connect(url) as ws:
+        if first is not None:
+            await ws.send(json.dumps(first))
+        with pytest.raises(ConnectionClosed) as closed:
+            await _until_closed(ws)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4404
+    assert world.stack.event_count() == before
+
+
+def websocket(first: dict[str, Any] | None = None) -> Probe:
+    async def probe(world: World, method: str, path: str) -> None:
+        await websocket_closes_4404(world, path, first)
+
+    return probe
+
+
+JOB = "/jobs/{job_id}"
+WS = f"{SANDBOX}/workspaces/{{workspace}}"
+ROUTES: dict[tuple[str, str], Probe] = {
+    # jobs: every route naming B's job
+    ("POST", "/jobs"): creates_a_job_of_a,
+    ("GET", "/jobs"): lists_only_a,
+    ("GET", JOB): not_found,
+    ("GET", f"{JOB}/events"): not_found,
+    ("POST", f"{JOB}/fork"): not_found_with(json={"at_version": 1}),
+    ("POST", f"{JOB}/plan"): not_found_with(json={"plan_markdown": "# mine"}),
+    ("POST", f"{JOB}/plan/approve"): not_found,
+    ("POST", f"{JOB}/deploy/approve"): not_found,
+    ("POST", f"{JOB}/pause"): not_found,
+    ("POST", f"{JOB}/resume"): not_found,
+    ("POST", f"{JOB}/cancel"): not_found,
+    ("POST", f"{JOB}/retry"): not_found,
+    ("POST", f"{JOB}/rollback"): not_found_with(json={"reason": "mine"}),
+    ("POST", f"{JOB}/budget"): not_found_with(json={"limit_usd": 5}),
+    ("GET", f"{JOB}/plan"): not_found,
+    ("GET", f"{JOB}/plan/diff"): not_found_with(params={"from": 1, "to": 1}),
+    ("GET", f"{JOB}/attempts"): not_found,
+    ("GET", f"{JOB}/attempts/{{number}}"): not_found,
+    ("GET", f"{JOB}/tool-calls"): not_found,
+    ("POST", f"{JOB}/tool-calls/{{call_id}}/approve"): not_found,
+    ("POST", f"{JOB}/tool-calls/{{call_id}}/deny"): not_found_with(json={"reason": "mine"}),
+    ("WS", f"{JOB}/stream"): websocket(),
+    # the index
+    ("POST", "/index/repos"): registers_for_a,
+    ("GET", "/index/repos"): lists_only_a,
+    ("GET", "/index/repos/{repo_id}"): not_found,
+    ("GET", "/search"): search_of_b_repo,
+    ("POST", "/webhooks/git"): webhook_without_b_secret,
+    # the sandbox: names are per tenant, so B's name is nothing of A's
+    ("GET", SANDBOX): lists_only_a,
+    ("GET", f"{WS}/files"): not_found,
+    ("GET", f"{WS}/files/{{path:path}}"): not_found,
+    ("PUT", f"{WS}/files/{{path:path}}"): not_found_with(content=b"mine"),
+    ("DELETE", f"{WS}/files/{{path:path}}"): not_found,
+    ("POST", f"{WS}/exec"): not_found_with(json={"argv": ["cat", FILE]}),
+    ("WS", f"{WS}/exec"): websocket({"argv": ["cat", FILE]}),
+    ("DELETE", WS): drops_nothing_of_b,
+    ("POST", WS): creates_workspace_of_a,  # last: A then has a workspace of that name
+    # no tenant: health and the API's own documents
+    ("GET", "/healthz"): public_without_tenant_data,
+    ("GET", "/openapi.json"): public_without_tenant_data,
+    ("GET", "/docs"): public_without_tenant_data,
+    ("GET", "/docs/oauth2-redirect"): public_without_tenant_data,
+    ("GET", "/redoc"): public_without_tenant_data,
+}
+
+
+def _walk(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str, BaseRoute]]:
+    for route in routes:
+        # FastAPI >= 0.16x keeps an included router whole (its routes carry their router's
+        # prefix, the include's own prefix is in its context); older ones copy the routes.
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _walk(inner.routes, prefix + route.include_context.prefix)  # type: ignore[attr-defined]
+        else:
+            yield prefix, route
+
+
+def routes_of(app: FastAPI) -> set[tuple[str, str]]:
+    """Every (method, path) the app serves; WebSockets as ("WS", path)."""
+    found: set[tuple[str, str]] = set()
+    for prefix, route in _walk(app.routes):
+        if isinstance(route, APIWebSocketRoute):
+            found.add(("WS", prefix + route.path))
+        elif isinstance(route, APIRoute | Route):
+            found.update((m, prefix + route.path) for m in route.methods or () if m != "HEAD")
+        else:
+            raise AssertionError(f"a route of an unknown kind: {route!r}")
+    return found
+
+
+def test_every_route_is_classified(gateway: FastAPI) -> None:
+    served = routes_of(gateway)
+    assert served - set(ROUTES) == set(), "routes with no cross-tenant probe: add them to ROUTES"
+    assert set(ROUTES) - served == set(), "ROUTES names routes the app no longer serves"
+
+
+def test_a_route_added_without_a_row_is_caught(gateway: FastAPI) -> None:
+    router = APIRouter(prefix="/jobs")
+
+    @router.get("/{job_id}/shiny")
+    async def shiny(job_id: UUID) -> str:
+        return "anyone's"
+
+    gateway.include_router(router)
+    assert routes_of(gateway) - set(ROUTES) == {("GET", "/jobs/{job_id}/shiny")}
+
+
+@pytest.fixture(name="world")
+async def world_fixture(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack, live_url: str
+) -> World:
+    a, b = new_tenant(), new_tenant()
+    job = await coding_job(client, keys, stack, b)
+    ctx = ToolContext(job, b, "coder", user_id="bob", scope="turn-1")
+    waiting = await caller_for(stack, Counting()).call(ctx, "run_command", COMMAND)
+    assert isinstance(waiting, oc.AwaitingApproval)
+    repo_url = f"https://github.com/{new_tenant()}/app.git"  # its owner is not B's name
+    registered = await client.post("/index/repos", json={"repo": repo_url}, headers=keys.headers(b))
+    assert registered.status_code == 201, registered.text
+    workspace = f"ws-{b}"
+    created = await client.post(
+        f"{SANDBOX}/workspaces/{workspace}", json={}, headers=keys.headers(b)
+    )
+    assert created.status_code == 201, created.text
+    put = await client.put(
+        f"{SANDBOX}/workspaces/{workspace}/files/{FILE}", content=b"B's", headers=keys.headers(b)
+    )
+    assert put.status_code == 204, put.text
+    return World(
+        client, keys, stack, live_url, a, b, job, waiting.call_id,
+        UUID(registered.json()["id"]), repo_url, registered.json()["webhook_secret"], workspace,
+    )  # fmt: skip
+
+
+async def test_tenant_a_reaches_nothing_of_tenant_b(world: World) -> None:
+    before = await world.b_state()
+    assert before[2:] == (200, b"B's")
+    for (method, path), probe in ROUTES.items():
+        await probe(world, method, path)
+    assert await world.b_state() == before
