@@ -245,7 +245,12 @@ async def test_cancel_twice_is_409(client: httpx.AsyncClient, keys: Keys, stack:
             {"at_version": 1, "models": {"cook": "m"}},
             "body.models.cook.[key]",
         ),
-        ("POST", "/jobs/{job}/fork", {"at_version": 1, "models": {"coder": " "}}, "body.models.coder"),
+        (
+            "POST",
+            "/jobs/{job}/fork",
+            {"at_version": 1, "models": {"coder": " "}},
+            "body.models.coder",
+        ),
     ],
 )
 async def test_invalid_input_is_422_naming_the_field(
