@@ -1,4 +1,4 @@
-"""The edge's reusable types, alone: storable text, finite numbers, the clone URL pattern."""
+"""The edge's reusable types, alone: storable text and finite, bounded numbers."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ import re
 from typing import Annotated
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from bdg_contracts.numbers import Amount
 from bdg_contracts.text import NOT_BLANK, STORABLE, Text, unstorable
-from bdg_gateway.index_routes import CLONE_URL, clone_url_problem
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -58,24 +57,3 @@ def test_unstorable_is_exactly_nul_or_a_surrogate(value: str) -> None:
     bad = any(c == "\x00" or 0xD800 <= ord(c) <= 0xDFFF for c in value)
     assert (unstorable(value) is not None) == bad
     assert (re.search(STORABLE, value) is None) == ("\x00" in value)
-
-
-URLS = st.one_of(
-    st.text(),
-    st.builds(
-        lambda scheme, rest: scheme + rest,
-        st.sampled_from(["https://", "HTTP://", "ssh://", "git://", "git+ssh://", "file://", ""]),
-        st.text(alphabet="ab:@/ .\t\x00-_", max_size=12),
-    ),
-    st.builds(
-        lambda user, rest: user + "@" + rest, st.text("ab._-", max_size=3), st.text("ab.:/ ")
-    ),
-)
-
-
-@settings(max_examples=2000)
-@given(URLS)
-def test_the_clone_url_pattern_accepts_what_the_rules_accept(url: str) -> None:
-    # The OpenAPI document publishes the pattern; the messages come from the rules: they agree.
-    accepted = clone_url_problem(url) is None and "\x00" not in url
-    assert (re.search(CLONE_URL, url) is not None) == accepted
