@@ -177,3 +177,36 @@ async def test_a_push_whose_ref_holds_nul_is_400_and_writes_nothing(
     assert response.status_code == 400, response.text
     assert "'ref'" in response.json()["detail"]
     assert stack.event_count() == before
+
+
+# -- what schemathesis found (tests/integration/test_schemathesis.py), each pinned here --------
+async def test_a_body_that_is_not_utf8_is_422_not_a_bare_400(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    headers = {**keys.headers(new_tenant()), "Content-Type": "application/json"}
+    response = await client.post("/jobs", content=b'{"goal": "\xff"}', headers=headers)
+    assert response.status_code == 422, response.text
+    assert "not UTF-8" in response.json()["detail"]
+
+
+async def test_a_wrong_method_names_every_method_of_the_path(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    response = await client.request("OPTIONS", "/jobs", headers=keys.headers(new_tenant()))
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+
+
+async def test_the_openapi_document_says_what_the_gateway_answers(
+    client: httpx.AsyncClient,
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    budget = spec["paths"]["/jobs/{job_id}/budget"]["post"]["responses"]
+    assert {"401", "404", "409", "422"} <= set(budget)
+    problem = {"$ref": "#/components/schemas/Problem"}
+    assert budget["422"]["content"]["application/json"]["schema"] == problem
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    goal = spec["components"]["schemas"]["RequestJob"]["properties"]["goal"]
+    assert (goal["maxLength"], goal["pattern"]) == (10_000, "^[^\\x00]*$")
+    limit = spec["components"]["schemas"]["RaiseBudget"]["properties"]["limit_usd"]
+    assert limit["maximum"] == 1_000_000
