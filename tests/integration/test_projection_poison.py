@@ -17,6 +17,7 @@ from uuid import UUID, uuid4
 import httpx
 import psycopg
 import pytest
+from eventsourcing.persistence import StoredEvent
 from rich.console import Console
 
 from bdg_cli.replay import replay, retry
@@ -160,3 +161,29 @@ async def test_a_connection_lost_mid_batch_is_not_poison(stack: Stack) -> None:
     ):
         catch_up(stack.store, conn, projection=Broken())
     assert poisoned(stack) == []
+
+
+async def test_an_event_this_code_cannot_read_is_poisoned_too(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    """A stored event of a class this code does not know (written by a newer version, or by
+    hand) stops no reader: the projection poisons it and goes on."""
+    tenant = new_tenant()
+    unknown = uuid4()
+    stack.store.recorder.insert_events(
+        [
+            StoredEvent(
+                originator_id=unknown, originator_version=1, topic="JobTeleported", state=b"{}"
+            )
+        ]
+    )
+    after = await create(client, keys, tenant)
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        assert catch_up(stack.store, conn) == 1
+    assert await listed(client, keys, tenant) == [after["id"]]
+    [record] = poisoned(stack)
+    assert (record.originator, record.event_name, record.event_version) == (
+        unknown, "JobTeleported", 1,
+    )  # fmt: skip
+    assert "UnknownEventError" in record.error
+    assert (await client.get("/healthz")).json()["newest_poison"]["event_name"] == "JobTeleported"

@@ -19,7 +19,7 @@ import psycopg
 from psycopg.rows import class_row
 
 from bdg_contracts.text import unstorable
-from bdg_jobs.store import Recorded
+from bdg_jobs.store import Recorded, Unreadable
 
 TABLE = "bdg_projection_poison"
 MAX_ERROR_CHARS = 2_000
@@ -55,22 +55,21 @@ def held_originators(conn: psycopg.Connection[Any], projection: str) -> set[UUID
 
 
 def record(
-    conn: psycopg.Connection[Any], projection: str, recorded: Recorded, error: BaseException
+    conn: psycopg.Connection[Any],
+    projection: str,
+    recorded: Recorded | Unreadable,
+    error: BaseException,
 ) -> None:
-    event = recorded.event
+    if isinstance(recorded, Unreadable):  # its event id is inside what cannot be read
+        spot = (recorded.originator, recorded.notification_id, "", recorded.topic, recorded.version)
+    else:
+        event = recorded.event
+        spot = (event.job_id, recorded.notification_id, event.event_id, event.name, event.version)
     conn.execute(
         f"INSERT INTO {TABLE} (projection, originator, position, event_id, event_name, "
         "event_version, error) VALUES (%s, %s, %s, %s, %s, %s, %s) "
         "ON CONFLICT (projection, originator) DO NOTHING",
-        (
-            projection,
-            event.job_id,
-            recorded.notification_id,
-            event.event_id,
-            event.name,
-            event.version,
-            describe(error),
-        ),
+        (projection, *spot, describe(error)),
     )
 
 

@@ -28,7 +28,7 @@ from psycopg.rows import tuple_row
 from bdg_contracts.base import Event
 from bdg_jobs import poison
 from bdg_jobs.agent_config import AgentConfigProjection
-from bdg_jobs.store import Recorded
+from bdg_jobs.store import Recorded, Unreadable
 
 log = logging.getLogger(__name__)
 # The database went away (or the connection broke): try again later, nothing is poisoned.
@@ -41,7 +41,9 @@ Progress = Callable[[int, int], None]
 class EventSource(Protocol):
     """What a projection reads: ``JobStore`` or a fake."""
 
-    def notifications(self, after: int, limit: int = ...) -> list[Recorded]: ...
+    def readable_notifications(
+        self, after: int, limit: int = ...
+    ) -> list[Recorded | Unreadable]: ...
 
     def history(self, job_id: UUID, after: int = ..., upto: int | None = ...) -> list[Event]: ...
 
@@ -105,15 +107,24 @@ def _save_position(conn: psycopg.Connection[Any], name: str, value: int) -> None
     conn.execute("UPDATE bdg_projection_positions SET position = %s WHERE name = %s", (value, name))
 
 
+class _UnreadableInBatch(Exception):
+    """A batch holds an event that cannot be decoded: ``_isolate`` poisons it."""
+
+
+def _originator(recorded: Recorded | Unreadable) -> UUID:
+    return recorded.originator if isinstance(recorded, Unreadable) else recorded.event.job_id
+
+
 def project(
     projection: Projection,
     conn: psycopg.Connection[Any],
-    batch: Sequence[Recorded],
+    batch: Sequence[Recorded | Unreadable],
     source: EventSource,
 ) -> Advanced:
     """Apply the part of ``batch`` past the stored position and advance it, in one transaction.
 
-    Events of poisoned originators are skipped; if the rest fails, ``_isolate`` finds the event.
+    Events of poisoned originators are skipped; if the rest fails, or holds an event that
+    cannot be decoded, ``_isolate`` finds the event.
     """
     try:
         with conn.transaction():
@@ -125,10 +136,12 @@ def project(
             if not fresh:
                 return Advanced(current, 0)
             held = poison.held_originators(conn, projection.name)
-            live = [r for r in fresh if r.event.job_id not in held]
+            live = [r for r in fresh if _originator(r) not in held]
+            if any(isinstance(r, Unreadable) for r in live):
+                raise _UnreadableInBatch
             poison.hold(conn, projection.name, _counts(fresh, held))
             if live:
-                projection.apply(conn, live, source)
+                projection.apply(conn, [r for r in live if isinstance(r, Recorded)], source)
             last = max(r.notification_id for r in fresh)
             _save_position(conn, projection.name, last)
     except TRANSIENT:
@@ -143,14 +156,14 @@ def project(
     return Advanced(last, len(live))
 
 
-def _counts(batch: Sequence[Recorded], held: set[UUID]) -> dict[UUID, int]:
-    return dict(Counter(r.event.job_id for r in batch if r.event.job_id in held))
+def _counts(batch: Sequence[Recorded | Unreadable], held: set[UUID]) -> dict[UUID, int]:
+    return dict(Counter(_originator(r) for r in batch if _originator(r) in held))
 
 
 def _isolate(
     projection: Projection,
     conn: psycopg.Connection[Any],
-    batch: Sequence[Recorded],
+    batch: Sequence[Recorded | Unreadable],
     source: EventSource,
 ) -> Advanced:
     """The batch again, one event per savepoint: the ones that fail are poisoned and skipped."""
@@ -165,11 +178,13 @@ def _isolate(
             held = poison.held_originators(conn, projection.name)
             skipped: Counter[UUID] = Counter()
             for recorded in fresh:
-                originator = recorded.event.job_id
+                originator = _originator(recorded)
                 if originator in held:
                     skipped[originator] += 1
                     continue
                 try:
+                    if isinstance(recorded, Unreadable):
+                        raise recorded.error
                     with conn.transaction():  # a savepoint
                         projection.apply(conn, [recorded], source)
                 except TRANSIENT:
@@ -191,14 +206,18 @@ def _isolate(
     return Advanced(last, applied, poisoned)
 
 
-def _report(name: str, recorded: Recorded, error: Exception) -> None:
+def _report(name: str, recorded: Recorded | Unreadable, error: Exception) -> None:
     # Once per poisoned originator: the position moves past it, so it is never retried alone.
-    event = recorded.event
+    if isinstance(recorded, Unreadable):
+        what, version = f"an unreadable {recorded.topic}", recorded.version
+    else:
+        what, version = f"{recorded.event.name} {recorded.event.event_id}", recorded.event.version
+    originator = _originator(recorded)
     log.error(
-        "projection %s skips %s (event %s, version %d of %s, position %d) and the later events "
-        "of %s until repaired (bdg replay --retry-poisoned): %s",
-        name, event.name, event.event_id, event.version, event.job_id,
-        recorded.notification_id, event.job_id, poison.describe(error),
+        "projection %s skips %s (version %d of %s, position %d) and the later events of %s "
+        "until repaired (bdg replay --retry-poisoned): %s",
+        name, what, version, originator, recorded.notification_id, originator,
+        poison.describe(error),
     )  # fmt: skip
 
 
@@ -256,15 +275,15 @@ def catch_up(
         progress(0, total)
     applied = 0
     with ThreadPoolExecutor(1, thread_name_prefix=f"{projection.name}-reader") as reader:
-        ahead = reader.submit(source.notifications, done, batch)
+        ahead = reader.submit(source.readable_notifications, done, batch)
         while notifications := ahead.result():
             last = notifications[-1].notification_id
-            ahead = reader.submit(source.notifications, last, batch)
+            ahead = reader.submit(source.readable_notifications, last, batch)
             step = project(projection, conn, notifications, source)
             applied += step.applied
             done = max(step.position, last)
             if done > last:  # another projector got further: read on from its position
-                ahead = reader.submit(source.notifications, done, batch)
+                ahead = reader.submit(source.readable_notifications, done, batch)
             if progress:
                 progress(done - start, max(total, done - start))
     return applied

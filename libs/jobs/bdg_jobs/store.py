@@ -15,7 +15,7 @@ from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.conninfo import conninfo_to_dict
 
-from bdg_contracts.base import Event
+from bdg_contracts.base import Event, UnknownEventError
 from bdg_jobs.domain import Job
 from bdg_jobs.errors import ConcurrencyConflictError, JobNotFoundError, RepoNotFoundError
 from bdg_jobs.mapper import to_event, to_stored
@@ -33,6 +33,18 @@ class Recorded:
 
     notification_id: int
     event: Event
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A stored event this code cannot decode (a class it does not know, data its model
+    refuses): kept apart so that a reader of the whole log can go on past it."""
+
+    notification_id: int
+    originator: UUID
+    version: int
+    topic: str
+    error: Exception
 
 
 def datastore_from_url(url: str, pool_size: int = 4) -> PostgresDatastore:
@@ -124,6 +136,20 @@ class JobStore:
     def notifications(self, after: int, limit: int = 500) -> list[Recorded]:
         rows = self.recorder.select_notifications(after, limit, inclusive_of_start=False)
         return [Recorded(n.id, to_event(n)) for n in rows]
+
+    def readable_notifications(self, after: int, limit: int = 500) -> list[Recorded | Unreadable]:
+        """``notifications``, with each event that cannot be decoded as an ``Unreadable``."""
+        rows = self.recorder.select_notifications(after, limit, inclusive_of_start=False)
+        found: list[Recorded | Unreadable] = []
+        for row in rows:
+            try:
+                found.append(Recorded(row.id, to_event(row)))
+            except (UnknownEventError, ValueError) as error:  # ValueError: JSON, pydantic
+                originator = UUID(str(row.originator_id))
+                found.append(
+                    Unreadable(row.id, originator, row.originator_version, row.topic, error)
+                )
+        return found
 
     def max_notification_id(self) -> int:
         return self.recorder.max_notification_id() or 0
