@@ -3,9 +3,9 @@
 The stack, sandboxd, the model (offline local one unless an endpoint is set) and every service
 as its own process (live_stack); the job with plan approval auto, each event printed as it
 happens (tool calls with their arguments, model calls with their tokens, test runs with their
-counts, the review), the deploy approved unless --gated (the deploy itself is the one recorded
-answer: no deploy provider is reachable from here), then the summary, the model's tokens and
-the final diff.
+counts, the review), the deploy approved unless --gated (the default deploy: the change as a
+branch ``bdg/<job>`` of the repository), then the summary, the model's tokens and the final
+diff.
 """
 
 from __future__ import annotations
@@ -91,8 +91,8 @@ async def _live(stack: LiveStack, request: cmd.RequestJob, run: Run) -> int:
     async with running_services(stack) as supervised:
         console.print(f"[bold]services[/] every one its own process; logs in {stack.log_path}")
         console.print(
-            "[bold]deploy[/] answered from a recorded script (no deploy provider is reachable "
-            "from here); every other step is real"
+            "[bold]deploy[/] the change as a branch bdg/<job> of the job's repository; "
+            "every step is real"
         )
         async with connected(stack.settings) as conn:
             flow = asyncio.create_task(run_job(conn, run, request))

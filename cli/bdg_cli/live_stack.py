@@ -5,8 +5,8 @@ one model endpoint and every service as its own process, for the whole run.
 - sandboxd: started unless one answers at AGENT_SANDBOX_ENDPOINT (see own_sandbox);
 - the model: OPENAI_BASE_URL / OPENAI_API_KEY / BDG_LLM_RECORDINGS as set, else the offline
   local model (as `bdg up` does);
-- the services: real, with no recorded answers, except the deployer, which alone gets a recorded
-  script for its deploy answer (no deploy provider is reachable from here);
+- the services: real, with no recorded answers: the deploy is the default one, the change as a
+  branch ``bdg/<job>`` of the job's repository;
 - bounds that keep a job short: coder turns, plan drafts, a step timeout (options, then env).
 """
 
@@ -27,20 +27,12 @@ from bdg_cli.procs import Supervisor
 from bdg_cli.up import default_commands
 from bdg_llm.local_server import LocalModelServer
 from bdg_llm.settings import LlmSettings
-from bdg_runtime.answers import DeployAnswer, load_answers
 from bdg_runtime.embedded import EmbeddedServer, EmbeddedStack, resolve_urls
 from bdg_runtime.local_llm import ROLE_MODELS, ensure_local_model_server, service_env
 from bdg_runtime.settings import Settings
 
 Say = Callable[[str], None]
-REFERENCE = Path(__file__).resolve().parents[2] / "examples" / "reference-job.json"
-DEPLOY = DeployAnswer(
-    target="preview (recorded answer)",
-    preview="No deploy provider (Vercel, ...) is reachable from here: this deploy is answered "
-    "from a recorded script; every other step ran for real.",
-    url="https://live-job.preview.bigdaddyg.invalid/",
-)
-RECORDED_ONLY = "BDG_ANSWERS_FILE"
+RECORDED_ONLY = "BDG_ANSWERS_FILE"  # every step real: no recorded answers for any
 
 
 @dataclass(frozen=True)
@@ -93,15 +85,6 @@ def describe_model(server: LocalModelServer | None, model: str | None) -> str:
     return "no model (no endpoint set and the local model is not installed)"
 
 
-def write_deploy_answers(path: Path) -> Path:
-    """A recorded script whose default answers any goal; the deployer reads only its deploy."""
-    reference = load_answers(REFERENCE)
-    script = next(iter(reference.goals.values())).model_copy(update={"deploy": DEPLOY})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(reference.model_copy(update={"goals": {}, "default": script}).model_dump_json())
-    return path
-
-
 @contextlib.contextmanager
 def live_stack(
     settings: Settings,
@@ -141,14 +124,13 @@ def live_stack(
         }
         env.setdefault("JWT_SECRET", secrets.token_urlsafe(48))  # this run's gateway only
         env.setdefault("BDG_LOG_FORMAT", "text")
-        answers = write_deploy_answers(home / "live" / "deploy-answers.json")
         configured = settings.model_copy(
             update={"database_url": database_url, "nats_url": nats_url}
         )
         yield LiveStack(
             configured,
             env,
-            {"deployer": {RECORDED_ONLY: str(answers)}},
+            {},
             describe_model(server, model),
             stack is not None,
             home / "live-services.log",

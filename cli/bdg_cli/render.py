@@ -148,7 +148,9 @@ def _(event: ev.DeployAwaitingApproval) -> str:
 
 @summary.register
 def _(event: ev.Deployed) -> str:
-    return event.url + (" (canary)" if event.canary else "")
+    delivered = event.branch
+    on = f": branch {delivered.branch} at {delivered.commit[:12]}" if delivered else ""
+    return event.url + (" (canary)" if event.canary else "") + on
 
 
 @summary.register
@@ -229,6 +231,7 @@ def job_table(job: Job) -> Table:
         ("attempt", f"{job.attempt} of {job.max_attempts}"),
         ("cost", f"${job.cost_usd:.4f}"),
         ("deployed", job.deployed_url or "-"),
+        ("branch", _branch(job.delivered_branch)),
         ("created", _time(job.created_at)),
         ("updated", _time(job.updated_at)),
     ]
@@ -237,6 +240,12 @@ def job_table(job: Job) -> Table:
     for key, value in rows:
         table.add_row(key, value)
     return table
+
+
+def _branch(delivered: ev.DeliveredBranch | None) -> str:
+    if delivered is None:
+        return "-"
+    return f"{delivered.branch} at {delivered.commit} in {delivered.repository}"
 
 
 def jobs_table(rows: Iterable[Sequence[Any]]) -> Table:

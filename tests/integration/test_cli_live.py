@@ -1,5 +1,5 @@
-"""The live demo's pieces that need no model: the example repository, the deployer's recorded
-script, the bounds given to the services, and how tool calls and patches are shown."""
+"""The live demo's pieces that need no model: the example repository, the bounds given to the
+services, and how tool calls and patches are shown."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ from uuid import UUID
 import pytest
 
 from bdg_cli.demo_repo import DEMO_REPO, make_demo_repo
-from bdg_cli.live_stack import DEPLOY, LiveBounds, write_deploy_answers
+from bdg_cli.live_stack import LiveBounds
 from bdg_cli.live_view import final_diff
 from bdg_cli.render import short_arguments
 from bdg_contracts import events as ev
-from bdg_runtime.answers import load_answers
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -31,11 +30,6 @@ def test_the_example_repository_has_the_same_commit_every_time(tmp_path: Path) -
     ).stdout.split()  # fmt: skip
     assert set(files) == {"README.md", "pyproject.toml", "calc/__init__.py", "calc/ops.py",
                           "tests/test_ops.py"}  # fmt: skip
-
-
-def test_the_deployer_script_answers_any_goal_with_the_recorded_deploy(tmp_path: Path) -> None:
-    answers = load_answers(write_deploy_answers(tmp_path / "live" / "answers.json"))
-    assert answers.script_for("whatever the user asked").deploy == DEPLOY
 
 
 def test_bounds_take_options_then_the_environment_then_the_live_defaults(

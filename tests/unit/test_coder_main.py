@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bdg_coder.adapters import AbstractCoder, RecordedCoder
+from bdg_coder.adapters import AbstractCoder
 from bdg_coder.handlers import CoderHandlers
 from bdg_coder.loop_decisions import LoopLimits
 from bdg_coder.main import CoderSettings, replay_reactions, run
+from bdg_coder.recorded import RecordedCoder
 from bdg_coder.tool_loop_coder import ToolLoopCoder
 from bdg_llm.api import ChatResult
 from bdg_llm.llm_called_fields import fields_for_event

@@ -9,8 +9,10 @@ import pytest
 from pydantic import ValidationError
 
 from bdg_coder.domain import feedback_of, needs_rework
+from bdg_coder.recorded import CoderScript
 from bdg_contracts import events as ev
 from bdg_deployer.domain import ready_to_ship
+from bdg_deployer.recorded import DeployerScript
 from bdg_planner.adapters import AbstractPlanner
 from bdg_planner.application import Planning
 from bdg_planner.domain import (
@@ -22,16 +24,17 @@ from bdg_planner.domain import (
     final_plan,
     review_round,
 )
+from bdg_planner.recorded import PlannerScript
 from bdg_runtime.answers import (
     Answers,
     AnswersError,
     AnswersSettings,
-    TestRunAnswer,
     answers_from_env,
     load_answers,
     pick,
 )
 from bdg_tester.domain import TestRun
+from bdg_tester.recorded import TesterScript, TestRunAnswer
 from tests.unit.jobs import CAUSE, new_job
 
 pytestmark = pytest.mark.timeout(10)
@@ -59,13 +62,16 @@ def reference() -> Answers:
 
 
 def test_reference_file_scripts_the_reference_goal() -> None:
-    script = reference().script_for(f"  {REFERENCE_GOAL}\n")
-    assert len(script.plan.drafts) == 2
-    assert [c.score for c in script.plan.critiques] == [6, 9]
-    assert all("- [ ]" in d for d in script.plan.drafts)
-    assert [t.passed for t in script.tests] == [False, True]
-    assert script.review[0].approved
-    assert script.deploy.target == "preview"
+    goal = f"  {REFERENCE_GOAL}\n"
+    answers = reference()
+    planned = answers.read(PlannerScript).script_for(goal)
+    assert len(planned.plan.drafts) == 2
+    assert [c.score for c in planned.plan.critiques] == [6, 9]
+    assert all("- [ ]" in d for d in planned.plan.drafts)
+    assert [t.passed for t in answers.read(TesterScript).script_for(goal).tests] == [False, True]
+    assert planned.review[0].approved
+    assert answers.read(DeployerScript).script_for(goal).deploy.target == "preview"
+    script = answers.read(CoderScript).script_for(goal)
     for attempt in script.coding:
         for patch in attempt.patches:
             for path in patch.paths:
@@ -77,32 +83,39 @@ def test_reference_file_scripts_the_reference_goal() -> None:
 def test_a_goal_without_script_falls_back_to_the_default_or_fails_clearly() -> None:
     answers = reference()
     with pytest.raises(AnswersError, match=r"reference-job\.json"):
-        answers.script_for("something else")
-    with_default = answers.model_copy(update={"default": answers.script_for(REFERENCE_GOAL)})
-    assert with_default.script_for("something else").deploy.target == "preview"
+        answers.read(DeployerScript).script_for("something else")
+    with_default = answers.model_copy(update={"default": answers.goals[REFERENCE_GOAL]})
+    deploys = with_default.read(DeployerScript)
+    assert deploys.script_for("something else").deploy.target == "preview"
 
 
 def test_no_answers_file_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BDG_ANSWERS_FILE", raising=False)
     answers = answers_from_env()
     with pytest.raises(AnswersError, match="BDG_ANSWERS_FILE"):
-        answers.script_for(REFERENCE_GOAL)
+        answers.read(PlannerScript).script_for(REFERENCE_GOAL)
     assert "BDG_ANSWERS_FILE" in answers.describe()
 
 
 def test_answers_file_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BDG_ANSWERS_FILE", str(REFERENCE))
     assert AnswersSettings().bdg_answers_file == REFERENCE
-    assert answers_from_env().script_for(REFERENCE_GOAL).plan.critiques[1].score == 9
+    script = answers_from_env().read(PlannerScript).script_for(REFERENCE_GOAL)
+    assert script.plan.critiques[1].score == 9
 
 
 def test_broken_answers_files_are_refused(tmp_path: Path) -> None:
     with pytest.raises(AnswersError, match="cannot read"):
         load_answers(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
-    bad.write_text('{"goals": {"g": {"plan": {"drafts": [], "critiques": []}}}}')
+    bad.write_text('{"goals": ["not", "scripts"]}')
     with pytest.raises(AnswersError, match="invalid answers file"):
         load_answers(bad)
+    # Each service checks its own sections: the planner refuses an empty plan.
+    empty_plan = tmp_path / "empty-plan.json"
+    empty_plan.write_text('{"goals": {"g": {"plan": {"drafts": [], "critiques": []}}}}')
+    with pytest.raises(AnswersError, match=r"invalid answers file .*empty-plan\.json"):
+        load_answers(empty_plan).read(PlannerScript)
 
 
 def test_a_recorded_test_run_is_consistent() -> None:

@@ -17,12 +17,13 @@ from bdg_runtime import service
 from bdg_runtime.answers import Answers
 from bdg_runtime.job_replay import replay_job
 from bdg_tester import main
-from bdg_tester.adapters import MissingOutcomeError, RecordedOutcomes, RecordedTestRunner
+from bdg_tester.adapters import MissingOutcomeError, RecordedOutcomes
 from bdg_tester.analysis.model import Phase, RunOutput
 from bdg_tester.analysis.verdict import after_run, combine, install_failed
 from bdg_tester.detection.detect import detect_projects
 from bdg_tester.detection.projects import Project
 from bdg_tester.domain import TestTask, task_for
+from bdg_tester.recorded import RecordedTestRunner
 from bdg_tester.results.console_counts import Counts, console_counts
 from bdg_tester.results.coverage import CoverageReport
 from bdg_tester.results.outcomes import Status, TestCase, TestReport

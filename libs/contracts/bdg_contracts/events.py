@@ -130,9 +130,18 @@ class DeployApproved(Event):
     approved_by: str
 
 
+class DeliveredBranch(Contract):
+    """A change delivered as a git branch: where, which branch, which commit."""
+
+    repository: str = Field(min_length=1, description="the repository holding the branch")
+    branch: str = Field(min_length=1)
+    commit: str = Field(min_length=1)
+
+
 class Deployed(Event):
     url: str
     canary: bool = False
+    branch: DeliveredBranch | None = None  # the default deploy step's branch (none: recorded)
 
 
 class CanaryPromoted(Event):

@@ -38,6 +38,7 @@ class JobFacts(Aggregate):
     review_reworks: int = 0
     canary: bool = False
     deployed_url: str = ""
+    delivered_branch: ev.DeliveredBranch | None = None
     cost_usd: float = 0.0
     budget_limit_usd: float | None = None
     # Pause and budget suspension nest (a paused job can also run out of budget): a stack.
@@ -122,6 +123,7 @@ class JobFacts(Aggregate):
     @_mutate.register
     def _(self, event: ev.Deployed) -> None:
         self.deployed_url, self.canary = event.url, event.canary
+        self.delivered_branch = event.branch
         if not event.canary:
             self.state = JobState.done
 

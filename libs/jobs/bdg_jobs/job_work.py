@@ -67,8 +67,14 @@ class WorkDecisions(ControlDecisions):
     def approve_deploy(self, cause: Cause, approved_by: str) -> None:
         self._append(ev.DeployApproved, cause, approved_by=approved_by)
 
-    def deploy(self, cause: Cause, url: str, canary: bool = False) -> None:
-        self._append(ev.Deployed, cause, url=url, canary=canary)
+    def deploy(
+        self,
+        cause: Cause,
+        url: str,
+        canary: bool = False,
+        branch: ev.DeliveredBranch | None = None,
+    ) -> None:
+        self._append(ev.Deployed, cause, url=url, canary=canary, branch=branch)
 
     def promote_canary(self, cause: Cause) -> None:
         if not self.canary:

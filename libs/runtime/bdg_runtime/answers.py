@@ -1,14 +1,15 @@
-"""Recorded answers: what the model-driven steps would have answered, read from a JSON file.
+"""Recorded answers: the mechanism by which step services take scripted results from a file.
 
-The step services take their outside results (plans, critiques, patches, test runs, reviews,
-deploys) from ``BDG_ANSWERS_FILE`` until the real adapters exist, the way deterministic tests
-take model answers from recordings. The file holds one script per goal and an optional default::
+Until a step's real adapter runs (and in tests and the demo), a service can take its outside
+results from ``BDG_ANSWERS_FILE``, the way deterministic tests take model answers from
+recordings. The file holds one script per goal and an optional default::
 
     {"default": {...script...}, "goals": {"<goal>": {...script...}}}
 
-A script has the sections ``plan {drafts[], critiques[]}``, ``coding[]``, ``tests[]``,
-``review[]`` and ``deploy``; list entries are chosen by iteration, attempt or round number
-(1-based) and the last entry answers every later number (``pick``).
+This module knows only that shape: loading the file, choosing a goal's script, picking an entry
+by number. What a script's sections hold is each service's own business: a service reads its
+sections through a ``ScriptView`` of its own (the planner's ``plan`` and ``review``, the coder's
+``coding``, the tester's ``tests``, the deployer's ``deploy``), checked when it starts.
 """
 
 from __future__ import annotations
@@ -16,17 +17,11 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Self, TypeVar
+from typing import Any, Generic, TypeVar
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bdg_runtime.reactions import StepError
@@ -48,92 +43,70 @@ class AnswersSettings(BaseSettings):
 
 
 class Answer(BaseModel):
+    """A section of a script, or a part of one: strict about its fields."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Critique(Answer):
-    score: int = Field(ge=1, le=10)
-    risks: tuple[str, ...] = ()
-    changes: tuple[str, ...] = ()
+class ScriptView(BaseModel):
+    """The sections of a script one service reads (the others are not its business)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-class PlanAnswers(Answer):
-    drafts: tuple[str, ...] = Field(min_length=1)
-    critiques: tuple[Critique, ...] = Field(min_length=1)
+V = TypeVar("V", bound=ScriptView)
 
 
-class Patch(Answer):
-    paths: tuple[str, ...] = Field(min_length=1)
-    patch: str = Field(min_length=1, description="unified diff")
+class Answers(BaseModel):
+    """The file as read: scripts by goal, their sections left to the services' views."""
 
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-class CodingAnswer(Answer):
-    patches: tuple[Patch, ...] = ()
-    summary: str = ""
-
-
-class TestRunAnswer(Answer):
-    __test__: ClassVar[bool] = False  # not a pytest class
-
-    passed: bool
-    total: int = Field(default=0, ge=0)
-    failed: int = Field(default=0, ge=0)
-    coverage: float | None = Field(default=None, ge=0, le=100)
-    analysis: str = ""
-    output_tail: str = ""
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        if self.failed > self.total:
-            raise ValueError("failed cannot exceed total")
-        if self.passed and self.failed:
-            raise ValueError("a passing run has no failed tests")
-        return self
-
-
-class ReviewAnswer(Answer):
-    approved: bool
-    score: int = Field(ge=1, le=10)
-    notes: str = ""
-
-
-class DeployAnswer(Answer):
-    target: str = Field(min_length=1)
-    preview: str = ""
-    url: str = Field(min_length=1)
-    rollback_url: str = Field(default="", description="where a rollback returns to")
-
-
-class Script(Answer):
-    plan: PlanAnswers
-    coding: tuple[CodingAnswer, ...] = Field(min_length=1)
-    tests: tuple[TestRunAnswer, ...] = Field(min_length=1)
-    review: tuple[ReviewAnswer, ...] = Field(min_length=1)
-    deploy: DeployAnswer
-
-
-class Answers(Answer):
-    default: Script | None = None
-    goals: dict[str, Script] = Field(default_factory=dict)
+    default: dict[str, Any] | None = None
+    goals: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: str = Field(default="", exclude=True, description="where these were read from")
 
     @field_validator("goals")
     @classmethod
-    def _strip_goals(cls, goals: dict[str, Script]) -> dict[str, Script]:
+    def _strip_goals(cls, goals: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         return {goal.strip(): script for goal, script in goals.items()}
-
-    def script_for(self, goal: str) -> Script:
-        script = self.goals.get(goal.strip(), self.default)
-        if script is None:
-            where = self.source or "no answers file (set BDG_ANSWERS_FILE)"
-            raise AnswersError(f"no recorded answers for goal {goal.strip()!r} in {where}")
-        return script
 
     def describe(self) -> str:
         if not self.source:
             return "no BDG_ANSWERS_FILE set: every step fails with that reason until one is"
         default = ", and a default" if self.default else ", no default"
         return f"recorded answers from {self.source}: {len(self.goals)} goal(s){default}"
+
+    def read(self, view: type[V]) -> Scripts[V]:
+        """Every script seen through ``view``; a script that does not fit is an AnswersError
+        naming the file, so a service refuses a broken file when it starts."""
+        try:
+            default = view.model_validate(self.default) if self.default is not None else None
+            goals = {goal: view.model_validate(s) for goal, s in self.goals.items()}
+        except ValidationError as error:
+            where = self.source or "the recorded answers"
+            raise AnswersError(f"invalid answers file {where}: {error}") from error
+        return Scripts(self, default, goals)
+
+
+@dataclass(frozen=True)
+class Scripts(Generic[V]):
+    """One service's view of every script in the file."""
+
+    answers: Answers
+    default: V | None
+    goals: dict[str, V]
+
+    @property
+    def source(self) -> str:
+        return self.answers.source
+
+    def script_for(self, goal: str) -> V:
+        script = self.goals.get(goal.strip(), self.default)
+        if script is None:
+            where = self.source or "no answers file (set BDG_ANSWERS_FILE)"
+            raise AnswersError(f"no recorded answers for goal {goal.strip()!r} in {where}")
+        return script
 
 
 def report(answers: Answers, logger: logging.Logger) -> None:
@@ -162,10 +135,14 @@ def load_answers(path: Path) -> Answers:
     return answers.model_copy(update={"source": str(path)})
 
 
-def answers_or_exit(service: str) -> Answers:
-    """For a service's ``main``: a broken answers file stops it before anything connects."""
+def answers_or_exit(service: str, *views: type[ScriptView]) -> Answers:
+    """For a service's ``main``: a broken answers file (or one whose scripts do not fit the
+    service's ``views``) stops it before anything connects."""
     try:
-        return answers_from_env()
+        answers = answers_from_env()
+        for view in views:
+            answers.read(view)
+        return answers
     except AnswersError as error:
         print(f"{service}: {error}", file=sys.stderr)
         raise SystemExit(2) from error

@@ -1,5 +1,5 @@
 """Running a step service whose answers are recorded (BDG_ANSWERS_FILE): the composition root
-the coder, tester and deployer share until their model- and sandbox-driven adapters exist."""
+the coder and deployer share when the file is set (tests, the demo)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from bdg_runtime import service
-from bdg_runtime.answers import Answers, answers_or_exit, report
+from bdg_runtime.answers import Answers, ScriptView, answers_or_exit, report
 from bdg_runtime.reactions import Reaction
 
 
@@ -16,9 +16,9 @@ class Handlers(Protocol):
     def reactions(self) -> list[Reaction]: ...
 
 
-def run_recorded(name: str, build: Callable[[Answers], Handlers]) -> None:
+def run_recorded(name: str, build: Callable[[Answers], Handlers], *views: type[ScriptView]) -> None:
     """Read the answers before anything connects (a broken file exits 2), then serve."""
-    answers = answers_or_exit(name)
+    answers = answers_or_exit(name, *views)
     handlers = build(answers)
     log = logging.getLogger(f"bdg_{name}")
 

@@ -1,5 +1,5 @@
-"""The coder's outside world: something that turns a plan into patches. Recorded answers
-(``BDG_ANSWERS_FILE``) here; the model-driven tool loop is in tool_loop_coder.py."""
+"""The coder's outside world: something that turns a plan into patches. The model-driven tool
+loop is in tool_loop_coder.py; recorded answers (``BDG_ANSWERS_FILE``) in recorded.py."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import abc
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bdg_coder.domain import Changes, CodingTask, Patch
+from bdg_coder.domain import Changes, CodingTask
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
-from bdg_runtime.answers import Answers, pick
 from bdg_tools.keys import new_call_id
 from bdg_tools.spec import ToolContext
 
@@ -46,13 +45,3 @@ class AbstractCoder(abc.ABC):
     async def release(self, task: CodingTask, session: Session) -> None:
         """The attempt's reaction is recorded: whatever it held may go."""
         return None
-
-
-class RecordedCoder(AbstractCoder):
-    def __init__(self, answers: Answers) -> None:
-        self.answers = answers
-
-    async def code(self, task: CodingTask, session: Session) -> Changes:
-        answer = pick(self.answers.script_for(task.goal).coding, task.attempt)
-        patches = tuple(Patch(p.paths, p.patch) for p in answer.patches)
-        return Changes(patches, answer.summary)

@@ -13,11 +13,11 @@ import logging
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bdg_coder.adapters import RecordedCoder
 from bdg_coder.application import Coding
 from bdg_coder.domain import pinned_base
 from bdg_coder.handlers import CoderHandlers
 from bdg_coder.loop_decisions import LoopLimits
+from bdg_coder.recorded import CoderScript, RecordedCoder
 from bdg_coder.registries import live_registry, replay_registry
 from bdg_coder.tool_loop_coder import ToolLoopCoder
 from bdg_coder.workspace import NoWorkspaces, SandboxWorkspaces
@@ -93,9 +93,9 @@ def replay_reactions(sources: ReplaySources) -> list[Reaction]:
 
 
 def run() -> None:
-    answers = answers_or_exit(NAME)
+    answers = answers_or_exit(NAME, CoderScript)
     if answers.source:  # recorded answers were asked for (BDG_ANSWERS_FILE): tests, the demo
-        run_recorded(NAME, build)
+        run_recorded(NAME, build, CoderScript)
         return
     settings, llm = CoderSettings(), LlmSettings()
     endpoint = Settings().agent_sandbox_endpoint

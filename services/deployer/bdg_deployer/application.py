@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from bdg_contracts.states import JobState
 from bdg_deployer.adapters import AbstractDeployProvider
-from bdg_deployer.domain import DeployTask
+from bdg_deployer.domain import DeployTask, change_of
 from bdg_jobs.domain import Job
 from bdg_runtime.reactions import Delivery
 
 
-def _task(job: Job) -> DeployTask:
-    return DeployTask(job.job_id, job.tenant_id, job.goal, job.deployed_url)
+async def _task(delivery: Delivery, job: Job) -> DeployTask:
+    history = await delivery.app.history(job.job_id)
+    return DeployTask(
+        job.job_id,
+        job.tenant_id,
+        job.goal,
+        job.deployed_url,
+        change_of(history),
+        approved_at=delivery.event.occurred_at,
+        delivered=job.delivered_branch,
+    )
 
 
 class Deploying:
@@ -21,7 +30,7 @@ class Deploying:
         job = await delivery.job_to_work_on(JobState.reviewing)
         if job is None:
             return
-        release = await self.provider.prepare(_task(job))
+        release = await self.provider.prepare(await _task(delivery, job))
         await delivery.react(
             lambda job, cause: job.await_deploy_approval(cause, release.target, release.preview)
         )
@@ -30,12 +39,14 @@ class Deploying:
         job = await delivery.job_to_work_on(JobState.deploying)
         if job is None:
             return
-        done = await self.provider.deploy(_task(job))
-        await delivery.react(lambda job, cause: job.deploy(cause, done.url, done.canary))
+        done = await self.provider.deploy(await _task(delivery, job))
+        await delivery.react(
+            lambda job, cause: job.deploy(cause, done.url, done.canary, done.branch)
+        )
 
     async def roll_back(self, delivery: Delivery) -> None:
         job = await delivery.job_to_work_on(JobState.deploying)
         if job is None:
             return
-        to_url = await self.provider.roll_back(_task(job))
+        to_url = await self.provider.roll_back(await _task(delivery, job))
         await delivery.react(lambda job, cause: job.roll_back(cause, to_url))

@@ -1,11 +1,33 @@
-"""Pure deploy logic: what is asked of a provider and what it answers."""
+"""Pure deploy logic: what is asked of a provider, what it answers, and what a job delivers."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from bdg_contracts import events as ev
+from bdg_contracts.base import Event
+
+BRANCH_PREFIX = "bdg/"
+FULL_HASH = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """What the job changed: its repository at a base, and its patches in the order they apply.
+
+    ``base_commit`` is the commit the coder pinned ("" when none was: a recorded coder, or a
+    source that is no git repository); then ``base_ref`` is resolved when the branch is built."""
+
+    repo: str = ""
+    base_ref: str = "HEAD"
+    base_commit: str = ""
+    patches: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    summary: str = ""
 
 
 @dataclass(frozen=True)
@@ -14,6 +36,9 @@ class DeployTask:
     tenant_id: str
     goal: str
     deployed_url: str = ""
+    change: ChangeSet = ChangeSet()
+    approved_at: datetime | None = None  # the deploy approval's time: the commit's date
+    delivered: ev.DeliveredBranch | None = None  # what an earlier deploy of the job delivered
 
 
 @dataclass(frozen=True)
@@ -28,8 +53,47 @@ class Release:
 class Deployment:
     url: str
     canary: bool = False
+    branch: ev.DeliveredBranch | None = None
 
 
 def ready_to_ship(review: ev.ReviewCompleted) -> bool:
     """Only an approving review leads to a deploy; a rejecting one goes back to coding."""
     return review.approved
+
+
+def change_of(history: Sequence[Event]) -> ChangeSet:
+    """The job's repository, the base its first attempt pinned, and every FilesChanged patch
+    (the coder's and the tester's scaffolding alike), in order: what its workspaces were."""
+    request = next((e for e in history if isinstance(e, ev.JobRequested)), None)
+    changed = [e for e in history if isinstance(e, ev.FilesChanged) and e.patch.strip()]
+    finished = [e for e in history if isinstance(e, ev.CodingFinished)]
+    base = next((e.base_commit for e in finished if e.base_commit), "")
+    paths = tuple(dict.fromkeys(p for e in changed for p in e.paths))
+    return ChangeSet(
+        repo=request.repo if request else "",
+        base_ref=(request.base_ref if request else "") or "HEAD",
+        base_commit=base,
+        patches=tuple(e.patch for e in changed),
+        paths=paths,
+        summary=finished[-1].summary if finished else "",
+    )
+
+
+def branch_name(job_id: UUID) -> str:
+    """``bdg/<first 8 hex digits of the job id>``: short enough to type, one per job."""
+    return f"{BRANCH_PREFIX}{job_id.hex[:8]}"
+
+
+def commit_message(task: DeployTask) -> str:
+    goal = task.goal.strip().splitlines()[0] if task.goal.strip() else "(no goal)"
+    subject = goal if len(goal) <= 68 else goal[:67] + "…"
+    body = [f"bdg job {task.job_id}"]
+    if task.change.summary:
+        body.append(task.change.summary)
+    return f"{subject}\n\n" + "\n\n".join(body) + "\n"
+
+
+def describe_paths(paths: Sequence[str], most: int = 8) -> str:
+    shown = ", ".join(paths[:most])
+    more = f" and {len(paths) - most} more" if len(paths) > most else ""
+    return f"{shown}{more}" if paths else "no files"

@@ -13,16 +13,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bdg_jobs.tenants import load_policies
 from bdg_llm.recorded_calls import client_from_settings
 from bdg_llm.settings import LlmSettings
-from bdg_planner.adapters import (
-    AbstractPlanner,
-    AbstractReviewer,
-    RecordedPlanner,
-    RecordedReviewer,
-)
+from bdg_planner.adapters import AbstractPlanner, AbstractReviewer
 from bdg_planner.application import Planning
 from bdg_planner.domain import CriticPolicy
 from bdg_planner.handlers import PlannerHandlers
 from bdg_planner.llm_adapters import LlmPlanner, LlmReviewer
+from bdg_planner.recorded import PlannerScript, RecordedPlanner, RecordedReviewer
 from bdg_runtime import service
 from bdg_runtime.answers import Answers, answers_or_exit, report
 from bdg_runtime.job_replay import ReplaySources
@@ -90,7 +86,7 @@ def replay_reactions(sources: ReplaySources) -> list[Reaction]:
 
 def run() -> None:
     settings = PlannerSettings()
-    answers = answers_or_exit(NAME)
+    answers = answers_or_exit(NAME, PlannerScript)
 
     def reactions(ctx: service.ServiceContext) -> list[Reaction]:
         context = IndexerContext(ctx.nc, timeout=settings.bdg_plan_context_timeout_seconds)

@@ -1,8 +1,9 @@
 """The tester's outside world: a test runner.
 
-`SandboxTestRunner` (sandbox/runner.py) runs the tests in sandboxd; `RecordedTestRunner` answers
-from a recorded script (`BDG_ANSWERS_FILE`: tests, the demo); `RecordedOutcomes` answers from
-the outcomes a job's history recorded (a replay never runs the tests again).
+`SandboxTestRunner` (sandbox/runner.py) runs the tests in sandboxd; `RecordedTestRunner`
+(recorded.py) answers from a recorded script (`BDG_ANSWERS_FILE`: tests, the demo);
+`RecordedOutcomes` answers from the outcomes a job's history recorded (a replay never runs the
+tests again).
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ import abc
 from collections.abc import Sequence
 
 from bdg_contracts.base import Event
-from bdg_contracts.events import FilesChanged, TestResults, TestsFailed, TestsPassed
-from bdg_runtime.answers import Answers, pick
+from bdg_contracts.events import FilesChanged, TestsFailed, TestsPassed
 from bdg_tester.domain import TestRun, TestTask
 
 PRODUCER = "tester"
@@ -21,18 +21,6 @@ PRODUCER = "tester"
 class AbstractTestRunner(abc.ABC):
     @abc.abstractmethod
     async def run(self, task: TestTask) -> TestRun: ...
-
-
-class RecordedTestRunner(AbstractTestRunner):
-    def __init__(self, answers: Answers) -> None:
-        self.answers = answers
-
-    async def run(self, task: TestTask) -> TestRun:
-        a = pick(self.answers.script_for(task.goal).tests, task.attempt)
-        results = TestResults(
-            total=a.total, failed=a.failed, coverage=a.coverage, output_tail=a.output_tail
-        )
-        return TestRun(results, a.passed, a.analysis)
 
 
 class MissingOutcomeError(LookupError):

@@ -15,9 +15,10 @@ from bdg_runtime.answers import Answers, answers_or_exit, report
 from bdg_runtime.job_replay import ReplaySources
 from bdg_runtime.reactions import Reaction
 from bdg_sandbox.client import SandboxClient
-from bdg_tester.adapters import RecordedOutcomes, RecordedTestRunner
+from bdg_tester.adapters import RecordedOutcomes
 from bdg_tester.application import Testing
 from bdg_tester.handlers import TesterHandlers
+from bdg_tester.recorded import RecordedTestRunner, TesterScript
 from bdg_tester.sandbox.runner import SandboxTestRunner
 from bdg_tester.settings import TesterSettings
 
@@ -46,7 +47,7 @@ def replay_reactions(sources: ReplaySources) -> list[Reaction]:
 
 
 def run() -> None:
-    answers = answers_or_exit(NAME)
+    answers = answers_or_exit(NAME, TesterScript)
     settings = TesterSettings()
 
     def reactions(ctx: service.ServiceContext) -> list[Reaction]:
