@@ -25,13 +25,16 @@ from bdg_coder.main import replay_reactions
 from bdg_coder.registries import live_registry
 from bdg_coder.tool_loop_coder import ToolLoopCoder
 from bdg_coder.workspace import SandboxWorkspaces
+from bdg_contracts import commands as cmd
 from bdg_contracts import events as ev
 from bdg_contracts import tool_events as tev
 from bdg_contracts.base import Event
 from bdg_contracts.states import JobState
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
+from bdg_jobs.forks import ForkError
 from bdg_jobs.store import JobStore
+from bdg_jobs.user_commands import Caller, JobCommands
 from bdg_llm.api import LlmClient, LlmUnavailableError
 from bdg_llm.recorded_calls import client_from_settings, read_recordings
 from bdg_llm.settings import LlmSettings
@@ -234,6 +237,34 @@ async def test_the_model_reads_fixes_tests_and_finishes(
     assert report.same, report.divergence
     assert report.by_service == {"coder": 1}
     assert report.unused_calls == 0
+
+
+async def test_a_fork_inside_the_coders_run_is_refused_and_writes_nothing(
+    app: JobApplication, sandbox: SandboxClient, nc: Client, fake: FakeOpenAi, repo: Path
+) -> None:
+    trigger = await coding_job(app, repo)
+    fake.push(*FIX)
+    await attempt(coding(model(fake), sandbox, nc), app, trigger)
+    history = await app.history(trigger.job_id)
+    finished = of(history, ev.CodingFinished)[0].version
+    first = trigger.version + 1  # the run's first record (the code context, the named reads)
+    write = next(e for e in of(history, ev.ToolCalled) if e.tool == "file_write").version
+    commands = JobCommands(app)
+    alice = Caller(tenant_id=TENANT, user_id="alice")
+    notified = app.store.max_notification_id()
+    for inside in (first, write, finished - 1):
+        with pytest.raises(
+            ForkError,
+            match=rf"version {inside} is inside one reaction of coder \(versions "
+            rf"{first}..{finished}\); fork at {trigger.version} or {finished}",
+        ):
+            await commands.fork(alice, trigger.job_id, cmd.ForkJob(at_version=inside))
+    assert app.store.max_notification_id() == notified  # nothing written
+    # Either end of the run is a place to fork.
+    before = await commands.fork(alice, trigger.job_id, cmd.ForkJob(at_version=trigger.version))
+    assert before.state == JobState.coding
+    after = await commands.fork(alice, trigger.job_id, cmd.ForkJob(at_version=finished))
+    assert after.state == JobState.testing
 
 
 async def test_unusable_answers_go_back_to_the_model_and_cost_their_turn(

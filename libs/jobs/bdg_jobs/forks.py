@@ -44,6 +44,36 @@ def reaction_span(history: Sequence[Event], version: int) -> tuple[int, int] | N
     return (first + 1, last + 1) if first != last else None
 
 
+def run_around(history: Sequence[Event], version: int) -> tuple[str, int, int] | None:
+    """(producer, first, last) of the one service run a cut after ``version`` would split, or
+    None. A run is what a service appended while reacting to one event of the job: the events
+    it caused (not always one batch: the coder's model calls are appended as they are made,
+    between its tool calls) and the records it made aside meanwhile under causes of their own
+    (tool calls, code context). A cut inside it would make the fork run it again: tool calls
+    twice."""
+    index = {e.event_id: i for i, e in enumerate(history)}
+    spans: dict[tuple[str, str], list[int]] = {}
+    for i, e in enumerate(history):
+        if e.producer.startswith("user:") or e.causation_id not in index:
+            continue  # a person's command, or a record aside: not itself a reaction
+        span = spans.setdefault((e.producer, str(e.causation_id)), [i, i])
+        span[1] = i
+    for (producer, cause), (first, last) in spans.items():
+        trigger = index[cause]
+        aside = (
+            j
+            for j in range(trigger + 1, first)
+            if history[j].producer == producer and history[j].causation_id not in index
+        )
+        first = min(aside, default=first)
+        if first + 1 <= version < last + 1:
+            return producer, first + 1, last + 1
+    batch = reaction_span(history, version)  # one batch under a cause of its own
+    if batch is not None and batch[1] != version:
+        return history[version - 1].producer, batch[0], batch[1]
+    return None
+
+
 def fork_history(
     history: Sequence[Event],
     at_version: int,
@@ -56,11 +86,11 @@ def fork_history(
         raise ForkError("nothing to fork: the job has no events")
     if at_version > len(history):
         raise ForkError(f"the job has {len(history)} events; cannot fork at version {at_version}")
-    span = reaction_span(history, at_version)
-    if span is not None and span[1] != at_version:
-        first, last = span
+    run = run_around(history, at_version)
+    if run is not None:
+        producer, first, last = run
         raise ForkError(
-            f"version {at_version} is inside one reaction of {history[at_version - 1].producer} "
+            f"version {at_version} is inside one reaction of {producer} "
             f"(versions {first}..{last}); fork at {first - 1} or {last}"
         )
     kept = history[:at_version]
