@@ -43,7 +43,9 @@ class LiveBounds:
     plan_iterations: int | None = None
     step_timeout: float | None = None
 
-    def env(self, local_model: bool) -> dict[str, str]:
+    def env(self) -> dict[str, str]:
+        """Bounds on time, whatever the model; its context size bounds the coder's turns and
+        results on its own (BDG_LLM_CONTEXT_TOKENS, set with the local model's URL)."""
         chosen = {
             "BDG_CODER_MAX_STEPS": self.coder_max_steps,
             "BDG_PLAN_MAX_ITERATIONS": self.plan_iterations,
@@ -54,8 +56,6 @@ class LiveBounds:
             "BDG_PLAN_MAX_ITERATIONS": 1,
             "BDG_STEP_TIMEOUT_SECONDS": 900,
         }
-        if local_model:  # a 4096-token context: short turns and results
-            defaults |= {"BDG_CODER_CONTEXT_CHARS": 7000, "BDG_CODER_RESULT_CHARS": 2000}
         env = {name: str(value) for name, value in defaults.items() if not os.environ.get(name)}
         env |= {name: str(value) for name, value in chosen.items() if value is not None}
         return env
@@ -120,7 +120,7 @@ def live_stack(
             "BDG_SOURCE_GRANTS": str(grants),
             "AGENT_SANDBOX_ENDPOINT": settings.agent_sandbox_endpoint,
             **service_env(server, {**os.environ, **models}),
-            **bounds.env(local_model=server is not None),
+            **bounds.env(),
         }
         env.setdefault("JWT_SECRET", secrets.token_urlsafe(48))  # this run's gateway only
         env.setdefault("BDG_LOG_FORMAT", "text")

@@ -37,11 +37,12 @@ def test_bounds_take_options_then_the_environment_then_the_live_defaults(
 ) -> None:
     monkeypatch.delenv("BDG_CODER_MAX_STEPS", raising=False)
     monkeypatch.setenv("BDG_PLAN_MAX_ITERATIONS", "2")
-    env = LiveBounds().env(local_model=True)
+    env = LiveBounds().env()
     assert env["BDG_CODER_MAX_STEPS"] == "6"
     assert "BDG_PLAN_MAX_ITERATIONS" not in env  # the environment's 2 stays
-    assert env["BDG_CODER_CONTEXT_CHARS"] == "7000"  # the local model's 4096-token context
-    chosen = LiveBounds(coder_max_steps=3, plan_iterations=4).env(local_model=False)
+    # the model's context bounds the coder's turns by itself (tests/unit/test_coder_limits.py)
+    assert "BDG_CODER_CONTEXT_CHARS" not in env
+    chosen = LiveBounds(coder_max_steps=3, plan_iterations=4).env()
     assert (chosen["BDG_CODER_MAX_STEPS"], chosen["BDG_PLAN_MAX_ITERATIONS"]) == ("3", "4")
     assert "BDG_CODER_CONTEXT_CHARS" not in chosen
 

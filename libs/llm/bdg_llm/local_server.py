@@ -57,6 +57,7 @@ class LocalModelServer:
     api_key: str | None
     log_path: Path
     _proc: subprocess.Popen[bytes] = field(repr=False)
+    context_tokens: int = CONTEXT  # what it serves: prompt + answer, in tokens
 
     @property
     def openai_base_url(self) -> str:
@@ -109,7 +110,7 @@ def start(
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a Ctrl-C reaches only the parent, which stops us in order
         )
-    server = LocalModelServer("", model.name, options.api_key, log_path, proc)
+    server = LocalModelServer("", model.name, options.api_key, log_path, proc, options.context)
     try:
         server.base_url = _wait_ready(proc, address_file, options, log_path)
     except BaseException:

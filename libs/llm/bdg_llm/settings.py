@@ -28,6 +28,12 @@ class LlmSettings(BaseSettings):
     bdg_model_coder: str = DEFAULT_CHAT_MODEL
     bdg_model_reviewer: str = DEFAULT_CHAT_MODEL
     bdg_model_embeddings: str = DEFAULT_EMBEDDING_MODEL
+    bdg_llm_context_tokens: int | None = Field(
+        default=None,
+        ge=512,
+        description="the served model's context (prompt + answer) in tokens; bdg up sets it for "
+        "the offline model; unset: a large model. The coder's limits follow it",
+    )
     bdg_llm_timeout_seconds: float = Field(default=120.0, gt=0, description="per attempt")
     bdg_llm_max_retries: int = Field(
         default=4, ge=0, description="retries after a 429/5xx/timeout/connection failure"

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bdg_coder.application import Coding
 from bdg_coder.domain import pinned_base
 from bdg_coder.handlers import CoderHandlers
+from bdg_coder.limits import limits_for_context
 from bdg_coder.loop_decisions import LoopLimits
 from bdg_coder.recorded import CoderScript, RecordedCoder
 from bdg_coder.registries import live_registry, replay_registry
@@ -41,17 +42,27 @@ log = logging.getLogger("bdg_coder")
 class CoderSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
 
-    bdg_coder_max_steps: int = Field(
-        default=25, ge=1, le=1_000, description="model turns (tool calls) per coding attempt"
+    bdg_coder_max_steps: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000,
+        description="model turns (tool calls) per coding attempt; unset: 25, fewer for a "
+        "model with a small context (BDG_LLM_CONTEXT_TOKENS)",
     )
     bdg_coder_token_budget: int = Field(
         default=200_000, ge=1, description="prompt + completion tokens per coding attempt"
     )
-    bdg_coder_result_chars: int = Field(
-        default=8_000, ge=200, description="a tool result shown to the model is cut to this"
+    bdg_coder_result_chars: int | None = Field(
+        default=None,
+        ge=200,
+        description="a tool result shown to the model is cut to this; unset: 8,000, less for "
+        "a small context",
     )
-    bdg_coder_context_chars: int = Field(
-        default=60_000, ge=1_000, description="conversation size beyond which old turns go"
+    bdg_coder_context_chars: int | None = Field(
+        default=None,
+        ge=1_000,
+        description="conversation size beyond which old turns go; unset: 60,000, less for a "
+        "small context",
     )
     bdg_coder_native_tools: bool = Field(
         default=False,
@@ -61,12 +72,14 @@ class CoderSettings(BaseSettings):
         default=5.0, gt=0, description="wait for the indexer's code context, then code without"
     )
 
-    def limits(self) -> LoopLimits:
+    def limits(self, context_tokens: int | None = None) -> LoopLimits:
+        """Those set explicitly; the others follow the served model's context size."""
+        derived = limits_for_context(context_tokens)
         return LoopLimits(
-            self.bdg_coder_max_steps,
+            self.bdg_coder_max_steps or derived.max_steps,
             self.bdg_coder_token_budget,
-            self.bdg_coder_result_chars,
-            self.bdg_coder_context_chars,
+            self.bdg_coder_result_chars or derived.result_chars,
+            self.bdg_coder_context_chars or derived.context_chars,
         )
 
 
@@ -108,6 +121,9 @@ def run() -> None:
         log.error("%s", error)
         raise SystemExit(2) from error
 
+    context = llm.bdg_llm_context_tokens
+    limits = settings.limits(context)
+
     def reactions(ctx: service.ServiceContext) -> list[Reaction]:
         sandbox = SandboxClient(endpoint)
         search = settings.bdg_coder_context_timeout_seconds
@@ -116,11 +132,11 @@ def run() -> None:
             live_registry(sandbox, ctx.nc, policy),
             SandboxWorkspaces(sandbox),
             IndexerContext(ctx.nc, timeout=search),
-            settings.limits(),
+            limits,
             settings.bdg_coder_native_tools,
         )
         log.info("model: %s", describe_client(llm, "coder"))
-        log.info("tool loop: %s", settings.limits())
+        log.info("tool loop: %s (model context: %s tokens)", limits, context or "large")
         return CoderHandlers(Coding(coder)).reactions()
 
     service.run(NAME, reactions)
