@@ -224,7 +224,7 @@ async def replay_speed(histories: list[list[Event]], replays: int) -> None:
         started = time.perf_counter()
         for _ in range(replays):
             for history in jobs:
-                report = await replay_job(history, factories, answers)
+                report = await replay_job(history, factories)
                 assert report.same, report.divergence
                 events += report.events
                 reactions += report.reactions

@@ -13,7 +13,6 @@ import typer
 from rich.console import Console
 
 from bdg_cli.context import caller, connected, fail, run
-from bdg_runtime.answers import AnswersError, answers_from_env
 from bdg_runtime.job_replay import ReplayFactory, ReplayReport, replay_job
 
 REPLAYERS = "bdg.replayers"
@@ -66,12 +65,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Re-run the job's handlers on its recorded answers; exit 1 at the first divergence.
 
-        Nothing is written: the new run lives in memory. Steps answered from a recorded script
-        (BDG_ANSWERS_FILE) are re-run from that script."""
-        try:
-            answers = answers_from_env()
-        except AnswersError as error:
-            fail(str(error), 2)
+        Nothing is written: the new run lives in memory. Each service runs with the settings
+        the job recorded for it, whatever this shell's environment says; steps answered from a
+        recorded script are answered from what the job recorded."""
         factories = replayers(service)
         console = Console(highlight=False, soft_wrap=True)
 
@@ -79,7 +75,7 @@ def register(app: typer.Typer) -> None:
             async with connected() as conn:
                 history = await conn.commands.events(caller(tenant, user), job_id)
             started = time.perf_counter()
-            report = await replay_job(history, factories, answers)
+            report = await replay_job(history, factories)
             print_report(report, time.perf_counter() - started, console)
             return report
 

@@ -239,6 +239,36 @@ async def test_the_model_reads_fixes_tests_and_finishes(
     assert report.unused_calls == 0
 
 
+async def test_a_replay_runs_with_the_limits_the_job_ran_with_not_the_shells(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trigger = await coding_job(app, repo)
+    fake.push(*FIX)
+    ran_with = LoopLimits(max_steps=7, context_chars=20_000, result_chars=3_000)
+    new = await attempt(coding(model(fake), sandbox, nc, ran_with), app, trigger)
+    (recorded,) = of(new, ev.SettingsRecorded)
+    assert recorded.service == "coder"
+    assert recorded.settings == {
+        "max_steps": "7",
+        "context_chars": "20000",
+        "result_chars": "3000",
+    }
+    assert recorded.causation_id == trigger.event_id  # with the attempt's reaction
+    # The replaying shell has other limits (or none): the job's own are used.
+    for name in ("BDG_CODER_MAX_STEPS", "BDG_CODER_CONTEXT_CHARS", "BDG_CODER_RESULT_CHARS"):
+        monkeypatch.delenv(name, raising=False)
+    history = await app.history(trigger.job_id)
+    report = await replay_job(history, {"coder": replay_reactions})
+    assert report.same, report.divergence
+    monkeypatch.setenv("BDG_CODER_MAX_STEPS", "25")
+    assert (await replay_job(history, {"coder": replay_reactions})).same
+
+
 async def test_a_fork_inside_the_coders_run_is_refused_and_writes_nothing(
     app: JobApplication, sandbox: SandboxClient, nc: Client, fake: FakeOpenAi, repo: Path
 ) -> None:

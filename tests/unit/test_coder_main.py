@@ -11,12 +11,11 @@ from bdg_coder.adapters import AbstractCoder
 from bdg_coder.handlers import CoderHandlers
 from bdg_coder.loop_decisions import LoopLimits
 from bdg_coder.main import CoderSettings, replay_reactions, run
-from bdg_coder.recorded import RecordedCoder
+from bdg_coder.recorded import LoggedCoder
 from bdg_coder.tool_loop_coder import ToolLoopCoder
 from bdg_llm.api import ChatResult
 from bdg_llm.llm_called_fields import fields_for_event
 from bdg_llm.replay import ReplayLlm
-from bdg_runtime.answers import Answers, load_answers
 from bdg_runtime.job_replay import ReplaySources
 from tests.unit.jobs import CAUSE, new_job
 
@@ -52,15 +51,21 @@ def _coder(sources: ReplaySources) -> AbstractCoder:
     return handlers.coding.coder
 
 
-def test_a_replay_re_runs_the_coder_the_job_had(repo_root: Path) -> None:
-    scripted = load_answers(repo_root / "examples" / "reference-job.json")
+def test_a_replay_re_runs_the_coder_the_job_had(monkeypatch: pytest.MonkeyPatch) -> None:
     job = new_job()
     history = list(job.collect())
-    assert isinstance(_coder(ReplaySources(history, ReplayLlm([]), scripted)), RecordedCoder)
+    # No model call: a scripted coder, answered from what the job recorded (no answers file).
+    monkeypatch.delenv("BDG_ANSWERS_FILE", raising=False)
+    assert isinstance(_coder(ReplaySources(history, ReplayLlm([]))), LoggedCoder)
 
     result = ChatResult('{"tool": "finish"}', "gpt-4o-mini", "h", 1, 1, 0.0)
     job.record_llm_call(CAUSE, **fields_for_event(result, "coder"))
     history += job.collect()
-    with_model = ReplaySources(history, ReplayLlm([]), scripted)
-    assert isinstance(_coder(with_model), ToolLoopCoder)
-    assert isinstance(_coder(ReplaySources(history[:1], ReplayLlm([]), Answers())), ToolLoopCoder)
+    # A model-driven one: the loop again, with the limits the job recorded, not this shell's.
+    monkeypatch.setenv("BDG_CODER_MAX_STEPS", "3")
+    with_model = _coder(ReplaySources(history, ReplayLlm([]), {"max_steps": "7"}))
+    assert isinstance(with_model, ToolLoopCoder)
+    assert with_model.limits == LoopLimits(max_steps=7)
+    defaults = _coder(ReplaySources(history, ReplayLlm([])))
+    assert isinstance(defaults, ToolLoopCoder)
+    assert defaults.limits == LoopLimits()

@@ -102,6 +102,7 @@ COMMANDS: dict[str, tuple[Callable[[Job], None], set[JobState]]] = {
         ),
         ALL,
     ),
+    "record_settings": (lambda j: j.record_settings(CAUSE, "coder", {"max_steps": "6"}), WORKING),
     "fail_step": (lambda j: j.fail_step(CAUSE, Step.coding, "coder", "x", 1), WORKING),
     "retry_step": (lambda j: j.retry_step(CAUSE), {S.failed}),
     "pause": (lambda j: j.pause(CAUSE), ACTIVE),

@@ -166,6 +166,15 @@ class LlmCalled(Event):
     cost_usd: float = Field(ge=0)
 
 
+class SettingsRecorded(Event):
+    """The settings that shape a service's requests in this job from here on: those that
+    differ from the service's defaults (none recorded: the defaults). A replay re-runs the
+    service with them, whatever the replaying environment says."""
+
+    service: str = Field(min_length=1)
+    settings: dict[str, str] = Field(default_factory=dict)
+
+
 class StepFailed(Event):
     step: Step
     service: str

@@ -39,6 +39,8 @@ class JobFacts(Aggregate):
     canary: bool = False
     deployed_url: str = ""
     delivered_branch: ev.DeliveredBranch | None = None
+    # service -> the settings it recorded (those not at their defaults), for replays
+    service_settings: dict[str, dict[str, str]] = field(default_factory=dict)
     cost_usd: float = 0.0
     budget_limit_usd: float | None = None
     # Pause and budget suspension nest (a paused job can also run out of budget): a stack.
@@ -126,6 +128,10 @@ class JobFacts(Aggregate):
         self.delivered_branch = event.branch
         if not event.canary:
             self.state = JobState.done
+
+    @_mutate.register
+    def _(self, event: ev.SettingsRecorded) -> None:
+        self.service_settings[event.service] = dict(event.settings)
 
     @_mutate.register
     def _(self, event: ev.LlmCalled) -> None:

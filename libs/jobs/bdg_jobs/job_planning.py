@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from bdg_contracts import events as ev
 from bdg_contracts import tool_events as tev
 from bdg_contracts.events import PlanApproval
@@ -70,3 +72,10 @@ class PlanningDecisions(JobFacts):
             completion_tokens=completion_tokens,
             cost_usd=cost_usd,
         )
+
+    def record_settings(self, cause: Cause, service: str, settings: Mapping[str, str]) -> None:
+        """Note the settings ``service`` works with unless the job holds the same already
+        (nothing recorded: the service's defaults)."""
+        if self.service_settings.get(service, {}) == dict(settings):
+            return
+        self._append(ev.SettingsRecorded, cause, service=service, settings=dict(settings))

@@ -42,6 +42,7 @@ ALLOWED: dict[type[Event], frozenset[JobState]] = {
     ev.RolledBack: frozenset({S.deploying}),
     # A model call that was paid for is a fact whatever happened to the job meanwhile.
     ev.LlmCalled: ALL_STATES,
+    ev.SettingsRecorded: WORKING_STATES,
     ev.StepFailed: WORKING_STATES,
     ev.StepRetried: frozenset({S.failed}),
     ev.JobPaused: ACTIVE_STATES,

@@ -6,6 +6,10 @@ re-runnable service reacted, its handler runs again (model answers from the reco
 events, the clock at the recorded time) and what it appends is compared with what it appended
 then. The first difference is the report: a regression test of prompts and code from
 production logs.
+
+Each service is rebuilt with the settings the job recorded for it (``SettingsRecorded``: its
+loop limits, its critic bar...; none recorded: its defaults), never with the replaying
+environment's: a replay from a shell set up otherwise checks the same run.
 """
 
 from __future__ import annotations
@@ -16,11 +20,10 @@ from datetime import datetime
 from typing import Any
 
 from bdg_contracts.base import Event
-from bdg_contracts.events import JobRequested, LlmCalled
+from bdg_contracts.events import JobRequested, LlmCalled, SettingsRecorded
 from bdg_jobs.application import JobApplication
 from bdg_jobs.store import JobStore
 from bdg_llm.replay import ReplayLlm
-from bdg_runtime.answers import Answers
 from bdg_runtime.reactions import Delivery, Reaction
 
 # Envelope fields that differ between two runs of the same decision by construction.
@@ -33,7 +36,7 @@ class ReplaySources:
 
     history: Sequence[Event]
     llm: ReplayLlm
-    answers: Answers  # for steps answered from a recorded script (BDG_ANSWERS_FILE)
+    settings: Mapping[str, str] = field(default_factory=dict)  # what the job recorded for it
 
     def called_model_as(self, roles: frozenset[str]) -> bool:
         """Did the recorded run ask a model in one of ``roles`` (or take scripted answers)?"""
@@ -103,10 +106,37 @@ def _reaction_batches(history: Sequence[Event]) -> dict[int, tuple[int, int]]:
     return batches
 
 
+def settings_of(events: Sequence[Event], service: str) -> dict[str, str]:
+    """The settings ``service`` last recorded in ``events`` (none: its defaults)."""
+    recorded = [e for e in events if isinstance(e, SettingsRecorded) and e.service == service]
+    return dict(recorded[-1].settings) if recorded else {}
+
+
+class _Handlers:
+    """Each service's handlers, built again only when the settings it recorded change."""
+
+    def __init__(
+        self, history: Sequence[Event], llm: ReplayLlm, factories: Mapping[str, ReplayFactory]
+    ) -> None:
+        self.history, self.llm, self.factories = history, llm, factories
+        Key = tuple[str, frozenset[tuple[str, str]]]  # a service, its settings
+        self.built: dict[Key, dict[type[Event], Reaction]] = {}
+
+    def reaction(self, service: str, cause: type[Event], upto: int) -> Reaction | None:
+        build = self.factories.get(service)
+        if build is None:
+            return None
+        settings = settings_of(self.history[:upto], service)
+        key = (service, frozenset(settings.items()))
+        if key not in self.built:
+            sources = ReplaySources(self.history, self.llm, settings)
+            self.built[key] = {r.event: r for r in build(sources)}
+        return self.built[key].get(cause)
+
+
 async def replay_job(
     history: Sequence[Event],
     factories: Mapping[str, ReplayFactory],
-    answers: Answers | None = None,
     models: Mapping[str, str] | None = None,
 ) -> ReplayReport:
     """Re-run ``history``'s reactions by the services in ``factories``; copy everything else."""
@@ -114,8 +144,7 @@ async def replay_job(
         raise ValueError("nothing to replay: the job has no events")
     report = ReplayReport(job_id=str(history[0].job_id))
     llm = ReplayLlm([e for e in history if isinstance(e, LlmCalled)], models)
-    sources = ReplaySources(history, llm, answers or Answers())
-    handlers = {name: {r.event: r for r in build(sources)} for name, build in factories.items()}
+    handlers = _Handlers(history, llm, factories)
     store = JobStore.in_memory()
     clock = _Clock(history[0].occurred_at)
     app = JobApplication(store, clock=clock)
@@ -131,7 +160,9 @@ async def replay_job(
         batch = history[start:end]
         first = batch[0]
         cause = by_id.get(first.causation_id or "")
-        reaction = handlers.get(first.producer, {}).get(type(cause)) if cause is not None else None
+        reaction = (
+            handlers.reaction(first.producer, type(cause), end) if cause is not None else None
+        )
         if (
             reaction is None or first.version <= copied
         ):  # an input of the run: copied as it was, its cause renamed

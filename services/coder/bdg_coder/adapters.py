@@ -42,6 +42,10 @@ class AbstractCoder(abc.ABC):
     @abc.abstractmethod
     async def code(self, task: CodingTask, session: Session) -> Changes: ...
 
+    def settings(self) -> dict[str, str]:
+        """What shapes its requests, as the job records it (none: nothing to record)."""
+        return {}
+
     async def release(self, task: CodingTask, session: Session) -> None:
         """The attempt's reaction is recorded: whatever it held may go."""
         return None

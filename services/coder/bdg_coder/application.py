@@ -72,7 +72,10 @@ class Coding:
         if outcome.waiting is not None:
             await self._park(session, calls, outcome.waiting)
             return
-        recorded = await delivery.react(lambda job, cause: self._decide(job, cause, calls, outcome))
+        settings = self.coder.settings()
+        recorded = await delivery.react(
+            lambda job, cause: self._decide(job, cause, calls, outcome, settings)
+        )
         if not recorded and await self._dropped(delivery):
             await self._park(session, calls)  # what was paid for stays; a resume re-drives
             return
@@ -86,7 +89,14 @@ class Coding:
         return not job.has_reacted(delivery.service, delivery.event.event_id)
 
     @staticmethod
-    def _decide(job: Job, cause: Cause, calls: list[tuple[str, ChatResult]], o: Changes) -> None:
+    def _decide(
+        job: Job,
+        cause: Cause,
+        calls: list[tuple[str, ChatResult]],
+        o: Changes,
+        settings: dict[str, str],
+    ) -> None:
+        job.record_settings(cause, cause.producer, settings)  # a replay re-runs with them
         record_calls(job, cause, calls)
         for p in o.patches:
             job.change_files(cause, p.patch, p.paths)

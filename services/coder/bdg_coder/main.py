@@ -16,9 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bdg_coder.application import Coding
 from bdg_coder.domain import pinned_base
 from bdg_coder.handlers import CoderHandlers
-from bdg_coder.limits import limits_for_context
+from bdg_coder.limits import from_recorded, limits_for_context
 from bdg_coder.loop_decisions import LoopLimits
-from bdg_coder.recorded import CoderScript, RecordedCoder
+from bdg_coder.recorded import CoderScript, LoggedCoder, RecordedCoder
 from bdg_coder.registries import live_registry, replay_registry
 from bdg_coder.tool_loop_coder import ToolLoopCoder
 from bdg_coder.workspace import NoWorkspaces, SandboxWorkspaces
@@ -88,21 +88,21 @@ def build(answers: Answers) -> Handlers:
 
 
 def replay_reactions(sources: ReplaySources) -> list[Reaction]:
-    """The same handlers: a model-driven attempt re-runs its loop with the model answered from
-    the job's LlmCalled events and every tool from its tool events (nothing runs); a scripted
-    one is answered from the recorded script again."""
-    if sources.called_model_as(MODEL_ROLES) or not sources.answers.source:
-        settings = CoderSettings()
-        coder = ToolLoopCoder(
-            sources.llm,
-            replay_registry(ToolPolicy.from_env()),
-            NoWorkspaces(pinned_base(sources.history)),
-            RecordedCodeContext(sources.history, producer="coder"),
-            settings.limits(),
-            settings.bdg_coder_native_tools,
-        )
-        return CoderHandlers(Coding(coder)).reactions()
-    return build(sources.answers).reactions()
+    """The same handlers: a model-driven attempt re-runs its loop, with the limits the job
+    recorded, the model answered from the job's LlmCalled events and every tool from its tool
+    events (nothing runs); a scripted one is answered from the patches the job recorded."""
+    if not sources.called_model_as(MODEL_ROLES):
+        return CoderHandlers(Coding(LoggedCoder(sources.history))).reactions()
+    limits, native = from_recorded(sources.settings)
+    coder = ToolLoopCoder(
+        sources.llm,
+        replay_registry(ToolPolicy.from_env()),
+        NoWorkspaces(pinned_base(sources.history)),
+        RecordedCodeContext(sources.history, producer="coder"),
+        limits,
+        native,
+    )
+    return CoderHandlers(Coding(coder)).reactions()
 
 
 def run() -> None:

@@ -22,6 +22,7 @@ from bdg_coder import prompts
 from bdg_coder.adapters import AbstractCoder, Session
 from bdg_coder.diff_tool import WORKSPACE_DIFF, Diff
 from bdg_coder.domain import Changes, CodingTask, Patch, paths_named, query_of
+from bdg_coder.limits import recorded_settings
 from bdg_coder.llm_adapters import CoderLlm, Finish, known_call, offered_tools
 from bdg_coder.loop_decisions import LoopLimits, LoopState, Stop, cut, messages, summary_of
 from bdg_coder.workspace import AbstractWorkspaces
@@ -68,6 +69,9 @@ class ToolLoopCoder(AbstractCoder):
         self.workspaces, self.context = workspaces, context
         self.limits = limits or LoopLimits()
         self.native = native
+
+    def settings(self) -> dict[str, str]:
+        return recorded_settings(self.limits, self.native)
 
     async def code(self, task: CodingTask, session: Session) -> Changes:
         ctx = session.tool_ctx

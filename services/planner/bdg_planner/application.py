@@ -77,11 +77,13 @@ class Planning:
         # Only a job on a repository has code to ground its plan in.
         found = await self.code.retrieve(job.tenant_id, job.repo, job.goal) if job.repo else None
         context = render_code_context(found.hits) if found else ""
+        policy = self.policy_for(job.tenant_id)
         with journal() as calls, job_models(job.models):
-            iterations = await self.critic_loop(job.goal, self.policy_for(job.tenant_id), context)
+            iterations = await self.critic_loop(job.goal, policy, context)
         ready = final_plan(iterations)
 
         def decide(job: Job, cause: Cause) -> None:
+            job.record_settings(cause, cause.producer, policy.recorded())  # for a replay
             if found is not None:
                 job.record_code_context(
                     cause, query=found.query, repo=found.repo, hits=found.hits, note=found.note

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -69,6 +69,26 @@ class CriticPolicy:
     def should_stop(self, iteration: int, score: int) -> bool:
         """Stop when the critic is satisfied or the iterations are spent."""
         return score >= self.threshold or iteration >= self.max_iterations
+
+    def recorded(self) -> dict[str, str]:
+        """What the job records of the policy: what is not at its default."""
+        found = {}
+        if self.threshold != DEFAULT_POLICY.threshold:
+            found["plan_score_threshold"] = str(self.threshold)
+        if self.max_iterations != DEFAULT_POLICY.max_iterations:
+            found["plan_max_iterations"] = str(self.max_iterations)
+        return found
+
+    @classmethod
+    def from_recorded(cls, settings: Mapping[str, str]) -> CriticPolicy:
+        """The policy a job recorded (the defaults where it recorded none)."""
+        return cls(
+            int(settings.get("plan_score_threshold", DEFAULT_POLICY.threshold)),
+            int(settings.get("plan_max_iterations", DEFAULT_POLICY.max_iterations)),
+        )
+
+
+DEFAULT_POLICY = CriticPolicy()
 
 
 def final_plan(iterations: Sequence[Iteration]) -> str:

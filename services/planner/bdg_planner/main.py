@@ -18,7 +18,12 @@ from bdg_planner.application import Planning
 from bdg_planner.domain import CriticPolicy
 from bdg_planner.handlers import PlannerHandlers
 from bdg_planner.llm_adapters import LlmPlanner, LlmReviewer
-from bdg_planner.recorded import PlannerScript, RecordedPlanner, RecordedReviewer
+from bdg_planner.recorded import (
+    LoggedPlanner,
+    PlannerScript,
+    RecordedPlanner,
+    RecordedReviewer,
+)
 from bdg_runtime import service
 from bdg_runtime.answers import Answers, answers_or_exit, report
 from bdg_runtime.job_replay import ReplaySources
@@ -75,13 +80,18 @@ def build(
 
 
 def replay_reactions(sources: ReplaySources) -> list[Reaction]:
-    """The planner again, its model answered from the job's recorded calls (or, for a job
-    planned from a recorded script, from that script)."""
+    """The planner again with the critic bar the job recorded, its model answered from the
+    job's recorded calls (or, for a job planned from a recorded script, from the drafts,
+    critiques and reviews it recorded)."""
     code = RecordedCodeContext(sources.history, producer="planner")
-    if sources.called_model_as(MODEL_ROLES) or not sources.answers.source:
-        llm = sources.llm
-        return _handlers(LlmPlanner(llm), LlmReviewer(llm), PlannerSettings(), code).reactions()
-    return build(sources.answers, PlannerSettings(), code).reactions()
+    policy = CriticPolicy.from_recorded(sources.settings)
+    planner: AbstractPlanner
+    reviewer: AbstractReviewer
+    if sources.called_model_as(MODEL_ROLES):
+        planner, reviewer = LlmPlanner(sources.llm), LlmReviewer(sources.llm)
+    else:
+        planner = reviewer = LoggedPlanner(sources.history)
+    return PlannerHandlers(Planning(planner, reviewer, policy, code=code)).reactions()
 
 
 def run() -> None:
