@@ -154,6 +154,12 @@ def _(event: ev.Deployed) -> str:
 
 
 @summary.register
+def _(event: ev.SettingsRecorded) -> str:
+    chosen = ", ".join(f"{k}={v}" for k, v in sorted(event.settings.items())) or "the defaults"
+    return f"{event.service}: {chosen}"
+
+
+@summary.register
 def _(event: ev.CanaryPromoted) -> str:
     return event.url
 

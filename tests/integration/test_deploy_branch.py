@@ -166,11 +166,27 @@ async def test_a_rollback_removes_the_branch_it_delivered(repo: Path, tmp_path: 
     assert git(repo, "branch", "--list", "bdg/*") == ""
 
 
-async def test_a_job_without_a_repository_says_so(tmp_path: Path) -> None:
+async def test_a_job_without_a_repository_gets_one_of_its_own(tmp_path: Path) -> None:
+    deployer = GitBranchDeployer(tmp_path / "clones")
+    t = task("", "", ADD_B)
+    own = tmp_path / "clones" / "acme" / f"job-{t.job_id.hex}.git"
+    release = await deployer.prepare(t)
+    assert (
+        release.target
+        == f"branch {branch_name(t.job_id)} in {own} (a new repository: the job named none)"
+    )
+    assert "1 patch(es) on an empty tree" in release.preview
+    done = await deployer.deploy(t)
+    assert done.branch is not None
+    assert done.branch.repository == str(own)
+    assert git(own, "show", f"{done.branch.branch}:b.txt") == "bee"
+    assert git(own, "rev-list", "--count", done.branch.branch) == "1"
+    assert await deployer.deploy(t) == done  # again: the same commit
+
+
+async def test_a_plain_directory_is_refused_clearly(tmp_path: Path) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
-    with pytest.raises(RepositoryError, match="names no repository"):
-        await GitBranchDeployer(tmp_path / "clones").prepare(task(""))
     with pytest.raises(RepositoryError, match="is not a git repository"):
         await GitBranchDeployer(tmp_path / "clones").deploy(task(str(plain)))
     assert os.listdir(plain) == []

@@ -7,7 +7,9 @@ nothing. git runs only on a scratch repository of the deployer's own (its config
 reads the job's objects as an alternate; what it made is copied in as files (git_refs.py).
 
 A job whose repository is a clone URL gets its branch in the deployer's own clone of that URL,
-``<BDG_HOME>/deploys/<tenant>/<name>-<hash>.git``: the deployer holds no push credentials.
+``<BDG_HOME>/deploys/<tenant>/<name>-<hash>.git``: the deployer holds no push credentials. A job
+with no repository (its workspace started empty) gets a repository of its own there,
+``<BDG_HOME>/deploys/<tenant>/job-<id>.git``, its branch a first commit with the job's files.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ class GitBranchDeployer(AbstractDeployProvider):
 
     def _where(self, task: DeployTask) -> str:
         repo = task.change.repo
+        if not repo:
+            return f"{self._own_repo(task)} (a new repository: the job named none)"
         if is_url(repo):
             clone = clone_path(self.clones, task.tenant_id, repo)
             return f"{clone} (the deployer's clone of {repo})"
@@ -78,9 +82,7 @@ class GitBranchDeployer(AbstractDeployProvider):
 
     async def prepare(self, task: DeployTask) -> Release:
         change = task.change
-        if not change.repo:
-            raise RepositoryError("the job names no repository: no branch can be delivered")
-        base = change.base_commit[:12] or change.base_ref
+        base = change.base_commit[:12] or change.base_ref if change.repo else "an empty tree"
         target = f"branch {branch_name(task.job_id)} in {self._where(task)}"
         preview = (
             f"{len(change.patches)} patch(es) on {base} committed by {BOT_NAME}: "
@@ -101,10 +103,14 @@ class GitBranchDeployer(AbstractDeployProvider):
             await asyncio.to_thread(delete_ref, git_dir.path, f"refs/heads/{d.branch}", d.commit)
         return ""
 
+    def _own_repo(self, task: DeployTask) -> Path:
+        return self.clones / task.tenant_id / f"job-{task.job_id.hex}.git"
+
     def _git_dir(self, task: DeployTask) -> GitDir:
         repo = task.change.repo
         if not repo:
-            raise RepositoryError("the job names no repository: no branch can be delivered")
+            own = self._own_repo(task)
+            return GitDir(own, str(own))
         if is_url(repo):
             clone = clone_path(self.clones, task.tenant_id, repo)
             return GitDir(clone, str(clone))
@@ -116,7 +122,9 @@ class GitBranchDeployer(AbstractDeployProvider):
         if is_url(change.repo):
             base = _fetch(clone_path(self.clones, task.tenant_id, change.repo), change)
         target = self._git_dir(task)
-        if not base:
+        if not change.repo:
+            _init_bare(target.path)
+        elif not base:
             base = resolve_name(target.path, change.base_ref) or ""
             if not base:
                 raise RepositoryError(f"{change.base_ref!r} names no commit in {target.shown}")
@@ -151,11 +159,15 @@ def _format(target: GitDir) -> str:
 
 
 def _commit(scratch: Path, task: DeployTask, base: str) -> str:
-    """base + every patch, in a private index, committed with the approval's time."""
+    """base + every patch, in a private index, committed with the approval's time ("" for
+    base: a first commit, on an empty tree)."""
     env = {"GIT_DIR": str(scratch), "GIT_INDEX_FILE": str(scratch / "bdg-index")}
-    if _run(scratch, "cat-file", "-e", f"{base}^{{commit}}", env=env).returncode != 0:
-        raise RepositoryError(f"the job's base commit {base} is not in its repository")
-    _git(scratch, "read-tree", base, env=env)
+    if base:
+        if _run(scratch, "cat-file", "-e", f"{base}^{{commit}}", env=env).returncode != 0:
+            raise RepositoryError(f"the job's base commit {base} is not in its repository")
+        _git(scratch, "read-tree", base, env=env)
+    else:
+        _git(scratch, "read-tree", "--empty", env=env)
     for i, patch in enumerate(task.change.patches):
         file = scratch / f"patch-{i}.diff"
         file.write_text(patch if patch.endswith("\n") else patch + "\n")
@@ -176,15 +188,21 @@ def _commit(scratch: Path, task: DeployTask, base: str) -> str:
     }
     message = scratch / "message.txt"
     message.write_text(commit_message(task))
-    args = ("commit-tree", "--no-gpg-sign", tree, "-p", base, "-F", str(message))
+    parent = ("-p", base) if base else ()
+    args = ("commit-tree", "--no-gpg-sign", tree, *parent, "-F", str(message))
     return _git(scratch, *args, env={**env, **identity}).strip()
+
+
+def _init_bare(path: Path) -> None:
+    """A bare repository of the deployer's own at ``path`` (kept when it exists)."""
+    if not (path / "HEAD").exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _git(path.parent, "init", "-q", "--bare", str(path))
 
 
 def _fetch(clone: Path, change: ChangeSet) -> str:
     """The base commit in the deployer's clone of the job's URL, fetched when missing."""
-    if not (clone / "HEAD").exists():
-        clone.parent.mkdir(parents=True, exist_ok=True)
-        _git(clone.parent, "init", "-q", "--bare", str(clone))
+    _init_bare(clone)
     env = {"GIT_DIR": str(clone)}
     wanted = change.base_commit or change.base_ref
     if change.base_commit:
