@@ -145,6 +145,7 @@ def coding(
         SandboxWorkspaces(sandbox),
         IndexerContext(nc, timeout=2.0),
         limits or LoopLimits(),
+        policy=policy,
     )
     return Coding(coder)
 
@@ -250,18 +251,21 @@ async def test_a_replay_runs_with_the_limits_the_job_ran_with_not_the_shells(
     trigger = await coding_job(app, repo)
     fake.push(*FIX)
     ran_with = LoopLimits(max_steps=7, context_chars=20_000, result_chars=3_000)
-    new = await attempt(coding(model(fake), sandbox, nc, ran_with), app, trigger)
+    policy = ToolPolicy(tools={"run_command": "auto"})  # offered without a gate
+    new = await attempt(coding(model(fake), sandbox, nc, ran_with, policy), app, trigger)
     (recorded,) = of(new, ev.SettingsRecorded)
     assert recorded.service == "coder"
     assert recorded.settings == {
         "max_steps": "7",
         "context_chars": "20000",
         "result_chars": "3000",
+        "tool_policy": '{"tools":{"run_command":"auto"}}',
     }
     assert recorded.causation_id == trigger.event_id  # with the attempt's reaction
     # The replaying shell has other limits (or none): the job's own are used.
     for name in ("BDG_CODER_MAX_STEPS", "BDG_CODER_CONTEXT_CHARS", "BDG_CODER_RESULT_CHARS"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("BDG_TOOL_POLICY", raising=False)
     history = await app.history(trigger.job_id)
     report = await replay_job(history, {"coder": replay_reactions})
     assert report.same, report.divergence

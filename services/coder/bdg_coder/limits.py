@@ -10,8 +10,6 @@ since each step's turn takes room the next one needs. 4096 tokens (the offline m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from bdg_coder.loop_decisions import LoopLimits
 
 LARGE_CONTEXT_TOKENS = 32_768
@@ -34,25 +32,3 @@ def limits_for_context(context_tokens: int | None, base: LoopLimits = DEFAULTS) 
         result_chars=min(base.result_chars, int(context_chars / CHARS_PER_TOKEN)),
         context_chars=context_chars,
     )
-
-
-def recorded_settings(limits: LoopLimits, native: bool) -> dict[str, str]:
-    """What the job records of the loop's settings: those not at their defaults."""
-    found = {
-        name: str(getattr(limits, name))
-        for name in ("max_steps", "token_budget", "result_chars", "context_chars")
-        if getattr(limits, name) != getattr(DEFAULTS, name)
-    }
-    return found | ({"native_tools": "true"} if native else {})
-
-
-def from_recorded(settings: Mapping[str, str]) -> tuple[LoopLimits, bool]:
-    """The loop's settings as a job recorded them (the defaults where it recorded none)."""
-    limits = LoopLimits(
-        **{
-            name: int(settings[name])
-            for name in ("max_steps", "token_budget", "result_chars", "context_chars")
-            if name in settings
-        }
-    )
-    return limits, settings.get("native_tools") == "true"

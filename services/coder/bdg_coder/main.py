@@ -16,10 +16,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bdg_coder.application import Coding
 from bdg_coder.domain import pinned_base
 from bdg_coder.handlers import CoderHandlers
-from bdg_coder.limits import from_recorded, limits_for_context
+from bdg_coder.limits import limits_for_context
 from bdg_coder.loop_decisions import LoopLimits
 from bdg_coder.recorded import CoderScript, LoggedCoder, RecordedCoder
 from bdg_coder.registries import live_registry, replay_registry
+from bdg_coder.run_settings import RunSettings
 from bdg_coder.tool_loop_coder import ToolLoopCoder
 from bdg_coder.workspace import NoWorkspaces, SandboxWorkspaces
 from bdg_llm.recorded_calls import RecordingsError, client_from_settings, describe_client
@@ -88,19 +89,21 @@ def build(answers: Answers) -> Handlers:
 
 
 def replay_reactions(sources: ReplaySources) -> list[Reaction]:
-    """The same handlers: a model-driven attempt re-runs its loop, with the limits the job
-    recorded, the model answered from the job's LlmCalled events and every tool from its tool
-    events (nothing runs); a scripted one is answered from the patches the job recorded."""
+    """The same handlers: a model-driven attempt re-runs its loop with the limits and tool
+    policy the job recorded, the model answered from the job's LlmCalled events and every tool
+    from its tool events (nothing runs); a scripted one is answered from the patches the job
+    recorded."""
     if not sources.called_model_as(MODEL_ROLES):
         return CoderHandlers(Coding(LoggedCoder(sources.history))).reactions()
-    limits, native = from_recorded(sources.settings)
+    ran_with = RunSettings.from_recorded(sources.settings)
     coder = ToolLoopCoder(
         sources.llm,
-        replay_registry(ToolPolicy.from_env()),
+        replay_registry(ran_with.policy),
         NoWorkspaces(pinned_base(sources.history)),
         RecordedCodeContext(sources.history, producer="coder"),
-        limits,
-        native,
+        ran_with.limits,
+        ran_with.native_tools,
+        ran_with.policy,
     )
     return CoderHandlers(Coding(coder)).reactions()
 
@@ -134,6 +137,7 @@ def run() -> None:
             IndexerContext(ctx.nc, timeout=search),
             limits,
             settings.bdg_coder_native_tools,
+            policy,
         )
         log.info("model: %s", describe_client(llm, "coder"))
         log.info("tool loop: %s (model context: %s tokens)", limits, context or "large")

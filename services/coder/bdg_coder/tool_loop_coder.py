@@ -22,9 +22,9 @@ from bdg_coder import prompts
 from bdg_coder.adapters import AbstractCoder, Session
 from bdg_coder.diff_tool import WORKSPACE_DIFF, Diff
 from bdg_coder.domain import Changes, CodingTask, Patch, paths_named, query_of
-from bdg_coder.limits import recorded_settings
 from bdg_coder.llm_adapters import CoderLlm, Finish, known_call, offered_tools
 from bdg_coder.loop_decisions import LoopLimits, LoopState, Stop, cut, messages, summary_of
+from bdg_coder.run_settings import RunSettings
 from bdg_coder.workspace import AbstractWorkspaces
 from bdg_llm.api import ChatRequest, LlmClient
 from bdg_llm.code_context import render_code_context
@@ -33,6 +33,7 @@ from bdg_runtime.reactions import StepError
 from bdg_tools.calls import ToolCaller
 from bdg_tools.catalog import FILE_READ, FileContent
 from bdg_tools.code_context import AbstractCodeContext, Retrieved
+from bdg_tools.policy import ToolPolicy
 from bdg_tools.registry import ToolRegistry
 from bdg_tools.spec import ToolContext, ToolEntry
 
@@ -64,14 +65,16 @@ class ToolLoopCoder(AbstractCoder):
         context: AbstractCodeContext,
         limits: LoopLimits | None = None,
         native: bool = False,
+        policy: ToolPolicy | None = None,  # the registries' (recorded with the job's settings)
     ) -> None:
         self.client, self.registry_for = client, registry_for
         self.workspaces, self.context = workspaces, context
         self.limits = limits or LoopLimits()
         self.native = native
+        self.policy = policy or ToolPolicy()
 
     def settings(self) -> dict[str, str]:
-        return recorded_settings(self.limits, self.native)
+        return RunSettings(self.limits, self.native, self.policy).recorded()
 
     async def code(self, task: CodingTask, session: Session) -> Changes:
         ctx = session.tool_ctx
