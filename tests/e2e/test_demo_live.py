@@ -125,7 +125,7 @@ async def test_live_demo_runs_a_real_job_on_the_local_model(
     assert re.search(r"ToolCalled\s+\w+", text), shown
     assert re.search(r"Tests(Passed|Failed)\s+attempt 1: \d+/\d+ passed", text), shown
     assert "final diff" in text, shown
-    assert "answered from a recorded script" in text  # the deploy, and only it
+    assert "the change as a branch bdg/<job> of the job's repository" in text  # nothing recorded
 
     match = re.search(r"^job (\S+) for live/live-user", text, re.M)
     assert match, shown
@@ -145,4 +145,8 @@ async def test_live_demo_runs_a_real_job_on_the_local_model(
     first = runs[0]
     assert isinstance(first, ev.TestsPassed | ev.TestsFailed)
     assert first.results.output_tail.strip(), shown  # a real test run's own output
+    for deployed in of(history, ev.Deployed, "deployer"):  # when the small model got it right
+        assert isinstance(deployed, ev.Deployed)
+        assert deployed.branch is not None, shown
+        assert "/demo-repos/" in deployed.branch.repository, shown
     assert not leftovers(home, namespace), shown
