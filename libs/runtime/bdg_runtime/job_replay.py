@@ -39,7 +39,8 @@ class ReplaySources:
     settings: Mapping[str, str] = field(default_factory=dict)  # what the job recorded for it
 
     def called_model_as(self, roles: frozenset[str]) -> bool:
-        """Did the recorded run ask a model in one of ``roles`` (or take scripted answers)?"""
+        """Did the recorded run ask a model in one of ``roles`` (or take scripted answers, which
+        a replay then answers from what the job recorded)?"""
         return any(isinstance(e, LlmCalled) and e.role in roles for e in self.history)
 
 
