@@ -165,6 +165,8 @@ def _write_new(directory: Path, name: str, data: bytes, mode: int, lock: bool = 
     except FileExistsError as error:
         # another delivery of the same job holds the lock: the redelivery tries again
         raise RuntimeError(f"{temp} exists: another writer is at work") from error
+    except PermissionError as error:  # the repository is not the deployer's to write
+        raise RepositoryError(f"cannot write {temp}: {error}") from error
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
