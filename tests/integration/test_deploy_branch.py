@@ -187,6 +187,9 @@ async def test_a_job_without_a_repository_gets_one_of_its_own(tmp_path: Path) ->
 async def test_a_plain_directory_is_refused_clearly(tmp_path: Path) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
+    deployer = GitBranchDeployer(tmp_path / "clones")
     with pytest.raises(RepositoryError, match="is not a git repository"):
-        await GitBranchDeployer(tmp_path / "clones").deploy(task(str(plain)))
+        await deployer.prepare(task(str(plain)))  # before anyone is asked to approve
+    with pytest.raises(RepositoryError, match="is not a git repository"):
+        await deployer.deploy(task(str(plain)))
     assert os.listdir(plain) == []

@@ -82,6 +82,8 @@ class GitBranchDeployer(AbstractDeployProvider):
 
     async def prepare(self, task: DeployTask) -> Release:
         change = task.change
+        if change.repo and not is_url(change.repo):  # no approval asked for what cannot be
+            await asyncio.to_thread(find_git_dir, Path(change.repo))
         base = change.base_commit[:12] or change.base_ref if change.repo else "an empty tree"
         target = f"branch {branch_name(task.job_id)} in {self._where(task)}"
         preview = (
