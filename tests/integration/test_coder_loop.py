@@ -33,6 +33,7 @@ from bdg_contracts.states import JobState
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.forks import ForkError
+from bdg_jobs.sources import SourceRules
 from bdg_jobs.store import JobStore
 from bdg_jobs.user_commands import Caller, JobCommands
 from bdg_llm.api import LlmClient, LlmUnavailableError
@@ -283,7 +284,8 @@ async def test_a_fork_inside_the_coders_run_is_refused_and_writes_nothing(
     finished = of(history, ev.CodingFinished)[0].version
     first = trigger.version + 1  # the run's first record (the code context, the named reads)
     write = next(e for e in of(history, ev.ToolCalled) if e.tool == "file_write").version
-    commands = JobCommands(app)
+    grants = SourceRules({TENANT: (repo.parent.resolve(),)})  # the fork judges the repo again
+    commands = JobCommands(app, sources=grants)
     alice = Caller(tenant_id=TENANT, user_id="alice")
     notified = app.store.max_notification_id()
     for inside in (first, write, finished - 1):
