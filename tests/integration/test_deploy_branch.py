@@ -11,8 +11,9 @@ from uuid import UUID, uuid4
 import pytest
 
 from bdg_deployer.domain import ChangeSet, DeployTask, branch_name
-from bdg_deployer.git_branch import BOT_EMAIL, BOT_NAME, GitBranchDeployer, clone_path
+from bdg_deployer.git_branch import GitBranchDeployer, clone_path
 from bdg_deployer.git_refs import RepositoryError
+from bdg_deployer.git_scratch import BOT_EMAIL, BOT_NAME
 from tests.git_repos import commit, git, make_repo
 
 pytestmark = pytest.mark.timeout(60)
@@ -154,6 +155,18 @@ async def test_a_clone_url_gets_its_branch_in_the_deployers_clone(
     assert done.branch.repository == str(clone)
     assert git(clone, "show", f"{done.branch.branch}:b.txt") == "bee"
     assert git(repo, "branch", "--list", "bdg/*") == ""  # the source is not written
+
+
+async def test_refs_that_git_would_read_as_options_are_refused(repo: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    deployer = GitBranchDeployer(tmp_path / "clones")
+    evil_ref = ChangeSet(f"file://{repo}", f"--upload-pack=touch {marker}", "", (ADD_B,))
+    with pytest.raises(RepositoryError, match="bad base ref"):
+        await deployer.deploy(DeployTask(uuid4(), "acme", "g", change=evil_ref))
+    evil_base = ChangeSet(str(repo), "main", "--index-output=/tmp/x", (ADD_B,))
+    with pytest.raises(RepositoryError, match="is no commit id"):
+        await deployer.deploy(DeployTask(uuid4(), "acme", "g", change=evil_base))
+    assert not marker.exists()
 
 
 async def test_a_rollback_removes_the_branch_it_delivered(repo: Path, tmp_path: Path) -> None:

@@ -16,24 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import re
-import subprocess
 import tempfile
 from pathlib import Path
 
 from bdg_contracts import events as ev
 from bdg_deployer.adapters import AbstractDeployProvider
-from bdg_deployer.domain import (
-    ChangeSet,
-    Deployment,
-    DeployTask,
-    Release,
-    branch_name,
-    commit_message,
-    describe_paths,
-)
+from bdg_deployer.domain import Deployment, DeployTask, Release, branch_name, describe_paths
 from bdg_deployer.git_refs import (
+    HASH,
     GitDir,
     RepositoryError,
     copy_objects,
@@ -43,16 +34,9 @@ from bdg_deployer.git_refs import (
     resolve_name,
     write_ref,
 )
+from bdg_deployer.git_scratch import BOT_NAME, commit, fetch_base, git, init_bare, object_format
 
-BOT_NAME = "BigDaddyG Agent"
-BOT_EMAIL = "agent@bigdaddyg.invalid"
-GIT_TIMEOUT_S = 600.0
 URL = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|[\w.-]+@[\w.-]+:)")
-# Applied to every git the deployer starts, on repositories of its own only.
-SAFE = (
-    *("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false"),
-    *("-c", "protocol.ext.allow=never", "-c", "commit.gpgSign=false"),
-)
 
 
 def is_url(repo: str) -> bool:
@@ -121,11 +105,13 @@ class GitBranchDeployer(AbstractDeployProvider):
     def _deliver(self, task: DeployTask) -> ev.DeliveredBranch:
         change = task.change
         base = change.base_commit
+        if base and not HASH.match(base):  # a commit id, never anything git would read otherwise
+            raise RepositoryError(f"the job's base commit {base!r} is no commit id")
         if is_url(change.repo):
-            base = _fetch(clone_path(self.clones, task.tenant_id, change.repo), change)
+            base = fetch_base(clone_path(self.clones, task.tenant_id, change.repo), change)
         target = self._git_dir(task)
         if not change.repo:
-            _init_bare(target.path)
+            init_bare(target.path)
         elif not base:
             base = resolve_name(target.path, change.base_ref) or ""
             if not base:
@@ -134,11 +120,11 @@ class GitBranchDeployer(AbstractDeployProvider):
         ref = f"refs/heads/{branch}"
         with tempfile.TemporaryDirectory(prefix="bdg-deliver-") as tmp:
             scratch = Path(tmp) / "scratch.git"
-            form = f"--object-format={_format(target)}"
-            _git(Path(tmp), "init", "-q", "--bare", form, str(scratch))
+            form = f"--object-format={object_format(target)}"
+            git(Path(tmp), "init", "-q", "--bare", form, str(scratch))
             alternates = scratch / "objects" / "info" / "alternates"
             alternates.write_text(f"{(target.path / 'objects').resolve()}\n")
-            sha = _commit(scratch, task, base)
+            sha = commit(scratch, task, base)
             existing = read_ref(target.path, ref)
             if existing is not None and existing != sha:
                 raise RepositoryError(
@@ -149,99 +135,3 @@ class GitBranchDeployer(AbstractDeployProvider):
             if existing is None:
                 write_ref(target.path, ref, sha)
         return ev.DeliveredBranch(repository=target.shown, branch=branch, commit=sha)
-
-
-def _format(target: GitDir) -> str:
-    """The repository's object format (sha1 or sha256), read from its config as data."""
-    config = target.path / "config"
-    if not config.is_file():
-        return "sha1"
-    done = _run(Path("/"), "config", "--file", str(config), "--get", "extensions.objectformat")
-    return done.stdout.strip() or "sha1"
-
-
-def _commit(scratch: Path, task: DeployTask, base: str) -> str:
-    """base + every patch, in a private index, committed with the approval's time ("" for
-    base: a first commit, on an empty tree)."""
-    env = {"GIT_DIR": str(scratch), "GIT_INDEX_FILE": str(scratch / "bdg-index")}
-    if base:
-        if _run(scratch, "cat-file", "-e", f"{base}^{{commit}}", env=env).returncode != 0:
-            raise RepositoryError(f"the job's base commit {base} is not in its repository")
-        _git(scratch, "read-tree", base, env=env)
-    else:
-        _git(scratch, "read-tree", "--empty", env=env)
-    for i, patch in enumerate(task.change.patches):
-        file = scratch / f"patch-{i}.diff"
-        file.write_text(patch if patch.endswith("\n") else patch + "\n")
-        flags = ("--cached", "--whitespace=nowarn", "--recount")
-        done = _run(scratch, "apply", *flags, str(file), env=env)
-        if done.returncode != 0:
-            raise RepositoryError(f"patch {i} of the job does not apply: {done.stderr.strip()}")
-    tree = _git(scratch, "write-tree", env=env).strip()
-    when = task.approved_at.timestamp() if task.approved_at else 0
-    stamp = f"@{int(when)} +0000"
-    identity = {
-        "GIT_AUTHOR_NAME": BOT_NAME,
-        "GIT_AUTHOR_EMAIL": BOT_EMAIL,
-        "GIT_AUTHOR_DATE": stamp,
-        "GIT_COMMITTER_NAME": BOT_NAME,
-        "GIT_COMMITTER_EMAIL": BOT_EMAIL,
-        "GIT_COMMITTER_DATE": stamp,
-    }
-    message = scratch / "message.txt"
-    message.write_text(commit_message(task))
-    parent = ("-p", base) if base else ()
-    args = ("commit-tree", "--no-gpg-sign", tree, *parent, "-F", str(message))
-    return _git(scratch, *args, env={**env, **identity}).strip()
-
-
-def _init_bare(path: Path) -> None:
-    """A bare repository of the deployer's own at ``path`` (kept when it exists)."""
-    if not (path / "HEAD").exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _git(path.parent, "init", "-q", "--bare", str(path))
-
-
-def _fetch(clone: Path, change: ChangeSet) -> str:
-    """The base commit in the deployer's clone of the job's URL, fetched when missing."""
-    _init_bare(clone)
-    env = {"GIT_DIR": str(clone)}
-    wanted = change.base_commit or change.base_ref
-    if change.base_commit:
-        present = _run(clone, "cat-file", "-e", f"{wanted}^{{commit}}", env=env)
-        if present.returncode == 0:
-            return change.base_commit
-    done = _run(clone, "fetch", "-q", "--no-tags", change.repo, wanted, env=env)
-    if done.returncode != 0:
-        raise RepositoryError(f"cannot fetch {wanted} from {change.repo}: {done.stderr.strip()}")
-    return _git(clone, "rev-parse", "FETCH_HEAD^{commit}", env=env).strip()
-
-
-def _git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    done = _run(cwd, *args, env=env)
-    if done.returncode != 0:
-        raise RuntimeError(f"git {args[0]} failed: {done.stderr.strip()}")
-    return done.stdout
-
-
-def _run(
-    cwd: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    # Nothing of the caller's git setup applies: no GIT_* variables, no global or system config.
-    base = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    base |= {
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_TERMINAL_PROMPT": "0",
-        "LC_ALL": "C",
-    }
-    return subprocess.run(
-        ["git", *SAFE, *args],
-        cwd=cwd,
-        env={**base, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=GIT_TIMEOUT_S,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
