@@ -47,10 +47,10 @@ def reaction_span(history: Sequence[Event], version: int) -> tuple[int, int] | N
 def run_around(history: Sequence[Event], version: int) -> tuple[str, int, int] | None:
     """(producer, first, last) of the one service run a cut after ``version`` would split, or
     None. A run is what a service appended while reacting to one event of the job: the events
-    it caused (not always one batch: the coder's model calls are appended as they are made,
-    between its tool calls) and the records it made aside meanwhile under causes of their own
-    (tool calls, code context). A cut inside it would make the fork run it again: tool calls
-    twice."""
+    it caused and the records it made aside meanwhile under causes of their own (the coder
+    records each tool call as it runs, under the call's id, and its model calls and patches at
+    the end; a gated call parks it, a person's approval in between). A cut inside it would make
+    the fork run it again: tool calls twice."""
     index = {e.event_id: i for i, e in enumerate(history)}
     spans: dict[tuple[str, str], list[int]] = {}
     for i, e in enumerate(history):
