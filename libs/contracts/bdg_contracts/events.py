@@ -139,9 +139,18 @@ class DeliveredBranch(Contract):
 
 
 class Deployed(Event):
+    """v2 added ``branch``: where the default deploy step delivered the change (none: a
+    recorded or provider deploy)."""
+
+    class_version = 2
+
     url: str
     canary: bool = False
-    branch: DeliveredBranch | None = None  # the default deploy step's branch (none: recorded)
+    branch: DeliveredBranch | None = None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("branch", None)
 
 
 class CanaryPromoted(Event):
