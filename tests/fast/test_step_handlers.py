@@ -19,11 +19,13 @@ from bdg_contracts import events as ev
 from bdg_contracts.base import Event
 from bdg_contracts.states import JobState, Step
 from bdg_deployer.main import build as build_deployer
+from bdg_deployer.recorded import DeployerScript
 from bdg_jobs.application import utc_now
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.user_commands import Caller, JobCommands
 from bdg_planner.main import PlannerSettings
 from bdg_planner.main import build as build_planner
+from bdg_planner.recorded import PlannerScript
 from bdg_runtime.answers import Answers, load_answers
 from bdg_runtime.reactions import Reaction
 from bdg_tester.main import build as build_tester
@@ -34,7 +36,8 @@ pytestmark = pytest.mark.timeout(60)
 
 ANSWERS = load_answers(Path(__file__).parents[2] / "examples" / "reference-job.json")
 GOAL = next(iter(ANSWERS.goals))
-SCRIPT = ANSWERS.script_for(GOAL)
+PLANNED = ANSWERS.read(PlannerScript).script_for(GOAL)  # each service reads its own sections
+DEPLOY = ANSWERS.read(DeployerScript).script_for(GOAL).deploy
 ALICE = Caller("acme", "alice")
 WAIT = 30.0
 
@@ -66,7 +69,7 @@ async def test_the_planner_plans_a_requested_job(stack: FastStack) -> None:
     async with stack.running():
         job = await request(stack)
         planned = await reaches(stack, job.job_id, JobState.awaiting_plan_approval)
-    drafts = SCRIPT.plan.drafts
+    drafts = PLANNED.plan.drafts
     assert planned.plan_markdown == drafts[-1]
     assert planned.plan_versions == [drafts[-1]]
     assert (await names(stack, job.job_id)).count("PlanDrafted") == len(drafts)
@@ -77,7 +80,7 @@ async def reviewing_job(stack: FastStack) -> Job:
     """A job whose tests passed, saved (and so published) whole: the planner's review is due."""
     cause = Cause("user:alice", utc_now(), user_id="alice")
     job = Job.request(uuid4(), ALICE.tenant_id, cause, goal=GOAL, plan_approval="gated")
-    job.make_plan_ready(cause, SCRIPT.plan.drafts[-1])
+    job.make_plan_ready(cause, PLANNED.plan.drafts[-1])
     job.approve_plan(cause, "alice")
     job.finish_coding(cause, "done")
     job.pass_tests(cause, ev.TestResults(total=3))
@@ -152,5 +155,5 @@ async def test_the_reference_job_runs_through_every_step_service(stack: FastStac
     failed, passed = history.index("TestsFailed"), history.index("TestsPassed")
     assert failed < passed < history.index("ReviewCompleted") < history.index("Deployed")
     assert history.count("CodingFinished") == 2
-    assert done.deployed_url == SCRIPT.deploy.url
+    assert done.deployed_url == DEPLOY.url
     assert done.attempt == 2
