@@ -20,7 +20,7 @@ from bdg_cli.context import Connected, caller, connected, run
 from bdg_contracts import commands as cmd
 from bdg_contracts import subjects, wire
 from bdg_contracts.base import Event
-from bdg_contracts.states import TERMINAL_STATES
+from bdg_contracts.states import ENDED_STATES, JobState
 from bdg_jobs.domain import Job
 from bdg_jobs.projector import catch_up
 from bdg_jobs.sources import absolute
@@ -96,8 +96,12 @@ class Follower:
                 await subscription.unsubscribe()
 
 
-def _finished(job: Job) -> bool:
-    return job.state in TERMINAL_STATES
+def _ended(job: Job) -> bool:
+    return job.state in ENDED_STATES
+
+
+# `--follow` ends with the job: 0 when it is done, 1 when it failed or was cancelled.
+FOLLOW_EXIT = {JobState.done: 0, JobState.failed: 1, JobState.cancelled: 1}
 
 
 def _print_recorded(recorded: list[Recorded]) -> None:
@@ -200,20 +204,29 @@ def events(
     job_id: JobId,
     after: Annotated[int, typer.Option(min=0, help="only versions after this one")] = 0,
     follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="keep printing until the job is done")
+        bool,
+        typer.Option(
+            "--follow",
+            "-f",
+            help="keep printing until the job ends: exit 0 when done, 1 failed or cancelled",
+        ),
     ] = False,
     tenant: Tenant = None,
     user: User = None,
 ) -> None:
-    """The job's events; with --follow, live until it is done or cancelled."""
+    """The job's events; with --follow, live until it is done, failed or cancelled."""
 
-    async def main() -> None:
+    async def main() -> int:
         async with connected() as conn:
             follower = Follower(conn, caller(tenant, user), job_id)
-            async for event in follower.events(after, _finished if follow else lambda _: True):
+            async for event in follower.events(after, _ended if follow else lambda _: True):
                 console.print(render.event_line(event))
+        if not follow or follower.job is None:
+            return 0
+        console.print("job is now", render.state_text(follower.job.state.value))
+        return FOLLOW_EXIT[follower.job.state]
 
-    run(main())
+    raise typer.Exit(run(main()))
 
 
 @app.command()

@@ -22,7 +22,7 @@ from typer.testing import CliRunner, Result
 from bdg_cli.main import app
 from bdg_contracts import events as ev
 from bdg_contracts import subjects, wire
-from bdg_contracts.states import JobState
+from bdg_contracts.states import JobState, Step
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.projector import catch_up
@@ -76,6 +76,9 @@ STEPS: dict[str, Any] = {
     "test": lambda j, c: j.pass_tests(c, ev.TestResults(total=3)),
     "review": lambda j, c: j.complete_review(c, approved=True, score=9, notes="ok"),
     "ask_deploy": lambda j, c: j.await_deploy_approval(c, "preview"),
+    "approve": lambda j, c: j.approve_plan(c, "alice"),
+    "fail": lambda j, c: j.fail_step(c, Step.coding, "coder", "gave up", j.version),
+    "deploy": lambda j, c: (j.approve_deploy(c, "alice"), j.deploy(c, "https://x.example")),
 }
 
 
@@ -222,9 +225,65 @@ async def test_events_follow_prints_each_version_once_in_order(bdg: Bdg) -> None
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-    assert proc.returncode == 0, out.decode()
+    assert proc.returncode == 1, out.decode()  # cancelled: documented as 1
     assert versions(out.decode()) == [3, 4, 5, 6], out.decode()
     assert "JobResumed" in out.decode()
+    assert out.decode().rstrip().endswith("job is now cancelled")
+
+
+async def follow(bdg: Bdg, job_id: UUID) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bdg_cli.main",
+        "job",
+        "events",
+        str(job_id),
+        "--follow",
+        env={**os.environ, **bdg.env, "PYTHONUNBUFFERED": "1"},
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+
+
+@pytest.mark.parametrize(
+    ("steps", "last", "state", "code"),
+    [
+        (("plan", "approve", "fail"), "StepFailed", "failed", 1),
+        (
+            ("plan", "approve", "code", "test", "review", "ask_deploy", "deploy"),
+            "Deployed",
+            "done",
+            0,
+        ),
+    ],
+)
+async def test_events_follow_exits_when_the_job_ends(
+    bdg: Bdg, steps: tuple[str, ...], last: str, state: str, code: int
+) -> None:
+    job_id = await bdg.create("follow me to the end")
+    proc = await follow(bdg, job_id)
+    assert proc.stdout is not None
+    try:
+        first = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert first.startswith(b"v1 "), first
+        await bdg.drive(job_id, *steps)  # live: the follower hears the end over NATS
+        out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    lines = out.decode().rstrip().splitlines()
+    assert proc.returncode == code, out.decode()
+    assert re.match(rf"v\d+\s+{last}\b", lines[-2]), lines
+    assert lines[-1] == f"job is now {state}"
+    # An ended job: the log, then the same exit at once.
+    ended = await asyncio.to_thread(
+        CliRunner().invoke, app, ["job", "events", str(job_id), "-f"], env=bdg.env
+    )
+    assert ended.exit_code == code, ended.output
+    assert ended.stdout.rstrip().endswith(f"job is now {state}")
 
 
 async def test_events_after_a_version(bdg: Bdg) -> None:

@@ -13,6 +13,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from bdg_contracts import commands as cmd
+from bdg_contracts import events as ev
+from bdg_contracts.states import Step
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.errors import ConcurrencyConflictError
@@ -197,3 +199,72 @@ async def test_refusals_close_with_4401_4404_4400(live_url: str, keys: Keys, sta
         code, _ = await closed_with(f"{stream}?from_version={bad}&token={keys.token(owner)}")
         assert code == 4400
     assert stack.event_count() == 1
+
+
+def fail_coding(job: Job, cause: Cause) -> None:
+    job.make_plan_ready(cause, "- [ ] one")
+    job.approve_plan(cause, "alice")
+    job.fail_step(cause, Step.coding, "coder", "the model gave up", failed_event_version=3)
+
+
+def finish(job: Job, cause: Cause) -> None:
+    job.make_plan_ready(cause, "- [ ] one")
+    job.approve_plan(cause, "alice")
+    job.change_files(cause, "+x", ("a.py",))
+    job.finish_coding(cause)
+    job.pass_tests(cause, ev.TestResults(total=1))
+    job.complete_review(cause, approved=True, score=9, notes="ok")
+    job.await_deploy_approval(cause, "preview")
+    job.approve_deploy(cause, "alice")
+    job.deploy(cause, "https://preview.example")
+
+
+async def events_then_close(ws: ClientConnection) -> tuple[list[str], int, str]:
+    """Every event's name until the server closes, and the close code and reason."""
+    names: list[str] = []
+    while True:
+        try:
+            names.append((await receive(ws))["name"])
+        except ConnectionClosed as closed:
+            frame = closed.rcvd  # None when the client, not the server, closed
+            break
+    assert frame is not None, "the client closed, not the server"
+    return names, frame.code, frame.reason
+
+
+@pytest.mark.parametrize(
+    ("end", "last", "state"),
+    [(fail_coding, "StepFailed", "failed"), (finish, "Deployed", "done")],
+)
+async def test_the_stream_closes_with_1000_after_the_job_ends(
+    live_url: str, keys: Keys, stack: Stack, end: Any, last: str, state: str
+) -> None:
+    tenant = new_tenant()
+    job_id = await new_job(stack, tenant)
+    url = f"{live_url}/jobs/{job_id}/stream?token={keys.token(tenant)}"
+    async with connect(url) as ws:
+        assert await versions(ws, 1) == [1]
+        await stack.decide(job_id, end)  # live: the end arrives over NATS
+        names, code, reason = await events_then_close(ws)
+    assert names[-1] == last
+    assert (code, reason) == (1000, f"job {state}")
+    # Connecting to an ended job: its events from the asked version, then the same close.
+    async with connect(f"{url}&from_version=2") as ws:
+        names, code, reason = await events_then_close(ws)
+    assert names[-1] == last
+    assert len(names) == (await stack.job(job_id)).version - 2
+    assert (code, reason) == (1000, f"job {state}")
+
+
+async def test_a_cancelled_job_closes_the_stream_and_a_paused_one_does_not(
+    live_url: str, keys: Keys, stack: Stack
+) -> None:
+    tenant = new_tenant()
+    job_id = await new_job(stack, tenant)
+    url = f"{live_url}/jobs/{job_id}/stream?token={keys.token(tenant)}"
+    async with connect(url) as ws:
+        await stack.commands.pause(Caller(tenant, "dan"), job_id, cmd.PauseJob(reason="tea"))
+        assert await versions(ws, 2) == [1, 2]  # paused: still open
+        await stack.commands.cancel(Caller(tenant, "dan"), job_id, cmd.CancelJob(reason="no"))
+        names, code, reason = await events_then_close(ws)
+    assert (names, code, reason) == (["JobCancelled"], 1000, "job cancelled")

@@ -50,6 +50,9 @@ ACTIVE_STATES = frozenset(
     }
 )
 TERMINAL_STATES = frozenset({JobState.done, JobState.cancelled})
+# Where a watcher stops: nothing more happens unless a person retries a failed job (which a
+# new watch from the last version then follows).
+ENDED_STATES = frozenset({JobState.done, JobState.failed, JobState.cancelled})
 # States in which work is expected from a service (not waiting on a human).
 WORKING_STATES = frozenset(
     {JobState.planning, JobState.coding, JobState.testing, JobState.reviewing, JobState.deploying}

@@ -4,7 +4,8 @@ The seam: subscribe to the job's NATS subject first (buffering), then backfill f
 then send buffered and live events, skipping versions already sent. A live event that skips
 ahead is preceded by the missing versions read from the store; an idle stream re-reads the store
 now and then, so an event whose publish was lost (the relay publishes it later) still arrives.
-Close codes: 4400 bad request, 4401 not authenticated, 4404 no such job (for this tenant).
+Close codes: 1000 the job ended (done, failed or cancelled; the reason is the state), sent after
+its last event; 4400 bad request, 4401 not authenticated, 4404 no such job (for this tenant).
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from nats.aio.msg import Msg
 from bdg_contracts import subjects, wire
 from bdg_contracts.base import Event
 from bdg_contracts.numbers import MAX_INT4
+from bdg_contracts.states import ENDED_STATES
 from bdg_gateway.auth import AuthError, bearer_token
 from bdg_gateway.deps import Gateway, gateway_of
 from bdg_gateway.views import EventView
+from bdg_jobs.domain import Job
 from bdg_jobs.errors import JobNotFoundError
 from bdg_jobs.user_commands import Caller
 
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 BAD_REQUEST, UNAUTHORIZED, NOT_FOUND = 4400, 4401, 4404
+JOB_ENDED = 1000  # a normal closure: the stream did what it was for
 BUFFER = 1000
 IDLE_RESYNC_SECONDS = 15.0
 
@@ -75,6 +79,7 @@ class JobStream:
         self.live: asyncio.Queue[Msg] = asyncio.Queue(maxsize=BUFFER)
         self.overflowed = False
         self.sent = 0
+        self.job = Job(job_id, caller.tenant_id)  # as of the newest event seen: is it over?
 
     async def run(self, from_version: int) -> None:
         subject = subjects.job_events(self.caller.tenant_id, self.job_id)
@@ -82,15 +87,18 @@ class JobStream:
         try:
             await self.gateway.nc.flush()  # the server knows the subscription before we read
             try:
-                backfill = await self.gateway.commands.events(
-                    self.caller, self.job_id, from_version
-                )
+                # The whole history, to know the job's state; only what follows is sent.
+                history = await self.gateway.commands.events(self.caller, self.job_id)
             except JobNotFoundError as error:
                 await _close(self.ws, NOT_FOUND, str(error))
                 return
+            self.job = Job.replay(history)
             self.sent = from_version
-            await self._send(backfill)
-            await self._until_disconnected()
+            await self._send(history)
+            if not self._ended():
+                await self._until_disconnected()
+            if self._ended():
+                await _close(self.ws, JOB_ENDED, f"job {self.job.state.value}")
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -120,8 +128,12 @@ class JobStream:
         while message["type"] != "websocket.disconnect":
             message = await self.ws.receive()
 
+    def _ended(self) -> bool:
+        """The job is over and the client has every event up to its end."""
+        return self.job.state in ENDED_STATES and self.sent >= self.job.version
+
     async def _pump(self) -> None:
-        while True:
+        while not self._ended():
             try:
                 msg: Msg | None = await asyncio.wait_for(self.live.get(), IDLE_RESYNC_SECONDS)
             except TimeoutError:
@@ -141,10 +153,14 @@ class JobStream:
 
     async def _send(self, events: Iterable[Event]) -> None:
         for event in events:
+            if event.version == self.job.version + 1:
+                self.job.apply(event)
             if event.version != self.sent + 1:
                 continue
             await self.ws.send_text(EventView.of(event).model_dump_json())
             self.sent = event.version
+            if self._ended():
+                return
 
 
 def _decode(msg: Msg) -> Event | None:
