@@ -55,6 +55,34 @@ async def test_edits_make_versions_with_history_and_diff(
     assert approved.json()["plan_markdown"] == EDITED
 
 
+def drafts_then_ready(job: Job, cause: Cause) -> None:
+    job.draft_plan(cause, "# Plan\n- [ ] add the route\n", 1)
+    job.critique_plan(cause, 1, 4)
+    job.draft_plan(cause, FIRST, 2)
+    job.critique_plan(cause, 2, 9)
+    job.make_plan_ready(cause, FIRST)
+
+
+async def test_the_planners_drafts_are_versions_and_diff_across_them(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    tenant = new_tenant()
+    job_id = (await create(client, keys, tenant))["id"]
+    await stack.decide(UUID(job_id), drafts_then_ready)
+    history = (await client.get(f"/jobs/{job_id}/plan", headers=keys.headers(tenant))).json()
+    assert [(v["number"], v["kind"]) for v in history["versions"]] == [
+        (1, "draft"),
+        (2, "draft"),
+        (3, "ready"),
+    ]
+    assert history["current"] == FIRST
+    diff = await client.get(
+        f"/jobs/{job_id}/plan/diff", params={"from": 1, "to": 2}, headers=keys.headers(tenant)
+    )
+    assert diff.status_code == 200, diff.text
+    assert "+- [ ] test it" in diff.text
+
+
 async def test_unknown_versions_and_other_tenants_are_404(
     client: httpx.AsyncClient, keys: Keys, stack: Stack
 ) -> None:

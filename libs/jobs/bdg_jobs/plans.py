@@ -13,11 +13,19 @@ from bdg_contracts.base import Event
 
 @dataclass(frozen=True)
 class PlanVersion:
-    number: int  # 1 = the planner's first plan put up for approval
+    number: int  # 1 = the planner's first draft
     markdown: str
     author: str  # the producer: "planner" or "user:<id>"
     event_version: int
     at: datetime
+    kind: str  # "draft" (the planner's, before the critic is satisfied), "ready", "edit"
+
+
+KINDS: dict[type[Event], str] = {
+    ev.PlanDrafted: "draft",
+    ev.PlanReady: "ready",
+    ev.PlanEdited: "edit",
+}
 
 
 class PlanVersionError(LookupError):
@@ -25,10 +33,11 @@ class PlanVersionError(LookupError):
 
 
 def plan_versions(history: Sequence[Event]) -> list[PlanVersion]:
-    """Every plan the job had: each PlanReady (the planner's) and PlanEdited (a user's)."""
+    """Every plan the job had, in order: the planner's drafts (PlanDrafted), the plan it put up
+    for approval (PlanReady) and each person's edit (PlanEdited)."""
     versions: list[PlanVersion] = []
     for event in history:
-        if isinstance(event, ev.PlanReady | ev.PlanEdited):
+        if isinstance(event, ev.PlanDrafted | ev.PlanReady | ev.PlanEdited):
             versions.append(
                 PlanVersion(
                     len(versions) + 1,
@@ -36,6 +45,7 @@ def plan_versions(history: Sequence[Event]) -> list[PlanVersion]:
                     event.producer,
                     event.version,
                     event.occurred_at,
+                    KINDS[type(event)],
                 )
             )
     return versions
@@ -55,7 +65,7 @@ def plan_diff(history: Sequence[Event], from_number: int, to_number: int) -> str
         difflib.unified_diff(
             old.markdown.splitlines(keepends=True),
             new.markdown.splitlines(keepends=True),
-            fromfile=f"plan v{old.number} ({old.author})",
-            tofile=f"plan v{new.number} ({new.author})",
+            fromfile=f"plan v{old.number} ({old.kind}, {old.author})",
+            tofile=f"plan v{new.number} ({new.kind}, {new.author})",
         )
     )

@@ -27,6 +27,7 @@ class PlanVersionView(View):
     author: str
     event_version: int
     at: datetime
+    kind: str
 
 
 class PlanHistory(View):
@@ -36,7 +37,8 @@ class PlanHistory(View):
 
 @router.get("/{job_id}/plan")
 async def plan_history(job_id: UUID, caller: CurrentCaller, commands: Commands) -> PlanHistory:
-    """Every version of the plan, oldest first; ``current`` is the one in force."""
+    """Every version of the plan, oldest first: the planner's drafts (``kind`` "draft"), the
+    plan put up for approval ("ready") and people's edits ("edit"); ``current`` is the newest."""
     history = await commands.events(caller, job_id)
     versions = [PlanVersionView(**vars(v)) for v in plan_versions(history)]
     return PlanHistory(current=versions[-1].markdown if versions else "", versions=versions)
