@@ -114,7 +114,7 @@ async def _then_state(conn: Connected, who: Caller, job_id: UUID) -> None:
     console.print("job is now", render.state_text(job.state.value))
 
 
-def _steer(
+def steer(
     job_id: UUID,
     tenant: str | None,
     user: str | None,
@@ -153,23 +153,6 @@ def create(
         async with connected() as conn:
             job = await conn.commands.create(caller(tenant, user), request)
         console.print(str(job.job_id))
-
-    run(main())
-
-
-@app.command()
-def show(
-    job_id: JobId,
-    at: Annotated[int | None, typer.Option(min=1, help="the job as it was at this version")] = None,
-    tenant: Tenant = None,
-    user: User = None,
-) -> None:
-    """The job now, or as it was at a version."""
-
-    async def main() -> None:
-        async with connected() as conn:
-            job = await conn.commands.get(caller(tenant, user), job_id, at)
-        console.print(render.job_table(job))
 
     run(main())
 
@@ -242,7 +225,7 @@ def approve(
         approval = conn.commands.approve_deploy if deploy else conn.commands.approve_plan
         return approval(who, job_id)
 
-    _steer(job_id, tenant, user, act)
+    steer(job_id, tenant, user, act)
 
 
 @app.command()
@@ -253,7 +236,7 @@ def cancel(
     user: User = None,
 ) -> None:
     """Cancel the job for good."""
-    _steer(
+    steer(
         job_id,
         tenant,
         user,
@@ -264,7 +247,7 @@ def cancel(
 @app.command()
 def retry(job_id: JobId, tenant: Tenant = None, user: User = None) -> None:
     """Run the failed step again."""
-    _steer(job_id, tenant, user, lambda conn, who: conn.commands.retry(who, job_id))
+    steer(job_id, tenant, user, lambda conn, who: conn.commands.retry(who, job_id))
 
 
 @app.command()
@@ -275,7 +258,7 @@ def pause(
     user: User = None,
 ) -> None:
     """Pause the job; work in flight finishes, nothing new starts."""
-    _steer(
+    steer(
         job_id,
         tenant,
         user,
@@ -286,4 +269,20 @@ def pause(
 @app.command()
 def resume(job_id: JobId, tenant: Tenant = None, user: User = None) -> None:
     """Resume a paused job where it stopped."""
-    _steer(job_id, tenant, user, lambda conn, who: conn.commands.resume(who, job_id))
+    steer(job_id, tenant, user, lambda conn, who: conn.commands.resume(who, job_id))
+
+
+@app.command()
+def budget(
+    job_id: JobId,
+    limit: Annotated[float, typer.Option(help="the job's new cost limit in USD", min=0.01)],
+    tenant: Tenant = None,
+    user: User = None,
+) -> None:
+    """Raise the job's cost limit; a job suspended for its budget resumes."""
+    steer(
+        job_id,
+        tenant,
+        user,
+        lambda conn, who: conn.commands.raise_budget(who, job_id, cmd.RaiseBudget(limit_usd=limit)),
+    )

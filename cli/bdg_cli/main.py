@@ -8,7 +8,21 @@ from typing import Annotated
 import typer
 
 import bdg_cli.job_attempts
-from bdg_cli import demo, dlq, index, job_fork, job_replay, jobs, replay, sandbox, search, up
+from bdg_cli import (
+    demo,
+    dlq,
+    index,
+    job_fork,
+    job_plan,
+    job_replay,
+    job_show,
+    job_tools,
+    jobs,
+    replay,
+    sandbox,
+    search,
+    up,
+)
 
 app = typer.Typer(
     name="bdg",
@@ -21,6 +35,9 @@ app.add_typer(jobs.app, name="job")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(sandbox.app, name="sandbox")
 replay.register(app)
+job_show.register(jobs.app)
+job_plan.register(jobs.app)
+job_tools.register(jobs.app)
 job_replay.register(jobs.app)
 job_fork.register(jobs.app)
 bdg_cli.job_attempts.register(jobs.app)

@@ -12,6 +12,7 @@ from uuid import UUID
 from rich.table import Table
 from rich.text import Text
 
+from bdg_cli.job_status import first_meaningful_line
 from bdg_contracts import events as ev
 from bdg_contracts import tool_events as tev
 from bdg_contracts.base import Event
@@ -38,8 +39,7 @@ def checkboxes(markdown: str) -> tuple[int, int]:
 
 
 def _first_line(text: str, width: int = 70) -> str:
-    line = next((s.strip() for s in text.splitlines() if s.strip()), "")
-    return line if len(line) <= width else line[: width - 1] + "…"
+    return first_meaningful_line(text, width)
 
 
 @singledispatch
