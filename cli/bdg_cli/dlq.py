@@ -9,28 +9,33 @@ from rich.console import Console
 
 from bdg_cli import render
 from bdg_cli.context import connected, default_user, run
+from bdg_cli.records import AsJson, json_text, print_records
 from bdg_contracts import subjects
-from bdg_runtime.dlq import list_dead_letters, retry_dead_letter
+from bdg_runtime.dlq import DeadLetter, list_dead_letters, retry_dead_letter
 
 app = typer.Typer(help="Dead letters: messages a service gave up on.", no_args_is_help=True)
 console = Console(highlight=False, soft_wrap=True)
 
 
 @app.command("list")
-def list_letters(limit: Annotated[int, typer.Option(min=1)] = 1000) -> None:
-    """Every dead letter still held, oldest first."""
+def list_letters(
+    limit: Annotated[int, typer.Option(min=1)] = 1000, as_json: AsJson = False
+) -> None:
+    """Every dead letter still held, oldest first, one per line."""
 
-    async def main() -> None:
+    async def main() -> list[DeadLetter]:
         async with connected() as conn:
             # list_dead_letters asks an empty, never-used stream for message 0 (a bad request).
             held = (await conn.js.stream_info(subjects.dlq_stream())).state.messages
-            letters = await list_dead_letters(conn.js, limit) if held else []
-        if letters:
-            console.print(render.dead_letters_table(letters))
-        else:
-            console.print("no dead letters")
+            return await list_dead_letters(conn.js, limit) if held else []
 
-    run(main())
+    letters = run(main())
+    if as_json:
+        print(json_text(render.dead_letter_records(letters)))
+    elif letters:
+        print_records(render.DEAD_LETTER_COLUMNS, render.dead_letter_rows(letters))
+    else:
+        console.print("no dead letters")
 
 
 @app.command("retry")

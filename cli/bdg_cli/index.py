@@ -18,6 +18,7 @@ import typer
 from bdg_cli import render
 from bdg_cli.context import Connected, caller, connected, fail, run
 from bdg_cli.index_progress import SETTLED, Row, console, errors, follow, rows
+from bdg_cli.records import AsJson, json_text, print_records
 from bdg_contracts import commands as cmd
 from bdg_contracts.ids import new_event_id
 from bdg_jobs.domain import Cause
@@ -148,6 +149,7 @@ def status(
     watch: Annotated[
         bool, typer.Option("--watch", "-w", help="follow until every repository settles")
     ] = False,
+    as_json: AsJson = False,
     tenant: Tenant = None,
 ) -> None:
     """The tenant's repositories and their index; follows one that is being indexed."""
@@ -172,9 +174,11 @@ def status(
                 if not settled:
                     errors.print(f"no progress for {STALL_SECONDS:.0f} s; is the indexer running?")
                 found = await rows(conn, who.tenant_id, repo_id)
-        if not found:
+        if as_json:
+            print(json_text(render.index_records(found)))
+        elif not found:
             console.print("no repositories registered (`bdg index add PATH|URL`)")
-            return
-        console.print(render.index_table(found))
+        else:
+            print_records(render.INDEX_COLUMNS, render.index_rows(found))
 
     run(main())

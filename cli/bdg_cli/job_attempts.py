@@ -17,6 +17,7 @@ from rich.text import Text
 
 from bdg_cli import render
 from bdg_cli.context import caller, connected, fail, run
+from bdg_cli.records import AsJson, json_text
 from bdg_contracts.attempts import (
     Attempt,
     AttemptOutcome,
@@ -154,6 +155,7 @@ def register(app: typer.Typer) -> None:
             int | None, typer.Option("--attempt", min=1, help="only this attempt")
         ] = None,
         patch: Annotated[bool, typer.Option("--patch", help="print the diffs too")] = False,
+        as_json: AsJson = False,
         tenant: Annotated[str | None, typer.Option(help="tenant [env BDG_TENANT]")] = None,
         user: Annotated[str | None, typer.Option(help="user [env BDG_USER]")] = None,
     ) -> None:
@@ -170,6 +172,10 @@ def register(app: typer.Typer) -> None:
             return Job.replay(history), chosen
 
         job, chosen = run(main())
+        if as_json:  # the gateway's /attempts shape; diffs only with --patch, as there
+            shown = chosen if patch else [a.without_patches() for a in chosen]
+            print(json_text([a.model_dump(mode="json") for a in shown]))
+            return
         if not chosen:
             console.print("no attempts yet: the job is", render.state_text(job.state.value))
         for one in chosen:

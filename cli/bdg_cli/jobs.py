@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +18,7 @@ from rich.console import Console
 
 from bdg_cli import render
 from bdg_cli.context import Connected, caller, connected, run
+from bdg_cli.records import AsJson, json_text, print_records
 from bdg_contracts import commands as cmd
 from bdg_contracts import subjects, wire
 from bdg_contracts.base import Event
@@ -96,6 +98,12 @@ class Follower:
                 await subscription.unsubscribe()
 
 
+def event_json(event: Event) -> str:
+    """An event as the gateway's WebSocket sends it: ``{"version", "name", "event"}``."""
+    body = event.model_dump(mode="json")
+    return json.dumps({"version": event.version, "name": event.name, "event": body})
+
+
 def _ended(job: Job) -> bool:
     return job.state in ENDED_STATES
 
@@ -160,18 +168,24 @@ def create(
 @app.command("list")
 def list_jobs(
     limit: Annotated[int, typer.Option(min=1)] = 50,
+    as_json: AsJson = False,
     tenant: Tenant = None,
     user: User = None,
 ) -> None:
-    """The tenant's jobs from the agent_config read model, newest first."""
+    """The tenant's jobs from the agent_config read model, newest first, one per line."""
 
-    async def main() -> None:
+    async def main() -> list[tuple[object, ...]]:
         who = caller(tenant, user)
         async with connected() as conn:
-            rows = await asyncio.to_thread(_list, conn, who.tenant_id, limit)
-        console.print(render.jobs_table(rows))
+            return await asyncio.to_thread(_list, conn, who.tenant_id, limit)
 
-    run(main())
+    rows = run(main())
+    if as_json:
+        print(json_text(render.job_records(rows)))
+    elif rows:
+        print_records(render.JOB_COLUMNS, render.job_rows(rows))
+    else:
+        console.print("no jobs yet (`bdg job create GOAL --repo PATH`)")
 
 
 def _list(conn: Connected, tenant: str, limit: int) -> list[tuple[object, ...]]:
@@ -194,6 +208,12 @@ def events(
             help="keep printing until the job ends: exit 0 when done, 1 failed or cancelled",
         ),
     ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="one JSON object per line: version, name, event (all its fields)"
+        ),
+    ] = False,
     tenant: Tenant = None,
     user: User = None,
 ) -> None:
@@ -203,10 +223,14 @@ def events(
         async with connected() as conn:
             follower = Follower(conn, caller(tenant, user), job_id)
             async for event in follower.events(after, _ended if follow else lambda _: True):
-                console.print(render.event_line(event))
+                if as_json:
+                    print(event_json(event), flush=True)
+                else:
+                    console.print(render.event_line(event))
         if not follow or follower.job is None:
             return 0
-        console.print("job is now", render.state_text(follower.job.state.value))
+        if not as_json:
+            console.print("job is now", render.state_text(follower.job.state.value))
         return FOLLOW_EXIT[follower.job.state]
 
     raise typer.Exit(run(main()))

@@ -254,45 +254,76 @@ def _branch(delivered: ev.DeliveredBranch | None) -> str:
     return f"{delivered.branch} at {delivered.commit} in {delivered.repository}"
 
 
-def jobs_table(rows: Iterable[Sequence[Any]]) -> Table:
-    """Rows of (jobId, state, goal, user, costUSD, updatedAt, version)."""
-    table = Table(title="jobs", title_justify="left")
-    for name in ("job", "state", "goal", "user", "cost", "updated", "v"):
-        wide = name == "job"
-        table.add_column(name, no_wrap=wide or name == "state", min_width=36 if wide else None)
-    for job_id, state, goal, user, cost, updated, version in rows:
-        table.add_row(
+def _minute(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+JOB_COLUMNS = ("JOB", "STATE", "COST", "UPDATED", "GOAL")
+
+
+def job_rows(rows: Iterable[Sequence[Any]]) -> list[list[str]]:
+    """Rows of (jobId, state, goal, user, costUSD, updatedAt, version), as listed: what fits
+    beside a whole job id on 80 columns (user and version are in ``--json`` and ``job show``)."""
+    return [
+        [
             str(job_id),
-            state_text(str(state)),
-            _first_line(goal or "", 50),
-            user or "-",
+            str(state),
             f"${cost or 0:.2f}",
-            _time(updated),
-            str(version or ""),
-        )
-    return table
+            updated.strftime("%m-%d %H:%M") if updated else "-",
+            _first_line(goal or "", 200),
+        ]
+        for job_id, state, goal, _user, cost, updated, _version in rows
+    ]
 
 
-def dead_letters_table(letters: Sequence[DeadLetter]) -> Table:
-    table = Table(title="dead letters", title_justify="left")
-    for name in ("seq", "service", "event", "job", "deliveries", "error"):
-        table.add_column(
-            name, no_wrap=name != "error", overflow="fold", min_width=36 if name == "job" else None
-        )
-    for letter in letters:
-        table.add_row(
+def job_records(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+    """The same rows for scripts (``--json``): stable keys, full values."""
+    return [
+        {
+            "job_id": str(job_id),
+            "state": str(state),
+            "goal": goal or "",
+            "user": user,
+            "cost_usd": float(cost or 0),
+            "updated_at": updated.isoformat() if updated else None,
+            "version": int(version or 0),
+        }
+        for job_id, state, goal, user, cost, updated, version in rows
+    ]
+
+
+DEAD_LETTER_COLUMNS = ("SEQ", "SERVICE", "EVENT", "JOB", "DELIVERIES", "ERROR")
+
+
+def dead_letter_rows(letters: Sequence[DeadLetter]) -> list[list[str]]:
+    return [
+        [
             str(letter.seq),
             letter.service,
             letter.event_name,
             str(letter.job_id) if letter.job_id else "-",
             str(letter.deliveries),
-            letter.error,
-        )
-    return table
+            _first_line(letter.error, 500),
+        ]
+        for letter in letters
+    ]
+
+
+def dead_letter_records(letters: Sequence[DeadLetter]) -> list[dict[str, Any]]:
+    return [
+        {
+            "seq": letter.seq,
+            "service": letter.service,
+            "event": letter.event_name,
+            "job_id": str(letter.job_id) if letter.job_id else None,
+            "deliveries": letter.deliveries,
+            "error": letter.error,
+        }
+        for letter in letters
+    ]
 
 
 # -- the code index ---------------------------------------------------------------------------
-INDEX_STATE_STYLE = {"ready": "bold green", "failed": "bold red", "pending": "yellow"}
 
 
 class IndexStatus(Protocol):
@@ -330,33 +361,60 @@ def index_error(error: Any) -> str:
     return str(error)
 
 
-def index_table(rows: Iterable[IndexStatus]) -> Table:
+INDEX_COLUMNS = ("REPO ID", "STATE", "PROGRESS", "FILES", "CHUNKS", "COMMIT", "UPDATED",
+                 "REPOSITORY  ERRORS / SKIPPED")  # fmt: skip
+
+
+def _index_notes(row: IndexStatus) -> list[str]:
     """A failed row's phase is its reason; a ready row's errors are the files it skipped."""
-    table = Table(title="indexed repositories", title_justify="left")
-    for name in ("repo id", "repository", "state", "progress", "files", "chunks", "commit",
-                 "updated", "errors / skipped"):  # fmt: skip
-        table.add_column(name, no_wrap=name in ("repo id", "state"), overflow="fold")
+    notes = [index_error(e) for e in row.errors[:3]]
+    if len(row.errors) > 3:
+        notes.append(f"+{len(row.errors) - 3} more")
+    if row.state == "failed" and row.phase:
+        notes.insert(0, row.phase)
+    return notes
+
+
+def index_rows(rows: Iterable[IndexStatus]) -> list[list[str]]:
+    """One line per repository; the repository and its notes last (the free text)."""
+    lines = []
     for row in rows:
-        state = Text(row.state, style=INDEX_STATE_STYLE.get(row.state, "cyan"))
+        state = row.state
         if row.phase and row.state in ("queued", "indexing"):
-            state.append(f" ({row.phase})", style="dim")
-        notes = [index_error(e) for e in row.errors[:3]]
-        if len(row.errors) > 3:
-            notes.append(f"+{len(row.errors) - 3} more")
-        if row.state == "failed" and row.phase:
-            notes.insert(0, row.phase)
-        table.add_row(
-            str(row.repo_id),
-            row.repo,
-            state,
-            f"{row.done}/{row.total}" if row.total else "",
-            str(row.files),
-            str(row.chunks),
-            (row.commit or "")[:12],
-            _time(row.updated_at),
-            "; ".join(notes),
+            state += f" ({row.phase})"
+        notes = "; ".join(_index_notes(row))
+        lines.append(
+            [
+                str(row.repo_id),
+                state,
+                f"{row.done}/{row.total}" if row.total else "-",
+                str(row.files),
+                str(row.chunks),
+                (row.commit or "")[:12] or "-",
+                _minute(row.updated_at),
+                row.repo + (f"  {notes}" if notes else ""),
+            ]
         )
-    return table
+    return lines
+
+
+def index_records(rows: Iterable[IndexStatus]) -> list[dict[str, Any]]:
+    return [
+        {
+            "repo_id": str(row.repo_id),
+            "repo": row.repo,
+            "state": row.state,
+            "phase": row.phase,
+            "done": row.done,
+            "total": row.total,
+            "files": row.files,
+            "chunks": row.chunks,
+            "commit": row.commit,
+            "errors": row.errors,
+            "updated_at": row.updated_at.isoformat() if row.updated_at else None,
+        }
+        for row in rows
+    ]
 
 
 def hit_header(hit: tev.CodeHit, show_repo: bool = False) -> Text:

@@ -14,6 +14,7 @@ from rich.console import Console
 from bdg_cli import render
 from bdg_cli.context import Connected, caller, connected, fail, run
 from bdg_cli.index import Tenant, is_url, repo_commands, work_tree
+from bdg_cli.records import AsJson, json_text
 from bdg_contracts import index_events as ix
 from bdg_contracts import subjects
 from bdg_contracts import tool_events as tev
@@ -37,6 +38,7 @@ def search(
     mode: Annotated[Mode, typer.Option(help="how to rank")] = Mode.hybrid,
     limit: Annotated[int, typer.Option(min=1, max=100, help="hits at most")] = 6,
     token_budget: Annotated[int, typer.Option(min=1, max=100_000, help="tokens at most")] = 2_000,
+    as_json: AsJson = False,
     tenant: Tenant = None,
 ) -> None:
     """Search the tenant's indexed code (asks the indexer over NATS)."""
@@ -61,6 +63,9 @@ def search(
         found = tev.CodeSearched.model_validate_json(reply.data)
         if found.error:
             fail(found.error)
+        if as_json:
+            print(json_text([hit.model_dump(mode="json") for hit in found.hits]))
+            return
         if not found.hits:
             console.print("no matches")
             return

@@ -4,6 +4,7 @@ runs its own event loop), a subprocess for `--follow`, the stepper services for 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import sys
@@ -286,6 +287,33 @@ async def test_events_follow_exits_when_the_job_ends(
     assert ended.stdout.rstrip().endswith(f"job is now {state}")
 
 
+LONG_GOAL = "Add a dark mode toggle to the settings page and keep the choice in local storage"
+
+
+async def test_job_list_is_one_line_per_job_at_80_columns_and_json(bdg: Bdg) -> None:
+    job_id = await bdg.create(LONG_GOAL)
+    narrow = Bdg({**bdg.env, "COLUMNS": "80"}, bdg.store, bdg.app, bdg.js)  # not a terminal
+    listed = (await narrow("job", "list")).stdout.splitlines()
+    assert listed[0].split() == ["JOB", "STATE", "COST", "UPDATED", "GOAL"]
+    [line] = [x for x in listed if str(job_id) in x]
+    assert re.fullmatch(rf"{job_id}\s+planning\s+\$0\.00\s+\d\d-\d\d \d\d:\d\d\s+{LONG_GOAL}", line)
+    assert len(listed) == 2  # the header and the job: nothing wrapped
+    [record] = json.loads((await bdg("job", "list", "--json")).stdout)
+    assert set(record) == {
+        "job_id", "state", "goal", "user", "cost_usd", "updated_at", "version"
+    }  # fmt: skip
+    assert (record["job_id"], record["goal"], record["user"]) == (str(job_id), LONG_GOAL, "alice")
+
+
+async def test_events_as_json_lines(bdg: Bdg) -> None:
+    job_id = await bdg.create("json me")
+    await bdg.drive(job_id, "plan")
+    lines = (await bdg("job", "events", str(job_id), "--json")).stdout.splitlines()
+    events = [json.loads(line) for line in lines]
+    assert [(e["version"], e["name"]) for e in events] == [(1, "JobRequested"), (2, "PlanReady")]
+    assert events[0]["event"]["goal"] == "json me"
+
+
 async def test_events_after_a_version(bdg: Bdg) -> None:
     job_id = await bdg.create("after")
     await bdg.drive(job_id, "plan")
@@ -342,9 +370,11 @@ async def test_dlq_list_and_retry_finish_the_job(bdg: Bdg, cluster: Cluster) -> 
         return out if str(job_id) in out else None
 
     table = await eventually(listed, 15, "the dead letter in `bdg dlq list`")
+    [letter] = json.loads((await bdg("dlq", "list", "--json")).stdout)
+    assert set(letter) == {"seq", "service", "event", "job_id", "deliveries", "error"}
+    assert (letter["service"], letter["job_id"]) == ("tester", str(job_id))
     row = next(line for line in table.splitlines() if str(job_id) in line)
-    cells = [c.strip() for c in row.strip("│ ").split("│")]
-    seq, service, event, job, deliveries, error = cells
+    seq, service, event, job, deliveries, error = re.split(r"\s{2,}", row, maxsplit=5)
     assert (service, event, job, deliveries) == ("tester", "CodingFinished", str(job_id), "3")
     assert "poisoned tester" in error
 
@@ -356,6 +386,7 @@ async def test_dlq_list_and_retry_finish_the_job(bdg: Bdg, cluster: Cluster) -> 
     retried_by = next(e for e in history if isinstance(e, ev.StepRetried)).producer
     assert retried_by == "operator:ops"
     assert "no dead letters" in (await bdg("dlq", "list")).stdout
+    assert json.loads((await bdg("dlq", "list", "--json")).stdout) == []
 
 
 def test_help_lists_every_command() -> None:

@@ -195,7 +195,21 @@ async def test_status_lists_the_tenants_repositories(bdg: Bdg, tmp_path: Path) -
     bdg.write_status(ready, "ready", commit="d" * 40, files=5, chunks=17,
                      errors=[{"path": "big.min.js", "reason": "generated"}])  # fmt: skip
 
-    listed = (await bdg("index", "status")).stdout
+    narrow = Bdg({**bdg.env, "COLUMNS": "80"}, bdg.database_url, bdg.store, bdg.nc)
+    listed = (await narrow("index", "status")).stdout  # not a terminal: one line per repository
+    assert len(listed.splitlines()) == 3, listed
+    assert re.search(
+        rf"^{ready}\s+ready\s+-\s+5\s+17\s+{'d' * 12}\s.*big.min.js: generated$", listed, re.M
+    )
+    records = json.loads((await bdg("index", "status", "--json")).stdout)
+    assert {r["repo_id"]: (r["state"], r["files"], r["chunks"]) for r in records} == {
+        str(mine): ("pending", 0, 0),
+        str(ready): ("ready", 5, 17),
+    }
+    assert set(records[0]) == {
+        "repo_id", "repo", "state", "phase", "done", "total", "files", "chunks", "commit",
+        "errors", "updated_at",
+    }  # fmt: skip
     assert str(mine) in listed
     assert str(theirs) not in listed
     assert re.search(rf"{mine}\s.*pending", listed)
