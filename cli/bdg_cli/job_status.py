@@ -14,7 +14,6 @@ from bdg_contracts import events as ev
 from bdg_contracts import tool_events as tev
 from bdg_contracts.base import Event
 from bdg_contracts.states import JobState
-from bdg_jobs.attempt_tool_calls import short_arguments
 from bdg_jobs.domain import Job
 
 E = TypeVar("E", bound=Event)
@@ -106,7 +105,9 @@ def waiting_for(job: Job, history: Sequence[Event]) -> list[Waiting]:
 
 
 def _args(event: tev.ToolCallRequested | None) -> str:
-    return short_arguments(event.arguments_json, 60, value_width=30) if event is not None else ""
+    from bdg_cli.render import short_arguments  # the attempts view's form, imported late
+
+    return short_arguments(event.arguments_json, 60) if event is not None else ""
 
 
 def _reason(event: tev.ToolCallRequested | None) -> str:

@@ -7,12 +7,11 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import psycopg
 import typer
-from nats.aio.msg import Msg
 from psycopg.rows import tuple_row
 from rich.console import Console
 
@@ -28,6 +27,9 @@ from bdg_jobs.projector import catch_up
 from bdg_jobs.sources import absolute
 from bdg_jobs.store import Recorded
 from bdg_jobs.user_commands import Caller
+
+if TYPE_CHECKING:
+    from nats.aio.msg import Msg
 
 app = typer.Typer(help="Create, inspect and steer jobs.", no_args_is_help=True)
 console = Console(highlight=False, soft_wrap=True)

@@ -1,65 +1,83 @@
-"""The `bdg` command: one typer app wiring the sub-commands together."""
+"""The `bdg` command: the root group and the `job` group, whose commands are imported only
+when one runs (``bdg_cli.lazy``); each line here is a command's line in ``--help``.
+
+``tests/unit/test_cli_startup.py`` checks that importing this module imports no heavy one;
+``python -m bench.cli_startup`` measures the start.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+from collections.abc import Mapping
+from typing import ClassVar
 
 import typer
 
-import bdg_cli.job_attempts
-from bdg_cli import (
-    demo,
-    dlq,
-    index,
-    job_fork,
-    job_plan,
-    job_replay,
-    job_show,
-    job_tools,
-    jobs,
-    replay,
-    sandbox,
-    search,
-    up,
-)
+from bdg_cli.lazy import LazyGroup, Loader, command, group, registered
+
+
+def _job_group() -> typer.Typer:
+    from bdg_cli import jobs
+
+    jobs.app.info.cls = JobGroup
+    return jobs.app
+
+
+class JobGroup(LazyGroup):
+    """`bdg job`: the commands of ``jobs.py`` eagerly, the others when they run."""
+
+    lazy: ClassVar[Mapping[str, tuple[Loader, str]]] = {
+        "show": (registered("job_show"), "The job now, what it waits for and how to continue it."),
+        "plan": (command("job_plan", "plan"), "The job's plan: its versions, one whole, a diff."),
+        "tools": (command("job_tools", "tools"), "The gated tool calls the job waits on."),
+        "approve-tool": (
+            command("job_tools", "approve-tool", "approve_tool"),
+            "Approve a gated tool call: it runs (once) and the job resumes.",
+        ),
+        "deny-tool": (
+            command("job_tools", "deny-tool", "deny_tool"),
+            "Deny a gated tool call: it never runs; the job resumes.",
+        ),
+        "attempts": (
+            registered("job_attempts"),
+            "Each coder/tester attempt of the job: trigger, tools, tokens, files, tests, review.",
+        ),
+        "replay": (
+            registered("job_replay"),
+            "Re-run the job's handlers on its recorded answers; exit 1 at the first divergence.",
+        ),
+        "fork": (registered("job_fork"), "Start a new job from the first AT events of JOB."),
+    }
+
+
+class Root(LazyGroup):
+    lazy: ClassVar[Mapping[str, tuple[Loader, str]]] = {
+        "up": (
+            registered("up_command"),
+            "Start the stack, sandboxd, the local model and every service.",
+        ),
+        "demo": (registered("demo"), "Run the reference job end to end (or --live, a real one)."),
+        "job": (_job_group, "Create, inspect and steer jobs."),
+        "index": (group("index"), "Index repositories for code search."),
+        "search": (command("search", "search"), "Search the tenant's indexed code."),
+        "dlq": (group("dlq"), "Dead letters: messages a service gave up on."),
+        "replay": (registered("replay"), "Empty a read model and rebuild it from the event log."),
+        "sandbox": (group("sandbox"), "sandboxd, the sandbox daemon (bdg up starts one too)."),
+    }
+
 
 app = typer.Typer(
     name="bdg",
-    help="BigDaddyG Agent: goal -> plan -> code -> test -> review -> deploy, event-sourced.",
+    cls=Root,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-app.add_typer(jobs.app, name="job")
-app.add_typer(dlq.app, name="dlq")
-app.add_typer(sandbox.app, name="sandbox")
-replay.register(app)
-job_show.register(jobs.app)
-job_plan.register(jobs.app)
-job_tools.register(jobs.app)
-job_replay.register(jobs.app)
-job_fork.register(jobs.app)
-bdg_cli.job_attempts.register(jobs.app)
-demo.register(app)
-app.add_typer(index.app, name="index")
-app.command("search")(search.search)
 
 
-@app.command("up")
-def up_command(
-    services: Annotated[
-        list[str] | None, typer.Argument(help=f"subset of: {' '.join(up.SERVICES)}")
-    ] = None,
-    only: Annotated[str, typer.Option(help="comma-separated subset, e.g. planner,coder")] = "",
-    home: Annotated[Path | None, typer.Option(help="state dir of the embedded stack")] = None,
-    source_root: up.SourceRoots = None,
-    no_sandbox: up.NoSandbox = False,
-) -> None:
-    """Start the stack (embedded unless configured), sandboxd (unless one answers), the local
-    model (unless an endpoint is set) and every service, with prefixed logs."""
-    chosen = [*(services or []), *(s.strip() for s in only.split(",") if s.strip())]
-    raise typer.Exit(up.up(home, chosen, sandbox=not no_sandbox, source_roots=source_root or ()))
+@app.callback()
+def bdg() -> None:
+    """BigDaddyG Agent: goal -> plan -> code -> test -> review -> deploy, event-sourced."""
 
 
 if __name__ == "__main__":

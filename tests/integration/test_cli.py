@@ -392,5 +392,5 @@ async def test_dlq_list_and_retry_finish_the_job(bdg: Bdg, cluster: Cluster) -> 
 def test_help_lists_every_command() -> None:
     result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    for command in ("job", "dlq", "replay", "demo", "up"):
-        assert re.search(rf"│ {command}\s", result.stdout), result.stdout
+    for command in ("job", "dlq", "replay", "demo", "up", "index", "search", "sandbox"):
+        assert re.search(rf"^  {command}\s", result.stdout, re.M), result.stdout

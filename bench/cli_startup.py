@@ -1,0 +1,88 @@
+"""How long `bdg` takes to start and answer, beside a bare `python -c pass` on the same machine.
+
+    python -m bench.cli_startup [--runs 7] [--database-url URL] [--nats-url URL]
+
+Each command runs ``--runs`` times as its own process (the console script of this venv); the
+figures are the fastest and the median wall time. `bdg job list` and `bdg search` connect to a
+fresh database on the server given (``BDG_TEST_DATABASE_URL``, default this machine's; none:
+an embedded PostgreSQL) and to NATS (``BDG_TEST_NATS_URL``) in a namespace of their own;
+`bdg search` answers "no indexer is running" there, after connecting, which is what it costs to
+start. Two settings of Python's bytecode cache are measured: cached (a primed cache under a
+temporary ``PYTHONPYCACHEPREFIX``, as on a machine that writes ``.pyc`` files) and none
+(``PYTHONDONTWRITEBYTECODE=1`` with no cache: every module compiled at every start, as in a
+sandbox or CI job that forbids writing them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from uuid import uuid4
+
+from bench.fresh_postgres import fresh_database
+
+BIN = Path(sys.executable).parent
+COMMANDS: dict[str, list[str]] = {
+    "python -c pass": [sys.executable, "-c", "pass"],
+    "python -c 'import typer'": [sys.executable, "-c", "import typer"],
+    "bdg --help": [str(BIN / "bdg"), "--help"],
+    "bdg job list": [str(BIN / "bdg"), "job", "list"],
+    "bdg search": [str(BIN / "bdg"), "search", "retry a flaky call"],
+}
+
+
+def timed(argv: Sequence[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, check=False)
+    took = time.perf_counter() - start
+    expected = 1 if argv[-1] == "retry a flaky call" else 0  # search: no indexer here
+    if done.returncode != expected:
+        raise SystemExit(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.decode()}")
+    return took
+
+
+def measure(env: dict[str, str], runs: int) -> dict[str, tuple[float, float]]:
+    figures = {}
+    for name, argv in COMMANDS.items():
+        timed(argv, env)  # primes the bytecode cache (when there is one) and the page cache
+        times = [timed(argv, env) for _ in range(runs)]
+        figures[name] = (min(times), statistics.median(times))
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--database-url", default=os.environ.get("BDG_TEST_DATABASE_URL"))
+    parser.add_argument(
+        "--nats-url", default=os.environ.get("BDG_TEST_NATS_URL", "nats://127.0.0.1:4222")
+    )
+    args = parser.parse_args()
+    admin = args.database_url or "postgresql://postgres@127.0.0.1:5432/postgres"
+    with fresh_database(admin) as url, tempfile.TemporaryDirectory() as cache:
+        base = {**os.environ, "DATABASE_URL": url, "NATS_URL": args.nats_url}
+        base |= {"BDG_NAMESPACE": f"bench{uuid4().hex[:8]}", "BDG_TENANT": "bench"}
+        cached = {k: v for k, v in base.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        settings = {
+            "bytecode cached": cached | {"PYTHONPYCACHEPREFIX": cache},
+            "no bytecode cache": cached | {"PYTHONDONTWRITEBYTECODE": "1",
+                                           "PYTHONPYCACHEPREFIX": str(Path(cache) / "none")},
+        }  # fmt: skip
+        print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, {args.runs} runs")
+        for setting, env in settings.items():
+            figures = measure(env, args.runs)
+            print(f"\n{setting}:              fastest   median")
+            for name, (fastest, median) in figures.items():
+                print(f"  {name:<26} {fastest:7.3f} s {median:7.3f} s")
+        print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
