@@ -100,7 +100,14 @@ def broker(url: str, graceful_timeout: float) -> NatsBroker:
     from faststream.nats import NatsBroker
 
     # FastStream logs every message at its log_level: per-message lines at DEBUG, not INFO.
-    return NatsBroker(url, graceful_timeout=graceful_timeout, log_level=logging.DEBUG, **RECONNECT)
+    # Its own logger would get a handler writing ANSI colours; ours goes to the root handler.
+    return NatsBroker(
+        url,
+        graceful_timeout=graceful_timeout,
+        logger=logging.getLogger("faststream.broker"),
+        log_level=logging.DEBUG,
+        **RECONNECT,
+    )
 
 
 async def declare(

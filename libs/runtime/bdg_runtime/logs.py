@@ -37,3 +37,8 @@ def setup_logging(service: str, fmt: str = "json", level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("faststream", "nats", "psycopg.pool"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # FastStream gives its logger a handler of its own that writes ANSI colours even when not
+    # on a terminal, past our format: its shutdown warnings came out as coloured noise.
+    fast = logging.getLogger("faststream")
+    fast.handlers[:] = []
+    fast.propagate = True
