@@ -123,6 +123,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX bdg_projection_poison_newest ON bdg_projection_poison (first_seen)",
         ),
     ),
+    Migration(
+        7,
+        "heartbeats of running handlers (bdg_runtime.heartbeats)",
+        (
+            # Not events: signs of life for the reconciler, kept only while a handler runs.
+            """CREATE TABLE bdg_step_heartbeats (
+                job_id TEXT NOT NULL,
+                service TEXT NOT NULL,
+                event_version INT NOT NULL,
+                beat_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                PRIMARY KEY (job_id, service)
+            )""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

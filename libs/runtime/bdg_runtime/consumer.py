@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from uuid import UUID
 
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
@@ -19,6 +20,7 @@ from bdg_contracts import subjects, wire
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Job
 from bdg_jobs.errors import DomainError
+from bdg_runtime.heartbeats import StepHeartbeats
 from bdg_runtime.reactions import Delivery, Reaction, StepError
 from bdg_runtime.redrive import REDRIVE_MARK
 from bdg_runtime.settings import Settings
@@ -38,9 +40,10 @@ class Consumer:
         js: JetStreamContext,
         app: JobApplication,
         settings: Settings,
+        heartbeats: StepHeartbeats | None = None,
     ) -> None:
         self.service, self.broker, self.js = service, broker, js
-        self.app, self.settings = app, settings
+        self.app, self.settings, self.heartbeats = app, settings, heartbeats
         self.stream = JStream(name=subjects.events_stream(), declare=False)
         self.configs: dict[str, ConsumerConfig] = {}
         self.in_flight = 0
@@ -103,7 +106,8 @@ class Consumer:
             return
         self._log_delivery(reaction, raw.headers or {}, event.name, attempt)
         delivery = Delivery(self.service, event, self.app, attempt)
-        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        job_id = event.job_id if type(event).aggregate == "job" else None
+        heartbeat = asyncio.create_task(self._heartbeat(msg, job_id, event.version))
         try:
             await asyncio.wait_for(reaction.handle(delivery), limit)
         except Exception as error:
@@ -125,6 +129,8 @@ class Consumer:
             await self.dead_letter(raw.headers or {}, body, reason, attempt)
         finally:
             heartbeat.cancel()
+            if self.heartbeats is not None and job_id is not None:
+                await self.heartbeats.end(job_id, self.service)
         await msg.ack()
 
     def _log_delivery(
@@ -135,9 +141,12 @@ class Consumer:
         level = logging.INFO if REDRIVE_MARK in msg_id else logging.DEBUG
         log.log(level, "%s got %s %s (delivery %d)", self.durable(reaction), name, msg_id, attempt)
 
-    async def _heartbeat(self, msg: NatsMessage) -> None:
-        """A short ack wait redelivers quickly after a crash; a live handler keeps its message."""
+    async def _heartbeat(self, msg: NatsMessage, job_id: UUID | None, version: int) -> None:
+        """A short ack wait redelivers quickly after a crash; a live handler keeps its message,
+        and tells the reconciler (through the table) that its job's step is being worked on."""
         while True:
+            if self.heartbeats is not None and job_id is not None:
+                await self.heartbeats.beat(job_id, self.service, version)
             await asyncio.sleep(self.settings.bdg_ack_wait_seconds / 3)
             await msg.in_progress()
 

@@ -1,6 +1,8 @@
 """Re-drives jobs whose last event got no reaction in time, from PostgreSQL (source of truth).
 
 JetStream may lose acknowledged messages (it syncs to disk periodically); the job log may not.
+A job whose handler is still running (a fresh row in ``bdg_step_heartbeats``, see
+``heartbeats.py``) is not stalled, however old its last event.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from uuid import UUID
 import psycopg
 
 from bdg_contracts.states import WORKING_STATES
+from bdg_runtime.heartbeats import ALIVE_SQL
 from bdg_runtime.redrive import Redriver
 
 log = logging.getLogger(__name__)
@@ -33,8 +36,9 @@ class Reconciler:
             cur = await conn.execute(
                 'SELECT "jobId", version FROM agent_config WHERE state = ANY(%s) '
                 'AND "updatedAt" < now() - make_interval(secs => %s) '
+                f"AND NOT EXISTS ({ALIVE_SQL}) "
                 'ORDER BY "updatedAt" LIMIT 100',
-                ([s.value for s in WORKING_STATES], self.after),
+                ([s.value for s in WORKING_STATES], self.after, self.after),
             )
             rows: list[Any] = await cur.fetchall()
         return [(UUID(str(r[0])), int(r[1] or 0)) for r in rows]

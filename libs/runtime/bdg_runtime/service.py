@@ -30,6 +30,7 @@ from bdg_runtime.bus import (
 )
 from bdg_runtime.consumer import Consumer
 from bdg_runtime.follower import follow
+from bdg_runtime.heartbeats import StepHeartbeats
 from bdg_runtime.logs import setup_logging
 from bdg_runtime.projection_task import ProjectionTask
 from bdg_runtime.reactions import Reaction
@@ -102,7 +103,8 @@ async def serve(
         name, settings, database_url, nats_url, store, app, nc, js, redrive, sandbox
     )
     bus = broker(nats_url, settings.bdg_step_timeout_seconds)
-    consumer = Consumer(name, bus, js, app, settings)
+    heartbeats = StepHeartbeats(database_url)
+    consumer = Consumer(name, bus, js, app, settings, heartbeats)
     handlers = list(reactions(ctx))
     for reaction in handlers:
         consumer.register(reaction)
@@ -126,6 +128,7 @@ async def serve(
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await relay.close()
+        await heartbeats.close()
         projection.close()
         with contextlib.suppress(Exception):
             await nc.drain()
