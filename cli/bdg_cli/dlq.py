@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bdg_cli import render
+from bdg_cli import listings, render
 from bdg_cli.context import connected, default_user, run
 from bdg_cli.records import AsJson, json_text, print_records
 from bdg_contracts import subjects
@@ -31,9 +31,9 @@ def list_letters(
 
     letters = run(main())
     if as_json:
-        print(json_text(render.dead_letter_records(letters)))
+        print(json_text(listings.dead_letter_records(letters)))
     elif letters:
-        print_records(render.DEAD_LETTER_COLUMNS, render.dead_letter_rows(letters))
+        print_records(listings.DEAD_LETTER_COLUMNS, listings.dead_letter_rows(letters))
     else:
         console.print("no dead letters")
 

@@ -15,7 +15,7 @@ from uuid import UUID
 
 import typer
 
-from bdg_cli import render
+from bdg_cli import listings
 from bdg_cli.context import Connected, caller, connected, fail, run
 from bdg_cli.index_progress import SETTLED, Row, console, errors, follow, rows
 from bdg_cli.records import AsJson, json_text, print_records
@@ -175,10 +175,10 @@ def status(
                     errors.print(f"no progress for {STALL_SECONDS:.0f} s; is the indexer running?")
                 found = await rows(conn, who.tenant_id, repo_id)
         if as_json:
-            print(json_text(render.index_records(found)))
+            print(json_text(listings.index_records(found)))
         elif not found:
             console.print("no repositories registered (`bdg index add PATH|URL`)")
         else:
-            print_records(render.INDEX_COLUMNS, render.index_rows(found))
+            print_records(listings.INDEX_COLUMNS, listings.index_rows(found))
 
     run(main())

@@ -27,7 +27,7 @@ NO_INDEXER_NOTE_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class Row:
-    """One of the tenant's repositories and its status row (``render.IndexStatus``)."""
+    """One of the tenant's repositories and its status row (``listings.IndexStatus``)."""
 
     repo_id: UUID
     repo: str

@@ -15,7 +15,7 @@ import typer
 from psycopg.rows import tuple_row
 from rich.console import Console
 
-from bdg_cli import render
+from bdg_cli import listings, render
 from bdg_cli.context import Connected, caller, connected, run
 from bdg_cli.records import AsJson, json_text, print_records
 from bdg_contracts import commands as cmd
@@ -183,9 +183,9 @@ def list_jobs(
 
     rows = run(main())
     if as_json:
-        print(json_text(render.job_records(rows)))
+        print(json_text(listings.job_records(rows)))
     elif rows:
-        print_records(render.JOB_COLUMNS, render.job_rows(rows))
+        print_records(listings.JOB_COLUMNS, listings.job_rows(rows))
     else:
         console.print("no jobs yet (`bdg job create GOAL --repo PATH`)")
 
