@@ -79,7 +79,7 @@ class JobStream:
         self.live: asyncio.Queue[Msg] = asyncio.Queue(maxsize=BUFFER)
         self.overflowed = False
         self.sent = 0
-        self.job = Job(job_id, caller.tenant_id)  # as of the newest event seen: is it over?
+        self.job = Job.blank(job_id, caller.tenant_id)  # as of the newest event seen: over?
 
     async def run(self, from_version: int) -> None:
         subject = subjects.job_events(self.caller.tenant_id, self.job_id)
