@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, TypeAdapter, model_serializer
+from pydantic import (
+    AfterValidator,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    model_serializer,
+)
 
 from bdg_contracts.base import Contract
 
@@ -21,7 +27,23 @@ RelPath = Annotated[str, Field(min_length=1, max_length=4096)]
 # What execve and the runtimes refuse, refused here with the field's name instead.
 Arg = Annotated[str, Field(pattern=r"^[^\x00]*$")]
 EnvName = Annotated[str, Field(pattern=r"^[^=\x00]+$", max_length=4096)]
-AbsolutePath = Annotated[str, Field(pattern=r"^/[^\x00]*$", max_length=4096)]
+NAME_MAX = 255  # bytes in one path name: beyond, the kernel answers ENAMETOOLONG
+
+
+def _names_fit(path: str) -> str:
+    # The pattern bounds characters; a name of multi-byte characters can still pass 255 bytes.
+    for name in path.split("/"):
+        if len(name.encode(errors="surrogatepass")) > NAME_MAX:
+            raise ValueError(f"a name of over {NAME_MAX} bytes")
+    return path
+
+
+# Names of 1-255 characters between single slashes: the schema says what the kernel refuses.
+AbsolutePath = Annotated[
+    str,
+    Field(pattern=r"^/(?:[^\x00/]{1,255}(?:/[^\x00/]{1,255})*/?)?$", max_length=4096),
+    AfterValidator(_names_fit),
+]
 
 
 class Frame(Contract):
