@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from bdg_contracts.clone_hosts import CloneHosts
+from bdg_contracts.sources import default_grants_file
 from bdg_sandboxd.backends import NoBackendError, choose
 from bdg_sandboxd.cache_leases import CacheLeases
 from bdg_sandboxd.caches import Caches
@@ -37,7 +39,7 @@ def caches(settings: SandboxSettings) -> Caches:
     return Caches(settings.sandbox_state_dir.resolve() / "caches", settings.sandbox_tenant_quota_mb)
 
 
-async def _serve(settings: SandboxSettings) -> None:
+async def _serve(settings: SandboxSettings, clone_hosts: CloneHosts) -> None:
     backend = choose(settings.sandbox_backend)
     state = settings.sandbox_state_dir.resolve()
     # Local sources only from where the operator allows: a job's repo path is user input. The
@@ -51,6 +53,9 @@ async def _serve(settings: SandboxSettings) -> None:
         source_roots=roots,
         state_dirs=[p for p in (state, home, settings.bdg_index_dir) if p is not None],
         state_exceptions=[state / "sources", home / "demo-repos"],
+        # Per tenant: the same grants as the gateway's, judged for the workspace's tenant.
+        grants=settings.bdg_source_grants or default_grants_file(home),
+        clone_hosts=clone_hosts,
     )
     disk = probe(settings.sandbox_disk_limit)
     if not disk.bounded:
@@ -98,8 +103,14 @@ def serve(ctx: typer.Context) -> None:
         stream=sys.stdout,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    settings = SandboxSettings()
     try:
-        asyncio.run(_serve(SandboxSettings()))
+        clone_hosts = CloneHosts.parse(settings.bdg_clone_allow_hosts)
+    except ValueError as error:
+        log.error("%s", error)
+        raise typer.Exit(2) from error
+    try:
+        asyncio.run(_serve(settings, clone_hosts))
     except (NoBackendError, DiskLimitError) as error:
         log.error("%s", error)
         raise typer.Exit(2) from error

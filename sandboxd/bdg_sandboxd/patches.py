@@ -187,8 +187,9 @@ def repo_dirs(path: Path) -> tuple[Path, ...] | None:
     return dirs if top == path.resolve() else None
 
 
-def checkout(repo: str, commit: str, dest: Path) -> str:
-    """Fetch ``commit`` of ``repo`` (shallow when the remote allows) into a new ``dest``.
+def checkout(repo: str, commit: str, dest: Path, remote: Sequence[str] = ()) -> str:
+    """Fetch ``commit`` of ``repo`` (shallow when the remote allows) into a new ``dest``;
+    ``remote``: git options for the fetches (the judged host's, workspaces.py).
 
     The work tree is left at the commit, detached; returns its full hash.
     """
@@ -196,10 +197,13 @@ def checkout(repo: str, commit: str, dest: Path) -> str:
         raise WorkspaceError("invalid", f"bad commit {commit!r}")
     git("init", "-q", str(dest))
     git("remote", "add", "origin", repo, cwd=dest)
-    shallow = run_git("fetch", "-q", "--depth", "1", "--no-tags", "origin", commit, cwd=dest)
+    shallow = run_git(
+        *remote, "fetch", "-q", "--depth", "1", "--no-tags", "origin", commit, cwd=dest
+    )
     target = "FETCH_HEAD"
     if shallow.returncode != 0:  # an abbreviated hash, or a remote that refuses any-SHA wants
         full = run_git(
+            *remote,
             "fetch",
             "-q",
             "--tags",

@@ -47,6 +47,15 @@ class SandboxSettings(BaseSettings):
         default=Path(".bdg"),
         description="the installation's state dir: never a source (but its demo-repos folder)",
     )
+    bdg_source_grants: Path | None = Field(
+        default=None,
+        description="JSON file of tenant -> roots (as the gateway reads it); a workspace's local "
+        "source must lie under its tenant's roots; unset: BDG_HOME/source-grants.json",
+    )
+    bdg_clone_allow_hosts: str = Field(
+        default="",
+        description="internal hosts clone URLs may reach (names, IPs, networks, by commas)",
+    )
     bdg_index_dir: Path | None = Field(
         default=None, description="the indexer's clones, if not under BDG_HOME: never a source"
     )

@@ -5,6 +5,12 @@ Layout under ``root``: ``<tenant>/<workspace>/`` is the tree the sandbox sees (m
 built (source, commit, patch hashes) and ``<workspace>.patches/`` the patches, so any host can
 rebuild it; ``<tenant>/.staging/`` holds trees being built, renamed into place when complete.
 Synchronous: the daemon calls it from a thread. Operations of one tenant are serialized.
+
+A workspace's source is judged for the tenant it belongs to, whoever asks (a job, the gateway's
+sandbox proxy, a service): a local repository must lie under a root granted to that tenant (the
+grants file the gateway reads, bdg_contracts.sources), and a clone URL's host must not be an
+internal address unless the operator allows it (bdg_contracts.clone_hosts), resolved right
+before git runs.
 """
 
 from __future__ import annotations
@@ -21,7 +27,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from bdg_contracts.clone_dns import NO_REDIRECTS, check_host
+from bdg_contracts.clone_hosts import CloneHosts
 from bdg_contracts.sandbox import FileEntry, Source
+from bdg_contracts.sources import SourceError, SourceGrantsError, SourceRules, load_grants
 from bdg_sandboxd import patches as git
 from bdg_sandboxd.paths import WorkspaceError, invalid, list_tree, resolve, scan, subdir
 
@@ -61,15 +70,22 @@ class Workspaces:
         source_roots: Sequence[Path] = (),
         state_dirs: Sequence[Path] = (),
         state_exceptions: Sequence[Path] = (),
+        grants: Path | None = None,
+        clone_hosts: CloneHosts | None = None,
     ) -> None:
         """``owner`` applies only as root; ``source_roots``, if given, bounds local sources;
-        ``state_dirs`` (but ``state_exceptions`` in them) are never sources, whatever the roots."""
+        ``state_dirs`` (but ``state_exceptions`` in them) are never sources, whatever the roots;
+        ``grants``, the grants file (re-read at each check: grants change; no file, no grant):
+        a tenant's local source must also lie under a root granted to it (None: the roots
+        bound every tenant alike, for a single-tenant host); ``clone_hosts``: the internal
+        hosts clone URLs may reach (None: public hosts only)."""
         self.root = root
         self.quota_bytes = quota_mb_per_tenant * 1024 * 1024
         self.owner = owner if os.geteuid() == 0 else None
         self.source_roots = [p.resolve() for p in source_roots]
         self.state_dirs = [p.resolve() for p in (root, *state_dirs)]
         self.state_exceptions = [p.resolve() for p in state_exceptions]
+        self.grants, self.clone_hosts = grants, clone_hosts or CloneHosts()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -89,7 +105,7 @@ class Workspaces:
             staging.parent.parent.mkdir(mode=0o711, parents=True, exist_ok=True)
             staging.parent.mkdir(mode=0o700, exist_ok=True)
             try:
-                commit = self._materialize(source, staging)
+                commit = self._materialize(tenant, source, staging)
                 git.apply_patches(staging, patches)
                 self._check_quota(tenant, scan(staging, self.owner))
                 manifest = Manifest(
@@ -277,19 +293,29 @@ class Workspaces:
             return st.st_size, stat.S_IMODE(st.st_mode)
         return 0, 0o644
 
-    def _materialize(self, source: Source, dest: Path) -> str:
+    def _materialize(self, tenant: str, source: Source, dest: Path) -> str:
         if not source.repo:
             dest.mkdir(mode=0o755)
             return ""
         if git.is_url(source.repo):
             local = git.file_url_path(source.repo)
             if local is not None:
-                self._local_source(str(local))
-            return git.checkout(source.repo, source.commit, dest)
-        real = self._local_source(source.repo)
+                self._local_source(tenant, str(local))
+                return git.checkout(source.repo, source.commit, dest)
+            remote = self._remote(source.repo)
+            return git.checkout(source.repo, source.commit, dest, remote)
+        real = self._local_source(tenant, source.repo)
         return git.checkout(str(real), source.commit, dest)
 
-    def _local_source(self, repo: str) -> Path:
+    def _remote(self, url: str) -> tuple[str, ...]:
+        """git options for fetching ``url``: its host judged now, git held to what was judged."""
+        try:
+            checked = check_host(url, self.clone_hosts)
+        except SourceError as error:
+            raise invalid(f"source {url!r}: {error.message}") from None
+        return NO_REDIRECTS if checked is None else checked.git_config()
+
+    def _local_source(self, tenant: str, repo: str) -> Path:
         """A host repository a workspace may start from: the top of a git work tree (or a bare
         repository) under the source roots; never another workspace, never the state dirs."""
         local = Path(repo)
@@ -298,24 +324,38 @@ class Workspaces:
         real = local.resolve()
         if real.is_relative_to(self.root.resolve()):
             raise invalid(f"source {repo!r} is inside the workspaces' own directory")
-        self._readable(real, repo)
+        rules = self._rules()
+        self._readable(rules, tenant, real, repo)
         if not real.is_dir():
             raise WorkspaceError("not_found", f"source {repo!r} is not a directory")
         dirs = git.repo_dirs(real)
         if dirs is None:
             raise invalid(f"source {repo!r} is not the top of a git work tree")
         for found in dirs:  # a worktree's .git file may point anywhere
-            self._readable(found, f"{repo!r}'s git directory {str(found)!r}")
+            self._readable(rules, tenant, found, f"{repo!r}'s git directory {str(found)!r}")
         return real
 
-    def _readable(self, real: Path, what: str) -> None:
-        in_state = any(real.is_relative_to(d) for d in self.state_dirs) and not any(
-            real.is_relative_to(e) for e in self.state_exceptions
-        )
-        if in_state:
+    def _rules(self) -> SourceRules | None:
+        """The grants as the file says now (None: no grants file configured)."""
+        if self.grants is None:
+            return None
+        try:
+            grants = load_grants(self.grants)
+        except SourceGrantsError as error:
+            raise WorkspaceError("internal", str(error)) from None
+        return SourceRules(grants, tuple(self.state_dirs), tuple(self.state_exceptions))
+
+    def _readable(self, rules: SourceRules | None, tenant: str, real: Path, what: str) -> None:
+        judge = rules or SourceRules({}, tuple(self.state_dirs), tuple(self.state_exceptions))
+        if judge.in_state(real):
             raise invalid(f"source {what} is in a state dir (BDG_HOME): never a source")
         if self.source_roots and not any(real.is_relative_to(r) for r in self.source_roots):
             raise invalid(f"source {what} is outside the allowed source roots")
+        if rules is not None and not rules.granted(tenant, real):
+            raise invalid(
+                f"source {what} is outside the roots granted to tenant {tenant!r} "
+                "(BDG_SOURCE_GRANTS)"
+            )
 
     def _manifest(self, tenant: str, workspace: str) -> Manifest | None:
         path = self._tenant_dir(tenant) / ".manifests" / f"{workspace}.json"

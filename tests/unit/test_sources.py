@@ -34,7 +34,7 @@ def git_repo(path: Path) -> Path:
     "url",
     [
         "https://github.com/acme/app.git",
-        "http://localhost:3000/acme/app",
+        "http://git.example.com:3000/acme/app",
         "ssh://git@git.example.com:2222/acme/app.git",
         "git://git.example.com/app.git",
         "git@github.com:acme/app.git",

@@ -18,6 +18,7 @@ import psycopg
 
 from bdg_contracts import commands as cmd
 from bdg_contracts import index_events as ix
+from bdg_contracts.clone_dns import check_host_async
 from bdg_contracts.ids import check_tenant
 from bdg_jobs.application import NoPublisher, Publisher, utc_now
 from bdg_jobs.domain import Cause
@@ -66,6 +67,7 @@ class RepoCommands:
             repo = await asyncio.to_thread(self.sources.check, tenant_id, command.repo)
         else:
             repo = self.sources.check(tenant_id, command.repo)
+            await check_host_async(repo, self.sources.clone_hosts, unresolved_ok=True)
         repo_id = ix.repo_id(tenant_id, repo)
         try:
             existing = await self.get(tenant_id, repo_id)

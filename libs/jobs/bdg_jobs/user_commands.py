@@ -12,6 +12,7 @@ from uuid import UUID
 
 from bdg_contracts import commands as cmd
 from bdg_contracts.base import Event
+from bdg_contracts.clone_dns import check_host_async
 from bdg_contracts.ids import check_tenant, new_event_id, new_job_id
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
@@ -105,7 +106,11 @@ class JobCommands:
         URL at once, so job creation queues behind no worker thread."""
         if names_a_path(repo):
             return await asyncio.to_thread(self.sources.check, caller.tenant_id, repo)
-        return self.sources.check(caller.tenant_id, repo)
+        checked = self.sources.check(caller.tenant_id, repo)
+        # A host that resolves to an internal address is refused now; one that does not
+        # resolve yet is judged again where it is fetched.
+        await check_host_async(checked, self.sources.clone_hosts, unresolved_ok=True)
+        return checked
 
     async def _do(
         self, caller: Caller, job_id: UUID, decide: Callable[[Job, Cause], None]

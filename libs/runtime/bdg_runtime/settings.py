@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         description="JSON file of tenant -> roots its jobs may name local repositories under; "
         "unset: BDG_HOME/source-grants.json (written by `bdg up`), if there",
     )
+    bdg_clone_allow_hosts: str = Field(
+        default="",
+        description="internal hosts clone URLs may reach (names, IPs, networks, by commas), "
+        "e.g. a LAN git server; every other internal address is refused",
+    )
     bdg_index_dir: Path | None = Field(
         default=None,
         description="the indexer's clones (state: never a source); unset: BDG_HOME/index",
@@ -76,4 +81,5 @@ def source_rules(settings: Settings) -> SourceRules:
     """Who may name which local repository, for this installation (bdg_jobs.sources)."""
     home = settings.bdg_home
     index = settings.bdg_index_dir or home / "index"
-    return load_rules(home, settings.bdg_source_grants, (index, settings.sandbox_state_dir))
+    more_state = (index, settings.sandbox_state_dir)
+    return load_rules(home, settings.bdg_source_grants, more_state, settings.bdg_clone_allow_hosts)

@@ -3,8 +3,10 @@
 Layout: ``<root>/<tenant>/<repo id>``. A source is a clone URL or the top of a local work tree
 under a root granted to the repository's tenant (bdg_jobs.sources): checked when it is
 registered, and again here before git reads it (grants change; the state dir, this one included,
-is never a source). git runs with argument lists (never a shell), ``--`` before the source, no
-prompts, the ``ext`` transport refused, and a timeout on every call.
+is never a source). A clone URL's host is resolved and judged right before each clone and fetch
+(bdg_contracts.clone_dns: no internal address unless the operator allows it), git is pinned to
+the addresses judged and follows no redirect. git runs with argument lists (never a shell),
+``--`` before the source, no prompts, the ``ext`` transport refused, and a timeout on every call.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+from bdg_contracts.clone_dns import NO_REDIRECTS, check_host_async
 from bdg_contracts.ids import check_tenant
 from bdg_indexer.domain import redact
 from bdg_jobs.sources import SourceError, SourceRules
@@ -103,7 +106,10 @@ class Mirror:
         self.root.mkdir(parents=True, exist_ok=True)
         partial = self.root / f".{self.path.name}.{uuid.uuid4().hex[:8]}.partial"
         try:
-            await self._git(self.root, "clone", "--no-checkout", "--quiet", "--", source, partial)
+            remote = await self._remote(source)
+            await self._git(
+                self.root, "clone", "--no-checkout", "--quiet", "--", source, partial, config=remote
+            )
             shutil.rmtree(self.path, ignore_errors=True)
             partial.rename(self.path)
         finally:
@@ -116,7 +122,10 @@ class Mirror:
 
     async def fetch_ref(self, ref: str) -> str:
         """Fetch ``ref`` (``HEAD``, a branch, a tag, a full ref) and return its commit."""
-        await self._git(self.path, "fetch", "--quiet", "--force", "--no-tags", "origin", ref)
+        remote = await self._remote(self.source)
+        await self._git(
+            self.path, "fetch", "--quiet", "--force", "--no-tags", "origin", ref, config=remote
+        )
         return (await self._git(self.path, "rev-parse", "--verify", "FETCH_HEAD^{commit}")).strip()
 
     async def ensure_commit(self, commit: str) -> None:
@@ -124,10 +133,12 @@ class Mirror:
         if await self.has_commit(commit):
             return
         refspec = "+refs/heads/*:refs/remotes/origin/*"
-        await self._git(self.path, "fetch", "--quiet", "--force", "--no-tags", "origin", refspec)
+        remote = await self._remote(self.source)
+        fetch = ("fetch", "--quiet", "--no-tags")
+        await self._git(self.path, *fetch, "--force", "origin", refspec, config=remote)
         if not await self.has_commit(commit):
             try:
-                await self._git(self.path, "fetch", "--quiet", "--no-tags", "origin", commit)
+                await self._git(self.path, *fetch, "origin", commit, config=remote)
             except MirrorError as error:
                 if error.transient:
                     raise
@@ -152,6 +163,19 @@ class Mirror:
         await self._git(self.path, "checkout", "--quiet", "--detach", "--force", commit)
         await self._git(self.path, "clean", "-ffdq")  # nothing but the commit's files is read
 
+    async def _remote(self, source: str) -> tuple[str, ...]:
+        """git options for a command that reaches ``source``: its host judged just now (DNS may
+        have changed since the registration) and git held to what was judged."""
+        if self.rules is None:
+            return NO_REDIRECTS
+        try:
+            checked = await check_host_async(source, self.rules.clone_hosts)
+        except SourceError as error:
+            transient = error.rule == "unresolved_host"  # DNS may come back; internal will not
+            why = f"{redact(source)!r} may not be fetched: {error.message}"
+            raise MirrorError(why, transient) from error
+        return NO_REDIRECTS if checked is None else checked.git_config()
+
     async def _ok(self, *args: str) -> bool:
         try:
             await self._git(self.path, *args)
@@ -161,8 +185,8 @@ class Mirror:
             return False
         return True
 
-    async def _git(self, cwd: Path, *args: str | Path) -> str:
-        argv = ["git", *_SAFE, "-C", str(cwd), *map(str, args)]
+    async def _git(self, cwd: Path, *args: str | Path, config: tuple[str, ...] = ()) -> str:
+        argv = ["git", *_SAFE, *config, "-C", str(cwd), *map(str, args)]
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv,
