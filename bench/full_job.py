@@ -144,6 +144,7 @@ async def run_jobs(
     await ensure_streams(js, 600)
     app = JobApplication(store, JetStreamPublisher(js))
     granted = SourceRules({"bench": (sources,)})  # the tenant of the jobs below
+    daemon.grant(granted.grants)  # sandboxd judges the same grants
     commands = JobCommands(app, Redriver(store, js), sources=granted)
     answers = write_deploy_answers(sources / "deploy-answers.json")
     start_services(cluster, daemon.endpoint, answers, model_env(scenario, None))

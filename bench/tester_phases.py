@@ -62,6 +62,7 @@ async def main(runs: int, backend: str, cold: bool) -> None:
     sources = repository()
     env = {"SANDBOX_SOURCE_ROOTS": f'["{sources}"]', "SANDBOX_BACKEND": backend}
     daemon = await start_daemon(**env)
+    daemon.grant({TENANT: [sources]})
     times: dict[str, list[float]] = defaultdict(list)
     totals: list[float] = []
     try:

@@ -254,10 +254,10 @@ async def read_until(
                 return match
 
 
-async def workspace_text(endpoint: str, repo: Path, name: str) -> str:
+async def workspace_text(endpoint: str, repo: Path, name: str, tenant: str = "local") -> str:
     async with SandboxClient(endpoint) as client:
-        await client.create_workspace("t", name, repo=str(repo))
-        return (await client.read_file("t", name, "hello.txt")).decode()
+        await client.create_workspace(tenant, name, repo=str(repo))
+        return (await client.read_file(tenant, name, "hello.txt")).decode()
 
 
 @pytest.fixture
@@ -288,9 +288,12 @@ async def test_up_runs_sandboxd_over_the_current_dir_and_demo_repos_then_stops_i
         await read_until(proc, r"\[alpha\] hello pid=", seen)  # services start after sandboxd
         # The same roots are granted to the local tenant, for the gateway and the CLI.
         grants = json.loads((home / "source-grants.json").read_text())
-        assert list(grants.values()) == [[str(project), str(home / "demo-repos")]]
+        assert grants == {"local": [str(project), str(home / "demo-repos")]}
         assert await workspace_text(endpoint, here, "w1") == "from the current directory"
         assert await workspace_text(endpoint, in_home, "w2") == "from BDG_HOME/demo-repos"
+        # sandboxd reads the same grants: another tenant gets none of the local tenant's roots.
+        with pytest.raises(SandboxRequestError, match="outside the roots granted to tenant 't'"):
+            await workspace_text(endpoint, here, "w5", tenant="t")
         with pytest.raises(SandboxRequestError, match="outside the allowed source roots"):
             await workspace_text(endpoint, elsewhere, "w3")
         for state in (in_state, home / "pg", home):

@@ -93,6 +93,7 @@ async def run_scenario(
             goal=scenario.goal, repo=str(repo), base_ref="main", plan_approval="auto"
         )
         granted = SourceRules({client.caller.tenant_id: (sources,)})
+        daemon.grant(granted.grants)  # sandboxd judges the same grants for the job's tenant
         commands = JobCommands(client.app, client.redrive, sources=granted)
         job = await commands.create(client.caller, request)
         history = await settled(client, job.job_id, 240)

@@ -77,6 +77,7 @@ def repos_fixture() -> Iterator[Path]:
 async def daemon_fixture(repos: Path) -> AsyncIterator[Daemon]:
     _needs()
     daemon = await start_daemon(SANDBOX_SOURCE_ROOTS=f'["{repos}"]', SANDBOX_MAX_CONCURRENT="8")
+    daemon.grant({TENANT: [repos]})
     yield daemon
     code, output = daemon.stop(), daemon.output()
     daemon.remove()

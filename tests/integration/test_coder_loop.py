@@ -95,6 +95,7 @@ async def sandbox_fixture(daemon: Daemon) -> AsyncIterator[SandboxClient]:
 def repo_fixture(daemon: Daemon) -> Path:
     """A git repository where sandboxd may check it out from (its default source root)."""
     repo = daemon.state / "sources" / uuid4().hex
+    daemon.grant({TENANT: [daemon.state / "sources"]})
     repo.mkdir(parents=True)
     (repo / "calc.py").write_text(BROKEN)
     (repo / "test_calc.py").write_text(TEST)

@@ -123,7 +123,7 @@ async def test_local_and_unusable_repositories_are_refused(
 @pytest.mark.parametrize(
     "repo",
     ["git@github.com:acme/app.git", "ssh://git@git.example.com:2222/acme/app.git",
-     "git://git.example.com/app.git", "http://localhost:3000/acme/app"],
+     "git://git.example.com/app.git", "http://git.example.com:3000/acme/app"],
 )  # fmt: skip
 async def test_clone_urls_of_every_kind_are_accepted(
     client: httpx.AsyncClient, keys: Keys, repo: str

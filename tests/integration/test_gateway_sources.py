@@ -1,10 +1,12 @@
 """Who may name which repository, through the API over a real PostgreSQL and NATS (issue 11
 finding 1, issue 12 finding 2): ``POST /jobs``, fork and ``POST /index/repos`` answer 422
 naming the rule, with nothing written, for the state dir, another tenant's root, a folder below
-a work tree's top, ``file://`` and option-looking values; a granted work tree's top works."""
+a work tree's top, ``file://`` and option-looking values, clone URLs to internal hosts; a
+granted work tree's top works."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,6 +17,8 @@ from uuid import UUID
 import httpx
 import pytest
 
+from bdg_contracts.clone_dns import addresses_of
+from bdg_contracts.clone_hosts import is_public
 from bdg_contracts.ids import new_job_id
 from bdg_gateway.app import create_app
 from bdg_jobs.domain import Cause, Job
@@ -169,3 +173,70 @@ async def test_forking_a_job_whose_repository_is_not_granted_is_422(
     assert fork.status_code == 422, fork.text
     assert "in the state dir" in fork.json()["detail"]
     assert stack.event_count() == before
+
+
+def internal_urls() -> list[str]:
+    """Clone URLs to this machine, the metadata service and the LAN, in every spelling; and
+    this host's own name, which only a lookup shows to be internal."""
+    return [
+        "http://127.0.0.1:5432/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/repo.git",
+        "http://10.0.0.5/repo.git",
+        "http://2130706433/",
+        "http://0177.0.0.1/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://localhost:4222/",
+        "git@10.0.0.5:acme/app.git",
+        f"https://{socket.gethostname()}:5432/app.git",
+    ]
+
+
+@pytest.mark.parametrize("route", ["/jobs", "/index/repos"])
+async def test_clone_urls_to_internal_hosts_are_422_and_nothing_is_written(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack, place: Place, route: str
+) -> None:
+    assert not is_public(addresses_of(socket.gethostname())[0])  # this host's name is internal
+    before = stack.event_count()
+    for repo in internal_urls():
+        body = {"goal": "read it", "repo": repo} if route == "/jobs" else {"repo": repo}
+        answer = await client.post(route, json=body, headers=keys.headers(place.a))
+        assert answer.status_code == 422, (repo, answer.text)
+        detail = answer.json()["detail"]
+        assert detail.startswith("body.repo: the clone URL's host "), detail
+        assert "BDG_CLONE_ALLOW_HOSTS" in detail, detail
+    assert stack.event_count() == before
+
+
+async def test_forking_a_job_whose_clone_url_is_internal_is_422(
+    stack: Stack, client: httpx.AsyncClient, keys: Keys, place: Place
+) -> None:
+    cause = Cause(producer="user:alice", occurred_at=datetime.now(UTC))
+    job = Job.request(new_job_id(), place.a, cause, goal="g", repo="http://169.254.169.254/")
+    await stack.app.start(job)
+    before = stack.event_count()
+    fork = await client.post(
+        f"/jobs/{job.job_id}/fork", json={"at_version": 1}, headers=keys.headers(place.a)
+    )
+    assert fork.status_code == 422, fork.text
+    assert "internal address" in fork.json()["detail"]
+    assert stack.event_count() == before
+
+
+async def test_internal_hosts_the_operator_allows_are_accepted(
+    stack: Stack, keys: Keys, place: Place
+) -> None:
+    rules = load_rules(place.home, None, (), "localhost, 10.0.0.0/8")
+    commands = JobCommands(stack.app, Redriver(stack.store, stack.nc.jetstream()), sources=rules)
+    gateway = create_app(commands, stack.queries, stack.nc, keys.authenticator())
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+        for repo in ["http://localhost:3000/acme/app.git", "git@10.0.0.5:acme/app.git"]:
+            body = {"goal": "g", "repo": repo}
+            created = await http.post("/jobs", json=body, headers=keys.headers(place.a))
+            assert created.status_code == 201, created.text
+            assert created.json()["repo"] == repo
+        refused = await http.post(
+            "/jobs", json={"goal": "g", "repo": "http://127.0.0.2/"}, headers=keys.headers(place.a)
+        )
+        assert refused.status_code == 422, refused.text

@@ -11,17 +11,21 @@ from uuid import UUID
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from nats.aio.msg import Msg
 
 from bdg_contracts import index_events as ix
 from bdg_contracts import subjects, wire
 from bdg_contracts.base import Event
+from bdg_contracts.clone_hosts import CloneHosts
 from bdg_gateway import webhook_payloads as wp
+from bdg_gateway.app import create_app
+from bdg_jobs.sources import SourceRules
+from bdg_jobs.user_commands import JobCommands
 from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
     Keys,
     Stack,
     client_fixture,
-    gateway_fixture,
     keys_fixture,
     new_tenant,
     stack_fixture,
@@ -39,6 +43,15 @@ from tests.unit.test_webhook_payloads import (
 
 pytestmark = pytest.mark.timeout(60)
 PATH = "/webhooks/git"
+
+
+@pytest.fixture(name="gateway")
+def gateway_fixture(stack: Stack, keys: Keys) -> FastAPI:
+    """Gitea's sample payloads name a server on localhost: an internal host, allowed here as an
+    operator with a LAN Gitea allows it (BDG_CLONE_ALLOW_HOSTS)."""
+    sources = SourceRules(clone_hosts=CloneHosts.parse("localhost"))
+    commands = JobCommands(stack.app, stack.commands.redrive, sources=sources)
+    return create_app(commands, stack.queries, stack.nc, keys.authenticator())
 
 
 class Repo:

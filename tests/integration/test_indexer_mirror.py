@@ -1,16 +1,21 @@
-"""The indexer's git working copies, against real git repositories made in tmp_path."""
+"""The indexer's git working copies, against real git repositories made in tmp_path (and a real
+git server over HTTP on loopback, for the internal-host rule)."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from bdg_contracts.clone_dns import addresses_of
+from bdg_contracts.clone_hosts import CloneHosts, is_public
 from bdg_indexer.mirror import Mirror, MirrorError
 from bdg_jobs.sources import SourceRules
+from tests.git_http import GitServer, bare_copy, serving
 from tests.git_repos import commit, git, make_repo
 
 pytestmark = pytest.mark.timeout(60)
@@ -136,3 +141,73 @@ async def test_mirrors_are_per_tenant_and_judge_their_source_with_the_rules(
         assert not theirs.path.exists()
     with pytest.raises(ValueError, match="tenant id"):
         Mirror(index, "../acme", uuid.uuid4(), str(source), 30, rules)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[GitServer]:
+    """A real git server over HTTP on loopback: an internal host."""
+    make_repo(tmp_path / "served", {"a.py": "a = 1\n"})
+    (tmp_path / "www").mkdir()
+    bare_copy(tmp_path / "served", tmp_path / "www")
+    with serving(tmp_path / "www") as running:
+        yield running
+
+
+def rules_mirror(tmp_path: Path, source: str, allow: str = "") -> Mirror:
+    rules = SourceRules(clone_hosts=CloneHosts.parse(allow))
+    return Mirror(tmp_path / "index", "acme", uuid.uuid4(), source, 30, rules)
+
+
+async def test_internal_hosts_are_refused_before_git_connects(
+    tmp_path: Path, server: GitServer
+) -> None:
+    """Judged at every clone and fetch, after a fresh lookup: a name registered while it
+    resolved elsewhere is refused once it resolves inside."""
+    name = socket.gethostname()
+    assert not is_public(addresses_of(name)[0])  # this host's name: internal, by lookup only
+    for url in [
+        server.url(),
+        server.url(host="2130706433"),
+        server.url(host="0177.0.0.1"),
+        server.url(host="[::ffff:127.0.0.1]"),
+        server.url(host="localhost"),
+        server.url(host=name),
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/repo.git",
+        "http://10.0.0.5/repo.git",
+        "git://127.0.0.1:5432/repo",
+    ]:
+        copy = rules_mirror(tmp_path, url)
+        with pytest.raises(MirrorError, match=r"internal address|this machine") as refused:
+            await copy.ensure()
+        assert not refused.value.transient
+        assert not copy.path.exists()
+    assert server.hits == []
+    # Cloned while allowed, the allowance then withdrawn: the next fetch is refused.
+    allowed = rules_mirror(tmp_path, server.url(host=name), allow="127.0.0.0/8")
+    await allowed.ensure()
+    allowed.rules = SourceRules()  # the service's rules after a restart without the allowance
+    with pytest.raises(MirrorError, match="internal address"):
+        await allowed.fetch_ref("HEAD")
+    with pytest.raises(MirrorError, match="internal address"):
+        await allowed.ensure_commit("0" * 40)
+
+
+async def test_an_allowed_lan_server_is_cloned_and_fetched(
+    tmp_path: Path, server: GitServer
+) -> None:
+    for n, host in enumerate(["127.0.0.1", "localhost", socket.gethostname()]):
+        copy = rules_mirror(tmp_path / str(n), server.url(host=host), allow="127.0.0.0/8")
+        await copy.ensure()
+        commit_id = await copy.fetch_ref("HEAD")
+        await copy.checkout(commit_id)
+        assert (copy.path / "a.py").read_text() == "a = 1\n"
+
+
+async def test_redirects_are_not_followed(tmp_path: Path, server: GitServer) -> None:
+    with serving(None, host="127.0.0.2", redirect=server.url("").rstrip("/")) as hop:
+        copy = rules_mirror(tmp_path, hop.url(), allow="127.0.0.0/8")
+        with pytest.raises(MirrorError, match="git clone"):
+            await copy.ensure()
+        assert hop.hits
+    assert server.hits == []

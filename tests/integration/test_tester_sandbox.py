@@ -159,6 +159,7 @@ async def daemon_fixture(repos: Repos) -> AsyncIterator[Daemon]:
     daemon = await start_daemon(
         SANDBOX_SOURCE_ROOTS=f'["{repos.root}"]', SANDBOX_MAX_CONCURRENT="6"
     )
+    daemon.grant({TENANT: [repos.root]})
     yield daemon
     code, output = daemon.stop(), daemon.output()
     daemon.remove()

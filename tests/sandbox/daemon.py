@@ -8,9 +8,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bdg_contracts.sources import write_grants
 from bdg_sandbox.client import SandboxClient, SandboxUnavailableError
 from tests.waiting import eventually
 
@@ -24,6 +26,15 @@ class Daemon:
 
     def client(self) -> SandboxClient:
         return SandboxClient(self.endpoint)
+
+    @property
+    def grants_file(self) -> Path:
+        """BDG_SOURCE_GRANTS of this sandboxd (no file at first: no local sources)."""
+        return self.state.parent / "source-grants.json"
+
+    def grant(self, grants: Mapping[str, Sequence[Path]]) -> None:
+        """Grant each tenant local sources under its roots (sandboxd reads it at each check)."""
+        write_grants(self.grants_file, grants)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -62,6 +73,7 @@ async def start_daemon(**env: str) -> Daemon:
                 **os.environ,
                 "AGENT_SANDBOX_ENDPOINT": endpoint,
                 "SANDBOX_STATE_DIR": str(home / "state"),
+                "BDG_SOURCE_GRANTS": str(home / "source-grants.json"),  # Daemon.grant writes it
                 **env,
             },
             stdout=out,
