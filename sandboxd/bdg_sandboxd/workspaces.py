@@ -317,7 +317,8 @@ class Workspaces:
 
     def _local_source(self, tenant: str, repo: str) -> Path:
         """A host repository a workspace may start from: the top of a git work tree (or a bare
-        repository) under the source roots; never another workspace, never the state dirs."""
+        repository) under the source roots and the roots granted to ``tenant``; never another
+        workspace, never the state dirs."""
         local = Path(repo)
         if not local.is_absolute():
             raise invalid(f"local source {repo!r} must be an absolute path")
