@@ -173,3 +173,14 @@ def test_load_rules_reads_the_allowance() -> None:
 )
 def test_where_a_clone_url_connects(url: str, target: CloneTarget | None) -> None:
     assert clone_target(url) == target
+
+
+async def test_a_lookup_slower_than_its_bound_counts_as_no_answer() -> None:
+    """Job creation does not wait on a slow resolver (the fetch judges again); a fetch does
+    not take silence for consent."""
+    url = "https://no-such-host.invalid/acme/app.git"
+    passed = await check_host_async(url, CloneHosts(), unresolved_ok=True, timeout=0)
+    assert passed == CheckedHost(CloneTarget("https", "no-such-host.invalid", 443), ())
+    with pytest.raises(SourceError, match="did not resolve in time") as refused:
+        await check_host_async(url, CloneHosts(), timeout=0)
+    assert refused.value.rule == "unresolved_host"

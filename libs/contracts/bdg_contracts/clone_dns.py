@@ -20,6 +20,7 @@ from bdg_contracts.clone_hosts import Address, CloneHosts, CloneTarget, clone_ta
 from bdg_contracts.sources import SourceError
 
 NO_REDIRECTS = ("-c", "http.followRedirects=false")
+LOOKUP_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -81,11 +82,25 @@ def _lookups() -> ThreadPoolExecutor:
 
 
 async def check_host_async(
-    url: str, allow: CloneHosts, *, unresolved_ok: bool = False
+    url: str,
+    allow: CloneHosts,
+    *,
+    unresolved_ok: bool = False,
+    timeout: float = LOOKUP_TIMEOUT_S,
 ) -> CheckedHost | None:
-    """check_host without blocking the loop: a lookup runs in a thread, a literal does not."""
+    """check_host without blocking the loop: a lookup runs in a thread, a literal does not. A
+    lookup slower than ``timeout`` counts as no answer (a slow resolver does not hold up job
+    creation; the fetch judges the host again)."""
     target = clone_target(url)
     if target is None or ip_literal(target.host) is not None or allow.allows_name(target.host):
         return check_host(url, allow, unresolved_ok=unresolved_ok)
     check = functools.partial(check_host, url, allow, unresolved_ok=unresolved_ok)
-    return await asyncio.get_running_loop().run_in_executor(_lookups(), check)
+    lookup = asyncio.get_running_loop().run_in_executor(_lookups(), check)
+    try:
+        return await asyncio.wait_for(lookup, timeout)
+    except TimeoutError:
+        if unresolved_ok:
+            return CheckedHost(target, ())
+        raise SourceError(
+            "unresolved_host", f"the clone URL's host {target.host} did not resolve in time"
+        ) from None
