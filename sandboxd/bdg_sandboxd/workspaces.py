@@ -30,7 +30,13 @@ from pydantic import BaseModel, ConfigDict
 from bdg_contracts.clone_dns import NO_REDIRECTS, check_host
 from bdg_contracts.clone_hosts import CloneHosts
 from bdg_contracts.sandbox import FileEntry, Source
-from bdg_contracts.sources import SourceError, SourceGrantsError, SourceRules, load_grants
+from bdg_contracts.sources import (
+    SourceError,
+    SourceGrantsError,
+    SourceRules,
+    load_grants,
+    load_tenant_grants,
+)
 from bdg_sandboxd import patches as git
 from bdg_sandboxd.paths import WorkspaceError, invalid, list_tree, resolve, scan, subdir
 
@@ -302,15 +308,23 @@ class Workspaces:
             if local is not None:
                 self._local_source(tenant, str(local))
                 return git.checkout(source.repo, source.commit, dest)
-            remote = self._remote(source.repo)
+            remote = self._remote(tenant, source.repo)
             return git.checkout(source.repo, source.commit, dest, remote)
         real = self._local_source(tenant, source.repo)
         return git.checkout(str(real), source.commit, dest)
 
-    def _remote(self, url: str) -> tuple[str, ...]:
-        """git options for fetching ``url``: its host judged now, git held to what was judged."""
+    def _remote(self, tenant: str, url: str) -> tuple[str, ...]:
+        """git options for fetching ``url``: its host judged now (with the internal hosts allowed
+        to everyone and to ``tenant`` in the grants file), git held to what was judged."""
+        allowed = self.clone_hosts
+        if self.grants is not None:
+            try:
+                own = load_tenant_grants(self.grants).get(tenant)
+            except SourceGrantsError as error:
+                raise WorkspaceError("internal", str(error)) from None
+            allowed = allowed if own is None else allowed.merged(own.clone_hosts)
         try:
-            checked = check_host(url, self.clone_hosts)
+            checked = check_host(url, allowed)
         except SourceError as error:
             raise invalid(f"source {url!r}: {error.message}") from None
         return NO_REDIRECTS if checked is None else checked.git_config()

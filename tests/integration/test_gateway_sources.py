@@ -6,6 +6,7 @@ granted work tree's top works."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 from collections.abc import AsyncIterator
@@ -226,6 +227,10 @@ async def test_forking_a_job_whose_clone_url_is_internal_is_422(
 async def test_internal_hosts_the_operator_allows_are_accepted(
     stack: Stack, keys: Keys, place: Place
 ) -> None:
+    grants = place.home / "source-grants.json"
+    body = json.loads(grants.read_text())
+    body[place.b] = {"roots": body[place.b], "clone_hosts": [socket.gethostname()]}
+    grants.write_text(json.dumps(body))  # tenant B alone may reach this host by its name
     rules = load_rules(place.home, None, (), "localhost, 10.0.0.0/8")
     commands = JobCommands(stack.app, Redriver(stack.store, stack.nc.jetstream()), sources=rules)
     gateway = create_app(commands, stack.queries, stack.nc, keys.authenticator())
@@ -240,3 +245,8 @@ async def test_internal_hosts_the_operator_allows_are_accepted(
             "/jobs", json={"goal": "g", "repo": "http://127.0.0.2/"}, headers=keys.headers(place.a)
         )
         assert refused.status_code == 422, refused.text
+        by_name = {"goal": "g", "repo": f"https://{socket.gethostname()}/app.git"}
+        mine = await http.post("/jobs", json=by_name, headers=keys.headers(place.b))
+        assert mine.status_code == 201, mine.text
+        not_theirs = await http.post("/jobs", json=by_name, headers=keys.headers(place.a))
+        assert not_theirs.status_code == 422, not_theirs.text

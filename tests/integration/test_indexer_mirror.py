@@ -211,3 +211,16 @@ async def test_redirects_are_not_followed(tmp_path: Path, server: GitServer) -> 
             await copy.ensure()
         assert hop.hits
     assert server.hits == []
+
+
+async def test_the_grants_file_allows_a_lan_server_to_one_tenant(
+    tmp_path: Path, server: GitServer
+) -> None:
+    rules = SourceRules(tenant_clone_hosts={"acme": CloneHosts.parse("127.0.0.1")})
+    ours = Mirror(tmp_path / "index", "acme", uuid.uuid4(), server.url(), 30, rules)
+    await ours.ensure()
+    seen = len(server.hits)
+    theirs = Mirror(tmp_path / "index", "globex", uuid.uuid4(), server.url(), 30, rules)
+    with pytest.raises(MirrorError, match="internal address"):
+        await theirs.ensure()
+    assert len(server.hits) == seen

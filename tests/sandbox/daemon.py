@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -35,6 +36,10 @@ class Daemon:
     def grant(self, grants: Mapping[str, Sequence[Path]]) -> None:
         """Grant each tenant local sources under its roots (sandboxd reads it at each check)."""
         write_grants(self.grants_file, grants)
+
+    def grant_file(self, body: Mapping[str, object]) -> None:
+        """Write the grants file as given (the object form: roots and clone hosts per tenant)."""
+        self.grants_file.write_text(json.dumps(body))
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""

@@ -113,3 +113,16 @@ async def test_redirects_are_not_followed(lan_daemon: Daemon, server: GitServer)
         assert hop.hits  # git asked the first host
     assert server.hits == []  # and never followed it to the second
     assert not (lan_daemon.state / "workspaces" / TENANT / "hop").exists()
+
+
+async def test_the_grants_file_allows_a_lan_server_to_one_tenant(
+    daemon: Daemon, server: GitServer
+) -> None:
+    daemon.grant_file({"acme": {"roots": [], "clone_hosts": ["127.0.0.1"]}, "globex": []})
+    async with daemon.client() as client:
+        assert await client.create_workspace(TENANT, "lan", server.url())
+        assert server.hits
+        seen = len(server.hits)
+        with pytest.raises(SandboxRequestError, match="internal address"):
+            await client.create_workspace("globex", "lan", server.url())
+    assert len(server.hits) == seen  # nothing more reached the server

@@ -4,6 +4,8 @@ operator allows the host or its network. Lookups are real (``localhost`` is in /
 from __future__ import annotations
 
 import ipaddress
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,13 @@ from bdg_contracts.clone_dns import (
     check_host_async,
 )
 from bdg_contracts.clone_hosts import CloneHosts, CloneTarget, clone_target, ip_literal
-from bdg_contracts.sources import SourceError, SourceGrantsError, SourceRules, load_rules
+from bdg_contracts.sources import (
+    SourceError,
+    SourceGrantsError,
+    SourceRules,
+    load_rules,
+    load_tenant_grants,
+)
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -184,3 +192,43 @@ async def test_a_lookup_slower_than_its_bound_counts_as_no_answer() -> None:
     with pytest.raises(SourceError, match="did not resolve in time") as refused:
         await check_host_async(url, CloneHosts(), timeout=0)
     assert refused.value.rule == "unresolved_host"
+
+
+def test_the_grants_file_allows_internal_hosts_per_tenant(tmp_path: Path) -> None:
+    grants = tmp_path / "grants.json"
+    grants.write_text(
+        json.dumps(
+            {
+                "acme": {"roots": [str(tmp_path)], "clone_hosts": ["git.lan", "10.1.0.0/16"]},
+                "globex": [str(tmp_path)],
+            }
+        )
+    )
+    rules = load_rules(tmp_path / "home", grants, (), "192.168.7.7")
+    assert rules.roots_of("acme") == rules.roots_of("globex") == (tmp_path.resolve(),)
+    for url in ["http://10.1.2.3/r.git", "http://192.168.7.7/r.git", "git@git.lan:a/b.git"]:
+        assert rules.check("acme", url) == url
+        assert check_host(url, rules.clone_hosts_for("acme"), unresolved_ok=True) is not None
+    assert rules.check("globex", "http://192.168.7.7/r.git")  # everyone's allowance
+    with pytest.raises(SourceError, match="internal address"):
+        rules.check("globex", "http://10.1.2.3/r.git")  # acme's alone
+    with pytest.raises(SourceError, match="internal address"):
+        check_host("http://10.1.2.3/r.git", rules.clone_hosts_for("globex"))
+
+
+@pytest.mark.parametrize(
+    ("entry", "words"),
+    [
+        ({"roots": [], "clone_hosts": "git.lan"}, "clone_hosts must be a list"),
+        ({"roots": [], "clone_hosts": ["bad/host"]}, "acme: clone_hosts: 'bad/host' is neither"),
+        ({"roots": [], "hosts": []}, "a list of paths (or {roots, clone_hosts}) is needed"),
+        ({"roots": ["relative"]}, "roots must be absolute"),
+    ],
+)
+def test_a_bad_grant_entry_names_the_tenant_and_the_field(
+    tmp_path: Path, entry: object, words: str
+) -> None:
+    grants = tmp_path / "grants.json"
+    grants.write_text(json.dumps({"acme": entry}))
+    with pytest.raises(SourceGrantsError, match=re.escape(words)):
+        load_tenant_grants(grants)

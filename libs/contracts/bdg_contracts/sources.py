@@ -116,9 +116,15 @@ class SourceRules:
     state_dirs: tuple[Path, ...] = ()
     state_exceptions: tuple[Path, ...] = ()
     clone_hosts: CloneHosts = field(default_factory=CloneHosts)
+    tenant_clone_hosts: Mapping[str, CloneHosts] = field(default_factory=dict)
 
     def roots_of(self, tenant: str) -> tuple[Path, ...]:
         return self.grants.get(tenant, ())
+
+    def clone_hosts_for(self, tenant: str) -> CloneHosts:
+        """The internal hosts ``tenant``'s clone URLs may reach: everyone's and its own."""
+        own = self.tenant_clone_hosts.get(tenant)
+        return self.clone_hosts if own is None else self.clone_hosts.merged(own)
 
     def in_state(self, real: Path) -> bool:
         return _inside(real, self.state_dirs) and not _inside(real, self.state_exceptions)
@@ -141,7 +147,8 @@ class SourceRules:
             if problem is not None:
                 raise SourceError("clone_url", problem)
             target = clone_target(repo)
-            problem = None if target is None else self.clone_hosts.literal_problem(target)
+            allowed = self.clone_hosts_for(tenant)
+            problem = None if target is None else allowed.literal_problem(target)
             if problem is not None:
                 raise SourceError("internal_host", problem)
             return repo
@@ -213,8 +220,17 @@ def default_grants_file(home: Path) -> Path:
     return home.expanduser() / "source-grants.json"
 
 
-def load_grants(path: Path | None) -> dict[str, tuple[Path, ...]]:
-    """The grants in ``path`` (``{"tenant": ["/root", ...]}``); none when no file is there."""
+@dataclass(frozen=True)
+class Grant:
+    """What the operator grants one tenant: local roots, and internal hosts to clone from."""
+
+    roots: tuple[Path, ...] = ()
+    clone_hosts: CloneHosts = field(default_factory=CloneHosts)
+
+
+def load_tenant_grants(path: Path | None) -> dict[str, Grant]:
+    """The grants in ``path``: per tenant a list of roots, or ``{"roots": [...],
+    "clone_hosts": ["git.lan", "10.1.0.0/16"]}``; none when no file is there."""
     if path is None or not path.exists():
         return {}
     try:
@@ -223,16 +239,37 @@ def load_grants(path: Path | None) -> dict[str, tuple[Path, ...]]:
         raise SourceGrantsError(f"cannot read source grants {path}: {error}") from error
     if not isinstance(raw, dict):
         raise SourceGrantsError(f"source grants {path}: an object of tenant -> roots is needed")
-    grants: dict[str, tuple[Path, ...]] = {}
-    for tenant, roots in raw.items():
+    grants: dict[str, Grant] = {}
+    for tenant, entry in raw.items():
+        where = f"source grants {path}: {tenant}"
         if not TENANT_PATTERN.fullmatch(tenant):
             raise SourceGrantsError(f"source grants {path}: bad tenant id {tenant!r}")
+        roots, hosts = (entry, []) if isinstance(entry, list) else _entry(entry, where)
         if not isinstance(roots, list) or not all(isinstance(r, str) for r in roots):
-            raise SourceGrantsError(f"source grants {path}: {tenant}: a list of paths is needed")
+            raise SourceGrantsError(f"{where}: a list of paths is needed")
         if not all(Path(r).is_absolute() for r in roots):
-            raise SourceGrantsError(f"source grants {path}: {tenant}: roots must be absolute")
-        grants[tenant] = tuple(Path(os.path.realpath(r)) for r in roots)
+            raise SourceGrantsError(f"{where}: roots must be absolute")
+        try:
+            allowed = CloneHosts.parse(",".join(hosts), f"{where}: clone_hosts")
+        except ValueError as error:
+            raise SourceGrantsError(str(error)) from error
+        grants[tenant] = Grant(tuple(Path(os.path.realpath(r)) for r in roots), allowed)
     return grants
+
+
+def _entry(entry: object, where: str) -> tuple[object, list[str]]:
+    """(roots, clone hosts) of a tenant's entry in its object form."""
+    if not isinstance(entry, dict) or not set(entry) <= {"roots", "clone_hosts"}:
+        raise SourceGrantsError(f"{where}: a list of paths (or {{roots, clone_hosts}}) is needed")
+    hosts = entry.get("clone_hosts", [])
+    if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+        raise SourceGrantsError(f"{where}: clone_hosts must be a list of hosts and networks")
+    return entry.get("roots", []), hosts
+
+
+def load_grants(path: Path | None) -> dict[str, tuple[Path, ...]]:
+    """The roots granted in ``path`` (``{"tenant": ["/root", ...]}``); none without a file."""
+    return {tenant: grant.roots for tenant, grant in load_tenant_grants(path).items()}
 
 
 def write_grants(path: Path, grants: Mapping[str, Sequence[Path]]) -> None:
@@ -253,10 +290,12 @@ def load_rules(
     """The rules of an installation: grants from ``grants_file`` (unset: ``bdg up``'s file
     under ``home``, if any), the state dirs ``home`` and ``more_state``, the internal hosts
     ``clone_allow`` (BDG_CLONE_ALLOW_HOSTS) allows."""
-    grants = load_grants(grants_file or default_grants_file(home))
+    grants = load_tenant_grants(grants_file or default_grants_file(home))
     states, exceptions = state_dirs(home, *more_state)
     try:
         hosts = CloneHosts.parse(clone_allow)
     except ValueError as error:
         raise SourceGrantsError(str(error)) from error
-    return SourceRules(grants, states, exceptions, hosts)
+    roots = {tenant: grant.roots for tenant, grant in grants.items()}
+    per_tenant = {tenant: grant.clone_hosts for tenant, grant in grants.items()}
+    return SourceRules(roots, states, exceptions, hosts, per_tenant)

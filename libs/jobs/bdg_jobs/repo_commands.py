@@ -67,7 +67,8 @@ class RepoCommands:
             repo = await asyncio.to_thread(self.sources.check, tenant_id, command.repo)
         else:
             repo = self.sources.check(tenant_id, command.repo)
-            await check_host_async(repo, self.sources.clone_hosts, unresolved_ok=True)
+            allowed = self.sources.clone_hosts_for(tenant_id)
+            await check_host_async(repo, allowed, unresolved_ok=True)
         repo_id = ix.repo_id(tenant_id, repo)
         try:
             existing = await self.get(tenant_id, repo_id)

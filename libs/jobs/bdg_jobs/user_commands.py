@@ -109,7 +109,8 @@ class JobCommands:
         checked = self.sources.check(caller.tenant_id, repo)
         # A host that resolves to an internal address is refused now; one that does not
         # resolve yet is judged again where it is fetched.
-        await check_host_async(checked, self.sources.clone_hosts, unresolved_ok=True)
+        allowed = self.sources.clone_hosts_for(caller.tenant_id)
+        await check_host_async(checked, allowed, unresolved_ok=True)
         return checked
 
     async def _do(

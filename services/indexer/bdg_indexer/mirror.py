@@ -169,7 +169,7 @@ class Mirror:
         if self.rules is None:
             return NO_REDIRECTS
         try:
-            checked = await check_host_async(source, self.rules.clone_hosts)
+            checked = await check_host_async(source, self.rules.clone_hosts_for(self.tenant))
         except SourceError as error:
             transient = error.rule == "unresolved_host"  # DNS may come back; internal will not
             why = f"{redact(source)!r} may not be fetched: {error.message}"
