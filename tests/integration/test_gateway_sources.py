@@ -99,7 +99,7 @@ def refused(place: Place) -> list[tuple[str, str]]:
         ("--upload-pack=touch /tmp/pwned", "cannot start with '-'"),
         ("ssh://-oProxyCommand=touch%20x/repo", "names no host"),
         ("ext::sh", "transport::address"),
-        ("https://host/x\x00", "control characters"),
+        ("https://host/x\x01", "control characters"),  # NUL: the edge's own rule
     ]
 
 
