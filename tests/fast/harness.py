@@ -55,14 +55,20 @@ class BrokerPublisher:
         for r in recorded:
             await self.send(r.event, wire.headers_for(r.event, r.notification_id))
 
-    async def send(self, event: Event, headers: dict[str, str], delivered: int = 1) -> None:
+    async def send(
+        self,
+        event: Event,
+        headers: dict[str, str],
+        delivered: int = 1,
+        subject: str | None = None,
+    ) -> None:
         stream = subjects.events_stream()
         extra: dict[str, Any] = {}
         if self.in_memory:  # JetStream sets the reply subject; the test broker does not
             extra["reply_to"] = js_ack_reply(stream, delivered, next(self.sequence))
         await self.broker.publish(
             wire.encode(event),
-            subjects.subject_of(event),
+            subject or subjects.subject_of(event),
             headers=headers,
             stream=stream,
             **extra,
@@ -101,14 +107,17 @@ class FastStack:
     def real(self) -> bool:
         return self.mode == "nats"
 
-    def serve(self, service: str, reactions: list[Reaction]) -> Consumer:
-        """Register ``service``'s reactions as its process does; call before ``running``."""
+    def serve(
+        self, service: str, reactions: list[Reaction], app: JobApplication | None = None
+    ) -> Consumer:
+        """Register ``service``'s reactions as its process does; call before ``running``.
+        ``app``: the service's own application over the stack's store (default: the stack's)."""
         js = (
             self.js
             if self.js is not None
             else cast(JetStreamContext, BrokerDeadLetters(self.broker))
         )
-        consumer = Consumer(service, self.broker, js, self.app, self.settings)
+        consumer = Consumer(service, self.broker, js, app or self.app, self.settings)
         for reaction in reactions:
             consumer.register(reaction)
         return consumer

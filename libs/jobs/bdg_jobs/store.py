@@ -66,6 +66,14 @@ def datastore_from_url(url: str, pool_size: int = 4) -> PostgresDatastore:
     )
 
 
+def job_of(job_id: UUID, history: Sequence[Event]) -> Job:
+    """The job ``history`` (one aggregate's events, as read) replays to."""
+    # A repository's index shares the log: its id is no job's.
+    if not history or type(history[0]).aggregate != "job":
+        raise JobNotFoundError(f"no job {job_id}")
+    return Job.replay(history)
+
+
 class JobStore:
     """Jobs in PostgreSQL (``datastore``), or in memory (``JobStore.in_memory()``: the replay of
     a job runs its handlers against a private copy, never against the real log)."""
@@ -121,11 +129,7 @@ class JobStore:
         return [to_event(s) for s in stored]
 
     def load(self, job_id: UUID, at_version: int | None = None) -> Job:
-        history = self.history(job_id, upto=at_version)
-        # A repository's index shares the log: its id is no job's.
-        if not history or type(history[0]).aggregate != "job":
-            raise JobNotFoundError(f"no job {job_id}")
-        return Job.replay(history)
+        return job_of(job_id, self.history(job_id, upto=at_version))
 
     def load_repo(self, repo_id: UUID) -> RepoIndex:
         history = self.history(repo_id)

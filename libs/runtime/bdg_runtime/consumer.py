@@ -2,6 +2,8 @@
 
 Copies of a service share each durable pull consumer, so work is split and each event is
 handled by one copy. Idempotency is the job's own record of reactions (``Delivery.react``).
+Each message becomes the reaction's own ``Delivery[E]``; one that decodes to another class is
+refused before its handler runs (``EventMismatchError``: dead-lettered with the reason at once).
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig
 
 from bdg_contracts import subjects, wire
+from bdg_contracts.base import Event
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Job
 from bdg_jobs.errors import DomainError
 from bdg_runtime.heartbeats import StepHeartbeats
-from bdg_runtime.reactions import Delivery, Reaction, StepError
+from bdg_runtime.reactions import AnyReaction, Delivery, StepError
 from bdg_runtime.redrive import REDRIVE_MARK
 from bdg_runtime.settings import Settings
 
@@ -50,10 +53,10 @@ class Consumer:
         self.idle = asyncio.Event()
         self.idle.set()
 
-    def durable(self, reaction: Reaction) -> str:
+    def durable(self, reaction: AnyReaction) -> str:
         return f"{self.service}-{reaction.durable}"
 
-    def register(self, reaction: Reaction) -> None:
+    def register(self, reaction: AnyReaction) -> None:
         timeout = reaction.timeout or self.settings.bdg_step_timeout_seconds
         config = ConsumerConfig(
             ack_policy=JsAckPolicy.EXPLICIT,
@@ -82,7 +85,7 @@ class Consumer:
             await self.deliver(reaction, msg.body, msg, timeout)
 
     async def deliver(
-        self, reaction: Reaction, body: bytes, msg: NatsMessage, limit: float
+        self, reaction: AnyReaction, body: bytes, msg: NatsMessage, limit: float
     ) -> None:
         self.in_flight += 1
         self.idle.clear()
@@ -94,7 +97,7 @@ class Consumer:
                 self.idle.set()
 
     async def _deliver(
-        self, reaction: Reaction, body: bytes, msg: NatsMessage, limit: float
+        self, reaction: AnyReaction, body: bytes, msg: NatsMessage, limit: float
     ) -> None:
         raw = msg.raw_message
         attempt = raw.metadata.num_delivered
@@ -105,10 +108,10 @@ class Consumer:
             await msg.ack()
             return
         self._log_delivery(reaction, raw.headers or {}, event.name, attempt)
-        delivery = Delivery(self.service, event, self.app, attempt)
         job_id = event.job_id if type(event).aggregate == "job" else None
         heartbeat = asyncio.create_task(self._heartbeat(msg, job_id, event.version))
         try:
+            delivery = reaction.delivery(self.service, event, self.app, attempt)
             await asyncio.wait_for(reaction.handle(delivery), limit)
         except Exception as error:
             reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
@@ -125,7 +128,7 @@ class Consumer:
                 )
                 await msg.nack(delay=delay)
                 return
-            await self.give_up(reaction, delivery, reason)
+            await self.give_up(reaction, event, attempt, reason)
             await self.dead_letter(raw.headers or {}, body, reason, attempt)
         finally:
             heartbeat.cancel()
@@ -134,7 +137,7 @@ class Consumer:
         await msg.ack()
 
     def _log_delivery(
-        self, reaction: Reaction, headers: dict[str, str], name: str, attempt: int
+        self, reaction: AnyReaction, headers: dict[str, str], name: str, attempt: int
     ) -> None:
         """Which consumer got which message; a re-drive (rare) is worth an INFO line."""
         msg_id = headers.get("Nats-Msg-Id", "")
@@ -150,8 +153,8 @@ class Consumer:
             await asyncio.sleep(self.settings.bdg_ack_wait_seconds / 3)
             await msg.in_progress()
 
-    async def give_up(self, reaction: Reaction, delivery: Delivery, reason: str) -> None:
-        event = delivery.event
+    async def give_up(self, reaction: AnyReaction, event: Event, attempt: int, reason: str) -> None:
+        delivery = Delivery(self.service, event, self.app, attempt)
 
         def fail(job: Job) -> None:
             job.fail_step(

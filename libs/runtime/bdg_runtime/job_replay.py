@@ -24,7 +24,7 @@ from bdg_contracts.events import JobRequested, LlmCalled, SettingsRecorded
 from bdg_jobs.application import JobApplication
 from bdg_jobs.store import JobStore
 from bdg_llm.replay import ReplayLlm
-from bdg_runtime.reactions import Delivery, Reaction
+from bdg_runtime.reactions import AnyReaction
 
 # Envelope fields that differ between two runs of the same decision by construction.
 RUN_FIELDS = frozenset({"event_id", "occurred_at", "causation_id", "traceparent"})
@@ -44,7 +44,7 @@ class ReplaySources:
         return any(isinstance(e, LlmCalled) and e.role in roles for e in self.history)
 
 
-ReplayFactory = Callable[[ReplaySources], list[Reaction]]
+ReplayFactory = Callable[[ReplaySources], list[AnyReaction]]
 
 
 @dataclass(frozen=True)
@@ -121,9 +121,9 @@ class _Handlers:
     ) -> None:
         self.history, self.llm, self.factories = history, llm, factories
         Key = tuple[str, frozenset[tuple[str, str]]]  # a service, its settings
-        self.built: dict[Key, dict[type[Event], Reaction]] = {}
+        self.built: dict[Key, dict[type[Event], AnyReaction]] = {}
 
-    def reaction(self, service: str, cause: type[Event], upto: int) -> Reaction | None:
+    def reaction(self, service: str, cause: type[Event], upto: int) -> AnyReaction | None:
         build = self.factories.get(service)
         if build is None:
             return None
@@ -179,7 +179,7 @@ async def replay_job(
         assert cause is not None
         trigger = cause.model_copy(update={"event_id": new_ids.get(cause.event_id, cause.event_id)})
         clock.now = first.occurred_at
-        delivery = Delivery(first.producer, trigger, app)
+        delivery = reaction.delivery(first.producer, trigger, app)
         version = store.load(first.job_id).version
         try:
             await reaction.handle(delivery)

@@ -1,19 +1,34 @@
-"""What a service handler gets: the event, and a way to record its reaction exactly once."""
+"""What a service handler gets: its event, typed, the job's log read once, and a way to record
+its reaction exactly once.
+
+A ``Reaction[E]`` pairs an event class with a handler of ``Delivery[E]``: the type checker
+rejects a handler written for another event, registration rejects one whose annotation names
+another event (``EventMismatchError``), and a message that decodes to another class is refused
+before the handler runs (dead-lettered with the reason, as a ``StepError``).
+"""
 
 from __future__ import annotations
 
+import inspect
 import logging
+import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from bdg_contracts.base import Event
 from bdg_contracts.states import JobState, Step
 from bdg_jobs.application import JobApplication, utc_now
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.errors import DomainError
-from bdg_jobs.store import Recorded
+from bdg_jobs.store import Recorded, job_of
 
 log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=Event)
+# A delivery only hands its event out, so one of a subclass serves where the base is taken
+# (a use case started by several events takes ``Delivery[A | B]``).
+E_co = TypeVar("E_co", bound=Event, covariant=True)
 
 
 class StepError(Exception):
@@ -21,18 +36,32 @@ class StepError(Exception):
     at once instead of after every redelivery."""
 
 
+class EventMismatchError(StepError, TypeError):
+    """A handler and the event it was given (or registered for) do not match."""
+
+
 @dataclass
-class Delivery:
+class Delivery(Generic[E_co]):
     service: str
-    event: Event
+    event: E_co
     app: JobApplication
     attempt: int = 1
-    _job: Job | None = field(default=None, repr=False)
+    # Whether the last ``react`` was dropped because the job moved on (paused, cancelled).
+    dropped: bool = field(default=False, init=False)
+    _history: list[Event] | None = field(default=None, init=False, repr=False)
+    _job: Job | None = field(default=None, init=False, repr=False)
+
+    async def history(self) -> list[Event]:
+        """The job's events, read from the store once per delivery: what the handler works from
+        (the job to work on, its patches, its parked calls) is one consistent read."""
+        if self._history is None:
+            self._history = await self.app.history(self.event.job_id)
+        return self._history
 
     async def job_to_work_on(self, state: JobState) -> Job | None:
         """The job, unless this service already reacted to the event or the job is no longer in
         ``state`` (a redelivery, or a job that moved on): then the slow work is skipped."""
-        job = await self.app.load(self.event.job_id)
+        job = job_of(self.event.job_id, await self.history())
         if job.has_reacted(self.service, self.event.event_id) or job.state != state:
             return None
         self._job = job
@@ -49,7 +78,8 @@ class Delivery:
 
     async def react(self, decide: Callable[[Job, Cause], None]) -> list[Recorded]:
         """Append this service's reaction unless it is already recorded (redelivery), and
-        drop it when the job moved on meanwhile (cancelled, paused: a resume re-drives it)."""
+        drop it when the job moved on meanwhile (cancelled, paused: a resume re-drives it);
+        ``dropped`` then says so, without reading the job again."""
         service, cause_id = self.service, self.event.event_id
 
         def guarded(job: Job) -> None:
@@ -60,29 +90,81 @@ class Delivery:
         # The job loaded by job_to_work_on is still current unless someone wrote meanwhile; a
         # version conflict then reloads it. Its copy is used once.
         loaded, self._job = self._job, None
+        self.dropped = False
         try:
             return await self.app.execute(self.event.job_id, guarded, loaded)
         except DomainError as error:
             log.info("job %s moved on, %s dropped: %s", self.event.job_id, self.event.name, error)
+            self.dropped = True
             return []
 
 
-Handler = Callable[[Delivery], Awaitable[None]]
+Handler = Callable[[Delivery[E]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
-class Reaction:
+class Reaction(Generic[E]):
     """One handler for one event class; ``step`` names the work for StepFailed."""
 
-    event: type[Event]
+    event: type[E]
     step: Step
-    handle: Handler
+    handle: Handler[E]
     timeout: float | None = None
     name: str = field(default="")
+
+    def __post_init__(self) -> None:
+        declared = declared_event(self.handle)
+        if declared is not None and not issubclass(self.event, declared):
+            raise EventMismatchError(
+                f"{handler_name(self.handle)} takes {declared.__name__}, not {self.event.__name__}"
+            )
 
     @property
     def durable(self) -> str:
         return self.name or self.event.__name__
 
+    def delivery(
+        self, service: str, event: Event, app: JobApplication, attempt: int = 1
+    ) -> Delivery[E]:
+        """``event`` as this reaction's delivery; another class is refused here, by name, so
+        no handler meets an event it was not written for."""
+        if not isinstance(event, self.event):
+            raise EventMismatchError(
+                f"{service}'s {self.durable} reaction takes {self.event.__name__}, got {event.name}"
+            )
+        return Delivery(service, event, app, attempt)
 
-__all__ = ["Delivery", "Handler", "Reaction", "utc_now"]
+
+# Reactions of different event classes side by side (a service's list): each checks its own.
+AnyReaction = Reaction[Any]
+
+
+def handler_name(handle: Callable[..., object]) -> str:
+    return getattr(handle, "__qualname__", repr(handle))
+
+
+def declared_event(handle: Callable[..., object]) -> type[Event] | None:
+    """The event class in the handler's ``Delivery[...]`` annotation, when it names one."""
+    try:
+        hints = typing.get_type_hints(handle)
+    except Exception:  # names only the type checker sees (TYPE_CHECKING imports): no check
+        return None
+    params = [p for p in inspect.signature(handle).parameters.values() if p.name in hints]
+    if not params:
+        return None
+    args = typing.get_args(hints[params[0].name])
+    if typing.get_origin(hints[params[0].name]) is not Delivery or len(args) != 1:
+        return None
+    declared = args[0]
+    return declared if isinstance(declared, type) and issubclass(declared, Event) else None
+
+
+__all__ = [
+    "AnyReaction",
+    "Delivery",
+    "EventMismatchError",
+    "Handler",
+    "Reaction",
+    "StepError",
+    "utc_now",
+]

@@ -9,11 +9,11 @@ from typing import Protocol
 
 from bdg_runtime import service
 from bdg_runtime.answers import Answers, ScriptView, answers_or_exit, report
-from bdg_runtime.reactions import Reaction
+from bdg_runtime.reactions import AnyReaction
 
 
 class Handlers(Protocol):
-    def reactions(self) -> list[Reaction]: ...
+    def reactions(self) -> list[AnyReaction]: ...
 
 
 def run_recorded(name: str, build: Callable[[Answers], Handlers], *views: type[ScriptView]) -> None:
@@ -22,7 +22,7 @@ def run_recorded(name: str, build: Callable[[Answers], Handlers], *views: type[S
     handlers = build(answers)
     log = logging.getLogger(f"bdg_{name}")
 
-    def reactions(ctx: service.ServiceContext) -> list[Reaction]:
+    def reactions(ctx: service.ServiceContext) -> list[AnyReaction]:
         report(answers, log)
         return handlers.reactions()
 

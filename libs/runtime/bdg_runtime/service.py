@@ -33,7 +33,7 @@ from bdg_runtime.follower import follow
 from bdg_runtime.heartbeats import StepHeartbeats
 from bdg_runtime.logs import setup_logging
 from bdg_runtime.projection_task import ProjectionTask
-from bdg_runtime.reactions import Reaction
+from bdg_runtime.reactions import AnyReaction
 from bdg_runtime.reconciler import Reconciler
 from bdg_runtime.redrive import Redriver
 from bdg_runtime.relay import Relay
@@ -62,7 +62,7 @@ class ServiceContext:
     sandbox: SandboxStatus
 
 
-Reactions = Callable[[ServiceContext], Sequence[Reaction]]
+Reactions = Callable[[ServiceContext], Sequence[AnyReaction]]
 Extra = Callable[[ServiceContext, asyncio.Event], Coroutine[Any, Any, None]]
 
 

@@ -8,12 +8,12 @@ reconciler), watches the streams and reports whether a sandbox answers.
 from __future__ import annotations
 
 from bdg_runtime import service
-from bdg_runtime.reactions import Reaction
+from bdg_runtime.reactions import AnyReaction
 
 NAME = "auditor"
 
 
-def reactions(ctx: service.ServiceContext) -> list[Reaction]:
+def reactions(ctx: service.ServiceContext) -> list[AnyReaction]:
     return []
 
 

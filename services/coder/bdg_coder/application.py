@@ -19,6 +19,7 @@ from bdg_coder.domain import (
     recipe_of,
     workspace_name,
 )
+from bdg_contracts import events as ev
 from bdg_contracts.states import JobState
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.errors import DomainError
@@ -31,6 +32,9 @@ from bdg_tools.spec import ToolContext
 
 log = logging.getLogger(__name__)
 
+# The events that start an attempt: an approved plan, failed tests, a rejecting review.
+Trigger = ev.PlanApproved | ev.TestsFailed | ev.ReviewCompleted
+
 
 def record_calls(job: Job, cause: Cause, calls: list[tuple[str, ChatResult]]) -> None:
     for role, result in calls:
@@ -41,11 +45,11 @@ class Coding:
     def __init__(self, coder: AbstractCoder) -> None:
         self.coder = coder
 
-    async def attempt(self, delivery: Delivery) -> None:
+    async def attempt(self, delivery: Delivery[Trigger]) -> None:
         job = await delivery.job_to_work_on(JobState.coding)
         if job is None:
             return
-        history = await delivery.app.history(job.job_id)
+        history = await delivery.history()
         trigger = delivery.event
         task = CodingTask(
             job.goal,
@@ -73,20 +77,11 @@ class Coding:
             await self._park(session, calls, outcome.waiting)
             return
         settings = self.coder.settings()
-        recorded = await delivery.react(
-            lambda job, cause: self._decide(job, cause, calls, outcome, settings)
-        )
-        if not recorded and await self._dropped(delivery):
+        await delivery.react(lambda job, cause: self._decide(job, cause, calls, outcome, settings))
+        if delivery.dropped:
             await self._park(session, calls)  # what was paid for stays; a resume re-drives
             return
         await self._release(task, session)
-
-    @staticmethod
-    async def _dropped(delivery: Delivery) -> bool:
-        """The reaction was not saved because the job was paused or cancelled meanwhile (not
-        because this delivery's reaction was already there)."""
-        job = await delivery.app.load(delivery.event.job_id)
-        return not job.has_reacted(delivery.service, delivery.event.event_id)
 
     @staticmethod
     def _decide(

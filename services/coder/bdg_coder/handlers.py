@@ -9,27 +9,24 @@ from bdg_coder.application import Coding
 from bdg_coder.domain import needs_rework
 from bdg_contracts import events as ev
 from bdg_contracts.states import Step
-from bdg_runtime.reactions import Delivery, Reaction
+from bdg_runtime.reactions import AnyReaction, Delivery, Reaction
 
 
 @dataclass(frozen=True)
 class CoderHandlers:
     coding: Coding
 
-    async def plan_approved(self, delivery: Delivery) -> None:
+    async def plan_approved(self, delivery: Delivery[ev.PlanApproved]) -> None:
         await self.coding.attempt(delivery)
 
-    async def tests_failed(self, delivery: Delivery) -> None:
+    async def tests_failed(self, delivery: Delivery[ev.TestsFailed]) -> None:
         await self.coding.attempt(delivery)
 
-    async def review_completed(self, delivery: Delivery) -> None:
-        review = delivery.event
-        if not isinstance(review, ev.ReviewCompleted):
-            raise TypeError(f"expected ReviewCompleted, got {review.name}")
-        if needs_rework(review):  # an approving review is the deployer's
+    async def review_completed(self, delivery: Delivery[ev.ReviewCompleted]) -> None:
+        if needs_rework(delivery.event):  # an approving review is the deployer's
             await self.coding.attempt(delivery)
 
-    def reactions(self) -> list[Reaction]:
+    def reactions(self) -> list[AnyReaction]:
         return [
             Reaction(event=ev.PlanApproved, step=Step.coding, handle=self.plan_approved),
             Reaction(event=ev.TestsFailed, step=Step.coding, handle=self.tests_failed),

@@ -28,7 +28,7 @@ from bdg_llm.settings import LlmSettings
 from bdg_runtime import service
 from bdg_runtime.answers import Answers, answers_or_exit
 from bdg_runtime.job_replay import ReplaySources
-from bdg_runtime.reactions import Reaction
+from bdg_runtime.reactions import AnyReaction
 from bdg_runtime.recorded_service import Handlers, run_recorded
 from bdg_runtime.settings import Settings
 from bdg_sandbox.client import SandboxClient
@@ -88,7 +88,7 @@ def build(answers: Answers) -> Handlers:
     return CoderHandlers(Coding(RecordedCoder(answers)))
 
 
-def replay_reactions(sources: ReplaySources) -> list[Reaction]:
+def replay_reactions(sources: ReplaySources) -> list[AnyReaction]:
     """The same handlers: a model-driven attempt re-runs its loop with the limits and tool
     policy the job recorded, the model answered from the job's LlmCalled events and every tool
     from its tool events (nothing runs); a scripted one is answered from the patches the job
@@ -127,7 +127,7 @@ def run() -> None:
     context = llm.bdg_llm_context_tokens
     limits = settings.limits(context)
 
-    def reactions(ctx: service.ServiceContext) -> list[Reaction]:
+    def reactions(ctx: service.ServiceContext) -> list[AnyReaction]:
         sandbox = SandboxClient(endpoint)
         search = settings.bdg_coder_context_timeout_seconds
         coder = ToolLoopCoder(

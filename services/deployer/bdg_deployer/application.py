@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bdg_contracts import events as ev
+from bdg_contracts.base import Event
 from bdg_contracts.states import JobState
 from bdg_deployer.adapters import AbstractDeployProvider
 from bdg_deployer.domain import DeployTask, change_of
@@ -9,8 +11,8 @@ from bdg_jobs.domain import Job
 from bdg_runtime.reactions import Delivery
 
 
-async def _task(delivery: Delivery, job: Job) -> DeployTask:
-    history = await delivery.app.history(job.job_id)
+async def _task(delivery: Delivery[Event], job: Job) -> DeployTask:
+    history = await delivery.history()  # the read job_to_work_on made
     return DeployTask(
         job.job_id,
         job.tenant_id,
@@ -26,7 +28,7 @@ class Deploying:
     def __init__(self, provider: AbstractDeployProvider) -> None:
         self.provider = provider
 
-    async def request_approval(self, delivery: Delivery) -> None:
+    async def request_approval(self, delivery: Delivery[ev.ReviewCompleted]) -> None:
         job = await delivery.job_to_work_on(JobState.reviewing)
         if job is None:
             return
@@ -35,7 +37,7 @@ class Deploying:
             lambda job, cause: job.await_deploy_approval(cause, release.target, release.preview)
         )
 
-    async def deploy(self, delivery: Delivery) -> None:
+    async def deploy(self, delivery: Delivery[ev.DeployApproved]) -> None:
         job = await delivery.job_to_work_on(JobState.deploying)
         if job is None:
             return
@@ -44,7 +46,7 @@ class Deploying:
             lambda job, cause: job.deploy(cause, done.url, done.canary, done.branch)
         )
 
-    async def roll_back(self, delivery: Delivery) -> None:
+    async def roll_back(self, delivery: Delivery[ev.RollbackRequested]) -> None:
         job = await delivery.job_to_work_on(JobState.deploying)
         if job is None:
             return

@@ -18,7 +18,7 @@ from bdg_deployer.recorded import DeployerScript, RecordedDeployProvider, Record
 from bdg_runtime import service
 from bdg_runtime.answers import Answers, answers_or_exit, report
 from bdg_runtime.job_replay import ReplaySources
-from bdg_runtime.reactions import Reaction
+from bdg_runtime.reactions import AnyReaction
 from bdg_runtime.settings import Settings
 
 NAME = "deployer"
@@ -39,7 +39,7 @@ def build(answers: Answers, settings: Settings | None = None) -> DeployerHandler
     return DeployerHandlers(Deploying(provider))
 
 
-def replay_reactions(sources: ReplaySources) -> list[Reaction]:
+def replay_reactions(sources: ReplaySources) -> list[AnyReaction]:
     """The same handlers, each deploy answered as the job's history recorded it, whether a
     branch was delivered or a script answered (a replay never deploys)."""
     return DeployerHandlers(Deploying(RecordedDeploys(sources.history))).reactions()
@@ -49,7 +49,7 @@ def run() -> None:
     answers = answers_or_exit(NAME, DeployerScript)
     settings = Settings()
 
-    def reactions(ctx: service.ServiceContext) -> list[Reaction]:
+    def reactions(ctx: service.ServiceContext) -> list[AnyReaction]:
         handlers = build(answers, settings)
         if answers.source:
             report(answers, log)

@@ -19,7 +19,7 @@ from bdg_jobs.sources import SourceGrantsError
 from bdg_jobs.tenants import TenantPolicyError, load_policies
 from bdg_jobs.user_commands import JobCommands
 from bdg_runtime import service
-from bdg_runtime.reactions import Reaction
+from bdg_runtime.reactions import AnyReaction
 from bdg_runtime.settings import Settings, source_rules
 from bdg_sandbox.client import SandboxClient
 
@@ -58,7 +58,7 @@ def sandbox_client(endpoint: str) -> SandboxClient | None:
         return None
 
 
-def no_reactions(ctx: service.ServiceContext) -> Sequence[Reaction]:
+def no_reactions(ctx: service.ServiceContext) -> Sequence[AnyReaction]:
     return []
 
 

@@ -24,7 +24,7 @@ from bdg_llm.embeddings import Embedder, embedder_from_env
 from bdg_llm.settings import LlmSettings
 from bdg_runtime import service
 from bdg_runtime.bus import JetStreamPublisher
-from bdg_runtime.reactions import Reaction
+from bdg_runtime.reactions import AnyReaction
 from bdg_runtime.settings import source_rules
 
 log = logging.getLogger("bdg_indexer")
@@ -104,7 +104,7 @@ def run() -> None:
     settings = IndexerSettings()
     built: list[tuple[IndexerHandlers, Stores]] = []
 
-    def reactions(ctx: service.ServiceContext) -> list[Reaction]:
+    def reactions(ctx: service.ServiceContext) -> list[AnyReaction]:
         built.append(build(ctx, settings))
         return built[0][0].reactions()
 

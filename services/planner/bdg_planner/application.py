@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bdg_contracts import events as ev
 from bdg_contracts.states import JobState
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.tenants import TenantPolicies
@@ -70,7 +71,7 @@ class Planning:
                 break
         return iterations
 
-    async def plan(self, delivery: Delivery) -> None:
+    async def plan(self, delivery: Delivery[ev.JobRequested]) -> None:
         job = await delivery.job_to_work_on(JobState.planning)
         if job is None:
             return
@@ -97,7 +98,7 @@ class Planning:
 
         await delivery.react(decide)
 
-    async def review(self, delivery: Delivery) -> None:
+    async def review(self, delivery: Delivery[ev.TestsPassed]) -> None:
         job = await delivery.job_to_work_on(JobState.reviewing)
         if job is None:
             return

@@ -27,7 +27,7 @@ from bdg_planner.recorded import (
 from bdg_runtime import service
 from bdg_runtime.answers import Answers, answers_or_exit, report
 from bdg_runtime.job_replay import ReplaySources
-from bdg_runtime.reactions import Reaction
+from bdg_runtime.reactions import AnyReaction
 from bdg_runtime.settings import Settings
 from bdg_tools.code_context import (
     AbstractCodeContext,
@@ -79,7 +79,7 @@ def build(
     return _handlers(LlmPlanner(client), LlmReviewer(client), settings, code)
 
 
-def replay_reactions(sources: ReplaySources) -> list[Reaction]:
+def replay_reactions(sources: ReplaySources) -> list[AnyReaction]:
     """The planner again with the critic bar the job recorded, its model answered from the
     job's recorded calls (or, for a job planned from a recorded script, from the drafts,
     critiques and reviews it recorded)."""
@@ -98,7 +98,7 @@ def run() -> None:
     settings = PlannerSettings()
     answers = answers_or_exit(NAME, PlannerScript)
 
-    def reactions(ctx: service.ServiceContext) -> list[Reaction]:
+    def reactions(ctx: service.ServiceContext) -> list[AnyReaction]:
         context = IndexerContext(ctx.nc, timeout=settings.bdg_plan_context_timeout_seconds)
         handlers = build(answers, settings, context)
         if answers.source:

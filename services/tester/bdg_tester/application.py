@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bdg_contracts import events as ev
 from bdg_contracts.states import JobState
 from bdg_jobs.domain import Cause, Job
 from bdg_runtime.reactions import Delivery
@@ -15,12 +16,12 @@ class Testing:
     def __init__(self, runner: AbstractTestRunner) -> None:
         self.runner = runner
 
-    async def run(self, delivery: Delivery) -> None:
+    async def run(self, delivery: Delivery[ev.CodingFinished]) -> None:
         job = await delivery.job_to_work_on(JobState.testing)
         if job is None:
             return
         # the workspace: the job's repo at its base ref + its FilesChanged patches, in order
-        history = await delivery.app.history(job.job_id)
+        history = await delivery.history()
         run = await self.runner.run(task_for(history, delivery.event, job.attempt))
 
         def decide(job: Job, cause: Cause) -> None:

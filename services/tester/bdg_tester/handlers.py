@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bdg_contracts import events as ev
 from bdg_contracts.states import Step
-from bdg_runtime.reactions import Delivery, Reaction
+from bdg_runtime.reactions import AnyReaction, Delivery, Reaction
 from bdg_tester.application import Testing
 
 
@@ -15,10 +15,10 @@ class TesterHandlers:
     testing: Testing
     timeout: float | None = None  # a sandbox run's own bound; None: the service's step timeout
 
-    async def coding_finished(self, delivery: Delivery) -> None:
+    async def coding_finished(self, delivery: Delivery[ev.CodingFinished]) -> None:
         await self.testing.run(delivery)
 
-    def reactions(self) -> list[Reaction]:
+    def reactions(self) -> list[AnyReaction]:
         return [
             Reaction(
                 event=ev.CodingFinished,

@@ -13,7 +13,7 @@ import logging
 from bdg_runtime import service
 from bdg_runtime.answers import Answers, answers_or_exit, report
 from bdg_runtime.job_replay import ReplaySources
-from bdg_runtime.reactions import Reaction
+from bdg_runtime.reactions import AnyReaction
 from bdg_sandbox.client import SandboxClient
 from bdg_tester.adapters import RecordedOutcomes
 from bdg_tester.application import Testing
@@ -40,7 +40,7 @@ def build(
     return TesterHandlers(Testing(runner), timeout=settings.bdg_test_step_timeout_seconds)
 
 
-def replay_reactions(sources: ReplaySources) -> list[Reaction]:
+def replay_reactions(sources: ReplaySources) -> list[AnyReaction]:
     """The same handlers; each test run answered by the outcome the job recorded for it (a
     replay never runs tests again, whether they ran in the sandbox or came from a script)."""
     return TesterHandlers(Testing(RecordedOutcomes(sources.history))).reactions()
@@ -50,7 +50,7 @@ def run() -> None:
     answers = answers_or_exit(NAME, TesterScript)
     settings = TesterSettings()
 
-    def reactions(ctx: service.ServiceContext) -> list[Reaction]:
+    def reactions(ctx: service.ServiceContext) -> list[AnyReaction]:
         handlers = build(answers, ctx.settings.agent_sandbox_endpoint, settings)
         if answers.source:
             report(answers, log)
