@@ -9,6 +9,7 @@ import pytest
 
 from bdg_coder.main import build as build_coder
 from bdg_contracts import events as ev
+from bdg_contracts.base import Event
 from bdg_contracts.states import JobState, Step
 from bdg_deployer.main import build as build_deployer
 from bdg_indexer.handlers import IndexerHandlers
@@ -84,3 +85,19 @@ def test_the_delivery_of_a_matching_event_carries_it_typed() -> None:
     reaction = Reaction(ev.ReviewCompleted, Step.coding, takes_a_review)
     delivery = reaction.delivery("coder", review, JobApplication(JobStore.in_memory()), 2)
     assert (delivery.event, delivery.attempt, delivery.service) == (review, 2, "coder")
+
+
+async def takes_any_event(delivery: Delivery[Event]) -> None:
+    raise AssertionError("never called here")
+
+
+async def untyped(delivery):  # type: ignore[no-untyped-def]  # as a test's ad hoc handler
+    raise AssertionError("never called here")
+
+
+@pytest.mark.parametrize(("handle", "declared"), [(takes_any_event, Event), (untyped, None)])
+def test_a_handler_of_the_base_event_or_unannotated_takes_any_class(
+    handle: object, declared: type[Event] | None
+) -> None:
+    reaction = Reaction(ev.PlanApproved, Step.coding, handle)  # type: ignore[arg-type]
+    assert declared_event(reaction.handle) is declared

@@ -149,11 +149,10 @@ def declared_event(handle: Callable[..., object]) -> type[Event] | None:
         hints = typing.get_type_hints(handle)
     except Exception:  # names only the type checker sees (TYPE_CHECKING imports): no check
         return None
-    params = [p for p in inspect.signature(handle).parameters.values() if p.name in hints]
-    if not params:
-        return None
-    args = typing.get_args(hints[params[0].name])
-    if typing.get_origin(hints[params[0].name]) is not Delivery or len(args) != 1:
+    first = next(iter(inspect.signature(handle).parameters), None)
+    hint = hints.get(first) if first is not None else None
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is not Delivery or len(args) != 1:
         return None
     declared = args[0]
     return declared if isinstance(declared, type) and issubclass(declared, Event) else None
