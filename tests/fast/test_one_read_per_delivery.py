@@ -29,7 +29,7 @@ from tests.fast.test_step_handlers import (
     ALICE,
     ANSWERS,
     GOAL,
-    SCRIPT,
+    PLANNED,
     WAIT,
     names,
     planner,
@@ -98,7 +98,7 @@ async def approved_job(stack: FastStack) -> Job:
     """A job whose plan is approved, saved (and so published) whole: an attempt is due."""
     cause = Cause("user:alice", utc_now(), user_id="alice")
     job = Job.request(uuid4(), ALICE.tenant_id, cause, goal=GOAL, plan_approval="gated")
-    job.make_plan_ready(cause, SCRIPT.plan.drafts[-1])
+    job.make_plan_ready(cause, PLANNED.plan.drafts[-1])
     job.approve_plan(cause, "alice")
     await stack.app.start(job)
     return job
