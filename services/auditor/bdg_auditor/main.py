@@ -1,24 +1,71 @@
-"""Auditor service: signed audit trail, cost projections, budget caps (DESIGN.md section 2).
+"""Auditor service: a signed, hash-chained ``audit.csv`` per job ending, in S3 (DESIGN.md 7, 9).
 
-No job reactions yet: its issue comes later. Until then it runs the shared runtime with an
-empty reaction list, so it still competes for the log follower (outbox relay, projections,
-reconciler), watches the streams and reports whether a sandbox answers.
+Composition root: settings are read and the keyring, object store and use case built here,
+inside the runtime's start (nothing connects at import time). With no ``BDG_S3_ENDPOINT`` the
+embedded SeaweedFS under ``BDG_HOME`` is started (or joined) and let go of on the way out.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from datetime import timedelta
+
+from bdg_audit.keys import Keyring
+from bdg_audit.settings import AuditSettings
+from bdg_audit.store import ObjectStore
+from bdg_auditor.adapters import AuditStorage
+from bdg_auditor.application import Auditing
+from bdg_auditor.handlers import AuditorHandlers
+from bdg_auditor.sweeper import Sweeper
+from bdg_jobs.application import utc_now
+from bdg_jobs.store import JobStore
 from bdg_runtime import service
+from bdg_runtime.embedded import EmbeddedStack, start_embedded
 from bdg_runtime.reactions import AnyReaction
 
 NAME = "auditor"
+log = logging.getLogger("bdg_auditor")
 
 
-def reactions(ctx: service.ServiceContext) -> list[AnyReaction]:
-    return []
+def s3_endpoint(settings: AuditSettings) -> tuple[str, EmbeddedStack | None]:
+    """The configured S3 endpoint, or the embedded SeaweedFS's (and the handle to let go of)."""
+    if settings.bdg_s3_endpoint:
+        return settings.bdg_s3_endpoint, None
+    stack = start_embedded(settings.bdg_home, postgres=False, nats=False, s3=True)
+    assert stack.s3_url
+    return stack.s3_url, stack
+
+
+def build(store: JobStore, settings: AuditSettings, endpoint: str) -> Auditing:
+    storage = AuditStorage(
+        ObjectStore.connect(endpoint, settings),
+        Keyring(settings.keys_dir),
+        settings.bdg_audit_prefix,
+        timedelta(days=settings.bdg_audit_rotate_days),
+    )
+    return Auditing(store, storage, settings.bdg_audit_prefix, utc_now)
 
 
 def run() -> None:
-    service.run(NAME, reactions)
+    settings = AuditSettings()
+    endpoint, stack = s3_endpoint(settings)
+    log.info("audit files: s3 %s bucket %s", endpoint, settings.bdg_s3_bucket)
+    built: list[Auditing] = []
+
+    def reactions(ctx: service.ServiceContext) -> list[AnyReaction]:
+        built.append(build(ctx.store, settings, endpoint))
+        return AuditorHandlers(built[0]).reactions()
+
+    async def sweep(ctx: service.ServiceContext, stop: asyncio.Event) -> None:
+        after = timedelta(seconds=settings.bdg_audit_retry_seconds)
+        await Sweeper(built[0], ctx.database_url, after).run(settings.bdg_audit_retry_seconds, stop)
+
+    try:
+        service.run(NAME, reactions, sweep)
+    finally:
+        if stack is not None:
+            stack.stop()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,35 @@
+"""Settings of the audit trail (pydantic-settings); the README's Audit section lists them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AuditSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    bdg_home: Path = Field(default=Path(".bdg"), description="state dir of the embedded stack")
+    bdg_s3_endpoint: str | None = Field(
+        default=None, description="S3 API URL; unset = embedded SeaweedFS under BDG_HOME"
+    )
+    bdg_s3_bucket: str = Field(default="bdg-audit", min_length=3)
+    bdg_s3_region: str = "us-east-1"
+    bdg_s3_access_key: str = Field(default="bdg", description="ignored by embedded SeaweedFS")
+    bdg_s3_secret_key: str = Field(
+        default="bdg-secret", description="ignored by embedded SeaweedFS"
+    )
+    bdg_audit_prefix: str = Field(default="audit", pattern=r"^[A-Za-z0-9._-]+$")
+    bdg_audit_keys_dir: Path | None = Field(
+        default=None, description="signing keys; unset = BDG_HOME/audit-keys"
+    )
+    bdg_audit_rotate_days: float = Field(default=30.0, gt=0, description="key age before rotation")
+    bdg_audit_retry_seconds: float = Field(
+        default=30.0, gt=0, description="look for unwritten files (S3 was down) this often"
+    )
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.bdg_audit_keys_dir or self.bdg_home / "audit-keys"

@@ -1,0 +1,48 @@
+"""One reaction per event that can end a job; each asks for the job's audit file.
+
+An unreachable object store is not a failure of the job: the reaction logs it and lets the
+sweeper write the file from the log when the store is back (no retries, no dead letter).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bdg_audit.store import StorageUnavailableError
+from bdg_auditor.application import Auditing
+from bdg_contracts import events as ev
+from bdg_contracts.base import Event
+from bdg_contracts.states import Step
+from bdg_runtime.reactions import Delivery, Reaction
+
+log = logging.getLogger(__name__)
+
+# The events after which a job may be done, failed or cancelled (the file is written only if
+# it is: a canary Deployed leaves the job deploying).
+ENDINGS: tuple[type[Event], ...] = (
+    ev.Deployed,
+    ev.CanaryPromoted,
+    ev.RolledBack,
+    ev.StepFailed,
+    ev.JobCancelled,
+)
+
+
+class AuditorHandlers:
+    def __init__(self, auditing: Auditing) -> None:
+        self.auditing = auditing
+
+    async def on_ending(self, delivery: Delivery) -> None:
+        event = delivery.event
+        try:
+            await self.auditing.write_file(event.job_id, event.version)
+        except StorageUnavailableError as error:
+            log.warning("audit file of job %s waits for S3: %s", event.job_id, error)
+
+    def reactions(self) -> list[Reaction]:
+        # ``step`` only names the work if the runtime gives up; a job that ended takes no
+        # StepFailed, so it is never touched by the auditor's failures.
+        return [
+            Reaction(cls, Step.deploying, self.on_ending, name=f"Audit{cls.__name__}")
+            for cls in ENDINGS
+        ]
