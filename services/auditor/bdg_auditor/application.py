@@ -51,12 +51,12 @@ class Auditing:
             if recorded is not None:
                 return recorded
             key = file_key(self.prefix, end.tenant_id, end.occurred_at, job_id, through_version)
+            signer = await self.storage.signer(self.clock())  # and the bucket and JWKS exist
             found = await self.storage.existing(key)
             if found is not None:
                 written = facts_of_existing(found)
                 log.info("audit file %s was stored before a crash: recording it", key)
             else:
-                signer = await self.storage.signer(self.clock())
                 written = signed_file(
                     rows_of(history), str(job_id), through_version, state.value, signer
                 )
