@@ -23,7 +23,7 @@ from bdg_jobs.store import JobStore
 from bdg_runtime.embedded import start_embedded
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", name="s3_endpoint")
 def s3_endpoint_fixture() -> Iterator[str]:
     home = Path(tempfile.mkdtemp(prefix="bdg-test-s3-"))
     stack = start_embedded(home, postgres=False, nats=False, s3=True)
@@ -61,12 +61,10 @@ def rig_for(settings: AuditSettings, endpoint: str, store: JobStore) -> AuditRig
     return AuditRig(settings, endpoint, objects, keyring, store, auditing)
 
 
-@pytest.fixture
-def audit_rig_fixture(
-    s3_endpoint_fixture: str, database_url: str, tmp_path: Path
-) -> Iterator[AuditRig]:
+@pytest.fixture(name="audit_rig")
+def audit_rig_fixture(s3_endpoint: str, database_url: str, tmp_path: Path) -> Iterator[AuditRig]:
     store = JobStore.from_url(database_url)
     try:
-        yield rig_for(audit_settings(s3_endpoint_fixture, tmp_path), s3_endpoint_fixture, store)
+        yield rig_for(audit_settings(s3_endpoint, tmp_path), s3_endpoint, store)
     finally:
         store.close()

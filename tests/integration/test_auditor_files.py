@@ -32,9 +32,9 @@ async def _save(rig: AuditRig, events: list) -> None:  # type: ignore[type-arg]
 
 
 async def test_an_ended_job_gets_one_signed_file_partitioned_by_tenant_and_date(
-    audit_rig_fixture: AuditRig,
+    audit_rig: AuditRig,
 ) -> None:
-    rig = audit_rig_fixture
+    rig = audit_rig
     job = ended_job(tenant="acme")
     history = job.collect()
     await _save(rig, history)
@@ -53,8 +53,8 @@ async def test_an_ended_job_gets_one_signed_file_partitioned_by_tenant_and_date(
     assert written.rows == len(rows_of(history)) + 1  # and the seal
 
 
-async def test_writing_again_records_nothing_new(audit_rig_fixture: AuditRig) -> None:
-    rig = audit_rig_fixture
+async def test_writing_again_records_nothing_new(audit_rig: AuditRig) -> None:
+    rig = audit_rig
     job = ended_job()
     history = job.collect()
     await _save(rig, history)
@@ -67,8 +67,8 @@ async def test_writing_again_records_nothing_new(audit_rig_fixture: AuditRig) ->
     assert {a.event_id for a in again if a} == {first.event_id if first else ""}
 
 
-async def test_a_job_still_running_gets_no_file(audit_rig_fixture: AuditRig) -> None:
-    rig = audit_rig_fixture
+async def test_a_job_still_running_gets_no_file(audit_rig: AuditRig) -> None:
+    rig = audit_rig
     job = ended_job()
     history = job.collect()
     await _save(rig, history)
@@ -77,11 +77,11 @@ async def test_a_job_still_running_gets_no_file(audit_rig_fixture: AuditRig) -> 
 
 
 async def test_a_file_stored_before_a_crash_is_recorded_as_it_is(
-    audit_rig_fixture: AuditRig, tmp_path
+    audit_rig: AuditRig, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     """The upload finished, the record did not (kill -9 between them); meanwhile the key
     rotated. The retry records the stored object and never writes a second, different one."""
-    rig = audit_rig_fixture
+    rig = audit_rig
     job = ended_job()
     history = job.collect()
     await _save(rig, history)
@@ -100,9 +100,9 @@ async def test_a_file_stored_before_a_crash_is_recorded_as_it_is(
     assert rig.objects.get(key) == before.content
 
 
-async def test_each_end_of_a_job_gets_its_own_file(audit_rig_fixture: AuditRig) -> None:
+async def test_each_end_of_a_job_gets_its_own_file(audit_rig: AuditRig) -> None:
     """A job that failed, was retried and then cancelled: two ends, two files."""
-    rig = audit_rig_fixture
+    rig = audit_rig
     job = ended_job()
     events = job.collect()[:2]  # requested, a model call: still planning
     job = Job.replay(events)

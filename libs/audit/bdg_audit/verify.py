@@ -87,10 +87,10 @@ def _check_chain(rows: list[_Row], job_id: str, findings: list[Finding]) -> None
                 Finding(Fault.reordered_rows, after.line, f"row {after.seq} after row {before.seq}")
             )
     present = sorted(by_seq)
-    for seq, after in itertools.pairwise([-1, *present]):
-        if after > seq + 1:
-            gone = list(range(seq + 1, after))
-            line = by_seq[after].line
+    for seq, following in itertools.pairwise([-1, *present]):
+        if following > seq + 1:
+            gone = list(range(seq + 1, following))
+            line = by_seq[following].line
             findings.append(Finding(Fault.deleted_row, line, f"rows {gone} missing before it"))
     for row in rows:
         expected = (
