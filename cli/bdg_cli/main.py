@@ -62,6 +62,7 @@ class Root(LazyGroup):
         "dlq": (group("dlq"), "Dead letters: messages a service gave up on."),
         "replay": (registered("replay"), "Empty a read model and rebuild it from the event log."),
         "sandbox": (group("sandbox"), "sandboxd, the sandbox daemon (bdg up starts one too)."),
+        "audit": (group("audit"), "The signed audit trail: verify, export, report."),
     }
 
 

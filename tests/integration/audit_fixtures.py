@@ -43,6 +43,7 @@ class AuditRig:
     keyring: Keyring
     store: JobStore
     auditing: Auditing
+    database_url: str
 
 
 def audit_settings(endpoint: str, home: Path) -> AuditSettings:
@@ -53,18 +54,18 @@ def audit_settings(endpoint: str, home: Path) -> AuditSettings:
     )
 
 
-def rig_for(settings: AuditSettings, endpoint: str, store: JobStore) -> AuditRig:
+def rig_for(settings: AuditSettings, endpoint: str, store: JobStore, database_url: str) -> AuditRig:
     objects = ObjectStore.connect(endpoint, settings)
     keyring = Keyring(settings.keys_dir)
     storage = AuditStorage(objects, keyring, settings.bdg_audit_prefix, timedelta(days=30))
     auditing = Auditing(store, storage, settings.bdg_audit_prefix, utc_now)
-    return AuditRig(settings, endpoint, objects, keyring, store, auditing)
+    return AuditRig(settings, endpoint, objects, keyring, store, auditing, database_url)
 
 
 @pytest.fixture(name="audit_rig")
 def audit_rig_fixture(s3_endpoint: str, database_url: str, tmp_path: Path) -> Iterator[AuditRig]:
     store = JobStore.from_url(database_url)
     try:
-        yield rig_for(audit_settings(s3_endpoint, tmp_path), s3_endpoint, store)
+        yield rig_for(audit_settings(s3_endpoint, tmp_path), s3_endpoint, store, database_url)
     finally:
         store.close()

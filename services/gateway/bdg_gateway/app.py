@@ -11,6 +11,7 @@ from nats.aio.client import Client
 from bdg_gateway import (
     api,
     attempt_routes,
+    audit_routes,
     errors,
     index_deps,
     index_routes,
@@ -53,6 +54,7 @@ def create_app(
     index_deps.install(app, commands, queries)
     app.include_router(index_routes.router)
     app.include_router(webhook_routes.router)
+    app.include_router(audit_routes.router)
     sandbox_routes.install(app, sandbox)
     app.add_api_route(
         "/healthz", healthz, methods=["GET"], tags=["health"], responses={503: {"model": Health}}

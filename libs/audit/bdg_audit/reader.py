@@ -1,0 +1,37 @@
+"""Reading a tenant's audit trail for the gateway and the CLI: JWKS and verification.
+
+Synchronous (boto3, psycopg); async callers go through ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from bdg_audit.check import Report, check_tenant
+from bdg_audit.layout import jwks_key
+from bdg_audit.manifest import recorded_files
+from bdg_audit.store import ObjectStore
+
+
+@dataclass(frozen=True)
+class AuditReader:
+    objects: ObjectStore
+    database_url: str
+    prefix: str = "audit"
+
+    def jwks(self) -> dict[str, Any]:
+        stored = self.objects.get(jwks_key(self.prefix))
+        return json.loads(stored) if stored else {"keys": []}
+
+    def verify(
+        self,
+        tenant_id: str,
+        start: date | None = None,
+        end: date | None = None,
+        job_id: str | None = None,
+    ) -> Report:
+        records = recorded_files(self.database_url, tenant_id)
+        return check_tenant(self.objects, self.prefix, tenant_id, records, start, end, job_id)
