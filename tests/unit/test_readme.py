@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.routing import BaseRoute, WebSocketRoute
 
+from bdg_audit.settings import AuditSettings
 from bdg_coder.main import CoderSettings
 from bdg_indexer.settings import IndexerSettings
 from bdg_llm.settings import LlmSettings
@@ -35,6 +36,7 @@ def test_every_setting_is_documented() -> None:
     names |= {name.upper() for name in IndexerSettings.model_fields} - {"BDG_HOME"}
     names |= {name.upper() for name in TesterSettings.model_fields}
     names |= {name.upper() for name in CoderSettings.model_fields}
+    names |= {name.upper() for name in AuditSettings.model_fields} - {"BDG_HOME"}
     missing = sorted(n for n in names if f"`{n}`" not in README)
     assert not missing, f"settings missing from README's configuration table: {missing}"
 

@@ -4,22 +4,35 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class AuditSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     bdg_home: Path = Field(default=Path(".bdg"), description="state dir of the embedded stack")
+    # AWS_ENDPOINT_URL and the AWS_* credentials are boto3's own names (compose sets those).
     bdg_s3_endpoint: str | None = Field(
-        default=None, description="S3 API URL; unset = embedded SeaweedFS under BDG_HOME"
+        default=None,
+        validation_alias=AliasChoices("bdg_s3_endpoint", "aws_endpoint_url"),
+        description="S3 API URL; unset = embedded SeaweedFS under BDG_HOME",
     )
     bdg_s3_bucket: str = Field(default="bdg-audit", min_length=3)
-    bdg_s3_region: str = "us-east-1"
-    bdg_s3_access_key: str = Field(default="bdg", description="ignored by embedded SeaweedFS")
+    bdg_s3_region: str = Field(
+        default="us-east-1", validation_alias=AliasChoices("bdg_s3_region", "aws_default_region")
+    )
+    bdg_s3_access_key: str = Field(
+        default="bdg",
+        validation_alias=AliasChoices("bdg_s3_access_key", "aws_access_key_id"),
+        description="ignored by embedded SeaweedFS",
+    )
     bdg_s3_secret_key: str = Field(
-        default="bdg-secret", description="ignored by embedded SeaweedFS"
+        default="bdg-secret",
+        validation_alias=AliasChoices("bdg_s3_secret_key", "aws_secret_access_key"),
+        description="ignored by embedded SeaweedFS",
     )
     bdg_audit_prefix: str = Field(default="audit", pattern=r"^[A-Za-z0-9._-]+$")
     bdg_audit_keys_dir: Path | None = Field(
