@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import timedelta
 
+import jwt
 import pytest
 
 from bdg_audit.chain import COLUMNS, render_csv, signed_file
@@ -134,3 +136,13 @@ def test_rotation_keeps_old_keys_in_the_jwks(tmp_path) -> None:  # type: ignore[
     assert (tmp_path / f"{first.kid}.pem").stat().st_mode & 0o077 == 0
     job_id, old = _file(first)
     assert verify_file(old, job_id, public_keys(ring.jwks())) == []
+
+
+def test_a_row_signature_is_a_standard_compact_jws(key: SigningKey) -> None:
+    """Anyone can check a row with a JOSE library and the published JWK (PyJWT here)."""
+    _, content = _file(key)
+    signature = _records(content)[0][-1]
+    public = jwt.PyJWK(key.jwk()).key
+    payload = jwt.api_jws.decode(signature, public, algorithms=["EdDSA"])
+    assert json.loads(payload)["seq"] == 0
+    assert jwt.get_unverified_header(signature)["kid"] == key.kid

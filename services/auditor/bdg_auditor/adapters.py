@@ -10,10 +10,8 @@ import json
 import logging
 from datetime import datetime, timedelta
 
-import jwt
-
 from bdg_audit.chain import SignedFile
-from bdg_audit.keys import Keyring, SigningKey, merge_jwks
+from bdg_audit.keys import Keyring, SigningKey, kid_of, merge_jwks
 from bdg_audit.layout import jwks_key
 from bdg_audit.store import ObjectStore
 
@@ -23,7 +21,7 @@ log = logging.getLogger(__name__)
 def facts_of_existing(content: bytes) -> SignedFile:
     """A file found already stored (a crash came between upload and record): taken as it is."""
     records = list(csv.reader(io.StringIO(content.decode(errors="replace"))))[1:]
-    kids = {str(jwt.get_unverified_header(r[-1]).get("kid")) for r in records if r}
+    kids = {kid_of(r[-1]) for r in records if r}
     digest = hashlib.sha256(content).hexdigest()
     return SignedFile(content, digest, len(records), tuple(sorted(kids)))
 
