@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import psycopg
 
 _RECORDS = """
     SELECT state FROM bdg_job_events
-    WHERE topic = 'AuditFileWritten'
-      AND convert_from(state, 'UTF8')::jsonb ->> 'tenant_id' = %s
+    WHERE topic = %s AND convert_from(state, 'UTF8')::jsonb ->> 'tenant_id' = %s
     ORDER BY notification_id
+"""
+_ALL_RECORDS = """
+    SELECT state FROM bdg_job_events WHERE topic = 'AuditFileWritten' ORDER BY notification_id
 """
 
 
@@ -27,6 +29,17 @@ class Recorded:
     sha256: str
     job_id: str
     through_version: int
+    tenant_id: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordedDigest:
+    object_key: str
+    sha256: str
+    period_start: datetime
+    period_end: datetime
+    signature_sha256: str
 
 
 def day_of_key(key: str) -> date:
@@ -43,18 +56,39 @@ def in_range(key: str, start: date | None, end: date | None) -> bool:
     return (start is None or day >= start) and (end is None or day <= end)
 
 
-def recorded_files(database_url: str, tenant_id: str) -> list[Recorded]:
+def _file(data: dict[str, Any]) -> Recorded:
+    return Recorded(
+        data["object_key"],
+        data["sha256"],
+        data["audited_job_id"],
+        int(data["through_version"]),
+        data["tenant_id"],
+        datetime.fromisoformat(data["occurred_at"]),
+    )
+
+
+def _states(database_url: str, query: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        rows: list[Any] = conn.execute(_RECORDS, (tenant_id,)).fetchall()
-    files = []
-    for (state,) in rows:
-        data = json.loads(bytes(state))
-        files.append(
-            Recorded(
-                data["object_key"],
-                data["sha256"],
-                data["audited_job_id"],
-                int(data["through_version"]),
-            )
+        rows: list[Any] = conn.execute(query, params).fetchall()
+    return [json.loads(bytes(r[0])) for r in rows]
+
+
+def recorded_files(database_url: str, tenant_id: str) -> list[Recorded]:
+    return [_file(d) for d in _states(database_url, _RECORDS, ("AuditFileWritten", tenant_id))]
+
+
+def all_recorded_files(database_url: str) -> list[Recorded]:
+    return [_file(d) for d in _states(database_url, _ALL_RECORDS, ())]
+
+
+def recorded_digests(database_url: str, tenant_id: str) -> list[RecordedDigest]:
+    return [
+        RecordedDigest(
+            d["object_key"],
+            d["sha256"],
+            datetime.fromisoformat(d["period_start"]),
+            datetime.fromisoformat(d["period_end"]),
+            d["signature_sha256"],
         )
-    return files
+        for d in _states(database_url, _RECORDS, ("AuditDigestWritten", tenant_id))
+    ]

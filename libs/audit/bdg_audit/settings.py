@@ -43,6 +43,10 @@ class AuditSettings(BaseSettings):
         default=30.0, gt=0, description="look for unwritten files (S3 was down) this often"
     )
 
+    bdg_audit_digest_seconds: float = Field(
+        default=3600.0, ge=60, description="period of the signed digest files"
+    )
+
     @property
     def keys_dir(self) -> Path:
         return self.bdg_audit_keys_dir or self.bdg_home / "audit-keys"

@@ -34,6 +34,8 @@ class Fault(StrEnum):
     unknown_key = "signature by an unknown key"
     wrong_key = "signature by a wrong key"
     broken_chain = "broken chain"
+    deleted_digest = "deleted digest"
+    altered_digest = "altered digest"
     malformed = "malformed file"
 
 

@@ -5,6 +5,7 @@ always has the same trail and two auditors recording the same file collide on it
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 from uuid import UUID, uuid5
 
@@ -41,4 +42,27 @@ class AuditFileWritten(AuditEvent):
     kids: tuple[str, ...] = Field(description="keys that signed the rows")
 
 
-ALL_AUDIT_EVENTS: tuple[type[Event], ...] = (AuditFileWritten,)
+def digest_chain_id(tenant_id: str) -> UUID:
+    """The aggregate of one tenant's chain of digest files."""
+    return uuid5(AUDIT_NAMESPACE, f"audit-digests:{tenant_id}")
+
+
+class AuditDigestWritten(Event):
+    """A signed digest of the tenant's audit files recorded in ``[period_start, period_end)``
+    is stored under ``object_key``; it names the previous digest, so digests form a chain (as
+    CloudTrail's log file integrity validation does). ``job_id`` is the tenant's chain id."""
+
+    aggregate: ClassVar[str] = "audit"
+
+    period_start: datetime
+    period_end: datetime
+    object_key: str = Field(min_length=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    files: int = Field(ge=0)
+    kid: str
+    signature_sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$", description="what the next digest names as its previous"
+    )
+
+
+ALL_AUDIT_EVENTS: tuple[type[Event], ...] = (AuditFileWritten, AuditDigestWritten)

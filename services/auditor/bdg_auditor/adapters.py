@@ -43,8 +43,8 @@ class AuditStorage:
     async def existing(self, key: str) -> bytes | None:
         return await asyncio.to_thread(self.store.get, key)
 
-    async def put(self, key: str, content: bytes) -> None:
-        await asyncio.to_thread(self.store.put, key, content)
+    async def put(self, key: str, content: bytes, content_type: str = "text/csv") -> None:
+        await asyncio.to_thread(self.store.put, key, content, content_type)
 
     def _publish_jwks(self) -> None:
         # Union with what is there: other auditor copies (other state dirs) publish their keys

@@ -16,8 +16,9 @@ from bdg_audit.settings import AuditSettings
 from bdg_audit.store import ObjectStore
 from bdg_auditor.adapters import AuditStorage
 from bdg_auditor.application import Auditing
+from bdg_auditor.digester import Digester
 from bdg_auditor.handlers import AuditorHandlers
-from bdg_auditor.sweeper import Sweeper
+from bdg_auditor.sweeper import Sweeper, every_while
 from bdg_jobs.application import utc_now
 from bdg_jobs.store import JobStore
 from bdg_runtime import service
@@ -57,12 +58,20 @@ def run() -> None:
         built.append(build(ctx.store, settings, endpoint))
         return AuditorHandlers(built[0]).reactions()
 
-    async def sweep(ctx: service.ServiceContext, stop: asyncio.Event) -> None:
-        after = timedelta(seconds=settings.bdg_audit_retry_seconds)
-        await Sweeper(built[0], ctx.database_url, after).run(settings.bdg_audit_retry_seconds, stop)
+    async def background(ctx: service.ServiceContext, stop: asyncio.Event) -> None:
+        auditing = built[0]
+        every = settings.bdg_audit_retry_seconds
+        sweeper = Sweeper(auditing, ctx.database_url, timedelta(seconds=every))
+        period = timedelta(seconds=settings.bdg_audit_digest_seconds)
+        digester = Digester(
+            ctx.store, auditing.storage, ctx.database_url, auditing.prefix, period, utc_now
+        )
+        await asyncio.gather(
+            sweeper.run(every, stop), every_while(digester.step, min(every, 60.0), stop)
+        )
 
     try:
-        service.run(NAME, reactions, sweep)
+        service.run(NAME, reactions, background)
     finally:
         if stack is not None:
             stack.stop()

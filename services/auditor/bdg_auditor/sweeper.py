@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -87,12 +88,19 @@ class Sweeper:
         return written
 
     async def run(self, every: float, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                written = await self.step()
-                if written:
-                    log.info("sweeper wrote %d audit file(s) from the log", written)
-            except (psycopg.Error, OSError):
-                log.warning("audit sweeper pass failed; next pass later", exc_info=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every)
+        await every_while(self.step, every, stop)
+
+
+async def every_while(
+    step: Callable[[], Awaitable[int]], every: float, stop: asyncio.Event
+) -> None:
+    """``step`` every ``every`` seconds until ``stop``; a failed pass is logged, not fatal."""
+    while not stop.is_set():
+        try:
+            done = await step()
+            if done:
+                log.info("%s: %d file(s) written", getattr(step, "__qualname__", "step"), done)
+        except (psycopg.Error, OSError, StorageUnavailableError):
+            log.warning("audit background pass failed; next pass later", exc_info=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
