@@ -1,26 +1,32 @@
-"""`bdg audit verify`: every audit file of a tenant checked against the log and the keys.
+"""`bdg audit verify|export`: a tenant's audit files checked against the log and the keys, or
+its rows of a date range streamed to a CSV file.
 
-Prints each file's faults by line (or the JSON report with ``--json``); exits 0 only when every
-file verifies, 1 when any does not, 2 when the storage cannot be reached.
+``verify`` prints each file's faults by line (or the JSON report with ``--json``); exits 0 only
+when every file verifies, 1 when any does not, 2 when the storage cannot be reached.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from bdg_audit.check import Report
+from bdg_audit.export import ExportQuery, ExportRangeError
 from bdg_audit.reader import AuditReader
 from bdg_audit.settings import AuditSettings
 from bdg_audit.store import ObjectStore, StorageUnavailableError
 from bdg_cli.context import caller, urls
 from bdg_runtime.embedded import start_embedded
 
-app = typer.Typer(help="The signed audit trail: verify it.", no_args_is_help=True)
+app = typer.Typer(help="The signed audit trail: verify, export.", no_args_is_help=True)
 console = Console(highlight=False, soft_wrap=True)
 
 
@@ -43,6 +49,63 @@ def _print(report: Report) -> None:
     console.print(f"{len(report.files)} file(s) of tenant {report.tenant_id}: {verdict}")
 
 
+@contextlib.contextmanager
+def _reader() -> Iterator[AuditReader]:
+    settings = AuditSettings()
+    stack = None
+    endpoint = settings.bdg_s3_endpoint
+    if not endpoint:
+        stack = start_embedded(settings.bdg_home, postgres=False, nats=False, s3=True)
+        endpoint = stack.s3_url
+    assert endpoint
+    try:
+        with urls() as (database_url, _):
+            objects = ObjectStore.connect(endpoint, settings)
+            yield AuditReader(objects, database_url, settings.bdg_audit_prefix)
+    finally:
+        if stack is not None:
+            stack.stop()
+
+
+@app.command("export")
+def export(
+    start: Annotated[str, typer.Option("--from", help="first day YYYY-MM-DD")],
+    end: Annotated[str, typer.Option("--to", help="last day YYYY-MM-DD")],
+    out: Annotated[Path, typer.Option(help="the CSV file to write")],
+    tenant: Annotated[str | None, typer.Option(help="[default BDG_TENANT or local]")] = None,
+    user: Annotated[str | None, typer.Option(help="only this user's rows")] = None,
+    action: Annotated[str | None, typer.Option(help="only this action, e.g. model.called")] = None,
+) -> None:
+    """The tenant's audit rows of a date range as CSV, streamed to a file."""
+    first, last = _day(start, "--from"), _day(end, "--to")
+    assert first
+    assert last
+    query = ExportQuery(first, last, user, action)
+    try:
+        query.check(AuditSettings().bdg_audit_export_max_days)
+    except ExportRangeError as error:
+        raise typer.BadParameter(str(error).split(": ", 1)[-1], param_hint="--from") from None
+    rows = 0
+    try:
+        with (
+            _reader() as reader,
+            out.open("wb") as file,
+            Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), console=console
+            ) as progress,
+        ):
+            task = progress.add_task("exporting")
+            files = reader.export_files(caller(tenant).tenant_id, query)
+            for chunk in reader.export(files, query):
+                file.write(chunk)
+                rows += chunk.count(b"\n")
+                progress.update(task, description=f"{rows - 1:,} rows from {len(files)} file(s)")
+    except StorageUnavailableError as error:
+        console.print(f"audit storage unreachable: {error}")
+        raise typer.Exit(2) from None
+    console.print(f"{max(rows - 1, 0):,} rows written to {out}")
+
+
 @app.command("verify")
 def verify(
     tenant: Annotated[str | None, typer.Option(help="[default BDG_TENANT or local]")] = None,
@@ -56,25 +119,12 @@ def verify(
     first, last = _day(start, "--from"), _day(end, "--to")
     if first and last and first > last:
         raise typer.BadParameter("must not be after --to", param_hint="--from")
-    settings = AuditSettings()
-    stack = None
-    endpoint = settings.bdg_s3_endpoint
-    if not endpoint:
-        stack = start_embedded(settings.bdg_home, postgres=False, nats=False, s3=True)
-        endpoint = stack.s3_url
-    assert endpoint
     try:
-        with urls() as (database_url, _):
-            reader = AuditReader(
-                ObjectStore.connect(endpoint, settings), database_url, settings.bdg_audit_prefix
-            )
+        with _reader() as reader:
             report = reader.verify(caller(tenant).tenant_id, first, last, job)
     except StorageUnavailableError as error:
         console.print(f"audit storage unreachable: {error}")
         raise typer.Exit(2) from None
-    finally:
-        if stack is not None:
-            stack.stop()
     if as_json:
         console.print_json(json.dumps(report.as_json()))
     else:

@@ -31,6 +31,7 @@ class Recorded:
     through_version: int
     tenant_id: str
     recorded_at: datetime
+    started_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ def _file(data: dict[str, Any]) -> Recorded:
         int(data["through_version"]),
         data["tenant_id"],
         datetime.fromisoformat(data["occurred_at"]),
+        datetime.fromisoformat(data["started_at"]) if data.get("started_at") else None,
     )
 
 

@@ -6,13 +6,15 @@ Synchronous (boto3, psycopg); async callers go through ``asyncio.to_thread``.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from bdg_audit.check import Report, check_tenant
+from bdg_audit.export import ExportQuery, export_csv, files_for
 from bdg_audit.layout import jwks_key
-from bdg_audit.manifest import recorded_digests, recorded_files
+from bdg_audit.manifest import Recorded, recorded_digests, recorded_files
 from bdg_audit.store import ObjectStore
 
 
@@ -21,6 +23,12 @@ class AuditReader:
     objects: ObjectStore
     database_url: str
     prefix: str = "audit"
+
+    def export_files(self, tenant_id: str, query: ExportQuery) -> list[Recorded]:
+        return files_for(recorded_files(self.database_url, tenant_id), query)
+
+    def export(self, files: list[Recorded], query: ExportQuery) -> Iterator[bytes]:
+        return export_csv(self.objects, files, query)
 
     def jwks(self) -> dict[str, Any]:
         stored = self.objects.get(jwks_key(self.prefix))

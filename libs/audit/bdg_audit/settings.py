@@ -47,6 +47,10 @@ class AuditSettings(BaseSettings):
         default=3600.0, ge=60, description="period of the signed digest files"
     )
 
+    bdg_audit_export_max_days: int = Field(
+        default=366, ge=1, description="longest date range one export may ask for"
+    )
+
     @property
     def keys_dir(self) -> Path:
         return self.bdg_audit_keys_dir or self.bdg_home / "audit-keys"

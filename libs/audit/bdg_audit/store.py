@@ -80,6 +80,18 @@ class ObjectStore:
         except BotoCoreError as error:
             raise StorageUnavailableError(str(error)) from error
 
+    def lines(self, key: str) -> Iterator[bytes]:
+        """The object's lines, read in chunks: never the whole object in memory."""
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            yield from body.iter_lines(chunk_size=64 * 1024)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return
+            raise StorageUnavailableError(str(error)) from error
+        except BotoCoreError as error:
+            raise StorageUnavailableError(str(error)) from error
+
     def delete(self, key: str) -> None:
         self._call("delete_object", Bucket=self.bucket, Key=key)
 

@@ -40,6 +40,9 @@ class AuditFileWritten(AuditEvent):
     rows: int = Field(ge=1)
     size: int = Field(ge=1, description="bytes")
     kids: tuple[str, ...] = Field(description="keys that signed the rows")
+    started_at: datetime | None = Field(
+        default=None, description="when the job was requested: exports pick files by it"
+    )
 
 
 def digest_chain_id(tenant_id: str) -> UUID:

@@ -61,7 +61,14 @@ class Auditing:
                     rows_of(history), str(job_id), through_version, state.value, signer
                 )
                 await self.storage.put(key, written.content)
-            facts = FileFacts(key, written.sha256, written.rows, len(written.content), written.kids)
+            facts = FileFacts(
+                key,
+                written.sha256,
+                written.rows,
+                len(written.content),
+                written.kids,
+                history[0].occurred_at,
+            )
             event = trail.record_file(through_version, facts, self.clock(), PRODUCER)
             try:
                 await asyncio.to_thread(self.store.append, trail.pending)

@@ -34,6 +34,7 @@ class FileFacts:
     rows: int
     size: int
     kids: tuple[str, ...]
+    started_at: datetime | None = None
 
 
 @dataclass
@@ -78,6 +79,7 @@ class AuditTrail:
             rows=facts.rows,
             size=facts.size,
             kids=facts.kids,
+            started_at=facts.started_at,
         )
         self.apply(event)
         self.pending.append(event)

@@ -13,7 +13,9 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
 
+from bdg_audit.export import ExportQuery, ExportRangeError
 from bdg_audit.reader import AuditReader
 from bdg_audit.settings import AuditSettings
 from bdg_audit.store import ObjectStore, StorageUnavailableError
@@ -79,3 +81,34 @@ async def audit_verify(
     if job_id and not report.files:
         raise HTTPException(status_code=404, detail=f"no audit file for job {job_id}")
     return report.as_json()
+
+
+@router.get(
+    "/agent/audit/export",
+    summary="The caller's audit rows as CSV, streamed",
+    response_class=StreamingResponse,
+)
+async def audit_export(
+    request: Request,
+    caller: CurrentCaller,
+    start: Annotated[date, Query(alias="from", description="first day (row timestamps)")],
+    end: Annotated[date, Query(alias="to", description="last day")],
+    user: Annotated[str | None, Query(max_length=200)] = None,
+    action: Annotated[str | None, Query(max_length=100)] = None,
+) -> StreamingResponse:
+    query = ExportQuery(start, end, user, action)
+    try:
+        query.check(AuditSettings().bdg_audit_export_max_days)
+    except ExportRangeError as error:
+        raise HTTPException(status_code=422, detail=str(error)) from None
+    reader = await _reader(request)
+    try:  # the file list before the first byte, so an unreachable store is a clean 503
+        files = await asyncio.to_thread(reader.export_files, caller.tenant_id, query)
+    except StorageUnavailableError as error:
+        raise _unavailable(error) from None
+    name = f"audit-{caller.tenant_id}-{start}-{end}.csv"
+    return StreamingResponse(
+        reader.export(files, query),  # a sync iterator: Starlette runs it in a thread
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
