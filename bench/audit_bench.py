@@ -5,13 +5,19 @@ Files of ``--rows`` rows each (a job of that many tool calls), ``--files`` of th
 fresh key, written to a real S3 (a SeaweedFS of its own under a temporary dir, or
 ``BDG_S3_ENDPOINT``), read back and verified.
 
-    uv run python -m bench.audit_bench [--files 20] [--rows 1000]
+Then an export of ``--export-rows`` rows (files of 1,000 rows; 1,000,000 is the issue's mark,
+about 1.2 GB of CSV) streamed from S3 in a child process: rows/s and its peak RSS, beside the
+child's RSS before it started streaming.
+
+    uv run python -m bench.audit_bench [--files 20] [--rows 1000] [--export-rows 100000]
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
+import resource
 import secrets
 import shutil
 import tempfile
@@ -25,7 +31,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bdg_audit.chain import cells_of, payload_of, signed_file
-from bdg_audit.keys import Keyring, public_keys
+from bdg_audit.export import ExportQuery, export_csv
+from bdg_audit.keys import Keyring, SigningKey, public_keys
+from bdg_audit.manifest import Recorded
 from bdg_audit.rows import AuditRow, rows_of
 from bdg_audit.settings import AuditSettings
 from bdg_audit.store import ObjectStore
@@ -75,10 +83,51 @@ def raw_limits(payload: bytes, seconds: float = 2.0) -> tuple[float, float]:
     return rates[0], rates[1]
 
 
+def _export_child(
+    endpoint: str, bucket: str, keys: list[str], queue: multiprocessing.Queue[tuple[float, ...]]
+) -> None:
+    """Stream every file through ``export_csv`` into /dev/null; report rows/s and RSS."""
+    settings = AuditSettings(bdg_s3_endpoint=endpoint, bdg_s3_bucket=bucket)
+    objects = ObjectStore.connect(endpoint, settings)
+    files = [Recorded(key, "0" * 64, key.rsplit("/", 2)[-2], 1, "bench", T0, T0) for key in keys]
+    query = ExportQuery(T0.date(), (T0 + timedelta(days=1)).date())
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows, start = 0, time.perf_counter()
+    with open(os.devnull, "wb") as sink:
+        for chunk in export_csv(objects, files, query):
+            sink.write(chunk)
+            rows += chunk.count(b"\n")
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queue.put((rows - 1, seconds, before, peak))
+
+
+def export_bench(
+    objects: ObjectStore, endpoint: str, bucket: str, total: int, key: SigningKey
+) -> tuple[float, ...]:
+    """Write ``total`` rows in files of 1,000 (one signed file reused under many keys), then
+    export them in a child process."""
+    job, rows, last = job_rows(995)
+    content = signed_file(rows, job, last, "cancelled", key).content
+    keys = [
+        f"audit/bench/2026/12/05/{job}-{i}/audit-v000001.csv" for i in range(max(total // 1000, 1))
+    ]
+    for k in keys:
+        objects.put(k, content)
+    context = multiprocessing.get_context("spawn")
+    queue: multiprocessing.Queue[tuple[float, ...]] = context.Queue()
+    child = context.Process(target=_export_child, args=(endpoint, bucket, keys, queue))
+    child.start()
+    result = queue.get(timeout=3600)
+    child.join()
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=20)
     parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--export-rows", type=int, default=100_000)
     args = parser.parse_args()
     console = Console()
     home = Path(tempfile.mkdtemp(prefix="bdg-audit-bench-"))
@@ -148,6 +197,14 @@ def main() -> None:
         table.add_row("raw: bare Ed25519 sign", f"{raw_sign:,.0f}", "100%")
         table.add_row("raw: bare Ed25519 verify", f"{raw_verify:,.0f}", "100%")
         console.print(table)
+        if args.export_rows:
+            rows, seconds, before, peak = export_bench(
+                objects, endpoint, settings.bdg_s3_bucket, args.export_rows, key
+            )
+            console.print(
+                f"export: {rows:,.0f} rows in {seconds:.1f} s = {rows / seconds:,.0f} rows/s; "
+                f"peak RSS {peak:.0f} MB (before streaming {before:.0f} MB)"
+            )
         console.print(
             f"S3: {endpoint}; {os.cpu_count()} CPU(s); payload of a row {len(sample)} bytes"
         )
