@@ -1,4 +1,4 @@
-"""`bdg audit verify|export`: a tenant's audit files checked against the log and the keys, or
+"""`bdg audit verify|export|report`: a tenant's audit files checked against the log and the keys, or
 its rows of a date range streamed to a CSV file.
 
 ``verify`` prints each file's faults by line (or the JSON report with ``--json``); exits 0 only
@@ -21,12 +21,13 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from bdg_audit.check import Report
 from bdg_audit.export import ExportQuery, ExportRangeError
 from bdg_audit.reader import AuditReader
+from bdg_audit.report import as_csv, as_html
 from bdg_audit.settings import AuditSettings
 from bdg_audit.store import ObjectStore, StorageUnavailableError
 from bdg_cli.context import caller, urls
 from bdg_runtime.embedded import start_embedded
 
-app = typer.Typer(help="The signed audit trail: verify, export.", no_args_is_help=True)
+app = typer.Typer(help="The signed audit trail: verify, export, report.", no_args_is_help=True)
 console = Console(highlight=False, soft_wrap=True)
 
 
@@ -104,6 +105,35 @@ def export(
         console.print(f"audit storage unreachable: {error}")
         raise typer.Exit(2) from None
     console.print(f"{max(rows - 1, 0):,} rows written to {out}")
+
+
+@app.command("report")
+def report_command(
+    start: Annotated[str, typer.Option("--from", help="first day YYYY-MM-DD")],
+    end: Annotated[str, typer.Option("--to", help="last day YYYY-MM-DD")],
+    out: Annotated[Path, typer.Option(help="the file to write")],
+    tenant: Annotated[str | None, typer.Option(help="[default BDG_TENANT or local]")] = None,
+    html: Annotated[bool, typer.Option("--html", help="a printable HTML page, not CSV")] = False,
+) -> None:
+    """The period's audit report: actions by user and kind, costs, deploys and rollbacks,
+    approvals and who gave them."""
+    first, last = _day(start, "--from"), _day(end, "--to")
+    assert first
+    assert last
+    query = ExportQuery(first, last)
+    try:
+        query.check(AuditSettings().bdg_audit_export_max_days)
+    except ExportRangeError as error:
+        raise typer.BadParameter(str(error).split(": ", 1)[-1], param_hint="--from") from None
+    tenant_id = caller(tenant).tenant_id
+    try:
+        with _reader() as reader:
+            folded = reader.report(tenant_id, query)
+    except StorageUnavailableError as error:
+        console.print(f"audit storage unreachable: {error}")
+        raise typer.Exit(2) from None
+    out.write_text(as_html(folded, tenant_id) if html else as_csv(folded))
+    console.print(f"report of {sum(folded.actions.values()):,} actions written to {out}")
 
 
 @app.command("verify")

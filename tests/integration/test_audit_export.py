@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from bdg_audit.chain import COLUMNS
 from bdg_audit.reader import AuditReader
 from bdg_contracts.audit_events import AuditFileWritten
-from tests.audit_history import ended_job
+from tests.audit_history import deployed_job, ended_job
 from tests.conftest import Servers
 from tests.integration.audit_fixtures import (  # noqa: F401  (fixtures)
     AuditRig,
@@ -136,3 +136,33 @@ async def test_bdg_audit_export_writes_the_file(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "6 rows written" in done.stdout
     assert len(_rows(out.read_text())) == 6
+
+
+async def test_the_period_report_as_csv_and_html(
+    audit_rig: AuditRig, gateway: FastAPI, client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    rig = audit_rig
+    job = deployed_job(tenant="acme", user="ada", approver="grace")
+    history = job.collect()
+    await asyncio.to_thread(rig.store.append, history)
+    await rig.auditing.write_file(job.job_id, history[-1].version)
+    await _written(rig, "globex", "eve")
+    gateway.state.audit = AuditReader(rig.objects, stack.database_url, "audit")
+    acme = keys.headers("acme")
+
+    table = await client.get("/agent/audit/report", params={**DAY, "format": "csv"}, headers=acme)
+    assert table.status_code == 200
+    rows = _rows(table.text)
+    approvals = {(r["user"], r["action"]) for r in rows if r["section"] == "approvals"}
+    assert approvals == {("ada", "plan.approved"), ("grace", "deploy.approved")}
+    assert {r["user"] for r in rows} <= {"ada", "grace", "(all)", ""}
+    assert [r["cost"] for r in rows if r["user"] == "(all)"] == ["0.25"]
+
+    page = await client.get("/agent/audit/report", params=DAY, headers=acme)
+    assert page.headers["content-type"].startswith("text/html")
+    assert "rollback.done" in page.text
+    assert "eve" not in page.text
+    bad = await client.get(
+        "/agent/audit/report", params={"from": "2026-12-06", "to": "2026-12-05"}, headers=acme
+    )
+    assert bad.status_code == 422

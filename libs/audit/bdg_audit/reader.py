@@ -15,6 +15,7 @@ from bdg_audit.check import Report, check_tenant
 from bdg_audit.export import ExportQuery, export_csv, files_for
 from bdg_audit.layout import jwks_key
 from bdg_audit.manifest import Recorded, recorded_digests, recorded_files
+from bdg_audit.report import PeriodReport, fold
 from bdg_audit.store import ObjectStore
 
 
@@ -29,6 +30,12 @@ class AuditReader:
 
     def export(self, files: list[Recorded], query: ExportQuery) -> Iterator[bytes]:
         return export_csv(self.objects, files, query)
+
+    def report(self, tenant_id: str, query: ExportQuery) -> PeriodReport:
+        """The period report, folded from the export stream (whole lines per chunk)."""
+        chunks = self.export(self.export_files(tenant_id, query), query)
+        lines = (line for chunk in chunks for line in chunk.splitlines())
+        return fold(lines, query.start.isoformat(), query.end.isoformat())
 
     def jwks(self) -> dict[str, Any]:
         stored = self.objects.get(jwks_key(self.prefix))

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from bdg_audit.export import ExportQuery, ExportRangeError
 from bdg_audit.reader import AuditReader
+from bdg_audit.report import as_csv, as_html
 from bdg_audit.settings import AuditSettings
 from bdg_audit.store import ObjectStore, StorageUnavailableError
 from bdg_gateway.deps import CurrentCaller, gateway_of
@@ -112,3 +113,26 @@ async def audit_export(
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@router.get("/agent/audit/report", summary="The period's audit report, CSV or printable HTML")
+async def audit_report(
+    request: Request,
+    caller: CurrentCaller,
+    start: Annotated[date, Query(alias="from", description="first day")],
+    end: Annotated[date, Query(alias="to", description="last day")],
+    kind: Annotated[Literal["csv", "html"], Query(alias="format")] = "html",
+) -> Response:
+    query = ExportQuery(start, end)
+    try:
+        query.check(AuditSettings().bdg_audit_export_max_days)
+    except ExportRangeError as error:
+        raise HTTPException(status_code=422, detail=str(error)) from None
+    reader = await _reader(request)
+    try:
+        report = await asyncio.to_thread(reader.report, caller.tenant_id, query)
+    except StorageUnavailableError as error:
+        raise _unavailable(error) from None
+    if kind == "csv":
+        return Response(as_csv(report), media_type="text/csv")
+    return HTMLResponse(as_html(report, caller.tenant_id))
