@@ -1,5 +1,5 @@
-"""`bdg audit verify|export|report`: a tenant's audit files checked against the log and the keys, or
-its rows of a date range streamed to a CSV file.
+"""`bdg audit verify|export|report|rotate-key`: a tenant's audit files checked against the log
+and the keys, its rows of a date range streamed to a CSV file, the period's report, a new key.
 
 ``verify`` prints each file's faults by line (or the JSON report with ``--json``); exits 0 only
 when every file verifies, 1 when any does not, 2 when the storage cannot be reached.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +20,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from bdg_audit.check import Report
 from bdg_audit.export import ExportQuery, ExportRangeError
+from bdg_audit.keys import Keyring
 from bdg_audit.reader import AuditReader
 from bdg_audit.report import as_csv, as_html
 from bdg_audit.settings import AuditSettings
@@ -134,6 +135,15 @@ def report_command(
         raise typer.Exit(2) from None
     out.write_text(as_html(folded, tenant_id) if html else as_csv(folded))
     console.print(f"report of {sum(folded.actions.values()):,} actions written to {out}")
+
+
+@app.command("rotate-key")
+def rotate_key() -> None:
+    """A new signing key in BDG_AUDIT_KEYS_DIR, used from the auditor's next file on; the old
+    keys stay (and stay published), so rows they signed keep verifying."""
+    settings = AuditSettings()
+    key = Keyring(settings.keys_dir).rotate(datetime.now(UTC))
+    console.print(f"audit key {key.kid} is now the active one ({settings.keys_dir})")
 
 
 @app.command("verify")

@@ -146,3 +146,10 @@ def test_a_row_signature_is_a_standard_compact_jws(key: SigningKey) -> None:
     payload = jwt.api_jws.decode(signature, public, algorithms=["EdDSA"])
     assert json.loads(payload)["seq"] == 0
     assert jwt.get_unverified_header(signature)["kid"] == key.kid
+
+
+def test_a_rotation_is_the_active_key_even_with_the_clock_behind(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ring = Keyring(tmp_path)
+    first = ring.rotate(T0)
+    second = ring.rotate(T0 - timedelta(hours=1))  # a clock that went back
+    assert ring.active().kid == second.kid != first.kid

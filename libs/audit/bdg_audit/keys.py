@@ -131,7 +131,11 @@ class Keyring:
         return {"keys": [self.load(kid).jwk() for kid in self.kids()]}
 
     def _create(self, now: datetime) -> SigningKey:
-        kid = f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{token_hex(4)}"
+        # A new key must sort last even if the clock is behind the newest key's time.
+        kids = self.kids()
+        if kids:
+            now = max(now, created_at(kids[-1]) + timedelta(microseconds=1))
+        kid = f"{now.astimezone(UTC):%Y%m%dT%H%M%S%fZ}-{token_hex(4)}"
         private = Ed25519PrivateKey.generate()
         pem = private.private_bytes(
             serialization.Encoding.PEM,
@@ -156,4 +160,4 @@ class Keyring:
 
 
 def created_at(kid: str) -> datetime:
-    return datetime.strptime(kid.split("-", 1)[0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    return datetime.strptime(kid.split("-", 1)[0], "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
