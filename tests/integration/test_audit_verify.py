@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -24,6 +24,7 @@ from bdg_audit.keys import Keyring
 from bdg_audit.reader import AuditReader
 from bdg_audit.rows import rows_of
 from bdg_audit.verify import Fault
+from bdg_auditor.digester import Digester
 from bdg_contracts.audit_events import AuditFileWritten
 from tests.audit_history import T0, ended_job
 from tests.conftest import Servers
@@ -43,6 +44,7 @@ from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).parents[2]
+HOUR = timedelta(hours=1)
 
 
 async def _written(rig: AuditRig, tenant: str = "acme") -> AuditFileWritten:
@@ -108,6 +110,17 @@ def _forge(rig: AuditRig, key: str) -> None:
     rig.objects.put(key, signed_file(rows_of(history), job_id, 6, "cancelled", forger).content)
 
 
+def _alter_digest(rig: AuditRig, key: str) -> None:
+    """The period's digest edited to vouch for another hash of the file (as one would to cover
+    a replaced file), without a valid signature for the change."""
+    digest_key = next(o.key for o in rig.objects.list("audit/acme/digests/"))
+    stored = json.loads(rig.objects.get(digest_key) or b"{}")
+    for listed in stored["digest"]["files"]:
+        if listed["key"] == key:
+            listed["sha256"] = "0" * 64
+    rig.objects.put(digest_key, json.dumps(stored).encode())
+
+
 def _plant(rig: AuditRig, key: str) -> None:
     """A file nobody recorded, next to the real one."""
     rig.objects.put(key.replace("audit-v", "audit-planted-v"), rig.objects.get(key) or b"")
@@ -121,6 +134,7 @@ CASES: dict[str, tuple[Callable[[AuditRig, str], None], set[Fault]]] = {
     "replace the file": (_replace, {Fault.replaced_file}),
     "delete the file": (_delete_file, {Fault.deleted_file}),
     "forge with another key": (_forge, {Fault.unknown_key, Fault.replaced_file}),
+    "alter a digest": (_alter_digest, {Fault.altered_digest}),
     "plant a file": (_plant, {Fault.unexpected_file}),
 }
 
@@ -130,6 +144,11 @@ async def test_each_tampering_is_detected_and_named(audit_rig: AuditRig, case: s
     rig = audit_rig
     untouched = await _written(rig)
     target = await _written(rig)
+    later = datetime.now(UTC) + timedelta(hours=2)  # the files' period has closed
+    digester = Digester(
+        rig.store, rig.auditing.storage, rig.database_url, "audit", HOUR, lambda: later
+    )
+    assert await digester.step() >= 1  # one period (two if the test straddles an hour)
     reader = _reader(rig)
     assert reader.verify("acme").ok
 
@@ -139,7 +158,8 @@ async def test_each_tampering_is_detected_and_named(audit_rig: AuditRig, case: s
 
     assert not report.ok
     bad = [f for f in report.files if not f.ok]
-    assert {f.job_id for f in bad} == {str(target.audited_job_id)}
+    # The tampered file, or the digest (named by key, no job) when that is what was changed.
+    assert {f.job_id for f in bad} <= {str(target.audited_job_id), ""}
     assert expected <= {x.fault for f in bad for x in f.findings}, report.as_json()
     assert [f.ok for f in report.files if f.key == untouched.object_key] == [True]
 
