@@ -14,12 +14,17 @@ import os
 import socket
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import psutil
 
 START_TIMEOUT_SECONDS = 60.0
+# SeaweedFS's graceful stop waits 15 s on its filer's open gRPC streams; what it has acknowledged
+# is already in its files (append-only volumes, leveldb's log), so after a short grace it is
+# killed: a service must be gone within its supervisor's stop timeout, this with it.
+STOP_GRACE_SECONDS = 2.0
 POLL_SECONDS = 0.1  # between looks at the S3 port, bounded by START_TIMEOUT_SECONDS
 _NAME = "weed"
 
@@ -78,9 +83,25 @@ def _alive(pid: int) -> bool:
 
 
 def _answers(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2) as s:
-        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-        return s.recv(12).startswith(b"HTTP/")
+    """S3 lists buckets: the gateway is up and so is the filer behind it (a bare HTTP answer
+    comes earlier, while requests still fail)."""
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1.0) as s:
+        s.sendall(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        return s.recv(16).split(b" ")[1:2] == [b"200"]
+    return False
+
+
+def _volumes_joined(master_port: int) -> bool:
+    """The volume server has told the master its volumes: reads work (after a restart, objects
+    are not found until it has)."""
+    url = f"http://127.0.0.1:{master_port}/dir/status"
+    with contextlib.suppress(OSError, ValueError), urllib.request.urlopen(url, timeout=1) as r:
+        topology = json.loads(r.read()).get("Topology", {})
+        return any(
+            rack.get("DataNodes")
+            for dc in topology.get("DataCenters") or []
+            for rack in dc.get("Racks") or []
+        )
     return False
 
 
@@ -100,8 +121,8 @@ def start_seaweedfs(home: Path) -> tuple[int, str]:
     The caller holds the stack lock."""
     path = home / "s3.json"
     state = _read(path)
-    pid, port = state.get("pid"), state.get("s3_port")
-    if not (pid and port and _alive(pid)):
+    pid, port, master = state.get("pid"), state.get("s3_port"), state.get("master_port")
+    if not (pid and port and master and _alive(pid)):
         store = home / "s3"
         store.mkdir(exist_ok=True)
         ports = _free_ports(8)
@@ -113,11 +134,12 @@ def start_seaweedfs(home: Path) -> tuple[int, str]:
                 stderr=log,
                 start_new_session=True,  # a Ctrl-C reaches `bdg up`, which stops us last
             )
-        pid, port = proc.pid, ports[6]
+        pid, port, master = proc.pid, ports[6], ports[0]
     users = [p for p in state.get("users", []) if p != os.getpid() and psutil.pid_exists(p)]
-    _write(path, {"pid": pid, "s3_port": port, "users": [*users, os.getpid()]})
+    state = {"pid": pid, "s3_port": port, "master_port": master, "users": [*users, os.getpid()]}
+    _write(path, state)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while not _answers(port):
+    while not (_answers(port) and _volumes_joined(master)):
         if not _alive(pid):
             tail = (home / "s3" / "weed.log").read_text(errors="replace")[-2000:]
             raise RuntimeError(f"SeaweedFS exited during start; log tail:\n{tail}")
@@ -137,7 +159,7 @@ def release_seaweedfs(home: Path, pid: int, stop_timeout: float) -> None:
         with contextlib.suppress(psutil.NoSuchProcess):
             proc.terminate()
             try:
-                proc.wait(stop_timeout)
+                proc.wait(min(STOP_GRACE_SECONDS, stop_timeout))
             except psutil.TimeoutExpired:
                 proc.kill()
                 proc.wait(stop_timeout)
