@@ -3,7 +3,11 @@ quickly (a supervisor's stop timeout is 10 s), its objects still there when it s
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -14,6 +18,7 @@ import pytest
 from bdg_audit.settings import AuditSettings
 from bdg_audit.store import ObjectStore
 from bdg_runtime.embedded import start_embedded
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 
@@ -58,3 +63,38 @@ def test_a_second_user_keeps_it_running() -> None:
         assert two.s3_pid is None
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _weeds_of(home: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if (
+            proc.info["status"] != psutil.STATUS_ZOMBIE
+            and str(home) in cmdline
+            and "weed" in cmdline
+        ):
+            found.append(proc)
+    return found
+
+
+def test_an_auditor_stopped_while_its_s3_starts_leaves_nothing_running(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BDG_S3", "AWS_"))}
+    auditor = subprocess.Popen(
+        [sys.executable, "-m", "bdg_auditor.main"],
+        env={**env, "BDG_HOME": str(home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: (home / "s3.json").exists(), 60, "the auditor to start SeaweedFS")
+        assert _weeds_of(home)
+        auditor.send_signal(signal.SIGTERM)
+        auditor.wait(30)
+        wait_until(lambda: not _weeds_of(home), 10, "SeaweedFS to be stopped with it")
+    finally:
+        if auditor.poll() is None:
+            auditor.kill()
+        for proc in _weeds_of(home):
+            proc.kill()

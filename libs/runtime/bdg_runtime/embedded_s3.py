@@ -138,6 +138,15 @@ def start_seaweedfs(home: Path) -> tuple[int, str]:
     users = [p for p in state.get("users", []) if p != os.getpid() and psutil.pid_exists(p)]
     state = {"pid": pid, "s3_port": port, "master_port": master, "users": [*users, os.getpid()]}
     _write(path, state)
+    try:
+        _wait_ready(home, pid, port, master)
+    except BaseException:  # a timeout, or the caller stopped (a signal) while it started
+        release_seaweedfs(home, pid, STOP_GRACE_SECONDS)
+        raise
+    return pid, f"http://127.0.0.1:{port}"
+
+
+def _wait_ready(home: Path, pid: int, port: int, master: int) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while not (_answers(port) and _volumes_joined(master)):
         if not _alive(pid):
@@ -146,7 +155,6 @@ def start_seaweedfs(home: Path) -> tuple[int, str]:
         if time.monotonic() > deadline:
             raise TimeoutError(f"SeaweedFS S3 did not answer on port {port}")
         time.sleep(POLL_SECONDS)
-    return pid, f"http://127.0.0.1:{port}"
 
 
 def release_seaweedfs(home: Path, pid: int, stop_timeout: float) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from datetime import timedelta
 
 from bdg_audit.keys import Keyring
@@ -48,13 +49,20 @@ def build(store: JobStore, settings: AuditSettings, endpoint: str) -> Auditing:
     return Auditing(store, storage, settings.bdg_audit_prefix, utc_now)
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def run() -> None:
     settings = AuditSettings()
+    # Until the runtime installs its own handlers: a stop while the embedded S3 starts must
+    # still let go of it (the default action would leave it running).
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     endpoint, stack = s3_endpoint(settings)
-    log.info("audit files: s3 %s bucket %s", endpoint, settings.bdg_s3_bucket)
     built: list[Auditing] = []
 
     def reactions(ctx: service.ServiceContext) -> list[AnyReaction]:
+        log.info("audit files: s3 %s bucket %s", endpoint, settings.bdg_s3_bucket)
         built.append(build(ctx.store, settings, endpoint))
         return AuditorHandlers(built[0]).reactions()
 
