@@ -13,7 +13,7 @@ from bdg_auditor.application import Auditing
 from bdg_contracts import events as ev
 from bdg_contracts.base import Event
 from bdg_contracts.states import Step
-from bdg_runtime.reactions import Delivery, Reaction
+from bdg_runtime.reactions import AnyReaction, Delivery, Reaction
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +32,14 @@ class AuditorHandlers:
     def __init__(self, auditing: Auditing) -> None:
         self.auditing = auditing
 
-    async def on_ending(self, delivery: Delivery) -> None:
+    async def on_ending(self, delivery: Delivery[Event]) -> None:
         event = delivery.event
         try:
             await self.auditing.write_file(event.job_id, event.version)
         except StorageUnavailableError as error:
             log.warning("audit file of job %s waits for S3: %s", event.job_id, error)
 
-    def reactions(self) -> list[Reaction]:
+    def reactions(self) -> list[AnyReaction]:
         # ``step`` only names the work if the runtime gives up; a job that ended takes no
         # StepFailed, so it is never touched by the auditor's failures.
         return [
