@@ -55,6 +55,7 @@ class Root(LazyGroup):
             registered("up_command"),
             "Start the stack, sandboxd, the local model and every service.",
         ),
+        "init": (registered("init"), "Make a new project from a template, as one commit."),
         "demo": (registered("demo"), "Run the reference job end to end (or --live, a real one)."),
         "job": (_job_group, "Create, inspect and steer jobs."),
         "index": (group("index"), "Index repositories for code search."),
