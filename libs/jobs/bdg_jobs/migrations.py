@@ -137,6 +137,28 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        8,
+        "issues that started jobs, and the comments posted on them (bdg_gateway.issue_jobs)",
+        (
+            # Where to comment for a job started by an issue; no token (configuration holds it).
+            """CREATE TABLE bdg_issue_jobs (
+                job_id TEXT PRIMARY KEY,
+                tenant TEXT NOT NULL,
+                provider TEXT NOT NULL,
+                full_name TEXT NOT NULL,
+                issue_number INT NOT NULL,
+                delivery_id TEXT NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )""",
+            # One comment per event, whichever gateway replica gets a redelivery.
+            """CREATE TABLE bdg_issue_comments (
+                event_id TEXT PRIMARY KEY,
+                job_id TEXT NOT NULL,
+                posted_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

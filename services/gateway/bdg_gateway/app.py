@@ -24,6 +24,8 @@ from bdg_gateway import (
 )
 from bdg_gateway.auth import Authenticator
 from bdg_gateway.deps import CurrentGateway, Gateway
+from bdg_gateway.issue_jobs import IssueJobs
+from bdg_gateway.issue_settings import IssueTriggers
 from bdg_gateway.queries import JobQueries
 from bdg_gateway.views import Health, PoisonView
 from bdg_jobs.user_commands import JobCommands
@@ -38,6 +40,7 @@ def create_app(
     nc: Client,
     auth: Authenticator,
     sandbox: SandboxClient | None = None,
+    issue_triggers: IssueTriggers | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="BigDaddyG Agent gateway",
@@ -52,6 +55,8 @@ def create_app(
     app.include_router(tool_routes.router)
     app.include_router(ws.router)
     index_deps.install(app, commands, queries)
+    app.state.issue_triggers = issue_triggers or IssueTriggers()
+    app.state.issue_jobs = IssueJobs(app.state.index.repos.url)
     app.include_router(index_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(audit_routes.router)

@@ -88,9 +88,11 @@ class SearchView(View):
 
 
 class WebhookAnswer(View):
-    """``repos``: the registrations a RepoPushed was appended to; ``duplicate``: the push was
-    recorded before (a redelivery); ``ignored``: why nothing concerned any registration."""
+    """``repos``: the registrations a RepoPushed was appended to; ``jobs``: the jobs an issue
+    started; ``duplicate``: the push (or issue) was recorded before (a redelivery);
+    ``ignored``: why nothing concerned any registration."""
 
     repos: list[UUID] = []
+    jobs: list[UUID] = []
     duplicate: bool = False
     ignored: str | None = None

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import os
 import socket
 import sys
 from collections.abc import Iterator, Sequence
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from bdg_gateway import issue_comments
 from bdg_gateway.app import create_app
 from bdg_gateway.auth import AuthConfigError, Authenticator
+from bdg_gateway.issue_jobs import IssueJobs
+from bdg_gateway.issue_settings import IssueTriggerError, IssueTriggers, load_triggers
 from bdg_gateway.queries import JobQueries
 from bdg_jobs.sources import SourceGrantsError
 from bdg_jobs.tenants import TenantPolicyError, load_policies
@@ -58,11 +64,16 @@ def sandbox_client(endpoint: str) -> SandboxClient | None:
         return None
 
 
-def no_reactions(ctx: service.ServiceContext) -> Sequence[AnyReaction]:
-    return []
+def issue_reactions(triggers: IssueTriggers, ctx: service.ServiceContext) -> Sequence[AnyReaction]:
+    """Comments on the issues that started jobs (``issue_comments`` says why here)."""
+    client = httpx.AsyncClient(timeout=issue_comments.POST_TIMEOUT_SECONDS)
+    links = IssueJobs(ctx.database_url)
+    return issue_comments.reactions(triggers, links, client, ctx.settings.bdg_max_deliver)
 
 
-async def serve_http(ctx: service.ServiceContext, stop: asyncio.Event) -> None:
+async def serve_http(
+    ctx: service.ServiceContext, stop: asyncio.Event, triggers: IssueTriggers | None = None
+) -> None:
     """The ``extra`` task of the runtime: the API until ``stop`` is set."""
     settings = ctx.settings
     auth = Authenticator.from_settings(settings)
@@ -79,6 +90,7 @@ async def serve_http(ctx: service.ServiceContext, stop: asyncio.Event) -> None:
         ctx.nc,
         auth,
         sandbox,
+        triggers,
     )
     server = http_server(app)
     try:
@@ -112,10 +124,15 @@ def run() -> None:
         Authenticator.from_settings(settings)
         load_policies(settings.bdg_tenant_policies)
         source_rules(settings)
-    except (AuthConfigError, TenantPolicyError, SourceGrantsError) as error:
+        triggers = load_triggers(os.environ.get("BDG_ISSUE_TRIGGERS", ""))
+    except (AuthConfigError, TenantPolicyError, SourceGrantsError, IssueTriggerError) as error:
         print(f"bdg-gateway: {error}", file=sys.stderr)
         raise SystemExit(2) from error
-    service.run(NAME, no_reactions, serve_http)
+    service.run(
+        NAME,
+        functools.partial(issue_reactions, triggers),
+        functools.partial(serve_http, triggers=triggers),
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """``POST /webhooks/git``: a provider's push becomes ``RepoPushed`` on each registration it
-concerns. No JWT: the provider's signature (or GitLab's token) against the registration's secret
-is the credential. Every refusal is answered before anything is written.
+concerns; an ``issues`` event (GitHub, Gitea) may start a job (``issue_webhook``).
+No JWT: the provider's signature (or GitLab's token) against the registration's secret is the
+credential. Every refusal is answered before anything is written.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from bdg_contracts.ids import new_event_id
+from bdg_gateway import issue_payloads, issue_webhook
 from bdg_gateway import webhook_payloads as wp
 from bdg_gateway.index_deps import Repos
 from bdg_gateway.index_views import WEBHOOK_PATH, WebhookAnswer
@@ -23,9 +25,10 @@ from bdg_jobs.repos import DuplicatePushError
 
 router = APIRouter(tags=["webhooks"], route_class=StrictJsonRoute)
 _ANSWERS: dict[int | str, dict[str, Any]] = {
-    200: {"model": WebhookAnswer, "description": "a ping, or a push recorded before"},
-    202: {"model": WebhookAnswer, "description": "pushes recorded, or the push ignored"},
+    200: {"model": WebhookAnswer, "description": "a ping, or a push or issue recorded before"},
+    202: {"model": WebhookAnswer, "description": "pushes recorded, a job started, or ignored"},
     400: {"description": "not a push webhook, or a payload without the fields it needs"},
+    422: {"description": "an issue whose title and body are not a valid goal"},
     401: {"description": "unsigned, or no registration of the repository accepts it"},
     413: {"description": f"a body over {wp.MAX_BODY_BYTES} bytes"},
 }
@@ -57,6 +60,12 @@ async def git_webhook(request: Request, repos: Repos) -> JSONResponse:
         delivery = wp.delivery_of(request.headers)
         if delivery.is_ping:
             return _answer(200, WebhookAnswer())
+        if issue_payloads.is_issue_event(delivery):
+            state = request.app.state
+            return await issue_webhook.receive(
+                delivery, body, request.headers.get("content-type", ""), repos,
+                state.gateway.commands, state.issue_triggers, state.issue_jobs,
+            )  # fmt: skip
         if not delivery.is_push:
             why = f"{delivery.provider} event {delivery.event!r} is not a push"
             return _answer(202, WebhookAnswer(ignored=why))

@@ -1,0 +1,114 @@
+"""A local git host answering the issue-comment endpoints as GitHub and Gitea document them.
+
+- GitHub "Create an issue comment" (docs.github.com/en/rest/issues/comments
+  #create-an-issue-comment): ``POST /repos/{owner}/{repo}/issues/{issue_number}/comments``,
+  body ``{"body": "..."}``; ``Authorization: Bearer <token>`` (or ``token <token>``); 201 with
+  the comment and a ``Location`` header; 401 ``Bad credentials`` / ``Requires authentication``;
+  404 for an unknown repository or issue; 422 ``Validation Failed`` without a string body.
+- Gitea ``issueCreateComment`` (the API's swagger at ``/api/swagger``; docs.gitea.com
+  "API Usage", section "Authentication"): ``POST /api/v1/repos/{owner}/{repo}/issues/{index}/
+  comments``, body ``{"body": "..."}``; ``Authorization: token <token>``; 201 with the comment;
+  401 without a valid token; 404 for an unknown issue; 422 without a body.
+
+A real HTTP server on a free port (a thread), so the gateway's client, headers and status
+handling are exercised, not a mock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+_PATH = re.compile(r"^(?P<prefix>/api/v1)?/repos/(?P<full>[^/]+/[^/]+)/issues/(?P<n>\d+)/comments$")
+
+
+@dataclass(frozen=True)
+class Comment:
+    provider: str
+    full_name: str
+    number: int
+    body: str
+    headers: dict[str, str]
+
+
+@dataclass
+class GitHost:
+    token: str
+    issues: set[tuple[str, int]]  # (owner/repo, number) that exist
+    comments: list[Comment] = field(default_factory=list)
+    url: str = ""
+    ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def github_api(self) -> str:
+        return self.url
+
+    @property
+    def gitea_api(self) -> str:
+        return f"{self.url}/api/v1"
+
+    def answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any]]:
+        found = _PATH.match(path)
+        if found is None:
+            return 404, {"message": "Not Found"}
+        gitea = found["prefix"] is not None
+        scheme, _, given = headers.get("authorization", "").partition(" ")
+        schemes = ("token",) if gitea else ("bearer", "token")
+        if not given:
+            return 401, {"message": "token is required" if gitea else "Requires authentication"}
+        if scheme.lower() not in schemes or given != self.token:
+            return 401, {"message": "user does not exist" if gitea else "Bad credentials"}
+        full, number = found["full"], int(found["n"])
+        if (full, number) not in self.issues:
+            return 404, {"message": "Not Found" if not gitea else "issue does not exist"}
+        try:
+            body = json.loads(raw)["body"]
+        except (ValueError, KeyError, TypeError):
+            body = None
+        if not isinstance(body, str) or not body:
+            return 422, {"message": "Validation Failed"}
+        provider = "gitea" if gitea else "github"
+        self.comments.append(Comment(provider, full, number, body, headers))
+        comment_id = next(self.ids)
+        api = f"{self.url}{found['prefix'] or ''}/repos/{full}/issues/comments/{comment_id}"
+        html = f"{self.url}/{full}/issues/{number}#issuecomment-{comment_id}"
+        return 201, {"id": comment_id, "url": api, "html_url": html, "body": body}
+
+
+@contextmanager
+def git_host(token: str, issues: set[tuple[str, int]]) -> Iterator[GitHost]:
+    host = GitHost(token, issues)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, payload = host.answer(self.path, headers, raw)
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            if status == 201:
+                self.send_header("Location", payload["url"])
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    host.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield host
+    finally:
+        server.shutdown()
+        server.server_close()
