@@ -127,7 +127,12 @@ async def test_a_signed_push_of_each_provider_is_recorded(
     repo = await register(client, keys, provider)
     response = await deliver(client, repo, delivery=f"{provider}-delivery-1")
     assert response.status_code == 202, response.text
-    assert response.json() == {"repos": [str(repo.id)], "duplicate": False, "ignored": None}
+    assert response.json() == {
+        "repos": [str(repo.id)],
+        "jobs": [],
+        "duplicate": False,
+        "ignored": None,
+    }
     [push] = pushes(stack, repo.id)
     assert (push.provider, push.delivery_id, push.ref) == (provider, f"{provider}-delivery-1", ref)
     assert (push.before, push.after) == (BEFORE, AFTER)
@@ -279,7 +284,7 @@ async def test_a_redelivery_is_a_duplicate_and_writes_nothing(
     before = stack.event_count()
     again = await deliver(client, repo, delivery="once")
     assert again.status_code == 200
-    assert again.json() == {"repos": [str(repo.id)], "duplicate": True, "ignored": None}
+    assert again.json() == {"repos": [str(repo.id)], "jobs": [], "duplicate": True, "ignored": None}
     # The same commit pushed under another delivery id is the same push.
     other = await deliver(client, repo, delivery="twice")
     assert other.status_code == 200
