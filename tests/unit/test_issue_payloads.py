@@ -201,6 +201,13 @@ def test_the_comment_each_event_earns() -> None:
     deployed = comment_for(_event(ev.Deployed, url="https://app.example"))
     assert deployed is not None
     assert "deployed** at https://app.example" in deployed
+    rolled = comment_for(_event(ev.RolledBack, to_url="https://old.example"))
+    assert rolled == "**BigDaddyG: rolled back** to https://old.example"
+    failed_step = comment_for(
+        _event(ev.StepFailed, step="deploying", service="deployer", reason="edge 502",
+               failed_event_version=1)
+    )  # fmt: skip
+    assert failed_step == "**BigDaddyG: the deploying step failed**\n\nedge 502"
     assert comment_for(_event(ev.PlanApproved, approved_by="u")) is None
     huge = comment_for(_event(ev.PlanReady, plan_markdown="x" * 100_000))
     assert huge is not None

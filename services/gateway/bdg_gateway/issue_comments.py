@@ -1,5 +1,6 @@
 """The agent answers on the issue that started a job: the plan, the test result, the preview and
-the deploy outcome, as issue comments through the git host's REST API.
+the deploy outcome (deployed, rolled back, or a step that failed), as issue comments through
+the git host's REST API.
 
 Where it runs: in the gateway, as runtime reactions (``service.run``'s durable JetStream
 consumers, shared by every gateway replica). The gateway already owns both ends: the issue
@@ -66,11 +67,16 @@ def comment_for(event: Event) -> str | None:
         body = f"**BigDaddyG: ready to deploy to {event.target}**, waiting for approval.{preview}"
     elif isinstance(event, ev.Deployed):
         body = f"**BigDaddyG: deployed** at {event.url}" + (" (canary)" if event.canary else "")
+    elif isinstance(event, ev.RolledBack):
+        body = "**BigDaddyG: rolled back**" + (f" to {event.to_url}" if event.to_url else "")
+    elif isinstance(event, ev.StepFailed):
+        body = f"**BigDaddyG: the {event.step.value} step failed**\n\n{_tail(event.reason, 3_000)}"
     return None if body is None else body[:MAX_COMMENT_CHARS]
 
 
 COMMENTED: tuple[type[Event], ...] = (
     ev.PlanReady, ev.TestsPassed, ev.TestsFailed, ev.DeployAwaitingApproval, ev.Deployed,
+    ev.RolledBack, ev.StepFailed,
 )  # fmt: skip
 
 
