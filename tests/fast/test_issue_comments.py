@@ -134,3 +134,18 @@ async def test_a_refused_token_is_retried_then_given_up_without_failing_the_job(
     await fixed[0].handle(Delivery("gateway", plan, stack.app, attempt=3))
     assert len(host.comments) == 1
     assert not any(isinstance(e, ev.StepFailed) for e in stack.store.history(job_id))
+
+
+async def test_an_unreachable_database_is_retried_then_only_logged(
+    stack: FastStack, host: GitHost, http: httpx.AsyncClient
+) -> None:
+    """Whatever fails (here the link table's database), the last delivery does not raise, so
+    the consumer records no StepFailed on the job."""
+    tenant = "t" + secrets.token_hex(5)
+    gone = IssueJobs("postgresql://postgres@127.0.0.1:1/nowhere?connect_timeout=2")
+    handlers = list(reactions(triggers_for(tenant, host), gone, http, max_deliver=2))
+    _, plan = await plan_ready(stack, tenant)
+    with pytest.raises(Exception, match=r"127\.0\.0\.1"):
+        await handlers[0].handle(Delivery("gateway", plan, stack.app, attempt=1))
+    await handlers[0].handle(Delivery("gateway", plan, stack.app, attempt=2))
+    assert host.comments == []

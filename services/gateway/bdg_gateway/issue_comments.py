@@ -38,6 +38,9 @@ from bdg_runtime.reactions import AnyReaction, Delivery, Handler, Reaction
 
 log = logging.getLogger(__name__)
 POST_TIMEOUT_SECONDS = 15.0
+# Longer than a post and its two queries, so the handler's own give-up runs before the
+# consumer's timeout (which would count as a failed step).
+REACTION_TIMEOUT_SECONDS = 4 * POST_TIMEOUT_SECONDS
 MAX_COMMENT_CHARS = 60_000  # GitHub refuses a comment body over 65,536 characters
 
 
@@ -123,31 +126,41 @@ def reactions(
     if not triggers.tenants:
         return []
 
+    async def comment(event: Event) -> None:
+        body = comment_for(event)
+        link = await links.linked(event.job_id)
+        if body is None or link is None:
+            return
+        if not await links.claim_comment(event.event_id, event.job_id):
+            return  # commented before: a redelivery, or another replica
+        try:
+            await post_comment(client, triggers, link, body)
+        except BaseException:
+            await links.release_comment(event.event_id)
+            raise
+
     def handler(cls: type[Event]) -> Handler[Event]:
         async def handle(delivery: Delivery[Event]) -> None:
-            event = delivery.event
-            body = comment_for(event)
-            link = await links.linked(event.job_id)
-            if (
-                body is None
-                or link is None
-                or not await links.claim_comment(event.event_id, event.job_id)
-            ):
-                return
             try:
-                await post_comment(client, triggers, link, body)
-            except (HostError, httpx.HTTPError) as error:
-                await links.release_comment(event.event_id)
+                await comment(delivery.event)
+            except Exception as error:
                 if delivery.attempt < max_deliver:
                     raise
-                # A comment is a courtesy: the job must not fail because the host is down.
+                # A comment is a courtesy: the last delivery logs instead of raising, so the
+                # consumer never records a StepFailed (the job goes on without the comment).
                 log.error(
-                    "no %s comment on %s#%s: %s", cls.__name__, link.full_name, link.number, error
+                    "no %s comment for job %s: %s", cls.__name__, delivery.event.job_id, error
                 )
 
         return handle
 
     return [
-        Reaction(cls, Step.planning, handler(cls), name=f"issue-comment-{cls.__name__}")
+        Reaction(
+            cls,
+            Step.planning,  # never used: the handler does not raise at the last delivery
+            handler(cls),
+            timeout=REACTION_TIMEOUT_SECONDS,
+            name=f"issue-comment-{cls.__name__}",
+        )
         for cls in COMMENTED
     ]
