@@ -29,6 +29,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from psycopg import sql
 
+from bdg_auditor.handlers import ENDINGS
 from bdg_contracts import commands as cmd
 from bdg_contracts import events as ev
 from bdg_contracts import subjects
@@ -338,8 +339,9 @@ async def test_indexer_and_auditor_start_and_stop_cleanly(
             finally:
                 codes = procs.stop()
             assert codes == {"indexer": 0, "auditor": 0}
-            # The indexer reacts to RepoRegistered and RepoPushed; the auditor to nothing yet.
-            for name, handlers in (("indexer", 2), ("auditor", 0)):
+            # The indexer reacts to RepoRegistered and RepoPushed; the auditor to each event that
+            # can end a job (bdg_auditor.handlers.ENDINGS).
+            for name, handlers in (("indexer", 2), ("auditor", len(ENDINGS))):
                 out = procs.output(name)
                 assert f"{name} ready: {handlers} handler(s)" in out
                 assert "sandbox: " in out
