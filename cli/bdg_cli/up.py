@@ -19,6 +19,7 @@ from rich.text import Text
 
 from bdg_cli.own_sandbox import OwnSandbox, default_roots, ensure_sandbox, grant_roots
 from bdg_cli.procs import Supervisor
+from bdg_cli.web_sign_in import sign_in_env
 from bdg_jobs.sources import SourceGrantsError
 from bdg_runtime.embedded import resolve_urls
 from bdg_runtime.local_llm import ensure_local_model_server, service_env
@@ -79,6 +80,7 @@ def up(
             "BDG_SOURCE_GRANTS": str(grants),
             "AGENT_SANDBOX_ENDPOINT": settings.agent_sandbox_endpoint,
             **service_env(model_server),
+            **sign_in_env(settings, lambda line: _say(console, line)),
         }
         supervisor = Supervisor(
             {name: catalogue[name] for name in names},

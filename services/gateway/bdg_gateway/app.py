@@ -15,10 +15,12 @@ from bdg_gateway import (
     errors,
     index_deps,
     index_routes,
+    login_routes,
     openapi_docs,
     plan_routes,
     sandbox_routes,
     tool_routes,
+    web_static,
     webhook_routes,
     ws,
 )
@@ -61,6 +63,8 @@ def create_app(
     app.include_router(webhook_routes.router)
     app.include_router(audit_routes.router)
     sandbox_routes.install(app, sandbox)
+    app.include_router(login_routes.router)
+    web_static.install(app)
     app.add_api_route(
         "/healthz", healthz, methods=["GET"], tags=["health"], responses={503: {"model": Health}}
     )

@@ -1,0 +1,98 @@
+// The documented REST API, and nothing else. Errors carry the gateway's message so the app can
+// show it next to the action that caused it; a 401 also tells the session it has expired.
+import type { EventView } from "./timeline";
+
+export interface Job {
+  id: string;
+  goal: string;
+  repo: string;
+  state: string;
+  plan_markdown: string;
+  plan_versions: string[];
+  attempt: number;
+  cost_usd: number;
+  version: number;
+  failed_step: string | null;
+}
+
+export interface JobSummary {
+  id: string;
+  goal: string | null;
+  state: string;
+  cost_usd: number;
+}
+
+export interface AwaitingCall {
+  call_id: string;
+  tool: string;
+  arguments_json: string;
+  reason: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Detail = string | { loc?: unknown[]; msg?: string }[] | undefined;
+
+function explain(detail: Detail, fallback: string): string {
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) {
+    return detail.map((d) => `${(d.loc ?? []).join(".")}: ${d.msg ?? ""}`).join("; ");
+  }
+  return fallback;
+}
+
+export class Api {
+  constructor(
+    private readonly token: () => string | null,
+    private readonly onUnauthorized: (detail: string) => void,
+  ) {}
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    const token = this.token();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response: Response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError(0, "the gateway does not answer");
+    }
+    const payload = (await response.json().catch(() => ({}))) as { detail?: Detail };
+    if (!response.ok) {
+      const message = explain(payload.detail, `${response.status} ${response.statusText}`);
+      if (response.status === 401) this.onUnauthorized(message);
+      throw new ApiError(response.status, message);
+    }
+    return payload as T;
+  }
+
+  createJob = (goal: string, repo: string) =>
+    this.request<Job>("POST", "/jobs", { goal, repo, plan_approval: "gated" });
+  listJobs = () => this.request<{ items: JobSummary[] }>("GET", "/jobs?limit=20");
+  job = (id: string) => this.request<Job>("GET", `/jobs/${id}`);
+  events = (id: string, after: number) =>
+    this.request<EventView[]>("GET", `/jobs/${id}/events?after=${after}`);
+  act = (id: string, action: string, body?: unknown) =>
+    this.request<Job>("POST", `/jobs/${id}/${action}`, body);
+  awaitingCalls = (id: string) => this.request<AwaitingCall[]>("GET", `/jobs/${id}/tool-calls`);
+  decideCall = (id: string, callId: string, decision: "approve" | "deny") =>
+    this.request<Job>("POST", `/jobs/${id}/tool-calls/${callId}/${decision}`);
+}
+
+export function streamUrl(jobId: string, token: string, fromVersion: number): string {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const query = new URLSearchParams({ from_version: String(fromVersion), token });
+  return `${scheme}://${location.host}/jobs/${jobId}/stream?${query}`;
+}

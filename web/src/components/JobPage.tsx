@@ -1,0 +1,104 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { Api, ApiError, AwaitingCall, Job, streamUrl } from "../api";
+import { JobStream, SocketLike, Status } from "../jobStream";
+import { appendEvents, EventView } from "../timeline";
+import { Action } from "./Action";
+import { Plan } from "./Plan";
+import { Timeline } from "./Timeline";
+
+interface Props {
+  api: Api;
+  jobId: string;
+  token: string | null;
+  onExpired: (detail: string) => void;
+}
+
+export function JobPage({ api, jobId, token, onExpired }: Props) {
+  const [job, setJob] = useState<Job | null>(null);
+  const [events, setEvents] = useState<EventView[]>([]);
+  const [status, setStatus] = useState<Status>("connecting");
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [calls, setCalls] = useState<AwaitingCall[]>([]);
+  const stream = useRef<JobStream | null>(null);
+
+  const refresh = useCallback(() => {
+    api.job(jobId).then(setJob, (e: ApiError) => setLoadError(e.message));
+  }, [api, jobId]);
+
+  useEffect(() => {
+    if (!token) return;
+    const s = new JobStream({
+      url: (from) => streamUrl(jobId, token, from),
+      open: (url) => new WebSocket(url) as unknown as SocketLike,
+      onEvents: (incoming) => setEvents((known) => appendEvents(known, incoming)),
+      onStatus: (next) => setStatus(next),
+      onUnauthorized: onExpired,
+    });
+    stream.current = s;
+    s.start();
+    return () => s.stop();
+  }, [jobId, token, onExpired]);
+
+  const last = events[events.length - 1];
+  useEffect(() => {
+    if (token) refresh();
+  }, [refresh, token, last?.version]);
+
+  const waitsOnCall = job?.state === "paused" && events.some((e) => e.name === "ToolCallRequested");
+  useEffect(() => {
+    if (waitsOnCall) api.awaitingCalls(jobId).then(setCalls, () => setCalls([]));
+    else setCalls([]);
+  }, [api, jobId, waitsOnCall, last?.version]);
+
+  if (loadError && !job) return <p className="error" role="alert">{loadError}</p>;
+  if (!job) return <p aria-busy="true">Loading the job...</p>;
+
+  const act = (action: string) => () => api.act(jobId, action).then(setJob);
+  const deploy = [...events].reverse().find((e) => e.name === "DeployAwaitingApproval");
+  return (
+    <div className="job">
+      <section className="summary" aria-labelledby="job-goal">
+        <h1 id="job-goal">{job.goal}</h1>
+        <p>
+          <span className="state" data-testid="job-state">{job.state}</span> · attempt {job.attempt} ·
+          cost <span data-testid="job-cost">${job.cost_usd.toFixed(4)}</span> · stream{" "}
+          <span data-testid="stream-status">{status}</span> (version {last?.version ?? 0})
+        </p>
+        <div className="actions">
+          <Action label="Pause" run={act("pause")} />
+          <Action label="Resume" run={act("resume")} />
+          <Action label="Cancel" run={act("cancel")} />
+          <Action label="Retry" run={act("retry")} />
+          <button type="button" className="quiet" onClick={() => stream.current?.drop()}>
+            Reconnect stream
+          </button>
+        </div>
+      </section>
+      {job.state === "awaiting_deploy_approval" && (
+        <section className="gate" aria-labelledby="deploy-gate">
+          <h2 id="deploy-gate">Deploy waits for you</h2>
+          <p>
+            Target <code>{String(deploy?.event.target ?? "")}</code>
+          </p>
+          {deploy?.event.preview ? <pre>{String(deploy.event.preview)}</pre> : null}
+          <Action label="Approve & Continue" run={act("deploy/approve")} primary />
+        </section>
+      )}
+      {calls.map((call) => (
+        <section className="gate" key={call.call_id} aria-label={`Tool call ${call.tool}`}>
+          <h2>Tool call {call.tool} needs approval</h2>
+          <p>{call.reason}</p>
+          <pre>{call.arguments_json}</pre>
+          <Action label="Approve call" run={() => api.decideCall(jobId, call.call_id, "approve").then(setJob)} primary />
+          <Action label="Deny call" run={() => api.decideCall(jobId, call.call_id, "deny").then(setJob)} />
+        </section>
+      ))}
+      <Plan
+        markdown={job.plan_markdown}
+        awaitingApproval={job.state === "awaiting_plan_approval"}
+        approve={act("plan/approve")}
+      />
+      <Timeline events={events} />
+    </div>
+  );
+}

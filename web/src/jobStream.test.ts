@@ -1,0 +1,80 @@
+import { expect, it } from "vitest";
+import { JobStream, SocketLike, Status } from "./jobStream";
+import type { EventView } from "./timeline";
+
+class FakeSocket implements SocketLike {
+  onmessage: SocketLike["onmessage"] = null;
+  onclose: SocketLike["onclose"] = null;
+  onopen: SocketLike["onopen"] = null;
+  closed: number | null = null;
+  constructor(readonly url: string) {}
+  send(version: number) {
+    this.onmessage?.({ data: JSON.stringify({ version, name: "E", event: {} }) });
+  }
+  close(code = 1000) {
+    this.closed = code;
+    this.onclose?.({ code, reason: "" });
+  }
+}
+
+function harness() {
+  const sockets: FakeSocket[] = [];
+  const seen: number[] = [];
+  const statuses: Status[] = [];
+  const pending: (() => void)[] = [];
+  const unauthorized: string[] = [];
+  const stream = new JobStream({
+    url: (from) => `ws://gw/jobs/j/stream?from_version=${from}`,
+    open: (url) => {
+      const socket = new FakeSocket(url);
+      sockets.push(socket);
+      return socket;
+    },
+    onEvents: (events: EventView[]) => seen.push(...events.map((e) => e.version)),
+    onStatus: (s) => statuses.push(s),
+    onUnauthorized: (d) => unauthorized.push(d),
+    schedule: (run) => pending.push(run),
+  });
+  return { stream, sockets, seen, statuses, pending, unauthorized };
+}
+
+it("reconnects from the last version seen, with no gap and no duplicate", () => {
+  const h = harness();
+  h.stream.start();
+  h.sockets[0].onopen?.();
+  [1, 2, 3].forEach((v) => h.sockets[0].send(v));
+  h.sockets[0].close(1006); // the network drops
+  expect(h.pending).toHaveLength(1);
+  h.pending.shift()!();
+  expect(h.sockets[1].url).toBe("ws://gw/jobs/j/stream?from_version=3");
+  [3, 4, 5].forEach((v) => h.sockets[1].send(v)); // a replayed 3 is ignored
+  expect(h.seen).toEqual([1, 2, 3, 4, 5]);
+  expect(h.statuses).toContain("reconnecting");
+});
+
+it("treats a gap as a drop and asks again from what it has", () => {
+  const h = harness();
+  h.stream.start();
+  h.sockets[0].send(1);
+  h.sockets[0].send(3);
+  expect(h.sockets[0].closed).toBe(4000);
+  h.pending.shift()!();
+  expect(h.sockets[1].url).toContain("from_version=1");
+  expect(h.seen).toEqual([1]);
+});
+
+it("stops on an expired token and says so, instead of retrying", () => {
+  const h = harness();
+  h.stream.start();
+  h.sockets[0].onclose?.({ code: 4401, reason: "token expired" });
+  expect(h.unauthorized).toEqual(["token expired"]);
+  expect(h.pending).toHaveLength(0);
+});
+
+it("does not reconnect after stop", () => {
+  const h = harness();
+  h.stream.start();
+  h.stream.stop();
+  expect(h.pending).toHaveLength(0);
+  expect(h.statuses[h.statuses.length - 1]).toBe("closed");
+});

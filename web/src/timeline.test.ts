@@ -1,0 +1,42 @@
+import { describe as suite, expect, it } from "vitest";
+import { appendEvents, EventView, groupBySteps } from "./timeline";
+
+const ev = (version: number, name: string, event: Record<string, unknown> = {}): EventView => ({
+  version,
+  name,
+  event,
+});
+
+suite("groupBySteps", () => {
+  it("starts a group whenever the step changes, and keeps unowned events in the current one", () => {
+    const groups = groupBySteps([
+      ev(1, "JobRequested", { goal: "g" }),
+      ev(2, "LlmCalled", { role: "planner", prompt_tokens: 10, completion_tokens: 5, cost_usd: 0.01 }),
+      ev(3, "PlanReady"),
+      ev(4, "JobPaused"),
+      ev(5, "FilesChanged", { attempt: 1 }),
+      ev(6, "TestsFailed", { attempt: 1, results: {} }),
+      ev(7, "FilesChanged", { attempt: 2 }),
+      ev(8, "StepFailed", { step: "testing" }),
+    ]);
+    expect(groups.map((g) => [g.step, g.events.map((e) => e.version)])).toEqual([
+      ["job", [1]],
+      ["planning", [2, 3, 4]],
+      ["coding", [5]],
+      ["testing", [6]],
+      ["coding", [7]],
+      ["testing", [8]],
+    ]);
+    expect(groups[1].llmTokens).toBe(15);
+    expect(groups[1].costUsd).toBeCloseTo(0.01);
+  });
+});
+
+suite("appendEvents", () => {
+  it("drops versions already known and sorts what is new", () => {
+    const known = [ev(1, "A"), ev(2, "B")];
+    const merged = appendEvents(known, [ev(4, "D"), ev(2, "B"), ev(3, "C")]);
+    expect(merged.map((e) => e.version)).toEqual([1, 2, 3, 4]);
+    expect(appendEvents(merged, [ev(1, "A")])).toBe(merged);
+  });
+});
