@@ -1,0 +1,212 @@
+"""The web app in Debian's Chromium against `bdg up` on the embedded stack (recorded answers):
+sign in with the printed link, type a goal, approve the plan, reload and drop the socket mid-job,
+approve the deploy, see the job done; an expired token keeps what was typed. Screenshots go to
+the test's tmp dir."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from bdg_cli.up import default_commands
+from tests.e2e.test_bdg_up import kill_if_running, read_until, stop_leftovers, up_process
+from tests.e2e.test_up_faults import drain
+from tests.ports import free_port
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
+ROOT = Path(__file__).resolve().parents[2]
+GOAL = "Create a React PWA that stores notes in IndexedDB and works offline"  # recorded
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+STEP_TIMEOUT_MS = 90_000
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    # Outside pytest's 0700 tmp root: as root, pgserver's own user must traverse to PGDATA.
+    path = Path(tempfile.mkdtemp(prefix="bdg-web-"))
+    os.chmod(path, 0o755)
+    yield path
+    stop_leftovers(path / "home")
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+def up_env(workdir: Path, port: int) -> dict[str, str]:
+    drop = ("DATABASE_URL", "NATS_URL", "JWT_SECRET", "JWT_ALGORITHM")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    return {
+        **env,
+        "BDG_ANSWERS_FILE": str(ROOT / "examples" / "reference-job.json"),
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",  # never called: every answer is recorded
+        "GATEWAY_PORT": str(port),
+        "BDG_TENANT": "webui",
+        "BDG_USER": "wendy",
+        "BDG_LOG_FORMAT": "text",
+        "AGENT_SANDBOX_ENDPOINT": f"unix://{workdir}/no-sandbox.sock",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+async def versions_shown(page: Page) -> list[int]:
+    shown = await page.locator("[data-version]").evaluate_all(
+        "items => items.map(i => Number(i.dataset.version))"
+    )
+    return [int(v) for v in shown]
+
+
+async def assert_no_gap_no_duplicate(page: Page, base: str, job_id: str) -> None:
+    token = await page.evaluate("localStorage.getItem('bdg.token')")
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        events = (
+            await http.get(f"/jobs/{job_id}/events", headers={"Authorization": f"Bearer {token}"})
+        ).json()
+    stored = [e["version"] for e in events]
+
+    async def same() -> bool:
+        return await versions_shown(page) == stored
+
+    deadline = time.monotonic() + 30
+    while not await same():
+        assert time.monotonic() < deadline, (await versions_shown(page), stored)
+        await page.wait_for_timeout(100)  # polling the page with a deadline
+
+
+async def test_goal_to_done_in_the_browser(workdir: Path, browser: Browser, tmp_path: Path) -> None:
+    home, port = workdir / "home", free_port()
+    proc = await up_process(home, default_commands(), {"sandbox": False}, up_env(workdir, port))
+    seen: list[str] = []
+    try:
+        link = (await read_until(proc, r"web app: (http://\S+#login=\S+)", seen))[1]
+        await read_until(proc, r"\[gateway\] .*gateway listening on", seen)
+        output = asyncio.create_task(drain(proc, seen))
+        base = f"http://127.0.0.1:{port}"
+        page = await browser.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        await page.goto(link)
+        await expect(page.get_by_role("dialog")).to_have_count(0)
+        assert "#login" not in page.url  # the code left the address bar
+        await page.screenshot(path=tmp_path / "1-signed-in.png")
+
+        await page.get_by_label("Goal").fill(GOAL)
+        await page.get_by_role("button", name="Start job").click()
+        await page.wait_for_url(re.compile(r"/app/jobs/[0-9a-f-]{36}$"))
+        job_id = page.url.rsplit("/", 1)[1]
+        approve = page.get_by_role("button", name="Approve plan")
+        await expect(approve).to_be_visible(timeout=STEP_TIMEOUT_MS)
+        await expect(page.get_by_test_id("plan")).not_to_be_empty()
+        await page.screenshot(path=tmp_path / "2-plan.png", full_page=True)
+
+        await page.reload()  # mid-job: the timeline comes back whole, once
+        await expect(page.get_by_test_id("stream-status")).to_have_text("live")
+        await assert_no_gap_no_duplicate(page, base, job_id)
+
+        await page.get_by_role("button", name="Approve plan").click()
+        deploy = page.get_by_role("button", name="Approve & Continue")
+        await expect(deploy).to_be_visible(timeout=STEP_TIMEOUT_MS)
+        await page.get_by_role("button", name="Reconnect stream").click()  # a dropped socket
+        await expect(page.get_by_test_id("stream-status")).to_have_text("live")
+        await page.screenshot(path=tmp_path / "3-deploy-gate.png", full_page=True)
+        await deploy.click()
+        await expect(page.get_by_test_id("job-state")).to_have_text("done", timeout=STEP_TIMEOUT_MS)
+        await assert_no_gap_no_duplicate(page, base, job_id)
+        steps = await page.locator("li.step").evaluate_all("s => s.map(x => x.dataset.step)")
+        assert steps[:2] == ["job", "planning"], steps
+        assert "deploying" in steps, steps
+
+        # An action the job no longer allows: the API's 409 message beside the button.
+        await page.get_by_role("button", name="Resume").click()
+        beside = page.locator(".action", has=page.get_by_role("button", name="Resume"))
+        await expect(beside.get_by_role("alert")).to_contain_text(
+            "not allowed while the job is done"
+        )
+        await page.screenshot(path=tmp_path / "4-done.png", full_page=True)
+        assert not [e for e in errors if "Content Security Policy" in e], errors
+
+        await expired_token_keeps_the_draft(page, base, home, tmp_path)
+        token = await page.evaluate("localStorage.getItem('bdg.token')")
+        for path, signed_in in (("/", False), ("/", True), (f"/app/jobs/{job_id}", True)):
+            found = await axe_violations(browser, base + path, token if signed_in else None)
+            assert not found, (path, signed_in, found)
+        proc.send_signal(2)
+        await asyncio.wait_for(proc.wait(), 90)
+        await output
+    finally:
+        await kill_if_running(proc)
+        print("\n".join(seen))
+
+
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+async def axe_violations(browser: Browser, url: str, token: str | None) -> list[str]:
+    """axe-core's serious and critical findings on the page (the CSP is lifted for its script
+    only in this separate context)."""
+    context = await browser.new_context(bypass_csp=True)
+    try:
+        if token:
+            await context.add_init_script(f"localStorage.setItem('bdg.token', {token!r})")
+        page = await context.new_page()
+        await page.goto(url)
+        await page.locator("h1, h2").first.wait_for()
+        await page.add_script_tag(path=AXE)
+        results = await page.evaluate("axe.run(document).then(r => r.violations)")
+    finally:
+        await context.close()
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in results
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+async def expired_token_keeps_the_draft(page: Page, base: str, home: Path, shots: Path) -> None:
+    secret = (home / "gateway-jwt-secret").read_text()
+    claims = {"sub": "wendy", "tenant": "webui", "aud": "bigdaddyg", "exp": time.time() - 120}
+    expired = jwt.encode(claims, secret, algorithm="HS256")
+    valid = await page.evaluate("localStorage.getItem('bdg.token')")
+    draft = "a goal typed before the session expired"
+    await page.goto(base + "/")
+    await page.get_by_label("Goal").fill(draft)
+    # Coming back later: the stored token has expired meanwhile.
+    await page.evaluate(f"localStorage.setItem('bdg.token', {expired!r})")
+    await page.reload()
+    dialog = page.get_by_role("dialog")
+    await expect(dialog).to_contain_text("token expired")
+    await expect(page.get_by_label("Goal")).to_have_value(draft)
+    await page.screenshot(path=shots / "5-expired.png")
+    await dialog.get_by_label("Bearer token").fill(valid)
+    await dialog.get_by_role("button", name="Use this token").click()
+    await expect(dialog).to_have_count(0)
+    await expect(page.get_by_label("Goal")).to_have_value(draft)
+    await page.get_by_role("button", name="Start job").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(draft)
