@@ -130,6 +130,17 @@ async def test_goal_to_done_in_the_browser(workdir: Path, browser: Browser, tmp_
         await expect(page.get_by_test_id("stream-status")).to_have_text("live")
         await assert_no_gap_no_duplicate(page, base, job_id)
 
+        await edit_the_plan_and_read_the_diff(page)
+        await page.get_by_label("Command").fill("/c")
+        hints = page.locator("#command-hints")
+        await expect(hints).to_contain_text("/cancel")
+        await expect(hints).to_contain_text("/cost")
+        await page.get_by_label("Command").fill("/co")
+        await page.get_by_label("Command").press("Tab")  # the one completion left
+        await expect(page.get_by_label("Command")).to_have_value("/cost ")
+        await page.get_by_role("button", name="Run").click()
+        await expect(page.get_by_role("status")).to_contain_text("cost so far: $")
+
         await page.get_by_role("button", name="Approve plan").click()
         deploy = page.get_by_role("button", name="Approve & Continue")
         await expect(deploy).to_be_visible(timeout=STEP_TIMEOUT_MS)
@@ -163,6 +174,21 @@ async def test_goal_to_done_in_the_browser(workdir: Path, browser: Browser, tmp_
     finally:
         await kill_if_running(proc)
         print("\n".join(seen))
+
+
+async def edit_the_plan_and_read_the_diff(page: Page) -> None:
+    await page.get_by_role("button", name="Edit plan").click()
+    editor = page.get_by_label("Plan (markdown)")
+    edited = (await editor.input_value()) + "\n- document the offline mode in README\n"
+    await editor.fill(edited)
+    await page.get_by_role("button", name="Save plan").click()
+    await expect(page.get_by_test_id("plan")).to_contain_text("document the offline mode")
+    await page.get_by_text("2 plan versions").click()
+    await expect(page.locator(".versions")).to_contain_text("by user:wendy")
+    await page.get_by_role("button", name="Show diff").click()
+    await expect(page.get_by_test_id("diff")).to_contain_text(
+        "+- document the offline mode in README"
+    )
 
 
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"

@@ -29,6 +29,13 @@ export interface AwaitingCall {
   reason: string;
 }
 
+export interface PlanVersion {
+  number: number;
+  markdown: string;
+  author: string;
+  at: string;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -55,7 +62,15 @@ export class Api {
   ) {}
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { Accept: "application/json" };
+    return (await this.send(method, path, body, "application/json")).json() as Promise<T>;
+  }
+
+  async text(path: string): Promise<string> {
+    return (await this.send("GET", path, undefined, "text/plain")).text();
+  }
+
+  private async send(method: string, path: string, body: unknown, accept: string): Promise<Response> {
+    const headers: Record<string, string> = { Accept: accept };
     const token = this.token();
     if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -69,13 +84,13 @@ export class Api {
     } catch {
       throw new ApiError(0, "the gateway does not answer");
     }
-    const payload = (await response.json().catch(() => ({}))) as { detail?: Detail };
     if (!response.ok) {
+      const payload = (await response.json().catch(() => ({}))) as { detail?: Detail };
       const message = explain(payload.detail, `${response.status} ${response.statusText}`);
       if (response.status === 401) this.onUnauthorized(message);
       throw new ApiError(response.status, message);
     }
-    return payload as T;
+    return response;
   }
 
   createJob = (goal: string, repo: string) =>
@@ -86,6 +101,10 @@ export class Api {
     this.request<EventView[]>("GET", `/jobs/${id}/events?after=${after}`);
   act = (id: string, action: string, body?: unknown) =>
     this.request<Job>("POST", `/jobs/${id}/${action}`, body);
+  plan = (id: string) =>
+    this.request<{ current: string; versions: PlanVersion[] }>("GET", `/jobs/${id}/plan`);
+  planDiff = (id: string, from: number, to: number) =>
+    this.text(`/jobs/${id}/plan/diff?from=${from}&to=${to}`);
   awaitingCalls = (id: string) => this.request<AwaitingCall[]>("GET", `/jobs/${id}/tool-calls`);
   decideCall = (id: string, callId: string, decision: "approve" | "deny") =>
     this.request<Job>("POST", `/jobs/${id}/tool-calls/${callId}/${decision}`);

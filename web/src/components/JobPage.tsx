@@ -3,8 +3,11 @@ import { Api, ApiError, AwaitingCall, Job, streamUrl } from "../api";
 import { JobStream, SocketLike, Status } from "../jobStream";
 import { appendEvents, EventView } from "../timeline";
 import { Action } from "./Action";
+import { CommandBox } from "./CommandBox";
 import { Plan } from "./Plan";
 import { Timeline } from "./Timeline";
+
+const WORKING = new Set(["planning", "coding", "testing", "reviewing", "deploying"]);
 
 interface Props {
   api: Api;
@@ -54,13 +57,15 @@ export function JobPage({ api, jobId, token, onExpired }: Props) {
   if (!job) return <p aria-busy="true">Loading the job...</p>;
 
   const act = (action: string) => () => api.act(jobId, action).then(setJob);
+  const scores = events.filter((e) => e.name === "PlanCritiqued").map((e) => Number(e.event.score));
   const deploy = [...events].reverse().find((e) => e.name === "DeployAwaitingApproval");
   return (
     <div className="job">
       <section className="summary" aria-labelledby="job-goal">
         <h1 id="job-goal">{job.goal}</h1>
         <p>
-          <span className="state" data-testid="job-state">{job.state}</span> · attempt {job.attempt} ·
+          <span className="state" data-testid="job-state">{job.state}</span>
+          {WORKING.has(job.state) && <span className="working" aria-label="working"> ⟳</span>} · attempt {job.attempt} ·
           cost <span data-testid="job-cost">${job.cost_usd.toFixed(4)}</span> · stream{" "}
           <span data-testid="stream-status">{status}</span> (version {last?.version ?? 0})
         </p>
@@ -93,11 +98,8 @@ export function JobPage({ api, jobId, token, onExpired }: Props) {
           <Action label="Deny call" run={() => api.decideCall(jobId, call.call_id, "deny").then(setJob)} />
         </section>
       ))}
-      <Plan
-        markdown={job.plan_markdown}
-        awaitingApproval={job.state === "awaiting_plan_approval"}
-        approve={act("plan/approve")}
-      />
+      <CommandBox api={api} job={job} events={events} onJob={setJob} />
+      <Plan api={api} job={job} scores={scores} onJob={setJob} />
       <Timeline events={events} />
     </div>
   );
