@@ -150,6 +150,7 @@ async def test_goal_to_done_in_the_browser(workdir: Path, browser: Browser, tmp_
         await deploy.click()
         await expect(page.get_by_test_id("job-state")).to_have_text("done", timeout=STEP_TIMEOUT_MS)
         await assert_no_gap_no_duplicate(page, base, job_id)
+        await expect(page.get_by_test_id("stream-status")).to_have_text("ended")
         steps = await page.locator("li.step").evaluate_all("s => s.map(x => x.dataset.step)")
         assert steps[:2] == ["job", "planning"], steps
         assert "deploying" in steps, steps
@@ -183,8 +184,8 @@ async def edit_the_plan_and_read_the_diff(page: Page) -> None:
     await editor.fill(edited)
     await page.get_by_role("button", name="Save plan").click()
     await expect(page.get_by_test_id("plan")).to_contain_text("document the offline mode")
-    await page.get_by_text("2 plan versions").click()
-    await expect(page.locator(".versions")).to_contain_text("by user:wendy")
+    await page.get_by_text(re.compile(r"^\d+ plan versions$")).click()
+    await expect(page.locator(".versions")).to_contain_text("(edit) by user:wendy")
     await page.get_by_role("button", name="Show diff").click()
     await expect(page.get_by_test_id("diff")).to_contain_text(
         "+- document the offline mode in README"

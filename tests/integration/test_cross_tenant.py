@@ -26,6 +26,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from bdg_gateway.app import create_app
+from bdg_gateway.web_static import DIST
 from bdg_sandbox.client import SandboxClient
 from bdg_tools import outcomes as oc
 from bdg_tools.spec import ToolContext
@@ -150,6 +151,19 @@ async def public_without_tenant_data(world: World, method: str, path: str) -> No
         assert secret not in response.text
 
 
+async def login_without_b_code(world: World, method: str, path: str) -> None:
+    """No JWT here: the credential is a one-time code of `bdg up`'s, which A does not have."""
+    before = world.stack.event_count()
+    response = await world.client.post(path, json={"code": "A" * 43})
+    assert response.status_code == 401, response.text
+    assert world.stack.event_count() == before
+
+
+async def web_asset(world: World, method: str, path: str) -> None:
+    [script] = (DIST / "assets").glob("index-*.js")
+    await public_without_tenant_data(world, method, path.replace("{path:path}", script.name))
+
+
 async def drops_nothing_of_b(world: World, method: str, path: str) -> None:
     """Dropping a workspace is idempotent (204 for a name the caller has none of): B's stays."""
     response = await world.as_a(method, path)
@@ -239,6 +253,12 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("GET", "/docs"): public_without_tenant_data,
     ("GET", "/docs/oauth2-redirect"): public_without_tenant_data,
     ("GET", "/redoc"): public_without_tenant_data,
+    # the web app's files, and its sign-in (a one-time code is the credential)
+    ("GET", "/"): public_without_tenant_data,
+    ("GET", "/app"): public_without_tenant_data,
+    ("GET", "/app/{path:path}"): public_without_tenant_data,
+    ("GET", "/assets/{path:path}"): web_asset,
+    ("POST", "/auth/login"): login_without_b_code,
 }
 
 

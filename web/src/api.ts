@@ -34,6 +34,7 @@ export interface PlanVersion {
   markdown: string;
   author: string;
   at: string;
+  kind?: string;
 }
 
 export class ApiError extends Error {

@@ -78,3 +78,14 @@ it("does not reconnect after stop", () => {
   expect(h.pending).toHaveLength(0);
   expect(h.statuses[h.statuses.length - 1]).toBe("closed");
 });
+
+it("stops when the server says the job ended, and starts again from where it was", () => {
+  const h = harness();
+  h.stream.start();
+  [1, 2].forEach((v) => h.sockets[0].send(v));
+  h.sockets[0].onclose?.({ code: 1000, reason: "job failed" });
+  expect(h.pending).toHaveLength(0);
+  expect(h.statuses[h.statuses.length - 1]).toBe("ended");
+  h.stream.start(); // the failed step was retried
+  expect(h.sockets[1].url).toContain("from_version=2");
+});

@@ -10,7 +10,7 @@ export interface SocketLike {
   close(code?: number): void;
 }
 
-export type Status = "connecting" | "live" | "reconnecting" | "closed";
+export type Status = "connecting" | "live" | "reconnecting" | "ended" | "closed";
 
 export interface StreamOptions {
   url: (fromVersion: number) => string;
@@ -23,6 +23,7 @@ export interface StreamOptions {
 }
 
 const REFUSED = new Set([4400, 4401, 4404]);
+const JOB_ENDED = 1000; // the server's close after the job's last event, reason "job <state>"
 const MAX_DELAY_MS = 10_000;
 
 export class JobStream {
@@ -39,6 +40,7 @@ export class JobStream {
     return this.lastVersion;
   }
 
+  /** Connect (again, after "ended"), from the last version seen. */
   start(): void {
     this.stopped = false;
     this.connect("connecting");
@@ -72,6 +74,11 @@ export class JobStream {
       if (closed.code === 4401) {
         this.options.onUnauthorized(closed.reason || "token expired");
         this.options.onStatus("closed", closed.reason);
+        return;
+      }
+      if (closed.code === JOB_ENDED && closed.reason.startsWith("job ")) {
+        // Done, failed or cancelled: nothing more will come unless a retry revives the job.
+        this.options.onStatus("ended", closed.reason);
         return;
       }
       if (REFUSED.has(closed.code)) {

@@ -7,6 +7,7 @@ import { CommandBox } from "./CommandBox";
 import { Plan } from "./Plan";
 import { Timeline } from "./Timeline";
 
+const ENDED = new Set(["done", "failed", "cancelled"]);
 const WORKING = new Set(["planning", "coding", "testing", "reviewing", "deploying"]);
 
 interface Props {
@@ -43,6 +44,12 @@ export function JobPage({ api, jobId, token, onExpired }: Props) {
   }, [jobId, token, onExpired]);
 
   const last = events[events.length - 1];
+  // Only a job newer than what the stream saw (a retry answered) is worth listening to again.
+  const revived =
+    status === "ended" && job !== null && !ENDED.has(job.state) && job.version > (last?.version ?? 0);
+  useEffect(() => {
+    if (revived) stream.current?.start(); // a retried job goes on: listen again
+  }, [revived]);
   useEffect(() => {
     if (token) refresh();
   }, [refresh, token, last?.version]);

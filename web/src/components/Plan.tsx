@@ -125,7 +125,7 @@ export function Plan({ api, job, scores, onJob }: Props) {
           <ol>
             {versions.map((v) => (
               <li key={v.number}>
-                version {v.number} by {v.author}, {new Date(v.at).toLocaleString()}
+                version {v.number}{v.kind ? ` (${v.kind})` : ""} by {v.author}, {new Date(v.at).toLocaleString()}
               </li>
             ))}
           </ol>
