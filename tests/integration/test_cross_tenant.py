@@ -164,6 +164,54 @@ async def web_asset(world: World, method: str, path: str) -> None:
     await public_without_tenant_data(world, method, path.replace("{path:path}", script.name))
 
 
+async def b_thread(world: World) -> tuple[str, Any]:
+    """A thread of B's (titled with B's name), and how B sees it."""
+    b = world.keys.headers(world.b)
+    made = await world.client.post("/threads", json={"title": f"of {world.b}"}, headers=b)
+    assert made.status_code == 201, made.text
+    thread = made.json()["id"]
+    said = {"text": "B's goal", "job_id": str(world.job)}
+    posted = await world.client.post(f"/threads/{thread}/messages", json=said, headers=b)
+    assert posted.status_code == 201, posted.text
+    return thread, (await world.client.get(f"/threads/{thread}", headers=b)).json()
+
+
+def thread_of_b_not_found(**kwargs: Any) -> Probe:
+    async def probe(world: World, method: str, path: str) -> None:
+        thread, seen = await b_thread(world)
+        await not_found(world, method, path.replace("{thread_id}", thread), **kwargs)
+        b = world.keys.headers(world.b)
+        assert (await world.client.get(f"/threads/{thread}", headers=b)).json() == seen
+
+    return probe
+
+
+async def threads_list_only_a(world: World, method: str, path: str) -> None:
+    await b_thread(world)
+    await lists_only_a(world, method, path)
+
+
+async def creates_thread_of_a(world: World, method: str, path: str) -> None:
+    response = await world.as_a(method, path, json={"title": "mine"})
+    assert response.status_code == 201, response.text
+    b = await world.client.get("/threads", headers=world.keys.headers(world.b))
+    assert response.json()["id"] not in b.text
+
+
+async def imports_for_a_without_b_jobs(world: World, method: str, path: str) -> None:
+    """A link to B's job is refused (422, nothing written); without it the thread is A's."""
+    at = "2026-01-01T00:00:00Z"
+    linked = {"role": "user", "text": "B's goal", "job_id": str(world.job), "at": at}
+    export = {"format": "bdg-thread/1", "title": "mine", "messages": [linked]}
+    before = (await world.as_a("GET", "/threads")).json()["items"]
+    refused = await world.as_a(method, path, json=export)
+    assert refused.status_code == 422, refused.text
+    assert "body.messages.0.job_id" in refused.json()["detail"]
+    assert (await world.as_a("GET", "/threads")).json()["items"] == before
+    export["messages"] = [{"role": "user", "text": "mine", "at": at}]
+    assert (await world.as_a(method, path, json=export)).status_code == 201
+
+
 async def drops_nothing_of_b(world: World, method: str, path: str) -> None:
     """Dropping a workspace is idempotent (204 for a name the caller has none of): B's stays."""
     response = await world.as_a(method, path)
@@ -259,6 +307,13 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("GET", "/app/{path:path}"): public_without_tenant_data,
     ("GET", "/assets/{path:path}"): web_asset,
     ("POST", "/auth/login"): login_without_b_code,
+    # chat threads: a person's own; linked jobs must be the tenant's
+    ("POST", "/threads"): creates_thread_of_a,
+    ("GET", "/threads"): threads_list_only_a,
+    ("GET", "/threads/{thread_id}"): thread_of_b_not_found(),
+    ("POST", "/threads/{thread_id}/messages"): thread_of_b_not_found(json={"text": "mine"}),
+    ("GET", "/threads/{thread_id}/export"): thread_of_b_not_found(),
+    ("POST", "/threads/import"): imports_for_a_without_b_jobs,
 }
 
 

@@ -159,6 +159,31 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        9,
+        "chat threads of the web app (bdg_gateway.thread_routes)",
+        (
+            # A person's conversation, not the job's history: the jobs it links to keep theirs.
+            """CREATE TABLE bdg_threads (
+                id UUID PRIMARY KEY,
+                tenant TEXT NOT NULL,
+                "user" TEXT NOT NULL,
+                title TEXT NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )""",
+            'CREATE INDEX bdg_threads_owner ON bdg_threads (tenant, "user", updated_at DESC)',
+            """CREATE TABLE bdg_thread_messages (
+                thread_id UUID NOT NULL REFERENCES bdg_threads (id) ON DELETE CASCADE,
+                seq INT NOT NULL,
+                role TEXT NOT NULL,
+                text TEXT NOT NULL,
+                job_id UUID,
+                at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                PRIMARY KEY (thread_id, seq)
+            )""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -19,6 +19,7 @@ from bdg_gateway import (
     openapi_docs,
     plan_routes,
     sandbox_routes,
+    thread_routes,
     tool_routes,
     web_static,
     webhook_routes,
@@ -64,6 +65,7 @@ def create_app(
     app.include_router(audit_routes.router)
     sandbox_routes.install(app, sandbox)
     app.include_router(login_routes.router)
+    app.include_router(thread_routes.router)
     web_static.install(app)
     app.add_api_route(
         "/healthz", healthz, methods=["GET"], tags=["health"], responses={503: {"model": Health}}
