@@ -6,6 +6,7 @@ the test's tmp dir."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -165,6 +166,7 @@ async def test_goal_to_done_in_the_browser(workdir: Path, browser: Browser, tmp_
         assert not [e for e in errors if "Content Security Policy" in e], errors
 
         await expired_token_keeps_the_draft(page, base, home, tmp_path)
+        await threads_resume_export_and_import(page, base, tmp_path)
         token = await page.evaluate("localStorage.getItem('bdg.token')")
         for path, signed_in in (("/", False), ("/", True), (f"/app/jobs/{job_id}", True)):
             found = await axe_violations(browser, base + path, token if signed_in else None)
@@ -190,6 +192,46 @@ async def edit_the_plan_and_read_the_diff(page: Page) -> None:
     await expect(page.get_by_test_id("diff")).to_contain_text(
         "+- document the offline mode in README"
     )
+
+
+async def threads_resume_export_and_import(page: Page, base: str, shots: Path) -> None:
+    """Both goals went into one thread, which is still the current one after a reload."""
+    await page.goto(base + "/")
+    messages = page.get_by_role("list", name="Messages")
+    await expect(messages).to_contain_text(GOAL)
+    await expect(messages).to_contain_text("a goal typed before the session expired")
+    current = await page.get_by_label("Current thread").input_value()
+    await page.reload()
+    await expect(page.get_by_label("Current thread")).to_have_value(current)
+    await expect(messages.locator("li")).to_have_count(2)
+    await page.screenshot(path=shots / "6-threads.png", full_page=True)
+
+    async with page.expect_download() as download:
+        await page.get_by_role("button", name="Export").click()
+    exported = shots / "thread.json"
+    await (await download.value).save_as(exported)
+    data = json.loads(await asyncio.to_thread(exported.read_text))
+    assert data["format"] == "bdg-thread/1"
+    assert data["messages"][0]["text"] == GOAL
+
+    picker = page.get_by_label("Import")
+    await picker.set_input_files(
+        {"name": "broken.json", "mimeType": "application/json", "buffer": b"{not json"}
+    )
+    await expect(page.locator(".threads").get_by_role("alert")).to_contain_text("is not JSON")
+    bad = {**data, "messages": [{**data["messages"][0], "role": "robot"}]}
+    await picker.set_input_files(
+        {"name": "bad.json", "mimeType": "application/json", "buffer": json.dumps(bad).encode()}
+    )
+    await expect(page.locator(".threads").get_by_role("alert")).to_contain_text(
+        "body.messages.0.role"
+    )
+    await expect(page.get_by_label("Current thread")).to_have_value(current)
+    await picker.set_input_files(
+        {"name": "good.json", "mimeType": "application/json", "buffer": json.dumps(data).encode()}
+    )
+    await expect(page.get_by_label("Current thread")).not_to_have_value(current)
+    await expect(messages.locator("li")).to_have_count(2)
 
 
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"

@@ -4,7 +4,10 @@ import { GoalForm } from "./components/GoalForm";
 import { JobPage } from "./components/JobPage";
 import { JobList } from "./components/JobList";
 import { SignIn } from "./components/SignIn";
+import { Threads } from "./components/Threads";
 import { exchange, storedToken, storeToken, takeLoginCode } from "./session";
+
+const THREAD = "bdg.thread"; // the current thread, kept across reloads
 
 function currentJob(): string | null {
   return /^\/app\/jobs\/([0-9a-f-]{36})$/.exec(location.pathname)?.[1] ?? null;
@@ -18,6 +21,14 @@ export function App() {
     storedToken() ? null : "Sign in to start.",
   );
   const [jobId, setJobId] = useState<string | null>(currentJob);
+  const [thread, setThreadState] = useState<string | null>(() => localStorage.getItem(THREAD));
+  const [said, setSaid] = useState(0);
+  const setThread = useCallback((id: string | null) => {
+    if (id) localStorage.setItem(THREAD, id);
+    else localStorage.removeItem(THREAD);
+    setThreadState(id);
+    setSaid((n) => n + 1);
+  }, []);
 
   useEffect(() => {
     const code = takeLoginCode();
@@ -77,7 +88,10 @@ export function App() {
           <JobPage key={jobId} api={api} jobId={jobId} token={token} onExpired={expired} />
         ) : (
           <div className="home">
-            <GoalForm api={api} onCreated={(id) => open(id)} />
+            <GoalForm api={api} thread={thread} onThread={setThread} onCreated={(id) => open(id)} />
+            {token && (
+              <Threads api={api} current={thread} version={said} onSelect={setThread} onOpenJob={open} />
+            )}
             {token && <JobList api={api} onOpen={open} />}
           </div>
         )}

@@ -37,6 +37,20 @@ export interface PlanVersion {
   kind?: string;
 }
 
+export interface Thread {
+  id: string;
+  title: string;
+  updated_at: string;
+}
+
+export interface Message {
+  seq: number;
+  role: "user" | "agent";
+  text: string;
+  job_id: string | null;
+  at: string;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -106,6 +120,13 @@ export class Api {
     this.request<{ current: string; versions: PlanVersion[] }>("GET", `/jobs/${id}/plan`);
   planDiff = (id: string, from: number, to: number) =>
     this.text(`/jobs/${id}/plan/diff?from=${from}&to=${to}`);
+  threads = () => this.request<{ items: Thread[] }>("GET", "/threads?limit=50");
+  thread = (id: string) => this.request<Thread & { messages: Message[] }>("GET", `/threads/${id}`);
+  newThread = (title: string) => this.request<Thread>("POST", "/threads", { title });
+  say = (id: string, text: string, jobId: string | null) =>
+    this.request<Message>("POST", `/threads/${id}/messages`, { text, job_id: jobId });
+  exportThread = (id: string) => this.request<unknown>("GET", `/threads/${id}/export`);
+  importThread = (file: unknown) => this.request<Thread>("POST", "/threads/import", file);
   awaitingCalls = (id: string) => this.request<AwaitingCall[]>("GET", `/jobs/${id}/tool-calls`);
   decideCall = (id: string, callId: string, decision: "approve" | "deny") =>
     this.request<Job>("POST", `/jobs/${id}/tool-calls/${callId}/${decision}`);

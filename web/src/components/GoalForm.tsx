@@ -12,7 +12,14 @@ function draft(): { goal: string; repo: string } {
   }
 }
 
-export function GoalForm({ api, onCreated }: { api: Api; onCreated: (id: string) => void }) {
+interface Props {
+  api: Api;
+  thread: string | null;
+  onThread: (id: string) => void;
+  onCreated: (id: string) => void;
+}
+
+export function GoalForm({ api, thread, onThread, onCreated }: Props) {
   const [{ goal, repo }, setDraft] = useState(draft);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -37,6 +44,10 @@ export function GoalForm({ api, onCreated }: { api: Api; onCreated: (id: string)
     setError(null);
     try {
       const job = await api.createJob(text, repo.trim());
+      // The goal joins the current thread (a new one named after it when there is none).
+      const into = thread ?? (await api.newThread(text.slice(0, 80))).id;
+      await api.say(into, text, job.id);
+      onThread(into);
       update({ goal: "", repo });
       onCreated(job.id);
     } catch (failure) {
