@@ -152,6 +152,11 @@ async def test_goal_to_done_in_the_browser(workdir: Path, browser: Browser, tmp_
         await expect(page.get_by_test_id("job-state")).to_have_text("done", timeout=STEP_TIMEOUT_MS)
         await assert_no_gap_no_duplicate(page, base, job_id)
         await expect(page.get_by_test_id("stream-status")).to_have_text("ended")
+        # The diff viewer (loaded lazily): the attempt's files and its patch.
+        await expect(
+            page.get_by_role("list", name="Changed files").locator("li")
+        ).not_to_have_count(0)
+        await expect(page.get_by_label("Patch")).to_contain_text("+++ ")
         steps = await page.locator("li.step").evaluate_all("s => s.map(x => x.dataset.step)")
         assert steps[:2] == ["job", "planning"], steps
         assert "deploying" in steps, steps

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from "react";
 import { Api, ApiError, AwaitingCall, Job, streamUrl } from "../api";
 import { JobStream, SocketLike, Status } from "../jobStream";
 import { appendEvents, EventView } from "../timeline";
@@ -7,6 +7,7 @@ import { CommandBox } from "./CommandBox";
 import { Plan } from "./Plan";
 import { Timeline } from "./Timeline";
 
+const Changes = lazy(() => import("./Changes"));
 const ENDED = new Set(["done", "failed", "cancelled"]);
 const WORKING = new Set(["planning", "coding", "testing", "reviewing", "deploying"]);
 
@@ -107,6 +108,11 @@ export function JobPage({ api, jobId, token, onExpired }: Props) {
       ))}
       <CommandBox api={api} job={job} events={events} onJob={setJob} />
       <Plan api={api} job={job} scores={scores} onJob={setJob} />
+      {job.attempt > 0 && (
+        <Suspense fallback={<p aria-busy="true">Loading the changes...</p>}>
+          <Changes api={api} jobId={jobId} version={`${job.attempt}:${job.state}`} />
+        </Suspense>
+      )}
       <Timeline events={events} />
     </div>
   );

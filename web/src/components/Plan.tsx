@@ -2,6 +2,7 @@ import { Fragment, useEffect, useState } from "react";
 import { Api, ApiError, Job, PlanVersion } from "../api";
 import { Block, blocks, Inline } from "../markdown";
 import { Action } from "./Action";
+import { DiffView } from "./DiffView";
 
 function Inlines({ parts }: { parts: Inline[] }) {
   return (
@@ -31,18 +32,6 @@ function Rendered({ block }: { block: Block }) {
     default:
       return <p><Inlines parts={block.inlines} /></p>;
   }
-}
-
-export function DiffView({ text }: { text: string }) {
-  return (
-    <pre className="diff" data-testid="diff">
-      {text.split("\n").map((line, i) => (
-        <span key={i} className={line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : undefined}>
-          {line + "\n"}
-        </span>
-      ))}
-    </pre>
-  );
 }
 
 interface Props {
