@@ -206,7 +206,9 @@ async def threads_resume_export_and_import(page: Page, base: str, shots: Path) -
     messages = page.get_by_role("list", name="Messages")
     await expect(messages).to_contain_text(GOAL)
     await expect(messages).to_contain_text("a goal typed before the session expired")
-    current = await page.get_by_label("Current thread").input_value()
+    current = await page.evaluate("localStorage.getItem('bdg.thread')")
+    assert current
+    await expect(page.get_by_label("Current thread")).to_have_value(current)
     await page.reload()
     await expect(page.get_by_label("Current thread")).to_have_value(current)
     await expect(messages.locator("li")).to_have_count(2)
