@@ -14,6 +14,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -25,11 +26,17 @@ from starlette.routing import BaseRoute, Route
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from bdg_audit.reader import AuditReader
 from bdg_gateway.app import create_app
 from bdg_gateway.web_static import DIST
 from bdg_sandbox.client import SandboxClient
 from bdg_tools import outcomes as oc
 from bdg_tools.spec import ToolContext
+from tests.integration.audit_fixtures import (  # noqa: F401  (fixtures)
+    AuditRig,
+    audit_rig_fixture,
+    s3_endpoint_fixture,
+)
 from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
     Keys,
     Stack,
@@ -49,8 +56,13 @@ FILE = "secret.txt"
 
 
 @pytest.fixture(name="gateway")
-def gateway_fixture(stack: Stack, keys: Keys, sandbox: SandboxClient) -> FastAPI:
-    return create_app(stack.commands, stack.queries, stack.nc, keys.authenticator(), sandbox)
+def gateway_fixture(
+    stack: Stack, keys: Keys, sandbox: SandboxClient, audit_rig: AuditRig
+) -> FastAPI:
+    app = create_app(stack.commands, stack.queries, stack.nc, keys.authenticator(), sandbox)
+    # The audit routes read the real SeaweedFS of the audit tests, not one under BDG_HOME.
+    app.state.audit = AuditReader(audit_rig.objects, stack.database_url, "audit")
+    return app
 
 
 @dataclass
@@ -69,6 +81,7 @@ class World:
     repo_url: str
     secret: str
     workspace: str
+    ended: UUID  # a job of B's that ended, with its signed audit file
 
     def fill(self, path: str) -> str:
         return path.replace("{path:path}", "{path}").format(
@@ -246,6 +259,20 @@ async def websocket_closes_4404(world: World, path: str, first: dict[str, Any] |
     assert world.stack.event_count() == before
 
 
+async def audit_of_b_not_found(world: World, method: str, path: str) -> None:
+    await not_found(world, method, path, params={"job": str(world.ended)})
+
+
+async def audit_rows_only_a(world: World, method: str, path: str) -> None:
+    # B's file is dated today: a range around today would hold its rows if the tenant leaked.
+    today = datetime.now(UTC).date()
+    days = {"from": str(today - timedelta(days=1)), "to": str(today + timedelta(days=1))}
+    response = await world.as_a(method, path, params=days)
+    assert response.status_code == 200, (path, response.text)
+    for secret in (str(world.ended), str(world.job), world.b):
+        assert secret not in response.text, (path, secret)
+
+
 def websocket(first: dict[str, Any] | None = None) -> Probe:
     async def probe(world: World, method: str, path: str) -> None:
         await websocket_closes_4404(world, path, first)
@@ -295,6 +322,11 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("WS", f"{WS}/exec"): websocket({"argv": ["cat", FILE]}),
     ("DELETE", WS): drops_nothing_of_b,
     ("POST", WS): creates_workspace_of_a,  # last: A then has a workspace of that name
+    # the audit trail: the caller's tenant's files only; the public keys hold nothing of B's
+    ("GET", "/agent/audit/keys"): lists_only_a,
+    ("GET", "/agent/audit/verify"): audit_of_b_not_found,
+    ("GET", "/agent/audit/export"): audit_rows_only_a,
+    ("GET", "/agent/audit/report"): audit_rows_only_a,
     # no tenant: health and the API's own documents
     ("GET", "/healthz"): public_without_tenant_data,
     ("GET", "/openapi.json"): public_without_tenant_data,
@@ -358,9 +390,22 @@ def test_a_route_added_without_a_row_is_caught(gateway: FastAPI) -> None:
     assert routes_of(gateway) - set(ROUTES) == {("GET", "/jobs/{job_id}/shiny")}
 
 
+async def ended_job_with_audit_file(
+    client: httpx.AsyncClient, keys: Keys, b: str, audit_rig: AuditRig
+) -> UUID:
+    made = await client.post("/jobs", json={"goal": "B's own"}, headers=keys.headers(b))
+    assert made.status_code == 201, made.text
+    job = UUID(made.json()["id"])
+    cancelled = await client.post(f"/jobs/{job}/cancel", headers=keys.headers(b))
+    assert cancelled.status_code == 200, cancelled.text
+    written = await audit_rig.auditing.write_file(job, cancelled.json()["version"])
+    assert written is not None
+    return job
+
+
 @pytest.fixture(name="world")
 async def world_fixture(
-    client: httpx.AsyncClient, keys: Keys, stack: Stack, live_url: str
+    client: httpx.AsyncClient, keys: Keys, stack: Stack, live_url: str, audit_rig: AuditRig
 ) -> World:
     a, b = new_tenant(), new_tenant()
     job = await coding_job(client, keys, stack, b)
@@ -382,6 +427,7 @@ async def world_fixture(
     return World(
         client, keys, stack, live_url, a, b, job, waiting.call_id,
         UUID(registered.json()["id"]), repo_url, registered.json()["webhook_secret"], workspace,
+        await ended_job_with_audit_file(client, keys, b, audit_rig),
     )  # fmt: skip
 
 
