@@ -114,9 +114,9 @@ class CanaryStarted(SiteEvent):
     stable: str | None = Field(default=None, pattern=NAME)
     stages: tuple[CanaryStage, ...] = Field(min_length=1)
     threshold: float = Field(gt=0, lt=1)
-    stable_counts: ReleaseCounts | None = Field(
-        default=None, description="the stable's counts at the start: the first window's origin"
-    )
+    # The counts at the start: the first window's origin (a health check was counted).
+    canary_counts: ReleaseCounts | None = None
+    stable_counts: ReleaseCounts | None = None
 
 
 class CanaryObserved(SiteEvent):

@@ -143,6 +143,7 @@ class Site(Aggregate):
         stages: tuple[rv.CanaryStage, ...],
         threshold: float,
         stable_counts: rv.ReleaseCounts | None = None,
+        canary_counts: rv.ReleaseCounts | None = None,
     ) -> None:
         self._release(release)
         if self.canary is not None:
@@ -157,6 +158,7 @@ class Site(Aggregate):
             stages=stages,
             threshold=threshold,
             stable_counts=stable_counts,
+            canary_counts=canary_counts,
         )
 
     def observe(
@@ -293,7 +295,8 @@ class Site(Aggregate):
             threshold=event.threshold,
             stage=0,
             stage_started=event.occurred_at,
-            canary_at=rv.ReleaseCounts(release=event.release, requests=0, errors=0),
+            canary_at=event.canary_counts
+            or rv.ReleaseCounts(release=event.release, requests=0, errors=0),
             stable_at=event.stable_counts,
         )
 

@@ -1,0 +1,207 @@
+"""Site use cases on the local provider: store a build, release it, run its canary, decide.
+
+Each method loads the site, decides, appends (``SiteCommands``), then writes the edge's route
+for the site from the events (``route_of``): the log is the truth, the route table follows it.
+A decision is taken once: ``watch_once`` re-checks, inside the conflict-retried decision, that
+the canary it judged is still the one running at the same stage, so a second deployer (or one
+restarted mid-canary) never promotes twice nor loses a rollback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from uuid import UUID
+
+from bdg_contracts import release_events as rv
+from bdg_contracts.base import Event
+from bdg_contracts.ids import new_event_id
+from bdg_deployer.artifacts import ArtifactError, ArtifactStore
+from bdg_deployer.canary_policy import DEFAULT_STAGES, CanaryPolicy, Window
+from bdg_deployer.edge.routes import update_site
+from bdg_deployer.edge_client import EdgeClient
+from bdg_deployer.site_routes import preview_url, route_of, site_label
+from bdg_jobs.aggregate import Cause
+from bdg_jobs.site_commands import SiteCommands
+from bdg_jobs.sites import Site
+
+PROVIDER = "local"
+
+
+def new_name(prefix: str) -> str:
+    return f"{prefix}-{new_event_id().lower()}"
+
+
+class ReleaseRefusedError(Exception):
+    """The release cannot get traffic: its artifact is missing or altered, or its preview
+    failed the health check. ``DeployFailed`` is recorded with the same message."""
+
+
+@dataclass(frozen=True)
+class EdgeSite:
+    """Where the edge is and what it reads: the route table and the artifact store."""
+
+    routes: Path
+    artifacts: ArtifactStore
+    client: EdgeClient
+    port: int
+
+
+class Releasing:
+    def __init__(
+        self,
+        sites: SiteCommands,
+        edge: EdgeSite,
+        clock: Callable[[], datetime],
+        stages: tuple[rv.CanaryStage, ...] = DEFAULT_STAGES,
+        threshold: float = CanaryPolicy().threshold,
+        producer: str = "deployer",
+    ) -> None:
+        self.sites, self.edge, self.clock = sites, edge, clock
+        self.stages, self.threshold, self.producer = stages, threshold, producer
+
+    def _cause(self, user: str | None = None) -> Cause:
+        producer = f"user:{user}" if user else self.producer
+        return Cause(producer, self.clock(), new_event_id(), user)
+
+    async def _decide(self, tenant: str, site_id: UUID, decide: Callable[[Site], None]) -> Site:
+        await self.sites.execute(tenant, site_id, decide)
+        site = await self.sites.get(tenant, site_id)
+        await asyncio.to_thread(update_site, self.edge.routes, site_label(site), route_of(site))
+        return site
+
+    # -- build and release ------------------------------------------------------------------
+    async def store_build(
+        self, tenant: str, site_id: UUID, folder: Path, command: str, source_job: UUID | None
+    ) -> str:
+        """Put ``folder`` in the artifact store; the build's name (its events say how it went)."""
+        build = new_name("b")
+        await self._decide(
+            tenant, site_id, lambda s: s.start_build(self._cause(), build, command, source_job)
+        )
+        try:
+            manifest = await asyncio.to_thread(self.edge.artifacts.put, folder)
+        except (ArtifactError, OSError) as error:
+            output = str(error)
+            await self._decide(
+                tenant, site_id, lambda s: s.fail_build(self._cause(), build, output)
+            )
+            return build
+        await self._decide(
+            tenant,
+            site_id,
+            lambda s: s.finish_build(
+                self._cause(), build, manifest.digest, len(manifest.files), manifest.size
+            ),
+        )
+        return build
+
+    async def release(self, tenant: str, site_id: UUID, build: str) -> str:
+        """Create a release of ``build`` at its preview URL, once its artifact verifies and the
+        preview answers; the release's name. ``ReleaseRefusedError`` (and ``DeployFailed``)
+        otherwise, with no traffic given."""
+        site = await self.sites.get(tenant, site_id)
+        built = site.builds.get(build)
+        digest = built.digest if built else None
+        name = new_name("r")
+        url = preview_url(site_label(site), name, self.edge.port)
+        try:
+            if digest is None:
+                raise ArtifactError(f"build {build} has no artifact")
+            await asyncio.to_thread(self.edge.artifacts.verify, digest)
+        except ArtifactError as error:
+            await self._fail(tenant, site_id, None, str(error))
+        await self._decide(
+            tenant,
+            site_id,
+            lambda s: s.create_release(self._cause(), name, build, PROVIDER, name, url),
+        )
+        ok, said = await self.edge.client.healthy(f"{name}.{site_label(site)}.localhost")
+        if not ok:
+            await self._fail(tenant, site_id, name, f"health check of {url}: {said}")
+        return name
+
+    async def _fail(self, tenant: str, site_id: UUID, release: str | None, message: str) -> None:
+        await self._decide(
+            tenant,
+            site_id,
+            lambda s: s.fail_deploy(self._cause(), PROVIDER, message, None, release),
+        )
+        raise ReleaseRefusedError(message)
+
+    # -- traffic ----------------------------------------------------------------------------
+    async def roll_out(self, tenant: str, site_id: UUID, release: str) -> None:
+        """A canary against the stable release; the first release of a site, with nothing to
+        compare against, is promoted straight away."""
+        site = await self.sites.get(tenant, site_id)
+        if site.stable is None:
+            reason = rv.ManualReason(by=self.producer, note="first release of the site")
+            await self._decide(tenant, site_id, lambda s: s.promote(self._cause(), release, reason))
+            return
+        counts = await self.edge.client.counts()
+        stable, canary = counts.get(site.stable), counts.get(release)
+        await self._decide(
+            tenant,
+            site_id,
+            lambda s: s.start_canary(
+                self._cause(), release, self.stages, self.threshold, stable, canary
+            ),
+        )
+
+    async def watch_once(self, tenant: str, site_id: UUID) -> type[Event] | None:
+        """Judge the running canary's stage window once and record what follows: a rollback,
+        the next stage, a promotion, or an observation. None when no canary runs."""
+        site = await self.sites.get(tenant, site_id)
+        running = site.canary
+        if running is None:
+            return None
+        counts = await self.edge.client.counts()
+        zero = rv.ReleaseCounts(release=running.release, requests=0, errors=0)
+        canary = counts.get(running.release, zero)
+        stable = counts.get(running.stable) if running.stable else None
+        window = Window.between(canary, running.canary_at, stable, running.stable_at)
+        policy = CanaryPolicy(threshold=running.threshold)
+        verdict = policy.judge(window)
+        now = self.clock()
+        stage = running.stages[running.stage]
+        decided: list[type[Event]] = []
+
+        def decide(s: Site) -> None:
+            decided.clear()
+            current = s.canary
+            if current is None or (current.release, current.stage) != (
+                running.release,
+                running.stage,
+            ):
+                return  # decided meanwhile by another: nothing to add
+            cause = self._cause()
+            if verdict.roll_back:
+                s.roll_back(cause, running.release, rv.AutomaticReason(figures=verdict.figures))
+                decided.append(rv.ReleaseRolledBack)
+            elif policy.stage_done(verdict, stage, running.stage_started, now):
+                if running.stage + 1 < len(running.stages):
+                    s.advance(cause, canary, stable)
+                    decided.append(rv.CanaryAdvanced)
+                else:
+                    reason = rv.AutomaticReason(figures=verdict.figures)
+                    s.promote(cause, running.release, reason)
+                    decided.append(rv.ReleasePromoted)
+            else:
+                s.observe(cause, canary, stable, verdict.figures)
+                decided.append(rv.CanaryObserved)
+
+        await self._decide(tenant, site_id, decide)
+        return decided[0] if decided else None
+
+    async def promote(self, tenant: str, site_id: UUID, release: str, user: str) -> None:
+        reason = rv.ManualReason(by=user)
+        await self._decide(tenant, site_id, lambda s: s.promote(self._cause(user), release, reason))
+
+    async def roll_back(self, tenant: str, site_id: UUID, release: str, user: str) -> None:
+        reason = rv.ManualReason(by=user)
+        await self._decide(
+            tenant, site_id, lambda s: s.roll_back(self._cause(user), release, reason)
+        )
