@@ -25,11 +25,16 @@ from bdg_runtime.embedded import resolve_urls
 from bdg_runtime.local_llm import ensure_local_model_server, service_env
 from bdg_runtime.settings import Settings
 
-SERVICES = ("gateway", "planner", "coder", "tester", "deployer", "indexer", "auditor")
+SERVICES = ("gateway", "planner", "coder", "tester", "deployer", "indexer", "auditor", "edge")
+# The edge is the deployer's local provider, in its package (it shares the artifact store and
+# route table modules), but its own process.
+MODULES = {"edge": "bdg_deployer.edge.main"}
 
 
 def default_commands() -> dict[str, list[str]]:
-    return {name: [sys.executable, "-m", f"bdg_{name}.main"] for name in SERVICES}
+    return {
+        name: [sys.executable, "-m", MODULES.get(name, f"bdg_{name}.main")] for name in SERVICES
+    }
 
 
 def up(

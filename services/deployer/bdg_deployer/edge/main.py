@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import sys
 from pathlib import Path
 
 import uvicorn
@@ -26,13 +28,27 @@ def state_paths(home: Path) -> tuple[Path, Path]:
     return root / "edge" / "routes.json", root / "artifacts"
 
 
+def listen(port: int) -> socket.socket:
+    """The edge's socket; a port taken by another stack is a configuration error (exit 2:
+    ``bdg up`` does not restart it in a loop)."""
+    sock = socket.socket()
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as error:
+        log.error("edge: port %d: %s; set BDG_EDGE_PORT to a free port", port, error)
+        sys.exit(2)
+    return sock
+
+
 def run() -> None:
+    logging.basicConfig(level=logging.INFO)
     routes, artifacts = state_paths(Settings().bdg_home)
     port = int(os.environ.get("BDG_EDGE_PORT", DEFAULT_PORT))
-    logging.basicConfig(level=logging.INFO)
+    sock = listen(port)
     log.info("edge: http://<site>.localhost:%d/ serving %s", port, routes)
     app = create_app(routes, ArtifactStore(artifacts))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 if __name__ == "__main__":
