@@ -1,0 +1,1 @@
+"""Building a site: what builds it (``detect``), and running that in sandboxd (``sandboxed``)."""
