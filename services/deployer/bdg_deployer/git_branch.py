@@ -89,6 +89,10 @@ class GitBranchDeployer(AbstractDeployProvider):
             await asyncio.to_thread(delete_ref, git_dir.path, f"refs/heads/{d.branch}", d.commit)
         return ""
 
+    async def git_dir(self, task: DeployTask) -> GitDir:
+        """The repository the job's branch is delivered to (the site's build reads it)."""
+        return await asyncio.to_thread(self._git_dir, task)
+
     def _own_repo(self, task: DeployTask) -> Path:
         return self.clones / task.tenant_id / f"job-{task.job_id.hex}.git"
 

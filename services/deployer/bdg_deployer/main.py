@@ -1,25 +1,39 @@
 """Deployer service: asks for deploy approval after an approving review, deploys, rolls back.
 
 Composition root. By default the change is delivered as a branch of the job's repository
-(git_branch.py); with ``BDG_ANSWERS_FILE`` set (tests, the demo) deploys are answered from its
+(git_branch.py), and a repository that is a site is also built in sandboxd, released on the
+edge and rolled out as a canary that a background loop judges (site_deploy.py,
+canary_watch.py); with ``BDG_ANSWERS_FILE`` set (tests, the demo) deploys are answered from its
 recorded script. Recorded answers are read here, before anything connects.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from pathlib import Path
 
 from bdg_deployer.adapters import AbstractDeployProvider
 from bdg_deployer.application import Deploying
+from bdg_deployer.artifacts import ArtifactStore
+from bdg_deployer.build.sandboxed import SandboxBuilder
+from bdg_deployer.canary_watch import watch_canaries
+from bdg_deployer.edge.main import DEFAULT_PORT, state_paths
+from bdg_deployer.edge_client import EdgeClient
 from bdg_deployer.git_branch import GitBranchDeployer
 from bdg_deployer.handlers import DeployerHandlers
 from bdg_deployer.recorded import DeployerScript, RecordedDeployProvider, RecordedDeploys
+from bdg_deployer.releasing import EdgeSite, Releasing
+from bdg_deployer.site_deploy import SiteDeployer
+from bdg_jobs.application import utc_now
+from bdg_jobs.site_commands import SiteCommands
 from bdg_runtime import service
 from bdg_runtime.answers import Answers, answers_or_exit, report
 from bdg_runtime.job_replay import ReplaySources
 from bdg_runtime.reactions import AnyReaction
 from bdg_runtime.settings import Settings
+from bdg_sandbox.client import SandboxClient
 
 NAME = "deployer"
 log = logging.getLogger("bdg_deployer")
@@ -39,6 +53,23 @@ def build(answers: Answers, settings: Settings | None = None) -> DeployerHandler
     return DeployerHandlers(Deploying(provider))
 
 
+def releasing(ctx: service.ServiceContext) -> Releasing:
+    """Sites on the local provider: the edge's route table and artifacts under the state dir."""
+    routes, artifacts = state_paths(ctx.settings.bdg_home)
+    port = int(os.environ.get("BDG_EDGE_PORT", DEFAULT_PORT))
+    edge = EdgeSite(routes, ArtifactStore(artifacts), EdgeClient(f"http://127.0.0.1:{port}"), port)
+    return Releasing(SiteCommands(ctx.store), edge, utc_now)
+
+
+def site_handlers(ctx: service.ServiceContext) -> DeployerHandlers:
+    try:
+        client = SandboxClient(ctx.settings.agent_sandbox_endpoint)
+    except ValueError as error:
+        raise service.ConfigurationError(f"AGENT_SANDBOX_ENDPOINT: {error}") from error
+    branch = GitBranchDeployer(clones_dir(ctx.settings))
+    return DeployerHandlers(Deploying(SiteDeployer(branch, SandboxBuilder(client), releasing(ctx))))
+
+
 def replay_reactions(sources: ReplaySources) -> list[AnyReaction]:
     """The same handlers, each deploy answered as the job's history recorded it, whether a
     branch was delivered or a script answered (a replay never deploys)."""
@@ -50,14 +81,17 @@ def run() -> None:
     settings = Settings()
 
     def reactions(ctx: service.ServiceContext) -> list[AnyReaction]:
-        handlers = build(answers, settings)
         if answers.source:
             report(answers, log)
-        else:
-            log.info("deploys: a branch bdg/<job> in each job's repository")
-        return handlers.reactions()
+            return build(answers, settings).reactions()
+        log.info("deploys: a branch bdg/<job> in each job's repository; sites on the edge")
+        return site_handlers(ctx).reactions()
 
-    service.run(NAME, reactions)
+    async def canaries(ctx: service.ServiceContext, stop: asyncio.Event) -> None:
+        if not answers.source:  # recorded deploys make no sites
+            await watch_canaries(releasing(ctx), stop)
+
+    service.run(NAME, reactions, canaries)
 
 
 if __name__ == "__main__":

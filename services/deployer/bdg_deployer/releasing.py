@@ -75,14 +75,23 @@ class Releasing:
 
     # -- build and release ------------------------------------------------------------------
     async def store_build(
-        self, tenant: str, site_id: UUID, folder: Path, command: str, source_job: UUID | None
+        self,
+        tenant: str,
+        site_id: UUID,
+        folder: Path | None,
+        command: str,
+        source_job: UUID | None,
+        failure: str = "",
     ) -> str:
-        """Put ``folder`` in the artifact store; the build's name (its events say how it went)."""
+        """Record a build: ``folder`` into the artifact store, or the failure's output when the
+        build made no folder. The build's name (its events say how it went)."""
         build = new_name("b")
         await self._decide(
             tenant, site_id, lambda s: s.start_build(self._cause(), build, command, source_job)
         )
         try:
+            if folder is None:
+                raise ArtifactError(failure or "the build made no site")
             manifest = await asyncio.to_thread(self.edge.artifacts.put, folder)
         except (ArtifactError, OSError) as error:
             output = str(error)

@@ -28,6 +28,8 @@ class Table(BaseModel):
 
 
 class SiteRoute(Table):
+    tenant: str | None = None  # whose site: the deployer's canary watch finds it again
+    site_id: str | None = None
     stable: str | None = Field(default=None, pattern=NAME)
     canary: str | None = Field(default=None, pattern=NAME)
     percent: float = Field(default=0, ge=0, le=100)

@@ -1,0 +1,80 @@
+"""The deploy step for a job whose repository is a site: the branch, then a build, a release
+and its rollout on the local provider (the edge).
+
+Every approved job's change is delivered as a branch first (``GitBranchDeployer``): for a
+repository that is no site (a library, a CLI) that is the deploy, and the job says so. A site
+(``detect_site`` on the delivered commit) is built in sandboxd, recorded in the site aggregate,
+released at its preview URL and rolled out: the canary watch (``canary_watch.py``) decides the
+rest. A failed build or a refused release fails the step with what went wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bdg_deployer.adapters import AbstractDeployProvider
+from bdg_deployer.build.detect import BuildDetectionError, detect_site
+from bdg_deployer.build.sandboxed import SandboxBuilder, Source
+from bdg_deployer.domain import Deployment, DeployTask, Release
+from bdg_deployer.git_branch import GitBranchDeployer
+from bdg_deployer.releasing import ReleaseRefusedError, Releasing
+from bdg_deployer.site_routes import production_url, site_label
+from bdg_deployer.site_tree import site_tree
+from bdg_jobs.aggregate import Cause
+from bdg_runtime.reactions import StepError
+
+TARGET = "production"
+
+
+class SiteBuildError(StepError):
+    """The site's build failed or its release was refused: retrying the same change cannot help."""
+
+
+@dataclass
+class SiteDeployer(AbstractDeployProvider):
+    branch: GitBranchDeployer
+    builder: SandboxBuilder
+    releasing: Releasing
+
+    async def prepare(self, task: DeployTask) -> Release:
+        return await self.branch.prepare(task)
+
+    async def roll_back(self, task: DeployTask) -> str:
+        return await self.branch.roll_back(task)
+
+    async def deploy(self, task: DeployTask) -> Deployment:
+        delivered = await self.branch.deploy(task)
+        if delivered.branch is None:
+            return delivered
+        target = await self.branch.git_dir(task)
+        paths, package = await asyncio.to_thread(site_tree, target, delivered.branch.commit)
+        try:
+            plan = detect_site(paths, package)
+        except BuildDetectionError as error:
+            raise SiteBuildError(str(error)) from error
+        if plan is None:
+            return delivered  # no site: the branch is the deploy
+        change = task.change
+        source = Source(change.repo, change.base_commit or change.base_ref, change.patches)
+        sites, tenant = self.releasing.sites, task.tenant_id
+        cause = Cause("deployer", self.releasing.clock(), None)
+        site = await sites.ensure(tenant, cause, change.repo or f"job:{task.job_id}", TARGET)
+        with tempfile.TemporaryDirectory(prefix="bdg-site-build-") as tmp:
+            outcome = await self.builder.build(tenant, source, Path(tmp) / "site")
+            build = await self.releasing.store_build(
+                tenant, site.site_id, outcome.folder, plan.command, task.job_id, outcome.output
+            )
+        built = (await sites.get(tenant, site.site_id)).builds[build]
+        if built.failed is not None:
+            raise SiteBuildError(f"the site's build ({plan.command}) failed:\n{built.failed}")
+        try:
+            release = await self.releasing.release(tenant, site.site_id, build)
+        except ReleaseRefusedError as error:
+            raise SiteBuildError(str(error)) from error
+        await self.releasing.roll_out(tenant, site.site_id, release)
+        site = await sites.get(tenant, site.site_id)
+        url = production_url(site_label(site), self.releasing.edge.port)
+        return Deployment(url, canary=site.canary is not None, branch=delivered.branch)

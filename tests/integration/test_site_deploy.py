@@ -1,0 +1,168 @@
+"""The deploy step for sites, end to end on real PostgreSQL, sandboxd and the edge process: a
+library is delivered as a branch only; a site's first job is promoted, the next one goes out as
+a canary that the deployer's watch judges; a failing build fails the step with its output."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from bdg_contracts import release_events as rv
+from bdg_deployer.artifacts import ArtifactStore
+from bdg_deployer.build.sandboxed import SandboxBuilder
+from bdg_deployer.canary_watch import watch_running
+from bdg_deployer.domain import ChangeSet, DeployTask
+from bdg_deployer.edge.main import state_paths
+from bdg_deployer.edge_client import EdgeClient
+from bdg_deployer.git_branch import GitBranchDeployer
+from bdg_deployer.releasing import EdgeSite, Releasing
+from bdg_deployer.site_deploy import SiteBuildError, SiteDeployer
+from bdg_jobs.application import utc_now
+from bdg_jobs.site_commands import SiteCommands, SiteNotFoundError
+from bdg_jobs.store import JobStore
+from tests.git_repos import make_repo
+from tests.ports import free_port
+from tests.sandbox.daemon import start_daemon
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.timeout(240)
+APPROVED = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+STAGE = (rv.CanaryStage(percent=50, min_seconds=0, min_requests=50),)
+
+
+@dataclass
+class World:
+    deployer: SiteDeployer
+    releasing: Releasing
+    root: Path
+    port: int
+
+
+@pytest.fixture(name="root")
+def root_fixture() -> Iterator[Path]:
+    root = Path(tempfile.mkdtemp(prefix="bdg-site-deploy-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(name="world")
+async def world_fixture(root: Path, tmp_path: Path, database_url: str) -> AsyncIterator[World]:
+    port = free_port()
+    env = {**os.environ, "BDG_HOME": str(tmp_path), "BDG_EDGE_PORT": str(port)}
+    edge = subprocess.Popen(  # noqa: ASYNC220  (started once, not awaited)
+        [sys.executable, "-m", "bdg_deployer.edge.main"], env=env
+    )
+    daemon = await start_daemon(SANDBOX_SOURCE_ROOTS=f'["{root}"]')
+    client = daemon.client()
+    routes, artifacts = state_paths(tmp_path)
+    edge_client = EdgeClient(f"http://127.0.0.1:{port}")
+
+    async def up() -> bool:
+        try:
+            await edge_client.counts()
+        except httpx.HTTPError:
+            return False
+        return True
+
+    await eventually(up, timeout=30, what="the edge")
+    store = JobStore.from_url(database_url)
+    site_edge = EdgeSite(routes, ArtifactStore(artifacts), edge_client, port)
+    releasing = Releasing(SiteCommands(store), site_edge, utc_now, stages=STAGE)
+    branch = GitBranchDeployer(tmp_path / "deploys")
+    try:
+        yield World(SiteDeployer(branch, SandboxBuilder(client), releasing), releasing, root, port)
+    finally:
+        store.close()
+        await client.close()
+        daemon.stop()
+        daemon.remove()
+        edge.terminate()
+        edge.wait(10)
+
+
+def task(repo: Path, *patches: str) -> DeployTask:
+    change = ChangeSet(str(repo), "main", "", patches, ())
+    return DeployTask(uuid4(), "acme", "ship it", change=change, approved_at=APPROVED)
+
+
+def new_index(before: str, after: str) -> str:
+    return f"--- a/public/index.html\n+++ b/public/index.html\n@@ -1 +1 @@\n-{before}\n+{after}\n"
+
+
+async def served(port: int, host: str) -> str:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        return (await http.get("/", headers={"host": host})).text
+
+
+async def test_a_library_is_delivered_as_a_branch_only(world: World) -> None:
+    repo = world.root / "lib"
+    make_repo(repo, {"pyproject.toml": "[project]\nname = 'x'\n", "x/__init__.py": ""})
+    done = await world.deployer.deploy(task(repo))
+    assert done.branch is not None
+    assert done.url.startswith("file://")
+    with pytest.raises(SiteNotFoundError):
+        await world.releasing.sites.get("acme", rv.site_id("acme", str(repo), "production"))
+
+
+async def test_a_sites_first_job_is_promoted_and_the_next_is_a_judged_canary(
+    world: World,
+) -> None:
+    repo = world.root / "site"
+    make_repo(repo, {"public/index.html": "<h1>one</h1>\n"})
+    first = await world.deployer.deploy(task(repo))
+    assert first.branch is not None
+    assert not first.canary
+    host = first.url.removeprefix("http://").split(":")[0]
+    assert await served(world.port, host) == "<h1>one</h1>\n"
+
+    second = await world.deployer.deploy(task(repo, new_index("<h1>one</h1>", "<h1>two</h1>")))
+    assert second.canary
+    assert second.url == first.url
+    sid = rv.site_id("acme", str(repo), "production")
+    site = await world.releasing.sites.get("acme", sid)
+    assert site.canary is not None
+    canary = site.canary.release
+    preview = site.releases[site.canary.release].preview_url
+    assert await served(world.port, preview.removeprefix("http://").split(":")[0]) == (
+        "<h1>two</h1>\n"
+    )
+
+    async def traffic_then_watch() -> bool:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{world.port}") as http:
+            for _ in range(80):
+                await http.get("/", headers={"host": host})
+                http.cookies.clear()
+        await watch_running(world.releasing)
+        return (await world.releasing.sites.get("acme", sid)).canary is None
+
+    await eventually(traffic_then_watch, timeout=120, what="the canary to be decided")
+    assert (await world.releasing.sites.get("acme", sid)).stable == canary
+    promoted = world.releasing.sites.store.history(sid)[-1]
+    assert isinstance(promoted, rv.ReleasePromoted)
+    assert isinstance(promoted.reason, rv.AutomaticReason)
+    assert await served(world.port, host) == "<h1>two</h1>\n"
+
+
+async def test_a_failing_build_fails_the_step_with_its_output(world: World) -> None:
+    repo = world.root / "broken"
+    script = "node -e \"console.error('vite: cannot resolve ./main.ts'); process.exit(1)\""
+    make_repo(repo, {"package.json": json.dumps({"scripts": {"build": script}})})
+    with pytest.raises(SiteBuildError, match=r"cannot resolve \./main\.ts"):
+        await world.deployer.deploy(task(repo))
+    sid = rv.site_id("acme", str(repo), "production")
+    site = await world.releasing.sites.get("acme", sid)
+    assert [b.failed is not None for b in site.builds.values()] == [True]
+    assert site.releases == {}
