@@ -39,6 +39,7 @@ def root_fixture() -> Iterator[Path]:
 @pytest.fixture(name="sandbox", scope="module")
 async def sandbox_fixture(root: Path) -> AsyncIterator[SandboxClient]:
     daemon: Daemon = await start_daemon(SANDBOX_SOURCE_ROOTS=f'["{root}"]')
+    daemon.grant({TENANT: [root]})
     client = daemon.client()
     yield client
     await client.close()

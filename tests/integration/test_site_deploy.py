@@ -66,6 +66,7 @@ async def world_fixture(root: Path, tmp_path: Path, database_url: str) -> AsyncI
         [sys.executable, "-m", "bdg_deployer.edge.main"], env=env
     )
     daemon = await start_daemon(SANDBOX_SOURCE_ROOTS=f'["{root}"]')
+    daemon.grant({"acme": [root]})
     client = daemon.client()
     routes, artifacts = state_paths(tmp_path)
     edge_client = EdgeClient(f"http://127.0.0.1:{port}")
