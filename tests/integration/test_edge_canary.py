@@ -8,9 +8,11 @@ Errors are injected the way a page reports them: the client beacon, for every 50
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -19,8 +21,10 @@ import pytest
 
 from bdg_contracts import release_events as rv
 from bdg_deployer.artifacts import ArtifactStore
+from bdg_deployer.canary_watch import watch_running
 from bdg_deployer.edge.app import RELEASE_HEADER
 from bdg_deployer.edge.main import state_paths
+from bdg_deployer.edge.routes import VISITOR_COOKIE, read_table
 from bdg_deployer.edge_client import EdgeClient
 from bdg_deployer.releasing import EdgeSite, ReleaseRefusedError, Releasing
 from bdg_deployer.site_routes import site_label
@@ -35,26 +39,35 @@ pytestmark = pytest.mark.timeout(120)
 ONE_STAGE = (rv.CanaryStage(percent=50, min_seconds=0, min_requests=200),)
 
 
+@dataclass
+class EdgeProcess:
+    home: Path
+    port: int
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, "BDG_HOME": str(self.home), "BDG_EDGE_PORT": str(self.port)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "bdg_deployer.edge.main"], env=env)
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+
 @pytest.fixture
-def edge_process(tmp_path: Path) -> Iterator[tuple[Path, int]]:
-    port = free_port()
-    env = {**os.environ, "BDG_HOME": str(tmp_path), "BDG_EDGE_PORT": str(port)}
-    proc = subprocess.Popen([sys.executable, "-m", "bdg_deployer.edge.main"], env=env)
+def edge_process(tmp_path: Path) -> Iterator[EdgeProcess]:
+    edge = EdgeProcess(tmp_path, free_port())
+    edge.start()
     try:
-        yield tmp_path, port
+        yield edge
     finally:
-        proc.terminate()
-        proc.wait(10)
+        assert edge.proc is not None
+        edge.proc.terminate()
+        edge.proc.wait(10)
 
 
-@pytest.fixture
-async def releasing(
-    edge_process: tuple[Path, int], database_url: str
-) -> AsyncIterator[tuple[Releasing, UUID, str]]:
-    home, port = edge_process
-    routes, artifacts = state_paths(home)
-    client = EdgeClient(f"http://127.0.0.1:{port}")
-
+async def edge_up(client: EdgeClient) -> None:
     async def up() -> bool:
         try:
             await client.counts()
@@ -63,6 +76,16 @@ async def releasing(
         return True
 
     await eventually(up, timeout=30, what="the edge to listen")
+
+
+@pytest.fixture
+async def releasing(
+    edge_process: EdgeProcess, database_url: str
+) -> AsyncIterator[tuple[Releasing, UUID, str]]:
+    home, port = edge_process.home, edge_process.port
+    routes, artifacts = state_paths(home)
+    client = EdgeClient(f"http://127.0.0.1:{port}")
+    await edge_up(client)
     sites = SiteCommands(JobStore.from_url(database_url))
     cause = Cause("deployer", utc_now(), "evt-site")
     site = await sites.ensure("acme", cause, f"https://git.example/{uuid4().hex}", "production")
@@ -196,3 +219,56 @@ async def test_an_altered_artifact_is_never_released(
     failed = r.sites.store.history(site_id)[-1]
     assert isinstance(failed, rv.DeployFailed)
     assert "altered" in failed.message
+
+
+async def releases_of(port: int, label: str, buckets: list[int]) -> list[str]:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        got = []
+        for bucket in buckets:
+            client.cookies.set(VISITOR_COOKIE, str(bucket))
+            answer = await client.get("/", headers={"host": f"{label}.localhost"})
+            got.append(answer.headers[RELEASE_HEADER])
+        return got
+
+
+async def test_a_killed_edge_comes_back_with_the_last_split_and_the_canary_goes_on(
+    releasing: tuple[Releasing, UUID, str], edge_process: EdgeProcess, tmp_path: Path
+) -> None:
+    r, site_id, label = releasing
+    first = await released(r, site_id, tmp_path, "one")
+    await r.roll_out("acme", site_id, first)
+    second = await released(r, site_id, tmp_path, "two")
+    await r.roll_out("acme", site_id, second)
+    buckets = list(range(0, 10_000, 250))
+    before = await releases_of(r.edge.port, label, buckets)
+    assert set(before) == {first, second}
+    edge_process.kill9()
+    edge_process.start()
+    await edge_up(r.edge.client)
+    assert await releases_of(r.edge.port, label, buckets) == before
+    # The counts restarted with the edge: the window starts over, and a 2% canary is still
+    # rolled back.
+    assert await run_canary(r, site_id, label, every=50) is rv.ReleaseRolledBack
+
+
+async def test_a_decision_whose_route_was_never_written_is_applied_from_the_events(
+    releasing: tuple[Releasing, UUID, str], tmp_path: Path
+) -> None:
+    """The deployer appended a rollback and died before writing the route: the next turn of
+    the canary watch (a restarted deployer) writes it from the events, and decides nothing
+    twice."""
+    r, site_id, label = releasing
+    first = await released(r, site_id, tmp_path, "one")
+    await r.roll_out("acme", site_id, first)
+    second = await released(r, site_id, tmp_path, "two")
+    await r.roll_out("acme", site_id, second)
+    cause = Cause("deployer", utc_now(), "evt-crash")
+    await r.sites.execute(
+        "acme", site_id, lambda s: s.roll_back(cause, second, rv.ManualReason(by="carol"))
+    )
+    assert read_table(r.edge.routes).sites[label].canary == second  # the route lags
+    version = (await r.sites.get("acme", site_id)).version
+    assert await watch_running(r) == 0
+    assert read_table(r.edge.routes).sites[label].canary is None
+    assert set(await production(r.edge.port, label, 30)) == {first}
+    assert (await r.sites.get("acme", site_id)).version == version  # nothing decided again

@@ -91,3 +91,12 @@ def test_a_window_is_counts_since_the_stage_began() -> None:
 def test_a_threshold_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError, match="threshold"):
         CanaryPolicy(threshold=0.5)
+
+
+def test_an_edge_restart_starts_the_window_over() -> None:
+    then = ReleaseCounts(release="r1", requests=400, errors=2)
+    after_restart = ReleaseCounts(release="r1", requests=30, errors=1)
+    stable_then = ReleaseCounts(release="r0", requests=40_000, errors=5)
+    stable_after = ReleaseCounts(release="r0", requests=3_000, errors=0)
+    window = Window.between(after_restart, then, stable_after, stable_then)
+    assert window == Window(30, 1, 3_000, 0)

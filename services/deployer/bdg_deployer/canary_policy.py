@@ -43,16 +43,17 @@ class Window:
         stable_now: ReleaseCounts | None,
         stable_then: ReleaseCounts | None,
     ) -> Window:
-        s_req = s_err = 0
-        if stable_now is not None:
-            s_req = stable_now.requests - (stable_then.requests if stable_then else 0)
-            s_err = stable_now.errors - (stable_then.errors if stable_then else 0)
-        return cls(
-            max(canary_now.requests - canary_then.requests, 0),
-            max(canary_now.errors - canary_then.errors, 0),
-            max(s_req, 0),
-            max(s_err, 0),
-        )
+        """Counts since the stage began. The edge counts in memory: fewer requests now than
+        then means it restarted, and its counts since the restart are the window."""
+        c_req, c_err = _since(canary_now, canary_then)
+        s_req, s_err = _since(stable_now, stable_then) if stable_now is not None else (0, 0)
+        return cls(c_req, c_err, s_req, s_err)
+
+
+def _since(now: ReleaseCounts, then: ReleaseCounts | None) -> tuple[int, int]:
+    if then is None or now.requests < then.requests:
+        return now.requests, now.errors
+    return now.requests - then.requests, max(now.errors - then.errors, 0)
 
 
 @dataclass(frozen=True)

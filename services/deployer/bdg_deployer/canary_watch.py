@@ -1,8 +1,10 @@
-"""The deployer's background loop: judge every running canary, every few seconds.
+"""The deployer's background loop: judge every running canary, every few seconds, and keep the
+edge's route table equal to the sites' events.
 
-Which canaries run is read from the edge's route table (each route names its tenant and site);
-what each one is, from the site's events (``Releasing.watch_once`` reloads the site). A deployer
-killed mid-canary finds them again here when it starts: nothing is kept in memory between turns.
+Which sites there are is read from the route table (each route names its tenant and site); what
+each one is, from its events. A deployer killed between appending a decision and writing the
+route finds the difference here and writes the route (the events win); a deployer killed
+mid-canary finds its canaries again when it starts: nothing is kept in memory between turns.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from uuid import UUID
 
 import httpx
 
-from bdg_deployer.edge.routes import read_table
+from bdg_deployer.edge.routes import SiteRoute, read_table, update_site
 from bdg_deployer.releasing import Releasing
+from bdg_deployer.site_routes import route_of
 from bdg_jobs.errors import DomainError
 
 log = logging.getLogger("bdg_deployer.canary")
@@ -25,11 +28,19 @@ async def watch_running(releasing: Releasing) -> int:
     """One turn over the running canaries; how many were judged."""
     table = await asyncio.to_thread(read_table, releasing.edge.routes)
     judged = 0
-    for name, route in table.sites.items():
-        if route.canary is None or route.site_id is None or route.tenant is None:
+    for name, listed in table.sites.items():
+        if listed.site_id is None or listed.tenant is None:
+            continue
+        tenant, site_id = listed.tenant, UUID(listed.site_id)
+        try:
+            route = await sync_route(releasing, name, listed, tenant, site_id)
+        except DomainError as error:
+            log.warning("route of %s: %s", name, error)
+            continue
+        if route.canary is None:
             continue
         try:
-            decided = await releasing.watch_once(route.tenant, UUID(route.site_id))
+            decided = await releasing.watch_once(tenant, site_id)
         except (httpx.HTTPError, DomainError) as error:  # the edge is back next turn
             log.warning("canary of %s: %s", name, error)
             continue
@@ -37,6 +48,18 @@ async def watch_running(releasing: Releasing) -> int:
             judged += 1
             log.info("canary of %s: %s", name, decided.__name__)
     return judged
+
+
+async def sync_route(
+    releasing: Releasing, name: str, route: SiteRoute, tenant: str, site_id: UUID
+) -> SiteRoute:
+    """The route as the site's events say; written when the table says otherwise."""
+    site = await releasing.sites.get(tenant, site_id)
+    wanted = route_of(site)
+    if wanted != route:
+        log.info("route of %s: from the events (%s -> %s)", name, route.canary, wanted.canary)
+        await asyncio.to_thread(update_site, releasing.edge.routes, name, wanted)
+    return wanted
 
 
 async def watch_canaries(releasing: Releasing, stop: asyncio.Event) -> None:
