@@ -167,3 +167,22 @@ async def test_a_failing_build_fails_the_step_with_its_output(world: World) -> N
     site = await world.releasing.sites.get("acme", sid)
     assert [b.failed is not None for b in site.builds.values()] == [True]
     assert site.releases == {}
+
+
+async def test_the_jobs_rollback_takes_its_release_out_without_rebuilding(world: World) -> None:
+    repo = world.root / "rolled"
+    make_repo(repo, {"public/index.html": "<h1>one</h1>\n"})
+    first = await world.deployer.deploy(task(repo))
+    second_task = task(repo, new_index("<h1>one</h1>", "<h1>two</h1>"))
+    second = await world.deployer.deploy(second_task)
+    assert second.canary
+    sid = rv.site_id("acme", str(repo), "production")
+    builds = len((await world.releasing.sites.get("acme", sid)).builds)
+    assert await world.deployer.roll_back(second_task) == first.url
+    site = await world.releasing.sites.get("acme", sid)
+    assert site.canary is None
+    assert len(site.builds) == builds  # nothing rebuilt
+    rolled = world.releasing.sites.store.history(sid)[-1]
+    assert isinstance(rolled, rv.ReleaseRolledBack)
+    assert rolled.reason == rv.ManualReason(by=f"job:{second_task.job_id}")
+    assert (rolled.producer, rolled.user_id) == ("deployer", None)

@@ -30,6 +30,7 @@ class SiteStateError(DomainError):
 class Build:
     name: str
     command: str
+    source_job: UUID | None = None
     digest: str | None = None
     files: int = 0
     size: int = 0
@@ -237,6 +238,14 @@ class Site(Aggregate):
             release=release,
         )
 
+    def releases_of_job(self, job_id: UUID) -> list[str]:
+        """The releases built from ``job_id``'s change, oldest first."""
+        return [
+            name
+            for name, release in self.releases.items()
+            if self.builds[release.build].source_job == job_id
+        ]
+
     # -- checks -----------------------------------------------------------------------------
     def _running_build(self, build: str) -> Build:
         found = self.builds.get(build)
@@ -269,7 +278,7 @@ class Site(Aggregate):
 
     @_mutate.register
     def _(self, event: rv.BuildStarted) -> None:
-        self.builds[event.build] = Build(event.build, event.command)
+        self.builds[event.build] = Build(event.build, event.command, event.source_job)
 
     @_mutate.register
     def _(self, event: rv.BuildFinished) -> None:

@@ -209,8 +209,10 @@ class Releasing:
         reason = rv.ManualReason(by=user)
         await self._decide(tenant, site_id, lambda s: s.promote(self._cause(user), release, reason))
 
-    async def roll_back(self, tenant: str, site_id: UUID, release: str, user: str) -> None:
+    async def roll_back(
+        self, tenant: str, site_id: UUID, release: str, user: str, *, by_user: bool = True
+    ) -> None:
+        """``user`` asked (``by_user``), or a job's rollback on the deployer's side did."""
         reason = rv.ManualReason(by=user)
-        await self._decide(
-            tenant, site_id, lambda s: s.roll_back(self._cause(user), release, reason)
-        )
+        cause = self._cause(user if by_user else None)
+        await self._decide(tenant, site_id, lambda s: s.roll_back(cause, release, reason))

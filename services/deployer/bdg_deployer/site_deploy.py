@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from bdg_contracts import release_events as rv
 from bdg_deployer.adapters import AbstractDeployProvider
 from bdg_deployer.build.detect import BuildDetectionError, detect_site
 from bdg_deployer.build.sandboxed import SandboxBuilder, Source
@@ -24,6 +25,7 @@ from bdg_deployer.releasing import ReleaseRefusedError, Releasing
 from bdg_deployer.site_routes import production_url, site_label
 from bdg_deployer.site_tree import site_tree
 from bdg_jobs.aggregate import Cause
+from bdg_jobs.site_commands import SiteNotFoundError
 from bdg_runtime.reactions import StepError
 
 TARGET = "production"
@@ -43,7 +45,20 @@ class SiteDeployer(AbstractDeployProvider):
         return await self.branch.prepare(task)
 
     async def roll_back(self, task: DeployTask) -> str:
-        return await self.branch.roll_back(task)
+        """The job's branch goes; on a site, the job's release in canary or serving is rolled
+        back (to the release before it: nothing is rebuilt). The URL serving now."""
+        shown = await self.branch.roll_back(task)
+        tenant, repo = task.tenant_id, task.change.repo or f"job:{task.job_id}"
+        try:
+            site = await self.releasing.sites.get(tenant, rv.site_id(tenant, repo, TARGET))
+        except SiteNotFoundError:
+            return shown  # no site: the branch was the deploy
+        live = {site.stable, site.canary.release if site.canary else None}
+        for release in site.releases_of_job(task.job_id):
+            if release in live:
+                by = f"job:{task.job_id}"
+                await self.releasing.roll_back(tenant, site.site_id, release, by, by_user=False)
+        return production_url(site_label(site), self.releasing.edge.port)
 
     async def deploy(self, task: DeployTask) -> Deployment:
         delivered = await self.branch.deploy(task)
