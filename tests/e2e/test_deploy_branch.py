@@ -33,7 +33,11 @@ async def test_an_approved_job_is_delivered_as_a_branch_and_done(
     base = make_repo(repo, {"README.md": "# my app\n"})
     for role in ("planner", "coder", "tester"):
         cluster.start(role, module=f"bdg_{role}.main", env={"BDG_ANSWERS_FILE": str(REFERENCE)})
-    cluster.start("deployer", module="bdg_deployer.main", env={"BDG_ANSWERS_FILE": ""})
+    # The job's change is a site (a package.json build script); this cluster runs no sandboxd
+    # and no edge, so the deployer delivers the branch only (tests/integration/test_site_deploy.py
+    # has the sites).
+    branch_only = {"BDG_ANSWERS_FILE": "", "BDG_DEPLOY_SITES": "0"}
+    cluster.start("deployer", module="bdg_deployer.main", env=branch_only)
     c = client
     request = cmd.RequestJob(goal=GOAL, repo=str(repo), base_ref="main", plan_approval="auto")
     job = await c.commands.create(c.caller, request)

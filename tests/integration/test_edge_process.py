@@ -35,3 +35,17 @@ def test_a_taken_port_exits_2_naming_the_setting(tmp_path: Path) -> None:
         )
     assert done.returncode == 2
     assert "BDG_EDGE_PORT" in done.stderr
+
+
+def test_a_bad_deploy_sites_setting_exits_2_naming_it(tmp_path: Path) -> None:
+    env = {**os.environ, "BDG_HOME": str(tmp_path), "BDG_DEPLOY_SITES": "yes"}
+    env.pop("BDG_ANSWERS_FILE", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "bdg_deployer.main"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "BDG_DEPLOY_SITES must be 0 or 1" in done.stderr

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -68,3 +71,24 @@ async def test_another_tenants_site_is_not_found(sites: SiteCommands) -> None:
     with pytest.raises(SiteNotFoundError):
         await sites.execute("globex", site.site_id, lambda s: build_and_release(s, "r1"))
     assert (await sites.get("acme", site.site_id)).version == 1
+
+
+def test_any_reader_of_the_log_decodes_a_sites_events(tmp_path: Path) -> None:
+    """The gateway's projector, the relay, other services: none imports the site's modules,
+    and each must read a site's events in the shared log (an unknown class poisons a
+    projection)."""
+    sample = Path(__file__).parents[1] / "contracts" / "samples" / "SiteCreated" / "v1.json"
+    code = (
+        "import json, sys\n"
+        "from eventsourcing.persistence import StoredEvent\n"
+        "from bdg_jobs.mapper import to_event\n"
+        "stored = json.loads(open(sys.argv[1]).read())['stored']\n"
+        "oid, version = stored.pop('job_id'), stored.pop('version')\n"
+        "row = StoredEvent(oid, version, 'SiteCreated', json.dumps(stored).encode())\n"
+        "print(type(to_event(row)).__name__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(sample)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "SiteCreated"

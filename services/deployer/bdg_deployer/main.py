@@ -61,6 +61,15 @@ def releasing(ctx: service.ServiceContext) -> Releasing:
     return Releasing(SiteCommands(ctx.store), edge, utc_now)
 
 
+def sites_enabled() -> bool:
+    """``BDG_DEPLOY_SITES`` (default 1): build and release sites, which needs sandboxd and the
+    edge; 0: every deploy is the branch delivery only."""
+    raw = os.environ.get("BDG_DEPLOY_SITES", "1").strip()
+    if raw not in ("0", "1"):
+        raise service.ConfigurationError(f"BDG_DEPLOY_SITES must be 0 or 1, got {raw!r}")
+    return raw == "1"
+
+
 def site_handlers(ctx: service.ServiceContext) -> DeployerHandlers:
     try:
         client = SandboxClient(ctx.settings.agent_sandbox_endpoint)
@@ -80,15 +89,24 @@ def run() -> None:
     answers = answers_or_exit(NAME, DeployerScript)
     settings = Settings()
 
+    try:
+        sites = sites_enabled()
+    except service.ConfigurationError as error:
+        log.error("%s", error)
+        raise SystemExit(2) from error
+
     def reactions(ctx: service.ServiceContext) -> list[AnyReaction]:
         if answers.source:
             report(answers, log)
+            return build(answers, settings).reactions()
+        if not sites:
+            log.info("deploys: a branch bdg/<job> in each job's repository (BDG_DEPLOY_SITES=0)")
             return build(answers, settings).reactions()
         log.info("deploys: a branch bdg/<job> in each job's repository; sites on the edge")
         return site_handlers(ctx).reactions()
 
     async def canaries(ctx: service.ServiceContext, stop: asyncio.Event) -> None:
-        if not answers.source:  # recorded deploys make no sites
+        if sites and not answers.source:  # recorded deploys make no sites
             await watch_canaries(releasing(ctx), stop)
 
     service.run(NAME, reactions, canaries)
