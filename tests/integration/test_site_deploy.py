@@ -186,3 +186,19 @@ async def test_the_jobs_rollback_takes_its_release_out_without_rebuilding(world:
     assert isinstance(rolled, rv.ReleaseRolledBack)
     assert rolled.reason == rv.ManualReason(by=f"job:{second_task.job_id}")
     assert (rolled.producer, rolled.user_id) == ("deployer", None)
+
+
+async def test_a_redelivered_deploy_releases_nothing_twice(world: World) -> None:
+    """The deployer died after the release, before the job's Deployed: the redelivery finds
+    the job's release and answers as the first time, with no second build or canary."""
+    repo = world.root / "again"
+    make_repo(repo, {"public/index.html": "<h1>one</h1>\n"})
+    await world.deployer.deploy(task(repo))
+    second_task = task(repo, new_index("<h1>one</h1>", "<h1>two</h1>"))
+    first_try = await world.deployer.deploy(second_task)
+    sid = rv.site_id("acme", str(repo), "production")
+    version = (await world.releasing.sites.get("acme", sid)).version
+    again = await world.deployer.deploy(second_task)
+    assert again == first_try
+    assert again.canary
+    assert (await world.releasing.sites.get("acme", sid)).version == version

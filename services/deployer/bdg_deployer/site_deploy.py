@@ -14,6 +14,7 @@ import asyncio
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from uuid import UUID
 
 from bdg_contracts import release_events as rv
 from bdg_deployer.adapters import AbstractDeployProvider
@@ -77,6 +78,8 @@ class SiteDeployer(AbstractDeployProvider):
         sites, tenant = self.releasing.sites, task.tenant_id
         cause = Cause("deployer", self.releasing.clock(), None)
         site = await sites.ensure(tenant, cause, change.repo or f"job:{task.job_id}", TARGET)
+        if site.releases_of_job(task.job_id):  # a redelivery after a crash: released already
+            return await self._deployment(tenant, site.site_id, delivered, task)
         with tempfile.TemporaryDirectory(prefix="bdg-site-build-") as tmp:
             outcome = await self.builder.build(tenant, source, Path(tmp) / "site")
             build = await self.releasing.store_build(
@@ -90,6 +93,15 @@ class SiteDeployer(AbstractDeployProvider):
         except ReleaseRefusedError as error:
             raise SiteBuildError(str(error)) from error
         await self.releasing.roll_out(tenant, site.site_id, release)
-        site = await sites.get(tenant, site.site_id)
+        return await self._deployment(tenant, site.site_id, delivered, task)
+
+    async def _deployment(
+        self, tenant: str, site_id: UUID, delivered: Deployment, task: DeployTask
+    ) -> Deployment:
+        """What the job's Deployed says: the production URL, and whether its release is a
+        canary now."""
+        site = await self.releasing.sites.get(tenant, site_id)
         url = production_url(site_label(site), self.releasing.edge.port)
-        return Deployment(url, canary=site.canary is not None, branch=delivered.branch)
+        ours = set(site.releases_of_job(task.job_id))
+        canary = site.canary is not None and site.canary.release in ours
+        return Deployment(url, canary=canary, branch=delivered.branch)
