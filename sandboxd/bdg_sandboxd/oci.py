@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bdg_contracts.sandbox import Limits
 from bdg_sandboxd.backend import CACHE_MOUNT, RunSpec
 
 SANDBOX_UID = SANDBOX_GID = 65534
@@ -57,6 +58,7 @@ RUNC_READONLY = (
     "/proc/sysrq-trigger",
 )
 NAMESPACES = ("pid", "network", "ipc", "uts", "mount", "cgroup")
+DEVPTS = ("newinstance", "ptmxmode=0666", "mode=0620")  # its own ptys, none of the host's
 
 
 @dataclass(frozen=True)
@@ -66,55 +68,87 @@ class Bind:
     readonly: bool = True
 
 
+def _mount(destination: str, kind: str, source: str, *options: str) -> dict[str, Any]:
+    return {"destination": destination, "type": kind, "source": source, "options": list(options)}
+
+
 def _bind(bind: Bind) -> dict[str, Any]:
-    options = ["bind", "ro" if bind.readonly else "rw", "nosuid", "nodev"]
-    return {
-        "destination": bind.destination,
-        "type": "bind",
-        "source": bind.source,
-        "options": options,
-    }
+    mode = "ro" if bind.readonly else "rw"
+    return _mount(bind.destination, "bind", bind.source, "bind", mode, "nosuid", "nodev")
+
+
+def _tmpfs(destination: str, *options: str) -> dict[str, Any]:
+    return _mount(destination, "tmpfs", "tmpfs", *options)
 
 
 def _system_mounts() -> list[dict[str, Any]]:
     return [
-        {
-            "destination": "/proc",
-            "type": "proc",
-            "source": "proc",
-            "options": ["nosuid", "noexec", "nodev"],
-        },
-        {
-            "destination": "/dev",
-            "type": "tmpfs",
-            "source": "tmpfs",
-            "options": ["nosuid", "strictatime", "mode=755", "size=65536k"],
-        },
-        {
-            "destination": "/dev/pts",
-            "type": "devpts",
-            "source": "devpts",
-            "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"],
-        },
-        {
-            "destination": "/dev/shm",
-            "type": "tmpfs",
-            "source": "shm",
-            "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
-        },
-        {
-            "destination": "/dev/mqueue",
-            "type": "mqueue",
-            "source": "mqueue",
-            "options": ["nosuid", "noexec", "nodev"],
-        },
-        {
-            "destination": "/sys",
-            "type": "sysfs",
-            "source": "sysfs",
-            "options": ["nosuid", "noexec", "nodev", "ro"],
-        },
+        _mount("/proc", "proc", "proc", "nosuid", "noexec", "nodev"),
+        _tmpfs("/dev", "nosuid", "strictatime", "mode=755", "size=65536k"),
+        _mount("/dev/pts", "devpts", "devpts", "nosuid", "noexec", *DEVPTS),
+        _mount("/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k"),
+        _mount("/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec", "nodev"),
+        _mount("/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro"),
     ]
+
+
+def _mounts(
+    spec: RunSpec, host_binds: Sequence[Bind], extra_binds: Sequence[Bind]
+) -> list[dict[str, Any]]:
+    cache = [_bind(Bind(str(spec.cache), CACHE_MOUNT, readonly=False))] if spec.cache else []
+    return [
+        *_system_mounts(),
+        *(_bind(b) for b in host_binds),
+        _bind(Bind(str(spec.workspace), "/workspace", readonly=False)),
+        *cache,
+        _tmpfs("/tmp", "nosuid", "nodev", "mode=1777", f"size={spec.limits.tmp_mb}m"),
+        # Root's only, for the mount points of extra binds (none written into the rootfs).
+        _tmpfs("/run", "nosuid", "nodev", "noexec", "mode=755", "size=1m"),
+        *(_bind(b) for b in extra_binds),
+    ]
+
+
+def _process(spec: RunSpec, argv: Sequence[str], env: Mapping[str, str]) -> dict[str, Any]:
+    no_caps: dict[str, list[str]] = {
+        name: [] for name in ("bounding", "effective", "inheritable", "permitted", "ambient")
+    }
+    return {
+        "terminal": False,
+        "user": {"uid": SANDBOX_UID, "gid": SANDBOX_GID, "additionalGids": []},
+        "args": list(argv),
+        "env": [f"{key}={value}" for key, value in env.items()],
+        "cwd": spec.cwd,
+        "capabilities": no_caps,
+        "rlimits": [
+            {"type": "RLIMIT_NOFILE", "hard": 4096, "soft": 4096},
+            {"type": "RLIMIT_CORE", "hard": 0, "soft": 0},
+        ],
+        "noNewPrivileges": True,
+        "oomScoreAdj": 1000,  # under host memory pressure, the sandbox goes first
+    }
+
+
+def _resources(limits: Limits) -> dict[str, Any]:
+    memory = limits.memory_mb << 20
+    return {
+        "devices": [{"allow": False, "access": "rwm"}],
+        "memory": {"limit": memory, "swap": memory},  # swap = memory: no swap at all
+        "pids": {"limit": limits.pids},
+        "cpu": {"quota": round(limits.cpus * CPU_PERIOD_US), "period": CPU_PERIOD_US},
+    }
+
+
+def _linux(
+    limits: Limits, cgroups_path: str, seccomp: Mapping[str, Any], masked: Sequence[str]
+) -> dict[str, Any]:
+    return {
+        "namespaces": [{"type": kind} for kind in NAMESPACES],
+        "cgroupsPath": cgroups_path,
+        "resources": _resources(limits),
+        "maskedPaths": [*RUNC_MASKED, *HOST_SECRETS, *masked],
+        "readonlyPaths": list(RUNC_READONLY),
+        "seccomp": dict(seccomp),
+    }
 
 
 def config(
@@ -132,62 +166,12 @@ def config(
     """``root``: the rootfs path (relative to the bundle or absolute); ``host_binds``: the host
     system directories bound into it; ``extra_binds``: e.g. the egress proxy's socket;
     ``masked``: more paths to hide (besides HOST_SECRETS), e.g. the host's ssh keys."""
-    limits = spec.limits
     env = {**DEFAULT_ENV, **spec.env, **(extra_env or {})}
-    memory = limits.memory_mb << 20
-    mounts = [
-        *_system_mounts(),
-        *(_bind(b) for b in host_binds),
-        _bind(Bind(str(spec.workspace), "/workspace", readonly=False)),
-        *([_bind(Bind(str(spec.cache), CACHE_MOUNT, readonly=False))] if spec.cache else []),
-        {
-            "destination": "/tmp",
-            "type": "tmpfs",
-            "source": "tmpfs",
-            "options": ["nosuid", "nodev", "mode=1777", f"size={limits.tmp_mb}m"],
-        },
-        # Root's only, for the mount points of extra binds (none written into the rootfs).
-        {
-            "destination": "/run",
-            "type": "tmpfs",
-            "source": "tmpfs",
-            "options": ["nosuid", "nodev", "noexec", "mode=755", "size=1m"],
-        },
-        *(_bind(b) for b in extra_binds),
-    ]
-    no_caps: dict[str, list[str]] = {
-        name: [] for name in ("bounding", "effective", "inheritable", "permitted", "ambient")
-    }
     return {
         "ociVersion": "1.0.2",
-        "process": {
-            "terminal": False,
-            "user": {"uid": SANDBOX_UID, "gid": SANDBOX_GID, "additionalGids": []},
-            "args": list(argv if argv is not None else spec.argv),
-            "env": [f"{key}={value}" for key, value in env.items()],
-            "cwd": spec.cwd,
-            "capabilities": no_caps,
-            "rlimits": [
-                {"type": "RLIMIT_NOFILE", "hard": 4096, "soft": 4096},
-                {"type": "RLIMIT_CORE", "hard": 0, "soft": 0},
-            ],
-            "noNewPrivileges": True,
-            "oomScoreAdj": 1000,  # under host memory pressure, the sandbox goes first
-        },
+        "process": _process(spec, argv if argv is not None else spec.argv, env),
         "root": {"path": root, "readonly": True},
         "hostname": "sandbox",
-        "mounts": mounts,
-        "linux": {
-            "namespaces": [{"type": kind} for kind in NAMESPACES],
-            "cgroupsPath": cgroups_path,
-            "resources": {
-                "devices": [{"allow": False, "access": "rwm"}],
-                "memory": {"limit": memory, "swap": memory},  # swap = memory: no swap at all
-                "pids": {"limit": limits.pids},
-                "cpu": {"quota": round(limits.cpus * CPU_PERIOD_US), "period": CPU_PERIOD_US},
-            },
-            "maskedPaths": [*RUNC_MASKED, *HOST_SECRETS, *masked],
-            "readonlyPaths": list(RUNC_READONLY),
-            "seccomp": dict(seccomp),
-        },
+        "mounts": _mounts(spec, host_binds, extra_binds),
+        "linux": _linux(spec.limits, cgroups_path, seccomp, masked),
     }
