@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import secrets
 import socket
 import tempfile
@@ -17,11 +18,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI, HTTPException
+from pydantic import TypeAdapter, ValidationError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from bdg_contracts import sandbox as sb
-from bdg_gateway import sandbox_routes
+from bdg_gateway import sandbox_deps, sandbox_routes
 from bdg_gateway.app import create_app
 from bdg_sandbox.client import SandboxClient, SandboxRequestError, SandboxUnavailableError
 from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
@@ -38,6 +40,7 @@ from tests.waiting import eventually
 pytestmark = pytest.mark.timeout(90)
 BASE = "/agent/sandbox"
 OCTETS = "application/octet-stream"
+PROTOCOL_WORKSPACE = TypeAdapter[str](sb.WorkspaceId)
 
 
 # -- fixtures and helpers --------------------------------------------------------------------
@@ -234,7 +237,7 @@ async def test_protocol_errors_map_to_http(code: str, status: int) -> None:
         raise SandboxRequestError(code, "because")
 
     with pytest.raises(HTTPException) as raised:
-        await sandbox_routes._call(SandboxClient("unix:///x.sock"), refusal(), 1)
+        await sandbox_deps.call(SandboxClient("unix:///x.sock"), refusal(), 1)
     assert raised.value.status_code == status
     assert f"{code}: because" in str(raised.value.detail)
 
@@ -244,7 +247,7 @@ async def test_a_lost_connection_is_a_503() -> None:
         raise SandboxUnavailableError("sandboxd went away")
 
     with pytest.raises(HTTPException) as raised:
-        await sandbox_routes._call(SandboxClient("unix:///x.sock"), lost(), 1)
+        await sandbox_deps.call(SandboxClient("unix:///x.sock"), lost(), 1)
     assert raised.value.status_code == 503
     assert raised.value.detail == "sandbox unavailable at unix:///x.sock: sandboxd went away"
 
@@ -500,3 +503,87 @@ async def test_an_exec_the_sandbox_cannot_start_is_a_422_naming_the_field(
     answer = await client.post(f"{BASE}/workspaces/{name}/exec", json=body, headers=headers)
     assert answer.status_code == 422, answer.text
     assert field in json.dumps(answer.json()["detail"]), answer.text
+
+
+# -- what schemathesis found (tests/integration/test_schemathesis.py), each pinned here --------
+def operations_with_a_workspace(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        operation
+        for path, operations in spec["paths"].items()
+        if path.startswith(f"{BASE}/workspaces/{{workspace}}")
+        for operation in operations.values()
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [("a", True), ("a..b", True), ("-x_y.z", True), ("w" * 128, True),
+     (".", False), ("..", False), ("...", False), (".a", False), ("w" * 129, False),
+     ("a b", False), ("", False)],
+)  # fmt: skip
+def test_the_declared_workspace_pattern_is_the_protocols_without_a_leading_dot(
+    name: str, valid: bool
+) -> None:
+    declared = re.fullmatch(sandbox_deps.WORKSPACE_PATTERN, name) is not None
+    assert (declared and len(name) <= sandbox_deps.WORKSPACE_MAX) is valid
+    try:
+        protocol = bool(PROTOCOL_WORKSPACE.validate_python(name))
+    except ValidationError:
+        protocol = False
+    assert valid is (protocol and not name.startswith("."))
+
+
+async def test_the_workspace_parameter_is_declared_as_it_is_checked(
+    client: httpx.AsyncClient, keys: Keys
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    operations = operations_with_a_workspace(spec)
+    assert len(operations) == 7
+    for operation in operations:
+        (parameter,) = [p for p in operation["parameters"] if p["name"] == "workspace"]
+        schema = parameter["schema"]
+        assert (schema["pattern"], schema["maxLength"]) == (
+            sandbox_deps.WORKSPACE_PATTERN,
+            sandbox_deps.WORKSPACE_MAX,
+        )
+    headers = keys.headers(new_tenant())
+    for name in ("-x" + secrets.token_hex(3), "a..b" + secrets.token_hex(3), "w" * 124 + "1234"):
+        created = await client.post(f"{BASE}/workspaces/{name}", json={}, headers=headers)
+        assert created.status_code == 201, created.text
+    for name in (".a", "...", "w" * 129, "a%20b"):
+        refused = await client.post(f"{BASE}/workspaces/{name}", json={}, headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["loc"] == ["path", "workspace"]
+
+
+@pytest.mark.parametrize("route", ["", "/exec"])
+async def test_a_sandbox_body_that_is_not_utf8_is_a_422_and_runs_nothing(
+    client: httpx.AsyncClient, keys: Keys, route: str
+) -> None:
+    tenant = new_tenant()
+    name = workspace() if route == "" else await new_workspace(client, keys, tenant)
+    headers = {**keys.headers(tenant), "Content-Type": "application/json"}
+    body = b'{"repo": "\xff"}' if route == "" else b'{"argv": ["touch", "\xff"]}'
+    response = await client.post(f"{BASE}/workspaces/{name}{route}", content=body, headers=headers)
+    assert response.status_code == 422, response.text
+    assert "not UTF-8" in response.json()["detail"]
+    listed = await client.get(f"{BASE}/workspaces/{name}/files", headers=keys.headers(tenant))
+    assert listed.status_code == (404 if route == "" else 200), listed.text
+    assert route == "" or listed.json() == []
+
+
+async def test_a_workspace_built_otherwise_is_a_409_as_documented(
+    client: httpx.AsyncClient, keys: Keys
+) -> None:
+    tenant = new_tenant()
+    name = await new_workspace(client, keys, tenant)
+    url, headers = f"{BASE}/workspaces/{name}", keys.headers(tenant)
+    assert (await client.post(url, json={}, headers=headers)).status_code == 201  # the same again
+    again = await client.post(url, json={"commit": "v2"}, headers=headers)
+    assert again.status_code == 409, again.text
+    assert again.json()["detail"]
+    spec = (await client.get("/openapi.json")).json()
+    create = spec["paths"][f"{BASE}/workspaces/{{workspace}}"]["post"]["responses"]
+    problem = {"$ref": "#/components/schemas/Problem"}
+    assert create["409"]["content"]["application/json"]["schema"] == problem
+    assert {"201", "401", "404", "409", "413", "422", "503"} <= set(create)

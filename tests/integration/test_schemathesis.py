@@ -43,12 +43,10 @@ RUN_TIMEOUT_SECONDS = 240
 # What OpenAPI cannot say: a webhook is told apart and authenticated by provider headers and a
 # signature over the body, so a request valid by the schema alone is still a 400 or a 401; a
 # job's or an index's ``repo`` is judged against the tenant's grants and the host's git work
-# trees (bdg_jobs.sources), so a string valid by the schema may be a 422 naming the rule.
-#
-# Reported to the sandbox routes' owner, relaxed here for those operations only until fixed in
-# sandbox_routes.py: the ``workspace`` path parameter's pattern is checked but not declared (a
-# schema-valid name is a 422), and its JSON bodies are parsed without ``StrictJsonRoute`` (a
-# body that is not UTF-8 is a bare 400).
+# trees (bdg_jobs.sources), so a string valid by the schema may be a 422 naming the rule. In the
+# sandbox: a file name is limited to 255 bytes of UTF-8 (a schema counts characters, and a path
+# holds many names), a workspace's ``repo`` must be one git can clone, and an exec's ``limits``
+# must be within the tenant's own ceilings (sandboxd's SANDBOX_CEILINGS): each a 422 naming why.
 CONFIG = """
 [checks]
 enabled = true  # every check (on the command line, --checks all would override the lines below)
@@ -63,10 +61,10 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "409", "422"]
 
 [[operations]]
 include-name-regex = "^POST /agent/sandbox/workspaces/[{]workspace[}](/exec)?$"
-checks.status_code_conformance.enabled = false
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "404", "409", "422"]
 
 [[operations]]
-include-path-regex = "^/agent/sandbox/workspaces/"
+include-path-regex = "^/agent/sandbox/workspaces/[{]workspace[}]/files"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "404", "409", "422"]
 """
 
