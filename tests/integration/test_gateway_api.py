@@ -25,16 +25,8 @@ from bdg_jobs.errors import JobNotFoundError
 from bdg_jobs.store import JobStore, Recorded
 from bdg_jobs.user_commands import JobCommands
 from tests.conftest import Servers
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    AUDIENCE,
-    Keys,
-    Stack,
-    client_fixture,
-    gateway_fixture,
-    keys_fixture,
-    new_tenant,
-    stack_fixture,
-)
+from tests.gateway_stack import AUDIENCE, Keys, Stack, new_tenant
+from tests.integration.gateway_calls import create, plan_ready
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -42,19 +34,6 @@ JOB_FIELDS = {
     "id", "tenant", "user", "goal", "repo", "state", "plan_markdown", "plan_versions", "attempt",
     "cost_usd", "version", "created_at", "updated_at", "failed_step",
 }  # fmt: skip
-
-
-async def create(client: httpx.AsyncClient, keys: Keys, tenant: str, **body: Any) -> dict[str, Any]:
-    response = await client.post(
-        "/jobs", json={"goal": "add a /health route", **body}, headers=keys.headers(tenant)
-    )
-    assert response.status_code == 201, response.text
-    job: dict[str, Any] = response.json()
-    return job
-
-
-def plan_ready(job: Job, cause: Cause) -> None:
-    job.make_plan_ready(cause, "# Plan\n1. add the route")
 
 
 def to_deploy_approval(job: Job, cause: Cause) -> None:

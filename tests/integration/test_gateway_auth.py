@@ -16,17 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from bdg_gateway.app import create_app
 from bdg_gateway.auth import AuthConfigError, Authenticator
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    AUDIENCE,
-    ISSUER,
-    Keys,
-    Stack,
-    client_fixture,
-    gateway_fixture,
-    keys_fixture,
-    new_tenant,
-    stack_fixture,
-)
+from tests.gateway_stack import AUDIENCE, ISSUER, Keys, Stack, new_tenant
 
 pytestmark = pytest.mark.timeout(60)
 

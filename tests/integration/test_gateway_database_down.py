@@ -6,14 +6,7 @@ import httpx
 import pytest
 
 from tests.conftest import Servers, drop_database
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    client_fixture,
-    gateway_fixture,
-    keys_fixture,
-    stack_fixture,
-)
+from tests.gateway_stack import Keys, Stack
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -9,18 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    client_fixture,
-    gateway_fixture,
-    keys_fixture,
-    new_tenant,
-    stack_fixture,
-)
-from tests.integration.test_gateway_api import create, plan_ready
-from tests.integration.test_gateway_webhooks import deliver, register
-from tests.unit.test_webhook_payloads import encoded
+from tests.gateway_stack import Keys, Stack, new_tenant
+from tests.integration.gateway_calls import create, deliver, plan_ready, register
+from tests.webhook_samples import encoded
 
 pytestmark = pytest.mark.timeout(60)
 NUL, SURROGATE = "fix it\u0000", "fix it \ud800"

@@ -13,15 +13,7 @@ import psycopg
 import pytest
 
 from bdg_contracts import index_events as ix
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    client_fixture,
-    gateway_fixture,
-    keys_fixture,
-    new_tenant,
-    stack_fixture,
-)
+from tests.gateway_stack import Keys, Stack, new_tenant
 
 pytestmark = pytest.mark.timeout(60)
 STATUS_FIELDS = {

@@ -8,16 +8,8 @@ import httpx
 import pytest
 
 from bdg_jobs.domain import Cause, Job
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    client_fixture,
-    gateway_fixture,
-    keys_fixture,
-    new_tenant,
-    stack_fixture,
-)
-from tests.integration.test_gateway_api import create
+from tests.gateway_stack import Keys, Stack, new_tenant
+from tests.integration.gateway_calls import create
 
 pytestmark = pytest.mark.timeout(60)
 FIRST = "# Plan\n- [ ] add the route\n- [ ] test it\n"

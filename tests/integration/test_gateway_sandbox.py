@@ -26,13 +26,7 @@ from bdg_contracts import sandbox as sb
 from bdg_gateway import sandbox_deps, sandbox_routes
 from bdg_gateway.app import create_app
 from bdg_sandbox.client import SandboxClient, SandboxRequestError, SandboxUnavailableError
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    keys_fixture,
-    new_tenant,
-    stack_fixture,
-)
+from tests.gateway_stack import Keys, Stack, new_tenant
 from tests.sandbox.daemon import Daemon, start_daemon
 from tests.sandbox.through_gateway import RECV_TIMEOUT, asgi, receive, refused, served
 from tests.waiting import eventually

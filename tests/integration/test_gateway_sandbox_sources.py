@@ -17,13 +17,7 @@ import httpx
 import pytest
 
 from bdg_gateway.app import create_app
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    keys_fixture,
-    new_tenant,
-    stack_fixture,
-)
+from tests.gateway_stack import Keys, Stack, new_tenant
 from tests.sandbox.daemon import Daemon, start_daemon
 
 pytestmark = pytest.mark.timeout(90)

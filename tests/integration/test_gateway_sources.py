@@ -26,13 +26,7 @@ from bdg_jobs.domain import Cause, Job
 from bdg_jobs.sources import load_rules, write_grants
 from bdg_jobs.user_commands import JobCommands
 from bdg_runtime.redrive import Redriver
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    keys_fixture,
-    new_tenant,
-    stack_fixture,
-)
+from tests.gateway_stack import Keys, Stack, new_tenant
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -22,22 +21,14 @@ from bdg_gateway import webhook_payloads as wp
 from bdg_gateway.app import create_app
 from bdg_jobs.sources import SourceRules
 from bdg_jobs.user_commands import JobCommands
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    client_fixture,
-    keys_fixture,
-    new_tenant,
-    stack_fixture,
-)
-from tests.unit.test_webhook_payloads import (
+from tests.gateway_stack import Keys, Stack, new_tenant
+from tests.integration.gateway_calls import Repo, deliver, register
+from tests.webhook_samples import (
     AFTER,
     BEFORE,
     ZERO,
     encoded,
-    gitea_push,
     github_push,
-    gitlab_push,
     headers,
 )
 
@@ -52,59 +43,6 @@ def gateway_fixture(stack: Stack, keys: Keys) -> FastAPI:
     sources = SourceRules(clone_hosts=CloneHosts.parse("localhost"))
     commands = JobCommands(stack.app, stack.commands.redrive, sources=sources)
     return create_app(commands, stack.queries, stack.nc, keys.authenticator())
-
-
-class Repo:
-    """A repository registered through the API, and its provider's payloads."""
-
-    def __init__(self, provider: wp.ProviderName, owner: str, registration: dict[str, Any]):
-        self.provider, self.owner = provider, owner
-        self.id, self.secret = UUID(registration["id"]), registration["webhook_secret"]
-
-    def payload(self, **changes: Any) -> dict[str, Any]:
-        if self.provider == "github":
-            return github_push(owner=self.owner, name="app", **changes)
-        maker = gitlab_push if self.provider == "gitlab" else gitea_push
-        return maker(path=f"{self.owner}/app", **changes)
-
-
-CLONE_URLS: dict[str, Callable[[str], str]] = {
-    "github": lambda owner: f"https://github.com/{owner}/app.git",
-    "gitlab": lambda owner: f"https://gitlab.example.com/{owner}/app.git",
-    "gitea": lambda owner: f"http://localhost:3000/{owner}/app.git",
-}
-
-
-async def register(
-    client: httpx.AsyncClient,
-    keys: Keys,
-    provider: wp.ProviderName = "github",
-    tenant: str | None = None,
-    owner: str | None = None,
-    url: str | None = None,
-    **body: Any,
-) -> Repo:
-    tenant, owner = tenant or new_tenant(), owner or new_tenant()
-    response = await client.post(
-        "/index/repos",
-        json={"repo": url or CLONE_URLS[provider](owner), **body},
-        headers=keys.headers(tenant),
-    )
-    assert response.status_code in (200, 201), response.text
-    return Repo(provider, owner, response.json())
-
-
-async def deliver(
-    client: httpx.AsyncClient,
-    repo: Repo,
-    payload: dict[str, Any] | None = None,
-    secret: str | None = None,
-    body: bytes | None = None,
-    **header_options: Any,
-) -> httpx.Response:
-    body = body if body is not None else encoded(payload or repo.payload())
-    sent = headers(repo.provider, body, repo.secret if secret is None else secret, **header_options)
-    return await client.post(PATH, content=body, headers=sent)
 
 
 def pushes(stack: Stack, repo_id: UUID) -> list[ix.RepoPushed]:

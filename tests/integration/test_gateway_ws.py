@@ -19,15 +19,7 @@ from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.errors import ConcurrencyConflictError
 from bdg_jobs.user_commands import Caller
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    gateway_fixture,
-    keys_fixture,
-    live_url_fixture,
-    new_tenant,
-    stack_fixture,
-)
+from tests.gateway_stack import Keys, Stack, new_tenant
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(60)

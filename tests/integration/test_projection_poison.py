@@ -28,16 +28,8 @@ from bdg_jobs.projections import AgentConfigRow
 from bdg_jobs.projector import catch_up, retry_poisoned
 from bdg_runtime.projection_task import ProjectionTask
 from tests.conftest import Servers
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    client_fixture,
-    gateway_fixture,
-    keys_fixture,
-    new_tenant,
-    stack_fixture,
-)
-from tests.integration.test_gateway_api import create, plan_ready
+from tests.gateway_stack import Keys, Stack, new_tenant
+from tests.integration.gateway_calls import create, plan_ready
 
 pytestmark = pytest.mark.timeout(90)
 

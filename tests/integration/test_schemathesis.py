@@ -26,15 +26,7 @@ from bdg_indexer.settings import IndexerSettings
 from bdg_llm.embeddings import embedder_from_env
 from bdg_sandbox.client import SandboxClient
 from tests.fakes.openai_server import FakeOpenAi
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    keys_fixture,
-    live_url_fixture,
-    new_tenant,
-    stack_fixture,
-)
-from tests.integration.sandboxd_fixtures import daemon_fixture, sandbox_fixture  # noqa: F401
+from tests.gateway_stack import Keys, Stack, new_tenant
 
 pytestmark = pytest.mark.timeout(300)
 SEED = 20261205

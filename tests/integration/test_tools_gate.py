@@ -4,66 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field
-from typing import Any
 from uuid import UUID
 
 import httpx
 import pytest
 from nats.aio.msg import Msg
-from pydantic import BaseModel
 
 from bdg_contracts import events as ev
 from bdg_contracts import subjects, wire
 from bdg_contracts import tool_events as tev
-from bdg_jobs.domain import Cause, Job
-from bdg_tools import catalog as c
 from bdg_tools import outcomes as oc
-from bdg_tools.calls import ToolCaller
 from bdg_tools.policy import ToolPolicy
-from bdg_tools.registry import ToolRegistry
 from bdg_tools.spec import ToolContext
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    client_fixture,
-    gateway_fixture,
-    keys_fixture,
-    new_tenant,
-    stack_fixture,
-)
+from tests.gateway_stack import Keys, Stack, new_tenant
+from tests.integration.tool_jobs import COMMAND, Counting, caller_for, coding_job
 
 pytestmark = pytest.mark.timeout(60)
-COMMAND = json.dumps({"argv": ["make", "deploy"], "timeout_s": None})
-
-
-@dataclass
-class Counting:
-    runs: list[Any] = field(default_factory=list)
-
-    async def execute(self, arguments: Any, ctx: ToolContext) -> BaseModel | str:
-        self.runs.append(arguments)
-        return c.CommandResult(exit_code=0, stdout="deployed", stderr="")
-
-
-def to_coding(job: Job, cause: Cause) -> None:
-    job.make_plan_ready(cause, "- [ ] deploy it")
-    job.approve_plan(cause, "alice")
-
-
-async def coding_job(client: httpx.AsyncClient, keys: Keys, stack: Stack, tenant: str) -> UUID:
-    response = await client.post(
-        "/jobs", json={"goal": "ship it"}, headers=keys.headers(tenant, sub="alice")
-    )
-    assert response.status_code == 201, response.text
-    job_id = UUID(response.json()["id"])
-    await stack.decide(job_id, to_coding)
-    return job_id
-
-
-def caller_for(stack: Stack, executor: Counting, policy: ToolPolicy | None = None) -> ToolCaller:
-    registry = ToolRegistry([c.RUN_COMMAND.bind(executor)], env={}, policy=policy)
-    return ToolCaller(registry, stack.app)
 
 
 async def redriven(stack: Stack, tenant: str, job_id: UUID) -> asyncio.Future[ev.Event]:

@@ -18,7 +18,7 @@ from bdg_tools.mcp_source import McpServer
 from bdg_tools.policy import ToolPolicy
 from bdg_tools.registry import ToolRegistry
 from bdg_tools.spec import ToolContext, ToolFailure
-from tests.integration.conftest_gateway import Stack, new_tenant, stack_fixture  # noqa: F401
+from tests.gateway_stack import Stack, new_tenant
 
 pytestmark = pytest.mark.timeout(60)
 

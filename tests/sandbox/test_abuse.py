@@ -23,12 +23,7 @@ from websockets.asyncio.client import connect
 from bdg_contracts import sandbox as sb
 from bdg_gateway.app import create_app
 from bdg_sandbox.client import SandboxClient, SandboxRequestError
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    keys_fixture,
-    stack_fixture,
-)
+from tests.gateway_stack import Keys, Stack
 from tests.sandbox.daemon import Daemon, start_daemon
 from tests.sandbox.through_gateway import asgi, refused, served
 from tests.waiting import eventually

@@ -17,11 +17,6 @@ from bdg_runtime.answers import AnswersSettings
 from bdg_runtime.settings import Settings
 from bdg_sandboxd.settings import SandboxSettings
 from bdg_tester.settings import TesterSettings
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures: a real store and bus)
-    gateway_fixture,
-    keys_fixture,
-    stack_fixture,
-)
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()

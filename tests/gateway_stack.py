@@ -1,43 +1,30 @@
-"""Fixtures of the gateway tests: a real store and bus per test, keys made at test time.
-
-Imported by the ``test_gateway_*`` modules (``tests/conftest.py`` belongs to the whole suite):
-the functions are named ``<fixture>_fixture`` so the import does not shadow the parameters.
+"""What the gateway's tests are built from: signing keys made at test time, the job store and bus
+behind the gateway, and a tenant of the test's own. The fixtures that build them per test are in
+``tests/conftest.py`` (``keys``, ``stack``, ``gateway``, ``client``, ``live_url``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import httpx
 import jwt
-import nats
 import psycopg
-import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-from fastapi import FastAPI
 from nats.aio.client import Client
 
-from bdg_gateway.app import create_app
 from bdg_gateway.auth import Authenticator
-from bdg_gateway.main import bind, http_server
 from bdg_gateway.queries import JobQueries
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.projector import catch_up
 from bdg_jobs.store import JobStore
 from bdg_jobs.user_commands import JobCommands
-from bdg_runtime.bus import JetStreamPublisher, ensure_streams
-from bdg_runtime.redrive import Redriver
-from tests.conftest import Servers
-from tests.waiting import eventually
 
 AUDIENCE = "bigdaddyg-test"
 ISSUER = "https://issuer.test"
@@ -105,11 +92,6 @@ class Keys:
         return {"Authorization": f"Bearer {self.token(tenant, **kwargs)}"}
 
 
-@pytest.fixture(name="keys", scope="session")
-def keys_fixture() -> Keys:
-    return Keys()
-
-
 def new_tenant() -> str:
     return "t" + secrets.token_hex(6)
 
@@ -139,53 +121,3 @@ class Stack:
 
     async def job(self, job_id: UUID) -> Job:
         return await self.app.load(job_id)
-
-
-@pytest.fixture(name="stack")
-async def stack_fixture(
-    servers: Servers, database_url: str, namespace: str
-) -> AsyncIterator[Stack]:
-    store = JobStore.from_url(database_url)
-    nc = await nats.connect(servers.nats_url)
-    js = nc.jetstream()
-    await ensure_streams(js, 60)
-    app = JobApplication(store, JetStreamPublisher(js))
-    queries = await JobQueries.open(database_url)
-    try:
-        yield Stack(database_url, store, app, JobCommands(app, Redriver(store, js)), queries, nc)
-    finally:
-        await queries.close()
-        await nc.close()
-        store.close()
-
-
-@pytest.fixture(name="gateway")
-def gateway_fixture(stack: Stack, keys: Keys) -> FastAPI:
-    return create_app(stack.commands, stack.queries, stack.nc, keys.authenticator())
-
-
-@pytest.fixture(name="client")
-async def client_fixture(gateway: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=gateway)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
-        yield http
-
-
-@pytest.fixture(name="live_url")
-async def live_url_fixture(gateway: FastAPI) -> AsyncIterator[str]:
-    """The gateway served by uvicorn on a free port of this host: ``ws://127.0.0.1:<port>``."""
-    sock = bind("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    server = http_server(gateway)
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-
-    async def started() -> bool:
-        assert not serving.done(), serving
-        return bool(server.started)
-
-    await eventually(started, 10, "uvicorn to start")
-    try:
-        yield f"ws://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(serving, 15)
