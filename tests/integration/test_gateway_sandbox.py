@@ -487,6 +487,8 @@ async def test_a_put_without_a_body_is_a_422_and_writes_nothing(
         ({"argv": ["true"], "env": {"A": "x\u0000y"}}, "env"),
         ({"argv": ["true"], "cwd": "relative"}, "cwd"),
         ({"argv": ["true"], "cwd": "/workspace/a\u0000"}, "cwd"),
+        # PATH_MAX counts the NUL: runc's ENAMETOOLONG was a 502 (found by schemathesis).
+        ({"argv": ["true"], "cwd": "/0" + ("/" + "0" * 255) * 15 + "/" + "0" * 253}, "cwd"),
     ],
 )
 async def test_an_exec_the_sandbox_cannot_start_is_a_422_naming_the_field(

@@ -28,20 +28,25 @@ RelPath = Annotated[str, Field(min_length=1, max_length=4096)]
 Arg = Annotated[str, Field(pattern=r"^[^\x00]*$")]
 EnvName = Annotated[str, Field(pattern=r"^[^=\x00]+$", max_length=4096)]
 NAME_MAX = 255  # bytes in one path name: beyond, the kernel answers ENAMETOOLONG
+PATH_MAX = 4096  # bytes in a whole path, its terminating NUL included
 
 
 def _names_fit(path: str) -> str:
-    # The pattern bounds characters; a name of multi-byte characters can still pass 255 bytes.
+    # The pattern bounds characters; multi-byte characters can still pass the limits in bytes.
     for name in path.split("/"):
         if len(name.encode(errors="surrogatepass")) > NAME_MAX:
             raise ValueError(f"a name of over {NAME_MAX} bytes")
+    if len(path.encode(errors="surrogatepass")) >= PATH_MAX:
+        raise ValueError(f"over {PATH_MAX - 1} bytes")
     return path
 
 
 # Names of 1-255 characters between single slashes: the schema says what the kernel refuses.
+# At most 4095 characters: PATH_MAX (4096) counts the terminating NUL (a 4096-character cwd
+# was runc's ENAMETOOLONG, a 502, found by schemathesis).
 AbsolutePath = Annotated[
     str,
-    Field(pattern=r"^/(?:[^\x00/]{1,255}(?:/[^\x00/]{1,255})*/?)?$", max_length=4096),
+    Field(pattern=r"^/(?:[^\x00/]{1,255}(?:/[^\x00/]{1,255})*/?)?$", max_length=PATH_MAX - 1),
     AfterValidator(_names_fit),
 ]
 
