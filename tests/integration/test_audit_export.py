@@ -20,18 +20,11 @@ from bdg_audit.reader import AuditReader
 from bdg_contracts.audit_events import AuditFileWritten
 from tests.audit_history import deployed_job, ended_job
 from tests.conftest import Servers
+from tests.gateway_stack import Keys, Stack
 from tests.integration.audit_fixtures import (  # noqa: F401  (fixtures)
     AuditRig,
     audit_rig_fixture,
     s3_endpoint_fixture,
-)
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    client_fixture,
-    gateway_fixture,
-    keys_fixture,
-    stack_fixture,
 )
 
 pytestmark = pytest.mark.timeout(120)
