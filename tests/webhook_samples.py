@@ -1,6 +1,7 @@
 """Push webhooks as GitHub, GitLab and Gitea send them, shaped as each one documents (GitHub's
 push event, GitLab's Push Hook, Gitea's push): the payloads, their headers and signatures. The
-unit tests read them (tests/unit/test_webhook_payloads.py) and the gateway's tests send them.
+unit tests read them (tests/unit/test_webhook_payloads.py) and the gateway's tests send them;
+issue events are in tests/issue_samples.py.
 """
 
 from __future__ import annotations

@@ -19,18 +19,11 @@ import pytest
 
 from bdg_jobs.domain import Cause, Job
 from tests.conftest import Servers
+from tests.gateway_stack import AUDIENCE, Keys, Stack, new_tenant
 from tests.git_host_api import git_host
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    AUDIENCE,
-    Keys,
-    Stack,
-    keys_fixture,
-    new_tenant,
-    stack_fixture,
-)
-from tests.unit.test_issue_payloads import github_issue
-from tests.unit.test_webhook_payloads import encoded, headers
+from tests.issue_samples import github_issue
 from tests.waiting import eventually
+from tests.webhook_samples import encoded, headers
 
 pytestmark = pytest.mark.timeout(120)
 TOKEN = "ghp_test_" + os.urandom(8).hex()

@@ -19,17 +19,10 @@ from bdg_gateway.app import create_app
 from bdg_gateway.issue_settings import HostAccess, IssueTriggers, TenantIssues
 from bdg_jobs.sources import SourceRules
 from bdg_jobs.user_commands import JobCommands
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    client_fixture,
-    keys_fixture,
-    new_tenant,
-    stack_fixture,
-)
-from tests.integration.test_gateway_webhooks import CLONE_URLS, Repo, register
-from tests.unit.test_issue_payloads import TITLE, gitea_issue, github_issue
-from tests.unit.test_webhook_payloads import encoded, headers
+from tests.gateway_stack import Keys, Stack, new_tenant
+from tests.integration.gateway_calls import CLONE_URLS, Repo, register
+from tests.issue_samples import TITLE, gitea_issue, github_issue
+from tests.webhook_samples import encoded, headers
 
 pytestmark = pytest.mark.timeout(60)
 PATH = "/webhooks/git"
