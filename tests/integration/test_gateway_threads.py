@@ -9,16 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    client_fixture,
-    gateway_fixture,
-    keys_fixture,
-    new_tenant,
-    stack_fixture,
-)
-from tests.integration.test_gateway_api import create
+from tests.gateway_stack import Keys, new_tenant
+from tests.integration.gateway_calls import create
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -15,16 +15,7 @@ from fastapi import FastAPI
 from bdg_gateway.app import create_app
 from bdg_gateway.web_static import DIST
 from bdg_runtime.login_codes import login_codes
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    AUDIENCE,
-    Keys,
-    Stack,
-    client_fixture,
-    gateway_fixture,
-    keys_fixture,
-    new_tenant,
-    stack_fixture,
-)
+from tests.gateway_stack import AUDIENCE, Keys, Stack, new_tenant
 
 pytestmark = pytest.mark.timeout(60)
 
