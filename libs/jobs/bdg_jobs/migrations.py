@@ -184,6 +184,53 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        10,
+        "budget ledger: caps, accounts, reservations, settled calls (bdg_jobs.ledger)",
+        (
+            # A cap per key ('job:<id>', 'user:<tenant>:<user>', 'tenant:<tenant>'); monthly
+            # caps apply to every month's account of their key.
+            """CREATE TABLE bdg_budget_caps (
+                key TEXT PRIMARY KEY,
+                tenant TEXT NOT NULL,
+                cap_usd NUMERIC NOT NULL CHECK (cap_usd >= 0),
+                updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )""",
+            # Spent and reserved per key and period ('' for a job, 'YYYY-MM' for a month).
+            """CREATE TABLE bdg_budget_accounts (
+                key TEXT NOT NULL,
+                period TEXT NOT NULL,
+                tenant TEXT NOT NULL,
+                spent_usd NUMERIC NOT NULL DEFAULT 0 CHECK (spent_usd >= 0),
+                reserved_usd NUMERIC NOT NULL DEFAULT 0 CHECK (reserved_usd >= 0),
+                PRIMARY KEY (key, period)
+            )""",
+            """CREATE TABLE bdg_budget_reservations (
+                id UUID PRIMARY KEY,
+                tenant TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                job_id TEXT NOT NULL,
+                period TEXT NOT NULL,
+                amount_usd NUMERIC NOT NULL CHECK (amount_usd >= 0),
+                expires_at TIMESTAMPTZ NOT NULL
+            )""",
+            "CREATE INDEX bdg_budget_reservations_expiry ON bdg_budget_reservations (expires_at)",
+            # One row per settled call: what GET /costs groups.
+            """CREATE TABLE bdg_budget_calls (
+                id UUID PRIMARY KEY,
+                tenant TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                job_id TEXT NOT NULL,
+                operation TEXT NOT NULL,
+                model TEXT NOT NULL,
+                prompt_tokens INT NOT NULL,
+                completion_tokens INT NOT NULL,
+                cost_usd NUMERIC NOT NULL,
+                settled_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )""",
+            "CREATE INDEX bdg_budget_calls_tenant ON bdg_budget_calls (tenant, settled_at)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

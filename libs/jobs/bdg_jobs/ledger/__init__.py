@@ -1,0 +1,1 @@
+"""The budget ledger: caps per job, user-month and tenant-month, held in PostgreSQL."""
