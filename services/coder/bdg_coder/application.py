@@ -23,10 +23,13 @@ from bdg_contracts import events as ev
 from bdg_contracts.states import JobState
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.errors import DomainError
+from bdg_jobs.ledger.errors import BudgetExhaustedError
 from bdg_llm.api import ChatResult
 from bdg_llm.job_models import job_models
 from bdg_llm.journal import journal
 from bdg_llm.llm_called_fields import fields_for_event
+from bdg_runtime.budget_suspension import spender_of, suspend_for_budget
+from bdg_runtime.metered_llm import paying
 from bdg_runtime.reactions import Delivery
 from bdg_tools.spec import ToolContext
 
@@ -63,9 +66,13 @@ class Coding:
         session = Session(
             delivery.app, ToolContext.for_event(trigger, delivery.service, workspace=workspace)
         )
-        with journal() as calls, job_models(job.models):
+        with journal() as calls, job_models(job.models), paying(spender_of(job)):
             try:
                 outcome = await self.coder.code(task, session)
+            except BudgetExhaustedError as refused:  # the calls paid so far wait for the raise
+                await self._park(session, calls)
+                await suspend_for_budget(delivery, [], refused)
+                return
             except DomainError as error:  # paused or cancelled meanwhile: a resume re-drives
                 log.info("job %s moved on during attempt %d: %s", job.job_id, job.attempt, error)
                 await self._park(session, calls)

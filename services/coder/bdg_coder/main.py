@@ -28,6 +28,7 @@ from bdg_llm.settings import LlmSettings
 from bdg_runtime import service
 from bdg_runtime.answers import Answers, answers_or_exit
 from bdg_runtime.job_replay import ReplaySources
+from bdg_runtime.metered_llm import metered
 from bdg_runtime.reactions import AnyReaction
 from bdg_runtime.recorded_service import Handlers, run_recorded
 from bdg_runtime.settings import Settings
@@ -116,7 +117,7 @@ def run() -> None:
     settings, llm = CoderSettings(), LlmSettings()
     endpoint = Settings().agent_sandbox_endpoint
     try:
-        client = client_from_settings(llm)
+        client = metered(client_from_settings(llm), Settings().database_url, llm)
         policy = ToolPolicy.from_env()
         SandboxClient(endpoint)  # a malformed endpoint is a configuration error
     except (RecordingsError, PolicyError, ValueError) as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bdg_contracts import events as ev
 from bdg_contracts.states import JobState
 from bdg_jobs.domain import Cause, Job
+from bdg_jobs.ledger.errors import BudgetExhaustedError
 from bdg_jobs.tenants import TenantPolicies
 from bdg_llm.api import ChatResult
 from bdg_llm.code_context import render_code_context
@@ -21,6 +22,8 @@ from bdg_planner.domain import (
     final_plan,
     review_round,
 )
+from bdg_runtime.budget_suspension import spender_of, suspend_for_budget
+from bdg_runtime.metered_llm import paying
 from bdg_runtime.reactions import Delivery
 from bdg_tools.code_context import AbstractCodeContext, NoCodeContext
 
@@ -79,8 +82,12 @@ class Planning:
         found = await self.code.retrieve(job.tenant_id, job.repo, job.goal) if job.repo else None
         context = render_code_context(found.hits) if found else ""
         policy = self.policy_for(job.tenant_id)
-        with journal() as calls, job_models(job.models):
-            iterations = await self.critic_loop(job.goal, policy, context)
+        with journal() as calls, job_models(job.models), paying(spender_of(job)):
+            try:
+                iterations = await self.critic_loop(job.goal, policy, context)
+            except BudgetExhaustedError as refused:
+                await suspend_for_budget(delivery, calls, refused)
+                return
         ready = final_plan(iterations)
 
         def decide(job: Job, cause: Cause) -> None:
@@ -105,8 +112,12 @@ class Planning:
         task = ReviewTask(
             job.goal, job.plan_markdown, review_round(job.review_reworks), job.attempt
         )
-        with journal() as calls, job_models(job.models):
-            review = await self.reviewer.review(task)
+        with journal() as calls, job_models(job.models), paying(spender_of(job)):
+            try:
+                review = await self.reviewer.review(task)
+            except BudgetExhaustedError as refused:
+                await suspend_for_budget(delivery, calls, refused)
+                return
 
         def decide(job: Job, cause: Cause) -> None:
             record_calls(job, cause, calls)

@@ -27,6 +27,7 @@ from bdg_planner.recorded import (
 from bdg_runtime import service
 from bdg_runtime.answers import Answers, answers_or_exit, report
 from bdg_runtime.job_replay import ReplaySources
+from bdg_runtime.metered_llm import metered
 from bdg_runtime.reactions import AnyReaction
 from bdg_runtime.settings import Settings
 from bdg_tools.code_context import (
@@ -75,7 +76,8 @@ def build(
     if answers.source:  # recorded answers were asked for (BDG_ANSWERS_FILE): tests, the demo
         return _handlers(RecordedPlanner(answers), RecordedReviewer(answers), settings, code)
     # a model: OPENAI_BASE_URL (the offline local model under `bdg up`), or OpenAI
-    client = client_from_settings(LlmSettings())
+    llm = LlmSettings()
+    client = metered(client_from_settings(llm), Settings().database_url, llm)
     return _handlers(LlmPlanner(client), LlmReviewer(client), settings, code)
 
 

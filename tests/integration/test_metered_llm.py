@@ -1,0 +1,127 @@
+"""Model calls paid through the ledger: the real SDK against a priced fake endpoint, real
+PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from bdg_contracts.events import LlmCalled
+from bdg_jobs.ledger.accounts import Scope, Spender
+from bdg_jobs.ledger.caps import BudgetCaps
+from bdg_jobs.ledger.errors import BudgetExhaustedError
+from bdg_jobs.ledger.ledger import PostgresLedger
+from bdg_llm.api import ChatRequest, LlmRejectedError, Message
+from bdg_llm.llm_called_fields import fields_for_event
+from bdg_llm.openai_client import OpenAiClient
+from bdg_llm.settings import LlmSettings
+from bdg_runtime.metered_llm import MeteredLlm, paying
+from tests.fakes.openai_server import Failure, FakeOpenAi, Reply
+from tests.unit.jobs import CAUSE, new_job
+
+pytestmark = pytest.mark.timeout(30)
+
+ASK = ChatRequest(
+    "planner", (Message("system", "You plan."), Message("user", "Plan a CLI.")), max_tokens=1000
+)
+TENANT = "acme"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAi]:
+    server = FakeOpenAi(api_key="sk-test").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
+    p: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        database_url, min_size=1, max_size=4, open=False, kwargs={"autocommit": True}
+    )
+    await p.open()
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def metered(fake: FakeOpenAi, pool: AsyncConnectionPool[Any]) -> AsyncIterator[MeteredLlm]:
+    settings = LlmSettings(
+        openai_base_url=fake.base_url,
+        openai_api_key="sk-test",
+        bdg_model_planner="gpt-4o",
+        bdg_llm_max_retries=0,
+    )
+    inner = OpenAiClient(settings)
+    yield MeteredLlm(inner, PostgresLedger(pool), settings)
+    await inner.close()
+
+
+async def one(pool: AsyncConnectionPool[Any], query: str, *args: Any) -> Any:
+    async with pool.connection() as conn:
+        row = await (await conn.execute(query, args)).fetchone()
+    assert row is not None
+    return row[0]
+
+
+async def tenant_usage(pool: AsyncConnectionPool[Any]) -> tuple[Decimal, Decimal]:
+    usage = await BudgetCaps(pool).usage(
+        Scope.tenant, TENANT, "", PostgresLedger(pool).clock().strftime("%Y-%m")
+    )
+    return usage.spent_usd, usage.reserved_usd
+
+
+async def test_a_call_settles_what_its_llm_called_event_records(
+    fake: FakeOpenAi, metered: MeteredLlm, pool: AsyncConnectionPool[Any]
+) -> None:
+    fake.push(Reply("a plan", prompt_tokens=1200, completion_tokens=300))
+    fake.push(Reply("a second plan", prompt_tokens=800, completion_tokens=90))
+    with paying(Spender(TENANT, "ann", "job-1")):
+        results = [await metered.chat(ASK), await metered.chat(ASK)]
+    job = new_job()
+    for result in results:
+        job.record_llm_call(CAUSE, **fields_for_event(result, "planner"))
+    events = [e for e in job.collect() if isinstance(e, LlmCalled)]
+    recorded = sum(Decimal(repr(e.cost_usd)) for e in events)
+    assert recorded > 0  # gpt-4o is priced
+    assert await tenant_usage(pool) == (recorded, Decimal(0))
+    by_operation = await one(
+        pool, "SELECT sum(cost_usd) FROM bdg_budget_calls WHERE operation = 'plan'"
+    )
+    assert by_operation == recorded
+    assert await one(pool, "SELECT count(*) FROM bdg_budget_reservations") == 0
+
+
+async def test_a_failed_call_releases_its_reservation(
+    fake: FakeOpenAi, metered: MeteredLlm, pool: AsyncConnectionPool[Any]
+) -> None:
+    fake.push(Failure(400, "bad request", "invalid_request_error"))
+    with paying(Spender(TENANT, "ann", "job-2")), pytest.raises(LlmRejectedError):
+        await metered.chat(ASK)
+    assert await tenant_usage(pool) == (Decimal(0), Decimal(0))
+    assert await one(pool, "SELECT count(*) FROM bdg_budget_reservations") == 0
+
+
+async def test_a_call_past_the_cap_is_refused_before_it_is_sent(
+    fake: FakeOpenAi, metered: MeteredLlm, pool: AsyncConnectionPool[Any]
+) -> None:
+    # The worst case of ASK on gpt-4o: ~30 prompt tokens + 1000 answer tokens, about $0.01.
+    await BudgetCaps(pool).set_cap(Scope.user, TENANT, "ann", Decimal("0.005"))
+    fake.push(Reply("never asked for"))
+    with paying(Spender(TENANT, "ann", "job-3")), pytest.raises(BudgetExhaustedError) as refused:
+        await metered.chat(ASK)
+    assert f"user:{TENANT}:ann" in str(refused.value)
+    assert fake.requests == []
+    assert await tenant_usage(pool) == (Decimal(0), Decimal(0))
+
+
+async def test_a_call_with_no_payer_is_not_metered(
+    fake: FakeOpenAi, metered: MeteredLlm, pool: AsyncConnectionPool[Any]
+) -> None:
+    fake.push(Reply("an answer"))
+    await metered.chat(ASK)
+    assert await one(pool, "SELECT count(*) FROM bdg_budget_accounts") == 0
