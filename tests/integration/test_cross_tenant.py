@@ -77,7 +77,7 @@ class World:
     def fill(self, path: str) -> str:
         return path.replace("{path:path}", "{path}").format(
             job_id=self.job, call_id=self.call, repo_id=self.repo, workspace=self.workspace,
-            number=1, path=FILE,
+            number=1, path=FILE, user="alice",
         )  # fmt: skip
 
     async def as_a(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -131,6 +131,16 @@ async def registers_for_a(world: World, method: str, path: str) -> None:
     assert response.status_code == 201, response.text
     assert response.json()["id"] != str(world.repo)
     assert response.json()["webhook_secret"] != world.secret
+
+
+async def caps_only_a(world: World, method: str, path: str) -> None:
+    """A's admin sets A's cap; B's tenant and B's user of the same name keep none."""
+    headers = world.keys.headers(world.a, roles=["admin"])
+    response = await world.as_a(method, path, json={"cap_usd": 0}, headers=headers)
+    assert response.status_code == 200, response.text
+    seen = await world.client.get("/budgets", headers=world.keys.headers(world.b))
+    assert seen.status_code == 200, seen.text
+    assert (seen.json()["tenant"]["cap_usd"], seen.json()["user"]["cap_usd"]) == (None, None)
 
 
 async def search_of_b_repo(world: World, method: str, path: str) -> None:
@@ -289,6 +299,10 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("POST", f"{JOB}/retry"): not_found,
     ("POST", f"{JOB}/rollback"): not_found_with(json={"reason": "mine"}),
     ("POST", f"{JOB}/budget"): not_found_with(json={"limit_usd": 5}),
+    # budgets: the caller's own tenant only
+    ("GET", "/budgets"): lists_only_a,
+    ("PUT", "/budgets/tenant"): caps_only_a,
+    ("PUT", "/budgets/users/{user}"): caps_only_a,
     ("GET", f"{JOB}/plan"): not_found,
     ("GET", f"{JOB}/plan/diff"): not_found_with(params={"from": 1, "to": 1}),
     ("GET", f"{JOB}/attempts"): not_found,

@@ -33,6 +33,8 @@ async def no_redrive(job_id: UUID) -> None:
 class Caller:
     tenant_id: str
     user_id: str
+    # A tenant admin (the token's ``roles`` claim holds "admin"): sets the tenant's budget caps.
+    admin: bool = False
 
     def cause(self, app: JobApplication, traceparent: str | None = None) -> Cause:
         # Commands have no causing event; a fresh id still lets a reaction point at them.

@@ -15,6 +15,9 @@ from bdg_contracts.numbers import MAX_INT4, MAX_OFFSET
 from bdg_gateway.deps import Commands, CurrentCaller, Queries
 from bdg_gateway.strict_json import StrictJsonRoute
 from bdg_gateway.views import EventView, JobPage, JobView
+from bdg_jobs.ledger.accounts import Scope
+from bdg_jobs.ledger.caps import BudgetCaps
+from bdg_jobs.ledger.ledger import usd
 from bdg_jobs.store import Recorded
 from bdg_jobs.user_commands import Caller, JobCommands
 
@@ -141,8 +144,16 @@ async def rollback(
 
 @router.post("/{job_id}/budget")
 async def raise_budget(
-    job_id: JobId, body: cmd.RaiseBudget, caller: CurrentCaller, commands: Commands
+    job_id: JobId,
+    body: cmd.RaiseBudget,
+    caller: CurrentCaller,
+    commands: Commands,
+    queries: Queries,
 ) -> JobView:
     """Raise the job's cost cap; a job suspended for budget resumes."""
+    await commands.get(caller, job_id)  # another tenant's job: 404 before anything is written
+    await BudgetCaps(queries.pool).set_cap(
+        Scope.job, caller.tenant_id, str(job_id), usd(body.limit_usd)
+    )
     recorded = await commands.raise_budget(caller, job_id, body)
     return await _after(commands, caller, job_id, recorded)

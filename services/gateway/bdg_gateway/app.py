@@ -12,6 +12,7 @@ from bdg_gateway import (
     api,
     attempt_routes,
     audit_routes,
+    budget_routes,
     errors,
     index_deps,
     index_routes,
@@ -55,6 +56,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(plan_routes.router)
     app.include_router(attempt_routes.router)
+    app.include_router(budget_routes.router)
     app.include_router(tool_routes.router)
     app.include_router(ws.router)
     index_deps.install(app, commands, queries)

@@ -1,6 +1,7 @@
 """JWT bearer authentication: one configured algorithm and key, a caller per valid token.
 
-The tenant is the ``tenant`` claim and the user the ``sub`` claim. Every refusal says why, so a
+The tenant is the ``tenant`` claim and the user the ``sub`` claim; ``roles: ["admin"]`` makes
+the caller an admin of its tenant. Every refusal says why, so a
 client can tell an expired token from a forged one.
 """
 
@@ -19,6 +20,7 @@ from bdg_jobs.user_commands import Caller
 from bdg_runtime.settings import Settings
 
 ALGORITHMS = ("HS256", "RS256", "EdDSA")
+ADMIN = "admin"  # in the ``roles`` claim: a tenant admin (budget caps)
 MIN_SECRET_BYTES = 32  # RFC 7518 3.2: an HS256 key at least as long as the hash
 _KEY_TYPES: dict[str, tuple[type[Any], ...]] = {
     "RS256": (rsa.RSAPublicKey,),
@@ -171,7 +173,8 @@ def _caller(claims: dict[str, Any]) -> Caller:
         raise AuthError(f"token claim 'tenant' must match {TENANT_PATTERN.pattern}")
     if not isinstance(user, str) or not user.strip():
         raise AuthError("token claim 'sub' must be a non-empty string")
-    return Caller(tenant_id=tenant, user_id=user)
+    roles = claims.get("roles", [])
+    return Caller(tenant_id=tenant, user_id=user, admin=isinstance(roles, list) and ADMIN in roles)
 
 
 def bearer_token(authorization: str | None) -> str | None:
