@@ -60,6 +60,7 @@ class Root(LazyGroup):
         "job": (_job_group, "Create, inspect and steer jobs."),
         "index": (group("index"), "Index repositories for code search."),
         "search": (command("search", "search"), "Search the tenant's indexed code."),
+        "cost": (command("cost", "cost"), "The tenant's model spend by operation, user or day."),
         "dlq": (group("dlq"), "Dead letters: messages a service gave up on."),
         "replay": (registered("replay"), "Empty a read model and rebuild it from the event log."),
         "sandbox": (group("sandbox"), "sandboxd, the sandbox daemon (bdg up starts one too)."),

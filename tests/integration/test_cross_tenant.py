@@ -301,6 +301,7 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("POST", f"{JOB}/budget"): not_found_with(json={"limit_usd": 5}),
     # budgets: the caller's own tenant only
     ("GET", "/budgets"): lists_only_a,
+    ("GET", "/costs"): lists_only_a,
     ("PUT", "/budgets/tenant"): caps_only_a,
     ("PUT", "/budgets/users/{user}"): caps_only_a,
     ("GET", f"{JOB}/plan"): not_found,

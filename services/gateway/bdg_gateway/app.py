@@ -13,6 +13,7 @@ from bdg_gateway import (
     attempt_routes,
     audit_routes,
     budget_routes,
+    cost_routes,
     errors,
     index_deps,
     index_routes,
@@ -57,6 +58,7 @@ def create_app(
     app.include_router(plan_routes.router)
     app.include_router(attempt_routes.router)
     app.include_router(budget_routes.router)
+    app.include_router(cost_routes.router)
     app.include_router(tool_routes.router)
     app.include_router(ws.router)
     index_deps.install(app, commands, queries)

@@ -1,0 +1,65 @@
+"""What a tenant's settled model calls cost, grouped by operation, user or day (UTC).
+
+Read from the ledger's settled calls (``bdg_budget_calls``): the same rows the caps are held
+with, so the totals are what the budget saw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from psycopg import AsyncConnection, sql
+
+
+class GroupBy(StrEnum):
+    operation = "operation"
+    user = "user"
+    day = "day"
+
+
+_COLUMN = {
+    GroupBy.operation: sql.SQL("operation"),
+    GroupBy.user: sql.SQL("user_id"),
+    GroupBy.day: sql.SQL("to_char(settled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
+}
+_QUERY = sql.SQL("""
+    SELECT {column} AS key, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost_usd)
+    FROM bdg_budget_calls
+    WHERE tenant = %(tenant)s
+      AND (%(start)s::timestamptz IS NULL OR settled_at >= %(start)s)
+      AND (%(end)s::timestamptz IS NULL OR settled_at < %(end)s)
+    GROUP BY 1 ORDER BY 1
+""")
+
+
+@dataclass(frozen=True)
+class CostRow:
+    key: str
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: Decimal
+
+
+async def costs(
+    conn: AsyncConnection[Any],
+    tenant: str,
+    group_by: GroupBy,
+    first: date | None = None,
+    last: date | None = None,
+) -> list[CostRow]:
+    """Rows from day ``first`` to day ``last``, both included (UTC)."""
+    args = {
+        "tenant": tenant,
+        "start": first,
+        "end": last + timedelta(days=1) if last is not None else None,
+    }
+    cur = await conn.execute(_QUERY.format(column=_COLUMN[group_by]), args)
+    return [
+        CostRow(str(k), int(n), int(p), int(c), Decimal(cost))
+        for k, n, p, c, cost in await cur.fetchall()
+    ]

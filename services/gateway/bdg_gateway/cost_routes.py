@@ -1,0 +1,56 @@
+"""``GET /costs``: the caller's tenant's model spend by operation, user or day."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
+
+from bdg_gateway.deps import CurrentCaller, Queries
+from bdg_gateway.strict_json import StrictJsonRoute
+from bdg_jobs.ledger.costs import CostRow, GroupBy, costs
+
+router = APIRouter(tags=["budgets"], route_class=StrictJsonRoute)
+
+
+class CostRowView(BaseModel):
+    key: str
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+    @classmethod
+    def of(cls, r: CostRow) -> CostRowView:
+        return cls(
+            key=r.key,
+            calls=r.calls,
+            prompt_tokens=r.prompt_tokens,
+            completion_tokens=r.completion_tokens,
+            cost_usd=float(r.cost_usd),
+        )
+
+
+class CostsView(BaseModel):
+    group_by: GroupBy
+    rows: list[CostRowView]
+    total_usd: float
+
+
+@router.get("/costs")
+async def get_costs(
+    caller: CurrentCaller,
+    queries: Queries,
+    group_by: GroupBy = GroupBy.operation,
+    first: Annotated[date | None, Query(alias="from", description="first day (UTC)")] = None,
+    last: Annotated[date | None, Query(alias="to", description="last day, included")] = None,
+) -> CostsView:
+    """Settled model calls of the tenant, grouped; ``from``/``to`` are days, both included."""
+    if first is not None and last is not None and first > last:
+        raise HTTPException(422, f"query.from: {first} is after to ({last})")
+    async with queries.pool.connection() as conn:
+        rows = await costs(conn, caller.tenant_id, group_by, first, last)
+    total = float(sum((r.cost_usd for r in rows), start=0))
+    return CostsView(group_by=group_by, rows=[CostRowView.of(r) for r in rows], total_usd=total)

@@ -1,0 +1,113 @@
+"""Costs by operation, user and day: GET /costs and `bdg cost`, from the ledger's settled calls."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from bdg_jobs.ledger.accounts import Spender
+from bdg_jobs.ledger.ledger import PostgresLedger, SettledCall
+from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
+    Keys,
+    Stack,
+    client_fixture,
+    gateway_fixture,
+    keys_fixture,
+    new_tenant,
+    stack_fixture,
+)
+from tests.integration.test_cli import Bdg, bdg  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.timeout(60)
+CALLS = [  # user, operation, cost
+    ("ann", "plan", "0.010"),
+    ("ann", "critique", "0.002"),
+    ("bob", "plan", "0.030"),
+    ("bob", "code", "0.100"),
+    ("bob", "code", "0.050"),
+]
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
+    p: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        database_url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}
+    )
+    await p.open()
+    yield p
+    await p.close()
+
+
+async def settle_calls(pool: AsyncConnectionPool[Any], tenant: str) -> None:
+    ledger = PostgresLedger(pool)
+    for user, operation, cost in CALLS:
+        held = await ledger.reserve(Spender(tenant, user, f"job-{user}"), Decimal(cost))
+        await ledger.settle(held, SettledCall(operation, "gpt-4o", 100, 10, Decimal(cost)))
+
+
+async def test_costs_by_operation_user_and_day(
+    client: httpx.AsyncClient, keys: Keys, pool: AsyncConnectionPool[Any]
+) -> None:
+    tenant = new_tenant()
+    await settle_calls(pool, tenant)
+    await settle_calls(pool, new_tenant())  # another tenant's: never counted
+    auth = keys.headers(tenant)
+
+    by_op = (await client.get("/costs", params={"group_by": "operation"}, headers=auth)).json()
+    assert [(r["key"], r["calls"], r["cost_usd"]) for r in by_op["rows"]] == [
+        ("code", 2, 0.15),
+        ("critique", 1, 0.002),
+        ("plan", 2, 0.04),
+    ]
+    assert by_op["total_usd"] == pytest.approx(0.192)
+    by_user = (await client.get("/costs", params={"group_by": "user"}, headers=auth)).json()
+    assert [(r["key"], r["cost_usd"]) for r in by_user["rows"]] == [("ann", 0.012), ("bob", 0.18)]
+
+    today = datetime.now(UTC).date()
+    by_day = await client.get(
+        "/costs", params={"group_by": "day", "from": str(today), "to": str(today)}, headers=auth
+    )
+    assert [(r["key"], r["calls"]) for r in by_day.json()["rows"]] == [(str(today), 5)]
+    tomorrow = str(today + timedelta(days=1))
+    later = await client.get("/costs", params={"from": tomorrow}, headers=auth)
+    assert later.json()["rows"] == []
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"group_by": "colour"}, "query.group_by"),
+        ({"from": "yesterday"}, "query.from"),
+        ({"to": "2026-02-30"}, "query.to"),
+        ({"from": "2026-03-02", "to": "2026-03-01"}, "query.from"),
+    ],
+)
+async def test_bad_cost_queries_are_422_naming_the_field(
+    client: httpx.AsyncClient, keys: Keys, params: dict[str, str], field: str
+) -> None:
+    response = await client.get("/costs", params=params, headers=keys.headers(new_tenant()))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith(field), response.json()
+
+
+async def test_bdg_cost_prints_a_table_and_json(
+    bdg: Bdg,  # noqa: F811
+    pool: AsyncConnectionPool[Any],
+) -> None:
+    await settle_calls(pool, "acme")  # BDG_TENANT of the fixture
+    shown = (await bdg("cost", "--by", "user")).stdout
+    assert "cost by user" in shown
+    assert "ann" in shown
+    assert "0.180000" in shown
+    assert "0.192000" in shown  # the total
+    rows = json.loads((await bdg("cost", "--json")).stdout)
+    assert [(r["key"], r["calls"]) for r in rows] == [("code", 2), ("critique", 1), ("plan", 2)]
+    refused = await bdg("cost", "--from", "tomorrow", code=2)
+    assert "--from" in refused.output
