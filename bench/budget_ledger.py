@@ -1,0 +1,127 @@
+"""Budget ledger throughput: reserve + settle with N concurrent callers, beside the raw limit.
+
+The raw limit is measured in the same run on the same server: the same callers doing bare
+``UPDATE ... ; COMMIT`` round trips on one row each (no ledger logic), the most single-row
+transactions the server and this client can do. The ledger's figure is calls/s, each call being
+two transactions (reserve, settle); the cap invariant is checked at the end (spent <= cap on
+every account, nothing left reserved).
+
+    uv run python -m bench.budget_ledger [--url postgresql://...] [--callers 16] [--seconds 10]
+
+With no --url it starts the embedded PostgreSQL (bench/fresh_postgres.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from decimal import Decimal
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+from bdg_jobs.ledger.accounts import Scope, Spender
+from bdg_jobs.ledger.caps import BudgetCaps
+from bdg_jobs.ledger.errors import BudgetExhaustedError
+from bdg_jobs.ledger.ledger import PostgresLedger, SettledCall
+from bdg_jobs.migrations import migrate
+from bench.fresh_postgres import fresh_database
+
+TENANT = "bench"
+CAP = Decimal("1000000")
+CALL = SettledCall("code", "gpt-4o-mini", 1000, 200, Decimal("0.00027"))
+
+
+async def _for(seconds: float, callers: int, one: Any) -> int:
+    deadline = time.monotonic() + seconds
+    counts = [0] * callers
+
+    async def loop(i: int) -> None:
+        while time.monotonic() < deadline:
+            await one(i)
+            counts[i] += 1
+
+    await asyncio.gather(*(loop(i) for i in range(callers)))
+    return sum(counts)
+
+
+async def raw_limit(pool: AsyncConnectionPool[Any], callers: int, seconds: float) -> float:
+    async with pool.connection() as conn:
+        await conn.execute("CREATE TABLE bench_raw (id INT PRIMARY KEY, n BIGINT NOT NULL)")
+        await conn.execute(
+            "INSERT INTO bench_raw SELECT g, 0 FROM generate_series(0, %s) g", (callers,)
+        )
+
+    async def one(i: int) -> None:
+        async with pool.connection() as conn, conn.transaction():
+            await conn.execute("UPDATE bench_raw SET n = n + 1 WHERE id = %s", (i,))
+
+    return await _for(seconds, callers, one) / seconds
+
+
+async def ledger_rate(
+    pool: AsyncConnectionPool[Any], callers: int, seconds: float, users: int
+) -> tuple[float, int]:
+    ledger, caps = PostgresLedger(pool), BudgetCaps(pool)
+    await caps.set_cap(Scope.tenant, TENANT, "", CAP)
+    refused = 0
+
+    async def one(i: int) -> None:
+        nonlocal refused
+        who = Spender(TENANT, f"u{i % users}", f"job-{i}")
+        try:
+            held = await ledger.reserve(who, Decimal("0.002"))
+        except BudgetExhaustedError:
+            refused += 1
+            return
+        await ledger.settle(held, CALL)
+
+    return await _for(seconds, callers, one) / seconds, refused
+
+
+async def check_invariant(pool: AsyncConnectionPool[Any]) -> None:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT count(*) FROM bdg_budget_accounts a JOIN bdg_budget_caps c USING (key) "
+            "WHERE a.spent_usd > c.cap_usd OR a.reserved_usd <> 0"
+        )
+        bad = await cur.fetchone()
+        held = await (await conn.execute("SELECT count(*) FROM bdg_budget_reservations")).fetchone()
+    assert bad is not None
+    assert bad[0] == 0, "an account passed its cap or kept a reservation"
+    assert held is not None
+    assert held[0] == 0, "reservations left behind"
+
+
+async def run(url: str, callers: int, seconds: float, users: int) -> None:
+    migrate(url)
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        url, min_size=callers, max_size=callers, open=False, kwargs={"autocommit": True}
+    )
+    await pool.open(wait=True)
+    try:
+        raw = await raw_limit(pool, callers, seconds)
+        calls, refused = await ledger_rate(pool, callers, seconds, users)
+        await check_invariant(pool)
+    finally:
+        await pool.close()
+    print(f"callers: {callers}, {seconds:.0f} s each, {users} users sharing the tenant's cap")
+    print(f"raw limit (UPDATE+COMMIT): {raw:,.0f} transactions/s")
+    print(f"ledger reserve+settle:     {calls:,.0f} calls/s ({2 * calls:,.0f} transactions/s)")
+    print(f"ledger / raw transactions: {2 * calls / raw:.0%}; refused: {refused}; invariant held")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="a PostgreSQL server (default: embedded)")
+    parser.add_argument("--callers", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--users", type=int, default=4, help="users of the one tenant")
+    args = parser.parse_args()
+    with fresh_database(args.url) as url:
+        asyncio.run(run(url, args.callers, args.seconds, args.users))
+
+
+if __name__ == "__main__":
+    main()
