@@ -8,6 +8,7 @@ are recorded with the suspension, so the job's cost still equals what the ledger
 
 from __future__ import annotations
 
+from bdg_contracts.base import Event
 from bdg_contracts.ids import new_event_id
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.ledger.accounts import Spender
@@ -22,7 +23,7 @@ def spender_of(job: Job) -> Spender:
 
 
 async def suspend_for_budget(
-    delivery: Delivery, calls: list[tuple[str, ChatResult]], refused: BudgetExhaustedError
+    delivery: Delivery[Event], calls: list[tuple[str, ChatResult]], refused: BudgetExhaustedError
 ) -> None:
     cause = Cause(
         producer=delivery.service,
