@@ -29,12 +29,35 @@ _ENSURE = """
     SELECT k, p, %(tenant)s FROM unnest(%(keys)s::text[], %(periods)s::text[]) AS t(k, p)
     ON CONFLICT DO NOTHING
 """
-_LOCK = """
-    SELECT a.key, a.period, a.spent_usd, a.reserved_usd, c.cap_usd
-    FROM bdg_budget_accounts a LEFT JOIN bdg_budget_caps c ON c.key = a.key
-    WHERE (a.key, a.period) IN (SELECT * FROM unnest(%(keys)s::text[], %(periods)s::text[]))
-    ORDER BY a.key, a.period
-    FOR UPDATE OF a
+_ACCOUNTS = "SELECT * FROM unnest(%(keys)s::text[], %(periods)s::text[])"
+# One statement: the accounts locked in key order, checked, and the amount held only if every
+# one allows it. Locks last for one statement, not for client round trips: a tenant's row is
+# hot (every call of the tenant locks it).
+_RESERVE_ONCE = f"""
+    WITH locked AS (
+        SELECT a.key, a.period, a.spent_usd, a.reserved_usd, c.cap_usd
+        FROM bdg_budget_accounts a LEFT JOIN bdg_budget_caps c ON c.key = a.key
+        WHERE (a.key, a.period) IN ({_ACCOUNTS})
+        ORDER BY a.key, a.period
+        FOR UPDATE OF a
+    ), verdict AS (
+        SELECT count(*) = 3
+               AND bool_and(cap_usd IS NULL OR spent_usd + reserved_usd + %(amount)s <= cap_usd)
+               AS ok
+        FROM locked
+    ), moved AS (
+        UPDATE bdg_budget_accounts a SET reserved_usd = a.reserved_usd + %(amount)s
+        FROM locked l, verdict v
+        WHERE v.ok AND a.key = l.key AND a.period = l.period
+    ), held AS (
+        INSERT INTO bdg_budget_reservations
+            (id, tenant, user_id, job_id, period, amount_usd, expires_at)
+        SELECT %(id)s, %(tenant)s, %(user)s, %(job)s, %(period)s, %(amount)s,
+               now() + make_interval(secs => %(hold)s)
+        FROM verdict WHERE ok
+    )
+    SELECT l.key, l.period, l.spent_usd, l.reserved_usd, l.cap_usd, v.ok
+    FROM locked l, verdict v
 """
 # Locks in key order through the sub-select, then moves money between the two columns.
 _MOVE = """
@@ -47,12 +70,6 @@ _MOVE = """
     ) l
     WHERE a.key = l.key AND a.period = l.period
 """
-_RESERVE = """
-    INSERT INTO bdg_budget_reservations
-        (id, tenant, user_id, job_id, period, amount_usd, expires_at)
-    VALUES (%(id)s, %(tenant)s, %(user)s, %(job)s, %(period)s, %(amount)s,
-            now() + make_interval(secs => %(hold)s))
-"""
 _TAKE = """
     DELETE FROM bdg_budget_reservations WHERE id = %(id)s
     RETURNING tenant, user_id, job_id, period, amount_usd
@@ -61,7 +78,21 @@ _EXPIRED = """
     SELECT id FROM bdg_budget_reservations WHERE expires_at < now()
     ORDER BY expires_at LIMIT 1000
 """
-_CALL = """
+# One statement, for the same reason as the reservation: the reservation taken (gone already if
+# it expired: the money was spent all the same), its amount moved to spent, the call kept.
+_SETTLE_ONCE = f"""
+    WITH taken AS (
+        DELETE FROM bdg_budget_reservations WHERE id = %(id)s RETURNING amount_usd
+    ), locked AS (
+        SELECT key, period FROM bdg_budget_accounts
+        WHERE (key, period) IN ({_ACCOUNTS})
+        ORDER BY key, period FOR UPDATE
+    ), moved AS (
+        UPDATE bdg_budget_accounts a
+        SET reserved_usd = a.reserved_usd - coalesce((SELECT amount_usd FROM taken), 0),
+            spent_usd = a.spent_usd + %(cost)s
+        FROM locked l WHERE a.key = l.key AND a.period = l.period
+    )
     INSERT INTO bdg_budget_calls (id, tenant, user_id, job_id, operation, model,
         prompt_tokens, completion_tokens, cost_usd)
     VALUES (%(id)s, %(tenant)s, %(user)s, %(job)s, %(operation)s, %(model)s,
@@ -120,47 +151,46 @@ class PostgresLedger:
     async def _reserve(self, spender: Spender, amount: Decimal) -> Reservation:
         month = month_of(self.clock())
         accounts = charged_accounts(spender, month)
-        args = {"tenant": spender.tenant, **_unzip(accounts)}
         reservation = Reservation(uuid.uuid4(), spender, month, amount)
-        async with self.pool.connection() as conn, conn.transaction():
-            await conn.execute(_ENSURE, args)
-            cur = await conn.execute(_LOCK, args)
-            for row in await cur.fetchall():
-                balance = Balance(*row)
-                if not balance.allows(amount):
-                    cap = balance.cap if balance.cap is not None else Decimal(0)
-                    raise BudgetExhaustedError(
-                        balance.key, balance.period, cap, balance.spent, amount
-                    )
-            await conn.execute(_MOVE, {**args, "release": -amount, "spend": 0})
-            await conn.execute(
-                _RESERVE,
-                {
-                    "id": reservation.id,
-                    "tenant": spender.tenant,
-                    "user": spender.user,
-                    "job": spender.job_id,
-                    "period": month,
-                    "amount": amount,
-                    "hold": self.hold_seconds,
-                },
-            )
+        args = {
+            **_unzip(accounts),
+            "id": reservation.id,
+            "tenant": spender.tenant,
+            "user": spender.user,
+            "job": spender.job_id,
+            "period": month,
+            "amount": amount,
+            "hold": self.hold_seconds,
+        }
+        async with self.pool.connection() as conn:
+            held, balances = await self._reserve_once(conn, args)
+            if len(balances) < len(accounts):  # a first call: its accounts made, then again
+                await conn.execute(_ENSURE, args)
+                held, balances = await self._reserve_once(conn, args)
+        if not held:
+            refusing = next((b for b in balances if not b.allows(amount)), balances[0])
+            cap = refusing.cap if refusing.cap is not None else Decimal(0)
+            raise BudgetExhaustedError(refusing.key, refusing.period, cap, refusing.spent, amount)
         return reservation
+
+    @staticmethod
+    async def _reserve_once(
+        conn: AsyncConnection[Any], args: dict[str, Any]
+    ) -> tuple[bool, list[Balance]]:
+        """Whether the amount is held, and the balances as they were before."""
+        cur = await conn.execute(_RESERVE_ONCE, args)
+        rows = await cur.fetchall()
+        return bool(rows) and bool(rows[0][5]), [Balance(*row[:5]) for row in rows]
 
     async def settle(self, reservation: Reservation, call: SettledCall) -> None:
         """The call was paid: its real cost becomes spent, its reservation goes."""
-        async with self.pool.connection() as conn, conn.transaction():
-            held = await self._take(conn, reservation.id)
-            # Expired and released meanwhile: the money was spent all the same.
-            release = held if held is not None else Decimal(0)
-            accounts = charged_accounts(reservation.spender, reservation.period)
+        s = reservation.spender
+        accounts = charged_accounts(s, reservation.period)
+        async with self.pool.connection() as conn:
             await conn.execute(
-                _MOVE, {**_unzip(accounts), "release": release, "spend": call.cost_usd}
-            )
-            s = reservation.spender
-            await conn.execute(
-                _CALL,
+                _SETTLE_ONCE,
                 {
+                    **_unzip(accounts),
                     "id": reservation.id,
                     "tenant": s.tenant,
                     "user": s.user,
@@ -187,11 +217,6 @@ class PostgresLedger:
         for reservation_id in ids:
             released += await self.release(reservation_id)
         return released
-
-    async def _take(self, conn: AsyncConnection[Any], reservation_id: uuid.UUID) -> Decimal | None:
-        cur = await conn.execute(_TAKE, {"id": reservation_id})
-        row = await cur.fetchone()
-        return None if row is None else Decimal(row[4])
 
     async def _release(self, conn: AsyncConnection[Any], reservation_id: uuid.UUID) -> bool:
         cur = await conn.execute(_TAKE, {"id": reservation_id})
