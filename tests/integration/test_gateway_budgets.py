@@ -3,12 +3,16 @@ written, and raising a cap resumes the tenant's jobs suspended for budget."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import httpx
 import pytest
 
+from bdg_contracts.states import JobState
+from bdg_jobs.ledger.accounts import Spender
+from bdg_jobs.ledger.ledger import PostgresLedger, SettledCall
 from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
     Keys,
     Stack,
@@ -121,3 +125,26 @@ async def test_the_job_budget_route_sets_the_job_cap_in_the_ledger(
     async with stack.queries.pool.connection() as conn:
         cur = await conn.execute("SELECT key, cap_usd FROM bdg_budget_caps")
         assert await cur.fetchall() == [(f"job:{tenant}:{job_id}", pytest.approx(3.5))]
+
+
+async def test_a_cap_below_the_spend_suspends_at_once_and_a_raise_resumes(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    tenant = new_tenant()
+    job_id = (await create(client, keys, tenant))["id"]
+    other = (await create(client, keys, new_tenant()))["id"]  # another tenant's: untouched
+    ledger = PostgresLedger(stack.queries.pool)
+    held = await ledger.reserve(Spender(tenant, "alice", job_id), Decimal("0.50"))
+    await ledger.settle(held, SettledCall("plan", "gpt-4o", 10, 10, Decimal("0.50")))
+    stack.project()
+    admin = keys.headers(tenant, **ADMIN)
+
+    lowered = await client.put("/budgets/tenant", json={"cap_usd": 0.4}, headers=admin)
+    assert lowered.status_code == 200, lowered.text
+    assert (await stack.job(UUID(job_id))).state == JobState.suspended_budget
+    assert (await stack.job(UUID(other))).state == JobState.planning
+
+    stack.project()
+    raised = await client.put("/budgets/tenant", json={"cap_usd": 2}, headers=admin)
+    assert raised.status_code == 200, raised.text
+    assert (await stack.job(UUID(job_id))).state == JobState.planning

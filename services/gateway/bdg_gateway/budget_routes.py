@@ -2,11 +2,14 @@
 
 A cap holds for every calendar month (UTC). Raising one re-drives the tenant's jobs suspended
 for budget (``suspended_budget``): their step runs again and is refused again only if the cap
-still does not allow it. A job's own cap is ``POST /jobs/{id}/budget``.
+still does not allow it. A cap at or below what was spent suspends the jobs it covers at once
+(a step in flight is then dropped, and runs again on the raise). A job's own cap is
+``POST /jobs/{id}/budget``.
 """
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
@@ -17,9 +20,11 @@ from pydantic import BaseModel
 from bdg_contracts import commands as cmd
 from bdg_contracts.base import Contract
 from bdg_contracts.numbers import Amount
+from bdg_contracts.states import ACTIVE_STATES, JobState
 from bdg_gateway.deps import Commands, CurrentCaller, Queries
 from bdg_gateway.queries import JobQueries
 from bdg_gateway.strict_json import StrictJsonRoute
+from bdg_jobs.errors import DomainError
 from bdg_jobs.ledger.accounts import Scope, month_of
 from bdg_jobs.ledger.caps import BudgetCaps, Usage
 from bdg_jobs.ledger.ledger import usd
@@ -28,9 +33,9 @@ from bdg_jobs.user_commands import Caller, JobCommands
 router = APIRouter(prefix="/budgets", tags=["budgets"], route_class=StrictJsonRoute)
 UserName = Annotated[str, Path(min_length=1, max_length=200)]
 
-_SUSPENDED = """
+_IN_STATES = """
     SELECT "jobId" FROM agent_config
-    WHERE tenant = %(tenant)s AND state = 'suspended_budget'
+    WHERE tenant = %(tenant)s AND state = ANY(%(states)s)
       AND (%(user)s::text IS NULL OR "user" = %(user)s)
 """
 
@@ -113,16 +118,25 @@ async def _set(
     caps = BudgetCaps(queries.pool)
     await caps.set_cap(scope, caller.tenant_id, subject, usd(body.cap_usd))
     usage = await caps.usage(scope, caller.tenant_id, subject, _month())
+    user = subject or None
     if usage.spent_usd < usd(body.cap_usd):
-        await _resume_suspended(caller, queries, commands, subject or None, body.cap_usd)
+        for job_id in await _jobs_in(queries, caller, user, [JobState.suspended_budget]):
+            await commands.raise_budget(caller, job_id, cmd.RaiseBudget(limit_usd=body.cap_usd))
+    else:
+        spent = float(usage.spent_usd)
+        for job_id in await _jobs_in(queries, caller, user, sorted(ACTIVE_STATES)):
+            with contextlib.suppress(DomainError):  # it moved on meanwhile
+                await commands.app.execute(
+                    job_id,
+                    lambda j: j.exceed_budget(caller.cause(commands.app), body.cap_usd, spent),
+                )
     return UsageView.of(usage)
 
 
-async def _resume_suspended(
-    caller: Caller, queries: JobQueries, commands: JobCommands, user: str | None, cap: float
-) -> None:
+async def _jobs_in(
+    queries: JobQueries, caller: Caller, user: str | None, states: list[JobState]
+) -> list[UUID]:
+    args = {"tenant": caller.tenant_id, "user": user, "states": [s.value for s in states]}
     async with queries.pool.connection() as conn:
-        cur = await conn.execute(_SUSPENDED, {"tenant": caller.tenant_id, "user": user})
-        jobs = [UUID(str(row[0])) for row in await cur.fetchall()]
-    for job_id in jobs:
-        await commands.raise_budget(caller, job_id, cmd.RaiseBudget(limit_usd=cap))
+        cur = await conn.execute(_IN_STATES, args)
+        return [UUID(str(row[0])) for row in await cur.fetchall()]
