@@ -188,8 +188,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         10,
         "budget ledger: caps, accounts, reservations, settled calls (bdg_jobs.ledger)",
         (
-            # A cap per key ('job:<id>', 'user:<tenant>:<user>', 'tenant:<tenant>'); monthly
-            # caps apply to every month's account of their key.
+            # A cap per key ('job:<tenant>:<id>', 'user:<tenant>:<user>', 'tenant:<tenant>');
+            # monthly caps apply to every month's account of their key.
             """CREATE TABLE bdg_budget_caps (
                 key TEXT PRIMARY KEY,
                 tenant TEXT NOT NULL,
