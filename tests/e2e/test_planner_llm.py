@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 
 from bdg_contracts import commands as cmd
@@ -76,6 +77,16 @@ async def test_the_planner_loops_with_the_critic_and_records_every_call(
     loaded = await c.app.load(job.job_id)
     assert loaded.cost_usd == pytest.approx(expected)
     assert loaded.cost_usd > 0
+    # The planner process paid every call through the budget ledger, as recorded.
+    with psycopg.connect(cluster.database_url) as conn:
+        settled = conn.execute(
+            "SELECT count(*), sum(cost_usd) FROM bdg_budget_calls WHERE job_id = %s",
+            (str(job.job_id),),
+        ).fetchone()
+        held = conn.execute("SELECT count(*) FROM bdg_budget_reservations").fetchone()
+    assert settled is not None
+    assert (settled[0], float(settled[1])) == (4, pytest.approx(loaded.cost_usd, abs=1e-12))
+    assert held == (0,)
     # The critic was asked for structured output; the planner for text.
     assert "response_format" in fake_openai.requests[1]
     assert "response_format" not in fake_openai.requests[0]
