@@ -260,3 +260,18 @@ async def test_a_cancelled_job_closes_the_stream_and_a_paused_one_does_not(
         await stack.commands.cancel(Caller(tenant, "dan"), job_id, cmd.CancelJob(reason="no"))
         names, code, reason = await events_then_close(ws)
     assert (names, code, reason) == (["JobCancelled"], 1000, "job cancelled")
+
+
+async def test_the_stream_token_never_reaches_the_logs(
+    live_url: str, keys: Keys, stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The web app can only pass its token in the query; uvicorn logs paths with their query."""
+    tenant = new_tenant()
+    job_id = await new_job(stack, tenant)
+    token = keys.token(tenant)
+    caplog.set_level("DEBUG")
+    async with connect(f"{live_url}/jobs/{job_id}/stream?token={token}") as ws:
+        assert await versions(ws, 1) == [1]
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("uvicorn")]
+    assert any(f"/jobs/{job_id}/stream?token=[redacted]" in line for line in lines), lines
+    assert not any(token in line for line in lines)

@@ -15,7 +15,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from bdg_gateway import issue_comments
+from bdg_gateway import issue_comments, log_redaction
 from bdg_gateway.app import create_app
 from bdg_gateway.auth import AuthConfigError, Authenticator
 from bdg_gateway.issue_jobs import IssueJobs
@@ -49,6 +49,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def http_server(app: FastAPI) -> GatewayServer:
+    log_redaction.install()
     config = uvicorn.Config(
         app, log_config=None, lifespan="off", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS
     )
