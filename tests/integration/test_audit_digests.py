@@ -15,11 +15,7 @@ from bdg_audit.verify import Fault
 from bdg_auditor.digester import Digester
 from bdg_contracts.audit_events import AuditDigestWritten, AuditFileWritten, digest_chain_id
 from tests.audit_history import ended_job
-from tests.integration.audit_fixtures import (  # noqa: F401  (fixtures)
-    AuditRig,
-    audit_rig_fixture,
-    s3_endpoint_fixture,
-)
+from tests.integration.audit_rig import AuditRig
 
 pytestmark = pytest.mark.timeout(120)
 HOUR = timedelta(hours=1)

@@ -21,11 +21,7 @@ from bdg_contracts.audit_events import AuditFileWritten
 from tests.audit_history import deployed_job, ended_job
 from tests.conftest import Servers
 from tests.gateway_stack import Keys, Stack
-from tests.integration.audit_fixtures import (  # noqa: F401  (fixtures)
-    AuditRig,
-    audit_rig_fixture,
-    s3_endpoint_fixture,
-)
+from tests.integration.audit_rig import AuditRig
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).parents[2]

@@ -18,11 +18,7 @@ from bdg_contracts.audit_events import AuditFileWritten, audit_trail_id
 from bdg_contracts.states import Step
 from bdg_jobs.domain import Cause, Job
 from tests.audit_history import T0, ended_job
-from tests.integration.audit_fixtures import (  # noqa: F401  (fixtures)
-    AuditRig,
-    audit_rig_fixture,
-    s3_endpoint_fixture,
-)
+from tests.integration.audit_rig import AuditRig
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -33,10 +33,7 @@ from bdg_jobs.store import JobStore
 from bdg_runtime.bus import JetStreamPublisher, ensure_streams
 from tests.audit_history import ended_job
 from tests.conftest import Servers
-from tests.integration.audit_fixtures import (  # noqa: F401  (fixtures)
-    audit_settings,
-    s3_endpoint_fixture,
-)
+from tests.integration.audit_rig import audit_settings
 from tests.ports import free_port
 from tests.waiting import eventually
 

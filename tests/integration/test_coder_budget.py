@@ -25,7 +25,6 @@ from bdg_llm.settings import LlmSettings
 from bdg_runtime.metered_llm import MeteredLlm
 from bdg_sandbox.client import SandboxClient
 from tests.fakes.openai_server import FakeOpenAi
-from tests.integration.sandboxd_fixtures import daemon_fixture, sandbox_fixture  # noqa: F401
 from tests.integration.test_coder_loop import (  # noqa: F401  (fixtures)
     FIX,
     TENANT,

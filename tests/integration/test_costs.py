@@ -14,15 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from bdg_jobs.ledger.accounts import Spender
 from bdg_jobs.ledger.ledger import PostgresLedger, SettledCall
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    client_fixture,
-    gateway_fixture,
-    keys_fixture,
-    new_tenant,
-    stack_fixture,
-)
+from tests.gateway_stack import Keys, new_tenant
 from tests.integration.test_cli import Bdg, bdg  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.timeout(60)

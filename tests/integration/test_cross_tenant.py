@@ -33,11 +33,7 @@ from bdg_sandbox.client import SandboxClient
 from bdg_tools import outcomes as oc
 from bdg_tools.spec import ToolContext
 from tests.gateway_stack import Keys, Stack, new_tenant
-from tests.integration.audit_fixtures import (  # noqa: F401  (fixtures)
-    AuditRig,
-    audit_rig_fixture,
-    s3_endpoint_fixture,
-)
+from tests.integration.audit_rig import AuditRig
 from tests.integration.tool_jobs import COMMAND, Counting, caller_for, coding_job
 from tests.webhook_samples import encoded, github_push, headers
 

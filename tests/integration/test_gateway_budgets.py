@@ -13,16 +13,8 @@ import pytest
 from bdg_contracts.states import JobState
 from bdg_jobs.ledger.accounts import Spender
 from bdg_jobs.ledger.ledger import PostgresLedger, SettledCall
-from tests.integration.conftest_gateway import (  # noqa: F401  (fixtures)
-    Keys,
-    Stack,
-    client_fixture,
-    gateway_fixture,
-    keys_fixture,
-    new_tenant,
-    stack_fixture,
-)
-from tests.integration.test_gateway_api import create
+from tests.gateway_stack import Keys, Stack, new_tenant
+from tests.integration.gateway_calls import create
 
 pytestmark = pytest.mark.timeout(60)
 ADMIN = {"roles": ["admin"]}

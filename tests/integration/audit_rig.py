@@ -1,17 +1,12 @@
-"""Fixtures of the audit tests: a real SeaweedFS S3 (the embedded one) for the session, and a
-bucket, keyring and auditor use case per test. Imported by the audit test modules."""
+"""What the audit tests are built from: a bucket, keyring and auditor use case per test (the
+fixtures that make them, over a real SeaweedFS, are in ``tests/integration/conftest.py``)."""
 
 from __future__ import annotations
 
 import secrets
-import shutil
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-
-import pytest
 
 from bdg_audit.keys import Keyring
 from bdg_audit.settings import AuditSettings
@@ -20,19 +15,6 @@ from bdg_auditor.adapters import AuditStorage
 from bdg_auditor.application import Auditing
 from bdg_jobs.application import utc_now
 from bdg_jobs.store import JobStore
-from bdg_runtime.embedded import start_embedded
-
-
-@pytest.fixture(scope="session", name="s3_endpoint")
-def s3_endpoint_fixture() -> Iterator[str]:
-    home = Path(tempfile.mkdtemp(prefix="bdg-test-s3-"))
-    stack = start_embedded(home, postgres=False, nats=False, s3=True)
-    assert stack.s3_url
-    try:
-        yield stack.s3_url
-    finally:
-        stack.stop()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 @dataclass
@@ -60,12 +42,3 @@ def rig_for(settings: AuditSettings, endpoint: str, store: JobStore, database_ur
     storage = AuditStorage(objects, keyring, settings.bdg_audit_prefix, timedelta(days=30))
     auditing = Auditing(store, storage, settings.bdg_audit_prefix, utc_now)
     return AuditRig(settings, endpoint, objects, keyring, store, auditing, database_url)
-
-
-@pytest.fixture(name="audit_rig")
-def audit_rig_fixture(s3_endpoint: str, database_url: str, tmp_path: Path) -> Iterator[AuditRig]:
-    store = JobStore.from_url(database_url)
-    try:
-        yield rig_for(audit_settings(s3_endpoint, tmp_path), s3_endpoint, store, database_url)
-    finally:
-        store.close()
