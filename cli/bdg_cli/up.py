@@ -29,6 +29,15 @@ SERVICES = ("gateway", "planner", "coder", "tester", "deployer", "indexer", "aud
 # The edge is the deployer's local provider, in its package (it shares the artifact store and
 # route table modules), but its own process.
 MODULES = {"edge": "bdg_deployer.edge.main"}
+# Services that never call a chat model (the indexer embeds offline or with OpenAI, which the
+# local chat model cannot do). Any other name, a test's own command included, may call one.
+MODEL_FREE = frozenset({"gateway", "tester", "deployer", "indexer", "auditor", "edge"})
+
+
+def needs_model(services: Sequence[str]) -> bool:
+    """Whether any of ``services`` may call a chat model: the local one is started only then
+    (it takes seconds and a gigabyte of memory)."""
+    return any(name not in MODEL_FREE for name in services)
 
 
 def default_commands() -> dict[str, list[str]]:
@@ -76,7 +85,12 @@ def up(
             return 2
         if sandbox:
             own_sandbox = ensure_sandbox(settings, roots, lambda line: _say(console, line))
-        _, model_server = ensure_local_model_server(settings, say=lambda line: _say(console, line))
+        if needs_model(names):
+            _, model_server = ensure_local_model_server(
+                settings, say=lambda line: _say(console, line)
+            )
+        else:
+            _say(console, f"model: none started ({', '.join(names)} call no chat model)")
         env = {
             **os.environ,
             "DATABASE_URL": database_url,

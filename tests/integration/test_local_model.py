@@ -329,3 +329,53 @@ def stop_leftovers(home: Path) -> None:
     nats_pid = json.loads(state.read_text())["nats_pid"] if state.exists() else None
     if (nats_pid and psutil.pid_exists(nats_pid)) or (home / "pg" / "postmaster.pid").exists():
         start_embedded(home).stop()
+
+
+INDEXER = """
+import os, signal
+print("model url:", os.environ.get("OPENAI_BASE_URL", "none"), flush=True)
+signal.pause()
+"""
+INDEXER_DRIVER = """
+import sys
+from pathlib import Path
+from bdg_cli.up import up
+command = [sys.executable, "-c", sys.argv[2]]
+sys.exit(up(Path(sys.argv[1]), ["indexer"], commands={"indexer": command}, sandbox=False))
+"""
+
+
+async def test_bdg_up_starts_no_model_for_the_indexer_alone(models_dir: Path) -> None:
+    home = Path(tempfile.mkdtemp(prefix="bdg-up-nomodel-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "BDG_"))}
+    assert is_installed(MODELS[LocalModelConfig().size])  # a model that could have been started
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", INDEXER_DRIVER, str(home), INDEXER,
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    seen: list[str] = []
+    try:
+        assert proc.stdout is not None
+        async with asyncio.timeout(120):
+            while not any(line.startswith("[indexer] model url:") for line in seen):
+                line = await proc.stdout.readline()
+                assert line, "`bdg up` ended early:\n" + "\n".join(seen)
+                seen.append(line.decode().rstrip("\n"))
+        assert "[indexer] model url: none" in seen, seen
+        assert "[up] model: none started (indexer call no chat model)" in seen
+        servers = [
+            p
+            for p in psutil.process_iter(["cmdline"])
+            if "bdg_llm.local_server" in " ".join(p.info["cmdline"] or [])
+            and str(home) in " ".join(p.info["cmdline"] or [])
+        ]
+        assert servers == []
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        stop_leftovers(home)
+        shutil.rmtree(home, ignore_errors=True)
