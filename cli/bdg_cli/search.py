@@ -37,7 +37,9 @@ def search(
     ] = "",
     mode: Annotated[Mode, typer.Option(help="how to rank")] = Mode.hybrid,
     limit: Annotated[int, typer.Option(min=1, max=100, help="hits at most")] = 6,
-    token_budget: Annotated[int, typer.Option(min=1, max=100_000, help="tokens at most")] = 2_000,
+    token_budget: Annotated[
+        int | None, typer.Option(min=1, max=100_000, help="tokens at most (default: no cap)")
+    ] = None,
     as_json: AsJson = False,
     tenant: Tenant = None,
 ) -> None:

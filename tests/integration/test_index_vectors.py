@@ -194,7 +194,7 @@ async def test_the_token_budget_passes_over_what_no_longer_fits(store: ChunkStor
     await store.upsert(
         tenant, repo, [(chunk(p, p, tokens=t), at_angle(c)) for p, (c, t) in sizes.items()]
     )
-    hits = await search(store, tenant, repo, "", unit(1), mode=SearchMode.VECTOR)
+    hits = await search(store, tenant, repo, "", unit(1), mode=SearchMode.VECTOR, token_budget=2000)
     assert paths(hits) == ["a.py", "b.py", "d.py"]  # c.py would make 2100
     everything = await search(
         store, tenant, repo, "", unit(1), mode=SearchMode.VECTOR, token_budget=10_000, limit=3
@@ -202,6 +202,25 @@ async def test_the_token_budget_passes_over_what_no_longer_fits(store: ChunkStor
     assert paths(everything) == ["a.py", "b.py", "c.py"]
     small = await search(store, tenant, repo, "", unit(1), mode=SearchMode.VECTOR, token_budget=500)
     assert paths(small) == ["c.py", "d.py"]
+
+
+@pytest.mark.parametrize("mode", list(SearchMode))
+async def test_limit_is_the_number_of_hits_when_enough_match(
+    store: ChunkStore, mode: SearchMode
+) -> None:
+    # Eight chunks of 500 tokens that all match: a 2,000-token budget used to stop at four.
+    tenant, repo = names()
+    items = [
+        (chunk(f"f{n}.py", f"def retry_{n}(): pass  # retry backoff", tokens=500), at_angle(0.9))
+        for n in range(8)
+    ]
+    await store.upsert(tenant, repo, items)
+    hits = await search(store, tenant, repo, "retry backoff", unit(1), mode=mode, limit=6)
+    assert len(hits) == 6
+    budgeted = await search(
+        store, tenant, repo, "retry backoff", unit(1), mode=mode, limit=6, token_budget=2000
+    )
+    assert len(budgeted) == 4
 
 
 async def test_a_tenant_never_sees_another_tenants_chunks(store: ChunkStore) -> None:

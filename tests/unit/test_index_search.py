@@ -84,3 +84,9 @@ def test_space_tables_are_safe_names_apart_for_lookalike_models() -> None:
     assert len(weird.table) + len("_hnsw") <= 63
     with pytest.raises(ValueError, match="halfvec"):
         EmbeddingSpace("text-embedding-3-large", 3072)
+
+
+def test_without_a_budget_limit_is_the_number_of_hits() -> None:
+    hits = [hit(p, tokens=900, similarity=0.9 - n / 10) for n, p in enumerate("abcdefgh")]
+    assert [h.path for h in within_budget(hits, None, limit=6)] == list("abcdef")
+    assert [h.path for h in within_budget(hits[:3], None, limit=6)] == list("abc")

@@ -109,15 +109,16 @@ class ToolInvoked(Contract):
 class SearchCode(Contract):
     """Asks the indexer (``subjects.code_search()``) for the chunks nearest to ``query``.
 
-    ``repo`` empty: every repository of the tenant. The answer keeps rank order and fits
-    ``token_budget`` (the chunks' token counts added up)."""
+    ``repo`` empty: every repository of the tenant. The answer keeps rank order: ``limit`` hits
+    when that many match; with a ``token_budget``, only those that fit it (the chunks' token
+    counts added up). Prompts apply their own budget (bdg_llm.code_context)."""
 
     tenant_id: str
     repo: str = ""
     query: str = Field(min_length=1, max_length=2_000)
     limit: int = Field(default=6, ge=1, le=100)
     mode: Literal["hybrid", "vector", "fulltext"] = "hybrid"
-    token_budget: int = Field(default=2_000, ge=1, le=100_000)
+    token_budget: int | None = Field(default=None, ge=1, le=100_000)
 
 
 class CodeHit(Contract):

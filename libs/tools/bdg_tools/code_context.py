@@ -45,7 +45,7 @@ class IndexerContext(AbstractCodeContext):
     """``SearchCode`` over NATS request/reply to whichever indexer copy answers."""
 
     def __init__(
-        self, nc: Client, timeout: float = 5.0, limit: int = 6, token_budget: int = 2_000
+        self, nc: Client, timeout: float = 5.0, limit: int = 6, token_budget: int | None = None
     ) -> None:
         self.nc, self.timeout, self.limit, self.token_budget = nc, timeout, limit, token_budget
 

@@ -86,9 +86,10 @@ async def search(
     repo: Annotated[str, Query(description="a repository id or URL"), Text(2_000)] = "",
     mode: Literal["hybrid", "vector", "fulltext"] = "hybrid",
     limit: Annotated[int, Query(ge=1, le=100)] = 6,
-    token_budget: Annotated[int, Query(ge=1, le=100_000)] = 2_000,
+    token_budget: Annotated[int | None, Query(ge=1, le=100_000)] = None,
 ) -> SearchView:
-    """The tenant's code nearest to ``q``, in rank order, within ``token_budget`` tokens."""
+    """The tenant's code nearest to ``q``, in rank order: ``limit`` hits when that many match,
+    within ``token_budget`` tokens when one is given."""
     target = await _repo_filter(index, caller, repo.strip())
     request = tev.SearchCode(
         tenant_id=caller.tenant_id, repo=target, query=q, limit=limit, mode=mode,

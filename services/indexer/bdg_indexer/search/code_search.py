@@ -29,7 +29,6 @@ from bdg_indexer.storage.vectors import ChunkStore
 
 DEFAULT_MIN_SIMILARITY = 0.2
 DEFAULT_LIMIT = 6
-DEFAULT_TOKEN_BUDGET = 2000
 
 
 class SearchMode(enum.Enum):
@@ -58,13 +57,13 @@ async def search(
     *,
     mode: SearchMode = SearchMode.HYBRID,
     limit: int = DEFAULT_LIMIT,
-    token_budget: int = DEFAULT_TOKEN_BUDGET,
+    token_budget: int | None = None,
     min_score: float = DEFAULT_MIN_SIMILARITY,
     tuning: SearchTuning = SearchTuning(),  # frozen: one shared default is safe
 ) -> list[SearchHit]:
-    """The tenant's best chunks (in ``repo``, or all its repos when None), best first: at most
-    ``limit`` hits whose token counts add up to at most ``token_budget``. Vector hits under
-    ``min_score`` (cosine similarity) are dropped."""
+    """The tenant's best chunks (in ``repo``, or all its repos when None), best first: ``limit``
+    hits when that many match, or with a ``token_budget`` at most ``limit`` whose token counts add
+    up to at most the budget. Vector hits under ``min_score`` (cosine similarity) are dropped."""
     if not tenant:
         raise ValueError("a search needs a tenant")
     if mode is not SearchMode.FULLTEXT and query_vector is None:

@@ -1,4 +1,5 @@
-"""Pure ranking: fuse the vector and full-text lists, keep what the token budget allows."""
+"""Pure ranking: fuse the vector and full-text lists, keep the first hits (within a token budget
+only when the caller asks for one)."""
 
 from __future__ import annotations
 
@@ -80,12 +81,18 @@ def fuse(
     return [replace(merged[key], score=scores[key]) for key in order]
 
 
-def within_budget(hits: Sequence[SearchHit], token_budget: int, limit: int) -> list[SearchHit]:
-    """Hits in rank order, at most ``limit``, each kept if it still fits the budget.
+def within_budget(
+    hits: Sequence[SearchHit], token_budget: int | None, limit: int
+) -> list[SearchHit]:
+    """Hits in rank order, at most ``limit``; with a ``token_budget``, each kept if it still fits.
 
-    A hit too big for what is left is passed over, not a stop: one oversized chunk at the top
+    Without a budget (the default of a search) ``limit`` is the number of hits whenever that
+    many match: the budget belongs where a prompt is built (bdg_llm.code_context). With one, a
+    hit too big for what is left is passed over, not a stop: one oversized chunk at the top
     must not leave the prompt with nothing. What is kept stays in rank order.
     """
+    if token_budget is None:
+        return list(hits[:limit])
     kept: list[SearchHit] = []
     used = 0
     for hit in hits:
