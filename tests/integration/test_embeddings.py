@@ -23,6 +23,7 @@ from bdg_llm.embeddings import (
     OpenAiEmbedder,
     embedder_from_env,
     locate,
+    windows_of,
 )
 
 pytestmark = pytest.mark.timeout(60)
@@ -161,3 +162,27 @@ def test_the_embedder_is_chosen_from_the_environment() -> None:
     assert embedder_from_env({**large, "OPENAI_API_KEY": "sk-x"}).dims == 3072
     with pytest.raises(ValueError, match="choose auto, offline or openai"):
         embedder_from_env({"BDG_EMBEDDINGS": "gpu"})
+
+
+async def test_a_text_longer_than_the_window_is_embedded_whole(offline: OfflineEmbedder) -> None:
+    # ~1,200 WordPiece tokens about sorting, then a last function about something else: the
+    # model reads 256 tokens at a time, and the tail must still move the vector.
+    head = "".join(
+        f"def sort_step_{n}(items):\n    return sorted(items, key=lambda x: x[{n}])\n"
+        for n in range(60)
+    )
+    tail = "def open_database(url):\n    return psycopg.connect(url, autocommit=True)\n"
+    other = "def send_email(to, body):\n    smtp.sendmail('me@example.com', to, body)\n"
+    question = "open a connection to the PostgreSQL database"
+    with_tail, with_other, alone, asked = await offline.embed(
+        [head + tail, head + other, head, question]
+    )
+    assert cosine(with_tail, with_other) < 0.999  # truncated, both were the head's vector
+    assert cosine(asked, with_tail) > cosine(asked, with_other) + 0.01
+    assert cosine(asked, with_tail) > cosine(asked, alone) + 0.01
+
+
+def test_windows_cover_every_token_once() -> None:
+    assert windows_of([1, 2, 3, 4, 5], 2) == [[1, 2], [3, 4], [5]]
+    assert windows_of([1, 2], 2) == [[1, 2]]
+    assert windows_of([], 254) == [[]]

