@@ -1,49 +1,62 @@
-"""Retrieval quality of code search on a codebase nobody here wrote: the installed httpx.
+"""Retrieval quality of code search on codebases nobody here wrote: httpx (Python) and axios
+(JavaScript).
 
-Indexes httpx's source with the offline embedder (all-MiniLM-L6-v2) and asks the questions of
-bench/data/retrieval_httpx.json, each with its answer (a file and the symbols whose lines
-answer it). Prints recall@6 (a right chunk among the first 6) and MRR@6 for vector-only,
-full-text-only and hybrid search, and the similarities of right and wrong chunks (the ground for
-search.DEFAULT_MIN_SIMILARITY).
+Indexes both with the offline embedder (all-MiniLM-L6-v2) and asks the questions of
+bench/data/retrieval_*.json, each with its answer (a file and the symbols or lines that answer
+it); a repository's questions search that repository only. Every question is in the ``dev`` part
+(tune on it) or the ``heldout`` part (never tune on it), by a fixed rule on its text (see
+``split_of``). Prints recall@6 (a right chunk among the first 6) and MRR@6 for vector-only,
+full-text-only and hybrid search, for each part; beside them, the limits measured in the same
+run: the hybrid ceiling (an answer among the candidates fusion sees: no fusion can do better),
+the bare embedding throughput, and how many chunks are longer than the model's window.
 
     uv run python -m bench.retrieval_quality [--url postgresql://...] [--verbose]
-Without --url (or BDG_BENCH_DATABASE_URL) it starts an embedded PostgreSQL.
+Without --url (or BDG_BENCH_DATABASE_URL) it starts an embedded PostgreSQL. The axios tarball is
+downloaded once from the npm registry into ~/.cache/bdg-bench and checked by its sha512.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import asyncio
 import hashlib
-import importlib.util
 import json
 import os
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bdg_indexer.chunks import Chunk, SourceFile
-from bdg_indexer.search.code_search import SearchMode, search
+from bdg_indexer.chunking.chunker import chunk_file
+from bdg_indexer.chunks import SourceFile
+from bdg_indexer.search.code_search import SearchMode, SearchTuning, search
 from bdg_indexer.search.ranking import SearchHit
 from bdg_indexer.storage.spaces import EmbeddingSpace
 from bdg_indexer.storage.vectors import ChunkStore
 from bdg_llm.embeddings import OfflineEmbedder
-from bdg_llm.tokens import count_text
 from bench.fresh_postgres import fresh_database
+from bench.retrieval_corpora import NpmPackage, npm_files, python_files, symbol_ranges
 
-QUESTIONS = Path(__file__).parent / "data" / "retrieval_httpx.json"
-TENANT, REPO = "bench", "httpx"
+DATA = Path(__file__).parent / "data"
+TENANT = "bench"
 K = 6
+PARTS = ("dev", "heldout")
+
+
+def split_of(question: str) -> str:
+    """The fixed rule: held out when sha256 of the text starts with a hex digit 0-7 (about
+    half). A new question lands in a part by its words alone, never by choice."""
+    return "heldout" if hashlib.sha256(question.encode()).hexdigest()[0] in "01234567" else "dev"
 
 
 @dataclass(frozen=True)
 class Question:
+    repo: str
     text: str
     path: str
     ranges: tuple[tuple[int, int], ...]
+    part: str
 
     def answered_by(self, hit: SearchHit) -> bool:
         return hit.path == self.path and any(
@@ -51,112 +64,138 @@ class Question:
         )
 
 
-def symbol_ranges(source: str, symbols: Sequence[str]) -> tuple[tuple[int, int], ...]:
-    """Line ranges of ``Class.method`` / ``function`` / ``Class`` (all defs of that name,
-    so a property's getter and setter both count)."""
-    found: list[tuple[int, int]] = []
-
-    def walk(node: ast.AST, prefix: str) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                name = f"{prefix}{child.name}"
-                if name in symbols:
-                    found.append((child.lineno, child.end_lineno or child.lineno))
-                walk(child, f"{name}.")
-
-    walk(ast.parse(source), "")
-    return tuple(found)
+@dataclass(frozen=True)
+class Corpus:
+    repo: str
+    files: list[SourceFile]
+    questions: list[Question]
 
 
-def package_files(package: str) -> list[SourceFile]:
-    spec = importlib.util.find_spec(package)
-    assert spec, f"{package} is not installed"
-    assert spec.submodule_search_locations, f"{package} is not a package"
-    root = Path(next(iter(spec.submodule_search_locations)))
-    files = []
-    for file in sorted(root.rglob("*.py")):
-        text = file.read_text()
-        blob = hashlib.sha1(f"blob {len(text.encode())}\0".encode() + text.encode()).hexdigest()
-        files.append(SourceFile(file.relative_to(root).as_posix(), blob, "python", text))
-    return files
-
-
-def load_questions(files: Sequence[SourceFile]) -> list[Question]:
-    by_path = {f.path: f.text for f in files}
+def load_corpus(data: Path) -> Corpus:
+    spec = json.loads(data.read_text())
+    if spec.get("language") == "javascript":
+        package = NpmPackage(spec["package"], spec["version"], spec["integrity"], spec["root"])
+        files = npm_files(package)
+    else:
+        files = python_files(spec["package"])
+    by_path = {f.path: f for f in files}
     questions = []
-    for item in json.loads(QUESTIONS.read_text())["questions"]:
-        ranges = symbol_ranges(by_path[item["path"]], item["symbols"])
-        assert ranges, f"none of {item['symbols']} in {item['path']}"
-        questions.append(Question(item["q"], item["path"], ranges))
-    return questions
-
-
-def line_windows(source: SourceFile, lines: int = 40) -> list[Chunk]:
-    """Fallback chunker (fixed windows of lines) while bdg_indexer.chunking is not there."""
-    all_lines = source.text.splitlines(keepends=True)
-    chunks = []
-    for number, start in enumerate(range(0, len(all_lines), lines)):
-        text = "".join(all_lines[start : start + lines])
-        end = min(start + lines, len(all_lines))
-        tokens = count_text(text)
-        chunks.append(
-            Chunk(source.path, source.blob_sha, number, start + 1, end, "python", tokens, text)
-        )
-    return chunks
-
-
-def pick_chunker(name: str, max_tokens: int) -> tuple[str, Callable[[SourceFile], list[Chunk]]]:
-    if name == "lines":
-        return "40-line windows", line_windows
-    try:
-        from bdg_indexer.chunking.chunker import (
-            chunk_file,  # another helper's module; may not exist yet
-        )
-    except ImportError:
-        if name == "chunking":
-            raise
-        return "40-line windows (bdg_indexer.chunking not found)", line_windows
-    return f"bdg_indexer.chunking, max {max_tokens} tokens", lambda f: chunk_file(f, max_tokens)
+    for item in spec["questions"]:
+        if item["split"] != split_of(item["q"]):
+            raise SystemExit(f"{data.name}: {item['q']!r} is in the wrong part (see split_of)")
+        source = by_path[item["path"]]
+        if "lines" in item:
+            ranges = tuple((start, end) for start, end in item["lines"])
+        else:
+            ranges = symbol_ranges(source, item["symbols"])
+        assert ranges, f"none of {item.get('symbols')} in {item['path']}"
+        questions.append(Question(spec["package"], item["q"], item["path"], ranges, item["split"]))
+    return Corpus(spec["package"], files, questions)
 
 
 def first_right(hits: Sequence[SearchHit], question: Question) -> int | None:
     return next((n for n, h in enumerate(hits, 1) if question.answered_by(h)), None)
 
 
+def scores(ranks: Sequence[int | None]) -> str:
+    recall = sum(r is not None for r in ranks) / len(ranks)
+    mrr = sum(1 / r for r in ranks if r is not None) / len(ranks)
+    return f"{recall:6.3f} {mrr:6.3f}"
+
+
 async def evaluate(url: str, args: argparse.Namespace) -> None:
-    files = package_files("httpx")
-    questions = load_questions(files)
-    label, chunker = pick_chunker(args.chunker, args.max_tokens)
-    chunks = [c for f in files for c in chunker(f)]
-    print(f"httpx: {len(files)} files, {len(chunks)} chunks ({label}), {len(questions)} questions")
-    embedder = OfflineEmbedder()
-    started = time.perf_counter()
-    vectors = await embedder.embed([c.text for c in chunks])
-    elapsed = time.perf_counter() - started
-    print(f"embedded in {elapsed:.1f}s ({len(chunks) / elapsed:.1f} chunks/s)")
+    corpora = [load_corpus(DATA / f"retrieval_{name}.json") for name in args.repos]
+    embedder = OfflineEmbedder(max_windows=args.max_windows)
+    tuning = SearchTuning(
+        rrf_k=args.rrf_k, vector_weight=args.vector_weight, text_weight=args.text_weight
+    )
     store = await ChunkStore.open(url, EmbeddingSpace(embedder.model_name, embedder.dims))
     try:
-        await store.upsert(TENANT, REPO, list(zip(chunks, vectors, strict=True)))
-        query_vectors = await embedder.embed([q.text for q in questions])
-        print(f"{'mode':<10} recall@{K}   MRR@{K}")
+        await index(store, embedder, corpora, args)
+        questions = [q for c in corpora for q in c.questions]
+        vectors = await embedder.embed([q.text for q in questions])
+        ranks: dict[SearchMode, list[int | None]] = {}
         for mode in SearchMode:
-            ranks = []
-            for question, vector in zip(questions, query_vectors, strict=True):
+            ranks[mode] = []
+            for question, vector in zip(questions, vectors, strict=True):
                 hits = await search(
-                    store, TENANT, REPO, question.text, vector, mode=mode, limit=K,
-                    token_budget=10**9, min_score=args.min_score,
+                    store, TENANT, question.repo, question.text, vector, mode=mode, limit=K,
+                    min_score=args.min_score, tuning=tuning,
                 )  # fmt: skip
-                ranks.append(first_right(hits, question))
-                if args.verbose and ranks[-1] != 1:
-                    print(f"  {mode.value:<8} {ranks[-1]}  {question.text}")
+                ranks[mode].append(first_right(hits, question))
+                if args.verbose and ranks[mode][-1] != 1 and question.part == "dev":
+                    print(f"  {mode.value:<8} {ranks[mode][-1]}  {question.text}")
                     for h in hits[:3]:
                         print(f"      {h.path}:{h.start_line}-{h.end_line} {h.score:.3f}")
-            recall = sum(r is not None for r in ranks) / len(ranks)
-            mrr = sum(1 / r for r in ranks if r is not None) / len(ranks)
-            print(f"{mode.value:<10} {recall:8.3f}  {mrr:7.3f}")
-        await similarities(store, questions, query_vectors)
+        ceiling = await candidate_ceiling(store, questions, vectors, tuning, args.min_score)
+        report(questions, ranks, ceiling)
+        await similarities(store, questions, vectors)
     finally:
         await store.close()
+
+
+async def index(
+    store: ChunkStore,
+    embedder: OfflineEmbedder,
+    corpora: Sequence[Corpus],
+    args: argparse.Namespace,
+) -> None:
+    for corpus in corpora:
+        chunks = [c for f in corpus.files for c in chunk_file(f, args.max_tokens)]
+        texts = [c.text for c in chunks]
+        started = time.perf_counter()
+        vectors = await embedder.embed(texts)
+        elapsed = time.perf_counter() - started
+        over = sum(len(ids) > embedder.window_tokens - 2 for ids in embedder.token_ids(texts))
+        print(
+            f"{corpus.repo}: {len(corpus.files)} files, {len(chunks)} chunks (max "
+            f"{args.max_tokens} cl100k tokens), {over} longer than the model's window of "
+            f"{embedder.window_tokens}; embedded at {len(chunks) / elapsed:.1f} chunks/s "
+            f"(max {args.max_windows or 'all'} windows each)"
+        )
+        await store.upsert(TENANT, corpus.repo, list(zip(chunks, vectors, strict=True)))
+
+
+async def candidate_ceiling(
+    store: ChunkStore,
+    questions: Sequence[Question],
+    vectors: Sequence[Sequence[float]],
+    tuning: SearchTuning,
+    min_score: float,
+) -> list[int | None]:
+    """1 when an answer is among the candidates hybrid search fuses (either side), else None."""
+    found: list[int | None] = []
+    for question, vector in zip(questions, vectors, strict=True):
+        seen = False
+        for mode in (SearchMode.VECTOR, SearchMode.FULLTEXT):
+            hits = await search(
+                store, TENANT, question.repo, question.text, vector, mode=mode,
+                limit=tuning.candidates, min_score=min_score,
+            )  # fmt: skip
+            seen = seen or first_right(hits, question) is not None
+        found.append(1 if seen else None)
+    return found
+
+
+def report(
+    questions: Sequence[Question],
+    ranks: dict[SearchMode, list[int | None]],
+    ceiling: list[int | None],
+) -> None:
+    groups = [(part, [q.part == part for q in questions]) for part in PARTS]
+    for repo in sorted({q.repo for q in questions}):
+        groups.append((f"{repo} (both)", [q.repo == repo for q in questions]))
+    groups.append(("all", [True] * len(questions)))
+    print(f"{'part':<16}{'n':>4}  " + "  ".join(f"{m.value:>13}" for m in SearchMode), end="")
+    print(f"  {'hybrid ceiling':>14}")
+    print(f"{'':<16}{'':>4}  " + "  ".join(f"{'R@6':>6} {'MRR':>6}" for _ in SearchMode))
+    for name, chosen in groups:
+        cells = [
+            scores([r for r, c in zip(ranks[m], chosen, strict=True) if c]) for m in SearchMode
+        ]
+        top = [r for r, c in zip(ceiling, chosen, strict=True) if c]
+        line = f"{name:<16}{sum(chosen):>4}  " + "  ".join(cells)
+        print(line + f"  {sum(r is not None for r in top) / len(top):14.3f}")
 
 
 async def similarities(
@@ -166,8 +205,8 @@ async def similarities(
     right, wrong = [], []
     for question, vector in zip(questions, vectors, strict=True):
         hits = await search(
-            store, TENANT, REPO, "", vector, mode=SearchMode.VECTOR, limit=50,
-            token_budget=10**9, min_score=-1.0,
+            store, TENANT, question.repo, "", vector, mode=SearchMode.VECTOR, limit=50,
+            min_score=-1.0,
         )  # fmt: skip
         sims = [(question.answered_by(h), h.similarity or 0.0) for h in hits]
         right += [max((s for ok, s in sims if ok), default=0.0)]
@@ -184,10 +223,16 @@ async def similarities(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default=os.environ.get("BDG_BENCH_DATABASE_URL"))
-    parser.add_argument("--chunker", choices=["auto", "chunking", "lines"], default="auto")
+    parser.add_argument("--repos", nargs="+", default=["httpx", "axios"])
     parser.add_argument("--max-tokens", type=int, default=512)
+    parser.add_argument(
+        "--max-windows", type=int, default=None, help="1: embed a chunk's first window only"
+    )
     parser.add_argument("--min-score", type=float, default=0.2)
-    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--rrf-k", type=int, default=SearchTuning.rrf_k)
+    parser.add_argument("--vector-weight", type=float, default=SearchTuning.vector_weight)
+    parser.add_argument("--text-weight", type=float, default=SearchTuning.text_weight)
+    parser.add_argument("--verbose", action="store_true", help="misses of the dev part")
     args = parser.parse_args()
     with fresh_database(args.url) as url:
         asyncio.run(evaluate(url, args))

@@ -186,3 +186,12 @@ def test_windows_cover_every_token_once() -> None:
     assert windows_of([1, 2, 3, 4, 5], 2) == [[1, 2], [3, 4], [5]]
     assert windows_of([1, 2], 2) == [[1, 2]]
     assert windows_of([], 254) == [[]]
+
+
+async def test_one_window_is_the_old_truncation_and_zero_is_refused() -> None:
+    first_only = OfflineEmbedder(max_windows=1)
+    head = "word " * 400
+    a, b = await first_only.embed([head + "alpha beta", head + "gamma delta"])
+    assert cosine(a, b) > 0.99999  # the tails were never read
+    with pytest.raises(ValueError, match="max_windows"):
+        OfflineEmbedder(max_windows=0)

@@ -103,8 +103,12 @@ class OfflineEmbedder:
     dims = 384
     window_tokens = MAX_TOKENS
 
-    def __init__(self, threads: int = 2) -> None:
-        self._threads = threads
+    def __init__(self, threads: int = 2, max_windows: int | None = None) -> None:
+        """``max_windows``: windows embedded per text at most (None: all; 1 is
+        sentence-transformers' truncation, kept for comparison)."""
+        if max_windows is not None and max_windows < 1:
+            raise ValueError(f"max_windows must be at least 1, got {max_windows}")
+        self._threads, self._max_windows = threads, max_windows
         self._lock = threading.Lock()
         self._loaded: tuple[Any, Any] | None = None  # (tokenizers.Tokenizer, InferenceSession)
 
@@ -115,12 +119,11 @@ class OfflineEmbedder:
         import numpy as np
 
         tokenizer, session = self._load()
-        encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
         cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
         windows: list[list[int]] = []
         owner: list[int] = []  # the text each window belongs to
-        for number, encoding in enumerate(encodings):
-            for piece in windows_of(encoding.ids, MAX_TOKENS - 2):
+        for number, ids in enumerate(self.token_ids(texts)):
+            for piece in windows_of(ids, MAX_TOKENS - 2)[: self._max_windows]:
                 windows.append([cls, *piece, sep])
                 owner.append(number)
         sums = np.zeros((len(texts), self.dims), dtype=np.float64)
@@ -132,6 +135,11 @@ class OfflineEmbedder:
         pooled = sums / np.clip(counts, 1e-9, None)  # the mean over every window's tokens
         unit = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return [[float(x) for x in row] for row in unit]
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """The model's tokens of each text, without [CLS]/[SEP]."""
+        tokenizer, _ = self._load()
+        return [e.ids for e in tokenizer.encode_batch(list(texts), add_special_tokens=False)]
 
     @staticmethod
     def _run(session: Any, windows: list[list[int]]) -> tuple[Any, Any]:
