@@ -30,7 +30,7 @@ from pathlib import Path
 
 from bdg_indexer.chunking.chunker import chunk_file
 from bdg_indexer.chunks import SourceFile
-from bdg_indexer.search.code_search import SearchMode, SearchTuning, search
+from bdg_indexer.search.code_search import Fusion, SearchMode, SearchTuning, search
 from bdg_indexer.search.ranking import SearchHit
 from bdg_indexer.storage.spaces import EmbeddingSpace
 from bdg_indexer.storage.vectors import ChunkStore
@@ -107,7 +107,10 @@ async def evaluate(url: str, args: argparse.Namespace) -> None:
     corpora = [load_corpus(DATA / f"retrieval_{name}.json") for name in args.repos]
     embedder = OfflineEmbedder(max_windows=args.max_windows)
     tuning = SearchTuning(
-        rrf_k=args.rrf_k, vector_weight=args.vector_weight, text_weight=args.text_weight
+        rrf_k=args.rrf_k,
+        vector_weight=args.vector_weight,
+        text_weight=args.text_weight,
+        fusion=Fusion(args.fusion),
     )
     store = await ChunkStore.open(url, EmbeddingSpace(embedder.model_name, embedder.dims))
     try:
@@ -127,6 +130,8 @@ async def evaluate(url: str, args: argparse.Namespace) -> None:
                     print(f"  {mode.value:<8} {ranks[mode][-1]}  {question.text}")
                     for h in hits[:3]:
                         print(f"      {h.path}:{h.start_line}-{h.end_line} {h.score:.3f}")
+        if args.sweep:
+            await sweep(store, [q for q in questions if q.part == "dev"], vectors, questions, args)
         ceiling = await candidate_ceiling(store, questions, vectors, tuning, args.min_score)
         report(questions, ranks, ceiling)
         await similarities(store, questions, vectors)
@@ -154,6 +159,33 @@ async def index(
             f"(max {args.max_windows or 'all'} windows each)"
         )
         await store.upsert(TENANT, corpus.repo, list(zip(chunks, vectors, strict=True)))
+
+
+SWEEP = [
+    *(SearchTuning(rrf_k=k, text_weight=w) for k in (10, 30, 60) for w in (0.5, 1.0, 1.5, 2.0)),
+    *(SearchTuning(fusion=Fusion.SCORES, text_weight=w) for w in (0.25, 0.5, 0.75, 1.0, 1.5)),
+]
+
+
+async def sweep(
+    store: ChunkStore,
+    dev: Sequence[Question],
+    vectors: Sequence[Sequence[float]],
+    questions: Sequence[Question],
+    args: argparse.Namespace,
+) -> None:
+    """Hybrid on the dev part only, for each tuning of SWEEP: what defaults are chosen on."""
+    by_text = dict(zip((q.text for q in questions), vectors, strict=True))
+    for tuning in SWEEP:
+        ranks = []
+        for question in dev:
+            hits = await search(
+                store, TENANT, question.repo, question.text, by_text[question.text], limit=K,
+                min_score=args.min_score, tuning=tuning,
+            )  # fmt: skip
+            ranks.append(first_right(hits, question))
+        name = f"{tuning.fusion.value} k={tuning.rrf_k} text weight {tuning.text_weight}"
+        print(f"dev sweep  {name:<36} {scores(ranks)}")
 
 
 async def candidate_ceiling(
@@ -232,6 +264,8 @@ def main() -> None:
     parser.add_argument("--rrf-k", type=int, default=SearchTuning.rrf_k)
     parser.add_argument("--vector-weight", type=float, default=SearchTuning.vector_weight)
     parser.add_argument("--text-weight", type=float, default=SearchTuning.text_weight)
+    parser.add_argument("--fusion", choices=[f.value for f in Fusion], default=Fusion.RRF.value)
+    parser.add_argument("--sweep", action="store_true", help="hybrid tunings on the dev part")
     parser.add_argument("--verbose", action="store_true", help="misses of the dev part")
     args = parser.parse_args()
     with fresh_database(args.url) as url:

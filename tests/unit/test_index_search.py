@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bdg_indexer.search.fulltext import MAX_TERMS, query_terms, split_identifiers
-from bdg_indexer.search.ranking import SearchHit, above_threshold, fuse, within_budget
+from bdg_indexer.search.ranking import (
+    SearchHit,
+    above_threshold,
+    fuse,
+    fuse_normalised,
+    within_budget,
+)
 from bdg_indexer.storage.spaces import EmbeddingSpace
 
 pytestmark = pytest.mark.timeout(30)
@@ -90,3 +96,25 @@ def test_without_a_budget_limit_is_the_number_of_hits() -> None:
     hits = [hit(p, tokens=900, similarity=0.9 - n / 10) for n, p in enumerate("abcdefgh")]
     assert [h.path for h in within_budget(hits, None, limit=6)] == list("abcdef")
     assert [h.path for h in within_budget(hits[:3], None, limit=6)] == list("abc")
+
+
+def test_score_fusion_keeps_a_strong_single_list_hit_ahead_of_middling_ones() -> None:
+    # "text.py" is far ahead on full text and nowhere on the vector side; "mid.py" is middling
+    # on both. RRF puts mid.py first (it is on both lists); score fusion sees the margin.
+    vector = [hit("v.py", similarity=0.60), hit("mid.py", similarity=0.45, text_rank=None)]
+    vector += [hit(f"v{n}.py", similarity=0.40 - n / 100) for n in range(5)]
+    text = [hit("text.py", similarity=0.30, text_rank=3.0), hit("mid.py", text_rank=0.5)]
+    text += [hit(f"t{n}.py", similarity=0.2, text_rank=0.4 - n / 100) for n in range(5)]
+    assert fuse(vector, text)[0].path == "mid.py"
+    fused = fuse_normalised(vector, text)
+    assert [h.path for h in fused[:2]] == ["text.py", "v.py"]
+    assert fused[0].score == pytest.approx(0.25 + 1.0)  # (0.30-0.20)/(0.60-0.20) + 1
+    assert fuse_normalised([], []) == []
+
+
+def test_score_fusion_weights_and_a_single_candidate() -> None:
+    only = [hit("a.py", similarity=0.5)]
+    assert fuse_normalised(only, [])[0].score == 1.0  # one value scales to 1, not 0/0
+    vector, text = [hit("v.py", similarity=0.9)], [hit("t.py", similarity=0.1, text_rank=0.5)]
+    assert [h.path for h in fuse_normalised(vector, text, text_weight=0.5)] == ["v.py", "t.py"]
+    assert [h.path for h in fuse_normalised(vector, text, text_weight=2.0)] == ["t.py", "v.py"]

@@ -22,13 +22,25 @@ from dataclasses import dataclass
 
 from pgvector import Vector
 
-from bdg_indexer.search.ranking import RRF_K, SearchHit, above_threshold, fuse, within_budget
+from bdg_indexer.search.ranking import (
+    RRF_K,
+    SearchHit,
+    above_threshold,
+    fuse,
+    fuse_normalised,
+    within_budget,
+)
 from bdg_indexer.search.text_search import matching
 from bdg_indexer.search.vector_search import nearest
 from bdg_indexer.storage.vectors import ChunkStore
 
 DEFAULT_MIN_SIMILARITY = 0.2
 DEFAULT_LIMIT = 6
+
+
+class Fusion(enum.Enum):
+    RRF = "rrf"  # reciprocal rank fusion: ranks only
+    SCORES = "scores"  # min-max scaled similarity and text rank, weighted (fuse_normalised)
 
 
 class SearchMode(enum.Enum):
@@ -46,6 +58,7 @@ class SearchTuning:
     rrf_k: int = RRF_K
     vector_weight: float = 1.0
     text_weight: float = 1.0
+    fusion: Fusion = Fusion.RRF
 
 
 async def search(
@@ -89,6 +102,12 @@ async def search(
     # Both sides at once, on two pooled connections: hybrid waits for the slower, not the sum.
     vector_hits, text_hits = await asyncio.gather(by_vector(), by_text())
     if mode is SearchMode.HYBRID:
-        weights = (tuning.rrf_k, tuning.vector_weight, tuning.text_weight)
-        return within_budget(fuse(vector_hits, text_hits, *weights), token_budget, limit)
+        if tuning.fusion is Fusion.SCORES:
+            fused = fuse_normalised(
+                vector_hits, text_hits, tuning.vector_weight, tuning.text_weight
+            )
+        else:
+            weights = (tuning.rrf_k, tuning.vector_weight, tuning.text_weight)
+            fused = fuse(vector_hits, text_hits, *weights)
+        return within_budget(fused, token_budget, limit)
     return within_budget(vector_hits or text_hits, token_budget, limit)  # one side is empty

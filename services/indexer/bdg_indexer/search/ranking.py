@@ -81,6 +81,44 @@ def fuse(
     return [replace(merged[key], score=scores[key]) for key in order]
 
 
+def fuse_normalised(
+    vector_hits: Sequence[SearchHit],
+    text_hits: Sequence[SearchHit],
+    vector_weight: float = 1.0,
+    text_weight: float = 1.0,
+) -> list[SearchHit]:
+    """Score fusion: ``vector_weight * sim' + text_weight * text'``, each side min-max scaled
+    to 0..1 over the candidates, so a hit far ahead on one list keeps its lead where RRF would
+    only see its rank.
+
+    A full-text hit carries its similarity too (text_search computes it), so it is scaled on
+    both sides; a vector-only hit had no words in the top full-text candidates and gets 0 there.
+    Ties go to the higher similarity, then the path.
+    """
+    merged: dict[ChunkKey, SearchHit] = {h.key: h for h in vector_hits}
+    for hit in text_hits:
+        seen = merged.get(hit.key)
+        merged[hit.key] = hit if seen is None else replace(seen, text_rank=hit.text_rank)
+    sims = [h.similarity for h in merged.values() if h.similarity is not None]
+    ranks = [h.text_rank for h in merged.values() if h.text_rank is not None]
+
+    def scaled(value: float | None, values: list[float]) -> float:
+        if value is None or not values:
+            return 0.0
+        low, high = min(values), max(values)
+        return 1.0 if high == low else (value - low) / (high - low)
+
+    scores = {
+        key: vector_weight * scaled(h.similarity, sims) + text_weight * scaled(h.text_rank, ranks)
+        for key, h in merged.items()
+    }
+    order = sorted(
+        merged,
+        key=lambda key: (-scores[key], -(merged[key].similarity or 0.0), key.path, key.chunk_no),
+    )
+    return [replace(merged[key], score=scores[key]) for key in order]
+
+
 def within_budget(
     hits: Sequence[SearchHit], token_budget: int | None, limit: int
 ) -> list[SearchHit]:
