@@ -183,6 +183,7 @@ class OfflineEmbedder:
 
 OPENAI_DIMS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072}
 OPENAI_BATCH = 512  # texts per request; the API takes up to 2048 inputs (300k tokens) per call
+OPENAI_WINDOW = 8191  # tokens of one input text that text-embedding-3 reads
 
 
 class OpenAiEmbedder:
@@ -214,6 +215,7 @@ class OpenAiEmbedder:
         if not 1 <= batch_size <= 2048:
             raise ValueError(f"batch_size must be 1..2048, got {batch_size}")
         self._client = client
+        self.window_tokens = OPENAI_WINDOW
         self.model_name = model_name
         self.dims = dims or OPENAI_DIMS[model_name]
         self.batch_size, self.max_retries = batch_size, max_retries

@@ -10,6 +10,7 @@ import asyncio
 import logging
 
 from bdg_indexer.application import NAME, Indexing
+from bdg_indexer.chunking.sizing import chunk_tokens
 from bdg_indexer.handlers import IndexerHandlers
 from bdg_indexer.indexing import Pipeline
 from bdg_indexer.search.responder import SearchResponder
@@ -57,7 +58,7 @@ class Stores:
                 self.embedder,
                 prices,
                 self.settings.bdg_index_batch,
-                self.settings.bdg_index_max_tokens,
+                chunk_tokens(self.embedder, self.settings.bdg_index_max_tokens),
             )
         return self._pipeline
 

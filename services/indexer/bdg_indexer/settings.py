@@ -18,7 +18,11 @@ class IndexerSettings(BaseSettings):
     bdg_index_batch: int = Field(
         default=64, ge=1, le=2048, description="chunks per embedding request (whole files)"
     )
-    bdg_index_max_tokens: int = Field(default=512, ge=64, description="cap on a chunk's tokens")
+    bdg_index_max_tokens: int | None = Field(
+        default=None,
+        ge=64,
+        description="cap on a chunk's cl100k tokens; unset: from the embedding model's window",
+    )
     bdg_index_git_timeout_seconds: float = Field(
         default=600.0, gt=0, description="one git clone or fetch at most"
     )
