@@ -169,7 +169,7 @@ async def test_hybrid_puts_the_chunk_both_sides_agree_on_first(store: ChunkStore
     top = hybrid[0]
     assert top.similarity is not None
     assert top.text_rank is not None
-    assert top.score == pytest.approx(2 / 62)
+    assert top.score == pytest.approx(1 / 12 + 1.5 / 12)  # k=10, the text list weighs 1.5
 
 
 async def test_the_threshold_drops_weak_vector_hits(store: ChunkStore) -> None:
