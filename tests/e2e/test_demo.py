@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from bdg_cli.up import SERVICES
 from tests.conftest import Servers
 from tests.ports import free_port
 
@@ -171,7 +172,7 @@ async def test_demo_runs_the_reference_job_and_leaves_nothing_behind(
     assert_steps_shown(demo)
     assert "stack configured" in demo.output()
     pids = demo.service_pids()
-    assert len(pids) == 7, demo.output()
+    assert len(pids) == len(SERVICES), demo.output()
     assert not leftovers(pids, namespace), demo.output()
 
 
@@ -218,7 +219,7 @@ async def test_demo_that_times_out_exits_1_and_still_stops_everything(
     await demo.start("--gated", "--timeout", "1")
     assert await demo.finish() == 1, demo.output()
     assert "timed out after 1 s" in demo.output()
-    assert "stopped 7 services" in demo.output()
+    assert f"stopped {len(SERVICES)} services" in demo.output()
     assert not leftovers(demo.service_pids(), namespace), demo.output()
 
 
