@@ -16,10 +16,19 @@ from bdg_tools.spec import Environment, Tool
 DEPLOY_PROVIDER_VARIABLE = "BDG_DEPLOY_PROVIDER"
 
 
+# Where the sandbox mounts the workspace (commands run there): models that saw it in a command's
+# output name files as ``/workspace/app.py``, which is the workspace's ``app.py``.
+WORKSPACE_MOUNT = "/workspace"
+
+
 def _relative(path: str) -> str:
+    if path == WORKSPACE_MOUNT or path.startswith(f"{WORKSPACE_MOUNT}/"):
+        path = path[len(WORKSPACE_MOUNT) :].lstrip("/") or "."
     parts = PurePosixPath(path).parts
     if path.startswith("/") or ".." in parts:
-        raise ValueError("use a path relative to the workspace root, without '..'")
+        raise ValueError(
+            f"use a path relative to the workspace root (or under {WORKSPACE_MOUNT}/), without '..'"
+        )
     return path
 
 
