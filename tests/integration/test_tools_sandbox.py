@@ -124,3 +124,26 @@ def test_patched_paths() -> None:
     new_and_gone = "--- /dev/null\n+++ b/new.txt\n@@\n--- a/old.txt\n+++ /dev/null\n"
     assert patched_paths(new_and_gone) == ["new.txt", "old.txt"]
     assert c.ApplyPatch(patch=PATCH).patch == PATCH
+
+
+async def test_a_written_file_keeps_its_final_newline(sandbox: SandboxClient) -> None:
+    ctx = ToolContext(uuid4(), TENANT, "coder")
+    await sandbox.create_workspace(TENANT, ctx.workspace_id)
+    registry = ToolRegistry(builtin_entries(sandbox), env={})
+
+    # What small models send: the JSON string ends at the last visible character.
+    await run(
+        registry, ctx, "file_write", path="calc.py", content="def add(a, b):\n    return a + b"
+    )
+    assert await sandbox.read_file(TENANT, ctx.workspace_id, "calc.py") == (
+        b"def add(a, b):\n    return a + b\n"
+    )
+    await run(registry, ctx, "file_write", path="calc.py", content="X = 1\n")
+    assert await sandbox.read_file(TENANT, ctx.workspace_id, "calc.py") == b"X = 1\n"
+
+    # A file that had no final newline is left as it was chosen; an empty one stays empty.
+    await sandbox.write_file(TENANT, ctx.workspace_id, "raw.txt", b"no newline")
+    await run(registry, ctx, "file_write", path="raw.txt", content="still none")
+    assert await sandbox.read_file(TENANT, ctx.workspace_id, "raw.txt") == b"still none"
+    await run(registry, ctx, "file_write", path="empty.txt", content="")
+    assert await sandbox.read_file(TENANT, ctx.workspace_id, "empty.txt") == b""

@@ -72,8 +72,8 @@ class SandboxTools:
 
     @_run.register
     async def _(self, a: c.FileWrite, ctx: ToolContext) -> BaseModel:
-        data = a.content.encode()
         old = await self._existing(ctx, a.path)
+        data = with_final_newline(a.content, old).encode()
         await self.client.write_file(ctx.tenant_id, ctx.workspace_id, a.path, data)
         note = dropped_note(a.path, old, a.content) if old else ""
         return c.FileWritten(path=a.path, bytes_written=len(data), note=note)
@@ -125,6 +125,15 @@ class SandboxTools:
         run = await self.client.exec(ctx.tenant_id, ctx.workspace_id, argv, limits=limits)
         tail, _ = _tail(run.stdout + run.stderr)
         return c.TestRun(passed=run.ok, exit_code=run.exited.code, output_tail=tail)
+
+
+def with_final_newline(content: str, old: str) -> str:
+    """``content`` ending in a newline, as text files do: models end their JSON string at the
+    last character they see (every file the small models wrote lost its final newline). A file
+    that had none before keeps having none; an empty file stays empty."""
+    if not content or content.endswith("\n") or (old and not old.endswith("\n")):
+        return content
+    return content + "\n"
 
 
 def patched_paths(patch: str) -> list[str]:
