@@ -31,7 +31,7 @@ async def test_the_planner_loops_with_the_critic_and_records_every_call(
 ) -> None:
     fake_openai.push(
         Reply("1. Create index.html\n2. Register a service worker\n"),  # no checkboxes yet
-        Reply("this is not json"),  # the critic answers out of format: recorded, scored 1
+        Reply('{"score": 5, "risks": ["no offline test"], "changes": ["test offline"]}'),
         Reply("- [ ] Create index.html\n- [ ] Register a service worker\n- [ ] Test offline\n"),
         Reply('{"score": 9, "risks": ["cache invalidation"], "changes": []}'),
     )
@@ -61,15 +61,13 @@ async def test_the_planner_loops_with_the_critic_and_records_every_call(
     drafts = [e for e in history if isinstance(e, ev.PlanDrafted)]
     assert drafts[0].plan_markdown.startswith("- [ ] Create index.html")
     critiques = [e for e in history if isinstance(e, ev.PlanCritiqued)]
-    assert critiques[0].score == 1
-    assert "not valid" in critiques[0].risks[0]
+    assert (critiques[0].score, critiques[0].failure) == (5, "")
     assert (critiques[1].score, critiques[1].risks) == (9, ("cache invalidation",))
     ready = history[-1]
     assert isinstance(ready, ev.PlanReady)
     assert ready.plan_markdown.count("- [ ]") == 3
     calls = [e for e in history if isinstance(e, ev.LlmCalled)]
     assert [c.role for c in calls] == ["planner", "critic", "planner", "critic"]
-    assert calls[1].response == "this is not json"
     expected = sum(
         (c.prompt_tokens * GPT_4O_MINI[0] + c.completion_tokens * GPT_4O_MINI[1]) / 1e6
         for c in calls
@@ -90,3 +88,32 @@ async def test_the_planner_loops_with_the_critic_and_records_every_call(
     # The critic was asked for structured output; the planner for text.
     assert "response_format" in fake_openai.requests[1]
     assert "response_format" not in fake_openai.requests[0]
+
+
+async def test_an_unreadable_critique_stops_the_loop_and_the_plan_waits_for_a_person(
+    cluster: Cluster, client: Client_, fake_openai: FakeOpenAi
+) -> None:
+    fake_openai.push(
+        Reply("- [ ] Create index.html\n"),
+        Reply("this is not json"),  # no verdict: recorded, and no second draft
+    )
+    cluster.extra_env.update(
+        {"OPENAI_BASE_URL": fake_openai.base_url, "OPENAI_API_KEY": "test-key"}
+    )
+    cluster.start("planner", module="bdg_planner.main")
+    c = client
+    request = cmd.RequestJob(goal="offline notes app", plan_approval="auto")
+    job = await c.commands.create(c.caller, request)
+    history = await wait_for_state(c.store, job.job_id, JobState.awaiting_plan_approval, 60)
+    assert [e.name for e in history] == [
+        "JobRequested",
+        "LlmCalled",
+        "LlmCalled",
+        "PlanDrafted",
+        "PlanCritiqued",
+        "PlanReady",
+    ]  # under the auto policy, and still no PlanApproved
+    critique = next(e for e in history if isinstance(e, ev.PlanCritiqued))
+    assert critique.failure.startswith("the critic's answer was not valid")
+    calls = [e for e in history if isinstance(e, ev.LlmCalled)]
+    assert calls[1].response == "this is not json"

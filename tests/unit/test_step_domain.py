@@ -133,7 +133,8 @@ def test_a_recorded_test_run_is_consistent() -> None:
 def test_critic_loop_stops_at_threshold_or_max_iterations(
     iteration: int, score: int, stop: bool
 ) -> None:
-    assert CriticPolicy(threshold=8, max_iterations=3).should_stop(iteration, score) is stop
+    policy = CriticPolicy(threshold=8, max_iterations=3)
+    assert policy.should_stop(iteration, Critique(score)) is stop
 
 
 def test_critic_policy_rejects_impossible_settings() -> None:

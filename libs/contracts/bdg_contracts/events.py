@@ -55,10 +55,21 @@ class PlanDrafted(Event):
 
 
 class PlanCritiqued(Event):
+    """v2 added ``failure``."""
+
+    class_version = 2
+
     iteration: int = Field(ge=1)
     score: int = Field(ge=1, le=10)
     risks: tuple[str, ...] = ()
     changes: tuple[str, ...] = ()
+    # Why the critic gave no verdict (its answer cut at max_tokens, or unreadable): the score
+    # is then no judgement, the loop stops and the plan waits for a person.
+    failure: str = ""
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("failure", "")
 
 
 class PlanReady(Event):

@@ -22,14 +22,23 @@ class PlanningDecisions(JobFacts):
         score: int,
         risks: tuple[str, ...] = (),
         changes: tuple[str, ...] = (),
+        failure: str = "",
     ) -> None:
         self._append(
-            ev.PlanCritiqued, cause, iteration=iteration, score=score, risks=risks, changes=changes
+            ev.PlanCritiqued,
+            cause,
+            iteration=iteration,
+            score=score,
+            risks=risks,
+            changes=changes,
+            failure=failure,
         )
 
-    def make_plan_ready(self, cause: Cause, plan_markdown: str) -> None:
+    def make_plan_ready(self, cause: Cause, plan_markdown: str, meets_bar: bool = True) -> None:
+        """The plan waits for a person unless the job approves plans itself (the auto policy)
+        and the plan met the critic's bar: one below it is never approved unseen."""
         self._append(ev.PlanReady, cause, plan_markdown=plan_markdown)
-        if self.plan_approval is PlanApproval.auto:
+        if self.plan_approval is PlanApproval.auto and meets_bar:
             self._append(ev.PlanApproved, cause, approved_by="auto")
 
     def edit_plan(self, cause: Cause, plan_markdown: str) -> None:

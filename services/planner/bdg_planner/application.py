@@ -19,7 +19,7 @@ from bdg_planner.domain import (
     DraftTask,
     Iteration,
     ReviewTask,
-    final_plan,
+    best_iteration,
     review_round,
 )
 from bdg_runtime.budget_suspension import spender_of, suspend_for_budget
@@ -70,7 +70,7 @@ class Planning:
             critique = await self.planner.critique(CritiqueTask(goal, plan, number))
             previous = Iteration(number, plan, critique)
             iterations.append(previous)
-            if policy.should_stop(number, critique.score):
+            if policy.should_stop(number, critique):
                 break
         return iterations
 
@@ -88,7 +88,8 @@ class Planning:
             except BudgetExhaustedError as refused:
                 await suspend_for_budget(delivery, calls, refused)
                 return
-        ready = final_plan(iterations)
+        best = best_iteration(iterations)
+        ready, meets_bar = best.plan_markdown, policy.meets_bar(best.critique)
 
         def decide(job: Job, cause: Cause) -> None:
             job.record_settings(cause, cause.producer, policy.recorded())  # for a replay
@@ -100,8 +101,10 @@ class Planning:
             for it in iterations:
                 job.draft_plan(cause, it.plan_markdown, it.number)
                 c = it.critique
-                job.critique_plan(cause, it.number, c.score, risks=c.risks, changes=c.changes)
-            job.make_plan_ready(cause, ready)
+                job.critique_plan(
+                    cause, it.number, c.score, risks=c.risks, changes=c.changes, failure=c.failure
+                )
+            job.make_plan_ready(cause, ready, meets_bar=meets_bar)
 
         await delivery.react(decide)
 

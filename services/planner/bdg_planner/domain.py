@@ -11,6 +11,9 @@ class Critique:
     score: int
     risks: tuple[str, ...] = ()
     changes: tuple[str, ...] = ()
+    # Why the critic gave no verdict (its answer was cut or unreadable); "" when it gave one.
+    # Such a critique scores nothing: another draft would not make the critic answer.
+    failure: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,15 @@ class CriticPolicy:
         if self.max_iterations < 1:
             raise ValueError("at least one iteration")
 
-    def should_stop(self, iteration: int, score: int) -> bool:
-        """Stop when the critic is satisfied or the iterations are spent."""
-        return score >= self.threshold or iteration >= self.max_iterations
+    def should_stop(self, iteration: int, critique: Critique) -> bool:
+        """Stop when the critic is satisfied, cannot judge, or the iterations are spent."""
+        return (
+            self.meets_bar(critique) or bool(critique.failure) or iteration >= self.max_iterations
+        )
+
+    def meets_bar(self, critique: Critique) -> bool:
+        """A plan only the critic's real verdict at or above the bar may be approved unseen."""
+        return not critique.failure and critique.score >= self.threshold
 
     def recorded(self) -> dict[str, str]:
         """What the job records of the policy: what is not at its default."""
@@ -91,12 +100,16 @@ class CriticPolicy:
 DEFAULT_POLICY = CriticPolicy()
 
 
-def final_plan(iterations: Sequence[Iteration]) -> str:
-    """The best-scored draft; on a tie the later one, which took more feedback in."""
+def best_iteration(iterations: Sequence[Iteration]) -> Iteration:
+    """The best-scored draft (a failed critique ranks below every verdict); on a tie the later
+    one, which took more feedback in."""
     if not iterations:
         raise ValueError("the loop ran no iteration")
-    best = max(reversed(iterations), key=lambda it: it.critique.score)
-    return best.plan_markdown
+    return max(reversed(iterations), key=lambda it: (not it.critique.failure, it.critique.score))
+
+
+def final_plan(iterations: Sequence[Iteration]) -> str:
+    return best_iteration(iterations).plan_markdown
 
 
 def review_round(review_reworks: int) -> int:

@@ -40,6 +40,19 @@ def _request(role: Role, system: str, user: str, max_tokens: int) -> ChatRequest
     )
 
 
+CRITIC_TOKENS = 400
+
+
+def critique_failure(error: LlmAnswerError, max_tokens: int) -> str:
+    """Why the critic's answer gave no verdict, for the person who now sees the plan."""
+    if error.result.completion_tokens >= max_tokens:
+        return (
+            f"the critic's answer was cut at its {max_tokens}-token limit before its JSON "
+            "ended: no verdict"
+        )
+    return f"the critic's answer was not valid: {error}"
+
+
 class LlmPlanner(AbstractPlanner):
     def __init__(self, client: LlmClient, max_tokens: int = 600) -> None:
         self.client, self.max_tokens = client, max_tokens
@@ -51,13 +64,14 @@ class LlmPlanner(AbstractPlanner):
         return as_checklist(result.content)
 
     async def critique(self, task: CritiqueTask) -> Critique:
-        request = _request("critic", prompts.CRITIC, prompts.critique_prompt(task), 400)
+        request = _request("critic", prompts.CRITIC, prompts.critique_prompt(task), CRITIC_TOKENS)
         try:
             answer, result = await self.client.structured(request, CritiqueAnswer)
         except LlmAnswerError as error:
-            # Recorded, and the loop goes on: an unreadable critique is the lowest score.
+            # Recorded; no verdict, so the loop stops and a person sees the plan (scored 1 and
+            # looping, the critic cut at max_tokens never let the loop end early).
             note("critic", error.result)
-            return Critique(score=1, risks=(f"the critic's answer was not valid: {error}",))
+            return Critique(score=1, failure=critique_failure(error, CRITIC_TOKENS))
         note("critic", result)
         return Critique(answer.score, tuple(answer.risks), tuple(answer.changes))
 

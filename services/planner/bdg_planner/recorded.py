@@ -85,7 +85,7 @@ class LoggedPlanner(AbstractPlanner, AbstractReviewer):
 
     async def critique(self, task: CritiqueTask) -> Critique:
         c = _take(self.critiques, task.iteration, "critique")
-        return Critique(score=c.score, risks=c.risks, changes=c.changes)
+        return Critique(score=c.score, risks=c.risks, changes=c.changes, failure=c.failure)
 
     async def review(self, task: ReviewTask) -> Review:
         if not self.reviews:
