@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -328,3 +329,31 @@ async def test_concurrent_calls_share_one_client(fake: FakeOpenAi, make_client: 
     results = await asyncio.gather(*[client.chat(ASK) for _ in range(5)])
     assert {r.content for r in results} == {"same"}
     assert len({r.request_hash for r in results}) == 1
+
+
+async def test_every_answer_is_bounded_and_seeded_as_the_settings_say(
+    fake: FakeOpenAi, make_client: MakeClient
+) -> None:
+    fake.push(*[Reply("{}")] * 4)
+    coder = ChatRequest("coder", ASK.messages)
+    await make_client().chat(coder)  # large or unknown context
+    await make_client(bdg_llm_context_tokens=4096).chat(coder)  # the offline model's
+    await make_client().chat(replace(ASK, max_tokens=600))  # the request's own cap wins
+    await make_client(bdg_llm_seed=-1, bdg_llm_max_tokens={"planner": 300}).chat(ASK)
+
+    sent = [(r.get("max_tokens"), r.get("seed"), r["temperature"]) for r in fake.requests]
+    assert sent == [(4096, 42, 0.0), (1024, 42, 0.0), (600, 42, 0.0), (300, None, 0.0)]
+
+
+async def test_the_bounds_leave_the_replay_key_as_it_was(
+    fake: FakeOpenAi, make_client: MakeClient
+) -> None:
+    fake.push(Reply("a"), Reply("a"))
+    bounded = await make_client(bdg_llm_max_tokens={"planner": 300}).chat(ASK)
+    unbounded = await make_client(bdg_llm_seed=-1).chat(ASK)
+    assert bounded.request_hash == unbounded.request_hash  # recordings made before still answer
+
+
+def test_a_cap_below_a_usable_answer_is_refused_naming_the_setting() -> None:
+    with pytest.raises(ValueError, match="bdg_llm_max_tokens"):
+        LlmSettings(bdg_llm_max_tokens={"coder": 0})

@@ -44,6 +44,7 @@ class OpenAiClient:
     ) -> None:
         self.settings = settings
         self.prices = settings.price_table()
+        self.bounds = settings.answer_bounds()
         self.backoff = Backoff(
             settings.bdg_llm_backoff_seconds, settings.bdg_llm_backoff_max_seconds, jitter
         )
@@ -98,7 +99,7 @@ class OpenAiClient:
         raise AssertionError("unreachable")
 
     async def _once(self, model: str, request: ChatRequest, on_delta: OnDelta | None) -> Answer:
-        kwargs = params(model, request)
+        kwargs = self.bounds.apply(params(model, request), request.role)
         create = cast(Callable[..., Awaitable[Any]], self._sdk.chat.completions.create)
         if on_delta is None:
             return read_completion(await create(**kwargs))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bdg_llm.answer_bounds import DEFAULT_MAX_TOKENS, DEFAULT_SEED, AnswerBounds, coder_max_tokens
 from bdg_llm.api import Role
 from bdg_llm.prices import Price, PriceTable
 
@@ -33,6 +35,17 @@ class LlmSettings(BaseSettings):
         ge=512,
         description="the served model's context (prompt + answer) in tokens; bdg up sets it for "
         "the offline model; unset: a large model. The coder's limits follow it",
+    )
+    bdg_llm_max_tokens: dict[Role, Annotated[int, Field(ge=16)]] = Field(
+        default_factory=dict,
+        description='JSON {"coder": 1024, ...}: the answer cap per role, for requests that set '
+        "none (default: planner 600, critic 400, reviewer 400, coder a quarter of "
+        "BDG_LLM_CONTEXT_TOKENS, at most 4096)",
+    )
+    bdg_llm_seed: int = Field(
+        default=DEFAULT_SEED,
+        ge=-1,
+        description="sampling seed sent with every call, so local runs repeat; -1: none sent",
     )
     bdg_llm_timeout_seconds: float = Field(default=120.0, gt=0, description="per attempt")
     bdg_llm_max_retries: int = Field(
@@ -64,6 +77,14 @@ class LlmSettings(BaseSettings):
             "reviewer": self.bdg_model_reviewer,
         }
         return models[role]
+
+    def answer_bounds(self) -> AnswerBounds:
+        caps: dict[Role, int] = {
+            **DEFAULT_MAX_TOKENS,
+            "coder": coder_max_tokens(self.bdg_llm_context_tokens),
+            **self.bdg_llm_max_tokens,
+        }
+        return AnswerBounds(caps, None if self.bdg_llm_seed < 0 else self.bdg_llm_seed)
 
     def api_key(self) -> str:
         return self.openai_api_key.get_secret_value() if self.openai_api_key else NO_KEY
