@@ -105,6 +105,16 @@ test("adds negatives", () => {
 """
 
 
+# What four small-model jobs did: a new file in a new folder nothing imports (the tests pass).
+STRAY = """\
+--- /dev/null
++++ b/helpers/mul_fix.py
+@@ -0,0 +1,2 @@
++def mul(a, b):
++    return a * b
+"""
+
+
 def _python_repo(ops: str = OPS) -> dict[str, str]:
     return {
         "pyproject.toml": PYPROJECT,
@@ -246,6 +256,7 @@ async def runs_fixture(
     broken = repos.make(
         "broken", {**_python_repo(), "requirements.txt": "bdg-no-such-package-here==0.0.1\n"}
     )
+    passing = repos.make("passing", _python_repo(FIXED))
     js = repos.make("js", {"package.json": JS_PACKAGE, "sum.js": JS_SUM, "sum.test.js": JS_TEST})
     async with daemon.client() as client:
         runner = SandboxTestRunner(client, TesterSettings())
@@ -257,6 +268,7 @@ async def runs_fixture(
             "patched": lambda: fixed_by_a_patch(app, runner, failing),
             "scaffolded": lambda: scaffolded_then_tested_again(app, runner, untested),
             "moved": lambda: run_after_the_branch_moved(app, runner, repos),
+            "stray": lambda: runner.run(task(passing, STRAY)),
         }
         done = await asyncio.gather(*(s() for s in scenarios.values()), return_exceptions=True)
         yield dict(zip(scenarios, done, strict=True))
@@ -286,6 +298,15 @@ async def test_the_jobs_patches_make_its_tests_pass_with_totals_and_coverage(
     assert passed.results.coverage == 62.5  # sign()'s body never runs: 5 of 8 statements
     assert "3 passed" in passed.results.output_tail
     assert Job.replay(history).state is JobState.reviewing
+
+
+def test_a_change_no_test_runs_is_no_pass(runs: dict[str, Outcome]) -> None:
+    run = outcome(runs, "stray")
+    assert (run.results.total, run.results.failed) == (3, 0)  # the tests themselves pass
+    assert not run.passed
+    assert run.unexercised == ("helpers/mul_fix.py",)
+    assert "The change is not exercised by any test" in run.why_failed
+    assert "`helpers/mul_fix.py`" in run.why_failed
 
 
 def test_a_failing_test_is_named_with_its_assertion_and_place(runs: dict[str, Outcome]) -> None:

@@ -68,11 +68,19 @@ class TestRun:
     # final diff have them.
     scaffold_patch: str = ""
     scaffold_paths: tuple[str, ...] = ()
+    # The change's code files, when the tests ran none of them: the pass proves nothing.
+    unexercised: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
-        """A pass needs the runner's word, no failure, and at least one test that ran."""
-        return self.runner_passed and self.results.failed == 0 and self.results.total > 0
+        """A pass needs the runner's word, no failure, at least one test that ran, and a
+        change the tests ran."""
+        return (
+            self.runner_passed
+            and self.results.failed == 0
+            and self.results.total > 0
+            and not self.unexercised
+        )
 
     @property
     def why_failed(self) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bdg_contracts.events import TestResults
 from bdg_tester.analysis.analyze import analyze
+from bdg_tester.analysis.exercised import ran_files, unexercised, unexercised_note
 from bdg_tester.analysis.model import Analysis, RunOutput
 from bdg_tester.detection.projects import Project
 from bdg_tester.domain import TestRun
@@ -71,9 +72,12 @@ def _text(run: RunOutput) -> str:
     return run.stdout + ("\n" if run.stdout and run.stderr else "") + run.stderr
 
 
-def combine(outcomes: Sequence[ProjectOutcome], notes: Sequence[str] = ()) -> TestRun:
+def combine(
+    outcomes: Sequence[ProjectOutcome], notes: Sequence[str] = (), changed: Sequence[str] = ()
+) -> TestRun:
     """`notes`: what the tester did or skipped beyond running (scaffolded files, projects left
-    out), one line each."""
+    out), one line each. `changed`: the paths the job's change touches; tests that pass without
+    running any of its code are no pass."""
     results = TestResults(
         total=sum(o.total for o in outcomes),
         failed=sum(o.failed for o in outcomes),
@@ -83,6 +87,10 @@ def combine(outcomes: Sequence[ProjectOutcome], notes: Sequence[str] = ()) -> Te
     runner_passed = bool(outcomes) and all(o.runner_ok for o in outcomes)
     run = TestRun(results, runner_passed)
     if run.passed:
+        reports = [(o.project.root, o.coverage) for o in outcomes if o.coverage is not None]
+        stray = unexercised(changed, ran_files(reports))
+        if stray:
+            return TestRun(results, runner_passed, unexercised_note(stray), unexercised=stray)
         return run
     return TestRun(results, runner_passed, _markdown(outcomes, notes))
 

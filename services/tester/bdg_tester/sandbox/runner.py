@@ -19,6 +19,7 @@ from dataclasses import replace
 from bdg_runtime.reactions import StepError
 from bdg_sandbox.client import SandboxClient, SandboxRequestError, SandboxUnavailableError
 from bdg_tester.adapters import AbstractTestRunner
+from bdg_tester.analysis.exercised import changed_paths
 from bdg_tester.analysis.model import RunOutput
 from bdg_tester.analysis.verdict import ProjectOutcome, budget_for, combine, install_failed
 from bdg_tester.detection.detect import detect_projects
@@ -103,7 +104,7 @@ class SandboxTestRunner(AbstractTestRunner):
         outcomes = await self._projects(runner, runnable, tree)
         with suppress(SandboxRequestError):  # the installs' HOME: not worth keeping
             await files.remove(HOME)
-        run = combine(outcomes, notes)
+        run = combine(outcomes, notes, changed_paths(task.patches))
         if not written:
             return run
         # the scaffolded tests join the job's change: the next attempt and the final diff have them
