@@ -20,6 +20,7 @@ from bdg_planner.domain import (
     Iteration,
     ReviewTask,
     best_iteration,
+    job_change,
     review_round,
 )
 from bdg_runtime.budget_suspension import spender_of, suspend_for_budget
@@ -112,8 +113,14 @@ class Planning:
         job = await delivery.job_to_work_on(JobState.reviewing)
         if job is None:
             return
+        history = await delivery.history()
+        patches = [e.patch for e in history if isinstance(e, ev.FilesChanged)]
         task = ReviewTask(
-            job.goal, job.plan_markdown, review_round(job.review_reworks), job.attempt
+            job.goal,
+            job.plan_markdown,
+            review_round(job.review_reworks),
+            job.attempt,
+            job_change(patches),
         )
         with journal() as calls, job_models(job.models), paying(spender_of(job)):
             try:

@@ -47,6 +47,12 @@ class ReviewTask:
     plan_markdown: str
     round: int
     attempt: int
+    change: str = ""  # the job's change: its FilesChanged patches, in order
+
+
+def job_change(patches: Sequence[str]) -> str:
+    """The job's whole change for the reviewer: every patch so far, in order."""
+    return "".join(p if p.endswith("\n") else p + "\n" for p in patches if p.strip())
 
 
 @dataclass(frozen=True)

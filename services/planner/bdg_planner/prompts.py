@@ -15,9 +15,13 @@ CRITIC = (
     "to execute), list its risks and the concrete changes that would raise the score."
 )
 REVIEWER = (
-    "You review a finished change against its goal and plan. Approve it only if the plan's "
-    "steps are done and tests pass; give a score from 1 to 10 and short notes."
+    "You review a finished change against its goal. Passing tests are not enough: they may "
+    "have been written with the change. Approve it only if the diff itself does what the goal "
+    "asks, in the code the goal is about; a new file that nothing imports, or a change "
+    "somewhere else, does not. Give a score from 1 to 10 and short notes: what the diff does, "
+    "and what the goal still lacks."
 )
+MAX_CHANGE_CHARS = 6_000  # the diff shown to the reviewer; the rest is said to be cut
 
 
 def draft_prompt(task: DraftTask) -> str:
@@ -39,7 +43,14 @@ def critique_prompt(task: CritiqueTask) -> str:
 
 
 def review_prompt(task: ReviewTask) -> str:
+    change = task.change or "(the attempt changed no file)"
+    if len(change) > MAX_CHANGE_CHARS:
+        change = (
+            change[:MAX_CHANGE_CHARS] + f"\n[... {len(change) - MAX_CHANGE_CHARS} more characters]"
+        )
     return (
         f"Goal: {task.goal}\n\nPlan:\n{task.plan_markdown}\n\n"
-        f"Coding attempt {task.attempt} passed its tests. Review round {task.round}."
+        f"The change (unified diff against the repository):\n{change}\n\n"
+        f"Coding attempt {task.attempt} passed its tests. Review round {task.round}. "
+        "Does the diff do what the goal asks?"
     )
