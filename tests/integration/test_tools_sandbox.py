@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import AsyncIterator
 from uuid import uuid4
@@ -65,6 +66,7 @@ async def test_the_workspace_tools_through_the_sandbox(sandbox: SandboxClient) -
     assert registry.names() == [
         "file_read",
         "file_write",
+        "edit_file",
         "apply_patch",
         "list_files",
         "run_command",
@@ -147,3 +149,33 @@ async def test_a_written_file_keeps_its_final_newline(sandbox: SandboxClient) ->
     assert await sandbox.read_file(TENANT, ctx.workspace_id, "raw.txt") == b"still none"
     await run(registry, ctx, "file_write", path="empty.txt", content="")
     assert await sandbox.read_file(TENANT, ctx.workspace_id, "empty.txt") == b""
+
+
+async def test_an_edit_lands_once_and_a_broken_one_changes_nothing(sandbox: SandboxClient) -> None:
+    ctx = ToolContext(uuid4(), TENANT, "coder")
+    await sandbox.create_workspace(TENANT, ctx.workspace_id)
+    registry = ToolRegistry(builtin_entries(sandbox), env={})
+    source = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
+    await sandbox.write_file(TENANT, ctx.workspace_id, "calc.py", source.encode())
+
+    edited = await run(
+        registry, ctx, "edit_file", path="/workspace/calc.py", search="a - b", replace="a + b"
+    )
+    assert edited == {"path": "calc.py", "line": 2, "lines_removed": 1, "lines_added": 1}
+    fixed = source.replace("a - b", "a + b").encode()
+    assert await sandbox.read_file(TENANT, ctx.workspace_id, "calc.py") == fixed
+
+    entry = registry.get("edit_file")
+    assert entry is not None
+    for search, replace, why in [
+        ("return", "return", "occurs 2 times"),
+        ("a - b", "a + b", "does not occur"),
+        ("def mul(a, b):", "def mul(a, b)", "would not parse (line 5: expected ':')"),
+    ]:
+        arguments = entry.parse({"path": "calc.py", "search": search, "replace": replace})
+        with pytest.raises(ToolFailure, match=re.escape(why)):
+            await entry.executor.execute(arguments, ctx)
+        assert await sandbox.read_file(TENANT, ctx.workspace_id, "calc.py") == fixed
+    missing = entry.parse({"path": "nope.py", "search": "x", "replace": "y"})
+    with pytest.raises(ToolFailure, match="does not exist: create it with file_write"):
+        await entry.executor.execute(missing, ctx)

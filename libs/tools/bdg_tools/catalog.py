@@ -55,6 +55,14 @@ class FileWrite(Model):
     content: str = Field(description="the whole new content of the file")
 
 
+class EditFile(Model):
+    path: RelPath
+    search: str = Field(
+        min_length=1, description="lines of the file as they are now, exactly; must occur once"
+    )
+    replace: str = Field(description="what those lines become (empty: delete them)")
+
+
 class ApplyPatch(Model):
     patch: str = Field(min_length=1, description="a unified diff (git diff format)")
 
@@ -99,6 +107,13 @@ class FileWritten(Model):
     path: str
     bytes_written: int
     note: str = Field(default="", description="a warning about the write, e.g. what it dropped")
+
+
+class FileEdited(Model):
+    path: str
+    line: int = Field(description="the first line of the replaced text")
+    lines_removed: int
+    lines_added: int
 
 
 class PatchApplied(Model):
@@ -168,6 +183,14 @@ FILE_WRITE = Tool(
     FileWrite,
     FileWritten,
 )
+EDIT_FILE = Tool(
+    "edit_file",
+    "Change part of a file: replace the one place where `search` occurs (copied exactly from "
+    "the file) with `replace`. Nothing changes if it occurs 0 or several times, or if the file "
+    "would no longer parse; the error says which.",
+    EditFile,
+    FileEdited,
+)
 APPLY_PATCH = Tool(
     "apply_patch",
     "Apply a unified diff to the workspace; nothing changes if any hunk does not apply.",
@@ -211,6 +234,7 @@ DEPLOY = Tool(
 BUILTIN: tuple[Tool[Any, Any], ...] = (
     FILE_READ,
     FILE_WRITE,
+    EDIT_FILE,
     APPLY_PATCH,
     LIST_FILES,
     SEARCH_CODE,

@@ -21,6 +21,7 @@ from bdg_contracts import tool_events as tev
 from bdg_sandbox.client import SandboxClient, SandboxRequestError
 from bdg_tools import catalog as c
 from bdg_tools.definitions import dropped_note
+from bdg_tools.edits import EditError, apply_edit
 from bdg_tools.retry import TransientToolError
 from bdg_tools.spec import ToolContext, ToolEntry, ToolFailure
 
@@ -87,6 +88,29 @@ class SandboxTools:
                 return ""
             raise
         return raw[:MAX_READ_CHARS].decode("utf-8", errors="replace")
+
+    @_run.register
+    async def _(self, a: c.EditFile, ctx: ToolContext) -> BaseModel:
+        try:
+            raw = await self.client.read_file(ctx.tenant_id, ctx.workspace_id, a.path)
+        except SandboxRequestError as error:
+            if error.code in ("not_found", "invalid"):
+                raise ToolFailure(
+                    f"{a.path} does not exist: create it with file_write. Nothing was changed."
+                ) from error
+            raise
+        content = raw.decode("utf-8", errors="replace")
+        try:
+            edited = apply_edit(a.path, content, a.search, a.replace)
+        except EditError as error:
+            raise ToolFailure(str(error)) from error
+        await self.client.write_file(ctx.tenant_id, ctx.workspace_id, a.path, edited.encode())
+        return c.FileEdited(
+            path=a.path,
+            line=content[: content.index(a.search)].count("\n") + 1,
+            lines_removed=len(a.search.splitlines()),
+            lines_added=len(a.replace.splitlines()),
+        )
 
     @_run.register
     async def _(self, a: c.ApplyPatch, ctx: ToolContext) -> BaseModel:
@@ -212,10 +236,8 @@ def builtin_entries(
 ) -> list[ToolEntry]:
     """Every built-in tool bound to its executor; search and deploy only when they can run."""
     tools = SandboxTools(sandbox)
-    entries = [
-        t.bind(tools)
-        for t in (c.FILE_READ, c.FILE_WRITE, c.APPLY_PATCH, c.LIST_FILES, c.RUN_COMMAND)
-    ]
+    workspace = (c.FILE_READ, c.FILE_WRITE, c.EDIT_FILE, c.APPLY_PATCH, c.LIST_FILES)
+    entries = [t.bind(tools) for t in (*workspace, c.RUN_COMMAND)]
     if nc is not None:
         entries.append(c.SEARCH_CODE.bind(IndexSearch(nc)))
     entries.append(c.RUN_TESTS.bind(tools))

@@ -2,7 +2,7 @@
 
 The workspace is built from the job's recipe; the model is shown the goal, the plan, code from
 the index (recorded as CodeContextRetrieved) and, on a retry, why the last attempt failed. Each
-turn it picks one tool (file_read, file_write, apply_patch, list_files, search_code,
+turn it picks one tool (file_read, file_write, edit_file, apply_patch, list_files, search_code,
 run_command, run_tests, or ``finish``); the ToolCaller validates, runs and records the call,
 and the result is the next message. An answer that is no usable call is told so and costs its
 turn. When the loop stops (``finish``, the step limit, the token budget) the workspace's change
