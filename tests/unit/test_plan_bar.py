@@ -3,13 +3,15 @@ critique the model cut or garbled is no verdict."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bdg_contracts.base import Event
 from bdg_contracts.events import PlanApproval
 from bdg_contracts.states import JobState
 from bdg_llm.api import ChatRequest, ChatResult, M, OnDelta
-from bdg_llm.schema import validate_answer
+from bdg_llm.schema import structured_request, validate_answer
 from bdg_planner.adapters import AbstractPlanner, AbstractReviewer
 from bdg_planner.application import Planning
 from bdg_planner.domain import (
@@ -60,7 +62,7 @@ class OneAnswer:
         return self.result
 
     async def structured(self, request: ChatRequest, answer: type[M]) -> tuple[M, ChatResult]:
-        result = await self.chat(request)
+        result = await self.chat(structured_request(request, answer))
         return validate_answer(result, answer), result
 
 
@@ -131,3 +133,14 @@ async def test_a_recorded_failed_critique_replays_as_one() -> None:
 
 def replace_producer(event: Event) -> Event:
     return event.model_copy(update={"producer": "planner"})
+
+
+async def test_a_critique_is_at_most_three_risks_and_three_changes() -> None:
+    four = json.dumps({"score": 9, "risks": ["a", "b", "c", "d"], "changes": []})
+    client = OneAnswer(four, completion_tokens=40)
+    critique = await LlmPlanner(client).critique(CritiqueTask("g", "- [ ] a\n", 1))
+    assert critique.failure.startswith("the critic's answer was not valid")
+    schema = client.asked[0].schema
+    assert schema is not None
+    assert schema["properties"]["risks"]["maxItems"] == 3  # llama.cpp's grammar holds it to 3
+    assert schema["properties"]["changes"]["maxItems"] == 3

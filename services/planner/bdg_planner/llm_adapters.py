@@ -21,9 +21,11 @@ from bdg_planner.domain import (
 
 
 class CritiqueAnswer(BaseModel):
+    # At most three of each (the grammar enforces it locally), so a critique fits its 400
+    # tokens: cut mid-JSON it is no verdict.
     score: int = Field(ge=1, le=10)
-    risks: list[str]
-    changes: list[str]
+    risks: list[str] = Field(max_length=3)
+    changes: list[str] = Field(max_length=3)
 
 
 class ReviewAnswer(BaseModel):

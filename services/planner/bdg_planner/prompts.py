@@ -12,7 +12,8 @@ PLANNER = (
 )
 CRITIC = (
     "You are a strict reviewer of coding plans. Score the plan from 1 (useless) to 10 (ready "
-    "to execute), list its risks and the concrete changes that would raise the score."
+    "to execute), list its risks and the concrete changes that would raise the score: at most "
+    "three of each, one short sentence each."
 )
 REVIEWER = (
     "You review a finished change against its goal. Passing tests are not enough: they may "
