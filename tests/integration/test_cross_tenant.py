@@ -270,6 +270,13 @@ async def audit_rows_only_a(world: World, method: str, path: str) -> None:
         assert secret not in response.text, (path, secret)
 
 
+async def method_not_allowed(world: World, method: str, path: str) -> None:
+    before = world.stack.event_count()
+    response = await world.as_a(method, path)
+    assert response.status_code == 405, (method, path, response.text)
+    assert world.stack.event_count() == before
+
+
 def websocket(first: dict[str, Any] | None = None) -> Probe:
     async def probe(world: World, method: str, path: str) -> None:
         await websocket_closes_4404(world, path, first)
@@ -348,6 +355,7 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("POST", "/threads/{thread_id}/messages"): thread_of_b_not_found(json={"text": "mine"}),
     ("GET", "/threads/{thread_id}/export"): thread_of_b_not_found(),
     ("POST", "/threads/import"): imports_for_a_without_b_jobs,
+    **{(m, "/threads/import"): method_not_allowed for m in ("GET", "PUT", "PATCH", "DELETE")},
 }
 
 

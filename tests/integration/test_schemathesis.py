@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
+from bdg_audit.reader import AuditReader
 from bdg_gateway.app import create_app
 from bdg_indexer.main import Stores
 from bdg_indexer.search.responder import SearchResponder
@@ -27,6 +28,7 @@ from bdg_llm.embeddings import embedder_from_env
 from bdg_sandbox.client import SandboxClient
 from tests.fakes.openai_server import FakeOpenAi
 from tests.gateway_stack import Keys, Stack, new_tenant
+from tests.integration.audit_rig import AuditRig
 
 pytestmark = pytest.mark.timeout(300)
 SEED = 20261205
@@ -55,6 +57,16 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "409", "422"]
 include-name-regex = "^POST /agent/sandbox/workspaces/[{]workspace[}](/exec)?$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "404", "409", "422"]
 
+# A thread message's job must be one of the caller's tenant (a server-side lookup).
+[[operations]]
+include-path-regex = "^/threads/([{]thread_id[}]/messages|import)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "404", "422"]
+
+# An audit range longer than the tenant may export (BDG_AUDIT_EXPORT_MAX_DAYS, configuration).
+[[operations]]
+include-path-regex = "^/agent/audit/(export|report)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "422"]
+
 [[operations]]
 include-path-regex = "^/agent/sandbox/workspaces/[{]workspace[}]/files"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "404", "409", "422"]
@@ -79,8 +91,14 @@ async def indexer_fixture(stack: Stack, tmp_path: Path) -> AsyncIterator[None]:
 
 
 @pytest.fixture(name="gateway")
-def gateway_fixture(stack: Stack, keys: Keys, sandbox: SandboxClient, indexer: None) -> FastAPI:
-    return create_app(stack.commands, stack.queries, stack.nc, keys.authenticator(), sandbox)
+def gateway_fixture(
+    stack: Stack, keys: Keys, sandbox: SandboxClient, indexer: None, audit_rig: AuditRig
+) -> FastAPI:
+    app = create_app(stack.commands, stack.queries, stack.nc, keys.authenticator(), sandbox)
+    # The audit routes on a real SeaweedFS of the test's (else they start one under BDG_HOME).
+    audit_rig.objects.ensure_bucket()
+    app.state.audit = AuditReader(audit_rig.objects, stack.database_url, "audit")
+    return app
 
 
 async def test_every_operation_holds_its_schema_and_never_answers_5xx(

@@ -8,7 +8,6 @@ route takes the tenant from the token; another tenant's job is answered like a m
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -20,6 +19,7 @@ from bdg_audit.reader import AuditReader
 from bdg_audit.report import as_csv, as_html
 from bdg_audit.settings import AuditSettings
 from bdg_audit.store import ObjectStore, StorageUnavailableError
+from bdg_gateway.days import Day
 from bdg_gateway.deps import CurrentCaller, gateway_of
 from bdg_runtime.embedded import start_embedded
 
@@ -68,8 +68,8 @@ async def audit_verify(
     request: Request,
     caller: CurrentCaller,
     job: Annotated[UUID | None, Query(description="only this job's files")] = None,
-    start: Annotated[date | None, Query(alias="from", description="first end date")] = None,
-    end: Annotated[date | None, Query(alias="to", description="last end date")] = None,
+    start: Annotated[Day | None, Query(alias="from", description="first end date")] = None,
+    end: Annotated[Day | None, Query(alias="to", description="last end date")] = None,
 ) -> dict[str, Any]:
     if start and end and start > end:
         raise HTTPException(status_code=422, detail="from: must not be after to")
@@ -92,8 +92,8 @@ async def audit_verify(
 async def audit_export(
     request: Request,
     caller: CurrentCaller,
-    start: Annotated[date, Query(alias="from", description="first day (row timestamps)")],
-    end: Annotated[date, Query(alias="to", description="last day")],
+    start: Annotated[Day, Query(alias="from", description="first day (row timestamps)")],
+    end: Annotated[Day, Query(alias="to", description="last day")],
     user: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=100)] = None,
 ) -> StreamingResponse:
@@ -115,12 +115,17 @@ async def audit_export(
     )
 
 
-@router.get("/agent/audit/report", summary="The period's audit report, CSV or printable HTML")
+@router.get(
+    "/agent/audit/report",
+    summary="The period's audit report, CSV or printable HTML",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 async def audit_report(
     request: Request,
     caller: CurrentCaller,
-    start: Annotated[date, Query(alias="from", description="first day")],
-    end: Annotated[date, Query(alias="to", description="last day")],
+    start: Annotated[Day, Query(alias="from", description="first day")],
+    end: Annotated[Day, Query(alias="to", description="last day")],
     kind: Annotated[Literal["csv", "html"], Query(alias="format")] = "html",
 ) -> Response:
     query = ExportQuery(start, end)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
+from bdg_gateway.days import Day
 from bdg_gateway.deps import CurrentCaller, Queries
 from bdg_gateway.strict_json import StrictJsonRoute
 from bdg_jobs.ledger.costs import CostRow, GroupBy, costs
@@ -44,8 +44,8 @@ async def get_costs(
     caller: CurrentCaller,
     queries: Queries,
     group_by: GroupBy = GroupBy.operation,
-    first: Annotated[date | None, Query(alias="from", description="first day (UTC)")] = None,
-    last: Annotated[date | None, Query(alias="to", description="last day, included")] = None,
+    first: Annotated[Day | None, Query(alias="from", description="first day (UTC)")] = None,
+    last: Annotated[Day | None, Query(alias="to", description="last day, included")] = None,
 ) -> CostsView:
     """Settled model calls of the tenant, grouped; ``from``/``to`` are days, both included."""
     if first is not None and last is not None and first > last:

@@ -107,12 +107,10 @@ async def _http_error(request: Request, error: Exception) -> Response:
         # by several routes (GET and POST /jobs) allows every method documented for it.
         path = request.scope["path"]
         paths = request.app.openapi().get("paths", {})
-        allowed = {
-            method.upper()
-            for template, operations in paths.items()
-            if _template(template).match(path)
-            for method in operations
-        }
+        matching = {t: ops for t, ops in paths.items() if _template(t).match(path)}
+        # Starlette routes a literal path (/threads/import) before a template it also fits.
+        literal = {t: ops for t, ops in matching.items() if "{" not in t}
+        allowed = {method.upper() for ops in (literal or matching).values() for method in ops}
         error = HTTPException(405, error.detail, headers={"Allow": ", ".join(sorted(allowed))})
     return await http_exception_handler(request, error)
 

@@ -16,10 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bdg_gateway.auth import Authenticator
 from bdg_gateway.deps import CurrentGateway
+from bdg_gateway.strict_json import StrictJsonRoute
 from bdg_runtime.login_codes import LoginCodeError, LoginCodes, login_codes
 from bdg_runtime.settings import Settings
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=StrictJsonRoute)
 SESSION_SECONDS = 12 * 3600
 
 

@@ -41,6 +41,10 @@ def _shared(path: str, method: str, operation: dict[str, Any]) -> dict[str, str]
         statuses["401"] = "no, a bad, or an expired token"
     if "{" in path:
         statuses["404"] = "no such resource for the caller's tenant"
+    if method == "put" and path.startswith("/budgets/"):
+        statuses["403"] = "setting a cap needs a tenant admin"
+    if path == "/agent/audit/verify":
+        statuses["404"] = "no audit file of the caller's tenant for that job"
     if method == "post" and path.startswith("/jobs/{job_id}/"):
         statuses["409"] = "the job's state does not allow it"
     return statuses

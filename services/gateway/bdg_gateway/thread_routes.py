@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from bdg_gateway.deps import Commands, CurrentCaller, Queries
+from bdg_gateway.strict_json import StrictJsonRoute
 from bdg_gateway.thread_store import (
     MessageView,
     NewMessage,
@@ -26,7 +27,7 @@ from bdg_gateway.views import View
 from bdg_jobs.errors import JobNotFoundError
 from bdg_jobs.user_commands import Caller, JobCommands
 
-router = APIRouter(prefix="/threads", tags=["threads"])
+router = APIRouter(prefix="/threads", tags=["threads"], route_class=StrictJsonRoute)
 EXPORT_FORMAT: Final = "bdg-thread/1"
 T = TypeVar("T")
 Text = Annotated[str, Field(min_length=1, max_length=100_000, pattern=r"^[^\x00]*$")]
@@ -99,6 +100,12 @@ async def list_threads(
 ) -> ThreadList:
     """The caller's own threads, the most recently used first."""
     return ThreadList(items=await store.list(caller, limit, offset), limit=limit, offset=offset)
+
+
+@router.api_route("/import", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def import_other_methods() -> None:
+    # Else /threads/{thread_id} takes them and answers 422 about an id that is "import".
+    raise HTTPException(405, "Method Not Allowed", headers={"Allow": "POST"})
 
 
 @router.get("/{thread_id}")
