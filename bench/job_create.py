@@ -32,6 +32,7 @@ from pathlib import Path
 import httpx
 import jwt
 import nats
+import psutil
 from psycopg_pool import AsyncConnectionPool
 from rich.console import Console
 
@@ -52,6 +53,27 @@ STORE_CONNECTIONS = 16  # what a bare client may use: no more than the gateway's
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+def cpu_seconds(procs: list[psutil.Process]) -> float:
+    """User + system CPU of these processes so far (the gone ones count 0)."""
+    total = 0.0
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def services_by_name() -> dict[str, psutil.Process]:
+    """This bench's service processes (children of the supervisor, by their module)."""
+    found: dict[str, psutil.Process] = {}
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for part in child.cmdline():
+                if part.startswith("bdg_") and part.endswith(".main"):
+                    found[part.removesuffix(".main").split(".")[-1].removeprefix("bdg_")] = child
+    return found
 
 
 def report(name: str, values: list[float]) -> None:
@@ -160,8 +182,9 @@ async def answering(http: httpx.AsyncClient, path: str) -> None:
     await eventually(up, 120, f"{http.base_url} to answer")
 
 
-async def bare_http(limits: httpx.Limits, n: int, rounds: int) -> list[float]:
-    """``rounds`` of ``n`` concurrent POSTs to a server that only answers (the HTTP floor)."""
+async def bare_http(limits: httpx.Limits, n: int, rounds: int) -> tuple[list[float], float]:
+    """``rounds`` of ``n`` concurrent POSTs to a server that only answers (the HTTP floor);
+    their times, and the server's CPU seconds per request."""
     port = free_port()
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.bare_http", str(port), cwd=ROOT
@@ -177,7 +200,10 @@ async def bare_http(limits: httpx.Limits, n: int, rounds: int) -> list[float]:
                 assert answer.status_code == 201
 
             await timed_together(20, post)
-            return [t for _ in range(rounds) for t in await timed_together(n, post)]
+            proc = psutil.Process(server.pid)
+            before = cpu_seconds([proc])
+            times = [t for _ in range(rounds) for t in await timed_together(n, post)]
+            return times, (cpu_seconds([proc]) - before) / (n * rounds)
     finally:
         server.terminate()
         await server.wait()
@@ -193,7 +219,7 @@ async def run(args: argparse.Namespace) -> None:
         # The raw limits first, on idle servers: what the hardware gives, nothing else running.
         commits = await raw_commits(url, args.concurrency)
         publishes = await raw_publishes(args.concurrency)
-        floor = await bare_http(limits, args.concurrency, args.rounds)
+        floor, floor_cpu = await bare_http(limits, args.concurrency, args.rounds)
         async with (
             services(url, Path(tmp), port, secret, args.services),
             httpx.AsyncClient(
@@ -202,16 +228,26 @@ async def run(args: argparse.Namespace) -> None:
         ):
             await answering(http, "/healthz")
             await creates(http, 20)  # warm: the first requests open connections, load code
+            procs = services_by_name()
+            gateway = [procs["gateway"]]
+            workers = [p for name, p in procs.items() if name != "gateway"]
+            cpu_before = cpu_seconds(gateway), cpu_seconds(workers)
             rounds = [await creates(http, args.concurrency) for _ in range(args.rounds)]
+            requests = args.concurrency * args.rounds
+            gateway_cpu = (cpu_seconds(gateway) - cpu_before[0]) / requests
+            workers_cpu = (cpu_seconds(workers) - cpu_before[1]) / requests
         running = "all services" if set(args.services) == set(SERVICES) else args.services
         print(f"\n{args.concurrency} concurrent requests, {running} running (recorded answers)")
         for i, times in enumerate(rounds, 1):
             report(f"POST /jobs, round {i}", times)
         report("POST /jobs, all rounds", [t for times in rounds for t in times])
+        print(f"{'gateway CPU per request':<52} {gateway_cpu * 1000:8.2f} ms")
+        print(f"{'other services CPU per request, meanwhile':<52} {workers_cpu * 1000:8.2f} ms")
         print("raw limits of the same servers, same run, same concurrency (idle servers):")
         report(f"  INSERT+COMMIT, {STORE_CONNECTIONS} connections", commits)
         report("  JetStream publish-with-ack, one connection", publishes)
         report("  HTTP floor: uvicorn answering 201, same client, all rounds", floor)
+        print(f"{'  HTTP floor: server CPU per request':<52} {floor_cpu * 1000:8.2f} ms")
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
         print(f"load average: {load} on {os.cpu_count()} cores")
 

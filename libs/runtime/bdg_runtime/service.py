@@ -32,6 +32,7 @@ from bdg_runtime.consumer import Consumer
 from bdg_runtime.follower import follow
 from bdg_runtime.heartbeats import StepHeartbeats
 from bdg_runtime.logs import setup_logging
+from bdg_runtime.process_priority import default_nice, loop_factory, lower_priority
 from bdg_runtime.projection_task import ProjectionTask
 from bdg_runtime.reactions import AnyReaction
 from bdg_runtime.reconciler import Reconciler
@@ -148,8 +149,14 @@ def run(name: str, reactions: Reactions, extra: Extra | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
         await serve(name, reactions, extra, stop)
 
+    nice = lower_priority(
+        settings.bdg_nice if settings.bdg_nice is not None else default_nice(name)
+    )
+    factory = loop_factory(settings.bdg_event_loop)
+    log.info("%s: nice %d, event loop %s", name, nice, "asyncio" if factory is None else "uvloop")
     try:
-        asyncio.run(main())
+        with asyncio.Runner(loop_factory=factory) as runner:
+            runner.run(main())
     except ConfigurationError as error:
         log.error("%s", error)
         raise SystemExit(2) from error

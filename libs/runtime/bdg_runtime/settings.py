@@ -48,6 +48,18 @@ class Settings(BaseSettings):
     bdg_duplicate_window_seconds: float = Field(default=600.0, gt=0)
     bdg_log_format: str = Field(default="json", pattern="^(json|text)$")
     bdg_log_level: str = Field(default="INFO")
+    bdg_event_loop: str = Field(
+        default="auto",
+        pattern="^(auto|uvloop|asyncio)$",
+        description="auto: uvloop when installed, else asyncio's own loop",
+    )
+    bdg_nice: int | None = Field(
+        default=None,
+        ge=0,
+        le=19,
+        description="CPU niceness of this service; unset: 0 for the gateway, 10 for background "
+        "workers, so the API answers first on a busy machine",
+    )
     bdg_tenant_policies: Path | None = Field(
         default=None, description="JSON file of per-tenant choices (plan approval, critic bar)"
     )

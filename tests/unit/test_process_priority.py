@@ -1,0 +1,52 @@
+"""Niceness only ever goes up (a process cannot take back priority without privileges), and the
+loop choice is what the setting says."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+import uvloop
+
+from bdg_runtime.process_priority import default_nice, loop_factory
+from bdg_runtime.settings import Settings
+
+PROBE = """
+import os
+from bdg_runtime.process_priority import lower_priority
+print(lower_priority(7), lower_priority(2), os.getpriority(os.PRIO_PROCESS, 0))
+"""
+
+
+def test_priority_is_lowered_once_and_never_raised_back() -> None:
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["7", "7", "7"]
+
+
+def test_the_gateway_answers_first_and_workers_yield() -> None:
+    assert default_nice("gateway") == 0
+    assert {default_nice(s) for s in ("planner", "coder", "tester", "indexer", "auditor")} == {10}
+
+
+def test_loop_choices() -> None:
+    assert loop_factory("asyncio") is None
+    for choice in ("auto", "uvloop"):
+        factory = loop_factory(choice)
+        assert factory is not None
+        loop = factory()
+        try:
+            assert isinstance(loop, uvloop.Loop)
+        finally:
+            loop.close()
+    with asyncio.Runner(loop_factory=loop_factory("auto")) as runner:
+        assert runner.run(asyncio.sleep(0, "ran")) == "ran"
+
+
+@pytest.mark.parametrize("env", [{"BDG_NICE": "20"}, {"BDG_NICE": "-1"}, {"BDG_EVENT_LOOP": "x"}])
+def test_bad_settings_are_refused(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ValueError, match=r"bdg_nice|bdg_event_loop"):
+        Settings()
