@@ -4,12 +4,12 @@ gated call as one entry from its request to its run (pure)."""
 from __future__ import annotations
 
 import json
-from functools import singledispatchmethod
 
 from bdg_contracts import events as ev
 from bdg_contracts import tool_events as tev
 from bdg_contracts.attempts import ToolCallStatus, ToolCallSummary
 from bdg_contracts.base import Event
+from bdg_jobs.event_dispatch import event_dispatch
 
 RESULT_CHARS = 400  # enough to see what a call said, not its whole output (that is the event's)
 ARGUMENT_CHARS = 120
@@ -59,7 +59,7 @@ class ToolCalls:
         waiting = [e.tool for e in self.entries if e.status == ToolCallStatus.awaiting_approval]
         return f"waits for a person to approve {', '.join(waiting)}" if waiting else ""
 
-    @singledispatchmethod
+    @event_dispatch
     def see(self, event: Event) -> None:
         """Events that are no tool call."""
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import singledispatchmethod
 from typing import Self
 from uuid import UUID
 
@@ -20,6 +19,7 @@ from bdg_contracts.events import PlanApproval
 from bdg_contracts.states import STEP_STATE, JobState, Step
 from bdg_jobs.aggregate import Aggregate
 from bdg_jobs.errors import IllegalTransitionError
+from bdg_jobs.event_dispatch import event_dispatch
 from bdg_jobs.transitions import ALLOWED, FIXED_TARGET
 
 
@@ -82,7 +82,7 @@ class JobFacts(Aggregate):
             self.state = target
         self._mutate(event)
 
-    @singledispatchmethod
+    @event_dispatch
     def _mutate(self, event: Event) -> None:
         """Events that change nothing beyond version and state."""
 

@@ -8,7 +8,6 @@ twice; a reaction of the indexer is recorded once per cause (``has_reacted``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import singledispatchmethod
 from typing import Self
 from uuid import UUID
 
@@ -16,6 +15,7 @@ from bdg_contracts import index_events as ix
 from bdg_contracts.base import Event
 from bdg_jobs.aggregate import Aggregate, Cause
 from bdg_jobs.errors import DomainError
+from bdg_jobs.event_dispatch import event_dispatch
 
 
 class RepoStateError(DomainError):
@@ -135,7 +135,7 @@ class RepoIndex(Aggregate):
     def _when(self, event: Event) -> None:
         self._mutate(event)
 
-    @singledispatchmethod
+    @event_dispatch
     def _mutate(self, event: Event) -> None:
         """Events that change nothing beyond the version."""
 

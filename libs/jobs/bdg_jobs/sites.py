@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import singledispatchmethod
 from typing import Self
 from uuid import UUID
 
@@ -20,6 +19,7 @@ from bdg_contracts.base import Event
 from bdg_contracts.index_events import normalize_repo
 from bdg_jobs.aggregate import Aggregate, Cause
 from bdg_jobs.errors import DomainError
+from bdg_jobs.event_dispatch import event_dispatch
 
 
 class SiteStateError(DomainError):
@@ -268,7 +268,7 @@ class Site(Aggregate):
     def _when(self, event: Event) -> None:
         self._mutate(event)
 
-    @singledispatchmethod
+    @event_dispatch
     def _mutate(self, event: Event) -> None:
         """Events that change nothing beyond the version (CanaryObserved, DeployFailed)."""
 
