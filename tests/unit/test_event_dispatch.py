@@ -42,6 +42,12 @@ def test_dispatch_by_type_on_each_instance() -> None:
     for event in (Base(), Child(), Other(), Third(), 42):
         first.see(event)
     second.see(Child())
-    assert first.log == ["base Base", "base Child", "explicit Other", "explicit Third", "default int"]
+    assert first.log == [
+        "base Base",
+        "base Child",
+        "explicit Other",
+        "explicit Third",
+        "default int",
+    ]
     assert second.log == ["base Child"]
     assert Seen.see.__doc__ == "What nothing else handles."

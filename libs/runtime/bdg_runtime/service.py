@@ -32,7 +32,12 @@ from bdg_runtime.consumer import Consumer
 from bdg_runtime.follower import follow
 from bdg_runtime.heartbeats import StepHeartbeats
 from bdg_runtime.logs import setup_logging
-from bdg_runtime.process_priority import default_nice, loop_factory, lower_priority
+from bdg_runtime.process_priority import (
+    INTERACTIVE,
+    default_nice,
+    loop_factory,
+    lower_priority,
+)
 from bdg_runtime.projection_task import ProjectionTask
 from bdg_runtime.reactions import AnyReaction
 from bdg_runtime.reconciler import Reconciler
@@ -113,7 +118,14 @@ async def serve(
     relay = Relay(store, publisher, database_url)
     reconciler = Reconciler(database_url, redrive, settings.bdg_reconcile_after_seconds)
     background = [
-        asyncio.create_task(follow(database_url, [relay, projection, reconciler], stop)),
+        asyncio.create_task(
+            follow(
+                database_url,
+                [relay, projection, reconciler],
+                stop,
+                standby=name in INTERACTIVE,  # the API leaves background work to workers
+            )
+        ),
         asyncio.create_task(watch_streams(js, list(consumer.configs.values()), settings, stop)),
     ]
     if extra is not None:
