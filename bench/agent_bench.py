@@ -69,9 +69,10 @@ class Options:
     json: Path | None  # rewritten after every task: a long run's figures so far
 
 
-def select(tasks: Sequence[AgentTask], wanted: str) -> list[AgentTask]:
+def select(tasks: Sequence[AgentTask], wanted: str, split: str = "all") -> list[AgentTask]:
+    """The tasks named in ``wanted`` (commas), else every task of ``split`` (dev, heldout, all)."""
     if not wanted:
-        return list(tasks)
+        return [t for t in tasks if split in ("all", t.split)]
     ids = [w.strip() for w in wanted.split(",") if w.strip()]
     known = {t.id: t for t in tasks}
     if unknown := [i for i in ids if i not in known]:
@@ -171,6 +172,12 @@ async def bench(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--tasks", default="", help="comma-separated task ids (default: all)")
+    parser.add_argument(
+        "--split",
+        choices=("dev", "heldout", "all"),
+        default="dev",
+        help="which half of the task set (default dev: tune there; run heldout only to report)",
+    )
     parser.add_argument("--task-timeout", type=float, default=900, help="seconds per task")
     parser.add_argument("--max-attempts", type=int, default=2, help="coding attempts per job")
     parser.add_argument("--coder-max-steps", type=int, help="model turns per attempt [env, 6]")
@@ -179,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, help="BDG_HOME of this run (default: a new one)")
     parser.add_argument("--json", type=Path, help="also write the results here (after each task)")
     args = parser.parse_args(argv)
-    tasks = select(load_tasks(), args.tasks)
+    tasks = select(load_tasks(), args.tasks, args.split)
     home = (args.home or Path(tempfile.mkdtemp(prefix="bdg-agent-bench-"))).resolve()
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o755)  # the sandbox user reaches the workspaces under it

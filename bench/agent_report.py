@@ -10,6 +10,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench.agent_tasks.tasks import SPLITS, split_of
+
 
 @dataclass(frozen=True)
 class TaskResult:
@@ -49,6 +51,12 @@ def table(results: Sequence[TaskResult]) -> Table:
 
 def report(results: Sequence[TaskResult], model: str, console: Console) -> None:
     console.print(table(results))
+    halves: dict[str, list[TaskResult]] = {}
+    for r in results:
+        halves.setdefault(split_of(r.task), []).append(r)
+    for half in SPLITS:
+        if part := halves.get(half):
+            console.print(f"{half}: solved {sum(r.solved for r in part)}/{len(part)}")
     solved = sum(r.solved for r in results)
     rate = solved / len(results) if results else 0.0
     console.print(

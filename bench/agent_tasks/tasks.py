@@ -8,10 +8,17 @@
 
 `make_repo` commits a task's repository with fixed names and dates, so its commit id is the same
 on every machine.
+
+Each task is in the **dev** half (tune prompts and strategies on it) or the **held-out** half
+(run only to report; never read the model's output on it while tuning), by a rule on its id
+alone: the first byte of sha256(id) below 128 is dev. Nobody chooses where a task goes, and a
+task never changes half when others are added. On the 24 tasks of 2026-12-05 it gives 6 dev and
+6 held-out per language.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -23,6 +30,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 LANGUAGES = ("python", "javascript")
 DIFFICULTIES = ("trivial", "easy", "medium", "hard")
+SPLITS = ("dev", "heldout")
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Left behind when a task's tests were run in place; never part of a task.
 _SKIPPED = frozenset({"__pycache__", ".pytest_cache", "node_modules", ".git"})
@@ -52,6 +60,11 @@ class AgentTask:
     visible_tests_pass_before: bool
     difficulty: str = "medium"
 
+    @property
+    def split(self) -> str:
+        """ "dev" or "heldout" (see the module's docstring)."""
+        return split_of(self.id)
+
     def repo_files(self) -> dict[str, str]:
         """The repository: {relative path: text}."""
         return _files(self.root / "repo")
@@ -62,6 +75,10 @@ class AgentTask:
 
     def solution(self) -> str:
         return (self.root / "solution.patch").read_text(encoding="utf-8")
+
+
+def split_of(task_id: str) -> str:
+    return "dev" if hashlib.sha256(task_id.encode()).digest()[0] < 128 else "heldout"
 
 
 def _files(top: Path) -> dict[str, str]:

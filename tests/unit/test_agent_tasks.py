@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from bdg_tester.detection.detect import Framework, Kind, Language, detect_projects
-from bench.agent_tasks.tasks import AgentTask, TaskError, load_tasks, make_repo
+from bench.agent_bench import select
+from bench.agent_tasks.tasks import SPLITS, AgentTask, TaskError, load_tasks, make_repo, split_of
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -32,6 +33,27 @@ def test_every_task_loads_with_a_unique_id_and_enough_of_each_language() -> None
     assert {t.difficulty for t in TASKS} >= {"trivial", "hard"}
 
 
+def test_the_halves_are_even_per_language_and_fixed_by_the_id() -> None:
+    assert len(TASKS) >= 24
+    halves = Counter((t.language, t.split) for t in TASKS)
+    assert halves == {(lang, half): 6 for lang in ("python", "javascript") for half in SPLITS}
+    # Pinned: a changed rule would move held-out tasks into dev after results were seen there.
+    assert [split_of(i) for i in ("py-roman-parse", "js-chunk", "py-config-port")] == [
+        "heldout",
+        "heldout",
+        "dev",
+    ]
+
+
+def test_the_bench_runs_one_half_unless_tasks_are_named() -> None:
+    dev, held = select(TASKS, "", "dev"), select(TASKS, "", "heldout")
+    assert {t.split for t in dev} == {"dev"}
+    assert {t.split for t in held} == {"heldout"}
+    assert len(dev) + len(held) == len(select(TASKS, "", "all")) == len(TASKS)
+    named = held[0].id
+    assert [t.id for t in select(TASKS, named, "dev")] == [named]
+
+
 @pytest.mark.parametrize("task", TASKS, ids=lambda t: t.id)
 def test_a_task_is_complete_and_small(task: AgentTask) -> None:
     repo, hidden = task.repo_files(), task.hidden_files()
@@ -44,7 +66,9 @@ def test_a_task_is_complete_and_small(task: AgentTask) -> None:
     assert not set(hidden) & set(repo)  # the hidden tests never overwrite the agent's files
     changed = re.findall(r"^\+\+\+ b/(.+)$", task.solution(), re.M)
     assert changed
-    assert set(changed) <= set(repo)
+    assert not set(changed) & set(hidden)
+    # A file the solution adds (a refactor's new module) is one the goal names.
+    assert all(path in task.goal for path in set(changed) - set(repo))
 
 
 @pytest.mark.parametrize("task", TASKS, ids=lambda t: t.id)

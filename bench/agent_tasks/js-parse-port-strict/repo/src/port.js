@@ -1,0 +1,4 @@
+/** A TCP port from text. */
+export function parsePort(text) {
+  return Number(text);
+}
