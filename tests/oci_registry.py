@@ -78,7 +78,9 @@ class TokenServer:
             "jti": secrets.token_hex(8),
             "access": access,
         }
-        token = jwt.encode(claims, self.key, algorithm="ES256", headers={"kid": libtrust_kid(self.key)})
+        token = jwt.encode(
+            claims, self.key, algorithm="ES256", headers={"kid": libtrust_kid(self.key)}
+        )
         issued = datetime.datetime.fromtimestamp(now, datetime.UTC).isoformat()
         body = {"token": token, "access_token": token, "expires_in": 300, "issued_at": issued}
         return 200, {}, body

@@ -11,7 +11,8 @@ The manifest goes last (``PUT /v2/<name>/manifests/<tag>``, "Pushing Manifests")
 the registry answers (``Docker-Content-Digest``) must be the one computed here.
 
 A 401 is answered once with the credentials its challenge asks for (oci_auth.py); a 401 or 403
-after that fails at once. 429 and 5xx are retried, honouring ``Retry-After``, then fail.
+after that fails at once. 429 and 5xx are retried, honouring ``Retry-After`` (http_retry.py),
+then fail.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from urllib.parse import urljoin
 import httpx
 
 from bdg_deployer.artifacts import ArtifactStore
+from bdg_deployer.providers.http_retry import request
 from bdg_deployer.providers.oci_auth import (
     RegistryAuth,
     RegistryAuthError,
@@ -36,11 +38,11 @@ from bdg_deployer.providers.oci_image import MANIFEST_TYPE, Blob, site_image
 
 # The distribution spec's grammar: path components of lower-case alphanumerics and separators;
 # a tag of at most 128 word characters, dots and dashes, not starting with either.
-NAME = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+NAME = re.compile(
+    r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+)
 TAG = re.compile(r"^\w[\w.-]{0,127}$")
 CHUNK = 8 << 20
-RETRIES = 4
-MAX_WAIT_S = 30.0
 DOCKER_HUB = "https://registry-1.docker.io"
 
 
@@ -83,14 +85,12 @@ class Registry:
     async def send(
         self, method: str, url: str, content: bytes = b"", headers: dict[str, str] | None = None
     ) -> httpx.Response:
-        challenged = False
-        for attempt in range(RETRIES + 1):
+        for challenged in (False, True):
             sent = dict(headers or {})
             if self.header:
                 sent["Authorization"] = self.header
-            answer = await self.client.request(method, url, content=content, headers=sent)
+            answer = await request(self.client, method, url, content=content, headers=sent)
             if answer.status_code == 401 and not challenged:
-                challenged = True
                 found = parse_challenge(answer.headers.get("www-authenticate", ""))
                 self.header = await authorization(
                     self.client, self.target.registry, found, self.target.repo, self.auth
@@ -98,15 +98,11 @@ class Registry:
                 continue
             if answer.status_code in (401, 403):
                 raise RegistryAuthError(f"registry {answer.status_code}: {message_of(answer)}")
-            if answer.status_code == 429 or answer.status_code >= 500:
-                if attempt < RETRIES:
-                    await asyncio.sleep(_wait(answer, attempt))
-                    continue
             return answer
-        raise RegistryError(f"{method} {url}: no answer after {RETRIES} retries")
+        raise AssertionError("unreachable")
 
     def _location(self, answer: httpx.Response) -> str:
-        location = answer.headers.get("location")
+        location = str(answer.headers.get("location", ""))
         if not location:
             raise RegistryError("the upload answer has no Location")
         return urljoin(f"{self.target.registry.rstrip('/')}/", location)
@@ -151,14 +147,6 @@ def _expect(answer: httpx.Response, status: int) -> httpx.Response:
             f"{message_of(answer)}"
         )
     return answer
-
-
-def _wait(answer: httpx.Response, attempt: int) -> float:
-    """``Retry-After`` seconds when the server says (capped), else exponential backoff."""
-    try:
-        return min(float(answer.headers["retry-after"]), MAX_WAIT_S)
-    except (KeyError, ValueError):
-        return min(0.5 * 2**attempt, MAX_WAIT_S)
 
 
 async def push_site_image(

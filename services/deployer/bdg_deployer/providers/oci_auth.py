@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
+from bdg_deployer.providers.http_retry import request
+
 _PARAM = re.compile(r'(\w+)="([^"]*)"')
 
 
@@ -48,9 +50,7 @@ def parse_challenge(header: str) -> Challenge:
 
 def _realm_allowed(realm: str, registry: str) -> bool:
     parts, own = urlsplit(realm), urlsplit(registry)
-    return parts.scheme == "https" or (
-        parts.scheme == "http" and parts.hostname == own.hostname
-    )
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname == own.hostname)
 
 
 async def authorization(
@@ -74,7 +74,7 @@ async def authorization(
     if "service" in challenge.params:
         query["service"] = challenge.params["service"]
     headers = {"Authorization": basic_header(auth)} if auth else {}
-    answer = await client.get(realm, params=query, headers=headers)
+    answer = await request(client, "GET", realm, params=query, headers=headers)
     if answer.status_code in (401, 403):
         raise RegistryAuthError(f"token server {answer.status_code}: {message_of(answer)}")
     answer.raise_for_status()

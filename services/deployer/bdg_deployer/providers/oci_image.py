@@ -1,4 +1,4 @@
-"""A site as an OCI image, built in pure Python: deterministic tar layers, digests, config, manifest.
+"""A site as an OCI image in pure Python: deterministic tar layers, digests, config, manifest.
 
 Two layers, so a new release of a site re-uploads only its files: the server layer (a static
 busybox, whose ``httpd`` applet serves ``/site``; the same bytes for every site, so the registry
@@ -63,7 +63,9 @@ class Image:
 def _tar(entries: Iterable[tuple[str, bytes, int]]) -> bytes:
     """A tar of ``(path, content, mode)`` with its parent directories, in sorted order."""
     files = sorted(entries)
-    dirs = sorted({"/".join(p.split("/")[:i]) for p, _, _ in files for i in range(1, p.count("/") + 1)})
+    dirs = sorted(
+        {"/".join(p.split("/")[:i]) for p, _, _ in files for i in range(1, p.count("/") + 1)}
+    )
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name in dirs:

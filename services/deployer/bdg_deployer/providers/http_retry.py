@@ -1,0 +1,37 @@
+"""Requests to a provider's API, retried on 429 and 5xx: after the server's ``Retry-After``
+(RFC 9110 10.2.3, seconds; capped) or an exponential backoff, a few times, then the last answer
+is the caller's to judge. Other statuses, 401/403 above all, come back at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+RETRIES = 4
+MAX_WAIT_S = 30.0
+
+
+def retry_wait(answer: httpx.Response, attempt: int) -> float:
+    try:
+        said = float(str(answer.headers["retry-after"]))
+    except (KeyError, ValueError):
+        return min(0.5 * 2.0**attempt, MAX_WAIT_S)
+    return max(0.0, min(said, MAX_WAIT_S))
+
+
+async def request(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    content: bytes = b"",
+    headers: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+) -> httpx.Response:
+    for attempt in range(RETRIES + 1):
+        answer = await client.request(method, url, content=content, headers=headers, params=params)
+        if (answer.status_code != 429 and answer.status_code < 500) or attempt == RETRIES:
+            return answer
+        await asyncio.sleep(retry_wait(answer, attempt))
+    raise AssertionError("unreachable")
