@@ -10,6 +10,8 @@
   comments``, body ``{"body": "..."}``; ``Authorization: token <token>``; 201 with the comment;
   401 without a valid token; 404 for an unknown issue; 422 without a body.
 
+Pull requests and ``GET /repos/{owner}/{repo}`` are answered as tests/git_host_pulls.py says.
+
 A real HTTP server on a free port (a thread), so the gateway's client, headers and status
 handling are exercised, not a mock.
 """
@@ -24,9 +26,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+from tests import git_host_pulls
+from tests.git_host_pulls import Pull
+
 _PATH = re.compile(r"^(?P<prefix>/api/v1)?/repos/(?P<full>[^/]+/[^/]+)/issues/(?P<n>\d+)/comments$")
+_REPO = re.compile(
+    r"^(?P<prefix>/api/v1)?/repos/(?P<full>[^/]+/[^/?]+)(?P<rest>/pulls)?(?:\?(?P<q>.*))?$"
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,10 @@ class GitHost:
     comments: list[Comment] = field(default_factory=list)
     url: str = ""
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    repos: dict[str, str] = field(default_factory=dict)  # owner/repo -> its default branch
+    pulls: list[Pull] = field(default_factory=list)
+    git_root: Path | None = None  # where <owner>/<repo>.git are, for the branches a PR names
+    requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
 
     @property
     def github_api(self) -> str:
@@ -54,17 +67,42 @@ class GitHost:
     def gitea_api(self) -> str:
         return f"{self.url}/api/v1"
 
-    def answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any]]:
-        found = _PATH.match(path)
-        if found is None:
-            return 404, {"message": "Not Found"}
-        gitea = found["prefix"] is not None
+    def _refused(self, gitea: bool, headers: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
         scheme, _, given = headers.get("authorization", "").partition(" ")
         schemes = ("token",) if gitea else ("bearer", "token")
         if not given:
             return 401, {"message": "token is required" if gitea else "Requires authentication"}
         if scheme.lower() not in schemes or given != self.token:
             return 401, {"message": "user does not exist" if gitea else "Bad credentials"}
+        return None
+
+    def answer_repo(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, Any]:
+        self.requests.append((method, path, headers))
+        found = _REPO.match(path)
+        if found is None:
+            return 404, {"message": "Not Found"}
+        gitea, full = found["prefix"] is not None, found["full"]
+        refused = self._refused(gitea, headers)
+        if refused is not None:
+            return refused
+        if full not in self.repos:
+            return 404, {"message": "Not Found"}
+        if found["rest"] is None and method == "GET":
+            return 200, {"full_name": full, "default_branch": self.repos[full]}
+        if method == "POST":
+            return git_host_pulls.create(self, gitea, full, raw, self.git_root)
+        return git_host_pulls.listing(self, gitea, full, found["q"] or "")
+
+    def answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, Any]:
+        found = _PATH.match(path)
+        if found is None:
+            return self.answer_repo("POST", path, headers, raw)
+        gitea = found["prefix"] is not None
+        refused = self._refused(gitea, headers)
+        if refused is not None:
+            return refused
         full, number = found["full"], int(found["n"])
         if (full, number) not in self.issues:
             return 404, {"message": "Not Found" if not gitea else "issue does not exist"}
@@ -83,14 +121,25 @@ class GitHost:
 
 
 @contextmanager
-def git_host(token: str, issues: set[tuple[str, int]]) -> Iterator[GitHost]:
-    host = GitHost(token, issues)
+def git_host(
+    token: str,
+    issues: set[tuple[str, int]],
+    repos: dict[str, str] | None = None,
+    git_root: Path | None = None,
+) -> Iterator[GitHost]:
+    host = GitHost(token, issues, repos=repos or {}, git_root=git_root)
 
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            self._send(*host.answer_repo("GET", self.path, headers, b""))
+
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("content-length") or 0))
             headers = {k.lower(): v for k, v in self.headers.items()}
-            status, payload = host.answer(self.path, headers, raw)
+            self._send(*host.answer(self.path, headers, raw))
+
+        def _send(self, status: int, payload: Any) -> None:
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")

@@ -142,11 +142,13 @@ class DeployApproved(Event):
 
 
 class DeliveredBranch(Contract):
-    """A change delivered as a git branch: where, which branch, which commit."""
+    """A change delivered as a git branch: where, which branch, which commit; and, when the
+    branch was pushed to the repository's host, the pull request opened for it."""
 
     repository: str = Field(min_length=1, description="the repository holding the branch")
     branch: str = Field(min_length=1)
     commit: str = Field(min_length=1)
+    pull_request: str = Field("", description="the pull request's URL (none: not pushed)")
 
 
 class Deployed(Event):

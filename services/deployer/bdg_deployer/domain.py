@@ -28,6 +28,7 @@ class ChangeSet:
     patches: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
     summary: str = ""
+    plan: str = ""  # the plan as last approved or edited: the pull request's description
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ def change_of(history: Sequence[Event]) -> ChangeSet:
     changed = [e for e in history if isinstance(e, ev.FilesChanged) and e.patch.strip()]
     finished = [e for e in history if isinstance(e, ev.CodingFinished)]
     base = next((e.base_commit for e in finished if e.base_commit), "")
+    plans = [e.plan_markdown for e in history if isinstance(e, ev.PlanReady | ev.PlanEdited)]
     paths = tuple(dict.fromkeys(p for e in changed for p in e.paths))
     return ChangeSet(
         repo=request.repo if request else "",
@@ -76,6 +78,7 @@ def change_of(history: Sequence[Event]) -> ChangeSet:
         patches=tuple(e.patch for e in changed),
         paths=paths,
         summary=finished[-1].summary if finished else "",
+        plan=plans[-1] if plans else "",
     )
 
 
@@ -91,6 +94,26 @@ def commit_message(task: DeployTask) -> str:
     if task.change.summary:
         body.append(task.change.summary)
     return f"{subject}\n\n" + "\n\n".join(body) + "\n"
+
+
+PR_BODY_MAX = 60_000  # GitHub refuses bodies over 65,536 characters
+
+
+def pull_request_text(task: DeployTask) -> tuple[str, str]:
+    """The pull request's title (the commit's subject) and description: the plan it carries
+    out, the coder's summary, the files, and the job it came from."""
+    subject = commit_message(task).split("\n", 1)[0]
+    parts = []
+    if task.change.plan.strip():
+        parts.append(task.change.plan.strip())
+    if task.change.summary.strip():
+        parts.append(f"### What changed\n\n{task.change.summary.strip()}")
+    parts.append(f"Files: {describe_paths(task.change.paths)}")
+    footer = f"\n\n---\nOpened by BigDaddyG Agent for job `{task.job_id}`."
+    body = "\n\n".join(parts)
+    if len(body) + len(footer) > PR_BODY_MAX:
+        body = body[: PR_BODY_MAX - len(footer) - 1] + "…"
+    return subject, body + footer
 
 
 def describe_paths(paths: Sequence[str], most: int = 8) -> str:

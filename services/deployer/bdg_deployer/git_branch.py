@@ -7,7 +7,10 @@ nothing. git runs only on a scratch repository of the deployer's own (its config
 reads the job's objects as an alternate; what it made is copied in as files (git_refs.py).
 
 A job whose repository is a clone URL gets its branch in the deployer's own clone of that URL,
-``<BDG_HOME>/deploys/<tenant>/<name>-<hash>.git``: the deployer holds no push credentials. A job
+``<BDG_HOME>/deploys/<tenant>/<name>-<hash>.git``; when the URL lies under a git host the
+operator configured for the tenant (``BDG_GIT_HOSTS``, pull_requests/hosts.py), the branch is
+pushed there with the host's token and a pull request is opened for it (or the open one found),
+its URL in ``Deployed``. A job
 with no repository (its workspace started empty) gets a repository of its own there,
 ``<BDG_HOME>/deploys/<tenant>/job-<id>.git``, its branch a first commit with the job's files.
 """
@@ -22,7 +25,16 @@ from pathlib import Path
 
 from bdg_contracts import events as ev
 from bdg_deployer.adapters import AbstractDeployProvider
-from bdg_deployer.domain import Deployment, DeployTask, Release, branch_name, describe_paths
+import httpx
+
+from bdg_deployer.domain import (
+    Deployment,
+    DeployTask,
+    Release,
+    branch_name,
+    describe_paths,
+    pull_request_text,
+)
 from bdg_deployer.git_refs import (
     HASH,
     GitDir,
@@ -35,6 +47,9 @@ from bdg_deployer.git_refs import (
     write_ref,
 )
 from bdg_deployer.git_scratch import BOT_NAME, commit, fetch_base, git, init_bare, object_format
+from bdg_deployer.pull_requests.api import open_pull_request
+from bdg_deployer.pull_requests.hosts import GitHosts, HostRepo
+from bdg_deployer.pull_requests.push import push_branch
 
 URL = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|[\w.-]+@[\w.-]+:)")
 
@@ -52,8 +67,13 @@ def clone_path(clones: Path, tenant: str, url: str) -> Path:
 
 
 class GitBranchDeployer(AbstractDeployProvider):
-    def __init__(self, clones: Path) -> None:
+    def __init__(self, clones: Path, hosts: GitHosts | None = None) -> None:
         self.clones = clones
+        self.hosts = hosts or GitHosts()
+
+    def _host_repo(self, task: DeployTask) -> HostRepo | None:
+        repo = task.change.repo
+        return self.hosts.repo_of(task.tenant_id, repo) if is_url(repo) else None
 
     def _where(self, task: DeployTask) -> str:
         repo = task.change.repo
@@ -70,6 +90,9 @@ class GitBranchDeployer(AbstractDeployProvider):
             await asyncio.to_thread(find_git_dir, Path(change.repo))
         base = change.base_commit[:12] or change.base_ref if change.repo else "an empty tree"
         target = f"branch {branch_name(task.job_id)} in {self._where(task)}"
+        host = self._host_repo(task)
+        if host is not None:
+            target += f", pushed to {host.clone_url} with a {host.host.kind} pull request"
         preview = (
             f"{len(change.patches)} patch(es) on {base} committed by {BOT_NAME}: "
             f"{describe_paths(change.paths)}"
@@ -78,8 +101,16 @@ class GitBranchDeployer(AbstractDeployProvider):
 
     async def deploy(self, task: DeployTask) -> Deployment:
         delivered = await asyncio.to_thread(self._deliver, task)
-        url = f"file://{delivered.repository}#{delivered.branch}"
-        return Deployment(url, branch=delivered)
+        host = self._host_repo(task)
+        if host is None:
+            return Deployment(f"file://{delivered.repository}#{delivered.branch}", branch=delivered)
+        clone = clone_path(self.clones, task.tenant_id, task.change.repo)
+        await asyncio.to_thread(push_branch, clone, host, delivered.branch, delivered.commit)
+        base = task.change.base_ref.removeprefix("refs/heads/")
+        title, body = pull_request_text(task)
+        async with httpx.AsyncClient(timeout=30) as http:
+            url = await open_pull_request(http, host, delivered.branch, base, title, body)
+        return Deployment(url, branch=delivered.model_copy(update={"pull_request": url}))
 
     async def roll_back(self, task: DeployTask) -> str:
         """The branch goes again if it still names the job's commit; nothing serves after."""
