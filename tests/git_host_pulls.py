@@ -1,4 +1,4 @@
-"""Pull requests on the local git host (``tests/git_host_api.py``), as GitHub and Gitea document them.
+"""Pull requests on the local git host (``tests/git_host_api.py``), as GitHub and Gitea say.
 
 - GitHub "Create a pull request" (docs.github.com/en/rest/pulls/pulls#create-a-pull-request):
   ``POST /repos/{owner}/{repo}/pulls`` with ``title``, ``head``, ``base``, ``body``; 201 with the

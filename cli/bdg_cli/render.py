@@ -148,6 +148,9 @@ def _(event: ev.DeployAwaitingApproval) -> str:
 @summary.register
 def _(event: ev.Deployed) -> str:
     delivered = event.branch
+    if delivered is not None and event.branch_only:
+        pr = f", pull request {delivered.pull_request}" if delivered.pull_request else ""
+        return f"delivered as branch {delivered.branch} at {delivered.commit[:12]}{pr}"
     on = f": branch {delivered.branch} at {delivered.commit[:12]}" if delivered else ""
     return event.url + (" (canary)" if event.canary else "") + on
 
@@ -250,7 +253,8 @@ def job_table(job: Job) -> Table:
 def _branch(delivered: ev.DeliveredBranch | None) -> str:
     if delivered is None:
         return "-"
-    return f"{delivered.branch} at {delivered.commit} in {delivered.repository}"
+    pr = f", pull request {delivered.pull_request}" if delivered.pull_request else ""
+    return f"{delivered.branch} at {delivered.commit} in {delivered.repository}{pr}"
 
 
 def hit_header(hit: tev.CodeHit, show_repo: bool = False) -> Text:

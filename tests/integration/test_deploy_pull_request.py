@@ -173,23 +173,26 @@ async def test_a_url_under_no_configured_host_is_not_pushed(rig: Rig, tmp_path: 
     assert rig.api.requests == []
 
 
+def entry(**fields: str) -> dict[str, list[dict[str, str]]]:
+    good = {"kind": "github", "web_url": "https://g", "api_url": "https://g", "token": "t"}
+    return {"acme": [{**good, **fields}]}
+
+
 @pytest.mark.parametrize(
     ("content", "field"),
     [
-        ({"acme": [{"kind": "gitlab", "web_url": "https://g", "api_url": "https://g", "token": "t"}]},
-         "acme.0.kind"),
-        ({"acme": [{"kind": "github", "web_url": "https://g", "api_url": "https://g", "token": ""}]},
-         "acme.0.token"),
-        ({"acme": [{"kind": "github", "web_url": "nope", "api_url": "https://g", "token": "t"}]},
-         "acme.0.web_url"),
+        (entry(kind="gitlab"), "acme.0.kind"),
+        (entry(token=""), "acme.0.token"),
+        (entry(web_url="nope"), "acme.0.web_url"),
+        (entry(username="u" * 101), "acme.0.username"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_hosts_file_is_refused_naming_the_field(
     tmp_path: Path, content: object, field: str
 ) -> None:
     path = tmp_path / "hosts.json"
     path.write_text(json.dumps(content))
-    with pytest.raises(GitHostsError, match=f"{field}:"):
+    with pytest.raises(GitHostsError, match=f"hosts.json: {field}:"):
         load_hosts(str(path))
     assert load_hosts("") == GitHosts()
 

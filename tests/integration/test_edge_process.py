@@ -49,3 +49,19 @@ def test_a_bad_deploy_sites_setting_exits_2_naming_it(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "BDG_DEPLOY_SITES must be 0 or 1" in done.stderr
+
+
+def test_a_bad_git_hosts_file_exits_2_naming_the_field(tmp_path: Path) -> None:
+    hosts = tmp_path / "hosts.json"
+    hosts.write_text('{"acme": [{"kind": "github", "web_url": "https://github.com"}]}')
+    env = {**os.environ, "BDG_HOME": str(tmp_path), "BDG_GIT_HOSTS": str(hosts)}
+    env.pop("BDG_ANSWERS_FILE", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "bdg_deployer.main"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert f"BDG_GIT_HOSTS {hosts}: acme.0.api_url: Field required" in done.stderr

@@ -127,6 +127,16 @@ def test_the_comment_each_event_earns() -> None:
     deployed = comment_for(_event(ev.Deployed, url="https://app.example"))
     assert deployed is not None
     assert "deployed** at https://app.example" in deployed
+    pr = "https://github.com/o/r/pull/9"
+    branch = ev.DeliveredBranch(repository="/d/r.git", branch="bdg/1", commit="f" * 40)
+    only = comment_for(_event(ev.Deployed, url="file:///d/r.git#bdg/1", branch=branch))
+    assert only == "**BigDaddyG: delivered as branch `bdg/1`** in /d/r.git (no site to publish)"
+    with_pr = branch.model_copy(update={"pull_request": pr})
+    pull = comment_for(_event(ev.Deployed, url=pr, branch=with_pr))
+    assert (
+        pull
+        == f"**BigDaddyG: delivered as branch `bdg/1`**: pull request {pr} (no site to publish)"
+    )
     rolled = comment_for(_event(ev.RolledBack, to_url="https://old.example"))
     assert rolled == "**BigDaddyG: rolled back** to https://old.example"
     failed_step = comment_for(

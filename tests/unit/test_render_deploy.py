@@ -35,9 +35,27 @@ def test_job_show_names_the_delivered_branch() -> None:
     assert job.state == JobState.done
     text = shown(job)
     assert f"bdg/1a2b3c4d at {'f' * 40} in /src/my-app" in text
-    assert summary(deployed) == (
-        f"file:///src/my-app#bdg/1a2b3c4d: branch bdg/1a2b3c4d at {'f' * 12}"
-    )
+    assert summary(deployed) == f"delivered as branch bdg/1a2b3c4d at {'f' * 12}"
+
+
+def test_a_pull_request_is_shown_with_its_branch() -> None:
+    pr = "https://github.com/acme/app/pull/7"
+    job = job_in(JobState.deploying)
+    job.deploy(CAUSE, pr, branch=BRANCH.model_copy(update={"pull_request": pr}))
+    deployed = job.collect()[-1]
+    assert isinstance(deployed, ev.Deployed)
+    assert deployed.branch_only
+    assert f"in /src/my-app, pull request {pr}" in shown(job)
+    assert summary(deployed) == f"delivered as branch bdg/1a2b3c4d at {'f' * 12}, pull request {pr}"
+
+
+def test_a_published_site_is_shown_as_deployed() -> None:
+    job = job_in(JobState.deploying)
+    job.deploy(CAUSE, "http://shop.localhost:8790/", branch=BRANCH)
+    deployed = job.collect()[-1]
+    assert isinstance(deployed, ev.Deployed)
+    assert not deployed.branch_only
+    assert summary(deployed).startswith("http://shop.localhost:8790/: branch bdg/1a2b3c4d")
 
 
 def test_recorded_settings_are_summarised() -> None:

@@ -148,14 +148,14 @@ class DeliveredBranch(Contract):
     repository: str = Field(min_length=1, description="the repository holding the branch")
     branch: str = Field(min_length=1)
     commit: str = Field(min_length=1)
-    pull_request: str = Field("", description="the pull request's URL (none: not pushed)")
+    pull_request: str = Field(default="", description="the pull request's URL (none: not pushed)")
 
 
 class Deployed(Event):
     """v2 added ``branch``: where the default deploy step delivered the change (none: a
-    recorded or provider deploy)."""
+    recorded or provider deploy); v3 ``branch.pull_request``: the pull request opened for it."""
 
-    class_version = 2
+    class_version = 3
 
     url: str
     canary: bool = False
@@ -164,6 +164,18 @@ class Deployed(Event):
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         state.setdefault("branch", None)
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        if state.get("branch") is not None:
+            state["branch"].setdefault("pull_request", "")
+
+    @property
+    def branch_only(self) -> bool:
+        """The deploy is the branch (and its pull request): no site was published, and what
+        shows the job says "delivered as branch" rather than "deployed"."""
+        b = self.branch
+        return b is not None and self.url in (b.pull_request, f"file://{b.repository}#{b.branch}")
 
 
 class CanaryPromoted(Event):

@@ -23,10 +23,10 @@ import re
 import tempfile
 from pathlib import Path
 
-from bdg_contracts import events as ev
-from bdg_deployer.adapters import AbstractDeployProvider
 import httpx
 
+from bdg_contracts import events as ev
+from bdg_deployer.adapters import AbstractDeployProvider
 from bdg_deployer.domain import (
     Deployment,
     DeployTask,

@@ -23,6 +23,7 @@ from bdg_deployer.edge.main import DEFAULT_PORT, state_paths
 from bdg_deployer.edge_client import EdgeClient
 from bdg_deployer.git_branch import GitBranchDeployer
 from bdg_deployer.handlers import DeployerHandlers
+from bdg_deployer.pull_requests.hosts import GitHosts, GitHostsError, load_hosts
 from bdg_deployer.recorded import DeployerScript, RecordedDeployProvider, RecordedDeploys
 from bdg_deployer.releasing import EdgeSite, Releasing
 from bdg_deployer.site_deploy import SiteDeployer
@@ -44,12 +45,23 @@ def clones_dir(settings: Settings) -> Path:
     return settings.bdg_home.expanduser().resolve() / "deploys"
 
 
-def build(answers: Answers, settings: Settings | None = None) -> DeployerHandlers:
+def git_hosts() -> GitHosts:
+    """``BDG_GIT_HOSTS``: the git hosts each tenant's branches are pushed to, with a pull
+    request (pull_requests/hosts.py); none configured: branches stay in the deployer's clones."""
+    try:
+        return load_hosts(os.environ.get("BDG_GIT_HOSTS", ""))
+    except GitHostsError as error:
+        raise service.ConfigurationError(str(error)) from error
+
+
+def build(
+    answers: Answers, settings: Settings | None = None, hosts: GitHosts | None = None
+) -> DeployerHandlers:
     provider: AbstractDeployProvider
     if answers.source:  # recorded answers were asked for (BDG_ANSWERS_FILE): tests, the demo
         provider = RecordedDeployProvider(answers)
     else:
-        provider = GitBranchDeployer(clones_dir(settings or Settings()))
+        provider = GitBranchDeployer(clones_dir(settings or Settings()), hosts)
     return DeployerHandlers(Deploying(provider))
 
 
@@ -70,12 +82,12 @@ def sites_enabled() -> bool:
     return raw == "1"
 
 
-def site_handlers(ctx: service.ServiceContext) -> DeployerHandlers:
+def site_handlers(ctx: service.ServiceContext, hosts: GitHosts | None = None) -> DeployerHandlers:
     try:
         client = SandboxClient(ctx.settings.agent_sandbox_endpoint)
     except ValueError as error:
         raise service.ConfigurationError(f"AGENT_SANDBOX_ENDPOINT: {error}") from error
-    branch = GitBranchDeployer(clones_dir(ctx.settings))
+    branch = GitBranchDeployer(clones_dir(ctx.settings), hosts)
     return DeployerHandlers(Deploying(SiteDeployer(branch, SandboxBuilder(client), releasing(ctx))))
 
 
@@ -91,6 +103,7 @@ def run() -> None:
 
     try:
         sites = sites_enabled()
+        hosts = git_hosts()
     except service.ConfigurationError as error:
         log.error("%s", error)
         raise SystemExit(2) from error
@@ -101,9 +114,9 @@ def run() -> None:
             return build(answers, settings).reactions()
         if not sites:
             log.info("deploys: a branch bdg/<job> in each job's repository (BDG_DEPLOY_SITES=0)")
-            return build(answers, settings).reactions()
+            return build(answers, settings, hosts).reactions()
         log.info("deploys: a branch bdg/<job> in each job's repository; sites on the edge")
-        return site_handlers(ctx).reactions()
+        return site_handlers(ctx, hosts).reactions()
 
     async def canaries(ctx: service.ServiceContext, stop: asyncio.Event) -> None:
         if sites and not answers.source:  # recorded deploys make no sites

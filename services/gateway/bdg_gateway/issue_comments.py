@@ -68,6 +68,10 @@ def comment_for(event: Event) -> str | None:
     elif isinstance(event, ev.DeployAwaitingApproval):
         preview = f" Preview: {event.preview}" if event.preview else ""
         body = f"**BigDaddyG: ready to deploy to {event.target}**, waiting for approval.{preview}"
+    elif isinstance(event, ev.Deployed) and event.branch is not None and event.branch_only:
+        b = event.branch
+        pr = f": pull request {b.pull_request}" if b.pull_request else f" in {b.repository}"
+        body = f"**BigDaddyG: delivered as branch `{b.branch}`**{pr} (no site to publish)"
     elif isinstance(event, ev.Deployed):
         body = f"**BigDaddyG: deployed** at {event.url}" + (" (canary)" if event.canary else "")
     elif isinstance(event, ev.RolledBack):

@@ -1,4 +1,4 @@
-"""Which git hosts a tenant's approved jobs are pushed to, with which token, and where the PR API is.
+"""Which git hosts a tenant's jobs are pushed to, with which token, and where the PR API is.
 
 Read from a JSON file named by ``BDG_GIT_HOSTS`` (operator configuration, like
 ``BDG_ISSUE_TRIGGERS``), a list of hosts per tenant::
@@ -41,7 +41,7 @@ class GitHost(BaseModel):
     api_url: HttpUrl  # the REST API: https://api.github.com, https://git.example/api/v1
     token: SecretStr = Field(min_length=1)
     # HTTP Basic user for git push: GitHub takes any with a token as password
-    username: str = Field("x-access-token", min_length=1, max_length=100)
+    username: str = Field(default="x-access-token", min_length=1, max_length=100)
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def load_hosts(path: str) -> GitHosts:
     except (OSError, ValueError) as error:
         if isinstance(error, ValidationError):
             first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
+            where = ".".join(str(part) for part in first["loc"][1:])  # past "tenants"
             raise GitHostsError(f"BDG_GIT_HOSTS {path}: {where}: {first['msg']}") from None
         raise GitHostsError(f"BDG_GIT_HOSTS {path}: {error}") from None
 
