@@ -58,6 +58,9 @@ class GitHost:
     pulls: list[Pull] = field(default_factory=list)
     git_root: Path | None = None  # where <owner>/<repo>.git are, for the branches a PR names
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    # answered first, one per request: (status, Retry-After), e.g. GitHub's secondary rate
+    # limit (403 with retry-after) or a 503
+    throttle: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def github_api(self) -> str:
@@ -132,16 +135,29 @@ def git_host(
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             headers = {k.lower(): v for k, v in self.headers.items()}
-            self._send(*host.answer_repo("GET", self.path, headers, b""))
+            if not self._throttled():
+                self._send(*host.answer_repo("GET", self.path, headers, b""))
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("content-length") or 0))
             headers = {k.lower(): v for k, v in self.headers.items()}
-            self._send(*host.answer(self.path, headers, raw))
+            if not self._throttled():
+                self._send(*host.answer(self.path, headers, raw))
 
-        def _send(self, status: int, payload: Any) -> None:
+        def _throttled(self) -> bool:
+            if not host.throttle:
+                return False
+            status, after = host.throttle.pop(0)
+            host.requests.append((self.command, self.path, {"throttled": str(status)}))
+            said = "You have exceeded a secondary rate limit" if status == 403 else "unavailable"
+            self._send(status, {"message": said}, {"Retry-After": after})
+            return True
+
+        def _send(self, status: int, payload: Any, extra: dict[str, str] | None = None) -> None:
             data = json.dumps(payload).encode()
             self.send_response(status)
+            for name, value in (extra or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
             if status == 201:

@@ -14,6 +14,7 @@ distribution 2.8 looks keys up. Wrong credentials: 401 (Docker Hub's body says `
 from __future__ import annotations
 
 import base64
+import ctypes
 import datetime
 import hashlib
 import json
@@ -142,9 +143,21 @@ def token_server(username: str, password: str) -> Iterator[TokenServer]:
         server.server_close()
 
 
+def bcrypt_hash(password: str) -> str:
+    """An htpasswd line's hash, as ``htpasswd -B`` writes it (libxcrypt's bcrypt, via ctypes:
+    the registry accepts bcrypt only)."""
+    lib = ctypes.CDLL("libcrypt.so.1")
+    lib.crypt_gensalt.restype = lib.crypt.restype = ctypes.c_char_p
+    salt = lib.crypt_gensalt(b"$2b$", 5, None, 0)
+    return str(lib.crypt(password.encode(), salt).decode())
+
+
 @contextmanager
-def registry(root: Path, tokens: TokenServer | None = None) -> Iterator[str]:
-    """A running registry storing under ``root``; its base URL."""
+def registry(
+    root: Path, tokens: TokenServer | None = None, basic: tuple[str, str] | None = None
+) -> Iterator[str]:
+    """A running registry storing under ``root``; its base URL. Behind the token flow with
+    ``tokens``, behind htpasswd (HTTP Basic) with ``basic`` (user, password)."""
     port = free_port()
     config: dict[str, Any] = {
         "version": 0.1,
@@ -163,6 +176,10 @@ def registry(root: Path, tokens: TokenServer | None = None) -> Iterator[str]:
                 "rootcertbundle": str(bundle),
             }
         }
+    if basic is not None:
+        htpasswd = root / "htpasswd"
+        htpasswd.write_text(f"{basic[0]}:{bcrypt_hash(basic[1])}\n")
+        config["auth"] = {"htpasswd": {"realm": "registry", "path": str(htpasswd)}}
     path = root / "config.yml"
     path.write_text(json.dumps(config))  # YAML reads JSON
     log = (root / "registry.log").open("wb")

@@ -150,6 +150,18 @@ async def test_a_refused_push_fails_fast_and_opens_nothing(rig: Rig) -> None:
     assert rig.api.requests == []
 
 
+@pytest.mark.parametrize(("kind", "status"), [("github", 403), ("gitea", 503)])
+async def test_a_rate_limit_or_503_is_waited_out(rig: Rig, kind: Kind, status: int) -> None:
+    """GitHub's secondary rate limit is a 403 with ``retry-after``: retried, not a refusal."""
+    rig.api.throttle = [(status, "0"), (status, "0")]
+    deployer = GitBranchDeployer(rig.root.parent / "clones", rig.hosts(kind))
+    done = await deployer.deploy(rig.task())
+    assert done.branch is not None
+    assert done.branch.pull_request
+    assert len(rig.api.pulls) == 1
+    assert [h.get("throttled") for _, _, h in rig.api.requests[:2]] == [str(status)] * 2
+
+
 async def test_an_api_401_fails_fast_with_the_hosts_message(rig: Rig, tmp_path: Path) -> None:
     """The push is let in, the API refuses the token (GitHub: 401 "Bad credentials")."""
     with git_host("other-" + TOKEN, set(), {"acme/app": "main"}, rig.root) as api:

@@ -7,6 +7,7 @@ registry's own access log says which requests it got."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import hashlib
 import io
@@ -156,6 +157,24 @@ def test_wrong_credentials_fail_fast_with_the_servers_words(
         with pytest.raises(RegistryAuthError, match=r"no username and password|token server 401"):
             push(artifact, ImageTarget("acme/site", "v1", url), None)
         assert requests_seen(root, "POST", "/blobs/uploads/") == 0
+
+
+def test_htpasswd_basic_auth_takes_the_credentials_directly(root: Path) -> None:
+    artifact = site_artifact(root)
+    with registry(root, basic=(USER, PASSWORD)) as url:
+        digest = push(
+            artifact, ImageTarget("acme/site", "v1", url), RegistryAuth(USER, SecretStr(PASSWORD))
+        )
+        raw, _, _ = pull(url, "acme/site", "v1", {"Authorization": basic(USER, PASSWORD)})
+        assert "sha256:" + hashlib.sha256(raw).hexdigest() == digest
+        bad = RegistryAuth(USER, SecretStr("wrong"))
+        with pytest.raises(RegistryAuthError, match="registry 401"):
+            push(artifact, ImageTarget("acme/other", "v1", url), bad)
+        assert requests_seen(root, "POST", "/v2/acme/other/blobs/uploads/") == 0
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def test_a_token_server_503_is_retried_after_its_retry_after(

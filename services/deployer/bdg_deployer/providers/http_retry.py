@@ -1,6 +1,9 @@
 """Requests to a provider's API, retried on 429 and 5xx: after the server's ``Retry-After``
 (RFC 9110 10.2.3, seconds; capped) or an exponential backoff, a few times, then the last answer
-is the caller's to judge. Other statuses, 401/403 above all, come back at once."""
+is the caller's to judge. Other statuses, 401/403 above all, come back at once, except a 403
+that is GitHub's rate limit ("Exceeding the rate limit", docs.github.com/en/rest/using-the-rest
+-api/rate-limits-for-the-rest-api: a 403 or 429 with ``retry-after``, or with
+``x-ratelimit-remaining: 0``), which is waited out like a 429."""
 
 from __future__ import annotations
 
@@ -20,6 +23,12 @@ def retry_wait(answer: httpx.Response, attempt: int) -> float:
     return max(0.0, min(said, MAX_WAIT_S))
 
 
+def _throttled(answer: httpx.Response) -> bool:
+    status, headers = answer.status_code, answer.headers
+    limited = "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0"
+    return status == 429 or status >= 500 or (status == 403 and limited)
+
+
 async def request(
     client: httpx.AsyncClient,
     method: str,
@@ -31,7 +40,7 @@ async def request(
 ) -> httpx.Response:
     for attempt in range(RETRIES + 1):
         answer = await client.request(method, url, content=content, headers=headers, params=params)
-        if (answer.status_code != 429 and answer.status_code < 500) or attempt == RETRIES:
+        if not _throttled(answer) or attempt == RETRIES:
             return answer
         await asyncio.sleep(retry_wait(answer, attempt))
     raise AssertionError("unreachable")
