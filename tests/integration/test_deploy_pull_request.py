@@ -173,6 +173,18 @@ async def test_an_api_401_fails_fast_with_the_hosts_message(rig: Rig, tmp_path: 
         assert len(api.requests) == 1  # no retry of a refusal
 
 
+@pytest.mark.parametrize(
+    "tail", ["acme/app.git\n", "acme/app.git?x=1", "acme/app/extra.git", "acme/..", "acme"]
+)
+def test_only_owner_and_repository_under_the_host_match(rig: Rig, tail: str) -> None:
+    hosts = rig.hosts("github")
+    assert hosts.repo_of("acme", f"{rig.git.url}/{tail}") is None
+    assert hosts.repo_of("acme", f"{rig.git.url}.evil.example/acme/app.git") is None
+    found = hosts.repo_of("acme", f"{rig.git.url}/acme/app.git")
+    assert found is not None
+    assert (found.owner, found.name) == ("acme", "app")
+
+
 async def test_a_url_under_no_configured_host_is_not_pushed(rig: Rig, tmp_path: Path) -> None:
     """Another tenant's hosts, or a host no one configured: the token goes nowhere."""
     hosts = GitHosts(tenants={"other": rig.hosts("github").tenants["acme"]})

@@ -39,9 +39,9 @@ from bdg_deployer.providers.oci_image import MANIFEST_TYPE, Blob, site_image
 # The distribution spec's grammar: path components of lower-case alphanumerics and separators;
 # a tag of at most 128 word characters, dots and dashes, not starting with either.
 NAME = re.compile(
-    r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*", re.ASCII
 )
-TAG = re.compile(r"^\w[\w.-]{0,127}$")
+TAG = re.compile(r"\w[\w.-]{0,127}", re.ASCII)
 CHUNK = 8 << 20
 DOCKER_HUB = "https://registry-1.docker.io"
 
@@ -66,9 +66,9 @@ class ImageTarget:
     registry: str = DOCKER_HUB
 
     def __post_init__(self) -> None:
-        if len(self.repo) > 255 or not NAME.match(self.repo):
+        if len(self.repo) > 255 or not NAME.fullmatch(self.repo):
             raise ValueError(f"repo {self.repo[:60]!r} is not a repository name (a-z0-9._-/)")
-        if not TAG.match(self.tag):
+        if not TAG.fullmatch(self.tag):
             raise ValueError(f"tag {self.tag[:60]!r} is not a tag ([A-Za-z0-9_.-], <= 128)")
 
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, Validatio
 
 from bdg_runtime.reactions import StepError
 
-SEGMENT = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+SEGMENT = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
 
 class GitHostsError(ValueError):
@@ -73,7 +73,7 @@ class GitHosts(BaseModel):
             if len(parts) != 2:
                 continue
             owner, name = parts[0], parts[1].removesuffix(".git")
-            if SEGMENT.match(owner) and SEGMENT.match(name) and name not in (".", ".."):
+            if SEGMENT.fullmatch(owner) and SEGMENT.fullmatch(name) and name not in (".", ".."):
                 return HostRepo(host, owner, name, url)
         return None
 
