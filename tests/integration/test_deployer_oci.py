@@ -159,6 +159,19 @@ def test_wrong_credentials_fail_fast_with_the_servers_words(
         assert requests_seen(root, "POST", "/blobs/uploads/") == 0
 
 
+def test_credentials_never_go_to_a_plain_http_realm_elsewhere(
+    root: Path, tokens: TokenServer
+) -> None:
+    """The registry names the token server: over http, only its own host may be it."""
+    tokens.url = tokens.url.replace("127.0.0.1", "localhost")
+    artifact = site_artifact(root)
+    with registry(root, tokens) as url:
+        auth = RegistryAuth(USER, SecretStr(PASSWORD))
+        with pytest.raises(RegistryAuthError, match="neither https nor the registry's host"):
+            push(artifact, ImageTarget("acme/site", "v1", url), auth)
+    assert tokens.asked == []
+
+
 def test_htpasswd_basic_auth_takes_the_credentials_directly(root: Path) -> None:
     artifact = site_artifact(root)
     with registry(root, basic=(USER, PASSWORD)) as url:
