@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -26,18 +27,32 @@ from bdg_deployer.domain import FULL_HASH
 from bdg_deployer.providers.http_retry import request
 from bdg_deployer.pull_requests.hosts import HostRefusedError, HostRepo
 
-EXISTS = (409, 422)
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one host's API differs from the other's, as data."""
+
+    scheme: str  # of the Authorization header
+    headers: tuple[tuple[str, str], ...]
+    already_open: int  # the status answering a second pull request of the same branch
+    head_filter: bool  # whether "List pull requests" filters by ``head=<owner>:<branch>``
+
+
+DIALECTS = {
+    "github": Dialect(
+        "Bearer",
+        (("Accept", "application/vnd.github+json"), ("X-GitHub-Api-Version", "2022-11-28")),
+        already_open=422,
+        head_filter=True,
+    ),
+    "gitea": Dialect("token", (("Accept", "application/json"),), 409, head_filter=False),
+}
 
 
 def _headers(repo: HostRepo) -> dict[str, str]:
+    dialect = DIALECTS[repo.host.kind]
     token = repo.host.token.get_secret_value()
-    if repo.host.kind == "github":
-        return {
-            "Authorization": f"Bearer {token}",
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": "2022-11-28",
-        }
-    return {"Authorization": f"token {token}", "Accept": "application/json"}
+    return {"Authorization": f"{dialect.scheme} {token}", **dict(dialect.headers)}
 
 
 def _said(answer: httpx.Response) -> str:
@@ -96,7 +111,7 @@ async def open_pull_request(
     status, answer = await _call(http, repo, "POST", "/pulls", wanted)
     if status == 201 and isinstance(answer, dict) and answer.get("html_url"):
         return str(answer["html_url"])
-    if status in EXISTS:
+    if status == DIALECTS[repo.host.kind].already_open:
         found = await _open_for(http, repo, branch)
         if found:
             return found
@@ -105,7 +120,7 @@ async def open_pull_request(
 
 async def _open_for(http: httpx.AsyncClient, repo: HostRepo, branch: str) -> str | None:
     params = {"state": "open"}
-    if repo.host.kind == "github":
+    if DIALECTS[repo.host.kind].head_filter:
         params["head"] = f"{repo.owner}:{branch}"
     _, pulls = await _call(http, repo, "GET", "/pulls", params=params)
     for pull in pulls if isinstance(pulls, list) else []:
