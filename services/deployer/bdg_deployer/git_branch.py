@@ -10,9 +10,9 @@ A job whose repository is a clone URL gets its branch in the deployer's own clon
 ``<BDG_HOME>/deploys/<tenant>/<name>-<hash>.git``; when the URL lies under a git host the
 operator configured for the tenant (``BDG_GIT_HOSTS``, pull_requests/hosts.py), the branch is
 pushed there with the host's token and a pull request is opened for it (or the open one found),
-its URL in ``Deployed``. A job
-with no repository (its workspace started empty) gets a repository of its own there,
-``<BDG_HOME>/deploys/<tenant>/job-<id>.git``, its branch a first commit with the job's files.
+its URL in ``Deployed``. A job with no repository (its workspace started empty) gets a
+repository of its own there, ``<BDG_HOME>/deploys/<tenant>/job-<id>.git``, its branch a first
+commit with the job's files.
 """
 
 from __future__ import annotations
