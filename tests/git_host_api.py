@@ -10,7 +10,8 @@
   comments``, body ``{"body": "..."}``; ``Authorization: token <token>``; 201 with the comment;
   401 without a valid token; 404 for an unknown issue; 422 without a body.
 
-Pull requests and ``GET /repos/{owner}/{repo}`` are answered as tests/git_host_pulls.py says.
+Pull requests and ``GET /repos/{owner}/{repo}`` are answered as tests/git_host_pulls.py says,
+GitLab's merge requests (``/api/v4``) as tests/git_host_gitlab.py says.
 
 A real HTTP server on a free port (a thread), so the gateway's client, headers and status
 handling are exercised, not a mock.
@@ -29,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tests import git_host_pulls
+from tests import git_host_gitlab, git_host_pulls
 from tests.git_host_pulls import Pull
 
 _PATH = re.compile(r"^(?P<prefix>/api/v1)?/repos/(?P<full>[^/]+/[^/]+)/issues/(?P<n>\d+)/comments$")
@@ -70,6 +71,10 @@ class GitHost:
     def gitea_api(self) -> str:
         return f"{self.url}/api/v1"
 
+    @property
+    def gitlab_api(self) -> str:
+        return f"{self.url}/api/v4"
+
     def _refused(self, gitea: bool, headers: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
         scheme, _, given = headers.get("authorization", "").partition(" ")
         schemes = ("token",) if gitea else ("bearer", "token")
@@ -83,6 +88,8 @@ class GitHost:
         self, method: str, path: str, headers: dict[str, str], raw: bytes
     ) -> tuple[int, Any]:
         self.requests.append((method, path, headers))
+        if path.startswith("/api/v4/"):
+            return git_host_gitlab.answer(self, method, path, headers, raw)
         found = _REPO.match(path)
         if found is None:
             return 404, {"message": "Not Found"}
@@ -160,7 +167,7 @@ def git_host(
                 self.send_header(name, value)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
-            if status == 201:
+            if status == 201 and "url" in payload:
                 self.send_header("Location", payload["url"])
             self.end_headers()
             self.wfile.write(data)

@@ -39,7 +39,9 @@ ADD_B = (
     "@@ -0,0 +1 @@\n+bee\n"
 )
 PLAN = "## Plan\n- add b.txt with the word bee\n- nothing else changes"
-Kind = Literal["github", "gitea"]
+Kind = Literal["github", "gitea", "gitlab"]
+APIS = {"github": "github_api", "gitea": "gitea_api", "gitlab": "gitlab_api"}
+PAGES = {"github": "pull/1", "gitea": "pulls/1", "gitlab": "-/merge_requests/1"}
 
 
 @dataclass
@@ -57,7 +59,7 @@ class Rig:
         return f"{self.git.url}/acme/app.git"
 
     def hosts(self, kind: Kind, token: str = TOKEN) -> GitHosts:
-        api = self.api.github_api if kind == "github" else self.api.gitea_api
+        api = getattr(self.api, APIS[kind])
         host = GitHost(
             kind=kind,
             web_url=self.git.url,
@@ -86,12 +88,13 @@ def rig_fixture(tmp_path: Path) -> Iterator[Rig]:
         yield Rig(root, server, api, base)
 
 
-@pytest.mark.parametrize("kind", ["github", "gitea"])
+@pytest.mark.parametrize("kind", ["github", "gitea", "gitlab"])
 async def test_the_branch_is_pushed_and_its_pull_request_opened(rig: Rig, kind: Kind) -> None:
     deployer = GitBranchDeployer(rig.root.parent / "clones", rig.hosts(kind))
     task = rig.task()
     release = await deployer.prepare(task)
-    assert f"pushed to {rig.url()} with a {kind} pull request" in release.target
+    asked = "merge" if kind == "gitlab" else "pull"
+    assert f"pushed to {rig.url()} with a {kind} {asked} request" in release.target
 
     done = await deployer.deploy(task)
     branch = branch_name(task.job_id)
@@ -103,8 +106,7 @@ async def test_the_branch_is_pushed_and_its_pull_request_opened(rig: Rig, kind: 
     assert pull.body.startswith(PLAN)
     assert "Adds b.txt." in pull.body
     assert str(task.job_id) in pull.body
-    page = "pull" if kind == "github" else "pulls"
-    assert done.url == f"{rig.api.url}/acme/app/{page}/1"
+    assert done.url == f"{rig.api.url}/acme/app/{PAGES[kind]}"
     assert done.branch.pull_request == done.url
     assert rig.git.pushes == ["x-access-token"]
     _, _, headers = rig.api.requests[-1]
@@ -112,13 +114,15 @@ async def test_the_branch_is_pushed_and_its_pull_request_opened(rig: Rig, kind: 
         assert headers["authorization"] == f"Bearer {TOKEN}"
         assert headers["accept"] == "application/vnd.github+json"
         assert headers["x-github-api-version"] == "2022-11-28"
-    else:
+    elif kind == "gitea":
         assert headers["authorization"] == f"token {TOKEN}"
+    else:
+        assert headers["private-token"] == TOKEN
 
 
-@pytest.mark.parametrize("kind", ["github", "gitea"])
+@pytest.mark.parametrize("kind", ["github", "gitea", "gitlab"])
 async def test_a_redelivery_finds_the_open_pull_request(rig: Rig, kind: Kind) -> None:
-    """The host answers 422 (GitHub) or 409 (Gitea) for a second pull request of the branch:
+    """The host answers 422 (GitHub) or 409 (Gitea, GitLab) for a second request of the branch:
     the open one is found and named again, nothing new is opened."""
     deployer = GitBranchDeployer(rig.root.parent / "clones", rig.hosts(kind))
     task = rig.task()
@@ -126,14 +130,15 @@ async def test_a_redelivery_finds_the_open_pull_request(rig: Rig, kind: Kind) ->
     again = await deployer.deploy(task)
     assert again.url == first.url
     assert len(rig.api.pulls) == 1
-    statuses = [path for method, path, _ in rig.api.requests if method == "GET"]
-    assert any("/pulls" in path for path in statuses)
+    listed = [path for method, path, _ in rig.api.requests if method == "GET"]
+    assert any(path.split("?")[0].endswith(("/pulls", "/merge_requests")) for path in listed)
 
 
-async def test_the_default_branch_is_the_base_when_the_job_named_none(rig: Rig) -> None:
+@pytest.mark.parametrize("kind", ["github", "gitlab"])
+async def test_the_default_branch_is_the_base_when_the_job_named_none(rig: Rig, kind: Kind) -> None:
     git(rig.remote, "branch", "-m", "main", "trunk")
     rig.api.repos["acme/app"] = "trunk"
-    deployer = GitBranchDeployer(rig.root.parent / "clones", rig.hosts("github"))
+    deployer = GitBranchDeployer(rig.root.parent / "clones", rig.hosts(kind))
     await deployer.deploy(rig.task(base_ref="HEAD"))
     assert rig.api.pulls[0].base == "trunk"
 
@@ -150,7 +155,7 @@ async def test_a_refused_push_fails_fast_and_opens_nothing(rig: Rig) -> None:
     assert rig.api.requests == []
 
 
-@pytest.mark.parametrize(("kind", "status"), [("github", 403), ("gitea", 503)])
+@pytest.mark.parametrize(("kind", "status"), [("github", 403), ("gitea", 503), ("gitlab", 429)])
 async def test_a_rate_limit_or_503_is_waited_out(rig: Rig, kind: Kind, status: int) -> None:
     """GitHub's secondary rate limit is a 403 with ``retry-after``: retried, not a refusal."""
     rig.api.throttle = [(status, "0"), (status, "0")]
@@ -162,12 +167,19 @@ async def test_a_rate_limit_or_503_is_waited_out(rig: Rig, kind: Kind, status: i
     assert [h.get("throttled") for _, _, h in rig.api.requests[:2]] == [str(status)] * 2
 
 
-async def test_an_api_401_fails_fast_with_the_hosts_message(rig: Rig, tmp_path: Path) -> None:
-    """The push is let in, the API refuses the token (GitHub: 401 "Bad credentials")."""
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [("github", "github 401 on POST /pulls: Bad credentials"),
+     ("gitlab", "gitlab 401 on POST /merge_requests: 401 Unauthorized")],
+)  # fmt: skip
+async def test_an_api_401_fails_fast_with_the_hosts_message(
+    rig: Rig, tmp_path: Path, kind: Kind, said: str
+) -> None:
+    """The push is let in, the API refuses the token."""
     with git_host("other-" + TOKEN, set(), {"acme/app": "main"}, rig.root) as api:
         rig.api = api
-        deployer = GitBranchDeployer(tmp_path / "clones", rig.hosts("github"))
-        with pytest.raises(HostRefusedError, match="github 401 on POST /pulls: Bad credentials"):
+        deployer = GitBranchDeployer(tmp_path / "clones", rig.hosts(kind))
+        with pytest.raises(HostRefusedError, match=said):
             await deployer.deploy(rig.task())
         assert api.pulls == []
         assert len(api.requests) == 1  # no retry of a refusal
@@ -205,7 +217,7 @@ def entry(**fields: str) -> dict[str, list[dict[str, str]]]:
 @pytest.mark.parametrize(
     ("content", "field"),
     [
-        (entry(kind="gitlab"), "acme.0.kind"),
+        (entry(kind="bitbucket"), "acme.0.kind"),
         (entry(token=""), "acme.0.token"),
         (entry(web_url="nope"), "acme.0.web_url"),
         (entry(username="u" * 101), "acme.0.username"),

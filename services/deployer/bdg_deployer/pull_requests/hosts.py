@@ -36,11 +36,12 @@ class GitHostsError(ValueError):
 class GitHost(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: Literal["github", "gitea"]
+    kind: Literal["github", "gitea", "gitlab"]
     web_url: HttpUrl  # where clone URLs live: https://github.com
-    api_url: HttpUrl  # the REST API: https://api.github.com, https://git.example/api/v1
+    # the REST API: https://api.github.com, https://git.example/api/v1, https://gitlab.com/api/v4
+    api_url: HttpUrl
     token: SecretStr = Field(min_length=1)
-    # HTTP Basic user for git push: GitHub takes any with a token as password
+    # HTTP Basic user for git push: GitHub and GitLab take any with a token as password
     username: str = Field(default="x-access-token", min_length=1, max_length=100)
 
 
