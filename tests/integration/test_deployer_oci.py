@@ -101,6 +101,7 @@ def test_the_site_image_is_pushed_and_pulled_back_digest_by_digest(root: Path) -
         diff_ids = ["sha256:" + hashlib.sha256(gzip.decompress(x)).hexdigest() for x in layers]
         assert config["rootfs"]["diff_ids"] == diff_ids
         assert config["config"]["Entrypoint"] == ENTRYPOINT
+        assert json.loads(raw)["annotations"] == {"dev.bigdaddyg.artifact": artifact.digest}
         untar(layers, root / "rootfs")
         assert (root / "rootfs/site/index.html").read_text() == "<h1>hello from the image</h1>\n"
         assert (root / "rootfs/site/css/a.css").read_text() == "h1 { color: teal }\n"

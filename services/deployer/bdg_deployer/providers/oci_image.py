@@ -159,7 +159,7 @@ def site_image(store: ArtifactStore, digest: str, server: Path) -> Image:
                 "mediaType": MANIFEST_TYPE,
                 "config": config.descriptor(),
                 "layers": [layer.descriptor() for layer in layers],
-                "annotations": {"org.opencontainers.image.revision": digest},
+                "annotations": {"dev.bigdaddyg.artifact": digest},
             }
         ),
     )
