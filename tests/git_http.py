@@ -81,17 +81,20 @@ class SmartServer:
 
 
 @contextmanager
-def smart_serving(root: Path, username: str, password: str) -> Iterator[SmartServer]:
+def smart_serving(
+    root: Path, username: str, password: str, private: bool = False
+) -> Iterator[SmartServer]:
     """Serve the bare repositories under ``root`` for fetch and push (git-http-backend(1)); a
     push (``git-receive-pack``) only for ``username``/``password`` (401 with a Basic challenge
-    otherwise), a fetch for anyone: a public repository on a git host."""
+    otherwise), a fetch for anyone (a public repository on a git host) or, ``private``, for
+    the same credentials only."""
     expected = base64.b64encode(f"{username}:{password}".encode()).decode()
     state = SmartServer("")
 
     class Handler(BaseHTTPRequestHandler):
         def _serve(self) -> None:
             scheme, _, given = self.headers.get("Authorization", "").partition(" ")
-            pushing = "git-receive-pack" in self.path
+            pushing = private or "git-receive-pack" in self.path
             allowed = scheme.lower() == "basic" and secrets.compare_digest(given, expected)
             if pushing and not allowed:
                 state.refused += 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,7 +30,7 @@ from bdg_deployer.pull_requests.hosts import (
 from tests.git_host_api import GitHost as HostServer
 from tests.git_host_api import git_host
 from tests.git_http import SmartServer, smart_serving
-from tests.git_repos import git, make_repo
+from tests.git_repos import GIT_ENV, git, make_repo
 
 pytestmark = pytest.mark.timeout(60)
 TOKEN = "ghp_" + secrets.token_hex(12)
@@ -118,6 +119,26 @@ async def test_the_branch_is_pushed_and_its_pull_request_opened(rig: Rig, kind: 
         assert headers["authorization"] == f"token {TOKEN}"
     else:
         assert headers["private-token"] == TOKEN
+
+
+def readable_anonymously(url: str) -> bool:
+    env = {**GIT_ENV, "GIT_TERMINAL_PROMPT": "0"}
+    done = subprocess.run(["git", "ls-remote", url], env=env, capture_output=True, check=False)
+    return done.returncode == 0
+
+
+async def test_a_private_repository_is_fetched_with_the_hosts_token(
+    rig: Rig, tmp_path: Path
+) -> None:
+    """The deployer's clone is empty: the job's base is fetched with the same credentials."""
+    with smart_serving(rig.root, "x-access-token", TOKEN, private=True) as private:
+        assert not readable_anonymously(f"{private.url}/acme/app.git")
+        rig.git = private
+        deployer = GitBranchDeployer(tmp_path / "clones", rig.hosts("github"))
+        done = await deployer.deploy(rig.task())
+    assert done.branch is not None
+    assert done.branch.pull_request
+    assert git(rig.remote, "rev-parse", done.branch.branch) == done.branch.commit
 
 
 @pytest.mark.parametrize("kind", ["github", "gitea", "gitlab"])

@@ -50,7 +50,7 @@ from bdg_deployer.git_scratch import BOT_NAME, commit, fetch_base, git, init_bar
 from bdg_deployer.pull_requests.api import open_pull_request
 from bdg_deployer.pull_requests.gitlab import open_merge_request
 from bdg_deployer.pull_requests.hosts import GitHosts, HostRepo
-from bdg_deployer.pull_requests.push import push_branch
+from bdg_deployer.pull_requests.push import credentials, push_branch
 
 # Every host's way to open the job's pull (GitLab: merge) request, or find the open one.
 OPENERS = {"github": open_pull_request, "gitea": open_pull_request, "gitlab": open_merge_request}
@@ -148,7 +148,10 @@ class GitBranchDeployer(AbstractDeployProvider):
         if base and not HASH.match(base):  # a commit id, never anything git would read otherwise
             raise RepositoryError(f"the job's base commit {base!r} is no commit id")
         if is_url(change.repo):
-            base = fetch_base(clone_path(self.clones, task.tenant_id, change.repo), change)
+            host = self._host_repo(task)
+            secret = credentials(host) if host is not None else None
+            clone = clone_path(self.clones, task.tenant_id, change.repo)
+            base = fetch_base(clone, change, secret)
         target = self._git_dir(task)
         if not change.repo:
             init_bare(target.path)

@@ -72,10 +72,12 @@ def init_bare(path: Path) -> None:
         git(path.parent, "init", "-q", "--bare", str(path))
 
 
-def fetch_base(clone: Path, change: ChangeSet) -> str:
-    """The base commit in the deployer's clone of the job's URL, fetched when missing."""
+def fetch_base(clone: Path, change: ChangeSet, credentials: dict[str, str] | None = None) -> str:
+    """The base commit in the deployer's clone of the job's URL, fetched when missing (with the
+    host's ``credentials``, git configuration given through the environment, when it has some:
+    a private repository)."""
     init_bare(clone)
-    env = {"GIT_DIR": str(clone)}
+    env = {"GIT_DIR": str(clone), **(credentials or {})}
     wanted = change.base_commit or change.base_ref
     if change.base_commit:
         present = run(clone, "cat-file", "-e", f"{wanted}^{{commit}}", env=env)

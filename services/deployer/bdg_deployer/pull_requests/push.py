@@ -19,16 +19,20 @@ from bdg_deployer.pull_requests.hosts import HostRefusedError, HostRepo
 REFUSED = ("401", "403", "Authentication failed", "could not read Username", "rejected")
 
 
-def push_branch(clone: Path, repo: HostRepo, branch: str, sha: str) -> None:
+def credentials(repo: HostRepo) -> dict[str, str]:
+    """git's environment for talking to the host with its token (fetch and push alike)."""
     pair = f"{repo.host.username}:{repo.host.token.get_secret_value()}".encode()
-    env = {
-        "GIT_DIR": str(clone),
+    return {
         "GIT_CONFIG_COUNT": "2",
         "GIT_CONFIG_KEY_0": "http.extraHeader",
         "GIT_CONFIG_VALUE_0": "Authorization: Basic " + base64.b64encode(pair).decode(),
         "GIT_CONFIG_KEY_1": "http.followRedirects",
         "GIT_CONFIG_VALUE_1": "false",
     }
+
+
+def push_branch(clone: Path, repo: HostRepo, branch: str, sha: str) -> None:
+    env = {"GIT_DIR": str(clone), **credentials(repo)}
     refspec = f"{sha}:refs/heads/{branch}"
     done = run(clone, "push", "--porcelain", "--end-of-options", repo.clone_url, refspec, env=env)
     if done.returncode == 0:
