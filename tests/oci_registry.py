@@ -154,10 +154,14 @@ def bcrypt_hash(password: str) -> str:
 
 @contextmanager
 def registry(
-    root: Path, tokens: TokenServer | None = None, basic: tuple[str, str] | None = None
+    root: Path,
+    tokens: TokenServer | None = None,
+    basic: tuple[str, str] | None = None,
+    readonly: bool = False,
 ) -> Iterator[str]:
     """A running registry storing under ``root``; its base URL. Behind the token flow with
-    ``tokens``, behind htpasswd (HTTP Basic) with ``basic`` (user, password)."""
+    ``tokens``, behind htpasswd (HTTP Basic) with ``basic`` (user, password); refusing every
+    write with ``readonly`` (its ``maintenance: readonly`` mode)."""
     port = free_port()
     config: dict[str, Any] = {
         "version": 0.1,
@@ -176,6 +180,8 @@ def registry(
                 "rootcertbundle": str(bundle),
             }
         }
+    if readonly:
+        config["storage"]["maintenance"] = {"readonly": {"enabled": True}}
     if basic is not None:
         htpasswd = root / "htpasswd"
         htpasswd.write_text(f"{basic[0]}:{bcrypt_hash(basic[1])}\n")

@@ -25,7 +25,7 @@ import pytest
 from pydantic import SecretStr
 
 from bdg_deployer.artifacts import ArtifactError, ArtifactStore
-from bdg_deployer.providers.oci import ImageTarget, SiteArtifact, push_site_image
+from bdg_deployer.providers.oci import ImageTarget, RegistryError, SiteArtifact, push_site_image
 from bdg_deployer.providers.oci_auth import RegistryAuth, RegistryAuthError
 from bdg_deployer.providers.oci_image import ENTRYPOINT, MANIFEST_TYPE
 from tests.oci_registry import TokenServer, registry, token_server
@@ -201,6 +201,14 @@ def test_a_token_server_503_is_retried_after_its_retry_after(
         push(artifact, ImageTarget("acme/site", "v1", url), auth)
         assert len(tokens.asked) == 3
         assert requests_seen(root, "PUT", "/manifests/v1") == 1
+
+
+def test_a_refused_upload_fails_with_the_registrys_words(root: Path) -> None:
+    with registry(root, readonly=True) as url:
+        with pytest.raises(
+            RegistryError, match=r"POST /v2/acme/site/blobs/uploads/: 405 Method not allowed$"
+        ):
+            push(site_artifact(root), ImageTarget("acme/site", "v1", url), None)
 
 
 def test_an_altered_artifact_is_refused_before_any_request(root: Path) -> None:

@@ -96,7 +96,7 @@ def message_of(answer: httpx.Response) -> str:
     try:
         body = answer.json()
     except ValueError:
-        return answer.text[:200]
+        return answer.text.strip()[:200]
     if isinstance(body, dict):
         errors = body.get("errors")
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
