@@ -204,11 +204,9 @@ def test_a_token_server_503_is_retried_after_its_retry_after(
 
 
 def test_a_refused_upload_fails_with_the_registrys_words(root: Path) -> None:
-    with registry(root, readonly=True) as url:
-        with pytest.raises(
-            RegistryError, match=r"POST /v2/acme/site/blobs/uploads/: 405 Method not allowed$"
-        ):
-            push(site_artifact(root), ImageTarget("acme/site", "v1", url), None)
+    refused = r"POST /v2/acme/site/blobs/uploads/: 405 Method not allowed$"
+    with registry(root, readonly=True) as url, pytest.raises(RegistryError, match=refused):
+        push(site_artifact(root), ImageTarget("acme/site", "v1", url), None)
 
 
 def test_an_altered_artifact_is_refused_before_any_request(root: Path) -> None:
