@@ -34,10 +34,15 @@ async def test_the_app_and_its_client_routes_answer_index_html_with_a_strict_csp
         assert page.status_code == 200, path
         assert page.headers["content-type"].startswith("text/html")
         assert page.headers["cache-control"] == "no-cache"
-        csp = page.headers["content-security-policy"]
-        assert "script-src 'self'" in csp
-        assert "unsafe-inline" not in csp
-        assert "frame-ancestors 'none'" in csp
+        csp = dict(
+            (d.split(" ", 1) + [""])[:2] for d in page.headers["content-security-policy"].split("; ")
+        )
+        assert csp["default-src"] == "'none'"
+        assert csp["script-src"] == "'self'"  # no inline script, no eval
+        assert csp["worker-src"] == "'self'"  # no blob: workers
+        assert csp["style-src"] == "'self' 'unsafe-inline'"  # Monaco's diff editor only
+        assert csp["connect-src"] == "'self'"
+        assert csp["frame-ancestors"] == "'none'"
         assert '<div id="root">' in page.text
 
 

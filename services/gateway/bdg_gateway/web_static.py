@@ -3,7 +3,8 @@
 Client routes live under ``/app/`` so a page reload never meets an API route of the same path
 (``/jobs/{id}`` is JSON); ``/`` and every ``/app/...`` answer the app's ``index.html``. Hashed
 assets are cached for a year (their name changes with their content), ``index.html`` never.
-Every answer carries a strict Content-Security-Policy: the build has no inline script or style.
+Every answer carries a strict Content-Security-Policy: the build has no inline script; inline
+style is allowed for Monaco's diff editor only (see the policy).
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'none'",
         "script-src 'self'",
-        "style-src 'self'",
+        # Monaco's diff editor (loaded with the Changes view) writes <style> elements and style
+        # attributes as it lays out lines and themes tokens; it has no nonce hook. Inline style
+        # is allowed, inline script never: injected CSS cannot run code.
+        "style-src 'self' 'unsafe-inline'",
+        "worker-src 'self'",  # Monaco computes diffs in its editor worker, a built asset
         "img-src 'self' data:",
         "font-src 'self'",
         "connect-src 'self'",  # CSP 3: 'self' includes ws:/wss: to this host
@@ -39,6 +44,7 @@ CONTENT_TYPES = {
     ".svg": "image/svg+xml",
     ".png": "image/png",
     ".woff2": "font/woff2",
+    ".ttf": "font/ttf",  # Monaco's codicon font
     ".json": "application/json",
 }
 IMMUTABLE = "public, max-age=31536000, immutable"

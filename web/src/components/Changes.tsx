@@ -1,7 +1,9 @@
-// Loaded on demand (React.lazy): the first page does not carry the diff viewer.
-import { useEffect, useState } from "react";
+// Loaded on demand (React.lazy): the first page carries neither this nor Monaco.
+import { useEffect, useMemo, useState } from "react";
 import { Api, ApiError } from "../api";
+import { FileSides, patchSides } from "../diff/patchSides";
 import { DiffView } from "./DiffView";
+import { MonacoDiff } from "./MonacoDiff";
 
 interface FileChange {
   paths: string[];
@@ -18,22 +20,30 @@ interface Attempt {
   tester_files: FileChange[];
 }
 
+/** The files an attempt changed, one entry per file of each of its patches, in order. */
+export function filesOf(attempt: Attempt): FileSides[] {
+  return [...attempt.coder.files, ...attempt.tester_files].flatMap((c) =>
+    c.patch ? patchSides(c.patch) : c.paths.map((path) => ({ path, original: "", modified: "", added: c.added, removed: c.removed })),
+  );
+}
+
 export default function Changes({ api, jobId, version }: { api: Api; jobId: string; version: string }) {
   const [attempts, setAttempts] = useState<Attempt[]>([]);
-  const [chosen, setChosen] = useState<{ attempt: number; change: number } | null>(null);
+  const [chosen, setChosen] = useState<{ attempt: number; file: number } | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     api
       .request<{ attempts: Attempt[] }>("GET", `/jobs/${jobId}/attempts`)
       .then((r) => setAttempts(r.attempts), (e: ApiError) => setError(e.message));
   }, [api, jobId, version]);
-  if (error) return <p className="error" role="alert">{error}</p>;
-  if (!attempts.length) return null;
   const last = attempts[attempts.length - 1];
-  const pick = chosen ?? { attempt: last.number, change: 0 };
+  const pick = chosen ?? { attempt: last?.number ?? 0, file: 0 };
   const attempt = attempts.find((a) => a.number === pick.attempt) ?? last;
-  const changes = [...attempt.coder.files, ...attempt.tester_files];
-  const change = changes[pick.change];
+  const files = useMemo(() => (attempt ? filesOf(attempt) : []), [attempt]);
+  if (error) return <p className="error" role="alert">{error}</p>;
+  if (!attempt) return null;
+  const file = files[pick.file];
+  const patches = [...attempt.coder.files, ...attempt.tester_files].map((c) => c.patch ?? "").join("\n");
   return (
     <section className="changes" aria-labelledby="changes-title">
       <h2 id="changes-title">Changes</h2>
@@ -43,29 +53,37 @@ export default function Changes({ api, jobId, version }: { api: Api; jobId: stri
             key={a.number}
             type="button"
             aria-pressed={a.number === attempt.number}
-            onClick={() => setChosen({ attempt: a.number, change: 0 })}
+            onClick={() => setChosen({ attempt: a.number, file: 0 })}
           >
             Attempt {a.number} ({a.outcome})
           </button>
         ))}
       </div>
       {attempt.coder.summary && <p>{attempt.coder.summary}</p>}
-      <ul className="files" aria-label="Changed files">
-        {changes.map((c, i) => (
-          <li key={c.event_version}>
-            <button
-              type="button"
-              className="quiet"
-              aria-pressed={i === pick.change}
-              onClick={() => setChosen({ attempt: attempt.number, change: i })}
-            >
-              {c.paths.join(", ") || "(no paths)"}
-            </button>{" "}
-            <span className="add">+{c.added}</span> <span className="del">−{c.removed}</span>
-          </li>
-        ))}
-      </ul>
-      {change?.patch && <DiffView text={change.patch} label="Patch" />}
+      <div className="diff-pane">
+        <ul className="files" aria-label="Changed files">
+          {files.map((f, i) => (
+            <li key={`${i}-${f.path}`}>
+              <button
+                type="button"
+                className="quiet"
+                aria-pressed={i === pick.file}
+                onClick={() => setChosen({ attempt: attempt.number, file: i })}
+              >
+                {f.path || "(no path)"}
+              </button>{" "}
+              <span className="add">+{f.added}</span> <span className="del">−{f.removed}</span>
+            </li>
+          ))}
+        </ul>
+        {file && <MonacoDiff file={file} />}
+      </div>
+      {patches.trim() && (
+        <details>
+          <summary>Raw patch</summary>
+          <DiffView text={patches} label="Patch" />
+        </details>
+      )}
     </section>
   );
 }
