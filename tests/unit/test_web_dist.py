@@ -26,7 +26,7 @@ def source_digest(web: Path) -> str:
     names = sorted(p.relative_to(web).as_posix() for p in paths)
     digest = hashlib.sha256()
     for name in names:
-        if name.endswith(".test.ts"):
+        if name.endswith((".test.ts", ".test.tsx")):
             continue
         digest.update(name.encode() + b"\0" + (web / name).read_bytes() + b"\0")
     return digest.hexdigest()

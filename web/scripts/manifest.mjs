@@ -18,7 +18,7 @@ function walk(dir) {
 
 const files = [...TOP.map((name) => join(web, name)), ...walk(join(web, "src"))]
   .map((path) => relative(web, path).split(sep).join("/"))
-  .filter((path) => !path.endsWith(".test.ts"))
+  .filter((path) => !/\.test\.tsx?$/.test(path))
   .sort();
 const hash = createHash("sha256");
 for (const path of files) {

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
 import { Api } from "./api";
 import { GoalForm } from "./components/GoalForm";
 import { JobPage } from "./components/JobPage";
@@ -7,10 +7,23 @@ import { SignIn } from "./components/SignIn";
 import { Threads } from "./components/Threads";
 import { exchange, storedToken, storeToken, takeLoginCode } from "./session";
 
+const Deploys = lazy(() => import("./components/Deploys"));
 const THREAD = "bdg.thread"; // the current thread, kept across reloads
 
-function currentJob(): string | null {
-  return /^\/app\/jobs\/([0-9a-f-]{36})$/.exec(location.pathname)?.[1] ?? null;
+type Page = { kind: "home" } | { kind: "job"; id: string } | { kind: "sites"; id: string | null };
+
+function currentPage(): Page {
+  const job = /^\/app\/jobs\/([0-9a-f-]{36})$/.exec(location.pathname)?.[1];
+  if (job) return { kind: "job", id: job };
+  const sites = /^\/app\/sites(?:\/([0-9a-f-]{36}))?\/?$/.exec(location.pathname);
+  if (sites) return { kind: "sites", id: sites[1] ?? null };
+  return { kind: "home" };
+}
+
+function pathOf(page: Page): string {
+  if (page.kind === "job") return `/app/jobs/${page.id}`;
+  if (page.kind === "sites") return page.id ? `/app/sites/${page.id}` : "/app/sites";
+  return "/";
 }
 
 export function App() {
@@ -20,7 +33,7 @@ export function App() {
   const [signInReason, setSignInReason] = useState<string | null>(
     storedToken() ? null : "Sign in to start.",
   );
-  const [jobId, setJobId] = useState<string | null>(currentJob);
+  const [page, setPage] = useState<Page>(currentPage);
   const [thread, setThreadState] = useState<string | null>(() => localStorage.getItem(THREAD));
   const [said, setSaid] = useState(0);
   const setThread = useCallback((id: string | null) => {
@@ -43,7 +56,7 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    const onPop = () => setJobId(currentJob());
+    const onPop = () => setPage(currentPage());
     addEventListener("popstate", onPop);
     return () => removeEventListener("popstate", onPop);
   }, []);
@@ -53,10 +66,12 @@ export function App() {
   }, []);
   const api = useMemo(() => new Api(() => token, expired), [token, expired]);
 
-  const open = useCallback((id: string | null) => {
-    history.pushState(null, "", id ? `/app/jobs/${id}` : "/");
-    setJobId(id);
+  const go = useCallback((next: Page) => {
+    history.pushState(null, "", pathOf(next));
+    setPage(next);
   }, []);
+  const open = useCallback((id: string | null) => go(id ? { kind: "job", id } : { kind: "home" }), [go]);
+  const openSite = useCallback((id: string | null) => go({ kind: "sites", id }), [go]);
 
   const signedIn = (fresh: string) => {
     storeToken(fresh);
@@ -78,14 +93,30 @@ export function App() {
           BigDaddyG Agent
         </a>
         {token && (
-          <button type="button" className="quiet" onClick={() => setSignInReason("Signed out.")}>
-            Sign out
-          </button>
+          <nav aria-label="Pages">
+            <a
+              href="/app/sites"
+              aria-current={page.kind === "sites" ? "page" : undefined}
+              onClick={(e) => {
+                e.preventDefault();
+                openSite(null);
+              }}
+            >
+              Deploys
+            </a>
+            <button type="button" className="quiet" onClick={() => setSignInReason("Signed out.")}>
+              Sign out
+            </button>
+          </nav>
         )}
       </header>
       <main>
-        {jobId ? (
-          <JobPage key={jobId} api={api} jobId={jobId} token={token} onExpired={expired} />
+        {page.kind === "job" ? (
+          <JobPage key={page.id} api={api} jobId={page.id} token={token} onExpired={expired} />
+        ) : page.kind === "sites" ? (
+          <Suspense fallback={<p aria-busy="true">Loading...</p>}>
+            <Deploys api={api} siteId={page.id} onOpenSite={openSite} onOpenJob={open} />
+          </Suspense>
         ) : (
           <div className="home">
             <GoalForm api={api} thread={thread} onThread={setThread} onCreated={(id) => open(id)} />

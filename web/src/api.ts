@@ -1,5 +1,6 @@
 // The documented REST API, and nothing else. Errors carry the gateway's message so the app can
 // show it next to the action that caused it; a 401 also tells the session it has expired.
+import type { Release, Site } from "./sites";
 import type { EventView } from "./timeline";
 
 export interface Job {
@@ -70,10 +71,14 @@ function explain(detail: Detail, fallback: string): string {
   return fallback;
 }
 
+type Fetch = (input: string, init: RequestInit) => Promise<Response>;
+
 export class Api {
   constructor(
     private readonly token: () => string | null,
     private readonly onUnauthorized: (detail: string) => void,
+    // The browser's fetch; component tests pass one that answers the documented JSON.
+    private readonly fetcher: Fetch = (input, init) => fetch(input, init),
   ) {}
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -91,7 +96,7 @@ export class Api {
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response: Response;
     try {
-      response = await fetch(path, {
+      response = await this.fetcher(path, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -130,6 +135,15 @@ export class Api {
   awaitingCalls = (id: string) => this.request<AwaitingCall[]>("GET", `/jobs/${id}/tool-calls`);
   decideCall = (id: string, callId: string, decision: "approve" | "deny") =>
     this.request<Job>("POST", `/jobs/${id}/tool-calls/${callId}/${decision}`);
+  sites = () => this.request<{ sites: Site[] }>("GET", "/sites");
+  releases = (siteId: string) =>
+    this.request<{ site: Site; releases: Release[] }>("GET", `/sites/${siteId}/releases`);
+  decideRelease = (release: string, action: "promote" | "rollback", reason: string) =>
+    this.request<{ site: Site; release: Release }>(
+      "POST",
+      `/releases/${encodeURIComponent(release)}/${action}`,
+      reason.trim() ? { reason: reason.trim() } : undefined,
+    );
 }
 
 export function streamUrl(jobId: string, token: string, fromVersion: number): string {

@@ -1,5 +1,6 @@
 import { expect, it } from "vitest";
 import { JobStream, SocketLike, Status } from "./jobStream";
+import type { ReleaseFrame } from "./sites";
 import type { EventView } from "./timeline";
 
 class FakeSocket implements SocketLike {
@@ -23,6 +24,7 @@ function harness() {
   const statuses: Status[] = [];
   const pending: (() => void)[] = [];
   const unauthorized: string[] = [];
+  const releases: ReleaseFrame[] = [];
   const stream = new JobStream({
     url: (from) => `ws://gw/jobs/j/stream?from_version=${from}`,
     open: (url) => {
@@ -33,9 +35,10 @@ function harness() {
     onEvents: (events: EventView[]) => seen.push(...events.map((e) => e.version)),
     onStatus: (s) => statuses.push(s),
     onUnauthorized: (d) => unauthorized.push(d),
+    onRelease: (f) => releases.push(f),
     schedule: (run) => pending.push(run),
   });
-  return { stream, sockets, seen, statuses, pending, unauthorized };
+  return { stream, sockets, seen, statuses, pending, unauthorized, releases };
 }
 
 it("reconnects from the last version seen, with no gap and no duplicate", () => {
@@ -88,4 +91,16 @@ it("stops when the server says the job ended, and starts again from where it was
   expect(h.statuses[h.statuses.length - 1]).toBe("ended");
   h.stream.start(); // the failed step was retried
   expect(h.sockets[1].url).toContain("from_version=2");
+});
+
+it("hands release frames on without taking them for a gap", () => {
+  const h = harness();
+  h.stream.start();
+  h.sockets[0].send(1);
+  const frame = { type: "release", event: "CanaryAdvanced", site_id: "s", release: "r-2", percent: 25 };
+  h.sockets[0].onmessage?.({ data: JSON.stringify(frame) });
+  h.sockets[0].send(2);
+  expect(h.sockets[0].closed).toBeNull();
+  expect(h.seen).toEqual([1, 2]);
+  expect(h.releases).toEqual([frame]);
 });

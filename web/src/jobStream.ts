@@ -1,6 +1,7 @@
 // The job's WebSocket, kept open: after a drop (network, laptop sleep, gateway restart) it
 // reconnects with from_version = the last version seen, so the server sends exactly what is
 // missing. The close codes the gateway uses for refusals stop it instead (ws.py).
+import { isReleaseFrame, ReleaseFrame } from "./sites";
 import type { EventView } from "./timeline";
 
 export interface SocketLike {
@@ -18,6 +19,8 @@ export interface StreamOptions {
   onEvents: (events: EventView[]) => void;
   onStatus: (status: Status, detail?: string) => void;
   onUnauthorized: (detail: string) => void;
+  // The deployer's release frames ({"type": "release"}): figures, not job events (no version).
+  onRelease?: (frame: ReleaseFrame) => void;
   schedule?: (run: () => void, ms: number) => unknown;
   fromVersion?: number;
 }
@@ -96,7 +99,12 @@ export class JobStream {
 
   private receive(data: unknown): void {
     if (typeof data !== "string") return;
-    const event = JSON.parse(data) as EventView;
+    const frame: unknown = JSON.parse(data);
+    if (isReleaseFrame(frame)) {
+      this.options.onRelease?.(frame);
+      return;
+    }
+    const event = frame as EventView;
     if (event.version <= this.lastVersion) return; // already shown
     if (event.version !== this.lastVersion + 1) {
       // A gap should not happen (the server fills them); reconnect from what we have.

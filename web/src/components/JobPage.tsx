@@ -1,10 +1,12 @@
 import { lazy, Suspense, useCallback, useEffect, useRef, useState } from "react";
 import { Api, ApiError, AwaitingCall, Job, streamUrl } from "../api";
 import { JobStream, SocketLike, Status } from "../jobStream";
+import { describeRelease, ReleaseFrame } from "../sites";
 import { appendEvents, EventView } from "../timeline";
 import { Action } from "./Action";
 import { CommandBox } from "./CommandBox";
 import { Plan } from "./Plan";
+import { StepProgress } from "./StepProgress";
 import { Timeline } from "./Timeline";
 
 const Changes = lazy(() => import("./Changes"));
@@ -24,6 +26,7 @@ export function JobPage({ api, jobId, token, onExpired }: Props) {
   const [status, setStatus] = useState<Status>("connecting");
   const [loadError, setLoadError] = useState<string | null>(null);
   const [calls, setCalls] = useState<AwaitingCall[]>([]);
+  const [releases, setReleases] = useState<ReleaseFrame[]>([]);
   const stream = useRef<JobStream | null>(null);
 
   const refresh = useCallback(() => {
@@ -38,6 +41,11 @@ export function JobPage({ api, jobId, token, onExpired }: Props) {
       onEvents: (incoming) => setEvents((known) => appendEvents(known, incoming)),
       onStatus: (next) => setStatus(next),
       onUnauthorized: onExpired,
+      // Frames are not stored with the job: a reconnection may send one again, keep it once.
+      onRelease: (frame) =>
+        setReleases((known) =>
+          known.some((k) => JSON.stringify(k) === JSON.stringify(frame)) ? known : [...known, frame],
+        ),
     });
     stream.current = s;
     s.start();
@@ -77,6 +85,7 @@ export function JobPage({ api, jobId, token, onExpired }: Props) {
           cost <span data-testid="job-cost">${job.cost_usd.toFixed(4)}</span> · stream{" "}
           <span data-testid="stream-status">{status}</span> (version {last?.version ?? 0})
         </p>
+        <StepProgress state={job.state} events={events} />
         <div className="actions">
           <Action label="Pause" run={act("pause")} />
           <Action label="Resume" run={act("resume")} />
@@ -106,6 +115,17 @@ export function JobPage({ api, jobId, token, onExpired }: Props) {
           <Action label="Deny call" run={() => api.decideCall(jobId, call.call_id, "deny").then(setJob)} />
         </section>
       ))}
+      {releases.length > 0 && (
+        <section className="gate" aria-labelledby="releases-live">
+          <h2 id="releases-live">Release</h2>
+          <ul className="messages">
+            {releases.map((frame, i) => (
+              <li key={i}>{describeRelease(frame)}</li>
+            ))}
+          </ul>
+          <a href={`/app/sites/${releases[releases.length - 1].site_id}`}>Open the deploy dashboard</a>
+        </section>
+      )}
       <CommandBox api={api} job={job} events={events} onJob={setJob} />
       <Plan api={api} job={job} scores={scores} onJob={setJob} />
       {job.attempt > 0 && (
