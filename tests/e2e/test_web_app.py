@@ -153,11 +153,7 @@ async def test_goal_to_done_in_the_browser(workdir: Path, browser: Browser, tmp_
         await expect(page.get_by_test_id("job-state")).to_have_text("done", timeout=STEP_TIMEOUT_MS)
         await assert_no_gap_no_duplicate(page, base, job_id)
         await expect(page.get_by_test_id("stream-status")).to_have_text("ended")
-        # The diff viewer (loaded lazily): the attempt's files and its patch.
-        await expect(
-            page.get_by_role("list", name="Changed files").locator("li")
-        ).not_to_have_count(0)
-        await expect(page.get_by_label("Patch")).to_contain_text("+++ ")
+        await read_the_changes_in_monaco(page)
         steps = await page.locator("li.step").evaluate_all("s => s.map(x => x.dataset.step)")
         assert steps[:2] == ["job", "planning"], steps
         assert "deploying" in steps, steps
@@ -171,10 +167,18 @@ async def test_goal_to_done_in_the_browser(workdir: Path, browser: Browser, tmp_
         await page.screenshot(path=tmp_path / "4-done.png", full_page=True)
         assert not [e for e in errors if "Content Security Policy" in e], errors
 
+        await page.get_by_role("link", name="Deploys").click()
+        await page.wait_for_url(base + "/app/sites")
+        # The sites API may not answer yet (404): the page then says so instead of failing.
+        sites = page.get_by_role("table", name="Sites").or_(page.get_by_text("No sites yet"))
+        await expect(sites).to_be_visible()
+        await page.screenshot(path=tmp_path / "4b-deploys.png", full_page=True)
+
         await expired_token_keeps_the_draft(page, base, home, tmp_path)
         await threads_resume_export_and_import(page, base, tmp_path)
         token = await page.evaluate("localStorage.getItem('bdg.token')")
-        for path, signed_in in (("/", False), ("/", True), (f"/app/jobs/{job_id}", True)):
+        pages = (("/", False), ("/", True), (f"/app/jobs/{job_id}", True), ("/app/sites", True))
+        for path, signed_in in pages:
             found = await axe_violations(browser, base + path, token if signed_in else None)
             assert not found, (path, signed_in, found)
         proc.send_signal(2)
@@ -183,6 +187,25 @@ async def test_goal_to_done_in_the_browser(workdir: Path, browser: Browser, tmp_
     finally:
         await kill_if_running(proc)
         print("\n".join(seen))
+
+
+async def read_the_changes_in_monaco(page: Page) -> None:
+    """The diff viewer (loaded lazily): Monaco's diff editor over the file picked in the list,
+    highlighted by its type; the raw patch under it."""
+    files = page.get_by_role("list", name="Changed files").get_by_role("button")
+    await expect(files).not_to_have_count(0)
+    diff = page.get_by_test_id("monaco-diff")
+    await expect(diff.locator(".monaco-diff-editor")).to_be_visible()
+    await expect(diff.locator(".editor.modified .view-lines")).not_to_be_empty()
+    await files.filter(has_text="src/test/setup.ts").click()  # of the last attempt, shown first
+    await expect(diff).to_have_attribute("data-language", "typescript")
+    await page.get_by_role("button", name=re.compile(r"^Attempt 1 ")).click()
+    await files.filter(has_text="index.html").click()
+    await expect(diff).to_have_attribute("data-language", "html")
+    await expect(diff.locator(".editor.modified .view-lines")).to_contain_text("<!doctype html>")
+    await expect(diff.locator(".editor.modified [class*=mtk]").first).to_be_visible()
+    await page.get_by_text("Raw patch").click()
+    await expect(page.get_by_label("Patch")).to_contain_text("+++ ")
 
 
 async def edit_the_plan_and_read_the_diff(page: Page) -> None:

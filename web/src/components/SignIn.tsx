@@ -7,11 +7,8 @@ export function SignIn({ reason, onToken }: { reason: string; onToken: (token: s
   useEffect(() => field.current?.focus(), []);
   return (
     <div className="overlay">
+      <div className="dialog" role="dialog" aria-modal="true" aria-labelledby="signin-title">
       <form
-        className="dialog"
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby="signin-title"
         onSubmit={(e) => {
           e.preventDefault();
           if (token.trim()) onToken(token.trim());
@@ -27,6 +24,7 @@ export function SignIn({ reason, onToken }: { reason: string; onToken: (token: s
         <textarea id="token" ref={field} rows={3} value={token} onChange={(e) => setToken(e.target.value)} />
         <button type="submit">Use this token</button>
       </form>
+      </div>
     </div>
   );
 }
