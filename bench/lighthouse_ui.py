@@ -96,7 +96,7 @@ def blank_page() -> Iterator[str]:
 
 def lighthouse(url: str, port: int, desktop: bool) -> dict[str, object]:
     """One Lighthouse run against the Chromium listening on ``port`` (its storage kept: the
-    signed-in pages read the token from localStorage)."""
+    signed-in pages read the token from localStorage; the HTTP cache is cleared before)."""
     args = [
         "node", str(LIGHTHOUSE), url, f"--port={port}", "--disable-storage-reset",
         "--output=json", "--output-path=stdout", "--quiet",
@@ -156,6 +156,17 @@ async def chromium(profile: Path) -> tuple[asyncio.subprocess.Process, int]:
             await asyncio.sleep(0.1)  # polling a port with a deadline: no readiness signal
 
 
+async def clear_http_cache(port: int) -> None:
+    """A cold start for every page: --disable-storage-reset (kept for the session in
+    localStorage) keeps the HTTP cache too, which would flatter the signed-in pages."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
+        page = await browser.contexts[0].new_page()
+        cdp = await browser.contexts[0].new_cdp_session(page)
+        await cdp.send("Network.clearBrowserCache")
+        await page.close()
+
+
 async def sign_in(port: int, base: str, token: str) -> None:
     """The session in the browser's localStorage for ``base``, as the login link leaves it."""
     async with async_playwright() as playwright:
@@ -195,6 +206,7 @@ async def measure(desktop: bool) -> None:
         rows, weak = [], []
 
         async def run(name: str, port: int) -> None:
+            await clear_http_cache(port)
             # In a thread: the loop keeps draining `bdg up`'s output meanwhile.
             report = await asyncio.to_thread(lighthouse, pages[name], port, desktop)
             row, bad = summary(name, report)
