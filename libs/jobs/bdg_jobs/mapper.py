@@ -12,10 +12,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-# Every aggregate's events share the log: a process that reads it must know them all, not
-# only those of the modules it happens to import (an event class registers on import).
-from bdg_contracts import index_events as index_events
-from bdg_contracts import release_events as release_events
+# Every aggregate's events share the log: a process that reads it must know them all.
+from bdg_contracts import all_events as all_events
 from bdg_contracts.base import Event
 
 _COLUMNS = ("job_id", "version")
