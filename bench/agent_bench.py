@@ -81,8 +81,10 @@ def select(tasks: Sequence[AgentTask], wanted: str, split: str = "all") -> list[
 
 
 async def follow(conn: Connected, job_id: UUID, console: Console, prefix: str) -> Job:
-    """The job's events until it ends (for the bench), approving gated tool calls."""
-    who, approved = caller(), set[str]()
+    """The job's events until it ends (for the bench), approving gated tool calls, and a plan
+    that waits for a person (one below the tenant's bar is never auto-approved): the bench
+    measures the coding, so it is the person who says go, and says so."""
+    who, approved, plan_waited = caller(), set[str](), False
     follower = Follower(conn, who, job_id)
     async for event in follower.events(until=lambda j: j.state in ENDS):
         console.print(f"[dim]{prefix}[/] ", render.event_line(event), sep="")
@@ -91,6 +93,11 @@ async def follow(conn: Connected, job_id: UUID, console: Console, prefix: str) -
         for call_id in set(job.awaiting_tool_calls) - approved:
             approved.add(call_id)
             await approve_tool_call(conn, job_id, call_id)
+        waits = job.state is JobState.awaiting_plan_approval
+        if waits and not plan_waited:  # once per wait: the approval's event ends it
+            console.print(f"[dim]{prefix}[/] the plan waits for a person: the bench approves it")
+            await conn.commands.approve_plan(who, job_id)
+        plan_waited = waits
     assert follower.job is not None
     return follower.job
 

@@ -1,0 +1,37 @@
+"""The agent bench stands in for the person: a plan that waits for approval (one below the
+tenant's bar is never auto-approved) is approved by the bench, once, and the job goes on."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from bdg_cli.context import Connected, caller
+from bdg_contracts import commands as cmd
+from bdg_contracts.states import JobState
+from bdg_runtime.settings import Settings
+from bench.agent_bench import follow
+from tests.e2e.conftest import Client_
+from tests.e2e.harness import Cluster
+
+
+@pytest.mark.timeout(60)  # without the approval, the follow never ends
+async def test_the_bench_approves_a_waiting_plan_and_follows_to_the_end(
+    cluster: Cluster, client: Client_
+) -> None:
+    cluster.start_all()
+    c = client
+    conn = Connected(
+        Settings(), cluster.database_url, cluster.nats_url, None, c.store, c.nc, c.js, c.app,
+        c.redrive, c.commands,
+    )  # fmt: skip
+    job = await c.commands.create(caller(), cmd.RequestJob(goal="bench me"))  # the bench's
+    out = io.StringIO()
+    final = await follow(conn, job.job_id, Console(file=out, width=200), "t")
+
+    assert final.state is JobState.awaiting_deploy_approval
+    history = await c.app.history(job.job_id)
+    assert [e.name for e in history].count("PlanApproved") == 1
+    assert out.getvalue().count("the bench approves it") == 1
