@@ -12,6 +12,7 @@ from bdg_contracts.events import LlmCalled
 from bdg_llm.api import ChatRequest, ChatResult, LlmAnswerError, Message
 from bdg_llm.hashing import request_hash
 from bdg_llm.llm_called_fields import fields_for_event
+from bdg_llm.observed_llm import ObservedLlm
 from bdg_llm.openai_client import OpenAiClient
 from bdg_llm.recorded_calls import (
     RecordedCall,
@@ -94,11 +95,18 @@ def test_the_settings_choose_the_client(tmp_path: Path) -> None:
     path = tmp_path / "calls.jsonl"
     path.write_text("")
     answering = LlmSettings(bdg_llm_recordings=path, bdg_llm_record=tmp_path / "ignored.jsonl")
-    assert isinstance(client_from_settings(answering), RecordedLlm)
+    # Each one observed (spans and metrics of its calls) around the client chosen.
+    assert isinstance(chosen(answering), RecordedLlm)
     assert describe_client(answering, "coder") == f"recorded calls in {path}"
     recording = LlmSettings(openai_base_url="http://127.0.0.1:9/v1", bdg_llm_record=path)
-    client = client_from_settings(recording)
+    client = chosen(recording)
     assert isinstance(client, RecordingLlm)
     assert isinstance(client.inner, OpenAiClient)
     assert describe_client(recording, "coder").endswith(f"recorded into {path}")
-    assert isinstance(client_from_settings(LlmSettings()), OpenAiClient)
+    assert isinstance(chosen(LlmSettings()), OpenAiClient)
+
+
+def chosen(settings: LlmSettings) -> object:
+    client = client_from_settings(settings)
+    assert isinstance(client, ObservedLlm)
+    return client.inner

@@ -21,6 +21,7 @@ from bdg_jobs.forks import fork_history
 from bdg_jobs.sources import SourceRules, names_a_path
 from bdg_jobs.store import Recorded
 from bdg_jobs.tenants import TenantPolicies
+from bdg_telemetry import tracing
 
 Redrive = Callable[[UUID], Awaitable[Event | None]]
 
@@ -43,7 +44,8 @@ class Caller:
             occurred_at=app.clock(),
             causation_id=new_event_id(),
             user_id=self.user_id,
-            traceparent=traceparent,
+            # The request's span (gateway) when tracing: the job's trace starts there.
+            traceparent=traceparent or tracing.current_traceparent(),
         )
 
 

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bdg_contracts.events import LlmCalled
 from bdg_llm.api import ChatRequest, ChatResult, LlmClient, M, OnDelta, Role
 from bdg_llm.llm_called_fields import fields_for_event
+from bdg_llm.observed_llm import ObservedLlm
 from bdg_llm.openai_client import OpenAiClient
 from bdg_llm.replay import ReplayLlm, ReplayMissError
 from bdg_llm.schema import structured_request, validate_answer
@@ -162,12 +163,14 @@ class RecordingLlm:
 def client_from_settings(settings: LlmSettings) -> LlmClient:
     """The client a service talks to: recorded answers (``BDG_LLM_RECORDINGS``), else the
     OpenAI-compatible endpoint, its calls appended to ``BDG_LLM_RECORD`` when that is set."""
+    client: LlmClient
     if settings.bdg_llm_recordings is not None:
-        return RecordedLlm.from_file(settings.bdg_llm_recordings)
-    client: LlmClient = OpenAiClient(settings)
-    if settings.bdg_llm_record is not None:
-        client = RecordingLlm(client, settings.bdg_llm_record)
-    return client
+        client = RecordedLlm.from_file(settings.bdg_llm_recordings)
+    else:
+        client = OpenAiClient(settings)
+        if settings.bdg_llm_record is not None:
+            client = RecordingLlm(client, settings.bdg_llm_record)
+    return ObservedLlm(client, settings)
 
 
 def describe_client(settings: LlmSettings, role: Role) -> str:

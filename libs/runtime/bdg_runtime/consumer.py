@@ -24,6 +24,7 @@ from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Job
 from bdg_jobs.errors import DomainError
 from bdg_runtime.heartbeats import StepHeartbeats
+from bdg_runtime.observed import observed
 from bdg_runtime.reactions import AnyReaction, Delivery, StepError
 from bdg_runtime.redrive import REDRIVE_MARK
 from bdg_runtime.settings import Settings
@@ -108,6 +109,21 @@ class Consumer:
             await msg.ack()
             return
         self._log_delivery(reaction, raw.headers or {}, event.name, attempt)
+        with observed(self.service, self.durable(reaction), raw.subject, event, attempt) as seen:
+            seen.outcome = await self._handle(reaction, event, body, msg, limit, attempt)
+
+    async def _handle(
+        self,
+        reaction: AnyReaction,
+        event: Event,
+        body: bytes,
+        msg: NatsMessage,
+        limit: float,
+        attempt: int,
+    ) -> str:
+        """Runs the handler; says how it went: ok, retry (nacked) or dead_letter."""
+        raw = msg.raw_message
+        outcome = "ok"
         job_id = event.job_id if type(event).aggregate == "job" else None
         heartbeat = asyncio.create_task(self._heartbeat(msg, job_id, event.version))
         try:
@@ -127,14 +143,16 @@ class Consumer:
                     reason,
                 )
                 await msg.nack(delay=delay)
-                return
+                return "retry"
             await self.give_up(reaction, event, attempt, reason)
             await self.dead_letter(raw.headers or {}, body, reason, attempt)
+            outcome = "dead_letter"
         finally:
             heartbeat.cancel()
             if self.heartbeats is not None and job_id is not None:
                 await self.heartbeats.end(job_id, self.service)
         await msg.ack()
+        return outcome
 
     def _log_delivery(
         self, reaction: AnyReaction, headers: dict[str, str], name: str, attempt: int

@@ -22,6 +22,7 @@ from bdg_jobs.application import JobApplication, utc_now
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.errors import DomainError
 from bdg_jobs.store import Recorded, job_of
+from bdg_telemetry import tracing
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,8 @@ class Delivery(Generic[E_co]):
             occurred_at=self.app.clock(),
             causation_id=self.event.event_id,
             user_id=self.event.user_id,
-            traceparent=self.event.traceparent,
+            # The handler's span when tracing, so the next step's span is its child.
+            traceparent=tracing.current_traceparent() or self.event.traceparent,
         )
 
     async def react(self, decide: Callable[[Job, Cause], None]) -> list[Recorded]:

@@ -46,6 +46,7 @@ from bdg_runtime.relay import Relay
 from bdg_runtime.sandbox_probe import SandboxStatus, probe_sandbox
 from bdg_runtime.settings import Settings
 from bdg_runtime.watchdog import watch_streams
+from bdg_telemetry import metrics, tracing
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ async def serve(
     subjects.use_namespace(settings.bdg_namespace)
     stop = stop or asyncio.Event()
     database_url, nats_url = urls(settings)
+    observe(name, settings)
     await asyncio.to_thread(migrate, database_url)
     store = JobStore.from_url(database_url)
     nc = await connect(nats_url, name)
@@ -146,7 +148,16 @@ async def serve(
         with contextlib.suppress(Exception):
             await nc.drain()
         store.close()
+        await asyncio.to_thread(tracing.shutdown)  # the last spans, bounded by the export timeout
         log.info("%s stopped", name)
+
+
+def observe(name: str, settings: Settings) -> None:
+    """Traces when ``OTEL_*`` configures them; metrics served when ``BDG_METRICS_PORT`` is set."""
+    if tracing.setup(name):
+        log.info("tracing: spans exported over OTLP/HTTP")
+    metrics.name_service(name)
+    metrics.serve(settings.bdg_metrics_host, settings.bdg_metrics_port)
 
 
 def run(name: str, reactions: Reactions, extra: Extra | None = None) -> None:

@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     sandbox_state_dir: Path | None = Field(
         default=None, description="sandboxd's state (never a source); read here to refuse it"
     )
+    bdg_metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="serve Prometheus metrics at /metrics on this port (0: any free port, "
+        "logged); unset: not served",
+    )
+    bdg_metrics_host: str = Field(default="127.0.0.1", description="address of /metrics")
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
     jwt_algorithm: str = Field(default="HS256", pattern="^(HS256|RS256|EdDSA)$")

@@ -21,22 +21,30 @@ from nats.js.errors import NotFoundError
 from bdg_contracts import subjects
 from bdg_runtime.bus import ensure_streams
 from bdg_runtime.settings import Settings
+from bdg_telemetry import metrics
 
 log = logging.getLogger(__name__)
 
 
 async def _missing(js: JetStreamContext, consumers: Sequence[ConsumerConfig]) -> list[str]:
-    """What JetStream no longer has: the stream and/or some of our consumers."""
+    """What JetStream no longer has: the stream and/or some of our consumers. What the others
+    have not delivered yet (or not seen acknowledged) is their queue lag, in the metrics."""
     try:
         await js.stream_info(subjects.events_stream())
     except NotFoundError:
         return [f"stream {subjects.events_stream()}"]
     lost = []
     for config in consumers:
+        durable = config.durable_name or ""
         try:
-            await js.consumer_info(subjects.events_stream(), config.durable_name or "")
+            info = await js.consumer_info(subjects.events_stream(), durable)
         except NotFoundError:
-            lost.append(f"consumer {config.durable_name}")
+            lost.append(f"consumer {durable}")
+            continue
+        metrics.CONSUMER_PENDING.labels(metrics.service(), durable).set(info.num_pending or 0)
+        metrics.CONSUMER_ACK_PENDING.labels(metrics.service(), durable).set(
+            info.num_ack_pending or 0
+        )
     return lost
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from pydantic import BaseModel
 
 from bdg_contracts import sandbox as sb
 from bdg_sandbox.codec import encode, read_raw
+from bdg_telemetry import metrics, tracing
 
 OnOutput = Callable[[str, bytes], Awaitable[None] | None]
 
@@ -156,6 +158,26 @@ class SandboxClient:
         """Run ``argv``; output is passed to ``on_output`` as it comes and the first
         ``keep_output`` bytes of each stream are kept in the result."""
         frame = sb.Exec(id=self._id(), tenant=tenant, workspace=workspace, argv=argv, **fields)  # type: ignore[arg-type]
+        attributes = {"process.executable.name": argv[0] if argv else "", "bdg.tenant_id": tenant}
+        outcome = "error"
+        started = time.perf_counter()
+        try:
+            with tracing.span("sandbox exec", attributes, kind="client") as span:
+                result = await self._exec(frame, on_output, keep_output)
+                span.set("process.exit.code", result.exited.code)
+                span.set("bdg.sandbox.timed_out", result.exited.timed_out)
+                outcome = (
+                    "ok" if result.ok else "timed_out" if result.exited.timed_out else "failed"
+                )
+                return result
+        finally:
+            service = metrics.service()
+            metrics.SANDBOX_EXECS.labels(service, outcome).inc()
+            metrics.SANDBOX_EXEC_SECONDS.labels(service).observe(time.perf_counter() - started)
+
+    async def _exec(
+        self, frame: sb.Exec, on_output: OnOutput | None, keep_output: int
+    ) -> ExecResult:
         out: dict[str, bytearray] = {"stdout": bytearray(), "stderr": bytearray()}
         queued: int | None = None
         async for reply in self.stream(frame):

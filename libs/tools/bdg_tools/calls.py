@@ -19,6 +19,7 @@ from bdg_contracts.states import JobState
 from bdg_contracts.tool_events import ToolApproval
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
+from bdg_telemetry import tracing
 from bdg_tools import outcomes as oc
 from bdg_tools.keys import call_key, canonical_params, new_call_id
 from bdg_tools.ledger import CallLedger
@@ -62,6 +63,14 @@ class ToolCaller:
         }
 
     async def call(self, ctx: ToolContext, tool: str, arguments_json: str) -> oc.Outcome:
+        attributes = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool}
+        with tracing.span(f"execute_tool {tool}", attributes) as span:
+            outcome = await self._call(ctx, tool, arguments_json)
+            span.set("gen_ai.tool.call.id", outcome.call_id)
+            span.set("bdg.tool.outcome", type(outcome).__name__)
+            return outcome
+
+    async def _call(self, ctx: ToolContext, tool: str, arguments_json: str) -> oc.Outcome:
         call_id = new_call_id()
         entry = self.registry.get(tool)
         try:
@@ -205,5 +214,5 @@ def _cause(ctx: ToolContext, call_id: str, app: JobApplication) -> Cause:
         occurred_at=app.clock(),
         causation_id=call_id,
         user_id=ctx.user_id,
-        traceparent=ctx.traceparent,
+        traceparent=tracing.current_traceparent() or ctx.traceparent,
     )

@@ -32,10 +32,12 @@ from bdg_gateway.auth import Authenticator
 from bdg_gateway.deps import CurrentGateway, Gateway
 from bdg_gateway.issue_jobs import IssueJobs
 from bdg_gateway.issue_settings import IssueTriggers
+from bdg_gateway.observability import RequestSpans
 from bdg_gateway.queries import JobQueries
 from bdg_gateway.views import Health, PoisonView
 from bdg_jobs.user_commands import JobCommands
 from bdg_sandbox.client import SandboxClient
+from bdg_telemetry import tracing
 
 HEALTH_TIMEOUT_SECONDS = 3.0
 
@@ -83,6 +85,8 @@ def create_app(
         "/healthz", healthz, methods=["GET"], tags=["health"], responses={503: {"model": Health}}
     )
     openapi_docs.install(app)
+    if tracing.enabled():
+        app.add_middleware(RequestSpans)
     return app
 
 

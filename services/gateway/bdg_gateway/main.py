@@ -20,6 +20,7 @@ from bdg_gateway.app import create_app
 from bdg_gateway.auth import AuthConfigError, Authenticator
 from bdg_gateway.issue_jobs import IssueJobs
 from bdg_gateway.issue_settings import IssueTriggerError, IssueTriggers, load_triggers
+from bdg_gateway.observability import count_jobs_per_state
 from bdg_gateway.queries import JobQueries
 from bdg_jobs.sources import SourceGrantsError
 from bdg_jobs.tenants import TenantPolicyError, load_policies
@@ -102,6 +103,7 @@ async def serve_http(
         stop.set()
         return
     serving = asyncio.create_task(server.serve(sockets=[sock]))
+    counting = asyncio.create_task(count_jobs_per_state(queries, stop))
     stopping = asyncio.create_task(stop.wait())
     log.info("gateway listening on http://%s:%s", settings.gateway_host, sock.getsockname()[1])
     try:
@@ -112,6 +114,7 @@ async def serve_http(
     finally:
         server.should_exit = True
         stopping.cancel()
+        counting.cancel()
         with contextlib.suppress(Exception):
             await serving
         await queries.close()

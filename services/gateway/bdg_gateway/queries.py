@@ -81,6 +81,13 @@ class JobQueries:
         )
         return int(row["total"]), newest
 
+    async def jobs_per_state(self) -> dict[str, int]:
+        """Every tenant's jobs counted by state (the operator's metrics, not a tenant's view)."""
+        async with self.pool.connection(timeout=5) as conn, conn.cursor() as cur:
+            await cur.execute("SELECT state, count(*) FROM agent_config GROUP BY state")
+            rows = await cur.fetchall()
+        return {str(state): int(count) for state, count in rows}
+
     async def ping(self) -> None:
         async with self.pool.connection(timeout=5) as conn:
             await conn.execute("SELECT 1")

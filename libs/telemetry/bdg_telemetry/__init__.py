@@ -1,0 +1,1 @@
+"""Traces (OpenTelemetry, off unless configured) and metrics (Prometheus) of every process."""

@@ -1,0 +1,103 @@
+"""Spans around requests, handler runs, model calls, tool calls and sandbox execs.
+
+Off unless an OTLP endpoint is configured by the standard ``OTEL_*`` variables; off, no
+OpenTelemetry module is imported and every ``span`` is a shared do-nothing object, so tracing
+costs one global read per span. On, ``bdg_telemetry.otel`` builds the SDK (a bounded queue
+exported by a background thread: a slow or unreachable collector never holds a handler).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from bdg_telemetry.otel import Tracing
+
+AttributeValue = str | int | float | bool
+Kind = Literal["internal", "server", "client", "consumer", "producer"]
+
+_tracing: Tracing | None = None
+
+
+class Span:
+    """What a caller may do with its span; this base does nothing (tracing off)."""
+
+    def set(self, key: str, value: AttributeValue | None) -> None:
+        return None
+
+    def rename(self, name: str) -> None:
+        """Once the name is known (a request's route, after routing)."""
+        return None
+
+
+NO_SPAN = Span()
+
+
+def configured(env: Mapping[str, str] = os.environ) -> bool:
+    """Tracing is on when an OTLP endpoint is set and neither the SDK nor the traces exporter
+    is switched off (``OTEL_SDK_DISABLED=true``, ``OTEL_TRACES_EXPORTER=none``)."""
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    exporters = env.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower()
+    if "otlp" not in {e.strip() for e in exporters.split(",")}:
+        return False
+    return bool(
+        env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+
+
+def setup(service: str, env: Mapping[str, str] = os.environ) -> bool:
+    """Start tracing for this process (once) if configured; says whether it is on.
+
+    ``service`` names the process unless ``OTEL_SERVICE_NAME`` does."""
+    global _tracing
+    if _tracing is not None:
+        return True
+    if not configured(env):
+        return False
+    from bdg_telemetry.otel import Tracing  # the SDK is imported only now
+
+    _tracing = Tracing.from_env(service, env)
+    return True
+
+
+def enabled() -> bool:
+    return _tracing is not None
+
+
+def shutdown() -> None:
+    """Export what is queued (bounded by the exporter's timeout) and stop."""
+    global _tracing
+    if _tracing is not None:
+        _tracing.shutdown()
+        _tracing = None
+
+
+@contextmanager
+def span(
+    name: str,
+    attributes: Mapping[str, AttributeValue | None] | None = None,
+    *,
+    parent: str | None = None,
+    kind: Kind = "internal",
+) -> Iterator[Span]:
+    """A span around the block, child of the current span, or of ``parent`` (a W3C
+    traceparent, from an event or a request) when given. An exception leaving the block is
+    recorded on the span and goes on."""
+    if _tracing is None:
+        yield NO_SPAN
+        return
+    with _tracing.span(name, attributes or {}, parent, kind) as current:
+        yield current
+
+
+def current_traceparent() -> str | None:
+    """The W3C traceparent of the current span, for an event to carry; None when off."""
+    return None if _tracing is None else _tracing.current_traceparent()
+
+
+def dropped_spans() -> int:
+    return 0 if _tracing is None else _tracing.dropped
