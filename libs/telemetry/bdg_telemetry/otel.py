@@ -33,6 +33,7 @@ KINDS: dict[tracing.Kind, SpanKind] = {
 }
 PROPAGATOR = TraceContextTextMapPropagator()
 DEFAULT_QUEUE = 2048
+DEFAULT_BATCH = 512  # the SDK's default
 
 
 class Drops:
@@ -114,13 +115,21 @@ class Tracing:
 
     @classmethod
     def from_env(cls, service: str, env: Mapping[str, str]) -> Tracing:
+        # The exporter reads its endpoint, headers and timeout from OTEL_EXPORTER_OTLP_*.
         limit = int(env.get("OTEL_BSP_MAX_QUEUE_SIZE") or DEFAULT_QUEUE)
+        return cls.exporting(service, OTLPSpanExporter(), limit)
+
+    @classmethod
+    def exporting(cls, service: str, exporter: SpanExporter, limit: int) -> Tracing:
         drops = Drops(limit)
         # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (read by Resource.create) win.
         provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
-        exporter = CountingExporter(OTLPSpanExporter(), drops)
         # The SDK's own queue is larger than ours: ours decides (and counts) what is dropped.
-        batch = BatchSpanProcessor(exporter, max_queue_size=limit + 1)
+        batch = BatchSpanProcessor(
+            CountingExporter(exporter, drops),
+            max_queue_size=limit + 1,
+            max_export_batch_size=min(limit, DEFAULT_BATCH),
+        )
         provider.add_span_processor(BoundedProcessor(batch, drops))
         return cls(provider, drops)
 
