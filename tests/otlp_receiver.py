@@ -117,3 +117,18 @@ def otlp_receiver() -> Iterator[Receiver]:
         yield receiver
     finally:
         receiver.stop()
+
+
+def main() -> None:
+    """``python -m tests.otlp_receiver``: prints its endpoint, receives until stdin closes, then
+    prints how many spans it decoded (a benchmark's collector, apart from the measured process)."""
+    import sys
+
+    with otlp_receiver() as receiver:
+        print(receiver.endpoint, flush=True)
+        sys.stdin.read()
+        print(len(receiver.received()), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -40,6 +40,15 @@ def needs_model(services: Sequence[str]) -> bool:
     return any(name not in MODEL_FREE for name in services)
 
 
+def metrics_ports(names: Sequence[str], base: int | None) -> dict[str, dict[str, str]]:
+    """Each service's own ``BDG_METRICS_PORT``: ``base`` plus its place in SERVICES (stable
+    whatever subset runs; other names after them). Unset or 0: left as it is."""
+    if not base:
+        return {}
+    order = [*SERVICES, *(n for n in names if n not in SERVICES)]
+    return {name: {"BDG_METRICS_PORT": str(base + order.index(name))} for name in names}
+
+
 def default_commands() -> dict[str, list[str]]:
     return {
         name: [sys.executable, "-m", MODULES.get(name, f"bdg_{name}.main")] for name in SERVICES
@@ -106,6 +115,7 @@ def up(
             env,
             console,
             stop_timeout=stop_timeout,
+            service_env=metrics_ports(names, settings.bdg_metrics_port),
             servers=stack.servers() if stack is not None else (),
         )
         stopped = asyncio.run(supervisor.run())

@@ -4,6 +4,7 @@ cloud here), the model from a recordings file (or, recording, from a fake OpenAI
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from tests.e2e.full_flow.scenarios import Scenario
@@ -32,8 +33,13 @@ def model_env(scenario: Scenario, fake: FakeOpenAi | None) -> dict[str, str]:
 
 
 def start_services(
-    cluster: Cluster, sandbox_endpoint: str, deploy_answers: Path, llm: dict[str, str]
+    cluster: Cluster,
+    sandbox_endpoint: str,
+    deploy_answers: Path,
+    llm: dict[str, str],
+    metrics_ports: Mapping[str, int] | None = None,
 ) -> None:
+    """``metrics_ports``: the roles that serve their metrics, and where."""
     shared = {
         "AGENT_SANDBOX_ENDPOINT": sandbox_endpoint,
         "BDG_ANSWERS_FILE": "",  # every step but the deploy is real
@@ -46,4 +52,6 @@ def start_services(
         env = dict(shared)
         if role == "deployer":
             env["BDG_ANSWERS_FILE"] = str(deploy_answers)
+        if metrics_ports and role in metrics_ports:
+            env["BDG_METRICS_PORT"] = str(metrics_ports[role])
         cluster.start(role, module=f"bdg_{role}.main", env=env)
