@@ -97,12 +97,16 @@ async def measure(args: argparse.Namespace) -> dict[str, object]:
         off: list[float] = []
         on: list[float] = []
         dropped = 0
+        ratios: list[float] = []
         for _ in range(args.rounds):
-            off += await timed(handler_run, args.runs)
+            off_round = await timed(handler_run, args.runs)
             tracing.setup("bench")
-            on += await timed(handler_run, args.runs)
+            on_round = await timed(handler_run, args.runs)
             dropped += tracing.dropped_spans()
             tracing.shutdown()  # exports what is queued; tracing off again
+            ratios.append(statistics.median(on_round) / statistics.median(off_round))
+            off += off_round
+            on += on_round
         raw = await asyncio.to_thread(commit_latency, url, 500)
         tracing.setup("bench")
         one_span = span_cost(2000)  # within the queue's 2048: none dropped
@@ -112,14 +116,16 @@ async def measure(args: argparse.Namespace) -> dict[str, object]:
             await js.delete_stream(name)
         await nc.close()
         store.close()
-    return {"off": off, "on": on, "raw": raw, "span": (one_span, off_span), "dropped": dropped}
+    spans = (one_span, off_span)
+    return {"off": off, "on": on, "raw": raw, "span": spans, "dropped": dropped, "ratios": ratios}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", default=None)
-    parser.add_argument("--runs", type=int, default=400, help="handler runs per round")
-    parser.add_argument("--rounds", type=int, default=6, help="rounds of each (off, on)")
+    # Short rounds, many of them: drift (other load on the machine) hits off and on alike.
+    parser.add_argument("--runs", type=int, default=50, help="handler runs per round")
+    parser.add_argument("--rounds", type=int, default=30, help="rounds of each (off, on)")
     args = parser.parse_args()
     collector = subprocess.Popen(
         [sys.executable, "-m", "tests.otlp_receiver"],
@@ -145,11 +151,14 @@ def main() -> None:
     print(f"handler run, tracing on       p50 {on50:7.3f} ms   p99 {on99:7.3f} ms  ({len(on)})")
     print(f"overhead (p50, on vs off)     {100 * (on50 - off50) / off50:+.1f} %")
     print(f"overhead (mean, on vs off)    {mean:+.1f} %")
+    per_round = 100 * (statistics.median(cast(list[float], got["ratios"])) - 1)
+    print(f"overhead (median of rounds)   {per_round:+.1f} %")
     print(f"raw: one row commit           p50 {raw50:7.3f} ms   p99 {raw99:7.3f} ms")
     print(
         f"raw: one span                 on {one_span * 1e6:6.1f} us   off {off_span * 1e6:6.3f} us"
     )
     print(f"spans received by the collector: {received}, dropped: {got['dropped']}")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
