@@ -211,26 +211,39 @@ async def test_with_no_collector_jobs_finish_and_dropped_spans_are_counted(
         cluster.start(role, env={"BDG_METRICS_PORT": "0"})
     c = client
     job = await c.commands.create(c.caller, cmd.RequestJob(goal="ship it"))
+    # A second job whose planner fails every delivery: retried, then dead-lettered.
+    poisoned = await c.commands.create(c.caller, cmd.RequestJob(goal="poison:planner"))
     await wait_for_state(c.store, job.job_id, JobState.awaiting_plan_approval)
     await c.commands.approve_plan(c.caller, job.job_id)
     await wait_for_state(c.store, job.job_id, JobState.awaiting_deploy_approval)
     await c.commands.approve_deploy(c.caller, job.job_id)
     await wait_for_state(c.store, job.job_id, JobState.done)
-
+    await wait_for_state(c.store, poisoned.job_id, JobState.failed)
     planner_url = await logged_url(cluster.processes[0], "metrics at")
 
-    async def dropped() -> dict[str, list[tuple[dict[str, str], float]]] | None:
+    async def counted() -> dict[str, list[tuple[dict[str, str], float]]] | None:
         samples = await scrape(planner_url)
-        counted = total(samples["bdg_trace_spans_dropped_total"]) > 0
+        dropped = total(samples["bdg_trace_spans_dropped_total"]) > 0
+        lettered = total(samples.get("bdg_dead_letters_total", []))
         # The queue lag is read by the stream watchdog's next pass.
-        return samples if counted and "bdg_consumer_pending" in samples else None
+        lag = "bdg_consumer_pending" in samples
+        return samples if dropped and lettered and lag else None
 
-    planner = await eventually(dropped, 30, "the planner's dropped spans and queue lag")
+    planner = await eventually(counted, 30, "the planner's dropped spans, dead letter, lag")
     handled = planner["bdg_events_handled_total"]
+    requested = {"service": "planner", "event": "JobRequested"}
     # At least once: the reconciler may re-drive the request while the plan awaits approval.
-    ok = total(handled, service="planner", event="JobRequested", outcome="ok")
+    ok = total(handled, **requested, outcome="ok")
     assert ok >= 1
-    assert total(planner["bdg_handler_seconds_count"], event="JobRequested") == ok
+    # BDG_MAX_DELIVER=3: retried twice, then dead-lettered (the reconciler's re-drives of the
+    # failing step may add retries); each of them a handler run timed.
+    retries = total(handled, **requested, outcome="retry")
+    assert retries >= 2
+    assert total(handled, **requested, outcome="dead_letter") == 1
+    assert total(planner["bdg_dead_letters_total"], **requested) == 1
+    assert total(planner["bdg_redeliveries_total"], **requested) >= 2
+    runs = total(planner["bdg_handler_seconds_count"], event="JobRequested")
+    assert runs == ok + retries + 1
     assert {labels["consumer"] for labels, _ in planner["bdg_consumer_pending"]} == {
         "planner-JobRequested",
         "planner-TestsPassed",

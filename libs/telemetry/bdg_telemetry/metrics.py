@@ -89,11 +89,16 @@ _served: tuple[str, int] | None = None
 
 def serve(host: str, port: int | None) -> tuple[str, int] | None:
     """Serve /metrics on ``host:port`` (port 0: any free one, logged); no port: not served.
-    Once per process; returns where."""
+    Once per process; returns where. A port that cannot be bound is logged as an error and the
+    service works on without its endpoint: metrics never stop jobs."""
     global _served
     if _served is not None or port is None:
         return _served
-    server, _ = start_http_server(port, addr=host)
+    try:
+        server, _ = start_http_server(port, addr=host)
+    except OSError as error:
+        log.error("cannot serve metrics on %s:%d: %s; running without /metrics", host, port, error)
+        return None
     REGISTRY.register(DroppedSpans())
     _served = (host, server.server_port)
     log.info("metrics at http://%s:%d/metrics", *_served)
