@@ -20,6 +20,7 @@ bench:
 	uv run python -m bench.full_job
 	uv run python -m bench.tester_phases
 	uv run python -m bench.job_create
+	uv run python -m bench.tracing_overhead
 
 bench-agent:  # the agent task set on the configured model (the offline one: about 15 min)
 	uv run python -m bench.agent_bench

@@ -127,13 +127,15 @@ async def test_one_job_is_one_trace_from_the_gateway_to_the_tester(
     answers = write_deploy_answers(tmp_path / "deploy-answers.json")
     start_services(cluster, daemon.endpoint, answers, model_env(scenario, None), metrics)
     url = await logged_url(gateway, "gateway listening on")
+    # A trace the tenant picks is not followed: the job's trace starts at the gateway.
+    chosen = secrets.token_hex(16)
+    headers = {
+        **keys.headers(tenant, algorithm="EdDSA"),
+        "traceparent": f"00-{chosen}-{'1' * 16}-01",
+    }
     async with httpx.AsyncClient(base_url=url) as http:
         body = {"goal": scenario.goal, "repo": str(repo), "base_ref": "main"}
-        created = await http.post(
-            "/jobs",
-            json={**body, "plan_approval": "auto"},
-            headers=keys.headers(tenant, algorithm="EdDSA"),
-        )
+        created = await http.post("/jobs", json={**body, "plan_approval": "auto"}, headers=headers)
     assert created.status_code == 201, created.text
     job_id = created.json()["id"]
     await wait_for_state(client.store, job_id, JobState.awaiting_deploy_approval, 240)
@@ -164,6 +166,7 @@ async def test_one_job_is_one_trace_from_the_gateway_to_the_tester(
         return [s.service for s in reversed(path)]
 
     (root,) = [s for s in spans if not s.parent_span_id]
+    assert root.trace_id != chosen
     assert (root.service, root.name, root.attributes["http.response.status_code"]) == (
         "gateway",
         "POST /jobs",

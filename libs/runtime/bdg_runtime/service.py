@@ -49,6 +49,7 @@ from bdg_runtime.watchdog import watch_streams
 from bdg_telemetry import metrics, tracing
 
 log = logging.getLogger(__name__)
+TRACES_AT_STOP_SECONDS = 3.0
 
 
 class ConfigurationError(RuntimeError):
@@ -148,7 +149,7 @@ async def serve(
         with contextlib.suppress(Exception):
             await nc.drain()
         store.close()
-        await asyncio.to_thread(tracing.shutdown)  # the last spans, bounded by the export timeout
+        await asyncio.to_thread(tracing.shutdown, TRACES_AT_STOP_SECONDS)  # the last spans
         log.info("%s stopped", name)
 
 

@@ -158,7 +158,9 @@ class SandboxClient:
         """Run ``argv``; output is passed to ``on_output`` as it comes and the first
         ``keep_output`` bytes of each stream are kept in the result."""
         frame = sb.Exec(id=self._id(), tenant=tenant, workspace=workspace, argv=argv, **fields)  # type: ignore[arg-type]
-        attributes = {"process.executable.name": argv[0] if argv else "", "bdg.tenant_id": tenant}
+        # Names from a tenant's job: cut, so a span stays small.
+        executable = argv[0][:200] if argv else ""
+        attributes = {"process.executable.name": executable, "bdg.tenant_id": tenant}
         outcome = "error"
         started = time.perf_counter()
         try:

@@ -9,6 +9,7 @@ exported by a background thread: a slow or unreachable collector never holds a h
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Literal
@@ -68,12 +69,16 @@ def enabled() -> bool:
     return _tracing is not None
 
 
-def shutdown() -> None:
-    """Export what is queued (bounded by the exporter's timeout) and stop."""
+def shutdown(within: float | None = None) -> None:
+    """Stop, exporting what is queued; ``within`` seconds at most (a collector that is away
+    must not hold a stopping service), after which the rest is left to a daemon thread."""
     global _tracing
-    if _tracing is not None:
-        _tracing.shutdown()
-        _tracing = None
+    if _tracing is None:
+        return
+    stopping, _tracing = _tracing, None
+    exporting = threading.Thread(target=stopping.shutdown, name="otel-shutdown", daemon=True)
+    exporting.start()
+    exporting.join(within)
 
 
 @contextmanager

@@ -63,8 +63,9 @@ class ToolCaller:
         }
 
     async def call(self, ctx: ToolContext, tool: str, arguments_json: str) -> oc.Outcome:
-        attributes = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool}
-        with tracing.span(f"execute_tool {tool}", attributes) as span:
+        name = tool[:100]  # as the model wrote it (maybe no tool at all): cut for the span
+        attributes = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name}
+        with tracing.span(f"execute_tool {name}", attributes) as span:
             outcome = await self._call(ctx, tool, arguments_json)
             span.set("gen_ai.tool.call.id", outcome.call_id)
             span.set("bdg.tool.outcome", type(outcome).__name__)

@@ -1,5 +1,8 @@
-"""What an operator sees of the gateway: a span per HTTP request (the root of a job's trace,
-or the child of the caller's ``traceparent`` header) and the jobs per state in the metrics."""
+"""What an operator sees of the gateway: a span per HTTP request (the root of a job's trace)
+and the jobs per state in the metrics.
+
+A caller's ``traceparent`` header is not followed: callers are tenants, and a tenant must not
+put its requests (and its jobs) into a trace of its choosing, another tenant's included."""
 
 from __future__ import annotations
 
@@ -28,8 +31,6 @@ class RequestSpans:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        parent = headers.get(b"traceparent", b"").decode("latin-1") or None
         method = scope.get("method", "GET")
         attributes: dict[str, tracing.AttributeValue | None] = {
             "http.request.method": method,
@@ -42,7 +43,7 @@ class RequestSpans:
                 status["code"] = int(message["status"])
             await send(message)
 
-        with tracing.span(method, attributes, parent=parent, kind="server") as span:
+        with tracing.span(method, attributes, kind="server") as span:
             try:
                 await self.app(scope, receive, sending)
             finally:
