@@ -8,21 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
-import os
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
-import nats
 import psycopg
-import typer
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from pydantic import ValidationError
-from rich.console import Console
-from rich.text import Text
 
+from bdg_cli.options import default_user, tenant_id
+from bdg_cli.options import fail as fail  # re-exported: commands import it from here
+from bdg_cli.reach import Unreachable, connect_nats
 from bdg_contracts import subjects
 from bdg_jobs.application import JobApplication
 from bdg_jobs.errors import DomainError, JobNotFoundError
@@ -51,18 +48,9 @@ class Connected:
     commands: JobCommands
 
 
-def default_user() -> str:
-    with contextlib.suppress(Exception):
-        return os.environ.get("BDG_USER") or os.environ.get("USER") or getpass.getuser()
-    return "local"
-
-
 def caller(tenant: str | None = None, user: str | None = None) -> Caller:
     """Options first, then ``BDG_TENANT`` (default "local") / ``BDG_USER`` (default $USER)."""
-    return Caller(
-        tenant_id=tenant or os.environ.get("BDG_TENANT") or "local",
-        user_id=user or default_user(),
-    )
+    return Caller(tenant_id=tenant_id(tenant), user_id=user or default_user())
 
 
 @contextlib.contextmanager
@@ -122,29 +110,6 @@ async def connected(
         )
 
 
-class Unreachable(RuntimeError):
-    """PostgreSQL or NATS did not answer: a message for the user, not a traceback."""
-
-
-async def connect_nats(url: str) -> Client:
-    """A few attempts, then a clear error (the services' client retries forever, loudly)."""
-
-    async def quiet(error: Exception) -> None:
-        return None
-
-    try:
-        return await nats.connect(
-            url,
-            name="bdg-cli",
-            connect_timeout=3,
-            max_reconnect_attempts=3,
-            reconnect_time_wait=0.5,
-            error_cb=quiet,
-        )
-    except Exception as error:
-        raise Unreachable(f"cannot reach NATS at {url}: {error or type(error).__name__}") from error
-
-
 def _migrate(url: str) -> None:
     try:
         migrate(url)
@@ -167,13 +132,6 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
 USAGE_ERRORS: tuple[type[BaseException], ...] = (ValueError, ValidationError)
 
 T = TypeVar("T")
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    Console(stderr=True, highlight=False).print(
-        Text(f"error: {message}", style="bold red"), soft_wrap=True
-    )
-    raise typer.Exit(code)
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bdg_cli.context import caller, connected, run
-from bdg_cli.index import Tenant
+from bdg_cli.options import Tenant
 from bdg_cli.records import AsJson, json_text
 from bdg_jobs.ledger.costs import CostRow, GroupBy, costs
 

@@ -8,7 +8,8 @@ import typer
 from rich.console import Console
 
 from bdg_cli import listings, render
-from bdg_cli.context import connected, default_user, run
+from bdg_cli.context import connected, run
+from bdg_cli.options import default_user
 from bdg_cli.records import AsJson, json_text, print_records
 from bdg_contracts import subjects
 from bdg_runtime.dlq import DeadLetter, list_dead_letters, retry_dead_letter

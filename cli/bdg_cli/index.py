@@ -6,11 +6,8 @@ URL, or the top of a local work tree under a root granted to the tenant (bdg_job
 
 from __future__ import annotations
 
-import re
-import subprocess
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import unquote, urlparse
 from uuid import UUID
 
 import typer
@@ -18,6 +15,7 @@ import typer
 from bdg_cli import listings
 from bdg_cli.context import Connected, caller, connected, fail, run
 from bdg_cli.index_progress import SETTLED, Row, console, errors, follow, rows
+from bdg_cli.options import Tenant, User
 from bdg_cli.records import AsJson, json_text, print_records
 from bdg_contracts import commands as cmd
 from bdg_contracts.ids import new_event_id
@@ -29,40 +27,9 @@ from bdg_jobs.user_commands import Caller
 
 app = typer.Typer(help="Index repositories for code search.", no_args_is_help=True)
 STALL_SECONDS = 30.0  # `status` follows on its own only while the indexer shows signs of life
-_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
-_SCP = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!/)")  # git@host:owner/repo
-
-Tenant = Annotated[
-    str | None, typer.Option(help="tenant [env BDG_TENANT, default local]", show_default=False)
-]
-User = Annotated[
-    str | None, typer.Option(help="user [env BDG_USER, default $USER]", show_default=False)
-]
 
 
 # -- what to register ---------------------------------------------------------------------------
-def is_url(target: str) -> bool:
-    return bool(_URL.match(target) or _SCP.match(target)) and not target.startswith("file:")
-
-
-def work_tree(target: str) -> str:
-    """The absolute top of the git work tree ``target`` (a path or file:// URL) lies in."""
-    path = Path(unquote(urlparse(target).path) if target.startswith("file:") else target)
-    path = path.expanduser()
-    if not path.is_dir():
-        fail(f"{target}: no such directory", 2)
-    try:
-        top = subprocess.run(
-            ["git", "-C", str(path), "rev-parse", "--show-toplevel"],
-            capture_output=True, text=True, timeout=30, check=False,
-        )  # fmt: skip
-    except FileNotFoundError:
-        fail("git is not installed: it is needed to index a local repository", 2)
-    if top.returncode != 0 or not top.stdout.strip():
-        fail(f"{path.resolve()} is not a git work tree (git rev-parse found none)", 2)
-    return str(Path(top.stdout.strip()).resolve())
-
-
 def repo_commands(conn: Connected) -> RepoCommands:
     return RepoCommands(
         conn.store,

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from bdg_cli import job_status, render
 from bdg_cli.context import caller, connected, run
-from bdg_cli.jobs import JobId, Tenant, User
+from bdg_cli.options import JobId, Tenant, User
 from bdg_contracts.base import Event
 from bdg_jobs.domain import Job
 

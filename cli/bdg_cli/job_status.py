@@ -17,7 +17,6 @@ from bdg_contracts.states import JobState
 from bdg_jobs.domain import Job
 
 E = TypeVar("E", bound=Event)
-MARKUP_ONLY = ("```", "---", "***", "___", "|---", "| ---")
 
 
 @dataclass(frozen=True)
@@ -27,16 +26,6 @@ class Waiting:
     what: str
     detail: str
     commands: tuple[str, ...]
-
-
-def first_meaningful_line(text: str, width: int = 70) -> str:
-    """The first line that says something: not blank, not a markdown heading, fence or rule
-    (``## Test analysis`` says what follows, not what happened); a heading when that is all."""
-    lines = [s.strip() for s in text.splitlines() if s.strip()]
-    said = [s for s in lines if not s.startswith("#") and not s.startswith(MARKUP_ONLY)]
-    line = said[0] if said else (lines[0].lstrip("#").strip() if lines else "")
-    line = line.removeprefix("- ").removeprefix("* ").replace("**", "")
-    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def last_of(history: Sequence[Event], cls: type[E]) -> E | None:

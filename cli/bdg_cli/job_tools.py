@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bdg_cli.context import caller, connected, run
-from bdg_cli.jobs import JobId, Tenant, User, steer
+from bdg_cli.jobs import steer
+from bdg_cli.options import JobId, Tenant, User
 from bdg_contracts import tool_events as tev
 from bdg_jobs.attempt_tool_calls import short_arguments
 from bdg_tools.approvals import AwaitingCall, ToolApprovals

@@ -10,20 +10,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
-import psycopg
 import typer
-from psycopg.rows import tuple_row
 from rich.console import Console
 
-from bdg_cli import listings, render
+from bdg_cli import render
 from bdg_cli.context import Connected, caller, connected, run
-from bdg_cli.records import AsJson, json_text, print_records
+from bdg_cli.options import JobId, Tenant, User
 from bdg_contracts import commands as cmd
 from bdg_contracts import subjects, wire
 from bdg_contracts.base import Event
 from bdg_contracts.states import ENDED_STATES, JobState
 from bdg_jobs.domain import Job
-from bdg_jobs.projector import catch_up
 from bdg_jobs.sources import absolute
 from bdg_jobs.store import Recorded
 from bdg_jobs.user_commands import Caller
@@ -33,21 +30,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Create, inspect and steer jobs.", no_args_is_help=True)
 console = Console(highlight=False, soft_wrap=True)
-
-JobId = Annotated[
-    UUID, typer.Argument(metavar="JOB", help="the job's id (a UUID)", show_default=False)
-]
-Tenant = Annotated[
-    str | None, typer.Option(help="tenant [env BDG_TENANT, default local]", show_default=False)
-]
-User = Annotated[
-    str | None, typer.Option(help="user [env BDG_USER, default $USER]", show_default=False)
-]
-
-LIST_SQL = (
-    'SELECT "jobId", state, goal, "user", "costUSD", "updatedAt", version FROM agent_config '
-    'WHERE tenant = %s ORDER BY "createdAt" DESC, "jobId" LIMIT %s'
-)
 
 
 class Follower:
@@ -165,37 +147,6 @@ def create(
         console.print(str(job.job_id))
 
     run(main())
-
-
-@app.command("list")
-def list_jobs(
-    limit: Annotated[int, typer.Option(min=1)] = 50,
-    as_json: AsJson = False,
-    tenant: Tenant = None,
-    user: User = None,
-) -> None:
-    """The tenant's jobs from the agent_config read model, newest first, one per line."""
-
-    async def main() -> list[tuple[object, ...]]:
-        who = caller(tenant, user)
-        async with connected() as conn:
-            return await asyncio.to_thread(_list, conn, who.tenant_id, limit)
-
-    rows = run(main())
-    if as_json:
-        print(json_text(listings.job_records(rows)))
-    elif rows:
-        print_records(listings.JOB_COLUMNS, listings.job_rows(rows))
-    else:
-        console.print("no jobs yet (`bdg job create GOAL --repo PATH`)")
-
-
-def _list(conn: Connected, tenant: str, limit: int) -> list[tuple[object, ...]]:
-    with psycopg.connect(conn.database_url, autocommit=True) as db:
-        # Up to date even with no service running (exactly once: the position row is locked).
-        catch_up(conn.store, db)
-        with db.cursor(row_factory=tuple_row) as cur:
-            return cur.execute(LIST_SQL, (tenant, limit)).fetchall()
 
 
 @app.command()

@@ -8,10 +8,20 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
-from bdg_cli.job_status import first_meaningful_line
-
 if TYPE_CHECKING:
     from bdg_runtime.dlq import DeadLetter
+
+MARKUP_ONLY = ("```", "---", "***", "___", "|---", "| ---")
+
+
+def first_meaningful_line(text: str, width: int = 70) -> str:
+    """The first line that says something: not blank, not a markdown heading, fence or rule
+    (``## Test analysis`` says what follows, not what happened); a heading when that is all."""
+    lines = [s.strip() for s in text.splitlines() if s.strip()]
+    said = [s for s in lines if not s.startswith("#") and not s.startswith(MARKUP_ONLY)]
+    line = said[0] if said else (lines[0].lstrip("#").strip() if lines else "")
+    line = line.removeprefix("- ").removeprefix("* ").replace("**", "")
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def _minute(value: datetime | None) -> str:

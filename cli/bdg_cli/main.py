@@ -16,16 +16,38 @@ from bdg_cli.lazy import LazyGroup, Loader, command, group, registered
 
 
 def _job_group() -> typer.Typer:
-    from bdg_cli import jobs
-
-    jobs.app.info.cls = JobGroup
-    return jobs.app
+    return typer.Typer(cls=JobGroup, help="Create, inspect and steer jobs.", no_args_is_help=True)
 
 
 class JobGroup(LazyGroup):
-    """`bdg job`: the commands of ``jobs.py`` eagerly, the others when they run."""
+    """`bdg job`: every command imported when it runs (`job list` imports neither the contracts
+    nor the event store that the others need)."""
 
     lazy: ClassVar[Mapping[str, tuple[Loader, str]]] = {
+        "create": (command("jobs", "create"), "Request a job; prints its id."),
+        "list": (
+            command("job_list", "list", "list_jobs"),
+            "The tenant's jobs from the agent_config read model, newest first, one per line.",
+        ),
+        "events": (
+            command("jobs", "events"),
+            "The job's events; with --follow, live until it is done, failed or cancelled.",
+        ),
+        "approve": (
+            command("jobs", "approve"),
+            "Approve the plan (or, with --deploy, the deploy).",
+        ),
+        "cancel": (command("jobs", "cancel"), "Cancel the job for good."),
+        "retry": (command("jobs", "retry"), "Run the failed step again."),
+        "pause": (
+            command("jobs", "pause"),
+            "Pause the job; work in flight finishes, nothing new starts.",
+        ),
+        "resume": (command("jobs", "resume"), "Resume a paused job where it stopped."),
+        "budget": (
+            command("jobs", "budget"),
+            "Raise the job's cost limit; a job suspended for its budget resumes.",
+        ),
         "show": (registered("job_show"), "The job now, what it waits for and how to continue it."),
         "plan": (command("job_plan", "plan"), "The job's plan: its versions, one whole, a diff."),
         "tools": (command("job_tools", "tools"), "The gated tool calls the job waits on."),

@@ -8,11 +8,12 @@ anywhere else it is whole, so ``grep``, ``cut`` and ``less -S`` get one line per
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 GAP = "  "
 
@@ -40,11 +41,11 @@ def json_text(value: Any) -> str:
 
 
 def print_records(header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    """On a terminal, cut to its width; elsewhere whole lines (``COLUMNS`` does not cut)."""
-    console = Console(highlight=False, soft_wrap=True)
-    width = console.width if console.is_terminal else None
+    """On a terminal, cut to its width; elsewhere whole lines (``COLUMNS`` does not cut).
+    Plain ``print``: rich would cost a quick listing's start more than the listing."""
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
     for line in record_lines(header, rows, width):
-        console.print(line, markup=False)
+        print(line)
 
 
 AsJson = Annotated[

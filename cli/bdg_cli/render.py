@@ -10,7 +10,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from bdg_cli.job_status import first_meaningful_line
+from bdg_cli.listings import first_meaningful_line
 from bdg_contracts import events as ev
 from bdg_contracts import tool_events as tev
 from bdg_contracts.base import Event

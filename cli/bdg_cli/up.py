@@ -8,7 +8,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -17,11 +17,12 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from bdg_audit.settings import AuditSettings
 from bdg_cli.own_sandbox import OwnSandbox, default_roots, ensure_sandbox, grant_roots
 from bdg_cli.procs import Supervisor
 from bdg_cli.web_sign_in import sign_in_env
 from bdg_jobs.sources import SourceGrantsError
-from bdg_runtime.embedded import resolve_urls
+from bdg_runtime.embedded import EmbeddedStack, resolve_urls, start_embedded
 from bdg_runtime.local_llm import ensure_local_model_server, service_env
 from bdg_runtime.settings import Settings
 
@@ -32,6 +33,8 @@ MODULES = {"edge": "bdg_deployer.edge.main"}
 # Services that never call a chat model (the indexer embeds offline or with OpenAI, which the
 # local chat model cannot do). Any other name, a test's own command included, may call one.
 MODEL_FREE = frozenset({"gateway", "tester", "deployer", "indexer", "auditor", "edge"})
+# Services that read or write the audit trail's S3: the embedded SeaweedFS starts only for them.
+S3_USERS = frozenset({"gateway", "auditor"})
 
 
 def needs_model(services: Sequence[str]) -> bool:
@@ -81,12 +84,14 @@ def up(
     settings = Settings() if home is None else Settings(bdg_home=home)
     # Until the supervisor takes over the signals, a SIGTERM must still unwind and stop the stack.
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    stack = model_server = None
+    stack = s3_stack = model_server = None
     own_sandbox: OwnSandbox | None = None
     try:
         database_url, nats_url, stack = resolve_urls(settings)
         where = "embedded under " + str(settings.bdg_home) if stack else "configured"
         _say(console, f"stack {where}: {database_url} {nats_url}")
+        audit = AuditSettings(bdg_home=settings.bdg_home)
+        s3_env, s3_stack = s3_for(audit, names, lambda line: _say(console, line))
         try:
             grants, roots = grant_roots(settings, tuple(source_roots) or default_roots(settings))
         except SourceGrantsError as error:
@@ -108,6 +113,7 @@ def up(
             "BDG_SOURCE_GRANTS": str(grants),
             "AGENT_SANDBOX_ENDPOINT": settings.agent_sandbox_endpoint,
             **service_env(model_server),
+            **s3_env,
             **sign_in_env(settings, lambda line: _say(console, line)),
         }
         supervisor = Supervisor(
@@ -116,7 +122,7 @@ def up(
             console,
             stop_timeout=stop_timeout,
             service_env=metrics_ports(names, settings.bdg_metrics_port),
-            servers=stack.servers() if stack is not None else (),
+            servers=[srv for s in (stack, s3_stack) if s is not None for srv in s.servers()],
         )
         stopped = asyncio.run(supervisor.run())
     except KeyboardInterrupt:
@@ -131,8 +137,34 @@ def up(
         if stack is not None:
             _say(console, "stopping the embedded stack")
             stack.stop()
+        if s3_stack is not None:
+            _say(console, "stopping the embedded S3 (SeaweedFS)")
+            s3_stack.stop()
         signal.signal(signal.SIGTERM, previous)
     return 0 if stopped else 1
+
+
+def s3_for(
+    audit: AuditSettings, names: Sequence[str], say: Callable[[str], None]
+) -> tuple[dict[str, str], EmbeddedStack | None]:
+    """The audit trail's S3 settings for every service, and the embedded SeaweedFS started
+    for them when no endpoint is configured and a service of ``names`` uses S3 (none else)."""
+    endpoint, stack = audit.bdg_s3_endpoint, None
+    if not endpoint and S3_USERS.intersection(names):
+        stack = start_embedded(audit.bdg_home, postgres=False, nats=False, s3=True)
+        endpoint = stack.s3_url
+        say(f"s3: SeaweedFS embedded under {audit.bdg_home} at {endpoint}")
+    elif endpoint:
+        say(f"s3: configured at {endpoint}")
+    if not endpoint:
+        return {}, None
+    return {
+        "BDG_S3_ENDPOINT": endpoint,
+        "BDG_S3_BUCKET": audit.bdg_s3_bucket,
+        "BDG_S3_REGION": audit.bdg_s3_region,
+        "BDG_S3_ACCESS_KEY": audit.bdg_s3_access_key,
+        "BDG_S3_SECRET_KEY": audit.bdg_s3_secret_key,
+    }, stack
 
 
 def _say(console: Console, line: str) -> None:

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from bdg_jobs.migrations import LATEST, MIGRATIONS, applied_versions, migrate
+from bdg_jobs.migrations import LATEST, LOCK_KEY, MIGRATIONS, applied_versions, migrate
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -74,6 +74,18 @@ def test_migrating_twice_changes_nothing(db_url: str) -> None:
     before = schema(db_url)
     assert migrate(db_url) == []
     assert schema(db_url) == before
+
+
+def test_an_up_to_date_database_is_not_locked_to_be_checked(db_url: str) -> None:
+    """Every command migrates first: on a database with nothing to apply that is one read,
+    never a wait on the lock another process holds while it migrates (or anything else)."""
+    migrate(db_url)
+    with psycopg.connect(db_url) as holder, psycopg.connect(db_url, autocommit=True) as conn:
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))  # held: no commit
+        conn.execute("SET lock_timeout = '2s'")  # waiting on the lock would fail, not hang
+        assert migrate(conn) == []
+        with pytest.raises(psycopg.errors.LockNotAvailable):  # the lock is held indeed
+            applied_versions(conn)
 
 
 @pytest.mark.parametrize("target", [m.version for m in MIGRATIONS[1:]])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bdg_cli.job_status import first_meaningful_line
+from bdg_cli.listings import first_meaningful_line
 
 
 @pytest.mark.parametrize(

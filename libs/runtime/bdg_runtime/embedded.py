@@ -28,7 +28,7 @@ from typing import Any
 
 import psutil
 
-from bdg_runtime.embedded_s3 import release_seaweedfs, start_seaweedfs
+from bdg_runtime.embedded_s3 import release_seaweedfs, seaweedfs_alive, start_seaweedfs
 from bdg_runtime.settings import Settings
 
 START_TIMEOUT_SECONDS = 20.0
@@ -82,7 +82,19 @@ class EmbeddedStack:
             servers.append(EmbeddedServer("nats", self.nats_alive, self.restart_nats))
         if self._pg is not None:
             servers.append(EmbeddedServer("postgres", self.postgres_alive, self.restart_postgres))
+        if self.s3_pid is not None:
+            servers.append(EmbeddedServer("s3", self.s3_alive, self.restart_s3))
         return servers
+
+    def s3_alive(self) -> bool:
+        return self.s3_pid is not None and seaweedfs_alive(self.home, self.s3_pid)
+
+    def restart_s3(self) -> str:
+        """SeaweedFS again on the same ports and store (services' endpoint stays valid), or
+        adopt the one another process started meanwhile. Says what runs now."""
+        with _locked(self.home):
+            self.s3_pid, self.s3_url = start_seaweedfs(self.home, same_ports=True)
+        return f"pid {self.s3_pid} at {self.s3_url}"
 
     def nats_alive(self) -> bool:
         self._reap()

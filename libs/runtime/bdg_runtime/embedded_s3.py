@@ -115,17 +115,20 @@ def _write(path: Path, state: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def start_seaweedfs(home: Path) -> tuple[int, str]:
-    """(pid, S3 endpoint URL) of the SeaweedFS under ``home``, started unless one runs.
+def start_seaweedfs(home: Path, same_ports: bool = False) -> tuple[int, str]:
+    """(pid, S3 endpoint URL) of the SeaweedFS under ``home``, started unless one runs; with
+    ``same_ports``, on the ports it had (a restart: the URL services were given stays valid).
 
     The caller holds the stack lock."""
     path = home / "s3.json"
     state = _read(path)
     pid, port, master = state.get("pid"), state.get("s3_port"), state.get("master_port")
+    ports: list[int] | None = state.get("ports")
     if not (pid and port and master and _alive(pid)):
         store = home / "s3"
         store.mkdir(exist_ok=True)
-        ports = _free_ports(8)
+        if not (same_ports and ports and len(ports) == 8):
+            ports = _free_ports(8)
         with (store / "weed.log").open("ab") as log:
             proc = subprocess.Popen(
                 _argv(store, ports),
@@ -136,7 +139,13 @@ def start_seaweedfs(home: Path) -> tuple[int, str]:
             )
         pid, port, master = proc.pid, ports[6], ports[0]
     users = [p for p in state.get("users", []) if p != os.getpid() and psutil.pid_exists(p)]
-    state = {"pid": pid, "s3_port": port, "master_port": master, "users": [*users, os.getpid()]}
+    state = {
+        "pid": pid,
+        "s3_port": port,
+        "master_port": master,
+        "ports": ports,
+        "users": [*users, os.getpid()],
+    }
     _write(path, state)
     try:
         _wait_ready(home, pid, port, master)
@@ -157,13 +166,21 @@ def _wait_ready(home: Path, pid: int, port: int, master: int) -> None:
         time.sleep(POLL_SECONDS)
 
 
+def seaweedfs_alive(home: Path, pid: int) -> bool:
+    """Whether the SeaweedFS under ``home`` runs: ours, or one another process restarted."""
+    recorded = _read(home / "s3.json").get("pid")
+    return any(_alive(p) for p in {pid, recorded} if p)
+
+
 def release_seaweedfs(home: Path, pid: int, stop_timeout: float) -> None:
     """Let go of SeaweedFS; it stops when no other live process uses it. Caller holds the lock."""
     path = home / "s3.json"
     state = _read(path)
     users = [p for p in state.get("users", []) if p != os.getpid() and psutil.pid_exists(p)]
-    if not users and _alive(pid):
-        proc = psutil.Process(pid)
+    # The recorded pid too: a supervisor (ours or another's) may have restarted it.
+    running = [] if users else [p for p in {pid, state.get("pid")} if p and _alive(p)]
+    for alive in running:
+        proc = psutil.Process(alive)
         with contextlib.suppress(psutil.NoSuchProcess):
             proc.terminate()
             try:
