@@ -13,7 +13,7 @@ from rich.text import Text
 
 from bdg_cli import render
 from bdg_cli.context import caller, connected, fail, run
-from bdg_cli.jobs import JobId, Tenant, User
+from bdg_cli.options import JobId, Tenant, User
 from bdg_contracts.base import Event
 from bdg_jobs.plans import PlanVersion, PlanVersionError, plan_diff, plan_versions
 

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import enum
 import os
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -82,7 +82,7 @@ def search(
         _print_hits(found.hits)
 
 
-def _print_hits(hits: list[tev.CodeHit]) -> None:
+def _print_hits(hits: Sequence[tev.CodeHit]) -> None:
     from rich.console import Console
 
     from bdg_cli import render

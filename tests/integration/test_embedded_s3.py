@@ -98,3 +98,28 @@ def test_an_auditor_stopped_while_its_s3_starts_leaves_nothing_running(tmp_path:
             auditor.kill()
         for proc in _weeds_of(home):
             proc.kill()
+
+
+def test_a_killed_seaweedfs_is_restarted_on_its_ports_with_its_objects() -> None:
+    """`bdg up` supervises it like NATS: after a kill -9 the restart answers at the same
+    endpoint (the one every service was given), with what was written before."""
+    home = Path(tempfile.mkdtemp(prefix="bdg-test-s3-kill-"))
+    stack = start_embedded(home, postgres=False, nats=False, s3=True)
+    try:
+        [server] = [s for s in stack.servers() if s.name == "s3"]
+        assert stack.s3_url
+        assert stack.s3_pid
+        url, first = stack.s3_url, stack.s3_pid
+        objects = ObjectStore.connect(url, AuditSettings(bdg_s3_bucket="kill-test"))
+        objects.ensure_bucket()
+        objects.put("a/b.csv", b"kept\n")
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: not server.alive(), 10, "the killed SeaweedFS seen dead")
+        assert "at " + url in server.restart()
+        assert stack.s3_pid != first
+        assert server.alive()
+        assert objects.get("a/b.csv") == b"kept\n"  # the same endpoint, the same store
+    finally:
+        stack.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    assert _weeds_of(home) == []

@@ -1,8 +1,10 @@
 """The audit trail over HTTP: the public keys (JWKS) and verification of the caller's files.
 
 The reader (object store + log) is built on first use from the audit settings, unless one was
-installed on ``app.state.audit`` (tests, or a composition root that already has one). Every
-route takes the tenant from the token; another tenant's job is answered like a missing one.
+installed on ``app.state.audit`` (tests, or a composition root that already has one). The S3
+endpoint is configured (``BDG_S3_ENDPOINT``; `bdg up` passes its SeaweedFS's): the gateway
+never starts a SeaweedFS of its own, which nothing would stop. Every route takes the tenant from
+the token; another tenant's job is answered like a missing one.
 """
 
 from __future__ import annotations
@@ -21,20 +23,22 @@ from bdg_audit.settings import AuditSettings
 from bdg_audit.store import ObjectStore, StorageUnavailableError
 from bdg_gateway.days import Day
 from bdg_gateway.deps import CurrentCaller, gateway_of
-from bdg_runtime.embedded import start_embedded
 
 router = APIRouter(tags=["audit"])
 _lock = asyncio.Lock()
 
 
+NO_ENDPOINT = (
+    "audit storage is not configured: set BDG_S3_ENDPOINT (or AWS_ENDPOINT_URL) to an S3 API; "
+    "`bdg up` sets it to the SeaweedFS it starts"
+)
+
+
 def _build(request: Request) -> AuditReader:
     settings = AuditSettings()
     endpoint = settings.bdg_s3_endpoint
-    if not endpoint:  # the embedded SeaweedFS under BDG_HOME, joined for the gateway's life
-        stack = start_embedded(settings.bdg_home, postgres=False, nats=False, s3=True)
-        request.app.state.audit_stack = stack
-        endpoint = stack.s3_url
-    assert endpoint
+    if not endpoint:
+        raise HTTPException(status_code=503, detail=NO_ENDPOINT)
     conninfo = gateway_of(request.app).queries.pool.conninfo
     return AuditReader(
         ObjectStore.connect(endpoint, settings), str(conninfo), settings.bdg_audit_prefix
