@@ -16,10 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bdg_audit.layout import COLUMNS as COLUMNS  # re-exported: readers import it here
+from bdg_audit.layout import SEAL_ACTION as SEAL_ACTION
 from bdg_audit.rows import AuditRow
-
-COLUMNS = ("jobId", "userId", "action", "params", "cost", "timestamp", "signature")
-SEAL_ACTION = "audit.sealed"
 
 
 class Signer(Protocol):

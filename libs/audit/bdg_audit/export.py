@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 
-from bdg_audit.chain import COLUMNS, SEAL_ACTION
+from bdg_audit.layout import COLUMNS, SEAL_ACTION  # not chain: it needs the contracts
 from bdg_audit.manifest import Recorded, day_of_key
 from bdg_audit.store import ObjectStore
 

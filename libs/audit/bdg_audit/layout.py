@@ -9,6 +9,9 @@ import re
 from datetime import datetime
 from uuid import UUID
 
+# A file's header, and the action of the seal row that ends every file.
+COLUMNS = ("jobId", "userId", "action", "params", "cost", "timestamp", "signature")
+SEAL_ACTION = "audit.sealed"
 _TENANT = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 

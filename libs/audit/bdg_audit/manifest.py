@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import psycopg
-
 _RECORDS = """
     SELECT state FROM bdg_job_events
     WHERE topic = %s AND convert_from(state, 'UTF8')::jsonb ->> 'tenant_id' = %s
@@ -70,6 +68,8 @@ def _file(data: dict[str, Any]) -> Recorded:
 
 
 def _states(database_url: str, query: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+    import psycopg  # here: an export streaming files it was given needs no database driver
+
     with psycopg.connect(database_url, autocommit=True) as conn:
         rows: list[Any] = conn.execute(query, params).fetchall()
     return [json.loads(bytes(r[0])) for r in rows]

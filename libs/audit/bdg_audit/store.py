@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bdg_audit.settings import AuditSettings
+if TYPE_CHECKING:
+    from bdg_audit.settings import AuditSettings
 
 
 class StorageUnavailableError(RuntimeError):
