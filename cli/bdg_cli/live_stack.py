@@ -22,9 +22,10 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bdg_audit.settings import AuditSettings
 from bdg_cli.own_sandbox import OwnSandbox, ensure_sandbox, grant_roots
 from bdg_cli.procs import Supervisor
-from bdg_cli.up import default_commands
+from bdg_cli.up import SERVICES, default_commands, s3_for
 from bdg_llm.local_server import LocalModelServer
 from bdg_llm.settings import LlmSettings
 from bdg_runtime.embedded import EmbeddedServer, EmbeddedStack, resolve_urls
@@ -102,6 +103,10 @@ def live_stack(
             stops.append(_stopping(say, "the embedded stack", stack))
         where = f"embedded under {settings.bdg_home}" if stack else "configured"
         say(f"stack {where}")
+        # The audit trail's S3, as `bdg up` has it: its endpoint for every service.
+        s3_env, s3_stack = s3_for(AuditSettings(bdg_home=settings.bdg_home), SERVICES, say)
+        if s3_stack is not None:
+            stops.append(_stopping(say, "the embedded S3 (SeaweedFS)", s3_stack))
         grants, roots = grant_roots(settings, roots)
         sandbox = ensure_sandbox(settings, roots, say)
         if sandbox is not None:
@@ -121,6 +126,7 @@ def live_stack(
             "AGENT_SANDBOX_ENDPOINT": settings.agent_sandbox_endpoint,
             **service_env(server, {**os.environ, **models}),
             **bounds.env(),
+            **s3_env,
         }
         env.setdefault("JWT_SECRET", secrets.token_urlsafe(48))  # this run's gateway only
         env.setdefault("BDG_LOG_FORMAT", "text")
@@ -134,7 +140,7 @@ def live_stack(
             describe_model(server, model),
             stack is not None,
             home / "live-services.log",
-            tuple(stack.servers()) if stack is not None else (),
+            tuple(srv for s in (stack, s3_stack) if s is not None for srv in s.servers()),
         )
     finally:
         for stop in reversed(stops):
