@@ -231,6 +231,48 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX bdg_budget_calls_tenant ON bdg_budget_calls (tenant, settled_at)",
         ),
     ),
+    Migration(
+        11,
+        "daily cost roll-up and budget alerts outbox (bdg_jobs.ledger.rollup, .alerts)",
+        (
+            # Settled spend per tenant, user, operation and UTC day: what the roll-up writes.
+            """CREATE TABLE bdg_cost_daily (
+                tenant TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                operation TEXT NOT NULL,
+                day DATE NOT NULL,
+                calls INT NOT NULL,
+                prompt_tokens BIGINT NOT NULL,
+                completion_tokens BIGINT NOT NULL,
+                cost_usd NUMERIC NOT NULL,
+                PRIMARY KEY (tenant, day, user_id, operation)
+            )""",
+            # One row: every day up to this one is rolled up for good (later runs start after).
+            """CREATE TABLE bdg_cost_rollup_mark (
+                one BOOLEAN PRIMARY KEY DEFAULT true CHECK (one),
+                rolled_through DATE NOT NULL
+            )""",
+            # One alert per cap key, period and threshold (the primary key is the "never
+            # twice"); the row is the outbox of its event and its email.
+            """CREATE TABLE bdg_budget_alerts (
+                key TEXT NOT NULL,
+                period TEXT NOT NULL,
+                percent INT NOT NULL,
+                tenant TEXT NOT NULL,
+                cap_usd NUMERIC NOT NULL,
+                spent_usd NUMERIC NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                event_recorded BOOLEAN NOT NULL DEFAULT false,
+                email_sent_at TIMESTAMPTZ,
+                email_attempts INT NOT NULL DEFAULT 0,
+                email_next_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                email_error TEXT,
+                PRIMARY KEY (key, period, percent)
+            )""",
+            """CREATE INDEX bdg_budget_alerts_unsent ON bdg_budget_alerts (email_next_at)
+                WHERE email_sent_at IS NULL""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

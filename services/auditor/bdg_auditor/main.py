@@ -11,16 +11,23 @@ import asyncio
 import logging
 import signal
 from datetime import timedelta
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
 
 from bdg_audit.keys import Keyring
 from bdg_audit.settings import AuditSettings
 from bdg_audit.store import ObjectStore
 from bdg_auditor.adapters import AuditStorage
+from bdg_auditor.alert_mail import AlertSettings, SmtpMailer
 from bdg_auditor.application import Auditing
+from bdg_auditor.budget_alerts import BudgetAlerts
 from bdg_auditor.digester import Digester
 from bdg_auditor.handlers import AuditorHandlers
 from bdg_auditor.sweeper import Sweeper, every_while
 from bdg_jobs.application import utc_now
+from bdg_jobs.ledger.alerts import AlertOutbox
+from bdg_jobs.ledger.rollup import DailyRollup
 from bdg_jobs.store import JobStore
 from bdg_runtime import service
 from bdg_runtime.embedded import EmbeddedStack, start_embedded
@@ -74,9 +81,26 @@ def run() -> None:
         digester = Digester(
             ctx.store, auditing.storage, ctx.database_url, auditing.prefix, period, utc_now
         )
-        await asyncio.gather(
-            sweeper.run(every, stop), every_while(digester.step, min(every, 60.0), stop)
+        alerting = AlertSettings()
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            ctx.database_url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}
         )
+        await pool.open()
+        budget = BudgetAlerts(
+            DailyRollup(pool),
+            AlertOutbox(pool, first_retry=alerting.bdg_alert_retry_seconds),
+            ctx.store,
+            SmtpMailer(alerting),
+            utc_now,
+        )
+        try:
+            await asyncio.gather(
+                sweeper.run(every, stop),
+                every_while(digester.step, min(every, 60.0), stop),
+                every_while(budget.step, alerting.bdg_budget_rollup_seconds, stop),
+            )
+        finally:
+            await pool.close()
 
     try:
         service.run(NAME, reactions, background)
