@@ -26,8 +26,15 @@ from bdg_llm.worst_case import worst_case_cost
 
 _payer: ContextVar[Spender | None] = ContextVar("llm_payer", default=None)
 
-# What GET /costs calls each kind of call.
+# What GET /costs calls each kind of call (embeddings: ``metered_embeddings``).
+# The tester and the deployer make no model calls today; theirs would be "test analysis" and
+# "deploy".
 OPERATIONS = {"planner": "plan", "critic": "critique", "coder": "code", "reviewer": "review"}
+
+
+def current_payer() -> Spender | None:
+    """Who the calls made here are charged to (None: not metered)."""
+    return _payer.get()
 
 
 @contextmanager

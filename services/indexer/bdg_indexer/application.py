@@ -35,6 +35,8 @@ from bdg_jobs.errors import RepoNotFoundError
 from bdg_jobs.repo_commands import RepoCommands
 from bdg_jobs.repos import RepoIndex
 from bdg_jobs.sources import SourceRules
+from bdg_runtime.metered_embeddings import index_payer
+from bdg_runtime.metered_llm import paying
 
 NAME = "indexer"
 log = logging.getLogger("bdg_indexer")
@@ -119,9 +121,10 @@ class Indexing:
                 await board.write(progress.to("indexing", "checkout", commit=commit))
                 await mirror.checkout(commit)
                 target = Target(repo.repo_id, repo.tenant_id, repo.repo, _filter(repo))
-                outcome, final = await pipeline.run(
-                    target, mirror.path, commit, repo.indexed_commit, progress
-                )
+                with paying(index_payer(repo.tenant_id, event.user_id, repo.repo_id)):
+                    outcome, final = await pipeline.run(
+                        target, mirror.path, commit, repo.indexed_commit, progress
+                    )
                 fields = outcome.fields(pipeline.space)
                 await self._record(event, lambda r, c: r.record_indexed(c, **fields))
                 await board.write(final)

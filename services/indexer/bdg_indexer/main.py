@@ -25,6 +25,7 @@ from bdg_llm.embeddings import Embedder, embedder_from_env
 from bdg_llm.settings import LlmSettings
 from bdg_runtime import service
 from bdg_runtime.bus import JetStreamPublisher
+from bdg_runtime.metered_embeddings import MeteredEmbedder, metered_embedder
 from bdg_runtime.reactions import AnyReaction
 from bdg_runtime.settings import source_rules
 
@@ -67,9 +68,13 @@ class Stores:
             await self._store.close()
 
 
-def build(ctx: service.ServiceContext, settings: IndexerSettings) -> tuple[IndexerHandlers, Stores]:
+def build(
+    ctx: service.ServiceContext, settings: IndexerSettings
+) -> tuple[IndexerHandlers, Stores, MeteredEmbedder]:
     try:
-        embedder = embedder_from_env()
+        embedder = metered_embedder(
+            embedder_from_env(), ctx.database_url, LlmSettings().price_table()
+        )
         stores = Stores(ctx.database_url, embedder, settings)
     except ValueError as error:  # BDG_EMBEDDINGS, a model of unknown or too many dimensions
         raise service.ConfigurationError(f"embeddings: {error}") from error
@@ -98,19 +103,19 @@ def build(ctx: service.ServiceContext, settings: IndexerSettings) -> tuple[Index
         embedder.dims,
         settings.index_dir(),
     )
-    return handlers, stores
+    return handlers, stores, embedder
 
 
 def run() -> None:
     settings = IndexerSettings()
-    built: list[tuple[IndexerHandlers, Stores]] = []
+    built: list[tuple[IndexerHandlers, Stores, MeteredEmbedder]] = []
 
     def reactions(ctx: service.ServiceContext) -> list[AnyReaction]:
         built.append(build(ctx, settings))
         return built[0][0].reactions()
 
     async def searches(ctx: service.ServiceContext, stop: asyncio.Event) -> None:
-        stores = built[0][1]
+        _, stores, metered = built[0]
         responder = SearchResponder(
             stores.store, stores.embedder, settings.bdg_index_search_timeout_seconds
         )
@@ -120,6 +125,7 @@ def run() -> None:
         finally:
             await subscription.unsubscribe()
             await stores.close()
+            await metered.close()
 
     service.run(NAME, reactions, searches)
 
