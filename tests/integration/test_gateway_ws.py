@@ -129,6 +129,24 @@ async def test_reconnect_from_a_version_gets_only_what_follows(
         assert await versions(ws, 12) == [12]
 
 
+async def test_each_frame_carries_the_jobs_cost_after_it_live_and_on_reconnect(
+    live_url: str, keys: Keys, stack: Stack
+) -> None:
+    tenant = new_tenant()
+    job_id = await new_job(stack, tenant)
+    for n in range(3):
+        await stack.decide(job_id, llm_call(n))  # $0.001 each
+    url = f"{live_url}/jobs/{job_id}/stream?token={keys.token(tenant)}"
+    async with connect(url) as ws:
+        backfill = [await receive(ws) for _ in range(4)]
+        assert [round(f["job_cost_usd"], 6) for f in backfill] == [0, 0.001, 0.002, 0.003]
+        await stack.decide(job_id, llm_call(3))
+        live = await receive(ws)
+        assert (live["name"], round(live["job_cost_usd"], 6)) == ("LlmCalled", 0.004)
+    async with connect(f"{url}&from_version=3") as ws:  # the calls before still count
+        assert round((await receive(ws))["job_cost_usd"], 6) == 0.003
+
+
 async def test_a_gap_in_live_events_is_filled_from_the_store(
     live_url: str, keys: Keys, stack: Stack
 ) -> None:
@@ -153,7 +171,7 @@ async def test_messages_carry_version_name_and_event(
     url = f"{live_url}/jobs/{job_id}/stream"
     async with connect(url, additional_headers=keys.headers(tenant, sub="dan")) as ws:
         first = await receive(ws)
-        assert set(first) == {"version", "name", "event"}
+        assert set(first) == {"version", "name", "event", "job_cost_usd"}
         assert (first["version"], first["name"]) == (1, "JobRequested")
         assert first["event"]["job_id"] == str(job_id)
         assert first["event"]["tenant_id"] == tenant

@@ -65,6 +65,18 @@ class EventView(View):
         return cls(version=event.version, name=event.name, event=event.model_dump(mode="json"))
 
 
+class StreamedEvent(EventView):
+    """One event on the job's WebSocket, with the job's cost right after it: the live total
+    (it moves with each ``LlmCalled``, each model call settled)."""
+
+    job_cost_usd: float
+
+    @classmethod
+    def after(cls, event: Event, job_cost_usd: float) -> StreamedEvent:
+        view = EventView.of(event)
+        return cls(**view.model_dump(), job_cost_usd=job_cost_usd)
+
+
 class JobSummary(View):
     """A row of the ``agent_config`` read model (eventually consistent with the job)."""
 

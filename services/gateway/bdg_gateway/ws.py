@@ -25,7 +25,7 @@ from bdg_contracts.numbers import MAX_INT4
 from bdg_contracts.states import ENDED_STATES
 from bdg_gateway.auth import AuthError, bearer_token
 from bdg_gateway.deps import Gateway, gateway_of
-from bdg_gateway.views import EventView
+from bdg_gateway.views import StreamedEvent
 from bdg_jobs.domain import Job
 from bdg_jobs.errors import JobNotFoundError
 from bdg_jobs.user_commands import Caller
@@ -80,6 +80,7 @@ class JobStream:
         self.overflowed = False
         self.sent = 0
         self.job = Job.blank(job_id, caller.tenant_id)  # as of the newest event seen: over?
+        self.shown = Job.blank(job_id, caller.tenant_id)  # as of the last event sent: its cost
 
     async def run(self, from_version: int) -> None:
         subject = subjects.job_events(self.caller.tenant_id, self.job_id)
@@ -94,6 +95,8 @@ class JobStream:
                 return
             self.job = Job.replay(history)
             self.sent = from_version
+            for event in history[:from_version]:
+                self.shown.apply(event)
             await self._send(history)
             if not self._ended():
                 await self._until_disconnected()
@@ -157,7 +160,9 @@ class JobStream:
                 self.job.apply(event)
             if event.version != self.sent + 1:
                 continue
-            await self.ws.send_text(EventView.of(event).model_dump_json())
+            self.shown.apply(event)
+            frame = StreamedEvent.after(event, self.shown.cost_usd)
+            await self.ws.send_text(frame.model_dump_json())
             self.sent = event.version
             if self._ended():
                 return
