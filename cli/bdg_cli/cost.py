@@ -1,4 +1,4 @@
-"""`bdg cost`: the tenant's model spend by operation, user or day, read from the ledger."""
+"""`bdg cost`: the tenant's model spend by operation, user, day or job, read from the ledger."""
 
 from __future__ import annotations
 
@@ -42,10 +42,13 @@ def cost(
         datetime | None,
         typer.Option("--to", formats=DAY, help="last day, included", show_default=False),
     ] = None,
+    job: Annotated[
+        str | None, typer.Option(help="only this job's calls (a job id)", show_default=False)
+    ] = None,
     as_json: AsJson = False,
     tenant: Tenant = None,
 ) -> None:
-    """The tenant's model spend (settled calls) by operation, user or day."""
+    """The tenant's model spend (settled calls) by operation, user, day or job."""
 
     async def main() -> None:
         who = caller(tenant)
@@ -55,7 +58,7 @@ def cost(
         ):
             first = since.date() if since else None
             last = until.date() if until else None
-            rows = await costs(db, who.tenant_id, by, first, last)
+            rows = await costs(db, who.tenant_id, by, first, last, job)
         if as_json:
             print(json_text([asdict(r) for r in rows]))
             return

@@ -12,9 +12,11 @@ import httpx
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
+from bdg_contracts import commands as cmd
 from bdg_jobs.ledger.accounts import Spender
 from bdg_jobs.ledger.ledger import PostgresLedger, SettledCall
-from tests.gateway_stack import Keys, new_tenant
+from bdg_jobs.user_commands import Caller
+from tests.gateway_stack import Keys, Stack, new_tenant
 from tests.integration.test_cli import Bdg, bdg  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.timeout(60)
@@ -67,9 +69,39 @@ async def test_costs_by_operation_user_and_day(
         "/costs", params={"group_by": "day", "from": str(today), "to": str(today)}, headers=auth
     )
     assert [(r["key"], r["calls"]) for r in by_day.json()["rows"]] == [(str(today), 5)]
+    by_job = (await client.get("/costs", params={"group_by": "job"}, headers=auth)).json()
+    assert [(r["key"], r["calls"]) for r in by_job["rows"]] == [("job-ann", 2), ("job-bob", 3)]
     tomorrow = str(today + timedelta(days=1))
     later = await client.get("/costs", params={"from": tomorrow}, headers=auth)
     assert later.json()["rows"] == []
+
+
+async def test_costs_of_one_job_by_operation_and_another_tenants_job_is_404(
+    client: httpx.AsyncClient, keys: Keys, pool: AsyncConnectionPool[Any], stack: Stack
+) -> None:
+    tenant, other = new_tenant(), new_tenant()
+    mine = await stack.commands.create(Caller(tenant, "ann"), cmd.RequestJob(goal="g"))
+    theirs = await stack.commands.create(Caller(other, "ann"), cmd.RequestJob(goal="g"))
+    ledger = PostgresLedger(pool)
+    for job, operation, cost in (
+        (mine, "plan", "0.01"),
+        (mine, "code", "0.02"),
+        (mine, "code", "0.03"),
+        (theirs, "code", "0.5"),
+    ):
+        held = await ledger.reserve(Spender(job.tenant_id, "ann", str(job.job_id)), Decimal(cost))
+        await ledger.settle(held, SettledCall(operation, "gpt-4o", 1, 1, Decimal(cost)))
+    shown = await client.get(
+        "/costs", params={"job": str(mine.job_id)}, headers=keys.headers(tenant)
+    )
+    assert [(r["key"], r["cost_usd"]) for r in shown.json()["rows"]] == [
+        ("code", 0.05),
+        ("plan", 0.01),
+    ]
+    hidden = await client.get(
+        "/costs", params={"job": str(theirs.job_id)}, headers=keys.headers(tenant)
+    )
+    assert hidden.status_code == 404, hidden.text
 
 
 @pytest.mark.parametrize(
@@ -79,6 +111,7 @@ async def test_costs_by_operation_user_and_day(
         ({"from": "yesterday"}, "query.from"),
         ({"to": "2026-02-30"}, "query.to"),
         ({"from": "2026-03-02", "to": "2026-03-01"}, "query.from"),
+        ({"job": "../etc"}, "query.job"),
     ],
 )
 async def test_bad_cost_queries_are_422_naming_the_field(

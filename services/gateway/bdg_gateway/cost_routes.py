@@ -1,14 +1,16 @@
-"""``GET /costs``: the caller's tenant's model spend by operation, user or day."""
+"""``GET /costs``: the caller's tenant's model spend by operation, user, day or job; of one job
+with ``job=`` (another tenant's job is a 404, as on every job route)."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from bdg_gateway.days import Day
-from bdg_gateway.deps import CurrentCaller, Queries
+from bdg_gateway.deps import Commands, CurrentCaller, Queries
 from bdg_gateway.strict_json import StrictJsonRoute
 from bdg_jobs.ledger.costs import CostRow, GroupBy, costs
 
@@ -43,14 +45,18 @@ class CostsView(BaseModel):
 async def get_costs(
     caller: CurrentCaller,
     queries: Queries,
+    commands: Commands,
     group_by: GroupBy = GroupBy.operation,
     first: Annotated[Day | None, Query(alias="from", description="first day (UTC)")] = None,
     last: Annotated[Day | None, Query(alias="to", description="last day, included")] = None,
+    job: Annotated[UUID | None, Query(description="only this job's calls")] = None,
 ) -> CostsView:
     """Settled model calls of the tenant, grouped; ``from``/``to`` are days, both included."""
     if first is not None and last is not None and first > last:
         raise HTTPException(422, f"query.from: {first} is after to ({last})")
+    if job is not None:
+        await commands.get(caller, job)  # 404 unless the caller's tenant's job
     async with queries.pool.connection() as conn:
-        rows = await costs(conn, caller.tenant_id, group_by, first, last)
+        rows = await costs(conn, caller.tenant_id, group_by, first, last, str(job) if job else None)
     total = float(sum((r.cost_usd for r in rows), start=0))
     return CostsView(group_by=group_by, rows=[CostRowView.of(r) for r in rows], total_usd=total)
