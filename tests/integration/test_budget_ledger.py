@@ -73,7 +73,7 @@ async def test_a_call_past_a_cap_is_refused_and_goes_through_once_raised(
     assert refused.value.spent == Decimal("0.60")
     await caps.set_cap(Scope.tenant, tenant, "", Decimal("2.00"))
     second = await ledger.reserve(who, Decimal("0.50"))
-    await ledger.release(second.id)
+    await ledger.release(second)
     month = ledger.clock().strftime("%Y-%m")
     usage = await caps.usage(Scope.tenant, tenant, "", month)
     assert (usage.spent_usd, usage.reserved_usd) == (Decimal("0.60"), Decimal(0))
@@ -160,7 +160,7 @@ async def _run_callers(
         for user in range(3):
             for job in range(4):
                 warm = await ledger.reserve(Spender(tenant, f"u{user}", f"j{job}"), Decimal(0))
-                await ledger.release(warm.id)
+                await ledger.release(warm)
 
         async def one(c: Caller) -> None:
             who = Spender(tenant, f"u{c.user}", f"j{c.job}")
@@ -173,7 +173,7 @@ async def _run_callers(
                 await ledger.settle(held, call(cost))
                 paid.append(cost)
             elif c.outcome == "fail":
-                await ledger.release(held.id)
+                await ledger.release(held)
 
         await asyncio.gather(*(one(c) for c in many))
         await ledger.expire()
@@ -259,7 +259,7 @@ async def test_many_callers_at_once_get_exactly_what_the_cap_holds(ledger_db: st
         await BudgetCaps(pool).set_cap(Scope.tenant, tenant, "", Decimal("1.00"))
         who = Spender(tenant, "u", "j")
         warm = await ledger.reserve(who, Decimal(0))
-        await ledger.release(warm.id)
+        await ledger.release(warm)
 
         async def one() -> bool:
             try:
@@ -272,3 +272,30 @@ async def test_many_callers_at_once_get_exactly_what_the_cap_holds(ledger_db: st
         assert sum(granted) == 10
     finally:
         await pool.close()
+
+
+async def test_a_reserve_whose_caller_is_cancelled_is_given_back(
+    pool: AsyncConnectionPool[Any],
+) -> None:
+    tenant = tenant_name()
+    ledger = PostgresLedger(pool)
+    who = Spender(tenant, "ann", "j1")
+    warm = await ledger.reserve(who, Decimal(0))  # accounts made: the next batch only holds
+    await ledger.release(warm)
+    asking = asyncio.create_task(ledger.reserve(who, Decimal("0.25")))
+    await asyncio.sleep(0)  # queued for the batch, whose transaction has not run yet
+    asking.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asking
+    # Batches run in order: once a later call is back, the cancelled one's batch has committed.
+    later = await ledger.reserve(who, Decimal(0))
+    await ledger.release(later)
+
+    async def given_back() -> bool:
+        held = await rows(pool, "SELECT id FROM bdg_budget_reservations WHERE tenant = %s", tenant)
+        reserved = await rows(
+            pool, "SELECT sum(reserved_usd) FROM bdg_budget_accounts WHERE tenant = %s", tenant
+        )
+        return held == [] and reserved == [(Decimal(0),)]
+
+    await eventually(given_back, 10, "the cancelled caller's reservation released")

@@ -64,7 +64,7 @@ class MeteredEmbedder:
         try:
             vectors = await self.inner.embed(texts)
         except BaseException:
-            await asyncio.shield(self.ledger.release(reservation.id))
+            await asyncio.shield(self.ledger.release(reservation))
             raise
         call = SettledCall(OPERATION, self.model_name, tokens, 0, cost)
         await asyncio.shield(self.ledger.settle(reservation, call))

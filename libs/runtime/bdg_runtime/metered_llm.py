@@ -65,7 +65,7 @@ class MeteredLlm:
             result = await self.inner.chat(request, on_delta)
         except BaseException:
             # Not paid: give it back, even when this task is being cancelled.
-            await asyncio.shield(self.ledger.release(reservation.id))
+            await asyncio.shield(self.ledger.release(reservation))
             raise
         call = SettledCall(
             OPERATIONS.get(request.role, request.role),
