@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.routing import BaseRoute, WebSocketRoute
 
 from bdg_audit.settings import AuditSettings
+from bdg_auditor.alert_mail import AlertSettings
 from bdg_coder.main import CoderSettings
 from bdg_indexer.settings import IndexerSettings
 from bdg_llm.settings import LlmSettings
@@ -32,6 +33,7 @@ def test_every_setting_is_documented() -> None:
     names |= {name.upper() for name in TesterSettings.model_fields}
     names |= {name.upper() for name in CoderSettings.model_fields}
     names |= {name.upper() for name in AuditSettings.model_fields} - {"BDG_HOME"}
+    names |= {name.upper() for name in AlertSettings.model_fields}
     missing = sorted(n for n in names if f"`{n}`" not in README)
     assert not missing, f"settings missing from README's configuration table: {missing}"
 
