@@ -23,12 +23,13 @@ DAY = ["%Y-%m-%d"]
 def table(rows: list[CostRow], group_by: GroupBy) -> Table:
     out = Table(title=f"cost by {group_by.value}", title_justify="left")
     out.add_column(group_by.value)
-    for name in ("calls", "prompt tokens", "completion tokens", "USD"):
+    for name in ("calls", "no usage", "prompt tokens", "completion tokens", "USD"):
         out.add_column(name, justify="right")
     for r in rows:
         usd = f"{r.cost_usd:.6f}"
-        out.add_row(r.key, str(r.calls), str(r.prompt_tokens), str(r.completion_tokens), usd)
-    out.add_row("total", "", "", "", f"{sum((r.cost_usd for r in rows), start=0):.6f}")
+        tokens = (str(r.prompt_tokens), str(r.completion_tokens))
+        out.add_row(r.key, str(r.calls), str(r.counted_calls), *tokens, usd)
+    out.add_row("total", "", "", "", "", f"{sum((r.cost_usd for r in rows), start=0):.6f}")
     return out
 
 

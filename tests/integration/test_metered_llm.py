@@ -13,6 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 from bdg_contracts.events import LlmCalled
 from bdg_jobs.ledger.accounts import Scope, Spender
 from bdg_jobs.ledger.caps import BudgetCaps
+from bdg_jobs.ledger.costs import GroupBy, costs
 from bdg_jobs.ledger.errors import BudgetExhaustedError
 from bdg_jobs.ledger.ledger import PostgresLedger
 from bdg_llm.api import ChatRequest, LlmRejectedError, Message
@@ -94,6 +95,32 @@ async def test_a_call_settles_what_its_llm_called_event_records(
     )
     assert by_operation == recorded
     assert await one(pool, "SELECT count(*) FROM bdg_budget_reservations") == 0
+
+
+async def test_a_call_with_no_usage_is_costed_from_counted_tokens_and_flagged(
+    fake: FakeOpenAi, metered: MeteredLlm, pool: AsyncConnectionPool[Any]
+) -> None:
+    fake.push(Reply("a plan", prompt_tokens=10, completion_tokens=2))
+    fake.push(Reply("hello world", usage=False))
+    with paying(Spender(TENANT, "ann", "job-3")):
+        reported, counted = await metered.chat(ASK), await metered.chat(ASK)
+    assert not reported.tokens_counted
+    assert counted.tokens_counted
+    assert counted.completion_tokens == 2  # "hello world", counted with cl100k_base
+    assert counted.cost_usd > 0
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT prompt_tokens, completion_tokens, cost_usd, tokens_counted"
+            " FROM bdg_budget_calls ORDER BY settled_at, tokens_counted"
+        )
+        rows = await cur.fetchall()
+    assert rows == [
+        (10, 2, Decimal(repr(reported.cost_usd)), False),
+        (counted.prompt_tokens, 2, Decimal(repr(counted.cost_usd)), True),
+    ]
+    async with pool.connection() as conn:
+        (row,) = await costs(conn, TENANT, GroupBy.operation)
+    assert (row.calls, row.counted_calls) == (2, 1)
 
 
 async def test_a_failed_call_releases_its_reservation(

@@ -271,6 +271,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
             """CREATE INDEX bdg_budget_alerts_unsent ON bdg_budget_alerts (email_next_at)
                 WHERE email_sent_at IS NULL""",
+            # A call whose endpoint sent no usage: its tokens were counted here (GET /costs
+            # shows how many such calls a row holds).
+            """ALTER TABLE bdg_budget_calls
+                ADD COLUMN tokens_counted BOOLEAN NOT NULL DEFAULT false""",
         ),
     ),
 )

@@ -48,6 +48,7 @@ class ChatResult:
     completion_tokens: int
     cost_usd: float
     tokens_approximate: bool = False  # counted locally with a stand-in encoding
+    tokens_counted: bool = False  # the endpoint sent no usage: counted here (the ledger flags it)
 
 
 class LlmAnswerError(ValueError):

@@ -110,6 +110,7 @@ class OpenAiClient:
     def _result(self, model: str, key: str, request: ChatRequest, answer: Answer) -> ChatResult:
         approximate = False
         prompt, completion = answer.prompt_tokens, answer.completion_tokens
+        counted = prompt is None or completion is None
         if prompt is None or completion is None:
             approximate = not tokens.is_exact(model)
             prompt = tokens.count_messages(request.messages)
@@ -122,4 +123,5 @@ class OpenAiClient:
             completion_tokens=completion,
             cost_usd=self.prices.cost(model, prompt, completion),
             tokens_approximate=approximate,
+            tokens_counted=counted,
         )

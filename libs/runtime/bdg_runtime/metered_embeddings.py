@@ -66,7 +66,8 @@ class MeteredEmbedder:
         except BaseException:
             await asyncio.shield(self.ledger.release(reservation))
             raise
-        call = SettledCall(OPERATION, self.model_name, tokens, 0, cost)
+        # The embedder reports no usage: the count is ours, and flagged as such.
+        call = SettledCall(OPERATION, self.model_name, tokens, 0, cost, tokens_counted=True)
         await asyncio.shield(self.ledger.settle(reservation, call))
         return vectors
 

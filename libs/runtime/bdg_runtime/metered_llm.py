@@ -73,6 +73,7 @@ class MeteredLlm:
             result.prompt_tokens,
             result.completion_tokens,
             usd(result.cost_usd),
+            result.tokens_counted,
         )
         await asyncio.shield(self.ledger.settle(reservation, call))
         return result

@@ -7,7 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from bdg_gateway.days import Day
 from bdg_gateway.deps import Commands, CurrentCaller, Queries
@@ -23,6 +23,7 @@ class CostRowView(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float
+    counted_calls: int = Field(description="calls with no usage from the endpoint: counted here")
 
     @classmethod
     def of(cls, r: CostRow) -> CostRowView:
@@ -32,6 +33,7 @@ class CostRowView(BaseModel):
             prompt_tokens=r.prompt_tokens,
             completion_tokens=r.completion_tokens,
             cost_usd=float(r.cost_usd),
+            counted_calls=r.counted_calls,
         )
 
 

@@ -52,10 +52,10 @@ _HOLD = """
 """
 _CALLS = """
     INSERT INTO bdg_budget_calls (id, tenant, user_id, job_id, operation, model,
-        prompt_tokens, completion_tokens, cost_usd)
+        prompt_tokens, completion_tokens, cost_usd, tokens_counted)
     SELECT * FROM unnest(%(ids)s::uuid[], %(tenants)s::text[], %(users)s::text[],
         %(jobs)s::text[], %(operations)s::text[], %(models)s::text[], %(prompts)s::int[],
-        %(completions)s::int[], %(costs)s::numeric[])
+        %(completions)s::int[], %(costs)s::numeric[], %(counted)s::bool[])
 """
 
 

@@ -30,7 +30,8 @@ _COLUMN = {
     GroupBy.job: sql.SQL("job_id"),
 }
 _QUERY = sql.SQL("""
-    SELECT {column} AS key, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost_usd)
+    SELECT {column} AS key, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost_usd),
+           count(*) FILTER (WHERE tokens_counted)
     FROM bdg_budget_calls
     WHERE tenant = %(tenant)s AND (%(job)s::text IS NULL OR job_id = %(job)s)
       AND (%(start)s::timestamptz IS NULL OR settled_at >= %(start)s)
@@ -46,6 +47,7 @@ class CostRow:
     prompt_tokens: int
     completion_tokens: int
     cost_usd: Decimal
+    counted_calls: int = 0  # calls whose endpoint sent no usage: tokens counted here
 
 
 async def costs(
@@ -66,6 +68,6 @@ async def costs(
     }
     cur = await conn.execute(_QUERY.format(column=_COLUMN[group_by]), args)
     return [
-        CostRow(str(k), int(n), int(p), int(c), Decimal(cost))
-        for k, n, p, c, cost in await cur.fetchall()
+        CostRow(str(k), int(n), int(p), int(c), Decimal(cost), int(counted))
+        for k, n, p, c, cost, counted in await cur.fetchall()
     ]

@@ -52,6 +52,7 @@ class SettledCall:
     prompt_tokens: int
     completion_tokens: int
     cost_usd: Decimal
+    tokens_counted: bool = False  # no usage from the endpoint: counted here, flagged in costs
 
 
 def usd(amount: float | Decimal) -> Decimal:
@@ -226,6 +227,7 @@ def _decide(
                 "prompts": c.prompt_tokens,
                 "completions": c.completion_tokens,
                 "costs": c.cost_usd,
+                "counted": c.tokens_counted,
             }
         )
         return None
