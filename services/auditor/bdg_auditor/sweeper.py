@@ -99,7 +99,7 @@ async def every_while(
         try:
             done = await step()
             if done:
-                log.info("%s: %d file(s) written", getattr(step, "__qualname__", "step"), done)
+                log.info("%s: %d done", getattr(step, "__qualname__", "step"), done)
         except (psycopg.Error, OSError, StorageUnavailableError):
             log.warning("audit background pass failed; next pass later", exc_info=True)
         with contextlib.suppress(TimeoutError):
