@@ -299,3 +299,33 @@ async def test_a_reserve_whose_caller_is_cancelled_is_given_back(
         return held == [] and reserved == [(Decimal(0),)]
 
     await eventually(given_back, 10, "the cancelled caller's reservation released")
+
+
+async def test_one_call_that_fails_in_the_database_fails_alone(
+    pool: AsyncConnectionPool[Any],
+) -> None:
+    tenant = tenant_name()
+    ledger = PostgresLedger(pool)
+    first = await ledger.reserve(Spender(tenant, "ann", "j1"), Decimal("0.10"))
+    # Text PostgreSQL cannot store (a NUL): that settle fails, in the same batch as a reserve.
+    bad = SettledCall("plan\x00", "gpt-4o", 1, 1, Decimal("0.05"))
+    settled, held = await asyncio.gather(
+        ledger.settle(first, bad),
+        ledger.reserve(Spender(tenant, "bob", "j2"), Decimal("0.20")),
+        return_exceptions=True,
+    )
+    assert isinstance(settled, Exception)
+    assert "NUL" in str(settled)
+    assert not isinstance(held, BaseException)
+    assert held.amount == Decimal("0.20")
+    reserved = await rows(
+        pool,
+        "SELECT key, reserved_usd FROM bdg_budget_accounts WHERE tenant = %s AND key LIKE 'job:%%'"
+        " ORDER BY key",
+        tenant,
+    )
+    # ann's reservation stands (its settle failed); bob's is held.
+    assert reserved == [
+        (f"job:{tenant}:j1", Decimal("0.10")),
+        (f"job:{tenant}:j2", Decimal("0.20")),
+    ]

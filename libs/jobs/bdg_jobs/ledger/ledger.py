@@ -141,18 +141,34 @@ class PostgresLedger:
             try:
                 outcomes = await self._run([op for op, _ in batch])
             except Exception as error:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
+                if len(batch) == 1:
+                    if not batch[0][1].done():
+                        batch[0][1].set_exception(error)
+                    continue
+                # One call's failure (or a deadlock) must not fail the others: each alone.
+                await self._one_by_one(batch)
                 continue
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
-                if future.cancelled():
-                    if isinstance(outcome, Reservation):  # its caller is gone: give it back
-                        self._queue.append((_Release(outcome), self._orphan()))
-                elif isinstance(outcome, BudgetExhaustedError):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result(outcome)
+            self._deliver(batch, outcomes)
+
+    async def _one_by_one(self, batch: list[_Queued]) -> None:
+        for op, future in batch:
+            try:
+                (outcome,) = await self._run([op])
+            except Exception as error:
+                if not future.done():
+                    future.set_exception(error)
+                continue
+            self._deliver([(op, future)], [outcome])
+
+    def _deliver(self, batch: list[_Queued], outcomes: list[Any]) -> None:
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if future.cancelled():
+                if isinstance(outcome, Reservation):  # its caller is gone: give it back
+                    self._queue.append((_Release(outcome), self._orphan()))
+            elif isinstance(outcome, BudgetExhaustedError):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
 
     @staticmethod
     def _orphan() -> asyncio.Future[Any]:
