@@ -134,5 +134,9 @@ async def test_bdg_cost_prints_a_table_and_json(
     assert "0.192000" in shown  # the total
     rows = json.loads((await bdg("cost", "--json")).stdout)
     assert [(r["key"], r["calls"]) for r in rows] == [("code", 2), ("critique", 1), ("plan", 2)]
+    by_job = json.loads((await bdg("cost", "--by", "job", "--json")).stdout)
+    assert [(r["key"], r["calls"]) for r in by_job] == [("job-ann", 2), ("job-bob", 3)]
+    one_job = json.loads((await bdg("cost", "--job", "job-bob", "--json")).stdout)
+    assert [(r["key"], r["calls"]) for r in one_job] == [("code", 2), ("plan", 1)]
     refused = await bdg("cost", "--from", "tomorrow", code=2)
     assert "--from" in refused.output
