@@ -3,7 +3,8 @@
 The cap invariant is held by row locks: a batch of calls locks their accounts in one order
 (key, period), checks ``spent + reserved + amount <= cap`` on each of a reservation's three
 accounts as the batch left them and only then adds to ``reserved``, all in one transaction
-(``batch_sql``, ``batch_rules``). Calls arriving while a batch runs wait for the next one: the
+(``batch_sql``, ``batch_rules``). Calls arriving while a batch runs wait for the next one
+(``group_commit``): the
 tenant's hot row is locked once per batch, not once per call. A reservation carries an expiry:
 a process killed between reserve and settle leaves one behind, and the next call that would be
 refused first releases every expired reservation (``expire``), so nothing stays stuck.
@@ -25,9 +26,9 @@ from bdg_jobs.ledger import batch_sql
 from bdg_jobs.ledger.accounts import Spender, charged_accounts, month_of
 from bdg_jobs.ledger.batch_rules import Account, Move, Reserve, Running, apply_move, apply_reserve
 from bdg_jobs.ledger.errors import BudgetExhaustedError
+from bdg_jobs.ledger.group_commit import GroupCommit
 
 DEFAULT_HOLD_SECONDS = 900.0  # longer than any call with its retries
-MAX_BATCH = 256  # calls decided in one transaction at most
 
 _EXPIRED = """
     SELECT id, tenant, user_id, job_id, period, amount_usd FROM bdg_budget_reservations
@@ -72,7 +73,11 @@ class _Release:
 
 
 _Op = Reserve | _Settle | _Release
-_Queued = tuple[_Op, "asyncio.Future[Any]"]
+
+
+def _undo(outcome: Any) -> _Op | None:
+    """A reservation whose caller was cancelled: give it back."""
+    return _Release(outcome) if isinstance(outcome, Reservation) else None
 
 
 class PostgresLedger:
@@ -83,8 +88,7 @@ class PostgresLedger:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.pool, self.hold_seconds, self.clock = pool, hold_seconds, clock
-        self._queue: list[_Queued] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._batches: GroupCommit[_Op] = GroupCommit(self._run, _undo)
 
     async def reserve(self, spender: Spender, amount: float | Decimal) -> Reservation:
         """Hold ``amount`` on the call's accounts, or raise BudgetExhaustedError (nothing held)."""
@@ -99,17 +103,17 @@ class PostgresLedger:
 
     async def _reserve(self, spender: Spender, amount: Decimal) -> Reservation:
         op = Reserve(uuid.uuid4(), spender, month_of(self.clock()), amount)
-        reservation: Reservation = await self._submit(op)
+        reservation: Reservation = await self._batches.submit(op)
         return reservation
 
     async def settle(self, reservation: Reservation, call: SettledCall) -> None:
         """The call was paid: its real cost becomes spent, its reservation goes (gone already
         if it expired: the money was spent all the same)."""
-        await self._submit(_Settle(reservation, call))
+        await self._batches.submit(_Settle(reservation, call))
 
     async def release(self, reservation: Reservation) -> bool:
         """The call was not paid (it failed): give its reservation back. False if gone already."""
-        released: bool = await self._submit(_Release(reservation))
+        released: bool = await self._batches.submit(_Release(reservation))
         return released
 
     async def expire(self) -> int:
@@ -121,60 +125,6 @@ class PostgresLedger:
                 for r in await cur.fetchall()
             ]
         return sum(await asyncio.gather(*(self.release(r) for r in expired)))
-
-    async def _submit(self, op: _Op) -> Any:
-        """Queue ``op`` for the next batch: while one batch's transaction runs, the calls that
-        arrive wait for the next (group commit); an idle ledger runs a call at once. (Two
-        batches at once measured no faster: the second waits on the hot row for the first's
-        commit.)"""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append((op, future))
-        # done(), not a done callback: a flusher past its last look at the queue is done by now
-        # (no await in between), where its callback would not have run yet.
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        return await future
-
-    async def _flush(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-            try:
-                outcomes = await self._run([op for op, _ in batch])
-            except Exception as error:
-                if len(batch) == 1:
-                    if not batch[0][1].done():
-                        batch[0][1].set_exception(error)
-                    continue
-                # One call's failure (or a deadlock) must not fail the others: each alone.
-                await self._one_by_one(batch)
-                continue
-            self._deliver(batch, outcomes)
-
-    async def _one_by_one(self, batch: list[_Queued]) -> None:
-        for op, future in batch:
-            try:
-                (outcome,) = await self._run([op])
-            except Exception as error:
-                if not future.done():
-                    future.set_exception(error)
-                continue
-            self._deliver([(op, future)], [outcome])
-
-    def _deliver(self, batch: list[_Queued], outcomes: list[Any]) -> None:
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
-            if future.cancelled():
-                if isinstance(outcome, Reservation):  # its caller is gone: give it back
-                    self._queue.append((_Release(outcome), self._orphan()))
-            elif isinstance(outcome, BudgetExhaustedError):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
-
-    @staticmethod
-    def _orphan() -> asyncio.Future[Any]:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        future.add_done_callback(lambda f: f.exception())  # nobody awaits it
-        return future
 
     async def _run(self, ops: list[_Op]) -> list[Any]:
         """One transaction in two round trips (pipelined): take and lock, then write."""
