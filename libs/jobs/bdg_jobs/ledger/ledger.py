@@ -4,10 +4,10 @@ The cap invariant is held by row locks: a batch of calls locks their accounts in
 (key, period), checks ``spent + reserved + amount <= cap`` on each of a reservation's three
 accounts as the batch left them and only then adds to ``reserved``, all in one transaction
 (``batch_sql``, ``batch_rules``). Calls arriving while a batch runs wait for the next one
-(``group_commit``): the
-tenant's hot row is locked once per batch, not once per call. A reservation carries an expiry:
-a process killed between reserve and settle leaves one behind, and the next call that would be
-refused first releases every expired reservation (``expire``), so nothing stays stuck.
+(``group_commit``): the tenant's hot row is locked once per batch, not once per call. A
+reservation carries an expiry: a process killed between reserve and settle leaves one behind,
+and the next call that would be refused first releases every expired reservation (``expire``),
+so nothing stays stuck.
 """
 
 from __future__ import annotations
