@@ -7,6 +7,7 @@ fails when a new event module is missing here."""
 from __future__ import annotations
 
 from bdg_contracts import audit_events as audit_events
+from bdg_contracts import budget_events as budget_events
 from bdg_contracts import events as events
 from bdg_contracts import index_events as index_events
 from bdg_contracts import release_events as release_events
