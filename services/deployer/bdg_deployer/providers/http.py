@@ -1,0 +1,125 @@
+"""HTTP to a provider's REST API: bearer token, retries of 429 and 5xx, errors in its words.
+
+401 and 403 fail at once with the provider's message (``ProviderAuthError``). 429 and 5xx (and a
+connection that fails) are retried with exponential backoff, waiting what ``Retry-After`` asks
+when the provider says (seconds or an HTTP date), up to ``Retry.attempts``; a wait longer than
+``Retry.longest_s`` is not waited (the deployer would hang) and fails at once. Then
+``ProviderError``. The token is sent in the ``Authorization`` header only and never put in an
+error or a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ssl
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from bdg_deployer.providers.base import ProviderAuthError, ProviderError
+
+Sleep = Callable[[float], Awaitable[None]]
+MessageOf = Callable[[Any], str]
+
+
+@dataclass(frozen=True)
+class Retry:
+    attempts: int = 5
+    first_s: float = 0.5
+    longest_s: float = 60.0
+
+
+def retry_after(value: str | None, now: datetime) -> float | None:
+    """``Retry-After`` in seconds: an integer, or an HTTP date (RFC 9110 section 10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """Built once: a context per request costs more than the request to a near API."""
+    return ssl.create_default_context()
+
+
+def _message(answer: httpx.Response, message_of: MessageOf) -> str:
+    try:
+        said = message_of(answer.json())
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        said = ""
+    return (said or answer.text or answer.reason_phrase)[:1000]
+
+
+class ProviderApi:
+    def __init__(
+        self,
+        provider: str,
+        base_url: str,
+        token: str,
+        message_of: MessageOf,
+        retry: Retry = Retry(),
+        sleep: Sleep = asyncio.sleep,
+        timeout: float = 30.0,
+    ) -> None:
+        self.provider, self.base_url = provider, base_url.rstrip("/")
+        self._token, self.message_of = token, message_of
+        self.retry, self.sleep, self.timeout = retry, sleep, timeout
+
+    def __repr__(self) -> str:  # never the token
+        return f"ProviderApi({self.provider!r}, {self.base_url!r})"
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        ok: tuple[int, ...] = (200, 201, 202),
+        expected: tuple[int, ...] = (),
+        token: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """The answer when its status is in ``ok`` or ``expected`` (a documented refusal the
+        caller handles, such as Vercel's missing files); ``ProviderError`` otherwise."""
+        sent = {"authorization": f"Bearer {token or self._token}", **(headers or {})}
+        delay = self.retry.first_s
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                async with httpx.AsyncClient(timeout=self.timeout, verify=_tls()) as client:
+                    answer = await client.request(
+                        method, f"{self.base_url}{path}", headers=sent, **kwargs
+                    )
+            except httpx.TransportError as error:
+                status, message, wait = None, f"unreachable: {type(error).__name__}", delay
+            else:
+                if answer.status_code in ok or answer.status_code in expected:
+                    return answer
+                status, message = answer.status_code, _message(answer, self.message_of)
+                if status in (401, 403):
+                    raise ProviderAuthError(self.provider, status, message)
+                if status != 429 and status < 500:
+                    raise ProviderError(self.provider, status, message)
+                asked = retry_after(answer.headers.get("retry-after"), datetime.now(UTC))
+                wait = delay if asked is None else asked
+            if attempt == self.retry.attempts:
+                break
+            if wait > self.retry.longest_s:
+                message += f" (asked to retry after {wait:.0f} s: not waiting)"
+                break
+            await self.sleep(wait)
+            delay *= 2
+        raise ProviderError(self.provider, status, message)
