@@ -148,14 +148,26 @@ class FakePages:
 
     def _rollback(self, _: Request, found: re.Match[str]) -> Answer:
         d = self.deployments.get(found[3])
-        if d is None or d["environment"] != "production" or d["latest_stage"]["status"] != "success":
-            return error(400, 8000034, "Only successful production deployments can be rolled back to")
+        if (
+            d is None
+            or d["environment"] != "production"
+            or d["latest_stage"]["status"] != "success"
+        ):
+            return error(
+                400, 8000034, "Only successful production deployments can be rolled back to"
+            )
         self.canonical = d["id"]
         return envelope(self._deployment(d["id"]))
 
     def _project_view(self, _: Request, __: re.Match[str]) -> Answer:
         canonical = self._deployment(self.canonical) if self.canonical else None
-        return envelope({"name": self.project, "production_branch": self.branch, "canonical_deployment": canonical})
+        return envelope(
+            {
+                "name": self.project,
+                "production_branch": self.branch,
+                "canonical_deployment": canonical,
+            }
+        )
 
     def served(self) -> dict[str, bytes]:
         assert self.canonical is not None

@@ -72,7 +72,9 @@ class FakeApi:
         times: int = 1,
     ) -> None:
         with self.lock:
-            self.faults.append(Fault(re.compile(pattern), Answer(status, body, headers or {}), times))
+            self.faults.append(
+                Fault(re.compile(pattern), Answer(status, body, headers or {}), times)
+            )
 
     def calls(self, method: str, pattern: str) -> list[Request]:
         match = re.compile(f"^{pattern}$")
@@ -117,7 +119,9 @@ class FakeApi:
                 raw = (
                     answer.body
                     if isinstance(answer.body, bytes)
-                    else b"" if answer.body is None else json.dumps(answer.body).encode()
+                    else b""
+                    if answer.body is None
+                    else json.dumps(answer.body).encode()
                 )
                 self.send_response(answer.status)
                 if not isinstance(answer.body, bytes) and answer.body is not None:

@@ -165,7 +165,9 @@ class FakeVercel:
         if active is None or body["nextStageIndex"] != active.stage + 1:
             return error(400, "bad_request", "no such stage of an active rolling release")
         active.stage = body["nextStageIndex"]
-        return Answer(200, {"rollingRelease": {"state": "ACTIVE", "currentStageIndex": active.stage}})
+        return Answer(
+            200, {"rollingRelease": {"state": "ACTIVE", "currentStageIndex": active.stage}}
+        )
 
     def _complete(self, request: Request, _: re.Match[str]) -> Answer:
         active = self._active(request.json()["canaryDeploymentId"])

@@ -277,6 +277,25 @@ MIGRATIONS: tuple[Migration, ...] = (
                 ADD COLUMN tokens_counted BOOLEAN NOT NULL DEFAULT false""",
         ),
     ),
+    Migration(
+        12,
+        "deploy provider credentials per tenant, encrypted (bdg_jobs.deploy_credentials)",
+        (
+            # Kept out of the event log: tokens must not travel to audit exports or the bus.
+            """CREATE TABLE bdg_deploy_credentials (
+                tenant TEXT NOT NULL,
+                provider TEXT NOT NULL,
+                target TEXT,
+                settings JSONB NOT NULL,
+                sealed BYTEA NOT NULL,
+                updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                PRIMARY KEY (tenant, provider)
+            )""",
+            # One provider per site target of a tenant.
+            """CREATE UNIQUE INDEX bdg_deploy_credentials_target
+                ON bdg_deploy_credentials (tenant, target) WHERE target IS NOT NULL""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -44,6 +44,7 @@ class ReleaseState:
     digest: str
     provider: str
     preview_url: str
+    deployment_id: str = ""  # the provider's name for it: what promote and rollback send
 
 
 @dataclass
@@ -292,7 +293,12 @@ class Site(Aggregate):
     @_mutate.register
     def _(self, event: rv.ReleaseCreated) -> None:
         self.releases[event.release] = ReleaseState(
-            event.release, event.build, event.artifact_digest, event.provider, event.preview_url
+            event.release,
+            event.build,
+            event.artifact_digest,
+            event.provider,
+            event.preview_url,
+            event.deployment_id,
         )
 
     @_mutate.register

@@ -16,7 +16,7 @@ from uuid import UUID
 import httpx
 
 from bdg_deployer.edge.routes import SiteRoute, read_table, update_site
-from bdg_deployer.releasing import Releasing
+from bdg_deployer.releasing import ReleaseRefusedError, Releasing
 from bdg_deployer.site_routes import route_of
 from bdg_jobs.errors import DomainError
 
@@ -41,7 +41,7 @@ async def watch_running(releasing: Releasing) -> int:
             continue
         try:
             decided = await releasing.watch_once(tenant, site_id)
-        except (httpx.HTTPError, DomainError) as error:  # the edge is back next turn
+        except (httpx.HTTPError, DomainError, ReleaseRefusedError) as error:  # next turn
             log.warning("canary of %s: %s", name, error)
             continue
         if decided is not None:

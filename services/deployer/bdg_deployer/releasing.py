@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 from uuid import UUID
 
 from bdg_contracts import release_events as rv
@@ -23,12 +24,16 @@ from bdg_deployer.artifacts import ArtifactError, ArtifactStore
 from bdg_deployer.canary_policy import DEFAULT_STAGES, CanaryPolicy, Window
 from bdg_deployer.edge.routes import update_site
 from bdg_deployer.edge_client import EdgeClient
-from bdg_deployer.site_routes import preview_url, route_of, site_label
+from bdg_deployer.providers.base import DeployTarget, ProviderConfigError, ProviderError
+from bdg_deployer.providers.choose import ProviderChoice
+from bdg_deployer.providers.files import ArtifactFiles
+from bdg_deployer.providers.follow import follow, release_of
+from bdg_deployer.providers.local import LocalEdge
+from bdg_deployer.providers.moves import Traffic, moves
+from bdg_deployer.site_routes import route_of, site_label
 from bdg_jobs.aggregate import Cause
 from bdg_jobs.site_commands import SiteCommands
 from bdg_jobs.sites import Site
-
-PROVIDER = "local"
 
 
 def new_name(prefix: str) -> str:
@@ -36,8 +41,9 @@ def new_name(prefix: str) -> str:
 
 
 class ReleaseRefusedError(Exception):
-    """The release cannot get traffic: its artifact is missing or altered, or its preview
-    failed the health check. ``DeployFailed`` is recorded with the same message."""
+    """The release cannot get traffic: its artifact is missing or altered, its preview failed
+    the health check, or its provider refused. ``DeployFailed`` is recorded with the same
+    message."""
 
 
 @dataclass(frozen=True)
@@ -59,19 +65,46 @@ class Releasing:
         stages: tuple[rv.CanaryStage, ...] = DEFAULT_STAGES,
         threshold: float = CanaryPolicy().threshold,
         producer: str = "deployer",
+        providers: ProviderChoice | None = None,
     ) -> None:
         self.sites, self.edge, self.clock = sites, edge, clock
         self.stages, self.threshold, self.producer = stages, threshold, producer
+        self.providers = providers or ProviderChoice(LocalEdge(edge.client, edge.port))
 
     def _cause(self, user: str | None = None) -> Cause:
         producer = f"user:{user}" if user else self.producer
         return Cause(producer, self.clock(), new_event_id(), user)
 
     async def _decide(self, tenant: str, site_id: UUID, decide: Callable[[Site], None]) -> Site:
-        await self.sites.execute(tenant, site_id, decide)
+        """Append the decision, then make the traffic follow it: the edge's route table, and
+        the move a cloud provider must make (``DeployFailed`` when it refuses)."""
+        before: list[Traffic] = []
+
+        def deciding(site: Site) -> None:
+            before[:] = [Traffic.of(site)]
+            decide(site)
+
+        await self.sites.execute(tenant, site_id, deciding)
         site = await self.sites.get(tenant, site_id)
         await asyncio.to_thread(update_site, self.edge.routes, site_label(site), route_of(site))
+        if before:
+            try:
+                await follow(self.providers, tenant, site, before[0])
+            except (ProviderError, ProviderConfigError) as error:
+                release = release_of(moves(before[0], Traffic.of(site))[0])
+                provider = site.releases[release].provider
+                status = error.status if isinstance(error, ProviderError) else None
+                await self._fail(tenant, site_id, release, str(error), provider, status)
         return site
+
+    async def target_of(self, tenant: str, site: Site) -> DeployTarget:
+        """The provider the site's next release goes to; ``DeployFailed`` and
+        ``ReleaseRefusedError`` when there is none (unknown, or no credentials)."""
+        try:
+            return await self.providers.for_target(tenant, site.target)
+        except ProviderConfigError as error:
+            await self._fail(tenant, site.site_id, None, str(error), "none")
+            raise  # unreachable: _fail raises
 
     # -- build and release ------------------------------------------------------------------
     async def store_build(
@@ -109,35 +142,57 @@ class Releasing:
         return build
 
     async def release(self, tenant: str, site_id: UUID, build: str) -> str:
-        """Create a release of ``build`` at its preview URL, once its artifact verifies and the
-        preview answers; the release's name. ``ReleaseRefusedError`` (and ``DeployFailed``)
-        otherwise, with no traffic given."""
+        """Create a release of ``build`` on the site's provider, once its artifact verifies and
+        the provider made it ready (on the edge: once its preview answers); the release's name.
+        ``ReleaseRefusedError`` (and ``DeployFailed``) otherwise, with no traffic given."""
         site = await self.sites.get(tenant, site_id)
+        target = await self.target_of(tenant, site)
         built = site.builds.get(build)
         digest = built.digest if built else None
         name = new_name("r")
-        url = preview_url(site_label(site), name, self.edge.port)
         try:
             if digest is None:
                 raise ArtifactError(f"build {build} has no artifact")
-            await asyncio.to_thread(self.edge.artifacts.verify, digest)
+            manifest = await asyncio.to_thread(self.edge.artifacts.verify, digest)
         except ArtifactError as error:
-            await self._fail(tenant, site_id, None, str(error))
+            await self._fail(tenant, site_id, None, str(error), target.name)
+        files = ArtifactFiles(manifest, self.edge.artifacts)
+        try:
+            published = await target.publish(name, files, site_label(site))
+        except ProviderError as error:
+            await self._fail(tenant, site_id, None, str(error), target.name, error.status)
         await self._decide(
             tenant,
             site_id,
-            lambda s: s.create_release(self._cause(), name, build, PROVIDER, name, url),
+            lambda s: s.create_release(
+                self._cause(),
+                name,
+                build,
+                target.name,
+                published.deployment_id,
+                published.preview_url,
+            ),
         )
-        ok, said = await self.edge.client.healthy(f"{name}.{site_label(site)}.localhost")
-        if not ok:
-            await self._fail(tenant, site_id, name, f"health check of {url}: {said}")
+        if isinstance(target, LocalEdge):  # a cloud's deployment is ready when published
+            ok, said = await self.edge.client.healthy(f"{name}.{site_label(site)}.localhost")
+            if not ok:
+                url = published.preview_url
+                await self._fail(tenant, site_id, name, f"health check of {url}: {said}")
         return name
 
-    async def _fail(self, tenant: str, site_id: UUID, release: str | None, message: str) -> None:
+    async def _fail(
+        self,
+        tenant: str,
+        site_id: UUID,
+        release: str | None,
+        message: str,
+        provider: str = "local",
+        status: int | None = None,
+    ) -> NoReturn:
         await self._decide(
             tenant,
             site_id,
-            lambda s: s.fail_deploy(self._cause(), PROVIDER, message, None, release),
+            lambda s: s.fail_deploy(self._cause(), provider, message, status, release),
         )
         raise ReleaseRefusedError(message)
 
@@ -146,8 +201,14 @@ class Releasing:
         """A canary against the stable release; the first release of a site, with nothing to
         compare against, is promoted straight away."""
         site = await self.sites.get(tenant, site_id)
-        if site.stable is None:
-            reason = rv.ManualReason(by=self.producer, note="first release of the site")
+        target = await self.providers.named(tenant, site.releases[release].provider)
+        if site.stable is None or not target.capabilities.canary:
+            note = (
+                "first release of the site"
+                if site.stable is None
+                else f"{target.name} has no canary: promoted once its deployment was ready"
+            )
+            reason = rv.ManualReason(by=self.producer, note=note)
             await self._decide(tenant, site_id, lambda s: s.promote(self._cause(), release, reason))
             return
         counts = await self.edge.client.counts()

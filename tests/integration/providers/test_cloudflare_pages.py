@@ -32,13 +32,19 @@ def target(fake: FakePages, token: str = "", sleeps: Sleeps | None = None) -> Pa
     return PagesTarget(api, PagesProject(fake.account_id, fake.project), poll_s=0)
 
 
-async def test_direct_upload_sends_missing_assets_only(pages: FakePages, site: ArtifactFiles) -> None:
+async def test_direct_upload_sends_missing_assets_only(
+    pages: FakePages, site: ArtifactFiles
+) -> None:
     logo = SITE["assets/logo.svg"]
     pages.assets[pages_hash("assets/logo.svg", logo)] = logo
     published = await target(pages).publish("r-one", site)
 
-    uploaded = [item["key"] for r in pages.api.calls("POST", "/pages/assets/upload") for item in r.json()]
-    assert sorted(uploaded) == sorted(pages_hash(p, SITE[p]) for p in ("index.html", "assets/app.js"))
+    uploaded = [
+        item["key"] for r in pages.api.calls("POST", "/pages/assets/upload") for item in r.json()
+    ]
+    assert sorted(uploaded) == sorted(
+        pages_hash(p, SITE[p]) for p in ("index.html", "assets/app.js")
+    )
     assert pages.canonical == published.deployment_id  # live at once on the production branch
     assert pages.served() == SITE
     assert published.preview_url == f"https://{published.deployment_id[:8]}.shop.pages.dev/"
@@ -61,7 +67,9 @@ async def test_rollback_and_promote_an_earlier_deployment(
     assert len(pages.deployments) == 2
 
 
-async def test_403_fails_fast_with_cloudflares_message(pages: FakePages, site: ArtifactFiles) -> None:
+async def test_403_fails_fast_with_cloudflares_message(
+    pages: FakePages, site: ArtifactFiles
+) -> None:
     with pytest.raises(ProviderAuthError) as raised:
         await target(pages, token="revoked").publish("r-one", site)
     assert (raised.value.status, raised.value.message) == (403, "10000: Authentication error")
@@ -80,8 +88,14 @@ async def test_429_waits_what_retry_after_says(
     assert pages.canonical == published.deployment_id
 
 
-async def test_5xx_retried_then_fails(pages: FakePages, site: ArtifactFiles, sleeps: Sleeps) -> None:
-    body = {"success": False, "errors": [{"code": 10013, "message": "Internal error"}], "result": None}
+async def test_5xx_retried_then_fails(
+    pages: FakePages, site: ArtifactFiles, sleeps: Sleeps
+) -> None:
+    body = {
+        "success": False,
+        "errors": [{"code": 10013, "message": "Internal error"}],
+        "result": None,
+    }
     pages.api.fail("/deployments$", 500, body, times=10)
     with pytest.raises(ProviderError) as raised:
         await target(pages, sleeps=sleeps).publish("r-one", site)

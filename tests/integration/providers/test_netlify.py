@@ -39,7 +39,10 @@ async def test_digest_deploy_uploads_required_files_once(
     published = await target(netlify).publish("r-one", site)
 
     uploads = netlify.api.calls("PUT", "/api/v1/deploys/[^/]+/files/.+")
-    assert sorted(r.path.rsplit("/files/", 1)[1] for r in uploads) == ["assets/app.js", "index.html"]
+    assert sorted(r.path.rsplit("/files/", 1)[1] for r in uploads) == [
+        "assets/app.js",
+        "index.html",
+    ]
     assert netlify.deploys[published.deployment_id]["draft"] is True  # a preview, not live
     assert netlify.published is None
     assert published.preview_url == f"https://{published.deployment_id}--site-0b5c.netlify.app/"
@@ -83,7 +86,9 @@ async def test_429_waits_what_retry_after_says(
     assert netlify.deploys[published.deployment_id]["state"] == "ready"
 
 
-async def test_5xx_retried_then_fails(netlify: FakeNetlify, site: ArtifactFiles, sleeps: Sleeps) -> None:
+async def test_5xx_retried_then_fails(
+    netlify: FakeNetlify, site: ArtifactFiles, sleeps: Sleeps
+) -> None:
     netlify.api.fail("/restore$", 502, {"code": 502, "message": "Bad Gateway"}, times=10)
     shop = target(netlify, sleeps=sleeps)
     first = await shop.publish("r-one", site)

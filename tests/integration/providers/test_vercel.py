@@ -29,7 +29,12 @@ def vercel_fixture() -> Iterator[FakeVercel]:
 
 def target(fake: FakeVercel, token: str = "", sleeps: Sleeps | None = None) -> VercelTarget:
     api = ProviderApi(
-        "vercel", fake.url, token or fake.token, message_of, FAST, **({"sleep": sleeps} if sleeps else {})
+        "vercel",
+        fake.url,
+        token or fake.token,
+        message_of,
+        FAST,
+        **({"sleep": sleeps} if sleeps else {}),
     )
     return VercelTarget(api, VercelProject("shop", alias_suffix="shop.example.com"), poll_s=0)
 
@@ -68,7 +73,8 @@ async def test_promote_canary_stages_and_instant_rollback(
     assert vercel.config is not None
     assert [s["targetPercentage"] for s in vercel.config["stages"]] == [1, 10, 100]
     await shop.advance_canary(second.deployment_id, 1)
-    assert vercel.rolling is not None and vercel.rolling.stage == 1
+    assert vercel.rolling is not None
+    assert vercel.rolling.stage == 1
     await shop.promote(second.deployment_id, canary=True)
     assert vercel.production == second.deployment_id
 
@@ -85,13 +91,12 @@ async def test_rollback_during_canary_aborts_it(
     second = await shop.publish("r-two", build_site(tmp_path / "2", {"index.html": b"v2"}))
     await shop.start_canary(second.deployment_id, (CanaryStage(percent=1),))
     await shop.roll_back(first.deployment_id)
-    assert vercel.rolling is not None and vercel.rolling.state == "ABORTED"
+    assert vercel.rolling is not None
+    assert vercel.rolling.state == "ABORTED"
     assert vercel.production == first.deployment_id
 
 
-async def test_401_fails_fast_with_vercels_message(
-    vercel: FakeVercel, site: ArtifactFiles
-) -> None:
+async def test_401_fails_fast_with_vercels_message(vercel: FakeVercel, site: ArtifactFiles) -> None:
     with pytest.raises(ProviderAuthError) as raised:
         await target(vercel, token="wrong").publish("r-one", site)
     assert raised.value.status == 401
@@ -111,7 +116,9 @@ async def test_429_waits_what_retry_after_says(
     assert published.deployment_id in vercel.deployments
 
 
-async def test_5xx_retried_then_fails(vercel: FakeVercel, site: ArtifactFiles, sleeps: Sleeps) -> None:
+async def test_5xx_retried_then_fails(
+    vercel: FakeVercel, site: ArtifactFiles, sleeps: Sleeps
+) -> None:
     body = {"error": {"code": "internal_server_error", "message": "An unexpected error"}}
     vercel.api.fail("^/v13/deployments$", 503, body, times=10)
     with pytest.raises(ProviderError) as raised:

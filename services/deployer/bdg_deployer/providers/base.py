@@ -62,8 +62,9 @@ class DeployTarget(Protocol):
     @property
     def capabilities(self) -> Capabilities: ...
 
-    async def publish(self, release: str, files: ArtifactFiles) -> Published:
-        """Upload what the provider lacks (by digest) and create a deployment, ready to serve."""
+    async def publish(self, release: str, files: ArtifactFiles, site: str = "") -> Published:
+        """Upload what the provider lacks (by digest) and create a deployment, ready to serve.
+        ``site`` is the site's DNS label (where the local edge serves it)."""
 
     async def promote(self, deployment_id: str, canary: bool = False) -> None:
         """Production serves ``deployment_id`` (no rebuild); ``canary``: it ends the running

@@ -75,13 +75,16 @@ class PagesTarget:
     async def _result(self, method: str, path: str, **kwargs: Any) -> Any:
         return (await self.api.call(method, path, **kwargs)).json()["result"]
 
-    async def publish(self, release: str, files: ArtifactFiles) -> Published:
+    async def publish(self, release: str, files: ArtifactFiles, site: str = "") -> Published:
         contents = {f.path: files.content(f) for f in files}
         keys = {path: pages_hash(path, content) for path, content in contents.items()}
         jwt = (await self._result("GET", self._project("/upload-token")))["jwt"]
         missing = set(
             await self._result(
-                "POST", "/pages/assets/check-missing", token=jwt, json={"hashes": sorted(set(keys.values()))}
+                "POST",
+                "/pages/assets/check-missing",
+                token=jwt,
+                json={"hashes": sorted(set(keys.values()))},
             )
         )
         payload = []
@@ -101,7 +104,9 @@ class PagesTarget:
             batch = payload[start : start + UPLOAD_BATCH]
             await self.api.call("POST", "/pages/assets/upload", token=jwt, json=batch)
         hashes = sorted(set(keys.values()))
-        await self.api.call("POST", "/pages/assets/upsert-hashes", token=jwt, json={"hashes": hashes})
+        await self.api.call(
+            "POST", "/pages/assets/upsert-hashes", token=jwt, json={"hashes": hashes}
+        )
         form = {
             "manifest": json.dumps({f"/{p}": k for p, k in sorted(keys.items())}),
             "branch": self.project.branch,
@@ -119,9 +124,13 @@ class PagesTarget:
             if stage.get("name") == "deploy" and stage.get("status") == "success":
                 return deployment
             if stage.get("status") == "failure":
-                raise ProviderError(NAME, None, f"deployment {deployment['id']}: {stage['name']} failed")
+                raise ProviderError(
+                    NAME, None, f"deployment {deployment['id']}: {stage['name']} failed"
+                )
             await asyncio.sleep(self.poll_s)  # Pages deploys asynchronously: poll
-            deployment = await self._result("GET", self._project(f"/deployments/{deployment['id']}"))
+            deployment = await self._result(
+                "GET", self._project(f"/deployments/{deployment['id']}")
+            )
         raise ProviderError(NAME, None, f"deployment {deployment['id']} never deployed")
 
     async def promote(self, deployment_id: str, canary: bool = False) -> None:

@@ -57,7 +57,7 @@ class NetlifyTarget:
     def _site(self, rest: str) -> str:
         return f"/api/v1/sites/{quote(self.site.site_id, safe='')}/{rest}"
 
-    async def publish(self, release: str, files: ArtifactFiles) -> Published:
+    async def publish(self, release: str, files: ArtifactFiles, site: str = "") -> Published:
         contents = {f.path: files.content(f) for f in files}
         digests = {f"/{path}": sha1_of(content) for path, content in contents.items()}
         body = {"files": digests, "draft": True, "title": release}

@@ -70,7 +70,7 @@ class VercelTarget:
         answer = await self.api.call(method, path, params=self._params(), **kwargs)
         return answer.json() if answer.content else None
 
-    async def publish(self, release: str, files: ArtifactFiles) -> Published:
+    async def publish(self, release: str, files: ArtifactFiles, site: str = "") -> Published:
         contents = {f.path: files.content(f) for f in files}
         listed = [{"file": p, "sha": sha1_of(c), "size": len(c)} for p, c in contents.items()]
         by_sha = {sha1_of(c): c for c in contents.values()}
@@ -92,7 +92,9 @@ class VercelTarget:
         url = f"https://{deployment['url']}/"
         if self.project.alias_suffix:
             alias = f"{release}.{self.project.alias_suffix}"
-            await self._call("POST", f"/v2/deployments/{deployment['id']}/aliases", json={"alias": alias})
+            await self._call(
+                "POST", f"/v2/deployments/{deployment['id']}/aliases", json={"alias": alias}
+            )
             url = f"https://{alias}/"
         return Published(str(deployment["id"]), url)
 

@@ -1,0 +1,41 @@
+"""After a site's decision, its providers' traffic follows the events (see ``moves.py``).
+
+Each move goes to the provider of the release it concerns, with that release's deployment id:
+a site whose releases were made on one provider stays on it; the local edge's calls are no-ops
+(its route table is written from the same events).
+"""
+
+from __future__ import annotations
+
+from bdg_deployer.providers.choose import ProviderChoice
+from bdg_deployer.providers.moves import (
+    AdvanceCanary,
+    Move,
+    Promote,
+    RollBack,
+    StartCanary,
+    Traffic,
+    moves,
+)
+from bdg_jobs.sites import Site
+
+
+def release_of(move: Move) -> str:
+    return move.to_release if isinstance(move, RollBack) else move.release
+
+
+async def follow(choice: ProviderChoice, tenant: str, site: Site, before: Traffic) -> None:
+    """Raises ``ProviderError`` or ``ProviderConfigError`` when a provider refuses."""
+    for move in moves(before, Traffic.of(site)):
+        release = site.releases[release_of(move)]
+        target = await choice.named(tenant, release.provider)
+        deployment = release.deployment_id or release.name
+        if isinstance(move, StartCanary):
+            assert site.canary is not None
+            await target.start_canary(deployment, site.canary.stages)
+        elif isinstance(move, AdvanceCanary):
+            await target.advance_canary(deployment, move.stage)
+        elif isinstance(move, Promote):
+            await target.promote(deployment, canary=move.canary)
+        else:
+            await target.roll_back(deployment)
