@@ -16,8 +16,8 @@ import binascii
 import json
 import os
 import secrets
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +33,17 @@ KEY_FILE = "credentials.key"
 NONCE = 12
 
 Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection[Any]]]
+
+
+def connect_url(url: str) -> Connect:
+    """A connection per use: a deploy reads its provider's credentials once."""
+
+    @asynccontextmanager
+    async def connect() -> AsyncIterator[AsyncConnection[Any]]:
+        async with await AsyncConnection.connect(url, autocommit=True) as conn:
+            yield conn
+
+    return connect
 
 
 class CredentialKeyError(ValueError):

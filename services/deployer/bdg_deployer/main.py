@@ -23,11 +23,15 @@ from bdg_deployer.edge.main import DEFAULT_PORT, state_paths
 from bdg_deployer.edge_client import EdgeClient
 from bdg_deployer.git_branch import GitBranchDeployer
 from bdg_deployer.handlers import DeployerHandlers
+from bdg_deployer.providers.base import ProviderConfigError
+from bdg_deployer.providers.choose import ProviderChoice, default_provider
+from bdg_deployer.providers.local import LocalEdge
 from bdg_deployer.pull_requests.hosts import GitHosts, GitHostsError, load_hosts
 from bdg_deployer.recorded import DeployerScript, RecordedDeployProvider, RecordedDeploys
 from bdg_deployer.releasing import EdgeSite, Releasing
 from bdg_deployer.site_deploy import SiteDeployer
 from bdg_jobs.application import utc_now
+from bdg_jobs.deploy_credentials import CredentialKeyError, DeployCredentials, connect_url, load_key
 from bdg_jobs.site_commands import SiteCommands
 from bdg_runtime import service
 from bdg_runtime.answers import Answers, answers_or_exit, report
@@ -66,11 +70,19 @@ def build(
 
 
 def releasing(ctx: service.ServiceContext) -> Releasing:
-    """Sites on the local provider: the edge's route table and artifacts under the state dir."""
+    """Sites on the edge (route table and artifacts under the state dir) or on the cloud
+    provider a tenant chose for the site's target (providers/choose.py)."""
     routes, artifacts = state_paths(ctx.settings.bdg_home)
     port = int(os.environ.get("BDG_EDGE_PORT", DEFAULT_PORT))
     edge = EdgeSite(routes, ArtifactStore(artifacts), EdgeClient(f"http://127.0.0.1:{port}"), port)
-    return Releasing(SiteCommands(ctx.store), edge, utc_now)
+    try:
+        key = load_key(ctx.settings.bdg_home)
+        default = default_provider()
+    except (CredentialKeyError, ProviderConfigError) as error:
+        raise service.ConfigurationError(str(error)) from error
+    credentials = DeployCredentials(connect_url(ctx.database_url), key)
+    choice = ProviderChoice(LocalEdge(edge.client, port), credentials, default)
+    return Releasing(SiteCommands(ctx.store), edge, utc_now, providers=choice)
 
 
 def sites_enabled() -> bool:

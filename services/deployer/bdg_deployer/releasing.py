@@ -211,7 +211,7 @@ class Releasing:
             reason = rv.ManualReason(by=self.producer, note=note)
             await self._decide(tenant, site_id, lambda s: s.promote(self._cause(), release, reason))
             return
-        counts = await self.edge.client.counts()
+        counts = await self._counts(tenant, site, release)
         stable, canary = counts.get(site.stable), counts.get(release)
         await self._decide(
             tenant,
@@ -221,6 +221,14 @@ class Releasing:
             ),
         )
 
+    async def _counts(self, tenant: str, site: Site, canary: str) -> dict[str, rv.ReleaseCounts]:
+        """The canary's and the stable's counts from the canary's provider (the edge's own
+        figures, or a cloud's; a cloud without figures leaves the canary waiting)."""
+        target = await self.providers.named(tenant, site.releases[canary].provider)
+        named = [r for r in (canary, site.stable) if r is not None]
+        ids = {r: site.releases[r].deployment_id or r for r in named}
+        return await target.counts(ids)
+
     async def watch_once(self, tenant: str, site_id: UUID) -> type[Event] | None:
         """Judge the running canary's stage window once and record what follows: a rollback,
         the next stage, a promotion, or an observation. None when no canary runs."""
@@ -228,7 +236,7 @@ class Releasing:
         running = site.canary
         if running is None:
             return None
-        counts = await self.edge.client.counts()
+        counts = await self._counts(tenant, site, running.release)
         zero = rv.ReleaseCounts(release=running.release, requests=0, errors=0)
         canary = counts.get(running.release, zero)
         stable = counts.get(running.stable) if running.stable else None

@@ -22,11 +22,13 @@ from bdg_deployer.build.detect import BuildDetectionError, detect_site
 from bdg_deployer.build.sandboxed import SandboxBuilder, Source
 from bdg_deployer.domain import Deployment, DeployTask, Release
 from bdg_deployer.git_branch import GitBranchDeployer
+from bdg_deployer.providers.local import LocalEdge
 from bdg_deployer.releasing import ReleaseRefusedError, Releasing
 from bdg_deployer.site_routes import production_url, site_label
 from bdg_deployer.site_tree import site_tree
 from bdg_jobs.aggregate import Cause
 from bdg_jobs.site_commands import SiteNotFoundError
+from bdg_jobs.sites import Site
 from bdg_runtime.reactions import StepError
 
 TARGET = "production"
@@ -34,6 +36,14 @@ TARGET = "production"
 
 class SiteBuildError(StepError):
     """The site's build failed or its release was refused: retrying the same change cannot help."""
+
+
+def serving_url(site: Site, edge_port: int) -> str:
+    """The edge's production URL of the site; on a cloud, the URL of the release serving."""
+    stable = site.releases.get(site.stable) if site.stable else None
+    if stable is not None and stable.provider != LocalEdge.NAME:
+        return stable.preview_url
+    return production_url(site_label(site), edge_port)
 
 
 @dataclass
@@ -59,7 +69,7 @@ class SiteDeployer(AbstractDeployProvider):
             if release in live:
                 by = f"job:{task.job_id}"
                 await self.releasing.roll_back(tenant, site.site_id, release, by, by_user=False)
-        return production_url(site_label(site), self.releasing.edge.port)
+        return serving_url(site, self.releasing.edge.port)
 
     async def deploy(self, task: DeployTask) -> Deployment:
         delivered = await self.branch.deploy(task)
@@ -80,6 +90,10 @@ class SiteDeployer(AbstractDeployProvider):
         site = await sites.ensure(tenant, cause, change.repo or f"job:{task.job_id}", TARGET)
         if site.releases_of_job(task.job_id):  # a redelivery after a crash: released already
             return await self._deployment(tenant, site.site_id, delivered, task)
+        try:  # an unknown provider or missing credentials: refused before any build
+            await self.releasing.target_of(tenant, site)
+        except ReleaseRefusedError as error:
+            raise SiteBuildError(str(error)) from error
         with tempfile.TemporaryDirectory(prefix="bdg-site-build-") as tmp:
             outcome = await self.builder.build(tenant, source, Path(tmp) / "site")
             build = await self.releasing.store_build(
@@ -101,7 +115,7 @@ class SiteDeployer(AbstractDeployProvider):
         """What the job's Deployed says: the production URL, and whether its release is a
         canary now."""
         site = await self.releasing.sites.get(tenant, site_id)
-        url = production_url(site_label(site), self.releasing.edge.port)
+        url = serving_url(site, self.releasing.edge.port)
         ours = set(site.releases_of_job(task.job_id))
         canary = site.canary is not None and site.canary.release in ours
         return Deployment(url, canary=canary, branch=delivered.branch)

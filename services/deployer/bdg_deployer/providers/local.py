@@ -22,6 +22,7 @@ NAME = "local"
 
 
 class LocalEdge:
+    NAME = NAME
     capabilities = Capabilities(
         preview=True, aliases=False, instant_rollback=True, canary=True, split_testing=False
     )

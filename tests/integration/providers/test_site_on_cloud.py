@@ -1,0 +1,185 @@
+"""A site released on a cloud provider chosen by its tenant: the release, the rollout and the
+rollbacks are events, and the provider's traffic follows them (local servers following the
+providers' documented APIs; real PostgreSQL for the site's events and the encrypted tokens).
+Missing credentials are refused before anything is published; a provider's refusal is a
+DeployFailed with its status and its own message."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from bdg_contracts import release_events as rv
+from bdg_deployer.artifacts import ArtifactStore
+from bdg_deployer.edge_client import EdgeClient
+from bdg_deployer.providers.choose import ProviderChoice
+from bdg_deployer.providers.local import LocalEdge
+from bdg_deployer.releasing import EdgeSite, ReleaseRefusedError, Releasing
+from bdg_jobs.aggregate import Cause
+from bdg_jobs.application import utc_now
+from bdg_jobs.deploy_credentials import DeployCredentials, connect_url
+from bdg_jobs.migrations import migrate
+from bdg_jobs.site_commands import SiteCommands
+from bdg_jobs.store import JobStore
+from tests.fakes.netlify_api import FakeNetlify
+from tests.fakes.vercel_api import FakeVercel
+from tests.integration.providers.conftest import FAST, SITE
+from tests.ports import free_port
+
+pytestmark = pytest.mark.timeout(90)
+STAGES = (rv.CanaryStage(percent=1, min_seconds=0, min_requests=0),)
+
+
+@dataclass
+class World:
+    releasing: Releasing
+    credentials: DeployCredentials
+    vercel: FakeVercel
+    netlify: FakeNetlify
+    tmp: Path
+
+    async def site(self, tenant: str, repo: str) -> UUID:
+        cause = Cause("test", utc_now(), None)
+        return (await self.releasing.sites.ensure(tenant, cause, repo, "production")).site_id
+
+    async def built(self, tenant: str, site_id: UUID, files: dict[str, bytes]) -> str:
+        folder = self.tmp / secrets.token_hex(4)
+        for name, content in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(content)
+        return await self.releasing.store_build(tenant, site_id, folder, "static", None)
+
+    def history(self, site_id: UUID) -> list[object]:
+        return list(self.releasing.sites.store.history(site_id))
+
+
+@pytest.fixture(name="world")
+async def world_fixture(tmp_path: Path, database_url: str) -> AsyncIterator[World]:
+    migrate(database_url)
+    store = JobStore.from_url(database_url)
+    vercel, netlify = FakeVercel(), FakeNetlify()
+    key = secrets.token_bytes(32)
+    credentials = DeployCredentials(connect_url(database_url), key)
+    port = free_port()  # no edge runs: these sites never touch it
+    client = EdgeClient(f"http://127.0.0.1:{port}")
+    edge = EdgeSite(tmp_path / "routes.json", ArtifactStore(tmp_path / "artifacts"), client, port)
+    urls = {"vercel": vercel.url, "netlify": netlify.url, "cloudflare-pages": "http://127.0.0.1:1"}
+    choice = ProviderChoice(LocalEdge(client, port), credentials, "local", urls, FAST)
+    releasing = Releasing(SiteCommands(store), edge, utc_now, stages=STAGES, providers=choice)
+    try:
+        yield World(releasing, credentials, vercel, netlify, tmp_path)
+    finally:
+        vercel.stop()
+        netlify.stop()
+        store.close()
+
+
+async def on_vercel(world: World, tenant: str, token: str = "") -> None:
+    settings = {"project": "shop"}
+    await world.credentials.put(
+        tenant, "vercel", token or world.vercel.token, settings, "production"
+    )
+
+
+async def test_a_vercel_site_rolls_out_as_a_rolling_release_and_rolls_back(world: World) -> None:
+    await on_vercel(world, "acme")
+    sid = await world.site("acme", "https://git.example/acme/shop")
+    first = await world.releasing.release("acme", sid, await world.built("acme", sid, SITE))
+    await world.releasing.roll_out("acme", sid, first)
+    site = await world.releasing.sites.get("acme", sid)
+    one = site.releases[first]
+    assert (one.provider, one.deployment_id) == ("vercel", world.vercel.production)
+    assert world.vercel.deployments[one.deployment_id]["files"] == SITE
+
+    second = await world.releasing.release(
+        "acme", sid, await world.built("acme", sid, {"index.html": b"v2"})
+    )
+    await world.releasing.roll_out("acme", sid, second)
+    two = (await world.releasing.sites.get("acme", sid)).releases[second]
+    assert world.vercel.rolling is not None
+    assert (world.vercel.rolling.canary, world.vercel.rolling.state) == (
+        two.deployment_id,
+        "ACTIVE",
+    )
+
+    await world.releasing.promote("acme", sid, second, "ana")  # completes the rolling release
+    assert world.vercel.production == two.deployment_id
+    assert world.vercel.rolling.state == "COMPLETE"
+
+    await world.releasing.roll_back("acme", sid, second, "ana")  # instant rollback, no rebuild
+    assert world.vercel.production == one.deployment_id
+    assert len(world.vercel.deployments) == 2
+    assert isinstance(world.history(sid)[-1], rv.ReleaseRolledBack)
+
+
+async def test_a_netlify_site_without_canary_is_promoted_once_ready(world: World) -> None:
+    await world.credentials.put(
+        "acme", "netlify", world.netlify.token, {"site_id": world.netlify.site_id}, "production"
+    )
+    sid = await world.site("acme", "https://git.example/acme/blog")
+    first = await world.releasing.release("acme", sid, await world.built("acme", sid, SITE))
+    await world.releasing.roll_out("acme", sid, first)
+    second = await world.releasing.release(
+        "acme", sid, await world.built("acme", sid, {"index.html": b"v2"})
+    )
+    await world.releasing.roll_out("acme", sid, second)
+    site = await world.releasing.sites.get("acme", sid)
+    assert (site.stable, site.canary) == (second, None)
+    promoted = world.history(sid)[-1]
+    assert isinstance(promoted, rv.ReleasePromoted)
+    assert isinstance(promoted.reason, rv.ManualReason)
+    assert "netlify has no canary" in promoted.reason.note
+    assert world.netlify.served() == {"index.html": b"v2"}
+
+
+async def test_missing_credentials_refuse_before_anything_is_published(world: World) -> None:
+    world.releasing.providers.default = "vercel"  # the operator's default; acme set no token
+    sid = await world.site("acme", "https://git.example/acme/docs")
+    site = await world.releasing.sites.get("acme", sid)
+    with pytest.raises(ReleaseRefusedError, match="no vercel credentials for tenant acme"):
+        await world.releasing.target_of("acme", site)
+    failed = world.history(sid)[-1]
+    assert isinstance(failed, rv.DeployFailed)
+    assert "PUT /deploy/credentials/vercel" in failed.message
+    assert world.vercel.api.requests == []
+
+
+async def test_a_401_is_a_deploy_failure_with_vercels_message(world: World) -> None:
+    await on_vercel(world, "acme", token="revoked-token")
+    sid = await world.site("acme", "https://git.example/acme/shop")
+    build = await world.built("acme", sid, SITE)
+    with pytest.raises(ReleaseRefusedError):
+        await world.releasing.release("acme", sid, build)
+    failed = world.history(sid)[-1]
+    assert isinstance(failed, rv.DeployFailed)
+    assert (failed.provider, failed.status) == ("vercel", 401)
+    assert "The request is not authorized." in failed.message
+    assert "revoked-token" not in failed.message
+    assert (await world.releasing.sites.get("acme", sid)).releases == {}
+
+
+async def test_a_provider_failing_a_rollback_is_recorded(world: World) -> None:
+    await on_vercel(world, "acme")
+    sid = await world.site("acme", "https://git.example/acme/shop")
+    first = await world.releasing.release("acme", sid, await world.built("acme", sid, SITE))
+    await world.releasing.roll_out("acme", sid, first)
+    second = await world.releasing.release(
+        "acme", sid, await world.built("acme", sid, {"index.html": b"v2"})
+    )
+    await world.releasing.roll_out("acme", sid, second)
+    body = {"error": {"code": "internal_server_error", "message": "An unexpected error"}}
+    world.vercel.api.fail("/rollback/", 503, body, times=10)
+    with pytest.raises(ReleaseRefusedError, match="An unexpected error"):
+        await world.releasing.roll_back("acme", sid, second, "ana")
+    failed = world.history(sid)[-1]
+    assert isinstance(failed, rv.DeployFailed)
+    assert (failed.status, failed.release) == (
+        503,
+        (await world.releasing.sites.get("acme", sid)).stable,
+    )
+    assert len(world.vercel.api.calls("POST", ".*/rollback/.*")) == FAST.attempts
