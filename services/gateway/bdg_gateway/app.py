@@ -15,6 +15,7 @@ from bdg_gateway import (
     audit_routes,
     budget_routes,
     cost_routes,
+    deploy_credential_routes,
     errors,
     index_deps,
     index_routes,
@@ -35,6 +36,7 @@ from bdg_gateway.issue_settings import IssueTriggers
 from bdg_gateway.observability import RequestSpans
 from bdg_gateway.queries import JobQueries
 from bdg_gateway.views import Health, PoisonView
+from bdg_jobs.deploy_credentials import DeployCredentials
 from bdg_jobs.user_commands import JobCommands
 from bdg_sandbox.client import SandboxClient
 from bdg_telemetry import tracing
@@ -52,6 +54,7 @@ def create_app(
     auth: Authenticator,
     sandbox: SandboxClient | None = None,
     issue_triggers: IssueTriggers | None = None,
+    deploy_credentials: DeployCredentials | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="BigDaddyG Agent gateway",
@@ -69,6 +72,8 @@ def create_app(
     app.include_router(attempt_routes.router)
     app.include_router(budget_routes.router)
     app.include_router(cost_routes.router)
+    app.state.deploy_credentials = deploy_credentials
+    app.include_router(deploy_credential_routes.router)
     app.include_router(tool_routes.router)
     app.include_router(ws.router)
     index_deps.install(app, commands, queries)

@@ -22,6 +22,7 @@ from bdg_gateway.issue_jobs import IssueJobs
 from bdg_gateway.issue_settings import IssueTriggerError, IssueTriggers, load_triggers
 from bdg_gateway.observability import count_jobs_per_state
 from bdg_gateway.queries import JobQueries
+from bdg_jobs.deploy_credentials import DeployCredentials, load_key
 from bdg_jobs.sources import SourceGrantsError
 from bdg_jobs.tenants import TenantPolicyError, load_policies
 from bdg_jobs.user_commands import JobCommands
@@ -93,6 +94,7 @@ async def serve_http(
         auth,
         sandbox,
         triggers,
+        DeployCredentials(queries.pool.connection, load_key(settings.bdg_home)),
     )
     server = http_server(app)
     try:
