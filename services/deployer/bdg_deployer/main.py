@@ -116,7 +116,8 @@ def run() -> None:
     try:
         sites = sites_enabled()
         hosts = git_hosts()
-    except service.ConfigurationError as error:
+        default_provider()  # an unknown BDG_DEPLOY_PROVIDER stops the start, not a deploy
+    except (service.ConfigurationError, ProviderConfigError) as error:
         log.error("%s", error)
         raise SystemExit(2) from error
 

@@ -1,10 +1,13 @@
-"""Site use cases on the local provider: store a build, release it, run its canary, decide.
+"""Site use cases on the site's provider: store a build, release it, run its canary, decide.
 
-Each method loads the site, decides, appends (``SiteCommands``), then writes the edge's route
-for the site from the events (``route_of``): the log is the truth, the route table follows it.
-A decision is taken once: ``watch_once`` re-checks, inside the conflict-retried decision, that
-the canary it judged is still the one running at the same stage, so a second deployer (or one
-restarted mid-canary) never promotes twice nor loses a rollback.
+Each method loads the site, decides, appends (``SiteCommands``), then makes the traffic follow
+the events: the edge's route for the site (``route_of``), and the move the release's provider
+must make (``providers/follow.py``; nothing for the edge itself). The log is the truth, the
+route table and the clouds follow it. The provider is chosen per site target
+(``providers/choose.py``), before any build. A decision is taken once: ``watch_once``
+re-checks, inside the conflict-retried decision, that the canary it judged is still the one
+running at the same stage, so a second deployer (or one restarted mid-canary) never promotes
+twice nor loses a rollback.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """The deploy step for a job whose repository is a site: the branch, then a build, a release
-and its rollout on the local provider (the edge).
+and its rollout on the site's provider (the edge, or the cloud its tenant chose).
 
 Every approved job's change is delivered as a branch first (``GitBranchDeployer``): for a
 repository that is no site (a library, a CLI) that is the deploy, and the job says so. A site
 (``detect_site`` on the delivered commit) is built in sandboxd, recorded in the site aggregate,
-released at its preview URL and rolled out: the canary watch (``canary_watch.py``) decides the
-rest. A failed build or a refused release fails the step with what went wrong.
+released at its preview URL and rolled out; the canary watch (``canary_watch.py``) decides the
+rest. The provider is checked before the build: an unknown one or missing credentials fail the
+step with nothing built. A failed build or a refused release fails the step with what went
+wrong.
 """
 
 from __future__ import annotations

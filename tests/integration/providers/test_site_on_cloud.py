@@ -7,27 +7,33 @@ DeployFailed with its status and its own message."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
 from bdg_contracts import release_events as rv
 from bdg_deployer.artifacts import ArtifactStore
+from bdg_deployer.build.sandboxed import SandboxBuilder
+from bdg_deployer.domain import ChangeSet, DeployTask
 from bdg_deployer.edge_client import EdgeClient
+from bdg_deployer.git_branch import GitBranchDeployer
 from bdg_deployer.providers.choose import ProviderChoice
 from bdg_deployer.providers.local import LocalEdge
 from bdg_deployer.releasing import EdgeSite, ReleaseRefusedError, Releasing
+from bdg_deployer.site_deploy import SiteBuildError, SiteDeployer
 from bdg_jobs.aggregate import Cause
 from bdg_jobs.application import utc_now
 from bdg_jobs.deploy_credentials import DeployCredentials, connect_url
 from bdg_jobs.migrations import migrate
 from bdg_jobs.site_commands import SiteCommands
 from bdg_jobs.store import JobStore
+from bdg_sandbox.client import SandboxClient
 from tests.fakes.netlify_api import FakeNetlify
 from tests.fakes.vercel_api import FakeVercel
+from tests.git_repos import make_repo
 from tests.integration.providers.conftest import FAST, SITE
 from tests.ports import free_port
 
@@ -183,3 +189,22 @@ async def test_a_provider_failing_a_rollback_is_recorded(world: World) -> None:
         (await world.releasing.sites.get("acme", sid)).stable,
     )
     assert len(world.vercel.api.calls("POST", ".*/rollback/.*")) == FAST.attempts
+
+
+async def test_a_deploy_without_credentials_fails_before_the_build(world: World) -> None:
+    """The step fails naming the route to call; no build starts (the sandbox, unreachable
+    here, is never asked) and nothing is published."""
+    world.releasing.providers.default = "vercel"
+    repo = world.tmp / "site"
+    make_repo(repo, {"public/index.html": "<h1>one</h1>\n"})
+    nobody = world.tmp / "no-sandboxd.sock"  # no daemon listens there
+    builder = SandboxBuilder(SandboxClient(f"unix://{nobody}"))
+    deployer = SiteDeployer(GitBranchDeployer(world.tmp / "deploys"), builder, world.releasing)
+    change = ChangeSet(str(repo), "main", "", (), ())
+    task = DeployTask(uuid4(), "acme", "ship it", change=change, approved_at=utc_now())
+    with pytest.raises(SiteBuildError, match="no vercel credentials for tenant acme"):
+        await deployer.deploy(task)
+    sid = rv.site_id("acme", str(repo), "production")
+    history = world.history(sid)
+    assert [type(e) for e in history] == [rv.SiteCreated, rv.DeployFailed]
+    assert world.vercel.api.requests == []

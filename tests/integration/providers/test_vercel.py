@@ -127,3 +127,14 @@ async def test_5xx_retried_then_fails(
     assert len(vercel.api.calls("POST", "/v13/deployments")) == FAST.attempts
     assert sleeps.asked == [0.01, 0.02]  # exponential backoff, no Retry-After given
     assert vercel.deployments == {}
+
+
+async def test_a_retry_after_longer_than_we_wait_fails_at_once(
+    vercel: FakeVercel, site: ArtifactFiles, sleeps: Sleeps
+) -> None:
+    body = {"error": {"code": "rate_limited", "message": "Too many requests"}}
+    vercel.api.fail("^/v13/deployments$", 429, body, {"Retry-After": "3600"})
+    with pytest.raises(ProviderError, match="not waiting") as raised:
+        await target(vercel, sleeps=sleeps).publish("r-one", site)
+    assert raised.value.status == 429
+    assert sleeps.asked == []
