@@ -19,10 +19,11 @@ from pydantic import BaseModel, Field
 
 from bdg_contracts.base import Contract
 from bdg_contracts.release_events import NAME
-from bdg_gateway.deps import CurrentCaller
+from bdg_gateway.deps import CurrentCaller, gateway_of
 from bdg_gateway.strict_json import StrictJsonRoute
-from bdg_jobs.deploy_credentials import CredentialView, DeployCredentials
+from bdg_jobs.deploy_credentials import CredentialView, DeployCredentials, load_key
 from bdg_jobs.user_commands import Caller
+from bdg_runtime.settings import Settings
 
 router = APIRouter(prefix="/deploy/credentials", tags=["deploy"], route_class=StrictJsonRoute)
 
@@ -72,8 +73,10 @@ def _store(request: Request, caller: Caller) -> DeployCredentials:
             403, 'deploy credentials need a tenant admin (token claim roles: ["admin"])'
         )
     store: DeployCredentials | None = request.app.state.deploy_credentials
-    if store is None:
-        raise HTTPException(503, "deploy credentials are not configured on this gateway")
+    if store is None:  # an app built without one: the key under BDG_HOME, as the deployer's
+        pool = gateway_of(request.app).queries.pool
+        store = DeployCredentials(pool.connection, load_key(Settings().bdg_home))
+        request.app.state.deploy_credentials = store
     return store
 
 

@@ -22,7 +22,7 @@ from bdg_gateway.issue_jobs import IssueJobs
 from bdg_gateway.issue_settings import IssueTriggerError, IssueTriggers, load_triggers
 from bdg_gateway.observability import count_jobs_per_state
 from bdg_gateway.queries import JobQueries
-from bdg_jobs.deploy_credentials import DeployCredentials, load_key
+from bdg_jobs.deploy_credentials import CredentialKeyError, DeployCredentials, load_key
 from bdg_jobs.sources import SourceGrantsError
 from bdg_jobs.tenants import TenantPolicyError, load_policies
 from bdg_jobs.user_commands import JobCommands
@@ -74,6 +74,13 @@ def issue_reactions(triggers: IssueTriggers, ctx: service.ServiceContext) -> Seq
     return issue_comments.reactions(triggers, links, client, ctx.settings.bdg_max_deliver)
 
 
+def deploy_key(settings: Settings) -> bytes:
+    try:
+        return load_key(settings.bdg_home)
+    except CredentialKeyError as error:
+        raise service.ConfigurationError(str(error)) from error
+
+
 async def serve_http(
     ctx: service.ServiceContext, stop: asyncio.Event, triggers: IssueTriggers | None = None
 ) -> None:
@@ -94,7 +101,7 @@ async def serve_http(
         auth,
         sandbox,
         triggers,
-        DeployCredentials(queries.pool.connection, load_key(settings.bdg_home)),
+        DeployCredentials(queries.pool.connection, deploy_key(settings)),
     )
     server = http_server(app)
     try:

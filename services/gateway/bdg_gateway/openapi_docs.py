@@ -45,7 +45,6 @@ def _shared(path: str, method: str, operation: dict[str, Any]) -> dict[str, str]
         statuses["403"] = "setting a cap needs a tenant admin"
     if path.startswith("/deploy/credentials"):
         statuses["403"] = "deploy credentials need a tenant admin"
-        statuses["503"] = "deploy credentials are not configured on this gateway"
     if path == "/agent/audit/verify":
         statuses["404"] = "no audit file of the caller's tenant for that job"
     if method == "post" and path.startswith("/jobs/{job_id}/"):
