@@ -1,20 +1,21 @@
 """A tenant admin's deploy provider credentials: set, list, remove. No token is ever answered.
 
-``PUT /deploy/credentials/{provider}`` stores the token encrypted outside the event log
-(``bdg_jobs.deploy_credentials``) with the provider's settings, and makes the provider serve the
-tenant's sites of ``target`` (default ``production``; ``null``: stored, serving nothing). Every
+``PUT /deploy/credentials/<provider>`` (``vercel``, ``netlify``, ``cloudflare-pages``) stores the
+token encrypted outside the event log (``bdg_jobs.deploy_credentials``) with the provider's
+settings, and makes the provider serve the tenant's sites of ``target`` (default
+``production``; ``null``: stored, serving nothing). Every
 field is checked here (a token of printable ASCII, ids and names that go into a provider's URL
-paths as plain slugs); a field the provider does not use, or one it needs and lacks, is a 422
-naming it, with nothing written.
+paths as plain slugs); each provider has its own body, so a field it does not use, or one it
+needs and lacks, is a 422 naming it, with nothing written.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from bdg_contracts.base import Contract
@@ -33,22 +34,27 @@ Slug = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9]
 Host = Annotated[str, Field(max_length=200, pattern=r"^[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+$")]
 Hex32 = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
 Target = Annotated[str, Field(pattern=NAME)]
-SETTINGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # (needed, optional)
-    "vercel": (("project",), ("team_id", "alias_suffix")),
-    "netlify": (("site_id",), ()),
-    "cloudflare-pages": (("account_id", "project"), ("branch",)),
-}
 
 
-class SetDeployCredentials(Contract):
+class _Credentials(Contract):
     token: Token = Field(description="the provider's API token: stored encrypted, never shown")
     target: Target | None = Field(default="production", description="the site target it serves")
-    project: Slug | None = Field(default=None, description="Vercel project, Pages project")
-    team_id: Slug | None = Field(default=None, description="Vercel team")
-    alias_suffix: Host | None = Field(default=None, description="Vercel: <release>.<suffix>")
-    site_id: Slug | None = Field(default=None, description="Netlify site")
-    account_id: Hex32 | None = Field(default=None, description="Cloudflare account")
-    branch: Slug | None = Field(default=None, description="Pages production branch")
+
+
+class VercelCredentials(_Credentials):
+    project: Slug = Field(description="the Vercel project, id or name")
+    team_id: Slug | None = Field(default=None, description="the Vercel team, if any")
+    alias_suffix: Host | None = Field(default=None, description="each release at <release>.<it>")
+
+
+class NetlifyCredentials(_Credentials):
+    site_id: Slug = Field(description="the Netlify site")
+
+
+class PagesCredentials(_Credentials):
+    account_id: Hex32 = Field(description="the Cloudflare account")
+    project: Slug = Field(description="the Pages project (Direct Upload)")
+    branch: Slug = Field(default="main", description="the project's production branch")
 
 
 class DeployCredentialsView(BaseModel):
@@ -80,33 +86,40 @@ def _store(request: Request, caller: Caller) -> DeployCredentials:
     return store
 
 
-def _settings(provider: str, body: SetDeployCredentials) -> dict[str, str]:
-    needed, optional = SETTINGS[provider]
-    given = body.model_dump(exclude={"token", "target"}, exclude_none=True)
-    problems = [
-        {"loc": ("body", name), "msg": f"required for {provider}", "type": "missing"}
-        for name in needed
-        if name not in given
-    ] + [
-        {"loc": ("body", name), "msg": f"not a setting of {provider}", "type": "extra_forbidden"}
-        for name in given
-        if name not in needed + optional
-    ]
-    if problems:
-        raise RequestValidationError(problems)
-    return {name: str(value) for name, value in given.items()}
-
-
-@router.put("/{provider}")
-async def set_credentials(
-    provider: Provider, body: SetDeployCredentials, caller: CurrentCaller, request: Request
+async def _set(
+    provider: str, body: _Credentials, caller: Caller, request: Request
 ) -> DeployCredentialsView:
-    """Set the tenant's token and settings for a provider (admin); the token is not answered."""
     store = _store(request, caller)
-    settings = _settings(provider, body)
+    given = body.model_dump(exclude={"token", "target"}, exclude_none=True)
+    settings = {name: str(value) for name, value in given.items()}
     await store.put(caller.tenant_id, provider, body.token, settings, body.target)
     views = await store.listed(caller.tenant_id)
     return DeployCredentialsView.of(next(v for v in views if v.provider == provider))
+
+
+@router.put("/vercel")
+async def set_vercel(
+    body: VercelCredentials, caller: CurrentCaller, request: Request
+) -> DeployCredentialsView:
+    """Set the tenant's Vercel token and project (admin); the token is not answered."""
+    return await _set("vercel", body, caller, request)
+
+
+@router.put("/netlify")
+async def set_netlify(
+    body: NetlifyCredentials, caller: CurrentCaller, request: Request
+) -> DeployCredentialsView:
+    """Set the tenant's Netlify token and site (admin); the token is not answered."""
+    return await _set("netlify", body, caller, request)
+
+
+@router.put("/cloudflare-pages")
+async def set_cloudflare_pages(
+    body: PagesCredentials, caller: CurrentCaller, request: Request
+) -> DeployCredentialsView:
+    """Set the tenant's Cloudflare token, account and Pages project (admin); the token is not
+    answered."""
+    return await _set("cloudflare-pages", body, caller, request)
 
 
 @router.get("")
@@ -116,11 +129,25 @@ async def list_credentials(caller: CurrentCaller, request: Request) -> list[Depl
     return [DeployCredentialsView.of(v) for v in await store.listed(caller.tenant_id)]
 
 
-@router.delete("/{provider}", status_code=204)
-async def delete_credentials(
-    provider: Provider, caller: CurrentCaller, request: Request
-) -> Response:
-    """Forget the tenant's token for a provider (admin); its sites go back to the default."""
-    if not await _store(request, caller).delete(caller.tenant_id, provider):
-        raise HTTPException(404, f"no {provider} credentials for this tenant")
-    return Response(status_code=204)
+def _deleting(provider: str) -> Callable[[Caller, Request], Awaitable[Response]]:
+    async def delete(caller: CurrentCaller, request: Request) -> Response:
+        if not await _store(request, caller).delete(caller.tenant_id, provider):
+            raise HTTPException(404, f"no {provider} credentials for this tenant")
+        return Response(status_code=204)
+
+    delete.__doc__ = (
+        f"Forget the tenant's {provider} token (admin); its sites go back to the default."
+    )
+    return delete
+
+
+# One path per provider, as the PUTs: a template would overlap them.
+for _provider in get_args(Provider):
+    router.add_api_route(
+        f"/{_provider}",
+        _deleting(_provider),
+        methods=["DELETE"],
+        status_code=204,
+        name=f"delete_{_provider.replace('-', '_')}",
+        responses={404: {"description": "no credentials of that provider for the tenant"}},
+    )

@@ -133,7 +133,6 @@ async def test_not_an_admin_and_other_tenants_see_nothing(
             {"token": TOKEN, "project": "shop", "account_id": "xyz"},
             "body.account_id",
         ),
-        ("heroku", VERCEL, "path.provider"),
     ],
 )
 async def test_bad_fields_are_422_naming_them_and_write_nothing(
@@ -149,6 +148,12 @@ async def test_bad_fields_are_422_naming_them_and_write_nothing(
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"].startswith(field), answer.json()
     assert await rows(stack) == []
+
+
+async def test_an_unknown_provider_has_no_route(client: httpx.AsyncClient, keys: Keys) -> None:
+    headers = keys.headers(new_tenant(), **ADMIN)
+    answer = await client.put("/deploy/credentials/heroku", json=VERCEL, headers=headers)
+    assert answer.status_code == 404, answer.text
 
 
 def test_the_key_file_is_made_once_and_private(tmp_path: Path) -> None:

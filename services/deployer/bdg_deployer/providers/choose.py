@@ -1,6 +1,6 @@
 """Which provider serves a site: the tenant's choice for the site's target, else the default.
 
-A tenant admin sets a provider's token and settings (``PUT /deploy/credentials/{provider}``)
+A tenant admin sets a provider's token and settings (``PUT /deploy/credentials/<provider>``)
 and the site target it serves; a target nobody chose goes to ``BDG_DEPLOY_PROVIDER`` (default
 ``local``, the edge). A provider that is unknown, or chosen without credentials, is refused
 here, before anything is built (``ProviderConfigError``). Base URLs come from
