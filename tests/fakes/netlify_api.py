@@ -7,6 +7,7 @@ body ``{"code", "message"}``.
   (the sha1s not stored yet) and its ``deploy_ssl_url``; ``PUT /api/v1/deploys/{id}/files/{path}``
   stores a file, refused unless the path is in the deploy and its sha1 matches; the deploy is
   ``ready`` once nothing is required (``GET /api/v1/deploys/{id}``).
+- "Get site": ``GET /api/v1/sites/{site_id}`` with its ``published_deploy``.
 - "Restore deploy": ``POST /api/v1/sites/{site_id}/deploys/{deploy_id}/restore`` publishes it.
 A bearer token other than ``token`` is ``401`` ("Access Denied: ...").
 """
@@ -42,6 +43,7 @@ class FakeNetlify:
         a.route("POST", "/api/v1/sites/([^/]+)/deploys", self._authed(self._create))
         a.route("PUT", "/api/v1/deploys/([^/]+)/files/(.+)", self._authed(self._upload))
         a.route("GET", "/api/v1/deploys/([^/]+)", self._authed(self._get))
+        a.route("GET", "/api/v1/sites/([^/]+)", self._authed(self._site))
         restore = "/api/v1/sites/([^/]+)/deploys/([^/]+)/restore"
         a.route("POST", restore, self._authed(self._restore))
         a.start()
@@ -100,6 +102,12 @@ class FakeNetlify:
     def _get(self, _: Request, found: re.Match[str]) -> Answer:
         deploy = self.deploys.get(found[1])
         return Answer(200, self._view(deploy)) if deploy else error(404, "Not Found")
+
+    def _site(self, _: Request, found: re.Match[str]) -> Answer:
+        if found[1] != self.site_id:
+            return error(404, "Not Found")
+        published = self._view(self.deploys[self.published]) if self.published else None
+        return Answer(200, {"id": self.site_id, "published_deploy": published})
 
     def _restore(self, _: Request, found: re.Match[str]) -> Answer:
         deploy = self.deploys.get(found[2])

@@ -9,6 +9,8 @@ vercel.com/docs/rest-api (sections named per route), with Vercel's error body
 - Deployments / "Get a deployment by ID or URL": ``GET /v13/deployments/{id}``; each read moves
   ``QUEUED -> BUILDING -> READY``.
 - Aliases / "Assign an Alias": ``POST /v2/deployments/{id}/aliases``.
+- Projects / "Find a project by id or name": ``GET /v9/projects/{idOrName}``, with
+  ``targets.production`` the deployment serving production.
 - Projects / "Point production traffic to a given deployment":
   ``POST /v10/projects/{projectId}/promote/{deploymentId}`` (201).
 - Projects / "Point production traffic to a previous production deployment by ID":
@@ -61,6 +63,7 @@ class FakeVercel:
         a.route("POST", "/v13/deployments", self._authed(self._create))
         a.route("GET", "/v13/deployments/([^/]+)", self._authed(self._get))
         a.route("POST", "/v2/deployments/([^/]+)/aliases", self._authed(self._alias))
+        a.route("GET", "/v9/projects/([^/]+)", self._authed(self._project))
         a.route("POST", "/v10/projects/([^/]+)/promote/([^/]+)", self._authed(self._promote))
         a.route("POST", "/v1/projects/([^/]+)/rollback/([^/]+)", self._authed(self._rollback))
         rr = "/v1/projects/([^/]+)/rolling-release"
@@ -125,6 +128,10 @@ class FakeVercel:
     def _serve(self, deployment: str) -> None:
         self.production = deployment
         self.served.append(deployment)
+
+    def _project(self, _: Request, found: re.Match[str]) -> Answer:
+        production = {"id": self.production} if self.production else None
+        return Answer(200, {"id": "prj_0", "name": found[1], "targets": {"production": production}})
 
     def _promote(self, _: Request, found: re.Match[str]) -> Answer:
         if found[2] not in self.deployments:

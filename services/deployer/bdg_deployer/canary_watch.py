@@ -1,5 +1,5 @@
 """The deployer's background loop: judge every running canary, every few seconds, and keep the
-edge's route table equal to the sites' events.
+edge's route table, and what a cloud provider serves, equal to the sites' events.
 
 Which sites there are is read from the route table (each route names its tenant and site); what
 each one is, from its events. A deployer killed between appending a decision and writing the
@@ -16,6 +16,7 @@ from uuid import UUID
 import httpx
 
 from bdg_deployer.edge.routes import SiteRoute, read_table, update_site
+from bdg_deployer.providers.base import ProviderConfigError, ProviderError
 from bdg_deployer.releasing import ReleaseRefusedError, Releasing
 from bdg_deployer.site_routes import route_of
 from bdg_jobs.errors import DomainError
@@ -38,6 +39,7 @@ async def watch_running(releasing: Releasing) -> int:
             log.warning("route of %s: %s", name, error)
             continue
         if route.canary is None:
+            await settle_provider(releasing, name, tenant, site_id)
             continue
         try:
             decided = await releasing.watch_once(tenant, site_id)
@@ -48,6 +50,18 @@ async def watch_running(releasing: Releasing) -> int:
             judged += 1
             log.info("canary of %s: %s", name, decided.__name__)
     return judged
+
+
+async def settle_provider(releasing: Releasing, name: str, tenant: str, site_id: UUID) -> None:
+    """A cloud serving another release than the events say is moved back to it (once per
+    process for every site, and every turn after a provider refused)."""
+    if (tenant, site_id) in releasing.settled:
+        return
+    try:
+        if await releasing.settle(tenant, site_id):
+            log.info("provider of %s: serves the stable release again", name)
+    except (ProviderError, ProviderConfigError, DomainError) as error:
+        log.warning("provider of %s: %s", name, error)
 
 
 async def sync_route(

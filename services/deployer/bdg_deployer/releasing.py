@@ -30,7 +30,7 @@ from bdg_deployer.edge_client import EdgeClient
 from bdg_deployer.providers.base import DeployTarget, ProviderConfigError, ProviderError
 from bdg_deployer.providers.choose import ProviderChoice
 from bdg_deployer.providers.files import ArtifactFiles
-from bdg_deployer.providers.follow import follow, release_of
+from bdg_deployer.providers.follow import follow, release_of, settle
 from bdg_deployer.providers.local import LocalEdge
 from bdg_deployer.providers.moves import Traffic, moves
 from bdg_deployer.site_routes import route_of, site_label
@@ -73,6 +73,10 @@ class Releasing:
         self.sites, self.edge, self.clock = sites, edge, clock
         self.stages, self.threshold, self.producer = stages, threshold, producer
         self.providers = providers or ProviderChoice(LocalEdge(edge.client, edge.port))
+        # Sites whose provider may not serve what the events say: every site once per process
+        # (a deployer killed between an event and its provider call), and any site whose move
+        # a provider refused, until it is settled (canary_watch).
+        self.settled: set[tuple[str, UUID]] = set()
 
     def _cause(self, user: str | None = None) -> Cause:
         producer = f"user:{user}" if user else self.producer
@@ -94,11 +98,19 @@ class Releasing:
             try:
                 await follow(self.providers, tenant, site, before[0])
             except (ProviderError, ProviderConfigError) as error:
+                self.settled.discard((tenant, site_id))
                 release = release_of(moves(before[0], Traffic.of(site))[0])
                 provider = site.releases[release].provider
                 status = error.status if isinstance(error, ProviderError) else None
                 await self._fail(tenant, site_id, release, str(error), provider, status)
         return site
+
+    async def settle(self, tenant: str, site_id: UUID) -> bool:
+        """The site's provider serves its stable release again if it did not (``follow.settle``);
+        ``ProviderError`` when it still refuses (tried again next turn)."""
+        moved = await settle(self.providers, tenant, await self.sites.get(tenant, site_id))
+        self.settled.add((tenant, site_id))
+        return moved
 
     async def target_of(self, tenant: str, site: Site) -> DeployTarget:
         """The provider the site's next release goes to; ``DeployFailed`` and

@@ -17,6 +17,7 @@ import pytest
 from bdg_contracts import release_events as rv
 from bdg_deployer.artifacts import ArtifactStore
 from bdg_deployer.build.sandboxed import SandboxBuilder
+from bdg_deployer.canary_watch import watch_running
 from bdg_deployer.domain import ChangeSet, DeployTask
 from bdg_deployer.edge_client import EdgeClient
 from bdg_deployer.git_branch import GitBranchDeployer
@@ -208,3 +209,58 @@ async def test_a_deploy_without_credentials_fails_before_the_build(world: World)
     history = world.history(sid)
     assert [type(e) for e in history] == [rv.SiteCreated, rv.DeployFailed]
     assert world.vercel.api.requests == []
+
+
+async def test_a_refused_promotion_is_settled_by_the_watch(world: World) -> None:
+    """Netlify refuses the publish (5xx until the retries are spent): DeployFailed, the events
+    keep the promotion, and the watch's next turn makes Netlify serve it."""
+    await world.credentials.put(
+        "acme", "netlify", world.netlify.token, {"site_id": world.netlify.site_id}, "production"
+    )
+    sid = await world.site("acme", "https://git.example/acme/blog")
+    first = await world.releasing.release("acme", sid, await world.built("acme", sid, SITE))
+    await world.releasing.roll_out("acme", sid, first)
+    second = await world.releasing.release(
+        "acme", sid, await world.built("acme", sid, {"index.html": b"v2"})
+    )
+    body = {"code": 502, "message": "Bad Gateway"}
+    world.netlify.api.fail("/restore$", 502, body, times=FAST.attempts)
+    with pytest.raises(ReleaseRefusedError, match="Bad Gateway"):
+        await world.releasing.roll_out("acme", sid, second)
+    assert world.netlify.served() == SITE  # not yet
+    await watch_running(world.releasing)
+    assert world.netlify.served() == {"index.html": b"v2"}
+    assert (await world.releasing.sites.get("acme", sid)).stable == second
+
+
+async def test_a_restarted_deployer_settles_what_a_crash_left(world: World) -> None:
+    """A deployer killed between ReleaseRolledBack and Vercel's rollback: Vercel still serves
+    the release taken out. A new deployer process (nothing in memory) puts it right once."""
+    await on_vercel(world, "acme")
+    sid = await world.site("acme", "https://git.example/acme/shop")
+    first = await world.releasing.release("acme", sid, await world.built("acme", sid, SITE))
+    await world.releasing.roll_out("acme", sid, first)
+    second = await world.releasing.release(
+        "acme", sid, await world.built("acme", sid, {"index.html": b"v2"})
+    )
+    await world.releasing.promote("acme", sid, second, "ana")
+    site = await world.releasing.sites.get("acme", sid)
+    one, two = site.releases[first].deployment_id, site.releases[second].deployment_id
+    # The rollback's event, without its call (the crash): appended as the deployer would.
+    reason = rv.ManualReason(by="ana")
+    cause = Cause("deployer", utc_now(), None)
+    await world.releasing.sites.execute("acme", sid, lambda s: s.roll_back(cause, second, reason))
+    assert world.vercel.production == two
+
+    restarted = Releasing(
+        world.releasing.sites,
+        world.releasing.edge,
+        utc_now,
+        stages=STAGES,
+        providers=world.releasing.providers,
+    )
+    await watch_running(restarted)
+    assert world.vercel.production == one
+    promotes = len(world.vercel.api.calls("POST", "/v10/projects/.*"))
+    await watch_running(restarted)  # settled: no further call
+    assert len(world.vercel.api.calls("POST", "/v10/projects/.*")) == promotes

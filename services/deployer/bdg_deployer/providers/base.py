@@ -79,6 +79,10 @@ class DeployTarget(Protocol):
     async def advance_canary(self, deployment_id: str, stage: int) -> None:
         """The canary gets stage ``stage``'s share."""
 
+    async def serving(self) -> str | None:
+        """The deployment serving production now, as the provider says (None: it cannot say);
+        what a restarted deployer compares with the events."""
+
     async def counts(self, deployment_ids: dict[str, str]) -> dict[str, ReleaseCounts]:
         """Requests and errors per release (``{release: deployment_id}``) from the provider's
         own figures; empty when it has none (the client beacon then is the source)."""

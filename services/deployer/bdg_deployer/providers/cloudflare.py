@@ -133,9 +133,14 @@ class PagesTarget:
             )
         raise ProviderError(NAME, None, f"deployment {deployment['id']} never deployed")
 
-    async def promote(self, deployment_id: str, canary: bool = False) -> None:
+    async def serving(self) -> str | None:
+        """ "Get project": its ``canonical_deployment``."""
         project = await self._result("GET", self._project())
-        if (project.get("canonical_deployment") or {}).get("id") == deployment_id:
+        canonical = project.get("canonical_deployment") or {}
+        return str(canonical["id"]) if canonical.get("id") else None
+
+    async def promote(self, deployment_id: str, canary: bool = False) -> None:
+        if await self.serving() == deployment_id:
             return  # published live already (Direct Upload on the production branch)
         await self.roll_back(deployment_id)
 

@@ -39,3 +39,19 @@ async def follow(choice: ProviderChoice, tenant: str, site: Site, before: Traffi
             await target.promote(deployment, canary=move.canary)
         else:
             await target.roll_back(deployment)
+
+
+async def settle(choice: ProviderChoice, tenant: str, site: Site) -> bool:
+    """Make the provider serve the stable release the events name, when no canary runs: what a
+    move refused or lost (a deployer killed between the event and the call) left behind. True
+    when it had to move. A running canary is left to the watch."""
+    if site.canary is not None or site.stable is None:
+        return False
+    stable = site.releases[site.stable]
+    target = await choice.named(tenant, stable.provider)
+    wanted = stable.deployment_id or stable.name
+    now = await target.serving()
+    if now is None or now == wanted:
+        return False
+    await target.promote(wanted)  # no rebuild: the deployment exists
+    return True

@@ -49,6 +49,9 @@ class LocalEdge:
     async def advance_canary(self, deployment_id: str, stage: int) -> None:
         """The route table already says so (written from the events)."""
 
+    async def serving(self) -> str | None:
+        return None  # the route table is rewritten from the events (canary_watch.sync_route)
+
     async def counts(self, deployment_ids: dict[str, str]) -> dict[str, ReleaseCounts]:
         counted = await self.client.counts()
         return {release: counted[release] for release in deployment_ids if release in counted}

@@ -7,6 +7,7 @@
   segments URL-encoded). ``GET /api/v1/deploys/{deploy_id}`` is polled until ``ready``.
 - Publish and rollback: "Restore deploy", ``POST /api/v1/sites/{site_id}/deploys/{deploy_id}/
   restore``, which makes any earlier or draft deploy the published one (no rebuild).
+- What serves production: "Get site", ``GET /api/v1/sites/{site_id}``, ``published_deploy``.
 - Split testing splits traffic between git branches ("Split Testing", ``traffic_splits``); a
   file-digest deploy is no branch, so no canary here: the deployer promotes after the preview's
   check instead.
@@ -103,6 +104,12 @@ class NetlifyTarget:
 
     async def advance_canary(self, deployment_id: str, stage: int) -> None:
         raise ProviderError(NAME, None, "file-digest deploys have no canary on Netlify")
+
+    async def serving(self) -> str | None:
+        """ "Get site", ``GET /api/v1/sites/{site_id}``: ``published_deploy.id``."""
+        site = (await self.api.call("GET", self._site("").rstrip("/"))).json()
+        published = site.get("published_deploy") or {}
+        return str(published["id"]) if published.get("id") else None
 
     async def counts(self, deployment_ids: dict[str, str]) -> dict[str, ReleaseCounts]:
         return {}  # Netlify reports no per-deploy errors: the client beacon is the source

@@ -14,6 +14,7 @@
 - Canary: Rolling Releases, ``PATCH /v1/projects/{idOrName}/rolling-release/config`` (stages,
   manual approval), ``POST .../rolling-release/start``, ``.../approve-stage``
   (``nextStageIndex``, ``canaryDeploymentId``) and ``.../complete``.
+- What serves production: "Find a project by id or name", ``GET /v9/projects/{idOrName}``.
 - Errors are ``{"error": {"code", "message"}}``.
 """
 
@@ -148,6 +149,13 @@ class VercelTarget:
             self._project_path("rolling-release/approve-stage"),
             json={"nextStageIndex": stage, "canaryDeploymentId": deployment_id},
         )
+
+    async def serving(self) -> str | None:
+        """ "Find a project by id or name", ``GET /v9/projects/{idOrName}``:
+        ``targets.production.id``."""
+        project = await self._call("GET", f"/v9/projects/{quote(self.project.project, safe='')}")
+        production = (project.get("targets") or {}).get("production") or {}
+        return str(production["id"]) if production.get("id") else None
 
     async def counts(self, deployment_ids: dict[str, str]) -> dict[str, ReleaseCounts]:
         """No per-deployment error counts are read from Vercel yet: the client beacon is the
