@@ -118,7 +118,7 @@ class Releasing:
         try:
             return await self.providers.for_target(tenant, site.target)
         except ProviderConfigError as error:
-            await self._fail(tenant, site.site_id, None, str(error), "none")
+            await self._fail(tenant, site.site_id, None, str(error), error.provider)
             raise  # unreachable: _fail raises
 
     # -- build and release ------------------------------------------------------------------

@@ -97,3 +97,14 @@ async def test_5xx_retried_then_fails(
     assert (raised.value.status, raised.value.message) == (502, "Bad Gateway")
     assert len(netlify.api.calls("POST", ".*/restore")) == FAST.attempts
     assert netlify.published is None
+
+
+async def test_an_upload_failing_for_good_is_the_providers_error(
+    netlify: FakeNetlify, site: ArtifactFiles, sleeps: Sleeps
+) -> None:
+    """Uploads run a few at a time; the one that fails is raised as itself (no group)."""
+    netlify.api.fail("/files/assets/app.js$", 503, {"code": 503, "message": "Unavailable"}, times=9)
+    with pytest.raises(ProviderError) as raised:
+        await target(netlify, sleeps=sleeps).publish("r-one", site)
+    assert (raised.value.status, raised.value.message) == (503, "Unavailable")
+    assert netlify.published is None

@@ -153,6 +153,7 @@ async def test_missing_credentials_refuse_before_anything_is_published(world: Wo
     failed = world.history(sid)[-1]
     assert isinstance(failed, rv.DeployFailed)
     assert "PUT /deploy/credentials/vercel" in failed.message
+    assert (failed.provider, failed.status) == ("vercel", None)
     assert world.vercel.api.requests == []
 
 

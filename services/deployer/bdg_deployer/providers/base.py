@@ -24,6 +24,10 @@ from bdg_deployer.providers.files import ArtifactFiles
 class ProviderConfigError(Exception):
     """No such provider, or the tenant has no credentials for it: nothing is built."""
 
+    def __init__(self, provider: str, message: str) -> None:
+        super().__init__(message)
+        self.provider = provider[:50] or "unknown"
+
 
 class ProviderError(Exception):
     """The provider refused or failed; ``status`` is its HTTP status when it answered."""

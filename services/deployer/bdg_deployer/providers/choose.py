@@ -33,7 +33,7 @@ def default_provider(environ: Mapping[str, str] | None = None) -> str:
     name = (os.environ if environ is None else environ).get("BDG_DEPLOY_PROVIDER", "local")
     if name.strip() not in KNOWN:
         raise ProviderConfigError(
-            f"BDG_DEPLOY_PROVIDER {name!r} is no deploy provider; known: {', '.join(KNOWN)}"
+            name, f"BDG_DEPLOY_PROVIDER {name!r} is no deploy provider; known: {', '.join(KNOWN)}"
         )
     return name.strip()
 
@@ -46,7 +46,9 @@ def base_urls(environ: Mapping[str, str] | None = None) -> dict[str, str]:
 def _setting(credential: Credential, name: str, default: str | None = None) -> str:
     value = credential.settings.get(name, default)
     if value is None:
-        raise ProviderConfigError(f"the {credential.provider} settings lack {name}")
+        raise ProviderConfigError(
+            credential.provider, f"the {credential.provider} settings lack {name}"
+        )
     return value
 
 
@@ -95,18 +97,22 @@ class ProviderChoice:
         if name == self.local.name:
             return self.local
         if name not in CLOUDS:
-            raise ProviderConfigError(f"{name!r} is no deploy provider; known: {', '.join(KNOWN)}")
+            known = ", ".join(KNOWN)
+            raise ProviderConfigError(name, f"{name!r} is no deploy provider; known: {known}")
         credential = await self.credentials.get(tenant, name) if self.credentials else None
         if credential is None:
             raise ProviderConfigError(
+                name,
                 f"no {name} credentials for tenant {tenant}: a tenant admin sets them with "
-                f"PUT /deploy/credentials/{name}"
+                f"PUT /deploy/credentials/{name}",
             )
         return self._build(credential)
 
     def _build(self, credential: Credential) -> DeployTarget:
         if credential.provider not in BUILDERS:
-            raise ProviderConfigError(f"{credential.provider!r} is no deploy provider")
+            raise ProviderConfigError(
+                credential.provider, f"{credential.provider!r} is no deploy provider"
+            )
         message_of, build = BUILDERS[credential.provider]
         token = credential.token.get_secret_value()
         api = ProviderApi(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -48,6 +48,25 @@ def retry_after(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
+
+
+UPLOADS_AT_ONCE = 8  # a site of a few hundred files uploads in seconds, within rate limits
+
+
+async def at_most(limit: int, calls: Iterable[Awaitable[None]]) -> None:
+    """Run ``calls`` with at most ``limit`` in flight; the first failure is raised."""
+    gate = asyncio.Semaphore(limit)
+
+    async def gated(call: Awaitable[None]) -> None:
+        async with gate:
+            await call
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for call in calls:
+                group.create_task(gated(call))
+    except ExceptionGroup as failed:  # the provider's error, as a single call would raise it
+        raise failed.exceptions[0] from None
 
 
 @functools.cache

@@ -25,7 +25,7 @@ from urllib.parse import quote
 from bdg_contracts.release_events import CanaryStage, ReleaseCounts
 from bdg_deployer.providers.base import Capabilities, ProviderError, Published
 from bdg_deployer.providers.files import ArtifactFiles, sha1_of
-from bdg_deployer.providers.http import ProviderApi
+from bdg_deployer.providers.http import UPLOADS_AT_ONCE, ProviderApi, at_most
 
 NAME = "netlify"
 API = "https://api.netlify.com"
@@ -64,20 +64,24 @@ class NetlifyTarget:
         body = {"files": digests, "draft": True, "title": release}
         deploy = (await self.api.call("POST", self._site("deploys"), json=body)).json()
         required = set(deploy.get("required") or [])
+        uploads = []
         for path, content in contents.items():
             sha = digests[f"/{path}"]
-            if sha not in required:
-                continue
-            required.discard(sha)  # the same content under two paths is uploaded once
-            await self.api.call(
-                "PUT",
-                f"/api/v1/deploys/{deploy['id']}/files/{quote(path)}",
-                content=content,
-                headers={"content-type": "application/octet-stream"},
-            )
+            if sha in required:
+                required.discard(sha)  # the same content under two paths is uploaded once
+                uploads.append(self._upload(deploy["id"], path, content))
+        await at_most(UPLOADS_AT_ONCE, uploads)
         deploy = await self._ready(deploy)
         url = deploy.get("deploy_ssl_url") or deploy.get("deploy_url") or ""
         return Published(str(deploy["id"]), f"{str(url).rstrip('/')}/")
+
+    async def _upload(self, deploy_id: str, path: str, content: bytes) -> None:
+        await self.api.call(
+            "PUT",
+            f"/api/v1/deploys/{deploy_id}/files/{quote(path)}",
+            content=content,
+            headers={"content-type": "application/octet-stream"},
+        )
 
     async def _ready(self, deploy: dict[str, Any]) -> dict[str, Any]:
         for _ in range(self.polls):

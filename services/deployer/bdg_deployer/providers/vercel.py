@@ -29,7 +29,7 @@ from urllib.parse import quote
 from bdg_contracts.release_events import CanaryStage, ReleaseCounts
 from bdg_deployer.providers.base import Capabilities, ProviderError, Published
 from bdg_deployer.providers.files import ArtifactFiles, sha1_of
-from bdg_deployer.providers.http import ProviderApi
+from bdg_deployer.providers.http import UPLOADS_AT_ONCE, ProviderApi, at_most
 
 NAME = "vercel"
 API = "https://api.vercel.com"
@@ -85,8 +85,8 @@ class VercelTarget:
             error = answer.json().get("error", {})
             if error.get("code") != "missing_files":
                 raise ProviderError(NAME, 400, str(error.get("message", answer.text))[:1000])
-            for sha in error.get("missing", []):
-                await self._upload(sha, by_sha[sha])
+            missing = [sha for sha in error.get("missing", []) if sha in by_sha]
+            await at_most(UPLOADS_AT_ONCE, (self._upload(sha, by_sha[sha]) for sha in missing))
         else:
             raise ProviderError(NAME, 400, "files still missing after upload")
         deployment = await self._ready(answer.json())
