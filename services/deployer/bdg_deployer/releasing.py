@@ -25,6 +25,7 @@ from bdg_contracts.base import Event
 from bdg_contracts.ids import new_event_id
 from bdg_deployer.artifacts import ArtifactError, ArtifactStore
 from bdg_deployer.canary_policy import DEFAULT_STAGES, CanaryPolicy, Window
+from bdg_deployer.canary_step import decide_step
 from bdg_deployer.edge.routes import update_site
 from bdg_deployer.edge_client import EdgeClient
 from bdg_deployer.providers.base import DeployTarget, ProviderConfigError, ProviderError
@@ -259,32 +260,11 @@ class Releasing:
         policy = CanaryPolicy(threshold=running.threshold)
         verdict = policy.judge(window)
         now = self.clock()
-        stage = running.stages[running.stage]
-        decided: list[type[Event]] = []
+        decided: list[type[Event] | None] = []
 
         def decide(s: Site) -> None:
-            decided.clear()
-            current = s.canary
-            if current is None or (current.release, current.stage) != (
-                running.release,
-                running.stage,
-            ):
-                return  # decided meanwhile by another: nothing to add
             cause = self._cause()
-            if verdict.roll_back:
-                s.roll_back(cause, running.release, rv.AutomaticReason(figures=verdict.figures))
-                decided.append(rv.ReleaseRolledBack)
-            elif policy.stage_done(verdict, stage, running.stage_started, now):
-                if running.stage + 1 < len(running.stages):
-                    s.advance(cause, canary, stable)
-                    decided.append(rv.CanaryAdvanced)
-                else:
-                    reason = rv.AutomaticReason(figures=verdict.figures)
-                    s.promote(cause, running.release, reason)
-                    decided.append(rv.ReleasePromoted)
-            else:
-                s.observe(cause, canary, stable, verdict.figures)
-                decided.append(rv.CanaryObserved)
+            decided[:] = [decide_step(s, running, verdict, policy, now, (canary, stable), cause)]
 
         await self._decide(tenant, site_id, decide)
         return decided[0] if decided else None
