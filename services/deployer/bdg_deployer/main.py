@@ -117,7 +117,8 @@ def run() -> None:
         sites = sites_enabled()
         hosts = git_hosts()
         default_provider()  # an unknown BDG_DEPLOY_PROVIDER stops the start, not a deploy
-    except (service.ConfigurationError, ProviderConfigError) as error:
+        load_key(settings.bdg_home)  # so does a bad BDG_CREDENTIALS_KEY
+    except (service.ConfigurationError, ProviderConfigError, CredentialKeyError) as error:
         log.error("%s", error)
         raise SystemExit(2) from error
 

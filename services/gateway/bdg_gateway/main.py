@@ -138,7 +138,14 @@ def run() -> None:
         load_policies(settings.bdg_tenant_policies)
         source_rules(settings)
         triggers = load_triggers(os.environ.get("BDG_ISSUE_TRIGGERS", ""))
-    except (AuthConfigError, TenantPolicyError, SourceGrantsError, IssueTriggerError) as error:
+        load_key(settings.bdg_home)  # the deploy credentials' key: a bad one stops the start
+    except (
+        AuthConfigError,
+        TenantPolicyError,
+        SourceGrantsError,
+        IssueTriggerError,
+        CredentialKeyError,
+    ) as error:
         print(f"bdg-gateway: {error}", file=sys.stderr)
         raise SystemExit(2) from error
     service.run(
