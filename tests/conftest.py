@@ -14,6 +14,7 @@ from is in ``tests/gateway_stack.py``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import secrets
@@ -44,6 +45,11 @@ from bdg_sandbox.client import SandboxClient
 from tests.gateway_stack import Keys, Stack
 from tests.sandbox.daemon import Daemon, start_daemon
 from tests.waiting import eventually
+
+# One master key for the whole run, made now (never stored): the test process and every
+# service it starts (they inherit the environment) open one another's sealed fields, whatever
+# BDG_HOME each one uses.
+os.environ.setdefault("BDG_MASTER_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
 
 
 @dataclass(frozen=True)

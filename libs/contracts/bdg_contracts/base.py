@@ -33,6 +33,10 @@ class Event(Contract):
     # The aggregate the event belongs to; ``job_id`` is that aggregate's id. Jobs are most of
     # the log; a repository's index ("repo") has its own few events in the same log.
     aggregate: ClassVar[str] = "job"
+    # Fields holding personal data (free text a person typed, ids of people): stored encrypted
+    # with the subject's data key (bdg_jobs.personal), so erasing the key erases them. The
+    # envelope's ``user_id`` (and a ``user:<id>`` producer) always are.
+    personal: ClassVar[tuple[str, ...]] = ()
 
     job_id: UUID
     version: int = Field(ge=1, description="position in the job's event sequence")

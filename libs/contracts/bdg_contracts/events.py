@@ -27,6 +27,8 @@ class JobRequested(Event):
     """v2 renamed ``repo_url`` to ``repo`` and added ``base_ref``; v3 added ``models`` (a model
     per role for this job only) and ``forked_from``."""
 
+    personal = ("goal",)
+
     class_version = 3
 
     goal: str = Field(min_length=1, max_length=10_000)
@@ -50,6 +52,7 @@ class JobRequested(Event):
 
 
 class PlanDrafted(Event):
+    personal = ("plan_markdown",)
     plan_markdown: str
     iteration: int = Field(ge=1)
 
@@ -73,14 +76,17 @@ class PlanCritiqued(Event):
 
 
 class PlanReady(Event):
+    personal = ("plan_markdown",)
     plan_markdown: str
 
 
 class PlanEdited(Event):
+    personal = ("plan_markdown",)
     plan_markdown: str
 
 
 class PlanApproved(Event):
+    personal = ("approved_by",)
     approved_by: str
 
 
@@ -138,6 +144,7 @@ class DeployAwaitingApproval(Event):
 
 
 class DeployApproved(Event):
+    personal = ("approved_by",)
     approved_by: str
 
 
@@ -183,6 +190,7 @@ class CanaryPromoted(Event):
 
 
 class RollbackRequested(Event):
+    personal = ("reason",)
     reason: str
 
 

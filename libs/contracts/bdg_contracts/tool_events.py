@@ -31,12 +31,16 @@ class ToolCallRequested(Event):
 class ToolCallApproved(Event):
     """The job resumes; the re-driven step runs the call (once)."""
 
+    personal = ("approved_by",)
+
     call_id: str
     approved_by: str
 
 
 class ToolCallDenied(Event):
     """The job resumes; the denial is the call's result, and the call never runs."""
+
+    personal = ("denied_by", "reason")
 
     call_id: str
     denied_by: str

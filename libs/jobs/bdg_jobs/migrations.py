@@ -15,6 +15,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import tuple_row
 
+from bdg_jobs.personal.schema import KEY_TABLES
+
 MIGRATIONS_TABLE = "bdg_schema_migrations"
 # Any fixed bigint; advisory locks are per database, so databases never contend.
 LOCK_KEY = 0x6264_675F_6D69_6772  # "bdg_migr"
@@ -294,6 +296,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             # One provider per site target of a tenant.
             """CREATE UNIQUE INDEX bdg_deploy_credentials_target
                 ON bdg_deploy_credentials (tenant, target) WHERE target IS NOT NULL""",
+        ),
+    ),
+    Migration(
+        13,
+        "gdpr: personal data keys and erasures (bdg_jobs.personal)",
+        (
+            *KEY_TABLES,
+            # One row per erasure; the person by their HMAC subject only (bdg_jobs.personal).
+            """CREATE TABLE bdg_erasures (
+                subject TEXT PRIMARY KEY,
+                tenant TEXT NOT NULL,
+                erasure_id UUID NOT NULL,
+                requested_by TEXT NOT NULL,
+                categories TEXT[] NOT NULL,
+                erased_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )""",
         ),
     ),
 )

@@ -7,10 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import ApplicationRecorder, IntegrityError
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    IntegrityError,
+    Notification,
+    StoredEvent,
+)
 from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.conninfo import conninfo_to_dict
@@ -19,12 +25,16 @@ from bdg_contracts.base import Event, UnknownEventError
 from bdg_jobs.domain import Job
 from bdg_jobs.errors import ConcurrencyConflictError, JobNotFoundError, RepoNotFoundError
 from bdg_jobs.mapper import to_event, to_stored
+from bdg_jobs.personal.master import master_key
+from bdg_jobs.personal.transcoder import PersonalData
+from bdg_jobs.personal.vault import KeyVault
 from bdg_jobs.recorder import JobEventRecorder
 from bdg_jobs.repos import RepoIndex
 
 EVENTS_TABLE = "bdg_job_events"
 CREATE_LOCK = 0x6264_675F_6372_6561  # "bdg_crea"
 POOL_WAIT_SECONDS = 1.0
+S = TypeVar("S", bound=StoredEvent)
 
 
 @dataclass(frozen=True)
@@ -76,13 +86,18 @@ def job_of(job_id: UUID, history: Sequence[Event]) -> Job:
 
 class JobStore:
     """Jobs in PostgreSQL (``datastore``), or in memory (``JobStore.in_memory()``: the replay of
-    a job runs its handlers against a private copy, never against the real log)."""
+    a job runs its handlers against a private copy, never against the real log).
+
+    In PostgreSQL personal values are sealed with their subject's data key (``personal``,
+    made from the master key unless given); in memory they stay plain (a private copy).
+    """
 
     def __init__(
         self,
         datastore: PostgresDatastore | None = None,
         create_table: bool = True,
         recorder: ApplicationRecorder | None = None,
+        personal: PersonalData | None = None,
     ) -> None:
         self.datastore = datastore
         if recorder is None:
@@ -92,6 +107,20 @@ class JobStore:
                 pg.create_table()
             recorder = pg
         self.recorder = recorder
+        if personal is None and datastore is not None:
+            personal = PersonalData(KeyVault(datastore, master_key()))
+            if create_table:
+                personal.vault.create_tables()
+        self.personal = personal
+
+    def _seal(self, events: Sequence[Event]) -> list[StoredEvent]:
+        stored = [to_stored(e) for e in events]
+        if self.personal is None:
+            return stored
+        return self.personal.seal(list(zip(events, stored, strict=True)))
+
+    def _open(self, rows: Sequence[S]) -> Sequence[S]:
+        return rows if self.personal is None else self.personal.open(rows)
 
     @classmethod
     def in_memory(cls) -> JobStore:
@@ -115,7 +144,7 @@ class JobStore:
         if not events:
             return []
         try:
-            ids = self.recorder.insert_events([to_stored(e) for e in events])
+            ids = self.recorder.insert_events(self._seal(events))
         except IntegrityError as error:
             raise ConcurrencyConflictError(str(error)) from error
         assert ids is not None
@@ -126,7 +155,7 @@ class JobStore:
 
     def history(self, job_id: UUID, after: int = 0, upto: int | None = None) -> list[Event]:
         stored = self.recorder.select_events(job_id, gt=after or None, lte=upto)
-        return [to_event(s) for s in stored]
+        return [to_event(s) for s in self._open(stored)]
 
     def load(self, job_id: UUID, at_version: int | None = None) -> Job:
         return job_of(job_id, self.history(job_id, upto=at_version))
@@ -139,15 +168,20 @@ class JobStore:
 
     def notifications(self, after: int, limit: int = 500) -> list[Recorded]:
         rows = self.recorder.select_notifications(after, limit, inclusive_of_start=False)
-        return [Recorded(n.id, to_event(n)) for n in rows]
+        return [Recorded(n.id, to_event(n)) for n in self._open(rows)]
 
     def readable_notifications(self, after: int, limit: int = 500) -> list[Recorded | Unreadable]:
         """``notifications``, with each event that cannot be decoded as an ``Unreadable``."""
         rows = self.recorder.select_notifications(after, limit, inclusive_of_start=False)
         found: list[Recorded | Unreadable] = []
-        for row in rows:
+        try:
+            opened: Sequence[Notification] | None = self._open(rows)
+        except ValueError:  # some row does not open: each is opened alone, to tell which
+            opened = None
+        for n, row in enumerate(rows):
             try:
-                found.append(Recorded(row.id, to_event(row)))
+                plain = opened[n] if opened is not None else self._open([row])[0]
+                found.append(Recorded(row.id, to_event(plain)))
             except (UnknownEventError, ValueError) as error:  # ValueError: JSON, pydantic
                 originator = UUID(str(row.originator_id))
                 found.append(

@@ -1,0 +1,143 @@
+"""The data keys in PostgreSQL (``bdg_subject_keys``), wrapped by the master key.
+
+No cache: a key erased by one process must not be used by another a moment later, so every
+read asks the table (one query per batch of events).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
+from uuid import UUID, uuid4
+
+from eventsourcing.postgres import PostgresDatastore
+
+from bdg_jobs.personal.cipher import new_data_key, unwrap, wrap
+from bdg_jobs.personal.schema import KEY_TABLES
+
+
+@dataclass(frozen=True)
+class DataKey:
+    key_id: UUID
+    key: bytes
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose an aggregate is: ``key`` None and ``erased`` False: nobody known."""
+
+    key: DataKey | None
+    erased: bool = False
+
+
+@dataclass(frozen=True)
+class Erased:
+    """What erasing a person destroyed: their keys, and the aggregates bound to them."""
+
+    keys: int
+    already: bool
+    aggregates: tuple[UUID, ...]
+
+
+class KeyVault:
+    def __init__(self, datastore: PostgresDatastore, master: bytes) -> None:
+        self.datastore, self.master = datastore, master
+
+    def create_tables(self) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            for statement in KEY_TABLES:
+                curs.execute(statement)
+
+    def subject(self, tenant: str, user: str) -> str:
+        message = f"{tenant}\x00{user}".encode()
+        return hmac.new(self.master, message, hashlib.sha256).hexdigest()
+
+    def key_for_user(self, tenant: str, user: str) -> DataKey:
+        """The person's live key, made on first use (again after an erasure: a new key)."""
+        subject = self.subject(tenant, user)
+        key_id, key = uuid4(), new_data_key()
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                "INSERT INTO bdg_subject_keys (key_id, tenant, subject, wrapped) "
+                "VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (subject) WHERE erased_at IS NULL DO NOTHING",
+                (key_id, tenant, subject, wrap(self.master, key_id, key)),
+            )
+            if curs.rowcount == 1:
+                return DataKey(key_id, key)
+            curs.execute(
+                "SELECT key_id, wrapped FROM bdg_subject_keys "
+                "WHERE subject = %s AND erased_at IS NULL",
+                (subject,),
+            )
+            row = curs.fetchone()
+        assert row is not None, "a live key conflicts, so it exists"
+        return DataKey(row["key_id"], unwrap(self.master, row["key_id"], row["wrapped"]))
+
+    def bind(self, aggregate_id: UUID, key_id: UUID) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                "INSERT INTO bdg_aggregate_subjects (aggregate_id, key_id) VALUES (%s, %s) "
+                "ON CONFLICT DO NOTHING",
+                (aggregate_id, key_id),
+            )
+
+    def owner_of(self, aggregate_id: UUID) -> Owner:
+        """The key of the aggregate's owner."""
+        with self.datastore.transaction() as curs:
+            curs.execute(
+                "SELECT k.key_id, k.wrapped FROM bdg_aggregate_subjects a "
+                "JOIN bdg_subject_keys k USING (key_id) WHERE a.aggregate_id = %s",
+                (aggregate_id,),
+            )
+            row = curs.fetchone()
+        if row is None:
+            return Owner(None)
+        if row["wrapped"] is None:
+            return Owner(None, erased=True)
+        key = unwrap(self.master, row["key_id"], row["wrapped"])
+        return Owner(DataKey(row["key_id"], key))
+
+    def keys(self, key_ids: Iterable[UUID]) -> dict[UUID, bytes | None]:
+        """Each key, or None when erased (or never known)."""
+        wanted = list(set(key_ids))
+        found: dict[UUID, bytes | None] = dict.fromkeys(wanted)
+        if not wanted:
+            return found
+        with self.datastore.transaction() as curs:
+            curs.execute(
+                "SELECT key_id, wrapped FROM bdg_subject_keys WHERE key_id = ANY(%s)", (wanted,)
+            )
+            for row in curs.fetchall():
+                if row["wrapped"] is not None:
+                    found[row["key_id"]] = unwrap(self.master, row["key_id"], row["wrapped"])
+        return found
+
+    def known(self, tenant: str, user: str) -> bool:
+        """Whether the person ever had a key (erased or not)."""
+        with self.datastore.transaction() as curs:
+            curs.execute(
+                "SELECT 1 FROM bdg_subject_keys WHERE subject = %s LIMIT 1",
+                (self.subject(tenant, user),),
+            )
+            return curs.fetchone() is not None
+
+    def erase(self, tenant: str, user: str) -> Erased:
+        """Destroy the person's keys; the rows stay (wrapped NULL) as the trace of it."""
+        subject = self.subject(tenant, user)
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                "UPDATE bdg_subject_keys SET wrapped = NULL, erased_at = now() "
+                "WHERE subject = %s AND erased_at IS NULL",
+                (subject,),
+            )
+            destroyed = curs.rowcount
+            curs.execute(
+                "SELECT a.aggregate_id FROM bdg_aggregate_subjects a "
+                "JOIN bdg_subject_keys k USING (key_id) WHERE k.subject = %s",
+                (subject,),
+            )
+            aggregates = tuple(row["aggregate_id"] for row in curs.fetchall())
+        return Erased(destroyed, destroyed == 0, aggregates)

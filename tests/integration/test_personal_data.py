@@ -1,0 +1,115 @@
+"""Personal fields sealed in the real log: unreadable in the table, plain to a reader, and
+``[erased]`` everywhere once the person's key is destroyed (crypto-shredding)."""
+
+from __future__ import annotations
+
+import os
+from uuid import UUID, uuid4
+
+import psycopg
+import pytest
+
+from bdg_contracts import commands as cmd
+from bdg_contracts.states import JobState
+from bdg_jobs.application import JobApplication
+from bdg_jobs.domain import Job
+from bdg_jobs.personal.cipher import ERASED, MasterKeyError
+from bdg_jobs.personal.transcoder import PersonalData
+from bdg_jobs.personal.vault import KeyVault
+from bdg_jobs.store import JobStore
+from bdg_jobs.user_commands import Caller, JobCommands
+from tests.unit.jobs import CAUSE
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def raw_log(url: str, job_id: UUID) -> bytes:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT state FROM bdg_job_events WHERE originator_id = %s ORDER BY originator_version",
+            (job_id,),
+        ).fetchall()
+    return b"\n".join(bytes(r[0]) for r in rows)
+
+
+async def _job_of(store: JobStore, user: str, goal: str) -> Job:
+    commands = JobCommands(JobApplication(store))
+    job = await commands.create(Caller("acme", user), cmd.RequestJob(goal=goal))
+    loaded = store.load(job.job_id)
+    loaded.make_plan_ready(CAUSE, f"1. do what was asked: {goal}")  # a service's event
+    store.save(loaded)
+    return loaded
+
+
+async def test_personal_fields_are_sealed_in_the_table_and_plain_when_read(
+    database_url: str,
+) -> None:
+    store = JobStore.from_url(database_url)
+    marker = f"zebra-{uuid4().hex[:8]}"
+    job = await _job_of(store, f"{marker}@example.com", f"paint the fence {marker}")
+
+    stored = raw_log(database_url, job.job_id)
+    assert marker.encode() not in stored
+    assert b'"$sealed"' in stored
+    again = store.load(job.job_id)
+    assert again.goal == f"paint the fence {marker}"
+    assert again.user_id == f"{marker}@example.com"
+    assert marker in (again.plan_markdown or "")
+    store.close()
+
+
+async def test_an_erased_key_reads_as_erased_and_the_job_still_replays(database_url: str) -> None:
+    store = JobStore.from_url(database_url)
+    marker = f"yak-{uuid4().hex[:8]}"
+    user = f"{marker}@example.com"
+    job = await _job_of(store, user, f"feed the {marker}")
+    before = store.load(job.job_id)
+    assert store.personal is not None
+
+    erased = store.personal.vault.erase("acme", user)
+
+    assert erased.keys == 1
+    assert not erased.already
+    assert job.job_id in erased.aggregates
+    after = store.load(job.job_id)
+    assert (after.goal, after.user_id, after.plan_markdown) == (ERASED, ERASED, ERASED)
+    assert (
+        (after.state, after.version)
+        == (before.state, before.version)
+        == (
+            JobState.awaiting_plan_approval,
+            2,
+        )
+    )
+    assert store.personal.vault.erase("acme", user).already  # twice: nothing more to do
+    # The job goes on (a service appends); nothing of the erased person is kept in it.
+    after.approve_plan(CAUSE, "reviewer")
+    store.save(after)
+    assert store.load(job.job_id).state == JobState.coding
+    assert marker.encode() not in raw_log(database_url, job.job_id)
+    store.close()
+
+
+async def test_a_returning_person_gets_a_new_key(database_url: str) -> None:
+    store = JobStore.from_url(database_url)
+    assert store.personal is not None
+    old = await _job_of(store, "bob", "first goal")
+    store.personal.vault.erase("acme", "bob")
+    new = await _job_of(store, "bob", "second goal")
+    assert store.load(old.job_id).goal == ERASED
+    assert store.load(new.job_id).goal == "second goal"
+    store.close()
+
+
+async def test_another_master_key_is_refused_clearly(database_url: str) -> None:
+    store = JobStore.from_url(database_url)
+    job = await _job_of(store, "carol", "a goal")
+    assert store.datastore is not None
+    stranger = JobStore(
+        store.datastore,
+        create_table=False,
+        personal=PersonalData(KeyVault(store.datastore, os.urandom(32))),
+    )
+    with pytest.raises(MasterKeyError, match="BDG_MASTER_KEY"):
+        stranger.load(job.job_id)
+    store.close()
