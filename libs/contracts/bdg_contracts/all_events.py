@@ -10,5 +10,6 @@ from bdg_contracts import audit_events as audit_events
 from bdg_contracts import budget_events as budget_events
 from bdg_contracts import events as events
 from bdg_contracts import index_events as index_events
+from bdg_contracts import privacy_events as privacy_events
 from bdg_contracts import release_events as release_events
 from bdg_contracts import tool_events as tool_events

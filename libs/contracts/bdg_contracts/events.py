@@ -27,7 +27,7 @@ class JobRequested(Event):
     """v2 renamed ``repo_url`` to ``repo`` and added ``base_ref``; v3 added ``models`` (a model
     per role for this job only) and ``forked_from``."""
 
-    personal = ("goal",)
+    personal = ("goal", "repo")
 
     class_version = 3
 

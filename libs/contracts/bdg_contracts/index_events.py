@@ -47,6 +47,9 @@ class IndexFilterSpec(Contract):
 
 
 class RepoRegistered(RepoEvent):
+    # A URL often names its owner (github.com/<person>/...).
+    personal = ("repo",)
+
     repo: str = Field(min_length=1, max_length=2_000, description="clone URL or local path")
     ref: str = Field(default="HEAD", max_length=200, description="branch or ref to index")
     filter: IndexFilterSpec = IndexFilterSpec()

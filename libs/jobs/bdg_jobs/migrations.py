@@ -308,8 +308,8 @@ MIGRATIONS: tuple[Migration, ...] = (
                 subject TEXT PRIMARY KEY,
                 tenant TEXT NOT NULL,
                 erasure_id UUID NOT NULL,
-                requested_by TEXT NOT NULL,
                 categories TEXT[] NOT NULL,
+                jobs INT NOT NULL,
                 erased_at TIMESTAMPTZ NOT NULL DEFAULT now()
             )""",
         ),

@@ -22,6 +22,7 @@ from bdg_gateway import (
     login_routes,
     openapi_docs,
     plan_routes,
+    privacy_routes,
     sandbox_routes,
     thread_routes,
     tool_routes,
@@ -82,6 +83,7 @@ def create_app(
     app.include_router(index_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(audit_routes.router)
+    app.include_router(privacy_routes.router)
     sandbox_routes.install(app, sandbox)
     app.include_router(login_routes.router)
     app.include_router(thread_routes.router)

@@ -141,3 +141,11 @@ class KeyVault:
             )
             aggregates = tuple(row["aggregate_id"] for row in curs.fetchall())
         return Erased(destroyed, destroyed == 0, aggregates)
+
+    def has_live_key(self, tenant: str, user: str) -> bool:
+        with self.datastore.transaction() as curs:
+            curs.execute(
+                "SELECT 1 FROM bdg_subject_keys WHERE subject = %s AND erased_at IS NULL",
+                (self.subject(tenant, user),),
+            )
+            return curs.fetchone() is not None

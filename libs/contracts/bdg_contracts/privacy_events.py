@@ -1,0 +1,79 @@
+"""Personal data: erasures and consents (GDPR arts. 17 and 7), events of the ``privacy`` log.
+
+An erasure is an aggregate of one event, whose id is the erasure's: the auditor writes it into
+a signed audit file like a job's. A person's consents are one aggregate per person
+(``consent_log_id``), given and withdrawn per purpose.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, ClassVar
+from uuid import UUID, uuid5
+
+from pydantic import Field
+
+from bdg_contracts.base import Contract, Event
+from bdg_contracts.text import NOT_BLANK, Text
+
+PRIVACY_NAMESPACE = UUID("0b9f3c7e-2a41-4f7d-8c55-9e6d1f0a7b23")
+
+
+class ErasureCategory(StrEnum):
+    event_fields = "event_fields"  # sealed fields of the log: their key destroyed
+    legacy_event_fields = "legacy_event_fields"  # fields stored before sealing: redacted
+    job_read_models = "job_read_models"
+    chat_threads = "chat_threads"
+    index_chunks = "index_chunks"
+    bus_messages = "bus_messages"
+    budget_records = "budget_records"
+
+
+class ConsentPurpose(StrEnum):
+    """What a person consents to; the tenant's policy says which ones its processing needs."""
+
+    model_processing = "model_processing"  # their goals and plans sent to language models
+    analytics = "analytics"
+
+
+class PrivacyEvent(Event):
+    aggregate: ClassVar[str] = "privacy"
+
+
+class PersonalDataErased(PrivacyEvent):
+    """A person was erased. ``subject`` is an HMAC of (tenant, user) under the master key:
+    whoever holds the master key can tell that a given user was erased, nobody else can tell
+    who was. ``job_id`` is the erasure's own id."""
+
+    personal = ("requested_by",)
+
+    subject: str = Field(pattern=r"^[0-9a-f]{64}$")
+    requested_by: str = Field(min_length=1)
+    categories: tuple[ErasureCategory, ...]
+    jobs: int = Field(ge=0, description="jobs whose personal data was erased")
+
+
+def consent_log_id(subject: str) -> UUID:
+    """One person's consent history (``subject`` as in ``PersonalDataErased``)."""
+    return uuid5(PRIVACY_NAMESPACE, f"consents:{subject}")
+
+
+class ConsentGiven(PrivacyEvent):
+    purpose: ConsentPurpose
+
+
+class ConsentWithdrawn(PrivacyEvent):
+    purpose: ConsentPurpose
+
+
+ALL_PRIVACY_EVENTS: tuple[type[Event], ...] = (
+    PersonalDataErased,
+    ConsentGiven,
+    ConsentWithdrawn,
+)
+
+
+class DeletePersonalData(Contract):
+    """Erase a person of the caller's tenant (a tenant admin, or the person themself)."""
+
+    user: Annotated[str, Text(200, min_len=1, pattern=NOT_BLANK, hint="must not be blank")]
