@@ -36,7 +36,7 @@ class CountingStore(JobStore):
     """The real store, counting reads of a job's events made while a delivery is handled."""
 
     def __init__(self, store: JobStore) -> None:
-        super().__init__(recorder=store.recorder)
+        super().__init__(recorder=store.recorder, personal=store.personal)
 
     def history(self, job_id: UUID, after: int = 0, upto: int | None = None) -> list[Event]:
         current = CURRENT.get()

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from bdg_audit.chain import COLUMNS
 from bdg_audit.reader import AuditReader
 from bdg_contracts.audit_events import AuditFileWritten
+from bdg_jobs.personal.pseudonyms import lookup_pseudonym
 from tests.audit_history import deployed_job, ended_job
 from tests.conftest import Servers
 from tests.gateway_stack import Keys, Stack
@@ -35,6 +36,11 @@ async def _written(rig: AuditRig, tenant: str, user: str) -> AuditFileWritten:
     written = await rig.auditing.write_file(job.job_id, history[-1].version)
     assert written is not None
     return written
+
+
+def _pseudonym(stack: Stack, tenant: str, user: str) -> str:
+    assert stack.store.personal is not None
+    return lookup_pseudonym(stack.store.personal.vault, tenant, user)
 
 
 def _rows(text: str) -> list[dict[str, str]]:
@@ -62,8 +68,9 @@ async def test_export_streams_the_callers_rows_filtered(
     mine = await client.get(
         "/agent/audit/export", params={**DAY, "user": "bob", "action": "model.called"}, headers=acme
     )
+    # Files name people by pseudonym (bdg_audit.rows); the filter takes the user id.
     assert [(r["userId"], r["action"], r["cost"]) for r in _rows(mine.text)] == [
-        ("bob", "model.called", "0.00123")
+        (_pseudonym(stack, "acme", "bob"), "model.called", "0.00123")
     ]
     before = await client.get(
         "/agent/audit/export", params={"from": "2026-12-01", "to": "2026-12-04"}, headers=acme
@@ -143,8 +150,9 @@ async def test_the_period_report_as_csv_and_html(
     assert table.status_code == 200
     rows = _rows(table.text)
     approvals = {(r["user"], r["action"]) for r in rows if r["section"] == "approvals"}
-    assert approvals == {("ada", "plan.approved"), ("grace", "deploy.approved")}
-    assert {r["user"] for r in rows} <= {"ada", "grace", "(all)", ""}
+    ada, grace = _pseudonym(stack, "acme", "ada"), _pseudonym(stack, "acme", "grace")
+    assert approvals == {(ada, "plan.approved"), (grace, "deploy.approved")}
+    assert {r["user"] for r in rows} <= {ada, grace, "(all)", ""}
     assert [r["cost"] for r in rows if r["user"] == "(all)"] == ["0.25"]
 
     page = await client.get("/agent/audit/report", params=DAY, headers=acme)

@@ -29,6 +29,7 @@ from websockets.exceptions import ConnectionClosed
 from bdg_audit.reader import AuditReader
 from bdg_gateway.app import create_app
 from bdg_gateway.web_static import DIST
+from bdg_jobs.personal.cipher import ERASED
 from bdg_sandbox.client import SandboxClient
 from bdg_tools import outcomes as oc
 from bdg_tools.spec import ToolContext
@@ -270,6 +271,16 @@ async def audit_rows_only_a(world: World, method: str, path: str) -> None:
         assert secret not in response.text, (path, secret)
 
 
+async def erases_nobody_of_b(world: World, method: str, path: str) -> None:
+    admin = world.keys.headers(world.a, roles=["admin"])
+    for user in ("alice", "bob"):  # B's people (A has an alice of its own)
+        response = await world.as_a(method, path, json={"user": user}, headers=admin)
+        assert response.status_code in (200, 404), response.text
+    job = await world.stack.job(world.job)
+    assert (job.goal, job.user_id) != (ERASED, ERASED)
+    assert job.user_id == "alice"
+
+
 async def method_not_allowed(world: World, method: str, path: str) -> None:
     before = world.stack.event_count()
     response = await world.as_a(method, path)
@@ -356,6 +367,8 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("GET", "/threads/{thread_id}/export"): thread_of_b_not_found(),
     ("POST", "/threads/import"): imports_for_a_without_b_jobs,
     **{(m, "/threads/import"): method_not_allowed for m in ("GET", "PUT", "PATCH", "DELETE")},
+    # last: it may erase A's own "alice"; B's "alice" is another person
+    ("POST", "/agent/data-delete"): erases_nobody_of_b,
 }
 
 

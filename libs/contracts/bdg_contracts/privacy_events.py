@@ -17,6 +17,7 @@ from bdg_contracts.base import Contract, Event
 from bdg_contracts.text import NOT_BLANK, Text
 
 PRIVACY_NAMESPACE = UUID("0b9f3c7e-2a41-4f7d-8c55-9e6d1f0a7b23")
+SELF = "self"  # requested_by of a person erasing themself: their id would outlive them
 
 
 class ErasureCategory(StrEnum):

@@ -16,11 +16,12 @@ from uuid import UUID
 
 from bdg_audit.chain import signed_file
 from bdg_audit.layout import file_key
-from bdg_audit.rows import rows_of
+from bdg_audit.rows import IN_PLAIN, People, rows_of
 from bdg_auditor.adapters import AuditStorage, facts_of_existing
 from bdg_auditor.domain import AuditTrail, FileFacts, ended_state
 from bdg_contracts.audit_events import AuditFileWritten, audit_trail_id
 from bdg_jobs.errors import ConcurrencyConflictError
+from bdg_jobs.personal.pseudonyms import KeyedPeople
 from bdg_jobs.store import JobStore
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ class Auditing:
         self, store: JobStore, storage: AuditStorage, prefix: str, clock: Callable[[], datetime]
     ) -> None:
         self.store, self.storage, self.prefix, self.clock = store, storage, prefix, clock
+        # People as keyed pseudonyms when the store seals (bdg_audit.rows says why).
+        vault = store.personal.vault if store.personal is not None else None
+        self.people: People = IN_PLAIN if vault is None else KeyedPeople(vault)
 
     async def trail(self, job_id: UUID, tenant_id: str) -> AuditTrail:
         history = await asyncio.to_thread(self.store.history, audit_trail_id(job_id))
@@ -58,7 +62,7 @@ class Auditing:
                 log.info("audit file %s was stored before a crash: recording it", key)
             else:
                 written = signed_file(
-                    rows_of(history), str(job_id), through_version, state.value, signer
+                    rows_of(history, self.people), str(job_id), through_version, state, signer
                 )
                 await self.storage.put(key, written.content)
             facts = FileFacts(

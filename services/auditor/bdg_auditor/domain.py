@@ -13,16 +13,22 @@ from uuid import UUID
 
 from bdg_contracts.audit_events import AuditFileWritten, audit_trail_id
 from bdg_contracts.base import Event
+from bdg_contracts.privacy_events import PersonalDataErased
 from bdg_contracts.states import JobState
 from bdg_jobs.domain import Job
 
 ENDED = frozenset({JobState.done, JobState.failed, JobState.cancelled})
 
 
-def ended_state(history: Sequence[Event]) -> JobState | None:
+ERASED_STATE = "erased"  # an erasure's history: one event, audited like an ended job
+
+
+def ended_state(history: Sequence[Event]) -> str | None:
     """The state the job ended in at the last event of ``history``, or None if it goes on."""
+    if isinstance(history[0], PersonalDataErased):
+        return ERASED_STATE
     state = Job.replay(history).state
-    return state if state in ENDED else None
+    return state.value if state in ENDED else None
 
 
 @dataclass(frozen=True)

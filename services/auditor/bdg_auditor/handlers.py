@@ -12,6 +12,7 @@ from bdg_audit.store import StorageUnavailableError
 from bdg_auditor.application import Auditing
 from bdg_contracts import events as ev
 from bdg_contracts.base import Event
+from bdg_contracts.privacy_events import PersonalDataErased
 from bdg_contracts.states import Step
 from bdg_runtime.reactions import AnyReaction, Delivery, Reaction
 
@@ -25,6 +26,7 @@ ENDINGS: tuple[type[Event], ...] = (
     ev.RolledBack,
     ev.StepFailed,
     ev.JobCancelled,
+    PersonalDataErased,  # not a job's end: the erasure's own file, its signed record
 )
 
 

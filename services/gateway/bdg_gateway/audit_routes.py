@@ -23,6 +23,7 @@ from bdg_audit.settings import AuditSettings
 from bdg_audit.store import ObjectStore, StorageUnavailableError
 from bdg_gateway.days import Day
 from bdg_gateway.deps import CurrentCaller, gateway_of
+from bdg_jobs.personal.pseudonyms import lookup_pseudonym
 
 router = APIRouter(tags=["audit"])
 _lock = asyncio.Lock()
@@ -52,6 +53,12 @@ async def _reader(request: Request) -> AuditReader:
             reader = await asyncio.to_thread(_build, request)
             request.app.state.audit = reader
         return reader
+
+
+def _as_written(request: Request, tenant: str, user: str) -> str:
+    """``user`` as audit files name them: their pseudonym when the log seals."""
+    personal = gateway_of(request.app).commands.app.store.personal
+    return user if personal is None else lookup_pseudonym(personal.vault, tenant, user)
 
 
 def _unavailable(error: StorageUnavailableError) -> HTTPException:
@@ -101,6 +108,8 @@ async def audit_export(
     user: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=100)] = None,
 ) -> StreamingResponse:
+    if user is not None:  # files name people by pseudonym (bdg_jobs.personal.pseudonyms)
+        user = await asyncio.to_thread(_as_written, request, caller.tenant_id, user)
     query = ExportQuery(start, end, user, action)
     try:
         query.check(AuditSettings().bdg_audit_export_max_days)

@@ -20,7 +20,7 @@ from uuid import UUID, uuid4
 
 import psycopg
 
-from bdg_contracts.privacy_events import ErasureCategory, PersonalDataErased
+from bdg_contracts.privacy_events import SELF, ErasureCategory, PersonalDataErased
 from bdg_jobs.errors import ConcurrencyConflictError
 from bdg_jobs.personal import read_models
 from bdg_jobs.personal.redaction import redact_plain_events
@@ -37,7 +37,6 @@ ALWAYS = (
     C.bus_messages,
     C.budget_records,
 )
-SELF = "self"  # requested_by of a person erasing themself: their id would outlive them
 
 
 class UnknownPersonError(LookupError):

@@ -149,3 +149,16 @@ class KeyVault:
                 (self.subject(tenant, user),),
             )
             return curs.fetchone() is not None
+
+    def live_key(self, tenant: str, user: str) -> DataKey | None:
+        """The person's key if they have one (never made here)."""
+        with self.datastore.transaction() as curs:
+            curs.execute(
+                "SELECT key_id, wrapped FROM bdg_subject_keys "
+                "WHERE subject = %s AND erased_at IS NULL",
+                (self.subject(tenant, user),),
+            )
+            row = curs.fetchone()
+        if row is None:
+            return None
+        return DataKey(row["key_id"], unwrap(self.master, row["key_id"], row["wrapped"]))
