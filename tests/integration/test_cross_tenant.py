@@ -271,6 +271,15 @@ async def audit_rows_only_a(world: World, method: str, path: str) -> None:
         assert secret not in response.text, (path, secret)
 
 
+async def consents_only_for_a(world: World, method: str, path: str) -> None:
+    given = {"purpose": "analytics", "given": True}
+    response = await world.as_a(method, path, json=given)
+    assert response.status_code == 200, response.text
+    assert response.json()["analytics"] is True
+    of_b = await world.client.get(path, headers=world.keys.headers(world.b))
+    assert of_b.json()["analytics"] is False
+
+
 async def erases_nobody_of_b(world: World, method: str, path: str) -> None:
     admin = world.keys.headers(world.a, roles=["admin"])
     for user in ("alice", "bob"):  # B's people (A has an alice of its own)
@@ -367,6 +376,9 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("GET", "/threads/{thread_id}/export"): thread_of_b_not_found(),
     ("POST", "/threads/import"): imports_for_a_without_b_jobs,
     **{(m, "/threads/import"): method_not_allowed for m in ("GET", "PUT", "PATCH", "DELETE")},
+    # consents: the caller's own; B's "alice" is another person than A's
+    ("GET", "/agent/consent"): lists_only_a,
+    ("POST", "/agent/consent"): consents_only_for_a,
     # last: it may erase A's own "alice"; B's "alice" is another person
     ("POST", "/agent/data-delete"): erases_nobody_of_b,
 }

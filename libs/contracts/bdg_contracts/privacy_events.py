@@ -54,9 +54,10 @@ class PersonalDataErased(PrivacyEvent):
     jobs: int = Field(ge=0, description="jobs whose personal data was erased")
 
 
-def consent_log_id(subject: str) -> UUID:
-    """One person's consent history (``subject`` as in ``PersonalDataErased``)."""
-    return uuid5(PRIVACY_NAMESPACE, f"consents:{subject}")
+def consent_log_id(person_key: str) -> UUID:
+    """One person's consent history, by the id of their data key: a person erased and back
+    starts a new history (their old one reads ``[erased]``)."""
+    return uuid5(PRIVACY_NAMESPACE, f"consents:{person_key}")
 
 
 class ConsentGiven(PrivacyEvent):
@@ -72,6 +73,13 @@ ALL_PRIVACY_EVENTS: tuple[type[Event], ...] = (
     ConsentGiven,
     ConsentWithdrawn,
 )
+
+
+class RecordConsent(Contract):
+    """The caller gives (``given``) or withdraws consent to one purpose."""
+
+    purpose: ConsentPurpose
+    given: bool
 
 
 class DeletePersonalData(Contract):

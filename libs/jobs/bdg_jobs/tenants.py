@@ -1,4 +1,5 @@
-"""What each tenant chose: plan approval (auto or gated) and the critic's bar.
+"""What each tenant chose: plan approval (auto or gated), the critic's bar, the consents its
+processing needs and how long it keeps ended jobs.
 
 Loaded from a JSON file (``BDG_TENANT_POLICIES``)::
 
@@ -13,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bdg_contracts.privacy_events import ConsentPurpose
+
 
 class TenantPolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -20,6 +23,10 @@ class TenantPolicy(BaseModel):
     plan_approval: Literal["auto", "gated"] = "gated"
     plan_score_threshold: int = Field(default=8, ge=1, le=10)
     plan_max_iterations: int = Field(default=3, ge=1, le=20)
+    # Purposes a person must have consented to before their jobs run (bdg_jobs.personal.consents).
+    consent_required: tuple[ConsentPurpose, ...] = ()
+    # Jobs that ended longer ago are purged by the auditor (bdg_jobs.personal.retention).
+    retention_days: int | None = Field(default=None, ge=1, le=36_500)
 
 
 class TenantPolicies(BaseModel):

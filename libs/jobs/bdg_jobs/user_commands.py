@@ -18,6 +18,7 @@ from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.errors import JobNotFoundError
 from bdg_jobs.forks import fork_history
+from bdg_jobs.personal.consents import Consents
 from bdg_jobs.sources import SourceRules, names_a_path
 from bdg_jobs.store import Recorded
 from bdg_jobs.tenants import TenantPolicies
@@ -94,6 +95,10 @@ class JobCommands:
         self, caller: Caller, command: cmd.RequestJob, job_id: UUID | None = None
     ) -> Job:
         check_tenant(caller.tenant_id)
+        required = self.policies.for_tenant(caller.tenant_id).consent_required
+        if required:  # the goal goes to models: refused before anything is written
+            consents = Consents(self.app.store)
+            await asyncio.to_thread(consents.require, caller.tenant_id, caller.user_id, required)
         fields = command.model_dump()
         fields["repo"] = await self.check_repo(caller, command.repo)
         if command.plan_approval is None:

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from bdg_jobs.errors import ConcurrencyConflictError, DomainError, JobNotFoundError
+from bdg_jobs.personal.consents import ConsentRequiredError
 from bdg_jobs.sources import SourceError
 
 # Connection-level failures only (the server went away), psycopg's and the event store's.
@@ -115,8 +116,14 @@ async def _http_error(request: Request, error: Exception) -> Response:
     return await http_exception_handler(request, error)
 
 
+async def _consent_missing(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ConsentRequiredError)
+    return _json(403, str(error), purpose=error.purpose.value)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(ConsentRequiredError, _consent_missing)
     app.add_exception_handler(SourceError, _refused_source)
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _database_unavailable)

@@ -1,4 +1,5 @@
-"""Erasing a person (GDPR art. 17): ``POST /agent/data-delete``.
+"""Personal data over HTTP: erasing a person (GDPR art. 17, ``POST /agent/data-delete``) and
+the caller's own consents (art. 7, ``GET``/``POST /agent/consent``).
 
 A tenant admin erases anyone of the tenant, anyone else only themself; the tenant is the
 token's, so another tenant's person is unknown here (404). The use case is built on first use
@@ -12,9 +13,10 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 
-from bdg_contracts.privacy_events import DeletePersonalData
+from bdg_contracts.privacy_events import DeletePersonalData, RecordConsent
 from bdg_gateway.deps import CurrentCaller, CurrentGateway
 from bdg_gateway.strict_json import StrictJsonRoute
+from bdg_jobs.personal.consents import Consents
 from bdg_jobs.personal.erasure import Erasure, UnknownPersonError
 from bdg_runtime.bus_erasure import BusPurger
 
@@ -56,3 +58,26 @@ async def data_delete(
         "categories": [c.value for c in outcome.categories],
         "jobs": outcome.jobs,
     }
+
+
+@router.get("/agent/consent", summary="The caller's consents, per purpose")
+async def consent(caller: CurrentCaller, gateway: CurrentGateway) -> dict[str, bool]:
+    consents = Consents(gateway.commands.app.store)
+    state = await asyncio.to_thread(consents.current, caller.tenant_id, caller.user_id)
+    return {purpose.value: given for purpose, given in state.items()}
+
+
+@router.post("/agent/consent", summary="Give or withdraw the caller's consent to a purpose")
+async def record_consent(
+    body: RecordConsent, caller: CurrentCaller, gateway: CurrentGateway
+) -> dict[str, bool]:
+    app = gateway.commands.app
+    state = await asyncio.to_thread(
+        Consents(app.store).record,
+        caller.tenant_id,
+        caller.user_id,
+        body.purpose,
+        body.given,
+        app.clock(),
+    )
+    return {purpose.value: given for purpose, given in state.items()}
