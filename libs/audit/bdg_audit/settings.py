@@ -39,6 +39,9 @@ class AuditSettings(BaseSettings):
         default=None, description="signing keys; unset = BDG_HOME/audit-keys"
     )
     bdg_audit_rotate_days: float = Field(default=30.0, gt=0, description="key age before rotation")
+    bdg_retention_seconds: float = Field(
+        default=3600.0, gt=0, description="how often the tenants' retention is applied"
+    )
     bdg_audit_retry_seconds: float = Field(
         default=30.0, gt=0, description="look for unwritten files (S3 was down) this often"
     )

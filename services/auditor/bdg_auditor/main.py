@@ -28,8 +28,11 @@ from bdg_auditor.sweeper import Sweeper, every_while
 from bdg_jobs.application import utc_now
 from bdg_jobs.ledger.alerts import AlertOutbox
 from bdg_jobs.ledger.rollup import DailyRollup
+from bdg_jobs.personal.retention import Retention
 from bdg_jobs.store import JobStore
+from bdg_jobs.tenants import load_policies
 from bdg_runtime import service
+from bdg_runtime.bus_erasure import BusPurger
 from bdg_runtime.embedded import EmbeddedStack, start_embedded
 from bdg_runtime.reactions import AnyReaction
 
@@ -81,6 +84,8 @@ def run() -> None:
         digester = Digester(
             ctx.store, auditing.storage, ctx.database_url, auditing.prefix, period, utc_now
         )
+        policies = load_policies(ctx.settings.bdg_tenant_policies)
+        retention = Retention(ctx.database_url, policies, BusPurger(ctx.js), utc_now)
         alerting = AlertSettings()
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             ctx.database_url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}
@@ -98,6 +103,7 @@ def run() -> None:
                 sweeper.run(every, stop),
                 every_while(digester.step, min(every, 60.0), stop),
                 every_while(budget.step, alerting.bdg_budget_rollup_seconds, stop),
+                every_while(retention.step, settings.bdg_retention_seconds, stop),
             )
         finally:
             await pool.close()
