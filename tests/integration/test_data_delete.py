@@ -5,8 +5,9 @@ their fields ``[erased]``; unknown people are 404 with nothing written; twice is
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import psycopg
@@ -21,6 +22,8 @@ from bdg_contracts.states import JobState
 from bdg_indexer.chunks import Chunk
 from bdg_indexer.storage.spaces import EmbeddingSpace
 from bdg_indexer.storage.vectors import ChunkStore
+from bdg_jobs.domain import Cause, Job
+from bdg_jobs.mapper import to_stored
 from bdg_jobs.personal.cipher import ERASED
 from tests.gateway_stack import Keys, Stack, new_tenant
 
@@ -190,3 +193,47 @@ async def test_unknown_people_others_and_other_tenants_are_refused_with_nothing_
             "SELECT count(*) FROM bdg_subject_keys WHERE erased_at IS NOT NULL"
         ).fetchone()
     assert keys_left == (0,)
+
+
+async def test_jobs_stored_before_sealing_are_redacted_in_place(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    tenant, marker = new_tenant(), "old" + secrets.token_hex(8)
+    cause = Cause(producer=f"user:{marker}", occurred_at=datetime.now(UTC), user_id=marker)
+    job = Job.request(uuid4(), tenant, cause, goal=f"an old goal of {marker}")
+    # As code before sealing stored it: the plain mapper straight into the recorder.
+    stack.store.recorder.insert_events([to_stored(e) for e in job.collect()])
+    stack.project()
+    assert rows_holding(stack.database_url, marker)
+
+    admin = keys.headers(tenant, sub="root", roles=["admin"])
+    erased = await client.post("/agent/data-delete", json={"user": marker}, headers=admin)
+
+    assert erased.status_code == 200, erased.text
+    assert "legacy_event_fields" in erased.json()["categories"]
+    assert rows_holding(stack.database_url, marker) == []
+    after = await stack.job(job.job_id)
+    assert (after.goal, after.user_id, after.version) == (ERASED, ERASED, 1)
+
+
+async def test_an_erasure_cut_short_after_the_keys_is_finished_by_asking_again(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    tenant, marker = new_tenant(), "cut" + secrets.token_hex(8)
+    me = keys.headers(tenant, sub=marker)
+    made = await client.post("/jobs", json={"goal": f"goal {marker}"}, headers=me)
+    assert made.status_code == 201, made.text
+    thread = await client.post("/threads", json={"title": marker}, headers=me)
+    assert thread.status_code == 201, thread.text
+    stack.project()
+    # The first try destroyed the keys, then the process died: rows and record are missing.
+    assert stack.store.personal is not None
+    stack.store.personal.vault.erase(tenant, marker)
+    assert rows_holding(stack.database_url, marker)
+
+    erased = await client.post("/agent/data-delete", json={"user": marker}, headers=me)
+
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["already_erased"] is False
+    assert rows_holding(stack.database_url, marker) == []
+    assert len(stack.store.history(UUID(erased.json()["erasure_id"]))) == 1
