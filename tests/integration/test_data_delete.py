@@ -22,9 +22,11 @@ from bdg_contracts.states import JobState
 from bdg_indexer.chunks import Chunk
 from bdg_indexer.storage.spaces import EmbeddingSpace
 from bdg_indexer.storage.vectors import ChunkStore
+from bdg_jobs.agent_config import AgentConfigProjection
 from bdg_jobs.domain import Cause, Job
 from bdg_jobs.mapper import to_stored
 from bdg_jobs.personal.cipher import ERASED
+from bdg_jobs.projector import catch_up
 from tests.gateway_stack import Keys, Stack, new_tenant
 
 pytestmark = pytest.mark.timeout(90)
@@ -237,3 +239,29 @@ async def test_an_erasure_cut_short_after_the_keys_is_finished_by_asking_again(
     assert erased.json()["already_erased"] is False
     assert rows_holding(stack.database_url, marker) == []
     assert len(stack.store.history(UUID(erased.json()["erasure_id"]))) == 1
+
+
+async def test_a_running_job_of_an_erased_person_is_projected_without_them(
+    client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    tenant, marker = new_tenant(), "run" + secrets.token_hex(8)
+    me = keys.headers(tenant, sub=marker)
+    made = await client.post("/jobs", json={"goal": f"goal {marker}"}, headers=me)
+    assert made.status_code == 201, made.text
+    job_id = UUID(made.json()["id"])
+    await stack.decide(job_id, lambda job, cause: job.make_plan_ready(cause, "# plan"))
+    projection = AgentConfigProjection()  # one projection process: its cache is warm
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        catch_up(stack.store, conn, projection=projection)
+
+    erased = await client.post("/agent/data-delete", json={"user": marker}, headers=me)
+    assert erased.status_code == 200, erased.text
+    await stack.decide(job_id, lambda job, cause: job.approve_plan(cause, "reviewer"))
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        catch_up(stack.store, conn, projection=projection)
+        row = conn.execute(
+            'SELECT goal, "user", state FROM agent_config WHERE "jobId" = %s', (str(job_id),)
+        ).fetchone()
+
+    assert row == (ERASED, ERASED, "coding")
+    assert rows_holding(stack.database_url, marker) == []

@@ -69,6 +69,10 @@ class AgentConfigProjection:
         stored = self._stored_versions(conn, [j for j, e in by_job.items() if e[0].version > 1])
         rows: list[AgentConfigRow] = []
         for job_id, events in by_job.items():
+            if events[0].version > 1 and str(job_id) not in stored:
+                # Its row was deleted (an erasure): the cached job may hold what the log no
+                # longer reads so; it is read again.
+                self._jobs.pop(job_id, None)
             known = stored.get(str(job_id)) or events[0].version - 1
             job = self._job_at(job_id, known, source)
             for event in events:
