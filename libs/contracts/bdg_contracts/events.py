@@ -114,6 +114,29 @@ class CodingFinished(Event):
     )
 
 
+class CandidateOutcome(Contract):
+    """One candidate of a test-driven selection: what it changed and how the visible tests went
+    in its own workspace (``tests_passed`` None: the tests could not be run or read)."""
+
+    index: int = Field(ge=1)
+    paths: tuple[str, ...] = ()
+    diff_lines: int = Field(default=0, ge=0, description="lines added plus lines removed")
+    tests_passed: bool | None = None
+    passed: int = Field(default=0, ge=0, description="tests that passed, as the run reported")
+    failed: int = Field(default=0, ge=0, description="tests that failed or errored")
+    note: str = Field(default="", description="why it ranks where it does, when not by tests")
+
+
+class CandidatesCompared(Event):
+    """The coder ran several candidate attempts of one step (``BDG_CODER_CANDIDATES``), each in
+    its own workspace, and keeps ``chosen``: the most passing visible tests, then the smallest
+    change. Recorded with the attempt's reaction, before its FilesChanged."""
+
+    attempt: int = Field(ge=1)
+    chosen: int = Field(ge=1)
+    candidates: tuple[CandidateOutcome, ...] = Field(min_length=2)
+
+
 class TestResults(Contract):
     total: int = Field(default=0, ge=0)
     failed: int = Field(default=0, ge=0)

@@ -17,6 +17,17 @@ class WorkDecisions(ControlDecisions):
     def change_files(self, cause: Cause, patch: str, paths: tuple[str, ...]) -> None:
         self._append(ev.FilesChanged, cause, attempt=self.attempt, patch=patch, paths=paths)
 
+    def compare_candidates(
+        self, cause: Cause, chosen: int, candidates: tuple[ev.CandidateOutcome, ...]
+    ) -> None:
+        self._append(
+            ev.CandidatesCompared,
+            cause,
+            attempt=self.attempt,
+            chosen=chosen,
+            candidates=candidates,
+        )
+
     def finish_coding(self, cause: Cause, summary: str = "", base_commit: str = "") -> None:
         self._append(
             ev.CodingFinished,

@@ -30,6 +30,7 @@ ALLOWED: dict[type[Event], frozenset[JobState]] = {
     # the coder's change; and tests the tester scaffolded for a project that had none
     ev.FilesChanged: frozenset({S.coding, S.testing}),
     tev.CodeContextRetrieved: frozenset({S.planning, S.coding, S.reviewing}),
+    ev.CandidatesCompared: frozenset({S.coding}),
     ev.CodingFinished: frozenset({S.coding}),
     ev.TestsPassed: frozenset({S.testing}),
     ev.TestsFailed: frozenset({S.testing}),

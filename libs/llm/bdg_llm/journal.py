@@ -31,3 +31,14 @@ def note(role: str, result: ChatResult) -> None:
     calls = _current.get()
     if calls is not None:
         calls.append((role, result))
+
+
+def take() -> list[tuple[str, ChatResult]]:
+    """The calls noted so far, out of the open journal: the caller records them itself (a
+    coder candidate whose result is kept aside at once, so a redelivery does not pay again)."""
+    calls = _current.get()
+    if calls is None:
+        return []
+    taken = list(calls)
+    calls.clear()
+    return taken

@@ -100,6 +100,8 @@ class Coding:
     ) -> None:
         job.record_settings(cause, cause.producer, settings)  # a replay re-runs with them
         record_calls(job, cause, calls)
+        if o.compared:
+            job.compare_candidates(cause, o.chosen, o.compared)
         for p in o.patches:
             job.change_files(cause, p.patch, p.paths)
         job.finish_coding(cause, o.summary, o.base_commit)

@@ -29,6 +29,8 @@ class Changes:
     summary: str = ""
     waiting: str | None = None
     base_commit: str = ""  # what the workspace's base ref resolved to, when known
+    chosen: int = 0  # the candidate kept, when several were compared
+    compared: tuple[ev.CandidateOutcome, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ tool loop over the sandbox at ``AGENT_SANDBOX_ENDPOINT``, its model from ``OPENA
 from __future__ import annotations
 
 import logging
+import shlex
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,7 +21,7 @@ from bdg_coder.limits import limits_for_context
 from bdg_coder.loop_decisions import LoopLimits
 from bdg_coder.recorded import CoderScript, LoggedCoder, RecordedCoder
 from bdg_coder.registries import live_registry, replay_registry
-from bdg_coder.run_settings import RunSettings
+from bdg_coder.run_settings import MAX_CANDIDATES, RunSettings, SelectionSettings
 from bdg_coder.tool_loop_coder import ToolLoopCoder
 from bdg_coder.workspace import NoWorkspaces, SandboxWorkspaces
 from bdg_llm.recorded_calls import RecordingsError, client_from_settings, describe_client
@@ -70,9 +71,27 @@ class CoderSettings(BaseSettings):
         default=False,
         description="OpenAI's tools/tool_calls; false: a JSON schema of the tool union",
     )
+    bdg_coder_candidates: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_CANDIDATES,
+        description="test-driven selection: independent runs of the loop per attempt, each in "
+        "its own workspace, the one passing the most visible tests kept; 1: the loop alone",
+    )
+    bdg_coder_test_command: str | None = Field(
+        default=None,
+        max_length=1_000,
+        description="the visible tests a candidate is checked with (split like a shell "
+        "would); unset: the run_tests tool's default (python -m pytest -q)",
+    )
     bdg_coder_context_timeout_seconds: float = Field(
         default=5.0, gt=0, description="wait for the indexer's code context, then code without"
     )
+
+    def selection(self) -> SelectionSettings:
+        command = self.bdg_coder_test_command
+        argv = tuple(shlex.split(command)) if command and command.strip() else None
+        return SelectionSettings(self.bdg_coder_candidates, argv)
 
     def limits(self, context_tokens: int | None = None) -> LoopLimits:
         """Those set explicitly; the others follow the served model's context size."""
@@ -105,6 +124,7 @@ def replay_reactions(sources: ReplaySources) -> list[AnyReaction]:
         ran_with.limits,
         ran_with.native_tools,
         ran_with.policy,
+        ran_with.selection,
     )
     return CoderHandlers(Coding(coder)).reactions()
 
@@ -127,6 +147,12 @@ def run() -> None:
 
     context = llm.bdg_llm_context_tokens
     limits = settings.limits(context)
+    try:
+        selection = settings.selection()
+    except ValueError as error:  # an unbalanced quote in the test command
+        logging.basicConfig()
+        log.error("BDG_CODER_TEST_COMMAND: %s", error)
+        raise SystemExit(2) from error
 
     def reactions(ctx: service.ServiceContext) -> list[AnyReaction]:
         sandbox = SandboxClient(endpoint)
@@ -139,9 +165,11 @@ def run() -> None:
             limits,
             settings.bdg_coder_native_tools,
             policy,
+            selection,
         )
         log.info("model: %s", describe_client(llm, "coder"))
         log.info("tool loop: %s (model context: %s tokens)", limits, context or "large")
+        log.info("candidates per attempt: %d", selection.candidates)
         return CoderHandlers(Coding(coder)).reactions()
 
     service.run(NAME, reactions)

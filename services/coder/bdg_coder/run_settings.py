@@ -5,6 +5,7 @@ from the replaying shell's environment. Pure."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -14,6 +15,25 @@ from bdg_tools.policy import ToolPolicy
 LIMITS = ("max_steps", "token_budget", "result_chars", "context_chars")
 DEFAULT_LIMITS = LoopLimits()
 NO_POLICY = ToolPolicy()
+MAX_CANDIDATES = 8  # each runs a whole loop: the attempt's cost grows with them
+CANDIDATE_TEMPERATURE = 0.7  # candidates after the first sample, so they differ
+
+
+@dataclass(frozen=True)
+class SelectionSettings:
+    """Test-driven selection: ``candidates`` independent runs of the loop per attempt (1: the
+    loop alone, no tests run by the coder), each checked with ``test_argv`` (None: the
+    ``run_tests`` tool's default command)."""
+
+    candidates: int = 1
+    test_argv: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.candidates <= MAX_CANDIDATES:
+            raise ValueError(f"candidates must be 1 to {MAX_CANDIDATES}, not {self.candidates}")
+
+
+NO_SELECTION = SelectionSettings()
 
 
 @dataclass(frozen=True)
@@ -21,6 +41,7 @@ class RunSettings:
     limits: LoopLimits = DEFAULT_LIMITS
     native_tools: bool = False
     policy: ToolPolicy = field(default=NO_POLICY)
+    selection: SelectionSettings = NO_SELECTION
 
     def recorded(self) -> dict[str, str]:
         """What the job records: the settings not at their defaults."""
@@ -33,6 +54,10 @@ class RunSettings:
             found["native_tools"] = "true"
         if self.policy != NO_POLICY:
             found["tool_policy"] = self.policy.model_dump_json(exclude_defaults=True)
+        if self.selection.candidates != 1:
+            found["candidates"] = str(self.selection.candidates)
+        if self.selection.test_argv is not None:
+            found["test_argv"] = json.dumps(list(self.selection.test_argv))
         return found
 
     @classmethod
@@ -40,8 +65,14 @@ class RunSettings:
         """The settings a job recorded (the defaults where it recorded none)."""
         limits = LoopLimits(**{name: int(settings[name]) for name in LIMITS if name in settings})
         policy = settings.get("tool_policy")
+        argv = settings.get("test_argv")
+        selection = SelectionSettings(
+            int(settings.get("candidates", "1")),
+            tuple(str(a) for a in json.loads(argv)) if argv else None,
+        )
         return cls(
             limits,
             settings.get("native_tools") == "true",
             ToolPolicy.model_validate_json(policy) if policy else NO_POLICY,
+            selection,
         )

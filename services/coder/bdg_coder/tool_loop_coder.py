@@ -13,25 +13,25 @@ recorded aside, and the re-driven attempt takes them again (see ``llm_adapters``
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from bdg_coder import prompts
 from bdg_coder.adapters import AbstractCoder, Session
-from bdg_coder.diff_tool import WORKSPACE_DIFF, Diff
+from bdg_coder.candidates import Selecting, candidate_workspaces
+from bdg_coder.diff_tool import WORKSPACE_DIFF
 from bdg_coder.domain import Changes, CodingTask, Patch, paths_named, query_of
-from bdg_coder.llm_adapters import CoderLlm, Finish, known_call, offered_tools
-from bdg_coder.loop_decisions import LoopLimits, LoopState, Stop, cut, messages, summary_of
-from bdg_coder.run_settings import RunSettings
+from bdg_coder.llm_adapters import CoderLlm, offered_tools
+from bdg_coder.loop_decisions import LoopLimits, LoopState, Stop, cut, summary_of
+from bdg_coder.loop_run import LoopRun
+from bdg_coder.run_settings import RunSettings, SelectionSettings
 from bdg_coder.workspace import AbstractWorkspaces
-from bdg_llm.api import ChatRequest, LlmClient
+from bdg_llm.api import LlmClient
 from bdg_llm.code_context import render_code_context
-from bdg_llm.toolcalls import ToolCallError, Tools, parse_tool_call, tools_request
 from bdg_runtime.reactions import StepError
 from bdg_tools.calls import ToolCaller
-from bdg_tools.catalog import FILE_READ, FileContent
+from bdg_tools.catalog import FILE_READ, RUN_TESTS, FileContent
 from bdg_tools.code_context import AbstractCodeContext, Retrieved
 from bdg_tools.policy import ToolPolicy
 from bdg_tools.registry import ToolRegistry
@@ -48,11 +48,12 @@ def _diff_tool(registry: ToolRegistry) -> ToolEntry:
 
 
 def _own_tools(registry: ToolRegistry) -> ToolRegistry:
-    """The coder's own calls, outside the model's policy: the attempt's diff, and reading the
-    files the goal names before the first turn."""
+    """The coder's own calls, outside the model's policy: the attempt's diff, reading the
+    files the goal names before the first turn, and running a candidate's visible tests."""
     entries = [_diff_tool(registry)]
-    if (read := registry.get(FILE_READ.name)) is not None:
-        entries.append(read)
+    for name in (FILE_READ.name, RUN_TESTS.name):  # run_tests: a candidate's visible tests
+        if (entry := registry.get(name)) is not None:
+            entries.append(entry)
     return ToolRegistry(entries, env={})
 
 
@@ -66,50 +67,54 @@ class ToolLoopCoder(AbstractCoder):
         limits: LoopLimits | None = None,
         native: bool = False,
         policy: ToolPolicy | None = None,  # the registries' (recorded with the job's settings)
+        selection: SelectionSettings | None = None,
     ) -> None:
         self.client, self.registry_for = client, registry_for
         self.workspaces, self.context = workspaces, context
         self.limits = limits or LoopLimits()
         self.native = native
         self.policy = policy or ToolPolicy()
+        self.selection = selection or SelectionSettings()
 
     def settings(self) -> dict[str, str]:
-        return RunSettings(self.limits, self.native, self.policy).recorded()
+        return RunSettings(self.limits, self.native, self.policy, self.selection).recorded()
 
     async def code(self, task: CodingTask, session: Session) -> Changes:
         ctx = session.tool_ctx
         base_commit = await self.workspaces.prepare(ctx.tenant_id, ctx.workspace, task.recipe)
         found = await self._code_context(task, session)
         registry = self.registry_for(task.recipe.repo)
-        caller = ToolCaller(registry, session.app)
         tools, offered = offered_tools(registry, ctx.tenant_id, ctx.user_id)
-        system = prompts.system_prompt(offered, self.limits.max_steps)
         context = render_code_context(found.hits) if found else ""
         internal = ToolCaller(_own_tools(registry), session.app)
         named = await self._named_files(task, ctx, internal)
-        run = _Run(
+        first = LoopRun(
             task=task,
             ctx=ctx,
-            caller=caller,
+            caller=ToolCaller(registry, session.app),
             internal=internal,
             tools=tools,
             llm=CoderLlm(self.client, task.parked.calls),
             native=self.native,
-            system=system,
+            system=prompts.system_prompt(offered, self.limits.max_steps),
             user=prompts.task_prompt(task, context, named),
             state=LoopState(self.limits),
+            prefix=f"c{task.attempt}",
         )
-        while run.state.stop_before_call() is None:
-            await run.turn()
-        if run.state.stop is Stop.waiting:
-            return Changes((), waiting=run.state.waiting)
-        run.state.end()
-        diff = await run.diff()
+        if self.selection.candidates > 1:
+            return await Selecting(self.selection, self.workspaces, session).run(first, base_commit)
+        await first.loop()
+        if first.state.stop is Stop.waiting:
+            return Changes((), waiting=first.state.waiting)
+        first.state.end()
+        diff = await first.diff()
         patches = (Patch(tuple(diff.paths), diff.patch),) if diff.patch else ()
-        return Changes(patches, summary_of(run.state, diff.paths), base_commit=base_commit)
+        return Changes(patches, summary_of(first.state, diff.paths), base_commit=base_commit)
 
     async def release(self, task: CodingTask, session: Session) -> None:
-        await self.workspaces.drop(session.tool_ctx.tenant_id, session.tool_ctx.workspace)
+        ctx = session.tool_ctx
+        for workspace in candidate_workspaces(ctx.workspace, self.selection.candidates):
+            await self.workspaces.drop(ctx.tenant_id, workspace)
 
     async def _named_files(
         self, task: CodingTask, ctx: ToolContext, internal: ToolCaller
@@ -153,67 +158,3 @@ class ToolLoopCoder(AbstractCoder):
             )
         )
         return found
-
-
-@dataclass
-class _Run:
-    """One attempt's loop: the conversation, the tools and the state."""
-
-    task: CodingTask
-    ctx: ToolContext
-    caller: ToolCaller
-    internal: ToolCaller  # workspace_diff: the coder's own call, outside the model's policy
-    tools: Tools
-    llm: CoderLlm
-    native: bool
-    system: str
-    user: str
-    state: LoopState
-
-    async def turn(self) -> None:
-        state = self.state
-        conversation = messages(self.system, self.user, state.turns, state.limits.context_chars)
-        request = ChatRequest(role="coder", messages=tuple(conversation))
-        result = await self.llm.chat(tools_request(request, self.tools, native=self.native))
-        state.spent(result.prompt_tokens, result.completion_tokens)
-        answer = result.content
-        try:
-            name, arguments = parse_tool_call(answer, self.tools)
-        except ToolCallError as error:
-            known = known_call(answer, self.tools)
-            if known is None or known[0] == prompts.FINISH:
-                state.record(answer, prompts.error_message(str(error)))
-                return
-            name, arguments_json = known  # the ToolCaller says what is wrong, and records it
-        else:
-            if isinstance(arguments, Finish):
-                state.finish(arguments.summary)
-                return
-            arguments_json = arguments.model_dump_json()
-        if state.repeats(name, arguments_json):
-            state.record(answer, prompts.repeated_message(name))
-            return
-        state.called(name, arguments_json)
-        scope = f"c{self.task.attempt}-t{state.steps}"
-        outcome = await self.caller.call(self._ctx(scope), name, arguments_json)
-        if outcome.waits:
-            state.wait(outcome.call_id)
-            return
-        state.record(answer, prompts.result_message(name, outcome.content))
-
-    async def diff(self) -> Diff:
-        """The attempt's change, taken once per conversation (a re-run that made the same
-        calls gets the recorded diff; one that went elsewhere takes a new one)."""
-        digest = hashlib.sha256()
-        for turn in self.state.turns:
-            for text in (turn.answer, turn.result):
-                digest.update(f"{len(text)}:{text}".encode())
-        scope = f"c{self.task.attempt}-end-{digest.hexdigest()[:16]}"
-        outcome = await self.internal.call(self._ctx(scope), WORKSPACE_DIFF.name, "{}")
-        try:
-            return Diff.model_validate_json(outcome.content)
-        except ValueError:
-            raise StepError(f"the attempt's change cannot be taken: {outcome.content}") from None
-
-    def _ctx(self, scope: str) -> ToolContext:
-        return replace(self.ctx, scope=scope)

@@ -1,0 +1,90 @@
+"""Test-driven selection (``BDG_CODER_CANDIDATES`` > 1): the attempt's loop run several times,
+each candidate in a workspace of its own built from the same recipe, the visible tests run on
+each change, and the best kept (``selection.choose``); CandidatesCompared records them all.
+
+Candidate 1 is the attempt's usual run (its workspace, scopes and temperature 0); candidate k
+samples (temperature > 0, seed k) in ``<job>-c<attempt>-k<k>`` with scopes ``c<attempt>k<k>``.
+Once a candidate's tests are recorded, its model calls are recorded aside: a redelivered step
+takes its answers, diff and test run from the log, and neither pays nor runs it again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bdg_coder.adapters import Session
+from bdg_coder.domain import Changes, Patch
+from bdg_coder.llm_adapters import CoderLlm
+from bdg_coder.loop_decisions import LoopState, Stop, summary_of
+from bdg_coder.loop_run import LoopRun
+from bdg_coder.run_settings import CANDIDATE_TEMPERATURE, SelectionSettings
+from bdg_coder.selection import Tried, choose, outcome_of
+from bdg_coder.workspace import AbstractWorkspaces
+from bdg_jobs.domain import Cause, Job
+from bdg_llm.journal import take
+from bdg_llm.llm_called_fields import fields_for_event
+
+
+def candidate_workspaces(workspace: str, candidates: int) -> list[str]:
+    """The attempt's workspace, then each further candidate's."""
+    return [workspace] + [f"{workspace}-k{k}" for k in range(2, candidates + 1)]
+
+
+class Selecting:
+    def __init__(
+        self, selection: SelectionSettings, workspaces: AbstractWorkspaces, session: Session
+    ) -> None:
+        self.selection, self.workspaces, self.session = selection, workspaces, session
+
+    async def run(self, first: LoopRun, base_commit: str) -> Changes:
+        ctx = first.ctx
+        names = candidate_workspaces(ctx.workspace, self.selection.candidates)
+        tried: list[Tried] = []
+        runs: list[LoopRun] = []
+        for k, workspace in enumerate(names, start=1):
+            if k == 1:
+                run = first
+            else:
+                await self.workspaces.prepare(ctx.tenant_id, workspace, first.task.recipe)
+                run = replace(
+                    first,
+                    ctx=replace(ctx, workspace=workspace),
+                    llm=CoderLlm(first.llm.client, first.task.parked.calls),
+                    state=LoopState(first.state.limits),
+                    prefix=f"{first.prefix}k{k}",
+                    temperature=CANDIDATE_TEMPERATURE,
+                    extra={"seed": k},
+                )
+            await run.loop()
+            if run.state.stop is Stop.waiting:  # the calls so far are parked by the caller
+                return Changes((), waiting=run.state.waiting)
+            run.state.end()
+            diff = await run.diff()
+            checked = await run.check(self.selection.test_argv)
+            tests, error = (None, checked) if isinstance(checked, str) else (checked, "")
+            tried.append(Tried(k, tuple(diff.paths), diff.patch, tests, error))
+            runs.append(run)
+            if k < len(names):
+                await self._keep_calls()
+        outcomes = tuple(outcome_of(t) for t in tried)
+        kept = choose(outcomes)
+        best, run = tried[kept.index - 1], runs[kept.index - 1]
+        patches = (Patch(best.paths, best.patch),) if best.patch else ()
+        summary = (
+            f"{summary_of(run.state, best.paths)} Kept candidate {kept.index} of "
+            f"{len(outcomes)} ({kept.passed} visible tests passed, {kept.failed} failed)."
+        )
+        return Changes(
+            patches, summary, base_commit=base_commit, chosen=kept.index, compared=outcomes
+        )
+
+    async def _keep_calls(self) -> None:
+        """Record the finished candidate's model calls now (its tool calls already are)."""
+        calls = take()
+
+        def record(job: Job, cause: Cause) -> None:
+            for role, result in calls:
+                job.record_llm_call(cause, **fields_for_event(result, role))
+
+        if calls:
+            await self.session.record_aside(record)
