@@ -6,12 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from bdg_coder.adapters import AbstractCoder
 from bdg_coder.handlers import CoderHandlers
 from bdg_coder.loop_decisions import LoopLimits
 from bdg_coder.main import CoderSettings, replay_reactions, run
 from bdg_coder.recorded import LoggedCoder
+from bdg_coder.run_settings import SelectionSettings
 from bdg_coder.tool_loop_coder import ToolLoopCoder
 from bdg_llm.api import ChatResult
 from bdg_llm.llm_called_fields import fields_for_event
@@ -69,3 +71,34 @@ def test_a_replay_re_runs_the_coder_the_job_had(monkeypatch: pytest.MonkeyPatch)
     defaults = _coder(ReplaySources(history, ReplayLlm([])))
     assert isinstance(defaults, ToolLoopCoder)
     assert defaults.limits == LoopLimits()
+
+
+def test_candidates_and_the_test_command_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert CoderSettings().selection() == SelectionSettings()
+    monkeypatch.setenv("BDG_CODER_CANDIDATES", "3")
+    monkeypatch.setenv("BDG_CODER_TEST_COMMAND", "python3 -m unittest 'tests/test a.py'")
+    assert CoderSettings().selection() == SelectionSettings(
+        3, ("python3", "-m", "unittest", "tests/test a.py")
+    )
+
+
+@pytest.mark.parametrize("value", ["0", "9", "two"])
+def test_a_bad_candidate_count_names_the_setting(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("BDG_CODER_CANDIDATES", value)
+    with pytest.raises(ValidationError, match="bdg_coder_candidates"):
+        CoderSettings()
+
+
+def test_a_replay_compares_as_many_candidates_as_the_job_did() -> None:
+    job = new_job()
+    result = ChatResult('{"tool": "finish"}', "gpt-4o-mini", "h", 1, 1, 0.0)
+    job.record_llm_call(CAUSE, **fields_for_event(result, "coder"))
+    history = list(job.collect())
+    recorded = {"candidates": "2", "test_argv": '["python3", "t.py"]'}
+    coder = _coder(ReplaySources(history, ReplayLlm([]), recorded))
+    assert isinstance(coder, ToolLoopCoder)
+    assert coder.selection == SelectionSettings(2, ("python3", "t.py"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bdg_coder.loop_decisions import LoopLimits
-from bdg_coder.run_settings import RunSettings
+from bdg_coder.run_settings import MAX_CANDIDATES, RunSettings, SelectionSettings
 from bdg_tools.policy import Rules, TenantRules, ToolPolicy
 
 pytestmark = pytest.mark.timeout(10)
@@ -25,3 +25,16 @@ def test_what_differs_is_recorded_and_read_back_whole() -> None:
     recorded = ran.recorded()
     assert set(recorded) == {"max_steps", "context_chars", "native_tools", "tool_policy"}
     assert RunSettings.from_recorded(recorded) == ran
+
+
+def test_candidates_and_their_test_command_are_recorded_and_read_back() -> None:
+    ran = RunSettings(selection=SelectionSettings(3, ("node", "--test")))
+    recorded = ran.recorded()
+    assert recorded == {"candidates": "3", "test_argv": '["node", "--test"]'}
+    assert RunSettings.from_recorded(recorded) == ran
+
+
+@pytest.mark.parametrize("candidates", [0, MAX_CANDIDATES + 1])
+def test_a_candidate_count_out_of_bounds_is_refused(candidates: int) -> None:
+    with pytest.raises(ValueError, match="candidates must be 1 to"):
+        SelectionSettings(candidates)

@@ -15,17 +15,13 @@ from dataclasses import dataclass
 
 from bdg_contracts.events import CandidateOutcome
 
-# Test runners' summary lines: pytest ("3 passed, 1 failed, 2 errors"), Jest ("Tests: 1 failed,
-# 3 passed"), node:test and TAP ("# pass 3", "# fail 1"), unittest ("Ran 4 tests" + "FAILED
-# (failures=1, errors=1)").
-_PASSED = (re.compile(r"(\d+) passed"), re.compile(r"^# pass (\d+)", re.MULTILINE))
-_FAILED = (
-    re.compile(r"(\d+) failed"),
-    re.compile(r"(\d+) errors?\b"),
-    re.compile(r"^# fail (\d+)", re.MULTILINE),
-    re.compile(r"failures=(\d+)"),
-    re.compile(r"errors=(\d+)"),
-)
+# Test runners' summary lines: pytest ("1 failed, 3 passed in 0.05s", "1 error in 0.35s") and
+# Jest ("Tests: 1 failed, 3 passed, 4 total"), read from the last such line; node:test and TAP
+# ("# pass 3", "# fail 1"); unittest ("Ran 4 tests", then "FAILED (failures=1, errors=1)").
+_SUMMARY = re.compile(r"\b\d+ (?:passed|failed|errors?)\b")
+_COUNT = re.compile(r"\b(\d+) (passed|failed|errors?)\b")
+_TAP = re.compile(r"^# (pass|fail) (\d+)\s*$", re.MULTILINE)
+_UNITTEST_FAILED = re.compile(r"(?:failures|errors)=(\d+)")
 _UNITTEST_RAN = re.compile(r"^Ran (\d+) tests?", re.MULTILINE)
 DROPS = "drops"  # the note of a candidate that removes definitions
 # A removed definition line: Python def/class, JavaScript function/class.
@@ -57,16 +53,22 @@ class Tried:
 
 
 def counts_of(tests: TestsRun) -> tuple[int, int]:
-    """(passed, failed) as the run's summary says; a run whose output names no counts counts
-    as one test, passed or failed by its exit status."""
+    """(passed, failed) as the run's summary says (errors count as failed); a run whose
+    output names no counts counts as one test, passed or failed by its exit status."""
     tail = tests.output_tail
-    passed = sum(int(m) for pattern in _PASSED for m in pattern.findall(tail))
-    failed = sum(int(m) for pattern in _FAILED for m in pattern.findall(tail))
+    summaries = [line for line in tail.splitlines() if _SUMMARY.search(line)]
+    tap = _TAP.findall(tail)
     ran = _UNITTEST_RAN.findall(tail)
-    if ran and not passed:
-        passed = max(0, sum(int(r) for r in ran) - failed)
-    if passed or failed:
-        return passed, failed
+    if summaries:
+        counts = _COUNT.findall(summaries[-1])
+        passed = sum(int(n) for n, what in counts if what == "passed")
+        return passed, sum(int(n) for n, what in counts if what != "passed")
+    if tap:
+        last = dict((what, int(n)) for what, n in tap)  # the last of each: the totals
+        return last.get("pass", 0), last.get("fail", 0)
+    if ran:
+        failed = sum(int(n) for n in _UNITTEST_FAILED.findall(tail))
+        return max(0, int(ran[-1]) - failed), failed
     return (1, 0) if tests.passed else (0, 1)
 
 
