@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from nats.aio.client import Client
@@ -27,9 +28,11 @@ from bdg_sandbox.client import SandboxClient
 from bdg_tools.code_context import IndexerContext
 from bdg_tools.policy import ToolPolicy
 from tests.fakes.openai_server import FakeOpenAi, Hang
+from tests.git_repos import git
 from tests.integration.test_coder_loop import (  # noqa: F401 (fixtures)
     FIXED,
     RUN_TESTS,
+    TENANT,
     app_fixture,
     applied,
     attempt,
@@ -43,6 +46,7 @@ from tests.integration.test_coder_loop import (  # noqa: F401 (fixtures)
     repo_fixture,
     sandbox_fixture,
 )
+from tests.sandbox.daemon import Daemon
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(90)
@@ -154,3 +158,58 @@ async def test_a_redelivery_does_not_run_a_recorded_candidate_again(
     assert [c.response for c in calls] == [r.content for r in (*FIRST, *SECOND)]  # each once
     report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
     assert report.same, report.divergence
+
+
+SUM_BROKEN = "export function sum(xs) {\n  return xs.length;\n}\n"
+SUM_FIXED = "export function sum(xs) {\n  return xs.reduce((a, b) => a + b, 0);\n}\n"
+SUM_TEST = (
+    'import { test } from "node:test";\nimport assert from "node:assert/strict";\n'
+    'import { sum } from "../src/sum.js";\n\n'
+    'test("empty", () => assert.equal(sum([]), 0));\n'
+    'test("adds", () => assert.equal(sum([2, 3]), 5));\n'
+)
+PACKAGE = '{"name": "sum", "type": "module", "scripts": {"test": "node --test"}}\n'
+
+
+@pytest.fixture(name="js_repo")
+def js_repo_fixture(daemon: Daemon) -> Path:
+    repo = daemon.state / "sources" / uuid4().hex
+    daemon.grant({TENANT: [daemon.state / "sources"]})
+    (repo / "src").mkdir(parents=True)
+    (repo / "test").mkdir()
+    (repo / "src" / "sum.js").write_text(SUM_BROKEN)
+    (repo / "test" / "sum.test.js").write_text(SUM_TEST)
+    (repo / "package.json").write_text(PACKAGE)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base")
+    return repo
+
+
+async def test_without_a_test_command_the_projects_own_tests_are_counted(
+    app: JobApplication, sandbox: SandboxClient, nc: Client, fake: FakeOpenAi, js_repo: Path
+) -> None:
+    trigger = await coding_job(app, js_repo)
+    wrong = "export function sum(xs) {\n  return xs.length ? xs[0] : 0;\n}\n"
+    fake.push(
+        call("file_write", path="src/sum.js", content=wrong),
+        call("finish", summary="sum is the first one"),
+        call("file_write", path="src/sum.js", content=SUM_FIXED),
+        call("finish", summary="sum adds them all"),
+    )
+    coder = ToolLoopCoder(
+        model(fake),
+        live_registry(sandbox, nc, ToolPolicy()),
+        SandboxWorkspaces(sandbox),
+        IndexerContext(nc, timeout=2.0),
+        selection=SelectionSettings(2),
+    )
+    new = await attempt(Coding(coder), app, trigger)
+
+    (compared,) = of(new, ev.CandidatesCompared)
+    # node --test's TAP summary, through the project's npm test script
+    assert [(c.passed, c.failed) for c in compared.candidates] == [(1, 1), (2, 0)]
+    assert [c.tests_passed for c in compared.candidates] == [False, True]
+    assert compared.chosen == 2
+    (changed,) = of(new, ev.FilesChanged)
+    assert "+  return xs.reduce((a, b) => a + b, 0);" in changed.patch

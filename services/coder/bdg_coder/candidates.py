@@ -60,7 +60,7 @@ class Selecting:
                 return Changes((), waiting=run.state.waiting)
             run.state.end()
             diff = await run.diff()
-            checked = await run.check(self.selection.test_argv)
+            checked = await run.check(self.selection.check_argv)
             tests, error = (None, checked) if isinstance(checked, str) else (checked, "")
             tried.append(Tried(k, tuple(diff.paths), diff.patch, tests, error))
             runs.append(run)

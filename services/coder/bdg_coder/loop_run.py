@@ -98,11 +98,11 @@ class LoopRun:
         except ValueError:
             raise StepError(f"the attempt's change cannot be taken: {outcome.content}") from None
 
-    async def check(self, argv: tuple[str, ...] | None) -> TestsRun | str:
+    async def check(self, argv: tuple[str, ...]) -> TestsRun | str:
         """The visible tests on the run's change, once per conversation; or why they could not
         be run."""
         scope = f"{self.prefix}-check-{self.digest()}"
-        arguments = json.dumps({"path": None, "argv": list(argv) if argv else None})
+        arguments = json.dumps({"path": None, "argv": list(argv)})
         outcome = await self.internal.call(self._ctx(scope), RUN_TESTS.name, arguments)
         try:
             run = TestRun.model_validate_json(outcome.content)

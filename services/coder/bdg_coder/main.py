@@ -82,7 +82,7 @@ class CoderSettings(BaseSettings):
         default=None,
         max_length=1_000,
         description="the visible tests a candidate is checked with (split like a shell "
-        "would); unset: the run_tests tool's default (python -m pytest -q)",
+        "would); unset: the npm test script, else pytest, else unittest discovery",
     )
     bdg_coder_context_timeout_seconds: float = Field(
         default=5.0, gt=0, description="wait for the indexer's code context, then code without"

@@ -19,11 +19,22 @@ MAX_CANDIDATES = 8  # each runs a whole loop: the attempt's cost grows with them
 CANDIDATE_TEMPERATURE = 0.7  # candidates after the first sample, so they differ
 
 
+# The visible tests when no command is set: the project's npm test script, else pytest when the
+# sandbox's Python has it, else unittest's discovery.
+DEFAULT_CHECK = (
+    "sh",
+    "-c",
+    "if [ -f package.json ] && grep -q '\"test\"' package.json; then exec npm test --silent; fi\n"
+    "if python3 -c 'import pytest' 2>/dev/null; then exec python3 -m pytest -q; fi\n"
+    "exec python3 -m unittest discover -q",
+)
+
+
 @dataclass(frozen=True)
 class SelectionSettings:
     """Test-driven selection: ``candidates`` independent runs of the loop per attempt (1: the
-    loop alone, no tests run by the coder), each checked with ``test_argv`` (None: the
-    ``run_tests`` tool's default command)."""
+    loop alone, no tests run by the coder), each checked with ``test_argv`` (None:
+    ``DEFAULT_CHECK``)."""
 
     candidates: int = 1
     test_argv: tuple[str, ...] | None = None
@@ -31,6 +42,10 @@ class SelectionSettings:
     def __post_init__(self) -> None:
         if not 1 <= self.candidates <= MAX_CANDIDATES:
             raise ValueError(f"candidates must be 1 to {MAX_CANDIDATES}, not {self.candidates}")
+
+    @property
+    def check_argv(self) -> tuple[str, ...]:
+        return self.test_argv or DEFAULT_CHECK
 
 
 NO_SELECTION = SelectionSettings()
