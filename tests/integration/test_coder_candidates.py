@@ -101,7 +101,7 @@ async def test_the_candidate_passing_the_visible_tests_is_kept(
     assert (applied(repo, changed.patch, tmp_path) / "calc.py").read_text() == FIXED
     (finished,) = of(new, ev.CodingFinished)
     assert finished.summary.startswith("add() returned a - b; it returns a + b now.")
-    assert "Kept candidate 2 of 2 (1 visible tests passed, 0 failed)." in finished.summary
+    assert "Kept candidate 2 of 2 (visible tests: 1 passed, 0 failed)." in finished.summary
     assert new[-3:] == [compared, changed, finished]
 
     # Each ran in its own workspace from the same base: the first's tests saw a * b.

@@ -72,7 +72,7 @@ class Selecting:
         patches = (Patch(best.paths, best.patch),) if best.patch else ()
         summary = (
             f"{summary_of(run.state, best.paths)} Kept candidate {kept.index} of "
-            f"{len(outcomes)} ({kept.passed} visible tests passed, {kept.failed} failed)."
+            f"{len(outcomes)} (visible tests: {kept.passed} passed, {kept.failed} failed)."
         )
         return Changes(
             patches, summary, base_commit=base_commit, chosen=kept.index, compared=outcomes
