@@ -22,7 +22,10 @@ from bdg_coder.run_settings import SelectionSettings
 from bdg_coder.tool_loop_coder import ToolLoopCoder
 from bdg_coder.workspace import SandboxWorkspaces
 from bdg_contracts import events as ev
+from bdg_contracts import tool_events as tev
+from bdg_contracts.states import JobState
 from bdg_jobs.application import JobApplication
+from bdg_jobs.domain import Cause
 from bdg_runtime.job_replay import replay_job
 from bdg_sandbox.client import SandboxClient
 from bdg_tools.code_context import IndexerContext
@@ -213,3 +216,35 @@ async def test_without_a_test_command_the_projects_own_tests_are_counted(
     assert compared.chosen == 2
     (changed,) = of(new, ev.FilesChanged)
     assert "+  return xs.reduce((a, b) => a + b, 0);" in changed.patch
+
+
+async def test_a_gated_call_in_a_later_candidate_parks_and_resumes_the_selection(
+    app: JobApplication, sandbox: SandboxClient, nc: Client, fake: FakeOpenAi, repo: Path
+) -> None:
+    trigger = await coding_job(app, repo)
+    job_id = trigger.job_id
+    gated = call("run_command", argv=["python3", "-c", "print(6 * 7)"], timeout_s=None)
+    fake.push(*FIRST, SECOND[0], gated)
+    coder = selecting(fake, sandbox, nc)  # run_command is gated by default
+    parked = await attempt(coder, app, trigger)
+
+    (request,) = of(parked, tev.ToolCallRequested)
+    assert (await app.load(job_id)).state == JobState.paused
+    assert not of(parked, ev.CandidatesCompared)
+    assert not of(parked, ev.FilesChanged)
+    assert len(checks(parked)) == 1  # the first candidate's
+
+    cause = Cause(producer="user:alice", occurred_at=app.clock(), user_id="alice")
+    await app.execute(job_id, lambda job: job.approve_tool_call(cause, request.call_id, "alice"))
+    fake.push(SECOND[1])
+    resumed = await attempt(coder, app, trigger)
+
+    assert len(fake.requests) == 5  # each answer asked once: the rest came from the log
+    assert len(checks(resumed)) == 2
+    (compared,) = of(resumed, ev.CandidatesCompared)
+    assert compared.chosen == 2
+    ran = [e for e in of(resumed, ev.ToolCalled) if e.tool == "run_command"]
+    assert json.loads(ran[0].result)["stdout"] == "42\n"
+    assert (await app.load(job_id)).state == JobState.testing
+    report = await replay_job(await app.history(job_id), {"coder": replay_reactions})
+    assert report.same, report.divergence
