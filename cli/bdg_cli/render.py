@@ -111,6 +111,16 @@ def _(event: ev.FilesChanged) -> str:
 
 
 @summary.register
+def _(event: ev.CandidatesCompared) -> str:
+    each = "; ".join(
+        f"{c.index}: {c.passed} passed, {c.failed} failed" + (f" ({c.note})" if c.note else "")
+        for c in event.candidates
+    )
+    kept = f"kept candidate {event.chosen} of {len(event.candidates)}"
+    return f"attempt {event.attempt}: {kept} ({each})"
+
+
+@summary.register
 def _(event: ev.CodingFinished) -> str:
     return f"attempt {event.attempt}" + (f": {_first_line(event.summary)}" if event.summary else "")
 
