@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bdg_coder.selection import (
+from bdg_coder.selecting.ranking import (
     TestsRun,
     Tried,
     choose,

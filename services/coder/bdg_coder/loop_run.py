@@ -15,7 +15,7 @@ from bdg_coder.diff_tool import WORKSPACE_DIFF, Diff
 from bdg_coder.domain import CodingTask
 from bdg_coder.llm_adapters import CoderLlm, Finish, known_call
 from bdg_coder.loop_decisions import LoopState, messages
-from bdg_coder.selection import TestsRun
+from bdg_coder.selecting.ranking import TestsRun
 from bdg_llm.api import ChatRequest
 from bdg_llm.toolcalls import ToolCallError, Tools, parse_tool_call, tools_request
 from bdg_runtime.reactions import StepError

@@ -19,13 +19,13 @@ from dataclasses import replace
 
 from bdg_coder import prompts
 from bdg_coder.adapters import AbstractCoder, Session
-from bdg_coder.candidates import Selecting, candidate_workspaces
 from bdg_coder.diff_tool import WORKSPACE_DIFF
 from bdg_coder.domain import Changes, CodingTask, Patch, paths_named, query_of
 from bdg_coder.llm_adapters import CoderLlm, offered_tools
 from bdg_coder.loop_decisions import LoopLimits, LoopState, Stop, cut, summary_of
 from bdg_coder.loop_run import LoopRun
 from bdg_coder.run_settings import RunSettings, SelectionSettings
+from bdg_coder.selecting.candidates import Selecting, candidate_workspaces
 from bdg_coder.workspace import AbstractWorkspaces
 from bdg_llm.api import LlmClient
 from bdg_llm.code_context import render_code_context

@@ -1,6 +1,6 @@
 """Test-driven selection (``BDG_CODER_CANDIDATES`` > 1): the attempt's loop run several times,
 each candidate in a workspace of its own built from the same recipe, the visible tests run on
-each change, and the best kept (``selection.choose``); CandidatesCompared records them all.
+each change, and the best kept (``ranking.choose``); CandidatesCompared records them all.
 
 Candidate 1 is the attempt's usual run (its workspace, scopes and temperature 0); candidate k
 samples (temperature > 0, seed k) in ``<job>-c<attempt>-k<k>`` with scopes ``c<attempt>k<k>``.
@@ -18,7 +18,7 @@ from bdg_coder.llm_adapters import CoderLlm
 from bdg_coder.loop_decisions import LoopState, Stop, summary_of
 from bdg_coder.loop_run import LoopRun
 from bdg_coder.run_settings import CANDIDATE_TEMPERATURE, SelectionSettings
-from bdg_coder.selection import Tried, choose, outcome_of
+from bdg_coder.selecting.ranking import Tried, choose, outcome_of
 from bdg_coder.workspace import AbstractWorkspaces
 from bdg_jobs.domain import Cause, Job
 from bdg_llm.journal import take

@@ -1,0 +1,1 @@
+"""Test-driven selection: several candidate runs of an attempt, the best kept."""
