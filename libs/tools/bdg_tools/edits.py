@@ -70,17 +70,17 @@ def syntax_problem(path: str, text: str) -> str:
         except SyntaxError as error:
             return f"line {error.lineno}: {error.msg}"
         return ""
-    language = _TREE_SITTER.get(suffix)
+    language = TREE_SITTER.get(suffix)
     if language is None:
         return ""
-    tree = Parser(_language(language)).parse(text.encode("utf-8", "surrogatepass"))
+    tree = Parser(language_of(language)).parse(text.encode("utf-8", "surrogatepass"))
     if not tree.root_node.has_error:
         return ""
-    line = _first_error_line(tree.root_node)
+    line = first_error_line(tree.root_node)
     return f"a syntax error at line {line}" if line else "a syntax error"
 
 
-def _first_error_line(node: object) -> int:
+def first_error_line(node: object) -> int:
     stack = [node]
     while stack:
         current = stack.pop(0)
@@ -91,7 +91,7 @@ def _first_error_line(node: object) -> int:
     return 0
 
 
-_TREE_SITTER: dict[str, Callable[[], object]] = {
+TREE_SITTER: dict[str, Callable[[], object]] = {
     ".js": tree_sitter_javascript.language,
     ".mjs": tree_sitter_javascript.language,
     ".cjs": tree_sitter_javascript.language,
@@ -103,5 +103,5 @@ _TREE_SITTER: dict[str, Callable[[], object]] = {
 
 
 @functools.cache
-def _language(grammar: Callable[[], object]) -> Language:
+def language_of(grammar: Callable[[], object]) -> Language:
     return Language(grammar())
