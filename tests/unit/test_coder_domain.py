@@ -103,8 +103,8 @@ def test_offered_tools_follow_the_policy_and_end_with_finish() -> None:
     registry = replay_registry(policy)("/src/app")
     models, described = offered_tools(registry, "acme", "alice")
     assert list(models) == [
-        "file_read", "apply_patch", "list_files", "search_code", "run_command", "run_tests",
-        "finish",
+        "file_read", "edit_file", "replace_symbol", "apply_patch", "list_files", "search_code",
+        "run_command", "run_tests", "finish",
     ]  # fmt: skip
     assert models["finish"] is Finish
     gated = {t.name for t in described if t.gated}

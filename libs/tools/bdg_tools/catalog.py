@@ -63,6 +63,20 @@ class EditFile(Model):
     replace: str = Field(description="what those lines become (empty: delete them)")
 
 
+class ReplaceSymbol(Model):
+    path: RelPath
+    symbol: str = Field(
+        min_length=1,
+        max_length=300,
+        description="the function or class to replace: name, or Class.method for a method",
+    )
+    code: str = Field(
+        min_length=1,
+        max_length=60_000,
+        description="its whole new definition (decorators included), defining the same name",
+    )
+
+
 class ApplyPatch(Model):
     patch: str = Field(min_length=1, description="a unified diff (git diff format)")
 
@@ -114,6 +128,15 @@ class FileEdited(Model):
     line: int = Field(description="the first line of the replaced text")
     lines_removed: int
     lines_added: int
+
+
+class SymbolReplaced(Model):
+    path: str
+    symbol: str = Field(description="the function or class replaced (Class.method for a method)")
+    line: int = Field(description="the first line of its new definition")
+    lines_removed: int
+    lines_added: int
+    note: str = Field(default="", description="what was kept or why nothing changed")
 
 
 class PatchApplied(Model):
@@ -191,6 +214,15 @@ EDIT_FILE = Tool(
     EditFile,
     FileEdited,
 )
+REPLACE_SYMBOL = Tool(
+    "replace_symbol",
+    "Replace a whole function, method (`Class.method`) or class of a Python, JavaScript or "
+    "TypeScript file with new code that defines the same name; the rest of the file stays as "
+    "it is. Nothing changes if the name is not found, the code defines something else, or the "
+    "file would no longer parse; the error says which.",
+    ReplaceSymbol,
+    SymbolReplaced,
+)
 APPLY_PATCH = Tool(
     "apply_patch",
     "Apply a unified diff to the workspace; nothing changes if any hunk does not apply.",
@@ -235,6 +267,7 @@ BUILTIN: tuple[Tool[Any, Any], ...] = (
     FILE_READ,
     FILE_WRITE,
     EDIT_FILE,
+    REPLACE_SYMBOL,
     APPLY_PATCH,
     LIST_FILES,
     SEARCH_CODE,

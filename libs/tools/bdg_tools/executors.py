@@ -24,6 +24,7 @@ from bdg_tools.definitions import dropped_note
 from bdg_tools.edits import EditError, apply_edit
 from bdg_tools.retry import TransientToolError
 from bdg_tools.spec import ToolContext, ToolEntry, ToolFailure
+from bdg_tools.symbol_edits import SymbolError, replace_symbol
 
 MAX_READ_CHARS = 60_000
 MAX_LIST_ENTRIES = 2_000
@@ -43,7 +44,8 @@ def _tail(data: bytes, limit: int = OUTPUT_TAIL) -> tuple[str, bool]:
 
 
 class SandboxTools:
-    """file_read, file_write, apply_patch, list_files, run_command and run_tests."""
+    """file_read, file_write, edit_file, replace_symbol, apply_patch, list_files, run_command
+    and run_tests."""
 
     def __init__(self, client: SandboxClient, command_timeout_s: float = 300.0) -> None:
         self.client = client
@@ -89,17 +91,21 @@ class SandboxTools:
             raise
         return raw[:MAX_READ_CHARS].decode("utf-8", errors="replace")
 
-    @_run.register
-    async def _(self, a: c.EditFile, ctx: ToolContext) -> BaseModel:
+    async def _to_edit(self, ctx: ToolContext, path: str) -> str:
+        """The content of a file an edit changes; a missing one is the model's to create."""
         try:
-            raw = await self.client.read_file(ctx.tenant_id, ctx.workspace_id, a.path)
+            raw = await self.client.read_file(ctx.tenant_id, ctx.workspace_id, path)
         except SandboxRequestError as error:
             if error.code in ("not_found", "invalid"):
                 raise ToolFailure(
-                    f"{a.path} does not exist: create it with file_write. Nothing was changed."
+                    f"{path} does not exist: create it with file_write. Nothing was changed."
                 ) from error
             raise
-        content = raw.decode("utf-8", errors="replace")
+        return raw.decode("utf-8", errors="replace")
+
+    @_run.register
+    async def _(self, a: c.EditFile, ctx: ToolContext) -> BaseModel:
+        content = await self._to_edit(ctx, a.path)
         try:
             edited = apply_edit(a.path, content, a.search, a.replace)
         except EditError as error:
@@ -110,6 +116,25 @@ class SandboxTools:
             line=content[: content.index(a.search)].count("\n") + 1,
             lines_removed=len(a.search.splitlines()),
             lines_added=len(a.replace.splitlines()),
+        )
+
+    @_run.register
+    async def _(self, a: c.ReplaceSymbol, ctx: ToolContext) -> BaseModel:
+        content = await self._to_edit(ctx, a.path)
+        try:
+            done = replace_symbol(a.path, content, a.symbol, a.code)
+        except SymbolError as error:
+            raise ToolFailure(str(error)) from error
+        if done.content != content:
+            data = done.content.encode("utf-8", "surrogatepass")
+            await self.client.write_file(ctx.tenant_id, ctx.workspace_id, a.path, data)
+        return c.SymbolReplaced(
+            path=a.path,
+            symbol=done.symbol,
+            line=done.line,
+            lines_removed=done.lines_removed,
+            lines_added=done.lines_added,
+            note=done.note,
         )
 
     @_run.register
@@ -236,7 +261,9 @@ def builtin_entries(
 ) -> list[ToolEntry]:
     """Every built-in tool bound to its executor; search and deploy only when they can run."""
     tools = SandboxTools(sandbox)
-    workspace = (c.FILE_READ, c.FILE_WRITE, c.EDIT_FILE, c.APPLY_PATCH, c.LIST_FILES)
+    workspace = (
+        c.FILE_READ, c.FILE_WRITE, c.EDIT_FILE, c.REPLACE_SYMBOL, c.APPLY_PATCH, c.LIST_FILES,
+    )  # fmt: skip
     entries = [t.bind(tools) for t in (*workspace, c.RUN_COMMAND)]
     if nc is not None:
         entries.append(c.SEARCH_CODE.bind(IndexSearch(nc)))

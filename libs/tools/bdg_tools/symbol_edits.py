@@ -42,7 +42,7 @@ class Replaced:
 
 
 def language_of(path: str) -> str:
-    """"python", "js", or "" for a kind of file whose symbols are not read."""
+    """ "python", "js", or "" for a kind of file whose symbols are not read."""
     suffix = PurePosixPath(path).suffix.lower()
     if suffix in (".py", ".pyi"):
         return "python"
@@ -83,9 +83,9 @@ def replace_symbol(path: str, content: str, symbol: str, code: str) -> Replaced:
     new = _the_definition(path, language, text, target)
     cut = target.start if new.wrapped or not target.wrapped else target.head
     kept = "" if cut == target.start else source[target.start : target.head].decode()
-    lines = text.split("\n")
-    indented = "\n".join([lines[0]] + [target.indent + ln if ln.strip() else "" for ln in lines[1:]])
-    edited = (source[:cut] + indented.encode("utf-8", "surrogatepass") + source[target.end :])
+    first, *rest = text.split("\n")
+    indented = "\n".join([first] + [target.indent + ln if ln.strip() else "" for ln in rest])
+    edited = source[:cut] + indented.encode("utf-8", "surrogatepass") + source[target.end :]
     result = edited.decode("utf-8", "surrogatepass")
     problem = syntax_problem(path, result)
     if problem:
@@ -179,6 +179,12 @@ def _the_definition(path: str, language: str, text: str, target: Symbol) -> Symb
             f"{target.name}. Add other functions with edit_file. Nothing was changed."
         )
     new = tops[0]
+    owner = target.qualname.rsplit(".", 1)[0] if "." in target.qualname else ""
+    if owner and new.qualname == owner.rsplit(".", 1)[-1]:
+        raise SymbolError(
+            f"the new code is the whole class {new.qualname}; send only the method "
+            f"{target.name}, or replace {owner} itself. Nothing was changed."
+        )
     if new.name != target.name:
         raise SymbolError(
             f"the new code defines {new.qualname}, not {target.name}: replace_symbol replaces "

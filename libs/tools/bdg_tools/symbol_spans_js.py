@@ -58,11 +58,11 @@ def _walk(nodes: list[Node], prefix: str, source: bytes, found: list[Symbol]) ->
             continue
         outer = pending or node
         pending = None
-        inner = node
+        inner: Node | None = node
         if node.type == "export_statement":
             inner = node.child_by_field_name("declaration") or _definition_child(node)
-            if inner is None:
-                continue
+        if inner is None:
+            continue
         named = _named(inner, source)
         if named is None or not named[0]:  # destructuring, computed names: not addressable
             continue
@@ -74,7 +74,8 @@ def _walk(nodes: list[Node], prefix: str, source: bytes, found: list[Symbol]) ->
         if indent.strip():  # something else before it on its line: keep only the whitespace
             indent = indent[: len(indent) - len(indent.lstrip())]
         line = outer.start_point[0] + 1
-        found.append(Symbol(qualname, kind, start, head, inner.end_byte, line, start < head, indent))
+        end = inner.end_byte
+        found.append(Symbol(qualname, kind, start, head, end, line, start < head, indent))
         if body is not None:
             _walk(body.named_children, qualname + ".", source, found)
 
@@ -93,19 +94,19 @@ def _named(node: Node, source: bytes) -> tuple[str, Kind, Node | None] | None:
     if node.type in _FIELDS:
         value = node.child_by_field_name("value")
         if value is not None and value.type in _FUNCTION_VALUES:
-            name = node.child_by_field_name("property") or node.child_by_field_name("name")
-            return _text(name, source), "function", None
+            key = node.child_by_field_name("property") or node.child_by_field_name("name")
+            return _text(key, source), "function", None
         return None
     if node.type in _VARIABLES:
         declarators = [c for c in node.named_children if c.type == "variable_declarator"]
         if len(declarators) != 1:
             return None
         value = declarators[0].child_by_field_name("value")
-        name = _text(declarators[0].child_by_field_name("name"), source)
+        variable = _text(declarators[0].child_by_field_name("name"), source)
         if value is not None and value.type in _FUNCTION_VALUES:
-            return name, "function", None
+            return variable, "function", None
         if value is not None and value.type == "class":
-            return name, "class", _body(value)
+            return variable, "class", _body(value)
     return None
 
 

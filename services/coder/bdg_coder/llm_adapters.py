@@ -26,8 +26,8 @@ from bdg_tools.registry import ToolRegistry
 ROLE = "coder"
 # What the model may call, in this order; the registry decides which of them it is offered.
 MODEL_TOOLS = (
-    "file_read", "file_write", "edit_file", "apply_patch", "list_files", "search_code",
-    "run_command", "run_tests",
+    "file_read", "file_write", "edit_file", "replace_symbol", "apply_patch", "list_files",
+    "search_code", "run_command", "run_tests",
 )  # fmt: skip
 _CATALOG = {tool.name: tool for tool in BUILTIN}
 

@@ -18,7 +18,8 @@ from bdg_tools.registry import ToolRegistry
 from bdg_tools.spec import Tool, ToolEntry
 
 SANDBOX_TOOLS: tuple[Tool[Any, Any], ...] = (
-    c.FILE_READ, c.FILE_WRITE, c.APPLY_PATCH, c.LIST_FILES, c.RUN_COMMAND, c.RUN_TESTS,
+    c.FILE_READ, c.FILE_WRITE, c.EDIT_FILE, c.REPLACE_SYMBOL, c.APPLY_PATCH, c.LIST_FILES,
+    c.RUN_COMMAND, c.RUN_TESTS,
 )  # fmt: skip
 
 

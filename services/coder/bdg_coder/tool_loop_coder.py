@@ -2,13 +2,14 @@
 
 The workspace is built from the job's recipe; the model is shown the goal, the plan, code from
 the index (recorded as CodeContextRetrieved) and, on a retry, why the last attempt failed. Each
-turn it picks one tool (file_read, file_write, edit_file, apply_patch, list_files, search_code,
-run_command, run_tests, or ``finish``); the ToolCaller validates, runs and records the call,
-and the result is the next message. An answer that is no usable call is told so and costs its
-turn. When the loop stops (``finish``, the step limit, the token budget) the workspace's change
-is taken as one diff: FilesChanged (when something changed) and CodingFinished. A gated call
-that waits for a person stops the attempt without a reaction; the model calls made so far are
-recorded aside, and the re-driven attempt takes them again (see ``llm_adapters``).
+turn it picks one tool (file_read, file_write, edit_file, replace_symbol, apply_patch,
+list_files, search_code, run_command, run_tests, or ``finish``); the ToolCaller validates, runs
+and records the call, and the result is the next message. An answer that is no usable call is
+told so and costs its turn. When the loop stops (``finish``, the step limit, the token budget)
+the workspace's change is taken as one diff: FilesChanged (when something changed) and
+CodingFinished. A gated call that waits for a person stops the attempt without a reaction; the
+model calls made so far are recorded aside, and the re-driven attempt takes them again (see
+``llm_adapters``).
 """
 
 from __future__ import annotations
