@@ -67,6 +67,7 @@ async def test_the_workspace_tools_through_the_sandbox(sandbox: SandboxClient) -
         "file_read",
         "file_write",
         "edit_file",
+        "replace_symbol",
         "apply_patch",
         "list_files",
         "run_command",
@@ -177,5 +178,40 @@ async def test_an_edit_lands_once_and_a_broken_one_changes_nothing(sandbox: Sand
             await entry.executor.execute(arguments, ctx)
         assert await sandbox.read_file(TENANT, ctx.workspace_id, "calc.py") == fixed
     missing = entry.parse({"path": "nope.py", "search": "x", "replace": "y"})
+    with pytest.raises(ToolFailure, match="does not exist: create it with file_write"):
+        await entry.executor.execute(missing, ctx)
+
+
+async def test_a_symbol_replacement_lands_and_a_broken_one_changes_nothing(
+    sandbox: SandboxClient,
+) -> None:
+    ctx = ToolContext(uuid4(), TENANT, "coder")
+    await sandbox.create_workspace(TENANT, ctx.workspace_id)
+    registry = ToolRegistry(builtin_entries(sandbox), env={})
+    source = "class Calc:\n    def add(self, a, b):\n        return a - b\n"
+    await sandbox.write_file(TENANT, ctx.workspace_id, "calc.py", source.encode())
+
+    code = "def add(self, a, b):\n    return a + b"
+    done = await run(registry, ctx, "replace_symbol", path="/workspace/calc.py", symbol="add",
+                     code=code)  # fmt: skip
+    assert done == {
+        "path": "calc.py", "symbol": "Calc.add", "line": 2, "lines_removed": 2,
+        "lines_added": 2, "note": "",
+    }  # fmt: skip
+    fixed = source.replace("a - b", "a + b").encode()
+    assert await sandbox.read_file(TENANT, ctx.workspace_id, "calc.py") == fixed
+
+    entry = registry.get("replace_symbol")
+    assert entry is not None
+    for symbol, new, why in [
+        ("sub", code, "no function or class named 'sub' in calc.py; it defines: Calc, Calc.add"),
+        ("add", "def plus(self, a, b):\n    return a", "defines plus, not add"),
+        ("add", "def add(self, a, b)\n    return a", "does not parse (line 1: expected ':')"),
+    ]:
+        arguments = entry.parse({"path": "calc.py", "symbol": symbol, "code": new})
+        with pytest.raises(ToolFailure, match=re.escape(why)):
+            await entry.executor.execute(arguments, ctx)
+        assert await sandbox.read_file(TENANT, ctx.workspace_id, "calc.py") == fixed
+    missing = entry.parse({"path": "nope.py", "symbol": "f", "code": "def f(): pass"})
     with pytest.raises(ToolFailure, match="does not exist: create it with file_write"):
         await entry.executor.execute(missing, ctx)
