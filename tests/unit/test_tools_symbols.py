@@ -29,7 +29,8 @@ class Calc:
 
     @functools.cache
     def mul(self, a, b):
-        return a + b
+        return a + b  # wrong on purpose
+        # TODO: floats
 
     def total(self):
         return 0
@@ -103,13 +104,26 @@ def test_a_method_lands_at_its_class_s_indentation_however_the_model_indented_it
 ) -> None:
     code = f"{indent}@functools.cache\n{indent}def mul(self, a, b):\n{indent}    return a * b"
     call = answer("calc.py", "Calc.mul", code)
-    assert replaced(CALC, call) == CALC.replace("return a + b", "return a * b")
+    old = "return a + b  # wrong on purpose\n        # TODO: floats"
+    assert replaced(CALC, call) == CALC.replace(old, "return a * b")
+
+
+def test_the_comments_at_the_end_of_a_body_go_with_it() -> None:
+    code = "def mul(self, a, b):\n    return a * b"
+    done = replace_symbol("calc.py", CALC, "Calc.mul", code)
+    old = "        return a + b  # wrong on purpose\n        # TODO: floats\n"
+    assert done.content == CALC.replace(old, "        return a * b\n")
+    assert (done.lines_removed, done.lines_added) == (4, 3)  # the kept decorator counts
+    js = "function sum(a, b) {\n  return a + b;\n}"
+    commented = JS.replace("return a - b;\n}", "return a - b;\n} // wrong")
+    assert replaced(commented, answer("cart.js", "sum", js)) == JS.replace("a - b", "a + b")
 
 
 def test_a_dropped_decorator_is_kept_and_the_result_says_so() -> None:
     call = answer("calc.py", "Calc.mul", "def mul(self, a, b):\n    return a * b\n")
     done = replace_symbol(call.path, CALC, call.symbol, call.code)
-    assert done.content == CALC.replace("return a + b", "return a * b")
+    old = "return a + b  # wrong on purpose\n        # TODO: floats"
+    assert done.content == CALC.replace(old, "return a * b")
     assert "@functools.cache" in done.note
     # a decorator the model does send replaces the old ones
     new = "@functools.lru_cache\ndef mul(self, a, b):\n    return a * b"
@@ -151,7 +165,7 @@ def test_a_name_not_found_lists_what_the_file_defines() -> None:
 def test_a_method_two_classes_share_asks_for_class_dot_method() -> None:
     code = "def total(self):\n    return 2"
     message = refusal(CALC, answer("calc.py", "total", code))
-    assert "total names 2 definitions in calc.py: Calc.total (line 16), Till.total (line 21)" in (
+    assert "total names 2 definitions in calc.py: Calc.total (line 17), Till.total (line 22)" in (
         message
     )
     assert "as Class.method" in message

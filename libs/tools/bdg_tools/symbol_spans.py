@@ -58,6 +58,7 @@ def _walk_python(
         indent = _indent(source, line_start)
         head = starts[node.lineno - 1] + node.col_offset  # col_offset counts UTF-8 bytes
         end = starts[(node.end_lineno or node.lineno) - 1] + (node.end_col_offset or 0)
+        end = trailing_end(source, end, indent, b"#")
         kind: Kind = "class" if isinstance(node, ast.ClassDef) else "function"
         qualname = prefix + node.name
         start = line_start + len(indent)
@@ -77,3 +78,27 @@ def _indent(source: bytes, line_start: int) -> str:
     while end < len(source) and source[end] in b" \t":
         end += 1
     return source[line_start:end].decode()
+
+
+def trailing_end(source: bytes, end: int, indent: str, comment: bytes) -> int:
+    """``end`` moved past a comment on the symbol's last line and past the comment lines right
+    below it indented deeper than the symbol: they are its body's, and would otherwise trail
+    after the new code."""
+    eol = _line_end(source, end)
+    rest = source[end:eol].strip()
+    if rest and not rest.startswith(comment):  # code follows on that line: it is not ours
+        return end
+    end += len(source[end:eol].rstrip())
+    while eol < len(source):
+        after = _line_end(source, eol + 1)
+        line = source[eol + 1 : after]
+        text = line.lstrip(b" \t")
+        if not text.startswith(comment) or len(line) - len(text) <= len(indent):
+            break
+        end, eol = eol + 1 + len(line.rstrip()), after
+    return end
+
+
+def _line_end(source: bytes, offset: int) -> int:
+    found = source.find(b"\n", offset)
+    return len(source) if found < 0 else found

@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from tree_sitter import Node, Parser
 
 from bdg_tools.edits import TREE_SITTER, first_error_line, language_of
-from bdg_tools.symbol_spans import Kind, NotParsedError, Symbol
+from bdg_tools.symbol_spans import Kind, NotParsedError, Symbol, trailing_end
 
 JS_SUFFIXES = frozenset(TREE_SITTER)
 _FUNCTIONS = frozenset({"function_declaration", "generator_function_declaration"})
@@ -74,7 +74,7 @@ def _walk(nodes: list[Node], prefix: str, source: bytes, found: list[Symbol]) ->
         if indent.strip():  # something else before it on its line: keep only the whitespace
             indent = indent[: len(indent) - len(indent.lstrip())]
         line = outer.start_point[0] + 1
-        end = inner.end_byte
+        end = trailing_end(source, inner.end_byte, indent, b"//")
         found.append(Symbol(qualname, kind, start, head, end, line, start < head, indent))
         if body is not None:
             _walk(body.named_children, qualname + ".", source, found)
