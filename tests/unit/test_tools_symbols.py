@@ -11,7 +11,8 @@ import pytest
 
 from bdg_llm.toolcalls import ToolCallError, parse_tool_call
 from bdg_tools.catalog import ReplaceSymbol
-from bdg_tools.symbol_edits import UNCHANGED, SymbolError, clean_name, replace_symbol
+from bdg_tools.symbols.lookup import SymbolError, clean_name
+from bdg_tools.symbols.replace import UNCHANGED, replace_symbol
 
 pytestmark = pytest.mark.timeout(10)
 TOOLS = {"replace_symbol": ReplaceSymbol}
@@ -174,6 +175,19 @@ def test_a_method_two_classes_share_asks_for_class_dot_method() -> None:
     )
 
 
+def test_a_name_defined_twice_at_the_same_level_is_left_to_edit_file() -> None:
+    twice = CALC + "\n\ndef add(a, b):\n    return b + a\n"
+    message = refusal(twice, answer("calc.py", "add", "def add(a, b):\n    return a + b"))
+    assert "add is defined 2 times in calc.py: add (line 5), add (line 26)" in message
+    assert "change one with edit_file" in message
+
+
+def test_a_javascript_private_method_is_found_by_its_name() -> None:
+    source = "class Cart {\n  #secret() {\n    return 1;\n  }\n}\n"
+    code = "#secret() {\n  return 2;\n}"
+    assert replaced(source, answer("cart.js", "Cart.#secret", code)) == source.replace("1;", "2;")
+
+
 def test_more_than_the_definition_and_another_kind_are_refused() -> None:
     extra = refusal(CALC, answer("calc.py", "add", "import math\n\ndef add(a, b):\n    return a"))
     assert "more than the definition of add ('import math')" in extra
@@ -221,6 +235,8 @@ def test_what_small_models_send_around_the_name_and_the_code() -> None:
     assert clean_name("def mul(self, a, b)") == "mul"
     assert clean_name("export const double") == "double"
     assert clean_name("Calc::mul") == "Calc.mul"
+    assert clean_name("Calc#mul") == "Calc.mul"
+    assert clean_name("Cart.#secret") == "Cart.#secret"  # a JavaScript private method
     fenced = "```python\ndef add(a, b):\n    return a + b\n```"
     assert replaced(CALC, answer("calc.py", "def add", fenced)) == CALC.replace("a - b", "a + b")
 

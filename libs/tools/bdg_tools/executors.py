@@ -24,7 +24,8 @@ from bdg_tools.definitions import dropped_note
 from bdg_tools.edits import EditError, apply_edit
 from bdg_tools.retry import TransientToolError
 from bdg_tools.spec import ToolContext, ToolEntry, ToolFailure
-from bdg_tools.symbol_edits import SymbolError, replace_symbol
+from bdg_tools.symbols.lookup import SymbolError
+from bdg_tools.symbols.replace import replace_symbol
 
 MAX_READ_CHARS = 60_000
 MAX_LIST_ENTRIES = 2_000

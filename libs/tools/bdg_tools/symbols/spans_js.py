@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from tree_sitter import Node, Parser
 
 from bdg_tools.edits import TREE_SITTER, first_error_line, language_of
-from bdg_tools.symbol_spans import Kind, NotParsedError, Symbol, trailing_end
+from bdg_tools.symbols.spans import Kind, NotParsedError, Symbol, trailing_end
 
 JS_SUFFIXES = frozenset(TREE_SITTER)
 _FUNCTIONS = frozenset({"function_declaration", "generator_function_declaration"})

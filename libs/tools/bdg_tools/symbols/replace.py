@@ -1,34 +1,25 @@
 """Whole-symbol edits: "replace function or class X of file F with this code" (pure).
 
 Small models copy a search text inexactly but can write a whole function. The symbol is found
-by its syntax (``symbol_spans``), the new code must define exactly that symbol (same name, same
-kind, nothing else), it is indented to where the old one stood, and every other byte of the file
+by its syntax (``lookup``), the new code must define exactly that symbol (same name, same kind,
+nothing else), it is indented to where the old one stood, and every other byte of the file
 stays as it was; the file must still parse. Decorators or an ``export`` the new code leaves out
 are kept (small models drop them). Otherwise nothing changes and the error says what failed.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 import textwrap
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from bdg_tools.edits import syntax_problem
-from bdg_tools.symbol_spans import NotParsedError, Symbol, python_symbols
-from bdg_tools.symbol_spans_js import JS_SUFFIXES, js_symbols
+from bdg_tools.symbols.lookup import SymbolError, clean_name, find_symbols, language_of, locate
+from bdg_tools.symbols.spans import NotParsedError, Symbol
 
-MAX_LISTED = 40
 UNCHANGED = "the new code is the same as the old: nothing changed"
-_KEYWORDS = re.compile(r"^(?:export\s+|default\s+|async\s+|def\s+|class\s+|function\*?\s+|"
-                       r"const\s+|let\s+|var\s+)+")  # fmt: skip
 _FENCE = re.compile(r"^```[\w+-]*\n(.*?)\n?```$", re.S)
 _COMMENTS = {"python": ("#",), "js": ("//", "/*", "*", ";")}
-
-
-class SymbolError(ValueError):
-    """The replacement cannot land; ``str(error)`` tells the model why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -39,27 +30,6 @@ class Replaced:
     lines_removed: int
     lines_added: int
     note: str = ""
-
-
-def language_of(path: str) -> str:
-    """ "python", "js", or "" for a kind of file whose symbols are not read."""
-    suffix = PurePosixPath(path).suffix.lower()
-    if suffix in (".py", ".pyi"):
-        return "python"
-    return "js" if suffix in JS_SUFFIXES else ""
-
-
-def find_symbols(path: str, source: bytes, *, method_of: bool = False) -> list[Symbol]:
-    """The functions and classes of ``source``; NotParsedError when it does not parse."""
-    if language_of(path) == "python":
-        return python_symbols(source)
-    return js_symbols(path, source, method_of=method_of)
-
-
-def clean_name(symbol: str) -> str:
-    """``mul`` from what models send for it: ``def mul(a, b)``, ``Calc::mul``, ``Calc#mul``."""
-    name = _KEYWORDS.sub("", symbol.strip()).replace("::", ".").replace("#", ".")
-    return re.split(r"[\s(:=<{]", name, maxsplit=1)[0].strip(".")
 
 
 def replace_symbol(path: str, content: str, symbol: str, code: str) -> Replaced:
@@ -78,7 +48,7 @@ def replace_symbol(path: str, content: str, symbol: str, code: str) -> Replaced:
             f"{path} does not parse now ({error}), so its functions cannot be found: fix it "
             "with edit_file. Nothing was changed."
         ) from error
-    target = _locate(path, symbols, clean_name(symbol))
+    target = locate(path, symbols, clean_name(symbol))
     text = _dedented(code)
     new = _the_definition(path, language, text, target)
     cut = target.start if new.wrapped or not target.wrapped else target.head
@@ -104,43 +74,6 @@ def replace_symbol(path: str, content: str, symbol: str, code: str) -> Replaced:
         lines_removed=old.count(b"\n") + 1,
         lines_added=(kept + indented).count("\n") + 1,
         note=note,
-    )
-
-
-def _locate(path: str, symbols: list[Symbol], name: str) -> Symbol:
-    found = [s for s in symbols if s.qualname == name]
-    if not found:
-        found = [s for s in symbols if s.qualname.endswith("." + name)]
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise SymbolError(_not_found(path, symbols, name))
-    where = ", ".join(f"{s.qualname} (line {s.line})" for s in found)
-    if len({s.qualname for s in found}) == 1:
-        raise SymbolError(
-            f"{name} is defined {len(found)} times in {path}: {where}; replace_symbol cannot "
-            "tell them apart, change one with edit_file. Nothing was changed."
-        )
-    raise SymbolError(
-        f"{name} names {len(found)} definitions in {path}: {where}; name one of them as "
-        "Class.method. Nothing was changed."
-    )
-
-
-def _not_found(path: str, symbols: list[Symbol], name: str) -> str:
-    if not symbols:
-        return (
-            f"{path} defines no functions or classes; change it with edit_file. Nothing was "
-            "changed."
-        )
-    names = [s.qualname for s in symbols]
-    by_name = {s.name: s.qualname for s in symbols} | {n: n for n in names}
-    close = difflib.get_close_matches(name, list(by_name), n=1)
-    guess = f" Did you mean {by_name[close[0]]}?" if close else ""
-    listed = ", ".join(names[:MAX_LISTED]) + (", ..." if len(names) > MAX_LISTED else "")
-    return (
-        f"no function or class named {name!r} in {path}; it defines: {listed}.{guess} Nothing "
-        "was changed."
     )
 
 

@@ -1,5 +1,5 @@
 """Where a file's functions and classes are (pure): Python with ``ast``, JavaScript and
-TypeScript with tree-sitter (``symbol_spans_js``).
+TypeScript with tree-sitter (``spans_js``).
 
 A symbol is named as a model would name it: ``add``, ``Cart``, ``Cart.total`` (a method),
 ``Outer.Inner.run``. Its span covers what belongs to it: Python decorators, a JavaScript
