@@ -89,3 +89,11 @@ def test_unparseable_answers_and_empty_search_text_never_reach_the_file() -> Non
         edit_of(call("a.py", "", "x = 1"))
     with pytest.raises(EditError, match="search text is empty"):
         apply_edit("a.py", "x = 1\n", "", "y")
+
+
+def test_deeply_nested_or_nul_code_is_refused_not_raised() -> None:
+    deep = "x = " + "-" * 50_000 + "1\n"
+    with pytest.raises(EditError, match="nested too deeply to parse"):
+        apply_edit("a.py", "x = 1\n", "x = 1\n", deep)
+    with pytest.raises(EditError, match=r"would not parse \(source code string cannot contain"):
+        apply_edit("a.py", "x = 1\n", "x = 1", "x = '\x00'")

@@ -253,3 +253,10 @@ def test_files_it_cannot_read_and_broken_answers_never_reach_the_file() -> None:
         parse_tool_call('{"tool": "replace_symbol", "arguments": {"path": "a.py", "code": "', TOOLS)
     with pytest.raises(ToolCallError, match="code"):
         answer("a.py", "f", "")
+
+
+def test_hostile_code_is_refused_not_raised() -> None:
+    nul = refusal(CALC, answer("calc.py", "add", "def add(a, b):\n    return '\x00'"))
+    assert "the new code does not parse (source code string cannot contain null bytes)" in nul
+    deep = "def add(a, b):\n    return " + "-" * 50_000 + "1"
+    assert "nested too deeply to parse" in refusal(CALC, answer("calc.py", "add", deep))

@@ -19,6 +19,7 @@ import tree_sitter_typescript
 from tree_sitter import Language, Parser
 
 MAX_SHOWN = 300  # characters of the search text quoted back in an error
+DEEP = "it is nested too deeply to parse"
 
 
 class EditError(ValueError):
@@ -68,7 +69,9 @@ def syntax_problem(path: str, text: str) -> str:
         try:
             ast.parse(text, filename=path)
         except SyntaxError as error:
-            return f"line {error.lineno}: {error.msg}"
+            return python_syntax_error(error)
+        except (RecursionError, MemoryError):  # how ast gives up on deeply nested expressions
+            return DEEP
         return ""
     language = TREE_SITTER.get(suffix)
     if language is None:
@@ -78,6 +81,11 @@ def syntax_problem(path: str, text: str) -> str:
         return ""
     line = first_error_line(tree.root_node)
     return f"a syntax error at line {line}" if line else "a syntax error"
+
+
+def python_syntax_error(error: SyntaxError) -> str:
+    """ "line 3: expected ':'" (a NUL byte has no line)."""
+    return f"line {error.lineno}: {error.msg}" if error.lineno else error.msg
 
 
 def first_error_line(node: object) -> int:

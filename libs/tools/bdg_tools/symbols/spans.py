@@ -13,6 +13,8 @@ import ast
 from dataclasses import dataclass
 from typing import Literal
 
+from bdg_tools.edits import DEEP, python_syntax_error
+
 Kind = Literal["function", "class"]
 
 
@@ -40,7 +42,9 @@ def python_symbols(source: bytes) -> list[Symbol]:
     try:
         tree = ast.parse(source)
     except SyntaxError as error:
-        raise NotParsedError(f"line {error.lineno}: {error.msg}") from error
+        raise NotParsedError(python_syntax_error(error)) from error
+    except (RecursionError, MemoryError) as error:  # how ast gives up on deep nesting
+        raise NotParsedError(DEEP) from error
     starts = _line_starts(source)
     found: list[Symbol] = []
     _walk_python(tree.body, "", source, starts, found)
