@@ -242,6 +242,33 @@ async def test_the_model_reads_fixes_tests_and_finishes(
     assert report.unused_calls == 0
 
 
+async def test_the_model_fixes_a_function_with_replace_symbol_after_a_refusal(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    trigger = await coding_job(app, repo)
+    code = "def add(a, b):\n    return a + b"
+    fake.push(
+        call("replace_symbol", path="calc.py", symbol="plus", code=code),
+        call("replace_symbol", path="/workspace/calc.py", symbol="add", code=code),
+        call("finish", summary="add() adds."),
+    )
+    new = await attempt(coding(model(fake), sandbox, nc), app, trigger)
+
+    (changed,) = of(new, ev.FilesChanged)
+    assert (applied(repo, changed.patch, tmp_path) / "calc.py").read_text() == FIXED
+    # the refusal went back to the model, naming what calc.py defines
+    refused = fake.requests[1]["messages"][-1]["content"]
+    assert "no function or class named 'plus' in calc.py; it defines: add." in refused
+    assert "Nothing was changed." in refused
+    report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
+    assert report.same, report.divergence
+
+
 async def test_a_replay_runs_with_the_limits_the_job_ran_with_not_the_shells(
     app: JobApplication,
     sandbox: SandboxClient,
