@@ -226,6 +226,15 @@ def test_a_typescript_class_method_keeps_its_decorator() -> None:
     assert "'@log()'" in done.note
 
 
+def test_a_windows_file_keeps_its_line_endings() -> None:
+    windows = CALC.replace("\n", "\r\n")
+    code = "def total(self):\n    total = 1\n    return total"
+    expected = CALC.replace("        return 0", "        total = 1\n        return total")
+    assert replaced(windows, answer("calc.py", "Calc.total", code)) == expected.replace(
+        "\n", "\r\n"
+    )
+
+
 def test_the_same_code_again_says_nothing_changed() -> None:
     done = replace_symbol("calc.py", CALC, "add", "def add(a, b):\n    return a - b")
     assert (done.content, done.note) == (CALC, UNCHANGED)
@@ -236,6 +245,10 @@ def test_what_small_models_send_around_the_name_and_the_code() -> None:
     assert clean_name("export const double") == "double"
     assert clean_name("Calc::mul") == "Calc.mul"
     assert clean_name("Calc#mul") == "Calc.mul"
+    assert clean_name("src/calc.py::Calc.mul") == "Calc.mul"
+    assert clean_name("calc.ts:sum") == "sum"
+    module = answer("calc.py", "calc.Calc.total", "def total(self):\n    return 5")
+    assert replaced(CALC, module) == CALC.replace("return 0", "return 5")
     assert clean_name("Cart.#secret") == "Cart.#secret"  # a JavaScript private method
     fenced = "```python\ndef add(a, b):\n    return a + b\n```"
     assert replaced(CALC, answer("calc.py", "def add", fenced)) == CALC.replace("a - b", "a + b")

@@ -14,6 +14,7 @@ MAX_LISTED = 40
 _KEYWORDS = re.compile(r"^(?:export\s+|default\s+|async\s+|def\s+|class\s+|function\*?\s+|"
                        r"const\s+|let\s+|var\s+)+")  # fmt: skip
 _CLASS_HASH = re.compile(r"(?<=\w)#")  # Calc#mul (JSDoc), but not a private #field
+_FILE = re.compile(r"^[\w./-]+\.(?:pyi?|[mc]?js|jsx|m?ts|tsx)(?:::|:|\.)(?=\S)")  # calc.py::add
 
 
 class SymbolError(ValueError):
@@ -37,12 +38,16 @@ def find_symbols(path: str, source: bytes, *, method_of: bool = False) -> list[S
 
 def clean_name(symbol: str) -> str:
     """``mul`` from what models send for it: ``def mul(a, b)``, ``Calc::mul``, ``Calc#mul``."""
-    name = _CLASS_HASH.sub(".", _KEYWORDS.sub("", symbol.strip()).replace("::", "."))
+    name = _FILE.sub("", _KEYWORDS.sub("", symbol.strip()))
+    name = _CLASS_HASH.sub(".", name.replace("::", "."))
     return re.split(r"[\s(:=<{]", name, maxsplit=1)[0].strip(".")
 
 
 def locate(path: str, symbols: list[Symbol], name: str) -> Symbol:
     """The one symbol ``name`` means: its qualified name, else the one member so named."""
+    stem = PurePosixPath(path).stem
+    if name.startswith(stem + ".") and not any(s.qualname == name for s in symbols):
+        name = name[len(stem) + 1 :]  # calc.add: the module's name in front
     found = [s for s in symbols if s.qualname == name]
     if not found:
         found = [s for s in symbols if s.qualname.endswith("." + name)]

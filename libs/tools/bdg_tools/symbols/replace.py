@@ -55,6 +55,8 @@ def replace_symbol(path: str, content: str, symbol: str, code: str) -> Replaced:
     kept = "" if cut == target.start else source[target.start : target.head].decode()
     first, *rest = text.split("\n")
     indented = "\n".join([first] + [target.indent + ln if ln.strip() else "" for ln in rest])
+    if b"\r\n" in source[target.start : target.end]:  # a Windows file stays one
+        indented = indented.replace("\n", "\r\n")
     edited = source[:cut] + indented.encode("utf-8", "surrogatepass") + source[target.end :]
     result = edited.decode("utf-8", "surrogatepass")
     problem = syntax_problem(path, result)
