@@ -1,0 +1,1 @@
+"""The browser check of a built web app: headless Chromium inside the sandbox."""

@@ -1,0 +1,224 @@
+"""Runs INSIDE the sandbox (system python3, stdlib only): serve a built site on loopback, open it
+in headless Chromium over the DevTools pipe, and print one JSON report on stdout.
+
+Usage: python3 page_driver.py SITE_DIR SCREENSHOT_PATH [--pwa]
+
+The report: {"skipped": why} when there is no Chromium; else the page's uncaught exceptions and
+console/log errors, whether it loaded, the screenshot's path, and with --pwa the manifest, service
+worker and offline-reload findings. The page runs only here: the sandbox has no network, and the
+server listens on the sandbox's own loopback. The pipe (--remote-debugging-pipe: fds 3 and 4,
+NUL-terminated JSON) needs no port and no third-party client.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import http.server
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from typing import Any
+
+CHROMIUM = "/usr/bin/chromium"
+STEP_TIMEOUT_S = 30.0
+SETTLE_MS = 500  # after the load event: timers and promise rejections of the start-up code
+
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
+        pass
+
+
+class Browser:
+    def __init__(self, profile: str) -> None:
+        to_child, self._out = os.pipe()
+        self._in, from_child = os.pipe()
+
+        def fds() -> None:  # the child's fds 3 and 4, as --remote-debugging-pipe wants
+            # through fresh copies: either end may already be fd 3 or 4
+            reads, writes = os.dup(to_child), os.dup(from_child)
+            os.dup2(reads, 3)  # dup2's copies are inheritable
+            os.dup2(writes, 4)
+
+        self.proc = subprocess.Popen(
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",  # sandboxd is the sandbox; Chromium's own needs user namespaces
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--remote-debugging-pipe",
+                f"--user-data-dir={profile}",
+                "--window-size=1280,800",
+                "about:blank",
+            ],
+            preexec_fn=fds,  # noqa: PLW1509 (the driver has no other threads yet)
+            pass_fds=(3, 4),  # kept open past close_fds, which runs after preexec_fn
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(to_child)
+        os.close(from_child)
+        self._buffer = b""
+        self._next = 0
+        self.events: list[dict[str, Any]] = []
+
+    def call(self, method: str, session: str | None = None, **params: Any) -> dict[str, Any]:
+        self._next += 1
+        message: dict[str, Any] = {"id": self._next, "method": method, "params": params}
+        if session:
+            message["sessionId"] = session
+        os.write(self._out, json.dumps(message).encode() + b"\0")
+        while True:
+            reply = self._read(STEP_TIMEOUT_S)
+            if reply.get("id") == self._next:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error'].get('message')}")
+                return dict(reply.get("result", {}))
+            self.events.append(reply)
+
+    def wait_for(self, method: str, timeout: float = STEP_TIMEOUT_S) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            if any(e.get("method") == method for e in self.events):
+                self.events = [e for e in self.events if e.get("method") != method]
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                self.events.append(self._read(left))
+            except TimeoutError:
+                return False
+
+    def _read(self, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while b"\0" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._in], [], [], left)[0]:
+                raise TimeoutError("no answer from chromium")
+            chunk = os.read(self._in, 1 << 20)
+            if not chunk:
+                raise RuntimeError("chromium closed the DevTools pipe")
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\0", 1)
+        return dict(json.loads(line))
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def errors_in(events: list[dict[str, Any]]) -> list[str]:
+    found = []
+    for event in events:
+        params = event.get("params", {})
+        if event.get("method") == "Runtime.exceptionThrown":
+            details = params.get("exceptionDetails", {})
+            thrown = details.get("exception", {})
+            found.append("uncaught " + (thrown.get("description") or details.get("text", "")))
+        elif event.get("method") == "Runtime.consoleAPICalled" and params.get("type") == "error":
+            args = params.get("args", [])
+            words = [str(a.get("value", a.get("description", ""))) for a in args]
+            found.append("console.error " + " ".join(words))
+        elif event.get("method") == "Log.entryAdded":
+            entry = params.get("entry", {})
+            # the favicon nobody asked for is no fault of the page
+            if entry.get("level") == "error" and not entry.get("url", "").endswith("/favicon.ico"):
+                found.append(f"{entry.get('source', 'log')}: {entry.get('text', '')}")
+    return found
+
+
+def open_page(browser: Browser, url: str) -> tuple[str, bool]:
+    target = browser.call("Target.createTarget", url="about:blank")["targetId"]
+    session = browser.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+    for domain in ("Page", "Runtime", "Log"):
+        browser.call(f"{domain}.enable", session)
+    browser.call("Page.navigate", session, url=url)
+    loaded = browser.wait_for("Page.loadEventFired")
+    settle = f"new Promise(r => setTimeout(r, {SETTLE_MS}))"
+    browser.call("Runtime.evaluate", session, expression=settle, awaitPromise=True)
+    return session, loaded
+
+
+def evaluate(browser: Browser, session: str, expression: str) -> Any:
+    result = browser.call(
+        "Runtime.evaluate", session, expression=expression, awaitPromise=True, returnByValue=True
+    )
+    return result.get("result", {}).get("value")
+
+
+def pwa(
+    browser: Browser, session: str, server: http.server.HTTPServer, url: str
+) -> dict[str, Any]:
+    manifest = browser.call("Page.getAppManifest", session)
+    problems = [e.get("message", "") for e in manifest.get("errors", [])]
+    if not manifest.get("url"):
+        problems.append("the page links no web app manifest")
+    # ready resolves once a worker is active; controller is set once it controls this page
+    ready = (
+        "navigator.serviceWorker ? navigator.serviceWorker.getRegistration().then(g => !g ? false"
+        " : Promise.race([navigator.serviceWorker.ready.then(() => true),"
+        " new Promise(r => setTimeout(() => r(false), 10000))])) : false"
+    )
+    registered = bool(evaluate(browser, session, ready))
+    if registered and not evaluate(browser, session, "!!navigator.serviceWorker.controller"):
+        browser.call("Page.reload", session)  # a worker controls the pages loaded after it
+        browser.wait_for("Page.loadEventFired")
+    controlled = bool(evaluate(browser, session, "!!navigator.serviceWorker?.controller"))
+    server.shutdown()  # the network goes away: only the service worker can answer the reload
+    server.server_close()
+    browser.events.clear()
+    browser.call("Page.reload", session)
+    browser.wait_for("Page.loadEventFired")
+    text = evaluate(browser, session, "document.body ? document.body.innerText.length : 0")
+    offline_errors = errors_in(browser.events)
+    if evaluate(browser, session, "location.href") != url:  # Chromium's own error page
+        offline_errors.append("the page did not load with the network off")
+    return {
+        "manifest_url": manifest.get("url", ""),
+        "manifest_errors": problems,
+        "service_worker": registered,
+        "controlled": controlled,
+        "offline_renders": bool(text) and not offline_errors,
+        "offline_errors": offline_errors,
+    }
+
+
+def main(argv: list[str]) -> dict[str, Any]:
+    site, shot = argv[0], argv[1]
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        return {"skipped": f"chromium is not installed at {CHROMIUM}"}
+    handler = functools.partial(Quiet, directory=site)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    profile = tempfile.mkdtemp(prefix="bdg-chromium-")
+    browser = Browser(profile)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        session, loaded = open_page(browser, url)
+        errors = errors_in(browser.events)
+        title = evaluate(browser, session, "document.title")
+        data = browser.call("Page.captureScreenshot", session, format="png")["data"]
+        with open(shot, "wb") as out:
+            out.write(base64.b64decode(data))
+        report: dict[str, Any] = {"url": url, "loaded": loaded, "errors": errors, "title": title}
+        report["screenshot"] = shot
+        if "--pwa" in argv:
+            report["pwa"] = pwa(browser, session, server, url)
+        return report
+    finally:
+        browser.close()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1:])))
