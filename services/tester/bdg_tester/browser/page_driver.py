@@ -1,7 +1,7 @@
 """Runs INSIDE the sandbox (system python3, stdlib only): serve a built site on loopback, open it
 in headless Chromium over the DevTools pipe, and print one JSON report on stdout.
 
-Usage: python3 page_driver.py SITE_DIR SCREENSHOT_PATH [--pwa]
+Usage: python3 page_driver.py SITE_DIR SCREENSHOT_PATH CHROMIUM [--pwa]
 
 The report: {"skipped": why} when there is no Chromium; else the page's uncaught exceptions and
 console/log errors, whether it loaded, the screenshot's path, and with --pwa the manifest, service
@@ -26,7 +26,6 @@ import threading
 import time
 from typing import Any
 
-CHROMIUM = "/usr/bin/chromium"
 STEP_TIMEOUT_S = 30.0
 SETTLE_MS = 500  # after the load event: timers and promise rejections of the start-up code
 
@@ -37,7 +36,7 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 class Browser:
-    def __init__(self, profile: str) -> None:
+    def __init__(self, chromium: str, profile: str) -> None:
         to_child, self._out = os.pipe()
         self._in, from_child = os.pipe()
 
@@ -49,7 +48,7 @@ class Browser:
 
         self.proc = subprocess.Popen(
             [
-                CHROMIUM,
+                chromium,
                 "--headless",
                 "--no-sandbox",  # sandboxd is the sandbox; Chromium's own needs user namespaces
                 "--disable-gpu",
@@ -133,7 +132,8 @@ def errors_in(events: list[dict[str, Any]]) -> list[str]:
             entry = params.get("entry", {})
             # the favicon nobody asked for is no fault of the page
             if entry.get("level") == "error" and not entry.get("url", "").endswith("/favicon.ico"):
-                found.append(f"{entry.get('source', 'log')}: {entry.get('text', '')}")
+                where = f" ({entry['url']})" if entry.get("url") else ""
+                found.append(f"{entry.get('source', 'log')}: {entry.get('text', '')}{where}")
     return found
 
 
@@ -194,14 +194,14 @@ def pwa(
 
 
 def main(argv: list[str]) -> dict[str, Any]:
-    site, shot = argv[0], argv[1]
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        return {"skipped": f"chromium is not installed at {CHROMIUM}"}
+    site, shot, chromium = argv[0], argv[1], argv[2]
+    if not (os.path.isfile(chromium) and os.access(chromium, os.X_OK)):
+        return {"skipped": f"chromium is not installed at {chromium}"}
     handler = functools.partial(Quiet, directory=site)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     profile = tempfile.mkdtemp(prefix="bdg-chromium-")
-    browser = Browser(profile)
+    browser = Browser(chromium, profile)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         session, loaded = open_page(browser, url)
