@@ -1,5 +1,9 @@
 """The tester's browser check against a real sandboxd and Debian's Chromium inside it.
 
+First the check alone, then through the tester's runner on small git repositories: a Node
+project whose tests pass and whose build script writes dist/ gets the check, its screenshot kept
+in the artifacts folder and named in the results.
+
 Tiny built sites (what a Vite build leaves in dist/) are written into a fresh workspace; the
 check serves them on the sandbox's loopback (no network) and drives Chromium over its DevTools
 pipe. A good page passes with a PNG screenshot; a page that throws fails naming the error; the
@@ -8,14 +12,25 @@ PWA check passes an offline-capable app and fails one whose service worker cache
 
 from __future__ import annotations
 
+import json
 import secrets
-from collections.abc import AsyncIterator
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from uuid import uuid4
 
 import pytest
 
 from bdg_contracts.sandbox import Limits
 from bdg_sandbox.client import SandboxClient
 from bdg_tester.browser.check import PNG_MAGIC, BrowserCheck, SandboxBrowserCheck
+from bdg_tester.browser.plan import BrowserMode
+from bdg_tester.browser.screenshots import ScreenshotStore
+from bdg_tester.domain import TestRun, TestTask
+from bdg_tester.sandbox.runner import SandboxTestRunner
+from bdg_tester.settings import TesterSettings
+from tests.git_repos import make_repo
 from tests.sandbox.daemon import start_daemon
 
 pytestmark = pytest.mark.timeout(180)
@@ -50,9 +65,18 @@ self.addEventListener("fetch", e => e.respondWith(fetch(e.request)));
 """
 
 
+@pytest.fixture(name="repos", scope="module")
+def repos_fixture() -> Iterator[Path]:
+    root = Path(tempfile.mkdtemp(prefix="bdg-browser-repos-"))  # the sandbox user reads it
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture(name="client", scope="module")
-async def client_fixture() -> AsyncIterator[SandboxClient]:
-    daemon = await start_daemon()
+async def client_fixture(repos: Path) -> AsyncIterator[SandboxClient]:
+    daemon = await start_daemon(SANDBOX_SOURCE_ROOTS=f'["{repos}"]')
+    daemon.grant({TENANT: [repos]})
     client = daemon.client()
     yield client
     await client.close()
@@ -96,7 +120,8 @@ async def test_an_offline_capable_pwa_passes(client: SandboxClient) -> None:
     files = {"index.html": PWA_PAGE, "app.webmanifest": MANIFEST, "sw.js": CACHING_SW}
     result = await check_site(client, files, pwa=True)
     assert result.passed, result.report.analysis
-    assert result.report.pwa is not None and result.report.pwa.controlled
+    assert result.report.pwa is not None
+    assert result.report.pwa.controlled
 
 
 async def test_a_service_worker_that_caches_nothing_fails_offline(client: SandboxClient) -> None:
@@ -104,7 +129,8 @@ async def test_a_service_worker_that_caches_nothing_fails_offline(client: Sandbo
     result = await check_site(client, files, pwa=True)
     assert not result.passed
     assert "PWA: with the network off the page fails" in result.report.analysis
-    assert result.report.pwa is not None and result.report.pwa.service_worker
+    assert result.report.pwa is not None
+    assert result.report.pwa.service_worker
 
 
 async def test_a_plain_page_fails_the_pwa_check_naming_what_is_missing(
@@ -117,5 +143,108 @@ async def test_a_plain_page_fails_the_pwa_check_naming_what_is_missing(
 
 async def test_no_chromium_skips_with_the_reason(client: SandboxClient) -> None:
     result = await check_site(client, {"index.html": GOOD}, chromium="/usr/bin/no-chromium")
-    assert result.passed and result.screenshot == b""
+    assert result.passed
+    assert result.screenshot == b""
     assert result.report.skipped == "chromium is not installed at /usr/bin/no-chromium"
+
+
+# A web project without dependencies: its build copies the page into dist/ (what a Vite build
+# leaves), its tests run with node --test.
+BUILD = """\
+import { cpSync, mkdirSync } from "node:fs";
+mkdirSync("dist", { recursive: true });
+cpSync("src/index.html", "dist/index.html");
+"""
+NODE_TEST = """\
+import { test } from "node:test";
+import assert from "node:assert";
+import { title } from "../src/title.js";
+
+test("title", () => assert.strictEqual(title(), "Notes"));
+"""
+
+
+def web_repo(repos: Path, page: str, build: str = "node build.mjs") -> str:
+    package = {
+        "name": "notes",
+        "type": "module",
+        "scripts": {"test": "node --test", "build": build},
+    }
+    path = repos / uuid4().hex
+    make_repo(
+        path,
+        {
+            "package.json": json.dumps(package),
+            "build.mjs": BUILD,
+            "src/index.html": page,
+            "src/title.js": 'export const title = () => "Notes";\n',
+            "test/title.test.js": NODE_TEST,
+        },
+    )
+    return str(path)
+
+
+async def run_tests(
+    client: SandboxClient,
+    repo: str,
+    artifacts: Path,
+    mode: BrowserMode = BrowserMode.always,
+    chromium: str = "/usr/bin/chromium",
+) -> TestRun:
+    settings = TesterSettings(
+        bdg_test_browser_check=mode, bdg_test_artifacts_dir=artifacts, bdg_test_chromium=chromium
+    )
+    runner = SandboxTestRunner(client, settings)
+    return await runner.run(TestTask("goal", 1, repo, TENANT, str(uuid4())))
+
+
+async def test_a_web_project_that_passes_keeps_its_screenshot(
+    client: SandboxClient, repos: Path, tmp_path: Path
+) -> None:
+    run = await run_tests(client, web_repo(repos, GOOD), tmp_path)
+    assert run.passed, run.why_failed
+    assert run.results.browser == "browser check of dist passed: 'Notes'"
+    kept = ScreenshotStore(tmp_path).path(run.results.screenshot)
+    assert kept.read_bytes().startswith(PNG_MAGIC)
+
+
+async def test_a_web_project_whose_page_throws_fails_naming_the_error(
+    client: SandboxClient, repos: Path, tmp_path: Path
+) -> None:
+    run = await run_tests(client, web_repo(repos, THROWS), tmp_path)
+    assert not run.passed
+    assert run.results.failed == 0  # its tests passed: the browser check failed the run
+    assert "TypeError: notes store is undefined" in run.why_failed
+    assert ScreenshotStore(tmp_path).path(run.results.screenshot).stat().st_size > 0
+
+
+async def test_a_failing_build_fails_the_run_with_its_output(
+    client: SandboxClient, repos: Path, tmp_path: Path
+) -> None:
+    repo = web_repo(repos, GOOD, build="node -e \"throw new Error('vite: cannot resolve ./App')\"")
+    run = await run_tests(client, repo, tmp_path)
+    assert not run.passed
+    assert "The build for the browser check failed" in run.why_failed
+    assert "vite: cannot resolve ./App" in run.why_failed
+
+
+async def test_never_leaves_the_browser_out(
+    client: SandboxClient, repos: Path, tmp_path: Path
+) -> None:
+    run = await run_tests(client, web_repo(repos, THROWS), tmp_path, BrowserMode.never)
+    assert run.passed, run.why_failed
+    assert run.results.browser == ""
+    assert run.results.screenshot == ""
+
+
+async def test_no_chromium_passes_the_run_with_the_reason_recorded(
+    client: SandboxClient, repos: Path, tmp_path: Path
+) -> None:
+    run = await run_tests(client, web_repo(repos, THROWS), tmp_path, chromium="/opt/no/chromium")
+    assert run.passed, run.why_failed
+    assert (
+        run.results.browser
+        == "browser check skipped: chromium is not installed at /opt/no/chromium"
+    )
+    assert run.results.screenshot == ""
+    assert not any(tmp_path.iterdir())

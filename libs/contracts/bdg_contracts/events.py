@@ -142,6 +142,14 @@ class TestResults(Contract):
     failed: int = Field(default=0, ge=0)
     coverage: float | None = Field(default=None, ge=0, le=100)
     output_tail: str = ""
+    browser: str = Field(
+        default="", max_length=1000, description="the browser check: what it found, or why not run"
+    )
+    screenshot: str = Field(
+        default="",
+        pattern=r"^([0-9a-f]{64})?$",
+        description="the browser check's PNG: its sha256 among the tester's artifacts",
+    )
 
 
 class TestsPassed(Event):

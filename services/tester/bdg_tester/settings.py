@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bdg_contracts.sandbox import Limits
+from bdg_tester.browser.plan import BrowserMode
 
 
 class TesterSettings(BaseSettings):
@@ -23,6 +26,20 @@ class TesterSettings(BaseSettings):
     bdg_test_cpus: float = Field(default=2.0, gt=0, le=64)
     bdg_test_step_timeout_seconds: float = Field(
         default=1800.0, gt=0, description="a whole test run (all projects), then it is retried"
+    )
+
+    bdg_test_browser_check: BrowserMode = Field(
+        default=BrowserMode.auto,
+        description="browser check of a built web app after its tests pass: auto (a Vite or "
+        "React project with a build script), always (any Node project with one), never",
+    )
+    bdg_test_chromium: str = Field(
+        default="/usr/bin/chromium",
+        pattern=r"^/[^\x00]{0,255}$",
+        description="the Chromium the check runs in the sandbox; missing: the check is skipped",
+    )
+    bdg_test_artifacts_dir: Path = Field(
+        default=Path(".bdg/artifacts/tests"), description="screenshots of the browser checks"
     )
 
     def limits(self, timeout_s: float) -> Limits:

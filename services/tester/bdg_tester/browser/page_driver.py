@@ -31,7 +31,7 @@ SETTLE_MS = 500  # after the load event: timers and promise rejections of the st
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -59,7 +59,7 @@ class Browser:
                 "--window-size=1280,800",
                 "about:blank",
             ],
-            preexec_fn=fds,  # noqa: PLW1509 (the driver has no other threads yet)
+            preexec_fn=fds,
             pass_fds=(3, 4),  # kept open past close_fds, which runs after preexec_fn
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -156,9 +156,7 @@ def evaluate(browser: Browser, session: str, expression: str) -> Any:
     return result.get("result", {}).get("value")
 
 
-def pwa(
-    browser: Browser, session: str, server: http.server.HTTPServer, url: str
-) -> dict[str, Any]:
+def pwa(browser: Browser, session: str, server: http.server.HTTPServer, url: str) -> dict[str, Any]:
     manifest = browser.call("Page.getAppManifest", session)
     problems = [e.get("message", "") for e in manifest.get("errors", [])]
     if not manifest.get("url"):

@@ -8,7 +8,7 @@ check each installability finding (manifest, service worker, offline reload) mus
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 MAX_ERRORS = 10  # errors named in an analysis; the rest are counted

@@ -22,6 +22,10 @@ from bdg_tester.adapters import AbstractTestRunner
 from bdg_tester.analysis.exercised import changed_paths
 from bdg_tester.analysis.model import RunOutput
 from bdg_tester.analysis.verdict import ProjectOutcome, budget_for, combine, install_failed
+from bdg_tester.browser.check import SandboxBrowserCheck
+from bdg_tester.browser.plan import browser_plan
+from bdg_tester.browser.screenshots import ScreenshotStore
+from bdg_tester.browser.step import browser_step
 from bdg_tester.detection.detect import detect_projects
 from bdg_tester.detection.projects import Argv, Kind, Project
 from bdg_tester.detection.tree import wants_text
@@ -50,6 +54,9 @@ class SandboxTestRunner(AbstractTestRunner):
         self.client = client
         self.settings = settings or TesterSettings()
         self.on_phase = on_phase
+        self.screenshots = ScreenshotStore(self.settings.bdg_test_artifacts_dir)
+        limits = self.settings.limits(self.settings.bdg_test_run_timeout_seconds)
+        self.browser = SandboxBrowserCheck(client, limits, self.settings.bdg_test_chromium)
 
     async def run(self, task: TestTask) -> TestRun:
         # Unique per run: a re-driven delivery running beside this one gets its own workspace.
@@ -105,12 +112,38 @@ class SandboxTestRunner(AbstractTestRunner):
         with suppress(SandboxRequestError):  # the installs' HOME: not worth keeping
             await files.remove(HOME)
         run = combine(outcomes, notes, changed_paths(task.patches))
+        if run.passed:  # a web app's tests passed: does the built app load in a browser?
+            run = await self._browser_checks(runner, runnable, tree, run)
         if not written:
             return run
         # the scaffolded tests join the job's change: the next attempt and the final diff have them
         return replace(
             run, scaffold_patch=files_patch(written), scaffold_paths=tuple(sorted(written))
         )
+
+    async def _browser_checks(
+        self, runner: ProjectRunner, projects: list[Project], tree: dict[str, str], run: TestRun
+    ) -> TestRun:
+        mode = self.settings.bdg_test_browser_check
+        notes, screenshot = [], ""
+        for project in projects:
+            plan = browser_plan(project, tree, mode)
+            if plan is None:
+                continue
+            step = await browser_step(runner, project, plan, self.browser, self.screenshots)
+            notes.append(step.note)
+            screenshot = screenshot or step.screenshot
+            if step.failure:  # the failed check's picture, the note and the analysis
+                results = run.results.model_copy(
+                    update={"browser": "; ".join(notes)[:1000], "screenshot": step.screenshot}
+                )
+                return replace(run, results=results, runner_passed=False, analysis=step.failure)
+        if not notes:
+            return run
+        results = run.results.model_copy(
+            update={"browser": "; ".join(notes)[:1000], "screenshot": screenshot}
+        )
+        return replace(run, results=results)
 
     async def _projects(
         self, runner: ProjectRunner, projects: list[Project], tree: dict[str, str]
