@@ -7,6 +7,7 @@ the analysis says which. No Chromium: the step is skipped and the note says why.
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 from dataclasses import dataclass
 
@@ -57,7 +58,7 @@ async def browser_step(
     report = check.report
     if report.skipped:
         return BrowserOutcome(f"browser check skipped: {report.skipped}")
-    digest = store.put(check.screenshot) if check.screenshot else ""
+    digest = await asyncio.to_thread(store.put, check.screenshot) if check.screenshot else ""
     what = "browser check with PWA checks" if plan.pwa else "browser check"
     if not check.passed:
         return BrowserOutcome(f"{what} of {plan.site} failed", report.analysis, digest)
