@@ -152,15 +152,38 @@ class TestResults(Contract):
     )
 
 
+def _results_v1_v2(state: dict[str, Any]) -> None:
+    results = state.get("results")
+    if isinstance(results, dict):
+        results.setdefault("browser", "")
+        results.setdefault("screenshot", "")
+
+
 class TestsPassed(Event):
+    """v2: ``results`` says what the browser check found and names its screenshot."""
+
+    class_version = 2
+
     attempt: int = Field(ge=1)
     results: TestResults
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        _results_v1_v2(state)
 
 
 class TestsFailed(Event):
+    """v2: ``results`` says what the browser check found and names its screenshot."""
+
+    class_version = 2
+
     attempt: int = Field(ge=1)
     results: TestResults
     analysis: str = ""
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        _results_v1_v2(state)
 
 
 class ReviewCompleted(Event):
