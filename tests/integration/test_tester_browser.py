@@ -152,8 +152,9 @@ async def test_no_chromium_skips_with_the_reason(client: SandboxClient) -> None:
 # leaves), its tests run with node --test.
 BUILD = """\
 import { cpSync, mkdirSync } from "node:fs";
-mkdirSync("dist", { recursive: true });
-cpSync("src/index.html", "dist/index.html");
+const out = process.argv[2] || "dist";
+mkdirSync(out, { recursive: true });
+cpSync("src/index.html", `${out}/index.html`);
 """
 NODE_TEST = """\
 import { test } from "node:test";
@@ -247,3 +248,19 @@ async def test_no_chromium_passes_the_run_with_the_reason_recorded(
         == "browser check skipped: chromium is not installed at /opt/no/chromium"
     )
     assert run.results.screenshot == ""
+
+
+async def test_a_site_built_into_build_is_checked_there(
+    client: SandboxClient, repos: Path, tmp_path: Path
+) -> None:
+    run = await run_tests(client, web_repo(repos, GOOD, build="node build.mjs build"), tmp_path)
+    assert run.passed, run.why_failed
+    assert run.results.browser == "browser check of build passed: 'Notes'"
+
+
+async def test_a_build_that_writes_no_page_fails_the_run(
+    client: SandboxClient, repos: Path, tmp_path: Path
+) -> None:
+    run = await run_tests(client, web_repo(repos, GOOD, build="node -e 0"), tmp_path)
+    assert not run.passed
+    assert "wrote no dist/index.html or build/index.html" in run.why_failed

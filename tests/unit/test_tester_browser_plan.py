@@ -32,33 +32,33 @@ def plan_for(tree: dict[str, str], mode: BrowserMode = BrowserMode.auto) -> Brow
         (
             {"package.json": package(vite="6.0.0")},
             BrowserMode.auto,
-            BrowserPlan(("npm", "run", "build"), "dist", False),
+            BrowserPlan(("npm", "run", "build"), ("dist", "build"), False),
         ),
         (
             {"package.json": package(react="19.0.0")},
             BrowserMode.auto,
-            BrowserPlan(("npm", "run", "build"), "dist", False),
+            BrowserPlan(("npm", "run", "build"), ("dist", "build"), False),
         ),
         (
             {"package.json": package(vite="6", **{"vite-plugin-pwa": "0.21"})},
             BrowserMode.auto,
-            BrowserPlan(("npm", "run", "build"), "dist", True),
+            BrowserPlan(("npm", "run", "build"), ("dist", "build"), True),
         ),
         (
             {"package.json": package(vite="6"), "public/manifest.webmanifest": ""},
             BrowserMode.auto,
-            BrowserPlan(("npm", "run", "build"), "dist", True),
+            BrowserPlan(("npm", "run", "build"), ("dist", "build"), True),
         ),
         (
             {"package.json": package(vite="6"), "pnpm-lock.yaml": ""},
             BrowserMode.auto,
-            BrowserPlan(("pnpm", "run", "build"), "dist", False),
+            BrowserPlan(("pnpm", "run", "build"), ("dist", "build"), False),
         ),
         ({"package.json": package("tsc")}, BrowserMode.auto, None),  # no web app
         (
             {"package.json": package("tsc")},
             BrowserMode.always,
-            BrowserPlan(("npm", "run", "build"), "dist", False),
+            BrowserPlan(("npm", "run", "build"), ("dist", "build"), False),
         ),
         ({"package.json": package(None, vite="6")}, BrowserMode.auto, None),  # nothing to build
         ({"package.json": package(vite="6")}, BrowserMode.never, None),
@@ -72,7 +72,7 @@ def test_which_projects_get_a_browser_check(
 
 def test_a_project_in_a_folder_builds_and_serves_there() -> None:
     tree = {"web/package.json": package(vite="6"), "web/public/manifest.json": ""}
-    assert plan_for(tree) == BrowserPlan(("npm", "run", "build"), "web/dist", True)
+    assert plan_for(tree) == BrowserPlan(("npm", "run", "build"), ("web/dist", "web/build"), True)
 
 
 def test_a_page_with_errors_fails_naming_them() -> None:

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from bdg_tester.detection.projects import Argv, Kind, PackageManager, Project
 
-SITE_FOLDER = "dist"  # Vite's build.outDir default
+SITE_FOLDERS = ("dist", "build")  # Vite's build.outDir default, then Create React App's
 WEB_DEPENDENCIES = frozenset({"vite", "react"})
 PWA_DEPENDENCIES = frozenset({"vite-plugin-pwa"})
 MANIFESTS = ("public/manifest.webmanifest", "public/manifest.json", "public/site.webmanifest")
@@ -31,7 +31,7 @@ class BrowserMode(StrEnum):
 @dataclass(frozen=True)
 class BrowserPlan:
     build: Argv  # run with cwd = the project's root, no network
-    site: str  # the built folder, relative to the workspace
+    sites: tuple[str, ...]  # where the built folder may be (relative to the workspace), in order
     pwa: bool
 
 
@@ -68,6 +68,5 @@ def browser_plan(
     if mode is BrowserMode.auto and not deps & WEB_DEPENDENCIES:
         return None
     pwa = bool(deps & PWA_DEPENDENCIES) or any(_join(project.root, m) in tree for m in MANIFESTS)
-    return BrowserPlan(
-        _build_command(project.package_manager), _join(project.root, SITE_FOLDER), pwa
-    )
+    sites = tuple(_join(project.root, f) for f in SITE_FOLDERS)
+    return BrowserPlan(_build_command(project.package_manager), sites, pwa)

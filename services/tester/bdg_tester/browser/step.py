@@ -48,18 +48,27 @@ async def browser_step(
             f"The build for the browser check failed: $ (cd {where} && {shlex.join(plan.build)})"
             f" exited {exited.code}{killed(exited, runner.settings)}\n{said}",
         )
-    if not await runner.files.read_text(f"{plan.site}/index.html"):
+    site = await _built_site(runner, plan)
+    if site is None:
+        wanted = " or ".join(f"{folder}/index.html" for folder in plan.sites)
         return BrowserOutcome(
             "browser check not run: nothing built",
-            f"The build for the browser check wrote no {plan.site}/index.html",
+            f"The build for the browser check wrote no {wanted}",
         )
     async with runner.timer.phase("browser", project.root):
-        check = await checker.check(runner.tenant, runner.workspace, plan.site, pwa=plan.pwa)
+        check = await checker.check(runner.tenant, runner.workspace, site, pwa=plan.pwa)
     report = check.report
     if report.skipped:
         return BrowserOutcome(f"browser check skipped: {report.skipped}")
     digest = await asyncio.to_thread(store.put, check.screenshot) if check.screenshot else ""
     what = "browser check with PWA checks" if plan.pwa else "browser check"
     if not check.passed:
-        return BrowserOutcome(f"{what} of {plan.site} failed", report.analysis, digest)
-    return BrowserOutcome(f"{what} of {plan.site} passed: {report.title!r}", "", digest)
+        return BrowserOutcome(f"{what} of {site} failed", report.analysis, digest)
+    return BrowserOutcome(f"{what} of {site} passed: {report.title!r}", "", digest)
+
+
+async def _built_site(runner: ProjectRunner, plan: BrowserPlan) -> str | None:
+    for folder in plan.sites:
+        if await runner.files.read_text(f"{folder}/index.html"):
+            return folder
+    return None
