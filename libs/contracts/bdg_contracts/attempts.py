@@ -106,6 +106,10 @@ class TesterReport(Contract):
     coverage: float | None = None
     analysis: str = ""
     output_tail: str = ""
+    browser: str = Field(default="", description="the browser check: what it found, or why not")
+    screenshot: str = Field(
+        default="", description="its PNG's sha256: GET /jobs/{id}/screenshots/{screenshot}"
+    )
     at: datetime
     event_version: int
 

@@ -255,6 +255,8 @@ def _(event: ev.TestsPassed | ev.TestsFailed, draft: _Draft, state: JobState) ->
         coverage=results.coverage,
         analysis=event.analysis if isinstance(event, ev.TestsFailed) else "",
         output_tail=results.output_tail,
+        browser=results.browser,
+        screenshot=results.screenshot,
         at=event.occurred_at,
         event_version=event.version,
     )

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
         default=None,
         description="the indexer's clones (state: never a source); unset: BDG_HOME/index",
     )
+    # The tester writes there (its own settings read the same variable); the gateway serves it.
+    bdg_test_artifacts_dir: Path = Field(
+        default=Path(".bdg/artifacts/tests"), description="the browser checks' screenshots"
+    )
     sandbox_state_dir: Path | None = Field(
         default=None, description="sandboxd's state (never a source); read here to refuse it"
     )

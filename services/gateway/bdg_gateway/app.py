@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -24,6 +25,7 @@ from bdg_gateway import (
     plan_routes,
     privacy_routes,
     sandbox_routes,
+    screenshot_routes,
     thread_routes,
     tool_routes,
     web_static,
@@ -56,6 +58,7 @@ def create_app(
     sandbox: SandboxClient | None = None,
     issue_triggers: IssueTriggers | None = None,
     deploy_credentials: DeployCredentials | None = None,
+    screenshots: Path | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="BigDaddyG Agent gateway",
@@ -71,6 +74,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(plan_routes.router)
     app.include_router(attempt_routes.router)
+    screenshot_routes.install(app, screenshots)  # None: none kept here, each one a 404
     app.include_router(budget_routes.router)
     app.include_router(cost_routes.router)
     app.state.deploy_credentials = deploy_credentials

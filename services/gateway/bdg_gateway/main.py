@@ -102,6 +102,7 @@ async def serve_http(
         sandbox,
         triggers,
         DeployCredentials(queries.pool.connection, deploy_key(settings)),
+        screenshots=settings.bdg_test_artifacts_dir,
     )
     server = http_server(app)
     try:
