@@ -74,7 +74,7 @@ class World:
     def fill(self, path: str) -> str:
         return path.replace("{path:path}", "{path}").format(
             job_id=self.job, call_id=self.call, repo_id=self.repo, workspace=self.workspace,
-            number=1, path=FILE, user="alice",
+            number=1, path=FILE, user="alice", digest="a" * 64,
         )  # fmt: skip
 
     async def as_a(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -331,6 +331,7 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("GET", f"{JOB}/plan/diff"): not_found_with(params={"from": 1, "to": 1}),
     ("GET", f"{JOB}/attempts"): not_found,
     ("GET", f"{JOB}/attempts/{{number}}"): not_found,
+    ("GET", f"{JOB}/screenshots/{{digest}}"): not_found,
     ("GET", f"{JOB}/tool-calls"): not_found,
     ("POST", f"{JOB}/tool-calls/{{call_id}}/approve"): not_found,
     ("POST", f"{JOB}/tool-calls/{{call_id}}/deny"): not_found_with(json={"reason": "mine"}),
