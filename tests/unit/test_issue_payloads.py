@@ -119,6 +119,13 @@ def test_the_comment_each_event_earns() -> None:
     assert "tests failed** (attempt 2): 10 of 12 passed" in failed
     assert "offline fails" in failed
     assert "FAIL src/App.test.tsx" in failed
+    checked = ev.TestResults(total=1, browser="browser check of dist passed", screenshot="b" * 64)
+    shown = _event(ev.TestsPassed, attempt=1, results=checked)
+    comment = comment_for(shown)
+    assert comment is not None
+    assert comment.endswith(
+        f"browser check of dist passed (screenshot: `/jobs/{shown.job_id}/screenshots/{'b' * 64}`)"
+    )
     waiting = comment_for(
         _event(ev.DeployAwaitingApproval, target="production", preview="http://p")
     )

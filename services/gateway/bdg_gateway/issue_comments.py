@@ -61,6 +61,9 @@ def comment_for(event: Event) -> str | None:
             f"**BigDaddyG: tests {verdict}** (attempt {event.attempt}): "
             f"{r.total - r.failed} of {r.total} passed{coverage}"
         )
+        if r.browser:  # the screenshot by the gateway's path: no public URL is configured yet
+            shot = f" (screenshot: `/jobs/{event.job_id}/screenshots/{r.screenshot}`)"
+            body += f"\n\n{r.browser}{shot if r.screenshot else ''}"
         if isinstance(event, ev.TestsFailed) and event.analysis:
             body += f"\n\n{event.analysis}"
         if r.output_tail:
