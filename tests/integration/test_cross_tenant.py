@@ -290,6 +290,39 @@ async def erases_nobody_of_b(world: World, method: str, path: str) -> None:
     assert job.user_id == "alice"
 
 
+CREDENTIALS = {
+    "vercel": {"token": "b-token-0123456789", "project": "b-project"},
+    "netlify": {"token": "b-token-0123456789", "site_id": "b-site"},
+    "cloudflare-pages": {
+        "token": "b-token-0123456789",
+        "account_id": "b" * 32,
+        "project": "b-pages",
+    },
+}
+
+
+async def credentials_stay_per_tenant(world: World, method: str, path: str) -> None:
+    """B's deploy tokens: A (an admin of its own) setting, listing or deleting the same
+    provider touches A's row only, and never sees B's settings."""
+    provider = path.rsplit("/", 1)[-1] if path != "/deploy/credentials" else "vercel"
+    b_admin = world.keys.headers(world.b, roles=["admin"])
+    put = await world.client.put(
+        f"/deploy/credentials/{provider}", json=CREDENTIALS[provider], headers=b_admin
+    )
+    assert put.status_code == 200, put.text
+    a_admin = world.keys.headers(world.a, roles=["admin"])
+    body = {k: v.replace("b", "a") for k, v in CREDENTIALS[provider].items()}
+    response = await world.as_a(
+        method, path, json=body if method == "PUT" else None, headers=a_admin
+    )
+    assert response.status_code in (200, 204, 404), (method, path, response.text)
+    for b_setting in ("b-project", "b-site", "b-pages"):
+        assert b_setting not in response.text
+    of_b = await world.client.get("/deploy/credentials", headers=b_admin)
+    assert [v["provider"] for v in of_b.json()].count(provider) == 1, of_b.text
+    assert "b-token" not in of_b.text  # never answered back
+
+
 async def method_not_allowed(world: World, method: str, path: str) -> None:
     before = world.stack.event_count()
     response = await world.as_a(method, path)
@@ -380,6 +413,13 @@ ROUTES: dict[tuple[str, str], Probe] = {
     # consents: the caller's own; B's "alice" is another person than A's
     ("GET", "/agent/consent"): lists_only_a,
     ("POST", "/agent/consent"): consents_only_for_a,
+    # deploy tokens: per tenant, admin only, never answered back
+    ("GET", "/deploy/credentials"): credentials_stay_per_tenant,
+    **{
+        (m, f"/deploy/credentials/{p}"): credentials_stay_per_tenant
+        for m in ("PUT", "DELETE")
+        for p in CREDENTIALS
+    },
     # last: it may erase A's own "alice"; B's "alice" is another person
     ("POST", "/agent/data-delete"): erases_nobody_of_b,
 }
