@@ -72,11 +72,10 @@ def waiting_for(job: Job, history: Sequence[Event]) -> list[Waiting]:
         asked_deploy = last_of(history, ev.DeployAwaitingApproval)
         target = asked_deploy.target if asked_deploy else "?"
         preview = f": {asked_deploy.preview}" if asked_deploy and asked_deploy.preview else ""
-        return [
-            Waiting(
-                "deploy approval", f"to {target}{preview}", (f"bdg job approve {jid} --deploy",)
-            )
-        ]
+        digest = asked_deploy.digest if asked_deploy else ""
+        shown = f" (digest {digest})" if digest else ""
+        approve = f"bdg job approve {jid} --deploy" + (f" --digest {digest}" if digest else "")
+        return [Waiting("deploy approval", f"to {target}{preview}{shown}", (approve,))]
     if job.state == JobState.suspended_budget:
         over = last_of(history, ev.BudgetExceeded)
         spent = f"spent ${over.spent_usd:.4f} of ${over.limit_usd:.4f}" if over else "over budget"

@@ -193,14 +193,27 @@ def events(
 def approve(
     job_id: JobId,
     deploy: Annotated[bool, typer.Option("--deploy", help="approve the deploy")] = False,
+    digest: Annotated[
+        str | None,
+        typer.Option(help="with --deploy: the digest reviewed (default: the one shown here)"),
+    ] = None,
     tenant: Tenant = None,
     user: User = None,
 ) -> None:
-    """Approve the plan (or, with --deploy, the deploy)."""
+    """Approve the plan (or, with --deploy, the deploy: the digest shown is the one approved;
+    a deploy asked again meanwhile is refused)."""
 
-    def act(conn: Connected, who: Caller) -> Awaitable[list[Recorded]]:
-        approval = conn.commands.approve_deploy if deploy else conn.commands.approve_plan
-        return approval(who, job_id)
+    async def act(conn: Connected, who: Caller) -> list[Recorded]:
+        if not deploy:
+            return await conn.commands.approve_plan(who, job_id)
+        shown = digest
+        if shown is None:
+            shown = (await conn.commands.get(who, job_id)).deploy_digest or None
+            if shown:
+                console.print(f"approving deploy digest {shown}")
+        if shown is not None:
+            shown = cmd.ApproveDeploy(digest=shown).digest  # a malformed one: refused here
+        return await conn.commands.approve_deploy(who, job_id, shown)
 
     steer(job_id, tenant, user, act)
 

@@ -87,6 +87,7 @@ class Root(LazyGroup):
         "replay": (registered("replay"), "Empty a read model and rebuild it from the event log."),
         "sandbox": (group("sandbox"), "sandboxd, the sandbox daemon (bdg up starts one too)."),
         "audit": (group("audit"), "The signed audit trail: verify, export, report."),
+        "deploy": (group("deploy"), "Sites and releases: list, status, promote, rollback."),
     }
 
 

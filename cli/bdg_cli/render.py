@@ -152,7 +152,8 @@ def _(event: ev.ReviewCompleted) -> str:
 @summary.register
 def _(event: ev.DeployAwaitingApproval) -> str:
     preview = f": {_first_line(event.preview, 50)}" if event.preview else ""
-    return f"target {event.target}{preview}"
+    digest = f" [{event.digest}]" if event.digest else ""
+    return f"target {event.target}{preview}{digest}"
 
 
 @summary.register

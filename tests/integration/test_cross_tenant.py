@@ -36,6 +36,7 @@ from bdg_tools.spec import ToolContext
 from tests.gateway_stack import Keys, Stack, new_tenant
 from tests.integration.audit_rig import AuditRig
 from tests.integration.tool_jobs import COMMAND, Counting, caller_for, coding_job
+from tests.site_history import BuiltSite, project_sites, site_in_canary
 from tests.webhook_samples import encoded, github_push, headers
 
 pytestmark = pytest.mark.timeout(120)
@@ -70,11 +71,13 @@ class World:
     secret: str
     workspace: str
     ended: UUID  # a job of B's that ended, with its signed audit file
+    site: BuiltSite  # a site of B's: a stable release and one in canary
 
     def fill(self, path: str) -> str:
         return path.replace("{path:path}", "{path}").format(
             job_id=self.job, call_id=self.call, repo_id=self.repo, workspace=self.workspace,
-            number=1, path=FILE, user="alice", digest="a" * 64,
+            number=1, path=FILE, user="alice", digest="a" * 64, site_id=self.site.site_id,
+            release=self.site.canary,
         )  # fmt: skip
 
     async def as_a(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -85,10 +88,11 @@ class World:
         """Everything of B's a probe could change."""
         job = await asyncio.to_thread(self.stack.store.history, self.job)
         repo = await asyncio.to_thread(self.stack.store.history, self.repo)
+        site = await asyncio.to_thread(self.stack.store.history, self.site.site_id)
         read = await self.client.get(
             f"{SANDBOX}/workspaces/{self.workspace}/files/{FILE}", headers=self.keys.headers(self.b)
         )
-        return len(job), len(repo), read.status_code, read.content
+        return len(job), len(repo), len(site), read.status_code, read.content
 
 
 Probe = Callable[[World, str, str], Awaitable[None]]
@@ -112,8 +116,11 @@ def not_found_with(**kwargs: Any) -> Probe:
 async def lists_only_a(world: World, method: str, path: str) -> None:
     response = await world.as_a(method, path)
     assert response.status_code == 200, response.text
-    for secret in (str(world.job), str(world.repo), world.b, world.secret):
+    site = world.site
+    for secret in (str(world.job), str(world.repo), world.b, world.secret, str(site.site_id)):
         assert secret not in response.text, (path, secret)
+    assert site.canary not in response.text
+    assert site.stable not in response.text
 
 
 async def creates_a_job_of_a(world: World, method: str, path: str) -> None:
@@ -227,7 +234,7 @@ async def drops_nothing_of_b(world: World, method: str, path: str) -> None:
     """Dropping a workspace is idempotent (204 for a name the caller has none of): B's stays."""
     response = await world.as_a(method, path)
     assert response.status_code == 204, response.text
-    assert (await world.b_state())[2:] == (200, b"B's")
+    assert (await world.b_state())[3:] == (200, b"B's")
 
 
 async def creates_workspace_of_a(world: World, method: str, path: str) -> None:
@@ -369,6 +376,11 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("POST", f"{JOB}/tool-calls/{{call_id}}/approve"): not_found,
     ("POST", f"{JOB}/tool-calls/{{call_id}}/deny"): not_found_with(json={"reason": "mine"}),
     ("WS", f"{JOB}/stream"): websocket(),
+    # sites and releases: B's site and release names are nothing of A's
+    ("GET", "/sites"): lists_only_a,
+    ("GET", "/sites/{site_id}/releases"): not_found,
+    ("POST", "/releases/{release}/promote"): not_found,
+    ("POST", "/releases/{release}/rollback"): not_found_with(json={"reason": "mine"}),
     # the index
     ("POST", "/index/repos"): registers_for_a,
     ("GET", "/index/repos"): lists_only_a,
@@ -479,6 +491,12 @@ async def ended_job_with_audit_file(
     return job
 
 
+async def b_site(stack: Stack, b: str) -> BuiltSite:
+    site = await site_in_canary(stack.store, b)
+    project_sites(stack.store, stack.database_url)  # A's listing would show it if it leaked
+    return site
+
+
 @pytest.fixture(name="world")
 async def world_fixture(
     client: httpx.AsyncClient, keys: Keys, stack: Stack, live_url: str, audit_rig: AuditRig
@@ -504,12 +522,13 @@ async def world_fixture(
         client, keys, stack, live_url, a, b, job, waiting.call_id,
         UUID(registered.json()["id"]), repo_url, registered.json()["webhook_secret"], workspace,
         await ended_job_with_audit_file(client, keys, b, audit_rig),
+        await b_site(stack, b),
     )  # fmt: skip
 
 
 async def test_tenant_a_reaches_nothing_of_tenant_b(world: World) -> None:
     before = await world.b_state()
-    assert before[2:] == (200, b"B's")
+    assert before[3:] == (200, b"B's")
     for (method, path), probe in ROUTES.items():
         await probe(world, method, path)
     assert await world.b_state() == before

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.timeout(60)
 
 JOB_FIELDS = {
     "id", "tenant", "user", "goal", "repo", "state", "plan_markdown", "plan_versions", "attempt",
-    "cost_usd", "version", "created_at", "updated_at", "failed_step",
+    "cost_usd", "version", "created_at", "updated_at", "failed_step", "deploy_digest",
 }  # fmt: skip
 
 

@@ -20,13 +20,15 @@ import httpx
 import pytest
 
 from bdg_contracts import release_events as rv
+from bdg_deployer.application import Deploying, UnapprovedDeployError
 from bdg_deployer.artifacts import ArtifactStore
 from bdg_deployer.build.sandboxed import SandboxBuilder
 from bdg_deployer.canary_watch import watch_running
-from bdg_deployer.domain import ChangeSet, DeployTask
+from bdg_deployer.domain import ChangeSet, DeployTask, approval_digest, branch_name
 from bdg_deployer.edge.main import state_paths
 from bdg_deployer.edge_client import EdgeClient
 from bdg_deployer.git_branch import GitBranchDeployer
+from bdg_deployer.git_refs import find_git_dir, read_ref
 from bdg_deployer.releasing import EdgeSite, Releasing
 from bdg_deployer.site_deploy import SiteBuildError, SiteDeployer
 from bdg_jobs.application import utc_now
@@ -202,3 +204,48 @@ async def test_a_redelivered_deploy_releases_nothing_twice(world: World) -> None
     assert again == first_try
     assert again.canary
     assert (await world.releasing.sites.get("acme", sid)).version == version
+
+
+async def test_the_approval_digest_covers_the_built_artifact_and_is_what_is_published(
+    world: World,
+) -> None:
+    repo = world.root / "approved"
+    make_repo(repo, {"public/index.html": "<h1>one</h1>\n"})
+    t = task(repo)
+    shown = await world.deployer.prepare(t)
+    assert shown.artifact is not None
+    assert f"manifest sha256:{shown.artifact}" in shown.preview
+    approved = approval_digest(t.change, shown.artifact)
+    assert approval_digest(t.change, None) != approved  # the artifact is part of it
+    done = await Deploying(world.deployer).publish(t, approved)
+    assert done.branch is not None
+    sid = rv.site_id("acme", str(repo), "production")
+    site = await world.releasing.sites.get("acme", sid)
+    assert len(site.builds) == 1  # the build shown is the one released: none made after
+    [built] = site.builds.values()
+    assert site.releases[site.stable or ""].digest == built.digest == shown.artifact
+
+
+async def test_an_artifact_other_than_the_approved_one_publishes_nothing(
+    world: World, tmp_path: Path
+) -> None:
+    repo = world.root / "swapped"
+    make_repo(repo, {"public/index.html": "<h1>one</h1>\n"})
+    t = task(repo)
+    shown = await world.deployer.prepare(t)
+    approved = approval_digest(t.change, shown.artifact)
+    # Another build of the same job lands after the approval (a stale replica, a tampering):
+    # what would go out is no longer what the approver saw.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "index.html").write_text("<h1>not reviewed</h1>\n")
+    sid = rv.site_id("acme", str(repo), "production")
+    await world.releasing.store_build("acme", sid, other, "static", t.job_id)
+    with pytest.raises(UnapprovedDeployError) as refused:
+        await Deploying(world.deployer).publish(t, approved)
+    assert approved in str(refused.value)
+    assert await world.deployer.publishing_digest(t) in str(refused.value)
+    site = await world.releasing.sites.get("acme", sid)
+    assert site.releases == {}  # nothing released
+    git_dir = find_git_dir(repo).path
+    assert read_ref(git_dir, f"refs/heads/{branch_name(t.job_id)}") is None  # nor delivered

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from bdg_contracts.base import Contract
-from bdg_contracts.events import ModelRole, PlanApprovalMode
+from bdg_contracts.events import APPROVAL_DIGEST, ModelRole, PlanApprovalMode
 from bdg_contracts.numbers import MAX_INT4, Amount
 from bdg_contracts.text import NOT_BLANK, Text
 
@@ -46,7 +46,12 @@ class ApprovePlan(Contract):
 
 
 class ApproveDeploy(Contract):
-    """The reviewed change may be deployed."""
+    """The reviewed change may be deployed: ``digest`` is the one the caller was shown
+    (``deploy_digest`` of the job); another one is refused. None: the one the job asks for."""
+
+    digest: str | None = Field(
+        default=None, pattern=APPROVAL_DIGEST, description="sha256:<64 hex>, as shown"
+    )
 
 
 class PauseJob(Contract):
@@ -83,3 +88,15 @@ class RegisterRepo(Contract):
         default=None, max_length=200, description="globs; default code+docs"
     )
     exclude: tuple[Glob, ...] = Field(default=(), max_length=200)
+
+
+class PromoteRelease(Contract):
+    """A release serves the site's production URL (one click: nothing is rebuilt)."""
+
+    reason: Reason = ""
+
+
+class RollBackRelease(Contract):
+    """A release in canary stops getting traffic, or a serving one gives way to the one before."""
+
+    reason: Reason = ""

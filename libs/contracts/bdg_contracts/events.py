@@ -192,14 +192,37 @@ class ReviewCompleted(Event):
     notes: str = ""
 
 
+APPROVAL_DIGEST = r"^sha256:[0-9a-f]{64}$"
+
+
 class DeployAwaitingApproval(Event):
+    """v2 added ``digest``: what the approver is shown and must name, the sha256 of the base
+    commit, the patches and the artifact manifest ("" when asked before digests)."""
+
+    class_version = 2
+
     target: str
     preview: str = ""
+    digest: str = Field(default="", pattern=rf"{APPROVAL_DIGEST}|^$")
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("digest", "")
 
 
 class DeployApproved(Event):
+    """v2 added ``digest``: the digest approved, the one the deployer must publish ("" when
+    approved before digests)."""
+
+    class_version = 2
     personal = ("approved_by",)
+
     approved_by: str
+    digest: str = Field(default="", pattern=rf"{APPROVAL_DIGEST}|^$")
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("digest", "")
 
 
 class DeliveredBranch(Contract):

@@ -23,8 +23,22 @@ DIGEST = r"^[0-9a-f]{64}$"  # sha256, hex
 NAME = r"^[a-z0-9][a-z0-9-]{0,62}$"  # a DNS label: targets and release names go in host names
 
 
+JOB_TARGET = "production"  # where a job's site is deployed
+
+
 def site_id(tenant_id: str, repo: str, target: str) -> UUID:
     return uuid.uuid5(_SITE_NAMESPACE, f"{tenant_id}\n{normalize_repo(repo)}\n{target}")
+
+
+def job_site_repo(repo: str, job_id: UUID) -> str:
+    """The repository a job's site is keyed by: the job's, or the job itself when it named
+    none (its workspace started empty)."""
+    return repo or f"job:{job_id}"
+
+
+def job_site_id(tenant_id: str, repo: str, job_id: UUID) -> UUID:
+    """The site a job's releases go to: the deployer and the job's stream agree on it."""
+    return site_id(tenant_id, job_site_repo(repo, job_id), JOB_TARGET)
 
 
 class SiteEvent(Event):

@@ -11,6 +11,10 @@ class IllegalTransitionError(DomainError):
     """The job's state does not allow that event."""
 
 
+class DigestMismatchError(DomainError):
+    """A deploy approval naming another digest than the one awaiting approval (a 409)."""
+
+
 class JobNotFoundError(LookupError):
     """No such job, or not the caller's tenant's (the same answer, on purpose)."""
 

@@ -38,6 +38,7 @@ class JobFacts(Aggregate):
     review_reworks: int = 0
     canary: bool = False
     deployed_url: str = ""
+    deploy_digest: str = ""  # what the pending deploy approval must name ("" before digests)
     delivered_branch: ev.DeliveredBranch | None = None
     # service -> the settings it recorded (those not at their defaults), for replays
     service_settings: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -121,6 +122,10 @@ class JobFacts(Aggregate):
             self.review_reworks += 1
             self.attempt += 1
             self.state = JobState.coding
+
+    @_mutate.register
+    def _(self, event: ev.DeployAwaitingApproval) -> None:
+        self.deploy_digest = event.digest
 
     @_mutate.register
     def _(self, event: ev.Deployed) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from bdg_contracts import events as ev
 from bdg_contracts.states import Step
 from bdg_jobs.aggregate import Cause
-from bdg_jobs.errors import IllegalTransitionError
+from bdg_jobs.errors import DigestMismatchError, IllegalTransitionError
 from bdg_jobs.job_control import ControlDecisions
 
 
@@ -68,15 +68,30 @@ class WorkDecisions(ControlDecisions):
                 review.version,
             )
 
-    def await_deploy_approval(self, cause: Cause, target: str, preview: str = "") -> None:
+    def await_deploy_approval(
+        self, cause: Cause, target: str, preview: str = "", digest: str = ""
+    ) -> None:
         if not self.review_approved:
             raise IllegalTransitionError(
                 "cannot ask for deploy approval before an approving review"
             )
-        self._append(ev.DeployAwaitingApproval, cause, target=target, preview=preview)
+        self._append(
+            ev.DeployAwaitingApproval, cause, target=target, preview=preview, digest=digest
+        )
 
-    def approve_deploy(self, cause: Cause, approved_by: str) -> None:
-        self._append(ev.DeployApproved, cause, approved_by=approved_by)
+    def approve_deploy(self, cause: Cause, approved_by: str, digest: str | None = None) -> None:
+        """``digest``: the one the approver reviewed; it must be the one asked for. None (a
+        client from before digests) approves the one asked for: while a job awaits approval
+        its digest cannot change (a DeployAwaitingApproval comes only from reviewing), so it
+        is the digest that client was shown; the deployer publishes nothing else."""
+        pending = self.deploy_digest
+        if digest is not None and digest != pending:
+            raise DigestMismatchError(
+                f"the deploy awaiting approval has digest {pending or '(none)'}; the approval "
+                f"names {digest}: "
+                "look at the deploy again (GET /jobs/{id}: deploy_digest) and approve that"
+            )
+        self._append(ev.DeployApproved, cause, approved_by=approved_by, digest=pending)
 
     def deploy(
         self,

@@ -314,6 +314,33 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        14,
+        "sites and releases read model (bdg_jobs.site_reading.projection)",
+        (
+            # The site's JSON as the sites API shows it; tenant first: every read is scoped.
+            """CREATE TABLE bdg_sites (
+                site_id UUID PRIMARY KEY,
+                tenant TEXT NOT NULL,
+                version INT NOT NULL,
+                updated_at TIMESTAMPTZ,
+                site JSONB NOT NULL
+            )""",
+            "CREATE INDEX bdg_sites_tenant ON bdg_sites (tenant, updated_at DESC)",
+            # A release's name is unique per tenant: the promote and rollback routes find it.
+            """CREATE TABLE bdg_site_releases (
+                tenant TEXT NOT NULL,
+                release TEXT NOT NULL,
+                site_id UUID NOT NULL,
+                job_id UUID,
+                created_at TIMESTAMPTZ NOT NULL,
+                release_json JSONB NOT NULL,
+                PRIMARY KEY (tenant, release)
+            )""",
+            "CREATE INDEX bdg_site_releases_site ON bdg_site_releases (site_id, created_at DESC)",
+            "CREATE INDEX bdg_site_releases_job ON bdg_site_releases (job_id)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

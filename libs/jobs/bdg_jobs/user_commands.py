@@ -135,8 +135,13 @@ class JobCommands:
     async def approve_plan(self, caller: Caller, job_id: UUID) -> list[Recorded]:
         return await self._do(caller, job_id, lambda j, k: j.approve_plan(k, caller.user_id))
 
-    async def approve_deploy(self, caller: Caller, job_id: UUID) -> list[Recorded]:
-        return await self._do(caller, job_id, lambda j, k: j.approve_deploy(k, caller.user_id))
+    async def approve_deploy(
+        self, caller: Caller, job_id: UUID, digest: str | None = None
+    ) -> list[Recorded]:
+        """``digest``: the one shown to the caller (None: the one the job asks for)."""
+        return await self._do(
+            caller, job_id, lambda j, k: j.approve_deploy(k, caller.user_id, digest)
+        )
 
     async def pause(self, caller: Caller, job_id: UUID, c: cmd.PauseJob) -> list[Recorded]:
         return await self._do(caller, job_id, lambda j, k: j.pause(k, c.reason))

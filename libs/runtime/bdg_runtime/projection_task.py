@@ -8,16 +8,19 @@ from typing import Any
 import psycopg
 
 from bdg_jobs.agent_config import AgentConfigProjection
-from bdg_jobs.projector import catch_up
+from bdg_jobs.projector import Projection, catch_up
 from bdg_jobs.store import JobStore
 
 
 class ProjectionTask:
-    name = "agent_config"
+    """One read model (``agent_config`` unless told), with its own position and connection."""
 
-    def __init__(self, store: JobStore, database_url: str) -> None:
+    def __init__(
+        self, store: JobStore, database_url: str, projection: Projection | None = None
+    ) -> None:
         self.store, self.url = store, database_url
-        self.projection = AgentConfigProjection()
+        self.projection = projection or AgentConfigProjection()
+        self.name = self.projection.name
         self._conn: psycopg.Connection[Any] | None = None
 
     def _step(self) -> int:

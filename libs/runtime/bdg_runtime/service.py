@@ -19,6 +19,7 @@ from nats.js import JetStreamContext
 from bdg_contracts import subjects
 from bdg_jobs.application import JobApplication
 from bdg_jobs.migrations import migrate
+from bdg_jobs.site_reading.projection import SitesProjection
 from bdg_jobs.store import JobStore
 from bdg_runtime.bus import (
     BusUnreachableError,
@@ -118,13 +119,14 @@ async def serve(
     for reaction in handlers:
         consumer.register(reaction)
     projection = ProjectionTask(store, database_url)
+    sites = ProjectionTask(store, database_url, SitesProjection())
     relay = Relay(store, publisher, database_url)
     reconciler = Reconciler(database_url, redrive, settings.bdg_reconcile_after_seconds)
     background = [
         asyncio.create_task(
             follow(
                 database_url,
-                [relay, projection, reconciler],
+                [relay, projection, sites, reconciler],
                 stop,
                 standby=name in INTERACTIVE,  # the API leaves background work to workers
             )
@@ -146,6 +148,7 @@ async def serve(
         await relay.close()
         await heartbeats.close()
         projection.close()
+        sites.close()
         with contextlib.suppress(Exception):
             await nc.drain()
         store.close()

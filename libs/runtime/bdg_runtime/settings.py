@@ -92,6 +92,13 @@ class Settings(BaseSettings):
         "logged); unset: not served",
     )
     bdg_metrics_host: str = Field(default="127.0.0.1", description="address of /metrics")
+    bdg_edge_host: str = Field(
+        default="127.0.0.1", description="the edge's listening address (0.0.0.0 in a container)"
+    )
+    bdg_edge_port: int = Field(default=8790, ge=1, le=65535, description="the edge's port")
+    bdg_edge_url: str = Field(
+        default="", description="where the deployer reaches the edge; unset: 127.0.0.1 and its port"
+    )
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
     jwt_algorithm: str = Field(default="HS256", pattern="^(HS256|RS256|EdDSA)$")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 
-from bdg_deployer.domain import Deployment, DeployTask, Release
+from bdg_deployer.domain import Deployment, DeployTask, Release, approval_digest
 
 
 class AbstractDeployProvider(abc.ABC):
@@ -23,3 +23,8 @@ class AbstractDeployProvider(abc.ABC):
     @abc.abstractmethod
     async def roll_back(self, task: DeployTask) -> str:
         """Undo ``task.deployed_url``; returns the URL now serving (may be empty)."""
+
+    async def publishing_digest(self, task: DeployTask) -> str:
+        """The approval digest of what ``deploy`` would publish now: the change alone, unless
+        the provider builds an artifact (checked against the approved digest first)."""
+        return approval_digest(task.change, None)

@@ -1,4 +1,9 @@
-"""Deployer use cases: ask for deploy approval, deploy, roll back."""
+"""Deployer use cases: ask for deploy approval, deploy, roll back.
+
+The approval names a digest of what was shown (``approval_digest``); before publishing, the
+digest of what would be published is computed again, and a difference fails the step with both
+digests named: nothing unapproved goes out.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,13 @@ from bdg_contracts import events as ev
 from bdg_contracts.base import Event
 from bdg_contracts.states import JobState
 from bdg_deployer.adapters import AbstractDeployProvider
-from bdg_deployer.domain import DeployTask, change_of
+from bdg_deployer.domain import Deployment, DeployTask, approval_digest, change_of
 from bdg_jobs.domain import Job
-from bdg_runtime.reactions import Delivery
+from bdg_runtime.reactions import Delivery, StepError
+
+
+class UnapprovedDeployError(StepError):
+    """What would be published is not what was approved."""
 
 
 async def _task(delivery: Delivery[Event], job: Job) -> DeployTask:
@@ -21,6 +30,7 @@ async def _task(delivery: Delivery[Event], job: Job) -> DeployTask:
         change_of(history),
         approved_at=delivery.event.occurred_at,
         delivered=job.delivered_branch,
+        approved_digest=job.deploy_digest,
     )
 
 
@@ -32,19 +42,37 @@ class Deploying:
         job = await delivery.job_to_work_on(JobState.reviewing)
         if job is None:
             return
-        release = await self.provider.prepare(await _task(delivery, job))
+        task = await _task(delivery, job)
+        release = await self.provider.prepare(task)
+        digest = release.digest
+        if digest is None:
+            digest = approval_digest(task.change, release.artifact)
         await delivery.react(
-            lambda job, cause: job.await_deploy_approval(cause, release.target, release.preview)
+            lambda job, cause: job.await_deploy_approval(
+                cause, release.target, release.preview, digest
+            )
         )
 
     async def deploy(self, delivery: Delivery[ev.DeployApproved]) -> None:
         job = await delivery.job_to_work_on(JobState.deploying)
         if job is None:
             return
-        done = await self.provider.deploy(await _task(delivery, job))
+        done = await self.publish(await _task(delivery, job), delivery.event.digest)
         await delivery.react(
             lambda job, cause: job.deploy(cause, done.url, done.canary, done.branch)
         )
+
+    async def publish(self, task: DeployTask, approved: str) -> Deployment:
+        """Deploy what was approved, or nothing: ``approved`` is "" for approvals recorded
+        before digests."""
+        if approved:
+            now = await self.provider.publishing_digest(task)
+            if now != approved:
+                raise UnapprovedDeployError(
+                    f"the deploy approved has digest {approved}, what would be published now "
+                    f"has {now}: nothing was published; ask for approval again"
+                )
+        return await self.provider.deploy(task)
 
     async def roll_back(self, delivery: Delivery[ev.RollbackRequested]) -> None:
         job = await delivery.job_to_work_on(JobState.deploying)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +42,7 @@ class DeployTask:
     change: ChangeSet = ChangeSet()
     approved_at: datetime | None = None  # the deploy approval's time: the commit's date
     delivered: ev.DeliveredBranch | None = None  # what an earlier deploy of the job delivered
+    approved_digest: str = ""  # what the approval named ("" before digests)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class Release:
 
     target: str
     preview: str = ""
+    artifact: str | None = None  # the built artifact's manifest digest (a site), else None
+    digest: str | None = None  # from a record ("" before digests); None: approval_digest
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,19 @@ class Deployment:
     url: str
     canary: bool = False
     branch: ev.DeliveredBranch | None = None
+
+
+def approval_digest(change: ChangeSet, artifact: str | None) -> str:
+    """What an approver reviews, as one digest: the base, every patch in order, the artifact's
+    manifest. Canonical JSON, so the deployer computes the same digest again before publishing."""
+    reviewed = {
+        "base": change.base_commit or f"ref:{change.base_ref}",
+        "repo": change.repo,
+        "patches": [hashlib.sha256(p.encode()).hexdigest() for p in change.patches],
+        "artifact": artifact,
+    }
+    encoded = json.dumps(reviewed, sort_keys=True, separators=(",", ":")).encode()
+    return f"sha256:{hashlib.sha256(encoded).hexdigest()}"
 
 
 def ready_to_ship(review: ev.ReviewCompleted) -> bool:

@@ -142,7 +142,12 @@ class GitBranchDeployer(AbstractDeployProvider):
             return GitDir(clone, str(clone))
         return find_git_dir(Path(repo))
 
-    def _deliver(self, task: DeployTask) -> ev.DeliveredBranch:
+    async def commit_of(self, task: DeployTask) -> tuple[GitDir, str]:
+        """The commit the job's branch would name, its objects in the target repository but no
+        branch written (a site is built from it before the deploy is approved)."""
+        return await asyncio.to_thread(self._commit, task)
+
+    def _commit(self, task: DeployTask) -> tuple[GitDir, str]:
         change = task.change
         base = change.base_commit
         if base and not HASH.match(base):  # a commit id, never anything git would read otherwise
@@ -159,8 +164,6 @@ class GitBranchDeployer(AbstractDeployProvider):
             base = resolve_name(target.path, change.base_ref) or ""
             if not base:
                 raise RepositoryError(f"{change.base_ref!r} names no commit in {target.shown}")
-        branch = branch_name(task.job_id)
-        ref = f"refs/heads/{branch}"
         with tempfile.TemporaryDirectory(prefix="bdg-deliver-") as tmp:
             scratch = Path(tmp) / "scratch.git"
             form = f"--object-format={object_format(target)}"
@@ -168,13 +171,19 @@ class GitBranchDeployer(AbstractDeployProvider):
             alternates = scratch / "objects" / "info" / "alternates"
             alternates.write_text(f"{(target.path / 'objects').resolve()}\n")
             sha = commit(scratch, task, base)
-            existing = read_ref(target.path, ref)
-            if existing is not None and existing != sha:
-                raise RepositoryError(
-                    f"branch {branch} already exists in {target.shown} at {existing}, not at this "
-                    f"job's commit {sha}: delete or rename it, then retry the step"
-                )
-            copy_objects(scratch / "objects", target.path)
-            if existing is None:
-                write_ref(target.path, ref, sha)
+            copy_objects(scratch / "objects", target.path)  # objects only: no branch yet
+        return target, sha
+
+    def _deliver(self, task: DeployTask) -> ev.DeliveredBranch:
+        target, sha = self._commit(task)
+        branch = branch_name(task.job_id)
+        ref = f"refs/heads/{branch}"
+        existing = read_ref(target.path, ref)
+        if existing is not None and existing != sha:
+            raise RepositoryError(
+                f"branch {branch} already exists in {target.shown} at {existing}, not at this "
+                f"job's commit {sha}: delete or rename it, then retry the step"
+            )
+        if existing is None:
+            write_ref(target.path, ref, sha)
         return ev.DeliveredBranch(repository=target.shown, branch=branch, commit=sha)

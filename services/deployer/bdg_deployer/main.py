@@ -19,7 +19,7 @@ from bdg_deployer.application import Deploying
 from bdg_deployer.artifacts import ArtifactStore
 from bdg_deployer.build.sandboxed import SandboxBuilder
 from bdg_deployer.canary_watch import watch_canaries
-from bdg_deployer.edge.main import DEFAULT_PORT, state_paths
+from bdg_deployer.edge.main import state_paths
 from bdg_deployer.edge_client import EdgeClient
 from bdg_deployer.git_branch import GitBranchDeployer
 from bdg_deployer.handlers import DeployerHandlers
@@ -73,8 +73,9 @@ def releasing(ctx: service.ServiceContext) -> Releasing:
     """Sites on the edge (route table and artifacts under the state dir) or on the cloud
     provider a tenant chose for the site's target (providers/choose.py)."""
     routes, artifacts = state_paths(ctx.settings.bdg_home)
-    port = int(os.environ.get("BDG_EDGE_PORT", DEFAULT_PORT))
-    edge = EdgeSite(routes, ArtifactStore(artifacts), EdgeClient(f"http://127.0.0.1:{port}"), port)
+    port = ctx.settings.bdg_edge_port
+    url = ctx.settings.bdg_edge_url or f"http://127.0.0.1:{port}"
+    edge = EdgeSite(routes, ArtifactStore(artifacts), EdgeClient(url), port)
     try:
         key = load_key(ctx.settings.bdg_home)
         default = default_provider()

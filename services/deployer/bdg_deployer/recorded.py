@@ -64,7 +64,10 @@ class RecordedDeploys(AbstractDeployProvider):
 
     async def prepare(self, task: DeployTask) -> Release:
         e = _next(self.releases, "deploy approval request")
-        return Release(e.target, e.preview)
+        return Release(e.target, e.preview, digest=e.digest)
+
+    async def publishing_digest(self, task: DeployTask) -> str:
+        return task.approved_digest  # a replay publishes nothing: the record was checked
 
     async def deploy(self, task: DeployTask) -> Deployment:
         e = _next(self.deploys, "deploy")

@@ -5,9 +5,10 @@ Every approved job's change is delivered as a branch first (``GitBranchDeployer`
 repository that is no site (a library, a CLI) that is the deploy, and the job says so. A site
 (``detect_site`` on the delivered commit) is built in sandboxd, recorded in the site aggregate,
 released at its preview URL and rolled out; the canary watch (``canary_watch.py``) decides the
-rest. The provider is checked before the build: an unknown one or missing credentials fail the
-step with nothing built. A failed build or a refused release fails the step with what went
-wrong.
+rest. The site is built before the deploy is approved, so the approval's digest covers the
+artifact; the deploy releases that build. The provider is checked before the build: an unknown
+one or missing credentials fail the step with nothing built. A failed build or a refused
+release fails the step with what went wrong.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from uuid import UUID
 
 from bdg_contracts import release_events as rv
 from bdg_deployer.adapters import AbstractDeployProvider
-from bdg_deployer.build.detect import BuildDetectionError, detect_site
+from bdg_deployer.build.detect import BuildDetectionError, BuildPlan, detect_site
 from bdg_deployer.build.sandboxed import SandboxBuilder, Source
-from bdg_deployer.domain import Deployment, DeployTask, Release
+from bdg_deployer.domain import Deployment, DeployTask, Release, approval_digest
 from bdg_deployer.git_branch import GitBranchDeployer
 from bdg_deployer.providers.local import LocalEdge
 from bdg_deployer.releasing import ReleaseRefusedError, Releasing
@@ -30,10 +31,10 @@ from bdg_deployer.site_routes import production_url, site_label
 from bdg_deployer.site_tree import site_tree
 from bdg_jobs.aggregate import Cause
 from bdg_jobs.site_commands import SiteNotFoundError
-from bdg_jobs.sites import Site
+from bdg_jobs.sites import Build, Site
 from bdg_runtime.reactions import StepError
 
-TARGET = "production"
+TARGET = rv.JOB_TARGET
 
 
 class SiteBuildError(StepError):
@@ -55,61 +56,109 @@ class SiteDeployer(AbstractDeployProvider):
     releasing: Releasing
 
     async def prepare(self, task: DeployTask) -> Release:
-        return await self.branch.prepare(task)
+        """The branch to be, and for a site its build: the approver is shown the artifact,
+        and the approval's digest covers its manifest."""
+        shown = await self.branch.prepare(task)
+        plan = await self._site_plan(task)
+        if plan is None:
+            return shown
+        built = await self._build(task, plan)
+        assert built.digest is not None
+        preview = (
+            f"{shown.preview}; site build {built.name} ({plan.command}): {built.files} file(s), "
+            f"{built.size} bytes, manifest sha256:{built.digest}"
+        )
+        return Release(shown.target, preview, artifact=built.digest)
+
+    async def publishing_digest(self, task: DeployTask) -> str:
+        built = await self._job_build(task)
+        return approval_digest(task.change, built.digest if built else None)
 
     async def roll_back(self, task: DeployTask) -> str:
         """The job's branch goes; on a site, the job's release in canary or serving is rolled
         back (to the release before it: nothing is rebuilt). The URL serving now."""
         shown = await self.branch.roll_back(task)
-        tenant, repo = task.tenant_id, task.change.repo or f"job:{task.job_id}"
-        try:
-            site = await self.releasing.sites.get(tenant, rv.site_id(tenant, repo, TARGET))
-        except SiteNotFoundError:
+        site = await self._site(task)
+        if site is None:
             return shown  # no site: the branch was the deploy
         live = {site.stable, site.canary.release if site.canary else None}
         for release in site.releases_of_job(task.job_id):
             if release in live:
                 by = f"job:{task.job_id}"
-                await self.releasing.roll_back(tenant, site.site_id, release, by, by_user=False)
+                await self.releasing.roll_back(
+                    task.tenant_id, site.site_id, release, by, by_user=False
+                )
         return serving_url(site, self.releasing.edge.port)
 
     async def deploy(self, task: DeployTask) -> Deployment:
+        """The branch, then the build approved (``Deploying`` checked its digest): released at
+        its preview URL and rolled out. A deploy approved before digests builds here."""
         delivered = await self.branch.deploy(task)
         if delivered.branch is None:
             return delivered
-        target = await self.branch.git_dir(task)
-        paths, package = await asyncio.to_thread(site_tree, target, delivered.branch.commit)
+        built = await self._job_build(task)
+        if built is None:
+            plan = None if task.approved_digest else await self._site_plan(task)
+            if plan is None:
+                return delivered  # no site: the branch is the deploy
+            built = await self._build(task, plan)
+        tenant, site_id = task.tenant_id, rv.site_id(task.tenant_id, _repo(task), TARGET)
+        site = await self.releasing.sites.get(tenant, site_id)
+        if site.releases_of_job(task.job_id):  # a redelivery after a crash: released already
+            return await self._deployment(tenant, site_id, delivered, task)
         try:
-            plan = detect_site(paths, package)
+            release = await self.releasing.release(tenant, site_id, built.name)
+        except ReleaseRefusedError as error:
+            raise SiteBuildError(str(error)) from error
+        await self.releasing.roll_out(tenant, site_id, release)
+        return await self._deployment(tenant, site_id, delivered, task)
+
+    async def _site_plan(self, task: DeployTask) -> BuildPlan | None:
+        """How the job's tree builds as a site; None when it is no site."""
+        target, commit = await self.branch.commit_of(task)
+        paths, package = await asyncio.to_thread(site_tree, target, commit)
+        try:
+            return detect_site(paths, package)
         except BuildDetectionError as error:
             raise SiteBuildError(str(error)) from error
-        if plan is None:
-            return delivered  # no site: the branch is the deploy
-        change = task.change
+
+    async def _site(self, task: DeployTask) -> Site | None:
+        tenant = task.tenant_id
+        try:
+            return await self.releasing.sites.get(tenant, rv.site_id(tenant, _repo(task), TARGET))
+        except SiteNotFoundError:
+            return None
+
+    async def _job_build(self, task: DeployTask) -> Build | None:
+        """The job's newest finished build (what its approval was shown)."""
+        site = await self._site(task)
+        builds = [] if site is None else list(site.builds.values())
+        done = [b for b in builds if b.source_job == task.job_id and b.digest is not None]
+        return done[-1] if done else None
+
+    async def _build(self, task: DeployTask, plan: BuildPlan) -> Build:
+        """The job's finished build, or a new one in the sandbox (``SiteBuildError`` if it
+        fails, with its output)."""
+        found = await self._job_build(task)
+        if found is not None:  # a redelivery: built already
+            return found
+        change, tenant = task.change, task.tenant_id
         source = Source(change.repo, change.base_commit or change.base_ref, change.patches)
-        sites, tenant = self.releasing.sites, task.tenant_id
         cause = Cause("deployer", self.releasing.clock(), None)
-        site = await sites.ensure(tenant, cause, change.repo or f"job:{task.job_id}", TARGET)
-        if site.releases_of_job(task.job_id):  # a redelivery after a crash: released already
-            return await self._deployment(tenant, site.site_id, delivered, task)
+        site = await self.releasing.sites.ensure(tenant, cause, _repo(task), TARGET)
         try:  # an unknown provider or missing credentials: refused before any build
             await self.releasing.target_of(tenant, site)
         except ReleaseRefusedError as error:
             raise SiteBuildError(str(error)) from error
         with tempfile.TemporaryDirectory(prefix="bdg-site-build-") as tmp:
             outcome = await self.builder.build(tenant, source, Path(tmp) / "site")
-            build = await self.releasing.store_build(
+            name = await self.releasing.store_build(
                 tenant, site.site_id, outcome.folder, plan.command, task.job_id, outcome.output
             )
-        built = (await sites.get(tenant, site.site_id)).builds[build]
+        built = (await self.releasing.sites.get(tenant, site.site_id)).builds[name]
         if built.failed is not None:
             raise SiteBuildError(f"the site's build ({plan.command}) failed:\n{built.failed}")
-        try:
-            release = await self.releasing.release(tenant, site.site_id, build)
-        except ReleaseRefusedError as error:
-            raise SiteBuildError(str(error)) from error
-        await self.releasing.roll_out(tenant, site.site_id, release)
-        return await self._deployment(tenant, site.site_id, delivered, task)
+        return built
 
     async def _deployment(
         self, tenant: str, site_id: UUID, delivered: Deployment, task: DeployTask
@@ -121,3 +170,7 @@ class SiteDeployer(AbstractDeployProvider):
         ours = set(site.releases_of_job(task.job_id))
         canary = site.canary is not None and site.canary.release in ours
         return Deployment(url, canary=canary, branch=delivered.branch)
+
+
+def _repo(task: DeployTask) -> str:
+    return rv.job_site_repo(task.change.repo, task.job_id)

@@ -97,8 +97,18 @@ async def approve_plan(job_id: JobId, caller: CurrentCaller, commands: Commands)
 
 
 @router.post("/{job_id}/deploy/approve")
-async def approve_deploy(job_id: JobId, caller: CurrentCaller, commands: Commands) -> JobView:
-    return await _after(commands, caller, job_id, await commands.approve_deploy(caller, job_id))
+async def approve_deploy(
+    job_id: JobId,
+    caller: CurrentCaller,
+    commands: Commands,
+    body: Annotated[cmd.ApproveDeploy | None, Body()] = None,
+) -> JobView:
+    """Approve the deploy whose ``deploy_digest`` the caller reviewed: another digest is a 409
+    naming both, and nothing is approved or published. Without one (clients from before
+    digests), the digest the job asks for is approved: it cannot change while the job waits."""
+    digest = body.digest if body else None
+    recorded = await commands.approve_deploy(caller, job_id, digest)
+    return await _after(commands, caller, job_id, recorded)
 
 
 @router.post("/{job_id}/pause")

@@ -26,6 +26,7 @@ from bdg_gateway import (
     privacy_routes,
     sandbox_routes,
     screenshot_routes,
+    site_routes,
     thread_routes,
     tool_routes,
     web_static,
@@ -88,6 +89,7 @@ def create_app(
     app.include_router(webhook_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(privacy_routes.router)
+    site_routes.install(app, commands, queries.pool)
     sandbox_routes.install(app, sandbox)
     app.include_router(login_routes.router)
     app.include_router(thread_routes.router)

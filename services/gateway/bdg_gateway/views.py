@@ -32,6 +32,7 @@ class JobView(View):
     created_at: datetime | None
     updated_at: datetime | None
     failed_step: Step | None
+    deploy_digest: str | None = None  # the deploy last asked for: what an approval must name
 
     @classmethod
     def of(cls, job: Job) -> JobView:
@@ -50,6 +51,7 @@ class JobView(View):
             created_at=job.created_at,
             updated_at=job.updated_at,
             failed_step=job.failed_step,
+            deploy_digest=job.deploy_digest or None,
         )
 
 

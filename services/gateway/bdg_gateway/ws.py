@@ -4,6 +4,8 @@ The seam: subscribe to the job's NATS subject first (buffering), then backfill f
 then send buffered and live events, skipping versions already sent. A live event that skips
 ahead is preceded by the missing versions read from the store; an idle stream re-reads the store
 now and then, so an event whose publish was lost (the relay publishes it later) still arrives.
+The release events of the job's releases come on the same socket as ``{"type": "release"}``
+frames (``release_frames.py``), while the stream is open.
 Close codes: 1000 the job ended (done, failed or cancelled; the reason is the state), sent after
 its last event; 4400 bad request, 4401 not authenticated, 4404 no such job (for this tenant).
 """
@@ -12,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Iterable
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -25,6 +29,7 @@ from bdg_contracts.numbers import MAX_INT4
 from bdg_contracts.states import ENDED_STATES
 from bdg_gateway.auth import AuthError, bearer_token
 from bdg_gateway.deps import Gateway, gateway_of
+from bdg_gateway.release_frames import ReleaseFrames
 from bdg_gateway.views import StreamedEvent
 from bdg_jobs.domain import Job
 from bdg_jobs.errors import JobNotFoundError
@@ -81,6 +86,7 @@ class JobStream:
         self.sent = 0
         self.job = Job.blank(job_id, caller.tenant_id)  # as of the newest event seen: over?
         self.shown = Job.blank(job_id, caller.tenant_id)  # as of the last event sent: its cost
+        self.sending = asyncio.Lock()  # job events and release frames share the socket
 
     async def run(self, from_version: int) -> None:
         subject = subjects.job_events(self.caller.tenant_id, self.job_id)
@@ -114,12 +120,16 @@ class JobStream:
             self.overflowed = True
 
     async def _until_disconnected(self) -> None:
+        store, nc = self.gateway.commands.app.store, self.gateway.nc
+        frames = ReleaseFrames(store, nc, self.caller.tenant_id, self.job_id, self.job.repo)
+        releases = asyncio.create_task(frames.follow(self._send_frame))
         pump = asyncio.create_task(self._pump())
         closed = asyncio.create_task(self._receive_until_closed())
         done, pending = await asyncio.wait({pump, closed}, return_when=asyncio.FIRST_COMPLETED)
+        releases.cancel()
         for task in pending:
             task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await asyncio.gather(releases, *pending, return_exceptions=True)
         error = pump.exception() if pump in done else None
         if error is not None and not isinstance(error, WebSocketDisconnect | OSError):
             log.error("stream of job %s failed", self.job_id, exc_info=error)
@@ -162,10 +172,15 @@ class JobStream:
                 continue
             self.shown.apply(event)
             frame = StreamedEvent.after(event, self.shown.cost_usd)
-            await self.ws.send_text(frame.model_dump_json())
+            async with self.sending:
+                await self.ws.send_text(frame.model_dump_json())
             self.sent = event.version
             if self._ended():
                 return
+
+    async def _send_frame(self, frame: dict[str, Any]) -> None:
+        async with self.sending:
+            await self.ws.send_text(json.dumps(frame))
 
 
 def _decode(msg: Msg) -> Event | None:

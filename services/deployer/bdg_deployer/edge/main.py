@@ -1,13 +1,13 @@
 """The edge's composition root: ``python -m bdg_deployer.edge.main`` (``bdg up`` starts it).
 
-Listens on 127.0.0.1 only (``BDG_EDGE_PORT``, default 8790): the local provider is for this
-machine; reading its route table and artifacts from the state dir the deployer writes to.
+Listens on ``BDG_EDGE_HOST`` (default 127.0.0.1: the local provider is for this machine; 0.0.0.0
+in a container) and ``BDG_EDGE_PORT`` (default 8790), reading its route table and artifacts from
+the state dir the deployer writes to.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import sys
 from pathlib import Path
@@ -28,12 +28,12 @@ def state_paths(home: Path) -> tuple[Path, Path]:
     return root / "edge" / "routes.json", root / "artifacts"
 
 
-def listen(port: int) -> socket.socket:
+def listen(port: int, host: str = "127.0.0.1") -> socket.socket:
     """The edge's socket; a port taken by another stack is a configuration error (exit 2:
     ``bdg up`` does not restart it in a loop)."""
     sock = socket.socket()
     try:
-        sock.bind(("127.0.0.1", port))
+        sock.bind((host, port))
     except OSError as error:
         log.error("edge: port %d: %s; set BDG_EDGE_PORT to a free port", port, error)
         sys.exit(2)
@@ -42,9 +42,10 @@ def listen(port: int) -> socket.socket:
 
 def run() -> None:
     logging.basicConfig(level=logging.INFO)
-    routes, artifacts = state_paths(Settings().bdg_home)
-    port = int(os.environ.get("BDG_EDGE_PORT", DEFAULT_PORT))
-    sock = listen(port)
+    settings = Settings()
+    routes, artifacts = state_paths(settings.bdg_home)
+    port = settings.bdg_edge_port
+    sock = listen(port, settings.bdg_edge_host)
     log.info("edge: http://<site>.localhost:%d/ serving %s", port, routes)
     app = create_app(routes, ArtifactStore(artifacts))
     config = uvicorn.Config(app, log_level="warning", access_log=False)
