@@ -25,7 +25,7 @@ def print_view(view: SiteView) -> None:
     canary = site["canary"]
     rolling = (
         f", canary {canary['release']} at {percent(canary['percent'])} "
-        f"(stage {canary['stage'] + 1}/{canary['stages']})"
+        f"(stage {canary['stage']}/{canary['stages']})"
         if canary
         else ""
     )

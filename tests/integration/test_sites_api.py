@@ -37,7 +37,7 @@ async def test_sites_and_releases_show_states_traffic_and_figures(
     [shown] = listed.json()["sites"]
     assert shown["id"] == str(site.site_id)
     assert (shown["target"], shown["stable"]) == ("production", site.stable)
-    assert shown["canary"] == {"release": site.canary, "percent": 10.0, "stage": 0, "stages": 2}
+    assert shown["canary"] == {"release": site.canary, "percent": 10.0, "stage": 1, "stages": 2}
     assert shown["production_url"] == f"http://production-{site.site_id.hex[:8]}.localhost:8790/"
 
     answer = await client.get(f"/sites/{site.site_id}/releases", headers=keys.headers(tenant))

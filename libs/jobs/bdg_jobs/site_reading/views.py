@@ -65,7 +65,7 @@ class SiteView:
             else {
                 "release": canary.release,
                 "percent": canary.percent,
-                "stage": canary.stage,
+                "stage": canary.stage + 1,  # 1 to stages: "stage 1 of 3"
                 "stages": len(canary.stages),
             },
             "updated_at": self.updated_at.isoformat() if self.updated_at else None,
