@@ -31,6 +31,7 @@ from bdg_deployer.git_branch import GitBranchDeployer
 from bdg_deployer.git_refs import find_git_dir, read_ref
 from bdg_deployer.releasing import EdgeSite, Releasing
 from bdg_deployer.site_deploy import SiteBuildError, SiteDeployer
+from bdg_jobs.aggregate import Cause
 from bdg_jobs.application import utc_now
 from bdg_jobs.site_commands import SiteCommands, SiteNotFoundError
 from bdg_jobs.store import JobStore
@@ -249,3 +250,31 @@ async def test_an_artifact_other_than_the_approved_one_publishes_nothing(
     assert site.releases == {}  # nothing released
     git_dir = find_git_dir(repo).path
     assert read_ref(git_dir, f"refs/heads/{branch_name(t.job_id)}") is None  # nor delivered
+
+
+async def test_a_promote_from_the_api_reaches_the_edge_at_the_next_watch_turn(
+    world: World,
+) -> None:
+    """The sites API and `bdg deploy` only append the decision; the deployer's watch writes
+    the edge's route from the events."""
+    repo = world.root / "clicked"
+    make_repo(repo, {"public/index.html": "<h1>one</h1>\n"})
+    first = await world.deployer.deploy(task(repo))
+    await world.deployer.deploy(task(repo, new_index("<h1>one</h1>", "<h1>two</h1>")))
+    host = first.url.removeprefix("http://").split(":")[0]
+    sid = rv.site_id("acme", str(repo), "production")
+    site = await world.releasing.sites.get("acme", sid)
+    assert site.canary is not None
+    canary, user = site.canary.release, Cause("user:ada", utc_now(), None, "ada")
+    by_hand = rv.ManualReason(by="ada")  # what SiteReads.promote appends, and nothing else
+    await world.releasing.sites.execute("acme", sid, lambda s: s.promote(user, canary, by_hand))
+    outside = {"bdg_visitor": "9999"}  # a visitor the canary's 50% never takes
+
+    async def page() -> str:
+        base = f"http://127.0.0.1:{world.port}"
+        async with httpx.AsyncClient(base_url=base, cookies=outside) as http:
+            return (await http.get("/", headers={"host": host})).text
+
+    assert await page() == "<h1>one</h1>\n"  # the edge has not heard yet
+    await watch_running(world.releasing)
+    assert await page() == "<h1>two</h1>\n"
