@@ -16,6 +16,8 @@ from openai import AsyncOpenAI
 
 from bdg_llm.embeddings import (
     BATCH,
+    MAX_TOKENS,
+    SPREAD,
     ONNX_MODEL,
     TOKENIZER,
     EmbeddingModelError,
@@ -195,3 +197,34 @@ async def test_one_window_is_the_old_truncation_and_zero_is_refused() -> None:
     assert cosine(a, b) > 0.99999  # the tails were never read
     with pytest.raises(ValueError, match="max_windows"):
         OfflineEmbedder(max_windows=0)
+
+
+async def test_batched_vectors_are_the_vectors_of_each_text_alone() -> None:
+    # One call sorts every window of every text by length and runs them together; each text's
+    # vector must still be its own, in its place (int8 quantisation scales per run: float noise).
+    embedder = OfflineEmbedder()
+    code = "".join(f"def step_{n}(items):\n    return [i * {n} for i in items]\n" for n in range(40))
+    texts = [
+        code,  # several windows, the last one short
+        "Reverse a linked list in place.",
+        "",
+        code[:700] + "\n# a tail about parsing HTTP headers\n",
+        "naïve café — ünïcode ✓ " * 30,
+        "SELECT id FROM chunks WHERE tenant = %s",
+    ]
+    batched = await embedder.embed(texts)
+    alone = [(await embedder.embed([text]))[0] for text in texts]
+    for together, single in zip(batched, alone, strict=True):
+        assert cosine(together, single) > 0.99999
+        assert max(abs(a - b) for a, b in zip(together, single, strict=True)) < 1e-3
+    assert cosine(batched[0], batched[3]) < 0.999  # distinct texts, not one vector repeated
+
+
+async def test_a_mix_of_long_and_short_texts_is_run_with_little_padding() -> None:
+    embedder = OfflineEmbedder()
+    texts = [("word " * 300) if n % 2 else f"short text {n}" for n in range(40)]
+    await embedder.embed(texts)
+    # every token once, plus [CLS] and [SEP] per window
+    ids = embedder.token_ids(texts)
+    assert embedder.tokens == sum(len(i) + 2 * len(windows_of(i, MAX_TOKENS - 2)) for i in ids)
+    assert embedder.padded_tokens <= embedder.tokens / SPREAD

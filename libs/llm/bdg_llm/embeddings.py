@@ -10,6 +10,9 @@ sentence-transformers drops everything after them; here a longer text is cut int
 (each with its own [CLS] and [SEP]), every window is run, and the mean is taken over the tokens
 of all windows. A text that fits one window gets exactly sentence-transformers' vector; a chunk
 of 512 cl100k tokens (often 400-700 WordPiece tokens) is embedded whole, not its first half.
+Throughput: the windows of every text of a call are sorted by length and run in batches of
+similar lengths (``length_batches``), so little compute goes to padding (the last window of a
+text is usually short); one session per embedder, on every core the process may use.
 Vectors of different models live in different spaces (and
 tables): never compare them across `model_name`s.
 """
@@ -66,12 +69,41 @@ TOKENIZER = DataFile(
     "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
 )
 MAX_TOKENS = 256  # the model's window (sentence-transformers' max_seq_length), [CLS]/[SEP] in
-BATCH = 32  # windows per onnxruntime run: bounds memory on long inputs
+BATCH = 32  # full windows per onnxruntime run: bounds memory on long inputs
+BATCH_TOKENS = BATCH * MAX_TOKENS  # padded tokens per run; shorter windows go more at a time
+SPREAD = 0.9  # a run takes windows down to 90% of its longest: padding stays under ~5%
 
 
 def windows_of(ids: Sequence[int], size: int) -> list[list[int]]:
     """``ids`` in consecutive windows of at most ``size`` (one empty window for no ids)."""
     return [list(ids[start : start + size]) for start in range(0, max(len(ids), 1), size)]
+
+
+def length_batches(
+    lengths: Sequence[int], max_tokens: int = BATCH_TOKENS, spread: float = SPREAD
+) -> list[list[int]]:
+    """Indices of ``lengths`` in runs of similar length, longest first: a run is at most
+    ``max_tokens`` once padded to its longest (a longer item runs alone) and holds items of at
+    least ``spread`` times its longest. A run costs its size times its longest (and more for
+    attention), whatever the real lengths; the batch size itself barely matters on a CPU."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    runs: list[list[int]] = []
+    for index in order:
+        longest = lengths[runs[-1][0]] if runs else 0
+        fits = runs and (len(runs[-1]) + 1) * longest <= max_tokens
+        if fits and lengths[index] >= spread * longest:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return runs
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, as a container's cpuset limits it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def locate(data: DataFile) -> Path:
@@ -103,12 +135,16 @@ class OfflineEmbedder:
     dims = 384
     window_tokens = MAX_TOKENS
 
-    def __init__(self, threads: int = 2, max_windows: int | None = None) -> None:
-        """``max_windows``: windows embedded per text at most (None: all; 1 is
+    def __init__(self, threads: int | None = None, max_windows: int | None = None) -> None:
+        """``threads``: onnxruntime's intra-op threads (None: every usable core);
+        ``max_windows``: windows embedded per text at most (None: all; 1 is
         sentence-transformers' truncation, kept for comparison)."""
         if max_windows is not None and max_windows < 1:
             raise ValueError(f"max_windows must be at least 1, got {max_windows}")
-        self._threads, self._max_windows = threads, max_windows
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
+        self.threads, self._max_windows = threads or usable_cores(), max_windows
+        self.tokens = self.padded_tokens = 0  # run so far: real tokens, and with padding
         self._lock = threading.Lock()
         self._loaded: tuple[Any, Any] | None = None  # (tokenizers.Tokenizer, InferenceSession)
 
@@ -128,10 +164,14 @@ class OfflineEmbedder:
                 owner.append(number)
         sums = np.zeros((len(texts), self.dims), dtype=np.float64)
         counts = np.zeros((len(texts), 1), dtype=np.float64)
-        for start in range(0, len(windows), BATCH):
-            summed, counted = self._run(session, windows[start : start + BATCH])
-            np.add.at(sums, owner[start : start + BATCH], summed)
-            np.add.at(counts, owner[start : start + BATCH], counted)
+        for run in length_batches([len(w) for w in windows]):
+            summed, counted = self._run(session, [windows[i] for i in run])
+            owners = [owner[i] for i in run]
+            np.add.at(sums, owners, summed)
+            np.add.at(counts, owners, counted)
+            with self._lock:
+                self.tokens += sum(len(windows[i]) for i in run)
+                self.padded_tokens += len(run) * len(windows[run[0]])
         pooled = sums / np.clip(counts, 1e-9, None)  # the mean over every window's tokens
         unit = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return [[float(x) for x in row] for row in unit]
@@ -172,7 +212,7 @@ class OfflineEmbedder:
                 tokenizer.no_truncation()
                 tokenizer.no_padding()
                 options = ort.SessionOptions()
-                options.intra_op_num_threads = self._threads
+                options.intra_op_num_threads = self.threads
                 options.log_severity_level = 3
                 session = ort.InferenceSession(
                     str(locate(ONNX_MODEL)), options, providers=["CPUExecutionProvider"]
