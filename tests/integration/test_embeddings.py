@@ -17,8 +17,8 @@ from openai import AsyncOpenAI
 from bdg_llm.embeddings import (
     BATCH,
     MAX_TOKENS,
-    SPREAD,
     ONNX_MODEL,
+    SPREAD,
     TOKENIZER,
     EmbeddingModelError,
     OfflineEmbedder,
@@ -203,7 +203,8 @@ async def test_batched_vectors_are_the_vectors_of_each_text_alone() -> None:
     # One call sorts every window of every text by length and runs them together; each text's
     # vector must still be its own, in its place (int8 quantisation scales per run: float noise).
     embedder = OfflineEmbedder()
-    code = "".join(f"def step_{n}(items):\n    return [i * {n} for i in items]\n" for n in range(40))
+    code = "".join(f"def step_{n}(items):\n    return [i * {n} for i in items]\n" for n in range(9))
+    code *= 5
     texts = [
         code,  # several windows, the last one short
         "Reverse a linked list in place.",

@@ -1,0 +1,158 @@
+"""Offline embedding throughput (chunks/s) beside the bare model session on the same windows.
+
+The chunks are the indexer's own: bench.index_corpus's generated repository cut by
+bdg_indexer's chunker, the first ``--chunks`` of them. They are embedded the way the indexer
+does it (``OfflineEmbedder.embed_sync`` on calls of ``--call`` chunks, every window of each).
+The raw limit is the bare onnxruntime session (same model file, same threads) running exactly
+those windows, [CLS]/[SEP] included, sorted by length, at each ``--batches`` size (padding only
+to the longest of a batch; batch 1 has none; 0 is the embedder's own runs): the best of them,
+in windows/s, is turned into chunks/s at the corpus's windows per chunk. Everything else
+(tokenising, pooling, order) is what the embedder adds or saves. Both run call by call,
+alternately, timed by the wall clock and by CPU time (less moved by other processes), and the
+load average is printed at both ends: on a shared machine the figures move with the load, the
+ratios much less. The CPU-time rate times the cores is what an idle machine would give at best.
+
+    uv run python -m bench.embed_throughput [--chunks 96] [--call 64] [--batches 0,1,8,32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bdg_indexer.chunking.chunker import chunk_file
+from bdg_indexer.chunking.languages import language_for_path
+from bdg_indexer.chunks import SourceFile
+from bdg_llm.embeddings import (
+    MAX_TOKENS,
+    ONNX_MODEL,
+    OfflineEmbedder,
+    length_batches,
+    locate,
+    windows_of,
+)
+from bench.index_corpus import generate
+
+AIM = "aim: >= 100 chunks/s (issue 20, item 7)"
+
+
+def corpus_chunks(count: int) -> list[str]:
+    """The first ``count`` chunk texts of the generated repository (enough files for them)."""
+    with tempfile.TemporaryDirectory(prefix="bdg-bench-embed-") as tmp:
+        files = generate(Path(tmp), max(count // 2, 10))
+    texts: list[str] = []
+    for path, text in sorted(files.items()):
+        source = SourceFile(path, "0" * 40, language_for_path(path), text)
+        texts += [chunk.text for chunk in chunk_file(source)]
+    return texts[:count]
+
+
+def session(threads: int) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.log_severity_level = 3
+    return ort.InferenceSession(
+        str(locate(ONNX_MODEL)), options, providers=["CPUExecutionProvider"]
+    )
+
+
+def bare_seconds(model: Any, windows: list[list[int]], batch: int) -> tuple[float, float]:
+    """Wall and CPU seconds the bare session takes over ``windows`` sorted by length, in runs of
+    ``batch`` (0: in the embedder's own runs, length_batches)."""
+    ordered = sorted(windows, key=len, reverse=True)
+    if batch:
+        grouped = [ordered[start : start + batch] for start in range(0, len(ordered), batch)]
+    else:
+        grouped = [[ordered[i] for i in run] for run in length_batches([len(w) for w in ordered])]
+    runs = []
+    for run in grouped:
+        ids = np.zeros((len(run), len(run[0])), dtype=np.int64)  # [PAD] is 0
+        mask = np.zeros_like(ids)
+        for row, window in enumerate(run):
+            ids[row, : len(window)] = window
+            mask[row, : len(window)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        runs.append(feeds)
+    started, cpu = time.perf_counter(), time.process_time()
+    for feeds in runs:
+        model.run(None, feeds)
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+def windows_of_texts(embedder: OfflineEmbedder, texts: list[str]) -> list[list[int]]:
+    cls, sep = 101, 102  # the tokenizer's [CLS]/[SEP]
+    return [
+        [cls, *piece, sep]
+        for ids in embedder.token_ids(texts)
+        for piece in windows_of(ids, MAX_TOKENS - 2)
+    ]
+
+
+def main(args: argparse.Namespace) -> None:
+    texts = corpus_chunks(args.chunks)
+    embedder = OfflineEmbedder()
+    threads = embedder.threads
+    windows = windows_of_texts(embedder, texts)
+    per_chunk = len(windows) / len(texts)
+    print(
+        f"{len(texts)} chunks, {len(windows)} windows ({per_chunk:.2f} per chunk), "
+        f"{sum(len(w) for w in windows)} tokens; {threads} threads on {os.cpu_count()} cores; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    model = session(threads)
+    embedder.embed_sync(texts[:2])  # load both and warm them up
+    bare_seconds(model, windows[:2], 1)
+    # Call by call, the embedder then the bare session on the same windows: on a shared
+    # machine the load drifts, and interleaving lets both see the same load.
+    # CPU seconds too: less moved by the load than wall time (threads that spin count in both).
+    spent, cpu = 0.0, 0.0
+    bare = {batch: (0.0, 0.0) for batch in args.batches}
+    for start in range(0, len(texts), args.call):
+        call = texts[start : start + args.call]
+        started, cpu_started = time.perf_counter(), time.process_time()
+        embedder.embed_sync(call)
+        spent, cpu = spent + time.perf_counter() - started, cpu + time.process_time() - cpu_started
+        for batch in args.batches:
+            wall, used = bare_seconds(model, windows_of_texts(embedder, call), batch)
+            bare[batch] = (bare[batch][0] + wall, bare[batch][1] + used)
+    rate = len(texts) / spent
+    padding = embedder.padded_tokens / max(embedder.tokens, 1)
+    print(
+        f"embedder: {rate:.2f} chunks/s = {rate * per_chunk:.2f} windows/s, "
+        f"{len(texts) / cpu:.2f} chunks per CPU second (padded/real tokens {padding:.3f})"
+    )
+    for batch, (wall, used) in bare.items():
+        name = f"batch {batch:3}" if batch else "the embedder's runs"
+        print(
+            f"bare session, {name}: {len(windows) / wall:.2f} windows/s = "
+            f"{len(texts) / wall:.2f} chunks/s, {len(texts) / used:.2f} chunks per CPU second"
+        )
+    best = min(bare, key=lambda b: bare[b][0])
+    limit, cpu_limit = len(texts) / bare[best][0], len(texts) / bare[best][1]
+    print(
+        f"raw limit (bare session, {f'batch {best}' if best else 'runs'}): {limit:.2f} chunks/s;"
+        f" embedder at {rate / limit:.0%} of it by wall time, "
+        f"{len(texts) / cpu / cpu_limit:.0%} by CPU time; load average {os.getloadavg()[0]:.1f}"
+    )
+    print(AIM)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--chunks", type=int, default=96)
+    parser.add_argument("--call", type=int, default=64, help="chunks per embed call")
+    parser.add_argument(
+        "--batches",
+        type=lambda s: [int(b) for b in s.split(",")],
+        default=[0, 1, 8, 32],
+        help="bare session batch sizes to try (0: the embedder's own runs)",
+    )
+    main(parser.parse_args())
