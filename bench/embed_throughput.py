@@ -3,7 +3,7 @@
 The chunks are the indexer's own: bench.index_corpus's generated repository cut by
 bdg_indexer's chunker, the first ``--chunks`` of them. They are embedded the way the indexer
 does it (``OfflineEmbedder.embed_sync`` on calls of ``--call`` chunks, every window of each).
-The raw limit is the bare onnxruntime session (same model file, same threads) running exactly
+The raw limit is the bare onnxruntime session (same model file and options) running exactly
 those windows, [CLS]/[SEP] included, sorted by length, at each ``--batches`` size (padding only
 to the longest of a batch; batch 1 has none; 0 is the embedder's own runs): the best of them,
 in windows/s, is turned into chunks/s at the corpus's windows per chunk. Everything else
@@ -31,10 +31,9 @@ from bdg_indexer.chunking.languages import language_for_path
 from bdg_indexer.chunks import SourceFile
 from bdg_llm.embeddings import (
     MAX_TOKENS,
-    ONNX_MODEL,
     OfflineEmbedder,
     length_batches,
-    locate,
+    model_session,
     windows_of,
 )
 from bench.index_corpus import generate
@@ -51,17 +50,6 @@ def corpus_chunks(count: int) -> list[str]:
         source = SourceFile(path, "0" * 40, language_for_path(path), text)
         texts += [chunk.text for chunk in chunk_file(source)]
     return texts[:count]
-
-
-def session(threads: int) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.log_severity_level = 3
-    return ort.InferenceSession(
-        str(locate(ONNX_MODEL)), options, providers=["CPUExecutionProvider"]
-    )
 
 
 def bare_seconds(model: Any, windows: list[list[int]], batch: int) -> tuple[float, float]:
@@ -107,7 +95,7 @@ def main(args: argparse.Namespace) -> None:
         f"{sum(len(w) for w in windows)} tokens; {threads} threads on {os.cpu_count()} cores; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
-    model = session(threads)
+    model = model_session(threads)  # the embedder's options: only its own work differs
     embedder.embed_sync(texts[:2])  # load both and warm them up
     bare_seconds(model, windows[:2], 1)
     # Call by call, the embedder then the bare session on the same windows: on a shared

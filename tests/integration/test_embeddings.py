@@ -25,6 +25,7 @@ from bdg_llm.embeddings import (
     OpenAiEmbedder,
     embedder_from_env,
     locate,
+    model_session,
     windows_of,
 )
 
@@ -229,3 +230,9 @@ async def test_a_mix_of_long_and_short_texts_is_run_with_little_padding() -> Non
     ids = embedder.token_ids(texts)
     assert embedder.tokens == sum(len(i) + 2 * len(windows_of(i, MAX_TOKENS - 2)) for i in ids)
     assert embedder.padded_tokens <= embedder.tokens / SPREAD
+
+
+def test_the_session_runs_on_the_given_threads_without_spinning() -> None:
+    options = model_session(1).get_session_options()
+    assert options.intra_op_num_threads == 1
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
