@@ -28,10 +28,11 @@ def test_alternating_long_and_short_windows_are_not_padded_to_each_other() -> No
     # The last window of a two-window chunk is short: in arrival order every run of a mix like
     # this pads the short ones to 256 (about 1.6 times the real tokens).
     lengths = [256, 60] * 64
-    runs = length_batches(lengths)
+    runs = length_batches(lengths, max_tokens=32 * 256)
     padded = sum(len(run) * lengths[run[0]] for run in runs)
     assert padded == sum(lengths)
     assert [len(run) for run in runs] == [32, 32, 64]  # 32 x 256 and 64 x 60 fit the budget
+    assert [len(run) for run in length_batches(lengths, max_tokens=2048)] == [8] * 8 + [34, 30]
 
 
 def test_an_item_over_the_budget_runs_alone_and_nothing_is_an_empty_run() -> None:
