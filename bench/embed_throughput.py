@@ -7,9 +7,9 @@ The raw limit is the bare onnxruntime session (same model file and options) runn
 those windows, [CLS]/[SEP] included, sorted by length, at each ``--batches`` size (padding only
 to the longest of a batch; batch 1 has none; 0 is the embedder's own runs): the best of them,
 in windows/s, is turned into chunks/s at the corpus's windows per chunk. Everything else
-(tokenising, pooling, order) is what the embedder adds or saves. Both run call by call,
-alternately, timed by the wall clock and by CPU time (less moved by other processes), and the
-load average is printed at both ends: on a shared machine the figures move with the load, the
+(tokenising, pooling, order) is what the embedder adds or saves. All run call by call, each
+first in turn, timed by the wall clock and by CPU time (less moved by other processes); the
+load average is printed at both ends. On a shared machine the figures move with the load, the
 ratios much less. The CPU-time rate times the cores is what an idle machine would give at best.
 
     uv run python -m bench.embed_throughput [--chunks 96] [--call 64] [--batches 0,1,8,32]
@@ -103,14 +103,19 @@ def main(args: argparse.Namespace) -> None:
     # CPU seconds too: less moved by the load than wall time (threads that spin count in both).
     spent, cpu = 0.0, 0.0
     bare = {batch: (0.0, 0.0) for batch in args.batches}
-    for start in range(0, len(texts), args.call):
+    ways: list[int | None] = [None, *args.batches]  # None: the embedder
+    for number, start in enumerate(range(0, len(texts), args.call)):
         call = texts[start : start + args.call]
-        started, cpu_started = time.perf_counter(), time.process_time()
-        embedder.embed_sync(call)
-        spent, cpu = spent + time.perf_counter() - started, cpu + time.process_time() - cpu_started
-        for batch in args.batches:
-            wall, used = bare_seconds(model, windows_of_texts(embedder, call), batch)
-            bare[batch] = (bare[batch][0] + wall, bare[batch][1] + used)
+        shift = number % len(ways)  # each goes first in turn: none always meets the same load
+        for way in ways[shift:] + ways[:shift]:
+            if way is None:
+                started, cpu_started = time.perf_counter(), time.process_time()
+                embedder.embed_sync(call)
+                spent += time.perf_counter() - started
+                cpu += time.process_time() - cpu_started
+            else:
+                wall, used = bare_seconds(model, windows_of_texts(embedder, call), way)
+                bare[way] = (bare[way][0] + wall, bare[way][1] + used)
     rate = len(texts) / spent
     padding = embedder.padded_tokens / max(embedder.tokens, 1)
     print(
