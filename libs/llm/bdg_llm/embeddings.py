@@ -70,10 +70,10 @@ TOKENIZER = DataFile(
     "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
 )
 MAX_TOKENS = 256  # the model's window (sentence-transformers' max_seq_length), [CLS]/[SEP] in
-# Full windows per onnxruntime run. Not more: 32 windows' attention scores (12 heads x 256 x 256
-# floats each, 100 MB) leave the caches, and bench.embed_throughput ran 15% fewer chunks per
-# CPU second at 32 than at 8 (1 was as frugal but slower by the clock).
-BATCH = 8
+# Full windows per onnxruntime run (shorter ones go more at a time). Not more: attention scores
+# grow with it (12 heads x 256 x 256 floats a window) and leave the caches; bench.embed_throughput
+# ran the bare session at 7.3 chunks per CPU second at 4, 7.1-7.2 at 1 and 2, 6.7 at 8, 5.1 at 32.
+BATCH = 4
 BATCH_TOKENS = BATCH * MAX_TOKENS  # padded tokens per run; shorter windows go more at a time
 SPREAD = 0.9  # a run takes windows down to 90% of its longest: padding stays under ~5%
 
