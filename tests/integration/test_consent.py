@@ -71,6 +71,8 @@ async def test_bad_consents_are_refused_and_an_erasure_resets_them(
     for bad in (
         {"purpose": "marketing", "given": True},
         {"purpose": "analytics", "given": "yes please"},
+        {"purpose": "analytics", "given": 0},  # schemathesis: 0 was read as False
+        {"purpose": "analytics", "given": "true"},
         {"purpose": "analytics"},
         {"purpose": "analytics", "given": True, "extra": 1},
     ):

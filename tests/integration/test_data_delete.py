@@ -164,6 +164,12 @@ async def test_a_person_erases_themself_and_is_not_named_by_the_record(
     assert isinstance(record, PersonalDataErased)
     assert (record.requested_by, record.user_id, record.producer) == ("self", None, "gateway")
     assert rows_holding(stack.database_url, marker) == []
+    # The job's repository is erased too: a fork is a conflict, not bad input (schemathesis).
+    events = stack.event_count()
+    fork = await client.post(f"/jobs/{made.json()['id']}/fork", json={"at_version": 1}, headers=me)
+    assert fork.status_code == 409, fork.text
+    assert "erased" in fork.json()["detail"]
+    assert stack.event_count() == events
 
 
 async def test_unknown_people_others_and_other_tenants_are_refused_with_nothing_written(

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Annotated, ClassVar
 from uuid import UUID, uuid5
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from bdg_contracts.base import Contract, Event
 from bdg_contracts.text import NOT_BLANK, Text
@@ -79,7 +79,7 @@ class RecordConsent(Contract):
     """The caller gives (``given``) or withdraws consent to one purpose."""
 
     purpose: ConsentPurpose
-    given: bool
+    given: StrictBool  # 0 or "no" is not an answer to a consent question
 
 
 class DeletePersonalData(Contract):

@@ -15,6 +15,10 @@ class DigestMismatchError(DomainError):
     """A deploy approval naming another digest than the one awaiting approval (a 409)."""
 
 
+class ErasedDataError(DomainError):
+    """The job's personal data was erased (GDPR): what needs it, such as a fork, cannot run."""
+
+
 class JobNotFoundError(LookupError):
     """No such job, or not the caller's tenant's (the same answer, on purpose)."""
 

@@ -16,8 +16,9 @@ from bdg_contracts.clone_dns import check_host_async
 from bdg_contracts.ids import check_tenant, new_event_id, new_job_id
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
-from bdg_jobs.errors import JobNotFoundError
+from bdg_jobs.errors import ErasedDataError, JobNotFoundError
 from bdg_jobs.forks import fork_history
+from bdg_jobs.personal.cipher import ERASED
 from bdg_jobs.personal.consents import Consents
 from bdg_jobs.sources import SourceRules, names_a_path
 from bdg_jobs.store import Recorded
@@ -84,8 +85,11 @@ class JobCommands:
     async def fork(self, caller: Caller, job_id: UUID, command: cmd.ForkJob) -> Job:
         """A new job from the first ``command.at_version`` events of this one (see forks.py)."""
         history = await self.events(caller, job_id)
+        repo = Job.replay(history[:1]).repo
+        if repo == ERASED:  # a 409: the request is valid, the job's data is gone
+            raise ErasedDataError(f"job {job_id}'s repository was erased: it cannot be forked")
         # Grants change: the repository is judged again, as for a new job.
-        await self.check_repo(caller, Job.replay(history[:1]).repo)
+        await self.check_repo(caller, repo)
         cause = caller.cause(self.app)
         copies = fork_history(history, command.at_version, new_job_id(), cause, command.models)
         await self.app.start_from(copies)

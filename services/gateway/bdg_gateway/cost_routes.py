@@ -43,7 +43,7 @@ class CostsView(BaseModel):
     total_usd: float
 
 
-@router.get("/costs")
+@router.get("/costs", responses={404: {"description": "no such job of the tenant (job=)"}})
 async def get_costs(
     caller: CurrentCaller,
     queries: Queries,
