@@ -46,6 +46,7 @@ class PersonalData:
         """Each stored event with its personal values sealed with its subject's key."""
         users: dict[tuple[str, str], DataKey] = {}
         owners: dict[UUID, Owner] = {}
+        bindings: list[tuple[UUID, UUID]] = []
         out: list[StoredEvent] = []
         for event, stored in pairs:
             state: dict[str, Any] = json.loads(stored.state)
@@ -60,7 +61,7 @@ class PersonalData:
                 key = found or self.vault.key_for_user(event.tenant_id, user)
                 users[(event.tenant_id, user)] = key
                 if event.version == 1:
-                    self.vault.bind(event.job_id, key.key_id)
+                    bindings.append((event.job_id, key.key_id))
             else:
                 if event.job_id not in owners:
                     owners[event.job_id] = self.vault.owner_of(event.job_id)
@@ -75,7 +76,8 @@ class PersonalData:
                 continue
             sealed = seal_state(state, names, key.key, key.key_id, event.job_id, event.version)
             out.append(replace(stored, state=_dump(sealed)))
-        return out
+        self.vault.bind_all(bindings)  # before the events are committed: never a sealed
+        return out  # event whose owner is unknown
 
     def open(self, rows: Sequence[S]) -> list[S]:
         """Rows with their sealed values opened; one key query for the whole batch."""

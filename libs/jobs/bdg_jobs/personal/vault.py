@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
@@ -77,11 +77,18 @@ class KeyVault:
         return DataKey(row["key_id"], unwrap(self.master, row["key_id"], row["wrapped"]))
 
     def bind(self, aggregate_id: UUID, key_id: UUID) -> None:
+        self.bind_all([(aggregate_id, key_id)])
+
+    def bind_all(self, pairs: Sequence[tuple[UUID, UUID]]) -> None:
+        """Each aggregate to its owner's key, in one statement: a group commit of 200 new jobs
+        took 200 transactions here, one after another, before its own."""
+        if not pairs:
+            return
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
-                "INSERT INTO bdg_aggregate_subjects (aggregate_id, key_id) VALUES (%s, %s) "
-                "ON CONFLICT DO NOTHING",
-                (aggregate_id, key_id),
+                "INSERT INTO bdg_aggregate_subjects (aggregate_id, key_id) "
+                "SELECT * FROM unnest(%s::uuid[], %s::uuid[]) ON CONFLICT DO NOTHING",
+                ([a for a, _ in pairs], [k for _, k in pairs]),
             )
 
     def owner_of(self, aggregate_id: UUID) -> Owner:
