@@ -84,6 +84,17 @@ async def versions_shown(page: Page) -> list[int]:
     return [int(v) for v in shown]
 
 
+async def approved_digest(page: Page, base: str, job_id: str) -> str:
+    """The digest the job's DeployApproved event carries."""
+    token = await page.evaluate("localStorage.getItem('bdg.token')")
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        answer = await http.get(
+            f"/jobs/{job_id}/events", headers={"Authorization": f"Bearer {token}"}
+        )
+    [approved] = [e for e in answer.json() if e["name"] == "DeployApproved"]
+    return str(approved["event"]["digest"])
+
+
 async def assert_no_gap_no_duplicate(page: Page, base: str, job_id: str) -> None:
     token = await page.evaluate("localStorage.getItem('bdg.token')")
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
@@ -146,12 +157,16 @@ async def test_goal_to_done_in_the_browser(workdir: Path, browser: Browser, tmp_
         deploy = page.get_by_role("button", name="Approve & Continue")
         await expect(deploy).to_be_visible(timeout=STEP_TIMEOUT_MS)
         await page.screenshot(path=tmp_path / "3-deploy-gate.png", full_page=True)
+        shown_digest = await page.get_by_test_id("deploy-digest").text_content()
+        assert shown_digest is not None
+        assert shown_digest.startswith("sha256:"), shown_digest
         # A dropped socket, and the deploy approved before it is back: the events appended
         # meanwhile come with the reconnection, once each.
         await page.get_by_role("button", name="Reconnect stream").click()
         await deploy.click()
         await expect(page.get_by_test_id("job-state")).to_have_text("done", timeout=STEP_TIMEOUT_MS)
         await assert_no_gap_no_duplicate(page, base, job_id)
+        assert await approved_digest(page, base, job_id) == shown_digest  # what the person read
         await expect(page.get_by_test_id("stream-status")).to_have_text("ended")
         await read_the_changes_in_monaco(page)
         steps = await page.locator("li.step").evaluate_all("s => s.map(x => x.dataset.step)")

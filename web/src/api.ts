@@ -14,6 +14,7 @@ export interface Job {
   cost_usd: number;
   version: number;
   failed_step: string | null;
+  deploy_digest?: string | null; // what a deploy approval approves (base + patches + artifact)
 }
 
 export interface JobSummary {

@@ -103,7 +103,21 @@ export function JobPage({ api, jobId, token, onExpired }: Props) {
             Target <code>{String(deploy?.event.target ?? "")}</code>
           </p>
           {deploy?.event.preview ? <pre>{String(deploy.event.preview)}</pre> : null}
-          <Action label="Approve & Continue" run={act("deploy/approve")} primary />
+          {job.deploy_digest && (
+            <p>
+              Approving <code data-testid="deploy-digest">{job.deploy_digest}</code>: a change
+              to the code or the build after you read it is refused, not published.
+            </p>
+          )}
+          <Action
+            label="Approve & Continue"
+            run={() =>
+              api
+                .act(jobId, "deploy/approve", job.deploy_digest ? { digest: job.deploy_digest } : undefined)
+                .then(setJob)
+            }
+            primary
+          />
         </section>
       )}
       {calls.map((call) => (
