@@ -28,6 +28,10 @@ export function MonacoDiff({ file }: { file: FileSides }) {
       minimap: { enabled: false },
       theme: theme(),
       ariaLabel: "Diff",
+      // Monaco's EditContext input gets its aria-label some time after it is attached: axe
+      // could find it unnamed (a serious violation, seen as a flaky e2e). The textarea input
+      // is named at once; a read-only diff types nothing either way.
+      editContext: false,
     });
     editor.current = diff;
     const scheme = matchMedia(DARK);
