@@ -42,6 +42,7 @@ from bdg_gateway.queries import JobQueries
 from bdg_gateway.views import Health, PoisonView
 from bdg_jobs.deploy_credentials import DeployCredentials
 from bdg_jobs.user_commands import JobCommands
+from bdg_runtime.nats_flush import flush
 from bdg_sandbox.client import SandboxClient
 from bdg_telemetry import tracing
 
@@ -134,7 +135,7 @@ async def _nats(gateway: Gateway) -> str:
     if not gateway.nc.is_connected:
         return "disconnected"
     try:
-        await gateway.nc.flush(timeout=int(HEALTH_TIMEOUT_SECONDS))
+        await flush(gateway.nc, HEALTH_TIMEOUT_SECONDS)
     except Exception as error:
         return f"error: {type(error).__name__}"
     return "ok"

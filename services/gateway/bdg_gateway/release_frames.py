@@ -24,6 +24,7 @@ from bdg_contracts import subjects, wire
 from bdg_contracts.base import Event
 from bdg_jobs.sites import Site
 from bdg_jobs.store import JobStore
+from bdg_runtime.nats_flush import flush
 
 log = logging.getLogger(__name__)
 FRAMED: tuple[type[rv.SiteEvent], ...] = (
@@ -65,7 +66,7 @@ class ReleaseFrames:
         subject = subjects.job_events(self.tenant, self.site_id)
         sub = await self.nc.subscribe(subject, cb=self._buffer)
         try:
-            await self.nc.flush()
+            await flush(self.nc)
             await self._resync(send)
             while True:
                 try:

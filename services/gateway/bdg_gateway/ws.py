@@ -34,6 +34,7 @@ from bdg_gateway.views import StreamedEvent
 from bdg_jobs.domain import Job
 from bdg_jobs.errors import JobNotFoundError
 from bdg_jobs.user_commands import Caller
+from bdg_runtime.nats_flush import flush
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -92,7 +93,7 @@ class JobStream:
         subject = subjects.job_events(self.caller.tenant_id, self.job_id)
         sub = await self.gateway.nc.subscribe(subject, cb=self._buffer)
         try:
-            await self.gateway.nc.flush()  # the server knows the subscription before we read
+            await flush(self.gateway.nc)  # the server knows the subscription before we read
             try:
                 # The whole history, to know the job's state; only what follows is sent.
                 history = await self.gateway.commands.events(self.caller, self.job_id)
