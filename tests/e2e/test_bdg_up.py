@@ -58,6 +58,9 @@ def stop_leftovers(home: Path) -> None:
     nats_up = state.exists() and not gone(json.loads(state.read_text())["nats_pid"])
     if nats_up or (home / "pg" / "postmaster.pid").exists():
         start_embedded(home).stop()
+    s3 = home / "s3.json"  # `bdg up` starts SeaweedFS too: a killed one leaves it running
+    if s3.exists() and not gone(json.loads(s3.read_text()).get("pid", 0)):
+        start_embedded(home, postgres=False, nats=False, s3=True).stop()
 
 
 async def up_process(
