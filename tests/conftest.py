@@ -80,20 +80,45 @@ def servers() -> Iterator[Servers]:
             stack.stop()
             shutil.rmtree(home, ignore_errors=True)
         return
-    yield Servers(
+    external = Servers(
         os.environ.get("BDG_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
         os.environ.get("BDG_TEST_NATS_URL", "nats://127.0.0.1:4222"),
     )
+    yield external
+    _drop_template(external)  # the machine's server outlives the session
+
+
+# The migrated database every test copies: migrating took ~0.6 s per test (14 migrations),
+# a copy of a migrated template ~0.1 s. Made on first use, once per session and server.
+_templates: dict[str, str] = {}
+
+
+def _migrated_template(servers: Servers) -> str:
+    if servers.admin_database_url not in _templates:
+        name = f"bdg_tmpl_{secrets.token_hex(6)}"
+        with psycopg.connect(servers.admin_database_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        migrate(servers.database_url(name))  # closes its connection: a template must be idle
+        _templates[servers.admin_database_url] = name
+    return _templates[servers.admin_database_url]
+
+
+def _drop_template(servers: Servers) -> None:
+    name = _templates.pop(servers.admin_database_url, None)
+    if name is not None:
+        drop_database(servers, servers.database_url(name))
 
 
 def create_database(servers: Servers, migrate_it: bool = True) -> str:
+    """A database of the caller's own: a copy of the migrated template, or empty."""
     name = f"bdg_t_{secrets.token_hex(6)}"
-    with psycopg.connect(servers.admin_database_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = servers.database_url(name)
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
     if migrate_it:
-        migrate(url)
-    return url
+        template = sql.Identifier(_migrated_template(servers))
+        statement = sql.SQL("{} TEMPLATE {}").format(statement, template)
+    with psycopg.connect(servers.admin_database_url, autocommit=True) as conn:
+        conn.execute(statement)
+    return servers.database_url(name)
 
 
 def drop_database(servers: Servers, url: str) -> None:
