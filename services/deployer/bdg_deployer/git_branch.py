@@ -47,13 +47,10 @@ from bdg_deployer.git_refs import (
     write_ref,
 )
 from bdg_deployer.git_scratch import BOT_NAME, commit, fetch_base, git, init_bare, object_format
-from bdg_deployer.pull_requests.api import open_pull_request
-from bdg_deployer.pull_requests.gitlab import open_merge_request
+from bdg_deployer.pull_requests.api import DIALECTS, open_pull_request
 from bdg_deployer.pull_requests.hosts import GitHosts, HostRepo
 from bdg_deployer.pull_requests.push import credentials, push_branch
 
-# Every host's way to open the job's pull (GitLab: merge) request, or find the open one.
-OPENERS = {"github": open_pull_request, "gitea": open_pull_request, "gitlab": open_merge_request}
 URL = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|[\w.-]+@[\w.-]+:)")
 
 
@@ -95,8 +92,8 @@ class GitBranchDeployer(AbstractDeployProvider):
         target = f"branch {branch_name(task.job_id)} in {self._where(task)}"
         host = self._host_repo(task)
         if host is not None:
-            asked = {"gitlab": "merge"}.get(host.host.kind, "pull")
-            target += f", pushed to {host.clone_url} with a {host.host.kind} {asked} request"
+            asked = DIALECTS[host.host.kind].noun
+            target += f", pushed to {host.clone_url} with a {host.host.kind} {asked}"
         preview = (
             f"{len(change.patches)} patch(es) on {base} committed by {BOT_NAME}: "
             f"{describe_paths(change.paths)}"
@@ -113,8 +110,7 @@ class GitBranchDeployer(AbstractDeployProvider):
         base = task.change.base_ref.removeprefix("refs/heads/")
         title, body = pull_request_text(task)
         async with httpx.AsyncClient(timeout=30) as http:
-            opener = OPENERS[host.host.kind]
-            url = await opener(http, host, delivered.branch, base, title, body)
+            url = await open_pull_request(http, host, delivered.branch, base, title, body)
         return Deployment(url, branch=delivered.model_copy(update={"pull_request": url}))
 
     async def roll_back(self, task: DeployTask) -> str:
