@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bdg_deployer.providers.http import retry_after
+from bdg_deployer.providers.http_retry import retry_after
 
 NOW = datetime(2026, 12, 5, 12, 0, 0, tzinfo=UTC)
 

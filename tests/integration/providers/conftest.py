@@ -8,7 +8,7 @@ import pytest
 
 from bdg_deployer.artifacts import ArtifactStore
 from bdg_deployer.providers.files import ArtifactFiles
-from bdg_deployer.providers.http import Retry
+from bdg_deployer.providers.http_retry import Retry
 
 SITE = {
     "index.html": b"<!doctype html><title>bdg</title><script src=assets/app.js></script>",

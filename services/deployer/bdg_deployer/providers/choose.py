@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from bdg_deployer.providers import cloudflare, netlify, vercel
 from bdg_deployer.providers.base import DeployTarget, ProviderConfigError
-from bdg_deployer.providers.http import ProviderApi, Retry
+from bdg_deployer.providers.http import ProviderApi
+from bdg_deployer.providers.http_retry import Retry
 from bdg_deployer.providers.local import LocalEdge
 from bdg_jobs.deploy_credentials import Credential, DeployCredentials
 

@@ -1,10 +1,10 @@
 """HTTP to a provider's REST API: bearer token, retries of 429 and 5xx, errors in its words.
 
 401 and 403 fail at once with the provider's message (``ProviderAuthError``). 429 and 5xx (and a
-connection that fails) are retried with exponential backoff, waiting what ``Retry-After`` asks
-when the provider says (seconds or an HTTP date), up to ``Retry.attempts``; a wait longer than
-``Retry.longest_s`` is not waited (the deployer would hang) and fails at once. Then
-``ProviderError``. The token is sent in the ``Authorization`` header only and never put in an
+connection that fails) are retried by http_retry.py's loop (policy ``PROVIDER_APIS``) with
+exponential backoff, waiting what ``Retry-After`` asks when the provider says (seconds or an
+HTTP date), up to ``Retry.attempts``; a wait longer than ``Retry.longest_s`` is not waited (the
+deployer would hang) and fails at once. Then ``ProviderError``. The token is sent in the ``Authorization`` header only and never put in an
 error or a log line.
 """
 
@@ -14,40 +14,20 @@ import asyncio
 import functools
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from bdg_deployer.providers.base import ProviderAuthError, ProviderError
+from bdg_deployer.providers.http_retry import (
+    PROVIDER_APIS,
+    Retry,
+    Sleep,
+    WaitTooLong,
+    send_retrying,
+)
 
-Sleep = Callable[[float], Awaitable[None]]
 MessageOf = Callable[[Any], str]
-
-
-@dataclass(frozen=True)
-class Retry:
-    attempts: int = 5
-    first_s: float = 0.5
-    longest_s: float = 60.0
-
-
-def retry_after(value: str | None, now: datetime) -> float | None:
-    """``Retry-After`` in seconds: an integer, or an HTTP date (RFC 9110 section 10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 UPLOADS_AT_ONCE = 8  # a site of a few hundred files uploads in seconds, within rate limits
@@ -90,7 +70,7 @@ class ProviderApi:
         base_url: str,
         token: str,
         message_of: MessageOf,
-        retry: Retry = Retry(),
+        retry: Retry = PROVIDER_APIS,
         sleep: Sleep = asyncio.sleep,
         timeout: float = 30.0,
     ) -> None:
@@ -115,30 +95,27 @@ class ProviderApi:
         """The answer when its status is in ``ok`` or ``expected`` (a documented refusal the
         caller handles, such as Vercel's missing files); ``ProviderError`` otherwise."""
         sent = {"authorization": f"Bearer {token or self._token}", **(headers or {})}
-        delay = self.retry.first_s
-        for attempt in range(1, self.retry.attempts + 1):
-            try:
-                async with httpx.AsyncClient(timeout=self.timeout, verify=_tls()) as client:
-                    answer = await client.request(
-                        method, f"{self.base_url}{path}", headers=sent, **kwargs
-                    )
-            except httpx.TransportError as error:
-                status, message, wait = None, f"unreachable: {type(error).__name__}", delay
-            else:
-                if answer.status_code in ok or answer.status_code in expected:
-                    return answer
-                status, message = answer.status_code, _message(answer, self.message_of)
-                if status in (401, 403):
-                    raise ProviderAuthError(self.provider, status, message)
-                if status != 429 and status < 500:
-                    raise ProviderError(self.provider, status, message)
-                asked = retry_after(answer.headers.get("retry-after"), datetime.now(UTC))
-                wait = delay if asked is None else asked
-            if attempt == self.retry.attempts:
-                break
-            if wait > self.retry.longest_s:
-                message += f" (asked to retry after {wait:.0f} s: not waiting)"
-                break
-            await self.sleep(wait)
-            delay *= 2
+
+        async def send() -> httpx.Response:
+            async with httpx.AsyncClient(timeout=self.timeout, verify=_tls()) as client:
+                return await client.request(
+                    method, f"{self.base_url}{path}", headers=sent, **kwargs
+                )
+
+        try:
+            answer = await send_retrying(send, self.retry, self.sleep)
+        except httpx.TransportError as error:
+            raise ProviderError(
+                self.provider, None, f"unreachable: {type(error).__name__}"
+            ) from None
+        except WaitTooLong as asked:
+            said = _message(asked.answer, self.message_of)
+            raise ProviderError(
+                self.provider, asked.answer.status_code, f"{said} ({asked})"
+            ) from None
+        if answer.status_code in ok or answer.status_code in expected:
+            return answer
+        status, message = answer.status_code, _message(answer, self.message_of)
+        if status in (401, 403):
+            raise ProviderAuthError(self.provider, status, message)
         raise ProviderError(self.provider, status, message)
