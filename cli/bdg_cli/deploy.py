@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -30,6 +30,7 @@ from bdg_jobs.site_commands import SiteCommands, SiteNotFoundError
 from bdg_jobs.site_reading.projection import SitesProjection
 from bdg_jobs.site_reading.reads import SiteReads
 from bdg_jobs.site_reading.views import SiteView
+from bdg_jobs.user_commands import Caller
 
 app = typer.Typer(help="Sites and their releases: list, status, promote, rollback.")
 console = Console(highlight=False, soft_wrap=True)
@@ -150,13 +151,21 @@ async def follow_canary(
     return view
 
 
-def _act(release: str, reason: str, tenant: str | None, user: str | None, promote: bool) -> None:
+Decide = Callable[[SiteReads, Caller, str, str], Awaitable[SiteView]]
+Asked = type[cmd.PromoteRelease] | type[cmd.RollBackRelease]
+
+
+def _decide(
+    release: str, reason: str, tenant: str | None, user: str | None, asked: Asked, act: Decide
+) -> None:
+    """One of the sites' one-click decisions (``SiteReads.promote``, ``.roll_back``): the
+    reason checked by its contract, as the API does (inside ``run``: exit 2 when bad)."""
+
     async def main() -> None:
         who = caller(tenant, user)
-        note = (cmd.PromoteRelease if promote else cmd.RollBackRelease)(reason=reason).reason
+        note = asked(reason=reason).reason
         async with connected() as conn, reads(conn) as site_reads:
-            act = site_reads.promote if promote else site_reads.roll_back
-            view = await act(who, release, note)
+            view = await act(site_reads, who, release, note)
         shown = view.release_json(release)
         console.print(
             f"{release}: {shown['state']}, {percent(shown['traffic_percent'])} of traffic "
@@ -179,7 +188,7 @@ def promote(
     user: User = None,
 ) -> None:
     """Serve RELEASE at the site's production URL (nothing is rebuilt)."""
-    _act(release, reason, tenant, user, promote=True)
+    _decide(release, reason, tenant, user, cmd.PromoteRelease, SiteReads.promote)
 
 
 @app.command()
@@ -191,4 +200,4 @@ def rollback(
 ) -> None:
     """Take RELEASE out: a canary stops getting traffic, a serving one gives way to the one
     before it."""
-    _act(release, reason, tenant, user, promote=False)
+    _decide(release, reason, tenant, user, cmd.RollBackRelease, SiteReads.roll_back)

@@ -6,6 +6,7 @@ made by ``bdg_jobs.site_reading.views`` and checked against these models on the 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -19,7 +20,8 @@ from bdg_gateway.strict_json import StrictJsonRoute
 from bdg_gateway.views import View
 from bdg_jobs.site_commands import SiteCommands, SiteNotFoundError
 from bdg_jobs.site_reading.reads import SiteReads
-from bdg_jobs.user_commands import JobCommands
+from bdg_jobs.site_reading.views import SiteView
+from bdg_jobs.user_commands import Caller, JobCommands
 
 router = APIRouter(tags=["sites"], route_class=StrictJsonRoute)
 
@@ -108,11 +110,15 @@ async def site_releases(site_id: UUID, caller: CurrentCaller, reads: Reads) -> S
     )
 
 
-@router.post(
-    "/releases/{release}/promote",
-    status_code=202,
-    responses={404: {"description": "no such release"}, 409: {"description": "not now"}},
-)
+# Both one-click decisions answer alike: the release's site and the release after it.
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such release"},
+    409: {"description": "not now"},
+}
+Decide = Callable[[Caller, str, str], Awaitable[SiteView]]
+
+
+@router.post("/releases/{release}/promote", status_code=202, responses=REFUSALS)
 async def promote_release(
     release: str,
     caller: CurrentCaller,
@@ -120,15 +126,10 @@ async def promote_release(
     body: Annotated[cmd.PromoteRelease | None, Body()] = None,
 ) -> ReleaseAction:
     """The release serves the production URL (nothing is rebuilt); the edge follows."""
-    view = await reads.promote(caller, release, body.reason if body else "")
-    return _action(view.site_json(), view.release_json(release))
+    return await _decide(reads.promote, caller, release, body)
 
 
-@router.post(
-    "/releases/{release}/rollback",
-    status_code=202,
-    responses={404: {"description": "no such release"}, 409: {"description": "not now"}},
-)
+@router.post("/releases/{release}/rollback", status_code=202, responses=REFUSALS)
 async def roll_back_release(
     release: str,
     caller: CurrentCaller,
@@ -136,11 +137,17 @@ async def roll_back_release(
     body: Annotated[cmd.RollBackRelease | None, Body()] = None,
 ) -> ReleaseAction:
     """A canary stops getting traffic; a serving release gives way to the one before it."""
-    view = await reads.roll_back(caller, release, body.reason if body else "")
-    return _action(view.site_json(), view.release_json(release))
+    return await _decide(reads.roll_back, caller, release, body)
 
 
-def _action(site: dict[str, Any], release: dict[str, Any]) -> ReleaseAction:
+async def _decide(
+    decide: Decide,
+    caller: Caller,
+    release: str,
+    body: cmd.PromoteRelease | cmd.RollBackRelease | None,
+) -> ReleaseAction:
+    view = await decide(caller, release, body.reason if body else "")
     return ReleaseAction(
-        site=SiteOut.model_validate(site), release=ReleaseOut.model_validate(release)
+        site=SiteOut.model_validate(view.site_json()),
+        release=ReleaseOut.model_validate(view.release_json(release)),
     )
