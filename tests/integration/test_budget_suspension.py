@@ -38,23 +38,6 @@ CRITIQUE = json.dumps({"score": 9, "risks": [], "changes": []})
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeOpenAi]:
-    server = FakeOpenAi(api_key="sk-test").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
-    p: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        database_url, min_size=1, max_size=4, open=False, kwargs={"autocommit": True}
-    )
-    await p.open()
-    yield p
-    await p.close()
-
-
-@pytest.fixture
 def app(database_url: str) -> Iterator[JobApplication]:
     store = JobStore.from_url(database_url)
     yield JobApplication(store)

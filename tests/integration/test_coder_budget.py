@@ -3,7 +3,6 @@ cap is raised (real sandboxd, PostgreSQL, NATS; a priced model through the fake 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,16 +38,6 @@ from tests.integration.test_coder_loop import (  # noqa: F401  (fixtures)
 )
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
-    p: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        database_url, min_size=1, max_size=4, open=False, kwargs={"autocommit": True}
-    )
-    await p.open()
-    yield p
-    await p.close()
 
 
 async def test_a_coder_refused_by_the_budget_suspends_then_finishes_once_raised(

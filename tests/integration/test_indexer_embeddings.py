@@ -4,7 +4,7 @@ retries with backoff on 429/5xx/timeouts, refusals, the SDK's default base64 enc
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import openai
 import pytest
@@ -16,13 +16,6 @@ from bdg_llm.retries import Backoff
 from tests.fakes.openai_server import Embed, Failure, FakeOpenAi, Hang, fake_embedding
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAi]:
-    server = FakeOpenAi(api_key="sk-test").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -50,13 +50,6 @@ class ListFiles(BaseModel):
 
 
 TOOLS = {"file_read": FileRead, "list_files": ListFiles}
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAi]:
-    server = FakeOpenAi(api_key="sk-test").start()
-    yield server
-    server.stop()
 
 
 class Sleeps(list[float]):

@@ -3,7 +3,7 @@ OpenAI endpoint (its documented /v1/embeddings), real PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
@@ -28,23 +28,6 @@ pytestmark = pytest.mark.timeout(30)
 # $0.02 a token: big enough to reach a small cap in a few calls.
 PRICES = PriceTable({"text-embedding-3-small": Price(20_000.0, 0.0)})
 TEXTS = ["def add(a, b):\n    return a + b", "class Ledger:\n    pass"]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAi]:
-    server = FakeOpenAi(api_key="sk-test").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
-    p: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        database_url, min_size=1, max_size=4, open=False, kwargs={"autocommit": True}
-    )
-    await p.open()
-    yield p
-    await p.close()
 
 
 @pytest.fixture

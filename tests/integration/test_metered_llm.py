@@ -3,7 +3,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -30,23 +30,6 @@ ASK = ChatRequest(
     "planner", (Message("system", "You plan."), Message("user", "Plan a CLI.")), max_tokens=1000
 )
 TENANT = "acme"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAi]:
-    server = FakeOpenAi(api_key="sk-test").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
-    p: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        database_url, min_size=1, max_size=4, open=False, kwargs={"autocommit": True}
-    )
-    await p.open()
-    yield p
-    await p.close()
 
 
 @pytest.fixture
