@@ -4,8 +4,8 @@
 connection that fails) are retried by http_retry.py's loop (policy ``PROVIDER_APIS``) with
 exponential backoff, waiting what ``Retry-After`` asks when the provider says (seconds or an
 HTTP date), up to ``Retry.attempts``; a wait longer than ``Retry.longest_s`` is not waited (the
-deployer would hang) and fails at once. Then ``ProviderError``. The token is sent in the ``Authorization`` header only and never put in an
-error or a log line.
+deployer would hang) and fails at once. Then ``ProviderError``. The token is sent in the
+``Authorization`` header only and never put in an error or a log line.
 """
 
 from __future__ import annotations
