@@ -16,6 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from bdg_cli.start import child_env
 from bdg_runtime.embedded import EmbeddedServer
 
 COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "white")
@@ -172,8 +173,7 @@ class Supervisor:
         return self._stopping.is_set()
 
     async def _run_once(self, name: str) -> int:
-        env = {
-            **self.env,
+        env = child_env(self.env) | {
             **self.service_env.get(name, {}),
             "BDG_SERVICE_NAME": name,
             "PYTHONUNBUFFERED": "1",

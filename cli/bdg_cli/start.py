@@ -17,13 +17,28 @@ from __future__ import annotations
 import os
 import py_compile
 import sys
+from collections.abc import Mapping
 from importlib.util import MAGIC_NUMBER, cache_from_source
+
+
+def writes_bytecode(env: Mapping[str, str] = os.environ) -> bool:
+    return env.get("BDG_WRITE_BYTECODE", "1") != "0"
+
+
+def child_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment for a service `bdg` starts: bytecode kept as `bdg` keeps its own, so a
+    service (re)started by `bdg up` or `bdg demo` compiles its modules once, not at each start
+    (~1 s of CPU each, seven services, every restart)."""
+    child = dict(env)
+    if writes_bytecode(env):
+        child.pop("PYTHONDONTWRITEBYTECODE", None)
+    return child
 
 
 def keep_bytecode() -> None:
     """Let Python write the bytecode of every module imported from now on, and write it now
     for the few the console script imported before this ran (``bdg_cli`` itself)."""
-    if os.environ.get("BDG_WRITE_BYTECODE", "1") == "0":
+    if not writes_bytecode():
         return
     sys.dont_write_bytecode = False
     for module in list(sys.modules.values()):

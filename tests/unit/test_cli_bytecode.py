@@ -10,6 +10,7 @@ now). Startup time itself is measured by ``python -m bench.cli_startup``.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -17,7 +18,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from bdg_cli.procs import Supervisor
 from tests.conftest import Servers
 
 pytestmark = pytest.mark.timeout(120)
@@ -128,3 +131,18 @@ def test_an_edited_module_runs_its_new_code_and_is_cached_again(tmp_path: Path) 
     value, sources = run()
     assert value == "22 22"
     assert sorted(Path(p).name for p in sources) == cached
+
+
+@pytest.mark.parametrize(("setting", "flag"), [(None, 0), ("0", 1)])
+async def test_services_bdg_starts_keep_their_bytecode(setting: str | None, flag: int) -> None:
+    """`bdg up` and `bdg demo` start their services through the Supervisor: each keeps its
+    bytecode as `bdg` does (or, with BDG_WRITE_BYTECODE=0, follows Python's setting)."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("BDG_WRITE_BYTECODE", None)
+    if setting is not None:
+        env["BDG_WRITE_BYTECODE"] = setting
+    said = io.StringIO()
+    report = "import sys; print('flag', sys.flags.dont_write_bytecode); sys.exit(2)"
+    supervisor = Supervisor({"svc": [sys.executable, "-c", report]}, env, Console(file=said))
+    assert await supervisor.run() is False  # exit 2: a configuration error, not restarted
+    assert f"[svc] flag {flag}" in said.getvalue()
