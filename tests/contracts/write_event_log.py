@@ -182,7 +182,7 @@ async def interrupted_job(app: JobApplication, clock: Clock) -> UUID:
         lambda j: j.pause(clock.cause("user:bob", "bob"), "lunch"),
         lambda j: j.resume(clock.cause("user:bob", "bob")),
         lambda j: llm(j, clock.cause("planner"), "planner", 3),
-        lambda j: j.exceed_budget(clock.cause("planner"), 0.005, 0.006),
+        lambda j: j.exceed_budget(clock.cause("planner"), 0.005, 0.006, "job:acme:j", ""),
         lambda j: j.raise_budget(clock.cause("user:bob", "bob"), 1.0),
         lambda j: j.make_plan_ready(clock.cause("planner"), "- [ ] fix"),
         lambda j: j.fail_step(clock.cause("coder"), Step.coding, "coder", "sandbox down", 7, 5),

@@ -76,8 +76,11 @@ async def test_a_refused_call_suspends_the_job_and_a_raise_resumes_it(
     suspended = Job.replay(history)
     assert suspended.state == JobState.suspended_budget
     exceeded = [e for e in history if isinstance(e, ev.BudgetExceeded)]
-    assert [(e.limit_usd, e.spent_usd) for e in exceeded] == [(0.012, 0.011)]
     month = PostgresLedger(pool).clock().strftime("%Y-%m")
+    # The cap that refused is named: the auditor's one email per cap reached is keyed on it.
+    assert [(e.limit_usd, e.spent_usd, e.cap_key, e.period) for e in exceeded] == [
+        (0.012, 0.011, f"tenant:{TENANT}", month)
+    ]
     usage = await caps.usage(Scope.tenant, TENANT, "", month)
     assert float(usage.spent_usd) == pytest.approx(suspended.cost_usd, abs=1e-12)
     assert len(fake.requests) == 1  # the critique was never sent

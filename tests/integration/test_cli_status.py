@@ -115,7 +115,7 @@ async def test_show_tells_each_wait_and_its_command(bdg: Bdg) -> None:  # noqa: 
     await bdg("job", "resume", str(job_id))
 
     await bdg("job", "approve", str(job_id))
-    await decide(bdg, job_id, lambda j, c: j.exceed_budget(c, limit_usd=1.0, spent_usd=1.25))
+    await decide(bdg, job_id, lambda j, c: j.exceed_budget(c, 1.0, 1.25, f"job:acme:{job_id}", ""))
     shown = (await bdg("job", "show", str(job_id))).stdout
     assert "waits for budget" in shown
     assert "spent $1.2500 of $1.0000" in shown

@@ -156,7 +156,9 @@ async def test_budget_raise(client: httpx.AsyncClient, keys: Keys, stack: Stack)
     tenant = new_tenant()
     auth = keys.headers(tenant)
     job_id = (await create(client, keys, tenant))["id"]
-    await stack.decide(UUID(job_id), lambda j, c: j.exceed_budget(c, 1.0, 1.5))
+    await stack.decide(
+        UUID(job_id), lambda j, c: j.exceed_budget(c, 1.0, 1.5, f"job:{tenant}:{job_id}", "")
+    )
     raised = await client.post(f"/jobs/{job_id}/budget", json={"limit_usd": 5}, headers=auth)
     assert raised.status_code == 200, raised.text
     assert raised.json()["state"] == "planning"

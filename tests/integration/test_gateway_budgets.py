@@ -3,6 +3,7 @@ written, and raising a cap resumes the tenant's jobs suspended for budget."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -10,8 +11,9 @@ from uuid import UUID
 import httpx
 import pytest
 
+from bdg_contracts import events as ev
 from bdg_contracts.states import JobState
-from bdg_jobs.ledger.accounts import Spender
+from bdg_jobs.ledger.accounts import Spender, month_of
 from bdg_jobs.ledger.ledger import PostgresLedger, SettledCall
 from tests.gateway_stack import Keys, Stack, new_tenant
 from tests.integration.gateway_calls import create
@@ -94,7 +96,9 @@ async def test_raising_the_tenant_cap_resumes_its_suspended_jobs(
 ) -> None:
     tenant = new_tenant()
     job_id = (await create(client, keys, tenant))["id"]
-    await stack.decide(UUID(job_id), lambda j, c: j.exceed_budget(c, 1.0, 1.0))
+    await stack.decide(
+        UUID(job_id), lambda j, c: j.exceed_budget(c, 1.0, 1.0, f"job:{tenant}:{job_id}", "")
+    )
     stack.project()
     put = await client.put(
         "/budgets/tenant", json={"cap_usd": 5}, headers=keys.headers(tenant, **ADMIN)
@@ -109,7 +113,9 @@ async def test_the_job_budget_route_sets_the_job_cap_in_the_ledger(
 ) -> None:
     tenant = new_tenant()
     job_id = (await create(client, keys, tenant))["id"]
-    await stack.decide(UUID(job_id), lambda j, c: j.exceed_budget(c, 1.0, 1.0))
+    await stack.decide(
+        UUID(job_id), lambda j, c: j.exceed_budget(c, 1.0, 1.0, f"job:{tenant}:{job_id}", "")
+    )
     raised = await client.post(
         f"/jobs/{job_id}/budget", json={"limit_usd": 3.5}, headers=keys.headers(tenant)
     )
@@ -135,6 +141,10 @@ async def test_a_cap_below_the_spend_suspends_at_once_and_a_raise_resumes(
     assert lowered.status_code == 200, lowered.text
     assert (await stack.job(UUID(job_id))).state == JobState.suspended_budget
     assert (await stack.job(UUID(other))).state == JobState.planning
+    (exceeded,) = [
+        e for e in await stack.app.history(UUID(job_id)) if isinstance(e, ev.BudgetExceeded)
+    ]
+    assert (exceeded.cap_key, exceeded.period) == (f"tenant:{tenant}", month_of(datetime.now(UTC)))
 
     stack.project()
     raised = await client.put("/budgets/tenant", json={"cap_usd": 2}, headers=admin)

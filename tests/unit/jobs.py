@@ -62,7 +62,7 @@ PATHS: dict[JobState, Callable[[Job], None]] = {
     JobState.failed: lambda j: j.fail_step(CAUSE, Step.planning, "planner", "boom", 1),
     JobState.cancelled: lambda j: j.cancel(CAUSE, "no"),
     JobState.paused: lambda j: j.pause(CAUSE, "wait"),
-    JobState.suspended_budget: lambda j: j.exceed_budget(CAUSE, 1.0, 2.0),
+    JobState.suspended_budget: lambda j: j.exceed_budget(CAUSE, 1.0, 2.0, "job:t:j", ""),
 }
 
 

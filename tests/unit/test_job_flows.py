@@ -57,7 +57,7 @@ def test_deploy_approval_needs_an_approving_review() -> None:
 def test_pause_and_budget_nest() -> None:
     job = job_in(JobState.coding)
     job.pause(CAUSE)
-    job.exceed_budget(CAUSE, 1.0, 1.5)
+    job.exceed_budget(CAUSE, 1.0, 1.5, "tenant:t", "2026-01")
     assert job.state == JobState.suspended_budget
     job.raise_budget(CAUSE, 10.0)
     assert job.state == JobState.paused

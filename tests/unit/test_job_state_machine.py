@@ -108,7 +108,7 @@ COMMANDS: dict[str, tuple[Callable[[Job], None], set[JobState]]] = {
     "pause": (lambda j: j.pause(CAUSE), ACTIVE),
     "resume": (lambda j: j.resume(CAUSE), {S.paused}),
     "cancel": (lambda j: j.cancel(CAUSE), NOT_TERMINAL),
-    "exceed_budget": (lambda j: j.exceed_budget(CAUSE, 1, 2), ACTIVE | {S.paused}),
+    "exceed_budget": (lambda j: j.exceed_budget(CAUSE, 1, 2, "job:t:j", ""), ACTIVE | {S.paused}),
     "raise_budget": (lambda j: j.raise_budget(CAUSE, 5), NOT_TERMINAL),
 }
 

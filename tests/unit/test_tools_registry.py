@@ -175,7 +175,7 @@ def test_a_resume_without_a_decision_withdraws_the_request() -> None:
 
 def test_a_budget_stop_while_waiting_nests() -> None:
     job = requested()
-    job.exceed_budget(CAUSE, 1.0, 2.0)
+    job.exceed_budget(CAUSE, 1.0, 2.0, "job:t:j", "")
     job.raise_budget(CAUSE, 5.0)
     assert job.state == JobState.paused
     job.approve_tool_call(CAUSE, "01J0000000000000000000000A", "bob")

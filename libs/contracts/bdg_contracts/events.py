@@ -321,8 +321,20 @@ class JobCancelled(Event):
 
 
 class BudgetExceeded(Event):
+    """v2 added ``cap_key`` and ``period``: the cap reached and its period (a month, or "" for
+    a job's cap), what the auditor's one email per cap reached is keyed on (None before)."""
+
+    class_version = 2
+
     limit_usd: float = Field(ge=0)
     spent_usd: float = Field(ge=0)
+    cap_key: str | None = Field(default=None, min_length=1, max_length=300)
+    period: str | None = Field(default=None, pattern=r"^(\d{4}-\d{2})?$")
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("cap_key", None)
+        state.setdefault("period", None)
 
 
 class BudgetRaised(Event):

@@ -50,8 +50,17 @@ class ControlDecisions(JobFacts):
     def cancel(self, cause: Cause, reason: str = "") -> None:
         self._append(ev.JobCancelled, cause, reason=reason)
 
-    def exceed_budget(self, cause: Cause, limit_usd: float, spent_usd: float) -> None:
-        self._append(ev.BudgetExceeded, cause, limit_usd=limit_usd, spent_usd=spent_usd)
+    def exceed_budget(
+        self, cause: Cause, limit_usd: float, spent_usd: float, cap_key: str, period: str
+    ) -> None:
+        self._append(
+            ev.BudgetExceeded,
+            cause,
+            limit_usd=limit_usd,
+            spent_usd=spent_usd,
+            cap_key=cap_key,
+            period=period,
+        )
 
     def raise_budget(self, cause: Cause, limit_usd: float) -> None:
         self._append(ev.BudgetRaised, cause, limit_usd=limit_usd)

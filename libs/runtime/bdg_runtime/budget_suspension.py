@@ -36,6 +36,8 @@ async def suspend_for_budget(
     def decide(job: Job) -> None:
         for role, result in calls:
             job.record_llm_call(cause, **fields_for_event(result, role))
-        job.exceed_budget(cause, float(refused.cap), float(refused.spent))
+        job.exceed_budget(
+            cause, float(refused.cap), float(refused.spent), refused.key, refused.period
+        )
 
     await delivery.app.execute(delivery.event.job_id, decide)

@@ -17,7 +17,8 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bdg_contracts.budget_events import budget_alert_id
-from bdg_jobs.ledger.alerts import Alert
+from bdg_jobs.ledger.accounts import scope_of
+from bdg_jobs.ledger.alerts import REACHED_PERCENT, Alert
 
 
 class AlertSettings(BaseSettings):
@@ -42,11 +43,23 @@ class AlertSettings(BaseSettings):
 
 
 def alert_message(alert: Alert, sender: str, recipients: list[str]) -> EmailMessage:
-    what = "tenant" if alert.key.startswith("tenant:") else "user"
+    what = scope_of(alert.key).value
+    period = f" for {alert.period}" if alert.period else ""
     msg = EmailMessage()
     msg["From"], msg["To"] = sender, ", ".join(recipients)
-    msg["Subject"] = f"[bdg] {alert.tenant}: {what} budget at {alert.percent}% for {alert.period}"
     msg["Message-ID"] = f"<{budget_alert_id(alert.key, alert.period, alert.percent)}@bdg>"
+    if alert.percent >= REACHED_PERCENT:
+        msg["Subject"] = f"[bdg] {alert.tenant}: {what} budget cap reached{period}"
+        msg.set_content(
+            f"The cap {alert.key} was reached{period}: spent ${alert.spent_usd} of "
+            f"${alert.cap_usd}.\n\n"
+            "Its model calls are refused and its running jobs are suspended\n"
+            "(suspended_budget) until a tenant admin raises the cap (PUT /budgets/tenant,\n"
+            "PUT /budgets/users/{user} or POST /jobs/{id}/budget); they then resume\n"
+            "where they stopped.\n"
+        )
+        return msg
+    msg["Subject"] = f"[bdg] {alert.tenant}: {what} budget at {alert.percent}%{period}"
     msg.set_content(
         f"The monthly cap {alert.key} reached {alert.percent}% in {alert.period}:\n"
         f"spent ${alert.spent_usd} of ${alert.cap_usd}.\n\n"

@@ -1,4 +1,5 @@
-"""One reaction per event that can end a job; each asks for the job's audit file.
+"""One reaction per event that can end a job; each asks for the job's audit file. And one to
+``BudgetExceeded``, which owes an alert email (``cap_reached``).
 
 An unreachable object store is not a failure of the job: the reaction logs it and lets the
 sweeper write the file from the log when the store is back (no retries, no dead letter).
@@ -10,6 +11,7 @@ import logging
 
 from bdg_audit.store import StorageUnavailableError
 from bdg_auditor.application import Auditing
+from bdg_auditor.cap_reached import CapReachedAlerts
 from bdg_contracts import events as ev
 from bdg_contracts.base import Event
 from bdg_contracts.privacy_events import PersonalDataErased
@@ -31,8 +33,8 @@ ENDINGS: tuple[type[Event], ...] = (
 
 
 class AuditorHandlers:
-    def __init__(self, auditing: Auditing) -> None:
-        self.auditing = auditing
+    def __init__(self, auditing: Auditing, reached: CapReachedAlerts) -> None:
+        self.auditing, self.reached = auditing, reached
 
     async def on_ending(self, delivery: Delivery[Event]) -> None:
         event = delivery.event
@@ -44,7 +46,15 @@ class AuditorHandlers:
     def reactions(self) -> list[AnyReaction]:
         # ``step`` only names the work if the runtime gives up; a job that ended takes no
         # StepFailed, so it is never touched by the auditor's failures.
-        return [
+        endings: list[AnyReaction] = [
             Reaction(cls, Step.deploying, self.on_ending, name=f"Audit{cls.__name__}")
             for cls in ENDINGS
         ]
+        # A job suspended for budget takes no StepFailed either (not a working state).
+        alert = Reaction(
+            ev.BudgetExceeded,
+            Step.planning,
+            self.reached.on_budget_exceeded,
+            name="AlertCapReached",
+        )
+        return [*endings, alert]

@@ -22,6 +22,7 @@ from bdg_auditor.adapters import AuditStorage
 from bdg_auditor.alert_mail import AlertSettings, SmtpMailer
 from bdg_auditor.application import Auditing
 from bdg_auditor.budget_alerts import BudgetAlerts
+from bdg_auditor.cap_reached import CapReachedAlerts
 from bdg_auditor.digester import Digester
 from bdg_auditor.handlers import AuditorHandlers
 from bdg_auditor.sweeper import Sweeper, every_while
@@ -74,7 +75,7 @@ def run() -> None:
     def reactions(ctx: service.ServiceContext) -> list[AnyReaction]:
         log.info("audit files: s3 %s bucket %s", endpoint, settings.bdg_s3_bucket)
         built.append(build(ctx.store, settings, endpoint))
-        return AuditorHandlers(built[0]).reactions()
+        return AuditorHandlers(built[0], CapReachedAlerts(ctx.database_url)).reactions()
 
     async def background(ctx: service.ServiceContext, stop: asyncio.Event) -> None:
         auditing = built[0]

@@ -25,7 +25,7 @@ from bdg_gateway.deps import Commands, CurrentCaller, Queries
 from bdg_gateway.queries import JobQueries
 from bdg_gateway.strict_json import StrictJsonRoute
 from bdg_jobs.errors import DomainError
-from bdg_jobs.ledger.accounts import Scope, month_of
+from bdg_jobs.ledger.accounts import Scope, cap_key, month_of
 from bdg_jobs.ledger.caps import BudgetCaps, Usage
 from bdg_jobs.ledger.ledger import usd
 from bdg_jobs.user_commands import Caller, JobCommands
@@ -117,7 +117,9 @@ async def _set(
     _admin_only(caller)
     caps = BudgetCaps(queries.pool)
     await caps.set_cap(scope, caller.tenant_id, subject, usd(body.cap_usd))
-    usage = await caps.usage(scope, caller.tenant_id, subject, _month())
+    month = _month()
+    usage = await caps.usage(scope, caller.tenant_id, subject, month)
+    key = cap_key(scope, caller.tenant_id, subject)
     user = subject or None
     if usage.spent_usd < usd(body.cap_usd):
         for job_id in await _jobs_in(queries, caller, user, [JobState.suspended_budget]):
@@ -128,7 +130,9 @@ async def _set(
             with contextlib.suppress(DomainError):  # it moved on meanwhile
                 await commands.app.execute(
                     job_id,
-                    lambda j: j.exceed_budget(caller.cause(commands.app), body.cap_usd, spent),
+                    lambda j: j.exceed_budget(
+                        caller.cause(commands.app), body.cap_usd, spent, key, month
+                    ),
                 )
     return UsageView.of(usage)
 

@@ -1,5 +1,7 @@
 """The budget alerts outbox (``bdg_budget_alerts``): one row per cap, period and threshold,
-written by the daily roll-up; each row owes one event and one email.
+each owing one event and one email. The daily roll-up writes the 80% rows (their event,
+``BudgetWarningReached``, is still to record); a cap reached (``BudgetExceeded``, recorded
+already on the job) writes its 100% row, one for every job it suspends (``queue_reached``).
 
 Emails are sent one row at a time under the row's lock (``FOR UPDATE SKIP LOCKED``), so two
 auditor replicas never send the same alert; a failed send is tried again after a backoff that
@@ -17,12 +19,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 log = logging.getLogger(__name__)
 
+REACHED_PERCENT = 100
+
 _COLUMNS = "key, period, percent, tenant, cap_usd, spent_usd"
 _UNRECORDED = f"SELECT {_COLUMNS} FROM bdg_budget_alerts WHERE NOT event_recorded LIMIT 500"
+_REACHED = """
+    INSERT INTO bdg_budget_alerts
+        (key, period, percent, tenant, cap_usd, spent_usd, event_recorded)
+    VALUES (%(key)s, %(period)s, %(percent)s, %(tenant)s, %(cap)s, %(spent)s, true)
+    ON CONFLICT DO NOTHING
+"""
 _RECORDED = """
     UPDATE bdg_budget_alerts SET event_recorded = true
     WHERE key = %(key)s AND period = %(period)s AND percent = %(percent)s
@@ -55,6 +66,16 @@ class Alert:
 
     def args(self) -> dict[str, Any]:
         return {"key": self.key, "period": self.period, "percent": self.percent}
+
+
+async def queue_reached(conn: AsyncConnection[Any], alert: Alert) -> bool:
+    """Owe the email of a cap reached, once per cap and period: every job the cap suspends
+    (and every redelivery of their events) lands on the same row. True if this one was new."""
+    cur = await conn.execute(
+        _REACHED,
+        {**alert.args(), "tenant": alert.tenant, "cap": alert.cap_usd, "spent": alert.spent_usd},
+    )
+    return cur.rowcount == 1
 
 
 def backoff(attempts: int, first: float, longest: float) -> float:
