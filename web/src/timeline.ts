@@ -5,6 +5,7 @@ export interface EventView {
   version: number;
   name: string;
   event: Record<string, unknown>;
+  job_cost_usd?: number; // on the WebSocket's frames: the job's cost right after this event
 }
 
 export type Step = "planning" | "coding" | "testing" | "reviewing" | "deploying";

@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { Api, ApiError, Job } from "../api";
 import { jobCommand } from "../jobCommands";
+import { liveCost } from "../liveCost";
 import { completions } from "../slash";
 import { EventView } from "../timeline";
 
@@ -16,7 +17,7 @@ export function CommandBox({ api, job, events, onJob }: Props) {
   const [answer, setAnswer] = useState<{ text: string; error: boolean } | null>(null);
   const options = completions(input);
   const run = async () => {
-    const command = jobCommand(input, job.cost_usd, events);
+    const command = jobCommand(input, liveCost(job, events), events);
     if (command.kind !== "act") {
       setAnswer({ text: command.text, error: command.kind === "error" });
       return;

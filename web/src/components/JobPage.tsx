@@ -1,6 +1,7 @@
 import { lazy, Suspense, useCallback, useEffect, useRef, useState } from "react";
 import { Api, ApiError, AwaitingCall, Job, streamUrl } from "../api";
 import { JobStream, SocketLike, Status } from "../jobStream";
+import { lastViewChange, liveCost } from "../liveCost";
 import { describeRelease, ReleaseFrame } from "../sites";
 import { appendEvents, EventView } from "../timeline";
 import { Action } from "./Action";
@@ -59,9 +60,12 @@ export function JobPage({ api, jobId, token, onExpired }: Props) {
   useEffect(() => {
     if (revived) stream.current?.start(); // a retried job goes on: listen again
   }, [revived]);
+  // Fetched again when an event changes what the job shows; a model call's cost comes with
+  // its frame (liveCost), so a busy model does not cost a request per call.
+  const viewChange = lastViewChange(events);
   useEffect(() => {
     if (token) refresh();
-  }, [refresh, token, last?.version]);
+  }, [refresh, token, viewChange]);
 
   const waitsOnCall = job?.state === "paused" && events.some((e) => e.name === "ToolCallRequested");
   useEffect(() => {
@@ -73,6 +77,7 @@ export function JobPage({ api, jobId, token, onExpired }: Props) {
   if (!job) return <p aria-busy="true">Loading the job...</p>;
 
   const act = (action: string) => () => api.act(jobId, action).then(setJob);
+  const cost = liveCost(job, events);
   const scores = events.filter((e) => e.name === "PlanCritiqued").map((e) => Number(e.event.score));
   const deploy = [...events].reverse().find((e) => e.name === "DeployAwaitingApproval");
   return (
@@ -82,7 +87,7 @@ export function JobPage({ api, jobId, token, onExpired }: Props) {
         <p>
           <span className="state" data-testid="job-state">{job.state}</span>
           {WORKING.has(job.state) && <span className="working" aria-label="working"> ⟳</span>} · attempt {job.attempt} ·
-          cost <span data-testid="job-cost">${job.cost_usd.toFixed(4)}</span> · stream{" "}
+          cost <span data-testid="job-cost">${cost.toFixed(4)}</span> · stream{" "}
           <span data-testid="stream-status">{status}</span> (version {last?.version ?? 0})
         </p>
         <StepProgress state={job.state} events={events} />
