@@ -9,6 +9,14 @@ every account, nothing left reserved).
 
     uv run python -m bench.budget_ledger [--url postgresql://...] [--callers 16] [--seconds 10]
 
+The ceiling of this shape of work is printed beside it: a caller waits for each of its two
+operations to be committed (durably: a reservation must be on disk before the model call goes
+out) and the tenant's account row is locked from a batch's read to its commit, so batches run
+one after another, each at least one commit long (its WAL flush), and each holds at most one
+operation per caller: ``callers / (2 x one commit)`` calls/s, one commit being a single
+connection's ``UPDATE``+``COMMIT`` on the same server in the same run. The raw limit above it
+is higher because concurrent commits on different rows share their WAL flushes.
+
 With no --url it starts the embedded PostgreSQL (bench/fresh_postgres.py).
 """
 
@@ -16,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import statistics
 import time
 from decimal import Decimal
 from typing import Any
@@ -59,6 +69,18 @@ async def raw_limit(pool: AsyncConnectionPool[Any], callers: int, seconds: float
             await conn.execute("UPDATE bench_raw SET n = n + 1 WHERE id = %s", (i,))
 
     return await _for(seconds, callers, one) / seconds
+
+
+async def one_commit(pool: AsyncConnectionPool[Any], n: int = 200) -> float:
+    """Median seconds of one ``UPDATE``+``COMMIT`` on one connection, nothing else running."""
+    times = []
+    async with pool.connection() as conn:
+        for _ in range(n):
+            start = time.perf_counter()
+            async with conn.transaction():
+                await conn.execute("UPDATE bench_raw SET n = n + 1 WHERE id = 0")
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 async def commits(pool: AsyncConnectionPool[Any]) -> int:
@@ -113,6 +135,7 @@ async def run(url: str, callers: int, seconds: float, users: int) -> None:
     await pool.open(wait=True)
     try:
         raw = await raw_limit(pool, callers, seconds)
+        commit = await one_commit(pool)
         before = await commits(pool)
         calls, refused = await ledger_rate(pool, callers, seconds, users)
         await asyncio.sleep(0.6)  # pg_stat_database is reported every 500 ms
@@ -127,6 +150,12 @@ async def run(url: str, callers: int, seconds: float, users: int) -> None:
         f"{transactions:,.0f} transactions/s)"
     )
     print(f"ledger operations / raw:   {2 * calls / raw:.0%}; refused: {refused}; invariant held")
+    ceiling = callers / (2 * commit)
+    print(
+        f"one commit (1 connection): {commit * 1000:.2f} ms -> ceiling {ceiling:,.0f} calls/s "
+        f"(ledger at {calls / ceiling:.0%} of it)"
+    )
+    print(f"load average (1 min):      {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 def main() -> None:

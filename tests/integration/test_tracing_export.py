@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
+from bdg_telemetry import tracing as module
 from bdg_telemetry.otel import Tracing
 from tests.otlp_receiver import Receiver, otlp_receiver
 from tests.ports import free_port
@@ -58,3 +59,26 @@ def test_an_unreachable_collector_drops_and_counts_spans() -> None:
     # Those queued were sent and failed: dropped too, every one counted once.
     wait_until(lambda: tracing.dropped == 20, 10, "every span counted as dropped")
     assert tracing.drops.queued == 0
+
+
+def test_flush_exports_at_once_and_paused_makes_no_span(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "60000")  # only a flush sends within the test
+    assert module.setup("probe")
+    try:
+        with module.span("before", {}):
+            pass
+        with module.paused():
+            assert not module.enabled()
+            with module.span("while paused", {}) as span:
+                assert span is module.NO_SPAN
+        assert module.enabled()
+        with module.span("after", {}):
+            pass
+        assert module.flush(10)
+        assert sorted(s.name for s in receiver.received()) == ["after", "before"]
+    finally:
+        module.shutdown(10)
+    assert module.flush() is True  # off: nothing to send

@@ -163,5 +163,8 @@ class Tracing:
         PROPAGATOR.inject(carrier, context.get_current())
         return carrier.get("traceparent")
 
+    def flush(self, within: float) -> bool:
+        return self.provider.force_flush(int(within * 1000))
+
     def shutdown(self) -> None:
         self.provider.shutdown()
