@@ -340,8 +340,8 @@ async def test_indexer_and_auditor_start_and_stop_cleanly(
                 codes = procs.stop()
             assert codes == {"indexer": 0, "auditor": 0}
             # The indexer reacts to RepoRegistered and RepoPushed; the auditor to each event that
-            # can end a job (bdg_auditor.handlers.ENDINGS).
-            for name, handlers in (("indexer", 2), ("auditor", len(ENDINGS))):
+            # can end a job (bdg_auditor.handlers.ENDINGS) and to BudgetExceeded (its email).
+            for name, handlers in (("indexer", 2), ("auditor", len(ENDINGS) + 1)):
                 out = procs.output(name)
                 assert f"{name} ready: {handlers} handler(s)" in out
                 assert "sandbox: " in out
