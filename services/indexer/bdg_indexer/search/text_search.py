@@ -41,20 +41,25 @@ WITH live AS MATERIALIZED (
     SELECT t.term, to_tsquery({config}, t.term) AS q FROM unnest(%(terms)s::text[]) AS t(term)
     WHERE numnode(to_tsquery({config}, t.term)) > 0
 ), counted AS MATERIALIZED (
-    SELECT l.term, l.q, (
+    SELECT l.term, l.q, CASE WHEN numnode(l.q) = 1 THEN (
+        -- one lexeme: its kept count (spaces._term_counts), exact
+        SELECT coalesce(sum(c.df), 0) FROM {terms} c
+        WHERE {scope} AND c.lexeme = btrim(querytree(l.q), chr(39))
+    ) ELSE (
+        -- a phrase: no count is kept for it, so its matches are counted, up to DF_CAP
         SELECT count(*) FROM (
             SELECT FROM {table} c WHERE {scope} AND c.tsv @@ l.q LIMIT %(df_cap)s
         ) found
-    ) AS df
+    ) END AS df, numnode(l.q) = 1 AS exact
     FROM live l
 ), weighted AS MATERIALIZED (
     SELECT q, df, ln(1 + (SELECT max(df) FROM counted)::float8 / df) AS idf,
-           sum(df) OVER (ORDER BY df, term) AS running
+           sum(df) OVER (ORDER BY df, term) AS running, exact
     FROM counted WHERE df > 0
 ), wanted AS (
     -- the rarest terms, as many as MAX_CANDIDATES rows can hold (see the module's doc)
     SELECT string_agg('(' || q::text || ')', ' | ')::tsquery AS q FROM weighted
-    WHERE (df < %(df_cap)s AND running <= %(max_candidates)s)
+    WHERE ((exact OR df < %(df_cap)s) AND running <= %(max_candidates)s)
        OR running = (SELECT min(running) FROM weighted)
 ), candidates AS MATERIALIZED (
     SELECT c.id, c.tsv FROM {table} c
@@ -90,6 +95,7 @@ async def matching(
     query = sql.SQL(_MATCHING).format(
         config=sql.Literal(TS_CONFIG),
         table=store.table,
+        terms=sql.Identifier(store.space.terms_table),
         scope=scope(repo),
         columns=COLUMNS,
         similarity=similarity,

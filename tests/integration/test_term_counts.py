@@ -1,0 +1,191 @@
+"""The kept document frequencies full-text rarity reads (spaces._term_counts), on real PostgreSQL.
+
+Whatever writes the chunks (upserts, re-upserts with new text, prunes, a failed batch, a table
+older than the counts), the counts must equal what counting the chunk table itself gives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+
+from bdg_indexer.chunks import Chunk
+from bdg_indexer.search.code_search import SearchMode, search
+from bdg_indexer.storage.spaces import EmbeddingSpace
+from bdg_indexer.storage.vectors import ChunkStore
+
+pytestmark = pytest.mark.timeout(90)
+
+SPACE = EmbeddingSpace("term-count-test-model", 4)
+VECTOR = [1.0, 0.0, 0.0, 0.0]
+
+Counts = dict[tuple[str, str, str], int]
+
+
+def chunk(path: str, text: str, number: int = 0, blob: str = "b1") -> Chunk:
+    return Chunk(path, blob, number, 1, 1 + text.count("\n"), "python", 10, text)
+
+
+def names() -> tuple[str, str]:
+    return f"tenant-{secrets.token_hex(4)}", f"repo-{secrets.token_hex(4)}"
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[ChunkStore]:
+    opened = await ChunkStore.open(database_url, SPACE)
+    yield opened
+    await opened.close()
+
+
+def kept(database_url: str) -> Counts:
+    with psycopg.connect(database_url) as conn:
+        found = conn.execute(f"SELECT tenant, repo, lexeme, df FROM {SPACE.terms_table}")
+        return {(t, r, lexeme): df for t, r, lexeme, df in found.fetchall()}
+
+
+def counted(database_url: str) -> Counts:
+    """The truth: every chunk's lexemes, counted now."""
+    with psycopg.connect(database_url) as conn:
+        found = conn.execute(
+            f"SELECT c.tenant, c.repo, l.lexeme, count(*) FROM {SPACE.table} c, unnest(c.tsv) l "
+            "GROUP BY 1, 2, 3"
+        )
+        return {(t, r, lexeme): df for t, r, lexeme, df in found.fetchall()}
+
+
+async def test_counts_follow_upserts_rewrites_and_prunes(
+    store: ChunkStore, database_url: str
+) -> None:
+    tenant, repo = names()
+    other_tenant, other_repo = names()
+    first = [
+        (chunk("a.py", "def parse_retry_after(header): return header"), VECTOR),
+        (chunk("a.py", "retry the request", number=1), VECTOR),
+        (chunk("b.py", "class Proxy: pass"), VECTOR),
+    ]
+    await store.upsert(tenant, repo, first)
+    await store.upsert(tenant, repo, first)  # the same batch again changes nothing
+    await store.upsert(other_tenant, repo, first[:1])
+    await store.upsert(tenant, other_repo, first[2:])
+    assert kept(database_url)[(tenant, repo, "retri")] == 2
+    assert kept(database_url) == counted(database_url)
+
+    # New text under the same key (an UPDATE through ON CONFLICT): old lexemes go, new come.
+    await store.upsert(tenant, repo, [(chunk("b.py", "class Tunnel: pass"), VECTOR)])
+    assert (tenant, repo, "proxi") not in kept(database_url)
+    assert kept(database_url)[(tenant, repo, "tunnel")] == 1
+    assert kept(database_url) == counted(database_url)
+
+    # A new blob of a.py, then the old one pruned; then a deleted file.
+    await store.upsert(tenant, repo, [(chunk("a.py", "retry once", blob="b2"), VECTOR)])
+    assert kept(database_url)[(tenant, repo, "retri")] == 3
+    await store.keep_blobs(tenant, repo, "a.py", ["b2"])
+    assert kept(database_url)[(tenant, repo, "retri")] == 1
+    await store.delete_paths(tenant, repo, ["a.py", "b.py"])
+    assert not [key for key in kept(database_url) if key[:2] == (tenant, repo)]
+    assert kept(database_url) == counted(database_url)
+    # Others' counts were never touched by this repository's writes.
+    assert kept(database_url)[(other_tenant, repo, "retri")] == 1
+    assert kept(database_url)[(tenant, other_repo, "proxi")] == 1
+
+
+async def test_a_failed_batch_leaves_the_counts_as_they_were(
+    store: ChunkStore, database_url: str
+) -> None:
+    tenant, repo = names()
+    await store.upsert(tenant, repo, [(chunk("a.py", "retry the request"), VECTOR)])
+    before = kept(database_url)
+    batch = [
+        (chunk("b.py", "retry with backoff"), VECTOR),
+        (chunk("a.py", "rewritten text"), VECTOR),
+        (chunk("c.py", "a NUL \x00 PostgreSQL text refuses"), VECTOR),  # fails last
+    ]
+    with pytest.raises(psycopg.DataError):
+        await store.upsert(tenant, repo, batch)
+    assert kept(database_url) == before
+    assert kept(database_url) == counted(database_url)
+
+
+async def test_concurrent_writes_of_two_repositories_keep_both_counts(
+    store: ChunkStore, database_url: str
+) -> None:
+    tenant = names()[0]
+    texts = [f"retry request {n} proxy tunnel redirect" for n in range(40)]
+
+    async def write(repo: str) -> None:
+        for n, text in enumerate(texts):
+            await store.upsert(tenant, repo, [(chunk(f"f{n}.py", text), VECTOR)])
+
+    await asyncio.gather(write("one"), write("two"))
+    assert kept(database_url)[(tenant, "one", "retri")] == 40
+    assert kept(database_url)[(tenant, "two", "redirect")] == 40
+    assert kept(database_url) == counted(database_url)
+
+
+async def test_a_table_older_than_the_counts_is_counted_once_when_opened(
+    database_url: str,
+) -> None:
+    space = EmbeddingSpace("term-count-upgrade-model", 4)
+    tenant, repo = names()
+    opened = await ChunkStore.open(database_url, space)
+    try:
+        await opened.upsert(tenant, repo, [(chunk("a.py", "retry the request"), VECTOR)])
+    finally:
+        await opened.close()
+    # As a table made before the counts existed: no counts table, triggers or function.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for suffix in ("ins", "upd", "del"):
+            conn.execute(f"DROP TRIGGER {space.terms_table}_{suffix} ON {space.table}")
+        conn.execute(f"DROP FUNCTION {space.terms_table}_count()")
+        conn.execute(f"DROP TABLE {space.terms_table}")
+        conn.execute(f"INSERT INTO {space.table} (tenant, repo, path, blob_sha, chunk_no, "
+                     "start_line, end_line, language, token_count, content, embedding) "
+                     f"VALUES ('{tenant}', '{repo}', 'b.py', 'b1', 0, 1, 1, 'python', 1, "
+                     "'retry proxy', '[1,0,0,0]')")  # fmt: skip
+
+    opened = await ChunkStore.open(database_url, space)
+    try:
+        with psycopg.connect(database_url) as conn:
+            found = conn.execute(
+                f"SELECT lexeme, df FROM {space.terms_table} WHERE tenant = %s AND repo = %s",
+                (tenant, repo),
+            )
+            counts = dict(found.fetchall())
+        # path words count too ("a" is an English stop word)
+        assert counts == {"retri": 2, "request": 1, "proxi": 1, "b": 1, "py": 2}
+        # ... and kept from then on, by the triggers the opening made.
+        await opened.upsert(tenant, repo, [(chunk("c.py", "retry"), VECTOR)])
+        hits = await search(opened, tenant, repo, "retry", None, mode=SearchMode.FULLTEXT)
+        assert sorted(h.path for h in hits) == ["a.py", "b.py", "c.py"]
+    finally:
+        await opened.close()
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            f"SELECT df FROM {space.terms_table} WHERE tenant = %s AND repo = %s "
+            "AND lexeme = 'retri'",
+            (tenant, repo),
+        ).fetchone()
+    assert row == (3,)
+
+
+async def test_rarity_comes_from_the_counts_of_the_tenants_own_repository(
+    store: ChunkStore, database_url: str
+) -> None:
+    # Here "proxy" is rare (1 chunk) and "tunnel" common (6); another tenant has the opposite
+    # mix, in greater number. Counted over both, proxy would weigh less than tunnel and the
+    # chunks saying "tunnel" three times would outrank the one saying "proxy" twice.
+    tenant, repo = names()
+    other = names()[0]
+    mine = [(chunk(f"t{n}.py", "tunnel tunnel tunnel"), VECTOR) for n in range(6)]
+    mine += [(chunk("p.py", "proxy proxy"), VECTOR)]
+    await store.upsert(tenant, repo, mine)
+    theirs = [(chunk(f"o{n}.py", "proxy"), VECTOR) for n in range(60)]
+    await store.upsert(other, repo, [*theirs, (chunk("x.py", "tunnel"), VECTOR)])
+    hits = await search(store, tenant, repo, "proxy tunnel", None, mode=SearchMode.FULLTEXT)
+    # proxy weighs ln(1 + 6/1) = 1.95, tunnel ln(1 + 6/6) = 0.69: 2 x 1.95 > 3 x 0.69
+    assert [h.path for h in hits] == ["p.py"] + [f"t{n}.py" for n in range(5)]
+    assert kept(database_url) == counted(database_url)
