@@ -93,7 +93,9 @@ async def search(
     async def by_vector() -> list[SearchHit]:
         if vector is None or mode is SearchMode.FULLTEXT:
             return []
-        async with store.pool.connection() as conn, conn.transaction():  # for SET LOCAL
+        # A transaction for SET LOCAL; pipelined, so its BEGIN, settings and query go out in one
+        # round trip (each is a wait for the server's turn on a busy machine).
+        async with store.pool.connection() as conn, conn.pipeline(), conn.transaction():
             found = await nearest(conn, store, tenant, repo, vector, wanted, tuning.ef_search)
         return above_threshold(found, min_score)
 
