@@ -111,6 +111,7 @@ async def evaluate(url: str, args: argparse.Namespace) -> None:
         vector_weight=args.vector_weight,
         text_weight=args.text_weight,
         fusion=Fusion(args.fusion),
+        text_candidates=args.text_candidates,
     )
     store = await ChunkStore.open(url, EmbeddingSpace(embedder.model_name, embedder.dims))
     try:
@@ -265,6 +266,7 @@ def main() -> None:
     parser.add_argument("--vector-weight", type=float, default=SearchTuning.vector_weight)
     parser.add_argument("--text-weight", type=float, default=SearchTuning.text_weight)
     parser.add_argument("--fusion", choices=[f.value for f in Fusion], default=Fusion.RRF.value)
+    parser.add_argument("--text-candidates", type=int, default=SearchTuning.text_candidates)
     parser.add_argument("--sweep", action="store_true", help="hybrid tunings on the dev part")
     parser.add_argument("--verbose", action="store_true", help="misses of the dev part")
     args = parser.parse_args()

@@ -14,7 +14,8 @@ import psycopg
 import pytest
 
 from bdg_indexer.chunks import Chunk
-from bdg_indexer.search.code_search import SearchMode, search
+from bdg_indexer.search.code_search import SearchMode, SearchTuning, search
+from bdg_indexer.search.text_search import MAX_CANDIDATES_CAP
 from bdg_indexer.storage.spaces import EmbeddingSpace
 from bdg_indexer.storage.vectors import ChunkStore
 
@@ -189,3 +190,21 @@ async def test_rarity_comes_from_the_counts_of_the_tenants_own_repository(
     # proxy weighs ln(1 + 6/1) = 1.95, tunnel ln(1 + 6/6) = 0.69: 2 x 1.95 > 3 x 0.69
     assert [h.path for h in hits] == ["p.py"] + [f"t{n}.py" for n in range(5)]
     assert kept(database_url) == counted(database_url)
+
+
+async def test_the_full_text_side_ranks_at_most_text_candidates_chunks(store: ChunkStore) -> None:
+    tenant, repo = names()
+    await store.upsert(tenant, repo, [(chunk(f"f{n}.py", "alpha"), VECTOR) for n in range(5)])
+
+    async def found(cap: int) -> int:
+        tuning = SearchTuning(text_candidates=cap)
+        hits = await search(
+            store, tenant, repo, "alpha", None, mode=SearchMode.FULLTEXT, tuning=tuning
+        )
+        return len(hits)
+
+    assert await found(2000) == 5
+    assert await found(2) == 2
+    for bad in (0, -1, MAX_CANDIDATES_CAP + 1):
+        with pytest.raises(ValueError, match="max_candidates"):
+            await found(bad)

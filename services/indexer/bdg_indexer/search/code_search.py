@@ -33,7 +33,7 @@ from bdg_indexer.search.ranking import (
     fuse_normalised,
     within_budget,
 )
-from bdg_indexer.search.text_search import matching
+from bdg_indexer.search.text_search import MAX_CANDIDATES, matching
 from bdg_indexer.search.vector_search import nearest
 from bdg_indexer.storage.vectors import ChunkStore
 
@@ -55,7 +55,8 @@ class SearchMode(enum.Enum):
 
 @dataclass(frozen=True)
 class SearchTuning:
-    """How hard to look. ``candidates``: hits taken from each side before fusing."""
+    """How hard to look. ``candidates``: hits taken from each side before fusing;
+    ``text_candidates``: chunks the full-text side ranks at most (text_search's doc)."""
 
     candidates: int = 50
     ef_search: int = 100
@@ -63,6 +64,7 @@ class SearchTuning:
     vector_weight: float = 1.0
     text_weight: float = 1.5
     fusion: Fusion = Fusion.RRF
+    text_candidates: int = MAX_CANDIDATES
 
 
 async def search(
@@ -103,7 +105,9 @@ async def search(
         if mode is SearchMode.VECTOR:
             return []
         async with store.pool.connection() as conn:
-            return await matching(conn, store, tenant, repo, query_text, vector, wanted)
+            return await matching(
+                conn, store, tenant, repo, query_text, vector, wanted, tuning.text_candidates
+            )
 
     # Both sides at once, on two pooled connections: hybrid waits for the slower, not the sum.
     vector_hits, text_hits = await asyncio.gather(by_vector(), by_text())

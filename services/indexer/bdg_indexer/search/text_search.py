@@ -8,15 +8,20 @@ one chunk): with the weights, full-text recall@6 on bench.retrieval_quality rose
 
 Rarity without reading every matching row (a question's common words match a quarter of a
 100,000-chunk repository, and ranking all of those took up to a second):
-- a term's document frequency is counted up to ``DF_CAP`` rows;
+- a word's document frequency is read from the counts kept per (tenant, repo, lexeme) by the
+  chunk table's triggers (spaces._term_counts), exact and one index probe away; a phrase term
+  (an identifier's words) has no kept count, so its matches are counted, up to ``DF_CAP`` rows.
+  Counting every term at search time cost ~85% of a hybrid search at 100,000 chunks;
 - weight = ln(1 + max_df / df), max_df the largest count among the question's terms;
 - only the chunks holding one of the rarest terms are ranked (on all terms): the rarest terms
-  whose counts add up to at most ``MAX_CANDIDATES``, never one counted to the cap (its true
-  count is unknown); when none qualifies, the first chunks holding the rarest term.
+  whose counts add up to at most ``max_candidates`` (default ``MAX_CANDIDATES``), never a phrase
+  counted to the cap (its true count is unknown); when none qualifies, the first chunks holding
+  the rarest term. Ranking is then the cost: a few microseconds per candidate.
 Measured with httpx's questions on httpx inside 100,000 other chunks (full-text only, p50 on a
-loaded 2-core machine): recall@6 0.49 ranking every match (~320 ms), 0.56 with these caps
-(~40 ms), 0.40 with DF_CAP 500 (~31 ms), 0.60 with 2000 (~47 ms). On a repository of fewer than
-DF_CAP chunks whose terms add up to at most MAX_CANDIDATES, nothing is left out.
+loaded 2-core machine, with counts taken at search time): recall@6 0.49 ranking every match
+(~320 ms), 0.56 with these caps (~40 ms), 0.40 with DF_CAP 500 (~31 ms), 0.60 with 2000
+(~47 ms). On a repository whose terms add up to at most MAX_CANDIDATES chunks, nothing is left
+out.
 Stop-word-only terms (numnode 0) and terms found nowhere drop out.
 """
 
@@ -35,6 +40,7 @@ from bdg_indexer.storage.vectors import ChunkStore
 
 DF_CAP = 1000
 MAX_CANDIDATES = 2000
+MAX_CANDIDATES_CAP = 20_000  # whoever sets it, ranking stays bounded
 
 _MATCHING = """
 WITH live AS MATERIALIZED (
@@ -84,8 +90,12 @@ async def matching(
     question: str,
     vector: Vector | None,
     n: int,
+    max_candidates: int = MAX_CANDIDATES,
 ) -> list[SearchHit]:
-    """The ``n`` best chunks by words; with ``vector``, their similarity too (not ranked on)."""
+    """The ``n`` best chunks by words; with ``vector``, their similarity too (not ranked on).
+    ``max_candidates`` bounds the chunks ranked (see the module's doc)."""
+    if not 1 <= max_candidates <= MAX_CANDIDATES_CAP:
+        raise ValueError(f"max_candidates must be 1..{MAX_CANDIDATES_CAP}, not {max_candidates}")
     terms = query_terms(question)
     if not terms:
         return []
@@ -107,7 +117,7 @@ async def matching(
         "vector": vector,
         "n": n,
         "df_cap": DF_CAP,
-        "max_candidates": MAX_CANDIDATES,
+        "max_candidates": max_candidates,
     }
     rows = await fetch(conn, query, params)
     return [to_hit(row, score=row["text_rank"]) for row in rows]
