@@ -86,6 +86,19 @@ async def test_the_same_batch_twice_leaves_the_same_rows(
     assert [r[5] for r in rows(database_url)] == ["x = 1", "x = 2", "x = 1"]
 
 
+async def test_a_batch_naming_a_chunk_twice_keeps_the_last(
+    store: ChunkStore, database_url: str
+) -> None:
+    tenant, repo = names()
+    batch = [(chunk("a.py", "x = 1"), unit(1)), (chunk("a.py", "x = 2"), unit(0, 1))]
+    await store.upsert(tenant, repo, batch)
+    assert [r[5] for r in rows(database_url) if r[0] == tenant] == ["x = 2"]
+    hits = await search(store, tenant, repo, "", unit(0, 1), mode=SearchMode.VECTOR, min_score=0)
+    assert [round(h.similarity or 0, 4) for h in hits] == [1.0]  # the last vector too
+    await store.upsert(tenant, repo, [])  # nothing to write: no statement, no error
+    assert await store.counts(tenant, repo) == RepoCounts(files=1, chunks=1)
+
+
 async def test_a_new_blob_replaces_the_old_one_once_pruned(store: ChunkStore) -> None:
     tenant, repo = names()
     old = [(chunk("a.py", f"old {n}", n, blob="old"), unit(1)) for n in range(2)]
