@@ -37,6 +37,11 @@ class Event(Contract):
     # with the subject's data key (bdg_jobs.personal), so erasing the key erases them. The
     # envelope's ``user_id`` (and a ``user:<id>`` producer) always are.
     personal: ClassVar[tuple[str, ...]] = ()
+    # Of those, the ones naming the person who decided (an approver): theirs, sealed with their
+    # key. The rest of ``personal`` is about the job, sealed with its owner's key even when
+    # someone else typed it (a colleague's plan edit): erasing the owner makes it unreadable,
+    # erasing the colleague leaves it unattributed.
+    personal_actor: ClassVar[tuple[str, ...]] = ()
 
     job_id: UUID
     version: int = Field(ge=1, description="position in the job's event sequence")

@@ -86,7 +86,7 @@ class PlanEdited(Event):
 
 
 class PlanApproved(Event):
-    personal = ("approved_by",)
+    personal = personal_actor = ("approved_by",)
     approved_by: str
 
 
@@ -215,7 +215,7 @@ class DeployApproved(Event):
     approved before digests)."""
 
     class_version = 2
-    personal = ("approved_by",)
+    personal = personal_actor = ("approved_by",)
 
     approved_by: str
     digest: str = Field(default="", pattern=rf"{APPROVAL_DIGEST}|^$")

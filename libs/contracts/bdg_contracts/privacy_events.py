@@ -46,7 +46,7 @@ class PersonalDataErased(PrivacyEvent):
     whoever holds the master key can tell that a given user was erased, nobody else can tell
     who was. ``job_id`` is the erasure's own id."""
 
-    personal = ("requested_by",)
+    personal = personal_actor = ("requested_by",)
 
     subject: str = Field(pattern=r"^[0-9a-f]{64}$")
     requested_by: str = Field(min_length=1)

@@ -31,7 +31,7 @@ class ToolCallRequested(Event):
 class ToolCallApproved(Event):
     """The job resumes; the re-driven step runs the call (once)."""
 
-    personal = ("approved_by",)
+    personal = personal_actor = ("approved_by",)
 
     call_id: str
     approved_by: str
@@ -41,6 +41,7 @@ class ToolCallDenied(Event):
     """The job resumes; the denial is the call's result, and the call never runs."""
 
     personal = ("denied_by", "reason")
+    personal_actor = ("denied_by",)
 
     call_id: str
     denied_by: str

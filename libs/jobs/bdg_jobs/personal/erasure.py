@@ -23,7 +23,7 @@ import psycopg
 from bdg_contracts.privacy_events import SELF, ErasureCategory, PersonalDataErased
 from bdg_jobs.errors import ConcurrencyConflictError
 from bdg_jobs.personal import read_models
-from bdg_jobs.personal.redaction import redact_plain_events
+from bdg_jobs.personal.redaction import redact_foreign_job_fields, redact_plain_events
 from bdg_jobs.personal.vault import KeyVault
 from bdg_jobs.store import JobStore
 
@@ -101,6 +101,7 @@ class Erasure:
                 read_models.delete_budget_rows(conn, tenant, user)
                 read_models.delete_index(conn, tenant, erased.aggregates)
                 legacy = redact_plain_events(conn, [j for j in in_read_model if j not in bound])
+                legacy += redact_foreign_job_fields(conn, erased.aggregates)
                 categories = ALWAYS + ((C.legacy_event_fields,) if legacy else ())
                 erasure_id = self._upsert(conn, subject, tenant, categories, len(jobs))
         return _Stored(ErasureOutcome(erasure_id, False, categories, len(jobs)), jobs, subject)

@@ -1,9 +1,10 @@
 """Which values of a stored event are personal, whose they are, and sealing them in place.
 
 Pure: keys come in. The envelope's ``user_id`` and a ``user:<id>`` producer name a person;
-``Event.personal`` lists an event's own personal fields. Each is sealed with the key of the
-event's subject: its user, or (an event a service decided, a plan drafted from the goal) the
-job's owner.
+``Event.personal`` lists an event's own personal fields. Who decided (the envelope's user, an
+approver) is sealed with that person's key; what the event says about the job (a goal, a plan
+someone edited, a reason typed) with the job owner's key, whoever typed it, so erasing the owner
+erases it in every event of their jobs; with no owner known, with the decider's.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ def personal_names(event_cls: type[Any], state: dict[str, Any]) -> list[str]:
     if isinstance(producer, str) and producer.startswith(USER_PREFIX):
         names.append("producer")
     return names
+
+
+def whose(event_cls: type[Any], names: list[str]) -> tuple[list[str], list[str]]:
+    """``names`` split into the decider's (their id, an approver) and the job's (what was
+    typed about it: a goal, a plan, a reason), each sealed with its person's key."""
+    actor = {"user_id", "producer", *event_cls.personal_actor}
+    return [n for n in names if n in actor], [n for n in names if n not in actor]
 
 
 def subject_user(state: dict[str, Any]) -> str | None:

@@ -23,6 +23,7 @@ from bdg_jobs.personal.fields import (
     seal_state,
     sealed_key_ids,
     subject_user,
+    whose,
 )
 from bdg_jobs.personal.vault import DataKey, KeyVault, Owner
 
@@ -43,7 +44,8 @@ class PersonalData:
         self.vault = vault
 
     def seal(self, pairs: Sequence[tuple[Event, StoredEvent]]) -> list[StoredEvent]:
-        """Each stored event with its personal values sealed with its subject's key."""
+        """Each stored event with its personal values sealed: who decided with their key, what
+        it says about the job with the job owner's (``fields.whose``)."""
         users: dict[tuple[str, str], DataKey] = {}
         owners: dict[UUID, Owner] = {}
         bindings: list[tuple[UUID, UUID]] = []
@@ -55,27 +57,33 @@ class PersonalData:
                 out.append(stored)
                 continue
             user = subject_user(state)
-            key: DataKey | None
+            decider: DataKey | None = None
+            about_job = names
             if user is not None:
-                found = users.get((event.tenant_id, user))
-                key = found or self.vault.key_for_user(event.tenant_id, user)
-                users[(event.tenant_id, user)] = key
-                if event.version == 1:
-                    bindings.append((event.job_id, key.key_id))
-            else:
+                decider = users.get((event.tenant_id, user))
+                decider = decider or self.vault.key_for_user(event.tenant_id, user)
+                users[(event.tenant_id, user)] = decider
+                if event.version == 1:  # the aggregate's first event names its owner
+                    bindings.append((event.job_id, decider.key_id))
+                    owners[event.job_id] = Owner(decider)
+                actor, about_job = whose(type(event), names)
+                state = seal_state(
+                    state, actor, decider.key, decider.key_id, event.job_id, event.version
+                )
+            if about_job:
                 if event.job_id not in owners:
                     owners[event.job_id] = self.vault.owner_of(event.job_id)
                 owner = owners[event.job_id]
                 if owner.erased:  # a job of an erased person goes on: nothing of theirs kept
-                    state = {**state, **dict.fromkeys(names, ERASED)}
-                    out.append(replace(stored, state=_dump(state)))
+                    state = {**state, **dict.fromkeys(about_job, ERASED)}
+                elif (key := owner.key or decider) is not None:  # no owner known: older job
+                    state = seal_state(
+                        state, about_job, key.key, key.key_id, event.job_id, event.version
+                    )
+                else:  # no owner known and no person: a job older than sealing
+                    out.append(stored)
                     continue
-                key = owner.key
-            if key is None:  # no owner known: a job older than sealing
-                out.append(stored)
-                continue
-            sealed = seal_state(state, names, key.key, key.key_id, event.job_id, event.version)
-            out.append(replace(stored, state=_dump(sealed)))
+            out.append(replace(stored, state=_dump(state)))
         self.vault.bind_all(bindings)  # before the events are committed: never a sealed
         return out  # event whose owner is unknown
 
