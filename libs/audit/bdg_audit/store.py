@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from bdg_audit.settings import AuditSettings
 
 
+LINES_CHUNK = 1 << 20  # bytes read at once by ``ObjectStore.lines``
+
+
 class StorageUnavailableError(RuntimeError):
     """The object store did not answer (down, unreachable, refusing): try again later."""
 
@@ -82,10 +85,18 @@ class ObjectStore:
             raise StorageUnavailableError(str(error)) from error
 
     def lines(self, key: str) -> Iterator[bytes]:
-        """The object's lines, read in chunks: never the whole object in memory."""
+        """The object's lines (without their ``\n``), read in chunks of a MB: never the whole
+        object in memory. Split here, not by botocore's ``iter_lines``, which splits each line
+        twice (at 1,000 rows per file it was half an export's time)."""
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
-            yield from body.iter_lines(chunk_size=64 * 1024)
+            pending = b""
+            for chunk in body.iter_chunks(LINES_CHUNK):
+                lines = (pending + chunk).split(b"\n")
+                pending = lines.pop()
+                yield from lines
+            if pending:
+                yield pending
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 return
