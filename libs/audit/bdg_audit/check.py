@@ -2,7 +2,9 @@
 
 A recorded file that is gone is a deleted file; one whose bytes changed is a replaced file (and
 its rows say how); an object in the tenant's prefix that the log never recorded is unexpected.
-Every file is also verified row by row against the published keys.
+Every file is also verified row by row against the published keys. A file or digest that a
+removal record (retention, an erasure's rewrite) lists is expected gone once that record itself
+verifies: present, as the log recorded it, signed, and chained.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 from bdg_audit.digests import check_digest
 from bdg_audit.keys import public_keys
 from bdg_audit.layout import jwks_key, tenant_prefix
-from bdg_audit.manifest import Recorded, RecordedDigest, in_range
+from bdg_audit.manifest import ChainEntry, Recorded, RecordedDigest, RecordedRemoval, in_range
+from bdg_audit.removals import KIND, Removed, removed_of
 from bdg_audit.store import ObjectStore
 from bdg_audit.verify import Fault, Finding, verify_file
 
@@ -62,9 +65,16 @@ class Report:
         }
 
 
-def _check_file(objects: ObjectStore, record: Recorded, keys: dict[str, Any]) -> FileReport:
+def _check_file(
+    objects: ObjectStore, record: Recorded, keys: dict[str, Any], removed: dict[str, Removed]
+) -> FileReport | None:
+    """What is wrong with one recorded file; None when a verified removal record accounts for
+    its absence."""
     content = objects.get(record.object_key)
     if content is None:
+        gone = removed.get(record.object_key)
+        if gone is not None and gone.sha256 == record.sha256:
+            return None
         finding = Finding(Fault.deleted_file, None, "recorded in the log, gone from the bucket")
         return FileReport(record.object_key, record.job_id, [finding])
     findings = []
@@ -76,32 +86,61 @@ def _check_file(objects: ObjectStore, record: Recorded, keys: dict[str, Any]) ->
     return FileReport(record.object_key, record.job_id, findings)
 
 
-def _digest_findings(
-    objects: ObjectStore,
-    digest: RecordedDigest,
-    previous: RecordedDigest | None,
-    files: list[Recorded],
-    keys: dict[str, Any],
-) -> list[Finding]:
-    content = objects.get(digest.object_key)
+def _named(entry: ChainEntry | None) -> dict[str, str] | None:
+    if entry is None:
+        return None
+    return {"key": entry.object_key, "signature_sha256": entry.signature_sha256}
+
+
+def _entry_body(
+    objects: ObjectStore, entry: ChainEntry, previous: ChainEntry | None, keys: dict[str, Any]
+) -> tuple[dict[str, Any] | None, list[Finding]]:
+    """A chain entry's body if its signature verifies, and everything wrong with it."""
+    content = objects.get(entry.object_key)
     if content is None:
-        return [Finding(Fault.deleted_digest, None, "recorded in the log, gone from the bucket")]
+        return None, [
+            Finding(Fault.deleted_digest, None, "recorded in the log, gone from the bucket")
+        ]
     findings = []
-    if hashlib.sha256(content).hexdigest() != digest.sha256:
+    if hashlib.sha256(content).hexdigest() != entry.sha256:
         findings.append(Finding(Fault.altered_digest, None, "sha256 differs from the log's"))
     body, problem = check_digest(content, keys)
     if body is None:
-        return [*findings, *([problem] if problem else [])]
-    named = (
-        None
-        if previous is None
-        else {
-            "key": previous.object_key,
-            "signature_sha256": previous.signature_sha256,
-        }
-    )
-    if body.get("previous") != named:
+        return None, [*findings, *([problem] if problem else [])]
+    if body.get("previous") != _named(previous):
         findings.append(Finding(Fault.broken_chain, None, "does not name the digest before it"))
+    return body, findings
+
+
+def removals_of(
+    objects: ObjectStore, chain: list[ChainEntry], keys: dict[str, Any]
+) -> tuple[dict[str, Removed], list[FileReport]]:
+    """What the chain's removal records that verify list as removed, and a report of each."""
+    removed: dict[str, Removed] = {}
+    reports = []
+    for previous, entry in zip([None, *chain], chain, strict=False):
+        if not isinstance(entry, RecordedRemoval):
+            continue
+        body, findings = _entry_body(objects, entry, previous, keys)
+        if body is not None and body.get("kind") != KIND:
+            findings.append(Finding(Fault.altered_digest, None, "not a removal record"))
+        # Only a record as the log has it, signed and chained, accounts for what is gone.
+        for gone in removed_of(body or {}) if not findings else []:
+            removed[gone.key] = gone
+        reports.append(FileReport(entry.object_key, "", findings))
+    return removed, reports
+
+
+def _digest_findings(
+    objects: ObjectStore,
+    digest: RecordedDigest,
+    previous: ChainEntry | None,
+    files: list[Recorded],
+    keys: dict[str, Any],
+) -> list[Finding]:
+    body, findings = _entry_body(objects, digest, previous, keys)
+    if body is None:
+        return findings
     listed = {f["key"]: f["sha256"] for f in body.get("files", [])}
     recorded = {r.object_key: r for r in files}
     for key, sha in sorted(listed.items()):
@@ -115,11 +154,21 @@ def _digest_findings(
 
 
 def check_digests(
-    objects: ObjectStore, digests: list[RecordedDigest], files: list[Recorded], keys: dict[str, Any]
+    objects: ObjectStore,
+    chain: list[ChainEntry],
+    files: list[Recorded],
+    keys: dict[str, Any],
+    removed: dict[str, Removed],
 ) -> list[FileReport]:
-    """Each recorded digest: present, unchanged, signed, chained, listing what the log says."""
+    """Each recorded digest: present (or removed by a record that verifies), unchanged,
+    signed, chained to the entry before it, listing what the log says."""
     reports = []
-    for previous, digest in zip([None, *digests], digests, strict=False):
+    for previous, digest in zip([None, *chain], chain, strict=False):
+        if not isinstance(digest, RecordedDigest):
+            continue
+        gone = removed.get(digest.object_key)
+        if gone is not None and gone.sha256 == digest.sha256 and not objects.exists(gone.key):
+            continue
         findings = _digest_findings(objects, digest, previous, files, keys)
         reports.append(FileReport(digest.object_key, "", findings))
     return reports
@@ -133,21 +182,24 @@ def check_tenant(
     start: date | None = None,
     end: date | None = None,
     job_id: str | None = None,
-    digests: list[RecordedDigest] | None = None,
+    chain: list[ChainEntry] | None = None,
 ) -> Report:
-    """The tenant's files (within the dates, or of one job) and digests checked against the
-    log."""
+    """The tenant's files (within the dates, or of one job) and its chain of digests and
+    removal records checked against the log."""
     stored = objects.get(jwks_key(prefix))
     keys = public_keys(json.loads(stored)) if stored else {}
+    removed, removal_reports = removals_of(objects, chain or [], keys)
     chosen = [
         r
         for r in records
         if in_range(r.object_key, start, end) and (job_id is None or r.job_id == job_id)
     ]
-    report = Report(tenant_id, [_check_file(objects, r, keys) for r in chosen])
-    if job_id is None and digests is not None:
-        report.files += check_digests(objects, digests, records, keys)
-    known = {r.object_key for r in records} | {d.object_key for d in digests or []}
+    checked = (_check_file(objects, r, keys, removed) for r in chosen)
+    report = Report(tenant_id, [f for f in checked if f is not None])
+    if job_id is None and chain is not None:
+        report.files += check_digests(objects, chain, records, keys, removed)
+        report.files += removal_reports
+    known = {r.object_key for r in records} | {d.object_key for d in chain or []}
     for obj in objects.list(tenant_prefix(prefix, tenant_id)):
         if obj.key in known or (job_id is None and not in_range(obj.key, start, end)):
             continue

@@ -7,6 +7,7 @@ deleted or replaced in the bucket cannot change what the log recorded.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -14,6 +15,11 @@ from typing import Any
 _RECORDS = """
     SELECT state FROM bdg_job_events
     WHERE topic = %s AND convert_from(state, 'UTF8')::jsonb ->> 'tenant_id' = %s
+    ORDER BY notification_id
+"""
+_CHAIN = """
+    SELECT topic, state FROM bdg_job_events
+    WHERE topic = ANY(%s) AND convert_from(state, 'UTF8')::jsonb ->> 'tenant_id' = %s
     ORDER BY notification_id
 """
 _ALL_RECORDS = """
@@ -39,6 +45,17 @@ class RecordedDigest:
     period_start: datetime
     period_end: datetime
     signature_sha256: str
+
+
+@dataclass(frozen=True)
+class RecordedRemoval:
+    object_key: str
+    sha256: str
+    signature_sha256: str
+    reason: str
+
+
+ChainEntry = RecordedDigest | RecordedRemoval
 
 
 def day_of_key(key: str) -> date:
@@ -83,14 +100,34 @@ def all_recorded_files(database_url: str) -> list[Recorded]:
     return [_file(d) for d in _states(database_url, _ALL_RECORDS, ())]
 
 
+def _digest(d: dict[str, Any]) -> RecordedDigest:
+    return RecordedDigest(
+        d["object_key"],
+        d["sha256"],
+        datetime.fromisoformat(d["period_start"]),
+        datetime.fromisoformat(d["period_end"]),
+        d["signature_sha256"],
+    )
+
+
 def recorded_digests(database_url: str, tenant_id: str) -> list[RecordedDigest]:
-    return [
-        RecordedDigest(
-            d["object_key"],
-            d["sha256"],
-            datetime.fromisoformat(d["period_start"]),
-            datetime.fromisoformat(d["period_end"]),
-            d["signature_sha256"],
-        )
-        for d in _states(database_url, _RECORDS, ("AuditDigestWritten", tenant_id))
-    ]
+    return [_digest(d) for d in _states(database_url, _RECORDS, ("AuditDigestWritten", tenant_id))]
+
+
+def _removal(d: dict[str, Any]) -> RecordedRemoval:
+    return RecordedRemoval(d["object_key"], d["sha256"], d["signature_sha256"], d["reason"])
+
+
+_CHAIN_ENTRIES: dict[str, Callable[[dict[str, Any]], ChainEntry]] = {
+    "AuditDigestWritten": _digest,
+    "AuditObjectsRemoved": _removal,
+}
+
+
+def recorded_chain(database_url: str, tenant_id: str) -> list[ChainEntry]:
+    """The tenant's digests and removal records, in the order the log has them."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        rows: list[Any] = conn.execute(_CHAIN, (list(_CHAIN_ENTRIES), tenant_id)).fetchall()
+    return [_CHAIN_ENTRIES[topic](json.loads(bytes(state))) for topic, state in rows]

@@ -14,7 +14,7 @@ from typing import Any
 from bdg_audit.check import Report, check_tenant
 from bdg_audit.export import ExportQuery, export_csv, files_for
 from bdg_audit.layout import jwks_key
-from bdg_audit.manifest import Recorded, recorded_digests, recorded_files
+from bdg_audit.manifest import Recorded, recorded_chain, recorded_files
 from bdg_audit.report import PeriodReport, fold
 from bdg_audit.store import ObjectStore
 
@@ -49,7 +49,7 @@ class AuditReader:
         job_id: str | None = None,
     ) -> Report:
         records = recorded_files(self.database_url, tenant_id)
-        digests = recorded_digests(self.database_url, tenant_id)
+        chain = recorded_chain(self.database_url, tenant_id)
         return check_tenant(
-            self.objects, self.prefix, tenant_id, records, start, end, job_id, digests
+            self.objects, self.prefix, tenant_id, records, start, end, job_id, chain
         )

@@ -104,6 +104,17 @@ class ObjectStore:
         except BotoCoreError as error:
             raise StorageUnavailableError(str(error)) from error
 
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+            return True
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise StorageUnavailableError(str(error)) from error
+        except BotoCoreError as error:
+            raise StorageUnavailableError(str(error)) from error
+
     def delete(self, key: str) -> None:
         self._call("delete_object", Bucket=self.bucket, Key=key)
 

@@ -6,6 +6,7 @@ always has the same trail and two auditors recording the same file collide on it
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import ClassVar
 from uuid import UUID, uuid5
 
@@ -68,4 +69,32 @@ class AuditDigestWritten(Event):
     )
 
 
-ALL_AUDIT_EVENTS: tuple[type[Event], ...] = (AuditFileWritten, AuditDigestWritten)
+class RemovalReason(StrEnum):
+    retention = "retention"  # past the tenant's retention_days
+    erasure = "erasure"  # a file naming an erased person in plain, rewritten under pseudonyms
+
+
+class AuditObjectsRemoved(Event):
+    """A signed removal record is stored under ``object_key``: it lists audit files and digests
+    taken out of the bucket (their keys and sha256, and what replaced each, if anything) and
+    why, and names the chain's previous entry, so the chain of digests goes on through it and
+    what remains still verifies. In the tenant's digest chain (``job_id`` is its id)."""
+
+    aggregate: ClassVar[str] = "audit"
+
+    reason: RemovalReason
+    object_key: str = Field(min_length=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    removed: int = Field(ge=0, description="objects the record lists as removed")
+    kid: str
+    signature_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    covers_until: datetime | None = Field(
+        default=None, description="retention: digest periods before this are removed"
+    )
+
+
+ALL_AUDIT_EVENTS: tuple[type[Event], ...] = (
+    AuditFileWritten,
+    AuditDigestWritten,
+    AuditObjectsRemoved,
+)

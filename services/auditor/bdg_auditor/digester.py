@@ -3,7 +3,9 @@ it, chained to the tenant's previous digest, written once (recorded as ``AuditDi
 in the tenant's digest chain, whose next version a concurrent writer loses).
 
 A period is digested once it closed ``grace`` ago, so files recorded at its very end are in.
-Periods in which a tenant recorded no file get no digest; the chain skips them.
+Periods in which a tenant recorded no file get no digest; the chain skips them. Removal records
+(``bdg_auditor.audit_retention``, erasure rewrites) are entries of the same chain: the next
+digest names the last entry, whichever kind.
 """
 
 from __future__ import annotations
@@ -28,11 +30,22 @@ from bdg_audit.digests import (
 from bdg_audit.keys import kid_of
 from bdg_audit.manifest import Recorded, all_recorded_files
 from bdg_auditor.adapters import AuditStorage
-from bdg_contracts.audit_events import AuditDigestWritten, digest_chain_id
+from bdg_contracts.audit_events import AuditDigestWritten, AuditObjectsRemoved, digest_chain_id
 from bdg_jobs.errors import ConcurrencyConflictError
 from bdg_jobs.store import JobStore
 
 log = logging.getLogger(__name__)
+
+
+ChainEvent = AuditDigestWritten | AuditObjectsRemoved
+
+
+def covered_until(chain: list[ChainEvent]) -> datetime | None:
+    """Where the next digest starts: after the last period digested, or removed by
+    retention (its files are gone: a digest of them would list what is not there)."""
+    ends = [e.period_end for e in chain if isinstance(e, AuditDigestWritten)]
+    ends += [e.covers_until for e in chain if isinstance(e, AuditObjectsRemoved) and e.covers_until]
+    return max(ends, default=None)
 
 
 class Digester:
@@ -64,9 +77,9 @@ class Digester:
         chain = [
             e
             for e in await asyncio.to_thread(self.store.history, digest_chain_id(tenant))
-            if isinstance(e, AuditDigestWritten)
+            if isinstance(e, ChainEvent)
         ]
-        after = chain[-1].period_end if chain else None
+        after = covered_until(chain)
         periods: dict[datetime, list[Recorded]] = defaultdict(list)
         for r in records:
             if (after is None or r.recorded_at >= after) and r.recorded_at < closed_before:
@@ -79,7 +92,7 @@ class Digester:
         return len(periods)
 
     async def _write(
-        self, tenant: str, start: datetime, records: list[Recorded], chain: list[AuditDigestWritten]
+        self, tenant: str, start: datetime, records: list[Recorded], chain: list[ChainEvent]
     ) -> AuditDigestWritten | None:
         previous = Previous(chain[-1].object_key, chain[-1].signature_sha256) if chain else None
         files = [ListedFile(r.object_key, r.sha256, r.job_id, r.through_version) for r in records]

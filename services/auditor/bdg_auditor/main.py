@@ -21,10 +21,12 @@ from bdg_audit.store import ObjectStore
 from bdg_auditor.adapters import AuditStorage
 from bdg_auditor.alert_mail import AlertSettings, SmtpMailer
 from bdg_auditor.application import Auditing
+from bdg_auditor.audit_retention import AuditRetention
 from bdg_auditor.budget_alerts import BudgetAlerts
 from bdg_auditor.cap_reached import CapReachedAlerts
 from bdg_auditor.digester import Digester
 from bdg_auditor.handlers import AuditorHandlers
+from bdg_auditor.removal_records import RemovalRecords
 from bdg_auditor.sweeper import Sweeper, every_while
 from bdg_jobs.application import utc_now
 from bdg_jobs.ledger.alerts import AlertOutbox
@@ -87,6 +89,8 @@ def run() -> None:
         )
         policies = load_policies(ctx.settings.bdg_tenant_policies)
         retention = Retention(ctx.database_url, policies, BusPurger(ctx.js), utc_now)
+        removals = RemovalRecords(ctx.store, auditing.storage, auditing.prefix, utc_now)
+        audit_retention = AuditRetention(removals, ctx.database_url, policies, period, utc_now)
         alerting = AlertSettings()
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             ctx.database_url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}
@@ -105,6 +109,7 @@ def run() -> None:
                 every_while(digester.step, min(every, 60.0), stop),
                 every_while(budget.step, alerting.bdg_budget_rollup_seconds, stop),
                 every_while(retention.step, settings.bdg_retention_seconds, stop),
+                every_while(audit_retention.step, settings.bdg_retention_seconds, stop),
             )
         finally:
             await pool.close()
