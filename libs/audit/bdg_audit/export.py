@@ -78,7 +78,8 @@ def files_for(records: Iterable[Recorded], query: ExportQuery) -> list[Recorded]
         started = r.started_at.date() if r.started_at else ended
         if ended < query.start or started > query.end:
             continue
-        if r.job_id not in latest or r.through_version > latest[r.job_id].through_version:
+        # The same version again: a file rewritten under pseudonyms, the later one.
+        if r.job_id not in latest or r.through_version >= latest[r.job_id].through_version:
             latest[r.job_id] = r
     return sorted(latest.values(), key=lambda r: (r.started_at or r.recorded_at, r.job_id))
 

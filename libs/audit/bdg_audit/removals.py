@@ -28,10 +28,11 @@ class Removed:
     replacement_sha256: str | None = None
 
 
-def removal_key(prefix: str, tenant_id: str, at: datetime, reason: str) -> str:
+def removal_key(prefix: str, tenant_id: str, at: datetime, reason: str, tag: str = "") -> str:
+    """Deterministic: the same pass (its moment, its erasure as ``tag``) the same key."""
     moment = at.astimezone(UTC)
     day = f"{moment:%Y/%m/%d/%H%M%S}"
-    return f"{tenant_prefix(prefix, tenant_id)}digests/{day}-{reason}.json"
+    return f"{tenant_prefix(prefix, tenant_id)}digests/{day}-{reason}{tag}.json"
 
 
 def removal_body(

@@ -91,6 +91,9 @@ class AuditObjectsRemoved(Event):
     covers_until: datetime | None = Field(
         default=None, description="retention: digest periods before this are removed"
     )
+    erasure_id: UUID | None = Field(
+        default=None, description="erasure: the PersonalDataErased whose files were rewritten"
+    )
 
 
 ALL_AUDIT_EVENTS: tuple[type[Event], ...] = (

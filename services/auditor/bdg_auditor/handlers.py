@@ -2,7 +2,9 @@
 ``BudgetExceeded``, which owes an alert email (``cap_reached``).
 
 An unreachable object store is not a failure of the job: the reaction logs it and lets the
-sweeper write the file from the log when the store is back (no retries, no dead letter).
+sweeper write the file from the log when the store is back (no retries, no dead letter). An
+erasure's reaction also rewrites the old files that name the person in plain (its background
+pass does what S3 being down left undone).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 from bdg_audit.store import StorageUnavailableError
 from bdg_auditor.application import Auditing
 from bdg_auditor.cap_reached import CapReachedAlerts
+from bdg_auditor.legacy_rewrite import LegacyRewrite
 from bdg_contracts import events as ev
 from bdg_contracts.base import Event
 from bdg_contracts.privacy_events import PersonalDataErased
@@ -33,13 +36,17 @@ ENDINGS: tuple[type[Event], ...] = (
 
 
 class AuditorHandlers:
-    def __init__(self, auditing: Auditing, reached: CapReachedAlerts) -> None:
-        self.auditing, self.reached = auditing, reached
+    def __init__(
+        self, auditing: Auditing, reached: CapReachedAlerts, legacy: LegacyRewrite | None = None
+    ) -> None:
+        self.auditing, self.reached, self.legacy = auditing, reached, legacy
 
     async def on_ending(self, delivery: Delivery[Event]) -> None:
         event = delivery.event
         try:
             await self.auditing.write_file(event.job_id, event.version)
+            if isinstance(event, PersonalDataErased) and self.legacy is not None:
+                await self.legacy.after_erasure(event)  # old files naming them in plain
         except StorageUnavailableError as error:
             log.warning("audit file of job %s waits for S3: %s", event.job_id, error)
 

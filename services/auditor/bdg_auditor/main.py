@@ -26,6 +26,7 @@ from bdg_auditor.budget_alerts import BudgetAlerts
 from bdg_auditor.cap_reached import CapReachedAlerts
 from bdg_auditor.digester import Digester
 from bdg_auditor.handlers import AuditorHandlers
+from bdg_auditor.legacy_rewrite import LegacyRewrite
 from bdg_auditor.removal_records import RemovalRecords
 from bdg_auditor.sweeper import Sweeper, every_while
 from bdg_jobs.application import utc_now
@@ -73,11 +74,17 @@ def run() -> None:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     endpoint, stack = s3_endpoint(settings)
     built: list[Auditing] = []
+    rewrites: list[LegacyRewrite] = []
 
     def reactions(ctx: service.ServiceContext) -> list[AnyReaction]:
         log.info("audit files: s3 %s bucket %s", endpoint, settings.bdg_s3_bucket)
-        built.append(build(ctx.store, settings, endpoint))
-        return AuditorHandlers(built[0], CapReachedAlerts(ctx.database_url)).reactions()
+        auditing = build(ctx.store, settings, endpoint)
+        built.append(auditing)
+        if ctx.store.personal is not None:  # old files are rewritten under the data keys
+            removals = RemovalRecords(ctx.store, auditing.storage, auditing.prefix, utc_now)
+            rewrites.append(LegacyRewrite(auditing, removals, ctx.database_url))
+        reached = CapReachedAlerts(ctx.database_url)
+        return AuditorHandlers(auditing, reached, rewrites[0] if rewrites else None).reactions()
 
     async def background(ctx: service.ServiceContext, stop: asyncio.Event) -> None:
         auditing = built[0]
@@ -110,6 +117,7 @@ def run() -> None:
                 every_while(budget.step, alerting.bdg_budget_rollup_seconds, stop),
                 every_while(retention.step, settings.bdg_retention_seconds, stop),
                 every_while(audit_retention.step, settings.bdg_retention_seconds, stop),
+                *(every_while(r.step, every, stop) for r in rewrites),
             )
         finally:
             await pool.close()

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from bdg_audit.digests import Previous, sign_digest, signature_sha256
 from bdg_audit.keys import kid_of
@@ -53,12 +54,14 @@ class RemovalRecords:
         detail: dict[str, Any],
         removed: list[Removed],
         covers_until: datetime | None = None,
+        erasure_id: UUID | None = None,
     ) -> AuditObjectsRemoved | None:
         """The signed record stored and recorded (None: another writer took the chain's next
         version first; the caller's next pass looks again)."""
         chain = await self.chain(tenant)
         previous = Previous(chain[-1].object_key, chain[-1].signature_sha256) if chain else None
-        key = removal_key(self.prefix, tenant, at, reason.value)
+        tag = "" if erasure_id is None else f"-{erasure_id}"
+        key = removal_key(self.prefix, tenant, at, reason.value, tag)
         signer = await self.storage.signer(self.clock())
         found = await self.storage.existing(key)
         if found is not None:  # stored before a crash: taken as it is
@@ -84,6 +87,7 @@ class RemovalRecords:
             kid=kid_of(signature),
             signature_sha256=signature_sha256(signature),
             covers_until=covers_until,
+            erasure_id=erasure_id,
         )
         try:
             await asyncio.to_thread(self.store.append, [event])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from typing import Any
 
 from bdg_jobs.personal.cipher import ERASED
@@ -63,3 +64,33 @@ class KeyedWho:
         if self.owner in ("", ERASED):
             return {"sha256": hashlib.sha256(text.encode()).hexdigest(), "chars": len(text)}
         return keyed_digest(self._key(self.owner), text)
+
+
+class RewritingWho:
+    """People of an audit file written before pseudonyms, as they are written now; someone
+    erased since (every key of theirs destroyed) gets a pseudonym under a key made for this
+    rewrite and dropped with it: the same person reads the same in the file, and nobody can
+    tie it to them, as under their own destroyed key."""
+
+    def __init__(self, vault: KeyVault, tenant: str, owner: str) -> None:
+        self.vault, self.tenant, self.owner = vault, tenant, owner
+        self.alive = KeyedWho(vault, tenant, owner)
+        self.dropped = secrets.token_bytes(32)
+        self.erased_people: dict[str, bool] = {}
+
+    def erased(self, user: str) -> bool:
+        if user not in self.erased_people:
+            known = self.vault.known(self.tenant, user)
+            live = known and self.vault.has_live_key(self.tenant, user)
+            self.erased_people[user] = known and not live
+        return self.erased_people[user]
+
+    def user(self, user: str) -> str:
+        if user in ("", ERASED) or not self.erased(user):
+            return self.alive.user(user)
+        return PREFIX + hmac.new(self.dropped, user.encode(), hashlib.sha256).hexdigest()[:24]
+
+    def text(self, text: str) -> Any:
+        if self.owner and self.erased(self.owner):
+            return keyed_digest(self.dropped, text)
+        return self.alive.text(text)
