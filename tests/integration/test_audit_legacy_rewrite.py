@@ -122,7 +122,8 @@ async def test_files_naming_an_erased_person_in_plain_are_rewritten_and_all_veri
     deploy = next(json.loads(r["params"]) for r in rows if r["action"] == "deploy.approved")
     assert deploy["approved_by"] == lookup_pseudonym(vault, tenant, colleague)
     owner_ids = {r["userId"] for r in rows if r["action"] != "deploy.approved"}
-    assert len(owner_ids) == 1 and owner_ids.pop().startswith("p-")
+    (owner_id,) = owner_ids
+    assert owner_id.startswith("p-")
     requested = json.loads(rows[0]["params"])
     assert set(requested["goal"]) == {"hmac", "chars"}
 
