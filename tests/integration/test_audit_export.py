@@ -6,20 +6,27 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
+from uuid import uuid4
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from bdg_audit.chain import COLUMNS
+from bdg_audit.export import ExportQuery, export_csv
+from bdg_audit.manifest import recorded_files
 from bdg_audit.reader import AuditReader
 from bdg_contracts.audit_events import AuditFileWritten
+from bdg_jobs.domain import Cause, Job
 from bdg_jobs.personal.pseudonyms import lookup_pseudonym
-from tests.audit_history import deployed_job, ended_job
+from tests.audit_history import T0, deployed_job, ended_job
 from tests.conftest import Servers
 from tests.gateway_stack import Keys, Stack
 from tests.integration.audit_rig import AuditRig
@@ -163,3 +170,41 @@ async def test_the_period_report_as_csv_and_html(
         "/agent/audit/report", params={"from": "2026-12-06", "to": "2026-12-05"}, headers=acme
     )
     assert bad.status_code == 422
+
+
+async def test_a_whole_file_passed_on_as_read_is_what_the_line_filter_gives(
+    audit_rig: AuditRig,
+) -> None:
+    """A file of 1,200 tool calls (over a MB: chunks end inside rows), exported without a
+    filter (passed on as read) and line by line (its start unknown): the same bytes."""
+    rig = audit_rig
+    clock = T0 + timedelta(minutes=5)
+    ada = Cause(producer="user:ada", occurred_at=clock, user_id="ada")
+    job = Job.request(uuid4(), "acme", ada, goal="many files")
+    job.make_plan_ready(Cause(producer="planner", occurred_at=clock), "1. write them")
+    job.approve_plan(ada, approved_by="ada")
+    for i in range(1200):
+        job.call_tool(
+            Cause(producer="coder", occurred_at=clock),
+            tool="write_file",
+            arguments_json=json.dumps({"path": f"src/m{i}.py", "text": "x" * 900}),
+            result="ok",
+            idempotency_key=f"k{i}",
+        )
+    job.cancel(ada, reason="done")
+    history = job.collect()
+    await asyncio.to_thread(rig.store.append, history)
+    written = await rig.auditing.write_file(job.job_id, history[-1].version)
+    assert written is not None
+    assert written.size > 1 << 20
+    (record,) = [
+        r for r in recorded_files(rig.database_url, "acme") if r.object_key == written.object_key
+    ]
+    query = ExportQuery(date(2026, 12, 5), date(2026, 12, 5))
+
+    as_read = b"".join(export_csv(rig.objects, [record], query))
+    by_line = b"".join(export_csv(rig.objects, [replace(record, started_at=None)], query))
+
+    assert as_read == by_line
+    assert as_read.count(b"\n") == written.rows  # every row but the seal, and the header
+    assert b"audit.sealed" not in as_read

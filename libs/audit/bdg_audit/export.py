@@ -3,7 +3,9 @@
 Rows come from the stored (signed) files, read line by line; each job's latest file in the range
 holds all its rows, so earlier files of the same job are skipped. Only the list of files is held
 (one entry per file), never the rows. Seal rows are left out; each exported row keeps its
-signature, so an export can still be checked row by row against the published keys.
+signature, so an export can still be checked row by row against the published keys. A file whose
+job ran inside the range, exported with no user or action filter, is passed on as read (header
+and seal cut off) without a line split: most of a bulk export's time was the split.
 """
 
 from __future__ import annotations
@@ -84,20 +86,57 @@ def files_for(records: Iterable[Recorded], query: ExportQuery) -> list[Recorded]
     return sorted(latest.values(), key=lambda r: (r.started_at or r.recorded_at, r.job_id))
 
 
+def _inside(record: Recorded, query: ExportQuery) -> bool:
+    """Whether every row of the file is wanted: no user or action filter, and the job ran
+    within the range (each row's time is between its request and its end)."""
+    if query.user is not None or query.action is not None or record.started_at is None:
+        return False
+    return query.start <= record.started_at.date() and day_of_key(record.object_key) <= query.end
+
+
+def _all_rows(objects: ObjectStore, record: Recorded, query: ExportQuery) -> Iterator[bytes]:
+    """The file's rows as stored, in the chunks read: all but the header and the seal (the
+    last line), with no line split unless a seal row shows up elsewhere."""
+    tail, header = b"", True
+    for chunk in objects.chunks(record.object_key):
+        data = tail + chunk
+        if header:
+            start = data.find(b"\n") + 1
+            if not start:
+                tail = data
+                continue
+            data, header = data[start:], False
+        cut = data.rfind(b"\n", 0, len(data) - 1) + 1  # the last line waits: it may be the seal
+        body, tail = data[:cut], data[cut:]
+        if b"," + SEAL_ACTION.encode() + b"," in body:  # not a file as written: line by line
+            body = b"".join(line + b"\n" for line in body.split(b"\n")[:-1] if query.wants(line))
+        if body:
+            yield body
+    last = tail.rstrip(b"\n")
+    if last and not header and query.wants(last):
+        yield last + b"\n"
+
+
+def _wanted_rows(objects: ObjectStore, record: Recorded, query: ExportQuery) -> Iterator[bytes]:
+    lines = objects.lines(record.object_key)
+    next(lines, None)  # the file's header
+    for line in lines:
+        # One record per line: params is JSON, whose strings escape their newlines.
+        if query.wants(line):
+            yield line + b"\n"
+
+
 def export_csv(objects: ObjectStore, files: list[Recorded], query: ExportQuery) -> Iterator[bytes]:
     """The CSV, header first, in chunks of about CHUNK_BYTES."""
     buffer = [(",".join(COLUMNS) + "\n").encode()]
     size = 0
     for record in files:
-        lines = objects.lines(record.object_key)
-        next(lines, None)  # the file's header
-        for line in lines:
-            # One record per line: params is JSON, whose strings escape their newlines.
-            if query.wants(line):
-                buffer.append(line + b"\n")
-                size += len(line) + 1
-                if size >= CHUNK_BYTES:
-                    yield b"".join(buffer)
-                    buffer, size = [], 0
+        rows = _all_rows if _inside(record, query) else _wanted_rows
+        for piece in rows(objects, record, query):
+            buffer.append(piece)
+            size += len(piece)
+            if size >= CHUNK_BYTES:
+                yield b"".join(buffer)
+                buffer, size = [], 0
     if buffer:
         yield b"".join(buffer)
