@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -40,7 +41,7 @@ _RECORDED = """
 """
 _CLAIM = f"""
     SELECT {_COLUMNS}, email_attempts FROM bdg_budget_alerts
-    WHERE email_sent_at IS NULL AND email_next_at <= now()
+    WHERE email_sent_at IS NULL AND email_next_at <= %(pass_start)s
     ORDER BY email_next_at LIMIT 1 FOR UPDATE SKIP LOCKED
 """
 _SENT = """
@@ -100,18 +101,26 @@ class AlertOutbox:
             await conn.execute(_RECORDED, alert.args())
 
     async def send_due(self, send: Callable[[Alert], Awaitable[None]], most: int = 50) -> int:
-        """Send the alerts due, one at a time; return how many went out."""
+        """Send the alerts due, one at a time; return how many went out. Each is tried at most
+        once a pass: one that failed is due again after its backoff, which a slow pass (or a
+        short first retry) could otherwise reach before the pass ends."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute("SELECT clock_timestamp()")
+            row = await cur.fetchone()
+        assert row is not None
         sent = 0
         for _ in range(most):
-            outcome = await self._send_one(send)
+            outcome = await self._send_one(send, row[0])
             if outcome is None:
                 break
             sent += outcome
         return sent
 
-    async def _send_one(self, send: Callable[[Alert], Awaitable[None]]) -> bool | None:
+    async def _send_one(
+        self, send: Callable[[Alert], Awaitable[None]], pass_start: datetime
+    ) -> bool | None:
         async with self.pool.connection() as conn, conn.transaction():
-            cur = await conn.execute(_CLAIM)
+            cur = await conn.execute(_CLAIM, {"pass_start": pass_start})
             row = await cur.fetchone()
             if row is None:
                 return None
