@@ -26,7 +26,7 @@ from bdg_jobs.domain import Job
 from bdg_jobs.errors import ConcurrencyConflictError, JobNotFoundError, RepoNotFoundError
 from bdg_jobs.mapper import to_event, to_stored
 from bdg_jobs.personal.master import master_key
-from bdg_jobs.personal.transcoder import PersonalData
+from bdg_jobs.personal.transcoder import PersonalData, Sealed
 from bdg_jobs.personal.vault import KeyVault
 from bdg_jobs.recorder import JobEventRecorder
 from bdg_jobs.repos import RepoIndex
@@ -113,10 +113,10 @@ class JobStore:
                 personal.vault.create_tables()
         self.personal = personal
 
-    def _seal(self, events: Sequence[Event]) -> list[StoredEvent]:
+    def _seal(self, events: Sequence[Event]) -> Sealed:
         stored = [to_stored(e) for e in events]
         if self.personal is None:
-            return stored
+            return Sealed(stored, [])
         return self.personal.seal(list(zip(events, stored, strict=True)))
 
     def _open(self, rows: Sequence[S]) -> Sequence[S]:
@@ -143,8 +143,11 @@ class JobStore:
         """Atomically append; a taken version means another writer won."""
         if not events:
             return []
+        sealed = self._seal(events)
+        # New jobs' owners commit with their first events (only the PostgreSQL recorder seals).
+        also = [KeyVault.bind_statement(sealed.bindings)] if sealed.bindings else []
         try:
-            ids = self.recorder.insert_events(self._seal(events))
+            ids = self.recorder.insert_events(sealed.events, also=also)
         except IntegrityError as error:
             raise ConcurrencyConflictError(str(error)) from error
         assert ids is not None

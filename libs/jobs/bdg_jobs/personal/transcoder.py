@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -39,22 +39,35 @@ def _originator(stored: StoredEvent) -> UUID:
     return oid if isinstance(oid, UUID) else UUID(str(oid))
 
 
+@dataclass(frozen=True)
+class Sealed:
+    """What goes into the log, and which new jobs it binds to which owner's key."""
+
+    events: list[StoredEvent]
+    bindings: list[tuple[UUID, UUID]]
+
+
 class PersonalData:
     def __init__(self, vault: KeyVault) -> None:
         self.vault = vault
 
-    def seal(self, pairs: Sequence[tuple[Event, StoredEvent]]) -> list[StoredEvent]:
+    def seal(self, pairs: Sequence[tuple[Event, StoredEvent]]) -> Sealed:
         """Each stored event with its personal values sealed: who decided with their key, what
-        it says about the job with the job owner's (``fields.whose``)."""
+        it says about the job with the job owner's (``fields.whose``); and the new jobs' owners,
+        to bind in the transaction of their first events (see ``KeyVault.bind_statement``).
+
+        At most one query for the owners of the whole batch; none for a job whose first event
+        is in the batch: its owner is the one this batch binds, or nobody (the binding commits
+        with the job's first event, so no other can exist)."""
         users: dict[tuple[str, str], DataKey] = {}
-        owners: dict[UUID, Owner] = {}
+        created: dict[UUID, Owner] = {}
         bindings: list[tuple[UUID, UUID]] = []
-        out: list[StoredEvent] = []
+        plans: list[tuple[Event, StoredEvent, dict[str, Any], DataKey | None, list[str]]] = []
         for event, stored in pairs:
             state: dict[str, Any] = json.loads(stored.state)
             names = personal_names(type(event), state)
             if not names:
-                out.append(stored)
+                plans.append((event, stored, state, None, []))
                 continue
             user = subject_user(state)
             decider: DataKey | None = None
@@ -63,16 +76,20 @@ class PersonalData:
                 decider = users.get((event.tenant_id, user))
                 decider = decider or self.vault.key_for_user(event.tenant_id, user)
                 users[(event.tenant_id, user)] = decider
-                if event.version == 1:  # the aggregate's first event names its owner
-                    bindings.append((event.job_id, decider.key_id))
-                    owners[event.job_id] = Owner(decider)
                 actor, about_job = whose(type(event), names)
                 state = seal_state(
                     state, actor, decider.key, decider.key_id, event.job_id, event.version
                 )
+            if event.version == 1:  # the aggregate's first event names its owner (or nobody)
+                created[event.job_id] = Owner(decider)
+                if decider is not None:
+                    bindings.append((event.job_id, decider.key_id))
+            plans.append((event, stored, state, decider, about_job))
+        wanted = {e.job_id for e, _, _, _, about_job in plans if about_job} - created.keys()
+        owners = {**self.vault.owners_of(wanted), **created}
+        out: list[StoredEvent] = []
+        for event, stored, state, decider, about_job in plans:
             if about_job:
-                if event.job_id not in owners:
-                    owners[event.job_id] = self.vault.owner_of(event.job_id)
                 owner = owners[event.job_id]
                 if owner.erased:  # a job of an erased person goes on: nothing of theirs kept
                     state = {**state, **dict.fromkeys(about_job, ERASED)}
@@ -83,9 +100,11 @@ class PersonalData:
                 else:  # no owner known and no person: a job older than sealing
                     out.append(stored)
                     continue
+            elif decider is None:  # nothing personal in it
+                out.append(stored)
+                continue
             out.append(replace(stored, state=_dump(state)))
-        self.vault.bind_all(bindings)  # before the events are committed: never a sealed
-        return out  # event whose owner is unknown
+        return Sealed(out, bindings)
 
     def open(self, rows: Sequence[S]) -> list[S]:
         """Rows with their sealed values opened; one key query for the whole batch."""

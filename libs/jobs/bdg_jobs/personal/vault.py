@@ -10,6 +10,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.postgres import PostgresDatastore
@@ -76,36 +77,37 @@ class KeyVault:
         assert row is not None, "a live key conflicts, so it exists"
         return DataKey(row["key_id"], unwrap(self.master, row["key_id"], row["wrapped"]))
 
-    def bind(self, aggregate_id: UUID, key_id: UUID) -> None:
-        self.bind_all([(aggregate_id, key_id)])
+    @staticmethod
+    def bind_statement(pairs: Sequence[tuple[UUID, UUID]]) -> tuple[str, Sequence[Any]]:
+        """Each aggregate to its owner's key, in one statement that the event store runs in the
+        transaction of the aggregate's first events: an owner is bound if and only if its job
+        is committed (never an owner without a job, never a sealed job without an owner)."""
+        return (
+            "INSERT INTO bdg_aggregate_subjects (aggregate_id, key_id) "
+            "SELECT * FROM unnest(%s::uuid[], %s::uuid[]) ON CONFLICT DO NOTHING",
+            ([a for a, _ in pairs], [k for _, k in pairs]),
+        )
 
-    def bind_all(self, pairs: Sequence[tuple[UUID, UUID]]) -> None:
-        """Each aggregate to its owner's key, in one statement: a group commit of 200 new jobs
-        took 200 transactions here, one after another, before its own."""
-        if not pairs:
-            return
-        with self.datastore.transaction(commit=True) as curs:
+    def owners_of(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Owner]:
+        """The key of each aggregate's owner, in one query (one round trip: no transaction
+        block around a single read)."""
+        wanted = list(set(aggregate_ids))
+        found = {a: Owner(None) for a in wanted}
+        if not wanted:
+            return found
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(
-                "INSERT INTO bdg_aggregate_subjects (aggregate_id, key_id) "
-                "SELECT * FROM unnest(%s::uuid[], %s::uuid[]) ON CONFLICT DO NOTHING",
-                ([a for a, _ in pairs], [k for _, k in pairs]),
+                "SELECT a.aggregate_id, k.key_id, k.wrapped FROM bdg_aggregate_subjects a "
+                "JOIN bdg_subject_keys k USING (key_id) WHERE a.aggregate_id = ANY(%s)",
+                (wanted,),
             )
-
-    def owner_of(self, aggregate_id: UUID) -> Owner:
-        """The key of the aggregate's owner."""
-        with self.datastore.transaction() as curs:
-            curs.execute(
-                "SELECT k.key_id, k.wrapped FROM bdg_aggregate_subjects a "
-                "JOIN bdg_subject_keys k USING (key_id) WHERE a.aggregate_id = %s",
-                (aggregate_id,),
-            )
-            row = curs.fetchone()
-        if row is None:
-            return Owner(None)
-        if row["wrapped"] is None:
-            return Owner(None, erased=True)
-        key = unwrap(self.master, row["key_id"], row["wrapped"])
-        return Owner(DataKey(row["key_id"], key))
+            for row in curs.fetchall():
+                if row["wrapped"] is None:
+                    found[row["aggregate_id"]] = Owner(None, erased=True)
+                else:
+                    key = unwrap(self.master, row["key_id"], row["wrapped"])
+                    found[row["aggregate_id"]] = Owner(DataKey(row["key_id"], key))
+        return found
 
     def keys(self, key_ids: Iterable[UUID]) -> dict[UUID, bytes | None]:
         """Each key, or None when erased (or never known)."""
