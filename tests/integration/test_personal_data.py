@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from uuid import UUID, uuid4
 
 import psycopg
@@ -13,6 +14,7 @@ from bdg_contracts import commands as cmd
 from bdg_contracts.states import JobState
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Job
+from bdg_jobs.errors import ConcurrencyConflictError
 from bdg_jobs.personal.cipher import ERASED, MasterKeyError
 from bdg_jobs.personal.transcoder import PersonalData
 from bdg_jobs.personal.vault import KeyVault
@@ -112,4 +114,43 @@ async def test_another_master_key_is_refused_clearly(database_url: str) -> None:
     )
     with pytest.raises(MasterKeyError, match="BDG_MASTER_KEY"):
         stranger.load(job.job_id)
+    store.close()
+
+
+async def test_a_history_appended_at_once_seals_its_service_events_with_the_new_owner(
+    database_url: str,
+) -> None:
+    """A fork saves a whole history in one append: the owner its first event binds seals the
+    service-decided events after it, though the binding commits only with them."""
+    store = JobStore.from_url(database_url)
+    marker = f"ibex-{uuid4().hex[:8]}"
+    job = Job.request(uuid4(), "acme", replace(CAUSE, user_id="dora"), goal="a goal")
+    job.make_plan_ready(CAUSE, f"1. plan {marker}")  # no user: sealed with the job's owner
+    store.save(job)
+
+    assert marker.encode() not in raw_log(database_url, job.job_id)
+    assert marker in (store.load(job.job_id).plan_markdown or "")
+    assert store.personal is not None
+    assert job.job_id in store.personal.vault.erase("acme", "dora").aggregates
+    store.close()
+
+
+async def test_a_first_event_that_is_refused_binds_no_owner(database_url: str) -> None:
+    """The owner's binding commits with the job's first event or not at all: a start that
+    loses to a job already there (made by a service, owned by nobody) makes nobody its owner."""
+    store = JobStore.from_url(database_url)
+    assert store.personal is not None
+    taken = Job.request(uuid4(), "acme", CAUSE, goal="a service's job")
+    store.save(taken)
+    claim = Job.request(taken.job_id, "acme", replace(CAUSE, user_id="mallory"), goal="mine")
+
+    with pytest.raises(ConcurrencyConflictError):
+        store.save(claim)
+
+    assert store.personal.vault.owners_of([taken.job_id])[taken.job_id].key is None
+    assert taken.job_id not in store.personal.vault.erase("acme", "mallory").aggregates
+    later = store.load(taken.job_id)
+    later.make_plan_ready(CAUSE, "1. plan")
+    store.save(later)
+    assert b"1. plan" in raw_log(database_url, taken.job_id)  # no owner: nothing to seal with
     store.close()
