@@ -52,7 +52,7 @@ class JobApplication:
         self.publisher = publisher or NoPublisher()
         self.clock = clock
         self.max_conflict_retries = max_conflict_retries
-        self.new_jobs = GroupCommit(store)  # new jobs created together commit together
+        self.appends = GroupCommit(store)  # appends made together commit together
 
     async def load(self, job_id: UUID, at_version: int | None = None) -> Job:
         return await asyncio.to_thread(self.store.load, job_id, at_version)
@@ -62,7 +62,7 @@ class JobApplication:
 
     async def start(self, job: Job) -> list[Recorded]:
         """Save a new job (``Job.request``); a second start of the same id conflicts."""
-        recorded = await self.new_jobs.append(job.collect())
+        recorded = await self.appends.append(job.collect())
         await self._publish(recorded)
         return recorded
 
@@ -84,7 +84,7 @@ class JobApplication:
             if not job.pending:
                 return []
             try:
-                recorded = await asyncio.to_thread(self.store.save, job)
+                recorded = await self.appends.append(job.collect())
             except ConcurrencyConflictError:
                 log.info("version conflict on job %s, deciding again", job_id)
                 # Jitter, so writers that collided do not collide again in lockstep.

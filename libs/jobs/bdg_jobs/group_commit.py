@@ -1,12 +1,14 @@
-"""Group commit of new jobs: the appends that arrive while one is being committed go together in
-the next transaction.
+"""Group commit of appends: those that arrive while one is being committed go together in the
+next transaction.
 
 Every append takes the event table's lock (notification ids in commit order; see recorder.py),
 so 200 jobs created at once were 200 transactions in single file, each waiting for the lock and
-a commit; most of a request's time was that queue (bench/job_create.py). Here the first job is
-committed alone, with no added wait, and whatever queued meanwhile goes in one transaction: one
-lock, one insert, one commit for many jobs. A batch that meets a taken id (another writer had
-that job) is appended again one job at a time, so only that job sees the conflict.
+a commit; most of a request's time was that queue (bench/job_create.py), and a service deciding
+for many jobs at once queued the same way. Here the first append is committed alone, with no
+added wait, and whatever queued meanwhile goes in one transaction: one lock, one insert, one
+commit for many jobs. A batch that fails for one append's sake (a taken version: another writer
+decided first; a value PostgreSQL refuses) is appended again one append at a time, so only that
+append hears of it; a lost database fails them all (the library already asked again).
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from eventsourcing.persistence import InterfaceError, OperationalError
+
 from bdg_contracts.base import Event
-from bdg_jobs.errors import ConcurrencyConflictError
 from bdg_jobs.store import JobStore, Recorded
 
-MAX_BATCH = 256  # jobs per transaction; bounds one statement's size
+MAX_BATCH = 256  # appends per transaction; bounds one statement's size
+# The database is gone or the connection broke: appending alone would fail the same way.
+TRANSIENT = (InterfaceError, OperationalError)
 
 
 @dataclass
@@ -35,7 +40,7 @@ class GroupCommit:
         self._committer: asyncio.Task[None] | None = None
 
     async def append(self, events: Sequence[Event]) -> list[Recorded]:
-        """Append one new job's events (with those of others queued now); their records."""
+        """Append one job's events (with those of others queued now); their records."""
         waiting = _Waiting(list(events), asyncio.get_running_loop().create_future())
         self._queue.append(waiting)
         if self._committer is None or self._committer.done():
@@ -52,16 +57,13 @@ class GroupCommit:
             recorded = await asyncio.to_thread(
                 self.store.append, [e for waiting in batch for e in waiting.events]
             )
-        except ConcurrencyConflictError as conflict:
-            if len(batch) == 1:
-                _settle(batch[0], error=conflict)
+        except Exception as error:
+            if len(batch) == 1 or isinstance(error, TRANSIENT):
+                for waiting in batch:
+                    _settle(waiting, error=error)
                 return
-            for waiting in batch:
+            for waiting in batch:  # only the append that failed the batch hears of it
                 await self._commit([waiting])
-            return
-        except Exception as error:  # the database is gone, ...: every request hears it
-            for waiting in batch:
-                _settle(waiting, error=error)
             return
         start = 0
         for waiting in batch:
