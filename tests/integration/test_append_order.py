@@ -11,6 +11,7 @@ pass over n for ever: this test then fails (it did, with the table lock taken ou
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from collections import defaultdict
 from uuid import UUID, uuid4
@@ -49,7 +50,7 @@ async def write_grouped(app: JobApplication, committed: list[Recorded]) -> None:
     for records in await asyncio.gather(*(app.start(job) for job in jobs)):
         committed += records
     for n in range(DECISIONS):
-        decisions = (app.execute(job.job_id, lambda j, n=n: decide(j, n)) for job in jobs)
+        decisions = (app.execute(job.job_id, functools.partial(decide, n=n)) for job in jobs)
         for records in await asyncio.gather(*decisions):
             committed += records
 

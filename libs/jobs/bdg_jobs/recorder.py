@@ -22,9 +22,9 @@ import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
-from psycopg.sql import SQL, Composable, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
-Statement = tuple[str | Composable, Sequence[Any]]
+Statement = tuple[str | Composed, Sequence[Any]]
 
 
 class JobEventRecorder(PostgresApplicationRecorder):
