@@ -89,6 +89,21 @@ def test_a_taken_version_is_a_conflict_and_writes_nothing(store: JobStore) -> No
     assert [e.name for e in store.history(job.job_id)] == ["JobRequested", "JobPaused"]
 
 
+def test_values_that_look_like_sql_are_stored_as_they_are(store: JobStore) -> None:
+    """The append binds its values client-side into one query (recorder.py): quotes,
+    backslashes, placeholders, NULs and statements in a tenant's text stay text."""
+    goals = [
+        "'); DROP TABLE bdg_job_events; --",
+        "$$ %s %(x)s \\x00 \\' E'\\\\' ; COMMIT; BEGIN",
+        "nul \x00 inside, unicode \u2028 \U0001f600 and a \\",
+    ]
+    jobs = [Job.request(uuid4(), "acme", CAUSE, goal=goal) for goal in goals]
+    store.append([e for job in jobs for e in job.collect()])
+
+    assert [store.load(job.job_id).goal for job in jobs] == goals
+    assert len(store.history(jobs[0].job_id)) == 1
+
+
 async def test_an_illegal_command_writes_nothing(store: JobStore) -> None:
     commands = JobCommands(JobApplication(store))
     job = await commands.create(ALICE, cmd.RequestJob(goal="g"))

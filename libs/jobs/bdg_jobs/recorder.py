@@ -1,12 +1,14 @@
 """The eventsourcing library's PostgreSQL recorder, with the whole append in one round trip.
 
-Same statements and guarantees as the library's: the table lock makes notification ids follow
-commit order (so the relay and projections never pass over a gap that fills later), NOTIFY wakes
-the followers, and a taken (job, version) raises the library's IntegrityError. The library sends
-them in psycopg's pipeline mode with a sync in the middle and a transaction block around it,
-which costs about 0.8 ms per append here against 0.27 ms for a plain single-row commit. Here the
-whole transaction (BEGIN, lock, notify, the caller's ``also`` statements, insert, COMMIT) goes in
-one pipeline with one sync: one round trip, then the commit's flush (bench/hop_latency.py).
+Same guarantees as the library's: the table lock makes notification ids follow commit order (so
+the relay and projections never pass over a gap that fills later), NOTIFY wakes the followers,
+and a taken (job, version) raises the library's IntegrityError. The library sends its
+statements in psycopg's pipeline mode, about 0.8 ms per append here against 0.27 ms for a plain
+single-row commit; a pipeline with one sync still costs a send and a poll per statement. Here the
+whole transaction (BEGIN, lock, notify, the caller's ``also`` statements, the insert, COMMIT) is
+one simple-protocol query with its values bound client-side (psycopg's ``ClientCursor``, which
+quotes them): one round trip, then the commit's flush, and about half the client CPU of the
+pipeline (bench/hop_latency.py).
 
 ``also``: statements that must commit with the events or not at all (a new job's owner, see
 ``bdg_jobs.personal``), run after the lock and before the insert.
@@ -22,21 +24,32 @@ import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
+from psycopg import ClientCursor
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 Statement = tuple[str | Composed, Sequence[Any]]
+ROW = SQL("(%s, %s, %s, %s)")
+BEGIN_STATEMENTS = 4  # in ``begin``: BEGIN, SET LOCAL, LOCK, NOTIFY
 
 
 class JobEventRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
-        self.lock_timeout = SQL("SET LOCAL lock_timeout = '{timeout}s'").format(
-            timeout=SQL(str(int(datastore.lock_timeout)))
-        )
-        self.lock = SQL("LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE").format(
+        table = SQL("{schema}.{table}").format(
             schema=Identifier(datastore.schema), table=Identifier(events_table_name)
         )
-        self.notify = SQL("NOTIFY {channel}").format(channel=Identifier(self.channel_name))
+        self.begin = SQL(
+            "BEGIN; SET LOCAL lock_timeout = '{timeout}s'; "
+            "LOCK TABLE {table} IN EXCLUSIVE MODE; NOTIFY {channel}"
+        ).format(
+            timeout=SQL(str(int(datastore.lock_timeout))),
+            table=table,
+            channel=Identifier(self.channel_name),
+        )
+        self.insert = SQL(
+            "INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES "
+        ).format(table=table)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
@@ -48,30 +61,29 @@ class JobEventRecorder(PostgresApplicationRecorder):
     ) -> Sequence[int] | None:
         if not stored_events:
             return []
-        rows = [
-            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
-            for e in stored_events
-        ]
-        # The pool's connections are in autocommit mode: the transaction is spelled out, so it
-        # fits in the pipeline. An error (a taken version) aborts the statements after it on
-        # the server, COMMIT included, and is raised when the pipeline syncs.
-        with self.datastore.get_connection() as conn:
-            inserted = conn.cursor()
+        statements: list[Composed | SQL] = [self.begin]
+        params: list[Any] = []
+        for query, values in also:
+            statements.append(SQL(query) if isinstance(query, str) else query)
+            params += values
+        rows = SQL(", ").join([ROW] * len(stored_events))
+        statements += [self.insert + rows + SQL(" RETURNING notification_id"), SQL("COMMIT")]
+        for e in stored_events:
+            params += [e.originator_id, e.originator_version, e.topic, e.state]
+        # The pool's connections are in autocommit mode: the transaction is spelled out. An
+        # error (a taken version) skips the rest of the query on the server, COMMIT included.
+        with (
+            self.datastore.get_connection() as conn,
+            ClientCursor(conn, row_factory=tuple_row) as curs,
+        ):
             try:
-                with conn.pipeline(), conn.cursor() as curs:
-                    curs.execute("BEGIN")
-                    curs.execute(self.lock_timeout)
-                    curs.execute(self.lock)
-                    curs.execute(self.notify)
-                    for query, params in also:
-                        curs.execute(query, params)
-                    inserted.execute(self.insert_events_statement, (rows,), prepare=True)
-                    curs.execute("COMMIT")
-                return [row["notification_id"] for row in inserted.fetchall()]
+                curs.execute(SQL("; ").join(statements), params)
+                for _ in range(BEGIN_STATEMENTS + len(also)):  # to the insert's result
+                    curs.nextset()
+                ids = [row[0] for row in curs.fetchall()]
             except BaseException:
                 # Leave the pooled connection clean; a dead one is discarded by the pool.
                 with contextlib.suppress(psycopg.Error):
                     conn.execute("ROLLBACK")
                 raise
-            finally:
-                inserted.close()
+            return ids
