@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -17,11 +18,11 @@ import pytest
 from fastapi import FastAPI
 
 from bdg_contracts import events as ev
+from bdg_contracts.base import Event
 from bdg_contracts.states import Step
 from bdg_gateway.app import create_app
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause, Job
-from bdg_jobs.errors import JobNotFoundError
 from bdg_jobs.store import JobStore, Recorded
 from bdg_jobs.user_commands import JobCommands
 from tests.conftest import Servers
@@ -329,11 +330,10 @@ class RivalStore(JobStore):
     """A real store in front of which another writer always appends first: every save of the
     gateway's command then loses a real version race in PostgreSQL."""
 
-    def save(self, job: Job) -> list[Recorded]:
-        try:
-            rival = self.load(job.job_id)
-        except JobNotFoundError:  # a new job: nobody to race with
-            return super().save(job)
+    def append(self, events: Sequence[Event]) -> list[Recorded]:
+        if events[0].version == 1:  # a new job: nobody to race with
+            return super().append(events)
+        rival = self.load(events[0].job_id)
         rival.record_llm_call(
             Cause(producer="rival", occurred_at=datetime.now(UTC)),
             role="rival",
@@ -344,8 +344,8 @@ class RivalStore(JobStore):
             completion_tokens=0,
             cost_usd=0.0,
         )
-        super().save(rival)
-        return super().save(job)
+        super().append(rival.collect())
+        return super().append(events)
 
 
 async def test_version_conflicts_beyond_retries_are_409(keys: Keys, stack: Stack) -> None:

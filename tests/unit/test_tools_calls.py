@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 from uuid import UUID, uuid4
@@ -40,12 +41,14 @@ class FakeStore:
     def __init__(self) -> None:
         self.events: dict[UUID, list[Event]] = {}
 
-    def save(self, job: Job) -> list[Recorded]:
-        new = job.collect()
-        log = self.events.setdefault(new[0].job_id, []) if new else []
-        if new and new[0].version != len(log) + 1:
-            raise ConcurrencyConflictError("version taken")
-        log.extend(new)
+    def append(self, new: Sequence[Event]) -> list[Recorded]:
+        """All or nothing, like the real one (a batch may hold several jobs' events)."""
+        for job_id in {e.job_id for e in new}:
+            first = next(e for e in new if e.job_id == job_id)
+            if first.version != len(self.events.get(job_id, [])) + 1:
+                raise ConcurrencyConflictError("version taken")
+        for e in new:
+            self.events.setdefault(e.job_id, []).append(e)
         return [Recorded(e.version, e) for e in new]
 
     def history(self, job_id: UUID, after: int = 0, upto: int | None = None) -> list[Event]:
@@ -106,7 +109,7 @@ def world(policy: ToolPolicy | None = None) -> World:
     job.user_id = "alice"
     job.make_plan_ready(CAUSE, "- [ ] step")
     job.approve_plan(CAUSE, "alice")
-    store.save(job)
+    store.append(job.collect())
     executor = Recording()
     registry = ToolRegistry(
         [c.FILE_READ.bind(executor), c.RUN_COMMAND.bind(executor)], env={}, policy=policy
