@@ -8,8 +8,9 @@ publish-with-ack, and a bare publish -> pull -> commit hop with no framework.
     uv run python -m bench.hop_latency [--hops 300] [--appends 1000] [--only-appends]
 Uses BDG_TEST_DATABASE_URL / BDG_TEST_NATS_URL (defaults: this machine's servers).
 
-The single-row commit rate is measured before and after the appends (a shared machine's disk
-moves between the two); each append figure is given as a share of the higher of the two.
+Appends are measured in --rounds rounds alternating with raw single-row commits (a shared
+machine's disk moves within a run); each append figure is the median of its rounds, and its
+share the median of each round's share of the commits measured beside it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import secrets
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import uuid4
 
@@ -90,6 +92,7 @@ async def bare_hop(url: str, n: int) -> list[float]:
     sub = await js.pull_subscribe(subject, durable="hop")
     hops: list[float] = []
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        await conn.execute("CREATE TABLE IF NOT EXISTS bench_rows (id bigserial, body bytea)")
         for _ in range(n):
             t0 = time.perf_counter()
             await js.publish(subject, b"x" * 300)
@@ -179,34 +182,65 @@ async def warm_up(store: JobStore, publisher: JetStreamPublisher, listen: object
     await eventually(ready, 60, "the planner to start")
 
 
-async def append_rate(url: str, n: int, namespace: str, writers: int = 1) -> float:
-    """Jobs appended and published per second by ``writers`` concurrent writers (as a service
-    handling many jobs at once does)."""
+@dataclass
+class Rounds:
+    """Rates per round: raw single-row commits, then appends by one writer, then by eight."""
+
+    commits: list[float] = field(default_factory=list)
+    alone: list[float] = field(default_factory=list)
+    together: list[float] = field(default_factory=list)
+
+
+async def append_rounds(url: str, n: int, rounds: int, namespace: str) -> Rounds:
+    """Jobs appended and published per second by one writer and by 8 concurrent writers (as a
+    service handling many jobs at once does), in rounds that alternate with raw single-row
+    commits on the same server: a shared machine's disk and cores move within a run, so each
+    append figure is compared with the commits measured beside it."""
     subjects.use_namespace(namespace)
-    store = JobStore.from_url(url, pool_size=writers)
+    store = JobStore.from_url(url, pool_size=8)
     nc = await connect(NATS, "bench-append")
     js = nc.jetstream()
     await ensure_streams(js, 600)
     app = JobApplication(store, JetStreamPublisher(js))
 
-    async def writer(count: int) -> None:
-        for _ in range(count):
-            await app.start(Job.request(uuid4(), "bench", cause(), goal="append"))
+    async def appended(writers: int) -> float:
+        async def writer(count: int) -> None:
+            for _ in range(count):
+                await app.start(Job.request(uuid4(), "bench", cause(), goal="append"))
 
-    start = time.perf_counter()
-    await asyncio.gather(*(writer(n // writers) for _ in range(writers)))
-    rate = (n // writers) * writers / (time.perf_counter() - start)
-    await js.delete_stream(subjects.events_stream())
-    await js.delete_stream(subjects.dlq_stream())
-    await nc.close()
-    store.close()
-    return rate
+        start = time.perf_counter()
+        await asyncio.gather(*(writer(n // rounds // writers) for _ in range(writers)))
+        return n // rounds // writers * writers / (time.perf_counter() - start)
+
+    found = Rounds()
+    try:
+        for i in range(rounds):
+            found.commits.append(raw_commit_rate(url, n // rounds, f"bench_round_{i}"))
+            found.alone.append(await appended(1))
+            found.together.append(await appended(8))
+    finally:
+        await js.delete_stream(subjects.events_stream())
+        await js.delete_stream(subjects.dlq_stream())
+        await nc.close()
+        store.close()
+    return found
+
+
+def share(rates: list[float], commits: list[float]) -> str:
+    """The median rate and the median of its rounds' shares of the raw commits beside them."""
+    ratios = [rate / raw for rate, raw in zip(rates, commits, strict=True)]
+    low, high = min(ratios), max(ratios)
+    return (
+        f"{statistics.median(rates):9.0f} /s   = {100 * statistics.median(ratios):.0f}% of raw "
+        f"commits (rounds {100 * low:.0f}-{100 * high:.0f}%)"
+    )
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--hops", type=int, default=300)
     parser.add_argument("--appends", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=5, help="of commits and appends")
     parser.add_argument("--only-appends", action="store_true", help="no hop measurements")
     args = parser.parse_args()
     name = f"bdg_bench_{secrets.token_hex(4)}"
@@ -219,34 +253,28 @@ async def main() -> None:
     bare: list[float] = []
     hops: list[float] = []
     try:
-        first_commits = raw_commit_rate(url, args.appends)
         publishes = await raw_publish_rate(args.appends)
         if not args.only_appends:
             bare = await bare_hop(url, args.hops)
             # Hops first: the planner's relay would otherwise publish the appended jobs too.
             with tempfile.TemporaryDirectory() as tmp:
                 hops = await event_hops(url, args.hops, Path(tmp), "b" + secrets.token_hex(4))
-        appends = await append_rate(url, args.appends, "b" + secrets.token_hex(4))
-        concurrent = await append_rate(url, args.appends, "b" + secrets.token_hex(4), writers=8)
-        last_commits = raw_commit_rate(url, args.appends, "bench_rows_after")
+        found = await append_rounds(url, args.appends, args.rounds, "b" + secrets.token_hex(4))
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-    commits = max(first_commits, last_commits)
-    print("raw limits (same run)")
-    print(f"{'  psycopg single-row commits, before':<44} {first_commits:9.0f} /s")
-    print(f"{'  psycopg single-row commits, after':<44} {last_commits:9.0f} /s")
+    print(f"raw limits (same run; single-row commits: median of {args.rounds} rounds)")
+    print(
+        f"{'  psycopg single-row commits':<44} {statistics.median(found.commits):9.0f} /s"
+        f"   (rounds {min(found.commits):.0f}-{max(found.commits):.0f})"
+    )
     print(f"{'  JetStream publish with ack':<44} {publishes:9.0f} /s")
     if bare:
         report("  bare publish -> pull -> commit hop", bare)
     print("BigDaddyG")
+    print(f"{'  append + publish, one writer':<44} {share(found.alone, found.commits)}")
     print(
-        f"{'  append + publish (one job per commit)':<44} {appends:9.0f} /s"
-        f"   = {100 * appends / commits:.0f}% of raw commits"
-    )
-    print(
-        f"{'  append + publish, 8 concurrent writers':<44} {concurrent:9.0f} /s"
-        f"   = {100 * concurrent / commits:.0f}% of raw commits"
+        f"{'  append + publish, 8 concurrent writers':<44} {share(found.together, found.commits)}"
     )
     if hops:
         report("  event hop A commit -> B reaction commit", hops)
