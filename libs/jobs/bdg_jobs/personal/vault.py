@@ -88,6 +88,13 @@ class KeyVault:
             ([a for a, _ in pairs], [k for _, k in pairs]),
         )
 
+    def bind(self, aggregate_id: UUID, key_id: UUID) -> None:
+        """Bind an aggregate already stored to an owner, in a transaction of its own (what the
+        event store did before owners were bound with the first events)."""
+        query, params = self.bind_statement([(aggregate_id, key_id)])
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(query, params)
+
     def owners_of(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Owner]:
         """The key of each aggregate's owner, in one query (one round trip: no transaction
         block around a single read)."""
