@@ -114,3 +114,11 @@ def test_the_model_size_comes_from_the_environment() -> None:
     assert LocalModelConfig.from_env({"BDG_LOCAL_MODEL_SIZE": "1.5B"}).size == "1.5b"
     with pytest.raises(ModelFileError, match="choose one of"):
         LocalModelConfig.from_env({"BDG_LOCAL_MODEL_SIZE": "7b"})
+
+
+def test_the_server_threads_come_from_the_environment() -> None:
+    assert LocalModelConfig.from_env({}).threads is None
+    assert LocalModelConfig.from_env({"BDG_LOCAL_MODEL_THREADS": " 1 "}).threads == 1
+    for bad in ("0", "-1", "1.5", "two", "257", "1\x00"):
+        with pytest.raises(ModelFileError, match="a whole number from 1 to 256"):
+            LocalModelConfig.from_env({"BDG_LOCAL_MODEL_THREADS": bad})

@@ -74,10 +74,12 @@ class LocalModel:
 
 @dataclass(frozen=True)
 class LocalModelConfig:
-    """`BDG_LOCAL_MODEL` (a GGUF file of your own) or `BDG_LOCAL_MODEL_SIZE` (0.5b | 1.5b)."""
+    """`BDG_LOCAL_MODEL` (a GGUF file of your own) or `BDG_LOCAL_MODEL_SIZE` (0.5b | 1.5b), and
+    `BDG_LOCAL_MODEL_THREADS` (llama.cpp's threads; None: the server's default)."""
 
     own_file: Path | None = None
     size: str = DEFAULT_SIZE
+    threads: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> LocalModelConfig:
@@ -86,7 +88,22 @@ class LocalModelConfig:
         size = env.get("BDG_LOCAL_MODEL_SIZE", "").strip().lower() or DEFAULT_SIZE
         if size not in MODELS:
             raise ModelFileError(f"BDG_LOCAL_MODEL_SIZE={size!r}: choose one of {list(MODELS)}")
-        return cls(Path(own).expanduser() if own else None, size)
+        return cls(Path(own).expanduser() if own else None, size, _threads(env))
+
+
+MAX_THREADS = 256  # a typo must not start thousands of threads
+
+
+def _threads(env: Mapping[str, str]) -> int | None:
+    """A shared machine leaves cores to others by serving on fewer threads than it has."""
+    raw = env.get("BDG_LOCAL_MODEL_THREADS", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_THREADS:
+        raise ModelFileError(
+            f"BDG_LOCAL_MODEL_THREADS={raw[:40]!r}: a whole number from 1 to {MAX_THREADS}"
+        )
+    return int(raw)
 
 
 def resolve_model(config: LocalModelConfig, cache_dir: Path) -> LocalModel:

@@ -13,6 +13,7 @@ import importlib.util
 import os
 import secrets
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from bdg_llm.local_model import (
     MODELS,
@@ -55,7 +56,10 @@ def ensure_local_model_server(
         model = resolve_model(config, home)
         if not model.pinned:
             say(f"model: your own file {model.path} (not hash-pinned: its integrity is unchecked)")
-        server = start(model, home / "server.log", ServerOptions(api_key=secrets.token_urlsafe(24)))
+        options = ServerOptions(api_key=secrets.token_urlsafe(24))
+        if config.threads is not None:
+            options = replace(options, threads=config.threads)
+        server = start(model, home / "server.log", options)
     except (ModelFileError, LocalServerError) as err:  # a refused file is never loaded
         say(f"no model available: {err}; services can only answer from recorded calls")
         return None, None
