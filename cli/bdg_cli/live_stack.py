@@ -116,6 +116,7 @@ def live_stack(
         if server is not None:
             stops.append(_stopping(say, "the local model server", server))
         home = settings.bdg_home.expanduser().resolve()
+        stops.append(home_of_this_process(home))
         env = {
             **{k: v for k, v in os.environ.items() if k != RECORDED_ONLY},
             **models,
@@ -145,6 +146,23 @@ def live_stack(
     finally:
         for stop in reversed(stops):
             stop()
+
+
+def home_of_this_process(home: Path) -> Callable[[], None]:
+    """Make ``home`` this process's BDG_HOME too (until the returned undo is called): the
+    commands it sends in-process seal personal fields with BDG_HOME's master key, and the
+    services must unwrap them with the same one. Without it, a run with another home than
+    the environment's wrote keys no service could read."""
+    before = os.environ.get("BDG_HOME")
+    os.environ["BDG_HOME"] = str(home)
+
+    def undo() -> None:
+        if before is None:
+            os.environ.pop("BDG_HOME", None)
+        else:
+            os.environ["BDG_HOME"] = before
+
+    return undo
 
 
 def _stopping(
