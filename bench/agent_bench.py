@@ -49,6 +49,7 @@ from bdg_contracts.states import JobState
 from bdg_jobs.domain import Job
 from bdg_jobs.errors import DomainError
 from bdg_jobs.sources import DEMO_REPOS
+from bdg_jobs.user_commands import Caller
 from bdg_runtime.settings import Settings
 from bdg_sandbox.client import SandboxClient
 from bench.agent_judge import judge
@@ -96,10 +97,22 @@ async def follow(conn: Connected, job_id: UUID, console: Console, prefix: str) -
         waits = job.state is JobState.awaiting_plan_approval
         if waits and not plan_waited:  # once per wait: the approval's event ends it
             console.print(f"[dim]{prefix}[/] the plan waits for a person: the bench approves it")
-            await conn.commands.approve_plan(who, job_id)
+            if not await approve_waiting_plan(conn, who, job_id):
+                console.print(f"[dim]{prefix}[/] it was approved meanwhile (auto policy)")
         plan_waited = waits
     assert follower.job is not None
     return follower.job
+
+
+async def approve_waiting_plan(conn: Connected, who: Caller, job_id: UUID) -> bool:
+    """Approve the plan; False when it no longer waits. The follower sees the waiting state
+    one event late, so an auto-approved plan is often approved by the time we try, and
+    that must not end the follow (it once cut every task short, judged while coding)."""
+    try:
+        await conn.commands.approve_plan(who, job_id)
+    except DomainError:
+        return False
+    return True
 
 
 async def run_task(
@@ -138,7 +151,7 @@ async def run_task(
         end = f"{end} ({why})"
         with contextlib.suppress(DomainError):  # free the model for the next task
             await conn.commands.cancel(caller(), job.job_id, cmd.CancelJob(reason=f"bench: {why}"))
-    verdict = await judge(sandbox, task, repo, commit, history)
+    verdict = await judge(sandbox, task, repo, commit, history, caller().tenant_id)
     calls = model_calls(history)
     result = TaskResult(
         task.id,

@@ -15,7 +15,6 @@ from bdg_sandbox.client import SandboxClient, SandboxRequestError
 from bdg_tester.sandbox.env import SYSTEM_PATH
 from bench.agent_tasks.tasks import AgentTask
 
-TENANT = "agent-bench"
 ENV = {"PATH": SYSTEM_PATH, "HOME": "/tmp", "LANG": "C.UTF-8"}
 LIMITS = Limits(timeout_s=120, pids=512)
 
@@ -31,21 +30,28 @@ def patches(history: list[Event]) -> list[str]:
 
 
 async def judge(
-    client: SandboxClient, task: AgentTask, repo: Path, commit: str, history: list[Event]
+    client: SandboxClient,
+    task: AgentTask,
+    repo: Path,
+    commit: str,
+    history: list[Event],
+    tenant: str,
 ) -> Verdict:
+    """``tenant``: the job's, whose grant (BDG_SOURCE_GRANTS) covers ``repo``; sandboxd
+    refuses a source outside the roots granted to the tenant asking."""
     workspace = f"{task.id}-{uuid4().hex[:8]}"
     try:
-        await client.create_workspace(TENANT, workspace, str(repo), commit, patches(history))
+        await client.create_workspace(tenant, workspace, str(repo), commit, patches(history))
     except SandboxRequestError as error:
         return Verdict(False, f"the job's patches do not apply: {error}")
     try:
         for path, text in task.hidden_files().items():
-            await client.write_file(TENANT, workspace, path, text.encode())
+            await client.write_file(tenant, workspace, path, text.encode())
         result = await client.exec(
-            TENANT, workspace, list(task.hidden_test), env=ENV, limits=LIMITS, network="none"
+            tenant, workspace, list(task.hidden_test), env=ENV, limits=LIMITS, network="none"
         )
     finally:
-        await client.drop_workspace(TENANT, workspace)
+        await client.drop_workspace(tenant, workspace)
     output = (result.stdout + result.stderr).decode(errors="replace")
     code = result.exited.code
     said = tally(output)

@@ -12,9 +12,9 @@ from bdg_cli.context import Connected, caller
 from bdg_contracts import commands as cmd
 from bdg_contracts.states import JobState
 from bdg_runtime.settings import Settings
-from bench.agent_bench import follow
+from bench.agent_bench import approve_waiting_plan, follow
 from tests.e2e.conftest import Client_
-from tests.e2e.harness import Cluster
+from tests.e2e.harness import Cluster, wait_for_state
 
 
 @pytest.mark.timeout(60)  # without the approval, the follow never ends
@@ -35,3 +35,22 @@ async def test_the_bench_approves_a_waiting_plan_and_follows_to_the_end(
     history = await c.app.history(job.job_id)
     assert [e.name for e in history].count("PlanApproved") == 1
     assert out.getvalue().count("the bench approves it") == 1
+
+
+@pytest.mark.timeout(60)
+async def test_a_plan_approved_meanwhile_is_no_error(cluster: Cluster, client: Client_) -> None:
+    # The follower sees the waiting state one event late: under the auto policy the plan is
+    # often approved by the time the bench approves it, which once ended the follow.
+    cluster.start_all()
+    c = client
+    conn = Connected(
+        Settings(), cluster.database_url, cluster.nats_url, None, c.store, c.nc, c.js, c.app,
+        c.redrive, c.commands,
+    )  # fmt: skip
+    job = await c.commands.create(caller(), cmd.RequestJob(goal="bench me"))
+    await wait_for_state(c.store, job.job_id, JobState.awaiting_plan_approval)
+    await c.commands.approve_plan(caller(), job.job_id)  # someone was first
+
+    assert await approve_waiting_plan(conn, caller(), job.job_id) is False
+    history = await c.app.history(job.job_id)
+    assert [e.name for e in history].count("PlanApproved") == 1
