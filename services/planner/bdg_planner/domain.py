@@ -125,8 +125,9 @@ def review_round(review_reworks: int) -> int:
 
 def as_checklist(text: str) -> str:
     """A markdown task list: the model's checkboxes as they are, other list or text lines made
-    into checkboxes (small models drift from the format)."""
-    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    into checkboxes (small models drift from the format), a line repeated right after itself
+    kept once."""
+    lines = without_repeats([line.rstrip() for line in text.strip().splitlines() if line.strip()])
     if any(line.lstrip().startswith(("- [ ]", "- [x]", "* [ ]")) for line in lines):
         return "\n".join(lines) + "\n"
     items = []
@@ -135,3 +136,14 @@ def as_checklist(text: str) -> str:
         if stripped and not stripped.startswith("#"):
             items.append(f"- [ ] {stripped}")
     return "\n".join(items) + "\n" if items else ""
+
+
+def without_repeats(lines: Sequence[str]) -> list[str]:
+    """Each run of one line repeated back to back kept once. The 0.5B model, looping, wrote
+    the same assert 27 times until its token cap; the plan (read by the critic, the coder and
+    the reviewer, in a 4,096-token context) keeps the content, not the loop."""
+    kept: list[str] = []
+    for line in lines:
+        if not kept or line != kept[-1]:
+            kept.append(line)
+    return kept
