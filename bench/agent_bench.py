@@ -163,6 +163,7 @@ async def run_task(
         seconds,
         end,
         verdict.detail,
+        os.getloadavg()[0],
     )
     mark = "[bold green]solved[/]" if result.solved else "[red]not solved[/]"
     console.print(f"[bold]{task.id}[/] {mark}: {end}, {seconds:.0f} s; {verdict.detail}")
@@ -231,6 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, previous)
     report(results, model, console)
     console.print(f"bench took {time.monotonic() - started:.0f} s")
+    loads = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    console.print(f"load average now {loads} on {os.cpu_count()} cores")
     return 0
 
 

@@ -24,6 +24,7 @@ class TaskResult:
     seconds: float
     end_state: str
     detail: str
+    load: float = 0.0  # 1-minute load average as the task ended: a slow row on a busy machine
 
     @property
     def tokens(self) -> int:
@@ -33,7 +34,7 @@ class TaskResult:
 def table(results: Sequence[TaskResult]) -> Table:
     shown = Table(title="agent bench", title_justify="left")
     for name in ("task", "solved", "attempts", "tokens (prompt+completion)", "model calls",
-                 "wall s", "end state", "detail"):  # fmt: skip
+                 "wall s", "load", "end state", "detail"):  # fmt: skip
         shown.add_column(name, justify="right" if name in ("attempts", "model calls") else "left")
     for r in results:
         shown.add_row(
@@ -43,6 +44,7 @@ def table(results: Sequence[TaskResult]) -> Table:
             f"{r.tokens} ({r.prompt_tokens}+{r.completion_tokens})",
             str(r.model_calls),
             f"{r.seconds:.0f}",
+            f"{r.load:.1f}",
             r.end_state,
             r.detail[:70],
         )

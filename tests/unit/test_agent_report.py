@@ -1,0 +1,29 @@
+"""The agent bench's figures carry the machine's load beside each task's wall time (a model call
+on a loaded 2-core machine is many times slower than on an idle one)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from bench.agent_report import TaskResult, report, write_json
+
+ROW = TaskResult(
+    "py-config-port", False, 1, 1200, 300, 6, 361.0, "coding (timed out)", "hidden test", 13.5
+)
+
+
+def test_each_row_has_its_load_and_the_json_keeps_it(tmp_path: Path) -> None:
+    out = io.StringIO()
+    report([ROW], "a model", Console(file=out, width=250))
+    shown = out.getvalue()
+    assert "load" in shown
+    assert "13.5" in shown
+    assert "dev: solved 0/1" in shown  # py-config-port is a dev task
+    write_json(tmp_path / "r.json", [ROW], "a model")
+    [row] = json.loads((tmp_path / "r.json").read_text())["results"]
+    assert row["load"] == 13.5
+    assert row["seconds"] == 361.0
