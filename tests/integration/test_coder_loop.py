@@ -381,6 +381,27 @@ async def test_a_call_repeated_at_once_is_not_run_again_and_the_model_is_told(
     assert len(of(new, ev.LlmCalled)) == 5  # the repeat cost its turn
 
 
+async def test_a_call_repeated_after_the_note_ends_the_attempt(
+    app: JobApplication, sandbox: SandboxClient, nc: Client, fake: FakeOpenAi, repo: Path
+) -> None:
+    # Recorded on the agent bench (0.5B, dev task js-capitalize-empty): at temperature 0 the
+    # model wrote the same file five times after being told, until the step limit.
+    trigger = await coding_job(app, repo)
+    write = call("file_write", path="calc.py", content=FIXED)
+    fake.push(write, write, write, FIX[-1])  # the finish is never asked for
+    new = await attempt(coding(model(fake), sandbox, nc), app, trigger)
+
+    assert len(fake.requests) == 3
+    tools = [e.tool for e in of(new, ev.ToolCalled)]
+    assert tools == [*NAMED_READS, "file_write", "workspace_diff"]
+    (changed,) = of(new, ev.FilesChanged)
+    assert changed.paths == ("calc.py",)  # what was done is kept
+    (finished,) = of(new, ev.CodingFinished)
+    assert finished.summary.startswith(
+        "Stopped when the model asked for its last call again 2 times in a row"
+    )
+
+
 async def test_the_step_limit_ends_the_attempt_with_what_changed_so_far(
     app: JobApplication, sandbox: SandboxClient, nc: Client, fake: FakeOpenAi, repo: Path
 ) -> None:

@@ -200,3 +200,20 @@ def test_the_model_is_told_a_repeat_was_not_run_and_what_to_do_instead() -> None
     assert "same file_write call" in text
     assert "not run" in text
     assert "call finish" in text
+
+
+def test_a_second_repeat_in_a_row_stops_the_loop_and_a_new_call_resets_the_count() -> None:
+    state = LoopState(LoopLimits())
+    write = ("file_write", '{"path":"a.py","content":"x = 1\\n"}')
+    state.called(*write)
+    state.repeat()
+    assert state.stop_before_call() is None  # told once: it may still do something else
+    state.called("run_tests", '{"path":null,"argv":null}')
+    state.repeat()
+    assert state.stop_before_call() is None  # a new call since: the count starts again
+    state.repeat()
+    assert state.stop_before_call() is Stop.repeating
+    assert state.end() is Stop.repeating
+    assert summary_of(state, ["a.py"]).startswith(
+        "Stopped when the model asked for its last call again 2 times in a row"
+    )

@@ -2,7 +2,8 @@
 and what the attempt's summary says.
 
 One turn is one model call, whether its answer was a usable tool call or not; the loop stops
-when the model calls ``finish``, when the turns reach ``max_steps``, when the tokens spent
+when the model calls ``finish``, when the turns reach ``max_steps``, when the model asks for its
+last call again after being told it was not run (``MAX_REPEATS``), when the tokens spent
 (prompt + completion of every call) reach ``token_budget``, or when a call waits for a person.
 The conversation sent each turn is the system prompt, the task, and the turns so far, oldest
 dropped first when it grows past ``context_chars``. Everything here is deterministic, so a
@@ -23,6 +24,13 @@ class Stop(enum.Enum):
     step_limit = "step_limit"
     token_budget = "token_budget"
     waiting = "waiting"
+    repeating = "repeating"
+
+
+# Repeats of the last call, back to back, that end the attempt: the first is answered with a
+# note; at temperature 0 a model that repeats the call after that note has, on the agent
+# bench, repeated it until the step limit (the 0.5B model: the same file_write five times).
+MAX_REPEATS = 2
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ class LoopState:
     summary: str = ""  # the model's own, from finish
     waiting: str | None = None  # the gated call the job waits on
     last_call: tuple[str, str] | None = None  # (tool, arguments JSON) of the last call made
+    repeated: int = 0  # repeats of ``last_call`` since it was made
 
     def stop_before_call(self) -> Stop | None:
         """Why no further model call may be made, if it may not."""
@@ -78,7 +87,13 @@ class LoopState:
         return self.last_call == (tool, arguments_json)
 
     def called(self, tool: str, arguments_json: str) -> None:
-        self.last_call = (tool, arguments_json)
+        self.last_call, self.repeated = (tool, arguments_json), 0
+
+    def repeat(self) -> None:
+        """The last call was asked for again (not run); enough of those end the attempt."""
+        self.repeated += 1
+        if self.repeated >= MAX_REPEATS:
+            self.stop = Stop.repeating
 
     def finish(self, summary: str) -> None:
         self.stop, self.summary = Stop.finished, summary.strip()
@@ -144,6 +159,11 @@ def summary_of(state: LoopState, paths: Sequence[str]) -> str:
         head = (
             f"Stopped at the token budget ({state.tokens} of {state.limits.token_budget} "
             "tokens) before the model finished; the change is what was done so far."
+        )
+    elif state.stop is Stop.repeating:
+        head = (
+            f"Stopped when the model asked for its last call again {state.repeated} times in a "
+            "row (it would change nothing); the change is what was done so far."
         )
     else:
         head = "Stopped while a tool call waits for a person's approval."

@@ -71,6 +71,7 @@ class LoopRun:
             arguments_json = arguments.model_dump_json()
         if state.repeats(name, arguments_json):
             state.record(answer, prompts.repeated_message(name))
+            state.repeat()
             return
         state.called(name, arguments_json)
         scope = f"{self.prefix}-t{state.steps}"
