@@ -26,6 +26,7 @@ from bdg_cli.live_demo import LiveJob
 from bdg_cli.live_demo import live as run_live
 from bdg_cli.live_stack import LiveBounds
 from bdg_cli.procs import Supervisor
+from bdg_cli.scenario import Scenario, run_scenario
 from bdg_cli.up import default_commands
 from bdg_contracts import commands as cmd
 from bdg_contracts.states import JobState
@@ -51,7 +52,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         timeout: Annotated[
             float | None,
-            typer.Option(min=1, help="seconds before giving up (default 300; live 900)"),
+            typer.Option(min=1, help="seconds before giving up (default 900; reference 300)"),
         ] = None,
         live: Annotated[
             bool,
@@ -76,10 +77,35 @@ def register(app: typer.Typer) -> None:
         plan_iterations: Annotated[
             int | None, typer.Option(min=1, max=20, help="live: plan drafts (default: env, else 1)")
         ] = None,
+        reference: Annotated[
+            bool,
+            typer.Option(
+                "--reference", help="the reference job instead (every step's answer recorded)"
+            ),
+        ] = False,
+        approve: Annotated[
+            bool,
+            typer.Option("--approve", help="approve the deploy here instead of in the web app"),
+        ] = False,
+        model_endpoint: Annotated[
+            bool,
+            typer.Option(
+                "--model-endpoint",
+                help="the model calls go to OPENAI_BASE_URL instead of the recordings",
+            ),
+        ] = False,
     ) -> None:
-        """Run the reference job through every step (recorded answers), or with --live a real
-        job, printing each step as it happens; then stop everything."""
+        """The scenario: agent-starter, "Create a React PWA...", every step real but the
+        model's answers (recorded), the deploy approved in the web app (or --approve); with
+        --reference the reference job, with --live a real job on the offline model."""
         console = Console(highlight=False, soft_wrap=True)
+        if not live and not reference:
+            if repo is not None or goal is not None or gated:
+                fail("--repo, --goal and --gated need --live or --reference")
+            scenario = Scenario(approve, timeout or 900, model_endpoint)
+            raise typer.Exit(run_scenario(home, scenario, console))
+        if approve or model_endpoint:
+            fail("--approve and --model-endpoint are the scenario's (no --live, --reference)")
         if not live:
             if repo is not None or goal is not None:
                 fail("--repo and --goal need --live")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -36,12 +37,14 @@ def _git(repo: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-def make_demo_repo(source: Path, dest: Path) -> str:
+def make_demo_repo(
+    source: Path, dest: Path, ignore: Callable[[str, list[str]], Iterable[str]] = LEFT_OUT
+) -> str:
     """A fresh git repository at ``dest`` holding ``source``'s files in one commit; its id."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(source, dest, ignore=LEFT_OUT)
+    shutil.copytree(source, dest, ignore=ignore)
     _git(dest, "init", "-q", "-b", "main")
     _git(dest, "add", "-A")
     _git(dest, "commit", "-q", "--no-gpg-sign", "-m", f"{source.name}: the demo repository")

@@ -52,6 +52,7 @@ class Run:
     console: Console
     home: Path | None  # named in the printed commands when the stack is embedded
     job_id: UUID | None = None
+    web_app: str | None = None  # the gateway's web app, where a gated approval is one click
 
 
 def interrupt(signum: int, frame: object) -> None:
@@ -116,6 +117,9 @@ async def approve(conn: Connected, job: Job, run: Run) -> None:
             f"{prefix}bdg job show {job.job_id}\n  approve it with: "
             f"[bold]{prefix}bdg job approve {job.job_id}{flag}[/]"
         )
+        if run.web_app is not None:
+            button = "Approve & Continue" if deploy else "Approve plan"
+            console.print(f"  or click [bold]{button}[/] at {run.web_app}/app/jobs/{job.job_id}")
         return
     console.print(f"[bold magenta]approving {what} as {who.user_id}[/]")
     approval = conn.commands.approve_deploy if deploy else conn.commands.approve_plan

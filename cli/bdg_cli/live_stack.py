@@ -176,13 +176,15 @@ def _stopping(
 
 
 @contextlib.asynccontextmanager
-async def running_services(live: LiveStack) -> AsyncIterator[asyncio.Task[bool]]:
-    """Every service as its own process, logging to ``live.log_path``; the task ends when they
-    all gave up (or were stopped on the way out)."""
+async def running_services(
+    live: LiveStack, commands: dict[str, list[str]] | None = None
+) -> AsyncIterator[asyncio.Task[bool]]:
+    """Every service (or ``commands``) as its own process, logging to ``live.log_path``; the
+    task ends when they all gave up (or were stopped on the way out)."""
     live.log_path.parent.mkdir(parents=True, exist_ok=True)
     with live.log_path.open("w") as log:
         supervisor = Supervisor(
-            default_commands(),
+            default_commands() if commands is None else commands,
             live.env,
             Console(file=log, width=200, highlight=False),
             service_env=live.service_env,

@@ -68,6 +68,7 @@ class Demo:
             "-m",
             "bdg_cli.main",
             "demo",
+            "--reference",
             "--home",
             str(self.home),
             *args,

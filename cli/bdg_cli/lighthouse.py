@@ -1,0 +1,64 @@
+"""Lighthouse scores of a page: the `lighthouse` npm package (web/'s devDependencies, so
+`npm ci` in web/) in Debian's Chromium (CHROME_PATH, default /usr/bin/chromium), mobile preset.
+
+Lighthouse 12 has no PWA category: the scenario's installability checks are the tester's
+browser check. Each of the four categories here must reach ``BAR``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LIGHTHOUSE = ROOT / "web" / "node_modules" / "lighthouse" / "cli" / "index.js"
+CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
+BAR = 90
+FLAGS = "--headless --no-sandbox --disable-gpu --no-first-run"
+
+
+class LighthouseError(RuntimeError):
+    """Lighthouse is missing or could not measure the page."""
+
+
+@dataclass(frozen=True)
+class Scores:
+    url: str
+    by_category: dict[str, int]  # 0..100
+    report: dict[str, object]  # the whole JSON report, to keep
+
+    def below_bar(self) -> dict[str, int]:
+        return {c: s for c, s in self.by_category.items() if s < BAR}
+
+    def line(self) -> str:
+        return ", ".join(f"{c} {s}" for c, s in self.by_category.items())
+
+
+def measure(url: str, timeout: float = 300) -> Scores:
+    if not LIGHTHOUSE.is_file():
+        raise LighthouseError(f"Lighthouse is not installed ({LIGHTHOUSE}): run `npm ci` in web/")
+    chrome = os.environ.get("CHROME_PATH", "/usr/bin/chromium")
+    if not Path(chrome).is_file():
+        raise LighthouseError(f"no Chromium at {chrome} (set CHROME_PATH)")
+    args = [
+        "node", str(LIGHTHOUSE), url, "--output=json", "--output-path=stdout", "--quiet",
+        f"--only-categories={','.join(CATEGORIES)}", f"--chrome-flags={FLAGS}",
+    ]  # fmt: skip
+    try:
+        run = subprocess.run(
+            args, capture_output=True, text=True, timeout=timeout, check=False,
+            env={**os.environ, "CHROME_PATH": chrome},
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as error:
+        raise LighthouseError(f"Lighthouse took over {timeout:.0f} s on {url}") from error
+    if run.returncode != 0:
+        raise LighthouseError(f"Lighthouse failed on {url}: {run.stderr[-2000:]}")
+    report = json.loads(run.stdout)
+    if report.get("runtimeError"):
+        raise LighthouseError(f"Lighthouse could not load {url}: {report['runtimeError']}")
+    categories = report["categories"]
+    scores = {c: round(100 * (categories[c]["score"] or 0)) for c in CATEGORIES}
+    return Scores(url, scores, report)
