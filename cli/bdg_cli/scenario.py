@@ -26,9 +26,10 @@ from bdg_cli.context import USER_ERRORS, Connected, caller, connected
 from bdg_cli.demo_repo import EXAMPLES, make_demo_repo
 from bdg_cli.demo_run import Outcome, Run, abandon, interrupt, run_job, summary
 from bdg_cli.init import LEFT_OUT, TEMPLATES
-from bdg_cli.lighthouse import LighthouseError, Scores, measure
+from bdg_cli.lighthouse import BAR, LighthouseError, Scores, measure
 from bdg_cli.live_stack import LiveBounds, LiveStack, live_stack, running_services
 from bdg_cli.own_sandbox import default_roots
+from bdg_cli.scenario_artifacts import keep
 from bdg_cli.up import default_commands
 from bdg_cli.web_sign_in import sign_in_env
 from bdg_contracts import commands as cmd
@@ -79,11 +80,16 @@ def run_scenario(home: Path | None, scenario: Scenario, console: Console) -> int
 
     try:
         os.environ.update(model_env(scenario, dict(os.environ)))  # read by live_stack
-        repo = settings.bdg_home.expanduser().resolve() / "demo-repos" / STARTER.name
+        home_dir = settings.bdg_home.expanduser().resolve()
+        # This process reads the event store too: the same master key as the services.
+        os.environ["BDG_HOME"] = str(home_dir)
+        repo = home_dir / "demo-repos" / STARTER.name
         commit = make_demo_repo(STARTER, repo, LEFT_OUT)
         say(f"repository {repo} (agent-starter at {commit[:12]})")
         with live_stack(settings, BOUNDS, default_roots(settings), say) as stack:
             stack.env.update(sign_in_env(stack.settings, say))
+            # The tester's screenshots, where the gateway serves them from and the run keeps.
+            stack.env.setdefault("BDG_TEST_ARTIFACTS_DIR", str(home_dir / "artifacts" / "tests"))
             gateway = f"http://127.0.0.1:{settings.gateway_port}"
             run = Run(not scenario.approve, scenario.timeout, console, None, web_app=gateway)
             request = cmd.RequestJob(
@@ -119,10 +125,15 @@ async def _scenario(stack: LiveStack, request: cmd.RequestJob, run: Run) -> int:
             stopped = supervised.done()
             outcome = flow.result() if flow.done() else await abandon(flow, conn, run, stopped)
             preview = await preview_url(conn, outcome, request.repo)
-            summary(outcome, console)
-            if outcome.job is None or outcome.job.state != JobState.done:
-                return 1
-            return _measured(preview, console)
+    summary(outcome, console)
+    if outcome.job is None or outcome.job.state != JobState.done:
+        return 1
+    scores = _measured(preview, console)
+    home = stack.settings.bdg_home.expanduser().resolve()
+    screenshots = Path(stack.env["BDG_TEST_ARTIFACTS_DIR"])
+    kept = keep(outcome, home / "scenario" / str(outcome.job.job_id), screenshots, scores)
+    console.print(f"[bold]kept[/] {', '.join(str(p) for p in kept)}")
+    return 0 if scores is not None and not scores.below_bar() else 1
 
 
 async def preview_url(conn: Connected, outcome: Outcome, repo: str) -> str | None:
@@ -138,17 +149,18 @@ async def preview_url(conn: Connected, outcome: Outcome, repo: str) -> str | Non
     return site.releases[ours[-1]].preview_url if ours else None
 
 
-def _measured(preview: str | None, console: Console) -> int:
+def _measured(preview: str | None, console: Console) -> Scores | None:
+    """The preview's Lighthouse scores, printed; None when there is nothing to measure or
+    Lighthouse could not."""
     if preview is None:
         console.print("[bold red]the job made no release: nothing to measure[/]")
-        return 1
+        return None
     console.print(f"preview at [bold]{preview}[/]; Lighthouse (mobile) measuring it")
     try:
-        scores: Scores = measure(preview)
+        scores = measure(preview)
     except LighthouseError as error:
         console.print(f"[bold red]Lighthouse:[/] {error}")
-        return 1
-    low = scores.below_bar()
-    colour = "red" if low else "green"
-    console.print(f"[bold {colour}]Lighthouse[/] {scores.line()}")
-    return 1 if low else 0
+        return None
+    colour = "red" if scores.below_bar() else "green"
+    console.print(f"[bold {colour}]Lighthouse[/] {scores.line()} (each must be >= {BAR})")
+    return scores

@@ -40,7 +40,8 @@ README = (ROOT / "README.md").read_text()
 # Lines not run here, by their start, and why.
 NOT_RUN = {
     "bdg up": "the stack the other lines run against: started first, in the background",
-    "bdg demo": "the reference job end to end (--live: a local model): tests/e2e/test_demo.py",
+    "bdg demo": "the scenario: tests/e2e/test_pwa_scenario.py (--reference, --live: test_demo*)",
+    "OPENAI_BASE_URL=": "the scenario against a real model: needs its endpoint and key",
     "pytest": "the test suite itself",
     "BDG_TEST_STACK=external uv run pytest": "the test suite itself, on this machine's servers",
     "make lint": "CI's lint step",

@@ -1,10 +1,20 @@
 // The app shell for offline use: pages network first (a new build shows at once), everything
 // else from the cache first; every same-origin GET that answers is kept for the next offline load.
 const CACHE = "notes-v1";
-const SHELL = ["/", "/index.html", "/manifest.webmanifest", "/icon.svg"];
+const SHELL = ["/", "/manifest.webmanifest", "/icon.svg"];
+
+// The build's hashed scripts and styles, as index.html names them: the page that registered this
+// worker loaded them before it was controlled, so they are fetched again here.
+async function precache() {
+  const cache = await caches.open(CACHE);
+  await cache.addAll(SHELL);
+  const page = await (await cache.match("/")).text();
+  const assets = [...page.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
+  await cache.addAll(assets);
+}
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)));
+  event.waitUntil(precache());
   self.skipWaiting();
 });
 
@@ -27,7 +37,7 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(
       fetch(request)
         .then((response) => keep(request, response))
-        .catch(async () => (await caches.match(request)) ?? (await caches.match("/index.html"))),
+        .catch(async () => (await caches.match(request)) ?? (await caches.match("/"))),
     );
     return;
   }

@@ -1,7 +1,7 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
-import { openNoteStore } from "./notesDb";
+import { indexedDbNoteStore } from "./notesDb";
 import "./index.css";
 
 // The service worker (public/sw.js) keeps the app shell, so a reload works offline.
@@ -9,10 +9,9 @@ if ("serviceWorker" in navigator) {
   window.addEventListener("load", () => void navigator.serviceWorker.register("/sw.js"));
 }
 
-void openNoteStore().then((store) =>
-  createRoot(document.getElementById("root")!).render(
-    <StrictMode>
-      <App store={store} />
-    </StrictMode>,
-  ),
+const store = indexedDbNoteStore();
+createRoot(document.getElementById("root")!).render(
+  <StrictMode>
+    <App store={store} />
+  </StrictMode>,
 );

@@ -18,18 +18,26 @@ function done<T>(request: IDBRequest<T>): Promise<T> {
   });
 }
 
-export async function openNoteStore(factory: IDBFactory = indexedDB): Promise<NoteStore> {
+async function open(factory: IDBFactory): Promise<IDBDatabase> {
   const opening = factory.open(DB, 1);
   opening.onupgradeneeded = (event) => {
     // Version 1 creates the store; later versions migrate from event.oldVersion here.
     if (event.oldVersion < 1) opening.result.createObjectStore(STORE, { keyPath: "id" });
   };
-  const db = await done(opening);
-  const store = (mode: IDBTransactionMode) => db.transaction(STORE, mode).objectStore(STORE);
+  return done(opening);
+}
+
+// Opened on first use, so the page renders before the database answers.
+export function indexedDbNoteStore(factory: IDBFactory = indexedDB): NoteStore {
+  let opened: Promise<IDBDatabase> | undefined;
+  const store = async (mode: IDBTransactionMode) => {
+    const db = await (opened ??= open(factory));
+    return db.transaction(STORE, mode).objectStore(STORE);
+  };
   return {
-    list: () => done(store("readonly").getAll() as IDBRequest<Note[]>),
-    put: async (note) => void (await done(store("readwrite").put(note))),
-    remove: async (id) => void (await done(store("readwrite").delete(id))),
+    list: async () => done((await store("readonly")).getAll() as IDBRequest<Note[]>),
+    put: async (note) => void (await done((await store("readwrite")).put(note))),
+    remove: async (id) => void (await done((await store("readwrite")).delete(id))),
   };
 }
 
