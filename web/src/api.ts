@@ -90,6 +90,10 @@ export class Api {
     return (await this.send("GET", path, undefined, "text/plain")).text();
   }
 
+  async bytes(path: string, accept: string): Promise<ArrayBuffer> {
+    return (await this.send("GET", path, undefined, accept)).arrayBuffer();
+  }
+
   private async send(method: string, path: string, body: unknown, accept: string): Promise<Response> {
     const headers: Record<string, string> = { Accept: accept };
     const token = this.token();
@@ -124,6 +128,8 @@ export class Api {
     this.request<Job>("POST", `/jobs/${id}/${action}`, body);
   plan = (id: string) =>
     this.request<{ current: string; versions: PlanVersion[] }>("GET", `/jobs/${id}/plan`);
+  // The tester's PNG, by its sha256 (the bearer token is needed, so no plain <img src>).
+  screenshot = (id: string, digest: string) => this.bytes(`/jobs/${id}/screenshots/${digest}`, "image/png");
   planDiff = (id: string, from: number, to: number) =>
     this.text(`/jobs/${id}/plan/diff?from=${from}&to=${to}`);
   threads = () => this.request<{ items: Thread[] }>("GET", "/threads?limit=50");

@@ -5,6 +5,7 @@ import { lastViewChange, liveCost } from "../liveCost";
 import { describeRelease, ReleaseFrame } from "../sites";
 import { appendEvents, EventView } from "../timeline";
 import { Action } from "./Action";
+import { BrowserCheck } from "./BrowserCheck";
 import { CommandBox } from "./CommandBox";
 import { Plan } from "./Plan";
 import { StepProgress } from "./StepProgress";
@@ -125,6 +126,7 @@ export function JobPage({ api, jobId, token, onExpired }: Props) {
           />
         </section>
       )}
+      <BrowserCheck api={api} jobId={jobId} events={events} />
       {calls.map((call) => (
         <section className="gate" key={call.call_id} aria-label={`Tool call ${call.tool}`}>
           <h2>Tool call {call.tool} needs approval</h2>
