@@ -125,15 +125,33 @@ async def _scenario(stack: LiveStack, request: cmd.RequestJob, run: Run) -> int:
             stopped = supervised.done()
             outcome = flow.result() if flow.done() else await abandon(flow, conn, run, stopped)
             preview = await preview_url(conn, outcome, request.repo)
-    summary(outcome, console)
-    if outcome.job is None or outcome.job.state != JobState.done:
-        return 1
-    scores = _measured(preview, console)
-    home = stack.settings.bdg_home.expanduser().resolve()
-    screenshots = Path(stack.env["BDG_TEST_ARTIFACTS_DIR"])
-    kept = keep(outcome, home / "scenario" / str(outcome.job.job_id), screenshots, scores)
-    console.print(f"[bold]kept[/] {', '.join(str(p) for p in kept)}")
+        summary(outcome, console)
+        if outcome.job is None or outcome.job.state != JobState.done:
+            return 1
+        # Measured while the edge still serves the preview.
+        scores = await asyncio.to_thread(_measured, preview, console)
+        home = stack.settings.bdg_home.expanduser().resolve()
+        screenshots = Path(stack.env["BDG_TEST_ARTIFACTS_DIR"])
+        kept = keep(outcome, home / "scenario" / str(outcome.job.job_id), screenshots, scores)
+        console.print(f"[bold]kept[/] {', '.join(str(p) for p in kept)}")
+        if run.gated:  # someone is at the web app: leave it, the preview and production up
+            await _serve_until_stopped(supervised, console)
     return 0 if scores is not None and not scores.below_bar() else 1
+
+
+async def _serve_until_stopped(supervised: asyncio.Task[bool], console: Console) -> None:
+    """Until Ctrl-C (or SIGTERM), or the services gave up."""
+    loop, stop = asyncio.get_running_loop(), asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    console.print("[bold]serving[/] the web app, the preview and the production URL until Ctrl-C")
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({stopping, supervised}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
 
 
 async def preview_url(conn: Connected, outcome: Outcome, repo: str) -> str | None:

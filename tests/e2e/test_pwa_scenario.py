@@ -5,10 +5,11 @@ check, the deployer's build and release, the edge, Lighthouse). The one human ac
 click on "Approve & Continue" in the web app, made here by Playwright in Debian's Chromium.
 
 Checked: the plan was approved by the tenant's policy (auto), the browser check passed with a
-screenshot, the deploy waited for the click and nothing else, the production URL serves the
-notes app (a note survives a reload; with the network off the page still renders, from the
-service worker), Lighthouse >= 90 in its four categories on the preview, the job took under 10
-minutes from its request to its deploy, and the run's artifacts were kept.
+screenshot (shown on the job's page), the deploy waited for the click and nothing else, the
+production URL serves the notes app (a note survives a reload; with the network off the page
+still renders, from the service worker), Lighthouse >= 90 in its four categories on the
+preview, the job took under 10 minutes from its request to its deploy, and the run's artifacts
+were kept.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -119,16 +121,22 @@ async def test_the_scenario_needs_one_click(workdir: Path, browser: Browser) -> 
         await page.goto(job_page)
         approve = page.get_by_role("button", name="Approve & Continue")
         await expect(approve).to_be_enabled(timeout=60_000)
+        shot = page.get_by_role("img", name="Browser check screenshot, attempt 1 (passed)")
+        await expect(shot).to_be_visible(timeout=30_000)  # the passing run, as the tester saw it
         await approve.click()  # the person's one action
 
-        code = await out.rest(600)
+        await out.until(r"serving the web app, the preview and the production URL", 600)
+        text = out.text()
+        production = re.search(r"deployed at (http://\S+)", text)
+        assert production is not None, text
+        await notes_work_offline(browser, production[1])  # while the edge still serves it
+        proc.send_signal(signal.SIGINT)
+        code = await out.rest(120)
         text = out.text()
         assert code == 0, text
     finally:
         await kill_if_running(proc)
 
-    production = re.search(r"deployed at (http://\S+)", text)
-    assert production is not None, text
     took = re.search(r"done after \d+ events in ([\d.]+) s", text)
     assert took is not None, text
     assert float(took[1]) < BOUND_SECONDS, f"the job took {took[1]} s"
@@ -144,8 +152,6 @@ async def test_the_scenario_needs_one_click(workdir: Path, browser: Browser) -> 
     assert (kept / "screenshot.png").read_bytes().startswith(b"\x89PNG")
     report = json.loads((kept / "lighthouse.json").read_text())
     assert round(100 * report["categories"]["seo"]["score"]) == int(scores[4])
-
-    await notes_work_offline(browser, production[1])
 
 
 async def notes_work_offline(browser: Browser, url: str) -> None:
