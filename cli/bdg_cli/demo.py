@@ -1,10 +1,10 @@
-"""`bdg demo`: the reference job end to end, on the embedded stack unless configured (with
-`--live`, a real job: see live_demo).
+"""`bdg demo`: the product's scenario (see scenario.py); with `--reference` the reference job end
+to end on the embedded stack unless configured; with `--live`, a real job (see live_demo).
 
-One command: the stack (embedded when DATABASE_URL/NATS_URL are unset), every service as its own
-process through `bdg up`'s supervisor (logs to a file under BDG_HOME), the reference job with
-each event printed as it happens, both approvals (or, with --gated, the commands to give them),
-a summary, and everything it started stopped again.
+The reference job: the stack (embedded when DATABASE_URL/NATS_URL are unset), every service as
+its own process through `bdg up`'s supervisor (logs to a file under BDG_HOME), the reference job
+with each event printed as it happens, both approvals (or, with --gated, the commands to give
+them), a summary, and everything it started stopped again.
 """
 
 from __future__ import annotations
