@@ -91,7 +91,7 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option(
                 "--model-endpoint",
-                help="the model calls go to OPENAI_BASE_URL instead of the recordings",
+                help="ask a model (OPENAI_BASE_URL, else the offline one), not the recordings",
             ),
         ] = False,
     ) -> None:

@@ -1,11 +1,12 @@
 """`bdg demo`: the product's scenario on the embedded stack. The agent-starter repository, the
 goal "Create a React PWA that stores notes in IndexedDB and works offline", and every step real
 but the model: the plan, the code and the review come from recorded calls
-(``examples/pwa-scenario/recorded-calls.jsonl``, a scripted author's: see its ``author.py``), or
-with ``--model-endpoint`` from OPENAI_BASE_URL. sandboxd installs, tests and builds the project
-and checks it in Chromium; the deployer builds the site and the edge serves it; the person's one
-action is the deploy approval in the web app (``--approve`` gives it). Then the production URL,
-the release's preview URL and its Lighthouse scores.
+(``examples/pwa-scenario/recorded-calls.jsonl``, a scripted author's: see its ``author.py``),
+or with ``--model-endpoint`` from OPENAI_BASE_URL (unset: the offline local model). sandboxd
+installs, tests and builds the project and checks it in Chromium; the deployer builds the site
+and the edge serves it; the person's one action is the deploy approval in the web app
+(``--approve`` gives it). Then the production URL, the release's preview URL and its
+Lighthouse scores.
 
 The indexer is left out: the planner and coder then ask for code context and get none at once,
 so their prompts (and the recorded answers' hashes) do not depend on how far indexing got.
@@ -61,9 +62,9 @@ class Scenario:
 
 def model_env(scenario: Scenario, environ: dict[str, str]) -> dict[str, str]:
     """What decides who answers the model calls: the recordings unless asked otherwise."""
-    if scenario.model_endpoint:
-        if not environ.get("OPENAI_BASE_URL") and not environ.get("OPENAI_API_KEY"):
-            raise ScenarioError("--model-endpoint needs OPENAI_BASE_URL (and OPENAI_API_KEY)")
+    if scenario.model_endpoint:  # OPENAI_BASE_URL, else the offline local model (live_stack)
+        if environ.get("BDG_LLM_RECORDINGS"):
+            raise ScenarioError("--model-endpoint asks a model: unset BDG_LLM_RECORDINGS")
         return {}
     if not RECORDINGS.is_file():
         raise ScenarioError(f"no recorded model calls at {RECORDINGS}")
