@@ -28,9 +28,10 @@ from bdg_contracts import subjects
 from bdg_jobs.projector import catch_up
 from bdg_jobs.site_commands import SiteCommands, SiteNotFoundError
 from bdg_jobs.site_reading.projection import SitesProjection
-from bdg_jobs.site_reading.reads import SiteReads
+from bdg_jobs.site_reading.reads import Acted, SiteReads
 from bdg_jobs.site_reading.views import SiteView
 from bdg_jobs.user_commands import Caller
+from bdg_runtime.site_following import NatsSiteFollowing
 
 app = typer.Typer(help="Sites and their releases: list, status, promote, rollback.")
 console = Console(highlight=False, soft_wrap=True)
@@ -50,7 +51,8 @@ async def reads(conn: Connected) -> AsyncIterator[SiteReads]:
     )
     await pool.open()
     try:
-        yield SiteReads(SiteCommands(conn.store, conn.app.publisher), pool, conn.app.clock)
+        sites = SiteCommands(conn.store, conn.app.publisher)
+        yield SiteReads(sites, pool, conn.app.clock, NatsSiteFollowing(conn.nc))
     finally:
         await pool.close()
 
@@ -151,7 +153,7 @@ async def follow_canary(
     return view
 
 
-Decide = Callable[[SiteReads, Caller, str, str], Awaitable[SiteView]]
+Decide = Callable[[SiteReads, Caller, str, str], Awaitable[Acted]]
 Asked = type[cmd.PromoteRelease] | type[cmd.RollBackRelease]
 
 
@@ -165,14 +167,14 @@ def _decide(
         who = caller(tenant, user)
         note = asked(reason=reason).reason
         async with connected() as conn, reads(conn) as site_reads:
-            view = await act(site_reads, who, release, note)
-        shown = view.release_json(release)
+            acted = await act(site_reads, who, release, note)
+        shown = acted.view.release_json(release)
+        edge = "served now" if acted.followed else "no deployer answered: the edge follows soon"
         console.print(
-            f"{release}: {shown['state']}, {percent(shown['traffic_percent'])} of traffic "
-            f"(the edge follows within seconds)",
+            f"{release}: {shown['state']}, {percent(shown['traffic_percent'])} of traffic ({edge})",
             markup=False,
         )
-        print_view(view)
+        print_view(acted.view)
 
     run(main())
 

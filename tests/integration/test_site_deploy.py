@@ -14,12 +14,15 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
+import nats
 import pytest
 
 from bdg_contracts import release_events as rv
+from bdg_contracts import subjects
+from bdg_contracts.site_follow import FollowSite, SiteFollowed
 from bdg_deployer.application import Deploying, UnapprovedDeployError
 from bdg_deployer.artifacts import ArtifactStore
 from bdg_deployer.build.sandboxed import SandboxBuilder
@@ -31,13 +34,17 @@ from bdg_deployer.git_branch import GitBranchDeployer
 from bdg_deployer.git_refs import find_git_dir, read_ref
 from bdg_deployer.releasing import EdgeSite, Releasing
 from bdg_deployer.site_deploy import SiteBuildError, SiteDeployer
+from bdg_deployer.site_follower import SiteFollower
 from bdg_jobs.aggregate import Cause
 from bdg_jobs.application import utc_now
 from bdg_jobs.site_commands import SiteCommands, SiteNotFoundError
 from bdg_jobs.store import JobStore
+from tests.conftest import Servers
+from tests.gateway_stack import Keys, Stack
 from tests.git_repos import make_repo
 from tests.ports import free_port
 from tests.sandbox.daemon import start_daemon
+from tests.site_history import project_sites
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(240)
@@ -278,3 +285,111 @@ async def test_a_promote_from_the_api_reaches_the_edge_at_the_next_watch_turn(
     assert await page() == "<h1>one</h1>\n"  # the edge has not heard yet
     await watch_running(world.releasing)
     assert await page() == "<h1>two</h1>\n"
+
+
+@pytest.fixture(name="follower")
+async def follower_fixture(
+    world: World, servers: Servers, namespace: str
+) -> AsyncIterator[SiteFollower]:
+    """The deployer's side of ``FollowSite``, on a NATS connection of its own (as in the
+    deployer process), in the test's bus namespace."""
+    nc = await nats.connect(servers.nats_url)
+    follower = SiteFollower(world.releasing)
+    subscription = await follower.subscribe(nc)
+    await nc.flush()  # the server knows the subscription before the API asks
+    try:
+        yield follower
+    finally:
+        await subscription.unsubscribe()
+        await follower.close()
+        await nc.close()
+
+
+async def test_a_promote_and_rollback_from_the_api_take_effect_before_the_answer(
+    world: World, follower: SiteFollower, client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    """No watch turn runs here: the API's answer comes once a deployer wrote the route, so the
+    very next request to the edge (one, not polled) serves the decision."""
+    repo = world.root / "at-once"
+    make_repo(repo, {"public/index.html": "<h1>one</h1>\n"})
+    first = await world.deployer.deploy(task(repo))
+    await world.deployer.deploy(task(repo, new_index("<h1>one</h1>", "<h1>two</h1>")))
+    host = first.url.removeprefix("http://").split(":")[0]
+    sid = rv.site_id("acme", str(repo), "production")
+    site = await world.releasing.sites.get("acme", sid)
+    assert site.canary is not None
+    assert site.stable is not None
+    canary, stable = site.canary.release, site.stable
+    project_sites(stack.store, stack.database_url)  # the routes find a release by name here
+    outside = {"bdg_visitor": "9999"}  # a visitor the canary's 50% never takes
+
+    async def page() -> str:
+        base = f"http://127.0.0.1:{world.port}"
+        async with httpx.AsyncClient(base_url=base, cookies=outside) as http:
+            return (await http.get("/", headers={"host": host})).text
+
+    assert await page() == "<h1>one</h1>\n"
+    auth = keys.headers("acme", sub="ada")
+    promoted = await client.post(f"/releases/{canary}/promote", headers=auth)
+    assert promoted.status_code == 202, promoted.text
+    assert promoted.json()["followed"] is True
+    assert await page() == "<h1>two</h1>\n"
+
+    rolled = await client.post(f"/releases/{canary}/rollback", headers=auth)
+    assert rolled.status_code == 202, rolled.text
+    assert rolled.json()["followed"] is True
+    assert rolled.json()["site"]["stable"] == stable
+    assert await page() == "<h1>one</h1>\n"  # production is the first release again
+
+
+async def test_with_no_deployer_answering_the_api_says_the_edge_follows_later(
+    world: World, client: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    repo = world.root / "later"
+    make_repo(repo, {"public/index.html": "<h1>one</h1>\n"})
+    first = await world.deployer.deploy(task(repo))
+    await world.deployer.deploy(task(repo, new_index("<h1>one</h1>", "<h1>two</h1>")))
+    sid = rv.site_id("acme", str(repo), "production")
+    site = await world.releasing.sites.get("acme", sid)
+    assert site.canary is not None
+    project_sites(stack.store, stack.database_url)
+    answer = await client.post(
+        f"/releases/{site.canary.release}/promote", headers=keys.headers("acme")
+    )
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["followed"] is False  # the decision is logged; the watch applies it
+    assert answer.json()["site"]["stable"] == site.canary.release
+    await watch_running(world.releasing)
+    host = first.url.removeprefix("http://").split(":")[0]
+    assert await served(world.port, host) == "<h1>two</h1>\n"
+
+
+async def test_a_follow_request_for_what_is_not_the_tenants_routes_nothing(
+    world: World, follower: SiteFollower, servers: Servers, namespace: str
+) -> None:
+    repo = world.root / "theirs"
+    make_repo(repo, {"public/index.html": "<h1>one</h1>\n"})
+    await world.deployer.deploy(task(repo))
+    sid = rv.site_id("acme", str(repo), "production")
+    table_before = world.releasing.edge.routes.read_bytes()
+    nc = await nats.connect(servers.nats_url)
+    try:
+        for raw, why in (
+            (follow_request("mallory", sid, 1), f"no site {sid}"),  # another tenant's
+            (follow_request("acme", uuid4(), 1), "no site"),
+            (follow_request("acme", sid, 0), "a site starts at 1"),
+            (b'{"tenant_id": "acme", "site_id": "x", "from_version": 1}', "bad request"),
+            (b"\x00", "bad request"),
+        ):
+            reply = await nc.request(subjects.site_follow(), raw, timeout=10)
+            answer = SiteFollowed.model_validate_json(reply.data)
+            assert answer.routed is False
+            assert why in answer.error
+    finally:
+        await nc.close()
+    assert world.releasing.edge.routes.read_bytes() == table_before  # nothing written
+
+
+def follow_request(tenant: str, site_id: UUID, version: int) -> bytes:
+    request = FollowSite(tenant_id=tenant, site_id=site_id, from_version=version)
+    return request.model_dump_json().encode()

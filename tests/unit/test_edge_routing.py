@@ -171,3 +171,36 @@ def test_a_build_without_index_html_is_no_site(tmp_path: Path) -> None:
     (tmp_path / "lib" / "main.js").write_text("x")
     with pytest.raises(ArtifactError, match=r"no index\.html"):
         ArtifactStore(tmp_path / "store").put(tmp_path / "lib")
+
+
+def test_a_route_from_an_older_version_of_the_site_never_replaces_a_newer_one(
+    tmp_path: Path,
+) -> None:
+    """A watch turn that loaded the site just before a promote must not put the old split back
+    after the promote's route was written."""
+    routes = tmp_path / "edge" / "routes.json"
+    promoted = SiteRoute(version=12, stable="r2", releases={"r1": "d1", "r2": "d2"})
+    stale = SiteRoute(version=11, stable="r1", canary="r2", percent=10, releases=promoted.releases)
+    assert update_site(routes, "web-5", promoted)
+    assert not update_site(routes, "web-5", stale)
+    assert read_table(routes).sites["web-5"] == promoted
+    newer = promoted.model_copy(update={"version": 13, "stable": "r1"})
+    assert update_site(routes, "web-5", newer)
+    assert read_table(routes).sites["web-5"] == newer
+    unversioned = SiteRoute(stable="r2", releases=promoted.releases)  # a table of before
+    assert update_site(routes, "web-5", unversioned)
+    assert promoted.same_traffic(promoted.model_copy(update={"version": 40}))
+    assert not promoted.same_traffic(stale)
+
+
+async def test_the_edge_sees_each_rewrite_of_its_table_at_once(
+    edge: tuple[Path, ArtifactStore, httpx.AsyncClient],
+) -> None:
+    """Two writes in one mtime tick are told apart (each is a new file renamed over)."""
+    routes, _, client = edge
+    client.cookies.set(VISITOR_COOKIE, "9999")
+    table = read_table(routes).sites["web-1"]
+    for stable in ("r2", "r1", "r2", "r1"):
+        update_site(routes, "web-1", table.model_copy(update={"stable": stable, "canary": None}))
+        answer = await client.get("/", headers={"host": "web-1.localhost"})
+        assert answer.headers[RELEASE_HEADER] == stable

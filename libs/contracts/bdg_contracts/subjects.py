@@ -86,3 +86,9 @@ def tool_invocation(service: str) -> str:
 def code_search() -> str:
     """Request/reply: the indexer answers ``SearchCode`` with ``CodeSearched``."""
     return f"{_root}.index.search"
+
+
+def site_follow() -> str:
+    """Request/reply: a deployer answers ``FollowSite`` with ``SiteFollowed`` once the edge
+    serves what the site's events say."""
+    return f"{_root}.sites.follow"

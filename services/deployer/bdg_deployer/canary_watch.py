@@ -67,12 +67,15 @@ async def settle_provider(releasing: Releasing, name: str, tenant: str, site_id:
 async def sync_route(
     releasing: Releasing, name: str, route: SiteRoute, tenant: str, site_id: UUID
 ) -> SiteRoute:
-    """The route as the site's events say; written when the table says otherwise."""
+    """The route as the site's events say; written when the table says otherwise. A decision
+    that reached no deployer (appended by hand with none answering) is found here: its
+    provider is settled too."""
     site = await releasing.sites.get(tenant, site_id)
     wanted = route_of(site)
-    if wanted != route:
+    if not wanted.same_traffic(route):
         log.info("route of %s: from the events (%s -> %s)", name, route.canary, wanted.canary)
-        await asyncio.to_thread(update_site, releasing.edge.routes, name, wanted)
+        if await asyncio.to_thread(update_site, releasing.edge.routes, name, wanted):
+            releasing.settled.discard((tenant, site_id))
     return wanted
 
 

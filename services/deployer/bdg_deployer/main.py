@@ -10,6 +10,7 @@ recorded script. Recorded answers are read here, before anything connects.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -30,6 +31,7 @@ from bdg_deployer.pull_requests.hosts import GitHosts, GitHostsError, load_hosts
 from bdg_deployer.recorded import DeployerScript, RecordedDeployProvider, RecordedDeploys
 from bdg_deployer.releasing import EdgeSite, Releasing
 from bdg_deployer.site_deploy import SiteDeployer
+from bdg_deployer.site_follower import SiteFollower
 from bdg_jobs.application import utc_now
 from bdg_jobs.deploy_credentials import CredentialKeyError, DeployCredentials, connect_url, load_key
 from bdg_jobs.site_commands import SiteCommands
@@ -110,6 +112,20 @@ def replay_reactions(sources: ReplaySources) -> list[AnyReaction]:
     return DeployerHandlers(Deploying(RecordedDeploys(sources.history))).reactions()
 
 
+async def follow_and_watch(
+    sites: Releasing, ctx: service.ServiceContext, stop: asyncio.Event
+) -> None:
+    """Hand-made decisions followed at once (site_follower.py), canaries judged every turn."""
+    follower = SiteFollower(sites)
+    subscription = await follower.subscribe(ctx.nc)
+    try:
+        await watch_canaries(sites, stop)
+    finally:
+        with contextlib.suppress(Exception):  # a closed connection has no subscription left
+            await subscription.unsubscribe()
+        await follower.close()
+
+
 def run() -> None:
     answers = answers_or_exit(NAME, DeployerScript)
     settings = Settings()
@@ -135,7 +151,7 @@ def run() -> None:
 
     async def canaries(ctx: service.ServiceContext, stop: asyncio.Event) -> None:
         if sites and not answers.source:  # recorded deploys make no sites
-            await watch_canaries(releasing(ctx), stop)
+            await follow_and_watch(releasing(ctx), ctx, stop)
 
     service.run(NAME, reactions, canaries)
 

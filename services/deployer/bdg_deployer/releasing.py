@@ -93,18 +93,36 @@ class Releasing:
             decide(site)
 
         await self.sites.execute(tenant, site_id, deciding)
+        site = await self.route(tenant, site_id)
+        if before:
+            await self.follow_provider(tenant, site, before[0])
+        return site
+
+    async def route(self, tenant: str, site_id: UUID) -> Site:
+        """Write the edge's route for the site from its events (at once: the edge re-reads the
+        table on its next request)."""
         site = await self.sites.get(tenant, site_id)
         await asyncio.to_thread(update_site, self.edge.routes, site_label(site), route_of(site))
-        if before:
-            try:
-                await follow(self.providers, tenant, site, before[0])
-            except (ProviderError, ProviderConfigError) as error:
-                self.settled.discard((tenant, site_id))
-                release = release_of(moves(before[0], Traffic.of(site))[0])
-                provider = site.releases[release].provider
-                status = error.status if isinstance(error, ProviderError) else None
-                await self._fail(tenant, site_id, release, str(error), provider, status)
         return site
+
+    async def follow_provider(self, tenant: str, site: Site, before: Traffic) -> None:
+        """The move the release's provider must make from ``before`` to the site now;
+        ``DeployFailed`` (and ``ReleaseRefusedError``) when it refuses (settled later)."""
+        try:
+            await follow(self.providers, tenant, site, before)
+        except (ProviderError, ProviderConfigError) as error:
+            self.settled.discard((tenant, site.site_id))
+            release = release_of(moves(before, Traffic.of(site))[0])
+            provider = site.releases[release].provider
+            status = error.status if isinstance(error, ProviderError) else None
+            await self._fail(tenant, site.site_id, release, str(error), provider, status)
+
+    async def traffic_at(self, tenant: str, site_id: UUID, version: int) -> Traffic:
+        """Who served the site at ``version`` (a decision appended by someone else started
+        there): folded from the log, tenant-checked like ``get``."""
+        await self.sites.get(tenant, site_id)  # another tenant's site is no site
+        history = await asyncio.to_thread(self.sites.store.history, site_id, 0, version)
+        return Traffic.of(Site.replay(history))
 
     async def settle(self, tenant: str, site_id: UUID) -> bool:
         """The site's provider serves its stable release again if it did not (``follow.settle``);

@@ -18,12 +18,15 @@ def site_label(site: Site) -> str:
 
 def route_of(site: Site) -> SiteRoute:
     releases = {name: r.digest for name, r in site.releases.items()}
-    tenant, site_id = site.tenant_id, str(site.site_id)
+    tenant, site_id, version = site.tenant_id, str(site.site_id), site.version
     if site.canary is None:
-        return SiteRoute(tenant=tenant, site_id=site_id, stable=site.stable, releases=releases)
+        return SiteRoute(
+            tenant=tenant, site_id=site_id, version=version, stable=site.stable, releases=releases
+        )
     return SiteRoute(
         tenant=tenant,
         site_id=site_id,
+        version=version,
         stable=site.stable,
         canary=site.canary.release,
         percent=site.canary.percent,

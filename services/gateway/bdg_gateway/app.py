@@ -90,7 +90,7 @@ def create_app(
     app.include_router(webhook_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(privacy_routes.router)
-    site_routes.install(app, commands, queries.pool)
+    site_routes.install(app, commands, queries.pool, nc)
     sandbox_routes.install(app, sandbox)
     app.include_router(login_routes.router)
     app.include_router(thread_routes.router)

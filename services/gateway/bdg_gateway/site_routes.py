@@ -13,15 +13,17 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from nats.aio.client import Client
+from pydantic import Field
 
 from bdg_contracts import commands as cmd
 from bdg_gateway.deps import CurrentCaller
 from bdg_gateway.strict_json import StrictJsonRoute
 from bdg_gateway.views import View
 from bdg_jobs.site_commands import SiteCommands, SiteNotFoundError
-from bdg_jobs.site_reading.reads import SiteReads
-from bdg_jobs.site_reading.views import SiteView
+from bdg_jobs.site_reading.reads import Acted, SiteReads
 from bdg_jobs.user_commands import Caller, JobCommands
+from bdg_runtime.site_following import NatsSiteFollowing
 
 router = APIRouter(tags=["sites"], route_class=StrictJsonRoute)
 
@@ -71,11 +73,15 @@ class SiteReleases(View):
 class ReleaseAction(View):
     site: SiteOut
     release: ReleaseOut
+    followed: bool = Field(
+        description="the edge serves the decision already; false: no deployer answered in "
+        "time, and its canary watch applies it within one turn (2 s)"
+    )
 
 
-def install(app: FastAPI, commands: JobCommands, pool: Any) -> None:
+def install(app: FastAPI, commands: JobCommands, pool: Any, nc: Client) -> None:
     sites = SiteCommands(commands.app.store, commands.app.publisher)
-    app.state.sites = SiteReads(sites, pool, commands.app.clock)
+    app.state.sites = SiteReads(sites, pool, commands.app.clock, NatsSiteFollowing(nc))
     app.add_exception_handler(SiteNotFoundError, _not_found)
     app.include_router(router)
 
@@ -115,7 +121,7 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
     404: {"description": "no such release"},
     409: {"description": "not now"},
 }
-Decide = Callable[[Caller, str, str], Awaitable[SiteView]]
+Decide = Callable[[Caller, str, str], Awaitable[Acted]]
 
 
 @router.post("/releases/{release}/promote", status_code=202, responses=REFUSALS)
@@ -125,7 +131,8 @@ async def promote_release(
     reads: Reads,
     body: Annotated[cmd.PromoteRelease | None, Body()] = None,
 ) -> ReleaseAction:
-    """The release serves the production URL (nothing is rebuilt); the edge follows."""
+    """The release serves the production URL (nothing is rebuilt); a deployer makes the edge
+    serve it before the answer (``followed``)."""
     return await _decide(reads.promote, caller, release, body)
 
 
@@ -146,8 +153,9 @@ async def _decide(
     release: str,
     body: cmd.PromoteRelease | cmd.RollBackRelease | None,
 ) -> ReleaseAction:
-    view = await decide(caller, release, body.reason if body else "")
+    acted = await decide(caller, release, body.reason if body else "")
     return ReleaseAction(
-        site=SiteOut.model_validate(view.site_json()),
-        release=ReleaseOut.model_validate(view.release_json(release)),
+        site=SiteOut.model_validate(acted.view.site_json()),
+        release=ReleaseOut.model_validate(acted.view.release_json(release)),
+        followed=acted.followed,
     )

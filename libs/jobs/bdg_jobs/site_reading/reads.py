@@ -4,7 +4,9 @@ name. Shared by the gateway (sites API) and the CLI (``bdg deploy``), as ``JobCo
 Listings come from ``bdg_sites``/``bdg_site_releases`` (eventually consistent); a site's detail
 and the answer of a promote or rollback are folded from its log, so they show the write just
 made. Every read is scoped to the caller's tenant: another tenant's site or release is not found.
-The deployer's canary watch writes the edge's route from the events within a turn.
+After a promote or rollback is appended, a deployer is asked to put it into effect before the
+answer (``SiteFollowing``: the edge's route written, the cloud's move started); with no deployer
+answering, its canary watch writes the route from the events within a turn.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from psycopg.rows import tuple_row
@@ -35,14 +38,35 @@ class ReleaseNotFoundError(SiteNotFoundError):
     """No release of this name in this tenant."""
 
 
+class SiteFollowing(Protocol):
+    async def follow(self, tenant: str, site_id: UUID, from_version: int) -> bool:
+        """True once a deployer made the edge serve the site's events past ``from_version``."""
+        ...
+
+
+class NoFollowing:
+    """Nobody to ask (a test of the listings alone): the deployer's watch follows."""
+
+    async def follow(self, tenant: str, site_id: UUID, from_version: int) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class Acted:
+    view: SiteView
+    followed: bool  # the edge serves the decision already (else: within a watch turn)
+
+
 class SiteReads:
     def __init__(
         self,
         sites: SiteCommands,
         pool: AsyncConnectionPool[Any],
         clock: Callable[[], datetime],
+        following: SiteFollowing | None = None,
     ) -> None:
         self.sites, self.pool, self.clock = sites, pool, clock
+        self.following = following or NoFollowing()
 
     async def list_sites(self, tenant: str) -> list[dict[str, Any]]:
         """The tenant's sites, most recently changed first."""
@@ -74,23 +98,30 @@ class SiteReads:
             raise ReleaseNotFoundError(f"no release {release}")
         return UUID(str(row[0]))
 
-    async def promote(self, caller: Caller, release: str, note: str = "") -> SiteView:
+    async def promote(self, caller: Caller, release: str, note: str = "") -> Acted:
         """``release`` serves the production URL; ``SiteStateError`` (409) when it cannot now."""
         reason = rv.ManualReason(by=caller.user_id, note=note)
         return await self._act(caller, release, lambda s, c: s.promote(c, release, reason))
 
-    async def roll_back(self, caller: Caller, release: str, note: str = "") -> SiteView:
+    async def roll_back(self, caller: Caller, release: str, note: str = "") -> Acted:
         """A canary stops getting traffic; a serving release gives way to the one before."""
         reason = rv.ManualReason(by=caller.user_id, note=note)
         return await self._act(caller, release, lambda s, c: s.roll_back(c, release, reason))
 
     async def _act(
         self, caller: Caller, release: str, decide: Callable[[Site, Cause], None]
-    ) -> SiteView:
+    ) -> Acted:
         tenant = caller.tenant_id
         site_id = await self.site_of_release(tenant, release)
-        await self.sites.execute(tenant, site_id, lambda s: decide(s, self._cause(caller)))
-        return await self.view(tenant, site_id)
+        before: list[int] = []
+
+        def deciding(site: Site) -> None:
+            before[:] = [site.version]  # the last try's: the one appended
+            decide(site, self._cause(caller))
+
+        await self.sites.execute(tenant, site_id, deciding)
+        followed = await self.following.follow(tenant, site_id, before[0])
+        return Acted(await self.view(tenant, site_id), followed)
 
     def _cause(self, caller: Caller) -> Cause:
         return Cause(f"user:{caller.user_id}", self.clock(), new_event_id(), caller.user_id)

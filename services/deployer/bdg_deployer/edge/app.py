@@ -55,17 +55,20 @@ class Edge:
     def __init__(self, routes: Path, artifacts: ArtifactStore, rng: random.Random) -> None:
         self.routes_path, self.artifacts, self.rng = routes, artifacts, rng
         self.table = RouteTable()
-        self.seen: int | None = None  # the route file's mtime_ns when last read
+        self.seen: tuple[int, int, int] | None = None  # the route file when last read
         self.manifests: dict[str, Manifest | ArtifactError] = {}
         self.counts: dict[str, Counts] = {}
 
     def current(self) -> RouteTable:
         try:
-            mtime = self.routes_path.stat().st_mtime_ns
+            stat = self.routes_path.stat()
         except FileNotFoundError:
             return self.table
-        if mtime != self.seen:  # a stat per request: the deployer's change shows at once
-            self.table, self.seen = read_table(self.routes_path), mtime
+        # A stat per request: the deployer's change shows at once. Each write is a new file
+        # (renamed over), so its inode tells two writes apart within one mtime tick.
+        seen = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if seen != self.seen:
+            self.table, self.seen = read_table(self.routes_path), seen
         return self.table
 
     def manifest(self, digest: str) -> Manifest:

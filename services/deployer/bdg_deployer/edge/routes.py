@@ -30,6 +30,7 @@ class Table(BaseModel):
 class SiteRoute(Table):
     tenant: str | None = None  # whose site: the deployer's canary watch finds it again
     site_id: str | None = None
+    version: int | None = None  # the site's version it was written from: never replaced by older
     stable: str | None = Field(default=None, pattern=NAME)
     canary: str | None = Field(default=None, pattern=NAME)
     percent: float = Field(default=0, ge=0, le=100)
@@ -37,6 +38,10 @@ class SiteRoute(Table):
 
     def digest(self, release: str) -> str:
         return self.releases[release]
+
+    def same_traffic(self, other: SiteRoute) -> bool:
+        """Equal but for the version it was written from (an observation moves no traffic)."""
+        return self.model_copy(update={"version": other.version}) == other
 
 
 class RouteTable(Table):
@@ -78,9 +83,16 @@ def write_table(path: Path, table: RouteTable) -> None:
     os.replace(tmp, path)  # the edge sees the old table or the new one, never half of one
 
 
-def update_site(path: Path, name: str, route: SiteRoute) -> None:
-    """Replace one site's route; a lock keeps two writers from losing each other's sites."""
+def update_site(path: Path, name: str, route: SiteRoute) -> bool:
+    """Replace one site's route; a lock keeps two writers from losing each other's sites, and
+    a route written from an older version of the site (a watch turn that read the site just
+    before a promote) never replaces a newer one. False when it was older."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with (path.parent / ".routes.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        write_table(path, read_table(path).with_site(name, route))
+        table = read_table(path)
+        now = table.sites.get(name)
+        if now is not None and (now.version or 0) > (route.version or now.version or 0):
+            return False
+        write_table(path, table.with_site(name, route))
+        return True
