@@ -1,5 +1,6 @@
-"""`bdg replay`: rebuild a read model from the event log, with a progress bar; list the events
-it had to skip (poisoned, ``bdg_jobs.poison``); ``--retry-poisoned`` re-applies only those."""
+"""`bdg replay`: rebuild the read models from the event log (every one, or the one named), with
+a progress bar; list the events each had to skip (poisoned, ``bdg_jobs.poison``);
+``--retry-poisoned`` re-applies only those."""
 
 from __future__ import annotations
 
@@ -24,17 +25,24 @@ from bdg_jobs import poison
 from bdg_jobs.agent_config import AgentConfigProjection
 from bdg_jobs.migrations import migrate
 from bdg_jobs.projector import Projection, rebuild, retry_poisoned
+from bdg_jobs.site_reading.projection import SitesProjection
 from bdg_jobs.store import JobStore
 
-PROJECTIONS: dict[str, type[Projection]] = {AgentConfigProjection.name: AgentConfigProjection}
+# Every read model projected from the log, in the order a full replay rebuilds them.
+PROJECTIONS: dict[str, type[Projection]] = {
+    AgentConfigProjection.name: AgentConfigProjection,
+    SitesProjection.name: SitesProjection,
+}
+ALL = "all"
 
 
 def register(app: typer.Typer) -> None:
     @app.command("replay")
     def replay_command(
         projection: Annotated[
-            str, typer.Option(help=f"read model to rebuild: {', '.join(PROJECTIONS)}")
-        ] = AgentConfigProjection.name,
+            str,
+            typer.Option(help=f"read model to rebuild: {', '.join(PROJECTIONS)} or {ALL}"),
+        ] = ALL,
         batch: Annotated[int, typer.Option(min=1, help="events per transaction")] = 1000,
         retry_poisoned: Annotated[
             bool,
@@ -45,14 +53,16 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
     ) -> None:
-        """Empty a read model and rebuild it from the whole event log."""
-        if projection not in PROJECTIONS:
-            fail(f"unknown projection {projection!r}; known: {', '.join(PROJECTIONS)}", 2)
+        """Empty the read models (or the one named) and rebuild them from the whole log."""
+        if projection != ALL and projection not in PROJECTIONS:
+            known = ", ".join([*PROJECTIONS, ALL])
+            fail(f"unknown projection {projection!r}; known: {known}", 2)
         console = Console(highlight=False)
-        if retry_poisoned:
-            retry(PROJECTIONS[projection](), console)
-        else:
-            replay(PROJECTIONS[projection](), batch, console)
+        for name in PROJECTIONS if projection == ALL else [projection]:
+            if retry_poisoned:
+                retry(PROJECTIONS[name](), console)
+            else:
+                replay(PROJECTIONS[name](), batch, console)
 
 
 def replay(projection: Projection, batch: int, console: Console) -> int:

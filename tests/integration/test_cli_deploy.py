@@ -12,15 +12,17 @@ import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
+import psycopg
 import pytest
 
 from bdg_contracts import events as ev
 from bdg_contracts import release_events as rv
 from bdg_jobs.domain import Cause, Job
 from tests.integration.test_cli import Bdg, bdg  # noqa: F401  (fixture)
-from tests.site_history import BuiltSite, site_in_canary
+from tests.site_history import BuiltSite, project_sites, site_in_canary
 
 pytestmark = pytest.mark.timeout(60)
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,3 +121,51 @@ async def test_job_approve_deploy_sends_the_digest_it_shows(bdg: Bdg) -> None:  
     [event] = await bdg.app.history(job_id, (await bdg.app.load(job_id)).version - 1)
     assert isinstance(event, ev.DeployApproved)
     assert event.digest == shown
+
+
+def site_rows(database_url: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    with psycopg.connect(database_url) as conn:
+        sites = conn.execute("SELECT * FROM bdg_sites ORDER BY site_id").fetchall()
+        releases = conn.execute(
+            "SELECT * FROM bdg_site_releases ORDER BY tenant, release"
+        ).fetchall()
+    return sites, releases
+
+
+async def test_replay_rebuilds_the_sites_read_model_row_for_row(
+    bdg: Bdg,  # noqa: F811
+    database_url: str,
+) -> None:
+    mine = await acme_site(bdg)
+    theirs = await site_in_canary(bdg.store, "globex", f"/srv/globex/{uuid4().hex}")
+    await bdg("deploy", "promote", mine.canary)  # a decision after the canary, by hand
+    project_sites(bdg.store, database_url)
+    live = site_rows(database_url)
+    assert len(live[0]) == 2
+    assert len(live[1]) == 4
+
+    with psycopg.connect(database_url) as conn:  # the read model drifts from the log
+        conn.execute(
+            "UPDATE bdg_sites SET site = jsonb_set(site, '{stable}', '\"r-forged\"'), "
+            "version = 1 WHERE site_id = %s",
+            (mine.site_id,),
+        )
+        conn.execute("DELETE FROM bdg_site_releases WHERE release = %s", (theirs.canary,))
+        conn.execute(
+            "INSERT INTO bdg_sites (site_id, tenant, version, updated_at, site) "
+            "VALUES (%s, 'acme', 9, now(), '{}')",
+            (uuid4(),),
+        )
+    assert site_rows(database_url) != live
+
+    result = await bdg("replay")
+    total = bdg.store.max_notification_id()
+    for name in ("agent_config", "sites"):
+        assert re.search(rf"rebuilt {name}: {total} events in", result.stdout), result.stdout
+    assert site_rows(database_url) == live
+
+    with psycopg.connect(database_url) as conn:
+        conn.execute("DELETE FROM bdg_site_releases")
+    only = await bdg("replay", "--projection", "sites")
+    assert "rebuilt agent_config" not in only.stdout
+    assert site_rows(database_url) == live
