@@ -4,6 +4,9 @@ a thread, with routes by method and path pattern, a log of every request, and sc
 ``fail(pattern, status, body, headers, times)`` makes the next ``times`` requests whose path
 matches answer with that status (a provider's documented error body, ``Retry-After``...) before
 the route runs: how a test gets a 401, a 429 then a success, or 5xx for ever.
+``hold(pattern)`` keeps the next matching request waiting, unanswered and not applied, until
+the test lets it go: how a test kills a client in the middle of its call (the call is then
+lost, as a request cut off before the provider acted on it).
 """
 
 from __future__ import annotations
@@ -38,6 +41,14 @@ class Answer:
 
 
 Route = Callable[[Request, re.Match[str]], Answer]
+HOLD_AT_MOST_S = 60.0
+
+
+@dataclass
+class Hold:
+    pattern: re.Pattern[str]
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -52,6 +63,7 @@ class FakeApi:
         self.routes: list[tuple[str, re.Pattern[str], Route]] = []
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
+        self.holds: list[Hold] = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -76,6 +88,12 @@ class FakeApi:
                 Fault(re.compile(pattern), Answer(status, body, headers or {}), times)
             )
 
+    def hold(self, pattern: str) -> Hold:
+        held = Hold(re.compile(pattern))
+        with self.lock:
+            self.holds.append(held)
+        return held
+
     def calls(self, method: str, pattern: str) -> list[Request]:
         match = re.compile(f"^{pattern}$")
         return [r for r in self.requests if r.method == method and match.match(r.path)]
@@ -85,12 +103,28 @@ class FakeApi:
         return self
 
     def stop(self) -> None:
+        for held in self.holds:
+            held.released.set()
         self.server.shutdown()
         self.server.server_close()
 
     def _answer(self, request: Request) -> Answer:
         with self.lock:
             self.requests.append(request)
+            held = next(
+                (
+                    h
+                    for h in self.holds
+                    if not h.arrived.is_set() and h.pattern.search(request.path)
+                ),
+                None,
+            )
+            if held is not None:
+                held.arrived.set()
+        if held is not None:  # kept waiting, then dropped: the route never runs
+            held.released.wait(HOLD_AT_MOST_S)
+            return Answer(503, {"error": {"code": "held", "message": "cut off by the test"}})
+        with self.lock:
             for fault in self.faults:
                 if fault.times > 0 and fault.pattern.search(request.path):
                     fault.times -= 1

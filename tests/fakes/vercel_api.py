@@ -18,7 +18,10 @@ vercel.com/docs/rest-api (sections named per route), with Vercel's error body
   production); it aborts an active rolling release.
 - Rolling Release: ``PATCH /v1/projects/{idOrName}/rolling-release/config``, ``POST .../start``
   (``canaryDeploymentId``), ``.../approve-stage`` (``nextStageIndex``, ``canaryDeploymentId``),
-  ``.../complete`` (``canaryDeploymentId``).
+  ``.../complete`` (``canaryDeploymentId``); "Get the active rolling release information for a
+  project", ``GET /v1/projects/{idOrName}/rolling-release``: ``{"rollingRelease": null}`` before
+  any, else its ``state`` (ACTIVE, COMPLETE, ABORTED), ``currentDeployment``,
+  ``canaryDeployment`` and ``activeStage`` (``index``, ``targetPercentage``), whatever its state.
 A bearer token other than ``token`` is ``401`` ("The request is not authorized").
 """
 
@@ -42,6 +45,7 @@ class Rolling:
     canary: str
     stage: int
     state: str = "ACTIVE"
+    current: str | None = None  # what served production when it started
 
 
 @dataclass
@@ -67,6 +71,7 @@ class FakeVercel:
         a.route("POST", "/v10/projects/([^/]+)/promote/([^/]+)", self._authed(self._promote))
         a.route("POST", "/v1/projects/([^/]+)/rollback/([^/]+)", self._authed(self._rollback))
         rr = "/v1/projects/([^/]+)/rolling-release"
+        a.route("GET", rr, self._authed(self._rolling))
         a.route("PATCH", f"{rr}/config", self._authed(self._config))
         a.route("POST", f"{rr}/start", self._authed(self._start))
         a.route("POST", f"{rr}/approve-stage", self._authed(self._approve))
@@ -159,8 +164,26 @@ class FakeVercel:
         canary = request.json()["canaryDeploymentId"]
         if not (self.config and self.config.get("enabled")) or canary not in self.deployments:
             return error(400, "bad_request", "rolling releases are not enabled")
-        self.rolling = Rolling(canary, 0)
+        active = self._active(canary)
+        if active is not None:  # documented: the same canary again changes nothing
+            return Answer(200, {"rollingRelease": {"state": "ACTIVE"}})
+        self.rolling = Rolling(canary, 0, current=self.production)
         return Answer(200, {"rollingRelease": {"state": "ACTIVE", "currentStageIndex": 0}})
+
+    def _rolling(self, _: Request, __: re.Match[str]) -> Answer:
+        r = self.rolling
+        if r is None:
+            return Answer(200, {"rollingRelease": None})
+        stages = (self.config or {}).get("stages", [])
+        percent = stages[r.stage]["targetPercentage"] if r.stage < len(stages) else 100
+        view = {
+            "state": r.state,
+            "currentDeployment": self._view(self.deployments[r.current]) if r.current else None,
+            "canaryDeployment": self._view(self.deployments[r.canary]),
+            "activeStage": {"index": r.stage, "targetPercentage": percent},
+            "advancementType": (self.config or {}).get("advancementType", "manual-approval"),
+        }
+        return Answer(200, {"rollingRelease": view})
 
     def _active(self, canary: str) -> Rolling | None:
         r = self.rolling

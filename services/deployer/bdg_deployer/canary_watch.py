@@ -38,8 +38,8 @@ async def watch_running(releasing: Releasing) -> int:
         except DomainError as error:
             log.warning("route of %s: %s", name, error)
             continue
+        await settle_provider(releasing, name, tenant, site_id)
         if route.canary is None:
-            await settle_provider(releasing, name, tenant, site_id)
             continue
         try:
             decided = await releasing.watch_once(tenant, site_id)
@@ -53,13 +53,14 @@ async def watch_running(releasing: Releasing) -> int:
 
 
 async def settle_provider(releasing: Releasing, name: str, tenant: str, site_id: UUID) -> None:
-    """A cloud serving another release than the events say is moved back to it (once per
-    process for every site, and every turn after a provider refused)."""
+    """A cloud serving another release, or running another canary stage, than the events say
+    is moved to them (once per process for every site, and every turn after a provider
+    refused): a deployer killed mid-canary resumes it, or completes or ends it, from the log."""
     if (tenant, site_id) in releasing.settled:
         return
     try:
         if await releasing.settle(tenant, site_id):
-            log.info("provider of %s: serves the stable release again", name)
+            log.info("provider of %s: moved to what the events say", name)
     except (ProviderError, ProviderConfigError, DomainError) as error:
         log.warning("provider of %s: %s", name, error)
 

@@ -37,6 +37,7 @@ from tests.fakes.vercel_api import FakeVercel
 from tests.git_repos import make_repo
 from tests.integration.providers.conftest import FAST, SITE
 from tests.ports import free_port
+from tests.site_history import FIGURES
 
 pytestmark = pytest.mark.timeout(90)
 STAGES = (rv.CanaryStage(percent=1, min_seconds=0, min_requests=0),)
@@ -265,3 +266,115 @@ async def test_a_restarted_deployer_settles_what_a_crash_left(world: World) -> N
     promotes = len(world.vercel.api.calls("POST", "/v10/projects/.*"))
     await watch_running(restarted)  # settled: no further call
     assert len(world.vercel.api.calls("POST", "/v10/projects/.*")) == promotes
+
+
+HELD = (  # a canary that waits for evidence: the watch decides nothing by itself here
+    rv.CanaryStage(percent=5, min_seconds=0, min_requests=1_000),
+    rv.CanaryStage(percent=50, min_seconds=0, min_requests=1_000),
+)
+ROLLING = "/v1/projects/shop/rolling-release"
+
+
+def restarted(world: World) -> Releasing:
+    """A new deployer process: the same log and provider, nothing in memory."""
+    return Releasing(
+        world.releasing.sites, world.releasing.edge, utc_now, stages=HELD,
+        providers=world.releasing.providers,
+    )  # fmt: skip
+
+
+def vercel_moves(world: World) -> list[tuple[str, str]]:
+    """Every call that moves Vercel's traffic, in order (reads left out)."""
+    moving = ("/rolling-release/", "/promote/", "/rollback/")
+    return [
+        (r.method, r.path)
+        for r in world.vercel.api.requests
+        if r.method != "GET" and any(m in r.path for m in moving)
+    ]
+
+
+async def vercel_canary(world: World, *, started: bool = True) -> tuple[UUID, str, str]:
+    """acme's shop on Vercel: the first release serving, the second a canary at stage 0 (on
+    Vercel too, unless ``started`` is False: its CanaryStarted appended without the call)."""
+    await on_vercel(world, "acme")
+    world.releasing.stages = HELD
+    sid = await world.site("acme", f"https://git.example/acme/{secrets.token_hex(3)}")
+    first = await world.releasing.release("acme", sid, await world.built("acme", sid, SITE))
+    await world.releasing.roll_out("acme", sid, first)
+    second = await world.releasing.release(
+        "acme", sid, await world.built("acme", sid, {"index.html": b"v2"})
+    )
+    if started:
+        await world.releasing.roll_out("acme", sid, second)
+    else:
+        cause = Cause("deployer", utc_now(), None)
+        await world.releasing.sites.execute(
+            "acme", sid, lambda s: s.start_canary(cause, second, HELD, 0.01)
+        )
+    return sid, first, second
+
+
+def zero(release: str) -> rv.ReleaseCounts:
+    return rv.ReleaseCounts(release=release, requests=0, errors=0)
+
+
+async def test_a_canary_start_the_crash_cut_off_is_made_on_restart(world: World) -> None:
+    sid, _, second = await vercel_canary(world, started=False)
+    assert world.vercel.rolling is None  # the event, not the call
+    deployer = restarted(world)
+    await watch_running(deployer)
+    two = (await world.releasing.sites.get("acme", sid)).releases[second].deployment_id
+    assert world.vercel.rolling is not None
+    assert (world.vercel.rolling.canary, world.vercel.rolling.stage) == (two, 0)
+    assert world.vercel.rolling.state == "ACTIVE"
+    made = vercel_moves(world)
+    await watch_running(deployer)
+    await watch_running(restarted(world))  # and a second restart: nothing more
+    assert vercel_moves(world) == made
+
+
+async def test_a_stage_the_crash_cut_off_is_advanced_on_restart(world: World) -> None:
+    sid, first, second = await vercel_canary(world)
+    cause = Cause("deployer", utc_now(), None)
+    await world.releasing.sites.execute(
+        "acme", sid, lambda s: s.advance(cause, zero(second), zero(first))
+    )  # CanaryAdvanced without its approve-stage call
+    assert world.vercel.rolling is not None
+    assert world.vercel.rolling.stage == 0
+    await watch_running(restarted(world))
+    assert (world.vercel.rolling.stage, world.vercel.rolling.state) == (1, "ACTIVE")
+    approvals = world.vercel.api.calls("POST", f"{ROLLING}/approve-stage")
+    assert [r.json()["nextStageIndex"] for r in approvals] == [1]
+    await watch_running(restarted(world))
+    assert len(world.vercel.api.calls("POST", f"{ROLLING}/approve-stage")) == 1
+
+
+async def test_a_promotion_the_crash_cut_off_completes_once(world: World) -> None:
+    sid, _, second = await vercel_canary(world)
+    cause = Cause("deployer", utc_now(), None)
+    figures = rv.AutomaticReason(figures=FIGURES)
+    await world.releasing.sites.execute("acme", sid, lambda s: s.promote(cause, second, figures))
+    two = (await world.releasing.sites.get("acme", sid)).releases[second].deployment_id
+    assert world.vercel.rolling is not None
+    assert world.vercel.rolling.state == "ACTIVE"
+    plain = len(world.vercel.api.calls("POST", "/v10/projects/.*"))  # the first release's
+    await watch_running(restarted(world))
+    assert (world.vercel.rolling.state, world.vercel.production) == ("COMPLETE", two)
+    await watch_running(restarted(world))  # the promotion reached Vercel: none again
+    assert len(world.vercel.api.calls("POST", f"{ROLLING}/complete")) == 1
+    assert len(world.vercel.api.calls("POST", "/v10/projects/.*")) == plain  # nor a promote
+
+
+async def test_an_automatic_rollback_the_crash_cut_off_is_not_lost(world: World) -> None:
+    sid, first, second = await vercel_canary(world)
+    cause = Cause("deployer", utc_now(), None)
+    figures = rv.AutomaticReason(figures=FIGURES)
+    await world.releasing.sites.execute("acme", sid, lambda s: s.roll_back(cause, second, figures))
+    one = (await world.releasing.sites.get("acme", sid)).releases[first].deployment_id
+    assert world.vercel.rolling is not None
+    assert world.vercel.rolling.state == "ACTIVE"  # the canary still takes traffic on Vercel
+    assert world.vercel.production == one  # so production alone cannot tell
+    await watch_running(restarted(world))
+    assert (world.vercel.rolling.state, world.vercel.production) == ("ABORTED", one)
+    await watch_running(restarted(world))
+    assert len(world.vercel.api.calls("POST", "/v1/projects/shop/rollback/.*")) == 1

@@ -52,6 +52,14 @@ class Capabilities:
 
 
 @dataclass(frozen=True)
+class RunningCanary:
+    """A canary the provider runs now: its deployment and the stage it is at (0-based)."""
+
+    deployment_id: str
+    stage: int
+
+
+@dataclass(frozen=True)
 class Published:
     deployment_id: str
     preview_url: str
@@ -86,6 +94,10 @@ class DeployTarget(Protocol):
     async def serving(self) -> str | None:
         """The deployment serving production now, as the provider says (None: it cannot say);
         what a restarted deployer compares with the events."""
+
+    async def canary_now(self) -> RunningCanary | None:
+        """The canary the provider runs now (None: none, or no canary offered); what a
+        restarted deployer compares with a canary's events."""
 
     async def counts(self, deployment_ids: dict[str, str]) -> dict[str, ReleaseCounts]:
         """Requests and errors per release (``{release: deployment_id}``) from the provider's

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bdg_contracts.release_events import CanaryStage, ReleaseCounts
-from bdg_deployer.providers.base import Capabilities, ProviderError, Published
+from bdg_deployer.providers.base import Capabilities, ProviderError, Published, RunningCanary
 from bdg_deployer.providers.files import ArtifactFiles, pages_hash
 from bdg_deployer.providers.http import ProviderApi
 
@@ -132,6 +132,10 @@ class PagesTarget:
                 "GET", self._project(f"/deployments/{deployment['id']}")
             )
         raise ProviderError(NAME, None, f"deployment {deployment['id']} never deployed")
+
+    async def canary_now(self) -> RunningCanary | None:
+        """Cloudflare Pages has no canary."""
+        return None
 
     async def serving(self) -> str | None:
         """ "Get project": its ``canonical_deployment``."""

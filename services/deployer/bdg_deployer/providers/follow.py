@@ -42,16 +42,48 @@ async def follow(choice: ProviderChoice, tenant: str, site: Site, before: Traffi
 
 
 async def settle(choice: ProviderChoice, tenant: str, site: Site) -> bool:
-    """Make the provider serve the stable release the events name, when no canary runs: what a
-    move refused or lost (a deployer killed between the event and the call) left behind. True
-    when it had to move. A running canary is left to the watch."""
-    if site.canary is not None or site.stable is None:
+    """Make the provider serve what the events name: what a move refused or lost (a deployer
+    killed between the event and the call) left behind. True when it had to move.
+
+    Each move is decided from what the provider says it runs now, so settling twice (two
+    restarts, a settled move that had reached the provider after all) moves nothing more: a
+    canary is never completed twice, and a rollback the crash cut off is still made."""
+    if site.stable is None:
         return False
+    if site.canary is not None:
+        return await _settle_canary(choice, tenant, site)
     stable = site.releases[site.stable]
     target = await choice.named(tenant, stable.provider)
     wanted = stable.deployment_id or stable.name
+    running = await target.canary_now()
+    if running is not None:  # the events ended it; the provider did not hear
+        if running.deployment_id == wanted:
+            await target.promote(wanted, canary=True)  # a promotion: complete it, once
+        else:
+            await target.roll_back(wanted)  # a rollback: production is the stable alone
+        return True
     now = await target.serving()
     if now is None or now == wanted:
         return False
     await target.promote(wanted)  # no rebuild: the deployment exists
     return True
+
+
+async def _settle_canary(choice: ProviderChoice, tenant: str, site: Site) -> bool:
+    """The canary the events run, at their stage: started if the provider runs none (or
+    another), advanced stage by stage to where the events are."""
+    canary = site.canary
+    assert canary is not None
+    release = site.releases[canary.release]
+    target = await choice.named(tenant, release.provider)
+    if target is choice.local or not target.capabilities.canary:
+        return False  # the edge's canary is its route table, written from the events
+    wanted = release.deployment_id or release.name
+    running = await target.canary_now()
+    at, moved = (running.stage, False) if running and running.deployment_id == wanted else (0, True)
+    if moved:
+        await target.start_canary(wanted, canary.stages)
+    for stage in range(at + 1, canary.stage + 1):
+        await target.advance_canary(wanted, stage)
+        moved = True
+    return moved

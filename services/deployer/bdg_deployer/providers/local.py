@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from bdg_contracts.release_events import CanaryStage, ReleaseCounts
 from bdg_deployer.edge_client import EdgeClient
-from bdg_deployer.providers.base import Capabilities, Published
+from bdg_deployer.providers.base import Capabilities, Published, RunningCanary
 from bdg_deployer.providers.files import ArtifactFiles
 from bdg_deployer.site_routes import preview_url
 
@@ -48,6 +48,10 @@ class LocalEdge:
 
     async def advance_canary(self, deployment_id: str, stage: int) -> None:
         """The route table already says so (written from the events)."""
+
+    async def canary_now(self) -> RunningCanary | None:
+        """The edge's canary is its route table, written from the events."""
+        return None
 
     async def serving(self) -> str | None:
         return None  # the route table is rewritten from the events (canary_watch.sync_route)

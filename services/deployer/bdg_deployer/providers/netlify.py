@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bdg_contracts.release_events import CanaryStage, ReleaseCounts
-from bdg_deployer.providers.base import Capabilities, ProviderError, Published
+from bdg_deployer.providers.base import Capabilities, ProviderError, Published, RunningCanary
 from bdg_deployer.providers.files import ArtifactFiles, sha1_of
 from bdg_deployer.providers.http import UPLOADS_AT_ONCE, ProviderApi, at_most
 
@@ -108,6 +108,10 @@ class NetlifyTarget:
 
     async def advance_canary(self, deployment_id: str, stage: int) -> None:
         raise ProviderError(NAME, None, "file-digest deploys have no canary on Netlify")
+
+    async def canary_now(self) -> RunningCanary | None:
+        """Netlify runs no canary here (split tests are by git branch)."""
+        return None
 
     async def serving(self) -> str | None:
         """ "Get site", ``GET /api/v1/sites/{site_id}``: ``published_deploy.id``."""

@@ -14,7 +14,10 @@
 - Canary: Rolling Releases, ``PATCH /v1/projects/{idOrName}/rolling-release/config`` (stages,
   manual approval), ``POST .../rolling-release/start``, ``.../approve-stage``
   (``nextStageIndex``, ``canaryDeploymentId``) and ``.../complete``.
-- What serves production: "Find a project by id or name", ``GET /v9/projects/{idOrName}``.
+- What serves production: "Find a project by id or name", ``GET /v9/projects/{idOrName}``;
+  the canary running: "Get the active rolling release information for a project",
+  ``GET /v1/projects/{idOrName}/rolling-release`` (``state``, ``canaryDeployment.id``,
+  ``activeStage.index``).
 - Errors are ``{"error": {"code", "message"}}``.
 """
 
@@ -27,7 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bdg_contracts.release_events import CanaryStage, ReleaseCounts
-from bdg_deployer.providers.base import Capabilities, ProviderError, Published
+from bdg_deployer.providers.base import Capabilities, ProviderError, Published, RunningCanary
 from bdg_deployer.providers.files import ArtifactFiles, sha1_of
 from bdg_deployer.providers.http import UPLOADS_AT_ONCE, ProviderApi, at_most
 
@@ -156,6 +159,18 @@ class VercelTarget:
         project = await self._call("GET", f"/v9/projects/{quote(self.project.project, safe='')}")
         production = (project.get("targets") or {}).get("production") or {}
         return str(production["id"]) if production.get("id") else None
+
+    async def canary_now(self) -> RunningCanary | None:
+        """The project's rolling release when it is ``ACTIVE``: its canary and active stage."""
+        answer = await self._call("GET", self._project_path("rolling-release"))
+        rolling = (answer or {}).get("rollingRelease") or {}
+        if rolling.get("state") != "ACTIVE":
+            return None
+        canary = (rolling.get("canaryDeployment") or {}).get("id")
+        stage = (rolling.get("activeStage") or {}).get("index", 0)
+        if not canary:
+            raise ProviderError(NAME, 200, "an active rolling release without its canary")
+        return RunningCanary(str(canary), int(stage))
 
     async def counts(self, deployment_ids: dict[str, str]) -> dict[str, ReleaseCounts]:
         """No per-deployment error counts are read from Vercel yet: the client beacon is the
