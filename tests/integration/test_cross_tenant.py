@@ -305,6 +305,7 @@ CREDENTIALS = {
         "account_id": "b" * 32,
         "project": "b-pages",
     },
+    "oci": {"token": "b-token-0123456789", "repository": "b/shop", "username": "b-user"},
 }
 
 

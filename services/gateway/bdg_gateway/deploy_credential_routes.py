@@ -1,6 +1,7 @@
 """A tenant admin's deploy provider credentials: set, list, remove. No token is ever answered.
 
-``PUT /deploy/credentials/<provider>`` (``vercel``, ``netlify``, ``cloudflare-pages``) stores the
+``PUT /deploy/credentials/<provider>`` (``vercel``, ``netlify``, ``cloudflare-pages``, ``oci``)
+stores the
 token encrypted outside the event log (``bdg_jobs.deploy_credentials``) with the provider's
 settings, and makes the provider serve the tenant's sites of ``target`` (default
 ``production``; ``null``: stored, serving nothing). Every
@@ -28,12 +29,22 @@ from bdg_runtime.settings import Settings
 
 router = APIRouter(prefix="/deploy/credentials", tags=["deploy"], route_class=StrictJsonRoute)
 
-Provider = Literal["vercel", "netlify", "cloudflare-pages"]
+Provider = Literal["vercel", "netlify", "cloudflare-pages", "oci"]
 Token = Annotated[str, Field(min_length=8, max_length=4000, pattern=r"^[\x21-\x7e]+$")]
 Slug = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Host = Annotated[str, Field(max_length=200, pattern=r"^[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+$")]
 Hex32 = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
 Target = Annotated[str, Field(pattern=NAME)]
+# The distribution spec's grammar for a repository name and a tag (the registry is the
+# operator's, BDG_OCI_REGISTRY: a tenant names none).
+Repository = Annotated[
+    str,
+    Field(
+        max_length=255,
+        pattern=r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$",
+    ),
+]
+Tag = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
 
 
 class _Credentials(Contract):
@@ -55,6 +66,12 @@ class PagesCredentials(_Credentials):
     account_id: Hex32 = Field(description="the Cloudflare account")
     project: Slug = Field(description="the Pages project (Direct Upload)")
     branch: Slug = Field(default="main", description="the project's production branch")
+
+
+class OciCredentials(_Credentials):
+    repository: Repository = Field(description="the image repository, e.g. acme/shop")
+    username: Slug = Field(description="the registry user the access token belongs to")
+    tag: Tag = Field(default="production", description="the tag production is: moved by promote")
 
 
 class DeployCredentialsView(BaseModel):
@@ -120,6 +137,15 @@ async def set_cloudflare_pages(
     """Set the tenant's Cloudflare token, account and Pages project (admin); the token is not
     answered."""
     return await _set("cloudflare-pages", body, caller, request)
+
+
+@router.put("/oci")
+async def set_oci(
+    body: OciCredentials, caller: CurrentCaller, request: Request
+) -> DeployCredentialsView:
+    """Set the tenant's registry user, access token (Docker Hub: a personal access token) and
+    image repository (admin); the token is not answered."""
+    return await _set("oci", body, caller, request)
 
 
 @router.get("")

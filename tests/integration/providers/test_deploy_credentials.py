@@ -21,6 +21,7 @@ pytestmark = pytest.mark.timeout(60)
 ADMIN = {"roles": ["admin"]}
 TOKEN = "vcp_" + "s3cr3t" * 6
 VERCEL = {"token": TOKEN, "project": "shop", "team_id": "team_42"}
+OCI = {"token": TOKEN, "repository": "acme/shop", "username": "ana"}
 
 
 @pytest.fixture(name="key")
@@ -133,6 +134,13 @@ async def test_not_an_admin_and_other_tenants_see_nothing(
             {"token": TOKEN, "project": "shop", "account_id": "xyz"},
             "body.account_id",
         ),
+        ("oci", {"token": TOKEN, "username": "ana"}, "body.repository"),
+        ("oci", {**OCI, "repository": "Acme/Shop"}, "body.repository"),  # the spec: lower case
+        ("oci", {**OCI, "repository": "acme/../v2"}, "body.repository"),
+        ("oci", {**OCI, "repository": "https://evil.example/acme"}, "body.repository"),
+        ("oci", {**OCI, "registry": "https://evil.example"}, "body.registry"),  # the operator's
+        ("oci", {**OCI, "tag": "-latest"}, "body.tag"),
+        ("oci", {**OCI, "tag": "t" * 129}, "body.tag"),
     ],
 )
 async def test_bad_fields_are_422_naming_them_and_write_nothing(
@@ -148,6 +156,21 @@ async def test_bad_fields_are_422_naming_them_and_write_nothing(
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"].startswith(field), answer.json()
     assert await rows(stack) == []
+
+
+async def test_an_oci_repository_is_set_and_its_tag_defaults_to_production(
+    client: httpx.AsyncClient, keys: Keys
+) -> None:
+    admin = keys.headers(new_tenant(), **ADMIN)
+    put = await client.put("/deploy/credentials/oci", json=OCI, headers=admin)
+    assert put.status_code == 200, put.text
+    assert put.json()["settings"] == {
+        "repository": "acme/shop",
+        "username": "ana",
+        "tag": "production",
+    }
+    assert TOKEN not in put.text
+    assert (await client.delete("/deploy/credentials/oci", headers=admin)).status_code == 204
 
 
 async def test_an_unknown_provider_has_no_route(client: httpx.AsyncClient, keys: Keys) -> None:

@@ -4,8 +4,8 @@ A tenant admin sets a provider's token and settings (``PUT /deploy/credentials/<
 and the site target it serves; a target nobody chose goes to ``BDG_DEPLOY_PROVIDER`` (default
 ``local``, the edge). A provider that is unknown, or chosen without credentials, is refused
 here, before anything is built (``ProviderConfigError``). Base URLs come from
-``BDG_VERCEL_API``, ``BDG_NETLIFY_API`` and ``BDG_CLOUDFLARE_API`` (the providers' own by
-default; tests point them at local servers).
+``BDG_VERCEL_API``, ``BDG_NETLIFY_API``, ``BDG_CLOUDFLARE_API`` and ``BDG_OCI_REGISTRY`` (the
+providers' own by default, Docker Hub for ``oci``; tests point them at local servers).
 """
 
 from __future__ import annotations
@@ -14,19 +14,20 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from bdg_deployer.providers import cloudflare, netlify, vercel
+from bdg_deployer.providers import cloudflare, netlify, oci_target, vercel
 from bdg_deployer.providers.base import DeployTarget, ProviderConfigError
 from bdg_deployer.providers.http import ProviderApi
 from bdg_deployer.providers.http_retry import Retry
 from bdg_deployer.providers.local import LocalEdge
 from bdg_jobs.deploy_credentials import Credential, DeployCredentials
 
-CLOUDS = (vercel.NAME, netlify.NAME, cloudflare.NAME)
+CLOUDS = (vercel.NAME, netlify.NAME, cloudflare.NAME, oci_target.NAME)
 KNOWN = ("local", *CLOUDS)
 URL_ENV = {
     vercel.NAME: ("BDG_VERCEL_API", vercel.API),
     netlify.NAME: ("BDG_NETLIFY_API", netlify.API),
     cloudflare.NAME: ("BDG_CLOUDFLARE_API", cloudflare.API),
+    oci_target.NAME: ("BDG_OCI_REGISTRY", oci_target.API),
 }
 
 
@@ -75,6 +76,18 @@ BUILDERS: dict[str, tuple[Callable[[object], str], Build]] = {
             cloudflare.PagesProject(
                 _setting(c, "account_id"), _setting(c, "project"), _setting(c, "branch", "main")
             ),
+        ),
+    ),
+    oci_target.NAME: (
+        lambda body: str(body),  # the registry's own words are read by oci.py
+        lambda api, c: oci_target.OciTarget(
+            api.base_url,
+            oci_target.OciRepository(
+                _setting(c, "repository"),
+                _setting(c, "tag", "production"),
+                _setting(c, "username", ""),
+            ),
+            c.token.get_secret_value(),
         ),
     ),
 }

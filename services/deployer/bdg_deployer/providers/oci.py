@@ -18,6 +18,7 @@ then fail.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,6 +139,40 @@ class Registry:
         if said != manifest.digest:
             raise RegistryError(f"the registry stored {said}, not the pushed {manifest.digest}")
         return manifest.digest
+
+    async def manifest(self, digest: str) -> tuple[bytes, str]:
+        """``GET /v2/<name>/manifests/<digest>`` ("Pulling manifests"): its bytes, checked
+        against the digest asked for, and its media type."""
+        headers = {"Accept": MANIFEST_TYPE}
+        answer = _expect(
+            await self.send("GET", f"{self.base}/manifests/{digest}", b"", headers), 200
+        )
+        if "sha256:" + hashlib.sha256(answer.content).hexdigest() != digest:
+            raise RegistryError(f"the registry answered another manifest for {digest}")
+        return answer.content, answer.headers.get("content-type", MANIFEST_TYPE)
+
+    async def tagged(self, tag: str) -> str | None:
+        """The digest ``tag`` points at (``HEAD`` of the manifest, ``Docker-Content-Digest``);
+        None when no such tag."""
+        headers = {"Accept": MANIFEST_TYPE}
+        answer = await self.send("HEAD", f"{self.base}/manifests/{tag}", b"", headers)
+        if answer.status_code == 404:
+            return None
+        said = _expect(answer, 200).headers.get("docker-content-digest")
+        if not said:
+            raise RegistryError(f"HEAD of tag {tag}: no Docker-Content-Digest")
+        return str(said)
+
+    async def point(self, tag: str, raw: bytes, media_type: str) -> str:
+        """``PUT /v2/<name>/manifests/<tag>`` with an existing manifest's bytes: the tag now
+        names that image (nothing is uploaded again; its blobs are in the repository)."""
+        digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+        url = f"{self.base}/manifests/{tag}"
+        answer = _expect(await self.send("PUT", url, raw, {"Content-Type": media_type}), 201)
+        said = answer.headers.get("docker-content-digest", digest)
+        if said != digest:
+            raise RegistryError(f"the registry stored {said}, not {digest}")
+        return digest
 
 
 def _expect(answer: httpx.Response, status: int) -> httpx.Response:
