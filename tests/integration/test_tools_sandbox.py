@@ -99,13 +99,19 @@ async def test_the_workspace_tools_through_the_sandbox(sandbox: SandboxClient) -
     passing = await run(registry, ctx, "run_tests", argv=PYTHON, path="tests/test_greet.py")
     assert passing == {"passed": True, "exit_code": 0, "output_tail": "1 passed\n"}
 
-    # a whole-file write that drops what the file defined says so
+    # a whole-file write of only some definitions replaces those and keeps the rest
     both = source + "\n\ndef part(name):\n    return name[:1]\n"
     kept = await run(registry, ctx, "file_write", path="greet.py", content=both)
     assert kept["note"] == ""
     only = "def part(name):\n    return name[:2]\n"
-    dropped = await run(registry, ctx, "file_write", path="greet.py", content=only)
-    assert "no longer defines greet, which it did before" in dropped["note"]
+    partial = await run(registry, ctx, "file_write", path="greet.py", content=only)
+    assert "replaced part, and kept greet" in partial["note"]
+    now = (await sandbox.read_file(TENANT, ctx.workspace_id, "greet.py")).decode()
+    assert now == both.replace("name[:1]", "name[:2]")
+    # one that cannot keep them is refused, and the file stays as it was
+    with pytest.raises(ToolFailure, match=r"lose greet, part, which it defines now"):
+        await run(registry, ctx, "file_write", path="greet.py", content="GREETING = 'hi'\n")
+    assert (await sandbox.read_file(TENANT, ctx.workspace_id, "greet.py")).decode() == now
 
     ran = await run(registry, ctx, "run_command", argv=["python3", "-c", "print(6 * 7)"])
     assert ran["exit_code"] == 0
@@ -141,8 +147,10 @@ async def test_a_written_file_keeps_its_final_newline(sandbox: SandboxClient) ->
     assert await sandbox.read_file(TENANT, ctx.workspace_id, "calc.py") == (
         b"def add(a, b):\n    return a + b\n"
     )
-    await run(registry, ctx, "file_write", path="calc.py", content="X = 1\n")
-    assert await sandbox.read_file(TENANT, ctx.workspace_id, "calc.py") == b"X = 1\n"
+    await run(registry, ctx, "file_write", path="calc.py", content="def add(a, b):\n    return b + a\n")
+    assert await sandbox.read_file(TENANT, ctx.workspace_id, "calc.py") == (
+        b"def add(a, b):\n    return b + a\n"
+    )
 
     # A file that had no final newline is left as it was chosen; an empty one stays empty.
     await sandbox.write_file(TENANT, ctx.workspace_id, "raw.txt", b"no newline")

@@ -26,6 +26,7 @@ from bdg_tools.retry import TransientToolError
 from bdg_tools.spec import ToolContext, ToolEntry, ToolFailure
 from bdg_tools.symbols.lookup import SymbolError
 from bdg_tools.symbols.replace import replace_symbol
+from bdg_tools.symbols.whole_write import WriteRefused, keep_definitions
 
 MAX_READ_CHARS = 60_000
 MAX_LIST_ENTRIES = 2_000
@@ -77,9 +78,18 @@ class SandboxTools:
     @_run.register
     async def _(self, a: c.FileWrite, ctx: ToolContext) -> BaseModel:
         old = await self._existing(ctx, a.path)
-        data = with_final_newline(a.content, old).encode()
+        content, note = a.content, ""
+        if old:
+            try:
+                kept = keep_definitions(a.path, old, a.content)
+            except WriteRefused as error:
+                raise ToolFailure(str(error)) from error
+            if kept is not None:
+                content, note = kept.content, kept.note
+            else:
+                note = dropped_note(a.path, old, a.content)
+        data = with_final_newline(content, old).encode("utf-8", "surrogatepass")
         await self.client.write_file(ctx.tenant_id, ctx.workspace_id, a.path, data)
-        note = dropped_note(a.path, old, a.content) if old else ""
         return c.FileWritten(path=a.path, bytes_written=len(data), note=note)
 
     async def _existing(self, ctx: ToolContext, path: str) -> str:
@@ -90,7 +100,8 @@ class SandboxTools:
             if error.code in ("not_found", "invalid"):
                 return ""
             raise
-        return raw[:MAX_READ_CHARS].decode("utf-8", errors="replace")
+        # whole: the kept definitions are written back, so nothing may be cut off
+        return raw.decode("utf-8", errors="replace")
 
     async def _to_edit(self, ctx: ToolContext, path: str) -> str:
         """The content of a file an edit changes; a missing one is the model's to create."""
