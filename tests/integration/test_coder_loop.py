@@ -269,6 +269,37 @@ async def test_the_model_fixes_a_function_with_replace_symbol_after_a_refusal(
     assert report.same, report.divergence
 
 
+async def test_a_whole_file_write_keeps_what_it_drops_or_is_refused(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    # What the 0.5B model did on the bench: rewrite a two-function module with one function.
+    mul = "\n\ndef mul(a, b):\n    return a * b\n"
+    (repo / "calc.py").write_text(BROKEN + mul)
+    git(repo, "commit", "-qam", "mul")
+    trigger = await coding_job(app, repo)
+    fake.push(
+        call("file_write", path="calc.py", content="TOLERANCE = 0\n"),
+        call("file_write", path="calc.py", content=FIXED),
+        call("finish", summary="add() adds."),
+    )
+    new = await attempt(coding(model(fake), sandbox, nc), app, trigger)
+
+    (changed,) = of(new, ev.FilesChanged)
+    assert (applied(repo, changed.patch, tmp_path) / "calc.py").read_text() == FIXED + mul
+    refused = fake.requests[1]["messages"][-1]["content"]
+    assert "file_write would replace the whole of calc.py and lose add, mul" in refused
+    assert "Nothing was changed." in refused
+    kept = fake.requests[2]["messages"][-1]["content"]
+    assert "replaced add, and kept mul, which the new content left out" in kept
+    report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
+    assert report.same, report.divergence
+
+
 async def test_a_replay_runs_with_the_limits_the_job_ran_with_not_the_shells(
     app: JobApplication,
     sandbox: SandboxClient,

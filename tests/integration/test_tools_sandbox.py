@@ -147,10 +147,9 @@ async def test_a_written_file_keeps_its_final_newline(sandbox: SandboxClient) ->
     assert await sandbox.read_file(TENANT, ctx.workspace_id, "calc.py") == (
         b"def add(a, b):\n    return a + b\n"
     )
-    await run(registry, ctx, "file_write", path="calc.py", content="def add(a, b):\n    return b + a\n")
-    assert await sandbox.read_file(TENANT, ctx.workspace_id, "calc.py") == (
-        b"def add(a, b):\n    return b + a\n"
-    )
+    swapped = "def add(a, b):\n    return b + a\n"
+    await run(registry, ctx, "file_write", path="calc.py", content=swapped)
+    assert await sandbox.read_file(TENANT, ctx.workspace_id, "calc.py") == swapped.encode()
 
     # A file that had no final newline is left as it was chosen; an empty one stays empty.
     await sandbox.write_file(TENANT, ctx.workspace_id, "raw.txt", b"no newline")
