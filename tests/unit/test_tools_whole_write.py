@@ -110,13 +110,13 @@ def test_a_write_with_other_code_is_refused_with_the_exact_message() -> None:
 
 def test_a_javascript_write_with_other_code_is_refused() -> None:
     new = "export function clamp(v) {\n  return v;\n}\nconsole.log(clamp(3));\n"
-    with pytest.raises(WriteRefused, match=r"lose SCALE, lerp, which it defines now; .*"
+    with pytest.raises(WriteRefused, match=r"lose lerp, which it defines now; .*"
                        r"\('console\.log\(clamp\(3\)\);'\)"):  # fmt: skip
         keep_definitions("src/vectors.js", JS, new)
 
 
 def test_a_new_content_that_does_not_parse_is_refused() -> None:
-    with pytest.raises(WriteRefused, match=r"lose EPSILON, lerp, Vec, .*does not parse"):
+    with pytest.raises(WriteRefused, match=r"lose lerp, Vec, .*does not parse"):
         keep_definitions("vectors.py", VECTORS, "def clamp(value:\n    return value\n")
 
 
@@ -132,6 +132,18 @@ def test_writes_that_drop_nothing_or_cannot_be_read_land_as_sent() -> None:
     assert keep_definitions("notes.md", "# lerp\n", "gone\n") is None
     broken = "def lerp(a, b, t:\n    return a\n"  # a file that does not parse is rewritten whole
     assert keep_definitions("vectors.py", broken, "X = 1\n") is None
+
+
+def test_a_rewrite_that_drops_only_constants_and_imports_lands_as_sent() -> None:
+    """A deliberate rewrite (the scenario's App.tsx drops the todo app's FILTERS and imports)
+    keeps every function and class it had, so it is written whole."""
+    new = VECTORS.replace("import math\n", "").replace("EPSILON = 1e-9\n", "")
+    assert new != VECTORS
+    assert keep_definitions("vectors.py", VECTORS, new) is None
+    js = JS.replace('import { round } from "./round.js";\n', "").replace(
+        "export const SCALE = 10;\n", ""
+    )
+    assert keep_definitions("src/vectors.js", JS, js) is None
 
 
 def test_a_deliberate_deletion_goes_through_edit_file() -> None:

@@ -2,7 +2,8 @@
 
 Small models rewrite a whole existing file through ``file_write`` with only the function they
 changed, and the rest of the module is gone (a live bench run lost ``lerp``, and a ``config.py``
-shrank to one line). When the old content parses and the new one drops top-level names it had:
+shrank to one line). When the old content parses and the new one drops top-level functions or
+classes it had (constants and imports alone may go: a deliberate rewrite drops those):
 
 - if the new content is only whole functions and classes (plus lines the file already has and
   new one-line imports), each definition replaces its namesake (``replace_symbol``) or is added
@@ -40,14 +41,18 @@ def keep_definitions(path: str, old: str, new: str) -> Kept | None:
     """What to write instead of ``new`` when it drops ``old``'s top-level names; None when the
     write is fine as it is (nothing dropped, or a file whose definitions are not read)."""
     language = language_of(path)
-    kept_names = set(top_level_names(path, new))
-    gone = [name for name in top_level_names(path, old) if name not in kept_names]
-    if not language or not gone:
+    if not language:
         return None
     try:
         old_tops = _tops(path, old)
     except NotParsedError:
         return None  # a broken file is the model's to rewrite whole
+    # Only functions and classes are kept: what a small model loses by accident. Constants and
+    # imports are what a deliberate rewrite drops (the scenario's App.tsx drops its FILTERS).
+    kept_names = set(top_level_names(path, new))
+    gone = [s.qualname for s in old_tops if s.qualname not in kept_names]
+    if not gone:
+        return None
     try:
         new_tops = _tops(path, new)
     except NotParsedError as error:
@@ -79,7 +84,7 @@ def keep_definitions(path: str, old: str, new: str) -> Kept | None:
     if problem:
         raise WriteRefused(_refusal(path, gone, f"the kept file would not parse ({problem})"))
     still = set(top_level_names(path, content))
-    kept = [name for name in gone if name in still]
+    kept = [n for n in top_level_names(path, old) if n not in kept_names and n in still]
     done = [f"replaced {', '.join(replaced)}"] if replaced else []
     done += [f"added {', '.join(added)}"] if added else []
     done += [f"added the import {line!r}" for line in imports]
