@@ -31,6 +31,7 @@ from playwright.async_api import Browser, async_playwright, expect
 from tests.e2e.test_bdg_up import kill_if_running, stop_leftovers
 from tests.e2e.test_web_app import CHROMIUM, FLAGS
 from tests.ports import free_port
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,8 +119,14 @@ async def test_the_scenario_needs_one_click(workdir: Path, browser: Browser) -> 
 
         page = await browser.new_page()
         await page.goto(link)
-        # The code is exchanged for a session first: leaving before that would lose it.
-        await page.wait_for_function("localStorage.getItem('bdg.token') !== null")
+
+        # The code is exchanged for a session first: leaving before that would lose it. Polled
+        # with page.evaluate: wait_for_function evals its predicate in the page, which the
+        # app's CSP (no 'unsafe-eval') refuses whenever the first check comes too early.
+        async def signed_in() -> bool:
+            return bool(await page.evaluate("localStorage.getItem('bdg.token') !== null"))
+
+        await eventually(signed_in, 30, "the sign-in code exchanged for a session")
         await page.goto(job_page)
         approve = page.get_by_role("button", name="Approve & Continue")
         await expect(approve).to_be_enabled(timeout=60_000)
