@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +37,32 @@ class Scores:
 
     def line(self) -> str:
         return ", ".join(f"{c} {s}" for c, s in self.by_category.items())
+
+
+def ensure_installed(
+    say: Callable[[str], None], web: Path = ROOT / "web", timeout: float = 600
+) -> Path:
+    """Lighthouse's CLI under ``web``, installed there first (``npm ci``, once) when missing, as
+    `uv run` installs the workspace on first use: the README's `bdg demo` needs nothing more."""
+    cli = web / "node_modules" / "lighthouse" / "cli" / "index.js"
+    if cli.is_file():
+        return cli
+    npm = shutil.which("npm")
+    if npm is None:
+        raise LighthouseError(f"Lighthouse is not installed ({cli}) and no npm can install it")
+    say(f"installing Lighthouse: npm ci in {web} (once)")
+    try:
+        run = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=web, capture_output=True, text=True,
+            timeout=timeout, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as error:
+        raise LighthouseError(f"npm ci in {web} took over {timeout:.0f} s") from error
+    if run.returncode != 0:
+        raise LighthouseError(f"npm ci in {web} failed: {run.stderr[-2000:]}")
+    if not cli.is_file():
+        raise LighthouseError(f"npm ci in {web} did not install Lighthouse ({cli})")
+    return cli
 
 
 def measure(url: str, timeout: float = 300) -> Scores:

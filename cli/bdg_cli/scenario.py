@@ -27,7 +27,7 @@ from bdg_cli.context import USER_ERRORS, Connected, caller, connected
 from bdg_cli.demo_repo import EXAMPLES, make_demo_repo
 from bdg_cli.demo_run import Outcome, Run, abandon, interrupt, run_job, summary
 from bdg_cli.init import LEFT_OUT, TEMPLATES
-from bdg_cli.lighthouse import BAR, LighthouseError, Scores, measure
+from bdg_cli.lighthouse import BAR, LighthouseError, Scores, ensure_installed, measure
 from bdg_cli.live_stack import LiveBounds, LiveStack, live_stack, running_services
 from bdg_cli.own_sandbox import default_roots
 from bdg_cli.scenario_artifacts import keep
@@ -176,6 +176,7 @@ def _measured(preview: str | None, console: Console) -> Scores | None:
         return None
     console.print(f"preview at [bold]{preview}[/]; Lighthouse (mobile) measuring it")
     try:
+        ensure_installed(lambda line: console.print(line, highlight=False))
         scores = measure(preview)
     except LighthouseError as error:
         console.print(f"[bold red]Lighthouse:[/] {error}")
