@@ -16,8 +16,16 @@ class EdgeClient:
         self.base_url, self.timeout = base_url.rstrip("/"), timeout
 
     async def counts(self) -> dict[str, ReleaseCounts]:
+        """What the edge served, per release."""
+        return await self._counts("/_bdg/stats")
+
+    async def beacons(self) -> dict[str, ReleaseCounts]:
+        """What the pages of cloud releases reported to the edge's collector, per release."""
+        return await self._counts("/_bdg/beacons")
+
+    async def _counts(self, path: str) -> dict[str, ReleaseCounts]:
         async with httpx.AsyncClient(timeout=self.timeout) as client:
-            answer = await client.get(f"{self.base_url}/_bdg/stats")
+            answer = await client.get(f"{self.base_url}{path}")
             answer.raise_for_status()
         return {
             name: ReleaseCounts(release=name, **{k: v for k, v in c.items()})

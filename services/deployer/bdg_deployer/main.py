@@ -18,7 +18,10 @@ from pathlib import Path
 from bdg_deployer.adapters import AbstractDeployProvider
 from bdg_deployer.application import Deploying
 from bdg_deployer.artifacts import ArtifactStore
+from bdg_deployer.beacon.keys import BeaconSecretError, load_secret, secret_path
+from bdg_deployer.beacon.publish import CloudBeacon, collector_url
 from bdg_deployer.build.sandboxed import SandboxBuilder
+from bdg_deployer.canary_settings import CanarySettingsError, canary_settings
 from bdg_deployer.canary_watch import watch_canaries
 from bdg_deployer.edge.main import state_paths
 from bdg_deployer.edge_client import EdgeClient
@@ -77,15 +80,25 @@ def releasing(ctx: service.ServiceContext) -> Releasing:
     routes, artifacts = state_paths(ctx.settings.bdg_home)
     port = ctx.settings.bdg_edge_port
     url = ctx.settings.bdg_edge_url or f"http://127.0.0.1:{port}"
-    edge = EdgeSite(routes, ArtifactStore(artifacts), EdgeClient(url), port)
     try:
         key = load_key(ctx.settings.bdg_home)
         default = default_provider()
-    except (CredentialKeyError, ProviderConfigError) as error:
+        stages, threshold = canary_settings(os.environ)
+        secret = load_secret(secret_path(routes.parent))
+    except (
+        CredentialKeyError,
+        ProviderConfigError,
+        CanarySettingsError,
+        BeaconSecretError,
+    ) as error:
         raise service.ConfigurationError(str(error)) from error
+    # Pages of a cloud canary report to the edge's collector at its public address.
+    beacon = CloudBeacon(collector_url(os.environ.get("BDG_BEACON_URL", ""), url), secret)
+    edge = EdgeSite(routes, ArtifactStore(artifacts), EdgeClient(url), port, beacon)
     credentials = DeployCredentials(connect_url(ctx.database_url), key)
     choice = ProviderChoice(LocalEdge(edge.client, port), credentials, default)
-    return Releasing(SiteCommands(ctx.store), edge, utc_now, providers=choice)
+    commands = SiteCommands(ctx.store)
+    return Releasing(commands, edge, utc_now, stages, threshold, providers=choice)
 
 
 def sites_enabled() -> bool:
@@ -135,7 +148,13 @@ def run() -> None:
         hosts = git_hosts()
         default_provider()  # an unknown BDG_DEPLOY_PROVIDER stops the start, not a deploy
         load_key(settings.bdg_home)  # so does a bad BDG_CREDENTIALS_KEY
-    except (service.ConfigurationError, ProviderConfigError, CredentialKeyError) as error:
+        canary_settings(os.environ)  # and bad canary stages or threshold
+    except (
+        service.ConfigurationError,
+        ProviderConfigError,
+        CredentialKeyError,
+        CanarySettingsError,
+    ) as error:
         log.error("%s", error)
         raise SystemExit(2) from error
 

@@ -24,6 +24,7 @@ from bdg_contracts import release_events as rv
 from bdg_contracts.base import Event
 from bdg_contracts.ids import new_event_id
 from bdg_deployer.artifacts import ArtifactError, ArtifactStore
+from bdg_deployer.beacon.publish import CloudBeacon
 from bdg_deployer.canary_policy import DEFAULT_STAGES, CanaryPolicy, Window
 from bdg_deployer.canary_step import decide_step
 from bdg_deployer.edge.routes import update_site
@@ -58,6 +59,7 @@ class EdgeSite:
     artifacts: ArtifactStore
     client: EdgeClient
     port: int
+    beacon: CloudBeacon | None = None  # None: cloud releases carry no beacon script
 
 
 class Releasing:
@@ -190,7 +192,9 @@ class Releasing:
             manifest = await asyncio.to_thread(self.edge.artifacts.verify, digest)
         except ArtifactError as error:
             await self._fail(tenant, site_id, None, str(error), target.name)
-        files = ArtifactFiles(manifest, self.edge.artifacts)
+        files = ArtifactFiles(
+            manifest, self.edge.artifacts, self._added(tenant, site, target, name)
+        )
         try:
             published = await target.publish(name, files, site_label(site))
         except ProviderError as error:
@@ -213,6 +217,16 @@ class Releasing:
                 url = published.preview_url
                 await self._fail(tenant, site_id, name, f"health check of {url}: {said}")
         return name
+
+    def _added(
+        self, tenant: str, site: Site, target: DeployTarget, release: str
+    ) -> dict[str, bytes]:
+        """The client beacon, for a cloud canary the edge cannot count (``beacon/publish.py``)."""
+        if self.edge.beacon is None or target is self.providers.local:
+            return {}
+        if not target.capabilities.canary:
+            return {}
+        return self.edge.beacon.files(tenant, str(site.site_id), release)
 
     async def _fail(
         self,
@@ -257,11 +271,16 @@ class Releasing:
 
     async def _counts(self, tenant: str, site: Site, canary: str) -> dict[str, rv.ReleaseCounts]:
         """The canary's and the stable's counts from the canary's provider (the edge's own
-        figures, or a cloud's; a cloud without figures leaves the canary waiting)."""
+        figures, or a cloud's); for a cloud with no figures of its own, what its pages
+        reported to the edge's collector (the client beacon)."""
         target = await self.providers.named(tenant, site.releases[canary].provider)
         named = [r for r in (canary, site.stable) if r is not None]
         ids = {r: site.releases[r].deployment_id or r for r in named}
-        return await target.counts(ids)
+        counted = await target.counts(ids)
+        if counted or target is self.providers.local:
+            return counted
+        reported = await self.edge.client.beacons()
+        return {r: reported[r] for r in named if r in reported}
 
     async def watch_once(self, tenant: str, site_id: UUID) -> type[Event] | None:
         """Judge the running canary's stage window once and record what follows: a rollback,

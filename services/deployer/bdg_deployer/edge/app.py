@@ -4,18 +4,18 @@ Every request of a site host is answered from the artifact its route names, afte
 was verified once in this process (each file re-hashed): a missing or altered one is refused
 with a 503 that says why, and counted as that release's error, so a canary built on it is rolled
 back. ``/_bdg/stats`` gives the counts per release to the deployer; ``/_bdg/beacon`` takes a
-page's client errors (``window.onerror``, unhandled rejections) for the release it was served.
+page's client errors (``window.onerror``, unhandled rejections) for the release it was served,
+which ``/_bdg/beacon.js`` (the opt-in script, ``beacon/script.py``) posts. ``/_bdg/collect`` is
+the same beacon for releases a cloud provider serves (``collector.py``).
 """
 
 from __future__ import annotations
 
 import mimetypes
 import random
+import secrets
 import time
-from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
-from statistics import quantiles
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,6 +23,9 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from bdg_deployer.artifacts import ArtifactError, ArtifactStore, Manifest
+from bdg_deployer.beacon.script import edge_script
+from bdg_deployer.edge.collector import Collector
+from bdg_deployer.edge.counts import Counts
 from bdg_deployer.edge.routes import (
     BUCKETS,
     VISITOR_COOKIE,
@@ -33,22 +36,7 @@ from bdg_deployer.edge.routes import (
     read_table,
 )
 
-LATENCIES_KEPT = 2_000
 RELEASE_HEADER = "x-bdg-release"
-
-
-@dataclass
-class Counts:
-    requests: int = 0
-    errors: int = 0
-    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCIES_KEPT))
-
-    def view(self) -> dict[str, float]:
-        p50 = p95 = 0.0
-        if len(self.latencies_ms) >= 2:
-            cuts = quantiles(self.latencies_ms, n=100, method="inclusive")
-            p50, p95 = cuts[49], cuts[94]
-        return {"requests": self.requests, "errors": self.errors, "p50_ms": p50, "p95_ms": p95}
 
 
 class Edge:
@@ -138,18 +126,42 @@ class Edge:
         self.counts.setdefault(release, Counts()).errors += 1
         return Response(status_code=204)
 
+    async def beacon_script(self, request: Request) -> Response:
+        """The opt-in beacon, bound to the release this visitor gets (not counted: it is the
+        beacon, not the page)."""
+        target = parse_host(request.headers.get("host", ""))
+        route = self.current().sites.get(target[0]) if target else None
+        if target is None or route is None:
+            return PlainTextResponse("no such site\n", status_code=404)
+        release, new_bucket = (target[1], None) if target[1] else self.choose(route, request)
+        if release is None or release not in route.releases:
+            return PlainTextResponse("nothing released here yet\n", status_code=404)
+        response = Response(edge_script(release), media_type="text/javascript")
+        response.headers["cache-control"] = "no-store"  # the visitor's release can change
+        if new_bucket is not None:
+            response.set_cookie(VISITOR_COOKIE, str(new_bucket), max_age=30 * 86_400)
+        return response
+
     async def stats(self, request: Request) -> Response:
         return JSONResponse({name: c.view() for name, c in self.counts.items()})
 
 
-def create_app(routes: Path, artifacts: ArtifactStore, seed: int | None = None) -> Starlette:
+def create_app(
+    routes: Path, artifacts: ArtifactStore, seed: int | None = None, secret: bytes | None = None
+) -> Starlette:
+    """``secret``: the beacon keys' (``beacon/keys.py``); None: one of this app's own."""
     edge = Edge(routes, artifacts, random.Random(seed))
+    collector = Collector(edge.current, secret or secrets.token_bytes(32))
     app = Starlette(
         routes=[
             Route("/_bdg/stats", edge.stats, methods=["GET"]),
             Route("/_bdg/beacon", edge.beacon, methods=["POST"]),
+            Route("/_bdg/beacon.js", edge.beacon_script, methods=["GET"]),
+            Route("/_bdg/collect", collector.collect, methods=["POST"]),
+            Route("/_bdg/collect", collector.preflight, methods=["OPTIONS"]),
+            Route("/_bdg/beacons", collector.stats, methods=["GET"]),
             Route("/{path:path}", edge.serve, methods=["GET", "HEAD"]),
         ]
     )
-    app.state.edge = edge
+    app.state.edge, app.state.collector = edge, collector
     return app

@@ -15,6 +15,7 @@ from pathlib import Path
 import uvicorn
 
 from bdg_deployer.artifacts import ArtifactStore
+from bdg_deployer.beacon.keys import BeaconSecretError, load_secret, secret_path
 from bdg_deployer.edge.app import create_app
 from bdg_runtime.settings import Settings
 
@@ -45,9 +46,14 @@ def run() -> None:
     settings = Settings()
     routes, artifacts = state_paths(settings.bdg_home)
     port = settings.bdg_edge_port
+    try:
+        secret = load_secret(secret_path(routes.parent))
+    except (BeaconSecretError, OSError) as error:
+        log.error("edge: %s", error)
+        sys.exit(2)
     sock = listen(port, settings.bdg_edge_host)
     log.info("edge: http://<site>.localhost:%d/ serving %s", port, routes)
-    app = create_app(routes, ArtifactStore(artifacts))
+    app = create_app(routes, ArtifactStore(artifacts), secret=secret)
     config = uvicorn.Config(app, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
 
