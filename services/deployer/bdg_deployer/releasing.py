@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import NoReturn
 from uuid import UUID
 
+import httpx
+
 from bdg_contracts import release_events as rv
 from bdg_contracts.base import Event
 from bdg_contracts.ids import new_event_id
@@ -259,7 +261,10 @@ class Releasing:
             reason = rv.ManualReason(by=self.producer, note=note)
             await self._decide(tenant, site_id, lambda s: s.promote(self._cause(), release, reason))
             return
-        counts = await self._counts(tenant, site, release)
+        try:
+            counts = await self._counts(tenant, site, release)
+        except httpx.HTTPError:  # the collector unreachable now: the first window starts at 0
+            counts = {}
         stable, canary = counts.get(site.stable), counts.get(release)
         await self._decide(
             tenant,
