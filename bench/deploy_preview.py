@@ -64,11 +64,13 @@ def patch(before: str, after: str) -> str:
     return f"--- a/src/index.html\n+++ b/src/index.html\n@@ -1 +1 @@\n-{before}\n+{after}\n"
 
 
-def title_patch(trial: str) -> str:
-    """index.html's title line (line 7 of the template) says which trial it is."""
+def title_patch(index_html: str, trial: str) -> str:
+    """index.html's title line (line 7 of the template) says which trial it is; with a line of
+    context each side (git apply wants context)."""
+    before, title, after = index_html.splitlines()[5:8]
     return (
-        "--- a/index.html\n+++ b/index.html\n@@ -7 +7 @@\n"
-        f"-    {VITE_TITLE}\n+    <title>trial {trial}</title>\n"
+        "--- a/index.html\n+++ b/index.html\n@@ -6,3 +6,3 @@\n"
+        f" {before}\n-{title}\n+    <title>trial {trial}</title>\n {after}\n"
     )
 
 
@@ -79,7 +81,7 @@ class SiteKind:
 
     def patches(self, trial: str) -> tuple[str, ...]:
         if self.changed == "index.html":
-            return (title_patch(trial),)
+            return (title_patch(self.files["index.html"], trial),)
         return (patch("<h1>0</h1>", f"<h1>{trial}</h1>"),) if trial != "0" else ()
 
     def page_says(self, trial: str) -> str:

@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     bdg_edge_url: str = Field(
         default="", description="where the deployer reaches the edge; unset: 127.0.0.1 and its port"
     )
+    bdg_beacon_url: str = Field(
+        default="",
+        description="where a cloud canary's pages post their beacon (the edge's /_bdg/collect as"
+        " browsers reach it); unset: BDG_EDGE_URL + /_bdg/collect",
+    )
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
     jwt_algorithm: str = Field(default="HS256", pattern="^(HS256|RS256|EdDSA)$")

@@ -93,7 +93,7 @@ def releasing(ctx: service.ServiceContext) -> Releasing:
     ) as error:
         raise service.ConfigurationError(str(error)) from error
     # Pages of a cloud canary report to the edge's collector at its public address.
-    beacon = CloudBeacon(collector_url(os.environ.get("BDG_BEACON_URL", ""), url), secret)
+    beacon = CloudBeacon(collector_url(ctx.settings.bdg_beacon_url, url), secret)
     edge = EdgeSite(routes, ArtifactStore(artifacts), EdgeClient(url), port, beacon)
     credentials = DeployCredentials(connect_url(ctx.database_url), key)
     choice = ProviderChoice(LocalEdge(edge.client, port), credentials, default)

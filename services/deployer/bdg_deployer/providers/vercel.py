@@ -173,6 +173,7 @@ class VercelTarget:
         return RunningCanary(str(canary), int(stage))
 
     async def counts(self, deployment_ids: dict[str, str]) -> dict[str, ReleaseCounts]:
-        """No per-deployment error counts are read from Vercel yet: the client beacon is the
-        source (its observability endpoints are a follow-up)."""
+        """Vercel documents no REST endpoint for a deployment's request or error counts (its
+        Observability figures are a dashboard): the deployer reads the client beacon's counts
+        from the edge's collector instead (``beacon/``, ``Releasing._counts``)."""
         return {}
