@@ -227,3 +227,26 @@ async def test_the_edge_sees_each_rewrite_of_its_table_at_once(
         update_site(routes, "web-1", table.model_copy(update={"stable": stable, "canary": None}))
         answer = await client.get("/", headers={"host": "web-1.localhost"})
         assert answer.headers[RELEASE_HEADER] == stable
+
+
+@pytest.mark.parametrize(
+    ("host", "query"),
+    [
+        ("web-1.localhost", "release=r2%00"),  # NUL
+        ("web-1.localhost", "release=" + "r" * 5000),  # far too long
+        ("web-1.localhost", "release=r9"),  # no release of this site
+        ("other.localhost", "release=r2"),  # a release of another site
+        ("web-1.localhost", ""),  # none named
+    ],
+)
+async def test_a_hostile_edge_beacon_is_refused_and_counts_nothing(
+    edge: tuple[Path, ArtifactStore, httpx.AsyncClient], host: str, query: str
+) -> None:
+    """The page's beacon (what ``/_bdg/beacon.js`` posts on the edge): its body is never read,
+    so only the named release matters."""
+    _, _, client = edge
+    answer = await client.post(
+        f"/_bdg/beacon?{query}", headers={"host": host}, content=b"\x00" * 100_000
+    )
+    assert answer.status_code == 400
+    assert (await client.get("/_bdg/stats")).json() == {}

@@ -163,6 +163,15 @@ async def test_two_percent_client_errors_roll_the_vercel_canary_back(world: Worl
     steps = [s["targetPercentage"] for s in world.vercel.config["stages"]]
     assert steps == [10, 50, 100]
 
+    # The beacon is published beside the approved artifact, which stays as it was built.
+    site = await world.releasing.sites.get("acme", sid)
+    deployed = world.vercel.deployments[site.releases[second].deployment_id or ""]["files"]
+    assert set(deployed) == {*SITE, PATH}
+    built = site.builds[site.releases[second].build]
+    assert built.digest == site.releases[second].digest
+    manifest = world.releasing.edge.artifacts.verify(built.digest or "")
+    assert set(manifest.files) == set(SITE)
+
     assert await run_pages(world, sid, first, second, every=50) is rv.ReleaseRolledBack
     site = await world.releasing.sites.get("acme", sid)
     assert (site.stable, site.canary) == (first, None)
