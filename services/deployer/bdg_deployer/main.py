@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bdg_deployer.adapters import AbstractDeployProvider
 from bdg_deployer.application import Deploying
@@ -94,6 +95,12 @@ def releasing(ctx: service.ServiceContext) -> Releasing:
         raise service.ConfigurationError(str(error)) from error
     # Pages of a cloud canary report to the edge's collector at its public address.
     beacon = CloudBeacon(collector_url(ctx.settings.bdg_beacon_url, url), secret)
+    if urlsplit(beacon.collector).hostname in ("127.0.0.1", "localhost", "::1"):
+        log.info(
+            "cloud canaries: pages report to %s, reachable from this machine only (a Vercel "
+            "canary waits for counts); set BDG_BEACON_URL to the edge's public address",
+            beacon.collector,
+        )
     edge = EdgeSite(routes, ArtifactStore(artifacts), EdgeClient(url), port, beacon)
     credentials = DeployCredentials(connect_url(ctx.database_url), key)
     choice = ProviderChoice(LocalEdge(edge.client, port), credentials, default)
