@@ -1,5 +1,7 @@
 """The deployer process refuses to start on canary settings that describe no canary: exit 2
-and a message naming the variable and the bad value, before it connects to anything."""
+and a message naming the variable and the bad value, before it connects to anything; good
+ones are what its composition root gives the canaries (CanaryStarted records them:
+tests/integration/providers/test_vercel_canary_beacon.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,17 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
+
+from bdg_contracts.release_events import CanaryStage
+from bdg_deployer.beacon.keys import load_secret, secret_path
+from bdg_deployer.main import releasing
+from bdg_jobs.store import JobStore
+from bdg_runtime.service import ServiceContext
+from bdg_runtime.settings import Settings
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -39,3 +50,27 @@ def test_bad_canary_settings_stop_the_start(tmp_path: Path, env: dict[str, str],
     assert done.returncode == 2, done.stderr
     assert said in done.stderr
     assert not (tmp_path / "edge").exists()  # nothing written
+
+
+def test_the_deployer_runs_canaries_with_the_operators_settings(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the composition root builds: the stages and threshold of the environment, and the
+    beacon's collector at BDG_BEACON_URL with the edge's secret."""
+    monkeypatch.setenv("BDG_CANARY_STAGES", "5:30:50,20:0:10")
+    monkeypatch.setenv("BDG_CANARY_THRESHOLD", "0.02")
+    settings = Settings(bdg_home=tmp_path, bdg_beacon_url="https://edge.example/_bdg/collect")
+    store = JobStore.from_url(database_url)
+    try:
+        context = SimpleNamespace(settings=settings, database_url=database_url, store=store)
+        built = releasing(cast(ServiceContext, context))
+    finally:
+        store.close()
+    assert built.stages == (
+        CanaryStage(percent=5, min_seconds=30, min_requests=50),
+        CanaryStage(percent=20, min_seconds=0, min_requests=10),
+    )
+    assert built.threshold == 0.02
+    assert built.edge.beacon is not None
+    assert built.edge.beacon.collector == "https://edge.example/_bdg/collect"
+    assert built.edge.beacon.secret == load_secret(secret_path(tmp_path.resolve() / "edge"))
