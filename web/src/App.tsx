@@ -1,11 +1,11 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Api } from "./api";
 import { GoalForm } from "./components/GoalForm";
 import { JobPage } from "./components/JobPage";
 import { JobList } from "./components/JobList";
 import { SignIn } from "./components/SignIn";
 import { Threads } from "./components/Threads";
-import { exchange, storedToken, storeToken, takeLoginCode } from "./session";
+import { loginCode, signInWithLink, storedToken, storeToken } from "./session";
 
 const Deploys = lazy(() => import("./components/Deploys"));
 const THREAD = "bdg.thread"; // the current thread, kept across reloads
@@ -43,16 +43,24 @@ export function App() {
     setSaid((n) => n + 1);
   }, []);
 
+  // Once per page load: a one-time code exchanged twice (StrictMode runs effects twice in
+  // development) would fail the second time.
+  const exchanged = useRef(false);
   useEffect(() => {
-    const code = takeLoginCode();
-    if (!code) return;
-    exchange(code)
+    const code = loginCode();
+    if (!code || exchanged.current) return;
+    exchanged.current = true;
+    signInWithLink(code)
       .then((fresh) => {
         storeToken(fresh);
         setToken(fresh);
         setSignInReason(null);
       })
-      .catch((error: Error) => setSignInReason(`That login link did not work: ${error.message}`));
+      .catch((error: Error) =>
+        setSignInReason(
+          `That login link did not work: ${error.message}. It is still in the address bar: reload the page to try it again.`,
+        ),
+      );
   }, []);
 
   useEffect(() => {

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { completions, parse } from "./slash";
+import { completions, hints, parse, typing } from "./slash";
 
 it("parses goals, commands with arguments, and unknown commands", () => {
   expect(parse("  add a health check ")).toEqual({ kind: "goal", text: "add a health check" });
@@ -14,4 +14,13 @@ it("completes the command name while it is typed, then stops", () => {
   expect(completions("/").length).toBe(6);
   expect(completions("/plan x")).toEqual([]);
   expect(completions("plan")).toEqual([]);
+});
+
+it("keeps the chosen command's argument hint while its arguments are typed", () => {
+  expect(hints("/can").map((c) => [c.name, c.hint])).toEqual([["cancel", "[reason]"]]);
+  expect(hints("/cancel ").map((c) => [c.name, c.hint])).toEqual([["cancel", "[reason]"]]);
+  expect(hints("/plan add a route").map((c) => c.hint)).toEqual(["<goal>"]);
+  expect(hints("/frobnicate now")).toEqual([]);
+  expect(hints("add a route")).toEqual([]);
+  expect(typing("/retry")).toBeNull(); // the name is still being typed: completions show
 });

@@ -35,3 +35,17 @@ export function completions(input: string): SlashCommand[] {
   const prefix = input.slice(1).toLowerCase();
   return COMMANDS.filter((c) => c.name.startsWith(prefix));
 }
+
+/** The command whose arguments are being typed (its name done, a space after it), if any. */
+export function typing(input: string): SlashCommand | null {
+  if (!input.startsWith("/") || !/\s/.test(input)) return null;
+  const parsed = parse(input);
+  return parsed.kind === "command" ? parsed.command : null;
+}
+
+/** What to show under the box: the possible commands while the name is typed, then the chosen
+ * command's argument hint while its arguments are. */
+export function hints(input: string): SlashCommand[] {
+  const chosen = typing(input);
+  return chosen ? [chosen] : completions(input);
+}

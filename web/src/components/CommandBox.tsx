@@ -4,6 +4,7 @@ import { jobCommand } from "../jobCommands";
 import { liveCost } from "../liveCost";
 import { completions } from "../slash";
 import { EventView } from "../timeline";
+import { SlashHints } from "./SlashHints";
 
 interface Props {
   api: Api;
@@ -55,13 +56,7 @@ export function CommandBox({ api, job, events, onJob }: Props) {
         />
         <button type="submit">Run</button>
       </div>
-      <ul id="command-hints" className="hints" aria-live="polite">
-        {options.map((c) => (
-          <li key={c.name}>
-            <code>/{c.name}</code> {c.hint && <em>{c.hint}</em>} {c.help}
-          </li>
-        ))}
-      </ul>
+      <SlashHints id="command-hints" input={input} />
       {answer && (
         <p className={answer.error ? "error" : undefined} role={answer.error ? "alert" : "status"}>
           {answer.text}

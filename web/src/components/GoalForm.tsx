@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { Api, ApiError } from "../api";
 import { completions, parse } from "../slash";
+import { SlashHints } from "./SlashHints";
 
 const DRAFT = "bdg.draft";
 
@@ -80,13 +81,7 @@ export function GoalForm({ api, thread, onThread, onCreated }: Props) {
           }
         }}
       />
-      <ul id="goal-hints" className="hints" aria-live="polite">
-        {options.map((c) => (
-          <li key={c.name}>
-            <code>/{c.name}</code> {c.hint && <em>{c.hint}</em>} {c.help}
-          </li>
-        ))}
-      </ul>
+      <SlashHints id="goal-hints" input={goal} />
       <label htmlFor="repo">Repository (clone URL or granted work tree)</label>
       <input id="repo" value={repo} onChange={(e) => update({ goal, repo: e.target.value })} />
       <div className="row">
