@@ -4,11 +4,14 @@ Runs the `lighthouse` npm package (web/'s devDependencies: `npm ci` in web/) wit
 Chromium (CHROME_PATH, default /usr/bin/chromium) on: the home page signed out, the home page
 signed in, a job's page (a job started from the recorded goal, with its live timeline), the
 deploy dashboard. Prints performance, accessibility and best-practices scores per page (aim:
->= 90 each), the paint and interactive times, and the first page's JavaScript (gzip).
+>= 90 each), the paint and interactive times, the first page's JavaScript (gzip), the time
+from the first byte of a job's page to its interactive timeline (bench/ui_timing.py), and the
+load average at the start and the end.
 
 The raw limit beside them: the same Lighthouse run, in the same Chromium, on an empty HTML page
 served from this machine, the best any page can score here (Lighthouse simulates a slow phone on
-the mobile preset; --desktop uses its desktop preset).
+the mobile preset; --desktop uses its desktop preset); for the timeline, the same browser's
+first byte to load event of that empty page.
 
     uv run python -m bench.lighthouse_ui [--desktop]
 """
@@ -36,6 +39,8 @@ from playwright.async_api import async_playwright
 
 from bdg_cli.up import default_commands
 from bdg_gateway.web_static import DIST
+from bench.ui_timing import timings
+from tests.chromium import CHROMIUM, FLAGS
 from tests.e2e.test_bdg_up import kill_if_running, read_until, stop_leftovers, up_process
 from tests.e2e.test_up_faults import drain
 from tests.e2e.test_web_app import GOAL, up_env
@@ -177,7 +182,21 @@ async def sign_in(port: int, base: str, token: str) -> None:
         await page.close()
 
 
-async def measure(desktop: bool) -> None:
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+async def timeline_timings(job_url: str, blank_url: str, token: str, runs: int) -> str:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            return await timings(browser, job_url, blank_url, token, runs)
+        finally:
+            await browser.close()
+
+
+async def measure(desktop: bool, runs: int) -> None:
+    load_before = load()
     work = Path(tempfile.mkdtemp(prefix="bdg-lighthouse-"))
     os.chmod(work, 0o755)  # pgserver's own user must traverse to PGDATA when run as root
     home, gateway_port = work / "home", free_port()
@@ -220,10 +239,13 @@ async def measure(desktop: bool) -> None:
             await run("home, signed out", port)
             chrome.kill()
             await chrome.wait()
-        chrome, port = await chromium(work / "chrome-in")
-        await sign_in(port, base, token)
-        for name in ("home, signed in", "job timeline", "deploys"):
-            await run(name, port)
+            chrome, port = await chromium(work / "chrome-in")
+            await sign_in(port, base, token)
+            for name in ("home, signed in", "job timeline", "deploys"):
+                await run(name, port)
+            chrome.kill()
+            await chrome.wait()
+            timed = await timeline_timings(pages["job timeline"], blank, token, runs)
         preset = "desktop" if desktop else "mobile (simulated slow 4G, 4x CPU)"
         print(f"Lighthouse {preset}, Chromium {CHROME}; scores 0-100, times in s")
         print(
@@ -232,6 +254,8 @@ async def measure(desktop: bool) -> None:
         )
         print("\n".join(rows))
         print(f"first page JavaScript: {initial_js_gzip() / 1000:.1f} kB gzip")
+        print(timed)
+        print(f"load average (1, 5, 15 min): {load_before} at the start, {load()} at the end")
         if weak:
             print("audits below 0.9:\n" + "\n".join(weak))
         proc.send_signal(2)
@@ -249,10 +273,11 @@ async def measure(desktop: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--desktop", action="store_true", help="Lighthouse's desktop preset")
+    parser.add_argument("--runs", type=int, default=5, help="runs of the timeline timing")
     args = parser.parse_args()
     if not LIGHTHOUSE.is_file():
         raise SystemExit("lighthouse is not installed: run `npm ci` in web/")
-    asyncio.run(measure(args.desktop))
+    asyncio.run(measure(args.desktop, args.runs))
 
 
 if __name__ == "__main__":

@@ -46,6 +46,9 @@ from tests.gateway_stack import Keys, Stack
 from tests.sandbox.daemon import Daemon, start_daemon
 from tests.waiting import eventually
 
+# Debian's Chromium (``browser``) and the screenshots' folder (``artifacts``) for browser tests.
+pytest_plugins = ["tests.chromium"]
+
 # One master key for the whole run, made now (never stored): the test process and every
 # service it starts (they inherit the environment) open one another's sealed fields, whatever
 # BDG_HOME each one uses.

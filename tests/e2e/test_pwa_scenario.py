@@ -22,14 +22,13 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from tests.e2e.test_bdg_up import kill_if_running, stop_leftovers
-from tests.e2e.test_web_app import CHROMIUM, FLAGS
 from tests.ports import free_port
 from tests.waiting import eventually
 
@@ -46,16 +45,6 @@ def workdir() -> Iterator[Path]:
     yield path
     stop_leftovers(path / "home")
     shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 def scenario_env(workdir: Path) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """The web app in Debian's Chromium against `bdg up` on the embedded stack (recorded answers):
 sign in with the printed link, type a goal, approve the plan, reload and drop the socket mid-job,
 approve the deploy, see the job done; an expired token keeps what was typed. Screenshots go to
-the test's tmp dir."""
+test-artifacts/ (tests/chromium.py)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import jwt
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from bdg_cli.up import default_commands
 from tests.e2e.test_bdg_up import kill_if_running, read_until, stop_leftovers, up_process
@@ -28,16 +28,6 @@ from tests.ports import free_port
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 ROOT = Path(__file__).resolve().parents[2]
 GOAL = "Create a React PWA that stores notes in IndexedDB and works offline"  # recorded
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 STEP_TIMEOUT_MS = 90_000
 
 
@@ -49,16 +39,6 @@ def workdir() -> Iterator[Path]:
     yield path
     stop_leftovers(path / "home")
     shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 def up_env(workdir: Path, port: int) -> dict[str, str]:
@@ -112,7 +92,9 @@ async def assert_no_gap_no_duplicate(page: Page, base: str, job_id: str) -> None
         await page.wait_for_timeout(100)  # polling the page with a deadline
 
 
-async def test_goal_to_done_in_the_browser(workdir: Path, browser: Browser, tmp_path: Path) -> None:
+async def test_goal_to_done_in_the_browser(
+    workdir: Path, browser: Browser, artifacts: Path
+) -> None:
     home, port = workdir / "home", free_port()
     proc = await up_process(home, default_commands(), {"sandbox": False}, up_env(workdir, port))
     seen: list[str] = []
@@ -127,7 +109,7 @@ async def test_goal_to_done_in_the_browser(workdir: Path, browser: Browser, tmp_
         await page.goto(link)
         await expect(page.get_by_role("dialog")).to_have_count(0)
         assert "#login" not in page.url  # the code left the address bar
-        await page.screenshot(path=tmp_path / "1-signed-in.png")
+        await page.screenshot(path=artifacts / "1-signed-in.png")
 
         await page.get_by_label("Goal").fill(GOAL)
         await page.get_by_role("button", name="Start job").click()
@@ -136,7 +118,7 @@ async def test_goal_to_done_in_the_browser(workdir: Path, browser: Browser, tmp_
         approve = page.get_by_role("button", name="Approve plan")
         await expect(approve).to_be_visible(timeout=STEP_TIMEOUT_MS)
         await expect(page.get_by_test_id("plan")).not_to_be_empty()
-        await page.screenshot(path=tmp_path / "2-plan.png", full_page=True)
+        await page.screenshot(path=artifacts / "2-plan.png", full_page=True)
 
         await page.reload()  # mid-job: the timeline comes back whole, once
         await expect(page.get_by_test_id("stream-status")).to_have_text("live")
@@ -156,7 +138,7 @@ async def test_goal_to_done_in_the_browser(workdir: Path, browser: Browser, tmp_
         await page.get_by_role("button", name="Approve plan").click()
         deploy = page.get_by_role("button", name="Approve & Continue")
         await expect(deploy).to_be_visible(timeout=STEP_TIMEOUT_MS)
-        await page.screenshot(path=tmp_path / "3-deploy-gate.png", full_page=True)
+        await page.screenshot(path=artifacts / "3-deploy-gate.png", full_page=True)
         shown_digest = await page.get_by_test_id("deploy-digest").text_content()
         assert shown_digest is not None
         assert shown_digest.startswith("sha256:"), shown_digest
@@ -179,7 +161,7 @@ async def test_goal_to_done_in_the_browser(workdir: Path, browser: Browser, tmp_
         await expect(beside.get_by_role("alert")).to_contain_text(
             "not allowed while the job is done"
         )
-        await page.screenshot(path=tmp_path / "4-done.png", full_page=True)
+        await page.screenshot(path=artifacts / "4-done.png", full_page=True)
         assert not [e for e in errors if "Content Security Policy" in e], errors
 
         await page.get_by_role("link", name="Deploys").click()
@@ -187,10 +169,10 @@ async def test_goal_to_done_in_the_browser(workdir: Path, browser: Browser, tmp_
         # The sites API may not answer yet (404): the page then says so instead of failing.
         sites = page.get_by_role("table", name="Sites").or_(page.get_by_text("No sites yet"))
         await expect(sites).to_be_visible()
-        await page.screenshot(path=tmp_path / "4b-deploys.png", full_page=True)
+        await page.screenshot(path=artifacts / "4b-deploys.png", full_page=True)
 
-        await expired_token_keeps_the_draft(page, base, home, tmp_path)
-        await threads_resume_export_and_import(page, base, tmp_path)
+        await expired_token_keeps_the_draft(page, base, home, artifacts)
+        await threads_resume_export_and_import(page, base, artifacts)
         token = await page.evaluate("localStorage.getItem('bdg.token')")
         pages = (("/", False), ("/", True), (f"/app/jobs/{job_id}", True), ("/app/sites", True))
         for path, signed_in in pages:

@@ -10,10 +10,9 @@ from uuid import UUID
 
 import httpx
 import pytest
-from playwright.async_api import Request, async_playwright, expect
+from playwright.async_api import Browser, Request, expect
 
 from bdg_jobs.domain import Cause, Job
-from tests.e2e.test_web_app import CHROMIUM, FLAGS
 from tests.gateway_stack import Keys, Stack, new_tenant
 from tests.integration.gateway_calls import create
 
@@ -22,7 +21,7 @@ COSTS = (0.0012, 0.0025, 0.0101)
 
 
 async def test_the_cost_shown_follows_the_frames_without_a_fetch_per_model_call(
-    client: httpx.AsyncClient, keys: Keys, stack: Stack, live_url: str
+    client: httpx.AsyncClient, keys: Keys, stack: Stack, live_url: str, browser: Browser
 ) -> None:
     tenant = new_tenant()
     job_id = UUID((await create(client, keys, tenant))["id"])
@@ -34,34 +33,29 @@ async def test_the_cost_shown_follows_the_frames_without_a_fetch_per_model_call(
         if request.method == "GET" and job_url.search(request.url):
             fetches.append(request.url)
 
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            context = await browser.new_context()
-            await context.add_init_script(f"localStorage.setItem('bdg.token', {token!r})")
-            page = await context.new_page()
-            page.on("request", count)
-            await page.goto(f"{live_url.replace('ws://', 'http://')}/app/jobs/{job_id}")
-            cost, state = page.get_by_test_id("job-cost"), page.get_by_test_id("job-state")
-            await expect(cost).to_have_text("$0.0000")
-            # Paused, as the page shows after fetching the job: every fetch so far has been made.
-            await stack.decide(job_id, lambda j, c: j.pause(c, "lunch"))
-            await expect(state).to_have_text("paused")
-            before = len(fetches)
+    context = await browser.new_context()
+    await context.add_init_script(f"localStorage.setItem('bdg.token', {token!r})")
+    page = await context.new_page()
+    page.on("request", count)
+    await page.goto(f"{live_url.replace('ws://', 'http://')}/app/jobs/{job_id}")
+    cost, state = page.get_by_test_id("job-cost"), page.get_by_test_id("job-state")
+    await expect(cost).to_have_text("$0.0000")
+    # Paused, as the page shows after fetching the job: every fetch so far has been made.
+    await stack.decide(job_id, lambda j, c: j.pause(c, "lunch"))
+    await expect(state).to_have_text("paused")
+    before = len(fetches)
 
-            total = 0.0
-            for n, spent in enumerate(COSTS):
-                total += spent
-                await stack.decide(job_id, lambda j, c, n=n, s=spent: _paid(j, c, n, s))
-                await expect(cost).to_have_text(f"${total:.4f}")
+    total = 0.0
+    for n, spent in enumerate(COSTS):
+        total += spent
+        await stack.decide(job_id, lambda j, c, n=n, s=spent: _paid(j, c, n, s))
+        await expect(cost).to_have_text(f"${total:.4f}")
 
-            await stack.decide(job_id, lambda j, c: j.resume(c))
-            await expect(state).to_have_text("planning")
-            # One fetch, for the resume: none for the model calls (a fetch per frame would be 4).
-            assert len(fetches) == before + 1, fetches
-            await expect(cost).to_have_text(f"${total:.4f}")  # the fetched job agrees
-        finally:
-            await browser.close()
+    await stack.decide(job_id, lambda j, c: j.resume(c))
+    await expect(state).to_have_text("planning")
+    # One fetch, for the resume: none for the model calls (a fetch per frame would be 4).
+    assert len(fetches) == before + 1, fetches
+    await expect(cost).to_have_text(f"${total:.4f}")  # the fetched job agrees
 
 
 def _paid(job: Job, cause: Cause, n: int, cost: float) -> None:
