@@ -17,8 +17,8 @@ AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 MARK_CONTROLS = """() => {
   const selector =
     'a[href], button, input, select, textarea, summary, [tabindex]:not([tabindex="-1"])';
-  const shown = (el) =>
-    el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+  // Not hidden, and not inside a closed <details> either (its content is laid out but skipped).
+  const shown = (el) => el.checkVisibility({ visibilityProperty: true });
   const controls = [...document.querySelectorAll(selector)].filter(
     (el) => !el.disabled && !el.closest(".monaco") && shown(el),
   );

@@ -3,7 +3,7 @@ real PostgreSQL and NATS): nothing wider than the window, every control reached 
 showing where the focus is, and axe-core with no serious or critical finding. The pages: home
 signed out (the sign-in box), home signed in, a job whose plan waits, a job whose deploy waits
 (with the diff viewer open), the deploy dashboard, and a site's releases. Screenshots go to
-test-artifacts/."""
+test-artifacts/. Monaco is fetched only by the page that shows a diff."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ def every_page(base: str, p: Pages) -> list[tuple[str, str, bool, str]]:
         ("home", f"{base}/", True, "Threads"),
         ("plan-waits", f"{base}/app/jobs/{p.plan_job}", True, "Approve plan"),
         ("deploy-waits", f"{base}/app/jobs/{p.deploy_job}", True, "Raw patch"),
+        ("failed", f"{base}/app/jobs/{p.failed_job}", True, "failed"),
         ("deploys", f"{base}/app/sites", True, "Production"),
         ("site", f"{base}/app/sites/{p.site.site_id}", True, f"Promote {p.site.canary}"),
     ]
@@ -55,8 +56,13 @@ async def test_every_page_fits_1024_px_works_by_keyboard_and_passes_axe(
         context = await window(browser, pages.token if signed_in else None, csp=False)
         try:
             page = await context.new_page()
+            fetched: list[str] = []
+            page.on("request", lambda r, into=fetched: into.append(r.url))
             await page.goto(url)
             await ready(page, text)
+            monaco = [u for u in fetched if "/assets/monaco-" in u]
+            if (name == "deploy-waits") != bool(monaco):
+                found[f"{name}: Monaco fetched"] = monaco
             await page.screenshot(path=artifacts / f"{name}-1024.png", full_page=True)
             problems = await wider_than_the_window(page)
             missed, unmarked = await tab_through(page)
@@ -92,6 +98,10 @@ async def test_actions_by_keyboard_with_the_api_error_beside_them(
     state = page.get_by_test_id("job-state")
 
     await page.goto(f"{base}/app/jobs/{pages.plan_job}")
+    await expect(page.locator("#plan-title")).to_contain_text("critique scores 8 of 10")
+    versions = len(
+        (await client.get(f"/jobs/{pages.plan_job}", headers=headers)).json()["plan_versions"]
+    )
     await press(page.get_by_role("button", name="Edit plan"), " ")
     editor = page.get_by_label("Plan (markdown)")
     await editor.focus()
@@ -103,7 +113,7 @@ async def test_actions_by_keyboard_with_the_api_error_beside_them(
     await expect(save.get_by_role("alert")).to_contain_text("body.plan_markdown")
     await page.screenshot(path=artifacts / "422-beside-save.png")
     job = (await client.get(f"/jobs/{pages.plan_job}", headers=headers)).json()
-    assert len(job["plan_versions"]) == 1  # nothing written
+    assert len(job["plan_versions"]) == versions  # nothing written
 
     await editor.fill("# Plan\n\n- [ ] add the route, keyboard only\n")
     await press(page.get_by_role("button", name="Save plan"))
@@ -114,6 +124,18 @@ async def test_actions_by_keyboard_with_the_api_error_beside_them(
     resume = page.locator(".action", has=page.get_by_role("button", name="Resume"))
     await expect(resume.get_by_role("alert")).to_contain_text("not allowed while the job is")
     await page.screenshot(path=artifacts / "409-beside-resume.png")
+    await press(page.get_by_role("button", name="Pause"))
+    await expect(state).to_have_text("paused")
+    await press(page.get_by_role("button", name="Resume"))
+    await expect(state).to_have_text("coding")
+    await expect(resume.get_by_role("alert")).to_have_count(0)  # the old error went
+    await press(page.get_by_role("button", name="Cancel"))
+    await expect(state).to_have_text("cancelled")
+
+    await page.goto(f"{base}/app/jobs/{pages.failed_job}")
+    await expect(state).to_have_text("failed")
+    await press(page.get_by_role("button", name="Retry"))
+    await expect(state).to_have_text("coding")
 
     await page.goto(f"{base}/app/jobs/{pages.deploy_job}")
     await press(page.get_by_role("button", name="Approve & Continue"), " ")

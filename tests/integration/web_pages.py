@@ -1,6 +1,6 @@
 """Jobs and a site in the states the web app's pages show, for the browser tests: a plan that
 waits for approval, a deploy that waits with two changed files (one long enough for Monaco to
-fold its unchanged lines), and a site with a canary."""
+fold its unchanged lines), a job whose coding failed, and a site with a canary."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import httpx
 from playwright.async_api import Browser, BrowserContext
 
 from bdg_contracts import events as ev
+from bdg_contracts.states import Step
 from bdg_jobs.domain import Cause, Job
 from tests.gateway_stack import Keys, Stack
 from tests.integration.gateway_calls import create
@@ -34,7 +35,15 @@ CSS_PATCH = "--- a/web/style.css\n+++ b/web/style.css\n@@ -1 +1 @@\n-a { }\n+a {
 
 
 def plan_waits(job: Job, cause: Cause) -> None:
+    job.draft_plan(cause, PLAN, iteration=1)
+    job.critique_plan(cause, iteration=1, score=8, risks=("no test of the route",))
     job.make_plan_ready(cause, PLAN)
+
+
+def coding_failed(job: Job, cause: Cause) -> None:
+    job.make_plan_ready(cause, PLAN)
+    job.approve_plan(cause, "alice")
+    job.fail_step(cause, Step.coding, "coder", "the model gave up", job.version)
 
 
 def deploy_waits(job: Job, cause: Cause) -> None:
@@ -54,6 +63,7 @@ class Pages:
     token: str
     plan_job: UUID
     deploy_job: UUID
+    failed_job: UUID
     site: BuiltSite
 
 
@@ -62,10 +72,12 @@ async def pages_of(client: httpx.AsyncClient, keys: Keys, stack: Stack, tenant: 
     await stack.decide(plan_job, plan_waits)
     deploy_job = UUID((await create(client, keys, tenant))["id"])
     await stack.decide(deploy_job, deploy_waits)
+    failed_job = UUID((await create(client, keys, tenant))["id"])
+    await stack.decide(failed_job, coding_failed)
     site = await site_in_canary(stack.store, tenant)
     project_sites(stack.store, stack.database_url)
     token = keys.token(tenant, sub="alice", expires_in=600)
-    return Pages(tenant, token, plan_job, deploy_job, site)
+    return Pages(tenant, token, plan_job, deploy_job, failed_job, site)
 
 
 async def window(

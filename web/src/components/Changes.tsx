@@ -1,9 +1,12 @@
 // Loaded on demand (React.lazy): the first page carries neither this nor Monaco.
-import { useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useEffect, useMemo, useState } from "react";
 import { Api, ApiError } from "../api";
 import { FileSides, patchSides } from "../diff/patchSides";
 import { DiffView } from "./DiffView";
-import { MonacoDiff } from "./MonacoDiff";
+
+// Monaco (~2.8 MB) only once there is a file to show: an attempt that changed nothing (a failed
+// coding step) does not fetch it.
+const MonacoDiff = lazy(() => import("./MonacoDiff").then((m) => ({ default: m.MonacoDiff })));
 
 interface FileChange {
   paths: string[];
@@ -76,7 +79,11 @@ export default function Changes({ api, jobId, version }: { api: Api; jobId: stri
             </li>
           ))}
         </ul>
-        {file && <MonacoDiff file={file} />}
+        {file && (
+          <Suspense fallback={<p aria-busy="true">Loading the diff editor...</p>}>
+            <MonacoDiff file={file} />
+          </Suspense>
+        )}
       </div>
       {patches.trim() && (
         <details>
