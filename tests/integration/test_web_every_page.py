@@ -129,6 +129,13 @@ async def test_actions_by_keyboard_with_the_api_error_beside_them(
     await press(page.get_by_role("button", name="Resume"))
     await expect(state).to_have_text("coding")
     await expect(resume.get_by_role("alert")).to_have_count(0)  # the old error went
+    command, hints = page.get_by_label("Command"), page.locator("#command-hints")
+    await command.fill("/can")
+    await expect(hints).to_have_text("/cancel [reason] cancel this job")
+    await command.press("Tab")  # the one completion, and its argument hint stays in view
+    await expect(command).to_have_value("/cancel ")
+    await command.press_sequentially("too slow")
+    await expect(hints).to_have_text("/cancel [reason] cancel this job")
     await press(page.get_by_role("button", name="Cancel"))
     await expect(state).to_have_text("cancelled")
 
