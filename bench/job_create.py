@@ -6,11 +6,17 @@ sandbox), waits for the gateway, warms it up, then sends --concurrency creates a
 times, each on its own HTTP connection, and reports p50/p99/max of each request's time. The jobs
 then run (planner, critic, ...) while the next round is sent: the load of the issue.
 
+The requests come from bench/http_burst.py, a light client in its own process (pre-built request
+bytes over asyncio streams): httpx in this process cost CPU on the same cores, and this process
+also pumps every service's log as `bdg up` does.
+
 Raw limits, same servers, same concurrency, same run: a bare INSERT+COMMIT round trip from
 --concurrency clients over a pool of 16 connections, a bare JetStream publish-with-ack from
 --concurrency publishers on one connection, and the HTTP floor: the same client against uvicorn
 with an app that only answers 201 (bench/bare_http.py). On a machine whose cores are shared, the
 HTTP floor moves with the load: compare POST /jobs with it, measured minutes apart at most.
+Where the CPU went during the creates is printed per request: the gateway, the other services,
+this database's PostgreSQL backends, the client and this process (the supervisor's log pump).
 
     uv run python -m bench.job_create [--concurrency 200] [--rounds 3] [--services gateway ...]
 Uses BDG_TEST_DATABASE_URL / BDG_TEST_NATS_URL (defaults: this machine's servers).
@@ -21,8 +27,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
+import resource
 import secrets
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +42,7 @@ import httpx
 import jwt
 import nats
 import psutil
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 from rich.console import Console
 
@@ -165,12 +175,21 @@ async def services(
         log.close()
 
 
-async def creates(http: httpx.AsyncClient, n: int) -> list[float]:
-    async def create() -> None:
-        answer = await http.post("/jobs", json={"goal": GOAL, "plan_approval": "auto"})
-        assert answer.status_code == 201, answer.text
+BODY = json.dumps({"goal": GOAL, "plan_approval": "auto"})
 
-    return await timed_together(n, create)
+
+async def burst(port: int, n: int, rounds: int, headers: list[str]) -> list[list[float]]:
+    """``rounds`` of ``n`` concurrent POST /jobs from bench/http_burst.py; each round's times."""
+    argv = ["127.0.0.1", str(port), "--concurrency", str(n), "--rounds", str(rounds)]
+    argv += ["--body", BODY] + [arg for header in headers for arg in ("--header", header)]
+    client = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.http_burst", *argv, cwd=ROOT, stdout=subprocess.PIPE
+    )
+    out, _ = await client.communicate()
+    if client.returncode != 0:
+        raise RuntimeError(f"bench.http_burst exited with {client.returncode}")
+    times: list[list[float]] = json.loads(out)
+    return times
 
 
 async def answering(http: httpx.AsyncClient, path: str) -> None:
@@ -182,31 +201,62 @@ async def answering(http: httpx.AsyncClient, path: str) -> None:
     await eventually(up, 120, f"{http.base_url} to answer")
 
 
-async def bare_http(limits: httpx.Limits, n: int, rounds: int) -> tuple[list[float], float]:
+async def bare_http(n: int, rounds: int) -> tuple[list[float], float, float]:
     """``rounds`` of ``n`` concurrent POSTs to a server that only answers (the HTTP floor);
-    their times, and the server's CPU seconds per request."""
+    their times, the server's and the client's CPU seconds per request."""
     port = free_port()
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.bare_http", str(port), cwd=ROOT
     )
     try:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=60
-        ) as http:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             await answering(http, "/")
-
-            async def post() -> None:
-                answer = await http.post("/jobs", json={"goal": GOAL, "plan_approval": "auto"})
-                assert answer.status_code == 201
-
-            await timed_together(20, post)
-            proc = psutil.Process(server.pid)
-            before = cpu_seconds([proc])
-            times = [t for _ in range(rounds) for t in await timed_together(n, post)]
-            return times, (cpu_seconds([proc]) - before) / (n * rounds)
+        await burst(port, 20, 1, [])  # warm
+        cpu = CpuMeter(lambda: [psutil.Process(server.pid)])
+        times = [t for times in await burst(port, n, rounds, []) for t in times]
+        return times, cpu.seconds() / (n * rounds), cpu.client / (n * rounds)
     finally:
         server.terminate()
         await server.wait()
+
+
+class CpuMeter:
+    """CPU seconds used since it was made by the processes ``which`` lists (looked at both
+    then and at ``seconds()``: a process that started meanwhile counts whole); ``client`` is
+    what this process's finished children (the load generator) used meanwhile."""
+
+    def __init__(self, which: Callable[[], list[psutil.Process]]) -> None:
+        self.which = which
+        self.before = self._snapshot()
+        self._children_before = _children_cpu()
+        self.client = 0.0
+
+    def _snapshot(self) -> dict[int, float]:
+        seen: dict[int, float] = {}
+        for proc in self.which():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = proc.cpu_times()
+                seen[proc.pid] = times.user + times.system
+        return seen
+
+    def seconds(self) -> float:
+        self.client = _children_cpu() - self._children_before
+        return sum(cpu - self.before.get(pid, 0.0) for pid, cpu in self._snapshot().items())
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def postgres_backends(database: str) -> list[psutil.Process]:
+    """The PostgreSQL server processes serving ``database`` (their title names it)."""
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if proc.info["name"] == "postgres" and f" {database} " in f"{cmdline} ":
+            found.append(proc)
+    return found
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -214,42 +264,54 @@ async def run(args: argparse.Namespace) -> None:
         migrate(url)
         port, secret = free_port(), secrets.token_urlsafe(32)
         claims = {"sub": "bench", "tenant": "bench", "aud": "bigdaddyg", "exp": time.time() + 3600}
-        headers = {"Authorization": f"Bearer {jwt.encode(claims, secret, algorithm='HS256')}"}
-        limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=0)
+        token = jwt.encode(claims, secret, algorithm="HS256")
+        headers = {"Authorization": f"Bearer {token}"}
         # The raw limits first, on idle servers: what the hardware gives, nothing else running.
         commits = await raw_commits(url, args.concurrency)
         publishes = await raw_publishes(args.concurrency)
-        floor, floor_cpu = await bare_http(limits, args.concurrency, args.rounds)
+        floor, floor_cpu, floor_client = await bare_http(args.concurrency, args.rounds)
         async with (
             services(url, Path(tmp), port, secret, args.services),
             httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}", headers=headers, limits=limits, timeout=60
+                base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60
             ) as http,
         ):
             await answering(http, "/healthz")
-            await creates(http, 20)  # warm: the first requests open connections, load code
+            auth = [f"Authorization: Bearer {token}"]
+            await burst(port, 20, 1, auth)  # warm: the first requests open connections, load code
             procs = services_by_name()
-            gateway = [procs["gateway"]]
-            workers = [p for name, p in procs.items() if name != "gateway"]
-            cpu_before = cpu_seconds(gateway), cpu_seconds(workers)
-            rounds = [await creates(http, args.concurrency) for _ in range(args.rounds)]
+            database = str(conninfo_to_dict(url)["dbname"])
+            meters = {
+                "gateway": CpuMeter(lambda: [procs["gateway"]]),
+                "other services": CpuMeter(lambda: [p for n, p in procs.items() if n != "gateway"]),
+                "PostgreSQL backends of this database": CpuMeter(
+                    lambda: postgres_backends(database)
+                ),
+                "this process (supervisor, log pump)": CpuMeter(lambda: [psutil.Process()]),
+            }
+            client_meter = CpuMeter(list)
+            load_before = os.getloadavg()[0]
+            rounds = await burst(port, args.concurrency, args.rounds, auth)
             requests = args.concurrency * args.rounds
-            gateway_cpu = (cpu_seconds(gateway) - cpu_before[0]) / requests
-            workers_cpu = (cpu_seconds(workers) - cpu_before[1]) / requests
+            cpu = {name: meter.seconds() / requests for name, meter in meters.items()}
+            client_meter.seconds()
+            cpu["client (bench.http_burst)"] = client_meter.client / requests
         running = "all services" if set(args.services) == set(SERVICES) else args.services
         print(f"\n{args.concurrency} concurrent requests, {running} running (recorded answers)")
         for i, times in enumerate(rounds, 1):
             report(f"POST /jobs, round {i}", times)
         report("POST /jobs, all rounds", [t for times in rounds for t in times])
-        print(f"{'gateway CPU per request':<52} {gateway_cpu * 1000:8.2f} ms")
-        print(f"{'other services CPU per request, meanwhile':<52} {workers_cpu * 1000:8.2f} ms")
+        print("CPU per request during the rounds:")
+        for name, seconds in cpu.items():
+            print(f"  {name:<50} {seconds * 1000:8.2f} ms")
         print("raw limits of the same servers, same run, same concurrency (idle servers):")
         report(f"  INSERT+COMMIT, {STORE_CONNECTIONS} connections", commits)
         report("  JetStream publish-with-ack, one connection", publishes)
         report("  HTTP floor: uvicorn answering 201, same client, all rounds", floor)
-        print(f"{'  HTTP floor: server CPU per request':<52} {floor_cpu * 1000:8.2f} ms")
+        print(f"  {'HTTP floor: server CPU per request':<50} {floor_cpu * 1000:8.2f} ms")
+        print(f"  {'HTTP floor: client CPU per request':<50} {floor_client * 1000:8.2f} ms")
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        print(f"load average: {load} on {os.cpu_count()} cores")
+        print(f"load average: {load} on {os.cpu_count()} cores (1-min {load_before:.2f} at start)")
 
 
 def main() -> None:
