@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -406,10 +407,11 @@ async def test_openapi_declares_bearer_auth(client: httpx.AsyncClient, gateway: 
     assert "201" in request_job["responses"]
 
 
-async def _listening_port(process: asyncio.subprocess.Process) -> int:
+async def _listening_port(process: asyncio.subprocess.Process, said: list[str]) -> int:
     assert process.stdout is not None
     while line := (await process.stdout.readline()).decode():
         message = json.loads(line)["msg"] if line.startswith("{") else line
+        said.append(message)
         if message.startswith("gateway listening on http://"):
             return int(message.rsplit(":", 1)[1])
     raise AssertionError(f"gateway exited with {await process.wait()}")
@@ -438,7 +440,12 @@ async def test_main_serves_until_sigterm(
         stderr=asyncio.subprocess.STDOUT,
     )
     try:
-        port = await asyncio.wait_for(_listening_port(process), 40)
+        said: list[str] = []
+        port = await asyncio.wait_for(_listening_port(process, said), 40)
+        # Start-up's objects (imports, the app's routes) are frozen out of the collector's
+        # walks before the first request (bdg_runtime.heap): well over 10,000 of them.
+        frozen = [re.fullmatch(r"gateway app built: (\d+) objects frozen", m) for m in said]
+        assert [int(m[1]) > 10_000 for m in frozen if m] == [True], said
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             assert (await http.get("/healthz")).json()["status"] == "ok"
             tenant = new_tenant()

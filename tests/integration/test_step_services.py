@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -343,6 +344,9 @@ async def test_indexer_and_auditor_start_and_stop_cleanly(
             # can end a job (bdg_auditor.handlers.ENDINGS) and to BudgetExceeded (its email).
             for name, handlers in (("indexer", 2), ("auditor", len(ENDINGS) + 1)):
                 out = procs.output(name)
-                assert f"{name} ready: {handlers} handler(s)" in out
+                ready = re.search(rf"{name} ready: (\d+) handler\(s\), (\d+) objects frozen", out)
+                assert ready, out
+                # Start-up's objects are out of the collector's walks (bdg_runtime.heap).
+                assert (int(ready[1]), int(ready[2]) > 10_000) == (handlers, True)
                 assert "sandbox: " in out
                 assert f"{name} stopped" in out

@@ -21,6 +21,7 @@ from bdg_jobs.application import JobApplication
 from bdg_jobs.migrations import migrate
 from bdg_jobs.site_reading.projection import SitesProjection
 from bdg_jobs.store import JobStore
+from bdg_runtime import heap
 from bdg_runtime.bus import (
     BusUnreachableError,
     JetStreamPublisher,
@@ -136,7 +137,8 @@ async def serve(
     if extra is not None:
         background.append(asyncio.create_task(extra(ctx, stop)))
     await declare("subscriptions", bus.start)
-    log.info("%s ready: %d handler(s)", name, len(bus.subscribers))
+    frozen = heap.settle()  # start-up is done: what it made is never collected again
+    log.info("%s ready: %d handler(s), %d objects frozen", name, len(bus.subscribers), frozen)
     try:
         await stop.wait()
     finally:
