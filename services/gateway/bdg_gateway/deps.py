@@ -56,12 +56,15 @@ async def _caller(
         ) from None
 
 
-async def _commands(gateway: Annotated[Gateway, Depends(_gateway)]) -> JobCommands:
-    return gateway.commands
+# Straight from the request, not through ``_gateway``: every dependency is solved again on every
+# request (FastAPI's cache keys, scopes, signature checks); solving them was a sixth of the
+# gateway's CPU per create (py-spy, bench/job_create.py), and this level was one of four.
+async def _commands(request: Request) -> JobCommands:
+    return gateway_of(request.app).commands
 
 
-async def _queries(gateway: Annotated[Gateway, Depends(_gateway)]) -> JobQueries:
-    return gateway.queries
+async def _queries(request: Request) -> JobQueries:
+    return gateway_of(request.app).queries
 
 
 CurrentCaller = Annotated[Caller, Depends(_caller)]
