@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bdg_cli.lighthouse import measure
+from bdg_runtime.lighthouse import measure
 from bench.lighthouse_ui import blank_page
 from tests.e2e.test_bdg_up import stop_leftovers
 from tests.ports import free_port

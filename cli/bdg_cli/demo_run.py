@@ -16,6 +16,7 @@ from bdg_cli import render
 from bdg_cli.context import Connected, caller
 from bdg_cli.jobs import Follower
 from bdg_contracts import commands as cmd
+from bdg_contracts import events as ev
 from bdg_contracts.base import Event
 from bdg_contracts.states import JobState
 from bdg_jobs.domain import Job
@@ -165,5 +166,8 @@ def summary(outcome: Outcome, console: Console) -> None:
     )
     if job.deployed_url:
         console.print(f"deployed at [bold]{job.deployed_url}[/]")
+    failed = [e for e in outcome.history if isinstance(e, ev.StepFailed)]
+    if job.state == JobState.failed and failed:  # in full: the event line shortens it
+        console.print(f"[bold red]failed:[/] {failed[-1].reason}", highlight=False)
     if outcome.reason:
         console.print(f"[bold red]{outcome.reason}[/]")

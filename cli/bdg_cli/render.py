@@ -150,6 +150,12 @@ def _(event: ev.ReviewCompleted) -> str:
 
 
 @summary.register
+def _(event: ev.PreviewMeasured) -> str:
+    verdict = "below" if event.below_bar() else "passed"
+    return f"Lighthouse {event.line()} ({verdict} the bar {event.bar}) at {event.url}"
+
+
+@summary.register
 def _(event: ev.DeployAwaitingApproval) -> str:
     preview = f": {_first_line(event.preview, 50)}" if event.preview else ""
     digest = f" [{event.digest}]" if event.digest else ""

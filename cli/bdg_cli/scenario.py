@@ -15,6 +15,7 @@ so their prompts (and the recorded answers' hashes) do not depend on how far ind
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
@@ -27,16 +28,24 @@ from bdg_cli.context import USER_ERRORS, Connected, caller, connected
 from bdg_cli.demo_repo import EXAMPLES, make_demo_repo
 from bdg_cli.demo_run import Outcome, Run, abandon, interrupt, run_job, summary
 from bdg_cli.init import LEFT_OUT, TEMPLATES
-from bdg_cli.lighthouse import BAR, LighthouseError, Scores, ensure_installed, measure
 from bdg_cli.live_stack import LiveBounds, LiveStack, live_stack, running_services
 from bdg_cli.own_sandbox import default_roots
 from bdg_cli.scenario_artifacts import keep
 from bdg_cli.up import default_commands
 from bdg_cli.web_sign_in import sign_in_env
 from bdg_contracts import commands as cmd
+from bdg_contracts import events as ev
 from bdg_contracts import release_events as rv
 from bdg_contracts.states import JobState
 from bdg_jobs.site_commands import SiteCommands, SiteNotFoundError
+from bdg_runtime.lighthouse import (
+    BAR,
+    LighthouseError,
+    Scores,
+    ensure_installed,
+    measure,
+    reports_dir,
+)
 from bdg_runtime.settings import Settings
 
 GOAL = "Create a React PWA that stores notes in IndexedDB and works offline"
@@ -87,8 +96,11 @@ def run_scenario(home: Path | None, scenario: Scenario, console: Console) -> int
         repo = home_dir / "demo-repos" / STARTER.name
         commit = make_demo_repo(STARTER, repo, LEFT_OUT)
         say(f"repository {repo} (agent-starter at {commit[:12]})")
+        # The deployer measures the preview before it offers the deploy: Lighthouse first.
+        ensure_installed(say)
         with live_stack(settings, BOUNDS, default_roots(settings), say) as stack:
             stack.env.update(sign_in_env(stack.settings, say))
+            stack.env.setdefault("BDG_PREVIEW_MIN_SCORE", str(BAR))
             # The tester's screenshots, where the gateway serves them from and the run keeps.
             stack.env.setdefault("BDG_TEST_ARTIFACTS_DIR", str(home_dir / "artifacts" / "tests"))
             gateway = f"http://127.0.0.1:{settings.gateway_port}"
@@ -105,7 +117,7 @@ def run_scenario(home: Path | None, scenario: Scenario, console: Console) -> int
     except USER_ERRORS as error:
         console.print(f"[bold red]error:[/] {error}")
         return 1
-    except ScenarioError as error:
+    except (ScenarioError, LighthouseError) as error:
         console.print(f"[bold red]error:[/] {error}")
         return 1
     finally:
@@ -127,11 +139,14 @@ async def _scenario(stack: LiveStack, request: cmd.RequestJob, run: Run) -> int:
             outcome = flow.result() if flow.done() else await abandon(flow, conn, run, stopped)
             preview = await preview_url(conn, outcome, request.repo)
         summary(outcome, console)
-        if outcome.job is None or outcome.job.state != JobState.done:
-            return 1
-        # Measured while the edge still serves the preview.
-        scores = await asyncio.to_thread(_measured, preview, console)
         home = stack.settings.bdg_home.expanduser().resolve()
+        gate = gate_scores(outcome, home)
+        if outcome.job is None or outcome.job.state != JobState.done:
+            if gate is not None:
+                _print_scores(gate, console)
+            return 1
+        # The deployer's, before the approval; else measured while the edge serves the preview.
+        scores = gate or await asyncio.to_thread(_measured, preview, console)
         screenshots = Path(stack.env["BDG_TEST_ARTIFACTS_DIR"])
         kept = keep(outcome, home / "scenario" / str(outcome.job.job_id), screenshots, scores)
         console.print(f"[bold]kept[/] {', '.join(str(p) for p in kept)}")
@@ -168,6 +183,23 @@ async def preview_url(conn: Connected, outcome: Outcome, repo: str) -> str | Non
     return site.releases[ours[-1]].preview_url if ours else None
 
 
+def gate_scores(outcome: Outcome, home: Path) -> Scores | None:
+    """The scores the deployer measured the job's preview with before offering the deploy
+    (``PreviewMeasured``), with the report it kept; None when it did not measure."""
+    measured = [e for e in outcome.history if isinstance(e, ev.PreviewMeasured)]
+    if not measured:
+        return None
+    last = measured[-1]
+    kept = reports_dir(home) / f"{last.release}.json"
+    report = json.loads(kept.read_text()) if kept.is_file() else {}
+    return Scores(last.url, dict(last.scores), report)
+
+
+def _print_scores(scores: Scores, console: Console) -> None:
+    colour = "red" if scores.below_bar() else "green"
+    console.print(f"[bold {colour}]Lighthouse[/] {scores.line()} (each must be >= {BAR})")
+
+
 def _measured(preview: str | None, console: Console) -> Scores | None:
     """The preview's Lighthouse scores, printed; None when there is nothing to measure or
     Lighthouse could not."""
@@ -181,6 +213,5 @@ def _measured(preview: str | None, console: Console) -> Scores | None:
     except LighthouseError as error:
         console.print(f"[bold red]Lighthouse:[/] {error}")
         return None
-    colour = "red" if scores.below_bar() else "green"
-    console.print(f"[bold {colour}]Lighthouse[/] {scores.line()} (each must be >= {BAR})")
+    _print_scores(scores, console)
     return scores

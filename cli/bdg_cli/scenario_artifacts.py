@@ -10,8 +10,8 @@ import shutil
 from pathlib import Path
 
 from bdg_cli.demo_run import Outcome
-from bdg_cli.lighthouse import Scores
 from bdg_contracts import events as ev
+from bdg_runtime.lighthouse import Scores
 
 
 def keep(outcome: Outcome, folder: Path, screenshots: Path, scores: Scores | None) -> list[Path]:

@@ -84,6 +84,10 @@ COMMANDS: dict[str, tuple[Callable[[Job], None], set[JobState]]] = {
     "complete_review": (lambda j: j.complete_review(CAUSE, True, 8, ""), {S.reviewing}),
     # Needs an approving review first: no canonical state has one pending.
     "await_deploy_approval": (lambda j: j.await_deploy_approval(CAUSE, "t"), set()),
+    "measure_preview": (
+        lambda j: j.measure_preview(CAUSE, "r-1", "http://r-1.s.localhost/", {"seo": 95}, 90),
+        set(),  # also needs an approving review first
+    ),
     "approve_deploy": (lambda j: j.approve_deploy(CAUSE, "bob"), {S.awaiting_deploy_approval}),
     "deploy": (lambda j: j.deploy(CAUSE, "https://x.example"), {S.deploying}),
     "promote_canary": (lambda j: j.promote_canary(CAUSE), set()),

@@ -1,4 +1,5 @@
-"""`bdg demo` installs Lighthouse itself when web/ has no node_modules (cli/bdg_cli/lighthouse.py).
+"""`bdg demo` installs Lighthouse itself when web/ has no node_modules
+(libs/runtime/bdg_runtime/lighthouse.py).
 
 Real npm on a package of our own in a temporary folder: one with no dependencies installs
 quickly and offline, so the test sees npm ci run and then fail to find Lighthouse; a package
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bdg_cli.lighthouse import LighthouseError, ensure_installed
+from bdg_runtime.lighthouse import LighthouseError, ensure_installed
 
 
 def package(web: Path, lock: bool = True) -> Path:

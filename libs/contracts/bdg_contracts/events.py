@@ -192,6 +192,23 @@ class ReviewCompleted(Event):
     notes: str = ""
 
 
+class PreviewMeasured(Event):
+    """The deployer's Lighthouse scores of the job's preview release (no production traffic),
+    measured before the deploy is offered for approval; a category below ``bar`` ends the job
+    there (the operator's ``BDG_PREVIEW_MIN_SCORE``)."""
+
+    release: str = Field(min_length=1)
+    url: str = Field(min_length=1)
+    scores: dict[str, int] = Field(description="category -> 0..100")
+    bar: int = Field(ge=0, le=100)
+
+    def below_bar(self) -> dict[str, int]:
+        return {c: s for c, s in self.scores.items() if s < self.bar}
+
+    def line(self) -> str:
+        return ", ".join(f"{c} {s}" for c, s in self.scores.items())
+
+
 APPROVAL_DIGEST = r"^sha256:[0-9a-f]{64}$"
 
 

@@ -79,6 +79,29 @@ class WorkDecisions(ControlDecisions):
             ev.DeployAwaitingApproval, cause, target=target, preview=preview, digest=digest
         )
 
+    def measure_preview(
+        self, cause: Cause, release: str, url: str, scores: dict[str, int], bar: int
+    ) -> bool:
+        """Record the preview's Lighthouse scores; a category below ``bar`` ends the job here
+        with the scores named (the deploy is never offered). True when every score passed."""
+        if not self.review_approved:
+            raise IllegalTransitionError("cannot measure a preview before an approving review")
+        measured = self._append(
+            ev.PreviewMeasured, cause, release=release, url=url, scores=scores, bar=bar
+        )
+        below = measured.below_bar()
+        if below:
+            failing = ", ".join(f"{c} {s}" for c, s in below.items())
+            self.fail_step(
+                cause,
+                Step.reviewing,
+                cause.producer,
+                f"the preview {url} failed Lighthouse: {failing} (each must be >= {bar}; "
+                f"all: {measured.line()}): the deploy was not offered for approval",
+                measured.version,
+            )
+        return not below
+
     def approve_deploy(self, cause: Cause, approved_by: str, digest: str | None = None) -> None:
         """``digest``: the one the approver reviewed; it must be the one asked for. None (a
         client from before digests) approves the one asked for: while a job awaits approval

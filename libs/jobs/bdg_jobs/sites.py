@@ -247,6 +247,18 @@ class Site(Aggregate):
             if self.builds[release.build].source_job == job_id
         ]
 
+    def preview_of_job(self, job_id: UUID, build: str) -> str | None:
+        """The job's release of ``build`` that never had traffic: the preview made before its
+        deploy approval, which the deploy rolls out. None when there is none (or it served)."""
+        canary = self.canary.release if self.canary else None
+        served = {self.stable, canary, *self.promoted, *self.rolled_back}
+        waiting = [
+            name
+            for name in self.releases_of_job(job_id)
+            if self.releases[name].build == build and name not in served
+        ]
+        return waiting[-1] if waiting else None
+
     # -- checks -----------------------------------------------------------------------------
     def _running_build(self, build: str) -> Build:
         found = self.builds.get(build)

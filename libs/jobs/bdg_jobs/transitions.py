@@ -35,6 +35,7 @@ ALLOWED: dict[type[Event], frozenset[JobState]] = {
     ev.TestsPassed: frozenset({S.testing}),
     ev.TestsFailed: frozenset({S.testing}),
     ev.ReviewCompleted: frozenset({S.reviewing}),
+    ev.PreviewMeasured: frozenset({S.reviewing}),
     ev.DeployAwaitingApproval: frozenset({S.reviewing}),
     ev.DeployApproved: frozenset({S.awaiting_deploy_approval}),
     ev.Deployed: frozenset({S.deploying}),

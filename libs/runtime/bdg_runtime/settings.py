@@ -104,6 +104,13 @@ class Settings(BaseSettings):
         description="where a cloud canary's pages post their beacon (the edge's /_bdg/collect as"
         " browsers reach it); unset: BDG_EDGE_URL + /_bdg/collect",
     )
+    bdg_preview_min_score: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="the deployer measures a site job's preview release with Lighthouse before "
+        "offering the deploy for approval; a category below this ends the job; unset: no gate",
+    )
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
     jwt_algorithm: str = Field(default="HS256", pattern="^(HS256|RS256|EdDSA)$")

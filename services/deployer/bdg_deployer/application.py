@@ -2,7 +2,9 @@
 
 The approval names a digest of what was shown (``approval_digest``); before publishing, the
 digest of what would be published is computed again, and a difference fails the step with both
-digests named: nothing unapproved goes out.
+digests named: nothing unapproved goes out. When the provider measured the preview release
+(``Release.measured``), the scores are recorded first, and a score below the operator's bar
+ends the job there: the deploy is never offered.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from bdg_contracts.base import Event
 from bdg_contracts.states import JobState
 from bdg_deployer.adapters import AbstractDeployProvider
 from bdg_deployer.domain import Deployment, DeployTask, approval_digest, change_of
+from bdg_jobs.aggregate import Cause
 from bdg_jobs.domain import Job
 from bdg_runtime.reactions import Delivery, StepError
 
@@ -47,11 +50,16 @@ class Deploying:
         digest = release.digest
         if digest is None:
             digest = approval_digest(task.change, release.artifact)
-        await delivery.react(
-            lambda job, cause: job.await_deploy_approval(
-                cause, release.target, release.preview, digest
-            )
-        )
+        measured = release.measured
+
+        def decide(job: Job, cause: Cause) -> None:
+            if measured is not None:  # the preview's scores first: below the bar, no approval
+                m = measured
+                if not job.measure_preview(cause, m.release, m.url, dict(m.scores), m.bar):
+                    return
+            job.await_deploy_approval(cause, release.target, release.preview, digest)
+
+        await delivery.react(decide)
 
     async def deploy(self, delivery: Delivery[ev.DeployApproved]) -> None:
         job = await delivery.job_to_work_on(JobState.deploying)

@@ -46,6 +46,17 @@ class DeployTask:
 
 
 @dataclass(frozen=True)
+class Measured:
+    """The preview release's Lighthouse scores (category -> 0..100) against the operator's bar:
+    what the job records before its deploy is offered, or instead of it."""
+
+    release: str
+    url: str
+    scores: dict[str, int]
+    bar: int
+
+
+@dataclass(frozen=True)
 class Release:
     """What a human approves: where it goes and what it will look like."""
 
@@ -53,6 +64,7 @@ class Release:
     preview: str = ""
     artifact: str | None = None  # the built artifact's manifest digest (a site), else None
     digest: str | None = None  # from a record ("" before digests); None: approval_digest
+    measured: Measured | None = None  # the preview's scores, when the operator gates on them
 
 
 @dataclass(frozen=True)

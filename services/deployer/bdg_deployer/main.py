@@ -28,6 +28,7 @@ from bdg_deployer.edge.main import state_paths
 from bdg_deployer.edge_client import EdgeClient
 from bdg_deployer.git_branch import GitBranchDeployer
 from bdg_deployer.handlers import DeployerHandlers
+from bdg_deployer.preview_check import LighthouseCheck
 from bdg_deployer.providers.base import ProviderConfigError
 from bdg_deployer.providers.choose import ProviderChoice, default_provider
 from bdg_deployer.providers.local import LocalEdge
@@ -42,6 +43,7 @@ from bdg_jobs.site_commands import SiteCommands
 from bdg_runtime import service
 from bdg_runtime.answers import Answers, answers_or_exit, report
 from bdg_runtime.job_replay import ReplaySources
+from bdg_runtime.lighthouse import LIGHTHOUSE, reports_dir
 from bdg_runtime.reactions import AnyReaction
 from bdg_runtime.settings import Settings
 from bdg_sandbox.client import SandboxClient
@@ -123,7 +125,23 @@ def site_handlers(ctx: service.ServiceContext, hosts: GitHosts | None = None) ->
     except ValueError as error:
         raise service.ConfigurationError(f"AGENT_SANDBOX_ENDPOINT: {error}") from error
     branch = GitBranchDeployer(clones_dir(ctx.settings), hosts)
-    return DeployerHandlers(Deploying(SiteDeployer(branch, SandboxBuilder(client), releasing(ctx))))
+    sites = SiteDeployer(
+        branch, SandboxBuilder(client), releasing(ctx), preview_check(ctx.settings)
+    )
+    return DeployerHandlers(Deploying(sites))
+
+
+def preview_check(settings: Settings) -> LighthouseCheck | None:
+    """``BDG_PREVIEW_MIN_SCORE``: Lighthouse on each site job's preview before its deploy is
+    offered (Lighthouse must be installed: checked at the start, not at a job's deploy)."""
+    bar = settings.bdg_preview_min_score
+    if bar is None:
+        return None
+    if not LIGHTHOUSE.is_file():
+        raise service.ConfigurationError(
+            f"BDG_PREVIEW_MIN_SCORE={bar} needs Lighthouse ({LIGHTHOUSE}): run `npm ci` in web/"
+        )
+    return LighthouseCheck(bar, reports_dir(settings.bdg_home))
 
 
 def replay_reactions(sources: ReplaySources) -> list[AnyReaction]:
@@ -156,6 +174,8 @@ def run() -> None:
         default_provider()  # an unknown BDG_DEPLOY_PROVIDER stops the start, not a deploy
         load_key(settings.bdg_home)  # so does a bad BDG_CREDENTIALS_KEY
         canary_settings(os.environ)  # and bad canary stages or threshold
+        if sites and not answers.source:
+            preview_check(settings)  # and a preview gate with no Lighthouse to measure
     except (
         service.ConfigurationError,
         ProviderConfigError,

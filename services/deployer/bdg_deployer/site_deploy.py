@@ -6,9 +6,11 @@ repository that is no site (a library, a CLI) that is the deploy, and the job sa
 (``detect_site`` on the delivered commit) is built in sandboxd, recorded in the site aggregate,
 released at its preview URL and rolled out; the canary watch (``canary_watch.py``) decides the
 rest. The site is built before the deploy is approved, so the approval's digest covers the
-artifact; the deploy releases that build. The provider is checked before the build: an unknown
-one or missing credentials fail the step with nothing built. A failed build or a refused
-release fails the step with what went wrong.
+artifact; the deploy releases that build. With the operator's preview gate
+(``BDG_PREVIEW_MIN_SCORE``) the build is released before the approval too, with no traffic, and
+measured at its preview URL (``preview_check.py``); the deploy rolls out that release. The
+provider is checked before the build: an unknown one or missing credentials fail the step with
+nothing built. A failed build or a refused release fails the step with what went wrong.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from bdg_contracts import release_events as rv
 from bdg_deployer.adapters import AbstractDeployProvider
 from bdg_deployer.build.detect import BuildDetectionError, BuildPlan, detect_site
 from bdg_deployer.build.sandboxed import SandboxBuilder, Source
-from bdg_deployer.domain import Deployment, DeployTask, Release, approval_digest
+from bdg_deployer.domain import Deployment, DeployTask, Measured, Release, approval_digest
 from bdg_deployer.git_branch import GitBranchDeployer
+from bdg_deployer.preview_check import AbstractPreviewCheck
 from bdg_deployer.providers.local import LocalEdge
 from bdg_deployer.releasing import ReleaseRefusedError, Releasing
 from bdg_deployer.site_routes import production_url, site_label
@@ -54,10 +57,12 @@ class SiteDeployer(AbstractDeployProvider):
     branch: GitBranchDeployer
     builder: SandboxBuilder
     releasing: Releasing
+    preview_check: AbstractPreviewCheck | None = None  # the operator's gate; None: no gate
 
     async def prepare(self, task: DeployTask) -> Release:
         """The branch to be, and for a site its build: the approver is shown the artifact,
-        and the approval's digest covers its manifest."""
+        and the approval's digest covers its manifest. With a preview check, the build is
+        released first (a release with no traffic, served at its preview URL) and measured."""
         shown = await self.branch.prepare(task)
         plan = await self._site_plan(task)
         if plan is None:
@@ -68,7 +73,29 @@ class SiteDeployer(AbstractDeployProvider):
             f"{shown.preview}; site build {built.name} ({plan.command}): {built.files} file(s), "
             f"{built.size} bytes, manifest sha256:{built.digest}"
         )
-        return Release(shown.target, preview, artifact=built.digest)
+        if self.preview_check is None:
+            return Release(shown.target, preview, artifact=built.digest)
+        measured = await self._measure(task, built, self.preview_check)
+        scores = ", ".join(f"{c} {s}" for c, s in measured.scores.items())
+        preview += f"; preview {measured.url}: Lighthouse {scores}"
+        return Release(shown.target, preview, artifact=built.digest, measured=measured)
+
+    async def _measure(
+        self, task: DeployTask, built: Build, check: AbstractPreviewCheck
+    ) -> Measured:
+        """The job's preview release of ``built`` (made now unless a redelivery finds it),
+        measured at its preview URL."""
+        tenant, site_id = task.tenant_id, rv.site_id(task.tenant_id, _repo(task), TARGET)
+        site = await self.releasing.sites.get(tenant, site_id)
+        release = site.preview_of_job(task.job_id, built.name)
+        if release is None:
+            try:
+                release = await self.releasing.release(tenant, site_id, built.name)
+            except ReleaseRefusedError as error:
+                raise SiteBuildError(str(error)) from error
+            site = await self.releasing.sites.get(tenant, site_id)
+        url = site.releases[release].preview_url
+        return Measured(release, url, await check.scores(release, url), check.bar)
 
     async def publishing_digest(self, task: DeployTask) -> str:
         built = await self._job_build(task)
@@ -104,12 +131,14 @@ class SiteDeployer(AbstractDeployProvider):
             built = await self._build(task, plan)
         tenant, site_id = task.tenant_id, rv.site_id(task.tenant_id, _repo(task), TARGET)
         site = await self.releasing.sites.get(tenant, site_id)
-        if site.releases_of_job(task.job_id):  # a redelivery after a crash: released already
-            return await self._deployment(tenant, site_id, delivered, task)
-        try:
-            release = await self.releasing.release(tenant, site_id, built.name)
-        except ReleaseRefusedError as error:
-            raise SiteBuildError(str(error)) from error
+        release = site.preview_of_job(task.job_id, built.name)  # measured before the approval
+        if release is None:
+            if site.releases_of_job(task.job_id):  # a redelivery after a crash: rolled out
+                return await self._deployment(tenant, site_id, delivered, task)
+            try:
+                release = await self.releasing.release(tenant, site_id, built.name)
+            except ReleaseRefusedError as error:
+                raise SiteBuildError(str(error)) from error
         await self.releasing.roll_out(tenant, site_id, release)
         return await self._deployment(tenant, site_id, delivered, task)
 

@@ -2,7 +2,10 @@
 `npm ci` in web/) in Debian's Chromium (CHROME_PATH, default /usr/bin/chromium), mobile preset.
 
 Lighthouse 12 has no PWA category: the scenario's installability checks are the tester's
-browser check. Each of the four categories here must reach ``BAR``.
+browser check. Each of the four categories here must reach ``BAR`` in the scenario; the
+deployer measures a job's preview release with it before the deploy approval when the operator
+sets ``BDG_PREVIEW_MIN_SCORE`` (``bdg demo`` sets it to ``BAR``). A library, so the CLI and the
+deployer share it.
 """
 
 from __future__ import annotations
@@ -15,11 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]  # the checkout: web/ holds the npm package
 LIGHTHOUSE = ROOT / "web" / "node_modules" / "lighthouse" / "cli" / "index.js"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 BAR = 90
 FLAGS = "--headless --no-sandbox --disable-gpu --no-first-run"
+
+
+def reports_dir(bdg_home: Path) -> Path:
+    """Where the deployer keeps the report of each preview it measured (``<release>.json``)."""
+    return bdg_home.expanduser().resolve() / "artifacts" / "lighthouse"
 
 
 class LighthouseError(RuntimeError):
