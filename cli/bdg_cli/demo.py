@@ -24,7 +24,7 @@ from bdg_cli.context import USER_ERRORS, connected, fail
 from bdg_cli.demo_run import Run, abandon, interrupt, run_job, summary
 from bdg_cli.live_demo import LiveJob
 from bdg_cli.live_demo import live as run_live
-from bdg_cli.live_stack import LiveBounds
+from bdg_cli.live_stack import LiveBounds, home_of_this_process
 from bdg_cli.procs import Supervisor
 from bdg_cli.scenario import Scenario, run_scenario
 from bdg_cli.up import default_commands
@@ -135,9 +135,14 @@ def child_env(settings: Settings, database_url: str, nats_url: str) -> dict[str,
 
 def demo(home: Path | None, gated: bool, timeout: float, console: Console) -> int:
     settings = Settings() if home is None else Settings(bdg_home=home)
+    resolved = settings.bdg_home.expanduser().resolve()
+    settings = settings.model_copy(update={"bdg_home": resolved})
     # Until the supervisor owns the signals, a SIGTERM must still unwind and stop the stack.
     previous = signal.signal(signal.SIGTERM, interrupt)
     stack, started = None, time.monotonic()
+    # This process seals the job's personal fields too: with the services' master key under
+    # the home, never a .bdg/master.key made in the current directory.
+    undo_home = home_of_this_process(resolved)
     try:
         database_url, nats_url, stack = resolve_urls(settings)
         where = f"embedded under {settings.bdg_home}" if stack else "configured"
@@ -159,6 +164,7 @@ def demo(home: Path | None, gated: bool, timeout: float, console: Console) -> in
             console.print("stopping the embedded stack")
             stack.stop()
         signal.signal(signal.SIGTERM, previous)
+        undo_home()
         console.print(f"demo took {time.monotonic() - started:.1f} s")
 
 

@@ -61,6 +61,7 @@ class Demo:
     home: Path
     lines: list[str] = field(default_factory=list)
     proc: asyncio.subprocess.Process | None = None
+    cwd: Path = ROOT
 
     async def start(self, *args: str) -> None:
         self.proc = await asyncio.create_subprocess_exec(
@@ -73,7 +74,7 @@ class Demo:
             str(self.home),
             *args,
             env=self.env,
-            cwd=ROOT,
+            cwd=self.cwd,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
@@ -175,6 +176,23 @@ async def test_demo_runs_the_reference_job_and_leaves_nothing_behind(
     pids = demo.service_pids()
     assert len(pids) == len(SERVICES), demo.output()
     assert not leftovers(pids, namespace), demo.output()
+
+
+@pytest.mark.timeout(180)
+async def test_the_master_key_goes_under_the_home_never_the_current_directory(
+    demo: Demo, tmp_path: Path
+) -> None:
+    """No BDG_MASTER_KEY: the key is a file, made by whichever process seals first. The demo
+    run from another directory with --home must leave nothing there."""
+    demo.env.pop("BDG_MASTER_KEY", None)
+    demo.env.pop("BDG_HOME", None)
+    demo.cwd = tmp_path / "elsewhere"
+    demo.cwd.mkdir()
+    await demo.start("--timeout", "120")
+    assert await demo.finish() == 0, demo.output()
+    assert "done after 23 events" in demo.output()  # personal fields sealed and read back
+    assert list(demo.cwd.iterdir()) == [], demo.output()
+    assert (demo.home / "master.key").is_file()
 
 
 @pytest.mark.timeout(180)

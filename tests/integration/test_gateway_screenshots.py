@@ -1,10 +1,12 @@
 """The browser checks' screenshots through the gateway, on real PostgreSQL: a job's own PNG,
 its digest in the attempts, and the refusals (a digest the job does not name, another tenant's
-job, a file that is gone or altered, a name that is no digest)."""
+job, a file that is gone or altered, a name that is no digest); and the link an issue comment
+gives to it."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from uuid import UUID
@@ -14,6 +16,7 @@ import pytest
 
 from bdg_contracts import events as ev
 from bdg_gateway.app import create_app
+from bdg_gateway.issue_comments import comment_for
 from bdg_jobs.domain import Cause, Job
 from tests.gateway_stack import Keys, Stack, new_tenant
 from tests.integration.gateway_calls import create
@@ -93,3 +96,23 @@ async def test_refusals(http: httpx.AsyncClient, keys: Keys, stack: Stack, folde
     (folder / f"{DIGEST}.png").unlink()
     gone = await http.get(f"/jobs/{job_id}/screenshots/{DIGEST}", headers=headers)
     assert gone.status_code == 404
+
+
+async def test_the_issue_comment_links_the_screenshot_its_tenant_alone_can_fetch(
+    http: httpx.AsyncClient, keys: Keys, stack: Stack
+) -> None:
+    tenant = new_tenant()
+    job_id = await a_tested_job(http, keys, stack, tenant)
+    [passed] = [e for e in stack.store.history(UUID(job_id)) if isinstance(e, ev.TestsPassed)]
+    comment = comment_for(passed, str(http.base_url))
+    assert comment is not None
+    link = re.search(r"\[screenshot\]\((\S+)\)", comment)
+    assert link is not None, comment
+    assert link[1] == f"http://gateway/jobs/{job_id}/screenshots/{DIGEST}"
+    assert f"[job's page](http://gateway/app/jobs/{job_id})" in comment
+    own = await http.get(link[1], headers=keys.headers(tenant))
+    assert own.status_code == 200, own.text
+    assert own.content == PNG
+    other = await http.get(link[1], headers=keys.headers(new_tenant()))
+    assert other.status_code == 404
+    assert other.content != PNG

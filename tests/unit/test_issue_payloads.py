@@ -126,6 +126,13 @@ def test_the_comment_each_event_earns() -> None:
     assert comment.endswith(
         f"browser check of dist passed (screenshot: `/jobs/{shown.job_id}/screenshots/{'b' * 64}`)"
     )
+    linked = comment_for(shown, "https://bdg.example/")
+    assert linked is not None
+    assert linked.endswith(
+        f"browser check of dist passed ([screenshot](https://bdg.example/jobs/{shown.job_id}/"
+        f"screenshots/{'b' * 64}), shown on the [job's page]"
+        f"(https://bdg.example/app/jobs/{shown.job_id}))"
+    )
     waiting = comment_for(
         _event(ev.DeployAwaitingApproval, target="production", preview="http://p")
     )

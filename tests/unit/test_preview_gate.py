@@ -31,7 +31,8 @@ def test_scores_at_the_bar_are_recorded_and_the_deploy_is_offered() -> None:
     job.await_deploy_approval(CAUSE, "production", URL)
     measured, asked = job.collect()
     assert isinstance(measured, ev.PreviewMeasured)
-    assert measured.scores["performance"] == 90 and measured.bar == 90
+    assert measured.scores["performance"] == 90
+    assert measured.bar == 90
     assert isinstance(asked, ev.DeployAwaitingApproval)
     assert job.state == JobState.awaiting_deploy_approval
 

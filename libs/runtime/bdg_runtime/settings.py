@@ -111,6 +111,11 @@ class Settings(BaseSettings):
         description="the deployer measures a site job's preview release with Lighthouse before "
         "offering the deploy for approval; a category below this ends the job; unset: no gate",
     )
+    bdg_public_url: str = Field(
+        default="",
+        description="the gateway's address as people reach it, for the links in issue "
+        "comments (the screenshot, the job's page); unset: http://GATEWAY_HOST:GATEWAY_PORT",
+    )
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
     jwt_algorithm: str = Field(default="HS256", pattern="^(HS256|RS256|EdDSA)$")

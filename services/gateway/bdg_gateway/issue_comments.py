@@ -48,8 +48,15 @@ def _tail(text: str, limit: int) -> str:
     return text if len(text) <= limit else "…" + text[-limit:]
 
 
-def comment_for(event: Event) -> str | None:
-    """The comment an event earns on its issue, or None."""
+def screenshot_url(public_url: str, event: ev.TestsPassed | ev.TestsFailed) -> str:
+    """Where the gateway serves the test run's screenshot (to the job's tenant only; another
+    tenant gets 404): absolute under ``public_url``, else the gateway's own path."""
+    return f"{public_url.rstrip('/')}/jobs/{event.job_id}/screenshots/{event.results.screenshot}"
+
+
+def comment_for(event: Event, public_url: str = "") -> str | None:
+    """The comment an event earns on its issue, or None. ``public_url``: the gateway's address
+    as people reach it (``BDG_PUBLIC_URL``), so the links in the comment open."""
     body: str | None = None
     if isinstance(event, ev.PlanReady):
         body = f"**BigDaddyG: the plan is ready**\n\n{event.plan_markdown}"
@@ -61,8 +68,12 @@ def comment_for(event: Event) -> str | None:
             f"**BigDaddyG: tests {verdict}** (attempt {event.attempt}): "
             f"{r.total - r.failed} of {r.total} passed{coverage}"
         )
-        if r.browser:  # the screenshot by the gateway's path: no public URL is configured yet
-            shot = f" (screenshot: `/jobs/{event.job_id}/screenshots/{r.screenshot}`)"
+        if r.browser and r.screenshot and public_url:
+            page = f"{public_url.rstrip('/')}/app/jobs/{event.job_id}"
+            shot = f"[screenshot]({screenshot_url(public_url, event)})"
+            body += f"\n\n{r.browser} ({shot}, shown on the [job's page]({page}))"
+        elif r.browser:  # no public address known: the gateway's path
+            shot = f" (screenshot: `{screenshot_url('', event)}`)"
             body += f"\n\n{r.browser}{shot if r.screenshot else ''}"
         if isinstance(event, ev.TestsFailed) and event.analysis:
             body += f"\n\n{event.analysis}"
@@ -128,13 +139,14 @@ def reactions(
     links: IssueJobs,
     client: httpx.AsyncClient,
     max_deliver: int,
+    public_url: str = "",
 ) -> Sequence[AnyReaction]:
     """One reaction per commented event class; none when no tenant configured issues."""
     if not triggers.tenants:
         return []
 
     async def comment(event: Event) -> None:
-        body = comment_for(event)
+        body = comment_for(event, public_url)
         link = await links.linked(event.job_id)
         if body is None or link is None:
             return

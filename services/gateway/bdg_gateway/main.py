@@ -71,7 +71,9 @@ def issue_reactions(triggers: IssueTriggers, ctx: service.ServiceContext) -> Seq
     """Comments on the issues that started jobs (``issue_comments`` says why here)."""
     client = httpx.AsyncClient(timeout=issue_comments.POST_TIMEOUT_SECONDS)
     links = IssueJobs(ctx.database_url)
-    return issue_comments.reactions(triggers, links, client, ctx.settings.bdg_max_deliver)
+    settings = ctx.settings
+    public = settings.bdg_public_url or f"http://{settings.gateway_host}:{settings.gateway_port}"
+    return issue_comments.reactions(triggers, links, client, settings.bdg_max_deliver, public)
 
 
 def deploy_key(settings: Settings) -> bytes:
