@@ -7,7 +7,8 @@ in the artifacts folder and named in the results.
 Tiny built sites (what a Vite build leaves in dist/) are written into a fresh workspace; the
 check serves them on the sandbox's loopback (no network) and drives Chromium over its DevTools
 pipe. A good page passes with a PNG screenshot; a page that throws fails naming the error; the
-PWA check passes an offline-capable app and fails one whose service worker caches nothing.
+PWA check passes an offline-capable app and fails one whose service worker caches nothing, one
+whose worker throws, and an app that never renders although its static HTML shows offline.
 """
 
 from __future__ import annotations
@@ -63,6 +64,26 @@ self.addEventListener("install", () => self.skipWaiting());
 self.addEventListener("activate", e => e.waitUntil(self.clients.claim()));
 self.addEventListener("fetch", e => e.respondWith(fetch(e.request)));
 """
+
+# An app as Vite builds one: the HTML shows a heading before the module script replaces it.
+APP_PAGE = (
+    '<!doctype html><html><head><title>Notes</title><link rel="manifest" href="app.webmanifest">'
+    '</head><body><div id="root"><h1>Notes</h1></div><script type="module" src="app.js"></script>'
+    "</body></html>"
+)
+APP_RENDERS = """
+navigator.serviceWorker.register("sw.js");
+document.getElementById("root").innerHTML = "<h1>Notes</h1><p>2 notes, kept on this device</p>";
+"""
+# Waits for something that never comes (a store that never opens): it never renders.
+APP_NEVER_RENDERS = """
+navigator.serviceWorker.register("sw.js");
+await new Promise(() => {});
+document.getElementById("root").innerHTML = "<h1>Notes</h1><p>never shown</p>";
+"""
+APP_SW = CACHING_SW.replace('"app.webmanifest"]', '"app.webmanifest", "app.js"]')
+# The worker's script throws as it starts: it never installs.
+THROWING_SW = 'throw new Error("sw: precache list is undefined");\n'
 
 
 @pytest.fixture(name="repos", scope="module")
@@ -131,6 +152,41 @@ async def test_a_service_worker_that_caches_nothing_fails_offline(client: Sandbo
     assert "PWA: with the network off the page fails" in result.report.analysis
     assert result.report.pwa is not None
     assert result.report.pwa.service_worker
+
+
+async def test_an_app_that_renders_offline_passes(client: SandboxClient) -> None:
+    files = {
+        "index.html": APP_PAGE, "app.webmanifest": MANIFEST, "sw.js": APP_SW, "app.js": APP_RENDERS,
+    }  # fmt: skip
+    result = await check_site(client, files, pwa=True)
+    assert result.passed, result.report.analysis
+
+
+async def test_an_app_that_never_renders_fails_offline_despite_its_static_html(
+    client: SandboxClient,
+) -> None:
+    """Its HTML's heading shows with the network off: that alone is not the app working."""
+    files = {
+        "index.html": APP_PAGE, "app.webmanifest": MANIFEST, "sw.js": APP_SW,
+        "app.js": APP_NEVER_RENDERS,
+    }  # fmt: skip
+    result = await check_site(client, files, pwa=True)
+    assert not result.passed
+    assert "PWA: with the network off the page fails" in result.report.analysis
+    assert "the app did not render within 10 s: only its static HTML showed ('Notes')" in (
+        result.report.analysis
+    )
+
+
+async def test_a_broken_service_worker_fails_the_offline_check_naming_it(
+    client: SandboxClient,
+) -> None:
+    files = {"index.html": PWA_PAGE, "app.webmanifest": MANIFEST, "sw.js": THROWING_SW}
+    result = await check_site(client, files, pwa=True)
+    assert not result.passed
+    analysis = result.report.analysis
+    assert "PWA: no service worker registered" in analysis
+    assert "PWA: with the network off the page fails" in analysis
 
 
 async def test_a_plain_page_fails_the_pwa_check_naming_what_is_missing(

@@ -156,6 +156,37 @@ def evaluate(browser: Browser, session: str, expression: str) -> Any:
     return result.get("result", {}).get("value")
 
 
+# The page's text without scripts and styles, whitespace folded: of the live DOM, and of the
+# HTML as served (before any script ran), so "the app rendered" is "the text is not the HTML's".
+TEXT_OF = (
+    "(root => { const b = root.cloneNode(true);"
+    " b.querySelectorAll('script, noscript, template, style').forEach(e => e.remove());"
+    " return (b.textContent || '').replace(/\\s+/g, ' ').trim(); })"
+)
+STATIC_TEXT = (
+    "fetch(location.href, {cache: 'no-store'}).then(r => r.text()).then(html =>"
+    f" {TEXT_OF}(new DOMParser().parseFromString(html, 'text/html').body"
+    " || document.createElement('body')))"
+)
+HAS_APP = "!!document.querySelector('script[src], script[type=module]')"
+RENDER_WAIT_MS = 10_000
+
+
+def rendered_text(browser: Browser, session: str, static: str | None) -> str | None:
+    """The page's text once it is not empty and, for an app (``static`` given), once it is not
+    the static HTML's any more (its scripts rendered); None if that did not come within
+    RENDER_WAIT_MS (an app that never renders is not taken for one that did)."""
+    wait = (
+        f"new Promise(done => {{ const end = Date.now() + {RENDER_WAIT_MS};"
+        f" const shown = {json.dumps(static)};"
+        f" const poll = () => {{ const text = document.body ? {TEXT_OF}(document.body) : '';"
+        " if (text && text !== shown) done(text);"
+        " else if (Date.now() > end) done(null); else setTimeout(poll, 100); }; poll(); })"
+    )
+    value = evaluate(browser, session, wait)
+    return value if isinstance(value, str) else None
+
+
 def pwa(browser: Browser, session: str, server: http.server.HTTPServer, url: str) -> dict[str, Any]:
     manifest = browser.call("Page.getAppManifest", session)
     problems = [e.get("message", "") for e in manifest.get("errors", [])]
@@ -172,15 +203,27 @@ def pwa(browser: Browser, session: str, server: http.server.HTTPServer, url: str
         browser.call("Page.reload", session)  # a worker controls the pages loaded after it
         browser.wait_for("Page.loadEventFired")
     controlled = bool(evaluate(browser, session, "!!navigator.serviceWorker?.controller"))
+    # An app's HTML may show text before its scripts run (a heading, "Loading"): offline, that
+    # text alone is no proof the app works, so its rendered content is waited for.
+    static = (
+        str(evaluate(browser, session, STATIC_TEXT) or "")
+        if evaluate(browser, session, HAS_APP)
+        else None
+    )
     server.shutdown()  # the network goes away: only the service worker can answer the reload
     server.server_close()
     browser.events.clear()
     browser.call("Page.reload", session)
     browser.wait_for("Page.loadEventFired")
-    text = evaluate(browser, session, "document.body ? document.body.innerText.length : 0")
+    text = rendered_text(browser, session, static)
     offline_errors = errors_in(browser.events)
     if evaluate(browser, session, "location.href") != url:  # Chromium's own error page
         offline_errors.append("the page did not load with the network off")
+    elif text is None and static is not None:
+        offline_errors.append(
+            f"the app did not render within {RENDER_WAIT_MS // 1000} s: only its static HTML "
+            f"showed ({static[:80]!r})"
+        )
     return {
         "manifest_url": manifest.get("url", ""),
         "manifest_errors": problems,
