@@ -26,6 +26,7 @@ from bdg_cli.live_demo import LiveJob
 from bdg_cli.live_demo import live as run_live
 from bdg_cli.live_stack import LiveBounds, home_of_this_process
 from bdg_cli.procs import Supervisor
+from bdg_cli.scenario import RECORDINGS as SCENARIO_RECORDINGS
 from bdg_cli.scenario import Scenario, run_scenario
 from bdg_cli.up import default_commands
 from bdg_contracts import commands as cmd
@@ -94,6 +95,14 @@ def register(app: typer.Typer) -> None:
                 help="ask a model (OPENAI_BASE_URL, else the offline one), not the recordings",
             ),
         ] = False,
+        recordings: Annotated[
+            Path | None,
+            typer.Option(
+                help="the scenario's recorded model answers from this file (default: "
+                "examples/pwa-scenario/recorded-calls.jsonl; heavy-page/recorded-calls.jsonl "
+                "is the job whose preview fails Lighthouse)"
+            ),
+        ] = None,
     ) -> None:
         """The scenario: agent-starter, "Create a React PWA...", every step real but the
         model's answers (recorded), the deploy approved in the web app (or --approve); with
@@ -102,10 +111,17 @@ def register(app: typer.Typer) -> None:
         if not live and not reference:
             if repo is not None or goal is not None or gated:
                 fail("--repo, --goal and --gated need --live or --reference")
-            scenario = Scenario(approve, timeout or 900, model_endpoint)
+            if recordings is not None and model_endpoint:
+                fail("--recordings answers instead of a model: not with --model-endpoint")
+            scenario = Scenario(
+                approve, timeout or 900, model_endpoint, recordings or SCENARIO_RECORDINGS
+            )
             raise typer.Exit(run_scenario(home, scenario, console))
-        if approve or model_endpoint:
-            fail("--approve and --model-endpoint are the scenario's (no --live, --reference)")
+        if approve or model_endpoint or recordings is not None:
+            fail(
+                "--approve, --model-endpoint and --recordings are the scenario's "
+                "(no --live, --reference)"
+            )
         if not live:
             if repo is not None or goal is not None:
                 fail("--repo and --goal need --live")

@@ -67,6 +67,7 @@ class Scenario:
     approve: bool  # give the deploy approval here, else wait for the click
     timeout: float
     model_endpoint: bool  # OPENAI_BASE_URL instead of the recordings
+    recordings: Path = RECORDINGS  # which recorded answers (the heavy page's: their own file)
 
 
 def model_env(scenario: Scenario, environ: dict[str, str]) -> dict[str, str]:
@@ -75,9 +76,9 @@ def model_env(scenario: Scenario, environ: dict[str, str]) -> dict[str, str]:
         if environ.get("BDG_LLM_RECORDINGS"):
             raise ScenarioError("--model-endpoint asks a model: unset BDG_LLM_RECORDINGS")
         return {}
-    if not RECORDINGS.is_file():
-        raise ScenarioError(f"no recorded model calls at {RECORDINGS}")
-    return {"BDG_LLM_RECORDINGS": str(RECORDINGS)}
+    if not scenario.recordings.is_file():
+        raise ScenarioError(f"no recorded model calls at {scenario.recordings}")
+    return {"BDG_LLM_RECORDINGS": str(scenario.recordings.resolve())}
 
 
 def run_scenario(home: Path | None, scenario: Scenario, console: Console) -> int:

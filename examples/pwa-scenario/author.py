@@ -13,6 +13,8 @@ create: the response object; with ``stream`` the ``chat.completion.chunk`` event
 ``data: [DONE]``, a usage chunk when ``stream_options.include_usage``).
 
     uv run python examples/pwa-scenario/author.py --port 8799
+    uv run python examples/pwa-scenario/author.py --port 8799 --overrides \
+        examples/pwa-scenario/heavy-page
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 CHANGE = Path(__file__).resolve().parent / "change"
+# Files that replace change/'s (``--overrides``): heavy-page/ records the job whose preview
+# fails Lighthouse (heavy-page/recorded-calls.jsonl).
+OVERRIDES: list[Path] = []
 # The order the coder writes them in: data first, then what uses it, then the tests.
 FILES = (
     "src/notes.ts",
@@ -82,7 +87,8 @@ def coder_answer(turns: int) -> dict[str, Any]:
 
 
 def _read(path: str) -> str:
-    return (CHANGE / path).read_text(encoding="utf-8")
+    found = [d / path for d in OVERRIDES if (d / path).is_file()]
+    return (found[0] if found else CHANGE / path).read_text(encoding="utf-8")
 
 
 def answer(body: dict[str, Any]) -> str:
@@ -184,7 +190,11 @@ class Author(BaseHTTPRequestHandler):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8799)
-    port = parser.parse_args().port
+    parser.add_argument("--overrides", type=Path, help="a folder of files replacing change/'s")
+    args = parser.parse_args()
+    port = args.port
+    if args.overrides is not None:
+        OVERRIDES.append(args.overrides.resolve())
     server = ThreadingHTTPServer(("127.0.0.1", port), Author)
     print(f"scripted author at http://127.0.0.1:{port}/v1", flush=True)
     server.serve_forever()

@@ -168,3 +168,41 @@ async def notes_work_offline(browser: Browser, url: str) -> None:
     await expect(page.get_by_text("Milk")).to_be_visible()
     await expect(page.get_by_role("status")).to_contain_text("Offline")
     await context.close()
+
+
+HEAVY = ROOT / "examples" / "pwa-scenario" / "heavy-page" / "recorded-calls.jsonl"
+
+
+async def test_a_heavy_preview_fails_lighthouse_and_never_reaches_the_approval(
+    workdir: Path,
+) -> None:
+    """The same job, its index.html deliberately heavy (recorded answers of their own): the
+    preview is measured before the approval, scores below 90, and the job fails there with the
+    scores; nothing asks for the deploy, nothing is deployed."""
+    home = workdir / "home"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bdg_cli.main", "demo", "--home", str(home), "--timeout", "900",
+        "--approve", "--recordings", str(HEAVY),
+        env=scenario_env(workdir), cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out = Output(proc)
+    try:
+        code = await out.rest(1100)
+    finally:
+        await kill_if_running(proc)
+    text = out.text()
+    assert code == 1, text
+    assert re.search(r"ReviewCompleted +approved", text), text
+    measured = re.search(r"PreviewMeasured +Lighthouse performance (\d+), accessibility \d+", text)
+    assert measured is not None, text
+    assert int(measured[1]) < 90, measured[0]
+    failed = re.search(r"failed: the preview (http://\S+) failed Lighthouse: (.+)", text)
+    assert failed is not None, text
+    assert f"performance {measured[1]}" in failed[2]
+    assert "the deploy was not offered for approval" in failed[2]
+    for never in ("DeployAwaitingApproval", "approving deploy", "DeployApproved", "Deployed "):
+        assert never not in text, never
+    release = failed[1].removeprefix("http://").split(".")[0]
+    report = json.loads((home / "artifacts" / "lighthouse" / f"{release}.json").read_text())
+    assert round(100 * report["categories"]["performance"]["score"]) == int(measured[1])

@@ -15,6 +15,7 @@ from bdg_llm.recorded_calls import read_recordings
 
 pytestmark = pytest.mark.timeout(30)
 AUTHOR = Path(__file__).resolve().parents[2] / "examples" / "pwa-scenario" / "author.py"
+HEAVY = AUTHOR.parent / "heavy-page" / "recorded-calls.jsonl"
 
 
 def author() -> ModuleType:
@@ -58,15 +59,51 @@ def test_the_author_answers_each_role_and_writes_one_file_a_turn() -> None:
         ask("You are something else.")
 
 
-def test_the_recordings_hold_the_files_of_change_as_they_are() -> None:
-    # Edit change/ without recording again and `bdg demo` would still deploy the old files.
-    a = author()
+def written_by(recordings: Path) -> dict[str, str]:
     written = {}
-    for call in read_recordings(RECORDINGS):
+    for call in read_recordings(recordings):
         if call.role == "coder":
             answer = json.loads(call.response)
             if answer["tool"] == "file_write":
                 written[answer["arguments"]["path"]] = answer["arguments"]["content"]
+    return written
+
+
+def test_the_recordings_hold_the_files_of_change_as_they_are() -> None:
+    # Edit change/ without recording again and `bdg demo` would still deploy the old files.
+    a = author()
+    written = written_by(RECORDINGS)
     assert set(written) == set(a.FILES)
     for path, content in written.items():
         assert content == (a.CHANGE / path).read_text(), f"{path} changed since it was recorded"
+
+
+def test_the_heavy_recordings_hold_change_with_the_heavy_index_html() -> None:
+    a = author()
+    written = written_by(HEAVY)
+    assert set(written) == set(a.FILES)
+    heavy = HEAVY.parent / "index.html"
+    assert written["index.html"] == heavy.read_text()
+    assert "Date.now() + 4000" in written["index.html"]
+    for path in set(a.FILES) - {"index.html"}:
+        assert written[path] == (a.CHANGE / path).read_text(), f"{path} changed since recorded"
+
+
+def test_the_author_answers_with_the_overriding_files() -> None:
+    a = author()
+    a.OVERRIDES.append(HEAVY.parent)
+    try:
+        assert (
+            a.coder_answer(a.FILES.index("index.html"))["arguments"]["content"]
+            == (HEAVY.parent / "index.html").read_text()
+        )
+        first = a.coder_answer(0)["arguments"]
+        assert first["content"] == (a.CHANGE / first["path"]).read_text()
+    finally:
+        a.OVERRIDES.clear()
+
+
+def test_recordings_that_are_not_there_are_a_clear_error() -> None:
+    missing = Scenario(False, 900, False, Path("/nonexistent/calls.jsonl"))
+    with pytest.raises(ScenarioError, match=r"no recorded model calls at /nonexistent/calls"):
+        model_env(missing, {})
