@@ -1,6 +1,6 @@
 """The preview gate in the job: the deployer's Lighthouse scores are recorded before the deploy
 is offered; a category below the bar ends the job with the scores named, and no approval can
-be asked for after it."""
+be asked for after it; a replay gets the recorded scores back."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pydantic import ValidationError
 
 from bdg_contracts import events as ev
 from bdg_contracts.states import JobState, Step
-from bdg_jobs.domain import Job
+from bdg_deployer.domain import DeployTask, Measured
+from bdg_deployer.recorded import RecordedDeploys
+from bdg_jobs.domain import Cause, Job
 from bdg_jobs.errors import IllegalTransitionError
 from tests.unit.jobs import CAUSE, job_in
 
@@ -75,3 +77,28 @@ def test_a_bar_outside_0_to_100_is_refused_and_nothing_is_recorded(bar: int) -> 
         job.measure_preview(CAUSE, "r-1", URL, GOOD, bar)
     assert job.collect() == []
     assert job.state == JobState.reviewing
+
+
+def deployer_cause() -> Cause:
+    return Cause(producer="deployer", occurred_at=CAUSE.occurred_at)
+
+
+async def test_a_replay_answers_the_gate_as_the_history_recorded_it() -> None:
+    """``bdg job replay``: the deployer's recorded scores come back, so the replayed reaction
+    appends what the job did (a failed gate: no approval request to find)."""
+    job = job_in(JobState.reviewing)
+    job.complete_review(CAUSE, approved=True, score=9, notes="ok")
+    job.measure_preview(deployer_cause(), "r-1", URL, HEAVY, 90)
+    replayed = RecordedDeploys(job.collect())
+    release = await replayed.prepare(DeployTask(job.job_id, job.tenant_id, "g"))
+    assert release.measured == Measured("r-1", URL, HEAVY, 90)
+
+    passing = job_in(JobState.reviewing)
+    passing.complete_review(CAUSE, approved=True, score=9, notes="ok")
+    passing.measure_preview(deployer_cause(), "r-2", URL, GOOD, 90)
+    passing.await_deploy_approval(deployer_cause(), "production", "shown", "")
+    release = await RecordedDeploys(passing.collect()).prepare(
+        DeployTask(passing.job_id, passing.tenant_id, "g")
+    )
+    assert release.measured == Measured("r-2", URL, GOOD, 90)
+    assert (release.target, release.preview) == ("production", "shown")
