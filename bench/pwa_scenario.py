@@ -3,9 +3,11 @@ stack (recorded model answers; sandboxd, Chromium, the edge and Lighthouse real)
 
 Printed, also when a score is under 90 (the figures are the point): the time in each job
 state (planning, coding, testing, reviewing, the deploy approval, deploying) from the job's
-events; the tester's phases (workspace, install, tests, build and
-browser check) from its log; Lighthouse's four scores on the preview; the job's total against
-the 10-minute bound, and the demo's own wall time (stack start and Lighthouse included).
+events (reviewing holds the review, the deployer's sandboxed build, the preview's release and
+its Lighthouse run: the gate before the approval); the tester's phases (workspace, install,
+tests, build and browser check) from its log; Lighthouse's four scores on the preview; the
+job's total against the 10-minute bound, and the demo's own wall time (stack start and
+Lighthouse included).
 
 The raw limits beside them, measured in the same run: `node -e 0` (what every npm step pays to
 start), and the same Lighthouse run on an empty HTML page served from this machine (the best any

@@ -142,9 +142,10 @@ async def _scenario(stack: LiveStack, request: cmd.RequestJob, run: Run) -> int:
         summary(outcome, console)
         home = stack.settings.bdg_home.expanduser().resolve()
         gate = gate_scores(outcome, home)
+        if gate is not None:
+            console.print(f"preview at [bold]{gate.url}[/]; measured before the deploy approval")
+            _print_scores(gate, console)
         if outcome.job is None or outcome.job.state != JobState.done:
-            if gate is not None:
-                _print_scores(gate, console)
             return 1
         # The deployer's, before the approval; else measured while the edge serves the preview.
         scores = gate or await asyncio.to_thread(_measured, preview, console)

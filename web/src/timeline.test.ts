@@ -1,5 +1,5 @@
 import { describe as suite, expect, it } from "vitest";
-import { appendEvents, EventView, groupBySteps } from "./timeline";
+import { appendEvents, describe, EventView, groupBySteps } from "./timeline";
 
 const ev = (version: number, name: string, event: Record<string, unknown> = {}): EventView => ({
   version,
@@ -38,5 +38,24 @@ suite("appendEvents", () => {
     const merged = appendEvents(known, [ev(4, "D"), ev(2, "B"), ev(3, "C")]);
     expect(merged.map((e) => e.version)).toEqual([1, 2, 3, 4]);
     expect(appendEvents(merged, [ev(1, "A")])).toBe(merged);
+  });
+});
+
+suite("PreviewMeasured", () => {
+  const measured = (scores: Record<string, number>, bar: number): EventView =>
+    ev(44, "PreviewMeasured", { release: "r-1", url: "http://r-1.site.localhost:8790/", scores, bar });
+
+  it("names every score and the bar when the preview passed", () => {
+    const all = { performance: 95, accessibility: 100, "best-practices": 100, seo: 100 };
+    expect(describe(measured(all, 90))).toBe(
+      "Preview passed Lighthouse (each >= 90): performance 95, accessibility 100, best-practices 100, seo 100",
+    );
+  });
+
+  it("says it failed when one category is below the bar, and groups under reviewing", () => {
+    const heavy = { performance: 56, accessibility: 100, "best-practices": 100, seo: 100 };
+    expect(describe(measured(heavy, 90))).toMatch(/^Preview failed Lighthouse \(each >= 90\): performance 56,/);
+    const groups = groupBySteps([ev(43, "ReviewCompleted"), measured(heavy, 90)]);
+    expect(groups.map((g) => g.step)).toEqual(["reviewing"]);
   });
 });

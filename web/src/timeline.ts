@@ -30,6 +30,7 @@ const STEP_OF_EVENT: Record<string, Step> = {
   TestsPassed: "testing",
   TestsFailed: "testing",
   ReviewCompleted: "reviewing",
+  PreviewMeasured: "reviewing",
   DeployAwaitingApproval: "deploying",
   DeployApproved: "deploying",
   Deployed: "deploying",
@@ -113,6 +114,14 @@ export function describe(event: EventView): string {
     }
     case "ReviewCompleted":
       return `Review ${f.approved ? "approved" : "rejected"}: score ${String(f.score)}/10`;
+    case "PreviewMeasured": {
+      // The deployer's Lighthouse gate: every category must reach the operator's bar.
+      const scores = Object.entries((f.scores ?? {}) as Record<string, number>);
+      const bar = Number(f.bar);
+      const below = scores.filter(([, s]) => s < bar).length > 0;
+      const line = scores.map(([c, s]) => `${c} ${s}`).join(", ");
+      return `Preview ${below ? "failed" : "passed"} Lighthouse (each >= ${bar}): ${line}`;
+    }
     case "DeployAwaitingApproval":
       return `Deploy to ${String(f.target)} awaits approval`;
     case "Deployed":
