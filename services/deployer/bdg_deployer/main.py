@@ -131,15 +131,15 @@ def site_handlers(ctx: service.ServiceContext, hosts: GitHosts | None = None) ->
     return DeployerHandlers(Deploying(sites))
 
 
-def preview_check(settings: Settings) -> LighthouseCheck | None:
+def preview_check(settings: Settings, cli: Path = LIGHTHOUSE) -> LighthouseCheck | None:
     """``BDG_PREVIEW_MIN_SCORE``: Lighthouse on each site job's preview before its deploy is
     offered (Lighthouse must be installed: checked at the start, not at a job's deploy)."""
     bar = settings.bdg_preview_min_score
     if bar is None:
         return None
-    if not LIGHTHOUSE.is_file():
+    if not cli.is_file():
         raise service.ConfigurationError(
-            f"BDG_PREVIEW_MIN_SCORE={bar} needs Lighthouse ({LIGHTHOUSE}): run `npm ci` in web/"
+            f"BDG_PREVIEW_MIN_SCORE={bar} needs Lighthouse ({cli}): run `npm ci` in web/"
         )
     return LighthouseCheck(bar, reports_dir(settings.bdg_home))
 
