@@ -12,6 +12,11 @@ same run: a bare `SELECT 1` through the same pool, and HNSW alone (what hybrid w
 least). The load average is printed: on a shared 2-core machine it moves every figure. The COPY
 time includes keeping the full-text term counts (spaces._term_counts).
 
+Full-text quality at this scale (what the candidate caps trade for time): httpx is installed
+here, so its files are among the windows; bench.retrieval_quality's httpx questions are asked of
+the whole 100,000 (full-text only: the vectors are synthetic), and recall@6 / MRR@6 printed for
+its dev and held-out parts, at the default cap and each ``--text-candidates``.
+
     uv run python -m bench.search_latency [--url postgresql://...] [--chunks 100000]
 Without --url (or BDG_BENCH_DATABASE_URL) it starts an embedded PostgreSQL.
 """
@@ -28,6 +33,7 @@ import re
 import sysconfig
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +46,7 @@ from bdg_indexer.search.ranking import ChunkKey
 from bdg_indexer.storage.spaces import EmbeddingSpace, create_vector_index, ensure_space
 from bdg_indexer.storage.vectors import ChunkStore
 from bench.fresh_postgres import fresh_database
+from bench.retrieval_quality import PARTS, first_right, load_corpus, scores
 
 DIMS = 384
 TENANT, REPO = "bench", "site-packages"
@@ -241,8 +248,38 @@ async def measure(url: str, args: argparse.Namespace) -> None:
             report(
                 f"  hybrid, text ranks <= {n}", ms, f"same top 6 {recall(found, hybrid_top):.3f}"
             )
+        await fulltext_quality(store, [default.text_candidates, *args.text_candidates])
     finally:
         await store.close()
+
+
+async def fulltext_quality(store: ChunkStore, caps: Sequence[int]) -> None:
+    """httpx's questions asked of all the windows, by words alone (see the module's doc)."""
+    corpus = load_corpus(QUESTIONS)
+    # The windows' paths start at site-packages: httpx's files are under "httpx/".
+    questions = [replace(q, path=f"{corpus.repo}/{q.path}") for q in corpus.questions]
+    async with store.pool.connection() as conn:
+        cur = await conn.execute(
+            sql.SQL("SELECT count(*) FROM {} WHERE tenant = %s AND path LIKE %s").format(
+                store.table
+            ),
+            (TENANT, f"{corpus.repo}/%"),
+        )
+        row = await cur.fetchone()
+    if not row or not row[0]:
+        print(f"{corpus.repo} is not among the loaded windows: no full-text quality figure")
+        return
+    print(f"full-text recall@6 / MRR@6 of {corpus.repo}'s questions among all the windows:")
+    for cap in caps:
+        ranks: dict[str, list[int | None]] = {part: [] for part in PARTS}
+        for question in questions:
+            hits = await search(
+                store, TENANT, REPO, question.text, None, mode=SearchMode.FULLTEXT,
+                tuning=SearchTuning(text_candidates=cap),
+            )  # fmt: skip
+            ranks[question.part].append(first_right(hits, question))
+        parts = "   ".join(f"{part} {scores(found)}" for part, found in ranks.items())
+        print(f"  text ranks <= {cap:<5}  {parts}")
 
 
 def load_average() -> str:

@@ -208,3 +208,31 @@ async def test_the_full_text_side_ranks_at_most_text_candidates_chunks(store: Ch
     for bad in (0, -1, MAX_CANDIDATES_CAP + 1):
         with pytest.raises(ValueError, match="max_candidates"):
             await found(bad)
+
+
+async def test_a_phrase_selects_the_chunks_holding_its_words_and_ranks_the_phrase_first(
+    store: ChunkStore,
+) -> None:
+    # "retry" and "policy" are in 6 chunks each; "retry_policy" itself in one, both words apart
+    # in another. The phrase's df is bounded by its words' (6), so with room for 6 candidates
+    # only the phrase selects them: the chunks holding both words, which the GIN index finds
+    # without reading rows, ranked with the phrase matched (the identifier first).
+    tenant, repo = names()
+    rows = [chunk("together.py", "def retry_policy(): pass")]
+    rows += [chunk("apart.py", "policy = 1\nretry = 2")]
+    rows += [chunk(f"r{n}.py", "retry") for n in range(4)]
+    rows += [chunk(f"p{n}.py", "policy") for n in range(4)]
+    await store.upsert(tenant, repo, [(c, VECTOR) for c in rows])
+
+    async def paths(cap: int) -> list[str]:
+        hits = await search(
+            store, tenant, repo, "retryPolicy", None, mode=SearchMode.FULLTEXT,
+            tuning=SearchTuning(text_candidates=cap),
+        )  # fmt: skip
+        return [h.path for h in hits]
+
+    assert await paths(6) == ["together.py", "apart.py"]
+    # With room for every term, the single words bring the rest in, below both.
+    found = await paths(2000)
+    assert found[:2] == ["together.py", "apart.py"]
+    assert len(found) == 6

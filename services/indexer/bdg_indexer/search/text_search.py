@@ -9,19 +9,23 @@ one chunk): with the weights, full-text recall@6 on bench.retrieval_quality rose
 Rarity without reading every matching row (a question's common words match a quarter of a
 100,000-chunk repository, and ranking all of those took up to a second):
 - a word's document frequency is read from the counts kept per (tenant, repo, lexeme) by the
-  chunk table's triggers (spaces._term_counts), exact and one index probe away; a phrase term
-  (an identifier's words) has no kept count, so its matches are counted, up to ``DF_CAP`` rows.
-  Counting every term at search time cost ~85% of a hybrid search at 100,000 chunks;
+  chunk table's triggers (spaces._term_counts), exact and one index probe away. A phrase term
+  (an identifier's words) has no kept count: its df is taken as its rarest word's, an upper
+  bound. Counting its matches instead meant reading rows (a phrase needs positions, which the
+  GIN index does not hold): up to 1,000 heap rechecks per phrase, most of the slowest searches'
+  time at 100,000 chunks (12 of 40 ms in one);
 - weight = ln(1 + max_df / df), max_df the largest count among the question's terms;
 - only the chunks holding one of the rarest terms are ranked (on all terms): the rarest terms
-  whose counts add up to at most ``max_candidates`` (default ``MAX_CANDIDATES``), never a phrase
-  counted to the cap (its true count is unknown); when none qualifies, the first chunks holding
-  the rarest term. Ranking is then the cost: a few microseconds per candidate.
+  whose counts add up to at most ``max_candidates`` (default ``MAX_CANDIDATES``); when none
+  qualifies, the first chunks holding the rarest term. A phrase selects the chunks holding all
+  its words, which the GIN index answers alone; the phrase itself is matched when ranking.
+  Ranking is then the cost: a few microseconds per candidate, about half of it ts_rank_cd.
 Measured with httpx's questions on httpx inside 100,000 other chunks (full-text only, p50 on a
 loaded 2-core machine, with counts taken at search time): recall@6 0.49 ranking every match
-(~320 ms), 0.56 with these caps (~40 ms), 0.40 with DF_CAP 500 (~31 ms), 0.60 with 2000
-(~47 ms). On a repository whose terms add up to at most MAX_CANDIDATES chunks, nothing is left
-out.
+(~320 ms), 0.56 with these caps (~40 ms), 0.60 with 2000 candidates (~47 ms). With kept counts
+and phrases bounded by their words, bench.search_latency's own figure (httpx's 45 questions
+among its 100,000 16-line windows) kept recall@6 and MRR@6 unchanged. On a repository whose
+terms add up to at most MAX_CANDIDATES chunks, nothing is left out.
 Stop-word-only terms (numnode 0) and terms found nowhere drop out.
 """
 
@@ -38,7 +42,6 @@ from bdg_indexer.search.rows import COLUMNS, fetch, scope, to_hit
 from bdg_indexer.storage.spaces import TS_CONFIG
 from bdg_indexer.storage.vectors import ChunkStore
 
-DF_CAP = 1000
 MAX_CANDIDATES = 2000
 MAX_CANDIDATES_CAP = 20_000  # whoever sets it, ranking stays bounded
 
@@ -47,26 +50,24 @@ WITH live AS MATERIALIZED (
     SELECT t.term, to_tsquery({config}, t.term) AS q FROM unnest(%(terms)s::text[]) AS t(term)
     WHERE numnode(to_tsquery({config}, t.term)) > 0
 ), counted AS MATERIALIZED (
-    SELECT l.term, l.q, CASE WHEN numnode(l.q) = 1 THEN (
-        -- one lexeme: its kept count (spaces._term_counts), exact
-        SELECT coalesce(sum(c.df), 0) FROM {terms} c
-        WHERE {scope} AND c.lexeme = btrim(querytree(l.q), chr(39))
-    ) ELSE (
-        -- a phrase: no count is kept for it, so its matches are counted, up to DF_CAP
-        SELECT count(*) FROM (
-            SELECT FROM {table} c WHERE {scope} AND c.tsv @@ l.q LIMIT %(df_cap)s
-        ) found
-    ) END AS df, numnode(l.q) = 1 AS exact
+    -- a word's kept count (spaces._term_counts); a phrase's, at most its rarest word's
+    SELECT l.term, l.q, (
+        SELECT min((SELECT coalesce(sum(c.df), 0) FROM {terms} c
+                    WHERE {scope} AND c.lexeme = m.found[1]))
+        FROM regexp_matches(querytree(l.q), '''([^'']+)''', 'g') AS m(found)
+    ) AS df
     FROM live l
 ), weighted AS MATERIALIZED (
     SELECT q, df, ln(1 + (SELECT max(df) FROM counted)::float8 / df) AS idf,
-           sum(df) OVER (ORDER BY df, term) AS running, exact
+           sum(df) OVER (ORDER BY df, term) AS running
     FROM counted WHERE df > 0
 ), wanted AS (
-    -- the rarest terms, as many as MAX_CANDIDATES rows can hold (see the module's doc)
-    SELECT string_agg('(' || q::text || ')', ' | ')::tsquery AS q FROM weighted
-    WHERE ((exact OR df < %(df_cap)s) AND running <= %(max_candidates)s)
-       OR running = (SELECT min(running) FROM weighted)
+    -- the rarest terms, as many as MAX_CANDIDATES rows can hold (see the module's doc); a
+    -- phrase as its words AND-ed, which the GIN index answers without reading rows
+    SELECT string_agg('(' || regexp_replace(q::text, '<[0-9-]+>', '&', 'g') || ')', ' | ')
+           ::tsquery AS q
+    FROM weighted
+    WHERE running <= %(max_candidates)s OR running = (SELECT min(running) FROM weighted)
 ), candidates AS MATERIALIZED (
     SELECT c.id, c.tsv FROM {table} c
     WHERE {scope} AND c.tsv @@ (SELECT q FROM wanted)
@@ -116,7 +117,6 @@ async def matching(
         "terms": terms,
         "vector": vector,
         "n": n,
-        "df_cap": DF_CAP,
         "max_candidates": max_candidates,
     }
     rows = await fetch(conn, query, params)

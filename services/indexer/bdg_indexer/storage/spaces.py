@@ -154,7 +154,7 @@ def _create_table(space: EmbeddingSpace) -> sql.Composed:
 
 # Full-text rarity needs each query term's document frequency in the tenant's repository;
 # counting matching rows at query time cost most of a hybrid search at 100,000 chunks (a GIN
-# bitmap plus up to DF_CAP heap visits per term). The counts are kept instead, per
+# bitmap plus up to 1,000 heap visits per term). The counts are kept instead, per
 # (tenant, repo, lexeme), by statement triggers in the transaction that changes the chunks: a
 # COPY, a batch upsert or a prune adjusts them once per statement, and a rolled-back or crashed
 # write leaves them as they were. Runs of one repository never overlap (the indexer's advisory
