@@ -79,6 +79,23 @@ def per_path(store_url: str, t: Target) -> dict[str, int]:
     return {path: count for path, count in rows}
 
 
+def folded_counts_right(store_url: str, t: Target) -> bool:
+    """The run folded its term deltas (none pending) and the counts equal a recount."""
+    with psycopg.connect(store_url) as conn:
+        pending = conn.execute(
+            f"SELECT count(*) FROM {SPACE.term_deltas_table} WHERE tenant = %s", (t.tenant,)
+        ).fetchone()
+        kept = conn.execute(
+            f"SELECT lexeme, df FROM {SPACE.terms_table} WHERE tenant = %s", (t.tenant,)
+        ).fetchall()
+        recounted = conn.execute(
+            f"SELECT l.lexeme, count(*) FROM {SPACE.table} c, unnest(c.tsv) l "
+            "WHERE c.tenant = %s GROUP BY 1",
+            (t.tenant,),
+        ).fetchall()
+    return pending == (0,) and dict(kept) == dict(recounted)
+
+
 def expected_chunks(tree: Path) -> dict[str, int]:
     return {f.path: len(chunk_file(f)) for f in discover(tree).files}
 
@@ -107,6 +124,7 @@ async def test_a_full_pass_then_an_incremental_one(
     assert (progress.state, progress.done, progress.total) == ("ready", 4, 4)
     assert progress.commit == first
     assert ("indexing", "embedding", 0, 4) in embedder.seen  # written before the first batch
+    assert folded_counts_right(database_url, t)
 
     (tree / "docs").mkdir()
     git(tree, "mv", "c.md", "docs/c.md")
@@ -118,6 +136,7 @@ async def test_a_full_pass_then_an_incremental_one(
     assert (outcome.embedded, outcome.reused, outcome.removed_files) == (2, 0, 3)
     assert [e["path"] for e in progress.errors] == ["b.py", "e.py"]  # e.py kept from before
     assert [len(c) for c in embedder.calls] == [2]
+    assert folded_counts_right(database_url, t)  # the removals' deltas folded too
 
     # The index's commit unknown here (history rewritten): a full pass, nothing embedded again.
     embedder = HashEmbedder(database_url)

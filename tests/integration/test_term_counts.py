@@ -1,7 +1,9 @@
 """The kept document frequencies full-text rarity reads (spaces._term_counts), on real PostgreSQL.
 
 Whatever writes the chunks (upserts, re-upserts with new text, prunes, a failed batch, a table
-older than the counts), the counts must equal what counting the chunk table itself gives.
+older than the counts), the counts with the deltas not folded yet (what a search reads) must
+equal what counting the chunk table itself gives; and folding, however often and however many
+at once, must leave the counts alone equal to it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pytest
 from bdg_indexer.chunks import Chunk
 from bdg_indexer.search.code_search import SearchMode, SearchTuning, search
 from bdg_indexer.search.text_search import MAX_CANDIDATES_CAP
-from bdg_indexer.storage.spaces import EmbeddingSpace
+from bdg_indexer.storage.spaces import EmbeddingSpace, fold_term_counts
 from bdg_indexer.storage.vectors import ChunkStore
 
 pytestmark = pytest.mark.timeout(90)
@@ -43,9 +45,23 @@ async def store(database_url: str) -> AsyncIterator[ChunkStore]:
 
 
 def kept(database_url: str) -> Counts:
+    """What a search reads: the counts plus the deltas not folded into them yet."""
+    with psycopg.connect(database_url) as conn:
+        found = conn.execute(
+            f"SELECT tenant, repo, lexeme, sum(df) FROM (SELECT tenant, repo, lexeme, df FROM "
+            f"{SPACE.terms_table} UNION ALL SELECT d.tenant, d.repo, l.lexeme, d.sign FROM "
+            f"{SPACE.term_deltas_table} d, unnest(d.tsv) l) x GROUP BY 1, 2, 3 HAVING sum(df) <> 0"
+        )
+        return {(t, r, lexeme): df for t, r, lexeme, df in found.fetchall()}
+
+
+def folded(database_url: str) -> Counts:
+    """The counts alone, with the number of deltas still pending as the key ("", "", "")."""
     with psycopg.connect(database_url) as conn:
         found = conn.execute(f"SELECT tenant, repo, lexeme, df FROM {SPACE.terms_table}")
-        return {(t, r, lexeme): df for t, r, lexeme, df in found.fetchall()}
+        counts = {(t, r, lexeme): df for t, r, lexeme, df in found.fetchall()}
+        row = conn.execute(f"SELECT count(*) FROM {SPACE.term_deltas_table}").fetchone()
+    return counts | {("", "", ""): row[0] if row else -1}
 
 
 def counted(database_url: str) -> Counts:
@@ -142,7 +158,7 @@ async def test_a_table_older_than_the_counts_is_counted_once_when_opened(
         for suffix in ("ins", "upd", "del"):
             conn.execute(f"DROP TRIGGER {space.terms_table}_{suffix} ON {space.table}")
         conn.execute(f"DROP FUNCTION {space.terms_table}_count()")
-        conn.execute(f"DROP TABLE {space.terms_table}")
+        conn.execute(f"DROP TABLE {space.terms_table}, {space.term_deltas_table}")
         conn.execute(f"INSERT INTO {space.table} (tenant, repo, path, blob_sha, chunk_no, "
                      "start_line, end_line, language, token_count, content, embedding) "
                      f"VALUES ('{tenant}', '{repo}', 'b.py', 'b1', 0, 1, 1, 'python', 1, "
@@ -162,6 +178,7 @@ async def test_a_table_older_than_the_counts_is_counted_once_when_opened(
         await opened.upsert(tenant, repo, [(chunk("c.py", "retry"), VECTOR)])
         hits = await search(opened, tenant, repo, "retry", None, mode=SearchMode.FULLTEXT)
         assert sorted(h.path for h in hits) == ["a.py", "b.py", "c.py"]
+        await opened.fold_term_counts(tenant, repo)
     finally:
         await opened.close()
     with psycopg.connect(database_url) as conn:
@@ -236,3 +253,51 @@ async def test_a_phrase_selects_the_chunks_holding_its_words_and_ranks_the_phras
     found = await paths(2000)
     assert found[:2] == ["together.py", "apart.py"]
     assert len(found) == 6
+
+
+async def test_folding_moves_the_deltas_into_the_counts_once_however_many_fold(
+    store: ChunkStore, database_url: str
+) -> None:
+    tenant = names()[0]
+    texts = [f"retry request {n} proxy tunnel redirect" for n in range(30)]
+
+    async def write(repo: str) -> None:
+        for n, text in enumerate(texts):
+            await store.upsert(tenant, repo, [(chunk(f"f{n}.py", text), VECTOR)])
+            if n % 3 == 0:  # folds while the other repository, and this one, keep writing
+                await store.fold_term_counts(tenant, repo)
+        await store.keep_blobs(tenant, repo, "f0.py", [])  # a prune's deltas too
+
+    await asyncio.gather(write("one"), write("two"))
+    assert kept(database_url) == counted(database_url)
+    # Many folds of the same repositories at once: each delta counted exactly once.
+    await asyncio.gather(
+        *(store.fold_term_counts(tenant, repo) for repo in ("one", "two") for _ in range(4))
+    )
+    counts = folded(database_url)
+    assert counts.pop(("", "", "")) == 0  # nothing pending any more
+    assert counts == counted(database_url)
+    assert counts[(tenant, "one", "retri")] == 29
+    await store.fold_term_counts(tenant, "one")  # nothing to fold: nothing changes
+    assert folded(database_url) == counts | {("", "", ""): 0}
+
+
+async def test_a_fold_that_fails_leaves_the_deltas_to_the_next(
+    store: ChunkStore, database_url: str
+) -> None:
+    tenant, repo = names()
+    await store.upsert(tenant, repo, [(chunk("a.py", "retry the request"), VECTOR)])
+    before = folded(database_url)
+
+    async def fold_cut_off() -> None:
+        async with store.pool.connection() as conn, conn.transaction():
+            await fold_term_counts(conn, SPACE, tenant, repo)
+            raise RuntimeError("cut off before the commit")
+
+    with pytest.raises(RuntimeError, match="cut off"):
+        await fold_cut_off()
+    assert folded(database_url) == before
+    await store.fold_term_counts(tenant, repo)
+    counts = folded(database_url)
+    assert counts.pop(("", "", "")) == 0
+    assert counts == counted(database_url)

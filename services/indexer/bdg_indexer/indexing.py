@@ -74,6 +74,8 @@ class Pipeline:
         embedded, tokens = saver.embedded, saver.tokens
         failed = [e["path"] for e in errors if e["path"] in {f.path for f in work.embed}]
         await self.store.delete_paths(target.tenant, target.repo, failed)  # no stale chunks
+        # Once per run, not per batch: the writes only appended their term deltas.
+        await self.store.fold_term_counts(target.tenant, target.repo)
         counts = await self.store.counts(target.tenant, target.repo)
         if scope.touched is None:
             listed = sorted(errors, key=lambda e: e["path"])[: domain.MAX_STATUS_ERRORS]

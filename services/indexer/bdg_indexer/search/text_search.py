@@ -8,12 +8,13 @@ one chunk): with the weights, full-text recall@6 on bench.retrieval_quality rose
 
 Rarity without reading every matching row (a question's common words match a quarter of a
 100,000-chunk repository, and ranking all of those took up to a second):
-- a word's document frequency is read from the counts kept per (tenant, repo, lexeme) by the
-  chunk table's triggers (spaces._term_counts), exact and one index probe away. A phrase term
-  (an identifier's words) has no kept count: its df is taken as its rarest word's, an upper
-  bound. Counting its matches instead meant reading rows (a phrase needs positions, which the
-  GIN index does not hold): up to 1,000 heap rechecks per phrase, most of the slowest searches'
-  time at 100,000 chunks (12 of 40 ms in one);
+- a word's document frequency is read from the counts kept per (tenant, repo, lexeme), plus the
+  deltas of writes not folded into them yet (spaces._term_counts): exact, an index probe and a
+  scan of the repository's pending deltas (few: the indexer folds them after each run). A
+  phrase term (an identifier's words) has no kept count: its df is taken as its rarest word's,
+  an upper bound. Counting its matches instead meant reading rows (a phrase needs positions,
+  which the GIN index does not hold): up to 1,000 heap rechecks per phrase, most of the slowest
+  searches' time at 100,000 chunks (12 of 40 ms in one);
 - weight = ln(1 + max_df / df), max_df the largest count among the question's terms;
 - only the chunks holding one of the rarest terms are ranked (on all terms): the rarest terms
   whose counts add up to at most ``max_candidates`` (default ``MAX_CANDIDATES``); when none
@@ -52,8 +53,13 @@ WITH live AS MATERIALIZED (
 ), counted AS MATERIALIZED (
     -- a word's kept count (spaces._term_counts); a phrase's, at most its rarest word's
     SELECT l.term, l.q, (
-        SELECT min((SELECT coalesce(sum(c.df), 0) FROM {terms} c
-                    WHERE {scope} AND c.lexeme = m.found[1]))
+        SELECT min(
+            (SELECT coalesce(sum(c.df), 0) FROM {terms} c
+             WHERE {scope} AND c.lexeme = m.found[1])
+            -- and the deltas of writes not folded into the counts yet
+            + (SELECT coalesce(sum(c.sign), 0) FROM {deltas} c
+               WHERE {scope} AND c.tsv @@ m.found[1]::tsquery)
+        )
         FROM regexp_matches(querytree(l.q), '''([^'']+)''', 'g') AS m(found)
     ) AS df
     FROM live l
@@ -107,6 +113,7 @@ async def matching(
         config=sql.Literal(TS_CONFIG),
         table=store.table,
         terms=sql.Identifier(store.space.terms_table),
+        deltas=sql.Identifier(store.space.term_deltas_table),
         scope=scope(repo),
         columns=COLUMNS,
         similarity=similarity,

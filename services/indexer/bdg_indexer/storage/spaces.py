@@ -65,6 +65,11 @@ class EmbeddingSpace:
         """Document frequency of each lexeme per (tenant, repo): see ``_term_counts``."""
         return f"{self.table}_terms"
 
+    @property
+    def term_deltas_table(self) -> str:
+        """Chunks' lexemes added (+1) or removed (-1), not yet folded into ``terms_table``."""
+        return f"{self.table}_tdelta"  # short: its index name must stay under 63 bytes
+
 
 async def ensure_space(
     conn: AsyncConnection[Any], space: EmbeddingSpace, *, vector_index: bool = True
@@ -155,11 +160,16 @@ def _create_table(space: EmbeddingSpace) -> sql.Composed:
 # Full-text rarity needs each query term's document frequency in the tenant's repository;
 # counting matching rows at query time cost most of a hybrid search at 100,000 chunks (a GIN
 # bitmap plus up to 1,000 heap visits per term). The counts are kept instead, per
-# (tenant, repo, lexeme), by statement triggers in the transaction that changes the chunks: a
-# COPY, a batch upsert or a prune adjusts them once per statement, and a rolled-back or crashed
-# write leaves them as they were. Runs of one repository never overlap (the indexer's advisory
-# lock) and the rows are keyed by repository, so two writers do not contend on them; within a
-# statement the rows are locked in key order all the same.
+# (tenant, repo, lexeme), in two parts:
+# - the write path only appends: statement triggers copy each added (+1) or removed (-1) chunk's
+#   tsvector into the deltas table, in the transaction that changes the chunks, so a rolled-back
+#   or crashed write leaves nothing behind. Grouping and upserting every lexeme of every batch
+#   there cost a third of a batch upsert's server time (the HNSW index aside), and common
+#   lexemes were rewritten once per batch;
+# - ``fold_term_counts`` moves a repository's deltas into the counts in one transaction (DELETE
+#   ... RETURNING, so two folds never count a delta twice): the indexer folds once per run.
+# A search adds the deltas not folded yet to the counts it reads (text_search), so what it sees
+# is exact at any moment; the deltas only cost it time while they are many.
 _TERMS_DDL = """
 CREATE TABLE IF NOT EXISTS {terms} (
     tenant text NOT NULL,
@@ -169,38 +179,44 @@ CREATE TABLE IF NOT EXISTS {terms} (
     PRIMARY KEY (tenant, repo, lexeme)
 )
 """
+_DELTAS_DDL = """
+CREATE TABLE IF NOT EXISTS {deltas} (
+    tenant text NOT NULL,
+    repo text NOT NULL,
+    sign smallint NOT NULL,
+    tsv tsvector NOT NULL
+)
+"""
 _TERMS_FUNCTION = """
 CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $body$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO {terms} AS t (tenant, repo, lexeme, df)
-        SELECT a.tenant, a.repo, l.lexeme, count(*) FROM added a, unnest(a.tsv) l
-        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        ON CONFLICT (tenant, repo, lexeme) DO UPDATE SET df = t.df + EXCLUDED.df;
-        RETURN NULL;
-    END IF;
-    IF TG_OP = 'UPDATE' THEN
-        INSERT INTO {terms} AS t (tenant, repo, lexeme, df)
-        SELECT tenant, repo, lexeme, sum(d) FROM (
-            SELECT a.tenant, a.repo, l.lexeme, 1 AS d FROM added a, unnest(a.tsv) l
-            UNION ALL
-            SELECT r.tenant, r.repo, l.lexeme, -1 FROM removed r, unnest(r.tsv) l
-        ) x GROUP BY 1, 2, 3 HAVING sum(d) <> 0 ORDER BY 1, 2, 3
-        ON CONFLICT (tenant, repo, lexeme) DO UPDATE SET df = t.df + EXCLUDED.df;
+        INSERT INTO {deltas} (tenant, repo, sign, tsv) SELECT tenant, repo, 1, tsv FROM added;
+    ELSIF TG_OP = 'UPDATE' THEN
+        -- an upsert of the same text (the same batch again) changes no count
+        INSERT INTO {deltas} (tenant, repo, sign, tsv)
+        SELECT x.tenant, x.repo, x.sign, x.tsv FROM added a JOIN removed r ON r.id = a.id,
+            LATERAL (VALUES (a.tenant, a.repo, 1, a.tsv), (r.tenant, r.repo, -1, r.tsv))
+                AS x(tenant, repo, sign, tsv)
+        WHERE a.tsv IS DISTINCT FROM r.tsv;
     ELSE  -- DELETE
-        UPDATE {terms} t SET df = t.df - x.n FROM (
-            SELECT r.tenant, r.repo, l.lexeme, count(*) AS n FROM removed r, unnest(r.tsv) l
-            GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        ) x WHERE t.tenant = x.tenant AND t.repo = x.repo AND t.lexeme = x.lexeme;
+        INSERT INTO {deltas} (tenant, repo, sign, tsv) SELECT tenant, repo, -1, tsv FROM removed;
     END IF;
-    -- a lexeme no chunk holds any more goes: a repository's churn leaves no trail of zeros
-    DELETE FROM {terms} t USING (SELECT DISTINCT r.tenant, r.repo, l.lexeme
-                                 FROM removed r, unnest(r.tsv) l) x
-    WHERE t.tenant = x.tenant AND t.repo = x.repo AND t.lexeme = x.lexeme AND t.df <= 0;
     RETURN NULL;
 END
 $body$
 """
+_FOLD = """
+WITH moved AS (
+    DELETE FROM {deltas} WHERE tenant = %(tenant)s AND repo = %(repo)s RETURNING sign, tsv
+)
+INSERT INTO {terms} AS t (tenant, repo, lexeme, df)
+SELECT %(tenant)s, %(repo)s, l.lexeme, sum(m.sign) FROM moved m, unnest(m.tsv) l
+GROUP BY l.lexeme HAVING sum(m.sign) <> 0 ORDER BY l.lexeme
+ON CONFLICT (tenant, repo, lexeme) DO UPDATE SET df = t.df + EXCLUDED.df
+"""
+# a lexeme no chunk holds any more goes: a repository's churn leaves no trail of zeros
+_DROP_ZEROS = "DELETE FROM {terms} WHERE tenant = %(tenant)s AND repo = %(repo)s AND df <= 0"
 _TERMS_TRIGGERS = {
     "ins": "AFTER INSERT ON {table} REFERENCING NEW TABLE AS added",
     "upd": "AFTER UPDATE ON {table} REFERENCING OLD TABLE AS removed NEW TABLE AS added",
@@ -208,15 +224,38 @@ _TERMS_TRIGGERS = {
 }
 
 
+async def fold_term_counts(
+    conn: AsyncConnection[Any], space: EmbeddingSpace, tenant: str, repo: str
+) -> None:
+    """Move the repository's deltas into its counts, in one transaction of its own."""
+    parts = {
+        "terms": sql.Identifier(space.terms_table),
+        "deltas": sql.Identifier(space.term_deltas_table),
+    }
+    params = {"tenant": tenant, "repo": repo}
+    async with conn.transaction():
+        await conn.execute(sql.SQL(_FOLD).format(**parts), params)
+        await conn.execute(sql.SQL(_DROP_ZEROS).format(**parts), params)
+
+
 async def _term_counts(conn: AsyncConnection[Any], space: EmbeddingSpace) -> None:
     """The counts table, its triggers, and (when the table is new) the counts of what the
     chunk table already holds. Runs under ensure_space's lock, in its transaction."""
     table, terms = sql.Identifier(space.table), sql.Identifier(space.terms_table)
+    deltas = sql.Identifier(space.term_deltas_table)
     cur = await conn.execute("SELECT to_regclass(%s) IS NULL", (space.terms_table,))
     row = await cur.fetchone()
     await conn.execute(sql.SQL(_TERMS_DDL).format(terms=terms))
+    await conn.execute(sql.SQL(_DELTAS_DDL).format(deltas=deltas))
+    await conn.execute(
+        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (tenant, repo)").format(
+            sql.Identifier(f"{space.term_deltas_table}_repo"), deltas
+        )
+    )
     function = sql.Identifier(f"{space.terms_table}_count")
-    await conn.execute(sql.SQL(_TERMS_FUNCTION).format(function=function, terms=terms))
+    # Replaced every time: a space made when the triggers counted in place appends from now on
+    # (its counts stay right: they are what the old triggers left, the deltas what follows).
+    await conn.execute(sql.SQL(_TERMS_FUNCTION).format(function=function, deltas=deltas))
     cur = await conn.execute(
         "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass", (space.table,)
     )

@@ -18,7 +18,7 @@ from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
 from bdg_indexer.chunks import Chunk
-from bdg_indexer.storage.spaces import EmbeddingSpace, ensure_space
+from bdg_indexer.storage.spaces import EmbeddingSpace, ensure_space, fold_term_counts
 
 # One statement per batch, the rows as arrays: the chunk table's statement triggers (the
 # full-text term counts, spaces._term_counts) then run once per batch, not once per chunk (per
@@ -134,6 +134,12 @@ class ChunkStore:
             "tenant = %s AND repo = %s AND path = %s AND NOT blob_sha = ANY(%s)",
             (tenant, repo, path, list(blob_shas)),
         )
+
+    async def fold_term_counts(self, tenant: str, repo: str) -> None:
+        """Fold the repository's pending term deltas into its counts (spaces.fold_term_counts):
+        searches read both, so this only keeps the deltas few."""
+        async with self.pool.connection() as conn:
+            await fold_term_counts(conn, self.space, tenant, repo)
 
     async def counts(self, tenant: str, repo: str) -> RepoCounts:
         async with self.pool.connection() as conn:
