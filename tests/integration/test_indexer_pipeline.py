@@ -145,6 +145,38 @@ async def test_a_full_pass_then_an_incremental_one(
     assert embedder.calls == []
 
 
+async def test_a_long_run_folds_its_term_deltas_as_it_goes(
+    store: ChunkStore, database_url: str, tmp_path: Path
+) -> None:
+    tree = tmp_path / "repo"
+    make_repo(tree, {f"m{n:02}.py": f"def f{n}():\n    return {n}\n" for n in range(24)})
+    head = git(tree, "rev-parse", "HEAD")
+    t = target(tree)
+    pending: list[int] = []
+
+    class Watching(HashEmbedder):
+        async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+            with psycopg.connect(database_url) as conn:
+                row = conn.execute(
+                    f"SELECT count(*) FROM {SPACE.term_deltas_table} WHERE tenant = %s",
+                    (t.tenant,),
+                ).fetchone()
+            pending.append(row[0] if row else -1)
+            return await super().embed(texts)
+
+    run = Pipeline(
+        store, StatusBoard(store.pool), Watching(database_url), PriceTable(), batch=4,
+        fold_every=8,
+    )  # fmt: skip
+    outcome, _ = await run.run(t, tree, head, None, start(t))
+    assert outcome.chunks == 24
+    # Folded every 8 chunks stored: never more than 8 pending plus the batch being stored
+    # (24 chunks unfolded would be 24 deltas by the last call).
+    assert len(pending) == 6
+    assert max(pending) <= 8 + 4
+    assert folded_counts_right(database_url, t)
+
+
 async def test_a_run_that_fails_midway_is_resumed_without_duplicates(
     store: ChunkStore, database_url: str, tmp_path: Path
 ) -> None:
