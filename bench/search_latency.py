@@ -49,6 +49,7 @@ from bdg_indexer.storage.spaces import (
     create_vector_index,
     ensure_space,
     fold_term_counts,
+    vacuum_term_deltas,
 )
 from bdg_indexer.storage.vectors import ChunkStore
 from bench.fresh_postgres import fresh_database
@@ -131,6 +132,7 @@ async def load(url: str, n: int, rng: np.random.Generator, centres: np.ndarray) 
         print(f"loaded {n:,} chunks with COPY in {time.perf_counter() - started:.1f}s")
         started = time.perf_counter()
         await fold_term_counts(conn, SPACE, TENANT, REPO)
+        await vacuum_term_deltas(conn, SPACE)  # as ChunkStore.fold_term_counts does
         print(f"folded their term deltas into the counts in {time.perf_counter() - started:.1f}s")
         await conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(SPACE.table)))
         await conn.execute("SET maintenance_work_mem = '1GB'")

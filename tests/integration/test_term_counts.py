@@ -301,3 +301,24 @@ async def test_a_fold_that_fails_leaves_the_deltas_to_the_next(
     counts = folded(database_url)
     assert counts.pop(("", "", "")) == 0
     assert counts == counted(database_url)
+
+
+async def test_after_a_fold_the_planner_sees_the_deltas_left_not_those_folded(
+    store: ChunkStore, database_url: str
+) -> None:
+    # A search reads the deltas per query term; the planner picks a scan by its estimate of
+    # the deltas table, which a fold must bring down to what is left (spaces.vacuum_term_deltas).
+    tenant, repo = names()
+    rows = [(chunk(f"f{n}.py", f"retry request {n}"), VECTOR) for n in range(300)]
+    await store.upsert(tenant, repo, rows)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"ANALYZE {SPACE.term_deltas_table}")
+    await store.fold_term_counts(tenant, repo)
+    with psycopg.connect(database_url) as conn:
+        estimate = conn.execute(
+            "SELECT reltuples FROM pg_class WHERE relname = %s", (SPACE.term_deltas_table,)
+        ).fetchone()
+        left = conn.execute(f"SELECT count(*) FROM {SPACE.term_deltas_table}").fetchone()
+    assert estimate is not None
+    assert left is not None
+    assert max(estimate[0], 0) == left[0]

@@ -18,7 +18,12 @@ from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
 from bdg_indexer.chunks import Chunk
-from bdg_indexer.storage.spaces import EmbeddingSpace, ensure_space, fold_term_counts
+from bdg_indexer.storage.spaces import (
+    EmbeddingSpace,
+    ensure_space,
+    fold_term_counts,
+    vacuum_term_deltas,
+)
 
 # One statement per batch, the rows as arrays: the chunk table's statement triggers (the
 # full-text term counts, spaces._term_counts) then run once per batch, not once per chunk (per
@@ -138,8 +143,9 @@ class ChunkStore:
     async def fold_term_counts(self, tenant: str, repo: str) -> None:
         """Fold the repository's pending term deltas into its counts (spaces.fold_term_counts):
         searches read both, so this only keeps the deltas few."""
-        async with self.pool.connection() as conn:
+        async with self.pool.connection() as conn:  # autocommit: the VACUUM needs it
             await fold_term_counts(conn, self.space, tenant, repo)
+            await vacuum_term_deltas(conn, self.space)
 
     async def counts(self, tenant: str, repo: str) -> RepoCounts:
         async with self.pool.connection() as conn:
