@@ -17,6 +17,10 @@ from psycopg import sql
 from bdg_jobs.personal.cipher import ERASED
 
 CHUNK_SPACES = "embedding_spaces"  # bdg_indexer.storage.spaces.REGISTRY
+# Beside each chunk table, its word counts and the deltas not folded into them yet (their
+# words): EmbeddingSpace.terms_table and .term_deltas_table. Deleting the chunks appends
+# deltas holding their words, so both go with the repository too.
+CHUNK_WORD_TABLES = ("_terms", "_tdelta")
 
 
 def _exists(conn: psycopg.Connection[Any], table: str) -> bool:
@@ -101,4 +105,12 @@ def delete_index(conn: psycopg.Connection[Any], tenant: str, repo_ids: Sequence[
             ),
             (tenant, repos),
         ).rowcount
+        for words in (f"{table}{suffix}" for suffix in CHUNK_WORD_TABLES):
+            if _exists(conn, words):  # a space opened before its counts existed has none
+                conn.execute(
+                    sql.SQL("DELETE FROM {} WHERE tenant = %s AND repo = ANY(%s)").format(
+                        sql.Identifier(words)
+                    ),
+                    (tenant, repos),
+                )
     return deleted
