@@ -9,13 +9,19 @@ every account, nothing left reserved).
 
     uv run python -m bench.budget_ledger [--url postgresql://...] [--callers 16] [--seconds 10]
 
-The ceiling of this shape of work is printed beside it: a caller waits for each of its two
-operations to be committed (durably: a reservation must be on disk before the model call goes
-out) and the tenant's account row is locked from a batch's read to its commit, so batches run
-one after another, each at least one commit long (its WAL flush), and each holds at most one
-operation per caller: ``callers / (2 x one commit)`` calls/s, one commit being a single
-connection's ``UPDATE``+``COMMIT`` on the same server in the same run. The raw limit above it
-is higher because concurrent commits on different rows share their WAL flushes.
+Two ledgers are measured, each beside the ceiling of its shape of work, one commit being a
+single connection's ``UPDATE``+``COMMIT`` on the same server in the same run:
+
+- ``PostgresLedger`` (a durable reservation per call): a caller waits for each of its two
+  operations to be committed and the tenant's account row is locked from a batch's read to its
+  commit, so batches run one after another, each at least one commit long (its WAL flush), and
+  each holds at most one operation per caller: ``callers / (2 x one commit)`` calls/s.
+- ``LeasedLedger`` (reserves served from a lease held in one durable commit; settles committed
+  in groups): a caller waits for one commit per call (its settle), batches still one after
+  another: ``callers / one commit`` calls/s.
+
+The raw limit is higher than both because concurrent commits on different rows share their WAL
+flushes.
 
 With no --url it starts the embedded PostgreSQL (bench/fresh_postgres.py).
 """
@@ -35,6 +41,7 @@ from psycopg_pool import AsyncConnectionPool
 from bdg_jobs.ledger.accounts import Scope, Spender
 from bdg_jobs.ledger.caps import BudgetCaps
 from bdg_jobs.ledger.errors import BudgetExhaustedError
+from bdg_jobs.ledger.leased import LeasedLedger
 from bdg_jobs.ledger.ledger import PostgresLedger, SettledCall
 from bdg_jobs.migrations import migrate
 from bench.fresh_postgres import fresh_database
@@ -94,10 +101,9 @@ async def commits(pool: AsyncConnectionPool[Any]) -> int:
 
 
 async def ledger_rate(
-    pool: AsyncConnectionPool[Any], callers: int, seconds: float, users: int
+    ledger: PostgresLedger | LeasedLedger, callers: int, seconds: float, users: int
 ) -> tuple[float, int]:
-    ledger, caps = PostgresLedger(pool), BudgetCaps(pool)
-    await caps.set_cap(Scope.tenant, TENANT, "", CAP)
+    await BudgetCaps(ledger.pool).set_cap(Scope.tenant, TENANT, "", CAP)
     refused = 0
 
     async def one(i: int) -> None:
@@ -110,7 +116,24 @@ async def ledger_rate(
             return
         await ledger.settle(held, CALL)
 
-    return await _for(seconds, callers, one) / seconds, refused
+    rate = await _for(seconds, callers, one) / seconds
+    if isinstance(ledger, LeasedLedger):
+        await ledger.close()  # the leases' unspent shares given back
+    return rate, refused
+
+
+async def measured(
+    pool: AsyncConnectionPool[Any],
+    ledger: PostgresLedger | LeasedLedger,
+    args: tuple[int, float, int],
+) -> tuple[float, float, int]:
+    """calls/s, transactions/s and refusals of one ledger, the invariant checked after."""
+    before = await commits(pool)
+    calls, refused = await ledger_rate(ledger, *args)
+    await asyncio.sleep(0.6)  # pg_stat_database is reported every 500 ms
+    transactions = (await commits(pool) - before) / args[1]
+    await check_invariant(pool)
+    return calls, transactions, refused
 
 
 async def check_invariant(pool: AsyncConnectionPool[Any]) -> None:
@@ -136,25 +159,22 @@ async def run(url: str, callers: int, seconds: float, users: int) -> None:
     try:
         raw = await raw_limit(pool, callers, seconds)
         commit = await one_commit(pool)
-        before = await commits(pool)
-        calls, refused = await ledger_rate(pool, callers, seconds, users)
-        await asyncio.sleep(0.6)  # pg_stat_database is reported every 500 ms
-        transactions = (await commits(pool) - before) / seconds
-        await check_invariant(pool)
+        per_call = await measured(pool, PostgresLedger(pool), (callers, seconds, users))
+        leased = await measured(pool, LeasedLedger(pool), (callers, seconds, users))
     finally:
         await pool.close()
     print(f"callers: {callers}, {seconds:.0f} s each, {users} users sharing the tenant's cap")
     print(f"raw limit (UPDATE+COMMIT): {raw:,.0f} transactions/s")
-    print(
-        f"ledger reserve+settle:     {calls:,.0f} calls/s ({2 * calls:,.0f} operations/s in "
-        f"{transactions:,.0f} transactions/s)"
-    )
-    print(f"ledger operations / raw:   {2 * calls / raw:.0%}; refused: {refused}; invariant held")
-    ceiling = callers / (2 * commit)
-    print(
-        f"one commit (1 connection): {commit * 1000:.2f} ms -> ceiling {ceiling:,.0f} calls/s "
-        f"(ledger at {calls / ceiling:.0%} of it)"
-    )
+    print(f"one commit (1 connection): {commit * 1000:.2f} ms")
+    for name, (calls, transactions, refused), ceiling in (
+        ("PostgresLedger", per_call, callers / (2 * commit)),
+        ("LeasedLedger", leased, callers / commit),
+    ):
+        print(
+            f"{name + ' reserve+settle:':31} {calls:,.0f} calls/s in {transactions:,.0f} "
+            f"transactions/s; ceiling {ceiling:,.0f} calls/s (at {calls / ceiling:.0%} of it, "
+            f"{2 * calls / raw:.0%} of raw in operations); refused: {refused}; invariant held"
+        )
     print(f"load average (1 min):      {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
