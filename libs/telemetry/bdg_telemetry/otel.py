@@ -14,7 +14,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from opentelemetry import context, trace
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -22,6 +21,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from bdg_telemetry import tracing
+from bdg_telemetry.otlp_wire import WireSpanExporter
 
 log = logging.getLogger(__name__)
 KINDS: dict[tracing.Kind, SpanKind] = {
@@ -117,7 +117,7 @@ class Tracing:
     def from_env(cls, service: str, env: Mapping[str, str]) -> Tracing:
         # The exporter reads its endpoint, headers and timeout from OTEL_EXPORTER_OTLP_*.
         limit = int(env.get("OTEL_BSP_MAX_QUEUE_SIZE") or DEFAULT_QUEUE)
-        return cls.exporting(service, OTLPSpanExporter(), limit)
+        return cls.exporting(service, WireSpanExporter(), limit)
 
     @classmethod
     def exporting(cls, service: str, exporter: SpanExporter, limit: int) -> Tracing:
