@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from types import TracebackType
 
 from opentelemetry import context, trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -21,7 +21,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from bdg_telemetry import tracing
-from bdg_telemetry.otlp_wire import WireSpanExporter
+from bdg_telemetry.otlp_wire import WireSpanExporter, keepalive_transport
 
 log = logging.getLogger(__name__)
 KINDS: dict[tracing.Kind, SpanKind] = {
@@ -108,6 +108,50 @@ class OtelSpan(tracing.Span):
         self.inner.update_name(name)
 
 
+class Current:
+    """A span made current for a block: started and attached on entry, ended on exit."""
+
+    __slots__ = ("attributes", "kind", "name", "parent", "span", "token", "tracer")
+
+    def __init__(
+        self,
+        tracer: trace.Tracer,
+        name: str,
+        attributes: Mapping[str, tracing.AttributeValue | None],
+        parent: str | None,
+        kind: tracing.Kind,
+    ) -> None:
+        self.tracer, self.name, self.attributes = tracer, name, attributes
+        self.parent, self.kind = parent, kind
+
+    def __enter__(self) -> tracing.Span:
+        ctx = PROPAGATOR.extract({"traceparent": self.parent}) if self.parent else None
+        attrs = {k: v for k, v in self.attributes.items() if v is not None}
+        # start_span and attach, not start_as_current_span: the same span made current, without
+        # its three nested context managers (a handler's span is most of tracing's CPU).
+        self.span = self.tracer.start_span(
+            self.name, context=ctx, kind=KINDS[self.kind], attributes=attrs
+        )
+        self.token = context.attach(trace.set_span_in_context(self.span, ctx))
+        return OtelSpan(self.span)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if error is not None:
+                # Cancellation is how a step gives up: recorded, as any other error.
+                self.span.record_exception(error)
+                self.span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+                self.span.set_attribute("error.type", type(error).__name__)
+        finally:
+            context.detach(self.token)
+            self.span.end()
+
+
 class Tracing:
     def __init__(self, provider: TracerProvider, drops: Drops) -> None:
         self.provider, self.drops = provider, drops
@@ -117,7 +161,8 @@ class Tracing:
     def from_env(cls, service: str, env: Mapping[str, str]) -> Tracing:
         # The exporter reads its endpoint, headers and timeout from OTEL_EXPORTER_OTLP_*.
         limit = int(env.get("OTEL_BSP_MAX_QUEUE_SIZE") or DEFAULT_QUEUE)
-        return cls.exporting(service, WireSpanExporter(), limit)
+        exporter = WireSpanExporter(_transport=keepalive_transport(env))
+        return cls.exporting(service, exporter, limit)
 
     @classmethod
     def exporting(cls, service: str, exporter: SpanExporter, limit: int) -> Tracing:
@@ -137,36 +182,21 @@ class Tracing:
     def dropped(self) -> int:
         return self.drops.dropped
 
-    @contextmanager
     def span(
         self,
         name: str,
         attributes: Mapping[str, tracing.AttributeValue | None],
         parent: str | None,
         kind: tracing.Kind,
-    ) -> Iterator[tracing.Span]:
-        ctx = PROPAGATOR.extract({"traceparent": parent}) if parent else None
-        attrs = {k: v for k, v in attributes.items() if v is not None}
-        # start_span and attach, not start_as_current_span: the same span made current, without
-        # its three nested context managers (a handler's span is most of tracing's CPU).
-        current = self.tracer.start_span(name, context=ctx, kind=KINDS[kind], attributes=attrs)
-        token = context.attach(trace.set_span_in_context(current, ctx))
-        try:
-            yield OtelSpan(current)
-        except BaseException as error:
-            # Cancellation is how a step gives up: recorded, as any other error.
-            current.record_exception(error)
-            current.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
-            current.set_attribute("error.type", type(error).__name__)
-            raise
-        finally:
-            context.detach(token)
-            current.end()
+    ) -> Current:
+        return Current(self.tracer, name, attributes, parent, kind)
 
     def current_traceparent(self) -> str | None:
-        carrier: dict[str, str] = {}
-        PROPAGATOR.inject(carrier, context.get_current())
-        return carrier.get("traceparent")
+        # What TraceContextTextMapPropagator.inject writes, without its carrier and setter.
+        ctx = trace.get_current_span().get_span_context()
+        if not ctx.is_valid:
+            return None
+        return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{ctx.trace_flags:02x}"
 
     def flush(self, within: float) -> bool:
         return self.provider.force_flush(int(within * 1000))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ class Span:
 
 
 NO_SPAN = Span()
+_OFF = nullcontext(NO_SPAN)  # reusable: it holds no state
 
 
 def configured(env: Mapping[str, str] = os.environ) -> bool:
@@ -98,22 +99,20 @@ def flush(within: float = 30.0) -> bool:
     return True if _tracing is None else _tracing.flush(within)
 
 
-@contextmanager
 def span(
     name: str,
     attributes: Mapping[str, AttributeValue | None] | None = None,
     *,
     parent: str | None = None,
     kind: Kind = "internal",
-) -> Iterator[Span]:
+) -> AbstractContextManager[Span]:
     """A span around the block, child of the current span, or of ``parent`` (a W3C
     traceparent, from an event or a request) when given. An exception leaving the block is
-    recorded on the span and goes on."""
+    recorded on the span and goes on. (A context manager object, not a generator: one layer
+    less on every span, and nothing made at all when off.)"""
     if _tracing is None:
-        yield NO_SPAN
-        return
-    with _tracing.span(name, attributes or {}, parent, kind) as current:
-        yield current
+        return _OFF
+    return _tracing.span(name, attributes or {}, parent, kind)
 
 
 def current_traceparent() -> str | None:
