@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from opentelemetry import trace
@@ -15,7 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from bdg_telemetry.otlp_wire import Unsupported, encode_request
+from bdg_telemetry.otlp_wire import Unsupported, encode_request, keepalive_transport
 
 PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
@@ -93,3 +94,15 @@ def test_equal_values_of_different_types_are_written_as_their_own_type(
     for value in (True, 1, 1.0, "1"):
         tracer.start_span("same key", attributes={"k": value}).end()
     same_as_sdk(spans.get_finished_spans())
+
+
+def test_the_export_transport_takes_its_tls_files_from_the_otel_variables(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("read when a connection is made, not before")
+    signal_wins = keepalive_transport(
+        {"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE": str(ca), "OTEL_EXPORTER_OTLP_CERTIFICATE": "x"}
+    )
+    assert signal_wins._pool.connection_pool_kw["ca_certs"] == str(ca)
+    plain = keepalive_transport({})
+    assert plain._pool.connection_pool_kw["cert_reqs"] == "CERT_REQUIRED"
+    assert "ca_certs" not in plain._pool.connection_pool_kw
