@@ -15,12 +15,14 @@ from bdg_jobs.ledger.accounts import Scope, Spender
 from bdg_jobs.ledger.caps import BudgetCaps
 from bdg_jobs.ledger.costs import GroupBy, costs
 from bdg_jobs.ledger.errors import BudgetExhaustedError
+from bdg_jobs.ledger.leased import LeasedLedger
 from bdg_jobs.ledger.ledger import PostgresLedger
 from bdg_llm.api import ChatRequest, LlmRejectedError, Message
 from bdg_llm.llm_called_fields import fields_for_event
 from bdg_llm.openai_client import OpenAiClient
 from bdg_llm.settings import LlmSettings
 from bdg_runtime.metered_llm import MeteredLlm, paying
+from bdg_runtime.metered_llm import metered as metered_client
 from tests.fakes.openai_server import Failure, FakeOpenAi, Reply
 from tests.unit.jobs import CAUSE, new_job
 
@@ -135,3 +137,35 @@ async def test_a_call_with_no_payer_is_not_metered(
     fake.push(Reply("an answer"))
     await metered.chat(ASK)
     assert await one(pool, "SELECT count(*) FROM bdg_budget_accounts") == 0
+
+
+async def test_with_leases_a_call_is_paid_from_the_lease_and_all_comes_back_on_close(
+    fake: FakeOpenAi, pool: AsyncConnectionPool[Any]
+) -> None:
+    settings = LlmSettings(
+        openai_base_url=fake.base_url,
+        openai_api_key="sk-test",
+        bdg_model_planner="gpt-4o",
+        bdg_llm_max_retries=0,
+        bdg_budget_leases=True,
+    )
+    inner = OpenAiClient(settings)
+    client = metered_client(inner, pool.conninfo, settings)
+    assert isinstance(client, MeteredLlm)
+    assert isinstance(client.ledger, LeasedLedger)
+    fake.push(Reply("a plan", prompt_tokens=1200, completion_tokens=300))
+    fake.push(Failure(400, "bad request", "invalid_request_error"))
+    try:
+        with paying(Spender(TENANT, "ann", "job-4")):
+            result = await client.chat(ASK)
+            with pytest.raises(LlmRejectedError):
+                await client.chat(ASK)
+        spent, reserved = await tenant_usage(pool)
+        assert spent == Decimal(repr(result.cost_usd))
+        assert reserved > 0  # the lease's share, held for the job's next calls
+        await client.ledger.close()
+        assert await tenant_usage(pool) == (spent, Decimal(0))
+        assert await one(pool, "SELECT count(*) FROM bdg_budget_reservations") == 0
+    finally:
+        await client.ledger.pool.close()
+        await inner.close()

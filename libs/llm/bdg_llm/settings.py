@@ -30,6 +30,11 @@ class LlmSettings(BaseSettings):
     bdg_model_coder: str = DEFAULT_CHAT_MODEL
     bdg_model_reviewer: str = DEFAULT_CHAT_MODEL
     bdg_model_embeddings: str = DEFAULT_EMBEDDING_MODEL
+    bdg_budget_leases: bool = Field(
+        default=False,
+        description="pay model calls from leases (bdg_jobs.ledger.leased): one durable commit "
+        "per call instead of two; a stopped process's unspent share comes back when it expires",
+    )
     bdg_llm_context_tokens: int | None = Field(
         default=None,
         ge=512,

@@ -17,6 +17,7 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from bdg_jobs.ledger.accounts import Spender
+from bdg_jobs.ledger.leased import LeasedLedger
 from bdg_jobs.ledger.ledger import PostgresLedger, SettledCall, usd
 from bdg_llm.api import ChatRequest, ChatResult, LlmClient, M, OnDelta
 from bdg_llm.job_models import model_chosen_for
@@ -47,7 +48,9 @@ def paying(spender: Spender) -> Iterator[None]:
 
 
 class MeteredLlm:
-    def __init__(self, inner: LlmClient, ledger: PostgresLedger, settings: LlmSettings) -> None:
+    def __init__(
+        self, inner: LlmClient, ledger: PostgresLedger | LeasedLedger, settings: LlmSettings
+    ) -> None:
         self.inner, self.ledger, self.settings = inner, ledger, settings
         self.prices = settings.price_table()
         self._opening = asyncio.Lock()
@@ -91,4 +94,5 @@ def metered(client: LlmClient, database_url: str | None, settings: LlmSettings) 
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         database_url, min_size=1, max_size=4, open=False, kwargs={"autocommit": True}
     )
-    return MeteredLlm(client, PostgresLedger(pool), settings)
+    ledger = LeasedLedger(pool) if settings.bdg_budget_leases else PostgresLedger(pool)
+    return MeteredLlm(client, ledger, settings)
