@@ -38,6 +38,7 @@ from bdg_jobs.ledger.ledger import (
     SettledCall,
     usd,
 )
+from bdg_jobs.ledger.transient import retrying_deadlocks
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,12 @@ class LeasedLedger:
             log.warning("giving back an idle lease failed: %s", task.exception())
 
     async def _run(self, ops: list[_Op]) -> list[Any]:
+        outcomes = await retrying_deadlocks(lambda: self._transaction(ops))
+        for op, outcome in zip(ops, outcomes, strict=True):
+            self._committed(op, outcome)
+        return outcomes
+
+    async def _transaction(self, ops: list[_Op]) -> list[Any]:
         """One transaction in two round trips (pipelined): lock leases and accounts, write."""
         tenants = {a: op.lease.spender.tenant for op in ops for a in op.lease.accounts()}
         accounts = sorted(tenants)
@@ -194,8 +201,6 @@ class LeasedLedger:
             await batch_sql.write_balances(conn, balances)
             await lease_sql.write(conn, leases, remaining, self.hold_seconds)
             await batch_sql.record_calls(conn, calls)
-        for op, outcome in zip(ops, outcomes, strict=True):
-            self._committed(op, outcome)
         return outcomes
 
     def _committed(self, op: _Op, outcome: Any) -> None:

@@ -27,6 +27,7 @@ from bdg_jobs.ledger.accounts import Spender, charged_accounts, month_of
 from bdg_jobs.ledger.batch_rules import Account, Move, Reserve, Running, apply_move, apply_reserve
 from bdg_jobs.ledger.errors import BudgetExhaustedError
 from bdg_jobs.ledger.group_commit import GroupCommit
+from bdg_jobs.ledger.transient import retrying_deadlocks
 
 DEFAULT_HOLD_SECONDS = 900.0  # longer than any call with its retries
 
@@ -127,6 +128,9 @@ class PostgresLedger:
         return sum(await asyncio.gather(*(self.release(r) for r in expired)))
 
     async def _run(self, ops: list[_Op]) -> list[Any]:
+        return await retrying_deadlocks(lambda: self._transaction(ops))
+
+    async def _transaction(self, ops: list[_Op]) -> list[Any]:
         """One transaction in two round trips (pipelined): take and lock, then write."""
         tenants = {a: t for op in ops for a, t in _accounts_of(op)}
         accounts = sorted(tenants)
