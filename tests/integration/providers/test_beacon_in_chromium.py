@@ -11,7 +11,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.async_api import async_playwright
+from playwright.async_api import Browser
 
 from bdg_deployer.beacon.keys import load_secret, release_key, secret_path
 from bdg_deployer.beacon.publish import collector_url
@@ -24,8 +24,6 @@ from tests.ports import free_port
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(120)
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 PAGE = """<!doctype html><title>shop</title>
 <script src="/_bdg/beacon.js"></script>
 <script>%s</script>
@@ -73,6 +71,7 @@ async def test_a_page_reports_its_view_and_first_error_across_origins(
     origin: tuple[str, Path],
     release: str,
     code: str,
+    browser: Browser,  # Debian's Chromium, from tests/chromium.py
 ) -> None:
     client, secret, routes = edge
     url, root = origin
@@ -86,20 +85,15 @@ async def test_a_page_reports_its_view_and_first_error_across_origins(
     (root / PATH).write_bytes(script)  # what the deployer adds to the release's files
     (root / "index.html").write_text(PAGE % code)
 
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            page = await browser.new_page()
-            await page.goto(f"{url}/index.html")
+    page = await browser.new_page()
+    await page.goto(f"{url}/index.html")
 
-            async def reported() -> bool:
-                counted = (await client.beacons()).get(release)
-                return counted is not None and counted.errors >= 1 and counted.requests >= 1
+    async def reported() -> bool:
+        counted = (await client.beacons()).get(release)
+        return counted is not None and counted.errors >= 1 and counted.requests >= 1
 
-            await eventually(reported, timeout=30, what="the page's beacon")
-            await page.close()  # nothing more can come from it
-        finally:
-            await browser.close()
+    await eventually(reported, timeout=30, what="the page's beacon")
+    await page.close()  # nothing more can come from it
     counted = (await client.beacons())[release]
     assert (counted.requests, counted.errors) == (1, 1)  # the second error is the same page
     assert await client.counts() == {}  # the edge served none of it
