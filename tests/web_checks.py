@@ -19,7 +19,9 @@ MARK_CONTROLS = """() => {
     'a[href], button, input, select, textarea, summary, [tabindex]:not([tabindex="-1"])';
   // Not hidden, and not inside a closed <details> either (its content is laid out but skipped).
   const shown = (el) => el.checkVisibility({ visibilityProperty: true });
-  const controls = [...document.querySelectorAll(selector)].filter(
+  // A modal dialog open: its own controls are all Tab may reach (it holds the keyboard).
+  const modal = document.querySelector('[role="dialog"][aria-modal="true"]');
+  const controls = [...(modal ?? document).querySelectorAll(selector)].filter(
     (el) => !el.disabled && !el.closest(".monaco") && shown(el),
   );
   controls.forEach((el, i) => (el.dataset.kb = String(i)));

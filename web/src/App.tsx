@@ -81,6 +81,7 @@ export function App() {
   const open = useCallback((id: string | null) => go(id ? { kind: "job", id } : { kind: "home" }), [go]);
   const openSite = useCallback((id: string | null) => go({ kind: "sites", id }), [go]);
 
+  const dismissSignIn = useCallback(() => setSignInReason(null), []);
   const signedIn = (fresh: string) => {
     storeToken(fresh);
     setToken(fresh);
@@ -100,6 +101,11 @@ export function App() {
         >
           BigDaddyG Agent
         </a>
+        {!token && ( // kept under the open box: the focus comes back to it when the box closes
+          <button type="button" className="quiet" onClick={() => setSignInReason("Sign in to start.")}>
+            Sign in
+          </button>
+        )}
         {token && (
           <nav aria-label="Pages">
             <a
@@ -135,7 +141,7 @@ export function App() {
           </div>
         )}
       </main>
-      {signInReason !== null && <SignIn reason={signInReason} onToken={signedIn} />}
+      {signInReason !== null && <SignIn reason={signInReason} onToken={signedIn} onDismiss={dismissSignIn} />}
     </>
   );
 }
