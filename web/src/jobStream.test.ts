@@ -104,3 +104,25 @@ it("hands release frames on without taking them for a gap", () => {
   expect(h.seen).toEqual([1, 2]);
   expect(h.releases).toEqual([frame]);
 });
+
+it("an install report goes to onProgress, not to the events, and moves no version", () => {
+  const progress: unknown[] = [];
+  const seen: number[] = [];
+  let socket: FakeSocket | null = null;
+  const stream = new JobStream({
+    url: (from) => `ws://gw/jobs/j/stream?from_version=${from}`,
+    open: (url) => (socket = new FakeSocket(url)),
+    onEvents: (events) => seen.push(...events.map((e) => e.version)),
+    onStatus: () => undefined,
+    onUnauthorized: () => undefined,
+    onProgress: (frame) => progress.push(frame),
+  });
+  stream.start();
+  const report = { type: "progress", kind: "install", job_id: "j", attempt: 1, project: ".", state: "running", elapsed_s: 3, output_lines: 9 };
+  socket!.send(1);
+  socket!.onmessage?.({ data: JSON.stringify(report) });
+  socket!.send(2);
+  expect(progress).toEqual([report]);
+  expect(seen).toEqual([1, 2]);
+  expect(stream.seen).toBe(2);
+});

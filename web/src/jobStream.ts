@@ -1,6 +1,7 @@
 // The job's WebSocket, kept open: after a drop (network, laptop sleep, gateway restart) it
 // reconnects with from_version = the last version seen, so the server sends exactly what is
 // missing. The close codes the gateway uses for refusals stop it instead (ws.py).
+import { InstallFrame, isInstallFrame } from "./progress";
 import { isReleaseFrame, ReleaseFrame } from "./sites";
 import type { EventView } from "./timeline";
 
@@ -21,6 +22,8 @@ export interface StreamOptions {
   onUnauthorized: (detail: string) => void;
   // The deployer's release frames ({"type": "release"}): figures, not job events (no version).
   onRelease?: (frame: ReleaseFrame) => void;
+  // The tester's install reports ({"type": "progress"}): sent while listening, never stored.
+  onProgress?: (frame: InstallFrame) => void;
   schedule?: (run: () => void, ms: number) => unknown;
   fromVersion?: number;
 }
@@ -102,6 +105,10 @@ export class JobStream {
     const frame: unknown = JSON.parse(data);
     if (isReleaseFrame(frame)) {
       this.options.onRelease?.(frame);
+      return;
+    }
+    if (isInstallFrame(frame)) {
+      this.options.onProgress?.(frame);
       return;
     }
     const event = frame as EventView;

@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { elapsed, progressOf } from "./progress";
+import { elapsed, InstallSeen, isInstallFrame, progressOf } from "./progress";
 import { EventView } from "./timeline";
 
 const T0 = Date.parse("2026-01-01T10:00:00Z");
@@ -55,4 +55,41 @@ test("elapsed time reads in s, min and h", () => {
   expect(elapsed(42_900)).toBe("42 s");
   expect(elapsed(185_000)).toBe("3 min 05 s");
   expect(elapsed(3_720_000)).toBe("1 h 02 min");
+});
+
+const testing = [
+  ...planned,
+  ev(5, "PlanApproved", 20, { approved_by: "user:w" }),
+  ev(6, "FilesChanged", 30, { attempt: 2 }),
+  ev(7, "CodingFinished", 31, { attempt: 2 }),
+];
+function install(state: string, attempt = 2, project = "."): InstallSeen {
+  const frame = { type: "progress", kind: "install", job_id: "j", attempt, project, state, elapsed_s: 12.5, output_lines: 340 };
+  if (!isInstallFrame(frame)) throw new Error("not a frame");
+  return { frame, receivedAt: T0 + 60_000 };
+}
+
+test("an install running for the attempt: its label, start and output lines from the report", () => {
+  const p = progressOf("testing", testing, install("running"))!;
+  expect(p.label).toBe("Installing dependencies for attempt 2…");
+  expect(p.startedAt).toBe(T0 + 60_000 - 12_500);
+  expect(p.outputLines).toBe(340);
+  expect(progressOf("testing", testing, install("started", 2, "web"))!.label).toBe(
+    "Installing dependencies in web for attempt 2…",
+  );
+});
+
+test("a finished, failed or earlier attempt's install, or another step: the usual indicator", () => {
+  for (const seen of [install("finished"), install("failed"), install("running", 1), null]) {
+    const p = progressOf("testing", testing, seen)!;
+    expect(p.label).toBe("Tests running for attempt 2: install, run, read the results");
+    expect(p.outputLines).toBeNull();
+  }
+  expect(progressOf("coding", testing, install("running"))!.outputLines).toBeNull();
+});
+
+test("only a whole install report is one", () => {
+  expect(isInstallFrame({ type: "progress", kind: "install", attempt: 1 })).toBe(false);
+  expect(isInstallFrame({ type: "release", event: "ReleaseCreated" })).toBe(false);
+  expect(isInstallFrame(null)).toBe(false);
 });

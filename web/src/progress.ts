@@ -1,8 +1,40 @@
 // What a long step is doing now, from the events that exist: no progress events are stored (a
 // heartbeat is no fact about the job, see bdg_runtime/heartbeats.py), so the step's start is
 // the occurred_at of the event that began it, and its work so far is the model calls and tool
-// calls recorded in it. Pure: the component passes the clock in.
+// calls recorded in it. An install in the test step is told by the tester's progress reports,
+// which the job's WebSocket forwards as {"type": "progress"} frames (gateway progress_frames.py):
+// sent while a page listens, never stored. Pure: the component passes the clock in.
 import { EventView, groupBySteps, Step } from "./timeline";
+
+export interface InstallFrame {
+  type: "progress";
+  kind: "install";
+  job_id: string;
+  attempt: number;
+  project: string; // the install's folder, "." at the workspace's top
+  state: "started" | "running" | "finished" | "failed";
+  elapsed_s: number;
+  output_lines: number;
+}
+
+/** A report and when this page received it (its elapsed time counts from the tester's start). */
+export interface InstallSeen {
+  frame: InstallFrame;
+  receivedAt: number; // ms since the epoch, this page's clock
+}
+
+export function isInstallFrame(frame: unknown): frame is InstallFrame {
+  const f = frame as Partial<InstallFrame> | null;
+  return (
+    typeof f === "object" &&
+    f !== null &&
+    f.type === "progress" &&
+    f.kind === "install" &&
+    typeof f.attempt === "number" &&
+    typeof f.elapsed_s === "number" &&
+    typeof f.output_lines === "number"
+  );
+}
 
 export interface StepProgress {
   step: Step;
@@ -12,6 +44,7 @@ export interface StepProgress {
   tokens: number;
   costUsd: number;
   toolCalls: number;
+  outputLines: number | null; // an install's, so far; null when no install is running
 }
 
 const WORKING: ReadonlySet<string> = new Set(["planning", "coding", "testing", "reviewing", "deploying"]);
@@ -26,11 +59,14 @@ function latest(events: EventView[], names: string[]): EventView | undefined {
   return undefined;
 }
 
+function attemptOf(events: EventView[]): number {
+  return Number(latest(events, ["FilesChanged", "CodingFinished"])?.event.attempt ?? 0);
+}
+
 function labelOf(step: Step, events: EventView[]): string {
   const first = events.find((e) => e.name === "JobRequested");
   const max = Number(first?.event.max_attempts ?? 0);
-  const coded = latest(events, ["FilesChanged", "CodingFinished"]);
-  const attempt = Number(coded?.event.attempt ?? 0);
+  const attempt = attemptOf(events);
   switch (step) {
     case "planning": {
       const drafts = events.filter((e) => e.name === "PlanDrafted").length;
@@ -52,8 +88,20 @@ function labelOf(step: Step, events: EventView[]): string {
   }
 }
 
+/** The install the test step is running now, from the attempt's last report; null if none. */
+function installing(events: EventView[], install: InstallSeen | null | undefined): InstallSeen | null {
+  if (!install) return null;
+  const { attempt, state } = install.frame;
+  if (attempt !== (attemptOf(events) || 1)) return null; // an earlier attempt's
+  return state === "started" || state === "running" ? install : null;
+}
+
 /** The step the job is working in now, with what it did so far; null when it is not working. */
-export function progressOf(state: string, events: EventView[]): StepProgress | null {
+export function progressOf(
+  state: string,
+  events: EventView[],
+  install?: InstallSeen | null,
+): StepProgress | null {
   if (!WORKING.has(state)) return null;
   const step = state as Step;
   const groups = groupBySteps(events);
@@ -66,7 +114,17 @@ export function progressOf(state: string, events: EventView[]): StepProgress | n
     tokens: 0,
     costUsd: 0,
     toolCalls: 0,
+    outputLines: null,
   };
+  const now = step === "testing" ? installing(events, install) : null;
+  if (now) {
+    const { attempt, project, elapsed_s, output_lines } = now.frame;
+    const where = project && project !== "." ? ` in ${project}` : "";
+    progress.label = `Installing dependencies${where} for attempt ${attempt}…`;
+    progress.startedAt = now.receivedAt - elapsed_s * 1000;
+    progress.outputLines = output_lines;
+    return progress;
+  }
   if (!current || current.step !== step) {
     // The step began with the last event, which closed the step before (CodingFinished...).
     progress.startedAt = at(events[events.length - 1]);

@@ -92,3 +92,8 @@ def site_follow() -> str:
     """Request/reply: a deployer answers ``FollowSite`` with ``SiteFollowed`` once the edge
     serves what the site's events say."""
     return f"{_root}.sites.follow"
+
+
+def job_progress(tenant_id: str, job_id: UUID) -> str:
+    """Core NATS, not in the events stream: a job's progress reports (bdg_contracts.progress)."""
+    return f"{_root}.progress.{tenant_id}.{job_id}"

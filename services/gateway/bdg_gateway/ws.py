@@ -5,7 +5,8 @@ then send buffered and live events, skipping versions already sent. A live event
 ahead is preceded by the missing versions read from the store; an idle stream re-reads the store
 now and then, so an event whose publish was lost (the relay publishes it later) still arrives.
 The release events of the job's releases come on the same socket as ``{"type": "release"}``
-frames (``release_frames.py``), while the stream is open.
+frames (``release_frames.py``), and the job's progress reports (an install's elapsed time and
+output lines) as ``{"type": "progress"}`` frames (``progress_frames.py``), while it is open.
 Close codes: 1000 the job ended (done, failed or cancelled; the reason is the state), sent after
 its last event; 4400 bad request, 4401 not authenticated, 4404 no such job (for this tenant).
 """
@@ -29,6 +30,7 @@ from bdg_contracts.numbers import MAX_INT4
 from bdg_contracts.states import ENDED_STATES
 from bdg_gateway.auth import AuthError, bearer_token
 from bdg_gateway.deps import Gateway, gateway_of
+from bdg_gateway.progress_frames import follow_progress
 from bdg_gateway.release_frames import ReleaseFrames
 from bdg_gateway.views import StreamedEvent
 from bdg_jobs.domain import Job
@@ -124,13 +126,17 @@ class JobStream:
         store, nc = self.gateway.commands.app.store, self.gateway.nc
         frames = ReleaseFrames(store, nc, self.caller.tenant_id, self.job_id, self.job.repo)
         releases = asyncio.create_task(frames.follow(self._send_frame))
+        progress = asyncio.create_task(
+            follow_progress(nc, self.caller.tenant_id, self.job_id, self._send_frame)
+        )
         pump = asyncio.create_task(self._pump())
         closed = asyncio.create_task(self._receive_until_closed())
         done, pending = await asyncio.wait({pump, closed}, return_when=asyncio.FIRST_COMPLETED)
         releases.cancel()
+        progress.cancel()
         for task in pending:
             task.cancel()
-        await asyncio.gather(releases, *pending, return_exceptions=True)
+        await asyncio.gather(releases, progress, *pending, return_exceptions=True)
         error = pump.exception() if pump in done else None
         if error is not None and not isinstance(error, WebSocketDisconnect | OSError):
             log.error("stream of job %s failed", self.job_id, exc_info=error)

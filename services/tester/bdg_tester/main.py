@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 
+from nats.aio.client import Client
+
 from bdg_runtime import service
 from bdg_runtime.answers import Answers, answers_or_exit, report
 from bdg_runtime.job_replay import ReplaySources
@@ -19,6 +21,7 @@ from bdg_tester.adapters import RecordedOutcomes
 from bdg_tester.application import Testing
 from bdg_tester.handlers import TesterHandlers
 from bdg_tester.recorded import RecordedTestRunner, TesterScript
+from bdg_tester.sandbox.install_progress import NatsProgress
 from bdg_tester.sandbox.runner import SandboxTestRunner
 from bdg_tester.settings import TesterSettings
 
@@ -27,7 +30,10 @@ log = logging.getLogger("bdg_tester")
 
 
 def build(
-    answers: Answers, endpoint: str, settings: TesterSettings | None = None
+    answers: Answers,
+    endpoint: str,
+    settings: TesterSettings | None = None,
+    nc: Client | None = None,
 ) -> TesterHandlers:
     if answers.source:  # recorded answers were asked for
         return TesterHandlers(Testing(RecordedTestRunner(answers)))
@@ -36,7 +42,8 @@ def build(
         client = SandboxClient(endpoint)
     except ValueError as error:
         raise service.ConfigurationError(f"AGENT_SANDBOX_ENDPOINT: {error}") from error
-    runner = SandboxTestRunner(client, settings)
+    progress = NatsProgress(nc) if nc is not None else None  # the installs' reports
+    runner = SandboxTestRunner(client, settings, progress=progress)
     return TesterHandlers(Testing(runner), timeout=settings.bdg_test_step_timeout_seconds)
 
 
@@ -51,7 +58,7 @@ def run() -> None:
     settings = TesterSettings()
 
     def reactions(ctx: service.ServiceContext) -> list[AnyReaction]:
-        handlers = build(answers, ctx.settings.agent_sandbox_endpoint, settings)
+        handlers = build(answers, ctx.settings.agent_sandbox_endpoint, settings, ctx.nc)
         if answers.source:
             report(answers, log)
         else:

@@ -22,6 +22,9 @@ class TesterSettings(BaseSettings):
     bdg_test_run_timeout_seconds: float = Field(
         default=600.0, gt=0, le=86400, description="one project's test command"
     )
+    bdg_test_progress_seconds: float = Field(
+        default=2.0, gt=0, le=3600, description="how often a running install reports progress"
+    )
     bdg_test_memory_mb: int = Field(default=2048, ge=64, le=65536)
     bdg_test_cpus: float = Field(default=2.0, gt=0, le=64)
     bdg_test_step_timeout_seconds: float = Field(

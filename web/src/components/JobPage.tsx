@@ -2,6 +2,7 @@ import { lazy, Suspense, useCallback, useEffect, useRef, useState } from "react"
 import { Api, ApiError, AwaitingCall, Job, streamUrl } from "../api";
 import { JobStream, SocketLike, Status } from "../jobStream";
 import { lastViewChange, liveCost } from "../liveCost";
+import { InstallSeen } from "../progress";
 import { describeRelease, ReleaseFrame } from "../sites";
 import { appendEvents, EventView } from "../timeline";
 import { Action } from "./Action";
@@ -29,6 +30,7 @@ export function JobPage({ api, jobId, token, onExpired }: Props) {
   const [loadError, setLoadError] = useState<string | null>(null);
   const [calls, setCalls] = useState<AwaitingCall[]>([]);
   const [releases, setReleases] = useState<ReleaseFrame[]>([]);
+  const [install, setInstall] = useState<InstallSeen | null>(null);
   const stream = useRef<JobStream | null>(null);
 
   const refresh = useCallback(() => {
@@ -43,6 +45,7 @@ export function JobPage({ api, jobId, token, onExpired }: Props) {
       onEvents: (incoming) => setEvents((known) => appendEvents(known, incoming)),
       onStatus: (next) => setStatus(next),
       onUnauthorized: onExpired,
+      onProgress: (frame) => setInstall({ frame, receivedAt: Date.now() }),
       // Frames are not stored with the job: a reconnection may send one again, keep it once.
       onRelease: (frame) =>
         setReleases((known) =>
@@ -91,7 +94,7 @@ export function JobPage({ api, jobId, token, onExpired }: Props) {
           cost <span data-testid="job-cost">${cost.toFixed(4)}</span> · stream{" "}
           <span data-testid="stream-status">{status}</span> (version {last?.version ?? 0})
         </p>
-        <StepProgress state={job.state} events={events} />
+        <StepProgress state={job.state} events={events} install={install} />
         <div className="actions">
           <Action label="Pause" run={act("pause")} />
           <Action label="Resume" run={act("resume")} />

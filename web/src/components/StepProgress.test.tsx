@@ -30,3 +30,28 @@ test("nothing shows while the job waits for a person", () => {
   render(<StepProgress state="awaiting_plan_approval" events={EVENTS} />);
   expect(screen.queryByTestId("progress")).toBeNull();
 });
+
+test("while the tester installs, the indicator says so with the install's time and output lines", () => {
+  const tested: EventView[] = [
+    ...EVENTS,
+    { version: 5, name: "CodingFinished", event: { attempt: 1, occurred_at: started } },
+  ];
+  const frame = {
+    type: "progress" as const,
+    kind: "install" as const,
+    job_id: "j",
+    attempt: 1,
+    project: ".",
+    state: "running" as const,
+    elapsed_s: 42,
+    output_lines: 1234,
+  };
+  render(<StepProgress state="testing" events={tested} install={{ frame, receivedAt: Date.now() }} />);
+  const bar = screen.getByRole("progressbar", { name: "Installing dependencies for attempt 1…" });
+  expect(bar).toBeTruthy();
+  const text = screen.getByTestId("progress").textContent ?? "";
+  expect(text).toMatch(/^Installing dependencies for attempt 1… · for 4[2-4] s · 1,234 lines of output$/);
+  cleanup();
+  render(<StepProgress state="testing" events={tested} install={{ frame: { ...frame, state: "finished" }, receivedAt: Date.now() }} />);
+  expect(screen.getByTestId("progress").textContent).toMatch(/^Tests running for attempt 1: install, run, read the results/);
+});

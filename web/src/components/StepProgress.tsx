@@ -1,10 +1,19 @@
-// The working step's indicator: what it does, for how long, and its model calls so far.
+// The working step's indicator: what it does, for how long, and its model calls so far (or,
+// while the tester installs dependencies, the install's output lines so far).
 import { useEffect, useState } from "react";
-import { elapsed, progressOf } from "../progress";
+import { elapsed, InstallSeen, progressOf } from "../progress";
 import { EventView } from "../timeline";
 
-export function StepProgress({ state, events }: { state: string; events: EventView[] }) {
-  const progress = progressOf(state, events);
+export function StepProgress({
+  state,
+  events,
+  install,
+}: {
+  state: string;
+  events: EventView[];
+  install?: InstallSeen | null;
+}) {
+  const progress = progressOf(state, events, install);
   const [now, setNow] = useState(() => Date.now());
   const working = progress !== null;
   useEffect(() => {
@@ -13,7 +22,7 @@ export function StepProgress({ state, events }: { state: string; events: EventVi
     return () => clearInterval(tick);
   }, [working]);
   if (!progress) return null;
-  const { label, startedAt, modelCalls, tokens, costUsd, toolCalls } = progress;
+  const { label, startedAt, modelCalls, tokens, costUsd, toolCalls, outputLines } = progress;
   return (
     <div className="progress" data-testid="progress" data-step={progress.step}>
       <progress aria-label={label} />
@@ -27,6 +36,11 @@ export function StepProgress({ state, events }: { state: string; events: EventVi
           </>
         )}
         {toolCalls > 0 && <> · {toolCalls} tool call{toolCalls === 1 ? "" : "s"}</>}
+        {outputLines !== null && (
+          <>
+            {" "}· {outputLines.toLocaleString("en")} line{outputLines === 1 ? "" : "s"} of output
+          </>
+        )}
       </span>
     </div>
   );

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from bdg_contracts.sandbox import Exited
 from bdg_sandbox.client import SandboxClient
@@ -23,6 +23,7 @@ from bdg_tester.sandbox.progress import TAIL_BYTES, Output, PhaseTimer
 from bdg_tester.scaffolding.scaffold import ScaffoldError, scaffold_tests
 from bdg_tester.settings import TesterSettings
 
+Tap = Callable[[str, bytes], None]  # also sees a command's output as it comes
 log = logging.getLogger("bdg_tester.runner")
 REPORT_TIMEOUT_S = 120.0
 MAX_SOURCES = 400  # files read to scaffold one project
@@ -114,13 +115,20 @@ class ProjectRunner:
         timeout: float,
         keep: int = TAIL_BYTES,
         cache: bool = False,
+        tap: Tap | None = None,
     ) -> tuple[Exited, Output]:
         out = Output(log, f"{self.workspace} {where} {argv[0]}", keep)
+
+        def seen(stream: str, data: bytes) -> None:
+            out(stream, data)
+            if tap is not None:
+                tap(stream, data)
+
         result = await self.client.exec(
             self.tenant,
             self.workspace,
             list(argv),
-            on_output=out,
+            on_output=seen,
             keep_output=0,
             cwd=cwd(where),
             env=dict(env),
@@ -137,12 +145,13 @@ class ProjectRunner:
         env: Mapping[str, str],
         network: str = "registry",
         cache: bool = True,
+        tap: Tap | None = None,
     ) -> RunOutput | None:
         """None when the command succeeded; else what it left, as a failed install. ``cache``:
         with the tenant's package cache at /cache (install_env points the downloads there)."""
         timeout = self.settings.bdg_test_install_timeout_seconds
         exited, out = await self.execute(
-            argv, where, env, network=network, timeout=timeout, cache=cache
+            argv, where, env, network=network, timeout=timeout, cache=cache, tap=tap
         )
         if exited.code == 0:
             return None

@@ -33,6 +33,7 @@ from bdg_tester.domain import TestRun, TestTask
 from bdg_tester.sandbox.env import HOME, MAKE_VENV, install_commands, install_env, needs_venv
 from bdg_tester.sandbox.file_patch import files_patch
 from bdg_tester.sandbox.files import WorkspaceFiles
+from bdg_tester.sandbox.install_progress import InstallReporter, Sink
 from bdg_tester.sandbox.progress import PhaseHook, PhaseTimer
 from bdg_tester.sandbox.project import ProjectRunner, Written, scaffold_missing
 from bdg_tester.settings import TesterSettings
@@ -50,10 +51,12 @@ class SandboxTestRunner(AbstractTestRunner):
         client: SandboxClient,
         settings: TesterSettings | None = None,
         on_phase: PhaseHook | None = None,
+        progress: Sink | None = None,
     ) -> None:
         self.client = client
         self.settings = settings or TesterSettings()
         self.on_phase = on_phase
+        self.progress = progress  # where the installs' progress reports go
         self.screenshots = ScreenshotStore(self.settings.bdg_test_artifacts_dir)
         limits = self.settings.limits(self.settings.bdg_test_run_timeout_seconds)
         self.browser = SandboxBrowserCheck(client, limits, self.settings.bdg_test_chromium)
@@ -108,7 +111,9 @@ class SandboxTestRunner(AbstractTestRunner):
             ", ".join(f"{p.root} ({p.kind.value}, {p.framework.value})" for p in runnable),
         )
         runner = ProjectRunner(self.client, self.settings, task.tenant, workspace, files, timer)
-        outcomes = await self._projects(runner, runnable, tree)
+        every = self.settings.bdg_test_progress_seconds
+        reporter = InstallReporter(self.progress, task, every)
+        outcomes = await self._projects(runner, runnable, tree, reporter)
         with suppress(SandboxRequestError):  # the installs' HOME: not worth keeping
             await files.remove(HOME)
         run = combine(outcomes, notes, changed_paths(task.patches))
@@ -146,7 +151,11 @@ class SandboxTestRunner(AbstractTestRunner):
         return replace(run, results=results)
 
     async def _projects(
-        self, runner: ProjectRunner, projects: list[Project], tree: dict[str, str]
+        self,
+        runner: ProjectRunner,
+        projects: list[Project],
+        tree: dict[str, str],
+        reporter: InstallReporter,
     ) -> list[ProjectOutcome]:
         venv = needs_venv(projects)
         no_venv: RunOutput | None = None
@@ -162,7 +171,11 @@ class SandboxTestRunner(AbstractTestRunner):
             key = (project.install_root, commands)
             if key not in installs:  # the members of one workspace share its install
                 broken = no_venv if project.kind is Kind.python else None
-                installs[key] = broken or await self._install(runner, project, commands, venv)
+                installs[key] = broken or await reporter.around(
+                    project.install_root,
+                    self._install(runner, project, commands, venv, reporter),
+                    ok=lambda failed: failed is None,
+                )
             failure = installs[key]
             if failure is not None:
                 outcomes.append(install_failed(project, failure, files, budget))
@@ -171,12 +184,19 @@ class SandboxTestRunner(AbstractTestRunner):
         return outcomes
 
     async def _install(
-        self, runner: ProjectRunner, project: Project, commands: tuple[Argv, ...], venv: bool
+        self,
+        runner: ProjectRunner,
+        project: Project,
+        commands: tuple[Argv, ...],
+        venv: bool,
+        reporter: InstallReporter,
     ) -> RunOutput | None:
         async with runner.timer.phase("install", project.install_root):
             for argv in commands:
                 env = install_env(project, venv)
-                failed = await runner.install_step(argv, project.install_root, env)
+                failed = await runner.install_step(
+                    argv, project.install_root, env, tap=reporter.count
+                )
                 if failed is not None:
                     return failed
         return None
