@@ -18,6 +18,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from nats.aio.client import Client
+from pydantic import ValidationError
 
 from bdg_contracts import subjects
 from bdg_contracts.progress import InstallProgress, InstallState
@@ -81,8 +82,8 @@ class InstallReporter:
             await self._send(sink, project, InstallState.running, start)
 
     async def _send(self, sink: Sink, project: str, state: InstallState, start: float) -> None:
-        await sink(
-            InstallProgress(
+        try:
+            report = InstallProgress(
                 tenant_id=self.task.tenant,
                 job_id=self.job_id,
                 attempt=self.task.attempt,
@@ -91,4 +92,7 @@ class InstallReporter:
                 elapsed_s=round(time.monotonic() - start, 1),
                 output_lines=self.lines,
             )
-        )
+        except ValidationError as error:  # a task no report can describe: the run goes on
+            log.warning("no progress report for job %s: %s", self.task.job_id, error)
+            return
+        await sink(report)
