@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.exporter.http.transport._urllib3 import Urllib3HTTPTransport
 from opentelemetry.exporter.otlp.proto.common._internal import (
@@ -23,8 +23,13 @@ from opentelemetry.exporter.otlp.proto.common._internal import (
     _encode_resource,
 )
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+if TYPE_CHECKING:
+    from bdg_telemetry.recorder import Recorded
 
 _MASK64 = (1 << 64) - 1
 _u64 = struct.Struct("<Q").pack
@@ -156,6 +161,76 @@ def encode_request(spans: Sequence[ReadableSpan]) -> bytes:
     return b"".join(out)
 
 
+def _given_attributes(tag: int, attributes: Mapping[str, Any]) -> bytes:
+    """Attributes as given; one of a type OTLP cannot carry is left out, not the span."""
+    try:
+        return _attributes(tag, attributes)
+    except Unsupported:
+        return _attributes(tag, {k: v for k, v in attributes.items() if _encodable(v)})
+
+
+def _encodable(value: Any) -> bool:
+    try:
+        _value(value)
+    except Unsupported:
+        return False
+    return True
+
+
+def _recorded(span: Recorded) -> bytes:
+    """One of the recorder's spans, written as ``_span`` writes the SDK's."""
+    out = [
+        b"\x0a\x10" + span.trace_id.to_bytes(16, "big"),
+        b"\x12\x08" + span.span_id.to_bytes(8, "big"),
+    ]
+    if span.parent_id is not None:
+        out.append(b"\x22\x08" + span.parent_id.to_bytes(8, "big"))
+    out.append(_field(0x2A, span.name.encode()))
+    out.append(b"\x30" + _varint(span.kind))
+    out.append(b"\x39" + _u64(span.start))
+    out.append(b"\x41" + _u64(span.end))
+    out.append(_given_attributes(0x4A, span.attributes))
+    for at, name, attributes in span.events:
+        body = b"\x09" + _u64(at) + _field(0x12, name.encode())
+        out.append(_field(0x5A, body + _given_attributes(0x1A, attributes)))
+    for trace_id, span_id, attributes in span.links:
+        body = b"\x0a\x10" + trace_id.to_bytes(16, "big") + b"\x12\x08" + span_id.to_bytes(8, "big")
+        out.append(_field(0x6A, body + _given_attributes(0x22, attributes)))
+    message = _field(0x12, span.status_message.encode()) if span.status_message else b""
+    out.append(_field(0x7A, message + _count(0x18, span.status_code)))
+    flags = _HAS_IS_REMOTE | (_IS_REMOTE if span.remote_parent else 0)
+    out.append(b"\x85\x01" + struct.pack("<I", flags))
+    return b"".join(out)
+
+
+class RecordedEncoder:
+    """Requests for the recorder's spans: resource and scope encoded once, by the SDK."""
+
+    def __init__(self, resource: Resource, scope: InstrumentationScope) -> None:
+        self.resource = _field(0x0A, _encode_resource(resource).SerializeToString())
+        self.resource_schema = (
+            _field(0x1A, resource.schema_url.encode()) if resource.schema_url else b""
+        )
+        self.scope = _field(0x0A, _encode_instrumentation_scope(scope).SerializeToString())
+
+    def request(self, spans: Sequence[Recorded]) -> bytes:
+        scoped = self.scope + b"".join([_field(0x12, _recorded(s)) for s in spans])
+        return _field(0x0A, self.resource + _field(0x12, scoped) + self.resource_schema)
+
+
+def post(exporter: OTLPSpanExporter, body: bytes, count: int) -> bool:
+    """The request's bytes sent by the exporter's client (its endpoint, headers, TLS,
+    compression, timeout and retries); False when they were not delivered."""
+    if exporter._shutdown:
+        return False
+    with exporter._metrics.export_operation(count) as outcome:
+        sent = exporter._client.export(body)
+        if not sent.success:
+            outcome.error = sent.error
+            return False
+    return True
+
+
 class WireSpanExporter(OTLPSpanExporter):
     """The SDK's OTLP/HTTP exporter (its endpoint, headers, TLS, compression, retries, all from
     ``OTEL_*``), sending the bytes ``encode_request`` wrote."""
@@ -165,14 +240,8 @@ class WireSpanExporter(OTLPSpanExporter):
             body = encode_request(spans)
         except Unsupported:
             return super().export(spans)
-        if self._shutdown:
-            return SpanExportResult.FAILURE
-        with self._metrics.export_operation(len(spans)) as outcome:
-            sent = self._client.export(body)
-            if not sent.success:
-                outcome.error = sent.error
-                return SpanExportResult.FAILURE
-        return SpanExportResult.SUCCESS
+        sent = post(self, body, len(spans))
+        return SpanExportResult.SUCCESS if sent else SpanExportResult.FAILURE
 
 
 def keepalive_transport(env: Mapping[str, str] = os.environ) -> Urllib3HTTPTransport:
