@@ -195,7 +195,8 @@ def _recorded(span: Recorded) -> bytes:
         out.append(_field(0x5A, body + _given_attributes(0x1A, attributes)))
     for trace_id, span_id, attributes in span.links:
         body = b"\x0a\x10" + trace_id.to_bytes(16, "big") + b"\x12\x08" + span_id.to_bytes(8, "big")
-        out.append(_field(0x6A, body + _given_attributes(0x22, attributes)))
+        body += _given_attributes(0x22, attributes) + b"\x35" + struct.pack("<I", _HAS_IS_REMOTE)
+        out.append(_field(0x6A, body))  # a link is to a span of ours: never remote
     message = _field(0x12, span.status_message.encode()) if span.status_message else b""
     out.append(_field(0x7A, message + _count(0x18, span.status_code)))
     flags = _HAS_IS_REMOTE | (_IS_REMOTE if span.remote_parent else 0)
