@@ -37,7 +37,8 @@ UNSET, OK, ERROR = 0, 1, 2  # the proto's StatusCode
 _TRACEPARENT = re.compile(
     r"^\s*([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?\s*$"
 )
-_ids = random.Random()  # its own generator: a test seeding ``random`` must not repeat ids
+# As the SDK's RandomIdGenerator: the module's generator, which Python reseeds after a fork.
+_bits = random.getrandbits
 
 Event = tuple[int, str, dict[str, tracing.AttributeValue]]
 Link = tuple[int, int, dict[str, tracing.AttributeValue]]
@@ -246,8 +247,8 @@ class Recorder:
         """A span, not yet current (its ``with`` makes it so), child of ``parent`` when that
         is a valid traceparent, else of the current span; a new trace when neither."""
         above: Unsampled | Parent | None = parse_traceparent(parent) if parent else _current.get()
-        trace_id = above.trace_id if above is not None else (_ids.getrandbits(128) or 1)
-        span_id = _ids.getrandbits(64) or 1
+        trace_id = above.trace_id if above is not None else (_bits(128) or 1)
+        span_id = _bits(64) or 1
         if not self.sampler.sampled(trace_id, above):
             return Unsampled(trace_id, span_id)
         given = {k: v for k, v in attributes.items() if v is not None}
