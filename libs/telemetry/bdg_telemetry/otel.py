@@ -1,4 +1,4 @@
-"""Tracing on: our own light recorder (``recorder``), exported over OTLP/HTTP by the SDK's
+"""Tracing on: our own light spans (``spans``), exported over OTLP/HTTP by the SDK's
 exporter; imported only when tracing is on.
 
 Endpoint, headers, TLS, compression and timeout come from the standard ``OTEL_*`` variables
@@ -18,8 +18,10 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from bdg_telemetry import recorder, tracing
+from bdg_telemetry import spans, tracing
 from bdg_telemetry.otlp_wire import RecordedEncoder, WireSpanExporter, keepalive_transport, post
+from bdg_telemetry.sampler import Sampler
+from bdg_telemetry.span_queue import SpanQueue
 
 DEFAULT_QUEUE = 2048
 DEFAULT_BATCH = 512  # the SDK's defaults
@@ -41,9 +43,11 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
 
 
 class Tracing:
-    def __init__(self, spans: recorder.Recorder, exporter: OTLPSpanExporter) -> None:
-        self.drops = spans  # what is queued and what was dropped, counted
-        self.recorder, self.exporter = spans, exporter
+    def __init__(
+        self, queue: SpanQueue, sampler: Sampler, exporter: OTLPSpanExporter | None = None
+    ) -> None:
+        self.drops = queue  # what is queued and what was dropped, counted
+        self.queue, self.sampler, self.exporter = queue, sampler, exporter
 
     @classmethod
     def from_env(cls, service: str, env: Mapping[str, str]) -> Tracing:
@@ -53,7 +57,7 @@ class Tracing:
         # The exporter reads its endpoint, headers and timeout from OTEL_EXPORTER_OTLP_*.
         exporter = WireSpanExporter(_transport=keepalive_transport(env))
         return cls.exporting(
-            service, exporter, limit, batch=batch, delay=delay, sampler=recorder.Sampler(env)
+            service, exporter, limit, batch=batch, delay=delay, sampler=Sampler(env)
         )
 
     @classmethod
@@ -65,22 +69,21 @@ class Tracing:
         *,
         batch: int = DEFAULT_BATCH,
         delay: float = DEFAULT_DELAY_MS / 1000,
-        sampler: recorder.Sampler | None = None,
+        sampler: Sampler | None = None,
     ) -> Tracing:
         # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (read by Resource.create) win.
         encoder = RecordedEncoder(
             Resource.create({SERVICE_NAME: service}), InstrumentationScope("bdg")
         )
 
-        def send(spans: Sequence[recorder.Recorded]) -> bool:
-            return post(exporter, encoder.request(spans), len(spans))
+        def send(ended: Sequence[spans.Recorded]) -> bool:
+            return post(exporter, encoder.request(ended), len(ended))
 
-        spans = recorder.Recorder(send, limit, batch, delay, sampler or recorder.Sampler({}))
-        return cls(spans, exporter)
+        return cls(SpanQueue(send, limit, batch, delay), sampler or Sampler({}), exporter)
 
     @property
     def dropped(self) -> int:
-        return self.recorder.dropped
+        return self.queue.dropped
 
     def span(
         self,
@@ -88,18 +91,19 @@ class Tracing:
         attributes: Mapping[str, tracing.AttributeValue | None],
         parent: str | None,
         kind: tracing.Kind,
-    ) -> recorder.Unsampled:
-        return self.recorder.span(name, attributes, parent, kind)
+    ) -> spans.Unsampled:
+        return spans.start(self.queue, self.sampler, name, attributes, parent, kind)
 
     def current_traceparent(self) -> str | None:
-        span = recorder.current()
+        span = spans.current()
         if span is None:
             return None
         return f"00-{span.trace_id:032x}-{span.span_id:016x}-{'01' if span.sampled else '00'}"
 
     def flush(self, within: float) -> bool:
-        return self.recorder.flush(within)
+        return self.queue.flush(within)
 
     def shutdown(self) -> None:
-        self.recorder.shutdown()
-        self.exporter.shutdown()  # type: ignore[no-untyped-call]
+        self.queue.shutdown()
+        if self.exporter is not None:
+            self.exporter.shutdown()  # type: ignore[no-untyped-call]

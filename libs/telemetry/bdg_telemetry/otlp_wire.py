@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 if TYPE_CHECKING:
-    from bdg_telemetry.recorder import Recorded
+    from bdg_telemetry.spans import Recorded
 
 _MASK64 = (1 << 64) - 1
 _u64 = struct.Struct("<Q").pack
@@ -178,7 +178,7 @@ def _encodable(value: Any) -> bool:
 
 
 def _recorded(span: Recorded) -> bytes:
-    """One of the recorder's spans, written as ``_span`` writes the SDK's."""
+    """One of our own spans (``spans``), written as ``_span`` writes the SDK's."""
     out = [
         b"\x0a\x10" + span.trace_id.to_bytes(16, "big"),
         b"\x12\x08" + span.span_id.to_bytes(8, "big"),
@@ -205,7 +205,7 @@ def _recorded(span: Recorded) -> bytes:
 
 
 class RecordedEncoder:
-    """Requests for the recorder's spans: resource and scope encoded once, by the SDK."""
+    """Requests for our own spans: resource and scope encoded once, by the SDK."""
 
     def __init__(self, resource: Resource, scope: InstrumentationScope) -> None:
         self.resource = _field(0x0A, _encode_resource(resource).SerializeToString())

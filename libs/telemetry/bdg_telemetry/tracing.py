@@ -2,8 +2,9 @@
 
 Off unless an OTLP endpoint is configured by the standard ``OTEL_*`` variables; off, no
 OpenTelemetry module is imported and every ``span`` is a shared do-nothing object, so tracing
-costs one global read per span. On, ``bdg_telemetry.otel`` starts our own light recorder (a bounded
-queue exported by a background thread: a slow or unreachable collector never holds a handler).
+costs one global read per span. On, ``bdg_telemetry.otel`` records our own light spans
+(``bdg_telemetry.spans``) into a bounded queue exported by a background thread: a slow or
+unreachable collector never holds a handler.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ _tracing: Tracing | None = None
 class Span:
     """What a caller may do with its span; this base does nothing (tracing off)."""
 
-    __slots__ = ()  # the recorder's spans are slotted too
+    __slots__ = ()  # ``bdg_telemetry.spans`` are slotted too
 
     def set(self, key: str, value: AttributeValue | None) -> None:
         return None

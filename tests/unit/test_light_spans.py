@@ -1,4 +1,4 @@
-"""Our own span recorder: parent and child ids, a bounded queue that drops and counts, a
+"""Our own light spans: parent and child ids, a bounded queue that drops and counts, a
 shutdown that sends what is queued, sampled-out spans that record nothing, and requests that
 decode as the SDK's encoder writes the same spans."""
 
@@ -17,7 +17,9 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode,
 
 from bdg_telemetry.otel import Tracing
 from bdg_telemetry.otlp_wire import RecordedEncoder
-from bdg_telemetry.recorder import Recorded, Recorder, Sampler, Unsampled, parse_traceparent
+from bdg_telemetry.sampler import Sampler
+from bdg_telemetry.span_queue import SpanQueue
+from bdg_telemetry.spans import Recorded, Unsampled, parse_traceparent
 
 pytestmark = pytest.mark.timeout(60)
 TRACE, SPAN = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
@@ -25,7 +27,7 @@ PARENT = f"00-{TRACE}-{SPAN}-01"
 
 
 class Sink:
-    """Where the recorder's batches go: kept, or held at a gate, or refused."""
+    """Where the queue's batches go: kept, or held at a gate, or refused."""
 
     def __init__(self, sent: bool = True) -> None:
         self.batches: list[list[Recorded]] = []
@@ -43,11 +45,11 @@ class Sink:
         return [s.name for batch in self.batches for s in batch]
 
 
-def recorder(
+def traced(
     sink: Sink, limit: int = 100, batch: int = 10, env: dict[str, str] | None = None
-) -> Recorder:
+) -> Tracing:
     # A minute between scheduled sends: within a test only a full batch or a flush sends.
-    return Recorder(sink, limit, batch, 60.0, Sampler(env or {}))
+    return Tracing(SpanQueue(sink, limit, batch, 60.0), Sampler(env or {}))
 
 
 @pytest.fixture(name="sink")
@@ -60,7 +62,7 @@ def sink_fixture() -> Iterator[Sink]:
 def test_a_child_continues_its_parents_trace_and_the_current_span_is_restored(
     sink: Sink,
 ) -> None:
-    spans = recorder(sink)
+    spans = traced(sink)
     with spans.span("outer", {"a": 1, "none": None}, PARENT, "consumer") as outer:
         assert isinstance(outer, Recorded)
         with spans.span("inner", {}, None, "client") as inner:
@@ -98,7 +100,7 @@ def test_a_child_continues_its_parents_trace_and_the_current_span_is_restored(
 )
 def test_an_invalid_traceparent_starts_a_new_trace(sink: Sink, bad: str) -> None:
     assert parse_traceparent(bad) is None
-    spans = recorder(sink)
+    spans = traced(sink)
     with (
         spans.span("outer", {}, None, "internal") as outer,
         spans.span("fresh", {}, bad or "x", "internal") as fresh,
@@ -112,36 +114,36 @@ def test_an_invalid_traceparent_starts_a_new_trace(sink: Sink, bad: str) -> None
 
 def test_a_full_queue_drops_and_counts_and_never_waits(sink: Sink) -> None:
     sink.gate.clear()  # the collector holds the first batch: nothing leaves the queue
-    spans = recorder(sink, limit=2, batch=1)
+    spans = traced(sink, limit=2, batch=1)
     for n in range(6):
         with spans.span(f"s{n}", {}, None, "internal"):
             pass
     # Spans being sent count against the bound: two admitted, four dropped at once.
-    assert (spans.queued, spans.dropped) == (2, 4)
+    assert (spans.drops.queued, spans.dropped) == (2, 4)
     sink.gate.set()
     assert spans.flush(10)
-    assert (sink.names, spans.queued, spans.dropped) == (["s0", "s1"], 0, 4)
+    assert (sink.names, spans.drops.queued, spans.dropped) == (["s0", "s1"], 0, 4)
     spans.shutdown()
 
 
 def test_a_failed_or_raising_send_drops_and_counts_the_batch() -> None:
-    refused = recorder(Sink(sent=False))
+    refused = traced(Sink(sent=False))
 
     def raising(spans: Sequence[Recorded]) -> bool:
         raise ConnectionError("collector gone")
 
-    broken = Recorder(raising, 100, 10, 60.0, Sampler({}))
+    broken = Tracing(SpanQueue(raising, 100, 10, 60.0), Sampler({}))
     for spans in (refused, broken):
         for _ in range(3):
             with spans.span("s", {}, None, "internal"):
                 pass
         assert spans.flush(10)
-        assert (spans.queued, spans.dropped) == (0, 3)
+        assert (spans.drops.queued, spans.dropped) == (0, 3)
         spans.shutdown()
 
 
 def test_shutdown_sends_what_is_queued_and_drops_what_ends_after(sink: Sink) -> None:
-    spans = recorder(sink, batch=100)
+    spans = traced(sink, batch=100)
     for n in range(3):
         with spans.span(f"s{n}", {}, None, "internal"):
             pass
@@ -150,12 +152,12 @@ def test_shutdown_sends_what_is_queued_and_drops_what_ends_after(sink: Sink) -> 
     assert sink.names == ["s0", "s1", "s2"]
     with spans.span("late", {}, None, "internal"):
         pass
-    assert (spans.queued, spans.dropped) == (0, 1)
+    assert (spans.drops.queued, spans.dropped) == (0, 1)
     assert spans.flush(1)  # stopped: nothing left to send
 
 
 def test_an_error_is_recorded_on_its_span_and_goes_on(sink: Sink) -> None:
-    spans = recorder(sink)
+    spans = traced(sink)
     with pytest.raises(KeyError), spans.span("failing", {}, None, "internal") as failing:
         raise KeyError("missing")
     assert isinstance(failing, Recorded)
@@ -169,13 +171,12 @@ def test_an_error_is_recorded_on_its_span_and_goes_on(sink: Sink) -> None:
 
 
 def test_sampled_out_spans_record_nothing_and_pass_the_decision_on(sink: Sink) -> None:
-    spans = recorder(sink, env={"OTEL_TRACES_SAMPLER": "parentbased_always_off"})
-    tracing = Tracing(spans, exporter=None)  # type: ignore[arg-type]
+    spans = traced(sink, env={"OTEL_TRACES_SAMPLER": "parentbased_always_off"})
     with spans.span("root", {"a": 1}, None, "server") as root:
         root.set("b", 2)
         root.rename("renamed")
         child = spans.span("child", {}, None, "internal")
-        unsampled_parent = tracing.current_traceparent()
+        unsampled_parent = spans.current_traceparent()
     # A sampled remote parent is followed, unsampled spans under it or not.
     with spans.span("followed", {}, PARENT, "consumer") as followed:
         pass
@@ -226,11 +227,11 @@ def test_a_bad_queue_setting_is_a_clear_error_at_start(name: str, value: str) ->
         Tracing.from_env("probe", env)
     assert {t.name for t in threading.enumerate()} == before  # no export thread started
     with pytest.raises(ValueError, match="positive"):
-        Recorder(Sink(), 0, 1, 1.0, Sampler({}))
+        SpanQueue(Sink(), 0, 1, 1.0)
 
 
 def test_requests_decode_as_the_sdks_encoding_of_the_same_spans(sink: Sink) -> None:
-    spans = recorder(sink)
+    spans = traced(sink)
     with spans.span("outer", {"text": "héllo", "n": -5, "ok": True, "r": 0.5}, PARENT, "consumer"):
         with spans.span("chat gpt-4o", {"gen_ai.request.model": "gpt-4o"}, None, "client") as c:
             c.set("gen_ai.usage.input_tokens", 12)
