@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Literal
@@ -30,7 +31,7 @@ from bdg_llm.toolcalls import chat_tools
 from bdg_runtime.embedded import start_embedded
 from bdg_runtime.local_llm import ensure_local_model_server, service_env
 from bdg_runtime.settings import Settings
-from tests.waiting import wait_until
+from tests.waiting import eventually, wait_until
 
 KEY = "test-key"
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -168,6 +169,55 @@ async def test_the_model_client_of_every_service_works_against_it(
         await client.close()
 
 
+def slot(server: LocalModelServer) -> tuple[bool, int]:
+    """The server's one slot: busy or not, and the tokens of its answer so far."""
+    ask = urllib.request.Request(
+        server.base_url + "/slots", headers={"Authorization": f"Bearer {KEY}"}
+    )
+    with urllib.request.urlopen(ask, timeout=10) as answer:
+        [found] = json.loads(answer.read())
+    decoded = (found.get("next_token") or [{}])[0].get("n_decoded", 0)
+    return bool(found["is_processing"]), int(decoded)
+
+
+async def test_a_cancelled_call_stops_the_generation_at_once(server: LocalModelServer) -> None:
+    """A job cancelled mid-answer frees the model for the next job: its call is streamed
+    (BDG_LLM_STREAM, as bdg up sets it), and the server stops a stream whose client went. A
+    non-streamed answer ran on to its max_tokens for nobody."""
+    settings = LlmSettings(
+        openai_base_url=server.openai_base_url,
+        openai_api_key=SecretStr(KEY),
+        bdg_model_coder=server.model,
+        bdg_llm_stream=True,
+    )
+    client = OpenAiClient(settings)
+    count = Message("user", "Count from 1 to 5000, one number per line.")
+    cap = 400
+    call = asyncio.create_task(client.chat(ChatRequest("coder", (count,), max_tokens=cap)))
+    try:
+
+        async def answering() -> bool:
+            busy, decoded = await asyncio.to_thread(slot, server)
+            return busy and decoded >= 10
+
+        await eventually(answering, 120, "the answer under way")
+        call.cancel()
+        highest = 0
+
+        async def stopped() -> bool:
+            nonlocal highest
+            busy, decoded = await asyncio.to_thread(slot, server)
+            highest = max(highest, decoded if busy else 0)
+            return not busy
+
+        await eventually(stopped, 180, "the slot free again")
+        assert highest < cap // 2  # stopped where it was, not run on to its cap
+        assert call.cancelled()
+    finally:
+        call.cancel()
+        await client.close()
+
+
 STARTER = """
 import sys
 from pathlib import Path
@@ -220,6 +270,7 @@ def test_bdg_up_serves_the_local_model_when_no_endpoint_is_set(models_dir: Path)
         assert len(env["OPENAI_API_KEY"]) >= 24  # a fresh key per run, not a fixed one
         assert env["BDG_EMBEDDINGS"] == "offline"
         assert env["BDG_LLM_CONTEXT_TOKENS"] == "4096"  # the coder's limits follow it
+        assert env["BDG_LLM_STREAM"] == "true"  # a cancelled call stops its generation
         assert env["BDG_MODEL_PLANNER"] == server.model
         assert "BDG_MODEL_CODER" not in env  # the user's choice stands
         assert any("served offline" in line for line in lines)

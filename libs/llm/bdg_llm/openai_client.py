@@ -4,6 +4,10 @@ The SDK's own retries are off; ours retry 429/5xx/timeouts/connection failures w
 jitter, honouring ``Retry-After``, then raise LlmUnavailableError. Other 4xx raise
 LlmRejectedError at once. A stream that already passed text on is not retried (the text cannot be
 taken back). Tokens come from the endpoint's ``usage``, else are counted locally.
+
+With ``BDG_LLM_STREAM`` (set for the offline local server) every answer is streamed, even when
+nobody reads the text as it comes: llama.cpp's server stops generating when a stream's client
+goes (a cancelled job's call), but finishes a non-streamed answer for nobody, its one slot busy.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ from bdg_llm.settings import LlmSettings
 from bdg_llm.wire import Answer, params, read_completion, read_stream
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+async def _unread(_: str) -> None:
+    """A streamed answer's text that nobody reads as it comes (collected all the same)."""
 
 
 class OpenAiClient:
@@ -101,11 +109,11 @@ class OpenAiClient:
     async def _once(self, model: str, request: ChatRequest, on_delta: OnDelta | None) -> Answer:
         kwargs = self.bounds.apply(params(model, request), request.role)
         create = cast(Callable[..., Awaitable[Any]], self._sdk.chat.completions.create)
-        if on_delta is None:
+        if on_delta is None and not self.settings.bdg_llm_stream:
             return read_completion(await create(**kwargs))
         stream = await create(**kwargs, stream=True, stream_options={"include_usage": True})
         async with stream:
-            return await read_stream(stream, on_delta)
+            return await read_stream(stream, on_delta or _unread)
 
     def _result(self, model: str, key: str, request: ChatRequest, answer: Answer) -> ChatResult:
         approximate = False

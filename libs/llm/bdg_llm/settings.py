@@ -52,6 +52,11 @@ class LlmSettings(BaseSettings):
         ge=-1,
         description="sampling seed sent with every call, so local runs repeat; -1: none sent",
     )
+    bdg_llm_stream: bool = Field(
+        default=False,
+        description="stream every answer, so a cancelled call stops the server's generation "
+        "(bdg up sets it for the offline model, whose llama.cpp server stops only a stream)",
+    )
     bdg_llm_timeout_seconds: float = Field(default=120.0, gt=0, description="per attempt")
     bdg_llm_max_retries: int = Field(
         default=4, ge=0, description="retries after a 429/5xx/timeout/connection failure"

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig
@@ -23,6 +24,7 @@ from bdg_contracts.base import Event
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Job
 from bdg_jobs.errors import DomainError
+from bdg_runtime.cancel_watch import unless_cancelled
 from bdg_runtime.heartbeats import StepHeartbeats
 from bdg_runtime.observed import observed
 from bdg_runtime.reactions import AnyReaction, Delivery, StepError
@@ -45,8 +47,9 @@ class Consumer:
         app: JobApplication,
         settings: Settings,
         heartbeats: StepHeartbeats | None = None,
+        nc: Client | None = None,  # to hear a job's cancellation while its step runs
     ) -> None:
-        self.service, self.broker, self.js = service, broker, js
+        self.service, self.broker, self.js, self.nc = service, broker, js, nc
         self.app, self.settings, self.heartbeats = app, settings, heartbeats
         self.stream = JStream(name=subjects.events_stream(), declare=False)
         self.configs: dict[str, ConsumerConfig] = {}
@@ -121,14 +124,18 @@ class Consumer:
         limit: float,
         attempt: int,
     ) -> str:
-        """Runs the handler; says how it went: ok, retry (nacked) or dead_letter."""
+        """Runs the handler; says how it went: ok, stopped (the job was cancelled meanwhile),
+        retry (nacked) or dead_letter."""
         raw = msg.raw_message
         outcome = "ok"
         job_id = event.job_id if type(event).aggregate == "job" else None
         heartbeat = asyncio.create_task(self._heartbeat(msg, job_id, event.version))
         try:
             delivery = reaction.delivery(self.service, event, self.app, attempt)
-            await asyncio.wait_for(reaction.handle(delivery), limit)
+            work = reaction.handle(delivery)
+            if not await asyncio.wait_for(unless_cancelled(self.nc, event, work), limit):
+                log.info("%s stopped %s of job %s: cancelled", self.service, event.name, job_id)
+                outcome = "stopped"
         except Exception as error:
             reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
             if attempt < self.settings.bdg_max_deliver and not isinstance(error, StepError):

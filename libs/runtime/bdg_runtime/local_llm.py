@@ -75,7 +75,8 @@ def service_env(
 ) -> dict[str, str]:
     """What every service's environment needs to use the local server (nothing without one):
     its URL and key, its model for each role not set otherwise (so calls are recorded under the
-    model that answered, at no cost), its context size (the coder's limits follow it), and
+    model that answered, at no cost), its context size (the coder's limits follow it), streamed
+    answers (the only ones its server stops when their caller goes), and
     offline embeddings, since the chat model cannot embed."""
     env = os.environ if env is None else env
     if server is None:
@@ -85,5 +86,6 @@ def service_env(
         "OPENAI_BASE_URL": server.openai_base_url,
         "OPENAI_API_KEY": server.api_key or "local",
         "BDG_LLM_CONTEXT_TOKENS": str(server.context_tokens),
+        "BDG_LLM_STREAM": "true",  # a cancelled call then stops its generation
         "BDG_EMBEDDINGS": "offline",
     }

@@ -14,7 +14,7 @@ from bdg_telemetry import metrics, tracing
 
 @dataclass
 class Seen:
-    outcome: str = "ok"  # ok | retry | dead_letter; an exception leaves it "error"
+    outcome: str = "ok"  # ok | stopped (job cancelled) | retry | dead_letter; exception: "error"
 
 
 @contextmanager

@@ -115,7 +115,7 @@ async def serve(
     )
     bus = broker(nats_url, settings.bdg_step_timeout_seconds)
     heartbeats = StepHeartbeats(database_url)
-    consumer = Consumer(name, bus, js, app, settings, heartbeats)
+    consumer = Consumer(name, bus, js, app, settings, heartbeats, nc)
     handlers = list(reactions(ctx))
     for reaction in handlers:
         consumer.register(reaction)
