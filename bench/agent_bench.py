@@ -40,6 +40,8 @@ from rich.console import Console
 from bdg_cli import render
 from bdg_cli.context import Connected, caller, connected
 from bdg_cli.demo_run import approve_tool_call, interrupt
+from bdg_cli.index import repo_commands
+from bdg_cli.index_first import index_for_job
 from bdg_cli.jobs import Follower
 from bdg_cli.live_stack import LiveBounds, LiveStack, live_stack, running_services
 from bdg_cli.live_view import model_calls
@@ -57,6 +59,7 @@ from bench.agent_report import TaskResult, report, write_json
 from bench.agent_tasks.tasks import AgentTask, load_tasks, make_repo
 from tests.ports import free_port
 
+INDEX_WITHIN = 120.0  # seconds; the indexer's first start loads its embedding model
 ENDS = frozenset(
     {JobState.awaiting_deploy_approval, JobState.failed, JobState.cancelled, JobState.done}
 )
@@ -126,6 +129,11 @@ async def run_task(
     started = time.monotonic()
     repo = options.home / DEMO_REPOS / f"bench-{task.id}-{uuid4().hex[:6]}"  # granted
     commit = await asyncio.to_thread(make_repo, task, repo)
+    # Indexed first, as a user's repository would be: the planner is shown its code.
+    indexed = await index_for_job(
+        repo_commands(conn), conn.database_url, caller(), str(repo), "HEAD", INDEX_WITHIN
+    )
+    console.print(f"[bold]{task.id}[/] {indexed.describe()}")
     request = cmd.RequestJob(
         goal=task.goal,
         repo=str(repo),

@@ -18,9 +18,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bdg_cli.context import USER_ERRORS, connected
+from bdg_cli.context import USER_ERRORS, Connected, caller, connected
 from bdg_cli.demo_repo import DEMO_GOAL, DEMO_REPO, demo_repo_path, make_demo_repo
-from bdg_cli.demo_run import Run, abandon, interrupt, run_job, summary
+from bdg_cli.demo_run import Outcome, Run, abandon, interrupt, run_job, summary
+from bdg_cli.index import repo_commands
+from bdg_cli.index_first import index_for_job
 from bdg_cli.live_stack import LiveBounds, LiveStack, live_stack, running_services
 from bdg_cli.live_view import show_change
 from bdg_cli.own_sandbox import default_roots
@@ -70,6 +72,19 @@ def live(home: Path | None, job: LiveJob, gated: bool, timeout: float, console: 
         console.print(f"demo took {time.monotonic() - started:.1f} s")
 
 
+INDEX_WITHIN_SECONDS = 120.0  # the indexer's first start loads its embedding model
+
+
+async def _indexed_then_run(conn: Connected, run: Run, request: cmd.RequestJob) -> Outcome:
+    """The repository indexed first (the planner is shown its code), then the job."""
+    repos = repo_commands(conn)
+    indexed = await index_for_job(
+        repos, conn.database_url, caller(), request.repo, "HEAD", INDEX_WITHIN_SECONDS
+    )
+    run.console.print(f"[bold]index[/] {indexed.describe()}")
+    return await run_job(conn, run, request)
+
+
 def _request(settings: Settings, job: LiveJob) -> tuple[cmd.RequestJob, Path]:
     if job.repo is None:
         repo = demo_repo_path(settings.bdg_home)
@@ -95,7 +110,7 @@ async def _live(stack: LiveStack, request: cmd.RequestJob, run: Run) -> int:
             "every step is real"
         )
         async with connected(stack.settings) as conn:
-            flow = asyncio.create_task(run_job(conn, run, request))
+            flow = asyncio.create_task(_indexed_then_run(conn, run, request))
             await asyncio.wait(
                 {flow, supervised}, timeout=run.timeout, return_when=asyncio.FIRST_COMPLETED
             )

@@ -22,6 +22,7 @@ import psutil
 import pytest
 
 from bdg_contracts import events as ev
+from bdg_contracts import tool_events as tev
 from bdg_contracts.base import Event
 from bdg_jobs.store import JobStore
 from bdg_llm.local_model import MODELS, LocalModelConfig, is_installed
@@ -135,6 +136,12 @@ async def test_live_demo_runs_a_real_job_on_the_local_model(
     finally:
         store.close()
     assert of(history, ev.PlanDrafted, "planner"), shown
+    # The repository was indexed before the job: the planner was shown its code.
+    assert re.search(r"^index indexed: \d+ files, \d+ chunks$", text, re.M), shown
+    [context] = [
+        e for e in history if isinstance(e, tev.CodeContextRetrieved) and e.producer == "planner"
+    ]
+    assert context.hits, shown
     roles = {e.role for e in of(history, ev.LlmCalled)}  # type: ignore[attr-defined]
     assert {"planner", "critic", "coder"} <= roles, shown
     assert of(history, ev.ToolCalled, "coder"), shown
