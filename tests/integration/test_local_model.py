@@ -271,6 +271,7 @@ def test_bdg_up_serves_the_local_model_when_no_endpoint_is_set(models_dir: Path)
         assert env["BDG_EMBEDDINGS"] == "offline"
         assert env["BDG_LLM_CONTEXT_TOKENS"] == "4096"  # the coder's limits follow it
         assert env["BDG_LLM_STREAM"] == "true"  # a cancelled call stops its generation
+        assert env["BDG_PLAN_FORMAT"] == "steps"  # drafts bounded by their schema
         assert env["BDG_MODEL_PLANNER"] == server.model
         assert "BDG_MODEL_CODER" not in env  # the user's choice stands
         assert any("served offline" in line for line in lines)

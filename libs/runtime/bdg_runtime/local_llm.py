@@ -76,7 +76,8 @@ def service_env(
     """What every service's environment needs to use the local server (nothing without one):
     its URL and key, its model for each role not set otherwise (so calls are recorded under the
     model that answered, at no cost), its context size (the coder's limits follow it), streamed
-    answers (the only ones its server stops when their caller goes), and
+    answers (the only ones its server stops when their caller goes), plans drafted as a few
+    short steps, and
     offline embeddings, since the chat model cannot embed."""
     env = os.environ if env is None else env
     if server is None:
@@ -87,5 +88,7 @@ def service_env(
         "OPENAI_API_KEY": server.api_key or "local",
         "BDG_LLM_CONTEXT_TOKENS": str(server.context_tokens),
         "BDG_LLM_STREAM": "true",  # a cancelled call then stops its generation
+        # drafts a small model cannot run to its cap with; a choice made otherwise stands
+        **({} if env.get("BDG_PLAN_FORMAT") else {"BDG_PLAN_FORMAT": "steps"}),
         "BDG_EMBEDDINGS": "offline",
     }

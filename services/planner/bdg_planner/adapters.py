@@ -19,6 +19,11 @@ class AbstractPlanner(abc.ABC):
     @abc.abstractmethod
     async def critique(self, task: CritiqueTask) -> Critique: ...
 
+    def recorded(self) -> dict[str, str]:
+        """What the job records of how this planner drafts (a replay drafts the same way):
+        what is not the default."""
+        return {}
+
 
 class AbstractReviewer(abc.ABC):
     @abc.abstractmethod

@@ -93,7 +93,9 @@ class Planning:
         ready, meets_bar = best.plan_markdown, policy.meets_bar(best.critique)
 
         def decide(job: Job, cause: Cause) -> None:
-            job.record_settings(cause, cause.producer, policy.recorded())  # for a replay
+            # for a replay: the critic's bar and how drafts are asked for
+            settings = policy.recorded() | self.planner.recorded()
+            job.record_settings(cause, cause.producer, settings)
             if found is not None:
                 job.record_code_context(
                     cause, query=found.query, repo=found.repo, hits=found.hits, note=found.note

@@ -18,6 +18,13 @@ from bdg_planner.domain import (
     ReviewTask,
     as_checklist,
 )
+from bdg_planner.plan_steps import (
+    DRAFT_TOKENS,
+    PlanAnswer,
+    PlanFormat,
+    salvaged_steps,
+    steps_checklist,
+)
 
 
 class CritiqueAnswer(BaseModel):
@@ -56,14 +63,36 @@ def critique_failure(error: LlmAnswerError, max_tokens: int) -> str:
 
 
 class LlmPlanner(AbstractPlanner):
-    def __init__(self, client: LlmClient, max_tokens: int = 600) -> None:
-        self.client, self.max_tokens = client, max_tokens
+    def __init__(
+        self, client: LlmClient, max_tokens: int = 600, plan_format: PlanFormat = "checklist"
+    ) -> None:
+        self.client, self.max_tokens, self.plan_format = client, max_tokens, plan_format
+
+    def recorded(self) -> dict[str, str]:
+        return {"plan_format": self.plan_format} if self.plan_format != "checklist" else {}
 
     async def draft(self, task: DraftTask) -> str:
+        if self.plan_format == "steps":
+            return await self._draft_steps(task)
         request = _request("planner", prompts.PLANNER, prompts.draft_prompt(task), self.max_tokens)
         result = await self.client.chat(request)
         note("planner", result)
         return as_checklist(result.content)
+
+    async def _draft_steps(self, task: DraftTask) -> str:
+        """A few short steps, bounded by the schema (never cut at the token cap)."""
+        prompt = prompts.draft_prompt(task)
+        # The cap the schema's bound needs (a token is at least a character): never cut.
+        request = _request("planner", prompts.PLANNER_STEPS, prompt, DRAFT_TOKENS)
+        try:
+            answer, result = await self.client.structured(request, PlanAnswer)
+        except LlmAnswerError as error:
+            # An endpoint that does not constrain decoding: keep the steps it wrote, if any
+            # (none: an empty plan, which the critic scores and a person then sees).
+            note("planner", error.result)
+            return steps_checklist(salvaged_steps(error.result.content))
+        note("planner", result)
+        return steps_checklist(answer.steps)
 
     async def critique(self, task: CritiqueTask) -> Critique:
         request = _request("critic", prompts.CRITIC, prompts.critique_prompt(task), CRITIC_TOKENS)

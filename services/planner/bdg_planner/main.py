@@ -18,6 +18,7 @@ from bdg_planner.application import Planning
 from bdg_planner.domain import CriticPolicy
 from bdg_planner.handlers import PlannerHandlers
 from bdg_planner.llm_adapters import LlmPlanner, LlmReviewer
+from bdg_planner.plan_steps import PlanFormat, plan_format_of
 from bdg_planner.recorded import (
     LoggedPlanner,
     PlannerScript,
@@ -50,6 +51,11 @@ class PlannerSettings(BaseSettings):
     bdg_plan_max_iterations: int = Field(
         default=3, ge=1, le=20, description="drafts before the best one is taken anyway"
     )
+    bdg_plan_format: PlanFormat = Field(
+        default="checklist",
+        description="how drafts are asked for: a free markdown checklist, or 'steps' (at most "
+        "6 short steps, schema-bound: never cut; bdg up sets it for the offline model)",
+    )
     bdg_plan_context_timeout_seconds: float = Field(
         default=5.0, gt=0, description="wait for the indexer's code context, then plan without"
     )
@@ -78,7 +84,8 @@ def build(
     # a model: OPENAI_BASE_URL (the offline local model under `bdg up`), or OpenAI
     llm = LlmSettings()
     client = metered(client_from_settings(llm), Settings().database_url, llm)
-    return _handlers(LlmPlanner(client), LlmReviewer(client), settings, code)
+    planner = LlmPlanner(client, plan_format=settings.bdg_plan_format)
+    return _handlers(planner, LlmReviewer(client), settings, code)
 
 
 def replay_reactions(sources: ReplaySources) -> list[AnyReaction]:
@@ -90,7 +97,9 @@ def replay_reactions(sources: ReplaySources) -> list[AnyReaction]:
     planner: AbstractPlanner
     reviewer: AbstractReviewer
     if sources.called_model_as(MODEL_ROLES):
-        planner, reviewer = LlmPlanner(sources.llm), LlmReviewer(sources.llm)
+        drafted = plan_format_of(sources.settings)
+        planner = LlmPlanner(sources.llm, plan_format=drafted)
+        reviewer = LlmReviewer(sources.llm)
     else:
         planner = reviewer = LoggedPlanner(sources.history)
     return PlannerHandlers(Planning(planner, reviewer, policy, code=code)).reactions()

@@ -10,6 +10,13 @@ PLANNER = (
     "list: one '- [ ] ' checkbox per concrete, verifiable step (files to create or change, "
     "tests to write, commands to run). No prose before or after the list."
 )
+# The steps format, for small models: the schema bounds the answer, the prompt says why.
+PLANNER_STEPS = (
+    "You are the planner of a coding agent. Plan the goal in at most 4 short steps: for each, "
+    "the file (a path from the code shown, or a new one) and, in words, not code, the change "
+    "to make there: the function and what it must do, or the test to add. "
+    'Answer as JSON: {"steps": [{"file": "...", "change": "..."}]}.'
+)
 CRITIC = (
     "You are a strict reviewer of coding plans. Score the plan from 1 (useless) to 10 (ready "
     "to execute), list its risks and the concrete changes that would raise the score: at most "
