@@ -10,6 +10,7 @@ from uuid import UUID
 
 import pytest
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 
 from bdg_contracts import events as ev
 from bdg_contracts.states import Step
@@ -18,6 +19,7 @@ from bdg_jobs.domain import Job
 from bdg_jobs.migrations import migrate
 from bdg_jobs.store import JobStore
 from bdg_runtime.bus import JetStreamPublisher, broker, connect, ensure_streams
+from bdg_runtime.cancel_watch import cancellation_subject
 from bdg_runtime.consumer import Consumer
 from bdg_runtime.reactions import Delivery, Reaction
 from bdg_runtime.settings import Settings
@@ -136,4 +138,53 @@ async def test_a_step_that_ends_first_is_not_disturbed(world: World) -> None:
 
         await eventually(retried, 20, "the failed step delivered again")
     finally:
+        await bus.stop()
+
+
+async def test_hearing_the_cancellation_again_stops_no_handler_of_it(world: World) -> None:
+    """The auditor handles ``JobCancelled`` itself. The relay may publish an event again: the
+    stream drops the copy, but plain subscribers hear it. Neither that copy nor the event being
+    handled may stop the handler (its audit file would never be written)."""
+    started, release = asyncio.Event(), asyncio.Event()
+    ended: list[UUID] = []
+
+    async def audit(delivery: Delivery[ev.JobCancelled]) -> None:
+        started.set()
+        await release.wait()  # the audit file waiting for S3
+        ended.append(delivery.event.job_id)
+
+    bus = broker(world.nats_url, 5)
+    consumer = Consumer("auditor", bus, world.nc.jetstream(), world.app, Settings(), nc=world.nc)
+    consumer.register(Reaction(ev.JobCancelled, Step.deploying, audit))
+    await bus.start()
+    heard: list[bytes] = []
+
+    async def listen(msg: Msg) -> None:
+        heard.append(msg.data)
+
+    try:
+        job_id = await coding_job(world.app)
+        recorded = await world.app.execute(job_id, cancel)
+
+        async def handling() -> bool:
+            return started.is_set()
+
+        await eventually(handling, 20, "the cancellation being handled")
+        watch = await world.nc.subscribe(cancellation_subject(recorded[0].event), cb=listen)
+        await world.app.publisher.publish(recorded)  # the relay's second publish
+
+        async def copy_heard() -> bool:
+            return bool(heard)
+
+        await eventually(copy_heard, 20, "the copy on the subject")
+        await world.nc.flush()
+        await watch.unsubscribe()
+        release.set()
+
+        async def audited() -> bool:
+            return ended == [job_id] and consumer.in_flight == 0
+
+        await eventually(audited, 20, "the handler ending by itself")
+    finally:
+        release.set()
         await bus.stop()

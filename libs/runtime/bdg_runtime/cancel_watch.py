@@ -8,7 +8,10 @@ reaches plain subscribers too); when it arrives the handler's task is cancelled,
 its HTTP request, and llama.cpp's server stops a generation whose client has gone.
 
 A cancellation committed before the watch began is not heard: the handler then finds the job
-cancelled itself (``job_to_work_on``) or its reaction is dropped (``Delivery.react``).
+cancelled itself (``job_to_work_on``) or its reaction is dropped (``Delivery.react``). Only a
+cancellation newer than the handled event stops it: the relay may publish an event again (the
+stream drops the copy by its ``Nats-Msg-Id``, core subscribers still hear it), and a handler of
+``JobCancelled`` itself (the auditor's) must not be stopped by its own event.
 """
 
 from __future__ import annotations
@@ -29,17 +32,25 @@ def cancellation_subject(event: Event) -> str:
     return subjects.event_subject(event.tenant_id, event.job_id, JobCancelled.__name__)
 
 
+def cancels(event: Event, msg: Msg) -> bool:
+    """Whether the heard ``JobCancelled`` came after ``event`` (its id is ``<job>:<version>``;
+    without one it is taken as news)."""
+    _, _, version = (msg.headers or {}).get("Nats-Msg-Id", "").rpartition(":")
+    return not version.isdigit() or int(version) > event.version
+
+
 async def unless_cancelled(nc: Client | None, event: Event, work: Awaitable[None]) -> bool:
     """Run ``work`` (the handler of ``event``); False when the job was cancelled meanwhile and
-    ``work`` was stopped for it. Without a connection, or for a repository's event, it runs to
-    its end."""
-    if nc is None or type(event).aggregate != "job":
+    ``work`` was stopped for it. Without a connection, for a repository's event, or for the
+    cancellation itself, it runs to its end."""
+    if nc is None or type(event).aggregate != "job" or isinstance(event, JobCancelled):
         await work
         return True
     cancelled = asyncio.Event()
 
-    async def heard(_: Msg) -> None:
-        cancelled.set()
+    async def heard(msg: Msg) -> None:
+        if cancels(event, msg):
+            cancelled.set()
 
     subscription = await nc.subscribe(cancellation_subject(event), cb=heard)
     handler = asyncio.ensure_future(work)
