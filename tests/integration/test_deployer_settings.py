@@ -74,3 +74,24 @@ def test_the_deployer_runs_canaries_with_the_operators_settings(
     assert built.edge.beacon is not None
     assert built.edge.beacon.collector == "https://edge.example/_bdg/collect"
     assert built.edge.beacon.secret == load_secret(secret_path(tmp_path.resolve() / "edge"))
+
+
+def test_a_local_collector_is_announced_once_per_start(
+    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The handlers and the canary watch each build a Releasing; only the watch's says that
+    cloud pages report to a collector this machine alone reaches."""
+    settings = Settings(bdg_home=tmp_path)
+    store = JobStore.from_url(database_url)
+    try:
+        context = cast(
+            ServiceContext,
+            SimpleNamespace(settings=settings, database_url=database_url, store=store),
+        )
+        with caplog.at_level("INFO", logger="bdg_deployer"):
+            releasing(context)
+            assert "reachable from this machine only" not in caplog.text
+            releasing(context, announce=True)
+    finally:
+        store.close()
+    assert caplog.text.count("reachable from this machine only") == 1

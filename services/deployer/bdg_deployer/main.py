@@ -77,9 +77,10 @@ def build(
     return DeployerHandlers(Deploying(provider))
 
 
-def releasing(ctx: service.ServiceContext) -> Releasing:
+def releasing(ctx: service.ServiceContext, announce: bool = False) -> Releasing:
     """Sites on the edge (route table and artifacts under the state dir) or on the cloud
-    provider a tenant chose for the site's target (providers/choose.py)."""
+    provider a tenant chose for the site's target (providers/choose.py). ``announce``: log
+    where cloud pages report (once per start: the handlers and the watch each build one)."""
     routes, artifacts = state_paths(ctx.settings.bdg_home)
     port = ctx.settings.bdg_edge_port
     url = ctx.settings.bdg_edge_url or f"http://127.0.0.1:{port}"
@@ -97,7 +98,7 @@ def releasing(ctx: service.ServiceContext) -> Releasing:
         raise service.ConfigurationError(str(error)) from error
     # Pages of a cloud canary report to the edge's collector at its public address.
     beacon = CloudBeacon(collector_url(ctx.settings.bdg_beacon_url, url), secret)
-    if urlsplit(beacon.collector).hostname in ("127.0.0.1", "localhost", "::1"):
+    if announce and urlsplit(beacon.collector).hostname in ("127.0.0.1", "localhost", "::1"):
         log.info(
             "cloud canaries: pages report to %s, reachable from this machine only (a Vercel "
             "canary waits for counts); set BDG_BEACON_URL to the edge's public address",
@@ -197,7 +198,7 @@ def run() -> None:
 
     async def canaries(ctx: service.ServiceContext, stop: asyncio.Event) -> None:
         if sites and not answers.source:  # recorded deploys make no sites
-            await follow_and_watch(releasing(ctx), ctx, stop)
+            await follow_and_watch(releasing(ctx, announce=True), ctx, stop)
 
     service.run(NAME, reactions, canaries)
 
