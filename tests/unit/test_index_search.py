@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
+from dataclasses import replace
+
 import pytest
 
 from bdg_indexer.search.fulltext import MAX_TERMS, query_terms, split_identifiers
 from bdg_indexer.search.ranking import (
+    ChunkKey,
     SearchHit,
     above_threshold,
     fuse,
@@ -63,6 +68,49 @@ def test_fusion_weights_tilt_the_ties() -> None:
     vector, text = [hit("v.py", similarity=0.9)], [hit("t.py", text_rank=0.5)]
     assert [h.path for h in fuse(vector, text, text_weight=2.0)] == ["t.py", "v.py"]
     assert fuse([], []) == []
+
+
+def plain_fuse(
+    vector_hits: Sequence[SearchHit], text_hits: Sequence[SearchHit], k: int, vw: float, tw: float
+) -> list[SearchHit]:
+    """RRF as first written (ChunkKey objects, dataclasses.replace): what fuse must equal."""
+    merged: dict[ChunkKey, SearchHit] = {}
+    scores: dict[ChunkKey, float] = {}
+    best_vector: dict[ChunkKey, int] = {}
+    for rank, h in enumerate(vector_hits, start=1):
+        merged.setdefault(h.key, h)
+        scores[h.key] = scores.get(h.key, 0.0) + vw / (k + rank)
+        best_vector.setdefault(h.key, rank)
+    for rank, h in enumerate(text_hits, start=1):
+        seen = merged.get(h.key)
+        merged[h.key] = h if seen is None else replace(seen, text_rank=h.text_rank)
+        scores[h.key] = scores.get(h.key, 0.0) + tw / (k + rank)
+    unranked = len(vector_hits) + 1
+    order = sorted(
+        merged, key=lambda c: (-scores[c], best_vector.get(c, unranked), c.path, c.chunk_no)
+    )
+    return [replace(merged[c], score=scores[c]) for c in order]
+
+
+def test_fusion_equals_the_plain_definition_on_random_lists() -> None:
+    # Overlaps, ties (equal weights and ranks), duplicates within a list, chunks of one path
+    rng = random.Random(5)
+    for _ in range(300):
+        pool = [
+            replace(
+                hit(f"p{rng.randrange(6)}.py"),
+                chunk_no=n,
+                repo=rng.choice("rs"),
+                blob_sha=rng.choice("bc"),
+            )
+            for n in range(rng.randrange(1, 12))
+        ]
+        vector = [
+            replace(rng.choice(pool), similarity=rng.random()) for _ in range(rng.randrange(8))
+        ]
+        text = [replace(rng.choice(pool), text_rank=rng.random()) for _ in range(rng.randrange(8))]
+        k, vw, tw = rng.choice([1, 10, 60]), rng.choice([1.0, 0.5]), rng.choice([1.0, 1.5])
+        assert fuse(vector, text, k, vw, tw) == plain_fuse(vector, text, k, vw, tw)
 
 
 def test_threshold_keeps_only_similar_enough_hits() -> None:
