@@ -9,7 +9,8 @@ identifier as text. Exact search is the same query with index scans disabled (a 
 computing every distance); recall@6 of HNSW is measured against it. Latencies are seen by the
 client through bdg_indexer.search.code_search, psycopg included; beside them, the floor of the
 same run: a bare `SELECT 1` through the same pool, and HNSW alone (what hybrid waits for at
-least). The load average is printed: on a shared 2-core machine it moves every figure. The COPY
+least). The load average is printed: on a shared 2-core machine it moves every figure; the
+server CPU per search of each mode is printed too, which the load hardly moves. The COPY
 appends the full-text term deltas (spaces._term_counts); folding them into the counts, as the
 indexer does after a run, is timed apart.
 
@@ -259,9 +260,52 @@ async def measure(url: str, args: argparse.Namespace) -> None:
             report(
                 f"  hybrid, text ranks <= {n}", ms, f"same top 6 {recall(found, hybrid_top):.3f}"
             )
+        cpu = {
+            name: await server_cpu_ms(url, calls(mode, default))
+            for name, mode in [("HNSW", SearchMode.VECTOR), ("full-text", SearchMode.FULLTEXT),
+                               ("hybrid", SearchMode.HYBRID)]
+        }  # fmt: skip
+        if None not in cpu.values():
+            figures = ", ".join(f"{name} {ms:.2f} ms" for name, ms in cpu.items())
+            print(f"server CPU per search (user + system of its backends): {figures}")
         await fulltext_quality(store, [default.text_candidates, *args.text_candidates])
     finally:
         await store.close()
+
+
+async def server_cpu_ms(url: str, calls: Sequence[Callable[[], Awaitable[Any]]]) -> float | None:
+    """CPU time the database's backends spent per call, from /proc: unlike latency, little moved
+    by other processes' load (they delay a search, they do not add to its work), so it tells
+    what a quiet machine would wait at least. None when the server's processes are not on this
+    host or not readable (a remote --url)."""
+    async with await AsyncConnection.connect(url) as conn:
+        cur = await conn.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        pids = [pid for (pid,) in await cur.fetchall()]
+    before = backends_cpu(pids)
+    for call in calls:
+        await call()
+    after = backends_cpu(pids)
+    if before is None or after is None:
+        return None
+    return (after - before) * 1000 / len(calls)
+
+
+def backends_cpu(pids: Sequence[int]) -> float | None:
+    """Seconds of user + system CPU of the given PostgreSQL processes, or None."""
+    total = 0.0
+    for pid in pids:
+        proc = Path(f"/proc/{pid}")
+        try:
+            if b"postgres" not in (proc / "cmdline").read_bytes():
+                return None  # not ours: the server runs elsewhere
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total if pids else None
 
 
 async def fulltext_quality(store: ChunkStore, caps: Sequence[int]) -> None:
