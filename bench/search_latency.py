@@ -10,7 +10,7 @@ computing every distance); recall@6 of HNSW is measured against it. Latencies ar
 client through bdg_indexer.search.code_search, psycopg included; beside them, the floor of the
 same run: a bare `SELECT 1` through the same pool, and HNSW alone (what hybrid waits for at
 least). The load average is printed: on a shared 2-core machine it moves every figure; the
-server CPU per search of each mode is printed too, which the load hardly moves. The COPY
+server CPU per search of each mode (p50/p99) is printed too, which the load hardly moves. The COPY
 appends the full-text term deltas (spaces._term_counts); folding them into the counts, as the
 indexer does after a run, is timed apart.
 
@@ -260,52 +260,62 @@ async def measure(url: str, args: argparse.Namespace) -> None:
             report(
                 f"  hybrid, text ranks <= {n}", ms, f"same top 6 {recall(found, hybrid_top):.3f}"
             )
-        cpu = {
-            name: await server_cpu_ms(url, calls(mode, default))
-            for name, mode in [("HNSW", SearchMode.VECTOR), ("full-text", SearchMode.FULLTEXT),
-                               ("hybrid", SearchMode.HYBRID)]
-        }  # fmt: skip
-        if None not in cpu.values():
-            figures = ", ".join(f"{name} {ms:.2f} ms" for name, ms in cpu.items())
-            print(f"server CPU per search (user + system of its backends): {figures}")
+        print("server CPU per search (its backends' time on a CPU, all / the busiest one):")
+        for name, mode in [("HNSW", SearchMode.VECTOR), ("full-text", SearchMode.FULLTEXT),
+                           ("hybrid", SearchMode.HYBRID)]:  # fmt: skip
+            spent = await server_cpu(url, calls(mode, default))
+            if spent is None:
+                print("  not readable here (a remote server?)")
+                break
+            every, busiest = spent
+            report(f"  {name}, all backends", every)
+            report(f"  {name}, busiest backend", busiest)
         await fulltext_quality(store, [default.text_candidates, *args.text_candidates])
     finally:
         await store.close()
 
 
-async def server_cpu_ms(url: str, calls: Sequence[Callable[[], Awaitable[Any]]]) -> float | None:
-    """CPU time the database's backends spent per call, from /proc: unlike latency, little moved
-    by other processes' load (they delay a search, they do not add to its work), so it tells
-    what a quiet machine would wait at least. None when the server's processes are not on this
-    host or not readable (a remote --url)."""
+async def server_cpu(
+    url: str, calls: Sequence[Callable[[], Awaitable[Any]]]
+) -> tuple[list[float], list[float]] | None:
+    """Per call, the CPU time the database's backends spent on it (nanosecond counters in
+    /proc/<pid>/schedstat), summed and on the busiest backend (hybrid's two sides run on two
+    connections at once: the busiest is its critical path). Unlike latency, little moved by
+    other processes' load (they delay a search, they do not add to its work), so it tells what a
+    quiet machine would wait at least. None when the server's processes are not on this host or
+    not readable (a remote --url)."""
     async with await AsyncConnection.connect(url) as conn:
         cur = await conn.execute(
             "SELECT pid FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
         pids = [pid for (pid,) in await cur.fetchall()]
-    before = backends_cpu(pids)
+    total: list[float] = []
+    busiest: list[float] = []
     for call in calls:
+        before = backends_cpu(pids)
         await call()
-    after = backends_cpu(pids)
-    if before is None or after is None:
-        return None
-    return (after - before) * 1000 / len(calls)
+        after = backends_cpu(pids)
+        if before is None or after is None:
+            return None
+        spent = [a - b for a, b in zip(after, before, strict=True)]
+        total.append(sum(spent))
+        busiest.append(max(spent))
+    return total, busiest
 
 
-def backends_cpu(pids: Sequence[int]) -> float | None:
-    """Seconds of user + system CPU of the given PostgreSQL processes, or None."""
-    total = 0.0
+def backends_cpu(pids: Sequence[int]) -> list[float] | None:
+    """Seconds each of the given PostgreSQL processes has run on a CPU, or None."""
+    seconds = []
     for pid in pids:
         proc = Path(f"/proc/{pid}")
         try:
             if b"postgres" not in (proc / "cmdline").read_bytes():
                 return None  # not ours: the server runs elsewhere
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            seconds.append(int((proc / "schedstat").read_text().split()[0]) / 1e9)
+        except (OSError, ValueError, IndexError):
             return None
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total if pids else None
+    return seconds or None
 
 
 async def fulltext_quality(store: ChunkStore, caps: Sequence[int]) -> None:
