@@ -12,7 +12,13 @@ first in turn, timed by the wall clock and by CPU time (less moved by other proc
 load average is printed at both ends. On a shared machine the figures move with the load, the
 ratios much less. The CPU-time rate times the cores is what an idle machine would give at best.
 
+The static space (``BDG_EMBEDDINGS=offline-static``: MiniLM distilled into a per-token table)
+runs no model: its raw limit is the tokenizer alone on the same chunks (what any embedder of
+these tokens pays before its own work), measured in the same run, interleaved the same way,
+over ``--static-chunks`` chunks (its table is made first when BDG_HOME/models lacks it).
+
     uv run python -m bench.embed_throughput [--chunks 96] [--call 64] [--batches 0,1,8,32]
+        [--static-chunks 2000] [--spaces minilm static]
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from bdg_llm.embeddings import (
     model_session,
     windows_of,
 )
+from bdg_llm.static_embeddings import StaticEmbedder, models_dir
 from bench.index_corpus import generate
 
 AIM = "aim: >= 100 chunks/s (issue 20, item 7)"
@@ -84,7 +91,44 @@ def windows_of_texts(embedder: OfflineEmbedder, texts: list[str]) -> list[list[i
     ]
 
 
+def static_space(args: argparse.Namespace) -> None:
+    """The static embedder beside the bare tokenizer on the same chunks, call by call."""
+    texts = corpus_chunks(args.static_chunks)
+    embedder = StaticEmbedder(models_dir())
+    started = time.perf_counter()
+    embedder.embed_sync(texts[:2])  # loads (or distills) the table
+    print(f"static: {len(texts)} chunks; table ready in {time.perf_counter() - started:.1f} s")
+    tokenizer = embedder.tokenizer()
+    spent = {"embedder": [0.0, 0.0], "tokenizer": [0.0, 0.0]}
+    for number, start in enumerate(range(0, len(texts), args.call)):
+        call = texts[start : start + args.call]
+        ways = ["embedder", "tokenizer"][:: 1 if number % 2 == 0 else -1]
+        for way in ways:
+            started, cpu = time.perf_counter(), time.process_time()
+            if way == "embedder":
+                embedder.embed_array(call)
+            else:
+                tokenizer.encode_batch(call, add_special_tokens=False)
+            spent[way][0] += time.perf_counter() - started
+            spent[way][1] += time.process_time() - cpu
+    rate, limit = (len(texts) / spent[w][0] for w in ("embedder", "tokenizer"))
+    print(
+        f"static embedder: {rate:.1f} chunks/s, {len(texts) / spent['embedder'][1]:.1f} chunks "
+        f"per CPU second; raw limit (bare tokenizer): {limit:.1f} chunks/s, "
+        f"{len(texts) / spent['tokenizer'][1]:.1f} per CPU second; embedder at {rate / limit:.0%}"
+        f" of it; load average {os.getloadavg()[0]:.1f}"
+    )
+
+
 def main(args: argparse.Namespace) -> None:
+    if "static" in args.spaces:
+        static_space(args)
+    if "minilm" in args.spaces:
+        minilm_space(args)
+    print(AIM)
+
+
+def minilm_space(args: argparse.Namespace) -> None:
     texts = corpus_chunks(args.chunks)
     embedder = OfflineEmbedder()
     threads = embedder.threads
@@ -135,13 +179,16 @@ def main(args: argparse.Namespace) -> None:
         f" embedder at {rate / limit:.0%} of it by wall time, "
         f"{len(texts) / cpu / cpu_limit:.0%} by CPU time; load average {os.getloadavg()[0]:.1f}"
     )
-    print(AIM)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chunks", type=int, default=96)
     parser.add_argument("--call", type=int, default=64, help="chunks per embed call")
+    parser.add_argument("--static-chunks", type=int, default=2000)
+    parser.add_argument(
+        "--spaces", nargs="+", choices=("minilm", "static"), default=["static", "minilm"]
+    )
     parser.add_argument(
         "--batches",
         type=lambda s: [int(b) for b in s.split(",")],

@@ -35,6 +35,7 @@ from bdg_indexer.search.ranking import SearchHit
 from bdg_indexer.storage.spaces import EmbeddingSpace
 from bdg_indexer.storage.vectors import ChunkStore
 from bdg_llm.embeddings import OfflineEmbedder
+from bdg_llm.static_embeddings import StaticEmbedder, models_dir
 from bench.fresh_postgres import fresh_database
 from bench.retrieval_corpora import NpmPackage, npm_files, python_files, symbol_ranges
 
@@ -42,6 +43,8 @@ DATA = Path(__file__).parent / "data"
 TENANT = "bench"
 K = 6
 PARTS = ("dev", "heldout")
+SPACES = ("minilm", "static")  # the offline model, and its distilled static table
+BenchEmbedder = OfflineEmbedder | StaticEmbedder
 
 
 def split_of(question: str) -> str:
@@ -105,7 +108,20 @@ def scores(ranks: Sequence[int | None]) -> str:
 
 async def evaluate(url: str, args: argparse.Namespace) -> None:
     corpora = [load_corpus(DATA / f"retrieval_{name}.json") for name in args.repos]
-    embedder = OfflineEmbedder(max_windows=args.max_windows)
+    for name in args.spaces:  # each its own table, in the same database and run
+        print(f"== {name}")
+        await evaluate_space(url, space_embedder(name, args), corpora, args)
+
+
+def space_embedder(name: str, args: argparse.Namespace) -> BenchEmbedder:
+    if name == "static":
+        return StaticEmbedder(models_dir())
+    return OfflineEmbedder(max_windows=args.max_windows)
+
+
+async def evaluate_space(
+    url: str, embedder: BenchEmbedder, corpora: Sequence[Corpus], args: argparse.Namespace
+) -> None:
     tuning = SearchTuning(
         rrf_k=args.rrf_k,
         vector_weight=args.vector_weight,
@@ -142,7 +158,7 @@ async def evaluate(url: str, args: argparse.Namespace) -> None:
 
 async def index(
     store: ChunkStore,
-    embedder: OfflineEmbedder,
+    embedder: BenchEmbedder,
     corpora: Sequence[Corpus],
     args: argparse.Namespace,
 ) -> None:
@@ -260,6 +276,9 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=512)
     parser.add_argument(
         "--max-windows", type=int, default=None, help="1: embed a chunk's first window only"
+    )
+    parser.add_argument(
+        "--spaces", nargs="+", choices=SPACES, default=list(SPACES), help="embedding spaces"
     )
     parser.add_argument("--min-score", type=float, default=0.2)
     parser.add_argument("--rrf-k", type=int, default=SearchTuning.rrf_k)

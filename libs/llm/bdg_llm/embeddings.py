@@ -320,15 +320,24 @@ class OpenAiEmbedder:
         raise AssertionError("unreachable")
 
 
+CHOICES = ("auto", "offline", "offline-static", "openai")
+
+
 def embedder_from_env(env: Mapping[str, str] | None = None) -> Embedder:
-    """`BDG_EMBEDDINGS`: `openai`, `offline`, or `auto` (default): OpenAI (model
-    BDG_MODEL_EMBEDDINGS) when OPENAI_API_KEY is set, offline otherwise. `bdg up` sets `offline`
-    when it serves the local chat model, which cannot embed. The OpenAI embedder takes its
-    timeout, retries and backoff from the BDG_LLM_* settings."""
+    """`BDG_EMBEDDINGS`: `openai`, `offline`, `offline-static`, or `auto` (default): OpenAI
+    (model BDG_MODEL_EMBEDDINGS) when OPENAI_API_KEY is set, offline otherwise. `bdg up` sets
+    `offline` when it serves the local chat model, which cannot embed. `offline-static`: MiniLM
+    distilled into a per-token table (static_embeddings; its own space, cached under
+    BDG_HOME/models). The OpenAI embedder takes its timeout, retries and backoff from the
+    BDG_LLM_* settings."""
     env = os.environ if env is None else env
     choice = env.get("BDG_EMBEDDINGS", "auto").strip().lower() or "auto"
-    if choice not in ("auto", "offline", "openai"):
-        raise ValueError(f"BDG_EMBEDDINGS={choice!r}: choose auto, offline or openai")
+    if choice not in CHOICES:
+        raise ValueError(f"BDG_EMBEDDINGS={choice!r}: choose {', '.join(CHOICES)}")
+    if choice == "offline-static":
+        from bdg_llm.static_embeddings import StaticEmbedder, models_dir
+
+        return StaticEmbedder(models_dir(env))
     if choice == "offline" or (choice == "auto" and not env.get("OPENAI_API_KEY")):
         return OfflineEmbedder()
     from openai import AsyncOpenAI
