@@ -269,6 +269,10 @@ def test_bdg_up_serves_the_local_model_when_no_endpoint_is_set(models_dir: Path)
         assert env["OPENAI_API_KEY"] == server.api_key
         assert len(env["OPENAI_API_KEY"]) >= 24  # a fresh key per run, not a fixed one
         assert env["BDG_EMBEDDINGS"] == "offline"
+        static = service_env(server, env={"BDG_EMBEDDINGS": "offline-static"})
+        assert static["BDG_EMBEDDINGS"] == "offline-static"  # the static space stands
+        # an endpoint's embeddings cannot be asked of the local chat model
+        assert service_env(server, env={"BDG_EMBEDDINGS": "openai"})["BDG_EMBEDDINGS"] == "offline"
         assert env["BDG_LLM_CONTEXT_TOKENS"] == "4096"  # the coder's limits follow it
         assert env["BDG_LLM_STREAM"] == "true"  # a cancelled call stops its generation
         assert env["BDG_PLAN_FORMAT"] == "steps"  # drafts bounded by their schema

@@ -78,7 +78,8 @@ def service_env(
     model that answered, at no cost), its context size (the coder's limits follow it), streamed
     answers (the only ones its server stops when their caller goes), plans drafted as a few
     short steps, and
-    offline embeddings, since the chat model cannot embed."""
+    offline embeddings, since the chat model cannot embed (MiniLM, or its static space when
+    BDG_EMBEDDINGS=offline-static)."""
     env = os.environ if env is None else env
     if server is None:
         return {}
@@ -90,5 +91,10 @@ def service_env(
         "BDG_LLM_STREAM": "true",  # a cancelled call then stops its generation
         # drafts a small model cannot run to its cap with; a choice made otherwise stands
         **({} if env.get("BDG_PLAN_FORMAT") else {"BDG_PLAN_FORMAT": "steps"}),
-        "BDG_EMBEDDINGS": "offline",
+        # the chat model cannot embed: offline, or its static space when that was asked for
+        "BDG_EMBEDDINGS": "offline-static" if _wants_static(env) else "offline",
     }
+
+
+def _wants_static(env: Mapping[str, str]) -> bool:
+    return env.get("BDG_EMBEDDINGS", "").strip().lower() == "offline-static"
