@@ -52,7 +52,7 @@ QUESTIONS = [
 ]
 
 
-PART = 2000  # ids of the partial tables the cache tests distil
+PART = 1000  # ids of the partial tables the cache tests distil
 
 
 @pytest.fixture(scope="module")
