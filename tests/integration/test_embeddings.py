@@ -163,7 +163,7 @@ def test_the_embedder_is_chosen_from_the_environment() -> None:
     assert isinstance(embedder_from_env(offline), OfflineEmbedder)
     large = {"BDG_EMBEDDINGS": "openai", "BDG_MODEL_EMBEDDINGS": "text-embedding-3-large"}
     assert embedder_from_env({**large, "OPENAI_API_KEY": "sk-x"}).dims == 3072
-    with pytest.raises(ValueError, match="choose auto, offline or openai"):
+    with pytest.raises(ValueError, match="choose auto, offline, offline-static, openai"):
         embedder_from_env({"BDG_EMBEDDINGS": "gpu"})
 
 
