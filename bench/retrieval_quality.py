@@ -1,7 +1,8 @@
 """Retrieval quality of code search on codebases nobody here wrote: httpx (Python) and axios
 (JavaScript).
 
-Indexes both with the offline embedder (all-MiniLM-L6-v2) and asks the questions of
+Indexes both with the offline embedder (all-MiniLM-L6-v2) and with its static distillation
+(``--spaces``; each its own table, same run), and asks the questions of
 bench/data/retrieval_*.json, each with its answer (a file and the symbols or lines that answer
 it); a repository's questions search that repository only. Every question is in the ``dev`` part
 (tune on it) or the ``heldout`` part (never tune on it), by a fixed rule on its text (see
