@@ -10,8 +10,8 @@ by its token's rarity: ``a / (a + p)`` with ``p`` the token's probability under 
 the vocabulary's order (BERT's WordPiece ids run roughly from common to rare once past the
 reserved and single-character ids), as SIF weighting does. A text is the normalised mean of its
 tokens' rows: no model run, no window (the whole chunk counts), numpy only. The table is made on
-first use (under a minute on two cores at load 5) and cached under ``BDG_HOME/models`` next to a file
-holding its sha256, which is checked at every load (a damaged cache is made again).
+first use (under a minute on two cores at load 5) and cached under ``BDG_HOME/models`` next to a
+file holding its sha256, which is checked at every load (a damaged cache is made again).
 
 These vectors are a space of their own (``model_name`` differs from MiniLM's, and so does the
 chunk table): never compare them with MiniLM's.
