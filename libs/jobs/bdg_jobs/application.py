@@ -1,5 +1,10 @@
 """Use cases over the job aggregate: load, decide, save, then publish what was committed.
 
+A new job is answered once it is committed: its publish goes on in the background (200
+creates at once waited for 200 publish acks on one event loop; issue #11). Committed is what
+counts, and the outbox relay publishes whatever a lost publish left out. A later command on the
+same job in this process waits for that publish first, so its events enter the stream in order.
+
 The store is synchronous (the eventsourcing library); every call runs in a worker thread so a
 service's event loop never blocks on PostgreSQL.
 """
@@ -53,6 +58,7 @@ class JobApplication:
         self.clock = clock
         self.max_conflict_retries = max_conflict_retries
         self.appends = GroupCommit(store)  # appends made together commit together
+        self._publishing: dict[UUID, asyncio.Task[None]] = {}  # new jobs' background publishes
 
     async def load(self, job_id: UUID, at_version: int | None = None) -> Job:
         return await asyncio.to_thread(self.store.load, job_id, at_version)
@@ -63,8 +69,22 @@ class JobApplication:
     async def start(self, job: Job) -> list[Recorded]:
         """Save a new job (``Job.request``); a second start of the same id conflicts."""
         recorded = await self.appends.append(job.collect())
-        await self._publish(recorded)
+        self._publish_later(job.job_id, recorded)
         return recorded
+
+    async def published(self, job_id: UUID) -> None:
+        """Once the background publish of a job started here is over (at once if none)."""
+        if (pending := self._publishing.get(job_id)) is not None:
+            await asyncio.shield(pending)
+
+    def _publish_later(self, job_id: UUID, recorded: list[Recorded]) -> None:
+        task = asyncio.create_task(self._publish(recorded))
+        self._publishing[job_id] = task  # a reference kept: a task only the loop holds may go
+        task.add_done_callback(lambda _: self._forget(job_id, task))
+
+    def _forget(self, job_id: UUID, task: asyncio.Task[None]) -> None:
+        if self._publishing.get(job_id) is task:
+            del self._publishing[job_id]
 
     async def start_from(self, events: list[Event]) -> list[Recorded]:
         """Save a new job from a whole history at once (a fork)."""
@@ -90,6 +110,7 @@ class JobApplication:
                 # Jitter, so writers that collided do not collide again in lockstep.
                 await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
                 continue
+            await self.published(job_id)  # the job's first events go into the stream first
             await self._publish(recorded)
             return recorded
         raise ConcurrencyConflictError(f"job {job_id}: too many concurrent writers")
