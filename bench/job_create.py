@@ -46,9 +46,11 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 from rich.console import Console
 
+from bdg_cli.gateway_listener import gateway_listener, gateway_workers
 from bdg_cli.procs import Supervisor
 from bdg_cli.up import SERVICES, default_commands
 from bdg_jobs.migrations import migrate
+from bdg_runtime.settings import Settings
 from bench.fresh_postgres import fresh_database
 from tests.ports import free_port
 from tests.waiting import eventually
@@ -75,14 +77,16 @@ def cpu_seconds(procs: list[psutil.Process]) -> float:
     return total
 
 
-def services_by_name() -> dict[str, psutil.Process]:
-    """This bench's service processes (children of the supervisor, by their module)."""
-    found: dict[str, psutil.Process] = {}
+def services_by_name() -> dict[str, list[psutil.Process]]:
+    """This bench's service processes (children of the supervisor, by their module; the
+    gateway's workers together)."""
+    found: dict[str, list[psutil.Process]] = {}
     for child in psutil.Process().children(recursive=True):
         with contextlib.suppress(psutil.NoSuchProcess):
             for part in child.cmdline():
                 if part.startswith("bdg_") and part.endswith(".main"):
-                    found[part.removesuffix(".main").split(".")[-1].removeprefix("bdg_")] = child
+                    name = part.removesuffix(".main").split(".")[-1].removeprefix("bdg_")
+                    found.setdefault(name, []).append(child)
     return found
 
 
@@ -148,7 +152,7 @@ async def raw_publishes(n: int) -> list[float]:
 
 @contextlib.asynccontextmanager
 async def services(
-    url: str, workdir: Path, port: int, secret: str, names: list[str]
+    url: str, workdir: Path, port: int, secret: str, names: list[str], workers: int
 ) -> AsyncIterator[None]:
     env = {
         **os.environ,
@@ -165,13 +169,17 @@ async def services(
     }
     log = (workdir / "services.log").open("w")
     commands = {name: argv for name, argv in default_commands().items() if name in names}
-    supervisor = Supervisor(commands, env, Console(file=log, width=200))
+    # As `bdg up` does: one listening socket, shared by the gateway's workers.
+    listener = gateway_listener("127.0.0.1", port, workers)
+    listeners = {"gateway": listener} if "gateway" in names else {}
+    supervisor = Supervisor(commands, env, Console(file=log, width=200), listeners=listeners)
     running = asyncio.create_task(supervisor.run())
     try:
         yield
     finally:
         supervisor.request_stop()
         await running
+        listener.sock.close()
         log.close()
 
 
@@ -271,7 +279,7 @@ async def run(args: argparse.Namespace) -> None:
         publishes = await raw_publishes(args.concurrency)
         floor, floor_cpu, floor_client = await bare_http(args.concurrency, args.rounds)
         async with (
-            services(url, Path(tmp), port, secret, args.services),
+            services(url, Path(tmp), port, secret, args.services, args.gateway_workers),
             httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60
             ) as http,
@@ -282,8 +290,10 @@ async def run(args: argparse.Namespace) -> None:
             procs = services_by_name()
             database = str(conninfo_to_dict(url)["dbname"])
             meters = {
-                "gateway": CpuMeter(lambda: [procs["gateway"]]),
-                "other services": CpuMeter(lambda: [p for n, p in procs.items() if n != "gateway"]),
+                "gateway": CpuMeter(lambda: procs["gateway"]),
+                "other services": CpuMeter(
+                    lambda: [p for n, ps in procs.items() if n != "gateway" for p in ps]
+                ),
                 "PostgreSQL backends of this database": CpuMeter(
                     lambda: postgres_backends(database)
                 ),
@@ -297,7 +307,11 @@ async def run(args: argparse.Namespace) -> None:
             client_meter.seconds()
             cpu["client (bench.http_burst)"] = client_meter.client / requests
         running = "all services" if set(args.services) == set(SERVICES) else args.services
-        print(f"\n{args.concurrency} concurrent requests, {running} running (recorded answers)")
+        workers = gateway_workers(args.gateway_workers)
+        print(
+            f"\n{args.concurrency} concurrent requests, {running} running (recorded answers), "
+            f"{workers} gateway worker(s)"
+        )
         for i, times in enumerate(rounds, 1):
             report(f"POST /jobs, round {i}", times)
         report("POST /jobs, all rounds", [t for times in rounds for t in times])
@@ -318,6 +332,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--gateway-workers",
+        type=int,
+        default=Settings().bdg_gateway_workers,
+        help="gateway processes on the one socket (default: BDG_GATEWAY_WORKERS's)",
+    )
     parser.add_argument(
         "--services", nargs="+", default=list(SERVICES), choices=SERVICES, help="(default: all)"
     )

@@ -7,10 +7,12 @@ import asyncio
 import contextlib
 import ctypes
 import signal
+import socket
 import sys
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
@@ -40,6 +42,18 @@ def die_with_parent_hook() -> Callable[[], None] | None:
     return hook
 
 
+@dataclass(frozen=True)
+class Listener:
+    """A listening socket the supervisor opened for a service, and how many copies (workers) of
+    that service share it: each inherits the socket (``BDG_LISTEN_FD``) and accepts from it, so
+    a worker's restart refuses nobody, and a second `bdg up` on the port fails to bind (no
+    SO_REUSEPORT)."""
+
+    sock: socket.socket
+    workers: int = 1
+
+
+LISTEN_FD = "BDG_LISTEN_FD"
 CONFIG_ERROR = 2  # services exit 2 on bad settings; restarting cannot help
 SERVER_POLL_S = 0.25  # between looks at an embedded server (not our child: no exit to wait on)
 MAX_BACKOFF_S = 8.0
@@ -57,12 +71,15 @@ class Supervisor:
         restart_window: float = 60.0,
         service_env: Mapping[str, Mapping[str, str]] | None = None,
         servers: Sequence[EmbeddedServer] = (),
+        listeners: Mapping[str, Listener] | None = None,
     ) -> None:
         """``env`` is every service's environment; ``service_env`` adds to one service's;
-        ``servers`` are restarted whenever they die, until the stop."""
+        ``servers`` are restarted whenever they die, until the stop; ``listeners`` are the
+        sockets some services serve on, each run as that many workers (each restarted alone)."""
         self.commands, self.env, self.console = commands, env, console
         self.service_env = service_env or {}
         self.servers = servers
+        self.listeners = listeners or {}
         self.stop_timeout, self.max_restarts, self.restart_window = (
             stop_timeout,
             max_restarts,
@@ -84,7 +101,11 @@ class Supervisor:
         for sig in previous:
             loop.add_signal_handler(sig, self.request_stop)
         try:
-            tasks = [asyncio.create_task(self._keep_running(name)) for name in self.commands]
+            tasks = [
+                asyncio.create_task(self._keep_running(name, worker))
+                for name in self.commands
+                for worker in range(self._workers(name))
+            ]
             watchers = [asyncio.create_task(self._keep_up(server)) for server in self.servers]
             waiters: list[asyncio.Future[Any]] = [
                 asyncio.create_task(self._stopping.wait()),
@@ -101,15 +122,22 @@ class Supervisor:
                 signal.signal(sig, handler)  # asyncio would leave the default, not the caller's
 
     def say(self, name: str, line: str, style: str = "") -> None:
+        colour = self.colours.get(name.split("/")[0], "")  # a service's workers share its colour
         self.console.print(
-            Text.assemble((f"[{name}] ", f"bold {self.colours.get(name, '')}"), (line, style)),
+            Text.assemble((f"[{name}] ", f"bold {colour}"), (line, style)),
             soft_wrap=True,
         )
 
-    async def _keep_running(self, name: str) -> None:
+    def _workers(self, name: str) -> int:
+        listener = self.listeners.get(name)
+        return listener.workers if listener is not None else 1
+
+    async def _keep_running(self, service: str, worker: int = 0) -> None:
+        # Worker 0 goes by the service's name (logs, procs); the others add their number.
+        name = service if worker == 0 else f"{service}/{worker + 1}"
         restarts: deque[float] = deque()
         while not self._stopping.is_set():
-            code = await self._run_once(name)
+            code = await self._run_once(service, name, worker)
             if self._stopping.is_set():
                 return
             if code == CONFIG_ERROR:
@@ -172,26 +200,33 @@ class Supervisor:
             await asyncio.wait_for(self._stopping.wait(), seconds)
         return self._stopping.is_set()
 
-    async def _run_once(self, name: str) -> int:
+    async def _run_once(self, service: str, name: str, worker: int) -> int:
         env = child_env(self.env) | {
-            **self.service_env.get(name, {}),
-            "BDG_SERVICE_NAME": name,
+            **self.service_env.get(service, {}),
+            "BDG_SERVICE_NAME": service,
             "PYTHONUNBUFFERED": "1",
         }
+        inherited: tuple[int, ...] = ()
+        if (listener := self.listeners.get(service)) is not None:
+            inherited = (listener.sock.fileno(),)
+            env[LISTEN_FD] = str(inherited[0])
+        if worker and env.get("BDG_METRICS_PORT"):
+            env["BDG_METRICS_PORT"] = "0"  # the service's port is the first worker's; any other
         try:
             # Own process group: a terminal Ctrl-C reaches only us, and we stop services in order.
             proc = await asyncio.create_subprocess_exec(
-                *self.commands[name],
+                *self.commands[service],
                 env=env,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
                 preexec_fn=self._pre_exec,
+                pass_fds=inherited,
                 limit=1 << 20,
             )
         except OSError as err:
-            self.say(name, f"cannot start {list(self.commands[name])}: {err}", "bold red")
+            self.say(name, f"cannot start {list(self.commands[service])}: {err}", "bold red")
             return 127
         self.procs[name] = proc
         self.say(name, f"started (pid {proc.pid})", "dim")

@@ -18,8 +18,9 @@ from rich.console import Console
 from rich.text import Text
 
 from bdg_audit.settings import AuditSettings
+from bdg_cli.gateway_listener import listener_for
 from bdg_cli.own_sandbox import OwnSandbox, default_roots, ensure_sandbox, grant_roots
-from bdg_cli.procs import Supervisor
+from bdg_cli.procs import Listener, Supervisor
 from bdg_cli.web_sign_in import sign_in_env
 from bdg_jobs.sources import SourceGrantsError
 from bdg_runtime.embedded import EmbeddedStack, resolve_urls, start_embedded
@@ -82,6 +83,14 @@ def up(
         _say(console, f"unknown services: {', '.join(unknown)}; known: {', '.join(catalogue)}")
         return 2
     settings = Settings() if home is None else Settings(bdg_home=home)
+    listeners: dict[str, Listener] = {}
+    if "gateway" in names:
+        try:  # before anything starts: a taken port stops `bdg up` here, nothing left running
+            listeners["gateway"] = listener_for(settings)
+        except OSError as error:
+            where = f"{settings.gateway_host}:{settings.gateway_port}"
+            _say(console, f"gateway: cannot listen on {where}: {error}")
+            return 2
     # Until the supervisor takes over the signals, a SIGTERM must still unwind and stop the stack.
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     stack = s3_stack = model_server = None
@@ -123,6 +132,7 @@ def up(
             stop_timeout=stop_timeout,
             service_env=metrics_ports(names, settings.bdg_metrics_port),
             servers=[srv for s in (stack, s3_stack) if s is not None for srv in s.servers()],
+            listeners=listeners,
         )
         stopped = asyncio.run(supervisor.run())
     except KeyboardInterrupt:
@@ -141,6 +151,8 @@ def up(
             _say(console, "stopping the embedded S3 (SeaweedFS)")
             s3_stack.stop()
         signal.signal(signal.SIGTERM, previous)
+        for listener in listeners.values():
+            listener.sock.close()
     return 0 if stopped else 1
 
 

@@ -118,6 +118,13 @@ class Settings(BaseSettings):
     )
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
+    bdg_gateway_workers: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="gateway processes `bdg up` runs on its one listening socket (at most one "
+        "per core: more only share them)",
+    )
     jwt_algorithm: str = Field(default="HS256", pattern="^(HS256|RS256|EdDSA)$")
     jwt_secret: str | None = Field(default=None, description="HS256 shared secret")
     jwt_public_key: str | None = Field(default=None, description="PEM, for RS256/EdDSA")

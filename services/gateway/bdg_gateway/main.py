@@ -44,8 +44,14 @@ class GatewayServer(uvicorn.Server):
         yield
 
 
+LISTEN_FD = "BDG_LISTEN_FD"  # bdg_cli.procs: a socket `bdg up` bound, shared by the workers
+
+
 def bind(host: str, port: int) -> socket.socket:
-    """The listening socket, bound here so a taken port is an error we can report."""
+    """The listening socket: the one inherited from `bdg up` (each worker accepts from it), or
+    bound here so a taken port is an error we can report."""
+    if inherited := os.environ.get(LISTEN_FD):
+        return socket.socket(fileno=int(inherited))
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     return socket.create_server((host, port), family=family, backlog=2048)
 
