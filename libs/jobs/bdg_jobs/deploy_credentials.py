@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import os
 import secrets
@@ -56,15 +57,25 @@ def load_key(bdg_home: Path, environ: dict[str, str] | None = None) -> bytes:
         return _decode(raw, KEY_ENV)
     path = bdg_home.expanduser() / KEY_FILE
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:  # O_EXCL: two processes starting at once keep the first one's key
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as f:
-                f.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        _create_key(path)
     return _decode(path.read_text().strip(), str(path))
+
+
+def _create_key(path: Path) -> None:
+    """Write a new key where none is, whole or not at all: written aside, then linked in (fails
+    if there already is one). Gateway workers start at once; a file created empty and written
+    next was read empty by another (a configuration error: that worker was never restarted)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    aside = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        # Two processes starting at once keep the first one's key.
+        with contextlib.suppress(FileExistsError):
+            os.link(aside, path)
+    finally:
+        aside.unlink()
 
 
 def _decode(raw: str, where: str) -> bytes:
