@@ -100,17 +100,18 @@ def test_a_second_bdg_up_on_the_gateway_port_stops_before_starting_anything(
     port = taken.sock.getsockname()[1]
     monkeypatch.setenv("GATEWAY_HOST", "127.0.0.1")
     monkeypatch.setenv("GATEWAY_PORT", str(port))
-    said = io.StringIO()
+    said, home = io.StringIO(), tmp_path / "home"
+    home.mkdir()
     started = tmp_path / "started"
     command = [sys.executable, "-c", f"open({str(started)!r}, 'w')"]
     try:
-        code = up(tmp_path, ["gateway"], commands={"gateway": command}, console=Console(file=said))
+        code = up(home, ["gateway"], commands={"gateway": command}, console=Console(file=said))
     finally:
         taken.sock.close()
     assert code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in said.getvalue()
     assert not started.exists()
-    assert not (tmp_path / "pg").exists()  # no embedded server was started either
+    assert not any(home.iterdir())  # no embedded server, sandboxd or secret: nothing started
 
 
 @dataclass
