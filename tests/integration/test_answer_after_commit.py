@@ -78,7 +78,9 @@ async def test_a_new_job_is_answered_while_nats_holds_its_ack(
     app = JobApplication(store, JetStreamPublisher(js))
     job = new_job()
     freeze(own_nats, signal.SIGSTOP)  # no ack can come now
-    await asyncio.wait_for(app.start(job), 5)  # before: waited here for the ack
+    await asyncio.wait_for(
+        app.start(job, publish_in_background=True), 5
+    )  # before: waited here for the ack
     assert store.load(job.job_id).goal == job.goal  # committed
     publishing = asyncio.create_task(app.published(job.job_id))
     await asyncio.sleep(0)
@@ -103,7 +105,7 @@ async def test_a_later_command_on_the_job_is_streamed_after_its_first_events(
     job = new_job()
     record_call(job)  # two first events: published one at a time, each after the other's ack
     freeze(own_nats, signal.SIGSTOP)
-    await asyncio.wait_for(app.start(job), 5)
+    await asyncio.wait_for(app.start(job, publish_in_background=True), 5)
     deciding = asyncio.create_task(app.execute(job.job_id, record_call))
 
     async def committed() -> bool:
@@ -123,7 +125,7 @@ async def test_a_publish_lost_with_nats_is_made_good_by_the_relay(
     app = JobApplication(store, JetStreamPublisher(nc.jetstream(timeout=1)))
     job = new_job()
     own_nats.kill()  # the publish path is gone: the answer must not depend on it
-    await asyncio.wait_for(app.start(job), 5)
+    await asyncio.wait_for(app.start(job, publish_in_background=True), 5)
     await asyncio.wait_for(app.published(job.job_id), 10)  # failed, logged, over
     assert store.load(job.job_id).goal == job.goal
     await own_nats.started()  # same store: the stream is still there, without the job

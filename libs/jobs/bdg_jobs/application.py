@@ -1,9 +1,10 @@
 """Use cases over the job aggregate: load, decide, save, then publish what was committed.
 
-A new job is answered once it is committed: its publish goes on in the background (200
-creates at once waited for 200 publish acks on one event loop; issue #11). Committed is what
-counts, and the outbox relay publishes whatever a lost publish left out. A later command on the
-same job in this process waits for that publish first, so its events enter the stream in order.
+A new job a person asked for is answered once it is committed: its publish goes on in the
+background (200 creates at once waited for 200 publish acks on one event loop; issue #11).
+Committed is what counts, and the outbox relay publishes whatever a lost publish left out. A
+later command on the same job in this process waits for that publish first, so its events enter
+the stream in order.
 
 The store is synchronous (the eventsourcing library); every call runs in a worker thread so a
 service's event loop never blocks on PostgreSQL.
@@ -66,10 +67,16 @@ class JobApplication:
     async def history(self, job_id: UUID, after: int = 0) -> list[Event]:
         return await asyncio.to_thread(self.store.history, job_id, after)
 
-    async def start(self, job: Job) -> list[Recorded]:
-        """Save a new job (``Job.request``); a second start of the same id conflicts."""
+    async def start(self, job: Job, *, publish_in_background: bool = False) -> list[Recorded]:
+        """Save a new job (``Job.request``); a second start of the same id conflicts. In the
+        background, the publish is not waited for (a person waits for the answer). Not for a
+        broker that runs the handlers inside the publish (FastStream's in-memory one): their
+        commands on the job would wait for the publish they run in."""
         recorded = await self.appends.append(job.collect())
-        self._publish_later(job.job_id, recorded)
+        if publish_in_background:
+            self._publish_later(job.job_id, recorded)
+        else:
+            await self._publish(recorded)
         return recorded
 
     async def published(self, job_id: UUID) -> None:

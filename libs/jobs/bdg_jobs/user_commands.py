@@ -96,8 +96,15 @@ class JobCommands:
         return Job.replay(copies)
 
     async def create(
-        self, caller: Caller, command: cmd.RequestJob, job_id: UUID | None = None
+        self,
+        caller: Caller,
+        command: cmd.RequestJob,
+        job_id: UUID | None = None,
+        *,
+        publish_in_background: bool = False,
     ) -> Job:
+        """A new job, committed; published before this returns unless ``publish_in_background``
+        (the gateway answers once committed: ``JobApplication.start``)."""
         check_tenant(caller.tenant_id)
         required = self.policies.for_tenant(caller.tenant_id).consent_required
         if required:  # the goal goes to models: refused before anything is written
@@ -110,7 +117,7 @@ class JobCommands:
         job = Job.request(
             job_id or new_job_id(), caller.tenant_id, caller.cause(self.app), **fields
         )
-        await self.app.start(job)
+        await self.app.start(job, publish_in_background=publish_in_background)
         return job
 
     async def check_repo(self, caller: Caller, repo: str) -> str:

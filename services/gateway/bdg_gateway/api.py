@@ -36,7 +36,7 @@ async def _after(
 async def request_job(
     body: cmd.RequestJob, caller: CurrentCaller, commands: Commands, response: Response
 ) -> JobView:
-    job = await commands.create(caller, body)
+    job = await commands.create(caller, body, publish_in_background=True)
     response.headers["Location"] = f"/jobs/{job.job_id}"
     return JobView.of(job)
 
