@@ -12,7 +12,8 @@ Prints one row per task (solved, attempts, model tokens and calls from LlmCalled
 state), the solve rate and totals, and which model answered.
 
     uv run python -m bench.agent_bench [--tasks py-fizzbuzz-fix,js-chunk] [--task-timeout 900]
-        [--model NAME] [--home DIR] [--json results.json]
+        [--strategy loop|pipeline|auto] [--candidates N] [--model NAME] [--home DIR]
+        [--json results.json]
 
 A sandboxd of its own (at BDG_HOME/sandbox.sock unless AGENT_SANDBOX_ENDPOINT is set) and a free
 gateway port (unless GATEWAY_PORT is set), so it runs beside another stack.
@@ -30,8 +31,8 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -46,6 +47,7 @@ from bdg_cli.jobs import Follower
 from bdg_cli.live_stack import LiveBounds, LiveStack, live_stack, running_services
 from bdg_cli.live_view import model_calls
 from bdg_cli.own_sandbox import default_roots
+from bdg_coder.strategy import Strategy
 from bdg_contracts import commands as cmd
 from bdg_contracts.states import JobState
 from bdg_jobs.domain import Job
@@ -71,6 +73,19 @@ class Options:
     max_attempts: int
     home: Path
     json: Path | None  # rewritten after every task: a long run's figures so far
+    variant: Mapping[str, str] = field(default_factory=dict)  # strategy, candidates
+
+
+def variant_of(bounds: LiveBounds) -> dict[str, str]:
+    """The coder's strategy and candidates the run's services get (chosen, else the
+    environment's, else the defaults)."""
+    env = bounds.env()
+    return {
+        "strategy": env.get("BDG_CODER_STRATEGY") or os.environ.get("BDG_CODER_STRATEGY") or "auto",
+        "candidates": env.get("BDG_CODER_CANDIDATES")
+        or os.environ.get("BDG_CODER_CANDIDATES")
+        or "1",
+    }
 
 
 def select(tasks: Sequence[AgentTask], wanted: str, split: str = "all") -> list[AgentTask]:
@@ -194,7 +209,7 @@ async def bench(
                     break
                 results.append(await run_task(conn, sandbox, services, task, options, console))
                 if options.json is not None:
-                    write_json(options.json, results, stack.model)
+                    write_json(options.json, results, stack.model, options.variant)
     return results
 
 
@@ -210,6 +225,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--task-timeout", type=float, default=900, help="seconds per task")
     parser.add_argument("--max-attempts", type=int, default=2, help="coding attempts per job")
     parser.add_argument("--coder-max-steps", type=int, help="model turns per attempt [env, 6]")
+    parser.add_argument(
+        "--strategy",
+        choices=[s.value for s in Strategy],
+        help="the coder's strategy (BDG_CODER_STRATEGY) [env, else auto]",
+    )
+    parser.add_argument(
+        "--candidates", type=int, help="test-driven selection (BDG_CODER_CANDIDATES) [env, 1]"
+    )
     parser.add_argument("--plan-iterations", type=int, help="plan drafts [env, else 1]")
     parser.add_argument("--model", help="model name for every role (with OPENAI_BASE_URL)")
     parser.add_argument("--home", type=Path, help="BDG_HOME of this run (default: a new one)")
@@ -223,7 +246,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings(bdg_home=home)
     os.environ.setdefault("GATEWAY_PORT", str(free_port()))  # not what another stack uses
     options = Options(args.task_timeout, args.max_attempts, home, args.json)
-    bounds = LiveBounds(args.coder_max_steps, args.plan_iterations)
+    bounds = LiveBounds(
+        args.coder_max_steps,
+        args.plan_iterations,
+        coder_strategy=args.strategy,
+        coder_candidates=args.candidates,
+    )
+    options = replace(options, variant=variant_of(bounds))
     # a report read from a log file later keeps its table whole
     console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
     previous = signal.signal(signal.SIGTERM, interrupt)  # unwind: stop what was started
@@ -238,7 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
-    report(results, model, console)
+    variant = ", ".join(f"{k} {v}" for k, v in options.variant.items())
+    report(results, model, console, variant)
     console.print(f"bench took {time.monotonic() - started:.0f} s")
     loads = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     console.print(f"load average now {loads} on {os.cpu_count()} cores")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -51,7 +51,7 @@ def table(results: Sequence[TaskResult]) -> Table:
     return shown
 
 
-def report(results: Sequence[TaskResult], model: str, console: Console) -> None:
+def report(results: Sequence[TaskResult], model: str, console: Console, variant: str = "") -> None:
     console.print(table(results))
     halves: dict[str, list[TaskResult]] = {}
     for r in results:
@@ -69,10 +69,21 @@ def report(results: Sequence[TaskResult], model: str, console: Console) -> None:
         f"{sum(r.model_calls for r in results)} model calls; "
         f"wall {sum(r.seconds for r in results):.0f} s"
     )
-    console.print(f"model: {model}")
+    console.print(f"model: {model}" + (f"; {variant}" if variant else ""))
 
 
-def write_json(path: Path, results: Sequence[TaskResult], model: str) -> None:
-    path.write_text(
-        json.dumps({"model": model, "results": [asdict(r) for r in results]}, indent=2) + "\n"
-    )
+def write_json(
+    path: Path, results: Sequence[TaskResult], model: str, variant: Mapping[str, str]
+) -> None:
+    """The run's variant (strategy, candidates), totals (solved, tokens, seconds) and rows."""
+    totals = {
+        "tasks": len(results),
+        "solved": sum(r.solved for r in results),
+        "prompt_tokens": sum(r.prompt_tokens for r in results),
+        "completion_tokens": sum(r.completion_tokens for r in results),
+        "model_calls": sum(r.model_calls for r in results),
+        "seconds": round(sum(r.seconds for r in results), 1),
+    }
+    data = {"model": model, "variant": dict(variant), "totals": totals}
+    data["results"] = [asdict(r) for r in results]
+    path.write_text(json.dumps(data, indent=2) + "\n")

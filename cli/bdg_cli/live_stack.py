@@ -43,6 +43,8 @@ class LiveBounds:
     coder_max_steps: int | None = None
     plan_iterations: int | None = None
     step_timeout: float | None = None
+    coder_strategy: str | None = None  # loop | pipeline | auto (the bench's ablation)
+    coder_candidates: int | None = None
 
     def env(self) -> dict[str, str]:
         """Bounds on time, whatever the model; its context size bounds the coder's turns and
@@ -51,6 +53,8 @@ class LiveBounds:
             "BDG_CODER_MAX_STEPS": self.coder_max_steps,
             "BDG_PLAN_MAX_ITERATIONS": self.plan_iterations,
             "BDG_STEP_TIMEOUT_SECONDS": self.step_timeout,
+            "BDG_CODER_STRATEGY": self.coder_strategy,
+            "BDG_CODER_CANDIDATES": self.coder_candidates,
         }
         defaults: dict[str, object] = {
             "BDG_CODER_MAX_STEPS": 6,

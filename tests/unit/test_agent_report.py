@@ -23,7 +23,13 @@ def test_each_row_has_its_load_and_the_json_keeps_it(tmp_path: Path) -> None:
     assert "load" in shown
     assert "13.5" in shown
     assert "dev: solved 0/1" in shown  # py-config-port is a dev task
-    write_json(tmp_path / "r.json", [ROW], "a model")
-    [row] = json.loads((tmp_path / "r.json").read_text())["results"]
+    write_json(tmp_path / "r.json", [ROW], "a model", {"strategy": "pipeline", "candidates": "1"})
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["variant"] == {"strategy": "pipeline", "candidates": "1"}
+    assert data["totals"] == {
+        "tasks": 1, "solved": 0, "prompt_tokens": 1200, "completion_tokens": 300,
+        "model_calls": 6, "seconds": 361.0,
+    }  # fmt: skip
+    [row] = data["results"]
     assert row["load"] == 13.5
     assert row["seconds"] == 361.0

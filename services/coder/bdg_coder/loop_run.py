@@ -1,44 +1,26 @@
-"""One run of the coder's tool loop in one workspace: the conversation, the tools and the state;
-the change it made (``workspace_diff``) and, for a test-driven selection, how the visible tests
-go on it (``run_tests``). Every call is recorded under a scope of this run (``prefix``), so a
-redelivery gets the recorded results and a replay reads them back."""
+"""One run of the coder's tool loop in one workspace: the conversation, the tools and the state.
+What any attempt run shares (its change, its visible tests) is ``attempt_run.AttemptRun``."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
 
 from bdg_coder import prompts
-from bdg_coder.diff_tool import WORKSPACE_DIFF, Diff
-from bdg_coder.domain import CodingTask
-from bdg_coder.llm_adapters import CoderLlm, Finish, known_call
-from bdg_coder.loop_decisions import LoopState, messages
-from bdg_coder.selecting.ranking import TestsRun
+from bdg_coder.attempt_run import AttemptRun
+from bdg_coder.llm_adapters import Finish, known_call
+from bdg_coder.loop_decisions import messages
 from bdg_llm.api import ChatRequest
 from bdg_llm.toolcalls import ToolCallError, Tools, parse_tool_call, tools_request
-from bdg_runtime.reactions import StepError
 from bdg_tools.calls import ToolCaller
-from bdg_tools.catalog import RUN_TESTS, TestRun
-from bdg_tools.spec import ToolContext
 
 
 @dataclass
-class LoopRun:
-    task: CodingTask
-    ctx: ToolContext  # its workspace
-    caller: ToolCaller
-    internal: ToolCaller  # workspace_diff, run_tests: the coder's own, outside the policy
-    tools: Tools
-    llm: CoderLlm
-    native: bool
-    system: str
-    user: str
-    state: LoopState
-    prefix: str  # of every call's scope: "c<attempt>", "c<attempt>k<candidate>"
-    temperature: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)  # a candidate's own seed
+class LoopRun(AttemptRun):
+    caller: ToolCaller = field(kw_only=True)
+    tools: Tools = field(kw_only=True)
+    native: bool = field(kw_only=True)
+    system: str = field(kw_only=True)
+    user: str = field(kw_only=True)
 
     async def loop(self) -> None:
         while self.state.stop_before_call() is None:
@@ -80,36 +62,3 @@ class LoopRun:
             state.wait(outcome.call_id)
             return
         state.record(answer, prompts.result_message(name, outcome.content))
-
-    def digest(self) -> str:
-        """Of the conversation: a re-run that made the same calls has the same one."""
-        digest = hashlib.sha256()
-        for turn in self.state.turns:
-            for text in (turn.answer, turn.result):
-                digest.update(f"{len(text)}:{text}".encode())
-        return digest.hexdigest()[:16]
-
-    async def diff(self) -> Diff:
-        """The run's change, taken once per conversation (a re-run that made the same calls
-        gets the recorded diff; one that went elsewhere takes a new one)."""
-        scope = f"{self.prefix}-end-{self.digest()}"
-        outcome = await self.internal.call(self._ctx(scope), WORKSPACE_DIFF.name, "{}")
-        try:
-            return Diff.model_validate_json(outcome.content)
-        except ValueError:
-            raise StepError(f"the attempt's change cannot be taken: {outcome.content}") from None
-
-    async def check(self, argv: tuple[str, ...]) -> TestsRun | str:
-        """The visible tests on the run's change, once per conversation; or why they could not
-        be run."""
-        scope = f"{self.prefix}-check-{self.digest()}"
-        arguments = json.dumps({"path": None, "argv": list(argv)})
-        outcome = await self.internal.call(self._ctx(scope), RUN_TESTS.name, arguments)
-        try:
-            run = TestRun.model_validate_json(outcome.content)
-        except ValueError:
-            return outcome.content
-        return TestsRun(run.passed, run.output_tail)
-
-    def _ctx(self, scope: str) -> ToolContext:
-        return replace(self.ctx, scope=scope)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import shlex
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bdg_coder.application import Coding
@@ -22,6 +22,7 @@ from bdg_coder.loop_decisions import LoopLimits
 from bdg_coder.recorded import CoderScript, LoggedCoder, RecordedCoder
 from bdg_coder.registries import live_registry, replay_registry
 from bdg_coder.run_settings import MAX_CANDIDATES, RunSettings, SelectionSettings
+from bdg_coder.strategy import Strategy, resolve
 from bdg_coder.tool_loop_coder import ToolLoopCoder
 from bdg_coder.workspace import NoWorkspaces, SandboxWorkspaces
 from bdg_llm.recorded_calls import RecordingsError, client_from_settings, describe_client
@@ -84,6 +85,12 @@ class CoderSettings(BaseSettings):
         description="the visible tests a candidate is checked with (split like a shell "
         "would); unset: the npm test script, else pytest, else unittest discovery",
     )
+    bdg_coder_strategy: Strategy = Field(
+        default=Strategy.auto,
+        description="loop: the tool loop; pipeline: localize -> one answer of edits -> "
+        "validate; auto: the pipeline for the bundled offline models (BDG_MODEL_CODER), the "
+        "loop for others",
+    )
     bdg_coder_context_timeout_seconds: float = Field(
         default=5.0, gt=0, description="wait for the indexer's code context, then code without"
     )
@@ -125,6 +132,7 @@ def replay_reactions(sources: ReplaySources) -> list[AnyReaction]:
         ran_with.native_tools,
         ran_with.policy,
         ran_with.selection,
+        ran_with.strategy,
     )
     return CoderHandlers(Coding(coder)).reactions()
 
@@ -134,8 +142,14 @@ def run() -> None:
     if answers.source:  # recorded answers were asked for (BDG_ANSWERS_FILE): tests, the demo
         run_recorded(NAME, build, CoderScript)
         return
-    settings, llm = CoderSettings(), LlmSettings()
+    try:
+        settings, llm = CoderSettings(), LlmSettings()
+    except ValidationError as error:  # e.g. BDG_CODER_STRATEGY=loops: say which and what may be
+        logging.basicConfig()
+        log.error("%s", error)
+        raise SystemExit(2) from error
     endpoint = Settings().agent_sandbox_endpoint
+    strategy = resolve(settings.bdg_coder_strategy, llm.bdg_model_coder)
     try:
         client = metered(client_from_settings(llm), Settings().database_url, llm)
         policy = ToolPolicy.from_env()
@@ -166,10 +180,12 @@ def run() -> None:
             settings.bdg_coder_native_tools,
             policy,
             selection,
+            strategy,
         )
         log.info("model: %s", describe_client(llm, "coder"))
         log.info("tool loop: %s (model context: %s tokens)", limits, context or "large")
         log.info("candidates per attempt: %d", selection.candidates)
+        log.info("strategy: %s (%s)", strategy.value, settings.bdg_coder_strategy.value)
         return CoderHandlers(Coding(coder)).reactions()
 
     service.run(NAME, reactions)

@@ -1,5 +1,6 @@
-"""What shapes a coding attempt's requests besides the job: the loop's limits, the tool-call
-mode and the tool policy (which tools are offered, gated or forbidden). A job records those not
+"""What shapes a coding attempt's requests besides the job: the strategy (loop or pipeline),
+the loop's limits, the tool-call mode and the tool policy (which tools are offered, gated or
+forbidden). A job records those not
 at their defaults (``SettingsRecorded``), and a replay rebuilds the coder from that record, never
 from the replaying shell's environment. Pure."""
 
@@ -10,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bdg_coder.loop_decisions import LoopLimits
+from bdg_coder.strategy import Strategy
 from bdg_tools.policy import ToolPolicy
 
 LIMITS = ("max_steps", "token_budget", "result_chars", "context_chars")
@@ -57,6 +59,7 @@ class RunSettings:
     native_tools: bool = False
     policy: ToolPolicy = field(default=NO_POLICY)
     selection: SelectionSettings = NO_SELECTION
+    strategy: Strategy = Strategy.loop  # resolved: loop or pipeline
 
     def recorded(self) -> dict[str, str]:
         """What the job records: the settings not at their defaults."""
@@ -73,6 +76,8 @@ class RunSettings:
             found["candidates"] = str(self.selection.candidates)
         if self.selection.test_argv is not None:
             found["test_argv"] = json.dumps(list(self.selection.test_argv))
+        if self.strategy is not Strategy.loop:
+            found["strategy"] = self.strategy.value
         return found
 
     @classmethod
@@ -90,4 +95,5 @@ class RunSettings:
             settings.get("native_tools") == "true",
             ToolPolicy.model_validate_json(policy) if policy else NO_POLICY,
             selection,
+            Strategy(settings.get("strategy", Strategy.loop.value)),
         )

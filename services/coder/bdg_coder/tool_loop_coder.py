@@ -20,13 +20,16 @@ from dataclasses import replace
 
 from bdg_coder import prompts
 from bdg_coder.adapters import AbstractCoder, Session
+from bdg_coder.attempt_run import AttemptRun
 from bdg_coder.diff_tool import WORKSPACE_DIFF
 from bdg_coder.domain import Changes, CodingTask, Patch, paths_named, query_of
 from bdg_coder.llm_adapters import CoderLlm, offered_tools
 from bdg_coder.loop_decisions import LoopLimits, LoopState, Stop, cut, summary_of
 from bdg_coder.loop_run import LoopRun
+from bdg_coder.pipeline.start import pipeline_run
 from bdg_coder.run_settings import RunSettings, SelectionSettings
 from bdg_coder.selecting.candidates import Selecting, candidate_workspaces
+from bdg_coder.strategy import Strategy
 from bdg_coder.workspace import AbstractWorkspaces
 from bdg_llm.api import LlmClient
 from bdg_llm.code_context import render_code_context
@@ -69,6 +72,7 @@ class ToolLoopCoder(AbstractCoder):
         native: bool = False,
         policy: ToolPolicy | None = None,  # the registries' (recorded with the job's settings)
         selection: SelectionSettings | None = None,
+        strategy: Strategy = Strategy.loop,  # resolved: loop or pipeline
     ) -> None:
         self.client, self.registry_for = client, registry_for
         self.workspaces, self.context = workspaces, context
@@ -76,32 +80,26 @@ class ToolLoopCoder(AbstractCoder):
         self.native = native
         self.policy = policy or ToolPolicy()
         self.selection = selection or SelectionSettings()
+        self.strategy = strategy
 
     def settings(self) -> dict[str, str]:
-        return RunSettings(self.limits, self.native, self.policy, self.selection).recorded()
+        ran = RunSettings(self.limits, self.native, self.policy, self.selection, self.strategy)
+        return ran.recorded()
 
     async def code(self, task: CodingTask, session: Session) -> Changes:
         ctx = session.tool_ctx
         base_commit = await self.workspaces.prepare(ctx.tenant_id, ctx.workspace, task.recipe)
         found = await self._code_context(task, session)
         registry = self.registry_for(task.recipe.repo)
-        tools, offered = offered_tools(registry, ctx.tenant_id, ctx.user_id)
-        context = render_code_context(found.hits) if found else ""
         internal = ToolCaller(_own_tools(registry), session.app)
-        named = await self._named_files(task, ctx, internal)
-        first = LoopRun(
-            task=task,
-            ctx=ctx,
-            caller=ToolCaller(registry, session.app),
-            internal=internal,
-            tools=tools,
-            llm=CoderLlm(self.client, task.parked.calls),
-            native=self.native,
-            system=prompts.system_prompt(offered, self.limits.max_steps),
-            user=prompts.task_prompt(task, context, named),
-            state=LoopState(self.limits),
-            prefix=f"c{task.attempt}",
-        )
+        llm = CoderLlm(self.client, task.parked.calls)
+        caller = ToolCaller(registry, session.app)
+        first: AttemptRun
+        if self.strategy is Strategy.pipeline:
+            state = LoopState(self.limits)
+            first = await pipeline_run(task, ctx, caller, internal, llm, state, found)
+        else:
+            first = await self._loop_run(task, ctx, registry, caller, internal, llm, found)
         if self.selection.candidates > 1:
             return await Selecting(self.selection, self.workspaces, session).run(first, base_commit)
         await first.loop()
@@ -111,6 +109,33 @@ class ToolLoopCoder(AbstractCoder):
         diff = await first.diff()
         patches = (Patch(tuple(diff.paths), diff.patch),) if diff.patch else ()
         return Changes(patches, summary_of(first.state, diff.paths), base_commit=base_commit)
+
+    async def _loop_run(
+        self,
+        task: CodingTask,
+        ctx: ToolContext,
+        registry: ToolRegistry,
+        caller: ToolCaller,
+        internal: ToolCaller,
+        llm: CoderLlm,
+        found: Retrieved | None,
+    ) -> LoopRun:
+        tools, offered = offered_tools(registry, ctx.tenant_id, ctx.user_id)
+        context = render_code_context(found.hits) if found else ""
+        named = await self._named_files(task, ctx, internal)
+        return LoopRun(
+            task=task,
+            ctx=ctx,
+            caller=caller,
+            internal=internal,
+            tools=tools,
+            llm=llm,
+            native=self.native,
+            system=prompts.system_prompt(offered, self.limits.max_steps),
+            user=prompts.task_prompt(task, context, named),
+            state=LoopState(self.limits),
+            prefix=f"c{task.attempt}",
+        )
 
     async def release(self, task: CodingTask, session: Session) -> None:
         ctx = session.tool_ctx

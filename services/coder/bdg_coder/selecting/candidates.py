@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bdg_coder.adapters import Session
+from bdg_coder.attempt_run import AttemptRun
 from bdg_coder.domain import Changes, Patch
 from bdg_coder.llm_adapters import CoderLlm
 from bdg_coder.loop_decisions import LoopState, Stop, summary_of
-from bdg_coder.loop_run import LoopRun
 from bdg_coder.run_settings import CANDIDATE_TEMPERATURE, SelectionSettings
 from bdg_coder.selecting.ranking import Tried, choose, outcome_of
 from bdg_coder.workspace import AbstractWorkspaces
@@ -36,14 +36,14 @@ class Selecting:
     ) -> None:
         self.selection, self.workspaces, self.session = selection, workspaces, session
 
-    async def run(self, first: LoopRun, base_commit: str) -> Changes:
+    async def run(self, first: AttemptRun, base_commit: str) -> Changes:
         ctx = first.ctx
         names = candidate_workspaces(ctx.workspace, self.selection.candidates)
         tried: list[Tried] = []
-        runs: list[LoopRun] = []
+        runs: list[AttemptRun] = []
         for k, workspace in enumerate(names, start=1):
             if k == 1:
-                run = first
+                run: AttemptRun = first
             else:
                 await self.workspaces.prepare(ctx.tenant_id, workspace, first.task.recipe)
                 run = replace(

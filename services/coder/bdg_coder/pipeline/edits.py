@@ -1,0 +1,161 @@
+"""The pipeline's repair answer and its edits, checked before any lands (pure).
+
+One schema-bound answer holds a short list of edits over the localized files. Each is a
+search/replace block (``search`` copied exactly from the file, occurring once), a whole-symbol
+replacement (``symbol`` names a function, method or class; ``replace`` is its whole new
+definition), or a new file (``search`` and ``symbol`` empty, a path that does not exist). An
+edit lands only when it applies exactly once, the file still parses and no top-level definition
+the file had is gone; each one that does not is reported, saying exactly what failed. Edits
+apply in order, each to the file as the edits before it left it. Every string and the list are
+bounded in the schema, so a small model cannot run away inside the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bdg_tools.definitions import top_level_names
+from bdg_tools.edits import EditError, apply_edit, syntax_problem
+from bdg_tools.symbols.replace import replace_symbol
+
+MAX_EDITS = 4
+MAX_PATH = 200
+MAX_SYMBOL = 120
+MAX_TEXT = 3_000  # characters of a search or replace text: a function, not a module
+
+
+class Edit(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str = Field(min_length=1, max_length=MAX_PATH, description="a file shown, or a new one")
+    symbol: str = Field(
+        max_length=MAX_SYMBOL,
+        description="the function or class to replace whole (Class.method for a method); "
+        "empty for a search/replace or a new file",
+    )
+    search: str = Field(
+        max_length=MAX_TEXT,
+        description="with no symbol: the lines to change, copied exactly from the file; "
+        "empty for a new file",
+    )
+    replace: str = Field(
+        max_length=MAX_TEXT,
+        description="what those lines become, the symbol's whole new definition, or the new "
+        "file's content",
+    )
+
+
+class Repair(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    edits: list[Edit] = Field(min_length=1, max_length=MAX_EDITS)
+
+
+Kind = Literal["edit_file", "replace_symbol", "file_write"]
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One edit, and either what it lands as (the tool, its arguments and the file after) or
+    why it cannot."""
+
+    number: int  # 1-based, in the answer
+    edit: Edit
+    tool: Kind | None = None
+    arguments: Mapping[str, str] | None = None
+    after: str = ""
+    error: str = ""
+
+
+def parse_repair(answer: str) -> Repair | str:
+    """The answer's edits, or what is wrong with it (said so the model can fix it)."""
+    try:
+        return Repair.model_validate_json(answer)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}"
+            for e in error.errors()[:5]
+        )
+        shown = answer if len(answer) <= 200 else f"{answer[:200]}... ({len(answer)} characters)"
+        return f"the answer is not a list of edits as the schema asks ({problems}): {shown!r}"
+
+
+def check_edits(files: Mapping[str, str], edits: Sequence[Edit]) -> list[Checked]:
+    """Each edit checked against the files as the edits before it (those that land) left
+    them. ``files``: path -> content of the files that exist (a path not in it is new)."""
+    current = dict(files)
+    checked: list[Checked] = []
+    for number, edit in enumerate(edits, start=1):
+        result = check_edit(number, edit, current)
+        if result.error == "":
+            current[edit.path] = result.after
+        checked.append(result)
+    return checked
+
+
+def workspace_path(path: str) -> str:
+    """A path as the workspace names it: the sandbox's mount point and "./" taken off."""
+    path = path.strip()
+    for prefix in ("/workspace/", "./"):
+        if path.startswith(prefix):
+            path = path[len(prefix) :]
+    return path
+
+
+def check_edit(number: int, edit: Edit, files: Mapping[str, str]) -> Checked:
+    """One edit against ``files`` (path -> content of those that exist); its path as the
+    workspace names it."""
+    edit = edit.model_copy(update={"path": workspace_path(edit.path)})
+    path, old = edit.path, files.get(edit.path)
+    if old is None:
+        if edit.search or edit.symbol:
+            return Checked(number, edit, error=_unknown(path, files))
+        if problem := syntax_problem(path, edit.replace):
+            return Checked(number, edit, error=f"the new file {path} would not parse ({problem})")
+        content = _with_newline(edit.replace)
+        return Checked(number, edit, "file_write", {"path": path, "content": content}, content)
+    try:
+        if edit.symbol:
+            tool: Kind = "replace_symbol"
+            arguments = {"path": path, "symbol": edit.symbol, "code": edit.replace}
+            new = replace_symbol(path, old, edit.symbol, edit.replace).content
+        else:
+            tool = "edit_file"
+            arguments = {"path": path, "search": edit.search, "replace": edit.replace}
+            new = apply_edit(path, old, edit.search, edit.replace)
+    except (EditError, ValueError) as error:
+        return Checked(number, edit, error=str(error))
+    kept = set(top_level_names(path, new))
+    if gone := [name for name in top_level_names(path, old) if name not in kept]:
+        return Checked(
+            number,
+            edit,
+            error=f"after this edit {path} would no longer define {', '.join(gone[:10])}; "
+            "keep every definition you do not mean to change. Nothing was changed.",
+        )
+    return Checked(number, edit, tool, arguments, new)
+
+
+def _unknown(path: str, files: Mapping[str, str]) -> str:
+    shown = ", ".join(sorted(files)[:10]) or "none"
+    return (
+        f"{path} is not one of the files shown ({shown}); to create a new file leave search "
+        "and symbol empty. Nothing was changed."
+    )
+
+
+def _with_newline(text: str) -> str:
+    return text if text.endswith("\n") or not text else text + "\n"
+
+
+def report(checked: Sequence[Checked]) -> str:
+    """What happened to each edit, for the repair turn."""
+    lines = []
+    for c in checked:
+        where = f"edit {c.number} ({c.edit.path}{f' {c.edit.symbol}' if c.edit.symbol else ''})"
+        lines.append(f"- {where}: {'FAILED: ' + c.error if c.error else 'applied'}")
+    return "\n".join(lines)
