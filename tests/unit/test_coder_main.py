@@ -14,6 +14,7 @@ from bdg_coder.loop_decisions import LoopLimits
 from bdg_coder.main import CoderSettings, replay_reactions, run
 from bdg_coder.recorded import LoggedCoder
 from bdg_coder.run_settings import SelectionSettings
+from bdg_coder.strategy import Strategy
 from bdg_coder.tool_loop_coder import ToolLoopCoder
 from bdg_llm.api import ChatResult
 from bdg_llm.llm_called_fields import fields_for_event
@@ -102,3 +103,38 @@ def test_a_replay_compares_as_many_candidates_as_the_job_did() -> None:
     coder = _coder(ReplaySources(history, ReplayLlm([]), recorded))
     assert isinstance(coder, ToolLoopCoder)
     assert coder.selection == SelectionSettings(2, ("python3", "t.py"))
+
+
+def test_the_strategy_comes_from_the_environment_and_auto_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("BDG_CODER_STRATEGY", raising=False)
+    assert CoderSettings().bdg_coder_strategy is Strategy.auto
+    monkeypatch.setenv("BDG_CODER_STRATEGY", "pipeline")
+    assert CoderSettings().bdg_coder_strategy is Strategy.pipeline
+
+
+def test_a_bad_strategy_stops_the_coder_naming_the_setting_and_the_choices(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("BDG_ANSWERS_FILE", raising=False)
+    monkeypatch.setenv("BDG_CODER_STRATEGY", "loops")
+    with pytest.raises(SystemExit) as exit_:
+        run()
+    assert exit_.value.code == 2
+    assert "bdg_coder_strategy" in caplog.text
+    assert "'loop', 'pipeline' or 'auto'" in caplog.text
+
+
+def test_a_replay_runs_the_strategy_the_job_ran() -> None:
+    job = new_job()
+    result = ChatResult('{"edits": []}', "gpt-4o-mini", "h", 1, 1, 0.0)
+    job.record_llm_call(CAUSE, **fields_for_event(result, "coder"))
+    history = list(job.collect())
+    coder = _coder(ReplaySources(history, ReplayLlm([]), {"strategy": "pipeline"}))
+    assert isinstance(coder, ToolLoopCoder)
+    assert coder.strategy is Strategy.pipeline
+    assert coder.settings() == {"strategy": "pipeline"}
+    coder = _coder(ReplaySources(history, ReplayLlm([]), {}))
+    assert isinstance(coder, ToolLoopCoder)
+    assert coder.strategy is Strategy.loop  # a job recorded before strategies ran the loop

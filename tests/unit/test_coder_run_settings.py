@@ -6,6 +6,7 @@ import pytest
 
 from bdg_coder.loop_decisions import LoopLimits
 from bdg_coder.run_settings import MAX_CANDIDATES, RunSettings, SelectionSettings
+from bdg_coder.strategy import Strategy
 from bdg_tools.policy import Rules, TenantRules, ToolPolicy
 
 pytestmark = pytest.mark.timeout(10)
@@ -38,3 +39,10 @@ def test_candidates_and_their_test_command_are_recorded_and_read_back() -> None:
 def test_a_candidate_count_out_of_bounds_is_refused(candidates: int) -> None:
     with pytest.raises(ValueError, match="candidates must be 1 to"):
         SelectionSettings(candidates)
+
+
+def test_the_pipeline_strategy_is_recorded_and_read_back() -> None:
+    ran = RunSettings(strategy=Strategy.pipeline)
+    assert ran.recorded() == {"strategy": "pipeline"}
+    assert RunSettings.from_recorded(ran.recorded()) == ran
+    assert RunSettings.from_recorded({}).strategy is Strategy.loop
