@@ -22,12 +22,16 @@ from bdg_coder.strategy import Strategy
 from bdg_coder.tool_loop_coder import ToolLoopCoder
 from bdg_coder.workspace import SandboxWorkspaces
 from bdg_contracts import events as ev
+from bdg_contracts import tool_events as tev
+from bdg_contracts.states import JobState
 from bdg_jobs.application import JobApplication
+from bdg_jobs.domain import Cause
+from bdg_llm.api import LlmUnavailableError
 from bdg_runtime.job_replay import replay_job
 from bdg_sandbox.client import SandboxClient
 from bdg_tools.code_context import IndexerContext
 from bdg_tools.policy import ToolPolicy
-from tests.fakes.openai_server import FakeOpenAi, Reply
+from tests.fakes.openai_server import Failure, FakeOpenAi, Reply
 from tests.integration.test_coder_loop import (  # noqa: F401 (fixtures)
     FIXED,
     RUN_TESTS,
@@ -61,13 +65,20 @@ CORRECTED = edits(("    return a - b", "    return a + b"))
 WRONG = edits(("    return a - b", "    return a * b"))  # 2 * 3 is not 5
 
 
-def pipeline(fake: FakeOpenAi, sandbox: SandboxClient, nc: Client, candidates: int = 1) -> Coding:
+def pipeline(
+    fake: FakeOpenAi,
+    sandbox: SandboxClient,
+    nc: Client,
+    candidates: int = 1,
+    policy: ToolPolicy | None = None,
+) -> Coding:
     coder = ToolLoopCoder(
         model(fake),
-        live_registry(sandbox, nc, ToolPolicy()),
+        live_registry(sandbox, nc, policy or ToolPolicy()),
         SandboxWorkspaces(sandbox),
         IndexerContext(nc, timeout=2.0),
         selection=SelectionSettings(candidates, tuple(RUN_TESTS)),
+        policy=policy,
         strategy=Strategy.pipeline,
     )
     return Coding(coder)
@@ -153,3 +164,83 @@ async def test_with_two_candidates_the_repair_passing_the_tests_is_kept(
     assert settings.settings["strategy"] == "pipeline"
     report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
     assert report.same, report.divergence
+
+
+ADD = "def add(a, b):\n    return a + b\n"
+BY_SYMBOL = Reply(
+    content=json.dumps(
+        {"edits": [{"path": "calc.py", "symbol": "add", "search": "", "replace": ADD}]}
+    )
+)
+
+
+async def test_an_edit_the_tool_refuses_is_reported_and_another_kind_lands(
+    app: JobApplication, sandbox: SandboxClient, nc: Client, fake: FakeOpenAi, repo: Path
+) -> None:
+    # The job's policy forbids edit_file: the edit checks out, but the tool refuses it.
+    trigger = await coding_job(app, repo)
+    fake.push(CORRECTED, BY_SYMBOL)
+    policy = ToolPolicy(tools={"edit_file": "forbid"})
+    new = await attempt(pipeline(fake, sandbox, nc, policy=policy), app, trigger)
+
+    retry = fake.requests[1]["messages"][-1]["content"]
+    assert "edit 1 (calc.py): FAILED: tool edit_file is not allowed for this job" in retry
+    landed = [e.tool for e in of(new, ev.ToolCalled) if e.tool in ("edit_file", "replace_symbol")]
+    assert landed == ["replace_symbol"]
+    (refused,) = of(new, tev.ToolCallRefused)  # the refusal is recorded
+    assert refused.tool == "edit_file"
+    (changed,) = of(new, ev.FilesChanged)
+    assert "+    return a + b" in changed.patch
+    (finished,) = of(new, ev.CodingFinished)
+    assert finished.summary.startswith("The pipeline applied 1 edit(s): calc.py (replace_symbol).")
+
+
+async def test_a_gated_edit_parks_the_attempt_and_the_approved_run_resumes_it(
+    app: JobApplication, sandbox: SandboxClient, nc: Client, fake: FakeOpenAi, repo: Path
+) -> None:
+    trigger = await coding_job(app, repo)
+    fake.push(CORRECTED)
+    coder = pipeline(fake, sandbox, nc, policy=ToolPolicy(tools={"edit_file": "gate"}))
+    parked = await attempt(coder, app, trigger)
+
+    (request,) = of(parked, tev.ToolCallRequested)
+    assert request.tool == "edit_file"
+    assert (await app.load(trigger.job_id)).state == JobState.paused
+    assert of(parked, ev.FilesChanged) == []
+    (paid,) = of(parked, ev.LlmCalled)  # recorded aside under the waiting call
+    assert paid.causation_id == request.call_id
+
+    cause = Cause(producer="user:alice", occurred_at=app.clock(), user_id="alice")
+    await app.execute(
+        trigger.job_id, lambda job: job.approve_tool_call(cause, request.call_id, "alice")
+    )
+    resumed = await attempt(coder, app, trigger)
+
+    assert len(fake.requests) == 1  # the answer came from the log: not asked again
+    (changed,) = of(resumed, ev.FilesChanged)
+    assert changed.paths == ("calc.py",)
+    reaction = [e for e in resumed if e.causation_id == trigger.event_id]
+    assert of(reaction, ev.LlmCalled) == []  # paid once, recorded once
+    report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
+    assert report.same, report.divergence
+
+
+async def test_a_model_outage_in_the_repair_turn_keeps_the_first_answer(
+    app: JobApplication, sandbox: SandboxClient, nc: Client, fake: FakeOpenAi, repo: Path
+) -> None:
+    trigger = await coding_job(app, repo)
+    fake.push(MISCOPIED, Failure(503))
+    coder = pipeline(fake, sandbox, nc)
+    with pytest.raises(LlmUnavailableError):
+        await attempt(coder, app, trigger)
+    aside = await app.history(trigger.job_id, after=trigger.version)
+    (paid,) = of(aside, ev.LlmCalled)
+    assert paid.response == MISCOPIED.content
+
+    fake.push(CORRECTED)
+    new = await attempt(coder, app, trigger)  # the redelivery
+    assert len(fake.requests) == 3  # the first answer from the log, the repair turn again
+    (changed,) = of(new, ev.FilesChanged)
+    assert changed.paths == ("calc.py",)
+    reaction = [e for e in new if e.causation_id == trigger.event_id]
+    assert [c.response for c in of(reaction, ev.LlmCalled)] == [CORRECTED.content]
