@@ -10,6 +10,10 @@ the workspace's change is taken as one diff: FilesChanged (when something change
 CodingFinished. A gated call that waits for a person stops the attempt without a reaction; the
 model calls made so far are recorded aside, and the re-driven attempt takes them again (see
 ``llm_adapters``).
+
+With ``strategy`` pipeline (``bdg_coder.pipeline``) the same attempt runs no tool loop: the
+files are localized, one schema-bound answer of edits lands, and the change is taken the same
+way; test-driven selection, parking and replay work alike for both (``attempt_run``).
 """
 
 from __future__ import annotations
