@@ -81,7 +81,7 @@ def variant_of(bounds: LiveBounds) -> dict[str, str]:
     environment's, else the defaults)."""
     env = bounds.env()
     return {
-        "strategy": env.get("BDG_CODER_STRATEGY") or os.environ.get("BDG_CODER_STRATEGY") or "auto",
+        "strategy": env.get("BDG_CODER_STRATEGY") or os.environ.get("BDG_CODER_STRATEGY") or "loop",
         "candidates": env.get("BDG_CODER_CANDIDATES")
         or os.environ.get("BDG_CODER_CANDIDATES")
         or "1",
@@ -228,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--strategy",
         choices=[s.value for s in Strategy],
-        help="the coder's strategy (BDG_CODER_STRATEGY) [env, else auto]",
+        help="the coder's strategy (BDG_CODER_STRATEGY) [env, else loop]",
     )
     parser.add_argument(
         "--candidates", type=int, help="test-driven selection (BDG_CODER_CANDIDATES) [env, 1]"

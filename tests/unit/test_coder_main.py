@@ -105,13 +105,13 @@ def test_a_replay_compares_as_many_candidates_as_the_job_did() -> None:
     assert coder.selection == SelectionSettings(2, ("python3", "t.py"))
 
 
-def test_the_strategy_comes_from_the_environment_and_auto_by_default(
+def test_the_strategy_comes_from_the_environment_and_the_loop_by_default(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("BDG_CODER_STRATEGY", raising=False)
+    assert CoderSettings().bdg_coder_strategy is Strategy.loop
+    monkeypatch.setenv("BDG_CODER_STRATEGY", "auto")
     assert CoderSettings().bdg_coder_strategy is Strategy.auto
-    monkeypatch.setenv("BDG_CODER_STRATEGY", "pipeline")
-    assert CoderSettings().bdg_coder_strategy is Strategy.pipeline
 
 
 def test_a_bad_strategy_stops_the_coder_naming_the_setting_and_the_choices(
