@@ -137,6 +137,32 @@ class CandidatesCompared(Event):
     candidates: tuple[CandidateOutcome, ...] = Field(min_length=2)
 
 
+FailToPassVerdict = Literal[
+    "proven", "not_proven", "no_test", "not_required", "inconclusive", "off"
+]
+BeforeStatus = Literal["failed", "error", "not run", "crashed", "timed out", "install failed"]
+
+
+class FlippedTest(Contract):
+    """A test that did not pass on the base code (``before`` says how) and passes on the change."""
+
+    test: str = Field(max_length=500)
+    before: BeforeStatus
+
+
+class FailToPass(Contract):
+    """The tester's fail-to-pass check: the change's test files run on the base code too.
+    ``proven``: some test fails there and passes on the change (``tests``); ``not_proven``: none
+    does; ``no_test``: a behaviour change with no test; ``not_required``: the change touches no
+    source code (or the goal reads as a refactor); ``inconclusive``: the base could not be built
+    (``note`` says why); ``off``: not checked (``BDG_TEST_REQUIRE_FAILING_FIRST``)."""
+
+    verdict: FailToPassVerdict
+    tests: tuple[FlippedTest, ...] = Field(default=(), max_length=50)
+    test_files: tuple[str, ...] = Field(default=(), description="the change's test files")
+    note: str = Field(default="", max_length=2000)
+
+
 class TestResults(Contract):
     total: int = Field(default=0, ge=0)
     failed: int = Field(default=0, ge=0)
@@ -150,6 +176,9 @@ class TestResults(Contract):
         pattern=r"^([0-9a-f]{64})?$",
         description="the browser check's PNG: its sha256 among the tester's artifacts",
     )
+    fail_to_pass: FailToPass | None = Field(
+        default=None, description="the fail-to-pass check; null: not run (the tests failed)"
+    )
 
 
 def _results_v1_v2(state: dict[str, Any]) -> None:
@@ -159,10 +188,17 @@ def _results_v1_v2(state: dict[str, Any]) -> None:
         results.setdefault("screenshot", "")
 
 
-class TestsPassed(Event):
-    """v2: ``results`` says what the browser check found and names its screenshot."""
+def _results_v2_v3(state: dict[str, Any]) -> None:
+    results = state.get("results")
+    if isinstance(results, dict):
+        results.setdefault("fail_to_pass", None)
 
-    class_version = 2
+
+class TestsPassed(Event):
+    """v2: ``results`` says what the browser check found and names its screenshot; v3: what
+    the fail-to-pass check found (``results.fail_to_pass``)."""
+
+    class_version = 3
 
     attempt: int = Field(ge=1)
     results: TestResults
@@ -171,11 +207,16 @@ class TestsPassed(Event):
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         _results_v1_v2(state)
 
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        _results_v2_v3(state)
+
 
 class TestsFailed(Event):
-    """v2: ``results`` says what the browser check found and names its screenshot."""
+    """v2: ``results`` says what the browser check found and names its screenshot; v3: what
+    the fail-to-pass check found (``results.fail_to_pass``)."""
 
-    class_version = 2
+    class_version = 3
 
     attempt: int = Field(ge=1)
     results: TestResults
@@ -184,6 +225,10 @@ class TestsFailed(Event):
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         _results_v1_v2(state)
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        _results_v2_v3(state)
 
 
 class ReviewCompleted(Event):
