@@ -27,6 +27,8 @@ class TenantPolicy(BaseModel):
     consent_required: tuple[ConsentPurpose, ...] = ()
     # Jobs that ended longer ago are purged by the auditor (bdg_jobs.personal.retention).
     retention_days: int | None = Field(default=None, ge=1, le=36_500)
+    # The tester's fail-to-pass check for this tenant; None: BDG_TEST_REQUIRE_FAILING_FIRST.
+    require_failing_first: Literal["on", "off"] | None = None
 
 
 class TenantPolicies(BaseModel):

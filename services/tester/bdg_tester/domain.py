@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from bdg_contracts.base import Event
 from bdg_contracts.events import CodingFinished, FilesChanged, JobRequested, TestResults
 
+REFUSED = frozenset({"not_proven", "no_test"})  # fail-to-pass verdicts that fail the run
+
 
 @dataclass(frozen=True)
 class TestTask:
@@ -73,14 +75,21 @@ class TestRun:
 
     @property
     def passed(self) -> bool:
-        """A pass needs the runner's word, no failure, at least one test that ran, and a
-        change the tests ran."""
+        """A pass needs the runner's word, no failure, at least one test that ran, a change
+        the tests ran, and (for a behaviour change) a test that fails without it."""
         return (
             self.runner_passed
             and self.results.failed == 0
             and self.results.total > 0
             and not self.unexercised
+            and not self.unproven
         )
+
+    @property
+    def unproven(self) -> bool:
+        """The fail-to-pass check refused the change: its tests prove nothing about it."""
+        check = self.results.fail_to_pass
+        return check is not None and check.verdict in REFUSED
 
     @property
     def why_failed(self) -> str:

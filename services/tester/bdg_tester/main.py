@@ -12,10 +12,12 @@ import logging
 
 from nats.aio.client import Client
 
+from bdg_jobs.tenants import load_policies
 from bdg_runtime import service
 from bdg_runtime.answers import Answers, answers_or_exit, report
 from bdg_runtime.job_replay import ReplaySources
 from bdg_runtime.reactions import AnyReaction
+from bdg_runtime.settings import Settings
 from bdg_sandbox.client import SandboxClient
 from bdg_tester.adapters import RecordedOutcomes
 from bdg_tester.application import Testing
@@ -43,7 +45,8 @@ def build(
     except ValueError as error:
         raise service.ConfigurationError(f"AGENT_SANDBOX_ENDPOINT: {error}") from error
     progress = NatsProgress(nc) if nc is not None else None  # the installs' reports
-    runner = SandboxTestRunner(client, settings, progress=progress)
+    policies = load_policies(Settings().bdg_tenant_policies)  # require_failing_first per tenant
+    runner = SandboxTestRunner(client, settings, progress=progress, policies=policies)
     return TesterHandlers(Testing(runner), timeout=settings.bdg_test_step_timeout_seconds)
 
 

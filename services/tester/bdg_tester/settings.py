@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,11 @@ class TesterSettings(BaseSettings):
         default=1800.0, gt=0, description="a whole test run (all projects), then it is retried"
     )
 
+    bdg_test_require_failing_first: Literal["on", "off"] = Field(
+        default="on",
+        description="a behaviour change needs a test that fails on the base code and passes on "
+        "the change (a tenant's policy `require_failing_first` wins)",
+    )
     bdg_test_browser_check: BrowserMode = Field(
         default=BrowserMode.auto,
         description="browser check of a built web app after its tests pass: auto (a Vite or "

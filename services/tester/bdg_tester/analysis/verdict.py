@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bdg_contracts.events import TestResults
+from bdg_contracts.events import BeforeStatus, TestResults
 from bdg_tester.analysis.analyze import analyze
 from bdg_tester.analysis.exercised import ran_files, unexercised, unexercised_note
-from bdg_tester.analysis.model import Analysis, RunOutput
+from bdg_tester.analysis.fail_to_pass import ProjectRun
+from bdg_tester.analysis.model import Analysis, Phase, RunOutput
 from bdg_tester.detection.projects import Project
 from bdg_tester.domain import TestRun
 from bdg_tester.results.console_counts import console_counts
@@ -32,6 +33,21 @@ class ProjectOutcome:
     analysis: Analysis
     output: str = ""
     coverage: CoverageReport | None = None
+    run: RunOutput | None = None  # what the install or the tests left, per test when read
+
+    def as_run(self) -> ProjectRun:
+        """The outcome as the fail-to-pass check compares it: each test, or why none ran."""
+        run = self.run
+        cases = run.report.cases if run is not None and run.report is not None else ()
+        failure: BeforeStatus | None = None
+        if run is not None and run.phase is Phase.install:
+            failure = "install failed"
+        elif run is not None and run.timed_out:
+            failure = "timed out"
+        elif not self.runner_ok and not cases:
+            failure = "crashed"
+        detail = self.analysis.summary if failure else ""
+        return ProjectRun(self.project.root, cases, self.runner_ok, failure, detail[:300])
 
     @property
     def ok(self) -> bool:
@@ -47,7 +63,7 @@ def install_failed(
     project: Project, run: RunOutput, files: Sequence[str] = (), budget: int = 4_000
 ) -> ProjectOutcome:
     analysis = analyze(run, project_files=files, max_chars=budget)
-    return ProjectOutcome(project, 0, 0, False, analysis, _text(run))
+    return ProjectOutcome(project, 0, 0, False, analysis, _text(run), run=run)
 
 
 def after_run(
@@ -65,7 +81,7 @@ def after_run(
         total, failed = (counts.total, counts.failed) if counts else (0, 0)
     runner_ok = run.exit_code == 0 and not run.timed_out
     analysis = analyze(run, project_files=files, max_chars=budget)
-    return ProjectOutcome(project, total, failed, runner_ok, analysis, _text(run), coverage)
+    return ProjectOutcome(project, total, failed, runner_ok, analysis, _text(run), coverage, run)
 
 
 def _text(run: RunOutput) -> str:

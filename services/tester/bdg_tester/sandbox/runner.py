@@ -16,6 +16,7 @@ import secrets
 from contextlib import suppress
 from dataclasses import replace
 
+from bdg_jobs.tenants import TenantPolicies
 from bdg_runtime.reactions import StepError
 from bdg_sandbox.client import SandboxClient, SandboxRequestError, SandboxUnavailableError
 from bdg_tester.adapters import AbstractTestRunner
@@ -30,6 +31,7 @@ from bdg_tester.detection.detect import detect_projects
 from bdg_tester.detection.projects import Argv, Kind, Project
 from bdg_tester.detection.tree import wants_text
 from bdg_tester.domain import TestRun, TestTask
+from bdg_tester.sandbox.base_run import check_fail_to_pass
 from bdg_tester.sandbox.env import HOME, MAKE_VENV, install_commands, install_env, needs_venv
 from bdg_tester.sandbox.file_patch import files_patch
 from bdg_tester.sandbox.files import WorkspaceFiles
@@ -52,9 +54,11 @@ class SandboxTestRunner(AbstractTestRunner):
         settings: TesterSettings | None = None,
         on_phase: PhaseHook | None = None,
         progress: Sink | None = None,
+        policies: TenantPolicies | None = None,
     ) -> None:
         self.client = client
         self.settings = settings or TesterSettings()
+        self.policies = policies or TenantPolicies()
         self.on_phase = on_phase
         self.progress = progress  # where the installs' progress reports go
         self.screenshots = ScreenshotStore(self.settings.bdg_test_artifacts_dir)
@@ -71,7 +75,12 @@ class SandboxTestRunner(AbstractTestRunner):
             return await self._run(task, workspace, timer)
         finally:
             async with timer.phase("cleanup", workspace):
-                await self._drop(task, workspace)
+                await self.drop(task, workspace)
+
+    def requires_failing_first(self, tenant: str) -> bool:
+        """The fail-to-pass check: the tenant's policy, else BDG_TEST_REQUIRE_FAILING_FIRST."""
+        chosen = self.policies.for_tenant(tenant).require_failing_first
+        return (chosen or self.settings.bdg_test_require_failing_first) == "on"
 
     async def _create(self, task: TestTask, workspace: str) -> None:
         try:
@@ -87,7 +96,7 @@ class SandboxTestRunner(AbstractTestRunner):
                 ) from error
             raise
 
-    async def _drop(self, task: TestTask, workspace: str) -> None:
+    async def drop(self, task: TestTask, workspace: str) -> None:
         try:
             await self.client.drop_workspace(task.tenant, workspace)
         except (SandboxUnavailableError, SandboxRequestError) as error:
@@ -113,10 +122,12 @@ class SandboxTestRunner(AbstractTestRunner):
         runner = ProjectRunner(self.client, self.settings, task.tenant, workspace, files, timer)
         every = self.settings.bdg_test_progress_seconds
         reporter = InstallReporter(self.progress, task, every)
-        outcomes = await self._projects(runner, runnable, tree, reporter)
+        outcomes = await self.projects(runner, runnable, tree, reporter)
         with suppress(SandboxRequestError):  # the installs' HOME: not worth keeping
             await files.remove(HOME)
         run = combine(outcomes, notes, changed_paths(task.patches))
+        if run.passed:  # do the change's tests fail without it?
+            run = await check_fail_to_pass(self, task, workspace, run, outcomes, timer)
         if run.passed:  # a web app's tests passed: does the built app load in a browser?
             run = await self._browser_checks(runner, runnable, tree, run)
         if not written:
@@ -150,7 +161,7 @@ class SandboxTestRunner(AbstractTestRunner):
         )
         return replace(run, results=results)
 
-    async def _projects(
+    async def projects(
         self,
         runner: ProjectRunner,
         projects: list[Project],

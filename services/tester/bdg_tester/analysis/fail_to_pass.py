@@ -1,0 +1,267 @@
+"""Fail-to-pass: do the change's tests prove anything about it (pure)?
+
+A small model's change can pass the tests it wrote itself and still not do what the goal asks
+(the tests pass on the old code too). SWE-bench and Agentless judge a fix by its FAIL_TO_PASS
+tests: tests that fail without the change and pass with it. The tester runs the change's test
+files on the base code as well (runner.py); this module decides what to run there (the change's
+test files alone) and what the two runs prove.
+
+The rule for "the goal asks for a behaviour change" is plain, never a model's call: the change
+touches a source file (a code file that is not a test) and the goal does not read as a refactor
+(`NO_BEHAVIOUR`). Such a change needs a test that fails on the base and passes on it; a change
+of tests, docs or configuration alone needs none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
+
+from bdg_contracts.events import BeforeStatus, FailToPass, FlippedTest
+from bdg_tester.analysis.exercised import CODE_SUFFIXES, changed_code, is_test_file
+from bdg_tester.domain import TestRun
+from bdg_tester.results.outcomes import Status, TestCase
+
+# Words that say a goal keeps behaviour as it is: its tests pass before and after by design.
+NO_BEHAVIOUR = re.compile(
+    r"\b(refactor\w*|renam\w*|restructur\w*|reorgani[sz]\w*|clean(?:s|ed|ing)?[ -]?up|tidy|"
+    r"typos?|docstrings?|reformat\w*)\b",
+    re.IGNORECASE,
+)
+TEST_SUFFIXES = CODE_SUFFIXES | {".go", ".rs"}
+MAX_LISTED = 50
+_HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+
+
+def _path(line: str, prefix: str) -> str:
+    name = line[len(prefix) :].split("\t")[0].strip()
+    return name[2:] if name.startswith(("a/", "b/")) else name
+
+
+@dataclass
+class _Section:
+    lines: list[str] = field(default_factory=list)
+    old: str = ""
+    new: str = ""
+    in_hunks: bool = False
+
+    @property
+    def path(self) -> str:
+        return self.new if self.new and self.new != "/dev/null" else self.old
+
+
+def file_sections(patch: str) -> list[tuple[str, str]]:
+    """A unified diff cut into (path, text) per file, in order. Hunks are read by their line
+    counts, so a removed line "-- x" is never taken for a file header."""
+    sections: list[_Section] = []
+    lines = patch.splitlines(keepends=True)
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        current = sections[-1] if sections else None
+        if line.startswith("diff --git "):
+            parts = line.rstrip("\n").split(" ")
+            sections.append(_Section([line], _path(parts[2], ""), _path(parts[-1], "")))
+        elif line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ "):
+            if current is None or current.in_hunks:
+                current = _Section()
+                sections.append(current)
+            current.lines += [line, lines[i + 1]]
+            current.old, current.new = _path(line, "--- "), _path(lines[i + 1], "+++ ")
+            i += 2
+            continue
+        elif (hunk := _HUNK.match(line)) and current is not None:
+            current.in_hunks = True
+            old_n = int(hunk.group(1) or 1)
+            new_n = int(hunk.group(2) or 1)
+            current.lines.append(line)
+            i += 1
+            while i < len(lines) and (old_n > 0 or new_n > 0 or lines[i].startswith("\\")):
+                body = lines[i]
+                if body.startswith("-"):
+                    old_n -= 1
+                elif body.startswith("+"):
+                    new_n -= 1
+                elif not body.startswith("\\"):
+                    old_n, new_n = old_n - 1, new_n - 1
+                current.lines.append(body)
+                i += 1
+            continue
+        elif current is not None:
+            current.lines.append(line)  # an extended header line (mode, rename, index)
+        i += 1
+    return [(s.path, "".join(s.lines)) for s in sections]
+
+
+def patches_of_tests(patches: Iterable[str]) -> tuple[str, ...]:
+    """The job's patches cut down to their test files (tests, fixtures, conftest), in order:
+    each still applies to the base plus the ones before it, since a file's diff depends only
+    on that file's earlier diffs."""
+    kept = []
+    for patch in patches:
+        text = "".join(body for path, body in file_sections(patch) if is_test_file(path))
+        if text:
+            kept.append(text)
+    return tuple(kept)
+
+
+def changed_tests(paths: Iterable[str]) -> tuple[str, ...]:
+    """The change's files that hold tests (not their helpers: conftest.py defines none)."""
+    return tuple(
+        p
+        for p in paths
+        if is_test_file(p)
+        and PurePosixPath(p).suffix in TEST_SUFFIXES
+        and PurePosixPath(p).name != "conftest.py"
+    )
+
+
+def needs_proof(goal: str, paths: Sequence[str]) -> str:
+    """Why the change needs a test that fails without it ("": it needs none)."""
+    code = changed_code(paths)
+    if not code:
+        return ""
+    if NO_BEHAVIOUR.search(goal):
+        return ""
+    return f"the change touches source code ({', '.join(code[:5])})"
+
+
+def before_the_check(goal: str, paths: Sequence[str]) -> FailToPass | None:
+    """The verdict when the base need not run (None: run the tests on the base)."""
+    tests = changed_tests(paths)
+    why = needs_proof(goal, paths)
+    if not why:
+        words = NO_BEHAVIOUR.search(goal)
+        note = (
+            f"the goal reads as a change of no behaviour ({words.group(0)!r})"
+            if words and changed_code(paths)
+            else "the change touches no source code"
+        )
+        return FailToPass(verdict="not_required", test_files=tests, note=note)
+    if not tests:
+        return FailToPass(verdict="no_test", note=f"{why}, and adds or changes no test")
+    return None
+
+
+@dataclass(frozen=True)
+class ProjectRun:
+    """One project's tests, as one run left them: the cases, or why there are none."""
+
+    root: str
+    cases: tuple[TestCase, ...] = ()
+    ok: bool = True  # installed, and the test command exited 0 within its time
+    failure: BeforeStatus | None = None  # the run as a whole: "install failed", "crashed"...
+    detail: str = ""  # that failure's telling line
+
+
+def _statuses(run: ProjectRun) -> dict[str, Status]:
+    return {f"{run.root}:{c.id}": c.status for c in run.cases}
+
+
+def flipped(after: Sequence[ProjectRun], before: Mapping[str, ProjectRun]) -> list[FlippedTest]:
+    """Tests that pass on the change and did not on the base, with how they did there. A test
+    the base run does not list counts when that run went wrong (a test file that cannot even be
+    collected there is reported as one error, not per test); a whole run that failed (the
+    install, the runner crashed, the time limit) counts for every test of its project."""
+    found: list[FlippedTest] = []
+    for project in after:
+        base = before.get(project.root)
+        then = _statuses(base) if base is not None else {}
+        broken = (
+            base is None
+            or not base.ok
+            or any(s in (Status.failed, Status.error) for s in then.values())
+        )
+        for case in project.cases:
+            if case.status is not Status.passed:
+                continue
+            key = f"{project.root}:{case.id}"
+            status = then.get(key)
+            was: BeforeStatus | None
+            if status in (Status.failed, Status.error):
+                was = "failed" if status is Status.failed else "error"
+            elif status is None and base is not None and base.failure is not None and not then:
+                was = base.failure
+            elif status is None and broken:
+                was = "not run"
+            else:
+                was = None  # passed (or was skipped) on the base too
+            if was is not None:
+                found.append(FlippedTest(test=_test_id(project.root, case.id), before=was))
+    return found
+
+
+def _test_id(root: str, test: str) -> str:
+    named = test if root in ("", ".") else f"{root}: {test}"
+    return named[:500]
+
+
+def judge(
+    paths: Sequence[str], after: Sequence[ProjectRun], before: Mapping[str, ProjectRun]
+) -> FailToPass:
+    """The verdict once the change's tests ran on the base code too."""
+    tests = changed_tests(paths)
+    flips = flipped(after, before)
+    base_notes = [
+        f"{r.root}: the run on the base {r.failure}" + (f" ({r.detail})" if r.detail else "")
+        for r in before.values()
+        if r.failure is not None
+    ]
+    told = "; ".join(base_notes)
+    if not flips:
+        note = "no test of the change fails without it: the tests prove nothing about the goal"
+        return FailToPass(verdict="not_proven", test_files=tests, note=_bounded(note, told))
+    collected = [f for f in flips if f.before == "not run"]
+    note = f"{len(flips)} test(s) fail on the base code and pass on the change"
+    if collected and not base_notes:
+        note += "; on the base some of them could not even be collected (an import failed?)"
+    return FailToPass(
+        verdict="proven",
+        tests=tuple(flips[:MAX_LISTED]),
+        test_files=tests,
+        note=_bounded(note, told),
+    )
+
+
+def _bounded(note: str, told: str) -> str:
+    return (note + (f"; {told}" if told else ""))[:2000]
+
+
+def refusal(check: FailToPass) -> str:
+    """The analysis the coder gets when the check refuses the change ("" when it does not)."""
+    if check.verdict == "no_test":
+        return (
+            "## Test analysis\n\nThe tests passed, but the change adds no test: "
+            f"{check.note}. Add a test that shows the goal's behaviour: one that fails on the "
+            "code as it was and passes with your change."
+        )
+    if check.verdict == "not_proven":
+        listed = ", ".join(f"`{p}`" for p in check.test_files[:10])
+        return (
+            "## Test analysis\n\nThe tests passed, but no test of the change fails without it: "
+            "the tests prove nothing about the goal. Every test in "
+            f"{listed or 'the change'} passes on the code as it was too. Write a test that "
+            "checks what the goal asks for (it must fail on the old code), and make it pass."
+            + (f"\n\n({check.note.split('; ', 1)[1]})" if "; " in check.note else "")
+        )
+    return ""
+
+
+def summary(check: FailToPass) -> str:
+    """One line for the output tail and the attempts' view."""
+    tests = ", ".join(f"{f.test} ({f.before} before)" for f in check.tests[:5])
+    more = f" +{len(check.tests) - 5} more" if len(check.tests) > 5 else ""
+    return f"fail-to-pass {check.verdict.replace('_', ' ')}: {check.note}" + (
+        f": {tests}{more}" if tests else ""
+    )
+
+
+def with_check(run: TestRun, check: FailToPass) -> TestRun:
+    """The run with the check's verdict in its results (and its tail); a refused change fails
+    the run with the check's analysis, as any failure goes back to the coder."""
+    tail = f"[bdg] {summary(check)}\n{run.results.output_tail}"
+    results = run.results.model_copy(update={"fail_to_pass": check, "output_tail": tail})
+    checked = replace(run, results=results)
+    return replace(checked, analysis=refusal(check)) if checked.unproven else checked
