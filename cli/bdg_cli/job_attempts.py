@@ -25,10 +25,12 @@ from bdg_contracts.attempts import (
     FileChange,
     TesterReport,
 )
+from bdg_contracts.events import FailToPass
 from bdg_jobs.attempts import AttemptNotFoundError, attempt_of, attempts_of, first_line
 from bdg_jobs.domain import Job
 
 ANALYSIS_LINES = 4
+FLIPPED_SHOWN = 5
 TRIGGER = {
     AttemptTrigger.plan_approved: "plan approved",
     AttemptTrigger.tests_failed: "tests failed at attempt {n}",
@@ -63,6 +65,18 @@ def _tests(tester: TesterReport) -> Text:
     coverage = f", coverage {tester.coverage:.0f}%" if tester.coverage is not None else ""
     passed = tester.total - tester.failed
     return verdict.append(f": {passed}/{tester.total} passed, {tester.failed} failed{coverage}")
+
+
+def _fail_to_pass(check: FailToPass) -> Text:
+    style = {"proven": "green", "not_proven": "red", "no_test": "red"}.get(check.verdict, "dim")
+    text = Text(check.verdict.replace("_", " "), style)
+    if check.note:
+        text.append(f": {first_line(check.note, 120)}")
+    for flipped in check.tests[:FLIPPED_SHOWN]:
+        text.append(f"\n{flipped.test} ({flipped.before} before, passes now)")
+    if len(check.tests) > FLIPPED_SHOWN:
+        text.append(f"\n(+{len(check.tests) - FLIPPED_SHOWN} more)")
+    return text
 
 
 def _outcome(attempt: Attempt) -> Text:
@@ -112,6 +126,8 @@ def attempt_block(attempt: Attempt, max_attempts: int, patch: bool = False) -> R
         rows.add_row("test files", _files(attempt.tester_files) + " (scaffolded by the tester)")
     if attempt.tester is not None:
         rows.add_row("tests", _tests(attempt.tester))
+        if attempt.tester.fail_to_pass is not None:
+            rows.add_row("fail-to-pass", _fail_to_pass(attempt.tester.fail_to_pass))
         analysis = [s for s in attempt.tester.analysis.splitlines() if s.strip()]
         if analysis:
             more = len(analysis) - ANALYSIS_LINES

@@ -7,7 +7,9 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from rich.console import Console
 
+from bdg_cli.job_attempts import attempt_block
 from bdg_contracts import events as ev
 from bdg_contracts import tool_events as tev
 from bdg_contracts.attempts import AttemptOutcome, AttemptTrigger, ToolCallStatus
@@ -230,3 +232,27 @@ def test_tests_the_tester_scaffolds_are_its_own_and_denied_calls_errored() -> No
     assert attempt.coder.files == ()
     assert [f.paths for f in attempt.tester_files] == [("test_calc.py",)]
     assert attempt.without_patches().tester_files[0].patch is None
+
+
+def test_the_fail_to_pass_check_shows_in_the_attempt_and_its_cli_block() -> None:
+    refused = ev.FailToPass(verdict="not_proven", test_files=("tests/t.py",), note="no test fails")
+    flip = ev.FlippedTest(test="tests.t::test_mul", before="failed")
+    proven = ev.FailToPass(verdict="proven", tests=(flip,), note="1 test(s) fail on the base")
+    job = approved()
+    code(job, 2)
+    job.fail_tests(at(3), FAILED.model_copy(update={"fail_to_pass": refused}), "no test fails")
+    code(job, 4, "added a test")
+    job.pass_tests(at(5), PASSED.model_copy(update={"fail_to_pass": proven}))
+    first, second = attempts_of(job.collect())
+    assert first.tester is not None
+    assert first.tester.fail_to_pass == refused
+    assert second.tester is not None
+    assert second.tester.fail_to_pass == proven
+
+    console = Console(width=200, record=True, color_system=None)
+    console.print(attempt_block(second, 5))
+    shown = console.export_text()
+    assert "fail-to-pass  proven: 1 test(s) fail on the base" in shown
+    assert "tests.t::test_mul (failed before, passes now)" in shown
+    console.print(attempt_block(first, 5))
+    assert "fail-to-pass  not proven: no test fails" in console.export_text()

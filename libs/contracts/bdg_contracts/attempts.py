@@ -12,6 +12,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from bdg_contracts.base import Contract
+from bdg_contracts.events import FailToPass
 from bdg_contracts.states import Step
 
 
@@ -109,6 +110,9 @@ class TesterReport(Contract):
     browser: str = Field(default="", description="the browser check: what it found, or why not")
     screenshot: str = Field(
         default="", description="its PNG's sha256: GET /jobs/{id}/screenshots/{screenshot}"
+    )
+    fail_to_pass: FailToPass | None = Field(
+        default=None, description="the change's tests on the base code: which failed there"
     )
     at: datetime
     event_version: int

@@ -257,6 +257,7 @@ def _(event: ev.TestsPassed | ev.TestsFailed, draft: _Draft, state: JobState) ->
         output_tail=results.output_tail,
         browser=results.browser,
         screenshot=results.screenshot,
+        fail_to_pass=results.fail_to_pass,
         at=event.occurred_at,
         event_version=event.version,
     )
