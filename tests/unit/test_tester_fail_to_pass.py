@@ -129,7 +129,9 @@ def test_tests_that_pass_on_the_base_too_prove_nothing() -> None:
 def test_a_test_missing_from_a_base_run_that_went_wrong_did_not_run_there() -> None:
     # pytest reports a module it cannot import as one error, not per test
     collection = TestCase("tests.test_app", "", Status.error, message="collection failure")
-    after = [project_run(case("new", Status.passed))]
+    # a test of a file the change did not touch, which pytest did not run either
+    other = TestCase("test_old", "tests.test_other", Status.passed, file="tests/test_other.py")
+    after = [project_run(case("new", Status.passed), other)]
     check = judge(["a.py", "tests/test_app.py"], after, {".": project_run(collection, ok=False)})
     assert check.verdict == "proven"
     assert [(f.test, f.before) for f in check.tests] == [("tests.test_app::new", "not run")]
@@ -218,3 +220,14 @@ def test_the_check_is_on_by_default_and_a_tenant_or_the_env_turns_it_off() -> No
     runner = SandboxTestRunner(client, off, policies=policies)
     assert runner.requires_failing_first("acme")
     assert not runner.requires_failing_first("beta")
+
+
+def test_tests_are_placed_in_the_changes_files_by_file_or_suite() -> None:
+    vitest = TestCase("adds", "src/sum.test.js", Status.passed)
+    other = TestCase("old", "src/old.test.js", Status.passed)
+    after = [ProjectRun("web", (vitest, other))]
+    base = ProjectRun("web", (), False, "crashed", "")
+    found = flipped(after, {"web": base}, ["web/src/sum.test.js"])
+    assert [(f.test, f.before) for f in found] == [("web: src/sum.test.js::adds", "crashed")]
+    by_file = TestCase("t", "x", Status.passed, file="tests/test_a.py")
+    assert len(flipped([project_run(by_file)], {".": project_run(ok=False)}, ["tests/test_a.py"]))

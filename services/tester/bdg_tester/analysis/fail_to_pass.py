@@ -160,11 +160,31 @@ def _statuses(run: ProjectRun) -> dict[str, Status]:
     return {f"{run.root}:{c.id}": c.status for c in run.cases}
 
 
-def flipped(after: Sequence[ProjectRun], before: Mapping[str, ProjectRun]) -> list[FlippedTest]:
+def _dotted(path: str) -> str:
+    return path.rsplit(".", 1)[0].replace("/", ".") if "." in PurePosixPath(path).name else path
+
+
+def _in_files(root: str, case: TestCase, files: Sequence[str]) -> bool:
+    """Whether the test is defined in one of ``files`` (workspace paths): by the file the
+    runner names, else by its suite (pytest's ``tests.test_x``, vitest's ``x.test.js``)."""
+    prefix = "" if root in ("", ".") else root.rstrip("/") + "/"
+    own = [f.removeprefix(prefix) for f in files if f.startswith(prefix)]
+    if case.file and case.file in own:
+        return True
+    named = f"{case.file or ''} {case.suite}".replace("/", ".")
+    return any(_dotted(f) in named for f in own)
+
+
+def flipped(
+    after: Sequence[ProjectRun], before: Mapping[str, ProjectRun], files: Sequence[str] = ()
+) -> list[FlippedTest]:
     """Tests that pass on the change and did not on the base, with how they did there. A test
-    the base run does not list counts when that run went wrong (a test file that cannot even be
-    collected there is reported as one error, not per test); a whole run that failed (the
-    install, the runner crashed, the time limit) counts for every test of its project."""
+    that failed or errored on the base counts wherever it is. A test the base run does not
+    list counts only when it is in the change's test files ``files`` (any test, when none of
+    the passing ones can be placed in them) and that run went wrong: pytest stops a whole
+    session on one file it cannot import, so the base's other tests are missing too, though
+    they would pass there; a whole run that failed (the install, the runner crashed, the time
+    limit) counts the same way."""
     found: list[FlippedTest] = []
     for project in after:
         base = before.get(project.root)
@@ -174,20 +194,17 @@ def flipped(after: Sequence[ProjectRun], before: Mapping[str, ProjectRun]) -> li
             or not base.ok
             or any(s in (Status.failed, Status.error) for s in then.values())
         )
-        for case in project.cases:
-            if case.status is not Status.passed:
-                continue
-            key = f"{project.root}:{case.id}"
-            status = then.get(key)
-            was: BeforeStatus | None
+        passing = [c for c in project.cases if c.status is Status.passed]
+        placed = [c for c in passing if _in_files(project.root, c, files)]
+        missing_may_count = {c.id for c in (placed or passing)}
+        for case in passing:
+            status = then.get(f"{project.root}:{case.id}")
+            was: BeforeStatus | None = None  # passed (or was skipped) on the base too
             if status in (Status.failed, Status.error):
                 was = "failed" if status is Status.failed else "error"
-            elif status is None and base is not None and base.failure is not None and not then:
-                was = base.failure
-            elif status is None and broken:
-                was = "not run"
-            else:
-                was = None  # passed (or was skipped) on the base too
+            elif status is None and case.id in missing_may_count and broken:
+                whole = base is not None and base.failure is not None and not then
+                was = base.failure if whole and base is not None else "not run"
             if was is not None:
                 found.append(FlippedTest(test=_test_id(project.root, case.id), before=was))
     return found
@@ -203,7 +220,7 @@ def judge(
 ) -> FailToPass:
     """The verdict once the change's tests ran on the base code too."""
     tests = changed_tests(paths)
-    flips = flipped(after, before)
+    flips = flipped(after, before, tests)
     base_notes = [
         f"{r.root}: the run on the base {r.failure}" + (f" ({r.detail})" if r.detail else "")
         for r in before.values()
