@@ -8,8 +8,9 @@ approval, fails, or runs out of its time (then it is cancelled). Then a fresh sa
 is built from the repository plus the job's FilesChanged patches, the task's hidden files are
 written into it and its hidden test runs there with no network: exit 0 is solved.
 
-Prints one row per task (solved, attempts, model tokens and calls from LlmCalled, wall time, end
-state), the solve rate and totals, and which model answered.
+Prints one row per task (solved, or "done-but-wrong": at the deploy approval with a change the
+hidden tests fail; attempts, model tokens and calls from LlmCalled, wall time, end state), the
+solve rate, the done-but-wrong count and totals, and which model answered.
 
     uv run python -m bench.agent_bench [--tasks py-fizzbuzz-fix,js-chunk] [--task-timeout 900]
         [--strategy loop|pipeline|auto] [--candidates N] [--model NAME] [--home DIR]
@@ -189,6 +190,8 @@ async def run_task(
         os.getloadavg()[0],
     )
     mark = "[bold green]solved[/]" if result.solved else "[red]not solved[/]"
+    if result.done_but_wrong:
+        mark += " [bold red](done-but-wrong: reached deploy approval with a wrong change)[/]"
     console.print(f"[bold]{task.id}[/] {mark}: {end}, {seconds:.0f} s; {verdict.detail}")
     return result
 

@@ -12,6 +12,8 @@ from rich.table import Table
 
 from bench.agent_tasks.tasks import SPLITS, split_of
 
+REACHED_DEPLOY = frozenset({"awaiting_deploy_approval", "done"})
+
 
 @dataclass(frozen=True)
 class TaskResult:
@@ -30,6 +32,12 @@ class TaskResult:
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
+    @property
+    def done_but_wrong(self) -> bool:
+        """The job reached the deploy approval (or done) with a change the hidden tests fail:
+        what the tester's fail-to-pass check and the review are there to stop."""
+        return not self.solved and self.end_state.split(" ")[0] in REACHED_DEPLOY
+
 
 def table(results: Sequence[TaskResult]) -> Table:
     shown = Table(title="agent bench", title_justify="left")
@@ -39,7 +47,11 @@ def table(results: Sequence[TaskResult]) -> Table:
     for r in results:
         shown.add_row(
             r.task,
-            "[bold green]yes[/]" if r.solved else "[red]no[/]",
+            "[bold green]yes[/]"
+            if r.solved
+            else "[red]no, done-but-wrong[/]"
+            if r.done_but_wrong
+            else "[red]no[/]",
             str(r.attempts),
             f"{r.tokens} ({r.prompt_tokens}+{r.completion_tokens})",
             str(r.model_calls),
@@ -58,11 +70,15 @@ def report(results: Sequence[TaskResult], model: str, console: Console, variant:
         halves.setdefault(split_of(r.task), []).append(r)
     for half in SPLITS:
         if part := halves.get(half):
-            console.print(f"{half}: solved {sum(r.solved for r in part)}/{len(part)}")
+            wrong = sum(r.done_but_wrong for r in part)
+            console.print(
+                f"{half}: solved {sum(r.solved for r in part)}/{len(part)}, done-but-wrong {wrong}"
+            )
     solved = sum(r.solved for r in results)
     rate = solved / len(results) if results else 0.0
     console.print(
         f"solved {solved}/{len(results)} ({rate:.0%}); "
+        f"done-but-wrong {sum(r.done_but_wrong for r in results)}; "
         f"tokens {sum(r.tokens for r in results)} "
         f"({sum(r.prompt_tokens for r in results)} prompt + "
         f"{sum(r.completion_tokens for r in results)} completion) in "
@@ -79,11 +95,16 @@ def write_json(
     totals = {
         "tasks": len(results),
         "solved": sum(r.solved for r in results),
+        "done_but_wrong": sum(r.done_but_wrong for r in results),
         "prompt_tokens": sum(r.prompt_tokens for r in results),
         "completion_tokens": sum(r.completion_tokens for r in results),
         "model_calls": sum(r.model_calls for r in results),
         "seconds": round(sum(r.seconds for r in results), 1),
     }
     data = {"model": model, "variant": dict(variant), "totals": totals}
-    data["results"] = [asdict(r) for r in results]
+    data["results"] = [_row(r) for r in results]
     path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def _row(result: TaskResult) -> dict[str, object]:
+    return {**asdict(result), "done_but_wrong": result.done_but_wrong}

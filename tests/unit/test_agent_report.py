@@ -27,9 +27,23 @@ def test_each_row_has_its_load_and_the_json_keeps_it(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["variant"] == {"strategy": "pipeline", "candidates": "1"}
     assert data["totals"] == {
-        "tasks": 1, "solved": 0, "prompt_tokens": 1200, "completion_tokens": 300,
+        "tasks": 1, "solved": 0, "done_but_wrong": 0, "prompt_tokens": 1200,
+        "completion_tokens": 300,
         "model_calls": 6, "seconds": 361.0,
     }  # fmt: skip
     [row] = data["results"]
     assert row["load"] == 13.5
     assert row["seconds"] == 361.0
+    assert row["done_but_wrong"] is False
+
+
+def test_a_wrong_change_at_the_deploy_approval_counts_as_done_but_wrong() -> None:
+    wrong = TaskResult("py-fizzbuzz-fix", False, 2, 1, 1, 1, 1.0, "awaiting_deploy_approval", "")
+    right = TaskResult("py-chunk", True, 1, 1, 1, 1, 1.0, "awaiting_deploy_approval", "")
+    failed = TaskResult("js-slug", False, 5, 1, 1, 1, 1.0, "failed", "")
+    assert [r.done_but_wrong for r in (wrong, right, failed)] == [True, False, False]
+    out = io.StringIO()
+    report([wrong, right, failed], "a model", Console(file=out, width=250))
+    shown = out.getvalue()
+    assert "no, done-but-wrong" in shown
+    assert "solved 1/3 (33%); done-but-wrong 1;" in shown
