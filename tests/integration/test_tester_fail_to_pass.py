@@ -22,6 +22,7 @@ from tests.integration.test_tester_sandbox import (
     OPS,
     PYPROJECT,
     TENANT,
+    TESTS,
     Repos,
     daemon_fixture,
     repos_fixture,
@@ -77,6 +78,16 @@ async def runs_fixture(daemon: Daemon, repos: Repos) -> AsyncIterator[dict[str, 
             "tests/test_calc.py": ADD_ONLY,
         },
     )
+    # its own tests catch the bug: test_mul fails on the base
+    caught = repos.make(
+        "f2p-caught",
+        {
+            "pyproject.toml": PYPROJECT,
+            "calc/__init__.py": "",
+            "calc/ops.py": OPS,
+            "tests/test_calc.py": TESTS,
+        },
+    )
     async with daemon.client() as client:
         on = SandboxTestRunner(client, TesterSettings())
         off = SandboxTestRunner(client, TesterSettings(bdg_test_require_failing_first="off"))
@@ -87,6 +98,7 @@ async def runs_fixture(daemon: Daemon, repos: Repos) -> AsyncIterator[dict[str, 
             "new_function": lambda: on.run(task(repo, change(WITH_NEG, test_neg=NEG), "add neg")),
             "crash": lambda: on.run(task(repo, change(WITH_NEG, test_neg=CRASH), "add neg")),
             "off": lambda: off.run(task(repo, change(FIXED))),
+            "caught": lambda: on.run(task(caught, change(FIXED))),
         }
         done = await asyncio.gather(*(s() for s in scenarios.values()), return_exceptions=True)
         yield dict(zip(scenarios, done, strict=True))
@@ -132,6 +144,17 @@ def test_a_change_to_source_with_no_test_is_refused(runs: dict[str, Outcome]) ->
     assert check.verdict == "no_test"
     assert "calc/ops.py" in check.note
     assert "Add a test that shows the goal's behaviour" in run.why_failed
+
+
+def test_a_fix_with_no_test_is_proven_by_the_projects_test_it_makes_pass(
+    runs: dict[str, Outcome],
+) -> None:
+    run = outcome(runs, "caught")
+    assert run.passed, run.analysis
+    check = run.results.fail_to_pass
+    assert check is not None
+    assert (check.verdict, check.test_files) == ("proven", ())
+    assert [(f.test, f.before) for f in check.tests] == [("tests.test_calc::test_mul", "failed")]
 
 
 def test_a_test_the_base_cannot_even_import_is_told_apart(runs: dict[str, Outcome]) -> None:

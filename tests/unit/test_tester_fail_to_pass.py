@@ -98,10 +98,7 @@ def test_what_needs_no_base_run() -> None:
     assert refactor is not None
     assert refactor.verdict == "not_required"
     assert "'refactor'" in refactor.note
-    untested = before_the_check("fix mul", ["calc/ops.py"])
-    assert untested is not None
-    assert untested.verdict == "no_test"
-    assert "adds or changes no test" in untested.note
+    assert before_the_check("fix mul", ["calc/ops.py"]) is None  # the project's tests may prove it
     assert before_the_check("fix mul", ["calc/ops.py", "tests/test_calc.py"]) is None
 
 
@@ -231,3 +228,18 @@ def test_tests_are_placed_in_the_changes_files_by_file_or_suite() -> None:
     assert [(f.test, f.before) for f in found] == [("web: src/sum.test.js::adds", "crashed")]
     by_file = TestCase("t", "x", Status.passed, file="tests/test_a.py")
     assert len(flipped([project_run(by_file)], {".": project_run(ok=False)}, ["tests/test_a.py"]))
+
+
+def test_a_change_with_no_test_is_proven_by_a_project_test_it_fixes_else_refused() -> None:
+    after = [project_run(case("mul", Status.passed), case("add", Status.passed))]
+    fixed = judge(
+        ["calc/ops.py"],
+        after,
+        {".": project_run(case("mul", Status.failed), case("add", Status.passed))},
+    )
+    assert fixed.verdict == "proven"
+    assert [f.test for f in fixed.tests] == ["tests.test_app::mul"]
+    untested = judge(["calc/ops.py"], after, {".": project_run(*after[0].cases)})
+    assert untested.verdict == "no_test"
+    assert "calc/ops.py" in untested.note
+    assert "adds or changes no test" in untested.note

@@ -8,8 +8,9 @@ test files alone) and what the two runs prove.
 
 The rule for "the goal asks for a behaviour change" is plain, never a model's call: the change
 touches a source file (a code file that is not a test) and the goal does not read as a refactor
-(`NO_BEHAVIOUR`). Such a change needs a test that fails on the base and passes on it; a change
-of tests, docs or configuration alone needs none.
+(`NO_BEHAVIOUR`). Such a change needs a test that fails on the base and passes on it: one of
+its own, or one the project had already (a bug fix its tests caught); a change of tests, docs or
+configuration alone needs none.
 """
 
 from __future__ import annotations
@@ -140,9 +141,7 @@ def before_the_check(goal: str, paths: Sequence[str]) -> FailToPass | None:
             else "the change touches no source code"
         )
         return FailToPass(verdict="not_required", test_files=tests, note=note)
-    if not tests:
-        return FailToPass(verdict="no_test", note=f"{why}, and adds or changes no test")
-    return None
+    return None  # even with no test of its own: the project's tests may prove it (a bug fix)
 
 
 @dataclass(frozen=True)
@@ -227,6 +226,13 @@ def judge(
         if r.failure is not None
     ]
     told = "; ".join(base_notes)
+    if not flips and not tests:
+        code = ", ".join(changed_code(paths)[:5])
+        note = (
+            f"the change touches source code ({code}) and adds or changes no test, and no test "
+            "of the project fails without it"
+        )
+        return FailToPass(verdict="no_test", note=_bounded(note, told))
     if not flips:
         note = "no test of the change fails without it: the tests prove nothing about the goal"
         return FailToPass(verdict="not_proven", test_files=tests, note=_bounded(note, told))
