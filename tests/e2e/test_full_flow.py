@@ -165,6 +165,13 @@ async def test_a_python_repository_goes_from_plan_to_awaiting_deploy_approval(
     assert passed.results.coverage is not None
     assert passed.results.coverage > 90
     assert "4 passed" in passed.results.output_tail
+    # without the change the new tests cannot even import apply_discount: the change is proven
+    check = passed.results.fail_to_pass
+    assert check is not None
+    assert check.verdict == "proven", check
+    assert check.test_files == ("tests/test_discount.py",)
+    assert {f.before for f in check.tests} == {"not run"}
+    assert all("test_discount" in f.test for f in check.tests), check.tests
     (reviewed,) = of(history, ev.ReviewCompleted)
     assert reviewed.approved
     assert isinstance(history[-1], ev.DeployAwaitingApproval)
@@ -179,6 +186,10 @@ async def test_a_javascript_repository_goes_from_plan_to_awaiting_deploy_approva
     (passed,) = of(history, ev.TestsPassed)
     # node --test found both test files: the two old tests and the two new ones
     assert (passed.attempt, passed.results.total, passed.results.failed) == (1, 4, 0)
+    check = passed.results.fail_to_pass
+    assert check is not None
+    assert check.verdict == "proven", check
+    assert all("max-length" in f.test or "max" in f.test for f in check.tests), check.tests
     (reviewed,) = of(history, ev.ReviewCompleted)
     assert reviewed.approved
     assert isinstance(history[-1], ev.DeployAwaitingApproval)
@@ -196,6 +207,11 @@ async def test_a_first_attempt_that_fails_its_tests_is_fixed_by_the_retry(
     assert "tests/test_negative.py" in failed.analysis
     (passed,) = of(history, ev.TestsPassed)
     assert (passed.attempt, passed.results.total, passed.results.failed) == (2, 3, 0)
+    assert failed.results.fail_to_pass is None  # the tests failed: nothing to check
+    check = passed.results.fail_to_pass
+    assert check is not None
+    assert check.verdict == "proven", check
+    assert [f.before for f in check.tests if "negative_quantity" in f.test] == ["failed"]
     finished = [e.attempt for e in of(history, ev.CodingFinished)]
     assert finished == [1, 2]
     second = [e for e in of(history, ev.FilesChanged) if e.attempt == 2]

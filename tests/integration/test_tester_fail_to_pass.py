@@ -30,7 +30,7 @@ from tests.integration.test_tester_sandbox import (
 from tests.sandbox.daemon import Daemon
 
 __all__ = ["daemon_fixture", "repos_fixture"]  # the shared module fixtures, used by name
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(600)  # 7 changes, 13 sandbox runs: ~4 min at load 15
 
 ADD_ONLY = "from calc.ops import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 FIXED = OPS.replace("a + b\n\n\ndef sign", "a * b\n\n\ndef sign")
