@@ -128,7 +128,9 @@ def _(event: ev.CodingFinished) -> str:
 def _results(results: ev.TestResults) -> str:
     coverage = f", coverage {results.coverage:.0f}%" if results.coverage is not None else ""
     passed = results.total - results.failed
-    return f"{passed}/{results.total} passed, {results.failed} failed{coverage}"
+    check = results.fail_to_pass
+    proof = f", fail-to-pass {check.verdict.replace('_', ' ')}" if check is not None else ""
+    return f"{passed}/{results.total} passed, {results.failed} failed{coverage}{proof}"
 
 
 @summary.register

@@ -105,6 +105,8 @@ async def test_the_scenario_needs_one_click(workdir: Path, browser: Browser) -> 
         text = out.text()
         assert "PlanApproved           by auto" in text  # the tenant's policy, not a person
         assert re.search(r"TestsPassed .*attempt 1", text), text
+        # the change's tests fail on the starter's code: they prove the change
+        assert re.search(r"TestsPassed .*attempt 1.*fail-to-pass proven", text), text
 
         page = await browser.new_page()
         await page.goto(link)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from bdg_cli.render import summary as summary_of
 from bdg_contracts import events as ev
 from bdg_contracts.events import FailToPass
+from bdg_contracts.states import JobState
 from bdg_jobs.tenants import TenantPolicies, TenantPolicy
 from bdg_sandbox.client import SandboxClient
 from bdg_tester.analysis.analyze import analyze
@@ -28,6 +30,7 @@ from bdg_tester.domain import TestRun
 from bdg_tester.results.outcomes import Status, TestCase, TestReport
 from bdg_tester.sandbox.runner import SandboxTestRunner
 from bdg_tester.settings import TesterSettings
+from tests.unit.jobs import CAUSE, job_in
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -243,3 +246,12 @@ def test_a_change_with_no_test_is_proven_by_a_project_test_it_fixes_else_refused
     assert untested.verdict == "no_test"
     assert "calc/ops.py" in untested.note
     assert "adds or changes no test" in untested.note
+
+
+def test_the_event_line_says_what_the_check_found() -> None:
+    job = job_in(JobState.testing)
+    proven = FailToPass(verdict="proven", note="1 test(s) fail on the base code")
+    job.pass_tests(CAUSE, ev.TestResults(total=3, fail_to_pass=proven))
+    passed = job.collect()[-1]
+    assert isinstance(passed, ev.TestsPassed)
+    assert summary_of(passed).endswith("3/3 passed, 0 failed, fail-to-pass proven")
