@@ -4,10 +4,11 @@ A run: build the workspace (repo at base_ref + the job's patches, all or nothing
 read its manifests, detect the projects, scaffold tests where a project has none, then per
 project install its dependencies (registry-only egress) and run its tests (no network), read
 back the results and coverage files and parse them. Once they pass, the fail-to-pass check
-(base_run.py) runs the change's test files on the base code in a second workspace. The workspace is dropped afterwards, also
-when the run fails. An unreachable sandbox raises SandboxUnavailableError (the delivery is
-retried); a workspace that cannot be built (unknown repo or ref, a patch that does not apply)
-raises WorkspaceBuildError, which fails the step at once.
+(base_run.py) runs the change's test files on the base code in a second workspace. The
+workspaces are dropped afterwards, also when the run fails. An unreachable sandbox raises
+SandboxUnavailableError (the delivery is retried); a workspace that cannot be built (unknown
+repo or ref, a patch that does not apply) raises WorkspaceBuildError, which fails the step at
+once.
 """
 
 from __future__ import annotations
