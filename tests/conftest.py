@@ -33,7 +33,7 @@ from psycopg import sql
 
 from bdg_contracts import subjects
 from bdg_gateway.app import create_app
-from bdg_gateway.main import bind, http_server
+from bdg_gateway.main import GRACEFUL_SHUTDOWN_SECONDS, bind, http_server
 from bdg_gateway.queries import JobQueries
 from bdg_jobs.application import JobApplication
 from bdg_jobs.migrations import migrate
@@ -218,7 +218,9 @@ async def live_url_fixture(gateway: FastAPI) -> AsyncIterator[str]:
         yield f"ws://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        await asyncio.wait_for(serving, 15)
+        # Every connection's handler must end by itself, well before uvicorn's grace period
+        # runs out and cancels it: a stream task that outlived its client once cost 10 s here.
+        await asyncio.wait_for(serving, GRACEFUL_SHUTDOWN_SECONDS / 2)
 
 
 @pytest.fixture(name="daemon")

@@ -10,6 +10,7 @@ import nats
 import pytest
 from nats.aio.client import Client
 
+from bdg_runtime import nats_flush
 from bdg_runtime.nats_flush import flush
 from tests.conftest import Servers
 
@@ -57,5 +58,23 @@ async def test_nats_py_own_flush_goes_deaf_the_same_way(servers: Servers) -> Non
     try:
         await cancelled_midway(lambda c: c.flush(), nc)
         assert not await still_hears(nc)
+    finally:
+        await nc.close()
+
+
+async def test_a_cancel_that_comes_with_the_pong_is_not_lost(servers: Servers) -> None:
+    """The PONG and the cancel in one turn of the loop: the caller must still stop (with
+    ``wait_for`` on 3.11 it returned as if not cancelled, and a stream task ran on)."""
+    nc = await nats.connect(servers.nats_url)
+    try:
+        earlier = set(nats_flush._running)  # other tests' PINGs may still await their PONG
+        caller = asyncio.create_task(flush(nc))
+        await asyncio.sleep(0)  # the caller is waiting; its PING is out
+        (pinging,) = nats_flush._running - earlier
+        # Runs right after the caller's own wake-up callback: both land in the same turn.
+        pinging.add_done_callback(lambda _: caller.cancel())
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        assert await still_hears(nc)
     finally:
         await nc.close()

@@ -7,6 +7,10 @@ dies: every subscription of the process goes silent and every later flush times 
 CI as a gateway stream that never answered). Here the PING/PONG runs in a task of its own,
 shielded, that waits as long as the connection lives: the caller may stop waiting, the task
 still takes its PONG off the queue.
+
+The wait is ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` returns the result
+when the PONG and a cancel arrive together, swallowing the cancel; the stream task that called
+it then ran on until uvicorn gave up waiting for it (10 s at every such shutdown).
 """
 
 from __future__ import annotations
@@ -31,4 +35,5 @@ async def flush(nc: Client, timeout: float = 10.0) -> None:
     task = asyncio.ensure_future(nc.flush(timeout=_PONG_WAIT_S))
     _running.add(task)
     task.add_done_callback(_settled)
-    await asyncio.wait_for(asyncio.shield(task), timeout)
+    async with asyncio.timeout(timeout):
+        await asyncio.shield(task)

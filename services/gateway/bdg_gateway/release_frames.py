@@ -70,7 +70,9 @@ class ReleaseFrames:
             await self._resync(send)
             while True:
                 try:
-                    msg = await asyncio.wait_for(self.live.get(), RESYNC_SECONDS)
+                    # Not wait_for: on 3.11 it drops a cancel that comes with a message.
+                    async with asyncio.timeout(RESYNC_SECONDS):
+                        msg = await self.live.get()
                 except TimeoutError:
                     await self._resync(send)
                     continue
