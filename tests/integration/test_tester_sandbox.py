@@ -225,6 +225,12 @@ async def run_after_the_branch_moved(
     return await app.history(job.job_id)
 
 
+NOTES = (
+    "diff --git a/NOTES.md b/NOTES.md\nnew file mode 100644\n--- /dev/null\n+++ b/NOTES.md\n"
+    "@@ -0,0 +1 @@\n+calc is tested by the tester's scaffolded tests\n"
+)
+
+
 async def scaffolded_then_tested_again(
     app: JobApplication, runner: SandboxTestRunner, repo: str
 ) -> list[Event]:
@@ -234,6 +240,7 @@ async def scaffolded_then_tested_again(
     job = Job.request(uuid4(), TENANT, CAUSE, goal="untested", repo=repo, base_ref="main")
     job.make_plan_ready(CAUSE, "- [ ] test calc")
     job.approve_plan(CAUSE, "alice")
+    job.change_files(CAUSE, NOTES, ("NOTES.md",))  # an empty change is no pass
     job.finish_coding(CAUSE)
     await app.start(job)
     trigger = (await app.history(job.job_id))[-1]

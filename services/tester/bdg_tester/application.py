@@ -7,7 +7,7 @@ from bdg_contracts.states import JobState
 from bdg_jobs.domain import Cause, Job
 from bdg_runtime.reactions import Delivery
 from bdg_tester.adapters import AbstractTestRunner
-from bdg_tester.domain import task_for
+from bdg_tester.domain import nothing_changed, task_for
 
 
 class Testing:
@@ -22,7 +22,8 @@ class Testing:
             return
         # the workspace: the job's repo at its base ref + its FilesChanged patches, in order
         history = await delivery.history()
-        run = await self.runner.run(task_for(history, delivery.event, job.attempt))
+        task = task_for(history, delivery.event, job.attempt)
+        run = await self.runner.run(task) if task.changed else nothing_changed()
 
         def decide(job: Job, cause: Cause) -> None:
             if run.scaffold_patch:

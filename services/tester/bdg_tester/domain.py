@@ -9,6 +9,13 @@ from bdg_contracts.base import Event
 from bdg_contracts.events import CodingFinished, FilesChanged, JobRequested, TestResults
 
 REFUSED = frozenset({"not_proven", "no_test"})  # fail-to-pass verdicts that fail the run
+# The producer of the tester's own FilesChanged (scaffolded tests): no change of the job's.
+SCAFFOLDER = "tester"
+NOTHING_CHANGED = (
+    "## Test analysis\n\nThe change is empty: no file of the repository was changed (the "
+    "tests the tester scaffolds do not count), so there is nothing the tests could prove and "
+    "nothing to deploy. Make the change the goal asks for."
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,8 @@ class TestTask:
     base_ref: str = "HEAD"
     patches: tuple[str, ...] = ()
     trigger_version: int = 0
+    # The job changed a file (the tester's scaffolded tests aside): an empty change is no pass.
+    changed: bool = True
 
     @property
     def workspace(self) -> str:
@@ -39,7 +48,8 @@ def task_for(history: Sequence[Event], trigger: Event, attempt: int) -> TestTask
     if requested is None:
         raise ValueError("a job's history starts with JobRequested")
     upto = [e for e in history if e.version <= trigger.version]
-    patches = tuple(e.patch for e in upto if isinstance(e, FilesChanged) and e.patch.strip())
+    changes = [e for e in upto if isinstance(e, FilesChanged) and e.patch.strip()]
+    patches = tuple(e.patch for e in changes)
     # the commit the coder built on, not the ref's name: the branch may have moved since
     pinned = next(
         (e.base_commit for e in upto if isinstance(e, CodingFinished) and e.base_commit), ""
@@ -53,7 +63,14 @@ def task_for(history: Sequence[Event], trigger: Event, attempt: int) -> TestTask
         base_ref=pinned or requested.base_ref or "HEAD",
         patches=patches,
         trigger_version=trigger.version,
+        changed=any(e.producer != SCAFFOLDER for e in changes),
     )
+
+
+def nothing_changed() -> TestRun:
+    """The run of a job whose change is empty, decided without a sandbox: a small model that
+    could not land an edit must not reach the deploy approval on the project's old tests."""
+    return TestRun(TestResults(output_tail="[bdg] the change is empty"), False, NOTHING_CHANGED)
 
 
 @dataclass(frozen=True)
