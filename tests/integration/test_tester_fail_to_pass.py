@@ -15,6 +15,7 @@ from uuid import uuid4
 
 import pytest
 
+from bdg_contracts.events import FailToPass
 from bdg_tester.domain import TestRun, TestTask
 from bdg_tester.sandbox.runner import SandboxTestRunner
 from bdg_tester.settings import TesterSettings
@@ -23,8 +24,10 @@ from tests.integration.test_tester_sandbox import (
     PYPROJECT,
     TENANT,
     TESTS,
+    Outcome,
     Repos,
     daemon_fixture,
+    outcome,
     repos_fixture,
 )
 from tests.sandbox.daemon import Daemon
@@ -64,9 +67,6 @@ def task(repo: str, patches: tuple[str, ...], goal: str = "make mul multiply") -
     return TestTask(goal, 1, repo, TENANT, str(uuid4()), "HEAD", patches)
 
 
-Outcome = TestRun | BaseException
-
-
 @pytest.fixture(name="runs", scope="module")
 async def runs_fixture(daemon: Daemon, repos: Repos) -> AsyncIterator[dict[str, Outcome]]:
     repo = repos.make(
@@ -104,19 +104,18 @@ async def runs_fixture(daemon: Daemon, repos: Repos) -> AsyncIterator[dict[str, 
         yield dict(zip(scenarios, done, strict=True))
 
 
-def outcome(runs: dict[str, Outcome], name: str) -> TestRun:
-    found = runs[name]
-    if isinstance(found, BaseException):
-        raise found
-    return found
+def verdict_of(run: TestRun) -> FailToPass:
+    """The fail-to-pass check the run recorded: it ran once the change's tests passed."""
+    check = run.results.fail_to_pass
+    assert check is not None
+    return check
 
 
 def test_a_new_test_that_passes_on_the_base_too_is_refused(runs: dict[str, Outcome]) -> None:
     run = outcome(runs, "weak")
     assert (run.results.total, run.results.failed) == (2, 0)  # the tests themselves pass
     assert not run.passed
-    check = run.results.fail_to_pass
-    assert check is not None
+    check = verdict_of(run)
     assert (check.verdict, check.tests, check.test_files) == (
         "not_proven",
         (),
@@ -129,8 +128,7 @@ def test_a_new_test_that_passes_on_the_base_too_is_refused(runs: dict[str, Outco
 def test_a_test_that_fails_on_the_base_and_passes_now_is_accepted(runs: dict[str, Outcome]) -> None:
     run = outcome(runs, "strong")
     assert run.passed, run.analysis
-    check = run.results.fail_to_pass
-    assert check is not None
+    check = verdict_of(run)
     assert check.verdict == "proven"
     assert [(f.test, f.before) for f in check.tests] == [("tests.test_mul::test_mul", "failed")]
 
@@ -139,8 +137,7 @@ def test_a_change_to_source_with_no_test_is_refused(runs: dict[str, Outcome]) ->
     run = outcome(runs, "untested")
     assert (run.results.total, run.results.failed) == (1, 0)
     assert not run.passed
-    check = run.results.fail_to_pass
-    assert check is not None
+    check = verdict_of(run)
     assert check.verdict == "no_test"
     assert "calc/ops.py" in check.note
     assert "Add a test that shows the goal's behaviour" in run.why_failed
@@ -151,8 +148,7 @@ def test_a_fix_with_no_test_is_proven_by_the_projects_test_it_makes_pass(
 ) -> None:
     run = outcome(runs, "caught")
     assert run.passed, run.analysis
-    check = run.results.fail_to_pass
-    assert check is not None
+    check = verdict_of(run)
     assert (check.verdict, check.test_files) == ("proven", ())
     assert [(f.test, f.before) for f in check.tests] == [("tests.test_calc::test_mul", "failed")]
 
@@ -160,8 +156,7 @@ def test_a_fix_with_no_test_is_proven_by_the_projects_test_it_makes_pass(
 def test_a_test_the_base_cannot_even_import_is_told_apart(runs: dict[str, Outcome]) -> None:
     run = outcome(runs, "new_function")
     assert run.passed, run.analysis
-    check = run.results.fail_to_pass
-    assert check is not None
+    check = verdict_of(run)
     assert check.verdict == "proven"
     # pytest ran no test of the base once test_neg.py failed to import: test_calc's are no flip
     assert [(f.test, f.before) for f in check.tests] == [("tests.test_neg::test_neg", "not run")]
@@ -171,8 +166,7 @@ def test_a_test_the_base_cannot_even_import_is_told_apart(runs: dict[str, Outcom
 def test_a_runner_that_crashes_on_the_base_is_told_apart(runs: dict[str, Outcome]) -> None:
     run = outcome(runs, "crash")
     assert run.passed, run.analysis
-    check = run.results.fail_to_pass
-    assert check is not None
+    check = verdict_of(run)
     assert check.verdict == "proven"
     assert ("tests.test_neg::test_neg_exists", "crashed") in [
         (f.test, f.before) for f in check.tests
@@ -183,8 +177,7 @@ def test_a_runner_that_crashes_on_the_base_is_told_apart(runs: dict[str, Outcome
 def test_the_check_turned_off_lets_an_untested_change_pass(runs: dict[str, Outcome]) -> None:
     run = outcome(runs, "off")
     assert run.passed, run.analysis
-    check = run.results.fail_to_pass
-    assert check is not None
+    check = verdict_of(run)
     assert check.verdict == "off"
 
 

@@ -54,19 +54,30 @@ def system_prompt(tools: Sequence[OfferedTool], max_steps: int) -> str:
 def task_prompt(task: CodingTask, context: str, named: Sequence[tuple[str, str]] = ()) -> str:
     """``named``: (path, content) of the files the goal and plan name, as the workspace has
     them now."""
-    parts = [f"Goal: {task.goal}", f"Plan:\n{task.plan_markdown or '(no plan)'}"]
+    parts = goal_and_plan(task)
     if named:
         shown = "\n\n".join(f"`{path}`:\n```\n{content}\n```" for path, content in named)
         parts.append(f"The files the goal and plan name, as they are now:\n{shown}")
     if context:
         parts.append(f"Relevant code from the repository's index:\n{context}")
     if task.feedback:
-        parts.append(
-            f"This is attempt {task.attempt}. The previous attempt's change is already in the "
-            f"workspace, and it was not accepted:\n{task.feedback}\nFix what this says."
-        )
+        parts.append(retry_note(task, "workspace"))
     parts.append("Start with a tool call.")
     return "\n\n".join(parts)
+
+
+def goal_and_plan(task: CodingTask) -> list[str]:
+    """The head of every coding prompt, loop or pipeline."""
+    return [f"Goal: {task.goal}", f"Plan:\n{task.plan_markdown or '(no plan)'}"]
+
+
+def retry_note(task: CodingTask, where: str) -> str:
+    """A retry's paragraph: the last attempt's change is already in ``where``, and why it was
+    not accepted (the tester's analysis or the review)."""
+    return (
+        f"This is attempt {task.attempt}. The previous attempt's change is already in the "
+        f"{where}, and it was not accepted:\n{task.feedback}\nFix what this says."
+    )
 
 
 def result_message(tool: str, content: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from bdg_coder.domain import CodingTask
 from bdg_coder.pipeline.edits import MAX_EDITS
+from bdg_coder.prompts import goal_and_plan, retry_note
 
 SYSTEM = (
     "You are the coder of a coding agent. You are shown a goal, its plan and the files that "
@@ -24,16 +25,13 @@ SYSTEM = (
 
 
 def task_prompt(task: CodingTask, files: Sequence[tuple[str, str]]) -> str:
-    parts = [f"Goal: {task.goal}", f"Plan:\n{task.plan_markdown or '(no plan)'}"]
+    parts = goal_and_plan(task)
     if files:
         parts.append(f"The files, as they are now:\n{fenced(files)}")
     else:
         parts.append("No file of the repository was found for this goal.")
     if task.feedback:
-        parts.append(
-            f"This is attempt {task.attempt}. The previous attempt's change is already in the "
-            f"files above, and it was not accepted:\n{task.feedback}\nFix what this says."
-        )
+        parts.append(retry_note(task, "files above"))
     parts.append("Answer with the edits.")
     return "\n\n".join(parts)
 
