@@ -17,6 +17,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[3]  # the checkout: web/ holds the npm package
 LIGHTHOUSE = ROOT / "web" / "node_modules" / "lighthouse" / "cli" / "index.js"
@@ -95,6 +96,10 @@ def measure(url: str, timeout: float = 300) -> Scores:
     report = json.loads(run.stdout)
     if report.get("runtimeError"):
         raise LighthouseError(f"Lighthouse could not load {url}: {report['runtimeError']}")
-    categories = report["categories"]
-    scores = {c: round(100 * (categories[c]["score"] or 0)) for c in CATEGORIES}
-    return Scores(url, scores, report)
+    return Scores(url, scores_of(report), report)
+
+
+def scores_of(report: dict[str, object]) -> dict[str, int]:
+    """Category -> 0..100 of a Lighthouse JSON report (KeyError/TypeError when it has none)."""
+    categories: Any = report["categories"]
+    return {c: round(100 * (categories[c]["score"] or 0)) for c in CATEGORIES}

@@ -12,9 +12,10 @@ from __future__ import annotations
 import abc
 import asyncio
 import json
+import os
 from pathlib import Path
 
-from bdg_runtime.lighthouse import LighthouseError, measure
+from bdg_runtime.lighthouse import LighthouseError, measure, scores_of
 from bdg_runtime.reactions import StepError
 
 
@@ -35,6 +36,9 @@ class LighthouseCheck(AbstractPreviewCheck):
         self.bar, self.reports, self.timeout = bar, reports, timeout
 
     async def scores(self, release: str, url: str) -> dict[str, int]:
+        kept = await asyncio.to_thread(self._kept, release)
+        if kept is not None:
+            return kept  # a redelivered step: this release was measured before the crash
         try:
             measured = await asyncio.to_thread(measure, url, self.timeout)
         except LighthouseError as error:
@@ -42,6 +46,18 @@ class LighthouseCheck(AbstractPreviewCheck):
         await asyncio.to_thread(self._keep, release, measured.report)
         return dict(measured.by_category)
 
+    def _kept(self, release: str) -> dict[str, int] | None:
+        """The scores of the report kept for ``release``; None when there is none (a release
+        is immutable, so its report stays true; a kept file is whole: see ``_keep``)."""
+        try:
+            return scores_of(json.loads((self.reports / f"{release}.json").read_bytes()))
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError):
+            return None  # not a report we wrote: measure again, and overwrite it
+
     def _keep(self, release: str, report: dict[str, object]) -> None:
         self.reports.mkdir(parents=True, exist_ok=True)
-        (self.reports / f"{release}.json").write_text(json.dumps(report))
+        aside = self.reports / f".{release}.json.{os.getpid()}"
+        aside.write_text(json.dumps(report))
+        os.replace(aside, self.reports / f"{release}.json")  # never a torn report to reuse
