@@ -3,9 +3,18 @@ bdg_runtime/process_priority.py): checked on real service processes doing a real
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import io
+import os
+import sys
+from pathlib import Path
+
 import psutil
 import pytest
+from rich.console import Console
 
+from bdg_cli.procs import Supervisor
 from bdg_contracts import commands as cmd
 from bdg_contracts.states import JobState
 from tests.e2e.conftest import Client_
@@ -34,3 +43,50 @@ async def test_workers_run_niced_on_uvloop_and_still_finish_a_job(
     first = cluster.processes[0]
     await eventually(lambda: said(first, "nice 10, event loop uvloop"), 10, "uvloop logged")
     await eventually(lambda: said(chosen, "nice 3, event loop asyncio"), 10, "choice logged")
+
+
+async def logged(said: io.StringIO, prefix: str, end: str) -> bool:
+    return any(s.startswith(prefix) and s.endswith(end) for s in said.getvalue().splitlines())
+
+
+def session_nice_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])  # "/autogroup-9 nice 10"
+
+
+@pytest.mark.timeout(90)
+async def test_under_the_supervisor_each_worker_lowers_its_own_sessions_priority(
+    cluster: Cluster, client: Client_
+) -> None:
+    """`bdg up` starts every service in a session of its own, where the kernel shares CPU
+    between sessions first (autogroups): the process's niceness alone gave a worker as much CPU
+    as the gateway. Each worker lowers its session's, and the jobs still run."""
+    roles = ("planner", "coder", "tester", "deployer")
+    said, ours = io.StringIO(), session_nice_of(os.getpid())
+    supervisor = Supervisor(
+        {role: [sys.executable, "-m", "tests.e2e.stepper", role] for role in roles},
+        cluster.env("planner"),
+        Console(file=said, width=300),
+        service_env={"planner": {"BDG_NICE": "13"}},
+    )
+    running = asyncio.create_task(supervisor.run())
+    try:
+        for role in roles:
+            nice = 13 if role == "planner" else 10
+            line = f"{role}: its session (autogroup) at nice {nice}"
+            await eventually(functools.partial(logged, said, f"[{role}]", line), 30, line)
+        pids = {role: proc.pid for role, proc in supervisor.procs.items()}
+        assert {role: session_nice_of(pid) for role, pid in pids.items()} == {
+            "planner": 13,
+            "coder": 10,
+            "tester": 10,
+            "deployer": 10,
+        }
+        assert session_nice_of(os.getpid()) == ours  # the supervisor's own: untouched
+        job = await client.commands.create(client.caller, cmd.RequestJob(goal="in sessions"))
+        await wait_for_state(client.store, job.job_id, JobState.awaiting_plan_approval)
+        await client.commands.approve_plan(client.caller, job.job_id)
+        await wait_for_state(client.store, job.job_id, JobState.awaiting_deploy_approval)
+    finally:
+        supervisor.request_stop()
+        await running
+        print(said.getvalue())

@@ -10,7 +10,7 @@ import sys
 import pytest
 import uvloop
 
-from bdg_runtime.process_priority import default_nice, loop_factory
+from bdg_runtime.process_priority import default_nice, loop_factory, session_nice
 from bdg_runtime.settings import Settings
 
 PROBE = """
@@ -23,6 +23,36 @@ print(lower_priority(7), lower_priority(2), os.getpriority(os.PRIO_PROCESS, 0))
 def test_priority_is_lowered_once_and_never_raised_back() -> None:
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["7", "7", "7"]
+
+
+SESSION_PROBE = """
+import os
+from bdg_runtime.process_priority import lower_session_priority, session_nice
+print(lower_session_priority(7), lower_session_priority(2), session_nice())
+"""
+
+
+AUTOGROUPS = session_nice() is not None  # this project's CI machine has them
+
+
+def test_a_session_leader_lowers_its_sessions_priority_once() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", SESSION_PROBE],
+        capture_output=True,
+        text=True,
+        check=True,
+        start_new_session=True,  # as `bdg up` starts a service
+    )
+    assert out.stdout.split() == (["7", "7", "7"] if AUTOGROUPS else ["None"] * 3)
+
+
+def test_a_process_that_shares_its_session_leaves_it_alone() -> None:
+    ours = session_nice()
+    out = subprocess.run(
+        [sys.executable, "-c", SESSION_PROBE], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == [str(ours)] * 3
+    assert session_nice() == ours
 
 
 def test_the_gateway_answers_first_and_workers_yield() -> None:

@@ -39,6 +39,7 @@ from bdg_runtime.process_priority import (
     default_nice,
     loop_factory,
     lower_priority,
+    lower_session_priority,
 )
 from bdg_runtime.projection_task import ProjectionTask
 from bdg_runtime.reactions import AnyReaction
@@ -178,11 +179,12 @@ def run(name: str, reactions: Reactions, extra: Extra | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
         await serve(name, reactions, extra, stop)
 
-    nice = lower_priority(
-        settings.bdg_nice if settings.bdg_nice is not None else default_nice(name)
-    )
+    target = settings.bdg_nice if settings.bdg_nice is not None else default_nice(name)
+    nice, session = lower_priority(target), lower_session_priority(target)
     factory = loop_factory(settings.bdg_event_loop)
     log.info("%s: nice %d, event loop %s", name, nice, "asyncio" if factory is None else "uvloop")
+    if session is not None:
+        log.info("%s: its session (autogroup) at nice %d", name, session)
     try:
         with asyncio.Runner(loop_factory=factory) as runner:
             runner.run(main())
