@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from uuid import UUID, uuid4
 
@@ -18,7 +20,7 @@ from bdg_jobs.errors import ConcurrencyConflictError
 from bdg_jobs.personal.cipher import ERASED, MasterKeyError
 from bdg_jobs.personal.transcoder import PersonalData
 from bdg_jobs.personal.vault import KeyVault
-from bdg_jobs.store import JobStore
+from bdg_jobs.store import JobStore, datastore_from_url
 from bdg_jobs.user_commands import Caller, JobCommands
 from tests.unit.jobs import CAUSE
 
@@ -153,4 +155,40 @@ async def test_a_first_event_that_is_refused_binds_no_owner(database_url: str) -
     later.make_plan_ready(CAUSE, "1. plan")
     store.save(later)
     assert b"1. plan" in raw_log(database_url, taken.job_id)  # no owner: nothing to seal with
+    store.close()
+
+
+def round_trips(store: JobStore, use: Callable[[], object]) -> int:
+    """How many times ``use`` waited on PostgreSQL (its ReadyForQuery answers) on the store's
+    connections (a pool of one, and one more at most), read from libpq's protocol trace."""
+    assert store.datastore is not None
+    datastore = store.datastore
+    with tempfile.TemporaryFile("w+") as trace:
+        with datastore.get_connection() as one, datastore.get_connection() as other:
+            for conn in (one, other):  # every connection the pool may hand out
+                conn.pgconn.trace(trace.fileno())
+        try:
+            use()
+        finally:
+            with datastore.get_connection() as one, datastore.get_connection() as other:
+                for conn in (one, other):
+                    conn.pgconn.untrace()
+        trace.seek(0)
+        return trace.read().count("ReadyForQuery")
+
+
+async def test_reading_a_live_key_is_one_round_trip(database_url: str) -> None:
+    """Each service reads keys when it loads a job and when it saves one: a transaction block
+    around one read (BEGIN, the query, ROLLBACK) tripled the round trips."""
+    store = JobStore(datastore_from_url(database_url, pool_size=1), create_table=False)
+    vault = store.personal.vault if store.personal else None
+    assert vault is not None
+    user = f"trips-{uuid4().hex[:8]}"
+    made = vault.key_for_user("acme", user)  # made: a transaction, as before
+    assert round_trips(store, lambda: vault.key_for_user("acme", user)) == 1
+    assert round_trips(store, lambda: vault.keys([made.key_id])) == 1
+    assert vault.key_for_user("acme", user) == made
+    assert vault.keys([made.key_id]) == {made.key_id: made.key}
+    vault.erase("acme", user)
+    assert vault.key_for_user("acme", user).key_id != made.key_id  # a new one after an erasure
     store.close()
