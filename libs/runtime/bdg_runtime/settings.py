@@ -57,8 +57,9 @@ class Settings(BaseSettings):
         default=None,
         ge=0,
         le=19,
-        description="CPU niceness of this service; unset: 0 for the gateway, 10 for background "
-        "workers, so the API answers first on a busy machine",
+        description="CPU niceness of this service (and of its session when it leads one); "
+        "unset: 0 for the gateway, 10 for background workers, so the API answers first on a "
+        "busy machine",
     )
     bdg_tenant_policies: Path | None = Field(
         default=None, description="JSON file of per-tenant choices (plan approval, critic bar)"
