@@ -228,6 +228,29 @@ def test_coding_feedback_comes_from_failed_tests() -> None:
 
 
 @pytest.mark.parametrize(
+    ("verdict", "total", "head"),
+    [
+        ("not_proven", 4, "attempt 1: all 4 tests passed, but none of them fails without"),
+        ("no_test", 1, "attempt 1: the test passed, but the change adds no test, and none of"),
+    ],
+)
+def test_a_refused_fail_to_pass_says_the_tests_passed_but_prove_nothing(
+    verdict: ev.FailToPassVerdict, total: int, head: str
+) -> None:
+    job = new_job()
+    job.make_plan_ready(CAUSE, "- [ ] x")
+    job.approve_plan(CAUSE, "alice")
+    job.finish_coding(CAUSE)
+    check = ev.FailToPass(verdict=verdict, test_files=("tests/test_x.py",), note="none flips")
+    results = ev.TestResults(total=total, failed=0, fail_to_pass=check)
+    job.fail_tests(CAUSE, results, "## Test analysis\n\nThe tests passed, but ...")
+    text = feedback_of(job.pending[-1])
+    assert text.startswith(head)
+    assert "0 of" not in text
+    assert "## Test analysis" in text
+
+
+@pytest.mark.parametrize(
     ("said", "total", "failed", "passed", "why"),
     [
         (True, 4, 0, True, ""),
