@@ -35,6 +35,7 @@ KNOWN_TYPES = frozenset(
         sb.ReadFile,
         sb.ListFiles,
         sb.DeleteFile,
+        sb.CopyPath,
         sb.DropWorkspace,
         sb.Hello,
     )

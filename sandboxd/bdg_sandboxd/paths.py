@@ -162,7 +162,7 @@ def scan(root: Path, owner: tuple[int, int] | None = None) -> int:
 
 def _scan(fd: int, owner: tuple[int, int] | None, seen: set[tuple[int, int]], depth: int) -> int:
     total = 0
-    for name, st in _entries(fd):
+    for name, st in entries(fd):
         if owner is not None and (st.st_uid, st.st_gid) != owner:
             os.chown(name, *owner, dir_fd=fd, follow_symlinks=False)
         if stat.S_ISDIR(st.st_mode):
@@ -180,7 +180,7 @@ def _scan(fd: int, owner: tuple[int, int] | None, seen: set[tuple[int, int]], de
 def list_tree(fd: int, prefix: str, depth: int = 0) -> list[FileEntry]:
     """Everything under the directory ``fd``, paths starting with ``prefix``; no ``.git``."""
     out: list[FileEntry] = []
-    for name, st in _entries(fd):
+    for name, st in entries(fd):
         if name == ".git":
             continue
         path = f"{prefix}{name}"
@@ -193,7 +193,7 @@ def list_tree(fd: int, prefix: str, depth: int = 0) -> list[FileEntry]:
     return out
 
 
-def _entries(fd: int) -> list[tuple[str, os.stat_result]]:
+def entries(fd: int) -> list[tuple[str, os.stat_result]]:
     with os.scandir(fd) as it:
         found = list(it)
     out = []

@@ -30,6 +30,7 @@ class WorkspaceStore(Protocol):
     def read(self, tenant: str, workspace: str, path: str) -> bytes: ...
     def list(self, tenant: str, workspace: str, path: str = ".") -> list[sb.FileEntry]: ...
     def delete(self, tenant: str, workspace: str, path: str) -> None: ...
+    def copy(self, tenant: str, workspace: str, source: str, path: str) -> None: ...
     def drop(self, tenant: str, workspace: str) -> object: ...
 
 
@@ -139,6 +140,10 @@ class Runtime:
                 return sb.Done(id=request.id, entries=entries)
             case sb.DeleteFile():
                 await asyncio.to_thread(ws.delete, request.tenant, request.workspace, request.path)
+            case sb.CopyPath():
+                await asyncio.to_thread(
+                    ws.copy, request.tenant, request.workspace, request.source, request.path
+                )
             case sb.DropWorkspace():
                 await asyncio.to_thread(ws.drop, request.tenant, request.workspace)
             case _:

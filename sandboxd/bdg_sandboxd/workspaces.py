@@ -23,6 +23,7 @@ import stat
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from errno import EDQUOT, ENOSPC
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -38,6 +39,7 @@ from bdg_contracts.sources import (
     load_tenant_grants,
 )
 from bdg_sandboxd import patches as git
+from bdg_sandboxd.copies import copy_entry, remove_entry, size_of
 from bdg_sandboxd.paths import WorkspaceError, invalid, list_tree, resolve, scan, subdir
 
 __all__ = ["Manifest", "WorkspaceError", "Workspaces"]
@@ -200,6 +202,37 @@ class Workspaces:
                     raise
                 finally:
                     os.close(fd)
+            self._mark_edited(tenant, workspace)
+
+    def copy(self, tenant: str, workspace: str, source: str, path: str) -> None:
+        """Copy ``path`` (a file, a link or a directory with its contents) from the tenant's
+        workspace ``source`` to the same path here, which must not exist yet (copies.py)."""
+        origin, tree = self._tree(tenant, source), self._tree(tenant, workspace)
+        if origin == tree:
+            raise invalid("a workspace cannot be copied into itself")
+        with self._lock(tenant), resolve(origin, path, follow_last=False) as src:
+            if src.name is None:
+                raise invalid("cannot copy the workspace root")
+            try:
+                st = os.lstat(src.name, dir_fd=src.parent)
+            except FileNotFoundError:
+                raise WorkspaceError("not_found", f"{path!r} does not exist") from None
+            self._check_quota(tenant, size_of(src.parent, src.name, st))
+            with resolve(tree, path, follow_last=False, create_parents=True, owner=self.owner) as r:
+                if r.name is None:
+                    raise invalid("cannot copy onto the workspace root")
+                with suppress(FileNotFoundError):
+                    os.lstat(r.name, dir_fd=r.parent)
+                    raise WorkspaceError("conflict", f"{path!r} exists in {workspace!r}")
+                tmp = f".bdg-copy-{secrets.token_hex(6)}"
+                try:
+                    copy_entry(src.parent, src.name, st, r.parent, tmp, self.owner)
+                    os.rename(tmp, r.name, src_dir_fd=r.parent, dst_dir_fd=r.parent)
+                except BaseException as error:
+                    remove_entry(r.parent, tmp)
+                    if isinstance(error, OSError) and error.errno in (ENOSPC, EDQUOT):
+                        raise WorkspaceError("quota", f"tenant {tenant!r}: disk full") from None
+                    raise
             self._mark_edited(tenant, workspace)
 
     def read(self, tenant: str, workspace: str, path: str, max_bytes: int | None = None) -> bytes:

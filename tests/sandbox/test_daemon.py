@@ -268,6 +268,23 @@ async def test_a_workspace_round_trip(client: SandboxClient) -> None:
         await client.read_file(TENANT, "ws1", "b.txt")
 
 
+async def test_a_tree_an_exec_made_is_copied_into_another_workspace_and_runs_there(
+    client: SandboxClient,
+) -> None:
+    made = "mkdir -p venv/bin && printf '#!/bin/sh\\necho from-copy\\n' > venv/bin/tool"
+    made += " && chmod 755 venv/bin/tool && ln -s tool venv/bin/alias"
+    assert (await client.exec(TENANT, "ws1", ["sh", "-c", made])).ok
+    await client.create_workspace(TENANT, "ws-copy")
+    await client.copy_path(TENANT, "ws-copy", "ws1", "venv")
+    result = await client.exec(TENANT, "ws-copy", ["sh", "-c", "venv/bin/alias; touch venv/new"])
+    assert (result.ok, result.stdout) == (True, b"from-copy\n")  # the sandbox user may write it
+    assert "venv/new" not in {e.path for e in await client.list_files(TENANT, "ws1")}
+    with pytest.raises(SandboxRequestError, match="conflict"):
+        await client.copy_path(TENANT, "ws-copy", "ws1", "venv")
+    with pytest.raises(SandboxRequestError, match="not_found"):
+        await client.copy_path(TENANT, "ws-copy", "ws1", "nothing")
+
+
 async def test_a_reply_over_the_frame_limit_is_an_error_not_a_lost_connection(
     client: SandboxClient,
 ) -> None:

@@ -155,6 +155,18 @@ class DeleteFile(Frame):
     path: RelPath
 
 
+class CopyPath(Frame):
+    """Copies ``path`` (a file, a link or a directory with its contents) from the tenant's
+    workspace ``source`` into ``workspace`` at the same path, which must not exist there."""
+
+    t: Literal["ws.copy"] = "ws.copy"
+    id: RequestId
+    workspace: WorkspaceId
+    tenant: TenantId
+    source: WorkspaceId
+    path: RelPath
+
+
 class DropWorkspace(Frame):
     t: Literal["ws.drop"] = "ws.drop"
     id: RequestId
@@ -178,6 +190,7 @@ Request = Annotated[
     | ReadFile
     | ListFiles
     | DeleteFile
+    | CopyPath
     | DropWorkspace
     | Hello,
     Field(discriminator="t"),

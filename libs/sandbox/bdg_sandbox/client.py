@@ -142,6 +142,12 @@ class SandboxClient:
             sb.DeleteFile(id=self._id(), tenant=tenant, workspace=workspace, path=path)
         )
 
+    async def copy_path(self, tenant: str, workspace: str, source: str, path: str) -> None:
+        """Copy ``path`` from the tenant's workspace ``source`` into ``workspace`` (ws.copy)."""
+        await self._call(
+            sb.CopyPath(id=self._id(), tenant=tenant, workspace=workspace, source=source, path=path)
+        )
+
     async def drop_workspace(self, tenant: str, workspace: str) -> None:
         await self._call(sb.DropWorkspace(id=self._id(), tenant=tenant, workspace=workspace))
 
