@@ -33,7 +33,7 @@ from tests.integration.test_tester_sandbox import (
 from tests.sandbox.daemon import Daemon
 
 __all__ = ["daemon_fixture", "repos_fixture"]  # the shared module fixtures, used by name
-pytestmark = pytest.mark.timeout(600)  # 7 changes, 13 sandbox runs: ~4 min at load 15
+pytestmark = pytest.mark.timeout(600)  # 8 changes, 15 sandbox runs: ~4 min at load 15
 
 ADD_ONLY = "from calc.ops import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 FIXED = OPS.replace("a + b\n\n\ndef sign", "a * b\n\n\ndef sign")
@@ -63,6 +63,10 @@ def change(ops: str, **tests: str) -> tuple[str, ...]:
     return (*patches, *(diff(f"tests/{name}.py", None, text) for name, text in tests.items()))
 
 
+PHASES: dict[str, list[str]] = {}  # the phases of the watched scenarios' runs
+TOUCHED = (PYPROJECT, PYPROJECT + "# the change touches a dependency manifest\n")
+
+
 def task(repo: str, patches: tuple[str, ...], goal: str = "make mul multiply") -> TestTask:
     return TestTask(goal, 1, repo, TENANT, str(uuid4()), "HEAD", patches)
 
@@ -90,10 +94,18 @@ async def runs_fixture(daemon: Daemon, repos: Repos) -> AsyncIterator[dict[str, 
     )
     async with daemon.client() as client:
         on = SandboxTestRunner(client, TesterSettings())
+
+        def watched(name: str) -> SandboxTestRunner:  # its phases, in order, in PHASES[name]
+            seen = PHASES.setdefault(name, [])
+            return SandboxTestRunner(client, on_phase=lambda phase, _: seen.append(phase))
+
         off = SandboxTestRunner(client, TesterSettings(bdg_test_require_failing_first="off"))
         scenarios: dict[str, Callable[[], Awaitable[Outcome]]] = {
             "weak": lambda: on.run(task(repo, change(FIXED, test_mul=WEAK))),
-            "strong": lambda: on.run(task(repo, change(FIXED, test_mul=STRONG))),
+            "strong": lambda: watched("strong").run(task(repo, change(FIXED, test_mul=STRONG))),
+            "manifest": lambda: watched("manifest").run(
+                task(repo, (*change(FIXED, test_mul=STRONG), diff("pyproject.toml", *TOUCHED)))
+            ),
             "untested": lambda: on.run(task(repo, change(FIXED))),
             "new_function": lambda: on.run(task(repo, change(WITH_NEG, test_neg=NEG), "add neg")),
             "crash": lambda: on.run(task(repo, change(WITH_NEG, test_neg=CRASH), "add neg")),
@@ -131,6 +143,28 @@ def test_a_test_that_fails_on_the_base_and_passes_now_is_accepted(runs: dict[str
     check = verdict_of(run)
     assert check.verdict == "proven"
     assert [(f.test, f.before) for f in check.tests] == [("tests.test_mul::test_mul", "failed")]
+
+
+def test_the_base_copies_the_changes_installed_dependencies_instead_of_installing(
+    runs: dict[str, Outcome],
+) -> None:
+    assert outcome(runs, "strong").passed
+    # one venv and one install, the change's; the base's run gets a copy of them
+    assert (PHASES["strong"].count("venv"), PHASES["strong"].count("install")) == (1, 1)
+    phases = PHASES["strong"]
+    assert phases.index("install") < phases.index("reuse") < phases.index("fail-to-pass")
+    assert (phases.count("reuse"), phases.count("test")) == (1, 2)  # the base's tests ran
+
+
+def test_a_change_of_a_dependency_manifest_installs_the_base_again(
+    runs: dict[str, Outcome],
+) -> None:
+    run = outcome(runs, "manifest")
+    assert run.passed, run.analysis
+    check = verdict_of(run)
+    assert [(f.test, f.before) for f in check.tests] == [("tests.test_mul::test_mul", "failed")]
+    assert (PHASES["manifest"].count("venv"), PHASES["manifest"].count("install")) == (2, 2)
+    assert "reuse" not in PHASES["manifest"]
 
 
 def test_a_change_to_source_with_no_test_is_refused(runs: dict[str, Outcome]) -> None:

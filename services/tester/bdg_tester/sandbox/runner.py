@@ -40,6 +40,7 @@ from bdg_tester.sandbox.files import WorkspaceFiles
 from bdg_tester.sandbox.install_progress import InstallReporter, Sink
 from bdg_tester.sandbox.progress import PhaseHook, PhaseTimer
 from bdg_tester.sandbox.project import ProjectRunner, Written, scaffold_missing
+from bdg_tester.sandbox.reuse import Installed
 from bdg_tester.settings import TesterSettings
 
 log = logging.getLogger("bdg_tester.runner")
@@ -129,7 +130,8 @@ class SandboxTestRunner(AbstractTestRunner):
             await files.remove(HOME)
         run = combine(outcomes, notes, changed_paths(task.patches))
         if run.passed:  # do the change's tests fail without it?
-            run = await check_fail_to_pass(self, task, workspace, run, outcomes, timer)
+            installed = Installed(workspace, tuple(runnable), tuple(sorted(written)))
+            run = await check_fail_to_pass(self, task, installed, run, outcomes, timer)
         if run.passed:  # a web app's tests passed: does the built app load in a browser?
             run = await self._browser_checks(runner, runnable, tree, run)
         if not written:
@@ -169,10 +171,13 @@ class SandboxTestRunner(AbstractTestRunner):
         projects: list[Project],
         tree: dict[str, str],
         reporter: InstallReporter,
+        installed: bool = False,
     ) -> list[ProjectOutcome]:
+        """Install and test each project; ``installed``: their dependencies are in place
+        already (copied from another workspace, reuse.py), nothing is installed."""
         venv = needs_venv(projects)
         no_venv: RunOutput | None = None
-        if venv:
+        if venv and not installed:
             async with runner.timer.phase("venv"):
                 no_venv = await runner.install_step(MAKE_VENV, ".", {}, network="none", cache=False)
         budget = budget_for(len(projects))
@@ -182,7 +187,9 @@ class SandboxTestRunner(AbstractTestRunner):
             files = runner.project_files(project, tree)
             commands = install_commands(project)
             key = (project.install_root, commands)
-            if key not in installs:  # the members of one workspace share its install
+            if installed:
+                installs[key] = None
+            elif key not in installs:  # the members of one workspace share its install
                 broken = no_venv if project.kind is Kind.python else None
                 installs[key] = broken or await reporter.around(
                     project.install_root,
