@@ -1,7 +1,7 @@
 """The diff viewer in Debian's Chromium, against the gateway (uvicorn on real PostgreSQL and
 NATS): Monaco's diff editor in the system's dark or light scheme, a file list per attempt with
-highlighting by file type, unchanged lines folded and unfolded from the keyboard, and axe-core
-clean in both schemes (contrast differs)."""
+highlighting by file type, unchanged lines folded and unfolded from the keyboard, the attempt's
+fail-to-pass check, and axe-core clean in both schemes (contrast differs)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,11 @@ async def test_the_diff_in_monaco_follows_the_scheme_and_folds_unchanged_lines(
     await expect(modified).to_contain_text(EARLY_LINE)
     await fold.press("Enter")
     await expect(diff.locator(".diff-hidden-lines")).not_to_have_count(0)
+
+    check = page.get_by_role("region", name="Fail-to-pass check")  # the attempt's, from the API
+    await expect(check).to_contain_text("proven: 1 test(s) fail on the base code")
+    flipped = check.get_by_role("list", name="Tests that fail without the change")
+    await expect(flipped).to_have_text("tests.test_app::test_twenty (failed before, passes now)")
 
     files = page.get_by_role("list", name="Changed files").get_by_role("button")
     await expect(files).to_have_text(["src/app.py", "web/style.css"])

@@ -1,6 +1,6 @@
 """Jobs and a site in the states the web app's pages show, for the browser tests: a plan that
 waits for approval, a deploy that waits with two changed files (one long enough for Monaco to
-fold its unchanged lines), a job whose coding failed, and a site with a canary."""
+fold its unchanged lines) and a test run whose fail-to-pass check proved the change, a job whose coding failed, and a site with a canary."""
 
 from __future__ import annotations
 
@@ -33,6 +33,14 @@ LONG_PATCH = "\n".join(
 )
 CSS_PATCH = "--- a/web/style.css\n+++ b/web/style.css\n@@ -1 +1 @@\n-a { }\n+a { color: red; }\n"
 
+# the tester's fail-to-pass check of the deploy job's change, shown on its attempts view
+PROVEN = ev.FailToPass(
+    verdict="proven",
+    tests=(ev.FlippedTest(test="tests.test_app::test_twenty", before="failed"),),
+    test_files=("tests/test_app.py",),
+    note="1 test(s) fail on the base code and pass on the change",
+)
+
 
 def plan_waits(job: Job, cause: Cause) -> None:
     job.draft_plan(cause, PLAN, iteration=1)
@@ -52,7 +60,7 @@ def deploy_waits(job: Job, cause: Cause) -> None:
     job.change_files(cause, LONG_PATCH, ("src/app.py",))
     job.change_files(cause, CSS_PATCH, ("web/style.css",))
     job.finish_coding(cause, "value_20 spelled out")
-    job.pass_tests(cause, ev.TestResults(total=3))
+    job.pass_tests(cause, ev.TestResults(total=3, fail_to_pass=PROVEN))
     job.complete_review(cause, approved=True, score=9, notes="fine")
     job.await_deploy_approval(cause, target="preview")
 

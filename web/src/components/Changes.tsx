@@ -3,6 +3,7 @@ import { lazy, Suspense, useEffect, useMemo, useState } from "react";
 import { Api, ApiError } from "../api";
 import { FileSides, patchSides } from "../diff/patchSides";
 import { DiffView } from "./DiffView";
+import { FailToPass, FailToPassCheck } from "./FailToPass";
 
 // Monaco (~2.8 MB) only once there is a file to show: an attempt that changed nothing (a failed
 // coding step) does not fetch it.
@@ -21,6 +22,7 @@ interface Attempt {
   outcome: string;
   coder: { summary: string; files: FileChange[] };
   tester_files: FileChange[];
+  tester: { fail_to_pass?: FailToPassCheck | null } | null;
 }
 
 /** The files an attempt changed, one entry per file of each of its patches, in order. */
@@ -63,6 +65,7 @@ export default function Changes({ api, jobId, version }: { api: Api; jobId: stri
         ))}
       </div>
       {attempt.coder.summary && <p>{attempt.coder.summary}</p>}
+      <FailToPass check={attempt.tester?.fail_to_pass} attempt={attempt.number} />
       <div className="diff-pane">
         <ul className="files" aria-label="Changed files">
           {files.map((f, i) => (
