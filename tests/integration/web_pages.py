@@ -1,6 +1,7 @@
 """Jobs and a site in the states the web app's pages show, for the browser tests: a plan that
 waits for approval, a deploy that waits with two changed files (one long enough for Monaco to
-fold its unchanged lines) and a test run whose fail-to-pass check proved the change, a job whose coding failed, and a site with a canary."""
+fold its unchanged lines) and a test run whose fail-to-pass check proved the change, a job
+whose coding failed, and a site with a canary."""
 
 from __future__ import annotations
 
