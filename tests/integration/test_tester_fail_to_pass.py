@@ -1,9 +1,11 @@
 """The fail-to-pass check against a real sandboxd: the change's tests run on the base code too.
 
 Each scenario is a job's change to one small Python repository whose own tests pass and never
-call `mul` (which is wrong: it adds). Like tests/integration/test_tester_sandbox.py (whose
-daemon and repositories this module shares) the runs install pytest from PyPI, so every
-scenario runs at once in one module fixture; about a minute on an idle 2-core machine.
+call `mul` (which is wrong: it adds), but one to a vitest project. Like
+tests/integration/test_tester_sandbox.py (whose daemon and repositories this module shares) the
+runs install pytest from PyPI and vitest from npm, so every scenario runs at once in one module
+fixture; about a minute on an idle 2-core machine. The base runs get a copy of what the
+change's run installed unless the change touches a dependency manifest.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from bdg_tester.domain import TestRun, TestTask
 from bdg_tester.sandbox.runner import SandboxTestRunner
 from bdg_tester.settings import TesterSettings
 from tests.integration.test_tester_sandbox import (
+    JS_PACKAGE,
+    JS_SUM,
+    JS_TEST,
     OPS,
     PYPROJECT,
     TENANT,
@@ -33,7 +38,7 @@ from tests.integration.test_tester_sandbox import (
 from tests.sandbox.daemon import Daemon
 
 __all__ = ["daemon_fixture", "repos_fixture"]  # the shared module fixtures, used by name
-pytestmark = pytest.mark.timeout(600)  # 8 changes, 15 sandbox runs: ~4 min at load 15
+pytestmark = pytest.mark.timeout(900)  # 9 changes, 17 sandbox runs: ~4 min at load 20
 
 ADD_ONLY = "from calc.ops import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 FIXED = OPS.replace("a + b\n\n\ndef sign", "a * b\n\n\ndef sign")
@@ -63,6 +68,12 @@ def change(ops: str, **tests: str) -> tuple[str, ...]:
     return (*patches, *(diff(f"tests/{name}.py", None, text) for name, text in tests.items()))
 
 
+# A vitest project whose `sum` forgets a third argument; the change adds it and a test of it.
+JS_SUM3 = "export function sum(a, b, c = 0) {\n  return a + b + c;\n}\n"
+JS_SUM3_TEST = (
+    'import { expect, test } from "vitest";\nimport { sum } from "./sum.js";\n\n'
+    'test("adds three", () => {\n  expect(sum(1, 2, 3)).toBe(6);\n});\n'
+)
 PHASES: dict[str, list[str]] = {}  # the phases of the watched scenarios' runs
 TOUCHED = (PYPROJECT, PYPROJECT + "# the change touches a dependency manifest\n")
 
@@ -82,6 +93,9 @@ async def runs_fixture(daemon: Daemon, repos: Repos) -> AsyncIterator[dict[str, 
             "tests/test_calc.py": ADD_ONLY,
         },
     )
+    js_files = {"package.json": JS_PACKAGE, "sum.js": JS_SUM, "sum.test.js": JS_TEST}
+    js = repos.make("f2p-js", js_files)
+    js_change = (diff("sum.js", JS_SUM, JS_SUM3), diff("sum3.test.js", None, JS_SUM3_TEST))
     # its own tests catch the bug: test_mul fails on the base
     caught = repos.make(
         "f2p-caught",
@@ -103,6 +117,7 @@ async def runs_fixture(daemon: Daemon, repos: Repos) -> AsyncIterator[dict[str, 
         scenarios: dict[str, Callable[[], Awaitable[Outcome]]] = {
             "weak": lambda: on.run(task(repo, change(FIXED, test_mul=WEAK))),
             "strong": lambda: watched("strong").run(task(repo, change(FIXED, test_mul=STRONG))),
+            "js": lambda: watched("js").run(task(js, js_change, "sum takes a third number")),
             "manifest": lambda: watched("manifest").run(
                 task(repo, (*change(FIXED, test_mul=STRONG), diff("pyproject.toml", *TOUCHED)))
             ),
@@ -154,6 +169,17 @@ def test_the_base_copies_the_changes_installed_dependencies_instead_of_installin
     phases = PHASES["strong"]
     assert phases.index("install") < phases.index("reuse") < phases.index("fail-to-pass")
     assert (phases.count("reuse"), phases.count("test")) == (1, 2)  # the base's tests ran
+
+
+def test_a_vitest_projects_base_gets_a_copy_of_node_modules(runs: dict[str, Outcome]) -> None:
+    run = outcome(runs, "js")
+    assert run.passed, run.analysis
+    check = verdict_of(run)
+    assert check.verdict == "proven"
+    assert [f.before for f in check.tests] == ["failed"]
+    assert "adds three" in check.tests[0].test
+    phases = PHASES["js"]
+    assert (phases.count("install"), phases.count("reuse"), phases.count("test")) == (1, 1, 2)
 
 
 def test_a_change_of_a_dependency_manifest_installs_the_base_again(
