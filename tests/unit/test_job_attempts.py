@@ -87,6 +87,20 @@ def test_one_attempt_that_passes_and_is_approved() -> None:
     assert attempt.without_patches().coder.files[0].patch is None
 
 
+def test_a_refused_fail_to_pass_check_triggers_the_next_attempt_saying_so() -> None:
+    job = approved()
+    code(job, 2)
+    check = ev.FailToPass(verdict="not_proven", test_files=("tests/test_calc.py",))
+    refused = ev.TestResults(total=4, failed=0, fail_to_pass=check)
+    job.fail_tests(at(3), refused, "no test of the change fails without it")
+    code(job, 4, "a test that fails first")
+    _, second = attempts_of(job.collect())
+    assert second.trigger.detail == (
+        "all 4 tests passed, but none of them fails without the change: "
+        "no test of the change fails without it"
+    )
+
+
 def test_a_failed_attempt_leads_to_the_next_that_passes() -> None:
     job = approved()
     code(job, 2)

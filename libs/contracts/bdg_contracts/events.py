@@ -180,6 +180,22 @@ class TestResults(Contract):
         default=None, description="the fail-to-pass check; null: not run (the tests failed)"
     )
 
+    def headline(self) -> str:
+        """What the run came to in a line: "2 of 5 tests failed", or, when every test passed
+        and the fail-to-pass check refused the change, that none of them fails without it."""
+        check = self.fail_to_pass
+        if check is not None and check.verdict in _UNPROVEN and self.failed == 0:
+            passed = "the test passed" if self.total == 1 else f"all {self.total} tests passed"
+            return f"{passed}, {_UNPROVEN[check.verdict]}"
+        return f"{self.failed} of {self.total} tests failed"
+
+
+# How a refused fail-to-pass check reads after "all N tests passed".
+_UNPROVEN: dict[str, str] = {
+    "not_proven": "but none of them fails without the change",
+    "no_test": "but the change adds no test, and none of the project's tests fails without it",
+}
+
 
 def _results_v1_v2(state: dict[str, Any]) -> None:
     results = state.get("results")

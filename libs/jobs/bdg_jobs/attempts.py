@@ -165,7 +165,7 @@ def _(event: ev.PlanApproved, previous: int) -> Trigger:
 @_trigger.register
 def _(event: ev.TestsFailed, previous: int) -> Trigger:
     analysis = first_line(event.analysis)
-    counts = f"{event.results.failed} of {event.results.total} tests failed"
+    counts = event.results.headline()
     return Trigger(
         kind=AttemptTrigger.tests_failed,
         event_version=event.version,

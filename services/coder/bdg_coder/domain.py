@@ -107,26 +107,10 @@ def feedback_of(event: Event) -> str:
     return ""
 
 
-# What the tester's fail-to-pass check says when it refuses a change whose tests all passed.
-_UNPROVEN = {
-    "not_proven": "but none of them fails without the change",
-    "no_test": "but the change adds no test, and none of the project's tests fails without it",
-}
-
-
-def _failed_head(event: ev.TestsFailed) -> str:
-    r = event.results
-    check = r.fail_to_pass
-    if check is not None and check.verdict in _UNPROVEN and r.failed == 0:
-        passed = "the test passed" if r.total == 1 else f"all {r.total} tests passed"
-        return f"attempt {event.attempt}: {passed}, {_UNPROVEN[check.verdict]}"
-    return f"attempt {event.attempt}: {r.failed} of {r.total} tests failed"
-
-
 @feedback_of.register
 def _(event: ev.TestsFailed) -> str:
     r = event.results
-    head = _failed_head(event)
+    head = f"attempt {event.attempt}: {r.headline()}"
     return "\n".join(part for part in (head, event.analysis, r.output_tail) if part)
 
 

@@ -114,4 +114,4 @@ class TestRun:
             return self.analysis
         if self.results.total == 0:
             return "no tests ran"
-        return f"{self.results.failed} of {self.results.total} tests failed"
+        return self.results.headline()
