@@ -74,7 +74,8 @@ WITH live AS MATERIALIZED (
            ::tsquery AS q
     FROM weighted
     WHERE running <= %(max_candidates)s OR running = (SELECT min(running) FROM weighted)
-), candidates AS MATERIALIZED (
+), candidates AS NOT MATERIALIZED (
+    -- read by matched alone: inlined, so no candidate's tsvector is copied into a tuple store
     SELECT c.id, c.tsv FROM {table} c
     WHERE {scope} AND c.tsv @@ (SELECT q FROM wanted)
     LIMIT %(max_candidates)s
