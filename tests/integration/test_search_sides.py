@@ -11,8 +11,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 from pgvector import Vector
+from psycopg import sql
 
 from bdg_indexer.chunks import Chunk
+from bdg_indexer.search import text_search, vector_search
 from bdg_indexer.search.code_search import (
     DEFAULT_MIN_SIMILARITY,
     SearchMode,
@@ -20,9 +22,10 @@ from bdg_indexer.search.code_search import (
     search,
 )
 from bdg_indexer.search.ranking import SearchHit, above_threshold, fuse, within_budget
+from bdg_indexer.search.rows import COLUMNS, scope_of
 from bdg_indexer.search.text_search import matching
 from bdg_indexer.search.vector_search import nearest
-from bdg_indexer.storage.spaces import EmbeddingSpace
+from bdg_indexer.storage.spaces import TS_CONFIG, EmbeddingSpace
 from bdg_indexer.storage.vectors import ChunkStore
 from tests.fakes.openai_server import fake_embedding
 
@@ -136,3 +139,33 @@ async def test_a_small_pool_serves_more_hybrid_searches_than_it_has_connections(
         assert opened.pool.get_stats()["pool_size"] <= pool_size
     finally:
         await opened.close()
+
+
+async def test_the_queries_composed_once_are_those_a_connection_composes(
+    store: ChunkStore,
+) -> None:
+    # Both sides send queries composed once per space and shape (rows.query_bytes), without a
+    # connection: they must be what composing them on a connection gives, one per shape.
+    async with store.pool.connection() as conn:
+        for in_repo in (True, False):
+            parts = {"columns": COLUMNS, "table": store.table, "scope": scope_of(in_repo)}
+            for template in (vector_search._NEAREST, vector_search._EXACT):
+                expected = sql.SQL(template).format(**parts).as_bytes(conn)
+                assert vector_search._query(template, SPACE, in_repo) == expected
+            for with_similarity in (True, False):
+                similarity = "1 - (c.embedding <=> %(vector)s)" if with_similarity else "NULL"
+                expected = (
+                    sql.SQL(text_search._MATCHING)
+                    .format(
+                        config=sql.Literal(TS_CONFIG),
+                        table=store.table,
+                        terms=sql.Identifier(SPACE.terms_table),
+                        deltas=sql.Identifier(SPACE.term_deltas_table),
+                        similarity=sql.SQL(similarity),
+                        **{k: v for k, v in parts.items() if k != "table"},
+                    )
+                    .as_bytes(conn)
+                )
+                composed = text_search._matching_query(SPACE, in_repo, with_similarity)
+                assert composed == expected
+                assert (b"c.repo = %(repo)s" in composed) is in_repo

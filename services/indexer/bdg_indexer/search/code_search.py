@@ -1,6 +1,6 @@
 """Code search over one embedding space: vector, full-text, or both fused (RRF).
 
-Every query filters on the tenant in SQL (search_rows.scope), so another tenant's chunk never
+Every query filters on the tenant in SQL (rows.scope_of), so another tenant's chunk never
 leaves the database, whatever the repo names or contents. Defaults, measured on bench/:
 - ``DEFAULT_MIN_SIMILARITY`` 0.2: all-MiniLM-L6-v2 puts a question and the chunk that answers it
   at cosine 0.25-0.63 (p5-p95, median 0.49), wrong chunks among the top 50 at 0.14-0.41 (median

@@ -15,15 +15,23 @@ COLUMNS = sql.SQL(
 )
 
 
-def scope(repo: str | None) -> sql.Composed:
-    """The tenant always; the repo when given. Every search query filters with this."""
+def scope_of(in_repo: bool) -> sql.Composed:
+    """The tenant always; the repo when one is given. Every search query filters with this."""
     return sql.SQL("c.tenant = %(tenant)s") + (
-        sql.SQL(" AND c.repo = %(repo)s") if repo is not None else sql.SQL("")
+        sql.SQL(" AND c.repo = %(repo)s") if in_repo else sql.SQL("")
     )
 
 
+def query_bytes(query: sql.Composed) -> bytes:
+    """A search query as the bytes psycopg sends. The queries depend only on the embedding
+    space and on which filters apply, so they are composed once and cached by their callers:
+    composing them anew took ~0.2 ms of the client's CPU per hybrid search (more than its
+    fusion). Identifiers and literals here are ASCII, so no connection's encoding is needed."""
+    return query.as_bytes(None)
+
+
 async def fetch(
-    conn: AsyncConnection[Any], query: sql.Composed, params: dict[str, Any]
+    conn: AsyncConnection[Any], query: bytes | sql.Composed, params: dict[str, Any]
 ) -> list[dict[str, Any]]:
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(query, params)

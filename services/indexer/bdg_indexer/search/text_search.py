@@ -32,6 +32,7 @@ Stop-word-only terms (numnode 0) and terms found nowhere drop out.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pgvector import Vector
@@ -39,8 +40,8 @@ from psycopg import AsyncConnection, sql
 
 from bdg_indexer.search.fulltext import query_terms
 from bdg_indexer.search.ranking import SearchHit
-from bdg_indexer.search.rows import COLUMNS, fetch, scope, to_hit
-from bdg_indexer.storage.spaces import TS_CONFIG
+from bdg_indexer.search.rows import COLUMNS, fetch, query_bytes, scope_of, to_hit
+from bdg_indexer.storage.spaces import TS_CONFIG, EmbeddingSpace
 from bdg_indexer.storage.vectors import ChunkStore
 
 MAX_CANDIDATES = 2000
@@ -90,6 +91,23 @@ FROM matched m JOIN {table} c ON c.id = m.id AND {scope} ORDER BY m.text_rank DE
 """
 
 
+@functools.cache
+def _matching_query(space: EmbeddingSpace, in_repo: bool, with_similarity: bool) -> bytes:
+    """The query for one space and shape, composed once (rows.query_bytes)."""
+    similarity = "1 - (c.embedding <=> %(vector)s)" if with_similarity else "NULL"
+    return query_bytes(
+        sql.SQL(_MATCHING).format(
+            config=sql.Literal(TS_CONFIG),
+            table=sql.Identifier(space.table),
+            terms=sql.Identifier(space.terms_table),
+            deltas=sql.Identifier(space.term_deltas_table),
+            scope=scope_of(in_repo),
+            columns=COLUMNS,
+            similarity=sql.SQL(similarity),
+        )
+    )
+
+
 async def matching(
     conn: AsyncConnection[Any],
     store: ChunkStore,
@@ -107,18 +125,7 @@ async def matching(
     terms = query_terms(question)
     if not terms:
         return []
-    similarity = (
-        sql.SQL("1 - (c.embedding <=> %(vector)s)") if vector is not None else sql.SQL("NULL")
-    )
-    query = sql.SQL(_MATCHING).format(
-        config=sql.Literal(TS_CONFIG),
-        table=store.table,
-        terms=sql.Identifier(store.space.terms_table),
-        deltas=sql.Identifier(store.space.term_deltas_table),
-        scope=scope(repo),
-        columns=COLUMNS,
-        similarity=similarity,
-    )
+    query = _matching_query(store.space, repo is not None, vector is not None)
     params = {
         "tenant": tenant,
         "repo": repo,

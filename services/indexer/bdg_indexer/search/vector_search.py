@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pgvector import Vector
 from psycopg import AsyncConnection, sql
 
 from bdg_indexer.search.ranking import SearchHit
-from bdg_indexer.search.rows import COLUMNS, fetch, scope, to_hit
+from bdg_indexer.search.rows import COLUMNS, fetch, query_bytes, scope_of, to_hit
+from bdg_indexer.storage.spaces import EmbeddingSpace
 from bdg_indexer.storage.vectors import ChunkStore
 
 # MATERIALIZED: the inner ORDER BY ... LIMIT is what the HNSW index answers; the outer sort
@@ -26,6 +28,13 @@ ORDER BY distance, path, chunk_no
 _EXACT = _NEAREST.replace(
     "ORDER BY distance LIMIT", "ORDER BY (c.embedding <=> %(vector)s) + 0 LIMIT"
 )
+
+
+@functools.cache
+def _query(template: str, space: EmbeddingSpace, in_repo: bool) -> bytes:
+    """``template`` for one space and shape, composed once (rows.query_bytes)."""
+    parts = {"columns": COLUMNS, "table": sql.Identifier(space.table), "scope": scope_of(in_repo)}
+    return query_bytes(sql.SQL(template).format(**parts))
 
 
 async def nearest(
@@ -46,11 +55,10 @@ async def nearest(
         # (without it a small tenant in a big table gets fewer than n hits).
         await conn.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
     params = {"tenant": tenant, "repo": repo, "vector": vector, "n": n}
-    parts = {"columns": COLUMNS, "table": store.table, "scope": scope(repo)}
-    rows = await fetch(conn, sql.SQL(_NEAREST).format(**parts), params)
+    rows = await fetch(conn, _query(_NEAREST, store.space, repo is not None), params)
     if len(rows) < n:
         # The index hands out its ef_search nearest chunks of all tenants before the filter:
         # a tenant (or repo) small beside others can come back short. Its rows are few, so
         # ranking all of them is cheap; a scope that truly has fewer than n rows lands here too.
-        rows = await fetch(conn, sql.SQL(_EXACT).format(**parts), params)
+        rows = await fetch(conn, _query(_EXACT, store.space, repo is not None), params)
     return [to_hit(row, score=row["similarity"]) for row in rows]
