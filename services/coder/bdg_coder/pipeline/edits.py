@@ -19,6 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bdg_tools.definitions import top_level_names
+from bdg_tools.edit_match import find
 from bdg_tools.edits import EditError, apply_edit, syntax_problem
 from bdg_tools.symbols.replace import replace_symbol
 
@@ -69,6 +70,7 @@ class Checked:
     arguments: Mapping[str, str] | None = None
     after: str = ""
     error: str = ""
+    how: str = ""  # how a search text not copied exactly was found (edit_match's rules)
 
 
 def parse_repair(answer: str) -> Repair | str:
@@ -111,6 +113,7 @@ def check_edit(number: int, edit: Edit, files: Mapping[str, str]) -> Checked:
     workspace names it."""
     edit = edit.model_copy(update={"path": workspace_path(edit.path)})
     path, old = edit.path, files.get(edit.path)
+    how = ""
     if old is None:
         if edit.search or edit.symbol:
             return Checked(number, edit, error=_unknown(path, files))
@@ -123,10 +126,12 @@ def check_edit(number: int, edit: Edit, files: Mapping[str, str]) -> Checked:
             tool: Kind = "replace_symbol"
             arguments = {"path": path, "symbol": edit.symbol, "code": edit.replace}
             new = replace_symbol(path, old, edit.symbol, edit.replace).content
-        else:
+        else:  # the file's own text, so the tool finds it exactly
             tool = "edit_file"
-            arguments = {"path": path, "search": edit.search, "replace": edit.replace}
-            new = apply_edit(path, old, edit.search, edit.replace)
+            found = find(path, old, edit.search, edit.replace)
+            arguments = {"path": path, "search": found.search, "replace": found.replace}
+            new = apply_edit(path, old, found.search, found.replace)
+            how = found.rule
     except (EditError, ValueError) as error:
         return Checked(number, edit, error=str(error))
     kept = set(top_level_names(path, new))
@@ -137,7 +142,7 @@ def check_edit(number: int, edit: Edit, files: Mapping[str, str]) -> Checked:
             error=f"after this edit {path} would no longer define {', '.join(gone[:10])}; "
             "keep every definition you do not mean to change. Nothing was changed.",
         )
-    return Checked(number, edit, tool, arguments, new)
+    return Checked(number, edit, tool, arguments, new, how=how)
 
 
 def _unknown(path: str, files: Mapping[str, str]) -> str:
@@ -157,5 +162,6 @@ def report(checked: Sequence[Checked]) -> str:
     lines = []
     for c in checked:
         where = f"edit {c.number} ({c.edit.path}{f' {c.edit.symbol}' if c.edit.symbol else ''})"
-        lines.append(f"- {where}: {'FAILED: ' + c.error if c.error else 'applied'}")
+        done = f"applied ({c.how})" if c.how else "applied"
+        lines.append(f"- {where}: {'FAILED: ' + c.error if c.error else done}")
     return "\n".join(lines)
