@@ -140,7 +140,9 @@ def test_a_refusal_quotes_the_closest_lines_and_the_first_difference() -> None:
 def test_a_refusal_says_when_nothing_comes_close() -> None:
     with pytest.raises(EditError) as refused:
         find("s.py", STACK, "import zlib\nzlib.compress(b'')\nprint(42)\n", "z")
-    assert "No lines of s.py come close to it." in str(refused.value)
+    assert "No lines of s.py come close to it: search text is lines of the file" in str(
+        refused.value
+    )
 
 
 def test_an_empty_search_is_refused() -> None:

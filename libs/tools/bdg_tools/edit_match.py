@@ -262,7 +262,7 @@ def _not_found(path: str, lines: Sequence[str], wanted: Sequence[str], search: s
         best = max(scored, key=lambda w: (w.score, w.end - w.start == len(wanted)))
         said += " " + _closest(lines, wanted, best)
     else:
-        said += f" No lines of {path} come close to it."
+        said += f" No lines of {path} come close to it: search text is lines of the file itself."
     return f"{said} Copy the lines exactly as the file shows them. Nothing was changed."
 
 

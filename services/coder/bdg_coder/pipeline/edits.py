@@ -21,12 +21,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bdg_tools.definitions import top_level_names
 from bdg_tools.edit_match import find
 from bdg_tools.edits import EditError, apply_edit, syntax_problem
+from bdg_tools.symbols.lookup import SymbolError
 from bdg_tools.symbols.replace import replace_symbol
 
 MAX_EDITS = 4
 MAX_PATH = 200
 MAX_SYMBOL = 120
 MAX_TEXT = 3_000  # characters of a search or replace text: a function, not a module
+NO_SUCH_SYMBOL = ("no function or class named", "defines no functions or classes")
+NOTHING = " Nothing was changed."
+_OUR_TERMS = (
+    ("with edit_file", "with a search/replace edit (symbol empty)"),
+    ("use edit_file", "use a search/replace edit (symbol empty)"),
+    ("as file_read shows them", "as the file shows them"),
+)
 
 
 class Edit(BaseModel):
@@ -113,7 +121,6 @@ def check_edit(number: int, edit: Edit, files: Mapping[str, str]) -> Checked:
     workspace names it."""
     edit = edit.model_copy(update={"path": workspace_path(edit.path)})
     path, old = edit.path, files.get(edit.path)
-    how = ""
     if old is None:
         if edit.search or edit.symbol:
             return Checked(number, edit, error=_unknown(path, files))
@@ -122,18 +129,9 @@ def check_edit(number: int, edit: Edit, files: Mapping[str, str]) -> Checked:
         content = _with_newline(edit.replace)
         return Checked(number, edit, "file_write", {"path": path, "content": content}, content)
     try:
-        if edit.symbol:
-            tool: Kind = "replace_symbol"
-            arguments = {"path": path, "symbol": edit.symbol, "code": edit.replace}
-            new = replace_symbol(path, old, edit.symbol, edit.replace).content
-        else:  # the file's own text, so the tool finds it exactly
-            tool = "edit_file"
-            found = find(path, old, edit.search, edit.replace)
-            arguments = {"path": path, "search": found.search, "replace": found.replace}
-            new = apply_edit(path, old, found.search, found.replace)
-            how = found.rule
+        tool, arguments, new, how = _edited(path, old, edit)
     except (EditError, ValueError) as error:
-        return Checked(number, edit, error=str(error))
+        return Checked(number, edit, error=_in_our_terms(str(error)))
     kept = set(top_level_names(path, new))
     if gone := [name for name in top_level_names(path, old) if name not in kept]:
         return Checked(
@@ -143,6 +141,44 @@ def check_edit(number: int, edit: Edit, files: Mapping[str, str]) -> Checked:
             "keep every definition you do not mean to change. Nothing was changed.",
         )
     return Checked(number, edit, tool, arguments, new, how=how)
+
+
+def _edited(path: str, old: str, edit: Edit) -> tuple[Kind, dict[str, str], str, str]:
+    """The tool, its arguments, the file after and how the search was found; or the error.
+    A symbol the file does not define, sent with a search text, falls back to the search
+    (small models fill both fields): what failed is said of both."""
+    if edit.symbol:
+        try:
+            new = replace_symbol(path, old, edit.symbol, edit.replace).content
+        except SymbolError as error:
+            if not edit.search or not any(no in str(error) for no in NO_SUCH_SYMBOL):
+                raise
+            try:
+                return _searched(path, old, edit)
+            except EditError as also:
+                raise EditError(f"{str(error).removesuffix(NOTHING)} And {also}") from also
+        return (
+            "replace_symbol",
+            {"path": path, "symbol": edit.symbol, "code": edit.replace},
+            new,
+            "",
+        )
+    return _searched(path, old, edit)
+
+
+def _searched(path: str, old: str, edit: Edit) -> tuple[Kind, dict[str, str], str, str]:
+    """A search/replace edit, the search as the file has it, so the tool finds it exactly."""
+    found = find(path, old, edit.search, edit.replace)
+    new = apply_edit(path, old, found.search, found.replace)
+    arguments = {"path": path, "search": found.search, "replace": found.replace}
+    return "edit_file", arguments, new, found.rule
+
+
+def _in_our_terms(error: str) -> str:
+    """A tool's error as the pipeline's model knows its edits (it has no tools to name)."""
+    for tool, ours in _OUR_TERMS:
+        error = error.replace(tool, ours)
+    return error
 
 
 def _unknown(path: str, files: Mapping[str, str]) -> str:
