@@ -141,3 +141,30 @@ def test_a_failed_edit_leaves_the_file_for_the_next_one() -> None:
                                   edit("calc.py", search="a - b", replace="a + b")])  # fmt: skip
     assert [bool(c.error) for c in checked] == [True, False]
     assert report(checked).splitlines()[1] == "- edit 2 (calc.py): applied"
+
+
+def test_a_search_not_copied_exactly_lands_as_the_files_own_text() -> None:
+    # copied out of its function (no indentation) and with a trailing space
+    (checked,) = check_edits(
+        FILES, [edit("calc.py", search="return a - b ", replace="return a + b")]
+    )
+    assert (checked.error, checked.tool) == ("", "edit_file")
+    assert checked.arguments == {"path": "calc.py", "search": "    return a - b\n",
+                                 "replace": "    return a + b\n"}  # fmt: skip
+    assert checked.after == CALC.replace("a - b", "a + b")
+    assert (
+        report([checked]) == "- edit 1 (calc.py): applied (ignoring a uniform indentation offset)"
+    )
+
+
+def test_a_symbol_the_file_lacks_falls_back_to_the_search() -> None:
+    wrong = edit("calc.py", "b", search="    return a - b", replace="    return a + b")
+    (checked,) = check_edits(FILES, [wrong])
+    assert (checked.error, checked.tool) == ("", "edit_file")
+    assert checked.after == CALC.replace("a - b", "a + b")
+
+
+def test_a_symbol_the_file_defines_is_replaced_whatever_the_search() -> None:
+    new = "def add(a, b):\n    return a + b\n"
+    (checked,) = check_edits(FILES, [edit("calc.py", "add", search="nothing like it", replace=new)])
+    assert (checked.error, checked.tool) == ("", "replace_symbol")
