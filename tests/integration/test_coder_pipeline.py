@@ -1,7 +1,8 @@
 """The coder's pipeline strategy against a real sandboxd, PostgreSQL and NATS, the model scripted
 through the fake OpenAI server (its answers as a model gave them under the edits' schema): the
 files the plan names are read, the first answer's edit does not apply and is reported back in
-the one repair turn, the corrected edit lands through ``edit_file``, the change is FilesChanged;
+the one repair turn, the corrected edit (its search not copied exactly: found ignoring the
+indentation) lands through ``edit_file`` as the file's own lines, the change is FilesChanged;
 the job records the strategy and replays. With two candidates, the one passing the visible tests
 is kept.
 """
@@ -60,8 +61,9 @@ def edits(*changes: tuple[str, str]) -> Reply:
     return Reply(content=json.dumps({"edits": blocks}))
 
 
-MISCOPIED = edits(("    return a-b", "    return a + b"))  # not as the file has it
+MISCOPIED = edits(("    return a - c", "    return a + b"))  # not in the file
 CORRECTED = edits(("    return a - b", "    return a + b"))
+SHIFTED = edits(("return a - b ", "return a + b"))  # found ignoring the indentation
 WRONG = edits(("    return a - b", "    return a * b"))  # 2 * 3 is not 5
 
 
@@ -93,7 +95,7 @@ async def test_a_failed_edit_is_reported_once_and_the_corrected_one_lands(
     tmp_path: Path,
 ) -> None:
     trigger = await coding_job(app, repo)
-    fake.push(MISCOPIED, CORRECTED)
+    fake.push(MISCOPIED, SHIFTED)
     new = await attempt(pipeline(fake, sandbox, nc), app, trigger)
 
     # localize: the files the plan names, read through the recorded file_read
@@ -117,7 +119,10 @@ async def test_a_failed_edit_is_reported_once_and_the_corrected_one_lands(
     assert finished.summary == (
         "The pipeline applied 1 edit(s): calc.py (edit_file). Changed: calc.py."
     )
-    assert [c.response for c in of(new, ev.LlmCalled)] == [MISCOPIED.content, CORRECTED.content]
+    assert [c.response for c in of(new, ev.LlmCalled)] == [MISCOPIED.content, SHIFTED.content]
+    # the corrected edit's search was not copied exactly: the tool got the file's own lines
+    (landed,) = [e for e in of(new, ev.ToolCalled) if e.tool == "edit_file"]
+    assert json.loads(landed.arguments_json)["search"] == "    return a - b\n"
     (settings,) = of(new, ev.SettingsRecorded)
     assert settings.settings == {"strategy": "pipeline", "test_argv": json.dumps(RUN_TESTS)}
 
