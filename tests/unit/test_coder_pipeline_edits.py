@@ -168,3 +168,27 @@ def test_a_symbol_the_file_defines_is_replaced_whatever_the_search() -> None:
     new = "def add(a, b):\n    return a + b\n"
     (checked,) = check_edits(FILES, [edit("calc.py", "add", search="nothing like it", replace=new)])
     assert (checked.error, checked.tool) == ("", "replace_symbol")
+
+
+def test_a_path_without_its_folder_is_the_one_file_shown_so_named() -> None:
+    files = {**FILES, "lib/util.js": "export const one = 1;\n"}
+    fix = edit(
+        "sum.js", search="return xs.length;", replace="return xs.reduce((a, b) => a + b, 0);"
+    )
+    (checked,) = check_edits(files, [fix])
+    assert (checked.error, checked.edit.path) == ("", "src/sum.js")
+    assert checked.arguments is not None
+    assert checked.arguments["path"] == "src/sum.js"
+
+
+def test_a_path_two_files_end_with_is_not_guessed() -> None:
+    files = {"a/util.py": "x = 1\n", "b/util.py": "x = 1\n"}
+    (checked,) = check_edits(files, [edit("util.py", search="x = 1", replace="x = 2")])
+    assert "util.py is not one of the files shown" in checked.error
+
+
+def test_edits_after_one_on_a_mount_point_path_see_its_change() -> None:
+    first = edit("/workspace/calc.py", search="a - b", replace="a + b")
+    second = edit("calc.py", search="a + b", replace="b + a")
+    checked = check_edits(FILES, [first, second])
+    assert [c.error for c in checked] == ["", ""]

@@ -102,7 +102,7 @@ def check_edits(files: Mapping[str, str], edits: Sequence[Edit]) -> list[Checked
     for number, edit in enumerate(edits, start=1):
         result = check_edit(number, edit, current)
         if result.error == "":
-            current[edit.path] = result.after
+            current[result.edit.path] = result.after
         checked.append(result)
     return checked
 
@@ -116,10 +116,21 @@ def workspace_path(path: str) -> str:
     return path
 
 
+def shown_path(path: str, files: Mapping[str, str]) -> str:
+    """The path, or the one file of ``files`` whose path ends with it (small models drop the
+    folder: ``counts.py`` for ``textstats/counts.py``)."""
+    if path in files:
+        return path
+    ending = [shown for shown in files if shown.endswith("/" + path)]
+    return ending[0] if len(ending) == 1 else path
+
+
 def check_edit(number: int, edit: Edit, files: Mapping[str, str]) -> Checked:
     """One edit against ``files`` (path -> content of those that exist); its path as the
     workspace names it."""
     edit = edit.model_copy(update={"path": workspace_path(edit.path)})
+    if edit.search or edit.symbol:  # an edit of a file that exists
+        edit = edit.model_copy(update={"path": shown_path(edit.path, files)})
     path, old = edit.path, files.get(edit.path)
     if old is None:
         if edit.search or edit.symbol:
