@@ -64,3 +64,18 @@ def test_a_repeated_answer_with_one_word_as_search_is_refused() -> None:
     (edit,) = checked("py-word-count-ignore-case-attempt2", 1)
     assert edit.tool is None
     assert "the search text does not occur in textstats/counts.py: 'False'" in edit.error
+
+
+def test_a_symbol_replaced_by_a_fragment_is_refused_the_same_in_the_repair_turn() -> None:
+    # py-sortlines-reverse: symbol "sort_lines", search "def=0", replace "def=1", in both
+    # files; the repair turn repeated the answer word for word.
+    fx = captured("py-sortlines-reverse-attempt1")
+    assert fx["answers"][0] == fx["answers"][1]
+    first, second = checked("py-sortlines-reverse-attempt1", 0)
+    assert first.error.startswith("the new code does not parse (line 1: invalid syntax); send ")
+    assert "the whole definition of sort_lines" in first.error
+    assert second.error.startswith(
+        "no function or class named 'sort_lines' in tests/test_sortlines.py; it defines: "
+        "test_text_order, test_numeric_order. And the search text does not occur in "
+        "tests/test_sortlines.py: 'def=0'."
+    )
