@@ -79,3 +79,15 @@ def test_a_symbol_replaced_by_a_fragment_is_refused_the_same_in_the_repair_turn(
         "test_text_order, test_numeric_order. And the search text does not occur in "
         "tests/test_sortlines.py: 'def=0'."
     )
+
+
+def test_a_method_name_as_symbol_and_the_goals_words_as_search_are_refused() -> None:
+    # attempt 2: symbol "add" with search "--reverse", then symbol "replace" with the goal's
+    # own sentence as search; neither names anything of sortlines.py
+    for answer, symbol, search in ((0, "add", "--reverse"), (1, "replace", "sort_lines() gets")):
+        (edit,) = checked("py-sortlines-reverse-attempt2", answer)
+        assert edit.tool is None
+        assert edit.error.startswith(
+            f"no function or class named {symbol!r} in sortlines.py; it defines: sort_lines, "
+            f"main. And the search text does not occur in sortlines.py: '{search}"
+        )
