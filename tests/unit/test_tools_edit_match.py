@@ -7,7 +7,16 @@ from __future__ import annotations
 
 import pytest
 
-from bdg_tools.edit_match import EXACT, INDENTATION, LOOSE, SPACING, TRAILING, find
+from bdg_tools.edit_match import (
+    EXACT,
+    INDENTATION,
+    LOOSE,
+    MAX_STARTS,
+    SPACING,
+    TRAILING,
+    _scored,
+    find,
+)
 from bdg_tools.edits import EditError
 
 STACK = (
@@ -148,3 +157,14 @@ def test_a_refusal_says_when_nothing_comes_close() -> None:
 def test_an_empty_search_is_refused() -> None:
     with pytest.raises(EditError, match="search text is empty"):
         find("s.py", STACK, "```\n\n```", "z")
+
+
+def test_a_loose_search_compares_a_bounded_number_of_blocks_whatever_the_file() -> None:
+    # 500 lines all alike: comparing every block character by character took minutes
+    lines = [f"    value_{i} = compute(value_{i - 1}, {i * 37 % 101})\n" for i in range(500)]
+    content = "def f():\n" + "".join(lines)
+    search = "".join(lines[250:270]).replace("compute", "compite")
+    wanted = search.splitlines()
+    assert len(_scored(content.splitlines(keepends=True), wanted)) <= 3 * MAX_STARTS
+    found = find("x.py", content, search, "    pass\n")
+    assert (found.rule, found.search) == (LOOSE, "".join(lines[250:270]))

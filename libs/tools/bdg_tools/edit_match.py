@@ -13,7 +13,9 @@ parses, it drops no definition). When nothing is found, the refusal quotes the c
 from __future__ import annotations
 
 import difflib
+import heapq
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +24,7 @@ from bdg_tools.edits import MAX_SHOWN, EditError
 FUZZY = 0.85  # similarity (difflib's ratio, whitespace ignored) a loose match must reach
 FUZZY_MIN_LINES = 3  # non-blank search lines: fewer say too little to be matched loosely
 CLOSE = 0.5  # a window less alike than this is not worth quoting back
+MAX_STARTS = 8  # places a loose match is looked for (each in three sizes)
 _FENCE = re.compile(r"\A[ \t]*```[\w+.-]*[ \t]*\n(.*?)\n?[ \t]*```[ \t]*\n?\Z", re.S)
 
 EXACT = ""
@@ -193,21 +196,52 @@ def _distinct(windows: Sequence[_Window]) -> list[_Window]:
 
 
 def _scored(lines: Sequence[str], wanted: Sequence[str]) -> list[_Window]:
-    target = "\n".join(_bare(w) for w in wanted)
+    """The blocks of lines that may be the search, with how alike they are (whitespace
+    ignored). Only blocks starting where the search's lines point are compared, at most
+    ``MAX_STARTS`` starts, so the work stays bounded whatever the file."""
+    target_lines = [_bare(w) for w in wanted]
     bare = [_bare(line) for line in lines]
     matcher = difflib.SequenceMatcher(None, autojunk=False)
-    matcher.set_seq2(target)
-    n = len(wanted)
-    out = []
-    for size in (n, n - 1, n + 1):
-        if size < 1:
-            continue
-        for i in range(len(lines) - size + 1):
-            matcher.set_seq1("\n".join(bare[i : i + size]))
-            if matcher.real_quick_ratio() < CLOSE or matcher.quick_ratio() < CLOSE:
+    matcher.set_seq2("\n".join(target_lines))
+    n, out = len(wanted), []
+    for start in _starts(bare, target_lines):
+        for size in (n, n - 1, n + 1):
+            if size < 1 or start < 0 or start + size > len(lines):
                 continue
-            out.append(_Window(i, i + size, matcher.ratio()))
+            matcher.set_seq1("\n".join(bare[start : start + size]))
+            if matcher.real_quick_ratio() >= CLOSE and matcher.quick_ratio() >= CLOSE:
+                out.append(_Window(start, start + size, matcher.ratio()))
     return out
+
+
+def _starts(bare: Sequence[str], target: Sequence[str]) -> list[int]:
+    """Where a block like the search may start: each file line equal to a search line votes
+    for the start that puts it in its place (two votes), and so (one) do the lines most like the
+    search's first and last lines."""
+    at: dict[str, list[int]] = {}
+    for j, line in enumerate(bare):
+        if line:
+            at.setdefault(line, []).append(j)
+    votes: Counter[int] = Counter()
+    for k, line in enumerate(target):
+        for j in at.get(line, ()):
+            votes[j - k] += 2
+    filled = [k for k, line in enumerate(target) if line]
+    for k in {filled[0], filled[-1]} if filled else set():
+        for j in _most_like(bare, target[k]):
+            votes[j - k] += 1
+    return [start for start, _ in votes.most_common(MAX_STARTS)]
+
+
+def _most_like(bare: Sequence[str], line: str, count: int = 3) -> list[int]:
+    matcher = difflib.SequenceMatcher(None, autojunk=False)
+    matcher.set_seq2(line)
+    scored = []
+    for j, other in enumerate(bare):
+        matcher.set_seq1(other)
+        if other and matcher.real_quick_ratio() >= CLOSE and matcher.quick_ratio() >= CLOSE:
+            scored.append((matcher.ratio(), j))
+    return [j for score, j in heapq.nlargest(count, scored) if score >= CLOSE]
 
 
 _RULES: tuple[tuple[str, _Rule], ...] = (
