@@ -101,8 +101,19 @@ def test_a_mis_remembered_line_in_a_block_is_found_loosely() -> None:
 def test_a_block_that_leaves_a_line_out_is_found_loosely() -> None:
     search = "class Stack:\n    def __init__(self):\n\n    def pop(self):\n"
     search += "        return self.items.pop()\n"  # without `self.items = []`
-    found = find("s.py", STACK, search, "class Stack:\n    pass\n")
+    replace = "class Stack:\n    def __init__(self):\n        self.items = []\n"  # kept
+    found = find("s.py", STACK, search, replace)
     assert (found.rule, found.search) == (LOOSE, "".join(STACK.splitlines(keepends=True)[:6]))
+
+
+def test_a_loose_match_that_would_delete_a_line_the_model_never_wrote_is_refused() -> None:
+    search = "class Stack:\n    def __init__(self):\n\n    def pop(self):\n"
+    search += "        return self.items.pop()\n"  # without `self.items = []`
+    with pytest.raises(EditError) as refused:
+        find("s.py", STACK, search, "class Stack:\n    pass\n")
+    said = str(refused.value)
+    assert "The closest lines in the file are lines 1-6" in said
+    assert "It also has line 3 'self.items = []', which neither the search nor" in said
 
 
 def test_one_line_is_never_matched_loosely() -> None:

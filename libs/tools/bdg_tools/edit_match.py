@@ -73,11 +73,41 @@ def find(path: str, content: str, search: str, replace: str) -> Found:
             raise EditError(_ambiguous(path, len(found), rule))
         if found:
             (window,) = found
+            if rule == LOOSE and (unseen := _left_out(lines, wanted, window, replace)):
+                raise EditError(_would_drop(path, lines, wanted, window, unseen))
             text = "".join(lines[window.start : window.end])
             shift = _offset(rule, lines[window.start : window.end], wanted)
             new = _replacement(replace, blank_head, blank_tail, shift, text.endswith("\n"))
             return Found(text, new, rule)
     raise EditError(_not_found(path, lines, wanted, search))
+
+
+def _left_out(
+    lines: Sequence[str], wanted: Sequence[str], window: _Window, replace: str
+) -> list[int]:
+    """The file lines of a loose match that the search leaves out and the replacement does
+    not have either: the edit would delete lines the model never wrote."""
+    block = [_bare(line) for line in lines[window.start : window.end]]
+    kept = {_bare(line) for line in replace.split("\n")}
+    matcher = difflib.SequenceMatcher(None, [_bare(w) for w in wanted], block, autojunk=False)
+    return [
+        window.start + j
+        for tag, _i1, _i2, j1, j2 in matcher.get_opcodes()
+        if tag == "insert"
+        for j in range(j1, j2)
+        if block[j] and block[j] not in kept
+    ]
+
+
+def _would_drop(
+    path: str, lines: Sequence[str], wanted: Sequence[str], window: _Window, unseen: list[int]
+) -> str:
+    left = "; ".join(f"line {j + 1} {lines[j].strip()!r}" for j in unseen[:3])
+    return (
+        f"the search text does not occur in {path} as it is; the one block like it, "
+        f"{_closest(lines, wanted, window)} It also has {left}, which neither the search nor "
+        "the replacement has: copy the lines exactly, all of them. Nothing was changed."
+    )
 
 
 def _unfenced(text: str) -> str:
