@@ -113,7 +113,8 @@ def test_a_loose_match_that_would_delete_a_line_the_model_never_wrote_is_refused
         find("s.py", STACK, search, "class Stack:\n    pass\n")
     said = str(refused.value)
     assert "The closest lines in the file are lines 1-6" in said
-    assert "It also has line 3 'self.items = []', which neither the search nor" in said
+    assert "The search leaves out line 3: 'self.items = []'." in said
+    assert "The replacement leaves out line 3 'self.items = []' too, so the edit would" in said
 
 
 def test_one_line_is_never_matched_loosely() -> None:

@@ -104,9 +104,9 @@ def _would_drop(
 ) -> str:
     left = "; ".join(f"line {j + 1} {lines[j].strip()!r}" for j in unseen[:3])
     return (
-        f"the search text does not occur in {path} as it is; the one block like it, "
-        f"{_closest(lines, wanted, window)} It also has {left}, which neither the search nor "
-        "the replacement has: copy the lines exactly, all of them. Nothing was changed."
+        f"the search text does not occur in {path} as it is. {_closest(lines, wanted, window)} "
+        f"The replacement leaves out {left} too, so the edit would delete it unseen: copy the "
+        "lines exactly, all of them. Nothing was changed."
     )
 
 
