@@ -91,3 +91,11 @@ def test_a_method_name_as_symbol_and_the_goals_words_as_search_are_refused() -> 
             f"no function or class named {symbol!r} in sortlines.py; it defines: sort_lines, "
             f"main. And the search text does not occur in sortlines.py: '{search}"
         )
+
+
+def test_an_edit_that_writes_what_is_there_is_refused() -> None:
+    # js-clamp-fix: symbol "test" (no such function), search == replace, a line of the test
+    # file; through the symbol's fallback to the search it landed and changed nothing
+    (edit,) = checked("js-clamp-fix-attempt2", 0)
+    assert edit.tool is None
+    assert edit.error.startswith("this edit changes nothing in test/clamp.test.js")

@@ -143,6 +143,13 @@ def check_edit(number: int, edit: Edit, files: Mapping[str, str]) -> Checked:
         tool, arguments, new, how = _edited(path, old, edit)
     except (EditError, ValueError) as error:
         return Checked(number, edit, error=_in_our_terms(str(error)))
+    if new == old:
+        return Checked(
+            number,
+            edit,
+            error=f"this edit changes nothing in {path} (what it writes is what is there); "
+            "send only edits that make the change. Nothing was changed.",
+        )
     kept = set(top_level_names(path, new))
     if gone := [name for name in top_level_names(path, old) if name not in kept]:
         return Checked(
