@@ -55,6 +55,32 @@ pytest_plugins = ["tests.chromium"]
 os.environ.setdefault("BDG_MASTER_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
 
 
+# -- parallel runs (pytest-xdist: ``uv run pytest -n 3``, ``--dist loadgroup`` in pyproject) ---
+# Each worker is its own session: its own embedded stack, migrated template and master key.
+# A module runs whole on one worker (as ``--dist loadfile`` would): its module-scoped servers
+# start once, and its tests keep their order. A module marked
+# ``pytest.mark.xdist_group(HEAVY)`` runs on the one worker that runs every such module, one
+# after another: those that keep both cores busy for minutes (the live model, installs in
+# sandboxes, Lighthouse) would otherwise starve each other's start-up timeouts.
+HEAVY = "heavy"
+
+
+def group_of(item: pytest.Item) -> str:
+    """The xdist group an item runs in: its own mark's, else its module's path."""
+    marks = list(item.iter_markers("xdist_group"))
+    if marks:
+        mark = marks[0]
+        return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+    return item.nodeid.split("::", 1)[0]
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if not any(item.iter_markers("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group(group_of(item)))
+
+
 @dataclass(frozen=True)
 class Servers:
     admin_database_url: str
