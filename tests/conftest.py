@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import nats
@@ -55,30 +56,60 @@ pytest_plugins = ["tests.chromium"]
 os.environ.setdefault("BDG_MASTER_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
 
 
-# -- parallel runs (pytest-xdist: ``uv run pytest -n 3``, ``--dist loadgroup`` in pyproject) ---
+# -- parallel runs (pytest-xdist: ``uv run pytest -n 3``) ----------------------------------------
 # Each worker is its own session: its own embedded stack, migrated template and master key.
-# A module runs whole on one worker (as ``--dist loadfile`` would): its module-scoped servers
-# start once, and its tests keep their order. A module marked
-# ``pytest.mark.xdist_group(HEAVY)`` runs on the one worker that runs every such module, one
-# after another: those that keep both cores busy for minutes (the live model, installs in
-# sandboxes, Lighthouse) would otherwise starve each other's start-up timeouts.
+# A module runs whole on one worker (its module-scoped servers start once, its tests keep their
+# order), and the HEAVY_MODULES run one after another on one worker: each keeps both cores busy
+# for minutes (the live model, installs in sandboxes, Lighthouse, the template's npm tests)
+# and, side by side, they starve each other's start-up timeouts. Work is handed out slowest
+# kind first (that group, then the multi-process flows, sandboxd, the integration modules), so
+# no long module starts last. xdist's own ``--dist loadgroup`` cannot do this: under pytest 9.2
+# its group suffix on the node id is silently lost (it writes ``item._nodeid``, which pytest no
+# longer reads).
 HEAVY = "heavy"
+HEAVY_MODULES = frozenset(
+    {
+        "tests/integration/test_local_model.py",
+        "tests/integration/test_static_embeddings.py",
+        "tests/integration/test_preview_gate.py",
+        "tests/integration/test_tester_sandbox.py",
+        "tests/integration/test_tester_fail_to_pass.py",
+        "tests/integration/test_agent_tasks_valid.py",
+        "tests/integration/test_coder_pipeline.py",
+        "tests/integration/test_cli_init.py",
+        "tests/e2e/test_demo_live.py",
+    }
+)
+FIRST = (HEAVY, "tests/e2e/", "tests/sandbox/", "tests/integration/")
 
 
-def group_of(item: pytest.Item) -> str:
-    """The xdist group an item runs in: its own mark's, else its module's path."""
-    marks = list(item.iter_markers("xdist_group"))
-    if marks:
-        mark = marks[0]
-        return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
-    return item.nodeid.split("::", 1)[0]
+def scope_of(nodeid: str) -> str:
+    """The unit of work a test is handed out in: its module, or the heavy group."""
+    module = nodeid.split("::", 1)[0]
+    return HEAVY if module in HEAVY_MODULES else module
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the marks
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if not any(item.iter_markers("xdist_group")):
-            item.add_marker(pytest.mark.xdist_group(group_of(item)))
+def rank_of(nodeid: str) -> int:
+    scope = scope_of(nodeid)
+    return next((i for i, prefix in enumerate(FIRST) if scope.startswith(prefix)), len(FIRST))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return scope_of(nodeid)
+
+        def schedule(self) -> None:
+            if self.collection is None:  # the first call: order the work before it is dealt
+                for node, items in self.registered_collections.items():
+                    self.registered_collections[node] = sorted(items, key=rank_of)
+            super().schedule()
+
+    config.option.loadscopereorder = False  # keep that order (not most tests first)
+    return ModuleScheduling(config, log)
 
 
 @dataclass(frozen=True)

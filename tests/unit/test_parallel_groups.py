@@ -1,30 +1,61 @@
-"""The groups pytest-xdist hands out whole under ``uv run pytest -n 3`` (``--dist loadgroup``):
-a module's tests stay together on one worker, and the modules marked ``HEAVY`` share one."""
+"""How ``uv run pytest -n 3`` hands out the suite (tests/conftest.py's xdist scheduler): a module
+whole on one worker, the heavy modules together on one, the slowest kind of work first."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
 import pytest
 
-from tests.conftest import HEAVY
+from tests.conftest import HEAVY, HEAVY_MODULES, rank_of, scope_of
 
-HERE = "tests/unit/test_parallel_groups.py"
-
-
-def groups(request: pytest.FixtureRequest) -> list[str]:
-    return [str(m.args[0]) for m in request.node.iter_markers("xdist_group")]
-
-
-def test_a_test_runs_in_its_module_s_group(request: pytest.FixtureRequest) -> None:
-    assert groups(request) == [HERE]
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = [
+    "tests/unit/test_plan_bar.py",
+    "tests/unit/test_plan_checklist.py",
+    "tests/unit/test_heap.py",
+]
 
 
-@pytest.mark.parametrize("n", [1, 2])
-def test_parametrized_tests_share_it(request: pytest.FixtureRequest, n: int) -> None:
-    assert groups(request) == [HERE]
+def test_a_test_s_unit_is_its_module_or_the_heavy_group() -> None:
+    assert scope_of("tests/unit/test_heap.py::test_x[1-a::b]") == "tests/unit/test_heap.py"
+    assert scope_of("tests/integration/test_local_model.py::test_y") == HEAVY
+    assert scope_of("tests/integration/test_cli_init.py::Class::test_z") == HEAVY
 
 
-@pytest.mark.xdist_group(HEAVY)
-def test_a_test_s_own_group_is_kept_alone(request: pytest.FixtureRequest) -> None:
-    # xdist joins every group an item carries ("heavy_tests/..."): one only, or the heavy
-    # modules would each get a group of their own and run side by side again.
-    assert groups(request) == [HEAVY]
+def test_every_heavy_module_exists() -> None:
+    # A module renamed away would silently run beside the others again.
+    assert [m for m in sorted(HEAVY_MODULES) if not (ROOT / m).is_file()] == []
+
+
+def test_the_heavy_group_then_processes_then_the_rest_are_dealt_first() -> None:
+    ids = [
+        "tests/unit/test_heap.py::t",
+        "tests/integration/test_bus.py::t",
+        "tests/sandbox/test_daemon.py::t",
+        "tests/e2e/test_demo.py::t",
+        "tests/integration/test_preview_gate.py::t",
+        "tests/contracts/test_stored_log.py::t",
+    ]
+    assert sorted(ids, key=rank_of) == [ids[4], ids[3], ids[2], ids[1], ids[0], ids[5]]
+
+
+@pytest.mark.timeout(300)
+def test_under_xdist_each_module_runs_whole_on_one_worker() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-n", "2", "-v", "-p", "no:cacheprovider", *SMALL],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=280,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-5000:]
+    workers: dict[str, set[str]] = defaultdict(set)
+    for worker, module in re.findall(r"\[(gw\d)\] \[ *\d+%\] PASSED (\S+?)::", run.stdout):
+        workers[module].add(worker)
+    assert sorted(workers) == sorted(SMALL), run.stdout[-5000:]
+    # Plain xdist (--dist load) spreads these 13 tests over both workers.
+    assert all(len(ran_on) == 1 for ran_on in workers.values()), dict(workers)

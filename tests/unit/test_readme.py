@@ -42,10 +42,10 @@ def test_ci_runs_the_readme_test_command() -> None:
     block = re.search(r"```sh\n(.*?)```", README, re.S)
     assert block is not None
     commands = [line.split("#")[0].strip() for line in block[1].splitlines()]
-    assert commands == ["uv run bdg demo", "uv run pytest"]
+    assert commands == ["uv run bdg demo", "uv run pytest -n 3"]
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
-    assert "uv run pytest" in ci
-    assert any(line.startswith("BDG_TEST_STACK=external uv run pytest") for line in ci)
+    assert "uv run pytest -n 3" in ci
+    assert any(line.startswith("BDG_TEST_STACK=external uv run pytest -n 3") for line in ci)
 
 
 def _shape(path: str) -> str:
