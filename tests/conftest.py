@@ -89,8 +89,7 @@ def scope_of(nodeid: str) -> str:
     return HEAVY if module in HEAVY_MODULES else module
 
 
-def rank_of(nodeid: str) -> int:
-    scope = scope_of(nodeid)
+def rank_of(scope: str) -> int:
     return next((i for i, prefix in enumerate(FIRST) if scope.startswith(prefix)), len(FIRST))
 
 
@@ -99,14 +98,19 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     from xdist.scheduler import LoadScopeScheduling
 
     class ModuleScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        ordered = False
+
         def _split_scope(self, nodeid: str) -> str:
             return scope_of(nodeid)
 
-        def schedule(self) -> None:
-            if self.collection is None:  # the first call: order the work before it is dealt
-                for node, items in self.registered_collections.items():
-                    self.registered_collections[node] = sorted(items, key=rank_of)
-            super().schedule()
+        def _assign_work_unit(self, node: Any) -> None:
+            # The queue of units, not the collection, is reordered: workers are sent indexes
+            # into their own collection, which must stay as they collected it.
+            if not self.ordered:
+                for scope in sorted(self.workqueue, key=rank_of):
+                    self.workqueue.move_to_end(scope)
+                self.ordered = True
+            super()._assign_work_unit(node)
 
     config.option.loadscopereorder = False  # keep that order (not most tests first)
     return ModuleScheduling(config, log)

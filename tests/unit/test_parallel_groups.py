@@ -15,10 +15,12 @@ import pytest
 from tests.conftest import HEAVY, HEAVY_MODULES, rank_of, scope_of
 
 ROOT = Path(__file__).resolve().parents[2]
+SANDBOX = "tests/sandbox/test_bwrap_args.py"
 SMALL = [
     "tests/unit/test_plan_bar.py",
     "tests/unit/test_plan_checklist.py",
     "tests/unit/test_heap.py",
+    SANDBOX,
 ]
 
 
@@ -34,28 +36,34 @@ def test_every_heavy_module_exists() -> None:
 
 
 def test_the_heavy_group_then_processes_then_the_rest_are_dealt_first() -> None:
-    ids = [
-        "tests/unit/test_heap.py::t",
-        "tests/integration/test_bus.py::t",
-        "tests/sandbox/test_daemon.py::t",
-        "tests/e2e/test_demo.py::t",
-        "tests/integration/test_preview_gate.py::t",
-        "tests/contracts/test_stored_log.py::t",
+    scopes = [
+        "tests/unit/test_heap.py",
+        "tests/integration/test_bus.py",
+        "tests/sandbox/test_daemon.py",
+        "tests/e2e/test_demo.py",
+        HEAVY,
+        "tests/contracts/test_stored_log.py",
     ]
-    assert sorted(ids, key=rank_of) == [ids[4], ids[3], ids[2], ids[1], ids[0], ids[5]]
+    order = [scopes[4], scopes[3], scopes[2], scopes[1], scopes[0], scopes[5]]
+    assert sorted(scopes, key=rank_of) == order
 
 
 @pytest.mark.timeout(300)
-def test_under_xdist_each_module_runs_whole_on_one_worker() -> None:
+def test_under_xdist_each_module_runs_whole_on_one_worker_the_sandbox_s_first() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-n", "2", "-v", "-p", "no:cacheprovider", *SMALL],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=280,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-5000:]
+    ran = re.findall(r"\[(gw\d)\] \[ *\d+%\] PASSED (\S+?)::", run.stdout)
     workers: dict[str, set[str]] = defaultdict(set)
-    for worker, module in re.findall(r"\[(gw\d)\] \[ *\d+%\] PASSED (\S+?)::", run.stdout):
+    for worker, module in ran:
         workers[module].add(worker)
     assert sorted(workers) == sorted(SMALL), run.stdout[-5000:]
-    # Plain xdist (--dist load) spreads these 13 tests over both workers.
+    # Plain xdist (--dist load) spreads these tests over both workers; and a unit sent by a
+    # position in a reordered list, not the worker's own, would mix the modules up.
     assert all(len(ran_on) == 1 for ran_on in workers.values()), dict(workers)
+    # Dealt first although collected last: its worker runs it before its other module.
+    (worker,) = workers[SANDBOX]
+    assert next(module for w, module in ran if w == worker) == SANDBOX, ran
