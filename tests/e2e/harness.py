@@ -98,6 +98,11 @@ class Cluster:
             "BDG_RECONCILE_AFTER_SECONDS": "3",
             "BDG_TEST_MARKERS": str(self.workdir),
             "AGENT_SANDBOX_ENDPOINT": f"unix://{self.workdir}/no-sandbox.sock",
+            # At the test's own priority: background services nice themselves to 10 (so the
+            # API comes first), and beside other test workers busy at nice 0 (pytest -n 3) a
+            # niced indexer got a tenth of a core and missed its 30 s. test_process_priority
+            # unsets this to check the default.
+            "BDG_NICE": "0",
             **self.extra_env,
         }
 

@@ -29,6 +29,7 @@ async def said(process: ServiceProcess, line: str) -> bool:
 async def test_workers_run_niced_on_uvloop_and_still_finish_a_job(
     cluster: Cluster, client: Client_
 ) -> None:
+    cluster.extra_env["BDG_NICE"] = ""  # the services' own default, not the harness's 0
     cluster.start_all()
     chosen = cluster.start("planner", env={"BDG_NICE": "3", "BDG_EVENT_LOOP": "asyncio"})
     c = client
@@ -64,7 +65,8 @@ async def test_under_the_supervisor_each_worker_lowers_its_own_sessions_priority
     said, ours = io.StringIO(), session_nice_of(os.getpid())
     supervisor = Supervisor(
         {role: [sys.executable, "-m", "tests.e2e.stepper", role] for role in roles},
-        cluster.env("planner"),
+        # Without the suite's BDG_NICE=0 (tests/conftest.py): the services' own default.
+        {k: v for k, v in cluster.env("planner").items() if k != "BDG_NICE"},
         Console(file=said, width=300),
         service_env={"planner": {"BDG_NICE": "13"}},
     )
@@ -90,3 +92,7 @@ async def test_under_the_supervisor_each_worker_lowers_its_own_sessions_priority
         supervisor.request_stop()
         await running
         print(said.getvalue())
+
+
+def test_the_harness_runs_services_at_the_test_s_priority(cluster: Cluster) -> None:
+    assert cluster.env("indexer")["BDG_NICE"] == "0"
