@@ -54,6 +54,11 @@ pytest_plugins = ["tests.chromium"]
 # service it starts (they inherit the environment) open one another's sealed fields, whatever
 # BDG_HOME each one uses.
 os.environ.setdefault("BDG_MASTER_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
+# Every service a test starts (bdg up, bdg demo, the e2e harness) runs at the test's own
+# priority: background services nice themselves to 10, and beside other test workers busy at
+# nice 0 (pytest -n 3) they got a tenth of a core and missed their start-up and step timeouts.
+# tests/e2e/test_process_priority.py unsets it to check the services' own default.
+os.environ.setdefault("BDG_NICE", "0")
 
 
 # -- parallel runs (pytest-xdist: ``uv run pytest -n 3``) ----------------------------------------

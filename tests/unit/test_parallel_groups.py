@@ -67,3 +67,7 @@ def test_under_xdist_each_module_runs_whole_on_one_worker_the_sandbox_s_first() 
     # Dealt first although collected last: its worker runs it before its other module.
     (worker,) = workers[SANDBOX]
     assert next(module for w, module in ran if w == worker) == SANDBOX, ran
+
+
+def test_services_the_tests_start_run_at_the_test_s_priority() -> None:
+    assert os.environ["BDG_NICE"] == "0"
