@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, async_playwright, expect
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -29,10 +29,15 @@ FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# Playwright's expect() waits 5 s by default, a figure for an idle machine: the suite runs three
+# workers on two cores, one of them perhaps running the live model, and a page's answer to a
+# WebSocket frame (a fetch, a render) then took longer. A page that never answers still fails.
+EXPECT_TIMEOUT_MS = 20_000
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         try:
