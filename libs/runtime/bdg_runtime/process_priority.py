@@ -50,7 +50,8 @@ def lower_priority(target: int) -> int:
 
 
 def session_nice() -> int | None:
-    """The niceness of this process's autogroup; None without autogroups."""
+    """The niceness of this process's autogroup; None without one of its own: autogroups off,
+    or a process of the boot session (the kernel's root autogroup, whose file reads empty)."""
     try:
         # "/autogroup-123 nice 10"
         return int(AUTOGROUP.read_text().split()[-1])

@@ -126,8 +126,10 @@ class Indexing:
                         target, mirror.path, commit, repo.indexed_commit, progress
                     )
                 fields = outcome.fields(pipeline.space)
-                await self._record(event, lambda r, c: r.record_indexed(c, **fields))
+                # The status first: whoever sees the event then reads a status that agrees
+                # with it (a crash between the two only leaves the run to be redone).
                 await board.write(final)
+                await self._record(event, lambda r, c: r.record_indexed(c, **fields))
                 log.info("repo %s indexed at %s: %s", repo.repo_id, commit, fields)
         except Exception as error:
             await self._failed(event, attempt, error, commit, board, progress)
@@ -156,9 +158,9 @@ class Indexing:
         if is_transient(error):
             reason = f"gave up after {attempt.number} deliveries: {reason}"
         log.error("repo %s: indexing failed: %s", event.job_id, reason)
-        await self._record(event, lambda r, c: r.record_failure(c, reason, commit))
         current = await board.read(event.job_id) or progress
-        await board.write(current.to("failed", reason[:500]))
+        await board.write(current.to("failed", reason[:500]))  # before the event, as above
+        await self._record(event, lambda r, c: r.record_failure(c, reason, commit))
 
     async def _record(
         self, event: ix.RepoEvent, decide: Callable[[RepoIndex, Cause], None]
