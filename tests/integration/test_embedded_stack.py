@@ -106,36 +106,6 @@ async def test_a_killed_nats_is_restarted_on_the_next_start(home: Path) -> None:
     assert not postgres_running(home)
 
 
-@pytest.mark.timeout(90)
-async def test_servers_left_by_a_crashed_run_are_reused_then_stopped(home: Path) -> None:
-    crashed = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "import sys; from pathlib import Path; "
-        "from bdg_runtime.embedded import start_embedded; start_embedded(Path(sys.argv[1])); "
-        "print('ready', flush=True); sys.stdin.read()",
-        str(home),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert crashed.stdout is not None
-    assert await asyncio.wait_for(crashed.stdout.readline(), 30) == b"ready\n"
-    crashed.kill()  # no cleanup runs: both servers stay up, owned by nobody
-    await asyncio.wait_for(crashed.wait(), 10)
-    assert postgres_running(home)
-
-    stack = start_embedded(home)
-    assert stack.nats_pid
-    assert _alive(stack.nats_pid, "nats-server")
-    nats_pid = stack.nats_pid
-    assert stack.database_url
-    async with await psycopg.AsyncConnection.connect(stack.database_url) as conn:
-        assert await (await conn.execute("SELECT 1")).fetchone() == (1,)
-    stack.stop()  # the crashed run's pid no longer counts as a user: we stop both
-    wait_until(lambda: not _alive(nats_pid))
-    assert not postgres_running(home)
-
-
 @pytest.mark.timeout(60)
 def test_resolve_urls_starts_only_what_is_not_configured(home: Path) -> None:
     given = Settings(database_url="postgresql://db/x", nats_url="nats://n:4222", bdg_home=home)

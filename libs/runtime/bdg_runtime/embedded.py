@@ -19,6 +19,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -34,6 +35,7 @@ from bdg_runtime.settings import Settings
 START_TIMEOUT_SECONDS = 20.0
 STOP_TIMEOUT_SECONDS = 10.0
 PORT_POLL_S = 0.05  # between looks at NATS's port, bounded by START_TIMEOUT_SECONDS
+REAPER_MODULE, REAPER_FILE = "bdg_runtime.embedded_reaper", "reaper.json"
 
 
 @dataclass
@@ -50,12 +52,16 @@ class EmbeddedStack:
     def stop(self) -> None:
         """Let go of both servers; each stops once no live process uses it any more."""
         if self._pg is not None:
-            # A restart (ours or another process's) left a new postmaster: pgserver would look
-            # only at the one it started and leave the new one running.
-            with contextlib.suppress(FileNotFoundError, ValueError, AssertionError):
-                if (info := _postmaster(self._pg.pgdata)) is not None:
-                    self._pg._postmaster_info = info
-            self._pg.cleanup()  # pgserver runs `pg_ctl stop` when ours was the last handle
+            with contextlib.ExitStack() as held:
+                with contextlib.suppress(FileNotFoundError):  # home deleted: nobody to wait for
+                    held.enter_context(_locked(self.home))  # the reaper must not stop it too
+                # A restart (ours or another process's) left a new postmaster: pgserver would
+                # look only at the one it started and leave the new one running.
+                with contextlib.suppress(FileNotFoundError, ValueError, AssertionError):
+                    if (info := _postmaster(self._pg.pgdata)) is not None:
+                        self._pg._postmaster_info = info
+                _drop_dead_handles(self._pg.pgdata)  # a killed user's pid must not keep it up
+                self._pg.cleanup()  # pgserver runs `pg_ctl stop` when ours was the last handle
             self._pg = None
         if self.nats_pid is not None:
             try:
@@ -94,6 +100,7 @@ class EmbeddedStack:
         adopt the one another process started meanwhile. Says what runs now."""
         with _locked(self.home):
             self.s3_pid, self.s3_url = start_seaweedfs(self.home, same_ports=True)
+            ensure_reaper(self.home)
         return f"pid {self.s3_pid} at {self.s3_url}"
 
     def nats_alive(self) -> bool:
@@ -106,6 +113,7 @@ class EmbeddedStack:
         self._reap()
         with _locked(self.home):
             _start_nats(self, same_port=True)
+            ensure_reaper(self.home)
         return f"pid {self.nats_pid} at {self.nats_url}"
 
     def postgres_alive(self) -> bool:
@@ -145,19 +153,54 @@ def start_embedded(
     home.mkdir(parents=True, exist_ok=True)
     stack = EmbeddedStack(home, None, None, None)
     try:
-        if nats:
-            with _locked(home):
+        # One lock over the whole start: the reaper decides under it too, so it never sees a
+        # server started here before this process is recorded as its user.
+        with _locked(home):
+            if nats:
                 _start_nats(stack)
-        if postgres:
-            stack._pg = _start_postgres(home / "pg")
-            stack.database_url = str(stack._pg.get_uri())
-        if s3:
-            with _locked(home):
+            if postgres:
+                stack._pg = _start_postgres(home / "pg")
+                stack.database_url = str(stack._pg.get_uri())
+            if s3:
                 stack.s3_pid, stack.s3_url = start_seaweedfs(home)
+            ensure_reaper(home)
     except BaseException:
         stack.stop()
         raise
     return stack
+
+
+def ensure_reaper(home: Path) -> None:
+    """Start the home's reaper (``embedded_reaper``) unless it runs. The caller holds the lock,
+    under which a reaper that is about to exit removes its file first."""
+    path = home / REAPER_FILE
+    with contextlib.suppress(FileNotFoundError, ValueError, KeyError):
+        if _is_reaper(int(json.loads(path.read_text())["pid"]), home):
+            return
+    from bdg_runtime.embedded_reaper import seed_argv  # it imports this module's helpers
+
+    with (home / "reaper.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", REAPER_MODULE, str(home), *seed_argv(home)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            cwd="/",  # never holds the home (or a test's tmp dir) open
+            start_new_session=True,  # outlives whoever started it: that is its purpose
+        )
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"pid": proc.pid}))
+    tmp.replace(path)
+
+
+def _is_reaper(pid: int, home: Path) -> bool:
+    try:
+        proc = psutil.Process(pid)
+        argv = proc.cmdline()
+        at = argv.index(REAPER_MODULE)
+        return bool(proc.status() != psutil.STATUS_ZOMBIE and argv[at + 1] == str(home))
+    except (psutil.Error, ValueError, IndexError):
+        return False
 
 
 @contextlib.contextmanager
@@ -190,10 +233,7 @@ def _start_postgres(pgdata: Path) -> Any:
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
         from pgserver.postgres_server import get_server
     _clear_stale_postmaster(pgdata)
-    # pgserver stops postgres only when the last pid in this list lets go: drop crashed runs' pids.
-    handles = pgdata / ".handle_pids.json"
-    if handles.exists():
-        handles.write_text(json.dumps([p for p in json.loads(handles.read_text()) if _alive(p)]))
+    _drop_dead_handles(pgdata)
     # As root, pgserver creates a `pgserver` system user, chowns PGDATA to it and runs
     # initdb/pg_ctl as that user, since postgres refuses to run as root.
     return get_server(pgdata, cleanup_mode="stop")
@@ -206,6 +246,13 @@ def _clear_stale_postmaster(pgdata: Path) -> None:
     if pid is not None and psutil.pid_exists(pid) and not _alive(pid, "postgres"):
         with contextlib.suppress(FileNotFoundError):
             (pgdata / "postmaster.pid").unlink()
+
+
+def _drop_dead_handles(pgdata: Path) -> None:
+    # pgserver stops postgres only when the last pid in this list lets go: drop crashed runs' pids.
+    handles = pgdata / ".handle_pids.json"
+    with contextlib.suppress(FileNotFoundError):
+        handles.write_text(json.dumps([p for p in json.loads(handles.read_text()) if _alive(p)]))
 
 
 def _postmaster(pgdata: Path) -> Any:
