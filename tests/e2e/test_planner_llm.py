@@ -12,7 +12,7 @@ from bdg_contracts import commands as cmd
 from bdg_contracts import events as ev
 from bdg_contracts.states import JobState
 from tests.e2e.conftest import Client_
-from tests.e2e.harness import Cluster, wait_for_state
+from tests.e2e.harness import Cluster, eventually, wait_for_state
 from tests.fakes.openai_server import FakeOpenAi, Reply
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.slow]
@@ -81,10 +81,15 @@ async def test_the_planner_loops_with_the_critic_and_records_every_call(
             "SELECT count(*), sum(cost_usd) FROM bdg_budget_calls WHERE job_id = %s",
             (str(job.job_id),),
         ).fetchone()
-        held = conn.execute("SELECT count(*) FROM bdg_budget_reservations").fetchone()
     assert settled is not None
     assert (settled[0], float(settled[1])) == (4, pytest.approx(loaded.cost_usd, abs=1e-12))
-    assert held == (0,)
+
+    async def nothing_held() -> bool:  # the lease's share, given back once idle (2 s)
+        with psycopg.connect(cluster.database_url) as conn:
+            held = conn.execute("SELECT count(*) FROM bdg_budget_reservations").fetchone()
+        return held == (0,)
+
+    await eventually(nothing_held, 30, "the idle lease to be given back")
     # The critic was asked for structured output; the planner for text.
     assert "response_format" in fake_openai.requests[1]
     assert "response_format" not in fake_openai.requests[0]
@@ -117,3 +122,35 @@ async def test_an_unreadable_critique_stops_the_loop_and_the_plan_waits_for_a_pe
     assert critique.failure.startswith("the critic's answer was not valid")
     calls = [e for e in history if isinstance(e, ev.LlmCalled)]
     assert calls[1].response == "this is not json"
+
+
+async def test_with_leases_a_stopped_planner_gives_its_share_back(
+    cluster: Cluster, client: Client_, fake_openai: FakeOpenAi
+) -> None:
+    fake_openai.push(
+        Reply("- [ ] Create index.html\n- [ ] Test offline\n"),
+        Reply('{"score": 9, "risks": [], "changes": []}'),
+    )
+    cluster.extra_env.update(
+        {
+            "OPENAI_BASE_URL": fake_openai.base_url,
+            "OPENAI_API_KEY": "test-key",
+            "BDG_BUDGET_LEASES": "true",
+        }
+    )
+    planner = cluster.start("planner", module="bdg_planner.main")
+    c = client
+    job = await c.commands.create(c.caller, cmd.RequestJob(goal="offline notes app"))
+    await wait_for_state(c.store, job.job_id, JobState.awaiting_plan_approval, 60)
+
+    def held() -> tuple[int, float]:
+        with psycopg.connect(cluster.database_url) as conn:
+            row = conn.execute(
+                "SELECT count(*), coalesce(sum(amount_usd), 0) FROM bdg_budget_reservations"
+            ).fetchone()
+        assert row is not None
+        return int(row[0]), float(row[1])
+
+    assert planner.stop() == 0  # SIGTERM: handlers finish, then the leases are given back
+    assert "at stop: the budget leases: done" in planner.output()
+    assert held() == (0, 0.0)

@@ -21,6 +21,7 @@ from bdg_llm.api import ChatRequest, LlmRejectedError, Message
 from bdg_llm.llm_called_fields import fields_for_event
 from bdg_llm.openai_client import OpenAiClient
 from bdg_llm.settings import LlmSettings
+from bdg_runtime.at_stop import run_at_stop
 from bdg_runtime.metered_llm import MeteredLlm, paying
 from bdg_runtime.metered_llm import metered as metered_client
 from tests.fakes.openai_server import Failure, FakeOpenAi, Reply
@@ -168,4 +169,29 @@ async def test_with_leases_a_call_is_paid_from_the_lease_and_all_comes_back_on_c
         assert await one(pool, "SELECT count(*) FROM bdg_budget_reservations") == 0
     finally:
         await client.ledger.pool.close()
+        await inner.close()
+
+
+async def test_with_leases_the_service_s_stop_gives_the_share_back_before_it_expires(
+    fake: FakeOpenAi, pool: AsyncConnectionPool[Any]
+) -> None:
+    settings = LlmSettings(
+        openai_base_url=fake.base_url,
+        openai_api_key="sk-test",
+        bdg_model_planner="gpt-4o",
+        bdg_llm_max_retries=0,
+        bdg_budget_leases=True,
+    )
+    inner = OpenAiClient(settings)
+    client = metered_client(inner, pool.conninfo, settings)  # registers its give-back
+    fake.push(Reply("a plan", prompt_tokens=1200, completion_tokens=300))
+    try:
+        with paying(Spender(TENANT, "ann", "job-5")):
+            result = await client.chat(ASK)
+        spent, reserved = await tenant_usage(pool)
+        assert reserved > 0  # the lease's share, held for the job's next calls
+        assert await run_at_stop(5) == 0  # what a service runs once its handlers are done
+        assert await tenant_usage(pool) == (spent, Decimal(0))
+        assert spent == Decimal(repr(result.cost_usd))
+    finally:
         await inner.close()

@@ -31,9 +31,10 @@ class LlmSettings(BaseSettings):
     bdg_model_reviewer: str = DEFAULT_CHAT_MODEL
     bdg_model_embeddings: str = DEFAULT_EMBEDDING_MODEL
     bdg_budget_leases: bool = Field(
-        default=False,
+        default=True,
         description="pay model calls from leases (bdg_jobs.ledger.leased): one durable commit "
-        "per call instead of two; a stopped process's unspent share comes back when it expires",
+        "per call instead of two; a stopping service gives its unspent share back, a killed "
+        "one's comes back when it expires. false: reserve and settle each call in the database",
     )
     bdg_llm_context_tokens: int | None = Field(
         default=None,

@@ -24,6 +24,7 @@ from bdg_llm.job_models import model_chosen_for
 from bdg_llm.schema import structured_request, validate_answer
 from bdg_llm.settings import LlmSettings
 from bdg_llm.worst_case import worst_case_cost
+from bdg_runtime.at_stop import at_stop
 
 _payer: ContextVar[Spender | None] = ContextVar("llm_payer", default=None)
 
@@ -94,5 +95,13 @@ def metered(client: LlmClient, database_url: str | None, settings: LlmSettings) 
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         database_url, min_size=1, max_size=4, open=False, kwargs={"autocommit": True}
     )
-    ledger = LeasedLedger(pool) if settings.bdg_budget_leases else PostgresLedger(pool)
-    return MeteredLlm(client, ledger, settings)
+    if not settings.bdg_budget_leases:
+        return MeteredLlm(client, PostgresLedger(pool), settings)
+    leased = LeasedLedger(pool)
+
+    async def give_back() -> None:  # the unspent shares now, not when the leases expire
+        await leased.close()
+        await pool.close()
+
+    at_stop("the budget leases", give_back)
+    return MeteredLlm(client, leased, settings)

@@ -22,6 +22,7 @@ from bdg_jobs.migrations import migrate
 from bdg_jobs.site_reading.projection import SitesProjection
 from bdg_jobs.store import JobStore
 from bdg_runtime import heap
+from bdg_runtime.at_stop import run_at_stop
 from bdg_runtime.bus import (
     BusUnreachableError,
     JetStreamPublisher,
@@ -53,6 +54,7 @@ from bdg_telemetry import metrics, tracing
 
 log = logging.getLogger(__name__)
 TRACES_AT_STOP_SECONDS = 3.0
+AT_STOP_SECONDS = 5.0  # leases given back; one not back by then expires as a crash's would
 
 
 class ConfigurationError(RuntimeError):
@@ -145,6 +147,7 @@ async def serve(
     finally:
         log.info("%s stopping: finishing messages in hand", name)
         await bus.stop()  # waits up to graceful_timeout for handlers in flight
+        await run_at_stop(AT_STOP_SECONDS)  # no handler pays from a lease any more
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
