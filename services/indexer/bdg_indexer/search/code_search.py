@@ -33,7 +33,7 @@ from bdg_indexer.search.ranking import (
     fuse_normalised,
     within_budget,
 )
-from bdg_indexer.search.text_search import MAX_CANDIDATES, matching
+from bdg_indexer.search.text_search import MAX_CANDIDATES, TextRanking, matching
 from bdg_indexer.search.vector_search import nearest
 from bdg_indexer.storage.vectors import ChunkStore
 
@@ -56,7 +56,9 @@ class SearchMode(enum.Enum):
 @dataclass(frozen=True)
 class SearchTuning:
     """How hard to look. ``candidates``: hits taken from each side before fusing;
-    ``text_candidates``: chunks the full-text side ranks at most (text_search's doc)."""
+    ``text_candidates``: chunks the full-text side ranks at most (text_search's doc);
+    ``text_ranking``: how it ranks them (the same hits either way; the reference is for the
+    equivalence test and bench.search_latency's before/after)."""
 
     candidates: int = 50
     ef_search: int = 100
@@ -65,6 +67,7 @@ class SearchTuning:
     text_weight: float = 1.5
     fusion: Fusion = Fusion.RRF
     text_candidates: int = MAX_CANDIDATES
+    text_ranking: TextRanking = TextRanking.UNROLLED
 
 
 async def search(
@@ -106,7 +109,15 @@ async def search(
             return []
         async with store.pool.connection() as conn:
             return await matching(
-                conn, store, tenant, repo, query_text, vector, wanted, tuning.text_candidates
+                conn,
+                store,
+                tenant,
+                repo,
+                query_text,
+                vector,
+                wanted,
+                tuning.text_candidates,
+                tuning.text_ranking,
             )
 
     # Both sides at once, on two pooled connections: hybrid waits for the slower, not the sum.

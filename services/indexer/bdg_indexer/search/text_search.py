@@ -32,6 +32,7 @@ Stop-word-only terms (numnode 0) and terms found nowhere drop out.
 
 from __future__ import annotations
 
+import enum
 import functools
 from typing import Any
 
@@ -47,7 +48,8 @@ from bdg_indexer.storage.vectors import ChunkStore
 MAX_CANDIDATES = 2000
 MAX_CANDIDATES_CAP = 20_000  # whoever sets it, ranking stays bounded
 
-_MATCHING = """
+# The terms, their rarity and the candidates: shared by both rankings below.
+_CANDIDATES = """
 WITH live AS MATERIALIZED (
     SELECT t.term, to_tsquery({config}, t.term) AS q FROM unnest(%(terms)s::text[]) AS t(term)
     WHERE numnode(to_tsquery({config}, t.term)) > 0
@@ -65,7 +67,7 @@ WITH live AS MATERIALIZED (
     ) AS df
     FROM live l
 ), weighted AS MATERIALIZED (
-    SELECT q, df, ln(1 + (SELECT max(df) FROM counted)::float8 / df) AS idf,
+    SELECT term, q, df, ln(1 + (SELECT max(df) FROM counted)::float8 / df) AS idf,
            sum(df) OVER (ORDER BY df, term) AS running
     FROM counted WHERE df > 0
 ), wanted AS (
@@ -80,23 +82,62 @@ WITH live AS MATERIALIZED (
     SELECT c.id, c.tsv FROM {table} c
     WHERE {scope} AND c.tsv @@ (SELECT q FROM wanted)
     LIMIT %(max_candidates)s
-), matched AS MATERIALIZED (
+)"""
+_HITS = """
+SELECT {columns}, m.text_rank, {similarity}::float8 AS similarity
+FROM matched m JOIN {table} c ON c.id = m.id AND {scope} ORDER BY m.text_rank DESC, m.id
+"""
+# The reference ranking (TextRanking.SUBQUERY): per candidate, a subquery over the terms. Its
+# sum adds the terms in weighted's order (df, term), skipping those not matched; NULL when none
+# is (DESC puts NULL first).
+_SUBQUERY_RANKING = """, matched AS MATERIALIZED (
     SELECT k.id, (
         SELECT sum(w.idf * ts_rank_cd(k.tsv, w.q)) FROM weighted w WHERE k.tsv @@ w.q
     ) AS text_rank
     FROM candidates k ORDER BY text_rank DESC, k.id LIMIT %(n)s
-)
-SELECT {columns}, m.text_rank, {similarity}::float8 AS similarity
-FROM matched m JOIN {table} c ON c.id = m.id AND {scope} ORDER BY m.text_rank DESC, m.id
-"""
+)"""
+_MATCHING = _CANDIDATES + _SUBQUERY_RANKING + _HITS
+# The default (TextRanking.UNROLLED): the same sum written out, one term per question term
+# (the i-th in weighted's order), each term's query and weight an InitPlan computed once. No
+# subquery is started per candidate, and a missing term (the question's terms that dropped
+# out) costs a NULL test. The same float8 additions in the same order (adding the 0 of a term
+# not matched changes no bit), and nullif gives back the NULL of a candidate matching none: a
+# matched term adds more than 0 (ts_rank_cd > 0 when @@ holds, idf > 0).
+_UNROLLED_RANKING = """, ordered AS MATERIALIZED (
+    SELECT q, idf, row_number() OVER (ORDER BY df, term) AS i FROM weighted
+), matched AS MATERIALIZED (
+    SELECT k.id, nullif({rank}, 0) AS text_rank
+    FROM candidates k ORDER BY text_rank DESC, k.id LIMIT %(n)s
+)"""
+_UNROLLED_TERM = """coalesce(
+        CASE WHEN k.tsv @@ (SELECT q FROM ordered WHERE i = {i})
+        THEN (SELECT idf FROM ordered WHERE i = {i})
+             * ts_rank_cd(k.tsv, (SELECT q FROM ordered WHERE i = {i})) END, 0)"""
+
+
+class TextRanking(enum.Enum):
+    UNROLLED = "unrolled"  # the default
+    SUBQUERY = "subquery"  # the reference it must equal: tests and bench.search_latency
 
 
 @functools.cache
-def _matching_query(space: EmbeddingSpace, in_repo: bool, with_similarity: bool) -> bytes:
-    """The query for one space and shape, composed once (rows.query_bytes)."""
+def _matching_query(
+    space: EmbeddingSpace,
+    in_repo: bool,
+    with_similarity: bool,
+    ranking: TextRanking = TextRanking.SUBQUERY,
+    n_terms: int = 0,
+) -> bytes:
+    """The query for one space, shape, ranking and number of question terms (the unrolled
+    ranking has one term per question term), composed once (rows.query_bytes)."""
+    if ranking is TextRanking.SUBQUERY:
+        template = _MATCHING
+    else:
+        rank = " + ".join(_UNROLLED_TERM.format(i=i) for i in range(1, n_terms + 1))
+        template = _CANDIDATES + _UNROLLED_RANKING.replace("{rank}", rank) + _HITS
     similarity = "1 - (c.embedding <=> %(vector)s)" if with_similarity else "NULL"
     return query_bytes(
-        sql.SQL(_MATCHING).format(
+        sql.SQL(template).format(
             config=sql.Literal(TS_CONFIG),
             table=sql.Identifier(space.table),
             terms=sql.Identifier(space.terms_table),
@@ -117,15 +158,18 @@ async def matching(
     vector: Vector | None,
     n: int,
     max_candidates: int = MAX_CANDIDATES,
+    ranking: TextRanking = TextRanking.UNROLLED,
 ) -> list[SearchHit]:
     """The ``n`` best chunks by words; with ``vector``, their similarity too (not ranked on).
-    ``max_candidates`` bounds the chunks ranked (see the module's doc)."""
+    ``max_candidates`` bounds the chunks ranked (see the module's doc); both rankings give the
+    same hits, ranks and order."""
     if not 1 <= max_candidates <= MAX_CANDIDATES_CAP:
         raise ValueError(f"max_candidates must be 1..{MAX_CANDIDATES_CAP}, not {max_candidates}")
     terms = query_terms(question)
     if not terms:
         return []
-    query = _matching_query(store.space, repo is not None, vector is not None)
+    n_terms = len(terms) if ranking is TextRanking.UNROLLED else 0
+    query = _matching_query(store.space, repo is not None, vector is not None, ranking, n_terms)
     params = {
         "tenant": tenant,
         "repo": repo,
