@@ -85,29 +85,32 @@ WITH live AS MATERIALIZED (
 )"""
 _HITS = """
 SELECT {columns}, m.text_rank, {similarity}::float8 AS similarity
-FROM matched m JOIN {table} c ON c.id = m.id AND {scope} ORDER BY m.text_rank DESC, m.id
+FROM matched m JOIN {table} c ON c.id = m.id AND {scope}
+WHERE m.text_rank IS NOT NULL ORDER BY m.text_rank DESC, m.id
 """
+# A candidate can match no term: when the question's terms were cut at MAX_TERMS after a phrase,
+# before its words, a chunk holding the words apart is selected but matches nothing ranked. Its
+# rank is NULL, and it is left out (its NULL rank once sorted it first and failed the search).
 # The reference ranking (TextRanking.SUBQUERY): per candidate, a subquery over the terms. Its
-# sum adds the terms in weighted's order (df, term), skipping those not matched; NULL when none
-# is (DESC puts NULL first).
+# sum adds the terms in weighted's order (df, term), skipping those not matched.
 _SUBQUERY_RANKING = """, matched AS MATERIALIZED (
     SELECT k.id, (
         SELECT sum(w.idf * ts_rank_cd(k.tsv, w.q)) FROM weighted w WHERE k.tsv @@ w.q
     ) AS text_rank
-    FROM candidates k ORDER BY text_rank DESC, k.id LIMIT %(n)s
+    FROM candidates k ORDER BY text_rank DESC NULLS LAST, k.id LIMIT %(n)s
 )"""
 _MATCHING = _CANDIDATES + _SUBQUERY_RANKING + _HITS
 # The default (TextRanking.UNROLLED): the same sum written out, one term per question term
 # (the i-th in weighted's order), each term's query and weight an InitPlan computed once. No
 # subquery is started per candidate, and a missing term (the question's terms that dropped
 # out) costs a NULL test. The same float8 additions in the same order (adding the 0 of a term
-# not matched changes no bit), and nullif gives back the NULL of a candidate matching none: a
-# matched term adds more than 0 (ts_rank_cd > 0 when @@ holds, idf > 0).
+# not matched changes no bit), and nullif gives back the NULL of a candidate matching none (a
+# matched term adds more than 0: ts_rank_cd > 0 when @@ holds, idf > 0).
 _UNROLLED_RANKING = """, ordered AS MATERIALIZED (
     SELECT q, idf, row_number() OVER (ORDER BY df, term) AS i FROM weighted
 ), matched AS MATERIALIZED (
     SELECT k.id, nullif({rank}, 0) AS text_rank
-    FROM candidates k ORDER BY text_rank DESC, k.id LIMIT %(n)s
+    FROM candidates k ORDER BY text_rank DESC NULLS LAST, k.id LIMIT %(n)s
 )"""
 _UNROLLED_TERM = """coalesce(
         CASE WHEN k.tsv @@ (SELECT q FROM ordered WHERE i = {i})
