@@ -13,8 +13,9 @@ import pytest
 
 from bdg_indexer.chunks import Chunk
 from bdg_indexer.search.code_search import SearchMode, SearchTuning, search
+from bdg_indexer.search.fulltext import query_terms
 from bdg_indexer.search.ranking import SearchHit
-from bdg_indexer.search.text_search import TextRanking, matching
+from bdg_indexer.search.text_search import TextRanking, matching, unrolled_slots
 from bdg_indexer.storage.spaces import EmbeddingSpace
 from bdg_indexer.storage.vectors import ChunkStore
 
@@ -59,9 +60,10 @@ def questions(rng: random.Random) -> list[str]:
         "retryPolicy",  # a phrase and its words
         "how is the ProxyTunnel opened with a digest header",
         "everywhere request",
+        " ".join(WORDS + IDENTIFIERS),  # cut at MAX_TERMS
     ]
-    for _ in range(40):
-        picked = rng.sample(WORDS, rng.randint(1, 6)) + rng.sample(IDENTIFIERS, rng.randint(0, 2))
+    for _ in range(40):  # 1 to 24 terms: every number of unrolled slots (unrolled_slots)
+        picked = rng.sample(WORDS, rng.randint(1, 12)) + rng.sample(IDENTIFIERS, rng.randint(0, 4))
         asked.append(" ".join(picked))
     return asked
 
@@ -88,7 +90,9 @@ async def test_the_unrolled_ranking_gives_the_references_hits_ranks_and_order(
     await store.upsert(tenant, repo, [(c, VECTOR) for c in corpus(rng)])
     await store.fold_term_counts(tenant, repo)
     ties = hits = 0
-    for question in questions(rng):
+    asked = questions(rng)
+    assert {unrolled_slots(len(query_terms(q))) for q in asked} == {4, 8, 12, 16, 20, 24}
+    for question in asked:
         for cap in (2000, 30):  # every chunk holding a term, or the rarest terms' chunks only
             expected = await ranked(store, tenant, repo, question, TextRanking.SUBQUERY, cap)
             got = await ranked(store, tenant, repo, question, TextRanking.UNROLLED, cap)

@@ -39,7 +39,7 @@ from typing import Any
 from pgvector import Vector
 from psycopg import AsyncConnection, sql
 
-from bdg_indexer.search.fulltext import query_terms
+from bdg_indexer.search.fulltext import MAX_TERMS, query_terms
 from bdg_indexer.search.ranking import SearchHit
 from bdg_indexer.search.rows import COLUMNS, fetch, query_bytes, scope_of, to_hit
 from bdg_indexer.storage.spaces import TS_CONFIG, EmbeddingSpace
@@ -47,6 +47,7 @@ from bdg_indexer.storage.vectors import ChunkStore
 
 MAX_CANDIDATES = 2000
 MAX_CANDIDATES_CAP = 20_000  # whoever sets it, ranking stays bounded
+SLOT_STEP = 4  # the unrolled ranking's term counts: 4, 8, ... MAX_TERMS (unrolled_slots)
 
 # The terms, their rarity and the candidates: shared by both rankings below.
 _CANDIDATES = """
@@ -100,12 +101,15 @@ _SUBQUERY_RANKING = """, matched AS MATERIALIZED (
     FROM candidates k ORDER BY text_rank DESC NULLS LAST, k.id LIMIT %(n)s
 )"""
 _MATCHING = _CANDIDATES + _SUBQUERY_RANKING + _HITS
-# The default (TextRanking.UNROLLED): the same sum written out, one term per question term
-# (the i-th in weighted's order), each term's query and weight an InitPlan computed once. No
-# subquery is started per candidate, and a missing term (the question's terms that dropped
-# out) costs a NULL test. The same float8 additions in the same order (adding the 0 of a term
-# not matched changes no bit), and nullif gives back the NULL of a candidate matching none (a
-# matched term adds more than 0: ts_rank_cd > 0 when @@ holds, idf > 0).
+# The default (TextRanking.UNROLLED): the same sum written out, a term per slot (the i-th in
+# weighted's order), each term's query and weight an InitPlan computed once. No subquery is
+# started per candidate; a slot with no term (the question's stop words and unknown words drop
+# out) costs a NULL test. The slots come in steps of SLOT_STEP, not one query per number of
+# terms: psycopg prepares a statement after its 5th run on a connection, and 24 queries left
+# most searches unprepared (~1 ms of planning each); with 24 slots for every question, the NULL
+# tests cost about what the steps save. The same float8 additions in the same order (adding
+# the 0 of a term not matched changes no bit), and nullif gives back the NULL of a candidate
+# matching none (a matched term adds more than 0: ts_rank_cd > 0 when @@ holds, idf > 0).
 _UNROLLED_RANKING = """, ordered AS MATERIALIZED (
     SELECT q, idf, row_number() OVER (ORDER BY df, term) AS i FROM weighted
 ), matched AS MATERIALIZED (
@@ -129,14 +133,14 @@ def _matching_query(
     in_repo: bool,
     with_similarity: bool,
     ranking: TextRanking = TextRanking.SUBQUERY,
-    n_terms: int = 0,
+    slots: int = MAX_TERMS,
 ) -> bytes:
-    """The query for one space, shape, ranking and number of question terms (the unrolled
-    ranking has one term per question term), composed once (rows.query_bytes)."""
+    """The query for one space, shape and ranking, composed once (rows.query_bytes); the
+    unrolled ranking's with ``slots`` terms (unrolled_slots)."""
     if ranking is TextRanking.SUBQUERY:
         template = _MATCHING
     else:
-        rank = " + ".join(_UNROLLED_TERM.format(i=i) for i in range(1, n_terms + 1))
+        rank = " + ".join(_UNROLLED_TERM.format(i=i) for i in range(1, slots + 1))
         template = _CANDIDATES + _UNROLLED_RANKING.replace("{rank}", rank) + _HITS
     similarity = "1 - (c.embedding <=> %(vector)s)" if with_similarity else "NULL"
     return query_bytes(
@@ -150,6 +154,12 @@ def _matching_query(
             similarity=sql.SQL(similarity),
         )
     )
+
+
+def unrolled_slots(n_terms: int) -> int:
+    """Terms written out for a question of ``n_terms`` (1..MAX_TERMS): the next multiple of
+    SLOT_STEP, so a few queries serve every question (see _UNROLLED_RANKING)."""
+    return min(MAX_TERMS, -(-n_terms // SLOT_STEP) * SLOT_STEP)
 
 
 async def matching(
@@ -171,8 +181,8 @@ async def matching(
     terms = query_terms(question)
     if not terms:
         return []
-    n_terms = len(terms) if ranking is TextRanking.UNROLLED else 0
-    query = _matching_query(store.space, repo is not None, vector is not None, ranking, n_terms)
+    slots = unrolled_slots(len(terms)) if ranking is TextRanking.UNROLLED else MAX_TERMS
+    query = _matching_query(store.space, repo is not None, vector is not None, ranking, slots)
     params = {
         "tenant": tenant,
         "repo": repo,
