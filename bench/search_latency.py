@@ -45,6 +45,7 @@ from psycopg import AsyncConnection, sql
 
 from bdg_indexer.search.code_search import SearchMode, SearchTuning, search
 from bdg_indexer.search.ranking import ChunkKey
+from bdg_indexer.search.text_search import TextRanking
 from bdg_indexer.storage.spaces import (
     EmbeddingSpace,
     create_vector_index,
@@ -162,12 +163,17 @@ async def timed(
     series: dict[str, Sequence[Callable[[], Awaitable[Any]]]],
 ) -> dict[str, tuple[list[float], list[Any]]]:
     """Runs the i-th call of every series before the (i+1)-th of any: on a shared machine a
-    burst of load then hits all series alike instead of one."""
+    burst of load then hits all series alike instead of one. Each round starts one series
+    further on, so every series takes every place in turn: in a fixed order the searches right
+    after the exact scan (which leaves the CPU caches cold) were always the ones it slowed (HNSW
+    at ef_search 100 measured slower than at 200 in the same run)."""
     out: dict[str, tuple[list[float], list[Any]]] = {name: ([], []) for name in series}
+    names = list(series)
     for i in range(min(len(calls) for calls in series.values())):
-        for name, calls in series.items():
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:
             started = time.perf_counter()
-            result = await calls[i]()
+            result = await series[name][i]()
             out[name][0].append(time.perf_counter() - started)
             out[name][1].append(result)
     return out
@@ -179,7 +185,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 def report(name: str, values: list[float], extra: str = "") -> None:
-    print(f"{name:<36} p50 {pct(values, 50):7.2f} ms   p99 {pct(values, 99):7.2f} ms  {extra}")
+    print(f"{name:<44} p50 {pct(values, 50):7.2f} ms   p99 {pct(values, 99):7.2f} ms  {extra}")
 
 
 async def measure(url: str, args: argparse.Namespace) -> None:
@@ -213,6 +219,7 @@ async def measure(url: str, args: argparse.Namespace) -> None:
         ]
 
     default = SearchTuning()
+    reference = SearchTuning(text_ranking=TextRanking.SUBQUERY)
 
     async def round_trip() -> None:
         # The floor under every search: a pooled connection and one bare statement.
@@ -230,6 +237,9 @@ async def measure(url: str, args: argparse.Namespace) -> None:
                     "hnsw": calls(SearchMode.VECTOR, default),
                     "hybrid": calls(SearchMode.HYBRID, default),
                     "text": calls(SearchMode.FULLTEXT, default),
+                    # before/after: the reference ranking, in the same rounds
+                    "hybrid ref": calls(SearchMode.HYBRID, reference),
+                    "text ref": calls(SearchMode.FULLTEXT, reference),
                 }
                 | {
                     f"ef {ef}": calls(SearchMode.VECTOR, SearchTuning(ef_search=ef, candidates=6))
@@ -248,6 +258,12 @@ async def measure(url: str, args: argparse.Namespace) -> None:
         report(f"hybrid (2 x {default.candidates}, RRF, text ranks <= {default.text_candidates})",
                runs["hybrid"][0])  # fmt: skip
         report("full-text only", runs["text"][0])
+        # The ranking replaced (text_search.TextRanking.SUBQUERY), measured in the same rounds:
+        # its hits must be the same, in the same order, with the same scores.
+        for name, label in [("hybrid", "hybrid"), ("text", "full-text only")]:
+            same = sum(a == b for a, b in zip(runs[name][1], runs[f"{name} ref"][1], strict=True))
+            report(f"  {label}, reference ranking", runs[f"{name} ref"][0],
+                   f"same hits {same}/{len(queries)}")  # fmt: skip
         report("exact vector (sequential scan)", runs["exact"][0])
         for ef in args.ef:
             ms, found = runs[f"ef {ef}"]
@@ -261,9 +277,14 @@ async def measure(url: str, args: argparse.Namespace) -> None:
                 f"  hybrid, text ranks <= {n}", ms, f"same top 6 {recall(found, hybrid_top):.3f}"
             )
         print("server CPU per search (its backends' time on a CPU, all / the busiest one):")
-        for name, mode in [("HNSW", SearchMode.VECTOR), ("full-text", SearchMode.FULLTEXT),
-                           ("hybrid", SearchMode.HYBRID)]:  # fmt: skip
-            spent = await server_cpu(url, calls(mode, default))
+        for name, mode, tuning in [
+            ("HNSW", SearchMode.VECTOR, default),
+            ("full-text", SearchMode.FULLTEXT, default),
+            ("full-text, reference ranking", SearchMode.FULLTEXT, reference),
+            ("hybrid", SearchMode.HYBRID, default),
+            ("hybrid, reference ranking", SearchMode.HYBRID, reference),
+        ]:
+            spent = await server_cpu(url, calls(mode, tuning))
             if spent is None:
                 print("  not readable here (a remote server?)")
                 break
