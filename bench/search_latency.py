@@ -10,9 +10,12 @@ computing every distance); recall@6 of HNSW is measured against it. Latencies ar
 client through bdg_indexer.search.code_search, psycopg included; beside them, the floor of the
 same run: a bare `SELECT 1` through the same pool, and HNSW alone (what hybrid waits for at
 least). The load average is printed: on a shared 2-core machine it moves every figure; the
-server CPU per search of each mode (p50/p99) is printed too, which the load hardly moves. The COPY
-appends the full-text term deltas (spaces._term_counts); folding them into the counts, as the
-indexer does after a run, is timed apart.
+server CPU per search of each mode (p50/p99) is printed too, which the load hardly moves. Each
+round runs one search of every series, in a shuffled order. Full-text and hybrid search are
+also run with the full-text ranking they replaced (text_search.TextRanking.SUBQUERY): before
+and after in the same rounds, with how many of the answers are the same (hits, order, scores).
+The COPY appends the full-text term deltas (spaces._term_counts); folding them into the counts,
+as the indexer does after a run, is timed apart.
 
 Full-text quality at this scale (what the candidate caps trade for time): httpx is installed
 here, so its files are among the windows; bench.retrieval_quality's httpx questions are asked of
@@ -163,15 +166,17 @@ async def timed(
     series: dict[str, Sequence[Callable[[], Awaitable[Any]]]],
 ) -> dict[str, tuple[list[float], list[Any]]]:
     """Runs the i-th call of every series before the (i+1)-th of any: on a shared machine a
-    burst of load then hits all series alike instead of one. Each round starts one series
-    further on, so every series takes every place in turn: in a fixed order the searches right
-    after the exact scan (which leaves the CPU caches cold) were always the ones it slowed (HNSW
-    at ef_search 100 measured slower than at 200 in the same run)."""
+    burst of load then hits all series alike instead of one. Each round runs them in another
+    order (shuffled, seeded): in a fixed order the searches right after the exact scan (which
+    leaves the CPU caches cold) were always the ones it slowed (HNSW at ef_search 100 measured
+    slower than at 200 in the same run, and of two series of the same searches the one placed
+    right after HNSW was 1.5 ms slower at p50)."""
     out: dict[str, tuple[list[float], list[Any]]] = {name: ([], []) for name in series}
-    names = list(series)
+    order = list(series)
+    shuffler = random.Random(20)
     for i in range(min(len(calls) for calls in series.values())):
-        shift = i % len(names)
-        for name in names[shift:] + names[:shift]:
+        shuffler.shuffle(order)
+        for name in order:
             started = time.perf_counter()
             result = await series[name][i]()
             out[name][0].append(time.perf_counter() - started)
