@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import random
 from collections.abc import Sequence
 from dataclasses import replace
@@ -15,6 +16,7 @@ from bdg_indexer.search.ranking import (
     above_threshold,
     fuse,
     fuse_normalised,
+    iter_fuse,
     within_budget,
 )
 from bdg_indexer.storage.spaces import EmbeddingSpace
@@ -111,6 +113,22 @@ def test_fusion_equals_the_plain_definition_on_random_lists() -> None:
         text = [replace(rng.choice(pool), text_rank=rng.random()) for _ in range(rng.randrange(8))]
         k, vw, tw = rng.choice([1, 10, 60]), rng.choice([1.0, 0.5]), rng.choice([1.0, 1.5])
         assert fuse(vector, text, k, vw, tw) == plain_fuse(vector, text, k, vw, tw)
+
+
+def test_a_search_keeps_the_first_fused_hits_copying_no_more() -> None:
+    # iter_fuse gives fuse's hits one at a time: what within_budget keeps is fuse's, and a
+    # hit past those kept is never copied (rescored), however long the lists.
+    rng = random.Random(8)
+    vector = [replace(hit(f"v{n}.py"), similarity=rng.random()) for n in range(50)]
+    text = [replace(hit(f"v{n * 3}.py"), text_rank=rng.random()) for n in range(50)]
+    for budget, limit in [(None, 6), (None, 200), (2000, 6), (250, 3), (10, 6)]:
+        expected = within_budget(fuse(vector, text, 10, 1.0, 1.5), budget, limit)
+        assert within_budget(iter_fuse(vector, text, 10, 1.0, 1.5), budget, limit) == expected
+    lazy = iter_fuse(vector, text, 10, 1.0, 1.5)
+    assert inspect.isgenerator(lazy)  # each hit made when reached, not a list made up front
+    first = next(lazy)
+    assert first == fuse(vector, text, 10, 1.0, 1.5)[0]
+    assert len(list(lazy)) == len(fuse(vector, text)) - 1  # the rest only when asked for
 
 
 def test_threshold_keeps_only_similar_enough_hits() -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pgvector import Vector
@@ -29,8 +29,8 @@ from pgvector import Vector
 from bdg_indexer.search.ranking import (
     SearchHit,
     above_threshold,
-    fuse,
     fuse_normalised,
+    iter_fuse,
     within_budget,
 )
 from bdg_indexer.search.text_search import MAX_CANDIDATES, TextRanking, matching
@@ -124,11 +124,11 @@ async def search(
     vector_hits, text_hits = await asyncio.gather(by_vector(), by_text())
     if mode is SearchMode.HYBRID:
         if tuning.fusion is Fusion.SCORES:
-            fused = fuse_normalised(
+            fused: Iterable[SearchHit] = fuse_normalised(
                 vector_hits, text_hits, tuning.vector_weight, tuning.text_weight
             )
         else:
             weights = (tuning.rrf_k, tuning.vector_weight, tuning.text_weight)
-            fused = fuse(vector_hits, text_hits, *weights)
+            fused = iter_fuse(vector_hits, text_hits, *weights)  # copies only the hits kept
         return within_budget(fused, token_budget, limit)
     return within_budget(vector_hits or text_hits, token_budget, limit)  # one side is empty
