@@ -105,11 +105,13 @@ _MATCHING = _CANDIDATES + _SUBQUERY_RANKING + _HITS
 # weighted's order), each term's query and weight an InitPlan computed once. No subquery is
 # started per candidate; a slot with no term (the question's stop words and unknown words drop
 # out) costs a NULL test. The slots come in steps of SLOT_STEP, not one query per number of
-# terms: psycopg prepares a statement after its 5th run on a connection, and 24 queries left
-# most searches unprepared (~1 ms of planning each); with 24 slots for every question, the NULL
-# tests cost about what the steps save. The same float8 additions in the same order (adding
-# the 0 of a term not matched changes no bit), and nullif gives back the NULL of a candidate
-# matching none (a matched term adds more than 0: ts_rank_cd > 0 when @@ holds, idf > 0).
+# terms: psycopg prepares a statement after its 5th run on a connection (and PostgreSQL plans
+# its next 5 runs for their values), so 24 queries left many searches planned anew, ~1 ms
+# each. Server CPU per full-text search against the subquery, on bench.search_latency's data
+# and questions: -2% with 24 slots for every question, -8% in steps of 4. The same float8
+# additions in the same order (adding the 0 of a term not matched changes no bit), and nullif
+# gives back the NULL of a candidate matching none (a matched term adds more than 0:
+# ts_rank_cd > 0 when @@ holds, idf > 0).
 _UNROLLED_RANKING = """, ordered AS MATERIALIZED (
     SELECT q, idf, row_number() OVER (ORDER BY df, term) AS i FROM weighted
 ), matched AS MATERIALIZED (
