@@ -136,6 +136,7 @@ async def _rig(
     try:
         yield rig
     finally:
+        rig.auditor.stop()  # a test may have put an auditor of its own in the rig
         auditor.stop()
         store.close()
         await nc.close()
