@@ -51,3 +51,62 @@ def retry_prompt(report: str, changed: Sequence[tuple[str, str]]) -> str:
 
 def fenced(files: Sequence[tuple[str, str]]) -> str:
     return "\n\n".join(f"`{path}`:\n```\n{text.rstrip(chr(10))}\n```" for path, text in files)
+
+
+REWRITE_SYSTEM = (
+    "You are the coder of a coding agent. You are shown a goal and the file with the one "
+    'function or class to change. Answer as JSON: {"code": ...}, where code is the complete '
+    "new definition of that function or class, from its first line to its last, with the same "
+    "name, changed as the goal asks. Only that definition: no other functions, no imports, no "
+    "explanations."
+)
+TEST_SYSTEM = (
+    "You are the coder of a coding agent. You are shown a goal, the changed code and the "
+    'project\'s test file. Answer as JSON: {"code": ...}, where code is one new test to add at '
+    "the end of that test file, which passes only when the goal is met. Only that test."
+)
+
+
+def rewrite_prompt(task: CodingTask, path: str, shown: str, symbol: str, new: bool) -> str:
+    """The ask for one definition: the goal, the file (trimmed around it), and its name."""
+    parts = goal_and_plan(task)
+    parts.append(f"The file `{path}`:\n```\n{shown.rstrip(chr(10))}\n```")
+    if task.feedback:
+        parts.append(retry_note(task, "file above"))
+    if new:
+        parts.append(
+            f"Write the complete definition of the new function `{symbol}` to add to `{path}`, "
+            "defined and exported the way the file defines its other functions."
+        )
+    else:
+        parts.append(
+            f"Write the complete new definition of `{symbol}` in `{path}`, changed as the goal "
+            "asks. Keep its name."
+        )
+    return "\n\n".join(parts)
+
+
+def rewrite_retry(symbol: str, error: str) -> str:
+    """The one repair turn of a rewrite: exactly what failed."""
+    return (
+        f"That code could not be used: {error}. Send the complete new definition of `{symbol}` "
+        'again, corrected, as JSON {"code": ...}.'
+    )
+
+
+def test_prompt(
+    task: CodingTask, code: Sequence[tuple[str, str]], test_path: str, test: str
+) -> str:
+    """The ask for one new test: the goal, the new definitions, the test file as it is."""
+    parts = [f"Goal: {task.goal}"]
+    parts.append(f"The changed code:\n{fenced(code)}")
+    parts.append(f"The test file `{test_path}`:\n```\n{test.rstrip(chr(10))}\n```")
+    if test_path.endswith(".py"):
+        how = "a function `def test_...():` with plain asserts"
+    else:
+        how = 'one `test("...", () => { ... });` call with assert'
+    parts.append(
+        f"Write one new test for the goal to add at the end of `{test_path}`: {how}, using only "
+        "names the file already imports."
+    )
+    return "\n\n".join(parts)

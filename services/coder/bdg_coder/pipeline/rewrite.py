@@ -1,0 +1,275 @@
+"""The pipeline's whole-symbol format (pure): which definitions the goal is about, the answer a
+small model can produce (one complete definition, its name fixed by us), and its check.
+
+A 0.5B model asked for a list of {path, symbol, search, replace} edits fills the fields with the
+wrong kind of thing (a parameter as the symbol, the goal's own words as the search). Here we
+choose the symbol: the definitions of the shown files ranked by how the goal and plan name them
+(``name(`` first, then the bare name, the file named, words shared with its body, the index's
+hits), and ask for one thing, the complete new definition of that one symbol, as
+``{"code": ...}``. A name the goal calls as a function (``pluralize()``) that no file defines is
+a new definition, added at the end of the file the goal names. The answer lands only when it
+parses, defines exactly that name and is not the old definition unchanged; a retry names what
+failed. A second answer, one new test for the project's test file, is kept only if it parses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bdg_tools.edits import syntax_problem
+from bdg_tools.symbols.lookup import SymbolError, find_symbols, language_of
+from bdg_tools.symbols.replace import replace_symbol
+from bdg_tools.symbols.spans import NotParsedError, Symbol
+
+MAX_CODE = 4_000  # characters of one definition or test
+MAX_TARGETS = 3  # definitions rewritten for one goal, one answer each
+SHOWN_LINES = 60  # of the file around the definition, beyond which it is trimmed
+_WORD = re.compile(r"[A-Za-z_$][\w$]*")
+_CALLED = re.compile(r"([A-Za-z_$][\w$]*)\(")  # `capitalize()`, `clamp(value, ...` (not prose)
+_BUILTINS = frozenset(
+    {"print", "len", "int", "str", "float", "sorted", "map", "parseInt", "Number", "String"}
+)  # called in goals, never ours to define
+_STOP = frozenset(
+    {"a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "is", "it", "its",
+     "of", "on", "or", "that", "the", "this", "to", "when", "with", "must", "should", "not",
+     "no", "new", "add", "make", "fix", "return", "returns", "value", "default", "true",
+     "false", "none"}
+)  # fmt: skip
+
+
+class Rewrite(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str = Field(
+        min_length=1, max_length=MAX_CODE, description="the complete new definition, whole"
+    )
+
+
+class NewTest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str = Field(min_length=1, max_length=MAX_CODE, description="one new test, whole")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One definition to write: an existing one (``line`` > 0) or a new one (``line`` 0)."""
+
+    path: str
+    symbol: str  # qualified: "add", "Cart.total"
+    line: int
+    score: float
+
+    @property
+    def new(self) -> bool:
+        return self.line == 0
+
+
+def is_test_path(path: str) -> bool:
+    parts = PurePosixPath(path).parts
+    name = parts[-1] if parts else path
+    return (
+        any(p in ("test", "tests", "__tests__", "hidden_tests") for p in parts[:-1])
+        or name.startswith("test_")
+        or bool(re.search(r"[._-](test|spec)\.[a-z]+$", name))
+    )
+
+
+def _words(text: str) -> set[str]:
+    out: set[str] = set()
+    for word in _WORD.findall(text):
+        low = word.lower()
+        out.add(low)
+        out.update(part for part in low.split("_") if part)
+        out.update(p.lower() for p in re.findall(r"[a-z]+|[A-Z][a-z]*", word))
+    return {w for w in out if len(w) > 2 and w not in _STOP}
+
+
+def symbols_of(path: str, content: str) -> list[Symbol]:
+    """The functions and classes of a source file ([] for one that does not parse or is not
+    code we read)."""
+    if not language_of(path):
+        return []
+    try:
+        return find_symbols(path, content.encode("utf-8", "surrogatepass"))
+    except NotParsedError:
+        return []
+
+
+def targets(
+    goal: str, plan: str, files: Mapping[str, str], hit_paths: Sequence[str] = ()
+) -> list[Target]:
+    """The definitions the goal is about, best first: every one the goal or plan calls by name
+    (``name(``), in order of mention, at most ``MAX_TARGETS``; with none so called, the best
+    ranked one alone. A called name no file defines is a new definition for the first source
+    file the goal names (or the first shown)."""
+    text = f"{goal}\n{plan}"
+    called = list(dict.fromkeys(m.group(1) for m in _CALLED.finditer(text)))
+    mentioned = set(_WORD.findall(text))
+    words = _words(text)
+    sources = [p for p in files if language_of(p) and not is_test_path(p)]
+    ranked: list[Target] = []
+    for path in sources:
+        content = files[path]
+        named = path in text or PurePosixPath(path).name in text
+        hit = len(hit_paths) - hit_paths.index(path) if path in hit_paths else 0
+        for symbol in symbols_of(path, content):
+            body = content.encode("utf-8", "surrogatepass")[symbol.start : symbol.end].decode()
+            score = 0.0
+            if symbol.name in called:
+                score += 100 - called.index(symbol.name)
+            elif symbol.name in mentioned:
+                score += 20
+            score += 5 * named + hit + min(len(words & _words(body)), 10) / 2
+            ranked.append(Target(path, symbol.qualname, symbol.line, score))
+    ranked.sort(key=lambda t: (-t.score, sources.index(t.path), t.line))
+    defined = {t.symbol.rsplit(".", 1)[-1] for t in ranked}
+    chosen = [t for t in ranked if t.symbol.rsplit(".", 1)[-1] in called]
+    home = next((p for p in sources if p in text), sources[0] if sources else "")
+    for order, name in enumerate(called):
+        if name not in defined and home and not _is_builtin(name):
+            chosen.append(Target(home, name, 0, 100.0 - order))
+    chosen.sort(key=lambda t: -t.score)
+    if chosen:
+        return _unique(chosen)[:MAX_TARGETS]
+    return ranked[:1]
+
+
+def _is_builtin(name: str) -> bool:
+    return name in _BUILTINS
+
+
+def _unique(chosen: list[Target]) -> list[Target]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for t in chosen:
+        if (t.path, t.symbol) not in seen:
+            seen.add((t.path, t.symbol))
+            out.append(t)
+    return out
+
+
+def definition(path: str, content: str, symbol: str) -> str:
+    """The text of ``symbol``'s definition in ``content`` ("" when it has none)."""
+    for s in symbols_of(path, content):
+        if s.qualname == symbol:
+            return content.encode("utf-8", "surrogatepass")[s.start : s.end].decode()
+    return ""
+
+
+def trimmed(path: str, content: str, target: Target) -> str:
+    """The file as the model sees it: whole when short, else the lines around the definition
+    (its own whole) with a note of what was left out above and below."""
+    lines = content.splitlines()
+    if len(lines) <= SHOWN_LINES or target.new:
+        return (
+            content
+            if not target.new or len(lines) <= SHOWN_LINES
+            else "\n".join(lines[-SHOWN_LINES:])
+        )
+    size = definition(path, content, target.symbol).count("\n") + 1
+    start = max(target.line - 1 - 10, 0)
+    end = min(max(target.line - 1 + size + 10, start + SHOWN_LINES), len(lines))
+    head = f"[... {start} lines above]\n" if start else ""
+    tail = f"\n[... {len(lines) - end} lines below]" if end < len(lines) else ""
+    return head + "\n".join(lines[start:end]) + tail
+
+
+def parse_code(answer: str, kind: type[Rewrite] | type[NewTest]) -> str | None:
+    try:
+        return kind.model_validate_json(answer).code
+    except ValidationError:
+        return None
+
+
+def check_rewrite(content: str, target: Target, code: str) -> tuple[str, str]:
+    """(the file after, "") or ("", what failed: said so the model can fix it). An existing
+    definition lands through ``replace_symbol``'s rules; a new one is added at the end."""
+    name = target.symbol.rsplit(".", 1)[-1]
+    if target.new:
+        return _appended(target.path, content, name, code)
+    old = definition(target.path, content, target.symbol)
+    if _same(old, code):
+        return "", (
+            f"the code you sent is {target.symbol} exactly as it is now; send it changed as the "
+            "goal asks."
+        )
+    try:
+        after = replace_symbol(target.path, content, target.symbol, code).content
+    except SymbolError as error:
+        return "", str(error).removesuffix(" Nothing was changed.").replace(
+            "edit_file", "another edit"
+        )
+    if after == content:
+        return "", f"the code you sent leaves {target.symbol} as it is; change it."
+    return after, ""
+
+
+def _same(old: str, code: str) -> bool:
+    def norm(text: str) -> str:
+        return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+    return norm(old) == norm(code) or norm(old).endswith(norm(code))
+
+
+def _appended(path: str, content: str, name: str, code: str) -> tuple[str, str]:
+    text = code.strip("\n")
+    try:
+        defined = find_symbols(path, text.encode("utf-8", "surrogatepass"))
+    except NotParsedError as error:
+        return "", f"the code you sent does not parse ({error}); send the whole definition"
+    tops = [s.name for s in defined if "." not in s.qualname]
+    if tops != [name]:
+        what = ", ".join(tops) or "nothing"
+        return "", f"the code must define {name} and nothing else; it defines {what}"
+    if any(s.name == name for s in symbols_of(path, content)):
+        return "", f"{path} already defines {name}"
+    after = content.rstrip("\n") + "\n\n\n" + text + "\n" if content.strip() else text + "\n"
+    if language_of(path) == "js":
+        after = content.rstrip("\n") + "\n\n" + text + "\n"
+        if "module.exports" in content and "export " not in text:
+            return "", "send the definition; this file exports with module.exports"
+    if problem := syntax_problem(path, after):
+        return "", f"after adding {name}, {path} would not parse ({problem})"
+    return after, ""
+
+
+def check_test(path: str, content: str, code: str) -> tuple[str, str]:
+    """(the test file with the new test appended, "") or ("", why it is not kept): it must
+    parse, and in Python define one new ``test_`` function."""
+    text = code.strip("\n")
+    if language_of(path) == "python":
+        try:
+            defined = find_symbols(path, text.encode("utf-8", "surrogatepass"))
+        except NotParsedError as error:
+            return "", f"the test does not parse ({error})"
+        tops = [s.name for s in defined if "." not in s.qualname]
+        if len(tops) != 1 or not tops[0].startswith("test"):
+            return "", f"the code must define one test_ function; it defines {tops or 'nothing'}"
+        if any(s.name == tops[0] for s in symbols_of(path, content)):
+            return "", f"{path} already has a test named {tops[0]}"
+        after = content.rstrip("\n") + "\n\n\n" + text + "\n"
+    else:
+        after = content.rstrip("\n") + "\n\n" + text + "\n"
+        if text in content:
+            return "", "that test is in the file already"
+    if problem := syntax_problem(path, after):
+        return "", f"with the test added, {path} would not parse ({problem})"
+    return after, ""
+
+
+def file_of_tests(files: Mapping[str, str], target: Target) -> str:
+    """The shown test file that names the target's module or symbol ("" when none)."""
+    stem = PurePosixPath(target.path).stem
+    name = target.symbol.rsplit(".", 1)[-1]
+    tests = [p for p in files if is_test_path(p) and language_of(p)]
+    for wanted in (name, stem):
+        for path in tests:
+            if wanted in files[path]:
+                return path
+    return tests[0] if tests else ""

@@ -1,0 +1,165 @@
+"""The pipeline's whole-symbol format: which definition the goal is about, the check of the one
+complete definition the model sends, its landing through replace_symbol's rules, the new test,
+and prompts that are the same bytes for the same input."""
+
+from __future__ import annotations
+
+from bdg_coder.domain import CodingTask
+from bdg_coder.pipeline import prompts
+from bdg_coder.pipeline.rewrite import (
+    Rewrite,
+    Target,
+    check_rewrite,
+    check_test,
+    file_of_tests,
+    is_test_path,
+    parse_code,
+    targets,
+    trimmed,
+)
+
+STRINGS = (
+    "/** The text with its first letter in upper case. */\n"
+    "export function capitalize(text) {\n"
+    "  return text.charAt(0).toUpperCase() + text.slice(1);\n"
+    "}\n\n"
+    "export function titleCase(text) {\n"
+    '  return text.split(" ").map(capitalize).join(" ");\n'
+    "}\n"
+)
+COUNTS = (
+    "import re\n\n\n"
+    "def words(text):\n    return re.findall(r'[a-z]+', text, re.I)\n\n\n"
+    "def word_counts(text):\n    counts = {}\n    for w in words(text):\n"
+    "        counts[w] = counts.get(w, 0) + 1\n    return counts\n\n\n"
+    "def most_common(text):\n    return max(word_counts(text).items(), key=lambda kv: kv[1])\n"
+)
+TEST_COUNTS = "from textstats.counts import word_counts\n\n\ndef test_one():\n    assert 1\n"
+
+
+def test_the_definition_the_goal_calls_comes_first_then_the_others_it_calls() -> None:
+    files = {"src/strings.js": STRINGS, "test/strings.test.js": 'import test from "node:test";\n'}
+    goal = "capitalize() in src/strings.js throws on an empty string; so that titleCase() works"
+    found = targets(goal, "", files)
+    assert [(t.path, t.symbol) for t in found] == [
+        ("src/strings.js", "capitalize"),
+        ("src/strings.js", "titleCase"),
+    ]
+    assert not any(t.new for t in found)
+
+
+def test_prose_before_a_parenthesis_is_not_a_new_function() -> None:
+    files = {"textstats/counts.py": COUNTS}
+    goal = "Add an ignore_case parameter (default False) to word_counts() in textstats/counts.py"
+    assert [t.symbol for t in targets(goal, "", files)] == ["word_counts"]
+
+
+def test_without_a_call_the_best_ranked_definition_alone_by_name_and_shared_words() -> None:
+    files = {"textstats/counts.py": COUNTS, "other.py": "def most_common():\n    pass\n"}
+    goal = "the counting of each word in textstats/counts.py must be kept in counts"
+    found = targets(goal, "", files)
+    assert [(t.path, t.symbol) for t in found] == [("textstats/counts.py", "word_counts")]
+
+
+def test_a_called_name_no_file_defines_is_new_in_the_file_the_goal_names() -> None:
+    files = {"src/words.js": STRINGS, "test/words.test.js": "x;\n"}
+    goal = "Add and export pluralize(count, singular, plural) in src/words.js"
+    (target,) = targets(goal, "", files)
+    assert (target.path, target.symbol, target.new) == ("src/words.js", "pluralize", True)
+
+
+def test_test_files_are_never_targets_and_the_one_naming_the_symbol_is_its_test_file() -> None:
+    assert is_test_path("tests/test_x.py")
+    assert is_test_path("test/a.test.js")
+    assert not is_test_path("src/testing_tools.py")
+    files = {"textstats/counts.py": COUNTS, "tests/test_other.py": "", "tests/t.py": TEST_COUNTS}
+    found = targets("word_counts() must count", "", files)
+    assert [t.path for t in found] == ["textstats/counts.py"]
+    assert file_of_tests(files, found[0]) == "tests/t.py"
+
+
+def test_a_complete_new_definition_lands_and_keeps_the_rest_of_the_file() -> None:
+    target = Target("src/strings.js", "capitalize", 2, 100)
+    code = (
+        "function capitalize(text) {\n"
+        "  return text ? text[0].toUpperCase() + text.slice(1) : '';\n}"
+    )
+    after, error = check_rewrite(STRINGS, target, code)
+    assert error == ""
+    assert "export function capitalize(text) {\n  return text ? text[0]" in after  # export kept
+    assert after.endswith(STRINGS[STRINGS.index("export function titleCase") :])
+
+
+def test_the_wrong_name_a_parse_error_no_definition_and_the_old_code_are_refused() -> None:
+    target = Target("textstats/counts.py", "word_counts", 9, 100)
+    wrong, error = check_rewrite(COUNTS, target, "def count_words(text):\n    return {}")
+    assert wrong == ""
+    assert "defines count_words, not word_counts" in error
+    _, error = check_rewrite(COUNTS, target, "def word_counts(text:\n    return {}")
+    assert "does not parse" in error
+    _, error = check_rewrite(COUNTS, target, "ignore_case=False")
+    assert "defines no function or class" in error
+    old = COUNTS[COUNTS.index("def word_counts") : COUNTS.index("\n\n\ndef most_common")]
+    _, error = check_rewrite(COUNTS, target, old)
+    assert error.startswith("the code you sent is word_counts exactly as it is now")
+    assert "edit_file" not in error
+    assert "Nothing was changed" not in error
+
+
+def test_a_new_definition_is_added_at_the_end_and_must_define_only_that_name() -> None:
+    target = Target("src/words.js", "pluralize", 0, 100)
+    code = "export function pluralize(n, one, many) {\n  return `${n} ${n === 1 ? one : many}`;\n}"
+    after, error = check_rewrite(STRINGS, target, code)
+    assert error == ""
+    assert after == STRINGS + "\n" + code + "\n"
+    _, error = check_rewrite(STRINGS, target, "export function plural(n) {}\n")
+    assert error == "the code must define pluralize and nothing else; it defines plural"
+    _, error = check_rewrite(STRINGS, Target("src/words.js", "capitalize", 0, 1), code)
+    assert "must define capitalize" in error
+
+
+def test_a_new_test_is_kept_only_when_it_parses_and_is_one_new_test() -> None:
+    test = "def test_ignore_case():\n    assert word_counts('A a', ignore_case=True) == {'a': 2}"
+    after, error = check_test("tests/t.py", TEST_COUNTS, test)
+    assert error == ""
+    assert after == TEST_COUNTS + "\n\n" + test + "\n"
+    assert check_test("tests/t.py", TEST_COUNTS, "def test_x(:\n")[1].startswith("the test does")
+    again = check_test("tests/t.py", TEST_COUNTS, TEST_COUNTS)[1]
+    assert "already has a test named test_one" in again
+    assert "one test_ function" in check_test("tests/t.py", TEST_COUNTS, "def helper():\n  pass")[1]
+    js = 'test("empty", () => {\n  assert.equal(capitalize(""), "");\n});'
+    assert check_test("test/s.test.js", "import test from 'node:test';\n", js)[1] == ""
+    assert "would not parse" in check_test("test/s.test.js", "", "test(() => {")[1]
+
+
+def test_the_answer_is_the_code_field_or_nothing() -> None:
+    assert parse_code('{"code": "def f():\\n    pass"}', Rewrite) == "def f():\n    pass"
+    assert parse_code('{"edits": []}', Rewrite) is None
+    assert parse_code('{"code": ""}', Rewrite) is None
+
+
+def test_a_long_file_is_trimmed_around_the_definition() -> None:
+    body = "".join(f"def f{i}():\n    return {i}\n\n\n" for i in range(40))
+    shown = trimmed("m.py", body, Target("m.py", "f20", 81, 1))
+    assert "def f20():" in shown
+    assert "def f0():" not in shown
+    assert shown.startswith("[... 70 lines above]\n")
+    assert shown.endswith("lines below]")
+    assert trimmed("m.py", COUNTS, Target("m.py", "words", 4, 1)) == COUNTS
+
+
+def test_the_prompts_are_the_same_bytes_for_the_same_input_and_name_the_symbol() -> None:
+    task = CodingTask(goal="word_counts() must ignore case", plan_markdown="1. do it", attempt=1)
+    one = prompts.rewrite_prompt(task, "textstats/counts.py", COUNTS, "word_counts", False)
+    two = prompts.rewrite_prompt(task, "textstats/counts.py", COUNTS, "word_counts", False)
+    assert one.encode() == two.encode()
+    assert one.endswith(
+        "Write the complete new definition of `word_counts` in `textstats/counts.py`, changed "
+        "as the goal asks. Keep its name."
+    )
+    assert "new function `pluralize`" in prompts.rewrite_prompt(task, "w.js", "", "pluralize", True)
+    test = prompts.test_prompt(task, [("a.py", "def f(): ...")], "tests/t.py", TEST_COUNTS)
+    assert test == prompts.test_prompt(task, [("a.py", "def f(): ...")], "tests/t.py", TEST_COUNTS)
+    assert "def test_...():" in test
+    retry = prompts.rewrite_retry("word_counts", "it defines count_words, not word_counts")
+    assert retry.startswith("That code could not be used: it defines count_words, not word")
