@@ -13,7 +13,7 @@ hidden tests fail; attempts, model tokens and calls from LlmCalled, wall time, e
 solve rate, the done-but-wrong count and totals, and which model answered.
 
     uv run python -m bench.agent_bench [--tasks py-fizzbuzz-fix,js-chunk] [--task-timeout 900]
-        [--strategy loop|pipeline|auto] [--candidates N] [--model NAME] [--home DIR]
+        [--strategy loop|pipeline|rewrite|auto] [--candidates N] [--model NAME] [--home DIR]
         [--json results.json]
 
 A sandboxd of its own (at BDG_HOME/sandbox.sock unless AGENT_SANDBOX_ENDPOINT is set) and a free

@@ -1,6 +1,8 @@
 """How the coder makes an attempt's change (pure): the tool loop (the model reads, edits and
-tests through tools, turn by turn) or the pipeline (localize -> one schema-bound answer of
-edits -> validate), and which one ``auto`` picks for a model.
+tests through tools, turn by turn), the pipeline (localize -> one schema-bound answer of
+edits -> validate) or the pipeline's whole-symbol format (``rewrite``: localize -> one complete
+definition per answer, the symbol chosen by us -> one new test -> validate), and which one
+``auto`` picks for a model.
 
 ``auto`` picks the pipeline for the bundled offline models (Qwen2.5-Coder 0.5B and 1.5B, named
 as the local server announces them): on the agent bench they loop, repeat calls and lose code in
@@ -17,6 +19,7 @@ from bdg_llm.local_model import MODELS
 class Strategy(enum.StrEnum):
     loop = "loop"
     pipeline = "pipeline"
+    rewrite = "rewrite"  # the pipeline asking for one whole definition per answer
     auto = "auto"
 
 

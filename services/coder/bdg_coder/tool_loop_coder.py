@@ -76,7 +76,7 @@ class ToolLoopCoder(AbstractCoder):
         native: bool = False,
         policy: ToolPolicy | None = None,  # the registries' (recorded with the job's settings)
         selection: SelectionSettings | None = None,
-        strategy: Strategy = Strategy.loop,  # resolved: loop or pipeline
+        strategy: Strategy = Strategy.loop,  # resolved: loop, pipeline or rewrite
     ) -> None:
         self.client, self.registry_for = client, registry_for
         self.workspaces, self.context = workspaces, context
@@ -99,9 +99,10 @@ class ToolLoopCoder(AbstractCoder):
         llm = CoderLlm(self.client, task.parked.calls)
         caller = ToolCaller(registry, session.app)
         first: AttemptRun
-        if self.strategy is Strategy.pipeline:
+        if self.strategy in (Strategy.pipeline, Strategy.rewrite):
             state = LoopState(self.limits)
-            first = await pipeline_run(task, ctx, caller, internal, llm, state, found)
+            rewrite = self.strategy is Strategy.rewrite
+            first = await pipeline_run(task, ctx, caller, internal, llm, state, found, rewrite)
         else:
             first = await self._loop_run(task, ctx, registry, caller, internal, llm, found)
         if self.selection.candidates > 1:

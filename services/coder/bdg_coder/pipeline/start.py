@@ -12,6 +12,7 @@ from bdg_coder.llm_adapters import CoderLlm
 from bdg_coder.loop_decisions import LoopState
 from bdg_coder.pipeline import prompts
 from bdg_coder.pipeline.localize import MAX_FILES, candidates, fit
+from bdg_coder.pipeline.rewrite_run import RewriteRun
 from bdg_coder.pipeline.run import PipelineRun
 from bdg_tools.calls import ToolCaller
 from bdg_tools.catalog import FILE_READ, FileContent
@@ -50,9 +51,26 @@ async def pipeline_run(
     llm: CoderLlm,
     state: LoopState,
     found: Retrieved | None,
+    rewrite: bool = False,
 ) -> PipelineRun:
+    """The run, ready to repair: with ``rewrite``, one whole definition per answer (the edits'
+    prompt kept for a goal with no definition to write)."""
     files = await localized(task, ctx, internal, found)
     shown = fit(list(files.items()), state.limits.context_chars)
+    if rewrite:
+        hits = sorted(found.hits, key=lambda hit: -hit.score) if found else []
+        return RewriteRun(
+            task=task,
+            ctx=ctx,
+            internal=internal,
+            llm=llm,
+            state=state,
+            prefix=f"c{task.attempt}",
+            caller=caller,
+            base=files,
+            user=prompts.task_prompt(task, shown),
+            hit_paths=[hit.path.removeprefix("/workspace/") for hit in hits],
+        )
     return PipelineRun(
         task=task,
         ctx=ctx,

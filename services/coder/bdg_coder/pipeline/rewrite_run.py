@@ -1,0 +1,140 @@
+"""The pipeline in its whole-symbol format (strategy ``rewrite``): for each definition the goal
+is about (``rewrite.targets``), one schema-bound call for its complete new definition, checked
+and landed through ``replace_symbol`` (a new definition: the file written with it added), one
+retry turn naming exactly what failed; then one call for a new test, appended to the project's
+test file when it parses. With no definition to write (a goal about files alone, a new module)
+the run is the pipeline's list of edits (``PipelineRun``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from bdg_coder.pipeline import prompts
+from bdg_coder.pipeline.rewrite import (
+    NewTest,
+    Rewrite,
+    Target,
+    check_rewrite,
+    check_test,
+    definition,
+    file_of_tests,
+    parse_code,
+    targets,
+    trimmed,
+)
+from bdg_coder.pipeline.run import PipelineRun
+from bdg_llm.api import ChatRequest, Message
+from bdg_llm.schema import structured_request
+from bdg_tools.catalog import FileWritten, SymbolReplaced
+
+TURNS_PER_TARGET = 2  # the definition, then at most one turn to correct it
+
+
+@dataclass
+class RewriteRun(PipelineRun):
+    hit_paths: Sequence[str] = field(kw_only=True, default=())  # the index's, best first
+    written: list[tuple[str, str]] = field(init=False)  # (path, new definition) that landed
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.written = []
+
+    async def loop(self) -> None:
+        chosen = targets(self.task.goal, self.task.plan_markdown, self.base, self.hit_paths)
+        if not chosen:
+            await super().loop()  # nothing to rewrite: the list of edits
+            return
+        for number, target in enumerate(chosen):
+            await self._rewrite(number, target)
+            if self.state.stop is not None:
+                return
+        if self.written and self.state.stop_before_call() is None:
+            await self._new_test(chosen[0])
+        if self.state.stop is None:
+            self.state.finish(self.summary())
+
+    async def _rewrite(self, number: int, target: Target) -> None:
+        content = self.files[target.path]
+        shown = trimmed(target.path, content, target)
+        user = prompts.rewrite_prompt(self.task, target.path, shown, target.symbol, target.new)
+        conversation = [Message("system", prompts.REWRITE_SYSTEM), Message("user", user)]
+        for turn in range(TURNS_PER_TARGET):
+            if self.state.stop_before_call() is not None:
+                return
+            answer = await self._ask_for(conversation, Rewrite)
+            code = parse_code(answer, Rewrite)
+            if code is None:
+                after, error = "", 'the answer is not {"code": ...} with the definition'
+            else:
+                after, error = check_rewrite(self.files[target.path], target, code)
+            if not error and code is not None:
+                scope = f"{self.prefix}-s{number}-t{turn}"
+                if target.new:
+                    args = {"path": target.path, "content": after}
+                    error = await self._land_one(scope, "file_write", args, FileWritten)
+                else:
+                    args = {"path": target.path, "symbol": target.symbol, "code": code}
+                    error = await self._land_one(scope, "replace_symbol", args, SymbolReplaced)
+                if self.state.stop is not None:
+                    return
+            if not error:
+                self.files[target.path] = after
+                self.landed.append(f"{target.path} {target.symbol}")
+                self.written.append((target.path, definition(target.path, after, target.symbol)))
+                self.state.record(answer, f"{target.symbol} replaced")
+                self.failed = max(self.failed - (turn > 0), 0)
+                return
+            self.state.record(answer, error)
+            if turn == 0:
+                self.failed += 1
+            retry = prompts.rewrite_retry(target.symbol, error)
+            conversation += [Message("assistant", answer), Message("user", retry)]
+
+    async def _new_test(self, first: Target) -> None:
+        path = file_of_tests(self.files, first)
+        if not path:
+            return
+        user = prompts.test_prompt(self.task, self.written, path, self.files[path])
+        system = Message("system", prompts.TEST_SYSTEM)
+        answer = await self._ask_for([system, Message("user", user)], NewTest)
+        code = parse_code(answer, NewTest)
+        after, error = "", "not a test"
+        if code is not None:
+            after, error = check_test(path, self.files[path], code)
+        if not error:
+            args = {"path": path, "content": after}
+            error = await self._land_one(f"{self.prefix}-test", "file_write", args, FileWritten)
+        if not error:
+            self.files[path] = after
+            self.landed.append(f"{path} (new test)")
+        self.state.record(answer, error or "test added")
+
+    async def _ask_for(self, conversation: list[Message], answer: type[BaseModel]) -> str:
+        request = ChatRequest(
+            role="coder",
+            messages=tuple(conversation),
+            temperature=self.temperature,
+            extra=dict(self.extra),
+        )
+        result = await self.llm.chat(structured_request(request, answer))
+        self.state.spent(result.prompt_tokens, result.completion_tokens)
+        return result.content
+
+    async def _land_one(
+        self, scope: str, tool: str, arguments: dict[str, str], landed: type[BaseModel]
+    ) -> str:
+        """The call through the job's tools; "" when it landed, else the tool's error."""
+        text = json.dumps(arguments, ensure_ascii=False)
+        outcome = await self.caller.call(self._ctx(scope), tool, text)
+        if outcome.waits:
+            self.state.wait(outcome.call_id)
+            return "waits for approval"
+        try:
+            landed.model_validate_json(outcome.content)
+        except ValueError:
+            return outcome.content[:1_000]
+        return ""

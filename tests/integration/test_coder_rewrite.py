@@ -1,0 +1,103 @@
+"""The coder's pipeline in its whole-symbol format (strategy ``rewrite``) against a real
+sandboxd, PostgreSQL and NATS, the model scripted through the fake OpenAI server: the goal's
+``add()`` is the symbol asked for; an answer defining another name is refused and the retry says
+exactly that; the complete definition lands through ``replace_symbol``; the new test is appended
+to the test file through ``file_write``; the job records the strategy and replays."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from nats.aio.client import Client
+
+from bdg_coder.application import Coding
+from bdg_coder.main import replay_reactions
+from bdg_coder.registries import live_registry
+from bdg_coder.run_settings import SelectionSettings
+from bdg_coder.strategy import Strategy
+from bdg_coder.tool_loop_coder import ToolLoopCoder
+from bdg_coder.workspace import SandboxWorkspaces
+from bdg_contracts import events as ev
+from bdg_jobs.application import JobApplication
+from bdg_runtime.job_replay import replay_job
+from bdg_sandbox.client import SandboxClient
+from bdg_tools.code_context import IndexerContext
+from bdg_tools.policy import ToolPolicy
+from tests.fakes.openai_server import FakeOpenAi, Reply
+from tests.integration.test_coder_loop import (  # noqa: F401 (fixtures)
+    FIXED,
+    RUN_TESTS,
+    TEST,
+    app_fixture,
+    applied,
+    attempt,
+    coding_job,
+    daemon_fixture,
+    fake_fixture,
+    model,
+    nc_fixture,
+    of,
+    repo_fixture,
+    sandbox_fixture,
+)
+
+pytestmark = pytest.mark.timeout(90)
+NEW_TEST = "def test_add_zero():\n    assert add(0, 0) == 0"
+
+
+def code(text: str) -> Reply:
+    return Reply(content=json.dumps({"code": text}))
+
+
+def rewriting(fake: FakeOpenAi, sandbox: SandboxClient, nc: Client) -> Coding:
+    coder = ToolLoopCoder(
+        model(fake),
+        live_registry(sandbox, nc, ToolPolicy()),
+        SandboxWorkspaces(sandbox),
+        IndexerContext(nc, timeout=2.0),
+        selection=SelectionSettings(1, tuple(RUN_TESTS)),
+        strategy=Strategy.rewrite,
+    )
+    return Coding(coder)
+
+
+async def test_the_named_definition_is_rewritten_whole_and_a_new_test_appended(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    trigger = await coding_job(app, repo)
+    fake.push(code("def plus(a, b):\n    return a + b"), code(FIXED), code(NEW_TEST))
+    new = await attempt(rewriting(fake, sandbox, nc), app, trigger)
+
+    first, retry, test = fake.requests
+    schema = first["response_format"]["json_schema"]["schema"]
+    assert list(schema["properties"]) == ["code"]
+    asked = first["messages"][1]["content"]
+    assert "`calc.py`:\n```\ndef add(a, b):\n    return a - b\n```" in asked
+    assert asked.endswith("Write the complete new definition of `add` in `calc.py`, changed as "
+                          "the goal asks. Keep its name.")  # fmt: skip
+    said = retry["messages"][-1]["content"]
+    assert said.startswith("That code could not be used: the new code defines plus, not add")
+    assert "`test_calc.py`:" in test["messages"][-1]["content"]
+
+    tools = [(e.tool, json.loads(e.arguments_json).get("path")) for e in of(new, ev.ToolCalled)]
+    assert ("replace_symbol", "calc.py") in tools
+    assert ("file_write", "test_calc.py") in tools
+    (changed,) = of(new, ev.FilesChanged)
+    after = applied(repo, changed.patch, tmp_path)
+    assert (after / "calc.py").read_text() == FIXED
+    assert (after / "test_calc.py").read_text() == TEST + "\n\n" + NEW_TEST + "\n"
+    (finished,) = of(new, ev.CodingFinished)
+    assert finished.summary.startswith(
+        "The pipeline applied 2 edit(s): calc.py add, test_calc.py (new test)."
+    )
+    (settings,) = of(new, ev.SettingsRecorded)
+    assert settings.settings["strategy"] == "rewrite"
+    report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
+    assert report.same, report.divergence
