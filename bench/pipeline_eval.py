@@ -44,10 +44,12 @@ from bdg_coder.pipeline import prompts
 from bdg_coder.pipeline.edits import Repair, check_edits, parse_repair, report
 from bdg_coder.pipeline.localize import MAX_FILES, candidates, fit
 from bdg_coder.pipeline.rewrite import (
+    RETRY_TEMPERATURE,
     NewTest,
     Rewrite,
     check_rewrite,
     check_test,
+    code_in,
     definition,
     file_of_tests,
     parse_code,
@@ -63,7 +65,7 @@ from bdg_llm.settings import LlmSettings
 from bdg_tools.symbols.lookup import language_of
 from bench.agent_tasks.tasks import AgentTask, load_tasks, make_repo
 
-FORMATS = ("edits", "symbol")
+FORMATS = ("edits", "symbol", "symbol-json")
 HIDDEN_TIMEOUT = 120.0  # seconds for a task's hidden test
 
 
@@ -125,9 +127,13 @@ class Asker:
     def __init__(self, llm: OpenAiClient, outcome: Outcome) -> None:
         self.llm, self.outcome = llm, outcome
 
-    async def __call__(self, messages: list[Message], answer: type[BaseModel]) -> str:
-        request = ChatRequest(role="coder", messages=tuple(messages), temperature=0.0)
-        result = await self.llm.chat(structured_request(request, answer))
+    async def __call__(
+        self, messages: list[Message], answer: type[BaseModel] | None, temperature: float = 0.0
+    ) -> str:
+        request = ChatRequest(role="coder", messages=tuple(messages), temperature=temperature)
+        if answer is not None:
+            request = structured_request(request, answer)
+        result = await self.llm.chat(request)
         self.outcome.calls += 1
         self.outcome.prompt_tokens += result.prompt_tokens
         self.outcome.completion_tokens += result.completion_tokens
@@ -170,23 +176,33 @@ async def edits_format(
 
 
 async def symbol_format(
-    ask: Asker, task: CodingTask, files: dict[str, str], out: Outcome, with_test: bool = True
+    ask: Asker, task: CodingTask, files: dict[str, str], out: Outcome, bound: bool, budget: int
 ) -> None:
-    """One complete definition per target (one retry each), then one new test."""
+    """One complete definition per target (one retry each), then one new test; each answer a
+    plain code block, or with ``bound`` JSON under the schema."""
+    json_note = prompts.JSON_ANSWER if bound else ""
+
+    def code_of(answer: str, kind: type[Rewrite] | type[NewTest]) -> str | None:
+        return parse_code(answer, kind) if bound else code_in(answer)
+
     written: list[tuple[str, str]] = []
-    for target in targets(task.goal, task.plan_markdown, files):
+    chosen = targets(task.goal, task.plan_markdown, files)
+    if not chosen:  # a file to create, or nothing to rewrite: the list of edits
+        await edits_format(ask, task, files, budget, out)
+        return
+    for target in chosen:
         content = files[target.path]
         shown = trimmed(target.path, content, target)
         user = prompts.rewrite_prompt(task, target.path, shown, target.symbol, target.new)
-        conversation = [Message("system", prompts.REWRITE_SYSTEM), Message("user", user)]
+        system = prompts.REWRITE_SYSTEM + json_note
+        conversation = [Message("system", system), Message("user", user)]
         for turn in range(2):
-            answer = await ask(conversation, Rewrite)
-            code = parse_code(answer, Rewrite)
-            after, error = (
-                ("", 'the answer is not {"code": ...}')
-                if code is None
-                else (check_rewrite(content, target, code))
-            )
+            warmth = RETRY_TEMPERATURE if turn else 0.0
+            answer = await ask(conversation, Rewrite if bound else None, warmth)
+            code = code_of(answer, Rewrite)
+            after, error = "", "the answer holds no code"
+            if code is not None:
+                after, error = check_rewrite(content, target, code)
             if not error:
                 files[target.path] = after
                 out.landed.append(f"{target.path} {target.symbol}")
@@ -199,15 +215,15 @@ async def symbol_format(
                 Message("assistant", answer),
                 Message("user", prompts.rewrite_retry(target.symbol, error)),
             ]
-    if not written or not with_test:
+    if not written:
         return
-    first = targets(task.goal, task.plan_markdown, files)[0]
-    test_path = file_of_tests(files, first)
+    test_path = file_of_tests(files, chosen[0])
     if not test_path:
         return
     user = prompts.test_prompt(task, written, test_path, files[test_path])
-    answer = await ask([Message("system", prompts.TEST_SYSTEM), Message("user", user)], NewTest)
-    code = parse_code(answer, NewTest)
+    asked = [Message("system", prompts.TEST_SYSTEM + json_note), Message("user", user)]
+    answer = await ask(asked, NewTest if bound else None)
+    code = code_of(answer, NewTest)
     if code is not None:
         after, error = check_test(test_path, files[test_path], code)
         if not error:
@@ -247,7 +263,7 @@ async def run_task(task: AgentTask, fmt: str, llm: OpenAiClient, budget: int) ->
         if fmt == "edits":
             await edits_format(ask, coding, files, budget, out)
         else:
-            await symbol_format(ask, coding, files, out)
+            await symbol_format(ask, coding, files, out, bound=fmt == "symbol-json", budget=budget)
         for path, text in files.items():
             if out.files.get(path) != text:
                 (repo / path).parent.mkdir(parents=True, exist_ok=True)

@@ -55,22 +55,26 @@ def fenced(files: Sequence[tuple[str, str]]) -> str:
 
 REWRITE_SYSTEM = (
     "You are the coder of a coding agent. You are shown a goal and the file with the one "
-    'function or class to change. Answer as JSON: {"code": ...}, where code is the complete '
-    "new definition of that function or class, from its first line to its last, with the same "
+    "function or class to change. Answer with one code block holding the complete new "
+    "definition of that function or class, from its first line to its last, with the same "
     "name, changed as the goal asks. Only that definition: no other functions, no imports, no "
     "explanations."
 )
 TEST_SYSTEM = (
     "You are the coder of a coding agent. You are shown a goal, the changed code and the "
-    'project\'s test file. Answer as JSON: {"code": ...}, where code is one new test to add at '
-    "the end of that test file, which passes only when the goal is met. Only that test."
+    "project's test file. Answer with one code block holding one new test to add at the end of "
+    "that test file, which passes only when the goal is met. Only that test."
 )
+# The schema-bound variant (bench.pipeline_eval --format symbol-json), appended to either.
+JSON_ANSWER = ' Answer as JSON: {"code": ...}, code being what the code block would hold.'
 
 
 def rewrite_prompt(task: CodingTask, path: str, shown: str, symbol: str, new: bool) -> str:
-    """The ask for one definition: the goal, the file (trimmed around it), and its name."""
-    parts = goal_and_plan(task)
-    parts.append(f"The file `{path}`:\n```\n{shown.rstrip(chr(10))}\n```")
+    """The ask for one definition: the file (trimmed around it) first, then the goal and plan
+    (a small model follows what it read last; shown after the goal, it copies the file back),
+    then the name to write."""
+    parts = [f"The file `{path}` as it is now:\n```\n{shown.rstrip(chr(10))}\n```"]
+    parts += goal_and_plan(task)
     if task.feedback:
         parts.append(retry_note(task, "file above"))
     if new:
@@ -80,8 +84,8 @@ def rewrite_prompt(task: CodingTask, path: str, shown: str, symbol: str, new: bo
         )
     else:
         parts.append(
-            f"Write the complete new definition of `{symbol}` in `{path}`, changed as the goal "
-            "asks. Keep its name."
+            f"Write the complete new definition of `{symbol}`, changed so that it does what the "
+            "goal asks (the current one does not). Keep its name. Only that definition."
         )
     return "\n\n".join(parts)
 
@@ -89,8 +93,8 @@ def rewrite_prompt(task: CodingTask, path: str, shown: str, symbol: str, new: bo
 def rewrite_retry(symbol: str, error: str) -> str:
     """The one repair turn of a rewrite: exactly what failed."""
     return (
-        f"That code could not be used: {error}. Send the complete new definition of `{symbol}` "
-        'again, corrected, as JSON {"code": ...}.'
+        f"That code could not be used: {error.rstrip('.')}. Send the complete new definition "
+        f"of `{symbol}` again, corrected."
     )
 
 
@@ -102,7 +106,7 @@ def test_prompt(
     parts.append(f"The changed code:\n{fenced(code)}")
     parts.append(f"The test file `{test_path}`:\n```\n{test.rstrip(chr(10))}\n```")
     if test_path.endswith(".py"):
-        how = "a function `def test_...():` with plain asserts"
+        how = "one function whose name starts with `test_`, with plain asserts"
     else:
         how = 'one `test("...", () => { ... });` call with assert'
     parts.append(

@@ -15,12 +15,14 @@ failed. A second answer, one new test for the project's test file, is kept only 
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bdg_coder.domain import paths_named
 from bdg_tools.edits import syntax_problem
 from bdg_tools.symbols.lookup import SymbolError, find_symbols, language_of
 from bdg_tools.symbols.replace import replace_symbol
@@ -28,9 +30,13 @@ from bdg_tools.symbols.spans import NotParsedError, Symbol
 
 MAX_CODE = 4_000  # characters of one definition or test
 MAX_TARGETS = 3  # definitions rewritten for one goal, one answer each
+# At temperature 0 a small model repeats its answer whatever the retry says: the retry samples.
+RETRY_TEMPERATURE = 0.7
 SHOWN_LINES = 60  # of the file around the definition, beyond which it is trimmed
 _WORD = re.compile(r"[A-Za-z_$][\w$]*")
-_CALLED = re.compile(r"([A-Za-z_$][\w$]*)\(")  # `capitalize()`, `clamp(value, ...` (not prose)
+# `capitalize()`, `clamp(value, ...`; not prose (`word (`) nor plurals (`column(s)`)
+_CALLED = re.compile(r"([A-Za-z_$][\w$]*)\((?!s\))")
+_FENCED = re.compile(r"```[\w+-]*[ \t]*\n(.*?)(?:^```|\Z)", re.S | re.M)
 _BUILTINS = frozenset(
     {"print", "len", "int", "str", "float", "sorted", "map", "parseInt", "Number", "String"}
 )  # called in goals, never ours to define
@@ -107,8 +113,11 @@ def targets(
     """The definitions the goal is about, best first: every one the goal or plan calls by name
     (``name(``), in order of mention, at most ``MAX_TARGETS``; with none so called, the best
     ranked one alone. A called name no file defines is a new definition for the first source
-    file the goal names (or the first shown)."""
+    file the goal names (or the first shown). None when the goal names a file not shown: one
+    to create, which the list of edits makes."""
     text = f"{goal}\n{plan}"
+    if any(path not in files for path in paths_named(goal, plan)):
+        return []  # a file to create: the list of edits makes new files
     called = list(dict.fromkeys(m.group(1) for m in _CALLED.finditer(text)))
     mentioned = set(_WORD.findall(text))
     words = _words(text)
@@ -181,16 +190,27 @@ def trimmed(path: str, content: str, target: Target) -> str:
 
 
 def parse_code(answer: str, kind: type[Rewrite] | type[NewTest]) -> str | None:
+    """The code of a schema-bound answer (None: not one)."""
     try:
         return kind.model_validate_json(answer).code
     except ValidationError:
         return None
 
 
+def code_in(answer: str) -> str | None:
+    """The code of a plain answer: its first fenced block (one left open: to the end), else the
+    whole text; None when there is none. Plain, since inside a JSON string a small model ends
+    the string at the first double quote of its code (``text.split(" ``)."""
+    fenced = _FENCED.search(answer)
+    code = fenced.group(1) if fenced else answer
+    return code.strip("\n") or None
+
+
 def check_rewrite(content: str, target: Target, code: str) -> tuple[str, str]:
     """(the file after, "") or ("", what failed: said so the model can fix it). An existing
     definition lands through ``replace_symbol``'s rules; a new one is added at the end."""
     name = target.symbol.rsplit(".", 1)[-1]
+    code = only_definition(target.path, code, target.symbol)
     if target.new:
         return _appended(target.path, content, name, code)
     old = definition(target.path, content, target.symbol)
@@ -208,6 +228,30 @@ def check_rewrite(content: str, target: Target, code: str) -> tuple[str, str]:
     if after == content:
         return "", f"the code you sent leaves {target.symbol} as it is; change it."
     return after, ""
+
+
+def only_definition(path: str, code: str, symbol: str) -> str:
+    """The definition of ``symbol`` out of code that parses and holds more (a small model sends
+    the whole file back: a docstring, imports, the other functions, or the whole class around
+    a method); the code as sent otherwise. The name is ours, so taking it is no guess."""
+    text = textwrap.dedent(code.replace("\r\n", "\n")).strip("\n")
+    try:
+        found = find_symbols(path, text.encode("utf-8", "surrogatepass"))
+    except NotParsedError:
+        return code
+    name = symbol.rsplit(".", 1)[-1]
+    tops = [s for s in found if "." not in s.qualname]
+    if len(tops) == 1 and tops[0].name == name and "." not in symbol:
+        matches = tops
+    else:
+        matches = [s for s in found if s.qualname == symbol] or [
+            s for s in found if s.name == name and s.qualname.count(".") == symbol.count(".")
+        ]
+    if len(matches) != 1:
+        return code
+    whole = text.encode("utf-8", "surrogatepass")
+    picked = whole[matches[0].start : matches[0].end].decode("utf-8", "surrogatepass")
+    return textwrap.dedent(matches[0].indent + picked)
 
 
 def _same(old: str, code: str) -> bool:
