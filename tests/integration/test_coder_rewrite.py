@@ -48,7 +48,8 @@ NEW_TEST = "def test_add_zero():\n    assert add(0, 0) == 0"
 
 
 def code(text: str) -> Reply:
-    return Reply(content=json.dumps({"code": text}))
+    """A plain answer, as the 0.5B gives it: a code block."""
+    return Reply(content=f"```python\n{text}\n```")
 
 
 def rewriting(fake: FakeOpenAi, sandbox: SandboxClient, nc: Client) -> Coding:
@@ -76,14 +77,16 @@ async def test_the_named_definition_is_rewritten_whole_and_a_new_test_appended(
     new = await attempt(rewriting(fake, sandbox, nc), app, trigger)
 
     first, retry, test = fake.requests
-    schema = first["response_format"]["json_schema"]["schema"]
-    assert list(schema["properties"]) == ["code"]
+    assert "response_format" not in first  # plain: no JSON string to end at a quote
     asked = first["messages"][1]["content"]
-    assert "`calc.py`:\n```\ndef add(a, b):\n    return a - b\n```" in asked
-    assert asked.endswith("Write the complete new definition of `add` in `calc.py`, changed as "
-                          "the goal asks. Keep its name.")  # fmt: skip
+    shown = "The file `calc.py` as it is now:\n```\ndef add(a, b):\n    return a - b\n```"
+    assert asked.startswith(shown)
+    assert asked.endswith("Write the complete new definition of `add`, changed so that it does "
+                          "what the goal asks (the current one does not). Keep its name. Only "
+                          "that definition.")  # fmt: skip
     said = retry["messages"][-1]["content"]
     assert said.startswith("That code could not be used: the new code defines plus, not add")
+    assert [r["temperature"] for r in fake.requests] == [0.0, 0.7, 0.0]  # the retry samples
     assert "`test_calc.py`:" in test["messages"][-1]["content"]
 
     tools = [(e.tool, json.loads(e.arguments_json).get("path")) for e in of(new, ev.ToolCalled)]

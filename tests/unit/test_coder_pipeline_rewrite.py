@@ -11,8 +11,10 @@ from bdg_coder.pipeline.rewrite import (
     Target,
     check_rewrite,
     check_test,
+    code_in,
     file_of_tests,
     is_test_path,
+    only_definition,
     parse_code,
     targets,
     trimmed,
@@ -153,13 +155,54 @@ def test_the_prompts_are_the_same_bytes_for_the_same_input_and_name_the_symbol()
     one = prompts.rewrite_prompt(task, "textstats/counts.py", COUNTS, "word_counts", False)
     two = prompts.rewrite_prompt(task, "textstats/counts.py", COUNTS, "word_counts", False)
     assert one.encode() == two.encode()
+    assert one.startswith(f"The file `textstats/counts.py` as it is now:\n```\n{COUNTS}```")
+    assert one.index("Goal: word_counts()") > one.index("def most_common")  # the goal after
     assert one.endswith(
-        "Write the complete new definition of `word_counts` in `textstats/counts.py`, changed "
-        "as the goal asks. Keep its name."
+        "Write the complete new definition of `word_counts`, changed so that it does what the "
+        "goal asks (the current one does not). Keep its name. Only that definition."
     )
     assert "new function `pluralize`" in prompts.rewrite_prompt(task, "w.js", "", "pluralize", True)
     test = prompts.test_prompt(task, [("a.py", "def f(): ...")], "tests/t.py", TEST_COUNTS)
     assert test == prompts.test_prompt(task, [("a.py", "def f(): ...")], "tests/t.py", TEST_COUNTS)
-    assert "def test_...():" in test
-    retry = prompts.rewrite_retry("word_counts", "it defines count_words, not word_counts")
-    assert retry.startswith("That code could not be used: it defines count_words, not word")
+    assert "one function whose name starts with `test_`" in test
+    retry = prompts.rewrite_retry("word_counts", "it defines count_words, not word_counts.")
+    assert retry == (
+        "That code could not be used: it defines count_words, not word_counts. Send the "
+        "complete new definition of `word_counts` again, corrected."
+    )
+
+
+def test_a_goal_naming_a_file_not_shown_has_no_target_the_list_of_edits_makes_it() -> None:
+    files = {"posts.py": "def post_url(t):\n    return t\n"}
+    goal = "Move it into one function slugify(text) in a new module text.py"
+    assert targets(goal, "", files) == []
+
+
+def test_a_plural_in_parentheses_is_no_call() -> None:
+    files = {"records.py": "def parse(text):\n    return []\n"}
+    goal = 'Make parse() name every missing column, e.g. "missing column(s): age"'
+    assert [(t.symbol, t.new) for t in targets(goal, "", files)] == [("parse", False)]
+
+
+def test_the_code_of_a_plain_answer_is_its_first_block_else_the_whole_text() -> None:
+    assert (
+        code_in("Here:\n```python\ndef f():\n    return 1\n```\nDone.") == "def f():\n    return 1"
+    )
+    assert code_in("```js\nfunction f() {}\n") == "function f() {}"  # left open: to the end
+    assert code_in("def f():\n    pass\n") == "def f():\n    pass"
+    assert code_in("```\n```") is None
+
+
+def test_the_definition_is_taken_out_of_a_whole_file_sent_back() -> None:
+    whole = '"""Doc."""\nimport os\n\n\ndef f():\n    return 2\n\n\ndef g():\n    pass\n'
+    assert only_definition("m.py", whole, "f") == "def f():\n    return 2"
+    cls = "class A:\n    def get(self):\n        return 2\n\n    def put(self):\n        pass\n"
+    assert only_definition("m.py", cls, "A.get") == "def get(self):\n    return 2"
+    assert only_definition("m.py", "def f(:\n", "f") == "def f(:\n"  # not parsed: as sent
+    assert only_definition("m.py", whole, "h") == whole  # not in it: as sent (the check says)
+    # and the check lands it: the rest of the answer is not written into the file
+    target = Target("textstats/counts.py", "word_counts", 9, 1)
+    sent = COUNTS.replace("counts[w] = counts.get(w, 0) + 1", "counts[w.lower()] = 1")
+    after, error = check_rewrite(COUNTS, target, sent)
+    assert error == ""
+    assert after == sent

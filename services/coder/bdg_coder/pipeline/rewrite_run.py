@@ -1,9 +1,10 @@
 """The pipeline in its whole-symbol format (strategy ``rewrite``): for each definition the goal
-is about (``rewrite.targets``), one schema-bound call for its complete new definition, checked
-and landed through ``replace_symbol`` (a new definition: the file written with it added), one
-retry turn naming exactly what failed; then one call for a new test, appended to the project's
-test file when it parses. With no definition to write (a goal about files alone, a new module)
-the run is the pipeline's list of edits (``PipelineRun``)."""
+is about (``rewrite.targets``), one call for its complete new definition as a code block (plain:
+inside a JSON string a small model ends its code at the first double quote), checked and landed
+through ``replace_symbol`` (a new definition: the file written with it added), one retry turn
+naming exactly what failed (sampled: at temperature 0 the model repeats itself); then one call
+for a new test, appended to the project's test file when it parses. With no definition to write
+(a goal naming a file to create) the run is the pipeline's list of edits (``PipelineRun``)."""
 
 from __future__ import annotations
 
@@ -15,20 +16,18 @@ from pydantic import BaseModel
 
 from bdg_coder.pipeline import prompts
 from bdg_coder.pipeline.rewrite import (
-    NewTest,
-    Rewrite,
+    RETRY_TEMPERATURE,
     Target,
     check_rewrite,
     check_test,
+    code_in,
     definition,
     file_of_tests,
-    parse_code,
     targets,
     trimmed,
 )
 from bdg_coder.pipeline.run import PipelineRun
 from bdg_llm.api import ChatRequest, Message
-from bdg_llm.schema import structured_request
 from bdg_tools.catalog import FileWritten, SymbolReplaced
 
 TURNS_PER_TARGET = 2  # the definition, then at most one turn to correct it
@@ -65,10 +64,11 @@ class RewriteRun(PipelineRun):
         for turn in range(TURNS_PER_TARGET):
             if self.state.stop_before_call() is not None:
                 return
-            answer = await self._ask_for(conversation, Rewrite)
-            code = parse_code(answer, Rewrite)
+            warmth = RETRY_TEMPERATURE if turn else self.temperature
+            answer = await self._ask_plain(conversation, warmth)
+            code = code_in(answer)
             if code is None:
-                after, error = "", 'the answer is not {"code": ...} with the definition'
+                after, error = "", "the answer holds no code"
             else:
                 after, error = check_rewrite(self.files[target.path], target, code)
             if not error and code is not None:
@@ -100,8 +100,8 @@ class RewriteRun(PipelineRun):
             return
         user = prompts.test_prompt(self.task, self.written, path, self.files[path])
         system = Message("system", prompts.TEST_SYSTEM)
-        answer = await self._ask_for([system, Message("user", user)], NewTest)
-        code = parse_code(answer, NewTest)
+        answer = await self._ask_plain([system, Message("user", user)], self.temperature)
+        code = code_in(answer)
         after, error = "", "not a test"
         if code is not None:
             after, error = check_test(path, self.files[path], code)
@@ -113,14 +113,14 @@ class RewriteRun(PipelineRun):
             self.landed.append(f"{path} (new test)")
         self.state.record(answer, error or "test added")
 
-    async def _ask_for(self, conversation: list[Message], answer: type[BaseModel]) -> str:
+    async def _ask_plain(self, conversation: list[Message], temperature: float) -> str:
         request = ChatRequest(
             role="coder",
             messages=tuple(conversation),
-            temperature=self.temperature,
+            temperature=temperature,
             extra=dict(self.extra),
         )
-        result = await self.llm.chat(structured_request(request, answer))
+        result = await self.llm.chat(request)
         self.state.spent(result.prompt_tokens, result.completion_tokens)
         return result.content
 
