@@ -123,7 +123,7 @@ def test_a_bad_strategy_stops_the_coder_naming_the_setting_and_the_choices(
         run()
     assert exit_.value.code == 2
     assert "bdg_coder_strategy" in caplog.text
-    assert "'loop', 'pipeline' or 'auto'" in caplog.text
+    assert "'loop', 'pipeline', 'rewrite' or 'auto'" in caplog.text
 
 
 def test_a_replay_runs_the_strategy_the_job_ran() -> None:

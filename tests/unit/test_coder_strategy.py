@@ -21,7 +21,7 @@ def test_auto_runs_the_loop_for_other_models(model: str) -> None:
     assert resolve(Strategy.auto, model) is Strategy.loop
 
 
-@pytest.mark.parametrize("chosen", [Strategy.loop, Strategy.pipeline])
+@pytest.mark.parametrize("chosen", [Strategy.loop, Strategy.pipeline, Strategy.rewrite])
 def test_a_chosen_strategy_holds_whatever_the_model(chosen: Strategy) -> None:
     for model in (MODELS["0.5b"].name, "gpt-4o-mini"):
         assert resolve(chosen, model) is chosen
