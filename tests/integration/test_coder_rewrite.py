@@ -73,7 +73,8 @@ async def test_the_named_definition_is_rewritten_whole_and_a_new_test_appended(
     tmp_path: Path,
 ) -> None:
     trigger = await coding_job(app, repo)
-    fake.push(code("def plus(a, b):\n    return a + b"), code(FIXED), code(NEW_TEST))
+    whole = f'"""Calculations."""\n\nimport math\n\n\n{FIXED}'  # the whole file sent back
+    fake.push(code("def plus(a, b):\n    return a + b"), code(whole), code(NEW_TEST))
     new = await attempt(rewriting(fake, sandbox, nc), app, trigger)
 
     first, retry, test = fake.requests

@@ -23,6 +23,7 @@ from bdg_coder.pipeline.rewrite import (
     code_in,
     definition,
     file_of_tests,
+    only_definition,
     targets,
     trimmed,
 )
@@ -67,6 +68,8 @@ class RewriteRun(PipelineRun):
             warmth = RETRY_TEMPERATURE if turn else self.temperature
             answer = await self._ask_plain(conversation, warmth)
             code = code_in(answer)
+            if code is not None:  # what lands is the definition alone, as checked
+                code = only_definition(target.path, code, target.symbol)
             if code is None:
                 after, error = "", "the answer holds no code"
             else:
