@@ -43,7 +43,7 @@ class LiveBounds:
     coder_max_steps: int | None = None
     plan_iterations: int | None = None
     step_timeout: float | None = None
-    coder_strategy: str | None = None  # loop | pipeline | auto (the bench's ablation)
+    coder_strategy: str | None = None  # loop | pipeline | rewrite | auto (the bench's ablation)
     coder_candidates: int | None = None
 
     def env(self) -> dict[str, str]:

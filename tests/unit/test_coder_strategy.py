@@ -11,8 +11,8 @@ from bdg_llm.local_model import MODELS
 
 
 @pytest.mark.parametrize("size", ["0.5b", "1.5b"])
-def test_auto_runs_the_pipeline_for_the_bundled_small_models(size: str) -> None:
-    assert resolve(Strategy.auto, MODELS[size].name) is Strategy.pipeline
+def test_auto_runs_the_whole_symbol_pipeline_for_the_bundled_small_models(size: str) -> None:
+    assert resolve(Strategy.auto, MODELS[size].name) is Strategy.rewrite
 
 
 @pytest.mark.parametrize("model", ["gpt-4o-mini", "qwen2.5-coder-32b-instruct", ""])

@@ -91,7 +91,7 @@ class CoderSettings(BaseSettings):
         default=Strategy.loop,
         description="loop: the tool loop; pipeline: localize -> one answer of edits -> "
         "validate; rewrite: the pipeline asking for one whole definition per answer; auto: "
-        "the pipeline for the bundled offline models (BDG_MODEL_CODER), the loop for others",
+        "rewrite for the bundled offline models (BDG_MODEL_CODER), the loop for others",
     )
     bdg_coder_context_timeout_seconds: float = Field(
         default=5.0, gt=0, description="wait for the indexer's code context, then code without"
