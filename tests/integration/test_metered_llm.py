@@ -140,16 +140,20 @@ async def test_a_call_with_no_payer_is_not_metered(
     assert await one(pool, "SELECT count(*) FROM bdg_budget_accounts") == 0
 
 
-async def test_with_leases_a_call_is_paid_from_the_lease_and_all_comes_back_on_close(
-    fake: FakeOpenAi, pool: AsyncConnectionPool[Any]
-) -> None:
-    settings = LlmSettings(
+def leased_settings(fake: FakeOpenAi) -> LlmSettings:
+    return LlmSettings(
         openai_base_url=fake.base_url,
         openai_api_key="sk-test",
         bdg_model_planner="gpt-4o",
         bdg_llm_max_retries=0,
         bdg_budget_leases=True,
     )
+
+
+async def test_with_leases_a_call_is_paid_from_the_lease_and_all_comes_back_on_close(
+    fake: FakeOpenAi, pool: AsyncConnectionPool[Any]
+) -> None:
+    settings = leased_settings(fake)
     inner = OpenAiClient(settings)
     client = metered_client(inner, pool.conninfo, settings)
     assert isinstance(client, MeteredLlm)
@@ -175,13 +179,7 @@ async def test_with_leases_a_call_is_paid_from_the_lease_and_all_comes_back_on_c
 async def test_with_leases_the_service_s_stop_gives_the_share_back_before_it_expires(
     fake: FakeOpenAi, pool: AsyncConnectionPool[Any]
 ) -> None:
-    settings = LlmSettings(
-        openai_base_url=fake.base_url,
-        openai_api_key="sk-test",
-        bdg_model_planner="gpt-4o",
-        bdg_llm_max_retries=0,
-        bdg_budget_leases=True,
-    )
+    settings = leased_settings(fake)
     inner = OpenAiClient(settings)
     client = metered_client(inner, pool.conninfo, settings)  # registers its give-back
     fake.push(Reply("a plan", prompt_tokens=1200, completion_tokens=300))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 from bdg_coder.domain import CodingTask
 from bdg_coder.llm_adapters import CoderLlm
@@ -57,21 +58,13 @@ async def pipeline_run(
     prompt kept for a goal with no definition to write)."""
     files = await localized(task, ctx, internal, found)
     shown = fit(list(files.items()), state.limits.context_chars)
+    run = PipelineRun
+    extra: dict[str, Any] = {}
     if rewrite:
         hits = sorted(found.hits, key=lambda hit: -hit.score) if found else []
-        return RewriteRun(
-            task=task,
-            ctx=ctx,
-            internal=internal,
-            llm=llm,
-            state=state,
-            prefix=f"c{task.attempt}",
-            caller=caller,
-            base=files,
-            user=prompts.task_prompt(task, shown),
-            hit_paths=[hit.path.removeprefix("/workspace/") for hit in hits],
-        )
-    return PipelineRun(
+        run = RewriteRun
+        extra["hit_paths"] = [hit.path.removeprefix("/workspace/") for hit in hits]
+    return run(
         task=task,
         ctx=ctx,
         internal=internal,
@@ -81,4 +74,5 @@ async def pipeline_run(
         caller=caller,
         base=files,
         user=prompts.task_prompt(task, shown),
+        **extra,
     )
