@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,3 +87,45 @@ def test_workspaces_too_big_for_the_quota_stay_where_they_are_unbounded(root: Pa
     assert (legacy / "big").stat().st_size == (QUOTA_MB + 8) << 20
     assert not (root / ".disks" / "acme.ext4").exists()
     assert root / "acme" in store.left_unbounded
+
+
+def test_sizing_survives_containers_starting_all_the_while(root: Path) -> None:
+    """A mount namespace made while a filesystem is mounted (any container starting, anywhere
+    on the host) keeps it alive after an unmount here: sizing it with mount, unmount, e2fsck in
+    the host's namespace then failed ("UNEXPECTED INCONSISTENCY", once in CI). Here namespaces
+    are made as fast as this machine can while tenants get their filesystems."""
+    tenants = [f"t{n}" for n in range(6)]
+    store = disks(root)
+    done = threading.Event()
+    holders: list[subprocess.Popen[bytes]] = []
+
+    def keep_copying() -> None:
+        while not done.is_set():
+            holders.append(
+                subprocess.Popen(
+                    ["unshare", "--mount", "--propagation", "private", "cat"],
+                    stdin=subprocess.PIPE,
+                )
+            )
+
+    copier = threading.Thread(target=keep_copying)
+    copier.start()
+    try:
+        for tenant in tenants:
+            store.ensure(tenant)
+    finally:
+        done.set()
+        copier.join()
+        for holder in holders:
+            assert holder.stdin is not None
+            holder.stdin.close()
+        for holder in holders:
+            holder.wait(10)
+    assert len(holders) > len(tenants)  # namespaces were made while they were sized
+    for tenant in tenants:
+        assert QUOTA_MB - 1 <= free_mb(root / tenant) <= QUOTA_MB + 1
+    store.unmount_all()
+    for tenant in tenants:
+        image = root / ".disks" / f"{tenant}.ext4"
+        check = subprocess.run(["e2fsck", "-f", "-n", str(image)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
