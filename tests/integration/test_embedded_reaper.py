@@ -119,6 +119,23 @@ async def test_a_live_user_keeps_the_servers_a_killed_one_shared(home: Path) -> 
     wait_until(lambda: not _alive(reaper), 10, "the reaper to exit")
 
 
+async def test_the_last_user_s_stop_stops_the_reaper_at_once(home: Path) -> None:
+    """Nothing of the home outlives the command that used it (a demo's test once found the
+    reaper still waiting for its next look)."""
+    other = await user(home)  # a live user: the reaper stays for it
+    ours = start_embedded(home, s3=True)
+    reaper = reaper_pid(home)
+    assert other.stdin is not None
+    other.stdin.close()
+    await asyncio.wait_for(other.wait(), 30)  # it let go; ours still holds the servers
+    assert _alive(reaper)
+    servers = running_servers(home)
+    ours.stop()
+    assert gone(servers)
+    assert not _alive(reaper)  # not at its next look: now
+    assert not (home / "reaper.json").exists()
+
+
 async def test_a_deleted_home_s_servers_stop_once_its_users_die(home: Path) -> None:
     proc = await user(home)
     servers, reaper = running_servers(home), reaper_pid(home)

@@ -80,6 +80,8 @@ class EmbeddedStack:
             with contextlib.suppress(FileNotFoundError), _locked(self.home):
                 release_seaweedfs(self.home, self.s3_pid, STOP_TIMEOUT_SECONDS)
             self.s3_pid = None
+        with contextlib.suppress(FileNotFoundError), _locked(self.home):
+            _retire_reaper(self.home)
 
     def servers(self) -> list[EmbeddedServer]:
         """The servers this stack started or joined, for a supervisor to keep alive."""
@@ -191,6 +193,23 @@ def ensure_reaper(home: Path) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"pid": proc.pid}))
     tmp.replace(path)
+
+
+def _retire_reaper(home: Path) -> None:
+    """The last user stopped everything: stop the reaper now rather than at its next look, so
+    nothing of the home outlives the command that used it. The caller holds the lock."""
+    from bdg_runtime.embedded_reaper import recorded_users, running_servers
+
+    if running_servers(home) or any(_alive(p) for p in recorded_users(home) - {os.getpid()}):
+        return
+    path = home / REAPER_FILE
+    with contextlib.suppress(FileNotFoundError, ValueError, KeyError, psutil.Error):
+        pid = int(json.loads(path.read_text())["pid"])
+        if _is_reaper(pid, home):
+            reaper = psutil.Process(pid)
+            reaper.terminate()  # it waits for this lock or sleeps: it holds nothing
+            reaper.wait(STOP_TIMEOUT_SECONDS)  # reaps it too, when it is our child
+    path.unlink(missing_ok=True)
 
 
 def _is_reaper(pid: int, home: Path) -> bool:
