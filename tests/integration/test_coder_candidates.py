@@ -248,3 +248,67 @@ async def test_a_gated_call_in_a_later_candidate_parks_and_resumes_the_selection
     assert (await app.load(job_id)).state == JobState.testing
     report = await replay_job(await app.history(job_id), {"coder": replay_reactions})
     assert report.same, report.divergence
+
+
+MUL_BASE = "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a + b\n"
+MUL_TEST = 'from calc import add, mul\n\nassert add(2, 3) == 5\nprint("1 passed")\n'
+
+
+@pytest.fixture(name="mul_repo")
+def mul_repo_fixture(daemon: Daemon) -> Path:
+    """Visible tests that pass on the base: only a new test can prove a change."""
+    repo = daemon.state / "sources" / uuid4().hex
+    daemon.grant({TENANT: [daemon.state / "sources"]})
+    repo.mkdir(parents=True)
+    (repo / "calc.py").write_text(MUL_BASE)
+    (repo / "test_calc.py").write_text(MUL_TEST)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base")
+    return repo
+
+
+async def test_right_code_beside_a_test_proving_nothing_ships_another_candidate_s_test(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    mul_repo: Path,
+    tmp_path: Path,
+) -> None:
+    """Candidate 1 fixes mul but its test (2 * 2 == 2 + 2) passes on the base too; candidate 2
+    gets mul wrong (a ** b) but its test (mul(2, 3) == 6) fails on the base. Candidate 1's code
+    passes candidate 2's proven test: it is kept, and ships with that test."""
+    right = MUL_BASE.replace("return a + b\n", "return a * b\n").replace("a * b\n", "a + b\n", 1)
+    wrong = MUL_BASE.replace("    return a + b\n", "    return a ** b\n").replace(
+        "a ** b\n", "a + b\n", 1
+    )
+    fake.push(
+        call("file_write", path="calc.py", content=right),
+        call("file_write", path="test_calc.py", content=MUL_TEST + "assert mul(2, 2) == 4\n"),
+        call("finish", summary="mul multiplies"),
+        call("file_write", path="calc.py", content=wrong),
+        call("file_write", path="test_calc.py", content=MUL_TEST + "assert mul(2, 3) == 6\n"),
+        call("finish", summary="mul multiplies"),
+    )
+    trigger = await coding_job(app, mul_repo)
+    new = await attempt(selecting(fake, sandbox, nc), app, trigger)
+
+    (compared,) = of(new, ev.CandidatesCompared)
+    assert compared.chosen == 1
+    first, second = compared.candidates
+    assert (first.tests_passed, second.tests_passed) == (True, False)
+    assert first.note == "passes 1 of 1 proven tests, ships candidate 2's test"
+    assert second.note == "passes 0 of 1 proven tests"
+    (changed,) = of(new, ev.FilesChanged)
+    assert changed.paths == ("calc.py", "test_calc.py")
+    shipped = applied(mul_repo, changed.patch, tmp_path)
+    assert (shipped / "calc.py").read_text() == right
+    assert (shipped / "test_calc.py").read_text() == MUL_TEST + "assert mul(2, 3) == 6\n"
+    (finished,) = of(new, ev.CodingFinished)
+    assert "passes 1 of 1 proven tests, ships candidate 2's test" in finished.summary
+    # Two candidates' checks, each one's tests on the base, then each code with the proven one.
+    runs = [e for e in of(new, ev.ToolCalled) if e.tool == "run_tests"]
+    assert [json.loads(r.result)["passed"] for r in runs] == [True, False, True, False, True, False]
+    report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
+    assert report.same, report.divergence

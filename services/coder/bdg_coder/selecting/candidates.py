@@ -1,6 +1,7 @@
 """Test-driven selection (``BDG_CODER_CANDIDATES`` > 1): the attempt's loop run several times,
 each candidate in a workspace of its own built from the same recipe, the visible tests run on
-each change, and the best kept (``ranking.choose``); CandidatesCompared records them all.
+each change, the candidates judged by each other's proven tests (``cross_check``), and the best
+kept (``ranking.choose``), shipped with a proven test; CandidatesCompared records them all.
 
 Candidate 1 is the attempt's usual run (its workspace, scopes and temperature 0); candidate k
 samples (temperature > 0, seed k) in ``<job>-c<attempt>-k<k>`` with scopes ``c<attempt>k<k>``.
@@ -18,8 +19,11 @@ from bdg_coder.domain import Changes, Patch
 from bdg_coder.llm_adapters import CoderLlm
 from bdg_coder.loop_decisions import LoopState, Stop, summary_of
 from bdg_coder.run_settings import CANDIDATE_TEMPERATURE, SelectionSettings
+from bdg_coder.selecting.cross_check import Agreement, shipped_patch
+from bdg_coder.selecting.cross_run import CrossRun
 from bdg_coder.selecting.ranking import Tried, choose, outcome_of
 from bdg_coder.workspace import AbstractWorkspaces
+from bdg_contracts.events import CandidateOutcome
 from bdg_jobs.domain import Cause, Job
 from bdg_llm.journal import take
 from bdg_llm.llm_called_fields import fields_for_event
@@ -66,13 +70,22 @@ class Selecting:
             runs.append(run)
             if k < len(names):
                 await self._keep_calls()
-        outcomes = tuple(outcome_of(t) for t in tried)
-        kept = choose(outcomes)
+        parts, agreed = await CrossRun(
+            self.workspaces, first, self.selection.check_argv
+        ).agreements(tried)
+        outcomes = tuple(_noted(outcome_of(t), agreed.get(t.index)) for t in tried)
+        kept = choose(outcomes, {i: a.agrees for i, a in agreed.items()})
         best, run = tried[kept.index - 1], runs[kept.index - 1]
-        patches = (Patch(best.paths, best.patch),) if best.patch else ()
+        paths, patch = best.paths, best.patch
+        shipped = agreed.get(kept.index)
+        if shipped is not None and shipped.test_from not in (0, kept.index):
+            # Its code with another candidate's proven test: its own passes on the base too.
+            patch, paths = shipped_patch(parts[kept.index], parts[shipped.test_from])
+        patches = (Patch(paths, patch),) if patch else ()
         summary = (
-            f"{summary_of(run.state, best.paths)} Kept candidate {kept.index} of "
-            f"{len(outcomes)} (visible tests: {kept.passed} passed, {kept.failed} failed)."
+            f"{summary_of(run.state, paths)} Kept candidate {kept.index} of "
+            f"{len(outcomes)} (visible tests: {kept.passed} passed, {kept.failed} failed"
+            f"{'; ' + shipped.note if shipped is not None and shipped.note else ''})."
         )
         return Changes(
             patches, summary, base_commit=base_commit, chosen=kept.index, compared=outcomes
@@ -88,3 +101,10 @@ class Selecting:
 
         if calls:
             await self.session.record_aside(record)
+
+
+def _noted(outcome: CandidateOutcome, agreed: Agreement | None) -> CandidateOutcome:
+    if agreed is None or not agreed.note:
+        return outcome
+    note = "; ".join(n for n in (outcome.note, agreed.note) if n)
+    return outcome.model_copy(update={"note": note})

@@ -1,7 +1,8 @@
 """Test-driven selection, apart from any I/O: which of several candidate attempts to keep.
 
 Each candidate ran the coder's loop in a workspace of its own; its change was taken as a diff
-and the visible tests were run on it. The kept one has the most passing tests, then the fewest
+and the visible tests were run on it. The kept one passes the most proven tests of
+all candidates (``cross_check``, when run), then has the most passing tests, then the fewest
 failing ones, then drops no definition the base had (small models rewrite whole files and lose
 functions), then the smallest change; a candidate that changed nothing ranks last, and the
 lowest index breaks the last tie, so the choice is the same on every replay.
@@ -10,7 +11,7 @@ lowest index breaks the last tie, so the choice is the same on every replay.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bdg_contracts.events import CandidateOutcome
@@ -121,10 +122,13 @@ def outcome_of(tried: Tried) -> CandidateOutcome:
     )
 
 
-def _rank(outcome: CandidateOutcome) -> tuple[bool, int, int, bool, bool, int, int]:
+def _rank(
+    outcome: CandidateOutcome, agrees: Mapping[int, int]
+) -> tuple[bool, int, int, int, bool, bool, int, int]:
     """Smaller is better."""
     return (
         not outcome.paths,
+        -agrees.get(outcome.index, 0),
         -outcome.passed,
         outcome.failed,
         outcome.tests_passed is not True,
@@ -134,8 +138,11 @@ def _rank(outcome: CandidateOutcome) -> tuple[bool, int, int, bool, bool, int, i
     )
 
 
-def choose(outcomes: Sequence[CandidateOutcome]) -> CandidateOutcome:
-    """The candidate to keep."""
+def choose(
+    outcomes: Sequence[CandidateOutcome], agrees: Mapping[int, int] | None = None
+) -> CandidateOutcome:
+    """The candidate to keep; ``agrees``: how many proven tests pass on each candidate's code
+    (``cross_check``), which counts before its own visible tests."""
     if not outcomes:
         raise ValueError("no candidates to choose from")
-    return min(outcomes, key=_rank)
+    return min(outcomes, key=lambda outcome: _rank(outcome, agrees or {}))
