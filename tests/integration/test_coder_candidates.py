@@ -307,8 +307,33 @@ async def test_right_code_beside_a_test_proving_nothing_ships_another_candidate_
     assert (shipped / "test_calc.py").read_text() == MUL_TEST + "assert mul(2, 3) == 6\n"
     (finished,) = of(new, ev.CodingFinished)
     assert "passes 1 of 1 proven tests, ships candidate 2's test" in finished.summary
-    # Two candidates' checks, each one's tests on the base, then each code with the proven one.
+    # 1's check, its tests on the base (they pass: sample on), 2's check, 2's tests on the base,
+    # then each code with the proven one.
     runs = [e for e in of(new, ev.ToolCalled) if e.tool == "run_tests"]
-    assert [json.loads(r.result)["passed"] for r in runs] == [True, False, True, False, True, False]
+    assert [json.loads(r.result)["passed"] for r in runs] == [True, True, False, False, True, False]
+    report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
+    assert report.same, report.divergence
+
+
+async def test_a_first_candidate_with_a_proven_test_ends_the_sampling(
+    app: JobApplication, sandbox: SandboxClient, nc: Client, fake: FakeOpenAi, mul_repo: Path
+) -> None:
+    right = MUL_BASE.replace("a + b\n", "a * b\n").replace("a * b\n", "a + b\n", 1)
+    fake.push(
+        call("file_write", path="calc.py", content=right),
+        call("file_write", path="test_calc.py", content=MUL_TEST + "assert mul(2, 3) == 6\n"),
+        call("finish", summary="mul multiplies"),
+    )
+    trigger = await coding_job(app, mul_repo)
+    new = await attempt(selecting(fake, sandbox, nc), app, trigger)
+
+    assert len(fake.requests) == 3  # no second candidate was sampled
+    assert not of(new, ev.CandidatesCompared)
+    (changed,) = of(new, ev.FilesChanged)
+    assert changed.paths == ("calc.py", "test_calc.py")
+    (finished,) = of(new, ev.CodingFinished)
+    assert finished.summary.endswith("Its test fails on the base.")
+    runs = [e for e in of(new, ev.ToolCalled) if e.tool == "run_tests"]
+    assert [json.loads(r.result)["passed"] for r in runs] == [True, False]  # its check, the base
     report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
     assert report.same, report.divergence

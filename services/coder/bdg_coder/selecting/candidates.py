@@ -2,6 +2,8 @@
 each candidate in a workspace of its own built from the same recipe, the visible tests run on
 each change, the candidates judged by each other's proven tests (``cross_check``), and the best
 kept (``ranking.choose``), shipped with a proven test; CandidatesCompared records them all.
+A candidate whose visible tests pass and whose own test is proven ends the sampling: the tester
+will take it, and another sample costs a whole loop.
 
 Candidate 1 is the attempt's usual run (its workspace, scopes and temperature 0); candidate k
 samples (temperature > 0, seed k) in ``<job>-c<attempt>-k<k>`` with scopes ``c<attempt>k<k>``.
@@ -45,6 +47,7 @@ class Selecting:
         names = candidate_workspaces(ctx.workspace, self.selection.candidates)
         tried: list[Tried] = []
         runs: list[AttemptRun] = []
+        cross = CrossRun(self.workspaces, first, self.selection.check_argv)
         for k, workspace in enumerate(names, start=1):
             if k == 1:
                 run: AttemptRun = first
@@ -69,10 +72,14 @@ class Selecting:
             tried.append(Tried(k, tuple(diff.paths), diff.patch, tests, error))
             runs.append(run)
             if k < len(names):
+                if await cross.proven_pass(tried[-1]):
+                    break  # what a further sample could add costs a whole loop: stop here
                 await self._keep_calls()
-        parts, agreed = await CrossRun(
-            self.workspaces, first, self.selection.check_argv
-        ).agreements(tried)
+        if len(tried) == 1:  # the first candidate's test was proven: nothing to compare
+            summary = f"{summary_of(first.state, tried[0].paths)} Its test fails on the base."
+            patches = (Patch(tried[0].paths, tried[0].patch),) if tried[0].patch else ()
+            return Changes(patches, summary, base_commit=base_commit)
+        parts, agreed = await cross.agreements(tried)
         outcomes = tuple(_noted(outcome_of(t), agreed.get(t.index)) for t in tried)
         kept = choose(outcomes, {i: a.agrees for i, a in agreed.items()})
         best, run = tried[kept.index - 1], runs[kept.index - 1]

@@ -30,6 +30,15 @@ class CrossRun:
         self, workspaces: AbstractWorkspaces, first: AttemptRun, argv: tuple[str, ...]
     ) -> None:
         self.workspaces, self.first, self.argv = workspaces, first, argv
+        self.known: dict[str, bool | None] = {}  # a run's name -> its result, once run
+
+    async def proven_pass(self, tried: Tried) -> bool:
+        """The candidate's visible tests pass and its own tests fail on the base: a change the
+        tester will take, so no further candidate need be sampled."""
+        if tried.tests is None or not tried.tests.passed:
+            return False
+        tests = parts_of(tried.patch).tests
+        return bool(tests) and await self._passes(f"b{tried.index}", tests) is False
 
     async def agreements(
         self, tried: Sequence[Tried]
@@ -51,11 +60,17 @@ class CrossRun:
     async def _passes(self, name: str, *patches: str) -> bool | None:
         """The visible tests on the base plus ``patches``: passed, failed, or None when they
         could not be run (the workspace would not build, the runner's answer is unreadable)."""
+        if name in self.known:
+            return self.known[name]
+        self.known[name] = result = await self._run(name, patches)
+        return result
+
+    async def _run(self, name: str, patches: tuple[str, ...]) -> bool | None:
         ctx = self.first.ctx
         digest = hashlib.sha256("\0".join(patches).encode()).hexdigest()[:16]
         workspace = f"{ctx.workspace}-x{name}"
         recipe = self.first.task.recipe
-        recipe = replace(recipe, patches=recipe.patches + tuple(patches))
+        recipe = replace(recipe, patches=recipe.patches + patches)
         try:
             await self.workspaces.prepare(ctx.tenant_id, workspace, recipe)
         except StepError as error:  # e.g. a patch that does not apply: this pair says nothing
