@@ -56,6 +56,7 @@ from bdg_coder.pipeline.rewrite import (
     targets,
     trimmed,
 )
+from bdg_coder.pipeline.test_imports import with_imports
 from bdg_llm.api import ChatRequest, Message
 from bdg_llm.local_model import LocalModelConfig, resolve_model
 from bdg_llm.local_server import ServerOptions, start
@@ -220,13 +221,17 @@ async def symbol_format(
     test_path = file_of_tests(files, chosen[0])
     if not test_path:
         return
-    user = prompts.test_prompt(task, written, test_path, files[test_path])
+    new = [t.symbol.rsplit(".", 1)[-1] for t in chosen if t.new and t.path in dict(written)]
+    user = prompts.test_prompt(task, written, test_path, files[test_path], new)
     asked = [Message("system", prompts.TEST_SYSTEM + json_note), Message("user", user)]
     answer = await ask(asked, NewTest if bound else None)
     code = code_of(answer, NewTest)
     if code is not None:
         after, error = check_test(test_path, files[test_path], code)
         if not error:
+            for target in (t for t in chosen if t.new and t.path in dict(written)):
+                name = target.symbol.rsplit(".", 1)[-1]
+                after = with_imports(test_path, after, target.path, [name])
             files[test_path] = after
             out.test_kept = True
             out.landed.append(f"{test_path} (new test)")

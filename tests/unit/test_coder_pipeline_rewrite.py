@@ -162,9 +162,14 @@ def test_the_prompts_are_the_same_bytes_for_the_same_input_and_name_the_symbol()
         "goal asks (the current one does not). Keep its name. Only that definition."
     )
     assert "new function `pluralize`" in prompts.rewrite_prompt(task, "w.js", "", "pluralize", True)
-    test = prompts.test_prompt(task, [("a.py", "def f(): ...")], "tests/t.py", TEST_COUNTS)
-    assert test == prompts.test_prompt(task, [("a.py", "def f(): ...")], "tests/t.py", TEST_COUNTS)
+    test = prompts.test_prompt(task, [("a.py", "def f(): ...")], "tests/t.py", TEST_COUNTS, [])
+    assert test == prompts.test_prompt(
+        task, [("a.py", "def f(): ...")], "tests/t.py", TEST_COUNTS, []
+    )
     assert "one function whose name starts with `test_`" in test
+    assert test.endswith("using only names the file already imports.")
+    new = prompts.test_prompt(task, [("a.py", "def f(): ...")], "tests/t.py", TEST_COUNTS, ["f"])
+    assert new.endswith("using only names the file already imports and `f` (imported for you).")
     retry = prompts.rewrite_retry("word_counts", "it defines count_words, not word_counts.")
     assert retry == (
         "That code could not be used: it defines count_words, not word_counts. Send the "

@@ -99,7 +99,11 @@ def rewrite_retry(symbol: str, error: str) -> str:
 
 
 def test_prompt(
-    task: CodingTask, code: Sequence[tuple[str, str]], test_path: str, test: str
+    task: CodingTask,
+    code: Sequence[tuple[str, str]],
+    test_path: str,
+    test: str,
+    new: Sequence[str],
 ) -> str:
     """The ask for one new test: the goal, the new definitions, the test file as it is."""
     parts = [f"Goal: {task.goal}"]
@@ -111,6 +115,7 @@ def test_prompt(
         how = 'one `test("...", () => { ... });` call with assert'
     parts.append(
         f"Write one new test for the goal to add at the end of `{test_path}`: {how}, using only "
-        "names the file already imports."
+        "names the file already imports"
+        + (f" and {', '.join(f'`{n}`' for n in new)} (imported for you)." if new else ".")
     )
     return "\n\n".join(parts)

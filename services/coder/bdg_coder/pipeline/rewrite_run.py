@@ -3,7 +3,8 @@ is about (``rewrite.targets``), one call for its complete new definition as a co
 inside a JSON string a small model ends its code at the first double quote), checked and landed
 through ``replace_symbol`` (a new definition: the file written with it added), one retry turn
 naming exactly what failed (sampled: at temperature 0 the model repeats itself); then one call
-for a new test, appended to the project's test file when it parses. With no definition to write
+for a new test, appended to the project's test file when it parses (with the new definitions
+added to the file's imports: ``test_imports``). With no definition to write
 (a goal naming a file to create) the run is the pipeline's list of edits (``PipelineRun``)."""
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bdg_coder.pipeline.rewrite import (
     trimmed,
 )
 from bdg_coder.pipeline.run import PipelineRun
+from bdg_coder.pipeline.test_imports import with_imports
 from bdg_llm.api import ChatRequest, Message
 from bdg_tools.catalog import FileWritten, SymbolReplaced
 
@@ -38,10 +40,11 @@ TURNS_PER_TARGET = 2  # the definition, then at most one turn to correct it
 class RewriteRun(PipelineRun):
     hit_paths: Sequence[str] = field(kw_only=True, default=())  # the index's, best first
     written: list[tuple[str, str]] = field(init=False)  # (path, new definition) that landed
+    added: list[tuple[str, str]] = field(init=False)  # (path, name) of new definitions landed
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.written = []
+        self.written, self.added = [], []
 
     async def loop(self) -> None:
         chosen = targets(self.task.goal, self.task.plan_markdown, self.base, self.hit_paths)
@@ -88,6 +91,8 @@ class RewriteRun(PipelineRun):
                 self.files[target.path] = after
                 self.landed.append(f"{target.path} {target.symbol}")
                 self.written.append((target.path, definition(target.path, after, target.symbol)))
+                if target.new:
+                    self.added.append((target.path, target.symbol.rsplit(".", 1)[-1]))
                 self.state.record(answer, f"{target.symbol} replaced")
                 self.failed = max(self.failed - (turn > 0), 0)
                 return
@@ -101,13 +106,18 @@ class RewriteRun(PipelineRun):
         path = file_of_tests(self.files, first)
         if not path:
             return
-        user = prompts.test_prompt(self.task, self.written, path, self.files[path])
+        new = [name for _, name in self.added]
+        user = prompts.test_prompt(self.task, self.written, path, self.files[path], new)
         system = Message("system", prompts.TEST_SYSTEM)
         answer = await self._ask_plain([system, Message("user", user)], self.temperature)
         code = code_in(answer)
         after, error = "", "not a test"
         if code is not None:
             after, error = check_test(path, self.files[path], code)
+        if not error:  # a new function's test needs it imported: done here, not by the model
+            for source in dict.fromkeys(source for source, _ in self.added):
+                names = [name for where, name in self.added if where == source]
+                after = with_imports(path, after, source, names)
         if not error:
             args = {"path": path, "content": after}
             error = await self._land_one(f"{self.prefix}-test", "file_write", args, FileWritten)
