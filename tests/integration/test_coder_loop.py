@@ -152,11 +152,11 @@ def coding(
     return Coding(coder)
 
 
-async def coding_job(app: JobApplication, repo: Path) -> Event:
+async def coding_job(app: JobApplication, repo: Path, goal: str = GOAL) -> Event:
     """A job whose plan is approved: its PlanApproved is the coder's trigger."""
     job_id = uuid4()
     cause = Cause(producer="test", occurred_at=app.clock(), user_id="alice")
-    job = Job.request(job_id, TENANT, cause, goal=GOAL, repo=str(repo), base_ref="HEAD")
+    job = Job.request(job_id, TENANT, cause, goal=goal, repo=str(repo), base_ref="HEAD")
     job.make_plan_ready(cause, PLAN)
     job.approve_plan(cause, "alice")
     await app.start(job)

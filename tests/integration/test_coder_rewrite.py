@@ -105,3 +105,30 @@ async def test_the_named_definition_is_rewritten_whole_and_a_new_test_appended(
     assert settings.settings["strategy"] == "rewrite"
     report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
     assert report.same, report.divergence
+
+
+async def test_the_goal_s_examples_are_appended_beside_the_model_s_test(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    """The model's test (add(0, 0) == 0) passes on the base too; the goal's own examples do
+    not, and they are what holds the change to the goal."""
+    goal = "Make add() add its arguments: add(2, 3) is 5 and add(-1, 1) == 0."
+    trigger = await coding_job(app, repo, goal)
+    fake.push(code(FIXED.rstrip()), code(NEW_TEST))
+    new = await attempt(rewriting(fake, sandbox, nc), app, trigger)
+
+    (changed,) = of(new, ev.FilesChanged)
+    after = applied(repo, changed.patch, tmp_path)
+    examples = (
+        "def test_the_goal_s_examples():\n    assert add(2, 3) == 5\n    assert add(-1, 1) == 0\n"
+    )
+    assert (after / "test_calc.py").read_text() == TEST + "\n\n" + NEW_TEST + "\n\n\n" + examples
+    (finished,) = of(new, ev.CodingFinished)
+    assert "test_calc.py (new test), test_calc.py (the goal's examples)" in finished.summary
+    report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
+    assert report.same, report.divergence

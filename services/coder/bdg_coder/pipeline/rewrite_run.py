@@ -4,18 +4,21 @@ inside a JSON string a small model ends its code at the first double quote), che
 through ``replace_symbol`` (a new definition: the file written with it added), one retry turn
 naming exactly what failed (sampled: at temperature 0 the model repeats itself); then one call
 for a new test, appended to the project's test file when it parses (with the new definitions
-added to the file's imports: ``test_imports``). With no definition to write
+added to the file's imports: ``test_imports``), and beside it the goal's own examples as a test
+(``goal_examples``). With no definition to write
 (a goal naming a file to create) the run is the pipeline's list of edits (``PipelineRun``)."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
 from bdg_coder.pipeline import prompts
+from bdg_coder.pipeline.goal_examples import goal_test
 from bdg_coder.pipeline.rewrite import (
     RETRY_TEMPERATURE,
     Target,
@@ -40,11 +43,11 @@ TURNS_PER_TARGET = 2  # the definition, then at most one turn to correct it
 class RewriteRun(PipelineRun):
     hit_paths: Sequence[str] = field(kw_only=True, default=())  # the index's, best first
     written: list[tuple[str, str]] = field(init=False)  # (path, new definition) that landed
-    added: list[tuple[str, str]] = field(init=False)  # (path, name) of new definitions landed
+    symbols: list[tuple[str, str, bool]] = field(init=False)  # (path, symbol, new) landed
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.written, self.added = [], []
+        self.written, self.symbols = [], []
 
     async def loop(self) -> None:
         chosen = targets(self.task.goal, self.task.plan_markdown, self.base, self.hit_paths)
@@ -91,8 +94,7 @@ class RewriteRun(PipelineRun):
                 self.files[target.path] = after
                 self.landed.append(f"{target.path} {target.symbol}")
                 self.written.append((target.path, definition(target.path, after, target.symbol)))
-                if target.new:
-                    self.added.append((target.path, target.symbol.rsplit(".", 1)[-1]))
+                self.symbols.append((target.path, target.symbol, target.new))
                 self.state.record(answer, f"{target.symbol} replaced")
                 self.failed = max(self.failed - (turn > 0), 0)
                 return
@@ -106,7 +108,8 @@ class RewriteRun(PipelineRun):
         path = file_of_tests(self.files, first)
         if not path:
             return
-        new = [name for _, name in self.added]
+        # Top-level names only: a method is no name a test file can import.
+        new = [name for _, name in self._top_level(new=True)]
         user = prompts.test_prompt(self.task, self.written, path, self.files[path], new)
         system = Message("system", prompts.TEST_SYSTEM)
         answer = await self._ask_plain([system, Message("user", user)], self.temperature)
@@ -114,17 +117,31 @@ class RewriteRun(PipelineRun):
         after, error = "", "not a test"
         if code is not None:
             after, error = check_test(path, self.files[path], code)
-        if not error:  # a new function's test needs it imported: done here, not by the model
-            for source in dict.fromkeys(source for source, _ in self.added):
-                names = [name for where, name in self.added if where == source]
+        own = not error
+        base = after if own else self.files[path]
+        # The goal's examples of functions the test file can reach: new ones (imported below)
+        # and those it names already.
+        reachable = [n for _, n in self._top_level() if n in new or re.search(rf"\b{n}\b", base)]
+        examples = goal_test(path, base, self.task.goal, reachable)
+        with_examples, refused = check_test(path, base, examples) if examples else ("", "none")
+        if not refused:  # beside the model's test, or alone
+            after, error = with_examples, ""
+        if not error:  # a test of new functions needs them imported: done here, not by the model
+            for source in dict.fromkeys(where for where, _ in self._top_level(new=True)):
+                names = [n for where, n in self._top_level(new=True) if where == source]
                 after = with_imports(path, after, source, names)
-        if not error:
             args = {"path": path, "content": after}
             error = await self._land_one(f"{self.prefix}-test", "file_write", args, FileWritten)
         if not error:
             self.files[path] = after
-            self.landed.append(f"{path} (new test)")
-        self.state.record(answer, error or "test added")
+            self.landed += [f"{path} (new test)"] * own
+            self.landed += [f"{path} (the goal's examples)"] * (not refused)
+        self.state.record(answer, error or ("test added" if own else "the goal's examples added"))
+
+    def _top_level(self, new: bool = False) -> list[tuple[str, str]]:
+        """(path, name) of each top-level definition written (only the new ones: ``new``)."""
+        found = [(p, s) for p, s, is_new in self.symbols if "." not in s and (is_new or not new)]
+        return list(dict.fromkeys(found))
 
     async def _ask_plain(self, conversation: list[Message], temperature: float) -> str:
         request = ChatRequest(
