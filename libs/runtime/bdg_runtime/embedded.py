@@ -61,7 +61,8 @@ class EmbeddedStack:
                     if (info := _postmaster(self._pg.pgdata)) is not None:
                         self._pg._postmaster_info = info
                 _drop_dead_handles(self._pg.pgdata)  # a killed user's pid must not keep it up
-                self._pg.cleanup()  # pgserver runs `pg_ctl stop` when ours was the last handle
+                with contextlib.suppress(psutil.NoSuchProcess):  # killed, not restarted: gone
+                    self._pg.cleanup()  # pgserver runs `pg_ctl stop` when ours was the last handle
             self._pg = None
         if self.nats_pid is not None:
             try:
@@ -202,14 +203,28 @@ def _retire_reaper(home: Path) -> None:
 
     if running_servers(home) or any(_alive(p) for p in recorded_users(home) - {os.getpid()}):
         return
-    path = home / REAPER_FILE
-    with contextlib.suppress(FileNotFoundError, ValueError, KeyError, psutil.Error):
-        pid = int(json.loads(path.read_text())["pid"])
-        if _is_reaper(pid, home):
-            reaper = psutil.Process(pid)
-            reaper.terminate()  # it waits for this lock or sleeps: it holds nothing
-            reaper.wait(STOP_TIMEOUT_SECONDS)  # reaps it too, when it is our child
-    path.unlink(missing_ok=True)
+    # By its processes, not its file: a reaper that looked between two of our releases has
+    # removed its file already and is on its way out.
+    for reaper in psutil.process_iter(["cmdline"]):
+        if _is_reaper(reaper.pid, home):
+            with contextlib.suppress(psutil.Error):
+                reaper.terminate()  # it waits for this lock, sleeps or exits: it holds nothing
+            _wait_gone(reaper.pid, STOP_TIMEOUT_SECONDS)
+    (home / REAPER_FILE).unlink(missing_ok=True)
+
+
+def _wait_gone(pid: int, timeout: float) -> None:
+    """Until ``pid`` is gone or a zombie, reaping it when it is our child. Not psutil's wait: for
+    another's child it waits for the pid to vanish, and an orphan's zombie stays where the
+    init process reaps nothing (as on this project's CI machines)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
+        if not _alive(pid) or time.monotonic() >= deadline:
+            return
+        time.sleep(PORT_POLL_S)
 
 
 def _is_reaper(pid: int, home: Path) -> bool:
