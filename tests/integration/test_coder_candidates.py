@@ -176,13 +176,17 @@ PACKAGE = '{"name": "sum", "type": "module", "scripts": {"test": "node --test"}}
 
 @pytest.fixture(name="js_repo")
 def js_repo_fixture(daemon: Daemon) -> Path:
+    files = {"src/sum.js": SUM_BROKEN, "test/sum.test.js": SUM_TEST, "package.json": PACKAGE}
+    return source_repo(daemon, files)
+
+
+def source_repo(daemon: Daemon, files: dict[str, str]) -> Path:
+    """A one-commit git repository under sandboxd's source root, granted to the tenant."""
     repo = daemon.state / "sources" / uuid4().hex
     daemon.grant({TENANT: [daemon.state / "sources"]})
-    (repo / "src").mkdir(parents=True)
-    (repo / "test").mkdir()
-    (repo / "src" / "sum.js").write_text(SUM_BROKEN)
-    (repo / "test" / "sum.test.js").write_text(SUM_TEST)
-    (repo / "package.json").write_text(PACKAGE)
+    for path, text in files.items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text)
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base")
@@ -257,15 +261,7 @@ MUL_TEST = 'from calc import add, mul\n\nassert add(2, 3) == 5\nprint("1 passed"
 @pytest.fixture(name="mul_repo")
 def mul_repo_fixture(daemon: Daemon) -> Path:
     """Visible tests that pass on the base: only a new test can prove a change."""
-    repo = daemon.state / "sources" / uuid4().hex
-    daemon.grant({TENANT: [daemon.state / "sources"]})
-    repo.mkdir(parents=True)
-    (repo / "calc.py").write_text(MUL_BASE)
-    (repo / "test_calc.py").write_text(MUL_TEST)
-    git(repo, "init", "-q")
-    git(repo, "add", "-A")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base")
-    return repo
+    return source_repo(daemon, {"calc.py": MUL_BASE, "test_calc.py": MUL_TEST})
 
 
 async def test_right_code_beside_a_test_proving_nothing_ships_another_candidate_s_test(
