@@ -17,6 +17,7 @@ import fcntl
 import importlib.metadata
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -214,17 +215,20 @@ def _retire_reaper(home: Path) -> None:
 
 
 def _wait_gone(pid: int, timeout: float) -> None:
-    """Until ``pid`` is gone or a zombie, reaping it when it is our child. Not psutil's wait: for
-    another's child it waits for the pid to vanish, and an orphan's zombie stays where the
-    init process reaps nothing (as on this project's CI machines)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with contextlib.suppress(ChildProcessError):
-            if os.waitpid(pid, os.WNOHANG)[0]:
-                return
-        if not _alive(pid) or time.monotonic() >= deadline:
-            return
-        time.sleep(PORT_POLL_S)
+    """Until ``pid`` has exited (a zombie counts), reaping it when it is our child. Not psutil's
+    wait: for another's child it waits for the pid to vanish, and an orphan's zombie stays where
+    the init process reaps nothing (as on this project's CI machines). A pidfd becomes readable
+    at the exit of any process, child or not."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
 
 
 def _is_reaper(pid: int, home: Path) -> bool:
