@@ -17,7 +17,6 @@ import fcntl
 import importlib.metadata
 import json
 import os
-import select
 import socket
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from typing import Any
 import psutil
 
 from bdg_runtime.embedded_s3 import release_seaweedfs, seaweedfs_alive, start_seaweedfs
+from bdg_runtime.process_exit import stop, wait_exited
 from bdg_runtime.settings import Settings
 
 START_TIMEOUT_SECONDS = 20.0
@@ -210,25 +210,8 @@ def _retire_reaper(home: Path) -> None:
         if _is_reaper(reaper.pid, home):
             with contextlib.suppress(psutil.Error):
                 reaper.terminate()  # it waits for this lock, sleeps or exits: it holds nothing
-            _wait_gone(reaper.pid, STOP_TIMEOUT_SECONDS)
+            wait_exited(reaper.pid, STOP_TIMEOUT_SECONDS)
     (home / REAPER_FILE).unlink(missing_ok=True)
-
-
-def _wait_gone(pid: int, timeout: float) -> None:
-    """Until ``pid`` has exited (a zombie counts), reaping it when it is our child. Not psutil's
-    wait: for another's child it waits for the pid to vanish, and an orphan's zombie stays where
-    the init process reaps nothing (as on this project's CI machines). A pidfd becomes readable
-    at the exit of any process, child or not."""
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return
-    try:
-        select.select([fd], [], [], timeout)
-    finally:
-        os.close(fd)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
 
 
 def _is_reaper(pid: int, home: Path) -> bool:
@@ -373,14 +356,7 @@ def _alive(pid: int, name: str | None = None) -> bool:
 def _terminate(pid: int, name: str) -> None:
     if not _alive(pid, name):
         return  # already gone, or the pid now belongs to someone else
-    proc = psutil.Process(pid)
-    with contextlib.suppress(psutil.NoSuchProcess):
-        proc.terminate()
-        try:
-            proc.wait(STOP_TIMEOUT_SECONDS)
-        except psutil.TimeoutExpired:
-            proc.kill()
-            proc.wait(STOP_TIMEOUT_SECONDS)
+    stop(pid, STOP_TIMEOUT_SECONDS, STOP_TIMEOUT_SECONDS)
 
 
 def _port_free(port: int) -> bool:

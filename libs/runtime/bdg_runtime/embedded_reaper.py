@@ -23,8 +23,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
-
 from bdg_runtime.embedded import (
     REAPER_FILE,
     STOP_TIMEOUT_SECONDS,
@@ -33,6 +31,7 @@ from bdg_runtime.embedded import (
     _postmaster_pid,
     _read_state,
 )
+from bdg_runtime.process_exit import stop
 
 PROCESS = {"nats": "nats-server", "s3": "weed", "postgres": "postgres"}  # names, against pid reuse
 LOOK_EVERY_S = 1.0  # how late a crashed run's servers stop; a look reads three small files
@@ -83,14 +82,8 @@ def stop_server(name: str, pid: int) -> None:
     """SIGINT is PostgreSQL's fast shutdown (clients cut, data flushed); SIGTERM the others'."""
     if not _alive(pid, PROCESS[name]):
         return
-    with contextlib.suppress(psutil.NoSuchProcess):
-        proc = psutil.Process(pid)
-        proc.send_signal(signal.SIGINT if name == "postgres" else signal.SIGTERM)
-        try:
-            proc.wait(STOP_TIMEOUT_SECONDS)
-        except psutil.TimeoutExpired:
-            proc.kill()
-            proc.wait(STOP_TIMEOUT_SECONDS)
+    sig = signal.SIGINT if name == "postgres" else signal.SIGTERM
+    stop(pid, STOP_TIMEOUT_SECONDS, STOP_TIMEOUT_SECONDS, sig)
 
 
 def look(watch: Watch) -> bool:

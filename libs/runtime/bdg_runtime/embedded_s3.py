@@ -20,6 +20,8 @@ from typing import Any
 
 import psutil
 
+from bdg_runtime.process_exit import stop
+
 START_TIMEOUT_SECONDS = 60.0
 # SeaweedFS's graceful stop waits 15 s on its filer's open gRPC streams; what it has acknowledged
 # is already in its files (append-only volumes, leveldb's log), so after a short grace it is
@@ -75,9 +77,14 @@ def _argv(store: Path, ports: list[int]) -> list[str]:
 
 
 def _alive(pid: int) -> bool:
+    return _running(pid, _NAME)
+
+
+def _running(pid: int, name: str = "") -> bool:
+    """Whether ``pid`` runs (a zombie does not), with ``name`` in its name when given."""
     try:
         proc = psutil.Process(pid)
-        return bool(proc.status() != psutil.STATUS_ZOMBIE and _NAME in proc.name())
+        return bool(proc.status() != psutil.STATUS_ZOMBIE and name in proc.name())
     except psutil.Error:
         return False
 
@@ -176,17 +183,11 @@ def release_seaweedfs(home: Path, pid: int, stop_timeout: float) -> None:
     """Let go of SeaweedFS; it stops when no other live process uses it. Caller holds the lock."""
     path = home / "s3.json"
     state = _read(path)
-    users = [p for p in state.get("users", []) if p != os.getpid() and psutil.pid_exists(p)]
+    # A user killed and not reaped (a zombie) uses nothing: it counts as gone.
+    users = [p for p in state.get("users", []) if p != os.getpid() and _running(p)]
     # The recorded pid too: a supervisor (ours or another's) may have restarted it.
     running = [] if users else [p for p in {pid, state.get("pid")} if p and _alive(p)]
     for alive in running:
-        proc = psutil.Process(alive)
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.terminate()
-            try:
-                proc.wait(min(STOP_GRACE_SECONDS, stop_timeout))
-            except psutil.TimeoutExpired:
-                proc.kill()
-                proc.wait(stop_timeout)
+        stop(alive, min(STOP_GRACE_SECONDS, stop_timeout), stop_timeout)
     if path.exists():
         _write(path, {**state, "users": users})
