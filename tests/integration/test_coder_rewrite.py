@@ -88,7 +88,11 @@ async def test_the_named_definition_is_rewritten_whole_and_a_new_test_appended(
     said = retry["messages"][-1]["content"]
     assert said.startswith("That code could not be used: the new code defines plus, not add")
     assert [r["temperature"] for r in fake.requests] == [0.0, 0.7, 0.0]  # the retry samples
-    assert "`test_calc.py`:" in test["messages"][-1]["content"]
+    asked_test = test["messages"][-1]["content"]
+    assert "`test_calc.py`:" in asked_test
+    # the test is written from the goal: the definition's head is shown, never its body
+    assert "bodies left out:\n`calc.py`:\n```\ndef add(a, b):\n    ...\n```" in asked_test
+    assert "return a + b" not in asked_test
 
     tools = [(e.tool, json.loads(e.arguments_json).get("path")) for e in of(new, ev.ToolCalled)]
     assert ("replace_symbol", "calc.py") in tools

@@ -7,8 +7,10 @@ from __future__ import annotations
 from bdg_coder.domain import CodingTask
 from bdg_coder.pipeline import prompts
 from bdg_coder.pipeline.rewrite import (
+    RETRY_TEMPERATURE,
     Rewrite,
     Target,
+    answer_temperature,
     check_rewrite,
     check_test,
     code_in,
@@ -168,6 +170,7 @@ def test_the_prompts_are_the_same_bytes_for_the_same_input_and_name_the_symbol()
     )
     assert "one function whose name starts with `test_`" in test
     assert test.endswith("using only names the file already imports.")
+    assert "The functions to test, bodies left out:\n`a.py`:\n```\ndef f(): ...\n```" in test
     new = prompts.test_prompt(task, [("a.py", "def f(): ...")], "tests/t.py", TEST_COUNTS, ["f"])
     assert new.endswith("using only names the file already imports and `f` (imported for you).")
     retry = prompts.rewrite_retry("word_counts", "it defines count_words, not word_counts.")
@@ -211,3 +214,11 @@ def test_the_definition_is_taken_out_of_a_whole_file_sent_back() -> None:
     after, error = check_rewrite(COUNTS, target, sent)
     assert error == ""
     assert after == sent
+
+
+def test_a_retry_and_a_later_attempt_s_first_answer_sample() -> None:
+    # at temperature 0 a second attempt resent the definition it was shown: "changed nothing"
+    assert answer_temperature(attempt=1, turn=0, temperature=0.0) == 0.0
+    assert answer_temperature(attempt=1, turn=1, temperature=0.0) == RETRY_TEMPERATURE
+    assert answer_temperature(attempt=2, turn=0, temperature=0.0) == RETRY_TEMPERATURE
+    assert answer_temperature(attempt=1, turn=0, temperature=0.4) == 0.4  # a candidate's own

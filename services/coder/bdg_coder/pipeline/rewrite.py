@@ -32,6 +32,7 @@ MAX_CODE = 4_000  # characters of one definition or test
 MAX_TARGETS = 3  # definitions rewritten for one goal, one answer each
 # At temperature 0 a small model repeats its answer whatever the retry says: the retry samples.
 RETRY_TEMPERATURE = 0.7
+
 SHOWN_LINES = 60  # of the file around the definition, beyond which it is trimmed
 _WORD = re.compile(r"[A-Za-z_$][\w$]*")
 # `capitalize()`, `clamp(value, ...`; not prose (`word (`) nor plurals (`column(s)`)
@@ -46,6 +47,13 @@ _STOP = frozenset(
      "no", "new", "add", "make", "fix", "return", "returns", "value", "default", "true",
      "false", "none"}
 )  # fmt: skip
+
+
+def answer_temperature(attempt: int, turn: int, temperature: float) -> float:
+    """A definition's turn: the retry samples, and so does a later attempt's first answer (at
+    temperature 0 the model resends the definition it is shown, which the last attempt wrote:
+    "changed nothing" on the agent bench)."""
+    return RETRY_TEMPERATURE if turn or attempt > 1 else temperature
 
 
 class Rewrite(BaseModel):

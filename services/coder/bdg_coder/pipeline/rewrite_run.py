@@ -20,8 +20,8 @@ from pydantic import BaseModel
 from bdg_coder.pipeline import prompts
 from bdg_coder.pipeline.goal_examples import goal_test
 from bdg_coder.pipeline.rewrite import (
-    RETRY_TEMPERATURE,
     Target,
+    answer_temperature,
     check_rewrite,
     check_test,
     code_in,
@@ -32,6 +32,7 @@ from bdg_coder.pipeline.rewrite import (
     trimmed,
 )
 from bdg_coder.pipeline.run import PipelineRun
+from bdg_coder.pipeline.signatures import signature
 from bdg_coder.pipeline.test_imports import with_imports
 from bdg_llm.api import ChatRequest, Message
 from bdg_tools.catalog import FileWritten, SymbolReplaced
@@ -71,7 +72,7 @@ class RewriteRun(PipelineRun):
         for turn in range(TURNS_PER_TARGET):
             if self.state.stop_before_call() is not None:
                 return
-            warmth = RETRY_TEMPERATURE if turn else self.temperature
+            warmth = answer_temperature(self.task.attempt, turn, self.temperature)
             answer = await self._ask_plain(conversation, warmth)
             code = code_in(answer)
             if code is not None:  # what lands is the definition alone, as checked
@@ -110,7 +111,8 @@ class RewriteRun(PipelineRun):
             return
         # Top-level names only: a method is no name a test file can import.
         new = [name for _, name in self._top_level(new=True)]
-        user = prompts.test_prompt(self.task, self.written, path, self.files[path], new)
+        heads = [(where, signature(where, text)) for where, text in self.written]
+        user = prompts.test_prompt(self.task, heads, path, self.files[path], new)
         system = Message("system", prompts.TEST_SYSTEM)
         answer = await self._ask_plain([system, Message("user", user)], self.temperature)
         code = code_in(answer)
