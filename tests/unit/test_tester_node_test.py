@@ -89,3 +89,16 @@ def test_a_test_file_that_does_not_load_points_at_the_syntax_error() -> None:
     assert "Does not compile (syntax or build error)" in text
     assert "`test::test/clamp.test.js` at `src/clamp.js:2`" in text
     assert "SyntaxError: Unexpected token 'return'" in text
+
+
+def test_a_deep_equal_failure_s_expected_value_ends_where_node_s_message_does() -> None:
+    """node:test's junit trace is the inspected error, ``[Error ...: <message>] {`` then its
+    properties: the expected value once read "'2 children'] {". Captured from node 22 on
+    ``assert.deepStrictEqual(pluralize(2, "child", "children"), "2 children")``."""
+    xml = (DATA / "node_test_deep_equal_junit.xml").read_text()
+    report = parse_junit_xml(xml, root="/tmp/nodet")
+    stdout = (DATA / "node_test_deep_equal_stdout.txt").read_text()
+    text = analyze(RunOutput(report=report, stdout=stdout, exit_code=1)).markdown
+    assert "expected `'1 apple'`, got `'apple'`" in text
+    assert "expected `'2 children'`, got `'children'`" in text
+    assert "] {" not in text

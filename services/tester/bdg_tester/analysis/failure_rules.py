@@ -94,7 +94,10 @@ def assertion(text: str, error_type: str) -> Diagnosis | None:
             expected, actual = m.group("expected").strip(), m.group("actual").strip()
             return Diagnosis(Cause.assertion, "", _DECIDE, expected, actual, _diff(text))
     if "+ actual - expected" in text:  # node's assert: + lines are actual, - lines expected
-        block = text.split("+ actual - expected", 1)[1].split("\n    at ", 1)[0]
+        block = text.split("+ actual - expected", 1)[1]
+        # Up to the stack, or to "] {" where node:test's inspected error closes its message
+        # (its properties follow): without it the expected value read "'2 children'] {".
+        block = re.split(r"\] \{\n|\n\s+at ", block, maxsplit=1)[0]
         lines = block.splitlines()
         actual = "\n".join(line[2:] for line in lines if line.startswith("+ "))
         expected = "\n".join(line[2:] for line in lines if line.startswith("- "))
