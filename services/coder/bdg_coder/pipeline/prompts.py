@@ -71,14 +71,19 @@ TEST_SYSTEM = (
 JSON_ANSWER = ' Answer as JSON: {"code": ...}, code being what the code block would hold.'
 
 
-def rewrite_prompt(task: CodingTask, path: str, shown: str, symbol: str, new: bool) -> str:
+def rewrite_prompt(
+    task: CodingTask, path: str, shown: str, symbol: str, new: bool, failing: str = ""
+) -> str:
     """The ask for one definition: the file (trimmed around it) first, then the goal and plan
     (a small model follows what it read last; shown after the goal, it copies the file back),
-    then the name to write."""
+    on a retry why the last attempt was not accepted and the lines its failures point at
+    (``failing``), then the name to write."""
     parts = [f"The file `{path}` as it is now:\n```\n{shown.rstrip(chr(10))}\n```"]
     parts += goal_and_plan(task)
     if task.feedback:
         parts.append(retry_note(task, "file above"))
+        if failing:
+            parts.append(failing)
     if new:
         parts.append(
             f"Write the complete definition of the new function `{symbol}` to add to `{path}`, "

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from bdg_coder.pipeline import prompts
+from bdg_coder.pipeline.failing_lines import quoted
 from bdg_coder.pipeline.goal_examples import goal_test
 from bdg_coder.pipeline.rewrite import (
     Target,
@@ -67,7 +68,10 @@ class RewriteRun(PipelineRun):
     async def _rewrite(self, number: int, target: Target) -> None:
         content = self.files[target.path]
         shown = trimmed(target.path, content, target)
-        user = prompts.rewrite_prompt(self.task, target.path, shown, target.symbol, target.new)
+        failing = quoted(self.task.feedback, self.files) if self.task.feedback else ""
+        user = prompts.rewrite_prompt(
+            self.task, target.path, shown, target.symbol, target.new, failing
+        )
         conversation = [Message("system", prompts.REWRITE_SYSTEM), Message("user", user)]
         for turn in range(TURNS_PER_TARGET):
             if self.state.stop_before_call() is not None:
