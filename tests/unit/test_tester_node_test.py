@@ -102,3 +102,13 @@ def test_a_deep_equal_failure_s_expected_value_ends_where_node_s_message_does() 
     assert "expected `'1 apple'`, got `'apple'`" in text
     assert "expected `'2 children'`, got `'children'`" in text
     assert "] {" not in text
+
+
+def test_two_short_primitives_give_their_expected_and_actual_values() -> None:
+    """node prints ``-3 !== 0`` (actual, then expected) for primitives; captured from node 22 on
+    ``assert.equal(clamp(-3, 0, 10), 0)``."""
+    xml = (DATA / "node_test_primitives_junit.xml").read_text()
+    report = parse_junit_xml(xml, root="/tmp/nodet")
+    stdout = (DATA / "node_test_primitives_stdout.txt").read_text()
+    text = analyze(RunOutput(report=report, stdout=stdout, exit_code=1)).markdown
+    assert "expected `0`, got `-3`" in text

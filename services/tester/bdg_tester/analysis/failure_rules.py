@@ -63,6 +63,9 @@ def _diff(text: str) -> str:
 # Where each runner puts the two values (groups `expected` and `actual`); pytest, Rust and Go
 # tests conventionally put the actual value first (`assert f(x) == 2`, `assert_eq!(f(x), 2)`).
 _EXPECTATIONS = [
+    # node's assert on two short primitives: "Expected values to be strictly equal:\n\n-3 !== 0"
+    r"Expected values to be strictly (?:deep-)?equal:\n\s*\n?\s*(?P<actual>.+?) !== "
+    r"(?P<expected>.+)$",
     r"Expected(?: [\w ]+)?: (?P<expected>.+)\n\s*Received(?: [\w ]+)?: (?P<actual>.+)",
     r"expected:? <(?P<expected>.*)> but was:? <(?P<actual>.*)>",
     r"^(?:E\s+)?assert (?P<actual>.+?) (?:==|!=|<=|>=|<|>| in| not in| is| is not) "
