@@ -136,3 +136,28 @@ async def test_the_goal_s_examples_are_appended_beside_the_model_s_test(
     assert "test_calc.py (new test), test_calc.py (the goal's examples)" in finished.summary
     report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
     assert report.same, report.divergence
+
+
+async def test_a_definition_using_a_typing_name_lands_with_its_import(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    """The rewrite lands one definition: ``Optional`` unimported was a NameError for both
+    attempts (the 1.5B on py-config-port); the import is added and the whole file written."""
+    typed = "def add(a: int, b: int) -> Optional[int]:\n    return a + b"
+    trigger = await coding_job(app, repo)
+    fake.push(code(typed), code(NEW_TEST))
+    new = await attempt(rewriting(fake, sandbox, nc), app, trigger)
+
+    tools = [(e.tool, json.loads(e.arguments_json).get("path")) for e in of(new, ev.ToolCalled)]
+    assert ("file_write", "calc.py") in tools
+    assert ("replace_symbol", "calc.py") not in tools
+    (changed,) = of(new, ev.FilesChanged)
+    after = applied(repo, changed.patch, tmp_path)
+    assert (after / "calc.py").read_text() == f"from typing import Optional\n\n{typed}\n"
+    report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
+    assert report.same, report.divergence

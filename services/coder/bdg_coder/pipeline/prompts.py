@@ -105,6 +105,16 @@ def rewrite_retry(symbol: str, error: str) -> str:
     )
 
 
+def undefined_names(names: Sequence[str], path: str) -> str:
+    """Why a definition cannot land: names no import gives (a typing name or a standard module
+    is imported for the model)."""
+    listed = ", ".join(f"`{name}`" for name in names)
+    return (
+        f"it uses {listed}, which `{path}` neither defines nor imports; use only what the file "
+        "has, or define it inside the function"
+    )
+
+
 def test_prompt(
     task: CodingTask,
     heads: Sequence[tuple[str, str]],

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from bdg_coder.pipeline import prompts
 from bdg_coder.pipeline.failing_lines import quoted
 from bdg_coder.pipeline.goal_examples import goal_test
+from bdg_coder.pipeline.missing_imports import add_missing_imports
 from bdg_coder.pipeline.rewrite import (
     Target,
     answer_temperature,
@@ -81,13 +82,10 @@ class RewriteRun(PipelineRun):
             code = code_in(answer)
             if code is not None:  # what lands is the definition alone, as checked
                 code = only_definition(target.path, code, target.symbol)
-            if code is None:
-                after, error = "", "the answer holds no code"
-            else:
-                after, error = check_rewrite(self.files[target.path], target, code)
+            after, error, whole = self._checked(target, code)
             if not error and code is not None:
                 scope = f"{self.prefix}-s{number}-t{turn}"
-                if target.new:
+                if whole:
                     args = {"path": target.path, "content": after}
                     error = await self._land_one(scope, "file_write", args, FileWritten)
                 else:
@@ -108,6 +106,20 @@ class RewriteRun(PipelineRun):
                 self.failed += 1
             retry = prompts.rewrite_retry(target.symbol, error)
             conversation += [Message("assistant", answer), Message("user", retry)]
+
+    def _checked(self, target: Target, code: str | None) -> tuple[str, str, bool]:
+        """(the file with the definition, why it cannot land, whether the whole file is
+        written: a new definition, or imports it needs were added)."""
+        if code is None:
+            return "", "the answer holds no code", False
+        before = self.files[target.path]
+        replaced, error = check_rewrite(before, target, code)
+        if error:
+            return "", error, False
+        after, unknown = add_missing_imports(target.path, before, replaced)
+        if unknown:
+            return "", prompts.undefined_names(unknown, target.path), False
+        return after, "", target.new or after != replaced
 
     async def _new_test(self, first: Target) -> None:
         path = file_of_tests(self.files, first)
@@ -136,6 +148,7 @@ class RewriteRun(PipelineRun):
             for source in dict.fromkeys(where for where, _ in self._top_level(new=True)):
                 names = [n for where, n in self._top_level(new=True) if where == source]
                 after = with_imports(path, after, source, names)
+            after, _ = add_missing_imports(path, self.files[path], after, test_file=True)
             args = {"path": path, "content": after}
             error = await self._land_one(f"{self.prefix}-test", "file_write", args, FileWritten)
         if not error:
