@@ -21,6 +21,7 @@ from bdg_coder.tool_loop_coder import ToolLoopCoder
 from bdg_coder.workspace import SandboxWorkspaces
 from bdg_contracts import events as ev
 from bdg_jobs.application import JobApplication
+from bdg_jobs.domain import Cause
 from bdg_runtime.job_replay import replay_job
 from bdg_sandbox.client import SandboxClient
 from bdg_tools.code_context import IndexerContext
@@ -45,6 +46,8 @@ from tests.integration.test_coder_loop import (  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.timeout(90)
 NEW_TEST = "def test_add_zero():\n    assert add(0, 0) == 0"
+HELPER = "def helper():\n    return add(1, 1)"
+NO_TEST = "The tests passed, but the change adds no test."
 
 
 def code(text: str) -> Reply:
@@ -159,5 +162,63 @@ async def test_a_definition_using_a_typing_name_lands_with_its_import(
     (changed,) = of(new, ev.FilesChanged)
     after = applied(repo, changed.patch, tmp_path)
     assert (after / "calc.py").read_text() == f"from typing import Optional\n\n{typed}\n"
+    report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
+    assert report.same, report.divergence
+
+
+async def test_a_refused_test_gets_one_turn_that_says_why(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    trigger = await coding_job(app, repo)
+    fake.push(code(FIXED.rstrip()), code(HELPER), code(NEW_TEST))
+    new = await attempt(rewriting(fake, sandbox, nc), app, trigger)
+
+    said = fake.requests[2]["messages"][-1]["content"]
+    assert said == (
+        "That test could not be used: the code must define test_ functions only; it defines "
+        "['helper']. Send the test again, corrected."
+    )
+    (changed,) = of(new, ev.FilesChanged)
+    after = applied(repo, changed.patch, tmp_path)
+    assert (after / "test_calc.py").read_text() == TEST + "\n\n" + NEW_TEST + "\n"
+
+
+async def test_a_later_attempt_that_rewrites_nothing_still_writes_the_missing_test(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    """Attempt 1 fixed add() but its test was refused twice: "the change adds no test". The 1.5B
+    then resent the same add() twice, and attempt 2 changed nothing (py-config-port)."""
+    trigger = await coding_job(app, repo)
+    fake.push(code(FIXED.rstrip()), code(HELPER), code(HELPER))
+    coder = rewriting(fake, sandbox, nc)
+    first = await attempt(coder, app, trigger)
+    assert [c.paths for c in of(first, ev.FilesChanged)] == [("calc.py",)]
+
+    cause = Cause(producer="tester", occurred_at=app.clock())
+    results = ev.TestResults(total=1, failed=0, output_tail="1 passed")
+    await app.execute(trigger.job_id, lambda job: job.fail_tests(cause, results, NO_TEST))
+    failed = (await app.history(trigger.job_id))[-1]
+    assert isinstance(failed, ev.TestsFailed)
+    fake.push(code(FIXED.rstrip()), code(FIXED.rstrip()), code(NEW_TEST))
+    second = await attempt(coder, app, failed)
+
+    asked_test = fake.requests[-1]["messages"][-1]["content"]
+    assert "`calc.py`:\n```\ndef add(a, b):\n    ...\n```" in asked_test
+    (fixed,) = of(first, ev.FilesChanged)
+    (changed,) = of(second, ev.FilesChanged)
+    assert (changed.attempt, changed.paths) == (2, ("test_calc.py",))  # on top of attempt 1's
+    after = applied(repo, fixed.patch + changed.patch, tmp_path)
+    assert (after / "calc.py").read_text() == FIXED
+    assert (after / "test_calc.py").read_text() == TEST + "\n\n" + NEW_TEST + "\n"
     report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
     assert report.same, report.divergence

@@ -122,7 +122,7 @@ def test_a_new_definition_is_added_at_the_end_and_must_define_only_that_name() -
     assert "must define capitalize" in error
 
 
-def test_a_new_test_is_kept_only_when_it_parses_and_is_one_new_test() -> None:
+def test_a_new_test_is_kept_only_when_it_parses_and_defines_new_tests_only() -> None:
     test = "def test_ignore_case():\n    assert word_counts('A a', ignore_case=True) == {'a': 2}"
     after, error = check_test("tests/t.py", TEST_COUNTS, test)
     assert error == ""
@@ -130,7 +130,11 @@ def test_a_new_test_is_kept_only_when_it_parses_and_is_one_new_test() -> None:
     assert check_test("tests/t.py", TEST_COUNTS, "def test_x(:\n")[1].startswith("the test does")
     again = check_test("tests/t.py", TEST_COUNTS, TEST_COUNTS)[1]
     assert "already has a test named test_one" in again
-    assert "one test_ function" in check_test("tests/t.py", TEST_COUNTS, "def helper():\n  pass")[1]
+    helper = "def helper():\n  pass"
+    assert "test_ functions only" in check_test("tests/t.py", TEST_COUNTS, helper)[1]
+    both = f"{test}\n\n\ndef test_default():\n    assert word_counts('A a') == {{'A': 1, 'a': 1}}"
+    assert check_test("tests/t.py", TEST_COUNTS, both) == (TEST_COUNTS + "\n\n" + both + "\n", "")
+    assert "test_ functions only" in check_test("tests/t.py", TEST_COUNTS, f"{test}\n\n{helper}")[1]
     js = 'test("empty", () => {\n  assert.equal(capitalize(""), "");\n});'
     assert check_test("test/s.test.js", "import test from 'node:test';\n", js)[1] == ""
     assert "would not parse" in check_test("test/s.test.js", "", "test(() => {")[1]

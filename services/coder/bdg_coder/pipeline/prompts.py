@@ -105,6 +105,11 @@ def rewrite_retry(symbol: str, error: str) -> str:
     )
 
 
+def test_retry(error: str) -> str:
+    """The one repair turn of the test: exactly what failed."""
+    return f"That test could not be used: {error.rstrip('.')}. Send the test again, corrected."
+
+
 def undefined_names(names: Sequence[str], path: str) -> str:
     """Why a definition cannot land: names no import gives (a typing name or a standard module
     is imported for the model)."""

@@ -61,6 +61,8 @@ class RewriteRun(PipelineRun):
             await self._rewrite(number, target)
             if self.state.stop is not None:
                 return
+        if not self.written and self.task.attempt > 1:
+            self._standing(chosen)
         if self.written and self.state.stop_before_call() is None:
             await self._new_test(chosen[0])
         if self.state.stop is None:
@@ -107,6 +109,20 @@ class RewriteRun(PipelineRun):
             retry = prompts.rewrite_retry(target.symbol, error)
             conversation += [Message("assistant", answer), Message("user", retry)]
 
+    def _standing(self, chosen: Sequence[Target]) -> None:
+        """A later attempt that rewrote nothing (the model resent what an earlier attempt
+        wrote) still gets its test: the last run may have failed for the test alone ("the
+        change adds no test"), which the definitions as they stand cannot fix. A definition
+        the test file does not name yet counts as new, so it is imported there."""
+        for target in chosen:
+            text = definition(target.path, self.files[target.path], target.symbol)
+            if not text:
+                continue
+            tests = self.files.get(file_of_tests(self.files, target), "")
+            name = target.symbol.rsplit(".", 1)[-1]
+            self.written.append((target.path, text))
+            self.symbols.append((target.path, target.symbol, not re.search(rf"\b{name}\b", tests)))
+
     def _checked(self, target: Target, code: str | None) -> tuple[str, str, bool]:
         """(the file with the definition, why it cannot land, whether the whole file is
         written: a new definition, or imports it needs were added)."""
@@ -129,12 +145,23 @@ class RewriteRun(PipelineRun):
         new = [name for _, name in self._top_level(new=True)]
         heads = [(where, signature(where, text)) for where, text in self.written]
         user = prompts.test_prompt(self.task, heads, path, self.files[path], new)
-        system = Message("system", prompts.TEST_SYSTEM)
-        answer = await self._ask_plain([system, Message("user", user)], self.temperature)
-        code = code_in(answer)
-        after, error = "", "not a test"
-        if code is not None:
-            after, error = check_test(path, self.files[path], code)
+        conversation = [Message("system", prompts.TEST_SYSTEM), Message("user", user)]
+        answer, after, error = "", "", ""
+        for turn in range(TURNS_PER_TARGET):  # the test, then at most one turn to correct it
+            if turn and self.state.stop_before_call() is not None:
+                break
+            warmth = answer_temperature(self.task.attempt, turn, self.temperature)
+            answer = await self._ask_plain(conversation, warmth)
+            code = code_in(answer)
+            after, error = check_test(path, self.files[path], code) if code else ("", "no code")
+            if not error:
+                break
+            if turn + 1 < TURNS_PER_TARGET:
+                self.state.record(answer, error)  # the last turn's is recorded below
+            conversation += [
+                Message("assistant", answer),
+                Message("user", prompts.test_retry(error)),
+            ]
         own = not error
         base = after if own else self.files[path]
         # The goal's examples of functions the test file can reach: new ones (imported below)
