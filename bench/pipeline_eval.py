@@ -56,7 +56,6 @@ from bdg_coder.pipeline.rewrite import (
     targets,
     trimmed,
 )
-from bdg_coder.pipeline.signatures import signature
 from bdg_coder.pipeline.test_imports import with_imports
 from bdg_llm.api import ChatRequest, Message
 from bdg_llm.local_model import LocalModelConfig, resolve_model
@@ -223,8 +222,7 @@ async def symbol_format(
     if not test_path:
         return
     new = [t.symbol.rsplit(".", 1)[-1] for t in chosen if t.new and t.path in dict(written)]
-    heads = [(path, signature(path, text)) for path, text in written]
-    user = prompts.test_prompt(task, heads, test_path, files[test_path], new)
+    user = prompts.test_prompt(task, written, test_path, files[test_path], new)
     asked = [Message("system", prompts.TEST_SYSTEM + json_note), Message("user", user)]
     answer = await ask(asked, NewTest if bound else None)
     code = code_of(answer, NewTest)

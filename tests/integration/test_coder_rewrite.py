@@ -93,9 +93,7 @@ async def test_the_named_definition_is_rewritten_whole_and_a_new_test_appended(
     assert [r["temperature"] for r in fake.requests] == [0.0, 0.7, 0.0]  # the retry samples
     asked_test = test["messages"][-1]["content"]
     assert "`test_calc.py`:" in asked_test
-    # the test is written from the goal: the definition's head is shown, never its body
-    assert "bodies left out:\n`calc.py`:\n```\ndef add(a, b):\n    ...\n```" in asked_test
-    assert "return a + b" not in asked_test
+    assert "The changed code:\n`calc.py`:\n```\ndef add(a, b):\n    return a + b\n```" in asked_test
 
     tools = [(e.tool, json.loads(e.arguments_json).get("path")) for e in of(new, ev.ToolCalled)]
     assert ("replace_symbol", "calc.py") in tools
@@ -213,7 +211,7 @@ async def test_a_later_attempt_that_rewrites_nothing_still_writes_the_missing_te
     second = await attempt(coder, app, failed)
 
     asked_test = fake.requests[-1]["messages"][-1]["content"]
-    assert "`calc.py`:\n```\ndef add(a, b):\n    ...\n```" in asked_test
+    assert "The changed code:\n`calc.py`:\n```\ndef add(a, b):\n    return a + b\n```" in asked_test
     (fixed,) = of(first, ev.FilesChanged)
     (changed,) = of(second, ev.FilesChanged)
     assert (changed.attempt, changed.paths) == (2, ("test_calc.py",))  # on top of attempt 1's

@@ -174,7 +174,7 @@ def test_the_prompts_are_the_same_bytes_for_the_same_input_and_name_the_symbol()
     )
     assert "one function whose name starts with `test_`" in test
     assert test.endswith("using only names the file already imports.")
-    assert "The functions to test, bodies left out:\n`a.py`:\n```\ndef f(): ...\n```" in test
+    assert "The changed code:\n`a.py`:\n```\ndef f(): ...\n```" in test
     new = prompts.test_prompt(task, [("a.py", "def f(): ...")], "tests/t.py", TEST_COUNTS, ["f"])
     assert new.endswith("using only names the file already imports and `f` (imported for you).")
     retry = prompts.rewrite_retry("word_counts", "it defines count_words, not word_counts.")

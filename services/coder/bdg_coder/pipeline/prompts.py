@@ -61,11 +61,9 @@ REWRITE_SYSTEM = (
     "explanations."
 )
 TEST_SYSTEM = (
-    "You are the coder of a coding agent. You are shown a goal, the names and parameters of the "
-    "functions it is about (not their code: the test must check what the goal asks, not what "
-    "some code does) and the project's test file. Answer with one code block holding one new "
-    "test to add at the end of that test file, which passes only when the goal is met: assert "
-    "the results the goal states, with its own values. Only that test."
+    "You are the coder of a coding agent. You are shown a goal, the changed code and the "
+    "project's test file. Answer with one code block holding one new test to add at the end of "
+    "that test file, which passes only when the goal is met. Only that test."
 )
 # The schema-bound variant (bench.pipeline_eval --format symbol-json), appended to either.
 JSON_ANSWER = ' Answer as JSON: {"code": ...}, code being what the code block would hold.'
@@ -122,15 +120,14 @@ def undefined_names(names: Sequence[str], path: str) -> str:
 
 def test_prompt(
     task: CodingTask,
-    heads: Sequence[tuple[str, str]],
+    code: Sequence[tuple[str, str]],
     test_path: str,
     test: str,
     new: Sequence[str],
 ) -> str:
-    """The ask for one new test: the goal, the definitions' heads without their bodies
-    (``signatures``: a test written from the code checks the code), the test file as it is."""
+    """The ask for one new test: the goal, the new definitions, the test file as it is."""
     parts = [f"Goal: {task.goal}"]
-    parts.append(f"The functions to test, bodies left out:\n{fenced(heads)}")
+    parts.append(f"The changed code:\n{fenced(code)}")
     parts.append(f"The test file `{test_path}`:\n```\n{test.rstrip(chr(10))}\n```")
     if test_path.endswith(".py"):
         how = "one function whose name starts with `test_`, with plain asserts"

@@ -34,7 +34,6 @@ from bdg_coder.pipeline.rewrite import (
     trimmed,
 )
 from bdg_coder.pipeline.run import PipelineRun
-from bdg_coder.pipeline.signatures import signature
 from bdg_coder.pipeline.test_imports import with_imports
 from bdg_llm.api import ChatRequest, Message
 from bdg_tools.catalog import FileWritten, SymbolReplaced
@@ -143,8 +142,7 @@ class RewriteRun(PipelineRun):
             return
         # Top-level names only: a method is no name a test file can import.
         new = [name for _, name in self._top_level(new=True)]
-        heads = [(where, signature(where, text)) for where, text in self.written]
-        user = prompts.test_prompt(self.task, heads, path, self.files[path], new)
+        user = prompts.test_prompt(self.task, self.written, path, self.files[path], new)
         conversation = [Message("system", prompts.TEST_SYSTEM), Message("user", user)]
         answer, after, error = "", "", ""
         for turn in range(TURNS_PER_TARGET):  # the test, then at most one turn to correct it
