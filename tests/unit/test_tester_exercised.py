@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bdg_tester.analysis.exercised import changed_code, changed_paths, ran_files, unexercised
+from bdg_tester.analysis.exercised import (
+    added_paths,
+    changed_code,
+    changed_paths,
+    ran_files,
+    unexercised,
+)
 from bdg_tester.analysis.model import RunOutput
 from bdg_tester.analysis.verdict import after_run, combine
 from bdg_tester.detection.detect import detect_projects
@@ -31,7 +37,7 @@ def passing_run(*patches: str, coverage: CoverageReport | None = None) -> TestRu
     project = detect_projects({"pyproject.toml": "[project]\nname='c'\n", "tests/test_c.py": ""})
     report = TestReport(tuple(TestCase(f"t{i}", "s", Status.passed) for i in range(3)))
     outcome = after_run(project[0], RunOutput(report, exit_code=0), coverage)
-    return combine([outcome], (), changed_paths(patches))
+    return combine([outcome], (), changed_paths(patches), added_paths(patches))
 
 
 def test_a_stray_file_nothing_imports_fails_the_run_and_says_why() -> None:
@@ -43,8 +49,32 @@ def test_a_stray_file_nothing_imports_fails_the_run_and_says_why() -> None:
 
 def test_a_change_the_tests_ran_passes() -> None:
     assert passing_run(FIX, coverage=parse_coverage_py_json(COVERAGE)).passed
+
+
+def test_a_new_python_module_the_tests_never_load_fails_even_beside_code_that_ran() -> None:
+    """py-refactor-slugify on the agent bench: the function copied beside its callers (which
+    ran), the new module it was to move to holding a self-import nothing loads."""
     both = passing_run(FIX, STRAY, coverage=parse_coverage_py_json(COVERAGE))
-    assert both.passed  # part of the change ran
+    assert not both.passed
+    assert both.unexercised == ("helpers/mul_fix.py",)
+    assert both.why_failed.startswith(
+        "## Test analysis\n\nThe change adds code no test runs: the tests passed, but they "
+        "never loaded `helpers/mul_fix.py`."
+    )
+    ran = frozenset({"calc/ops.py", "helpers/mul_fix.py"})
+    assert unexercised(["calc/ops.py", "helpers/mul_fix.py"], ran, ["helpers/mul_fix.py"]) == ()
+
+
+def test_new_javascript_files_and_python_entry_points_are_not_judged_by_loading() -> None:
+    ran = frozenset({"calc/ops.py"})
+    changed = ["calc/ops.py", "public/sw.js", "setup.py", "pkg/__main__.py"]
+    assert unexercised(changed, ran, ["public/sw.js", "setup.py", "pkg/__main__.py"]) == ()
+
+
+def test_the_files_a_job_adds_are_those_no_later_patch_deletes() -> None:
+    undo = "--- a/helpers/mul_fix.py\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-def mul(a, b):\n-    x\n"
+    assert added_paths([STRAY, FIX, TEST]) == ("helpers/mul_fix.py", "tests/test_new.py")
+    assert added_paths([STRAY, FIX, undo]) == ()
 
 
 def test_tests_only_deletions_or_no_coverage_are_not_judged() -> None:

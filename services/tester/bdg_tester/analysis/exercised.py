@@ -18,6 +18,8 @@ from bdg_tester.results.coverage import CoverageReport
 
 CODE_SUFFIXES = frozenset({".py", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".mts", ".cts"})
 TEST_FOLDERS = frozenset({"tests", "test", "__tests__", "spec"})
+# Python files run as programs, not imported: no test need load them.
+_ENTRIES = frozenset({"setup.py", "__main__.py", "manage.py", "noxfile.py", "conf.py"})
 
 
 def is_test_file(path: str) -> bool:
@@ -48,6 +50,26 @@ def changed_paths(patches: Iterable[str]) -> tuple[str, ...]:
     return tuple(found)
 
 
+def added_paths(patches: Iterable[str]) -> tuple[str, ...]:
+    """The files the job's patches create (``--- /dev/null``) and no later patch deletes, in
+    order, once each."""
+    added: list[str] = []
+    for patch in patches:
+        old = ""
+        for line in patch.splitlines():
+            if line.startswith("--- "):
+                old = line[4:].split("\t")[0].strip()
+            elif line.startswith("+++ "):
+                new = line[4:].split("\t")[0].strip()
+                if new == "/dev/null":
+                    gone = old[2:] if old.startswith("a/") else old
+                    added = [path for path in added if path != gone]
+                elif old == "/dev/null":
+                    path = new[2:] if new.startswith("b/") else new
+                    added += [path] * (path not in added)
+    return tuple(added)
+
+
 def changed_code(paths: Iterable[str]) -> tuple[str, ...]:
     """The code files of a change that are not tests, in order, once each."""
     found: list[str] = []
@@ -70,17 +92,35 @@ def ran_files(reports: Sequence[tuple[str, CoverageReport]]) -> frozenset[str] |
     return frozenset(ran)
 
 
-def unexercised(changed: Sequence[str], ran: frozenset[str] | None) -> tuple[str, ...]:
-    """The changed code files, when not one of them ran under the tests; () when one did, when
-    the change has no code file, or when there is no coverage to tell."""
+def unexercised(
+    changed: Sequence[str], ran: frozenset[str] | None, added: Sequence[str] = ()
+) -> tuple[str, ...]:
+    """The changed code files, when not one of them ran under the tests; else the new Python
+    modules the change adds that the tests never loaded. () when there is no coverage to tell.
+
+    A new module nothing imports is dead code: a refactor that was to move a function into one
+    (py-refactor-slugify on the agent bench) reached the deploy approval with the function
+    copied beside its callers and the new module holding only a self-import. Python only:
+    coverage.py lists every module a test loaded, while a JavaScript project's new files include
+    what no unit test loads by design (a service worker, a bundler's config)."""
     code = changed_code(changed)
-    if ran is None or not code or any(path in ran for path in code):
+    if ran is None or not code:
         return ()
-    return code
+    if not any(path in ran for path in code):
+        return code
+    modules = [p for p in changed_code(added) if p.endswith(".py") and p in code]
+    return tuple(p for p in modules if p not in ran and PurePosixPath(p).name not in _ENTRIES)
 
 
-def unexercised_note(paths: Sequence[str]) -> str:
+def unexercised_note(paths: Sequence[str], none_ran: bool = True) -> str:
     listed = ", ".join(f"`{p}`" for p in paths[:10])
+    if not none_ran:
+        return (
+            "## Test analysis\n\nThe change adds code no test runs: the tests passed, but they "
+            f"never loaded {listed}. A new module nothing imports changes nothing: make the code "
+            "the goal is about use it, or add a test that runs it."
+        )
+
     return (
         "## Test analysis\n\nThe change is not exercised by any test: the tests passed, but not "
         f"one line of the changed code ran under them ({listed}). Change the code the tests and "

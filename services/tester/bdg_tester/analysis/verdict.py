@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bdg_contracts.events import BeforeStatus, TestResults
 from bdg_tester.analysis.analyze import analyze
-from bdg_tester.analysis.exercised import ran_files, unexercised, unexercised_note
+from bdg_tester.analysis.exercised import changed_code, ran_files, unexercised, unexercised_note
 from bdg_tester.analysis.fail_to_pass import ProjectRun
 from bdg_tester.analysis.model import Analysis, Phase, RunOutput
 from bdg_tester.detection.projects import Project
@@ -89,11 +89,15 @@ def _text(run: RunOutput) -> str:
 
 
 def combine(
-    outcomes: Sequence[ProjectOutcome], notes: Sequence[str] = (), changed: Sequence[str] = ()
+    outcomes: Sequence[ProjectOutcome],
+    notes: Sequence[str] = (),
+    changed: Sequence[str] = (),
+    added: Sequence[str] = (),
 ) -> TestRun:
     """`notes`: what the tester did or skipped beyond running (scaffolded files, projects left
-    out), one line each. `changed`: the paths the job's change touches; tests that pass without
-    running any of its code are no pass."""
+    out), one line each. `changed`: the paths the job's change touches, `added` those it
+    creates; tests that pass without running any of its code, or without loading a Python
+    module it adds, are no pass."""
     results = TestResults(
         total=sum(o.total for o in outcomes),
         failed=sum(o.failed for o in outcomes),
@@ -104,9 +108,12 @@ def combine(
     run = TestRun(results, runner_passed)
     if run.passed:
         reports = [(o.project.root, o.coverage) for o in outcomes if o.coverage is not None]
-        stray = unexercised(changed, ran_files(reports))
+        ran = ran_files(reports)
+        stray = unexercised(changed, ran, added)
         if stray:
-            return TestRun(results, runner_passed, unexercised_note(stray), unexercised=stray)
+            none_ran = ran is not None and not any(p in ran for p in changed_code(changed))
+            note = unexercised_note(stray, none_ran)
+            return TestRun(results, runner_passed, note, unexercised=stray)
         return run
     return TestRun(results, runner_passed, _markdown(outcomes, notes))
 

@@ -22,7 +22,7 @@ from bdg_jobs.tenants import TenantPolicies
 from bdg_runtime.reactions import StepError
 from bdg_sandbox.client import SandboxClient, SandboxRequestError, SandboxUnavailableError
 from bdg_tester.adapters import AbstractTestRunner
-from bdg_tester.analysis.exercised import changed_paths
+from bdg_tester.analysis.exercised import added_paths, changed_paths
 from bdg_tester.analysis.model import RunOutput
 from bdg_tester.analysis.verdict import ProjectOutcome, budget_for, combine, install_failed
 from bdg_tester.browser.check import SandboxBrowserCheck
@@ -128,7 +128,7 @@ class SandboxTestRunner(AbstractTestRunner):
         outcomes = await self.projects(runner, runnable, tree, reporter)
         with suppress(SandboxRequestError):  # the installs' HOME: not worth keeping
             await files.remove(HOME)
-        run = combine(outcomes, notes, changed_paths(task.patches))
+        run = combine(outcomes, notes, changed_paths(task.patches), added_paths(task.patches))
         if run.passed:  # do the change's tests fail without it?
             installed = Installed(workspace, tuple(runnable), tuple(sorted(written)))
             run = await check_fail_to_pass(self, task, installed, run, outcomes, timer)
