@@ -33,8 +33,8 @@ def cause(producer: str) -> Cause:
     return Cause(producer=producer, occurred_at=T0)
 
 
-def coded(*changes: tuple[str, str]) -> Job:
-    job = Job.request(uuid4(), "acme", cause("user"), goal=GOAL, repo="/src/app")
+def coded(*changes: tuple[str, str], goal: str = GOAL) -> Job:
+    job = Job.request(uuid4(), "acme", cause("user"), goal=goal, repo="/src/app")
     job.make_plan_ready(cause("planner"), "- [ ] fix mul")
     job.approve_plan(cause("user"), "alice")
     for producer, patch in changes:

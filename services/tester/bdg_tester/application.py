@@ -7,7 +7,7 @@ from bdg_contracts.states import JobState
 from bdg_jobs.domain import Cause, Job
 from bdg_runtime.reactions import Delivery
 from bdg_tester.adapters import AbstractTestRunner
-from bdg_tester.domain import nothing_changed, task_for
+from bdg_tester.domain import files_not_created, not_created, nothing_changed, task_for
 
 
 class Testing:
@@ -23,7 +23,13 @@ class Testing:
         # the workspace: the job's repo at its base ref + its FilesChanged patches, in order
         history = await delivery.history()
         task = task_for(history, delivery.event, job.attempt)
-        run = await self.runner.run(task) if task.changed else nothing_changed()
+        missing = files_not_created(task.goal, task.patches)
+        if not task.changed:
+            run = nothing_changed()
+        elif missing:
+            run = not_created(missing)
+        else:
+            run = await self.runner.run(task)
 
         def decide(job: Job, cause: Cause) -> None:
             if run.scaffold_patch:

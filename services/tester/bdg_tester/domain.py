@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bdg_contracts.base import Event
 from bdg_contracts.events import CodingFinished, FilesChanged, JobRequested, TestResults
+from bdg_tester.analysis.exercised import changed_paths
 
 REFUSED = frozenset({"not_proven", "no_test"})  # fail-to-pass verdicts that fail the run
 # The producer of the tester's own FilesChanged (scaffolded tests): no change of the job's.
@@ -16,6 +18,36 @@ NOTHING_CHANGED = (
     "tests the tester scaffolds do not count), so there is nothing the tests could prove and "
     "nothing to deploy. Make the change the goal asks for."
 )
+
+
+# "a new module text.py", "a new file `src/dates.js`": what the goal says the change creates.
+_NEW_FILE = re.compile(r"\bnew (?:module|file)\s+`?((?:[\w.-]+/)*[\w-]+\.[A-Za-z]{1,5})\b`?")
+
+
+def files_not_created(goal: str, patches: Sequence[str]) -> tuple[str, ...]:
+    """The files the goal asks to create ("a new module text.py") that no patch of the job
+    creates or changes (under any folder: ``src/text.py`` is a ``text.py``)."""
+    changed = changed_paths(patches)
+    named = dict.fromkeys(m.group(1) for m in _NEW_FILE.finditer(goal))
+    return tuple(
+        path
+        for path in named
+        if not any(p == path or p.endswith("/" + path.removeprefix("./")) for p in changed)
+    )
+
+
+def not_created(paths: Sequence[str]) -> TestRun:
+    """The run of a job that does not create the files its goal asks for, decided without a
+    sandbox: a refactor into "a new module text.py" reached the deploy approval on the agent
+    bench with no text.py, its callers' tests passing on the old code (a refactor needs no
+    failing test)."""
+    listed = ", ".join(f"`{p}`" for p in paths)
+    why = (
+        f"## Test analysis\n\nThe goal asks for a new file {listed}, and the change does not "
+        "create it: the tests passing on the old code prove nothing about the change. Create "
+        "it, and make the code the goal is about use it."
+    )
+    return TestRun(TestResults(output_tail=f"[bdg] not created: {listed}"), False, why)
 
 
 @dataclass(frozen=True)
