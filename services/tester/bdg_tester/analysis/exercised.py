@@ -11,7 +11,7 @@ coverage report there is nothing to judge by, and nothing is said.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import PurePosixPath
 
 from bdg_tester.results.coverage import CoverageReport
@@ -35,38 +35,37 @@ def is_test_file(path: str) -> bool:
     )
 
 
+def _headers(patches: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """(old, new) path of each file header of the patches, in order, ``a/`` and ``b/`` taken
+    off; ``/dev/null`` for a file created (old) or deleted (new)."""
+    for patch in patches:
+        old = ""
+        for line in patch.splitlines():
+            if line.startswith(("--- ", "+++ ")):
+                name = line[4:].split("\t")[0].strip()
+                name = name[2:] if name[:2] in ("a/", "b/") else name
+                if line.startswith("--- "):
+                    old = name
+                else:
+                    yield old, name
+
+
 def changed_paths(patches: Iterable[str]) -> tuple[str, ...]:
     """Every path the job's patches add or change (their ``+++`` lines), in order, once each;
     deleted files (``+++ /dev/null``) are no code left to run."""
-    found: list[str] = []
-    for patch in patches:
-        for line in patch.splitlines():
-            if not line.startswith("+++ "):
-                continue
-            name = line[4:].split("\t")[0].strip()
-            name = name[2:] if name.startswith("b/") else name
-            if name and name != "/dev/null" and name not in found:
-                found.append(name)
-    return tuple(found)
+    found = [new for _, new in _headers(patches) if new and new != "/dev/null"]
+    return tuple(dict.fromkeys(found))
 
 
 def added_paths(patches: Iterable[str]) -> tuple[str, ...]:
     """The files the job's patches create (``--- /dev/null``) and no later patch deletes, in
     order, once each."""
     added: list[str] = []
-    for patch in patches:
-        old = ""
-        for line in patch.splitlines():
-            if line.startswith("--- "):
-                old = line[4:].split("\t")[0].strip()
-            elif line.startswith("+++ "):
-                new = line[4:].split("\t")[0].strip()
-                if new == "/dev/null":
-                    gone = old[2:] if old.startswith("a/") else old
-                    added = [path for path in added if path != gone]
-                elif old == "/dev/null":
-                    path = new[2:] if new.startswith("b/") else new
-                    added += [path] * (path not in added)
+    for old, new in _headers(patches):
+        if new == "/dev/null":
+            added = [path for path in added if path != old]
+        elif old == "/dev/null" and new not in added:
+            added.append(new)
     return tuple(added)
 
 
