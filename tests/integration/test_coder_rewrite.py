@@ -20,6 +20,7 @@ from bdg_coder.strategy import Strategy
 from bdg_coder.tool_loop_coder import ToolLoopCoder
 from bdg_coder.workspace import SandboxWorkspaces
 from bdg_contracts import events as ev
+from bdg_contracts.base import Event
 from bdg_jobs.application import JobApplication
 from bdg_jobs.domain import Cause
 from bdg_runtime.job_replay import replay_job
@@ -48,6 +49,12 @@ pytestmark = pytest.mark.timeout(90)
 NEW_TEST = "def test_add_zero():\n    assert add(0, 0) == 0"
 HELPER = "def helper():\n    return add(1, 1)"
 NO_TEST = "The tests passed, but the change adds no test."
+
+
+async def replays(app: JobApplication, trigger: Event) -> None:
+    """The job's coder reactions replay from its log to the same events."""
+    report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
+    assert report.same, report.divergence
 
 
 def code(text: str) -> Reply:
@@ -108,8 +115,7 @@ async def test_the_named_definition_is_rewritten_whole_and_a_new_test_appended(
     )
     (settings,) = of(new, ev.SettingsRecorded)
     assert settings.settings["strategy"] == "rewrite"
-    report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
-    assert report.same, report.divergence
+    await replays(app, trigger)
 
 
 async def test_the_goal_s_examples_are_appended_beside_the_model_s_test(
@@ -135,8 +141,7 @@ async def test_the_goal_s_examples_are_appended_beside_the_model_s_test(
     assert (after / "test_calc.py").read_text() == TEST + "\n\n" + NEW_TEST + "\n\n\n" + examples
     (finished,) = of(new, ev.CodingFinished)
     assert "test_calc.py (new test), test_calc.py (the goal's examples)" in finished.summary
-    report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
-    assert report.same, report.divergence
+    await replays(app, trigger)
 
 
 async def test_a_definition_using_a_typing_name_lands_with_its_import(
@@ -160,8 +165,7 @@ async def test_a_definition_using_a_typing_name_lands_with_its_import(
     (changed,) = of(new, ev.FilesChanged)
     after = applied(repo, changed.patch, tmp_path)
     assert (after / "calc.py").read_text() == f"from typing import Optional\n\n{typed}\n"
-    report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
-    assert report.same, report.divergence
+    await replays(app, trigger)
 
 
 async def test_a_refused_test_gets_one_turn_that_says_why(
@@ -218,5 +222,4 @@ async def test_a_later_attempt_that_rewrites_nothing_still_writes_the_missing_te
     after = applied(repo, fixed.patch + changed.patch, tmp_path)
     assert (after / "calc.py").read_text() == FIXED
     assert (after / "test_calc.py").read_text() == TEST + "\n\n" + NEW_TEST + "\n"
-    report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
-    assert report.same, report.divergence
+    await replays(app, trigger)
