@@ -223,3 +223,39 @@ async def test_a_later_attempt_that_rewrites_nothing_still_writes_the_missing_te
     assert (after / "calc.py").read_text() == FIXED
     assert (after / "test_calc.py").read_text() == TEST + "\n\n" + NEW_TEST + "\n"
     await replays(app, trigger)
+
+
+async def test_the_bad_inputs_the_goal_lists_are_appended_as_raises_blocks(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    """A new one-argument function whose goal lists the inputs to refuse: each becomes a
+    ``pytest.raises`` block beside the goal's example, ``pytest`` and the function imported."""
+    goal = (
+        "Add negate(x) to calc.py: negate(2) is -2, and it raises TypeError for text, "
+        'such as "a" or "".'
+    )
+    trigger = await coding_job(app, repo, goal)
+    negate = "def negate(x):\n    if isinstance(x, str):\n        raise TypeError(x)\n    return -x"
+    # the plan's add(), defined already, is the first target
+    fake.push(code(FIXED), code(negate), code("def test_negate():\n    assert negate(1) == -1"))
+    new = await attempt(rewriting(fake, sandbox, nc), app, trigger)
+
+    (changed,) = of(new, ev.FilesChanged)
+    written = (applied(repo, changed.patch, tmp_path) / "test_calc.py").read_text()
+    assert written.startswith("from calc import add, negate\nimport pytest\n")
+    assert written.endswith(
+        "def test_the_goal_s_bad_inputs():\n"
+        "    with pytest.raises(TypeError):\n"
+        '        negate("a")\n'
+        "    with pytest.raises(TypeError):\n"
+        '        negate("")\n'
+    )
+    assert "    assert negate(2) == -2\n" in written
+    (finished,) = of(new, ev.CodingFinished)
+    assert "test_calc.py (the goal's examples)" in finished.summary
+    await replays(app, trigger)

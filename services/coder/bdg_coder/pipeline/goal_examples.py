@@ -19,6 +19,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bdg_coder.pipeline.goal_errors import bad_inputs
+from bdg_coder.pipeline.goal_errors import javascript_test as errors_js
+from bdg_coder.pipeline.goal_errors import python_test as errors_python
 from bdg_tools.edits import syntax_problem
 
 _NAME = r"[A-Za-z_$][\w$]*"
@@ -138,15 +141,21 @@ def _js_literal(text: str) -> str:
     return {"True": "true", "False": "false", "None": "null"}.get(text, text)
 
 
-def goal_test(path: str, content: str, goal: str, names: Sequence[str]) -> str:
-    """The test of the goal's examples for the test file ``path`` ("" when there is none, or
-    the file lacks what it needs: ``assert`` and ``test`` bound in JavaScript)."""
+def goal_test(
+    path: str, content: str, goal: str, names: Sequence[str], one_argument: Sequence[str] = ()
+) -> str:
+    """The test of the goal's examples, then of its bad inputs (``goal_errors``: the
+    ``one_argument`` functions), for the test file ``path`` ("" when there is none, or the file
+    lacks what it needs: ``assert`` and ``test`` bound in JavaScript)."""
     found = examples(goal, names)
-    if not found:
-        return ""
+    bad = bad_inputs(goal, [n for n in one_argument if n in names])
     if path.endswith(".py"):
-        return python_test(found)
+        tests = [python_test(found) if found else "", errors_python(bad, names) if bad else ""]
+        return "\n\n".join(t for t in tests if t)
     bound = re.search(r"^import\s+assert\b", content, re.M) and re.search(
         r"^import\s+(?:test\b|\{[^}]*\btest\b)", content, re.M
     )
-    return javascript_test(found) if bound else ""
+    if not bound:
+        return ""
+    tests = [javascript_test(found) if found else "", errors_js(bad, names) if bad else ""]
+    return "\n".join(t for t in tests if t)

@@ -4,8 +4,8 @@ inside a JSON string a small model ends its code at the first double quote), che
 through ``replace_symbol`` (a new definition: the file written with it added), one retry turn
 naming exactly what failed (sampled: at temperature 0 the model repeats itself); then one call
 for a new test, appended to the project's test file when it parses (with the new definitions
-added to the file's imports: ``test_imports``), and beside it the goal's own examples as a test
-(``goal_examples``). With no definition to write
+added to the file's imports: ``test_imports``), and beside it the goal's own examples and the
+bad inputs it lists as a test (``goal_examples``, ``goal_errors``). With no definition to write
 (a goal naming a file to create) the run is the pipeline's list of edits (``PipelineRun``)."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from bdg_coder.pipeline import prompts
 from bdg_coder.pipeline.failing_lines import quoted
+from bdg_coder.pipeline.goal_errors import takes_one_argument
 from bdg_coder.pipeline.goal_examples import goal_test
 from bdg_coder.pipeline.missing_imports import add_missing_imports
 from bdg_coder.pipeline.rewrite import (
@@ -165,7 +166,8 @@ class RewriteRun(PipelineRun):
         # The goal's examples of functions the test file can reach: new ones (imported below)
         # and those it names already.
         reachable = [n for _, n in self._top_level() if n in new or re.search(rf"\b{n}\b", base)]
-        examples = goal_test(path, base, self.task.goal, reachable)
+        one = [n for p, n in self._top_level() if takes_one_argument(p, self._text_of(p, n))]
+        examples = goal_test(path, base, self.task.goal, reachable, one)
         with_examples, refused = check_test(path, base, examples) if examples else ("", "none")
         if not refused:  # beside the model's test, or alone
             after, error = with_examples, ""
@@ -181,6 +183,9 @@ class RewriteRun(PipelineRun):
             self.landed += [f"{path} (new test)"] * own
             self.landed += [f"{path} (the goal's examples)"] * (not refused)
         self.state.record(answer, error or ("test added" if own else "the goal's examples added"))
+
+    def _text_of(self, path: str, name: str) -> str:
+        return definition(path, self.files[path], name)
 
     def _top_level(self, new: bool = False) -> list[tuple[str, str]]:
         """(path, name) of each top-level definition written (only the new ones: ``new``)."""
