@@ -13,7 +13,8 @@ Each task is in the **dev** half (tune prompts and strategies on it) or the **he
 (run only to report; never read the model's output on it while tuning), by a rule on its id
 alone: the first byte of sha256(id) below 128 is dev. Nobody chooses where a task goes, and a
 task never changes half when others are added. On the 24 tasks of 2026-12-05 it gives 6 dev and
-6 held-out per language.
+6 held-out per language; of the two added on 2026-12-06, js-hex-color-strict is dev and
+py-parse-bool-strict held-out.
 """
 
 from __future__ import annotations
