@@ -23,6 +23,7 @@ from pathlib import PurePosixPath
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bdg_coder.domain import paths_named
+from bdg_coder.pipeline.test_answer import new_part
 from bdg_tools.edits import syntax_problem
 from bdg_tools.symbols.lookup import SymbolError, find_symbols, language_of
 from bdg_tools.symbols.replace import replace_symbol
@@ -295,7 +296,7 @@ def check_test(path: str, content: str, code: str) -> tuple[str, str]:
     """(the test file with the new test appended, "") or ("", why it is not kept): it must
     parse, and in Python define new ``test_`` functions and nothing else (a small model asked
     for one test often sends two: both are kept)."""
-    text = code.strip("\n")
+    text = new_part(path, content, code.strip("\n"))  # the whole file sent back: its new part
     if language_of(path) == "python":
         try:
             defined = find_symbols(path, text.encode("utf-8", "surrogatepass"))
