@@ -72,6 +72,29 @@ def test_a_called_name_no_file_defines_is_new_in_the_file_the_goal_names() -> No
     assert (target.path, target.symbol, target.new) == ("src/words.js", "pluralize", True)
 
 
+def test_a_source_file_the_goal_names_gets_a_target_the_chosen_one_calls() -> None:
+    order = (
+        'import { discounted } from "./discount.js";\n\n'
+        "export function orderTotal(lines, percent) {\n"
+        "  return discounted(lines.reduce((a, l) => a + l.cents, 0), percent);\n}\n"
+    )
+    discount = (
+        "export function rounded(x) {\n  return Math.round(x);\n}\n\n"
+        "export function discounted(cents, fraction) {\n  return cents * (1 - fraction);\n}\n"
+    )
+    files = {"src/order.js": order, "src/discount.js": discount, "src/other.js": discount}
+    goal = "Fix orderTotal() in src/order.js: percent is a percentage but src/discount.js reads it"
+    assert [(t.path, t.symbol) for t in targets(goal, "", files)] == [
+        ("src/order.js", "orderTotal"),
+        ("src/discount.js", "discounted"),  # called by orderTotal; other.js is not named
+    ]
+    # a named file whose definitions the chosen one does not call: its best ranked
+    files["src/order.js"] = "export function orderTotal(lines) {\n  return lines.length;\n}\n"
+    named = "Fix orderTotal() in src/order.js, and the Math.round in src/discount.js"
+    assert [t.symbol for t in targets(named, "", files)] == ["orderTotal", "rounded"]
+    assert [t.symbol for t in targets("Fix orderTotal()", "", files)] == ["orderTotal"]
+
+
 def test_test_files_are_never_targets_and_the_one_naming_the_symbol_is_its_test_file() -> None:
     assert is_test_path("tests/test_x.py")
     assert is_test_path("test/a.test.js")

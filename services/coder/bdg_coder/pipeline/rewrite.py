@@ -154,8 +154,31 @@ def targets(
             chosen.append(Target(home, name, 0, 100.0 - order))
     chosen.sort(key=lambda t: -t.score)
     if chosen:
-        return _unique(chosen)[:MAX_TARGETS]
+        chosen = _unique(chosen)
+        return [*chosen, *_in_named_files(goal, chosen, ranked, files)][:MAX_TARGETS]
     return ranked[:1]
+
+
+def _in_named_files(
+    goal: str, chosen: Sequence[Target], ranked: Sequence[Target], files: Mapping[str, str]
+) -> list[Target]:
+    """One definition for each source file the goal names that holds none chosen: the person
+    wants a change there too (js-order-total-discount: "src/discount.js reads it as a
+    fraction"; the 1.5B, asked for ``orderTotal`` alone, fixed half the bug in it both
+    attempts). The one the chosen definitions call, else the file's best ranked."""
+    have = {t.path for t in chosen}
+    bodies = "\n".join(definition(t.path, files[t.path], t.symbol) for t in chosen if not t.new)
+    called = set(_CALLED.findall(bodies))
+    extra: list[Target] = []
+    for path in dict.fromkeys(t.path for t in ranked):
+        name = PurePosixPath(path).name
+        named = path in goal or re.search(rf"(?<![\w/.-]){re.escape(name)}\b", goal)
+        if path in have or not named:
+            continue
+        in_file = [t for t in ranked if t.path == path]
+        callee = [t for t in in_file if t.symbol.rsplit(".", 1)[-1] in called]
+        extra.append((callee or in_file)[0])
+    return extra
 
 
 def _is_builtin(name: str) -> bool:
