@@ -38,6 +38,8 @@ def test_python_keeps_the_new_tests_and_imports_only() -> None:
     after, error = check_test("tests/test_config.py", PY_FILE, PY_ANSWER)
     assert error == ""
     assert after == PY_FILE + "\n\n" + NEW_PY + "\n"
+    decorated = '@pytest.mark.parametrize("port", ["1"])\ndef test_port(port):\n    assert port'
+    assert new_part("tests/test_config.py", PY_FILE, PY_FILE + "\n\n" + decorated) == decorated
     with_import = "import pytest\nimport os\n\n" + NEW_PY
     assert new_part("tests/test_config.py", PY_FILE, with_import) == "import pytest\n\n\n" + NEW_PY
 
