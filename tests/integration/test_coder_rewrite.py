@@ -7,6 +7,7 @@ to the test file through ``file_write``; the job records the strategy and replay
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,15 @@ async def replays(app: JobApplication, trigger: Event) -> None:
     """The job's coder reactions replay from its log to the same events."""
     report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
     assert report.same, report.divergence
+
+
+def committed(repo: Path, files: dict[str, str]) -> None:
+    """``files`` written into ``repo`` and committed."""
+    for name, text in files.items():
+        (repo / name).write_text(text)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo)]
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "files"], check=True)
 
 
 def code(text: str) -> Reply:
@@ -259,3 +269,37 @@ async def test_the_bad_inputs_the_goal_lists_are_appended_as_raises_blocks(
     (finished,) = of(new, ev.CodingFinished)
     assert "test_calc.py (the goal's examples)" in finished.summary
     await replays(app, trigger)
+
+
+async def test_a_later_target_is_shown_what_this_attempt_rewrote_in_another_file(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+) -> None:
+    """js-order-total-discount: the 1.5B made ``orderTotal`` divide the percentage by 100, then,
+    asked for ``discounted`` (another file) alone, divided again. The later target's prompt shows
+    the definition rewritten before it, between its file and the goal."""
+    committed(
+        repo,
+        {
+            "scale.py": "def scaled(x):\n    return x / 2\n",
+            "calc.py": "from scale import scaled\n\n\ndef add(a, b):\n    return scaled(a - b)\n",
+        },
+    )
+    goal = "Fix add() in calc.py, which goes wrong in two files: it subtracts; scale.py halves."
+    trigger = await coding_job(app, repo, goal)
+    add = "def add(a, b):\n    return scaled(a + b) * 2"
+    fake.push(code(add), code("def scaled(x):\n    return x"), code(NEW_TEST))
+    await attempt(rewriting(fake, sandbox, nc), app, trigger)
+
+    first, second = (r["messages"][1]["content"] for r in fake.requests[:2])
+    assert "Already rewritten" not in first
+    assert second.startswith("The file `scale.py` as it is now:\n")
+    shown = (
+        "Already rewritten for this goal (their part of the change is made: do not make it "
+        f"again in `scaled`):\n`calc.py`:\n```\n{add}\n```"
+    )
+    assert shown in second
+    assert second.index(shown) < second.index("Goal: Fix add()")

@@ -70,13 +70,26 @@ JSON_ANSWER = ' Answer as JSON: {"code": ...}, code being what the code block wo
 
 
 def rewrite_prompt(
-    task: CodingTask, path: str, shown: str, symbol: str, new: bool, failing: str = ""
+    task: CodingTask,
+    path: str,
+    shown: str,
+    symbol: str,
+    new: bool,
+    failing: str = "",
+    done: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The ask for one definition: the file (trimmed around it) first, then the goal and plan
-    (a small model follows what it read last; shown after the goal, it copies the file back),
-    on a retry why the last attempt was not accepted and the lines its failures point at
-    (``failing``), then the name to write."""
+    """The ask for one definition: the file (trimmed around it) first, then the definitions
+    this attempt already rewrote that the file does not show (``done``: a goal spread over two
+    files had its change made twice, once in each), then the goal and plan (a small model
+    follows what it read last; shown after the goal, it copies the file back), on a retry why
+    the last attempt was not accepted and the lines its failures point at (``failing``), then
+    the name to write."""
     parts = [f"The file `{path}` as it is now:\n```\n{shown.rstrip(chr(10))}\n```"]
+    if done:
+        parts.append(
+            "Already rewritten for this goal (their part of the change is made: do not make "
+            f"it again in `{symbol}`):\n{fenced(done)}"
+        )
     parts += goal_and_plan(task)
     if task.feedback:
         parts.append(retry_note(task, "file above"))

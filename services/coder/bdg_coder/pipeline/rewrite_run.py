@@ -72,8 +72,9 @@ class RewriteRun(PipelineRun):
         content = self.files[target.path]
         shown = trimmed(target.path, content, target)
         failing = quoted(self.task.feedback, self.files) if self.task.feedback else ""
+        done = [(path, text) for path, text in self.written if text not in shown]
         user = prompts.rewrite_prompt(
-            self.task, target.path, shown, target.symbol, target.new, failing
+            self.task, target.path, shown, target.symbol, target.new, failing, done
         )
         conversation = [Message("system", prompts.REWRITE_SYSTEM), Message("user", user)]
         for turn in range(TURNS_PER_TARGET):
