@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from bench.agent_phases import shown, summed
 from bench.agent_tasks.tasks import SPLITS, split_of
 
 REACHED_DEPLOY = frozenset({"awaiting_deploy_approval", "done"})
@@ -27,6 +28,7 @@ class TaskResult:
     end_state: str
     detail: str
     load: float = 0.0  # 1-minute load average as the task ended: a slow row on a busy machine
+    model_seconds: dict[str, float] = field(default_factory=dict)  # per role (agent_phases)
 
     @property
     def tokens(self) -> int:
@@ -85,6 +87,10 @@ def report(results: Sequence[TaskResult], model: str, console: Console, variant:
         f"{sum(r.model_calls for r in results)} model calls; "
         f"wall {sum(r.seconds for r in results):.0f} s"
     )
+    console.print(
+        f"model time: {shown(summed([r.model_seconds for r in results]))}, "
+        f"of {sum(r.seconds for r in results):.0f} s wall"
+    )
     console.print(f"model: {model}" + (f"; {variant}" if variant else ""))
 
 
@@ -92,7 +98,7 @@ def write_json(
     path: Path, results: Sequence[TaskResult], model: str, variant: Mapping[str, str]
 ) -> None:
     """The run's variant (strategy, candidates), totals (solved, tokens, seconds) and rows."""
-    totals = {
+    totals: dict[str, object] = {
         "tasks": len(results),
         "solved": sum(r.solved for r in results),
         "done_but_wrong": sum(r.done_but_wrong for r in results),
@@ -100,8 +106,9 @@ def write_json(
         "completion_tokens": sum(r.completion_tokens for r in results),
         "model_calls": sum(r.model_calls for r in results),
         "seconds": round(sum(r.seconds for r in results), 1),
+        "model_seconds": summed([r.model_seconds for r in results]),
     }
-    data = {"model": model, "variant": dict(variant), "totals": totals}
+    data: dict[str, object] = {"model": model, "variant": dict(variant), "totals": totals}
     data["results"] = [_row(r) for r in results]
     path.write_text(json.dumps(data, indent=2) + "\n")
 
