@@ -58,7 +58,7 @@ from bdg_jobs.user_commands import Caller
 from bdg_runtime.settings import Settings
 from bdg_sandbox.client import SandboxClient
 from bench.agent_judge import judge
-from bench.agent_phases import model_seconds, shown
+from bench.agent_phases import shown, step_seconds
 from bench.agent_report import TaskResult, report, write_json
 from bench.agent_tasks.tasks import AgentTask, load_tasks, make_repo
 from tests.ports import free_port
@@ -189,13 +189,13 @@ async def run_task(
         end,
         verdict.detail,
         os.getloadavg()[0],
-        model_seconds(history),
+        step_seconds(history),
     )
     mark = "[bold green]solved[/]" if result.solved else "[red]not solved[/]"
     if result.done_but_wrong:
         mark += " [bold red](done-but-wrong: reached deploy approval with a wrong change)[/]"
     console.print(f"[bold]{task.id}[/] {mark}: {end}, {seconds:.0f} s; {verdict.detail}")
-    console.print(f"[bold]{task.id}[/] model time: {shown(result.model_seconds)}")
+    console.print(f"[bold]{task.id}[/] time by step: {shown(result.step_seconds)}")
     return result
 
 

@@ -28,7 +28,7 @@ class TaskResult:
     end_state: str
     detail: str
     load: float = 0.0  # 1-minute load average as the task ended: a slow row on a busy machine
-    model_seconds: dict[str, float] = field(default_factory=dict)  # per role (agent_phases)
+    step_seconds: dict[str, float] = field(default_factory=dict)  # per step (agent_phases)
 
     @property
     def tokens(self) -> int:
@@ -88,7 +88,7 @@ def report(results: Sequence[TaskResult], model: str, console: Console, variant:
         f"wall {sum(r.seconds for r in results):.0f} s"
     )
     console.print(
-        f"model time: {shown(summed([r.model_seconds for r in results]))}, "
+        f"time by step: {shown(summed([r.step_seconds for r in results]))}, "
         f"of {sum(r.seconds for r in results):.0f} s wall"
     )
     console.print(f"model: {model}" + (f"; {variant}" if variant else ""))
@@ -106,7 +106,7 @@ def write_json(
         "completion_tokens": sum(r.completion_tokens for r in results),
         "model_calls": sum(r.model_calls for r in results),
         "seconds": round(sum(r.seconds for r in results), 1),
-        "model_seconds": summed([r.model_seconds for r in results]),
+        "step_seconds": summed([r.step_seconds for r in results]),
     }
     data: dict[str, object] = {"model": model, "variant": dict(variant), "totals": totals}
     data["results"] = [_row(r) for r in results]

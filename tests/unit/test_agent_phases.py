@@ -1,4 +1,5 @@
-"""The bench's model time per role: the gap before each ``LlmCalled`` in the job's log."""
+"""The bench's time by step: the gap before each event goes to its producer (a model call's to
+its role), as the services append a step's events together when it ends."""
 
 from __future__ import annotations
 
@@ -7,38 +8,50 @@ from uuid import uuid4
 
 from bdg_contracts import events as ev
 from bdg_contracts.base import Event
-from bench.agent_phases import model_seconds, shown, summed
+from bench.agent_phases import shown, step_seconds, summed
 
 START = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 JOB = uuid4()
 
 
-def at(seconds: float, version: int, role: str = "") -> Event:
+def at(seconds: float, version: int, producer: str, role: str = "") -> Event:
     when = START + timedelta(seconds=seconds)
     if not role:
         return ev.PlanApproved(
             approved_by="auto", job_id=JOB, version=version, correlation_id="c", tenant_id="t",
-            producer="user:alice", occurred_at=when,
+            producer=producer, occurred_at=when,
         )  # fmt: skip
     return ev.LlmCalled(
         role=role, model="m", request_hash="h", response="r", prompt_tokens=1,
         completion_tokens=1, cost_usd=0.0, job_id=JOB, version=version, correlation_id="c",
-        tenant_id="t", producer=role, occurred_at=when,
+        tenant_id="t", producer=producer, occurred_at=when,
     )  # fmt: skip
 
 
-def test_each_call_is_the_gap_since_the_event_before_and_roles_add_up() -> None:
+def test_each_gap_goes_to_the_producer_of_the_event_after_it_a_model_call_s_to_its_role() -> None:
+    """As a bench job's log reads (held-out js-chunk, session 14): the plan's events appended
+    together 40.7 s after the request, the coder's tool calls as they ran, the review's model
+    call first in the planner service's review step."""
     history = [
-        at(0, 1),
-        at(40, 2, "planner"),  # 40 s of planning
-        at(45, 3),  # a tool call, not the model's time
-        at(57.5, 4, "coder"),
-        at(60, 5, "coder"),  # a second call right after the first: 2.5 s
-        at(90, 6),
+        at(0, 1, "user:root"),
+        at(40.7, 2, "planner"),  # the planning step's first event
+        at(40.7, 3, "planner", role="planner"),
+        at(40.7, 4, "planner", role="critic"),
+        at(52.5, 5, "coder"),  # a tool call after the coder's first answer
+        at(72.7, 6, "coder"),
+        at(72.7, 7, "coder", role="coder"),  # appended with the step's end
+        at(73.5, 8, "tester"),
+        at(95.6, 9, "planner", role="reviewer"),
+        at(95.6, 10, "planner"),
+        at(95.7, 11, "deployer"),
     ]
-    assert model_seconds(history) == {"coder": 15.0, "planner": 40.0}
-    assert model_seconds([at(3, 1, "coder")]) == {}  # no event before: not measured
-    both = summed([model_seconds(history), {"coder": 5.0, "reviewer": 1.25}])
-    assert both == {"coder": 20.0, "planner": 40.0, "reviewer": 1.2}
-    assert shown(both) == "planner 40 s, coder 20 s, reviewer 1 s"
-    assert shown({}) == "no model call"
+    steps = step_seconds(history)
+    assert steps == {"coder": 32.0, "critic": 0.0, "deployer": 0.1, "planner": 40.7,
+                     "reviewer": 22.1, "tester": 0.8}  # fmt: skip
+    assert sum(steps.values()) == 95.7
+    assert step_seconds([at(3, 1, "coder", role="coder")]) == {}  # nothing before it
+    both = summed([steps, {"coder": 5.0, "reviewer": 1.25}])
+    assert both["coder"] == 37.0
+    assert both["reviewer"] == 23.4  # 22.1 + 1.25, rounded
+    assert shown(both) == "planner 41 s, coder 37 s, reviewer 23 s, tester 1 s"
+    assert shown({"critic": 0.0}) == "none"

@@ -33,7 +33,7 @@ def test_each_row_has_its_load_and_the_json_keeps_it(tmp_path: Path) -> None:
     assert "load" in shown
     assert "13.5" in shown
     assert "dev: solved 0/1" in shown  # py-config-port is a dev task
-    assert "model time: planner 100 s, coder 40 s, of 361 s wall" in shown
+    assert "time by step: planner 100 s, coder 40 s, of 361 s wall" in shown
     write_json(tmp_path / "r.json", [ROW], "a model", {"strategy": "pipeline", "candidates": "1"})
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["variant"] == {"strategy": "pipeline", "candidates": "1"}
@@ -41,13 +41,13 @@ def test_each_row_has_its_load_and_the_json_keeps_it(tmp_path: Path) -> None:
         "tasks": 1, "solved": 0, "done_but_wrong": 0, "prompt_tokens": 1200,
         "completion_tokens": 300,
         "model_calls": 6, "seconds": 361.0,
-        "model_seconds": {"coder": 40.5, "planner": 100.0},
+        "step_seconds": {"coder": 40.5, "planner": 100.0},
     }  # fmt: skip
     [row] = data["results"]
     assert row["load"] == 13.5
     assert row["seconds"] == 361.0
     assert row["done_but_wrong"] is False
-    assert row["model_seconds"] == {"coder": 40.5, "planner": 100.0}
+    assert row["step_seconds"] == {"coder": 40.5, "planner": 100.0}
 
 
 def test_a_wrong_change_at_the_deploy_approval_counts_as_done_but_wrong() -> None:
