@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bdg_llm.local_model import (
+    DEFAULT_SPECULATIVE,
     MODELS,
     LocalModelConfig,
     ModelFileError,
@@ -20,6 +21,7 @@ from bdg_llm.local_model import (
     assemble,
     resolve_model,
 )
+from bdg_llm.local_server import ServerOptions
 
 SMALL = MODELS["0.5b"]
 pytestmark = pytest.mark.timeout(120)
@@ -122,3 +124,29 @@ def test_the_server_threads_come_from_the_environment() -> None:
     for bad in ("0", "-1", "1.5", "two", "257", "1\x00"):
         with pytest.raises(ModelFileError, match="a whole number from 1 to 256"):
             LocalModelConfig.from_env({"BDG_LOCAL_MODEL_THREADS": bad})
+
+
+def test_speculative_decoding_comes_from_the_environment() -> None:
+    assert LocalModelConfig.from_env({}).speculative == DEFAULT_SPECULATIVE
+    on = {"BDG_LOCAL_MODEL_SPECULATIVE": " NGRAM-MOD "}
+    assert LocalModelConfig.from_env(on).speculative == "ngram-mod"
+    large = {"BDG_LOCAL_MODEL_SIZE": "1.5b", "BDG_LOCAL_MODEL_SPECULATIVE": "draft"}
+    assert LocalModelConfig.from_env(large).speculative == "draft"
+    for bad in ("eagle", "ngram", "none\x00"):
+        with pytest.raises(ModelFileError, match="choose one of"):
+            LocalModelConfig.from_env({"BDG_LOCAL_MODEL_SPECULATIVE": bad})
+    with pytest.raises(ModelFileError, match="only"):  # the 0.5B cannot draft for itself
+        LocalModelConfig.from_env({"BDG_LOCAL_MODEL_SPECULATIVE": "draft"})
+    own = {**large, "BDG_LOCAL_MODEL": "/models/mine.gguf"}
+    with pytest.raises(ModelFileError, match="only"):  # nor for a file of unknown family
+        LocalModelConfig.from_env(own)
+
+
+def test_server_options_refuse_a_draft_model_without_the_draft_mode_and_unknown_modes() -> None:
+    with pytest.raises(ValueError, match="one of"):
+        ServerOptions(speculative="lookahead")
+    with pytest.raises(ValueError, match="draft model"):
+        ServerOptions(speculative="draft")
+    with pytest.raises(ValueError, match="draft model"):
+        ServerOptions(draft_model=Path("d.gguf"))
+    assert ServerOptions(speculative="draft", draft_model=Path("d.gguf")).speculative == "draft"

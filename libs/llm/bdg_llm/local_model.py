@@ -51,6 +51,11 @@ MODELS: dict[str, ModelSpec] = {
     ),
 }
 DEFAULT_SIZE = "0.5b"
+# llama.cpp's speculative decoding: drafts the model checks in one batch, keeping only what it
+# would have written itself. "ngram-*" draft from the text so far (a rewrite copies most of its
+# definition from the prompt); "draft" runs the 0.5B beside a larger model as its drafter.
+SPECULATIVE = ("none", "ngram-simple", "ngram-mod", "draft")
+DEFAULT_SPECULATIVE = "none"
 
 
 class ModelFileError(RuntimeError):
@@ -75,11 +80,13 @@ class LocalModel:
 @dataclass(frozen=True)
 class LocalModelConfig:
     """`BDG_LOCAL_MODEL` (a GGUF file of your own) or `BDG_LOCAL_MODEL_SIZE` (0.5b | 1.5b), and
-    `BDG_LOCAL_MODEL_THREADS` (llama.cpp's threads; None: the server's default)."""
+    `BDG_LOCAL_MODEL_THREADS` (llama.cpp's threads; None: the server's default), and
+    `BDG_LOCAL_MODEL_SPECULATIVE` (one of ``SPECULATIVE``)."""
 
     own_file: Path | None = None
     size: str = DEFAULT_SIZE
     threads: int | None = None
+    speculative: str = DEFAULT_SPECULATIVE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> LocalModelConfig:
@@ -88,7 +95,17 @@ class LocalModelConfig:
         size = env.get("BDG_LOCAL_MODEL_SIZE", "").strip().lower() or DEFAULT_SIZE
         if size not in MODELS:
             raise ModelFileError(f"BDG_LOCAL_MODEL_SIZE={size!r}: choose one of {list(MODELS)}")
-        return cls(Path(own).expanduser() if own else None, size, _threads(env))
+        how = env.get("BDG_LOCAL_MODEL_SPECULATIVE", "").strip().lower() or DEFAULT_SPECULATIVE
+        if how not in SPECULATIVE:
+            raise ModelFileError(
+                f"BDG_LOCAL_MODEL_SPECULATIVE={how[:40]!r}: choose one of {list(SPECULATIVE)}"
+            )
+        if how == "draft" and (own or size == "0.5b"):
+            raise ModelFileError(
+                "BDG_LOCAL_MODEL_SPECULATIVE=draft drafts with the 0.5B for the pinned 1.5B "
+                "(BDG_LOCAL_MODEL_SIZE=1.5b) only"
+            )
+        return cls(Path(own).expanduser() if own else None, size, _threads(env), how)
 
 
 MAX_THREADS = 256  # a typo must not start thousands of threads

@@ -25,8 +25,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-from bdg_llm.local_model import LocalModel
+from bdg_llm.local_model import SPECULATIVE, LocalModel
 
 THREADS = 2  # this machine's cores; more threads than cores only slows llama.cpp down
 CONTEXT = 4096  # tokens of prompt + answer
@@ -48,6 +49,14 @@ class ServerOptions:
     max_answer_tokens: int = MAX_ANSWER_TOKENS
     start_timeout: float = START_TIMEOUT_S
     api_key: str | None = None  # when set, requests without it are refused
+    speculative: str = "none"  # one of SPECULATIVE
+    draft_model: Path | None = None  # the GGUF "draft" runs
+
+    def __post_init__(self) -> None:
+        if self.speculative not in SPECULATIVE:
+            raise ValueError(f"speculative must be one of {SPECULATIVE}, not {self.speculative!r}")
+        if (self.speculative == "draft") != (self.draft_model is not None):
+            raise ValueError('a draft model goes with speculative="draft", and only with it')
 
 
 @dataclass
@@ -99,7 +108,10 @@ def start(
         "--model", str(model.path), "--name", model.name, "--address-file", str(address_file),
         "--threads", str(options.threads), "--context", str(options.context),
         "--max-answer-tokens", str(options.max_answer_tokens),
+        "--speculative", options.speculative,
     ]  # fmt: skip
+    if options.draft_model is not None:
+        argv += ["--draft-model", str(options.draft_model)]
     env = {**os.environ, API_KEY_ENV: options.api_key or ""}  # not in argv: `ps` shows that
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
@@ -175,6 +187,7 @@ def serve(args: argparse.Namespace) -> int:
     params.cpuparams.n_threads = args.threads
     params.cpuparams_batch.n_threads = args.threads
     params.api_keys = [api_key] if api_key else []
+    _speculate(xlc, params, args.speculative, args.draft_model)
     server = xlc.Server(params)
     address = str(server.listening_address)
     tmp = Path(args.address_file + ".tmp")
@@ -194,6 +207,23 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _speculate(xlc: Any, params: Any, how: str, draft_model: str | None) -> None:
+    """Set llama.cpp's speculative decoding (``SPECULATIVE``) on the server's parameters."""
+    kinds = xlc.common_speculative_type
+    chosen = {
+        "none": kinds.COMMON_SPECULATIVE_TYPE_NONE,
+        "ngram-simple": kinds.COMMON_SPECULATIVE_TYPE_NGRAM_SIMPLE,
+        "ngram-mod": kinds.COMMON_SPECULATIVE_TYPE_NGRAM_MOD,
+        "draft": kinds.COMMON_SPECULATIVE_TYPE_DRAFT_SIMPLE,
+    }[how]
+    params.speculative.types = [chosen]
+    if how == "draft":
+        draft = params.speculative.draft
+        draft.mparams.path = draft_model
+        draft.cpuparams.n_threads = params.cpuparams.n_threads
+        draft.cpuparams_batch.n_threads = params.cpuparams.n_threads
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bdg_llm.local_server")
     parser.add_argument("--model", required=True)
@@ -202,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=THREADS)
     parser.add_argument("--context", type=int, default=CONTEXT)
     parser.add_argument("--max-answer-tokens", type=int, default=MAX_ANSWER_TOKENS)
+    parser.add_argument("--speculative", choices=SPECULATIVE, default="none")
+    parser.add_argument("--draft-model")
     return serve(parser.parse_args(argv))
 
 

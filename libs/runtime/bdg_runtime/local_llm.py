@@ -59,6 +59,10 @@ def ensure_local_model_server(
         options = ServerOptions(api_key=secrets.token_urlsafe(24))
         if config.threads is not None:
             options = replace(options, threads=config.threads)
+        drafter = None
+        if config.speculative == "draft":  # the 0.5B drafts for the 1.5B (from_env checks)
+            drafter = resolve_model(replace(config, size="0.5b", speculative="none"), home).path
+        options = replace(options, speculative=config.speculative, draft_model=drafter)
         server = start(model, home / "server.log", options)
     except (ModelFileError, LocalServerError) as err:  # a refused file is never loaded
         say(f"no model available: {err}; services can only answer from recorded calls")
