@@ -29,7 +29,7 @@ from bdg_llm.openai_client import OpenAiClient
 from bdg_llm.settings import LlmSettings
 from bdg_llm.toolcalls import chat_tools
 from bdg_runtime.embedded import start_embedded
-from bdg_runtime.local_llm import ensure_local_model_server, service_env
+from bdg_runtime.local_llm import ensure_local_model_server, server_options, service_env
 from bdg_runtime.settings import Settings
 from tests.waiting import eventually, wait_until
 
@@ -216,6 +216,51 @@ async def test_a_cancelled_call_stops_the_generation_at_once(server: LocalModelS
     finally:
         call.cancel()
         await client.close()
+
+
+COPIED = "\n".join(f"total_{i} = add(total_{i - 1}, prices[{i}])" for i in range(1, 13))
+
+
+async def repeated(base_url: str) -> tuple[str, dict[str, float]]:
+    """A copy-heavy answer (as a rewrite's is) and llama.cpp's timings of it."""
+    async with AsyncOpenAI(base_url=base_url, api_key=KEY, max_retries=0) as sdk:
+        reply = await sdk.chat.completions.create(
+            model="local",
+            messages=[{"role": "user", "content": f"Repeat this code exactly:\n{COPIED}"}],
+            max_tokens=96,
+            temperature=0,
+            seed=42,
+        )
+    return reply.choices[0].message.content or "", dict(reply.model_extra or {})["timings"]
+
+
+async def test_speculative_decoding_drafts_from_the_prompt_and_keeps_the_model_s_answer(
+    server: LocalModelServer, models_dir: Path
+) -> None:
+    """BDG_LOCAL_MODEL_SPECULATIVE: the n-gram drafter proposes what the prompt holds, the
+    model checks each draft, so the answer is the one it gives without speculation."""
+    plain, plain_timings = await repeated(server.openai_base_url)
+    assert "draft_n" not in plain_timings or plain_timings["draft_n"] == 0
+    model = resolve_model(LocalModelConfig(), models_dir)
+    options = ServerOptions(api_key=KEY, speculative="ngram-simple")
+    with start(model, models_dir / "speculative.log", options) as speculating:
+        answer, timings = await repeated(speculating.openai_base_url)
+    assert timings["draft_n"] > 0
+    assert timings["draft_n_accepted"] > 0
+    assert answer == plain
+    assert "total_5 = add(total_4, prices[5])" in answer  # copied, as drafted
+
+
+def test_the_draft_mode_drafts_with_the_pinned_0_5b(models_dir: Path) -> None:
+    large = LocalModelConfig.from_env(
+        {"BDG_LOCAL_MODEL_SIZE": "1.5b", "BDG_LOCAL_MODEL_SPECULATIVE": "draft"}
+    )
+    options = server_options(large, models_dir)
+    assert options.speculative == "draft"
+    assert options.draft_model == models_dir / f"{MODELS['0.5b'].name}.gguf"
+    plain = server_options(LocalModelConfig.from_env({"BDG_LOCAL_MODEL_THREADS": "1"}), models_dir)
+    assert (plain.speculative, plain.draft_model, plain.threads) == ("none", None, 1)
+    assert plain.api_key != server_options(LocalModelConfig(), models_dir).api_key  # fresh
 
 
 STARTER = """

@@ -14,6 +14,7 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from pathlib import Path
 
 from bdg_llm.local_model import (
     MODELS,
@@ -56,19 +57,23 @@ def ensure_local_model_server(
         model = resolve_model(config, home)
         if not model.pinned:
             say(f"model: your own file {model.path} (not hash-pinned: its integrity is unchecked)")
-        options = ServerOptions(api_key=secrets.token_urlsafe(24))
-        if config.threads is not None:
-            options = replace(options, threads=config.threads)
-        drafter = None
-        if config.speculative == "draft":  # the 0.5B drafts for the 1.5B (from_env checks)
-            drafter = resolve_model(replace(config, size="0.5b", speculative="none"), home).path
-        options = replace(options, speculative=config.speculative, draft_model=drafter)
-        server = start(model, home / "server.log", options)
+        server = start(model, home / "server.log", server_options(config, home))
     except (ModelFileError, LocalServerError) as err:  # a refused file is never loaded
         say(f"no model available: {err}; services can only answer from recorded calls")
         return None, None
     say(f"model: {model.name} served offline on {server.openai_base_url} (log {home}/server.log)")
     return server.openai_base_url, server
+
+
+def server_options(config: LocalModelConfig, home: Path) -> ServerOptions:
+    """A fresh key, and the threads and speculative decoding the environment asked for."""
+    options = ServerOptions(api_key=secrets.token_urlsafe(24))
+    if config.threads is not None:
+        options = replace(options, threads=config.threads)
+    drafter = None
+    if config.speculative == "draft":  # the 0.5B drafts for the 1.5B (from_env checks)
+        drafter = resolve_model(replace(config, size="0.5b", speculative="none"), home).path
+    return replace(options, speculative=config.speculative, draft_model=drafter)
 
 
 ROLE_MODELS = ("BDG_MODEL_PLANNER", "BDG_MODEL_CRITIC", "BDG_MODEL_CODER", "BDG_MODEL_REVIEWER")
