@@ -50,6 +50,7 @@ pytestmark = pytest.mark.timeout(90)
 NEW_TEST = "def test_add_zero():\n    assert add(0, 0) == 0"
 HELPER = "def helper():\n    return add(1, 1)"
 NO_TEST = "The tests passed, but the change adds no test."
+BROKEN_ADD = "def add(a, b):\n    return a - b"  # the fixture's calc.py
 
 
 async def replays(app: JobApplication, trigger: Event) -> None:
@@ -303,3 +304,35 @@ async def test_a_later_target_is_shown_what_this_attempt_rewrote_in_another_file
     )
     assert shown in second
     assert second.index(shown) < second.index("Goal: Fix add()")
+
+
+async def test_a_later_attempt_is_shown_the_definition_before_the_job_changed_it(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+) -> None:
+    """js-clamp-fix: attempt 1 fixed the upper bound and dropped the lower one; attempt 2, shown
+    only the file as attempt 1 left it, resent that definition twice. A later attempt sees the
+    definition from before the job's patches (undone from the recipe), after the file."""
+    trigger = await coding_job(app, repo)
+    times = "def add(a, b):\n    return a * b"
+    fake.push(code(times), code(NEW_TEST))
+    coder = rewriting(fake, sandbox, nc)
+    first = await attempt(coder, app, trigger)
+    assert "before this job" not in fake.requests[0]["messages"][1]["content"]
+    assert [c.paths for c in of(first, ev.FilesChanged)] == [("calc.py", "test_calc.py")]
+
+    cause = Cause(producer="tester", occurred_at=app.clock())
+    results = ev.TestResults(total=1, failed=1, output_tail="AssertionError: 6")
+    await app.execute(trigger.job_id, lambda job: job.fail_tests(cause, results, "add(2, 3) is 6"))
+    failed = (await app.history(trigger.job_id))[-1]
+    fake.push(code(FIXED.rstrip()), code(NEW_TEST.replace("zero", "one")))
+    await attempt(coder, app, failed)
+
+    asked = fake.requests[2]["messages"][1]["content"]
+    assert asked.startswith(f"The file `calc.py` as it is now:\n```\n{times}\n```")
+    before = "`add` before this job's earlier attempts changed it:\n```\n" + BROKEN_ADD + "\n```"
+    assert before in asked
+    assert asked.index(before) < asked.index("Goal:")

@@ -77,14 +77,21 @@ def rewrite_prompt(
     new: bool,
     failing: str = "",
     done: Sequence[tuple[str, str]] = (),
+    before: str = "",
 ) -> str:
-    """The ask for one definition: the file (trimmed around it) first, then the definitions
-    this attempt already rewrote that the file does not show (``done``: a goal spread over two
-    files had its change made twice, once in each), then the goal and plan (a small model
-    follows what it read last; shown after the goal, it copies the file back), on a retry why
-    the last attempt was not accepted and the lines its failures point at (``failing``), then
-    the name to write."""
+    """The ask for one definition: the file (trimmed around it) first, then on a later attempt
+    the definition as it was before the job changed it (``before``: an attempt that broke
+    what worked is shown what it lost), then the definitions this attempt already rewrote that
+    the file does not show (``done``: a goal spread over two files had its change made twice,
+    once in each), then the goal and plan (a small model follows what it read last; shown
+    after the goal, it copies the file back), on a retry why the last attempt was not accepted
+    and the lines its failures point at (``failing``), then the name to write."""
     parts = [f"The file `{path}` as it is now:\n```\n{shown.rstrip(chr(10))}\n```"]
+    if before:
+        parts.append(
+            f"`{symbol}` before this job's earlier attempts changed it:\n"
+            f"```\n{before.rstrip(chr(10))}\n```"
+        )
     if done:
         parts.append(
             "Already rewritten for this goal (their part of the change is made: do not make "

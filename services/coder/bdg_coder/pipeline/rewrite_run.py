@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from bdg_coder.pipeline import prompts
+from bdg_coder.pipeline.before_job import before_job
 from bdg_coder.pipeline.failing_lines import quoted
 from bdg_coder.pipeline.goal_errors import takes_one_argument
 from bdg_coder.pipeline.goal_examples import goal_test
@@ -74,8 +75,9 @@ class RewriteRun(PipelineRun):
         failing = quoted(self.task.feedback, self.files) if self.task.feedback else ""
         done = [(path, text) for path, text in self.written if text not in shown]
         user = prompts.rewrite_prompt(
-            self.task, target.path, shown, target.symbol, target.new, failing, done
-        )
+            self.task, target.path, shown, target.symbol, target.new, failing, done,
+            self._before(target),
+        )  # fmt: skip
         conversation = [Message("system", prompts.REWRITE_SYSTEM), Message("user", user)]
         for turn in range(TURNS_PER_TARGET):
             if self.state.stop_before_call() is not None:
@@ -109,6 +111,18 @@ class RewriteRun(PipelineRun):
                 self.failed += 1
             retry = prompts.rewrite_retry(target.symbol, error)
             conversation += [Message("assistant", answer), Message("user", retry)]
+
+    def _before(self, target: Target) -> str:
+        """The definition before the job's earlier attempts changed it ("" when they did not,
+        or it cannot be told)."""
+        if target.new or not self.task.recipe.patches:
+            return ""
+        content = self.base.get(target.path, "")  # as this attempt found it
+        original = before_job(target.path, content, self.task.recipe.patches)
+        if original is None:
+            return ""
+        then = definition(target.path, original, target.symbol)
+        return then if then and then != definition(target.path, content, target.symbol) else ""
 
     def _standing(self, chosen: Sequence[Target]) -> None:
         """A later attempt that rewrote nothing (the model resent what an earlier attempt
