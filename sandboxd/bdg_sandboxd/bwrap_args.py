@@ -23,6 +23,9 @@ DEFAULT_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "HOME": "/tmp",
     "LANG": "C.UTF-8",
+    # Python checks cached bytecode by the source's mtime in whole seconds and its size: a
+    # workspace rewritten within a second (a resample, a candidate) ran the old code.
+    "PYTHONDONTWRITEBYTECODE": "1",
 }
 
 

@@ -24,6 +24,9 @@ DEFAULT_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "HOME": "/tmp",
     "LANG": "C.UTF-8",
+    # Python checks cached bytecode by the source's mtime in whole seconds and its size: a
+    # workspace rewritten within a second (a resample, a candidate) ran the old code.
+    "PYTHONDONTWRITEBYTECODE": "1",
 }
 # Hidden (/dev/null or an empty read-only tmpfs over them) even though uid 65534 cannot read them.
 HOST_SECRETS = (

@@ -101,7 +101,7 @@ def test_environment_is_only_defaults_and_spec() -> None:
     assert env["FOO"] == "bar"
     assert env["HOME"] == "/workspace"
     assert env["PATH"].startswith("/usr/local/sbin")
-    assert set(env) == {"FOO", "HOME", "PATH", "LANG"}
+    assert set(env) == {"FOO", "HOME", "PATH", "LANG", "PYTHONDONTWRITEBYTECODE"}
 
 
 @pytest.mark.parametrize(

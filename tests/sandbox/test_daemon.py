@@ -268,6 +268,22 @@ async def test_a_workspace_round_trip(client: SandboxClient) -> None:
         await client.read_file(TENANT, "ws1", "b.txt")
 
 
+async def test_python_runs_a_module_rewritten_with_the_same_size_and_mtime_anew(
+    client: SandboxClient,
+) -> None:
+    """A workspace rewritten within a second (a coder's resample) looked unchanged to Python's
+    bytecode cache (mtime in whole seconds, size): the tests ran the old code. No cache is
+    written in the sandbox."""
+    same_time = "touch -d '2020-01-01 00:00:00' m.py"
+    script = (
+        f"echo 'X = 2 * 3' > m.py && {same_time} && python3 -c 'import m' && "
+        f"echo 'X = 2 + 3' > m.py && {same_time} && python3 -c 'import m; print(m.X)'"
+    )
+    result = await client.exec(TENANT, "ws1", ["sh", "-c", script])
+    assert (result.ok, result.stdout) == (True, b"5\n")
+    assert not [e.path for e in await client.list_files(TENANT, "ws1") if ".pyc" in e.path]
+
+
 async def test_a_tree_an_exec_made_is_copied_into_another_workspace_and_runs_there(
     client: SandboxClient,
 ) -> None:
