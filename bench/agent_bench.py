@@ -13,7 +13,8 @@ hidden tests fail; attempts, model tokens and calls from LlmCalled, wall time, e
 solve rate, the done-but-wrong count and totals, and which model answered.
 
     uv run python -m bench.agent_bench [--tasks py-fizzbuzz-fix,js-chunk] [--task-timeout 900]
-        [--strategy loop|pipeline|rewrite|auto] [--candidates N] [--model NAME] [--home DIR]
+        [--strategy loop|pipeline|rewrite|auto] [--candidates N] [--resamples N]
+        [--model NAME] [--home DIR]
         [--json results.json]
 
 A sandboxd of its own (at BDG_HOME/sandbox.sock unless AGENT_SANDBOX_ENDPOINT is set) and a free
@@ -75,11 +76,11 @@ class Options:
     max_attempts: int
     home: Path
     json: Path | None  # rewritten after every task: a long run's figures so far
-    variant: Mapping[str, str] = field(default_factory=dict)  # strategy, candidates
+    variant: Mapping[str, str] = field(default_factory=dict)  # strategy, candidates, resamples
 
 
 def variant_of(bounds: LiveBounds) -> dict[str, str]:
-    """The coder's strategy and candidates the run's services get (chosen, else the
+    """The coder's strategy, candidates and resamples the run's services get (chosen, else the
     environment's, else the defaults)."""
     env = bounds.env()
     return {
@@ -87,6 +88,7 @@ def variant_of(bounds: LiveBounds) -> dict[str, str]:
         "candidates": env.get("BDG_CODER_CANDIDATES")
         or os.environ.get("BDG_CODER_CANDIDATES")
         or "1",
+        "resamples": env.get("BDG_CODER_RESAMPLES") or os.environ.get("BDG_CODER_RESAMPLES") or "0",
     }
 
 
@@ -239,6 +241,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--candidates", type=int, help="test-driven selection (BDG_CODER_CANDIDATES) [env, 1]"
     )
+    parser.add_argument(
+        "--resamples",
+        type=int,
+        help="rewrites asked again while the tests fail (BDG_CODER_RESAMPLES) [env, 0]",
+    )
     parser.add_argument("--plan-iterations", type=int, help="plan drafts [env, else 1]")
     parser.add_argument("--model", help="model name for every role (with OPENAI_BASE_URL)")
     parser.add_argument("--home", type=Path, help="BDG_HOME of this run (default: a new one)")
@@ -257,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.plan_iterations,
         coder_strategy=args.strategy,
         coder_candidates=args.candidates,
+        coder_resamples=args.resamples,
     )
     options = replace(options, variant=variant_of(bounds))
     # a report read from a log file later keeps its table whole

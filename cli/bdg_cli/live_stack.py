@@ -45,6 +45,7 @@ class LiveBounds:
     step_timeout: float | None = None
     coder_strategy: str | None = None  # loop | pipeline | rewrite | auto (the bench's ablation)
     coder_candidates: int | None = None
+    coder_resamples: int | None = None
 
     def env(self) -> dict[str, str]:
         """Bounds on time, whatever the model; its context size bounds the coder's turns and
@@ -55,6 +56,7 @@ class LiveBounds:
             "BDG_STEP_TIMEOUT_SECONDS": self.step_timeout,
             "BDG_CODER_STRATEGY": self.coder_strategy,
             "BDG_CODER_CANDIDATES": self.coder_candidates,
+            "BDG_CODER_RESAMPLES": self.coder_resamples,
         }
         defaults: dict[str, object] = {
             "BDG_CODER_MAX_STEPS": 6,

@@ -73,13 +73,13 @@ def code(text: str) -> Reply:
     return Reply(content=f"```python\n{text}\n```")
 
 
-def rewriting(fake: FakeOpenAi, sandbox: SandboxClient, nc: Client) -> Coding:
+def rewriting(fake: FakeOpenAi, sandbox: SandboxClient, nc: Client, resamples: int = 0) -> Coding:
     coder = ToolLoopCoder(
         model(fake),
         live_registry(sandbox, nc, ToolPolicy()),
         SandboxWorkspaces(sandbox),
         IndexerContext(nc, timeout=2.0),
-        selection=SelectionSettings(1, tuple(RUN_TESTS)),
+        selection=SelectionSettings(1, tuple(RUN_TESTS), resamples),
         strategy=Strategy.rewrite,
     )
     return Coding(coder)
@@ -336,3 +336,82 @@ async def test_a_later_attempt_is_shown_the_definition_before_the_job_changed_it
     before = "`add` before this job's earlier attempts changed it:\n```\n" + BROKEN_ADD + "\n```"
     assert before in asked
     assert asked.index(before) < asked.index("Goal:")
+
+
+async def test_a_definition_the_tests_fail_on_is_asked_again_with_their_failures(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    """With resamples, the visible tests run on the run's change in its workspace; they fail
+    (add(2, 3) is 6), so add() is asked for again, shown what failed and the definition from
+    before the job, sampled with a seed of its own; the tests pass on the answer: it is kept,
+    and no further sample is asked for."""
+    trigger = await coding_job(app, repo)
+    times = "def add(a, b):\n    return a * b"
+    fake.push(code(times), code(NEW_TEST), code(FIXED.rstrip()))
+    new = await attempt(rewriting(fake, sandbox, nc, resamples=2), app, trigger)
+
+    assert len(fake.requests) == 3
+    again = fake.requests[2]
+    asked = again["messages"][1]["content"]
+    assert asked.startswith(f"The file `calc.py` as it is now:\n```\n{times}\n```")
+    assert "`add` before this job changed it:\n```\n" + BROKEN_ADD + "\n```" in asked
+    assert "The tests were run on the file above, and these fail:" in asked
+    assert "AssertionError: 6" in asked
+    assert "- `test_calc.py:3`: `assert add(2, 3) == 5, add(2, 3)`" in asked
+    assert (again["temperature"], again["seed"]) == (0.7, 1_001)
+    (changed,) = of(new, ev.FilesChanged)
+    after = applied(repo, changed.patch, tmp_path)
+    assert (after / "calc.py").read_text() == FIXED
+    assert (after / "test_calc.py").read_text() == TEST + "\n\n" + NEW_TEST + "\n"
+    (settings,) = of(new, ev.SettingsRecorded)
+    assert settings.settings["resamples"] == "2"
+    await replays(app, trigger)
+
+
+async def test_a_resample_the_tests_go_no_better_on_is_put_back(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    """The resample fails as many tests as the definition before it: the file is written back
+    as it was, and the change shipped is the first definition's."""
+    trigger = await coding_job(app, repo)
+    times = "def add(a, b):\n    return a * b"
+    raising = "def add(a, b):\n    raise ValueError(a)"
+    fake.push(code(times), code(NEW_TEST), code(raising))
+    new = await attempt(rewriting(fake, sandbox, nc, resamples=1), app, trigger)
+
+    assert len(fake.requests) == 3
+    writes = [
+        json.loads(e.arguments_json) for e in of(new, ev.ToolCalled) if e.tool == "file_write"
+    ]
+    assert writes[-1] == {"path": "calc.py", "content": times + "\n"}
+    (changed,) = of(new, ev.FilesChanged)
+    after = applied(repo, changed.patch, tmp_path)
+    assert (after / "calc.py").read_text() == times + "\n"
+    (finished,) = of(new, ev.CodingFinished)
+    assert finished.summary.startswith("The pipeline applied 2 edit(s): calc.py add, test_calc.py")
+    await replays(app, trigger)
+
+
+async def test_without_resamples_the_coder_runs_no_tests(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+) -> None:
+    trigger = await coding_job(app, repo)
+    fake.push(code("def add(a, b):\n    return a * b"), code(NEW_TEST))
+    new = await attempt(rewriting(fake, sandbox, nc), app, trigger)
+
+    assert len(fake.requests) == 2
+    assert "run_tests" not in [e.tool for e in of(new, ev.ToolCalled)]

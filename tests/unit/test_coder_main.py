@@ -94,15 +94,31 @@ def test_a_bad_candidate_count_names_the_setting(
         CoderSettings()
 
 
+@pytest.mark.parametrize("value", ["-1", "5", "two"])
+def test_a_bad_resample_count_is_refused_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("BDG_CODER_RESAMPLES", value)
+    with pytest.raises(ValidationError, match="bdg_coder_resamples"):
+        CoderSettings()
+
+
+def test_resamples_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BDG_CODER_RESAMPLES", "2")
+    assert CoderSettings().selection().resamples == 2
+    monkeypatch.delenv("BDG_CODER_RESAMPLES")
+    assert CoderSettings().selection().resamples == 0
+
+
 def test_a_replay_compares_as_many_candidates_as_the_job_did() -> None:
     job = new_job()
     result = ChatResult('{"tool": "finish"}', "gpt-4o-mini", "h", 1, 1, 0.0)
     job.record_llm_call(CAUSE, **fields_for_event(result, "coder"))
     history = list(job.collect())
-    recorded = {"candidates": "2", "test_argv": '["python3", "t.py"]'}
+    recorded = {"candidates": "2", "test_argv": '["python3", "t.py"]', "resamples": "1"}
     coder = _coder(ReplaySources(history, ReplayLlm([]), recorded))
     assert isinstance(coder, ToolLoopCoder)
-    assert coder.selection == SelectionSettings(2, ("python3", "t.py"))
+    assert coder.selection == SelectionSettings(2, ("python3", "t.py"), 1)
 
 
 def test_the_strategy_comes_from_the_environment_and_the_loop_by_default(

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from bdg_coder.loop_decisions import LoopLimits
-from bdg_coder.run_settings import MAX_CANDIDATES, RunSettings, SelectionSettings
+from bdg_coder.run_settings import (
+    MAX_CANDIDATES,
+    MAX_RESAMPLES,
+    RunSettings,
+    SelectionSettings,
+)
 from bdg_coder.strategy import Strategy
 from bdg_tools.policy import Rules, TenantRules, ToolPolicy
 
@@ -39,6 +44,19 @@ def test_candidates_and_their_test_command_are_recorded_and_read_back() -> None:
 def test_a_candidate_count_out_of_bounds_is_refused(candidates: int) -> None:
     with pytest.raises(ValueError, match="candidates must be 1 to"):
         SelectionSettings(candidates)
+
+
+def test_resamples_are_recorded_and_read_back() -> None:
+    ran = RunSettings(selection=SelectionSettings(resamples=2), strategy=Strategy.rewrite)
+    assert ran.recorded() == {"resamples": "2", "strategy": "rewrite"}
+    assert RunSettings.from_recorded(ran.recorded()) == ran
+    assert RunSettings.from_recorded({}).selection.resamples == 0
+
+
+@pytest.mark.parametrize("resamples", [-1, MAX_RESAMPLES + 1])
+def test_a_resample_count_out_of_bounds_is_refused(resamples: int) -> None:
+    with pytest.raises(ValueError, match="resamples must be 0 to"):
+        SelectionSettings(resamples=resamples)
 
 
 def test_the_pipeline_strategy_is_recorded_and_read_back() -> None:

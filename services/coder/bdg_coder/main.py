@@ -21,7 +21,12 @@ from bdg_coder.limits import limits_for_context
 from bdg_coder.loop_decisions import LoopLimits
 from bdg_coder.recorded import CoderScript, LoggedCoder, RecordedCoder
 from bdg_coder.registries import live_registry, replay_registry
-from bdg_coder.run_settings import MAX_CANDIDATES, RunSettings, SelectionSettings
+from bdg_coder.run_settings import (
+    MAX_CANDIDATES,
+    MAX_RESAMPLES,
+    RunSettings,
+    SelectionSettings,
+)
 from bdg_coder.strategy import Strategy, resolve
 from bdg_coder.tool_loop_coder import ToolLoopCoder
 from bdg_coder.workspace import NoWorkspaces, SandboxWorkspaces
@@ -79,6 +84,14 @@ class CoderSettings(BaseSettings):
         description="test-driven selection: independent runs of the loop per attempt, each in "
         "its own workspace, the one passing the most visible tests kept; 1: the loop alone",
     )
+    bdg_coder_resamples: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_RESAMPLES,
+        description="rewrite strategy: while the visible tests fail on a run's change, ask for "
+        "its definitions again (shown the failures, sampled) up to this many times, keeping "
+        "one only when the tests go better; 0: never",
+    )
     bdg_coder_test_command: str | None = Field(
         default=None,
         max_length=1_000,
@@ -100,7 +113,7 @@ class CoderSettings(BaseSettings):
     def selection(self) -> SelectionSettings:
         command = self.bdg_coder_test_command
         argv = tuple(shlex.split(command)) if command and command.strip() else None
-        return SelectionSettings(self.bdg_coder_candidates, argv)
+        return SelectionSettings(self.bdg_coder_candidates, argv, self.bdg_coder_resamples)
 
     def limits(self, context_tokens: int | None = None) -> LoopLimits:
         """Those set explicitly; the others follow the served model's context size."""

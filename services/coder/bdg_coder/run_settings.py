@@ -18,6 +18,7 @@ LIMITS = ("max_steps", "token_budget", "result_chars", "context_chars")
 DEFAULT_LIMITS = LoopLimits()
 NO_POLICY = ToolPolicy()
 MAX_CANDIDATES = 8  # each runs a whole loop: the attempt's cost grows with them
+MAX_RESAMPLES = 4  # each asks for the definitions again and runs the tests once more
 CANDIDATE_TEMPERATURE = 0.7  # candidates after the first sample, so they differ
 
 
@@ -36,14 +37,18 @@ DEFAULT_CHECK = (
 class SelectionSettings:
     """Test-driven selection: ``candidates`` independent runs of the loop per attempt (1: the
     loop alone, no tests run by the coder), each checked with ``test_argv`` (None:
-    ``DEFAULT_CHECK``)."""
+    ``DEFAULT_CHECK``); with the rewrite strategy, up to ``resamples`` more answers per
+    definition within a run while those tests fail (0: none)."""
 
     candidates: int = 1
     test_argv: tuple[str, ...] | None = None
+    resamples: int = 0
 
     def __post_init__(self) -> None:
         if not 1 <= self.candidates <= MAX_CANDIDATES:
             raise ValueError(f"candidates must be 1 to {MAX_CANDIDATES}, not {self.candidates}")
+        if not 0 <= self.resamples <= MAX_RESAMPLES:
+            raise ValueError(f"resamples must be 0 to {MAX_RESAMPLES}, not {self.resamples}")
 
     @property
     def check_argv(self) -> tuple[str, ...]:
@@ -76,6 +81,8 @@ class RunSettings:
             found["candidates"] = str(self.selection.candidates)
         if self.selection.test_argv is not None:
             found["test_argv"] = json.dumps(list(self.selection.test_argv))
+        if self.selection.resamples:
+            found["resamples"] = str(self.selection.resamples)
         if self.strategy is not Strategy.loop:
             found["strategy"] = self.strategy.value
         return found
@@ -89,6 +96,7 @@ class RunSettings:
         selection = SelectionSettings(
             int(settings.get("candidates", "1")),
             tuple(str(a) for a in json.loads(argv)) if argv else None,
+            int(settings.get("resamples", "0")),
         )
         return cls(
             limits,

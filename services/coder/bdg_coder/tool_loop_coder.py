@@ -102,7 +102,9 @@ class ToolLoopCoder(AbstractCoder):
         if self.strategy in (Strategy.pipeline, Strategy.rewrite):
             state = LoopState(self.limits)
             rewrite = self.strategy is Strategy.rewrite
-            first = await pipeline_run(task, ctx, caller, internal, llm, state, found, rewrite)
+            first = await pipeline_run(
+                task, ctx, caller, internal, llm, state, found, rewrite, self.selection
+            )
         else:
             first = await self._loop_run(task, ctx, registry, caller, internal, llm, found)
         if self.selection.candidates > 1:

@@ -78,6 +78,7 @@ def rewrite_prompt(
     failing: str = "",
     done: Sequence[tuple[str, str]] = (),
     before: str = "",
+    tested: str = "",
 ) -> str:
     """The ask for one definition: the file (trimmed around it) first, then on a later attempt
     the definition as it was before the job changed it (``before``: an attempt that broke
@@ -85,23 +86,28 @@ def rewrite_prompt(
     the file does not show (``done``: a goal spread over two files had its change made twice,
     once in each), then the goal and plan (a small model follows what it read last; shown
     after the goal, it copies the file back), on a retry why the last attempt was not accepted
-    and the lines its failures point at (``failing``), then the name to write."""
+    and the lines its failures point at (``failing``), then the name to write. ``tested``: the
+    visible tests' failures on the file as shown (a resample of this attempt's definition),
+    said instead of the last attempt's."""
     parts = [f"The file `{path}` as it is now:\n```\n{shown.rstrip(chr(10))}\n```"]
     if before:
-        parts.append(
-            f"`{symbol}` before this job's earlier attempts changed it:\n"
-            f"```\n{before.rstrip(chr(10))}\n```"
-        )
+        who = "this job" if tested else "this job's earlier attempts"
+        parts.append(f"`{symbol}` before {who} changed it:\n```\n{before.rstrip(chr(10))}\n```")
     if done:
         parts.append(
             "Already rewritten for this goal (their part of the change is made: do not make "
             f"it again in `{symbol}`):\n{fenced(done)}"
         )
     parts += goal_and_plan(task)
-    if task.feedback:
+    if tested:
+        parts.append(
+            f"The tests were run on the file above, and these fail:\n```\n{tested}\n```\n"
+            "Fix what this says."
+        )
+    elif task.feedback:
         parts.append(retry_note(task, "file above"))
-        if failing:
-            parts.append(failing)
+    if failing and (tested or task.feedback):
+        parts.append(failing)
     if new:
         parts.append(
             f"Write the complete definition of the new function `{symbol}` to add to `{path}`, "

@@ -203,6 +203,15 @@ def definition(path: str, content: str, symbol: str) -> str:
     return ""
 
 
+def located(target: Target, content: str) -> Target:
+    """``target`` where its definition is in ``content`` now (a new one written since is no
+    longer new); as it was when ``content`` has none."""
+    for s in symbols_of(target.path, content):
+        if s.qualname == target.symbol:
+            return Target(target.path, target.symbol, s.line, target.score)
+    return target
+
+
 def trimmed(path: str, content: str, target: Target) -> str:
     """The file as the model sees it: whole when short, else the lines around the definition
     (its own whole) with a note of what was left out above and below."""

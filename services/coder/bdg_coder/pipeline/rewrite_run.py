@@ -31,21 +31,39 @@ from bdg_coder.pipeline.rewrite import (
     code_in,
     definition,
     file_of_tests,
+    located,
     only_definition,
     targets,
     trimmed,
 )
 from bdg_coder.pipeline.run import PipelineRun
+from bdg_coder.pipeline.test_failures import failures_of
 from bdg_coder.pipeline.test_imports import with_imports
+from bdg_coder.run_settings import DEFAULT_CHECK
+from bdg_coder.selecting.ranking import TestsRun, counts_of
 from bdg_llm.api import ChatRequest, Message
 from bdg_tools.catalog import FileWritten, SymbolReplaced
 
 TURNS_PER_TARGET = 2  # the definition, then at most one turn to correct it
+RESAMPLE_SEED = 1_000  # a resample's seed: this plus its number (and the candidate's, times 100)
+MAX_FAILURE_CHARS = 1_500  # of a run's output shown when no failing test can be told apart
+
+
+def _score(run: TestsRun | str) -> tuple[int, int, int]:
+    """How well the visible tests went, to compare two runs: all passing, then more passing,
+    then fewer failing (a module that no longer loads fails as one test, so fewer failures
+    alone would prefer it); a run that could not be made ranks below any."""
+    if isinstance(run, str):
+        return (-1, 0, 0)
+    passed, failed = counts_of(run)
+    return (int(run.passed), passed, -failed)
 
 
 @dataclass
 class RewriteRun(PipelineRun):
     hit_paths: Sequence[str] = field(kw_only=True, default=())  # the index's, best first
+    resamples: int = field(kw_only=True, default=0)  # of the definitions while the tests fail
+    check_argv: tuple[str, ...] = field(kw_only=True, default=DEFAULT_CHECK)
     written: list[tuple[str, str]] = field(init=False)  # (path, new definition) that landed
     symbols: list[tuple[str, str, bool]] = field(init=False)  # (path, symbol, new) landed
 
@@ -66,30 +84,39 @@ class RewriteRun(PipelineRun):
             self._standing(chosen)
         if self.written and self.state.stop_before_call() is None:
             await self._new_test(chosen[0])
+        if self.written and self.resamples and self.state.stop is None:
+            await self._resample(chosen)
         if self.state.stop is None:
             self.state.finish(self.summary())
 
-    async def _rewrite(self, number: int, target: Target) -> None:
+    async def _rewrite(
+        self, number: int, target: Target, tested: str = "", sample: int = 0
+    ) -> bool:
+        """Ask for the target's definition and land it; whether it landed. ``sample`` > 0: a
+        resample of this attempt's definition, shown ``tested`` (the visible tests' failures
+        on it), sampled with a seed of its own."""
         content = self.files[target.path]
         shown = trimmed(target.path, content, target)
-        failing = quoted(self.task.feedback, self.files) if self.task.feedback else ""
+        said = tested or self.task.feedback
+        failing = quoted(said, self.files) if said else ""
         done = [(path, text) for path, text in self.written if text not in shown]
         user = prompts.rewrite_prompt(
             self.task, target.path, shown, target.symbol, target.new, failing, done,
-            self._before(target),
+            self._before(target, sample > 0), tested,
         )  # fmt: skip
         conversation = [Message("system", prompts.REWRITE_SYSTEM), Message("user", user)]
         for turn in range(TURNS_PER_TARGET):
             if self.state.stop_before_call() is not None:
-                return
-            warmth = answer_temperature(self.task.attempt, turn, self.temperature)
-            answer = await self._ask_plain(conversation, warmth)
+                return False
+            warmth = answer_temperature(self.task.attempt, turn or sample, self.temperature)
+            answer = await self._ask_plain(conversation, warmth, sample)
             code = code_in(answer)
             if code is not None:  # what lands is the definition alone, as checked
                 code = only_definition(target.path, code, target.symbol)
             after, error, whole = self._checked(target, code)
             if not error and code is not None:
-                scope = f"{self.prefix}-s{number}-t{turn}"
+                resampled = f"r{sample}-" if sample else ""
+                scope = f"{self.prefix}-{resampled}s{number}-t{turn}"
                 if whole:
                     args = {"path": target.path, "content": after}
                     error = await self._land_one(scope, "file_write", args, FileWritten)
@@ -97,32 +124,92 @@ class RewriteRun(PipelineRun):
                     args = {"path": target.path, "symbol": target.symbol, "code": code}
                     error = await self._land_one(scope, "replace_symbol", args, SymbolReplaced)
                 if self.state.stop is not None:
-                    return
+                    return False
             if not error:
                 self.files[target.path] = after
-                self.landed.append(f"{target.path} {target.symbol}")
-                self.written.append((target.path, definition(target.path, after, target.symbol)))
-                self.symbols.append((target.path, target.symbol, target.new))
+                text = definition(target.path, after, target.symbol)
+                if sample:  # in place of the definition this attempt wrote before
+                    self.written[self._index(target)] = (target.path, text)
+                else:
+                    self.landed.append(f"{target.path} {target.symbol}")
+                    self.symbols.append((target.path, target.symbol, target.new))
+                    self.written.append((target.path, text))
                 self.state.record(answer, f"{target.symbol} replaced")
-                self.failed = max(self.failed - (turn > 0), 0)
-                return
+                self.failed = max(self.failed - (turn > 0 and not sample), 0)
+                return True
             self.state.record(answer, error)
-            if turn == 0:
+            if turn == 0 and not sample:
                 self.failed += 1
             retry = prompts.rewrite_retry(target.symbol, error)
             conversation += [Message("assistant", answer), Message("user", retry)]
+        return False
 
-    def _before(self, target: Target) -> str:
+    async def _resample(self, chosen: Sequence[Target]) -> None:
+        """Test-driven repair within the attempt: while the visible tests (the project's, the
+        model's new one, the goal's examples) fail, the definitions written are asked for
+        again, shown the failures and sampled with a seed of their own, up to ``resamples``
+        times; a resample is kept when the tests go better (``_score``), else its files are
+        put back. Cheaper than the attempt the tester would start: no analysis, no new
+        workspace, and the model reads what the runner said at once."""
+        run = await self.check(self.check_argv)
+        best = _score(run)
+        written = [(path, symbol) for path, symbol, _ in self.symbols]
+        for sample in range(1, self.resamples + 1):
+            if isinstance(run, TestsRun) and run.passed:
+                return
+            if self.state.stop_before_call() is not None:
+                return
+            output = run.output_tail if isinstance(run, TestsRun) else run
+            tested = failures_of(output) or output[-MAX_FAILURE_CHARS:]
+            kept_files, kept_written = dict(self.files), list(self.written)
+            for number, target in enumerate(chosen):
+                if (target.path, target.symbol) in written:  # a new one is in the file now
+                    now = located(target, self.files[target.path])
+                    await self._rewrite(number, now, tested, sample)
+                if self.state.stop is not None:
+                    return
+            if self.files == kept_files:
+                continue  # nothing landed: the same tests would say the same
+            again = await self.check(self.check_argv)
+            if _score(again) > best:
+                run, best = again, _score(again)
+                continue
+            await self._put_back(kept_files, sample)
+            self.written = kept_written
+
+    async def _put_back(self, files: dict[str, str], sample: int) -> None:
+        """A resample that did no better: the files as they were before it."""
+        for number, (path, content) in enumerate(sorted(files.items())):
+            if self.files.get(path) == content:
+                continue
+            scope = f"{self.prefix}-r{sample}-back{number}"
+            args = {"path": path, "content": content}
+            error = await self._land_one(scope, "file_write", args, FileWritten)
+            if self.state.stop is not None:
+                return
+            if not error:
+                self.files[path] = content
+        # A turn of its own: the next check's scope (the conversation's digest) must differ
+        # from the one taken on the resample just put back.
+        self.state.record("", f"resample {sample} put back: the tests went no better")
+
+    def _index(self, target: Target) -> int:
+        keys = [(path, symbol) for path, symbol, _ in self.symbols]
+        return keys.index((target.path, target.symbol))
+
+    def _before(self, target: Target, resampling: bool = False) -> str:
         """The definition before the job's earlier attempts changed it ("" when they did not,
-        or it cannot be told)."""
-        if target.new or not self.task.recipe.patches:
+        or it cannot be told); for a resample, before the job changed it at all."""
+        patches = self.task.recipe.patches
+        if target.new or not (patches or resampling):
             return ""
         content = self.base.get(target.path, "")  # as this attempt found it
-        original = before_job(target.path, content, self.task.recipe.patches)
+        original = before_job(target.path, content, patches) if patches else content
         if original is None:
             return ""
+        now = self.files.get(target.path, content) if resampling else content
         then = definition(target.path, original, target.symbol)
-        return then if then and then != definition(target.path, content, target.symbol) else ""
+        return then if then and then != definition(target.path, now, target.symbol) else ""
 
     def _standing(self, chosen: Sequence[Target]) -> None:
         """A later attempt that rewrote nothing (the model resent what an earlier attempt
@@ -207,12 +294,17 @@ class RewriteRun(PipelineRun):
         found = [(p, s) for p, s, is_new in self.symbols if "." not in s and (is_new or not new)]
         return list(dict.fromkeys(found))
 
-    async def _ask_plain(self, conversation: list[Message], temperature: float) -> str:
+    async def _ask_plain(
+        self, conversation: list[Message], temperature: float, sample: int = 0
+    ) -> str:
+        extra = dict(self.extra)
+        if sample:  # a seed of its own, apart from every candidate's
+            extra["seed"] = RESAMPLE_SEED + 100 * int(extra.get("seed", 0)) + sample
         request = ChatRequest(
             role="coder",
             messages=tuple(conversation),
             temperature=temperature,
-            extra=dict(self.extra),
+            extra=extra,
         )
         result = await self.llm.chat(request)
         self.state.spent(result.prompt_tokens, result.completion_tokens)

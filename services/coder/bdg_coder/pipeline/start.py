@@ -15,6 +15,7 @@ from bdg_coder.pipeline import prompts
 from bdg_coder.pipeline.localize import MAX_FILES, candidates, fit
 from bdg_coder.pipeline.rewrite_run import RewriteRun
 from bdg_coder.pipeline.run import PipelineRun
+from bdg_coder.run_settings import NO_SELECTION, SelectionSettings
 from bdg_tools.calls import ToolCaller
 from bdg_tools.catalog import FILE_READ, FileContent
 from bdg_tools.code_context import Retrieved
@@ -53,9 +54,10 @@ async def pipeline_run(
     state: LoopState,
     found: Retrieved | None,
     rewrite: bool = False,
+    selection: SelectionSettings = NO_SELECTION,
 ) -> PipelineRun:
     """The run, ready to repair: with ``rewrite``, one whole definition per answer (the edits'
-    prompt kept for a goal with no definition to write)."""
+    prompt kept for a goal with no definition to write), resampled as ``selection`` says."""
     files = await localized(task, ctx, internal, found)
     shown = fit(list(files.items()), state.limits.context_chars)
     run = PipelineRun
@@ -64,6 +66,8 @@ async def pipeline_run(
         hits = sorted(found.hits, key=lambda hit: -hit.score) if found else []
         run = RewriteRun
         extra["hit_paths"] = [hit.path.removeprefix("/workspace/") for hit in hits]
+        extra["resamples"] = selection.resamples
+        extra["check_argv"] = selection.check_argv
     return run(
         task=task,
         ctx=ctx,
