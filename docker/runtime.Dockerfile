@@ -10,7 +10,7 @@
 
 FROM debian:bookworm-slim
 
-ARG RUNTIME_PACKAGES="nodejs npm python3 python3-venv git ca-certificates make procps xz-utils"
+ARG RUNTIME_PACKAGES="nodejs npm python3 python3-venv python3-pytest git ca-certificates make procps xz-utils"
 
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${RUNTIME_PACKAGES} \

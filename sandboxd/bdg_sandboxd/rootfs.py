@@ -25,6 +25,9 @@ RUNTIME_PACKAGES = (
     "npm",
     "python3",
     "python3-venv",
+    # pytest for the coder's own check of a change (a Python project's test deps are installed
+    # only in the tester's workspace): without it, unittest found none of the test_ functions.
+    "python3-pytest",
     "git",
     "ca-certificates",
     "make",

@@ -73,13 +73,19 @@ def code(text: str) -> Reply:
     return Reply(content=f"```python\n{text}\n```")
 
 
-def rewriting(fake: FakeOpenAi, sandbox: SandboxClient, nc: Client, resamples: int = 0) -> Coding:
+def rewriting(
+    fake: FakeOpenAi,
+    sandbox: SandboxClient,
+    nc: Client,
+    resamples: int = 0,
+    check: tuple[str, ...] | None = tuple(RUN_TESTS),
+) -> Coding:
     coder = ToolLoopCoder(
         model(fake),
         live_registry(sandbox, nc, ToolPolicy()),
         SandboxWorkspaces(sandbox),
         IndexerContext(nc, timeout=2.0),
-        selection=SelectionSettings(1, tuple(RUN_TESTS), resamples),
+        selection=SelectionSettings(1, check, resamples),
         strategy=Strategy.rewrite,
     )
     return Coding(coder)
@@ -415,3 +421,72 @@ async def test_without_resamples_the_coder_runs_no_tests(
 
     assert len(fake.requests) == 2
     assert "run_tests" not in [e.tool for e in of(new, ev.ToolCalled)]
+
+
+async def test_the_default_check_runs_a_python_project_s_pytest_functions(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    """No test command set: the sandbox's pytest runs the project's test_ functions (the 1.5B's
+    py-config-port: without pytest, unittest found 0 tests and the check passed on a wrong
+    change)."""
+    pytest_style = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    committed(repo, {"test_calc.py": pytest_style})
+    trigger = await coding_job(app, repo)
+    times = "def add(a, b):\n    return a * b"
+    fake.push(code(times), code(NEW_TEST), code(FIXED.rstrip()))
+    new = await attempt(rewriting(fake, sandbox, nc, resamples=1, check=None), app, trigger)
+
+    runs = [json.loads(e.result) for e in of(new, ev.ToolCalled) if e.tool == "run_tests"]
+    assert [(r["passed"], r["output_tail"].strip().splitlines()[-1][:9]) for r in runs] == [
+        (False, "1 failed,"),  # test_add fails, test_add_zero passes
+        (True, "2 passed "),
+    ]
+    (changed,) = of(new, ev.FilesChanged)
+    assert (applied(repo, changed.patch, tmp_path) / "calc.py").read_text() == FIXED
+
+
+async def test_one_definition_is_resampled_at_a_time(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    """Two definitions written, the tests fail: the first resample asks for the first one
+    alone and keeps the other as it is (asked for both, the 1.5B fixed one and broke the other
+    again: js-order-total-discount)."""
+    committed(
+        repo,
+        {
+            "scale.py": "def scaled(x):\n    return x / 2\n",
+            "calc.py": "from scale import scaled\n\n\ndef add(a, b):\n    return scaled(a - b)\n",
+        },
+    )
+    goal = "Fix add() in calc.py, which goes wrong in two files: it subtracts; scale.py halves."
+    trigger = await coding_job(app, repo, goal)
+    quarter = "def scaled(x):\n    return x / 4"
+    fake.push(
+        code("def add(a, b):\n    return scaled(a + b)"),
+        code(quarter),
+        code(NEW_TEST),
+        code("def add(a, b):\n    return scaled(a + b) * 4"),
+    )
+    new = await attempt(rewriting(fake, sandbox, nc, resamples=2), app, trigger)
+
+    assert len(fake.requests) == 4
+    asked = fake.requests[3]["messages"][1]["content"]
+    assert asked.startswith("The file `calc.py` as it is now:")
+    assert asked.endswith("Write the complete new definition of `add`, changed so that it does "
+                          "what the goal asks (the current one does not). Keep its name. Only "
+                          "that definition.")  # fmt: skip
+    (changed,) = of(new, ev.FilesChanged)
+    after = applied(repo, changed.patch, tmp_path)
+    assert (after / "scale.py").read_text() == quarter + "\n"
+    assert (after / "calc.py").read_text().endswith("    return scaled(a + b) * 4\n")
+    await replays(app, trigger)

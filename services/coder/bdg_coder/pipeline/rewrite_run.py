@@ -146,14 +146,18 @@ class RewriteRun(PipelineRun):
 
     async def _resample(self, chosen: Sequence[Target]) -> None:
         """Test-driven repair within the attempt: while the visible tests (the project's, the
-        model's new one, the goal's examples) fail, the definitions written are asked for
-        again, shown the failures and sampled with a seed of their own, up to ``resamples``
-        times; a resample is kept when the tests go better (``_score``), else its files are
-        put back. Cheaper than the attempt the tester would start: no analysis, no new
-        workspace, and the model reads what the runner said at once."""
+        model's new one, the goal's examples) fail, a definition written is asked for again,
+        shown the failures and sampled with a seed of its own, up to ``resamples`` times (one
+        definition per resample, in turn: asked for all at once, the 1.5B fixed one and broke
+        the other again); a resample is kept when the tests go better (``_score``), else its
+        files are put back. Cheaper than the attempt the tester would start: no analysis, no
+        new workspace, and the model reads what the runner said at once."""
         run = await self.check(self.check_argv)
         best = _score(run)
         written = [(path, symbol) for path, symbol, _ in self.symbols]
+        turns = [(n, t) for n, t in enumerate(chosen) if (t.path, t.symbol) in written]
+        if not turns:
+            return
         for sample in range(1, self.resamples + 1):
             if isinstance(run, TestsRun) and run.passed:
                 return
@@ -162,12 +166,11 @@ class RewriteRun(PipelineRun):
             output = run.output_tail if isinstance(run, TestsRun) else run
             tested = failures_of(output) or output[-MAX_FAILURE_CHARS:]
             kept_files, kept_written = dict(self.files), list(self.written)
-            for number, target in enumerate(chosen):
-                if (target.path, target.symbol) in written:  # a new one is in the file now
-                    now = located(target, self.files[target.path])
-                    await self._rewrite(number, now, tested, sample)
-                if self.state.stop is not None:
-                    return
+            number, target = turns[(sample - 1) % len(turns)]
+            # located: a new definition is in the file now, to be replaced
+            await self._rewrite(number, located(target, self.files[target.path]), tested, sample)
+            if self.state.stop is not None:
+                return
             if self.files == kept_files:
                 continue  # nothing landed: the same tests would say the same
             again = await self.check(self.check_argv)
