@@ -68,6 +68,19 @@ def committed(repo: Path, files: dict[str, str]) -> None:
     subprocess.run([*git, "commit", "-qm", "files"], check=True)
 
 
+async def two_file_job(app: JobApplication, repo: Path) -> Event:
+    """A goal whose change spans two files: add() in calc.py subtracts, scale.py halves."""
+    committed(
+        repo,
+        {
+            "scale.py": "def scaled(x):\n    return x / 2\n",
+            "calc.py": "from scale import scaled\n\n\ndef add(a, b):\n    return scaled(a - b)\n",
+        },
+    )
+    goal = "Fix add() in calc.py, which goes wrong in two files: it subtracts; scale.py halves."
+    return await coding_job(app, repo, goal)
+
+
 def code(text: str) -> Reply:
     """A plain answer, as the 0.5B gives it: a code block."""
     return Reply(content=f"```python\n{text}\n```")
@@ -288,15 +301,7 @@ async def test_a_later_target_is_shown_what_this_attempt_rewrote_in_another_file
     """js-order-total-discount: the 1.5B made ``orderTotal`` divide the percentage by 100, then,
     asked for ``discounted`` (another file) alone, divided again. The later target's prompt shows
     the definition rewritten before it, between its file and the goal."""
-    committed(
-        repo,
-        {
-            "scale.py": "def scaled(x):\n    return x / 2\n",
-            "calc.py": "from scale import scaled\n\n\ndef add(a, b):\n    return scaled(a - b)\n",
-        },
-    )
-    goal = "Fix add() in calc.py, which goes wrong in two files: it subtracts; scale.py halves."
-    trigger = await coding_job(app, repo, goal)
+    trigger = await two_file_job(app, repo)
     add = "def add(a, b):\n    return scaled(a + b) * 2"
     fake.push(code(add), code("def scaled(x):\n    return x"), code(NEW_TEST))
     await attempt(rewriting(fake, sandbox, nc), app, trigger)
@@ -461,15 +466,7 @@ async def test_one_definition_is_resampled_at_a_time(
     """Two definitions written, the tests fail: the first resample asks for the first one
     alone and keeps the other as it is (asked for both, the 1.5B fixed one and broke the other
     again: js-order-total-discount)."""
-    committed(
-        repo,
-        {
-            "scale.py": "def scaled(x):\n    return x / 2\n",
-            "calc.py": "from scale import scaled\n\n\ndef add(a, b):\n    return scaled(a - b)\n",
-        },
-    )
-    goal = "Fix add() in calc.py, which goes wrong in two files: it subtracts; scale.py halves."
-    trigger = await coding_job(app, repo, goal)
+    trigger = await two_file_job(app, repo)
     quarter = "def scaled(x):\n    return x / 4"
     fake.push(
         code("def add(a, b):\n    return scaled(a + b)"),
