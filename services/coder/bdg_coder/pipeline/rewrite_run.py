@@ -152,6 +152,8 @@ class RewriteRun(PipelineRun):
         the other again); a resample is kept when the tests go better (``_score``), else its
         files are put back. Cheaper than the attempt the tester would start: no analysis, no
         new workspace, and the model reads what the runner said at once."""
+        if self.state.stop_before_call() is not None:
+            return  # no resample could be asked for: the tester's run will do
         run = await self.check(self.check_argv)
         best = _score(run)
         written = [(path, symbol) for path, symbol, _ in self.symbols]
