@@ -85,21 +85,16 @@ def test_candidates_and_the_test_command_come_from_the_environment(
     )
 
 
-@pytest.mark.parametrize("value", ["0", "9", "two"])
-def test_a_bad_candidate_count_names_the_setting(
-    monkeypatch: pytest.MonkeyPatch, value: str
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("BDG_CODER_CANDIDATES", v) for v in ("0", "9", "two")]
+    + [("BDG_CODER_RESAMPLES", v) for v in ("-1", "5", "two")],
+)
+def test_a_bad_candidate_or_resample_count_names_the_setting(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
 ) -> None:
-    monkeypatch.setenv("BDG_CODER_CANDIDATES", value)
-    with pytest.raises(ValidationError, match="bdg_coder_candidates"):
-        CoderSettings()
-
-
-@pytest.mark.parametrize("value", ["-1", "5", "two"])
-def test_a_bad_resample_count_is_refused_naming_the_setting(
-    monkeypatch: pytest.MonkeyPatch, value: str
-) -> None:
-    monkeypatch.setenv("BDG_CODER_RESAMPLES", value)
-    with pytest.raises(ValidationError, match="bdg_coder_resamples"):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=variable.lower()):
         CoderSettings()
 
 
