@@ -28,6 +28,7 @@ from bdg_llm.local_server import LocalModelServer, LocalServerError, ServerOptio
 from bdg_llm.openai_client import OpenAiClient
 from bdg_llm.settings import LlmSettings
 from bdg_llm.toolcalls import chat_tools
+from bdg_planner.llm_adapters import CRITIC_TOKENS, SENTENCE_CHARS, CritiqueAnswer
 from bdg_runtime.embedded import start_embedded
 from bdg_runtime.local_llm import ensure_local_model_server, server_options, service_env
 from bdg_runtime.settings import Settings
@@ -167,6 +168,33 @@ async def test_the_model_client_of_every_service_works_against_it(
         assert choice.arguments == RunTests(target="tests/test_api.py")
     finally:
         await client.close()
+
+
+async def test_the_critic_s_grammar_ends_each_sentence_at_its_bound(
+    server: LocalModelServer,
+) -> None:
+    settings = LlmSettings(
+        openai_base_url=server.openai_base_url,
+        openai_api_key=SecretStr(KEY),
+        bdg_model_planner=server.model,
+    )
+    client = OpenAiClient(settings)
+    long = " ".join(["the parser never checks the input before it reads the next field"] * 4)
+    loop = f'Answer with score 5, no changes and one risk, this text copied exactly: "{long}"'
+    ask = ChatRequest(
+        role="planner",
+        messages=(Message("system", "Answer as JSON."), Message("user", loop)),
+        max_tokens=CRITIC_TOKENS,
+    )
+    try:
+        answer, result = await client.structured(ask, CritiqueAnswer)
+    finally:
+        await client.close()
+    assert result.completion_tokens < CRITIC_TOKENS  # ended by the grammar, not cut
+    sentences = answer.risks + answer.changes
+    assert sentences
+    assert all(len(sentence) <= SENTENCE_CHARS for sentence in sentences)
+    assert max(map(len, sentences)) == SENTENCE_CHARS  # the model ran on; the bound stopped it
 
 
 def slot(server: LocalModelServer) -> tuple[bool, int]:

@@ -24,7 +24,12 @@ from bdg_planner.domain import (
     ReviewTask,
     best_iteration,
 )
-from bdg_planner.llm_adapters import CRITIC_TOKENS, LlmPlanner
+from bdg_planner.llm_adapters import (
+    CRITIC_TOKENS,
+    CRITIQUE_ITEMS,
+    SENTENCE_CHARS,
+    LlmPlanner,
+)
 from bdg_planner.recorded import LoggedPlanner
 from tests.unit.jobs import CAUSE, new_job
 
@@ -144,3 +149,18 @@ async def test_a_critique_is_at_most_three_risks_and_three_changes() -> None:
     assert schema is not None
     assert schema["properties"]["risks"]["maxItems"] == 3  # llama.cpp's grammar holds it to 3
     assert schema["properties"]["changes"]["maxItems"] == 3
+
+
+async def test_each_sentence_of_a_critique_is_bounded_for_the_decoder_alone() -> None:
+    longer = "x" * (SENTENCE_CHARS + 20)  # an endpoint that does not constrain decoding
+    client = OneAnswer(json.dumps({"score": 6, "risks": [longer], "changes": []}), 60)
+    critique = await LlmPlanner(client).critique(CritiqueTask("g", "- [ ] a\n", 1))
+    assert (critique.failure, critique.risks) == ("", (longer,))  # still a verdict
+    schema = client.asked[0].schema
+    assert schema is not None
+    for key in ("risks", "changes"):
+        assert schema["properties"][key]["items"] == {"type": "string", "maxLength": SENTENCE_CHARS}
+    # The longest answer the schema allows fits the token cap (a token is at least a character)
+    full = ["y" * SENTENCE_CHARS] * CRITIQUE_ITEMS
+    assert len(json.dumps({"score": 10, "risks": full, "changes": full})) <= CRITIC_TOKENS
+    assert client.asked[0].max_tokens == CRITIC_TOKENS

@@ -4,6 +4,8 @@ handler's journal so the job records it (LlmCalled) with the reaction."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 
 from bdg_llm.api import ChatRequest, LlmAnswerError, LlmClient, Message, Role
@@ -26,13 +28,25 @@ from bdg_planner.plan_steps import (
     steps_checklist,
 )
 
+CRITIQUE_ITEMS = 3  # risks, and changes
+SENTENCE_CHARS = 100  # a risk or a change: one short sentence
+# A bound for the decoder alone (the local server's grammar ends a sentence there): the 1.5B,
+# looping inside one change ("Also, add a check ... Also, add a check ..."), ran to the token
+# cap and its critique, cut mid-JSON, was no verdict. Not validated: a longer sentence from an
+# endpoint that does not constrain decoding still counts.
+Sentence = Annotated[str, Field(json_schema_extra={"maxLength": SENTENCE_CHARS})]
+# {"score": 10, "risks": [], "changes": []} and per sentence its quotes, comma and space.
+_CRITIQUE_JSON_CHARS = len('{"score": 10, "risks": [], "changes": []}') + 2 * CRITIQUE_ITEMS * 4
+# A token is at least one character, so the whole answer fits: a critique always ends.
+CRITIC_TOKENS = 2 * CRITIQUE_ITEMS * SENTENCE_CHARS + _CRITIQUE_JSON_CHARS
+
 
 class CritiqueAnswer(BaseModel):
-    # At most three of each (the grammar enforces it locally), so a critique fits its 400
-    # tokens: cut mid-JSON it is no verdict.
+    # At most three of each, each one bounded sentence (the grammar enforces both locally), so
+    # a critique fits CRITIC_TOKENS: cut mid-JSON it is no verdict.
     score: int = Field(ge=1, le=10)
-    risks: list[str] = Field(max_length=3)
-    changes: list[str] = Field(max_length=3)
+    risks: list[Sentence] = Field(max_length=CRITIQUE_ITEMS)
+    changes: list[Sentence] = Field(max_length=CRITIQUE_ITEMS)
 
 
 class ReviewAnswer(BaseModel):
@@ -47,9 +61,6 @@ def _request(role: Role, system: str, user: str, max_tokens: int) -> ChatRequest
         messages=(Message("system", system), Message("user", user)),
         max_tokens=max_tokens,
     )
-
-
-CRITIC_TOKENS = 400
 
 
 def critique_failure(error: LlmAnswerError, max_tokens: int) -> str:
