@@ -36,6 +36,26 @@ def test_bare_strings_are_examples_only_when_the_goal_calls_one_function() -> No
     assert examples(two, ["capitalize"]) == []  # which function? not guessed
 
 
+def test_two_inputs_said_to_be_the_same_must_give_equal_results() -> None:
+    goal = 'Make parseHexColor(text) accept the short form ("#f80" is the same as "#ff8800").'
+    same = Example('parseHexColor("#f80")', 'parseHexColor("#ff8800")')
+    assert examples(goal, ["parseHexColor"]) == [same]
+    assert examples('f(x): "a" means the same as "b"', ["f"]) == [Example('f("a")', 'f("b")')]
+    assert goal_test("t.test.js", JS_FILE, goal, ["parseHexColor"]) == (
+        'test("the goal\'s examples", () => {\n'
+        '  assert.deepStrictEqual(parseHexColor("#f80"), parseHexColor("#ff8800"));\n'
+        "});\n"
+    )
+    assert goal_test("tests/test_c.py", "", goal, ["parseHexColor"]) == (
+        "def test_the_goal_s_examples():\n"
+        '    assert parseHexColor("#f80") == parseHexColor("#ff8800")\n'
+    )
+    # "equals" reads as a result, never as a second input; two functions: which one? not guessed
+    assert examples('f(x): "90s" equals "90"', ["f"]) == []
+    two = 'f() and g(): "a" is the same as "b"'
+    assert examples(two, ["f"]) == []
+
+
 def test_only_the_written_functions_and_at_most_eight() -> None:
     assert examples("g(1) is 2", ["f"]) == []
     many = " ".join(f"f({n}) is {n * 2};" for n in range(20))

@@ -1,5 +1,6 @@
 """The goal's own examples as a test (pure): ``pluralize(2, "child", "children") is "2 children"``
-or, when the goal calls exactly one function, ``"90s" -> 90``.
+or, when the goal calls exactly one function, ``"90s" -> 90`` and ``"#f80" is the same as
+"#ff8800"`` (two inputs whose results must be equal).
 
 A small model's test checks what its code does, not what the goal says, and a reviewer of the
 same size approves the pair ("score 10/10"): on the agent bench a pluralize() that dropped the
@@ -9,8 +10,11 @@ candidate's code is held to them (the tester runs them, the cross-check ranks by
 
 Only what reads unambiguously becomes an assertion: a call of a function the goal names, with
 literal arguments, ``is`` / ``==`` / ``->`` / ``→`` / ``returns``, and a literal result (strings,
-numbers, booleans, null, arrays, JavaScript objects); every assertion must parse in the test's
-language, else it is dropped. Nothing is guessed: a goal without such examples adds nothing.
+numbers, booleans, null, arrays, JavaScript objects); or two string literals the goal says are
+``the same as`` / ``equivalent to`` each other, for its one function (a parser's short form: its
+own test, on the agent bench, only checked the long one). Every assertion must parse in the
+test's language, else it is dropped. Nothing is guessed: a goal without such examples adds
+nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ from bdg_tools.edits import syntax_problem
 
 _NAME = r"[A-Za-z_$][\w$]*"
 _ARROW = r"\s*(?:==|->|→|\bis\b|\breturns\b|\bgives\b)\s*"
+# Two inputs the goal says mean the same: their results must be equal. Not "equals", which
+# goals also write before a result ("90s" equals 90).
+_SAME = re.compile(r"\s*(?:is|means) (?:the same as|equivalent to)\s*")
 _STRING = r'"(?:[^"\\\n]|\\.)*"'
 MAX_EXAMPLES = 8
 _JS_OBJECT = re.compile(r"[{,]\s*[A-Za-z_$][\w$]*\s*:")  # {a: 1}: a JavaScript object
@@ -34,7 +41,7 @@ _JS_OBJECT = re.compile(r"[{,]\s*[A-Za-z_$][\w$]*\s*:")  # {a: 1}: a JavaScript 
 @dataclass(frozen=True)
 class Example:
     call: str  # e.g. 'pluralize(2, "child", "children")' or 'word_counts("a")["a"]'
-    expected: str  # a literal, as the goal wrote it
+    expected: str  # a literal, as the goal wrote it; or the call of an input said the same
 
 
 def _balanced(text: str, start: int) -> int:
@@ -92,6 +99,11 @@ def examples(goal: str, names: Sequence[str]) -> list[Example]:
             example = _after(goal, match.start(), match.end(), wrap=names[0])
             if example is not None and "->" in goal[match.end() : match.end() + 4]:
                 found.append(example)
+            elif (same := _SAME.match(goal, match.end())) is not None:
+                other = re.compile(_STRING).match(goal, same.end())
+                if other is not None:
+                    call = f"{names[0]}({match.group()})"
+                    found.append(Example(call, f"{names[0]}({other.group()})"))
     return list(dict.fromkeys(found))[:MAX_EXAMPLES]
 
 
