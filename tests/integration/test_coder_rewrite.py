@@ -15,7 +15,6 @@ from nats.aio.client import Client
 
 from bdg_coder.application import Coding
 from bdg_coder.main import replay_reactions
-from bdg_coder.pipeline.rewrite_run import RESAMPLE_TEMPERATURE
 from bdg_coder.registries import live_registry
 from bdg_coder.run_settings import SelectionSettings
 from bdg_coder.strategy import Strategy
@@ -375,7 +374,7 @@ async def test_a_definition_the_tests_fail_on_is_asked_again_with_their_failures
     assert "The tests were run on the file above, and these fail:" in asked
     assert "AssertionError: 6" in asked
     assert "- `test_calc.py:3`: `assert add(2, 3) == 5, add(2, 3)`" in asked
-    assert (again["temperature"], again["seed"]) == (RESAMPLE_TEMPERATURE, 1_001)
+    assert (again["temperature"], again["seed"]) == (0.7, 1_001)
     (changed,) = of(new, ev.FilesChanged)
     after = applied(repo, changed.patch, tmp_path)
     assert (after / "calc.py").read_text() == FIXED

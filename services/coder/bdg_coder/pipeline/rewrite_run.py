@@ -46,11 +46,6 @@ from bdg_tools.catalog import FileWritten, SymbolReplaced
 
 TURNS_PER_TARGET = 2  # the definition, then at most one turn to correct it
 RESAMPLE_SEED = 1_000  # a resample's seed: this plus its number (and the candidate's, times 100)
-# Warmer than a retry's 0.7: at 0.7 the 1.5B resent the definition the tests had just failed
-# (a `pluralize` without its count, twice), which spends a step and changes nothing. A resample
-# asks the same prompt again when the last one was put back, so the local server answers it
-# from its cache: a sample costs its answer's tokens and one test run.
-RESAMPLE_TEMPERATURE = 1.0
 MAX_FAILURE_CHARS = 1_500  # of a run's output shown when no failing test can be told apart
 
 
@@ -113,11 +108,7 @@ class RewriteRun(PipelineRun):
         for turn in range(TURNS_PER_TARGET):
             if self.state.stop_before_call() is not None:
                 return False
-            warmth = (
-                RESAMPLE_TEMPERATURE
-                if sample
-                else answer_temperature(self.task.attempt, turn, self.temperature)
-            )
+            warmth = answer_temperature(self.task.attempt, turn or sample, self.temperature)
             answer = await self._ask_plain(conversation, warmth, sample)
             code = code_in(answer)
             if code is not None:  # what lands is the definition alone, as checked
