@@ -14,7 +14,9 @@ import pytest
 from nats.aio.client import Client
 
 from bdg_coder.application import Coding
+from bdg_coder.check_tool import MAX_CHECK_S, recheck_timeout
 from bdg_coder.main import replay_reactions
+from bdg_coder.pipeline.rewrite_run import TEST_TOKENS
 from bdg_coder.registries import live_registry
 from bdg_coder.run_settings import SelectionSettings
 from bdg_coder.strategy import Strategy
@@ -130,6 +132,8 @@ async def test_the_named_definition_is_rewritten_whole_and_a_new_test_appended(
     assert [r["temperature"] for r in fake.requests] == [0.0, 0.7, 0.0]  # the retry samples
     asked_test = test["messages"][-1]["content"]
     assert "`test_calc.py`:" in asked_test
+    # a test's answer has a cap of its own; a definition keeps the deployment's
+    assert (test["max_tokens"], first.get("max_tokens") == TEST_TOKENS) == (TEST_TOKENS, False)
     assert "The changed code:\n`calc.py`:\n```\ndef add(a, b):\n    return a + b\n```" in asked_test
 
     tools = [(e.tool, json.loads(e.arguments_json).get("path")) for e in of(new, ev.ToolCalled)]
@@ -413,6 +417,41 @@ async def test_a_resample_the_tests_go_no_better_on_is_put_back(
     await replays(app, trigger)
 
 
+async def test_a_resample_that_never_ends_is_cut_at_a_few_times_the_first_run_s_time(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    """The resample loops for ever (a warm sample of the 1.5B did): its check is held to a few
+    times the first run's seconds, not the sandbox's 300, and it is put back like any resample
+    that goes no better; the limit comes from the recorded first run, so the job replays."""
+    trigger = await coding_job(app, repo)
+    times = "def add(a, b):\n    return a * b"
+    endless = "def add(a, b):\n    while True:\n        pass"
+    fake.push(code(times), code(NEW_TEST), code(endless))
+    new = await attempt(rewriting(fake, sandbox, nc, resamples=1), app, trigger)
+
+    checks = [
+        (json.loads(e.arguments_json), json.loads(e.result))
+        for e in of(new, ev.ToolCalled)
+        if e.tool == "check_tests"
+    ]
+    (first_asked, first), (again_asked, again) = checks
+    assert (first_asked["timeout_s"], first["timed_out"], first["passed"]) == (
+        MAX_CHECK_S,
+        False,
+        False,
+    )
+    assert again_asked["timeout_s"] == recheck_timeout(first["duration_s"]) < MAX_CHECK_S
+    assert again["timed_out"] is True
+    (changed,) = of(new, ev.FilesChanged)
+    assert (applied(repo, changed.patch, tmp_path) / "calc.py").read_text() == times + "\n"
+    await replays(app, trigger)
+
+
 async def test_without_resamples_the_coder_runs_no_tests(
     app: JobApplication,
     sandbox: SandboxClient,
@@ -425,7 +464,7 @@ async def test_without_resamples_the_coder_runs_no_tests(
     new = await attempt(rewriting(fake, sandbox, nc), app, trigger)
 
     assert len(fake.requests) == 2
-    assert "run_tests" not in [e.tool for e in of(new, ev.ToolCalled)]
+    assert {"run_tests", "check_tests"}.isdisjoint(e.tool for e in of(new, ev.ToolCalled))
 
 
 async def test_the_default_check_runs_a_python_project_s_pytest_functions(
@@ -446,7 +485,7 @@ async def test_the_default_check_runs_a_python_project_s_pytest_functions(
     fake.push(code(times), code(NEW_TEST), code(FIXED.rstrip()))
     new = await attempt(rewriting(fake, sandbox, nc, resamples=1, check=None), app, trigger)
 
-    runs = [json.loads(e.result) for e in of(new, ev.ToolCalled) if e.tool == "run_tests"]
+    runs = [json.loads(e.result) for e in of(new, ev.ToolCalled) if e.tool == "check_tests"]
     assert [(r["passed"], r["output_tail"].strip().splitlines()[-1][:9]) for r in runs] == [
         (False, "1 failed,"),  # test_add fails, test_add_zero passes
         (True, "2 passed "),

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bdg_coder.check_tool import CHECK_TESTS, TestsChecked
 from bdg_coder.diff_tool import WORKSPACE_DIFF, Diff
 from bdg_coder.domain import CodingTask
 from bdg_coder.llm_adapters import CoderLlm
@@ -27,7 +28,7 @@ from bdg_tools.spec import ToolContext
 class AttemptRun(abc.ABC):
     task: CodingTask
     ctx: ToolContext  # its workspace
-    internal: ToolCaller  # workspace_diff, run_tests: the coder's own, outside the policy
+    internal: ToolCaller  # workspace_diff, run_tests, check_tests: the coder's own
     llm: CoderLlm
     state: LoopState
     prefix: str  # of every call's scope: "c<attempt>", "c<attempt>k<candidate>"
@@ -67,6 +68,23 @@ class AttemptRun(abc.ABC):
         except ValueError:
             return outcome.content
         return TestsRun(run.passed, run.output_tail)
+
+    async def check_within(
+        self, argv: tuple[str, ...], timeout_s: float
+    ) -> tuple[TestsRun | str, float]:
+        """The visible tests within ``timeout_s`` (check_tests), once per conversation, and
+        the seconds they took; a run that did not finish is no run (why, as text), so it ranks
+        below any that did."""
+        scope = f"{self.prefix}-checked-{self.digest()}"
+        arguments = json.dumps({"argv": list(argv), "timeout_s": timeout_s})
+        outcome = await self.internal.call(self._ctx(scope), CHECK_TESTS.name, arguments)
+        try:
+            run = TestsChecked.model_validate_json(outcome.content)
+        except ValueError:
+            return outcome.content, 0.0
+        if run.timed_out:
+            return f"the tests did not finish within {timeout_s:g} s", run.duration_s
+        return TestsRun(run.passed, run.output_tail), run.duration_s
 
     def _ctx(self, scope: str) -> ToolContext:
         return replace(self.ctx, scope=scope)

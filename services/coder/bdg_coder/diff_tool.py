@@ -61,7 +61,7 @@ def read_diff(output: bytes) -> Diff:
     return Diff(patch=patch.decode("utf-8", errors="replace"), paths=paths)
 
 
-def _failure(error: SandboxRequestError) -> Exception:
+def sandbox_failure(error: SandboxRequestError) -> Exception:
     if error.code == "unavailable":
         return TransientToolError(str(error))
     return ToolFailure(str(error))
@@ -83,7 +83,7 @@ class SandboxDiff:
                 limits={"timeout_s": GIT_TIMEOUT_S},
             )
         except SandboxRequestError as error:
-            raise _failure(error) from error
+            raise sandbox_failure(error) from error
         if not run.ok:
             raise ToolFailure(f"git diff failed: {run.stderr.decode(errors='replace')[-2000:]}")
         diff = read_diff(run.stdout)

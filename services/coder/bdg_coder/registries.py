@@ -1,6 +1,7 @@
 """The coder's tools: the built-in workspace tools through the sandbox, code search through the
 indexer (scoped to the job's repository), and ``workspace_diff``; or, for a replay, the same
-tools with nothing behind them (their results come from the job's recorded tool events)."""
+tools with nothing behind them (their results come from the job's recorded tool events); and
+the coder's own ``check_tests``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from nats.aio.client import Client
 
+from bdg_coder.check_tool import CHECK_TESTS, SandboxCheck
 from bdg_coder.diff_tool import WORKSPACE_DIFF, NotRecorded, SandboxDiff
 from bdg_coder.tool_loop_coder import RegistryFor
 from bdg_sandbox.client import SandboxClient
@@ -27,11 +29,11 @@ def live_registry(
     sandbox: SandboxClient, nc: Client, policy: ToolPolicy, search_timeout: float = 10.0
 ) -> RegistryFor:
     tools = SandboxTools(sandbox)
-    diff = WORKSPACE_DIFF.bind(SandboxDiff(sandbox))
+    own = [WORKSPACE_DIFF.bind(SandboxDiff(sandbox)), CHECK_TESTS.bind(SandboxCheck(sandbox))]
 
     def for_repo(repo: str) -> ToolRegistry:
         entries: list[ToolEntry] = [t.bind(tools) for t in SANDBOX_TOOLS]
-        entries += [c.SEARCH_CODE.bind(IndexSearch(nc, repo, search_timeout)), diff]
+        entries += [c.SEARCH_CODE.bind(IndexSearch(nc, repo, search_timeout)), *own]
         return ToolRegistry(entries, env={}, policy=policy)
 
     return for_repo
@@ -39,7 +41,8 @@ def live_registry(
 
 def replay_registry(policy: ToolPolicy) -> RegistryFor:
     nothing = NotRecorded()
-    entries = [t.bind(nothing) for t in (*SANDBOX_TOOLS, c.SEARCH_CODE, WORKSPACE_DIFF)]
+    own = (WORKSPACE_DIFF, CHECK_TESTS)
+    entries = [t.bind(nothing) for t in (*SANDBOX_TOOLS, c.SEARCH_CODE, *own)]
 
     def for_repo(repo: str) -> ToolRegistry:
         return ToolRegistry(entries, env={}, policy=policy)

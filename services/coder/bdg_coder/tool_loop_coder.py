@@ -25,6 +25,7 @@ from dataclasses import replace
 from bdg_coder import prompts
 from bdg_coder.adapters import AbstractCoder, Session
 from bdg_coder.attempt_run import AttemptRun
+from bdg_coder.check_tool import CHECK_TESTS
 from bdg_coder.diff_tool import WORKSPACE_DIFF
 from bdg_coder.domain import Changes, CodingTask, Patch, paths_named, query_of
 from bdg_coder.llm_adapters import CoderLlm, offered_tools
@@ -57,9 +58,10 @@ def _diff_tool(registry: ToolRegistry) -> ToolEntry:
 
 def _own_tools(registry: ToolRegistry) -> ToolRegistry:
     """The coder's own calls, outside the model's policy: the attempt's diff, reading the
-    files the goal names before the first turn, and running a candidate's visible tests."""
+    files the goal names before the first turn, and running a candidate's visible tests (a
+    resample's, within a time limit: check_tests)."""
     entries = [_diff_tool(registry)]
-    for name in (FILE_READ.name, RUN_TESTS.name):  # run_tests: a candidate's visible tests
+    for name in (FILE_READ.name, RUN_TESTS.name, CHECK_TESTS.name):
         if (entry := registry.get(name)) is not None:
             entries.append(entry)
     return ToolRegistry(entries, env={})

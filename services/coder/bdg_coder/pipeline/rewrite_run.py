@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from bdg_coder.check_tool import MAX_CHECK_S, recheck_timeout
 from bdg_coder.pipeline import prompts
 from bdg_coder.pipeline.before_job import before_job
 from bdg_coder.pipeline.failing_lines import quoted
@@ -47,6 +48,10 @@ from bdg_tools.catalog import FileWritten, SymbolReplaced
 TURNS_PER_TARGET = 2  # the definition, then at most one turn to correct it
 RESAMPLE_SEED = 1_000  # a resample's seed: this plus its number (and the candidate's, times 100)
 MAX_FAILURE_CHARS = 1_500  # of a run's output shown when no failing test can be told apart
+# The new test's answer cap. The 1.5B's tests on the agent bench's dev half took 24-115 tokens;
+# on held-out one ran on to the coder's 1,024-token cap twice (about 85 s each at 12 tokens/s).
+# Cut, it does not parse, and the turn that says so is bounded the same way.
+TEST_TOKENS = 400
 
 
 def _score(run: TestsRun | str) -> tuple[int, int, int]:
@@ -154,8 +159,9 @@ class RewriteRun(PipelineRun):
         new workspace, and the model reads what the runner said at once."""
         if self.state.stop_before_call() is not None:
             return  # no resample could be asked for: the tester's run will do
-        run = await self.check(self.check_argv)
+        run, seconds = await self.check_within(self.check_argv, MAX_CHECK_S)
         best = _score(run)
+        limit = recheck_timeout(seconds)  # a resample that loops for ever costs seconds
         written = [(path, symbol) for path, symbol, _ in self.symbols]
         turns = [(n, t) for n, t in enumerate(chosen) if (t.path, t.symbol) in written]
         if not turns:
@@ -175,7 +181,7 @@ class RewriteRun(PipelineRun):
                 return
             if self.files == kept_files:
                 continue  # nothing landed: the same tests would say the same
-            again = await self.check(self.check_argv)
+            again, _ = await self.check_within(self.check_argv, limit)
             if _score(again) > best:
                 run, best = again, _score(again)
                 continue
@@ -257,7 +263,7 @@ class RewriteRun(PipelineRun):
             if turn and self.state.stop_before_call() is not None:
                 break
             warmth = answer_temperature(self.task.attempt, turn, self.temperature)
-            answer = await self._ask_plain(conversation, warmth)
+            answer = await self._ask_plain(conversation, warmth, max_tokens=TEST_TOKENS)
             code = code_in(answer)
             after, error = check_test(path, self.files[path], code) if code else ("", "no code")
             if not error:
@@ -300,7 +306,11 @@ class RewriteRun(PipelineRun):
         return list(dict.fromkeys(found))
 
     async def _ask_plain(
-        self, conversation: list[Message], temperature: float, sample: int = 0
+        self,
+        conversation: list[Message],
+        temperature: float,
+        sample: int = 0,
+        max_tokens: int | None = None,  # None: the deployment's cap for the coder
     ) -> str:
         extra = dict(self.extra)
         if sample:  # a seed of its own, apart from every candidate's
@@ -309,6 +319,7 @@ class RewriteRun(PipelineRun):
             role="coder",
             messages=tuple(conversation),
             temperature=temperature,
+            max_tokens=max_tokens,
             extra=extra,
         )
         result = await self.llm.chat(request)
