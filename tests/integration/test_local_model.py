@@ -139,16 +139,21 @@ class RunTests(BaseModel):
     target: str = Field(max_length=100)
 
 
-async def test_the_model_client_of_every_service_works_against_it(
-    server: LocalModelServer,
-) -> None:
+def service_client(server: LocalModelServer) -> OpenAiClient:
+    """The model client a service builds, pointed at the server for the planner and coder."""
     settings = LlmSettings(
         openai_base_url=server.openai_base_url,
         openai_api_key=SecretStr(KEY),
         bdg_model_planner=server.model,
         bdg_model_coder=server.model,
     )
-    client = OpenAiClient(settings)
+    return OpenAiClient(settings)
+
+
+async def test_the_model_client_of_every_service_works_against_it(
+    server: LocalModelServer,
+) -> None:
+    client = service_client(server)
     try:
         ask = ChatRequest(role="coder", messages=(Message("user", "Say hi."),), max_tokens=5)
         result = await client.chat(ask)
@@ -173,12 +178,7 @@ async def test_the_model_client_of_every_service_works_against_it(
 async def test_the_critic_s_grammar_ends_each_sentence_at_its_bound(
     server: LocalModelServer,
 ) -> None:
-    settings = LlmSettings(
-        openai_base_url=server.openai_base_url,
-        openai_api_key=SecretStr(KEY),
-        bdg_model_planner=server.model,
-    )
-    client = OpenAiClient(settings)
+    client = service_client(server)
     long = " ".join(["the parser never checks the input before it reads the next field"] * 4)
     loop = f'Answer with score 5, no changes and one risk, this text copied exactly: "{long}"'
     ask = ChatRequest(
