@@ -53,6 +53,7 @@ NEW_TEST = "def test_add_zero():\n    assert add(0, 0) == 0"
 HELPER = "def helper():\n    return add(1, 1)"
 NO_TEST = "The tests passed, but the change adds no test."
 BROKEN_ADD = "def add(a, b):\n    return a - b"  # the fixture's calc.py
+TIMES = "def add(a, b):\n    return a * b"
 
 
 async def replays(app: JobApplication, trigger: Event) -> None:
@@ -351,6 +352,72 @@ async def test_a_later_attempt_is_shown_the_definition_before_the_job_changed_it
     before = "`add` before this job's earlier attempts changed it:\n```\n" + BROKEN_ADD + "\n```"
     assert before in asked
     assert asked.index(before) < asked.index("Goal:")
+
+
+async def failed_times_attempt(
+    app: JobApplication, coder: Coding, fake: FakeOpenAi, trigger: Event
+) -> Event:
+    """Attempt 1 lands ``add`` as a product, which the tester fails; its TestsFailed."""
+    fake.push(code(TIMES), code(NEW_TEST))
+    await attempt(coder, app, trigger)
+    cause = Cause(producer="tester", occurred_at=app.clock())
+    results = ev.TestResults(total=1, failed=1, output_tail="AssertionError: 6")
+    await app.execute(trigger.job_id, lambda job: job.fail_tests(cause, results, "add(2, 3) is 6"))
+    return (await app.history(trigger.job_id))[-1]
+
+
+async def test_a_definition_resent_unchanged_is_asked_afresh_without_it(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    """js-hex-color-strict, js-pluralize, js-order-total-discount (1.5B, session 17): on
+    attempt 2 the model resent attempt 1's failed definition, and again on the retry at 0.7.
+    The retry is a new conversation instead: the file with ``add`` as it was before the job,
+    what the job's version failed, not that version; the answer lands."""
+    trigger = await coding_job(app, repo)
+    coder = rewriting(fake, sandbox, nc)
+    failed = await failed_times_attempt(app, coder, fake, trigger)
+    fake.push(code(TIMES), code(FIXED.rstrip()), code(NEW_TEST.replace("zero", "one")))
+    second = await attempt(coder, app, failed)
+
+    fresh = fake.requests[3]
+    assert [m["role"] for m in fresh["messages"]] == ["system", "user"]
+    asked = fresh["messages"][1]["content"]
+    assert asked.startswith(
+        f"The file `calc.py` as it was before this job:\n```\n{BROKEN_ADD}\n```"
+    )
+    assert "a * b" not in asked
+    assert "A `add` written for this goal was tried, and it was not accepted:" in asked
+    assert "add(2, 3) is 6" in asked
+    assert fresh["temperature"] == 0.7
+    (changed,) = of(second, ev.FilesChanged)
+    assert "calc.py" in changed.paths
+    await replays(app, trigger)
+
+
+async def test_a_fresh_answer_that_undoes_the_job_s_change_does_not_land(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+) -> None:
+    """Shown the definition from before the job, the model may send it back as it was: that
+    would undo the change and ship nothing, so it is refused as such."""
+    trigger = await coding_job(app, repo)
+    coder = rewriting(fake, sandbox, nc)
+    failed = await failed_times_attempt(app, coder, fake, trigger)
+    fake.push(code(TIMES), code(BROKEN_ADD), code(NEW_TEST.replace("zero", "one")))
+    second = await attempt(coder, app, failed)
+
+    assert len(fake.requests) == 5  # attempt 2: add(), add() afresh, the test
+    (changed,) = of(second, ev.FilesChanged)
+    assert changed.paths == ("test_calc.py",)  # add() stays as attempt 1 wrote it
+    await replays(app, trigger)
 
 
 async def test_a_definition_the_tests_fail_on_is_asked_again_with_their_failures(

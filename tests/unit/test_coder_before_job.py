@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bdg_coder.pipeline.before_job import before_job, hunks_of
+from bdg_coder.pipeline.before_job import before_job, hunks_of, unanchored
 
 BASE = (
     "/** Limit `value` to the range [min, max]. */\n"
@@ -85,3 +85,37 @@ def test_a_file_the_job_created_or_one_that_moved_on_has_no_before() -> None:
     assert before_job("src/new.js", "export const x = 1;\n", [created]) is None
     assert before_job("src/clamp.js", AFTER.replace("max;", "max + 0;"), [PATCH]) is None
     assert hunks_of(PATCH, "src/other.js") == []
+
+
+WORDS = (
+    "/** The text with its first letter in upper case. */\n"
+    "export function capitalize(text) {\n"
+    "  return text.charAt(0).toUpperCase() + text.slice(1);\n"
+    "}\n"
+)
+# js-pluralize, attempt 1 of the 1.5B (session 17): a new definition the tests failed on
+PLURALIZE = (
+    "export function pluralize(count, singular, plural) {\n"
+    "  return count === 1 ? singular : plural;\n"
+    "}\n"
+)
+
+
+def test_a_fresh_ask_shows_the_definition_as_it_was_before_the_job() -> None:
+    shown = unanchored("src/clamp.js", AFTER, BASE, "clamp")
+    assert shown == (BASE, False)
+    # the rest of the file as it is now: only the definition is put back
+    now = "// a note the job added\n" + AFTER
+    assert unanchored("src/clamp.js", now, BASE, "clamp") == (
+        "// a note the job added\n" + BASE,
+        False,
+    )
+
+
+def test_a_definition_the_job_added_is_left_out_and_asked_for_as_new() -> None:
+    assert unanchored("src/words.js", WORDS + "\n" + PLURALIZE, WORDS, "pluralize") == (WORDS, True)
+
+
+def test_nothing_is_shown_afresh_for_a_definition_the_job_has_not_changed() -> None:
+    assert unanchored("src/clamp.js", BASE, BASE, "clamp") is None
+    assert unanchored("src/words.js", WORDS, WORDS, "pluralize") is None  # not written at all

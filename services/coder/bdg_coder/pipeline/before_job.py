@@ -10,6 +10,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bdg_coder.pipeline.rewrite import definition
+from bdg_tools.symbols.lookup import SymbolError
+from bdg_tools.symbols.replace import replace_symbol
+
 HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 
@@ -75,3 +79,25 @@ def before_job(path: str, content: str, patches: Sequence[str]) -> str | None:
                 return None
             lines[at : at + len(hunk.new)] = hunk.old
     return "\n".join(lines)
+
+
+def unanchored(path: str, content: str, original: str, symbol: str) -> tuple[str, bool] | None:
+    """The file to show for a fresh ask of ``symbol``: ``content`` with the definition as it
+    was in ``original`` (the file before the job), and False; when ``original`` had none (the
+    job added it), ``original`` itself and True (a new definition to write). None when the
+    definition is as it was (the job has not changed it) or cannot be put back.
+
+    Why: shown the file with its own failed definition, the 1.5B resent it verbatim on every
+    later attempt of the agent bench's dev half (twice each: the retry sampled at 0.7 gave
+    the same 149 tokens), the failing tests quoted below it; a small model copies the code it
+    is shown."""
+    now = definition(path, content, symbol)
+    then = definition(path, original, symbol)
+    if not now or now == then:
+        return None
+    if not then:
+        return original, True
+    try:
+        return replace_symbol(path, content, symbol, then).content, False
+    except SymbolError:
+        return None

@@ -108,17 +108,59 @@ def rewrite_prompt(
         parts.append(retry_note(task, "file above"))
     if failing and (tested or task.feedback):
         parts.append(failing)
-    if new:
+    parts.append(_write(path, symbol, new))
+    return "\n\n".join(parts)
+
+
+def fresh_prompt(
+    task: CodingTask,
+    path: str,
+    shown: str,
+    symbol: str,
+    new: bool,
+    said: str,
+    failing: str = "",
+    done: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The ask for one definition afresh, after the model resent the one this job wrote and
+    the tests failed: the file with ``symbol`` as it was before the job (``new``: the job
+    added it, so it is not there), the goal, what the job's version failed (``said``: the
+    tests' failures or the last attempt's feedback) and the lines they point at, but not that
+    version itself: a small model copies the code it is shown."""
+    parts = [f"The file `{path}` as it was before this job:\n```\n{shown.rstrip(chr(10))}\n```"]
+    if done:
         parts.append(
+            "Already rewritten for this goal (their part of the change is made: do not make "
+            f"it again in `{symbol}`):\n{fenced(done)}"
+        )
+    parts += goal_and_plan(task)
+    parts.append(
+        f"A `{symbol}` written for this goal was tried, and it was not accepted:\n"
+        f"```\n{said.strip(chr(10))}\n```"
+    )
+    if failing:
+        parts.append(failing)
+    parts.append(_write(path, symbol, new) + " Write it another way than the one that failed.")
+    return "\n\n".join(parts)
+
+
+def _write(path: str, symbol: str, new: bool) -> str:
+    if new:
+        return (
             f"Write the complete definition of the new function `{symbol}` to add to `{path}`, "
             "defined and exported the way the file defines its other functions."
         )
-    else:
-        parts.append(
-            f"Write the complete new definition of `{symbol}`, changed so that it does what the "
-            "goal asks (the current one does not). Keep its name. Only that definition."
-        )
-    return "\n\n".join(parts)
+    return (
+        f"Write the complete new definition of `{symbol}`, changed so that it does what the "
+        "goal asks (the current one does not). Keep its name. Only that definition."
+    )
+
+
+def as_before(symbol: str) -> str:
+    """Why an answer to a fresh ask cannot land: it is the definition from before the job."""
+    return (
+        f"the code you sent is {symbol} as it was before this job; send it changed as the goal asks"
+    )
 
 
 def rewrite_retry(symbol: str, error: str) -> str:

@@ -255,7 +255,7 @@ def check_rewrite(content: str, target: Target, code: str) -> tuple[str, str]:
     if target.new:
         return _appended(target.path, content, name, code)
     old = definition(target.path, content, target.symbol)
-    if _same(old, code):
+    if same_code(old, code):
         return "", (
             f"the code you sent is {target.symbol} exactly as it is now; send it changed as the "
             "goal asks."
@@ -295,7 +295,10 @@ def only_definition(path: str, code: str, symbol: str) -> str:
     return textwrap.dedent(matches[0].indent + picked)
 
 
-def _same(old: str, code: str) -> bool:
+def same_code(old: str, code: str) -> bool:
+    """Whether ``code`` is the definition ``old`` as it stands (trailing spaces aside; or its
+    tail, ``old`` less a decorator or a comment above it)."""
+
     def norm(text: str) -> str:
         return "\n".join(line.rstrip() for line in text.strip().splitlines())
 

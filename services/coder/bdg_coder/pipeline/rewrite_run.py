@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from bdg_coder.check_tool import MAX_CHECK_S, recheck_timeout
 from bdg_coder.pipeline import prompts
-from bdg_coder.pipeline.before_job import before_job
+from bdg_coder.pipeline.before_job import before_job, unanchored
 from bdg_coder.pipeline.failing_lines import quoted
 from bdg_coder.pipeline.goal_errors import takes_one_argument
 from bdg_coder.pipeline.goal_examples import goal_test
@@ -34,6 +34,7 @@ from bdg_coder.pipeline.rewrite import (
     file_of_tests,
     located,
     only_definition,
+    same_code,
     targets,
     trimmed,
 )
@@ -110,6 +111,7 @@ class RewriteRun(PipelineRun):
             self._before(target, sample > 0), tested,
         )  # fmt: skip
         conversation = [Message("system", prompts.REWRITE_SYSTEM), Message("user", user)]
+        then = ""  # the definition before the job, once a fresh ask shows it
         for turn in range(TURNS_PER_TARGET):
             if self.state.stop_before_call() is not None:
                 return False
@@ -119,6 +121,8 @@ class RewriteRun(PipelineRun):
             if code is not None:  # what lands is the definition alone, as checked
                 code = only_definition(target.path, code, target.symbol)
             after, error, whole = self._checked(target, code)
+            if not error and code is not None and then and same_code(then, code):
+                error = prompts.as_before(target.symbol)  # it would undo the job's change
             if not error and code is not None:
                 resampled = f"r{sample}-" if sample else ""
                 scope = f"{self.prefix}-{resampled}s{number}-t{turn}"
@@ -145,9 +149,55 @@ class RewriteRun(PipelineRun):
             self.state.record(answer, error)
             if turn == 0 and not sample:
                 self.failed += 1
+            fresh = self._fresh_ask(target, code, failing, done, tested or said)
+            if fresh is not None:
+                conversation, then = fresh
+                continue
             retry = prompts.rewrite_retry(target.symbol, error)
             conversation += [Message("assistant", answer), Message("user", retry)]
         return False
+
+    def _fresh_ask(
+        self,
+        target: Target,
+        code: str | None,
+        failing: str,
+        done: Sequence[tuple[str, str]],
+        said: str,
+    ) -> tuple[list[Message], str] | None:
+        """For an answer that resent the definition this job wrote, unchanged: a new
+        conversation showing the definition as it was before the job (``unanchored``) and what
+        the job's own version failed, and that old definition (an answer must not be it
+        either). None for any other answer, or when there is nothing older to show."""
+        now = self.files[target.path]
+        if (
+            code is None
+            or not said
+            or not same_code(definition(target.path, now, target.symbol), code)
+        ):
+            return None
+        original = self._original(target.path)
+        shown = unanchored(target.path, now, original, target.symbol) if original else None
+        if shown is None or original is None:
+            return None
+        content, new = shown
+        where = (
+            Target(target.path, target.symbol, 0, target.score) if new else located(target, content)
+        )
+        user = prompts.fresh_prompt(
+            self.task, target.path, trimmed(target.path, content, where), target.symbol, new,
+            said, failing, done,
+        )  # fmt: skip
+        messages = [Message("system", prompts.REWRITE_SYSTEM), Message("user", user)]
+        return messages, definition(target.path, original, target.symbol)
+
+    def _original(self, path: str) -> str | None:
+        """``path`` as it was before the job (None: the job created it, or it cannot be told)."""
+        content = self.base.get(path)
+        patches = self.task.recipe.patches
+        if content is None or not patches:
+            return content  # no earlier attempt: this attempt's start is the job's
+        return before_job(path, content, patches)
 
     async def _resample(self, chosen: Sequence[Target]) -> None:
         """Test-driven repair within the attempt: while the visible tests (the project's, the
