@@ -76,6 +76,14 @@ async def test_the_schema_bounds_the_answer_under_its_cap() -> None:
     PlanAnswer.model_validate(longest)
 
 
+def test_a_step_cut_at_the_bound_says_so() -> None:
+    cut = Step(file="src/slugify.js", change="Remove hyphens " * 10)
+    assert len(cut.change) == CHANGE_CHARS
+    assert steps_checklist([cut]).endswith(" Remove hyphens…\n")
+    whole = Step(file="src/slugify.js", change="Remove leading and trailing hyphens")
+    assert steps_checklist([whole]).endswith(" hyphens\n")
+
+
 def test_steps_said_twice_are_kept_once_and_blank_ones_dropped() -> None:
     twice = Step(file="lru.py", change="Evict the oldest entry in put")
     blank = Step.model_construct(file=" ", change=" ")
