@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from nats.aio.client import Client
@@ -25,7 +26,7 @@ from bdg_coder.workspace import SandboxWorkspaces
 from bdg_contracts import events as ev
 from bdg_contracts.base import Event
 from bdg_jobs.application import JobApplication
-from bdg_jobs.domain import Cause
+from bdg_jobs.domain import Cause, Job
 from bdg_runtime.job_replay import replay_job
 from bdg_sandbox.client import SandboxClient
 from bdg_tools.code_context import IndexerContext
@@ -34,6 +35,7 @@ from tests.fakes.openai_server import FakeOpenAi, Reply
 from tests.integration.test_coder_loop import (  # noqa: F401 (fixtures)
     FIXED,
     RUN_TESTS,
+    TENANT,
     TEST,
     app_fixture,
     applied,
@@ -65,6 +67,7 @@ async def replays(app: JobApplication, trigger: Event) -> None:
 def committed(repo: Path, files: dict[str, str]) -> None:
     """``files`` written into ``repo`` and committed."""
     for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
         (repo / name).write_text(text)
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo)]
     subprocess.run([*git, "add", "-A"], check=True)
@@ -417,6 +420,121 @@ async def test_a_fresh_answer_that_undoes_the_job_s_change_does_not_land(
     assert len(fake.requests) == 5  # attempt 2: add(), add() afresh, the test
     (changed,) = of(second, ev.FilesChanged)
     assert changed.paths == ("test_calc.py",)  # add() stays as attempt 1 wrote it
+    await replays(app, trigger)
+
+
+POSTS = (
+    '"""Post links."""\n\nimport re\n\n\ndef post_url(title: str) -> str:\n'
+    '    slug = "-".join(re.findall(r"[a-z0-9]+", title.lower()))\n    return f"/posts/{slug}"\n'
+)
+TAGS = POSTS.replace("Post", "Tag").replace("post", "tag").replace("title", "name")
+SLUGIFY = (
+    'def slugify(text: str) -> str:\n    return "-".join(re.findall(r"[a-z0-9]+", text.lower()))'
+)
+
+
+async def planned_job(app: JobApplication, repo: Path, goal: str, plan: str) -> Event:
+    """A job whose plan (``plan``) is approved: its PlanApproved."""
+    job_id = uuid4()
+    cause = Cause(producer="test", occurred_at=app.clock(), user_id="alice")
+    job = Job.request(job_id, TENANT, cause, goal=goal, repo=str(repo), base_ref="HEAD")
+    job.make_plan_ready(cause, plan)
+    job.approve_plan(cause, "alice")
+    await app.start(job)
+    return (await app.history(job_id))[-1]
+
+
+def ran_node(repo: Path, script: str) -> str:
+    done = subprocess.run(["node", script], cwd=repo, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def ran(repo: Path, line: str) -> str:
+    """What ``line`` prints in ``repo``, with post_url and tag_url imported."""
+    run = f"from posts import post_url; from tags import tag_url; {line}"
+    done = subprocess.run(["python3", "-c", run], cwd=repo, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def test_code_moved_into_a_new_module_is_written_there_and_imported_where_used(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    """py-refactor-slugify: the new function is asked for first, shown the files the goal
+    names (the code to move is there), and lands as the new module text.py (``re`` imported
+    for it); post_url() and tag_url() are then rewritten to call it, each file importing it.
+    The result runs: the links are as before."""
+    committed(repo, {"posts.py": POSTS, "tags.py": TAGS})
+    goal = (
+        "Refactor: posts.py and tags.py repeat the same slug code. Move it into one function "
+        "slugify(text) in a new module text.py, and make post_url and tag_url call it."
+    )
+    trigger = await planned_job(app, repo, goal, "- [ ] `text.py`: the slug code, once\n")
+    post = 'def post_url(title: str) -> str:\n    return f"/posts/{slugify(title)}"'
+    tag = 'def tag_url(name: str) -> str:\n    return f"/tags/{slugify(name)}"'
+    fake.push(code(SLUGIFY), code(post), code(tag))
+    new = await attempt(rewriting(fake, sandbox, nc), app, trigger)
+
+    first = fake.requests[0]["messages"][1]["content"]
+    assert first.startswith("The files the goal names, as they are now:\n`posts.py`:\n")
+    assert "The file `text.py` is new: it is empty now." in first
+    assert "new function `slugify` to add to `text.py`" in first
+    (changed,) = of(new, ev.FilesChanged)
+    assert set(changed.paths) == {"text.py", "posts.py", "tags.py"}
+    after = applied(repo, changed.patch, tmp_path)
+    assert (after / "text.py").read_text() == f"import re\n\n{SLUGIFY}\n"
+    assert "from text import slugify\n" in (after / "posts.py").read_text()
+    assert "from text import slugify\n" in (after / "tags.py").read_text()
+    links = ran(after, "print(post_url('Hello, World!'), tag_url('  Python 3 '))")
+    assert links.split() == ["/posts/hello-world", "/tags/python-3"]
+    await replays(app, trigger)
+
+
+async def test_a_javascript_function_moved_into_a_new_module_is_exported_and_imported(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    """The same in JavaScript, which has no undefined names to tell: a call of the new
+    function in a rewritten definition adds its import, and the new module's function,
+    sent without ``export``, is exported (it is there to be imported)."""
+    cart = "export function cartTotal(cents) {\n  return Math.round(cents / 5) * 5;\n}\n"
+    order = "export function orderTotal(cents) {\n  return Math.round(cents / 5) * 5 + 100;\n}\n"
+    committed(repo, {"src/cart.js": cart, "src/order.js": order})
+    goal = (
+        "Refactor: src/cart.js and src/order.js repeat the same rounding to 5 cents. Move it "
+        "into one function roundCents(cents) in a new module src/money.js, and make "
+        "cartTotal and orderTotal call it."
+    )
+    trigger = await planned_job(app, repo, goal, "- [ ] `src/money.js`: the rounding, once\n")
+    fake.push(
+        code("function roundCents(cents) {\n  return Math.round(cents / 5) * 5;\n}"),
+        code("export function cartTotal(cents) {\n  return roundCents(cents);\n}"),
+        code("export function orderTotal(cents) {\n  return roundCents(cents) + 100;\n}"),
+    )
+    new = await attempt(rewriting(fake, sandbox, nc), app, trigger)
+
+    (changed,) = of(new, ev.FilesChanged)
+    after = applied(repo, changed.patch, tmp_path)
+    assert (after / "src/money.js").read_text().startswith("export function roundCents(")
+    assert (
+        (after / "src/cart.js").read_text().startswith('import { roundCents } from "./money.js";\n')
+    )
+    script = (
+        'import { cartTotal } from "./src/cart.js"; import { orderTotal } from "./src/order.js";'
+        " console.log(cartTotal(1003), orderTotal(1003));"
+    )
+    (after / "check.mjs").write_text(script)
+    assert ran_node(after, "check.mjs").split() == ["1005", "1105"]
     await replays(app, trigger)
 
 

@@ -207,10 +207,33 @@ def test_the_prompts_are_the_same_bytes_for_the_same_input_and_name_the_symbol()
     )
 
 
-def test_a_goal_naming_a_file_not_shown_has_no_target_the_list_of_edits_makes_it() -> None:
+def test_a_new_module_the_goal_names_gets_its_new_definition_first() -> None:
+    """py-refactor-slugify: the new function goes in the new module, before the definitions
+    of the files the goal names that are to call it."""
+    files = {
+        "posts.py": "def post_url(t):\n    return t\n",
+        "tags.py": "def tag_url(t):\n    return t\n",
+    }
+    goal = (
+        "Refactor: posts.py and tags.py repeat the same slug code. Move it into one function "
+        "slugify(text) in a new module text.py, and make post_url and tag_url call it."
+    )
+    assert [(t.path, t.symbol, t.new) for t in targets(goal, "", files)] == [
+        ("text.py", "slugify", True),
+        ("posts.py", "post_url", False),
+        ("tags.py", "tag_url", False),
+    ]
+
+
+def test_a_goal_naming_a_file_not_shown_that_is_no_new_module_goes_to_the_list_of_edits() -> None:
     files = {"posts.py": "def post_url(t):\n    return t\n"}
-    goal = "Move it into one function slugify(text) in a new module text.py"
-    assert targets(goal, "", files) == []
+    for goal in (
+        "Move it into one function slugify(text) in a new file config.json",  # no source file
+        "Add test_slug() calling slugify() to tests/test_text.py",  # a test file
+        "Write text.py and util.py with slugify()",  # two files to create
+        "Create text.py with the slug code",  # nothing of ours called: nothing goes there
+    ):
+        assert targets(goal, "", files) == [], goal
 
 
 def test_a_plural_in_parentheses_is_no_call() -> None:

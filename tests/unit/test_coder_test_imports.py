@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bdg_coder.pipeline.test_imports import with_imports
+from bdg_coder.pipeline.test_imports import module_name, with_imports
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -55,10 +55,28 @@ def test_a_python_from_import_of_the_module_gets_the_new_names() -> None:
     assert with_imports("tests/test_words.py", src, "src/words.py", ["pluralize"]).startswith(
         "from src.words import capitalize, pluralize\n"
     )
-    # another module's import is not extended, and no line is guessed for Python
+    # another module's import is not extended; a module deeper than the top gets no line
+    # unless the project's imports tell its name
     other = test.replace("from words", "from strings")
-    assert with_imports("tests/test_words.py", other, "words.py", ["pluralize"]) == other
+    assert with_imports("tests/test_words.py", other, "lib/words.py", ["pluralize"]) == other
     assert with_imports("tests/test_words.py", after, "words.py", ["pluralize"]) == after
+
+
+def test_a_new_line_imports_a_module_named_as_the_project_s_imports_show() -> None:
+    """py-refactor-slugify: the test file and post_url() use slugify(), written in a new
+    module text.py; a module at the top is imported by its stem, a deeper one by the folder
+    the project's own imports show on the path (src/ layout: ``from app.db import``)."""
+    test = "from posts import post_url\n\n\ndef test_links():\n    assert post_url('a')\n"
+    after = with_imports("tests/test_links.py", test, "text.py", ["slugify"])
+    assert after.startswith("from posts import post_url\nfrom text import slugify\n")
+    files = {"src/app/db.py": "", "tests/test_db.py": "from app.db import connect\n"}
+    assert module_name("src/app/text.py", files) == "app.text"
+    assert module_name("src/app/text.py", {}) == ""
+    assert module_name("text.py", {}) == "text"
+    deep = with_imports(
+        "tests/test_db.py", files["tests/test_db.py"], "src/app/text.py", ["f"], files
+    )
+    assert deep == "from app.db import connect\nfrom app.text import f\n"
 
 
 def test_other_languages_and_no_names_change_nothing() -> None:

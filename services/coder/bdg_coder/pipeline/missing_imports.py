@@ -79,10 +79,10 @@ def add_missing_imports(
     wanted = modules + ([f"from typing import {', '.join(hints)}"] if hints else [])
     if not wanted:
         return after, missing
-    return _inserted(after, wanted), missing
+    return inserted(after, wanted), missing
 
 
-def _inserted(content: str, imports: list[str]) -> str:
+def inserted(content: str, imports: list[str]) -> str:
     """``imports`` after the file's last top-level import (else after its docstring and
     ``__future__`` imports, else at the top)."""
     tree = ast.parse(content)

@@ -79,6 +79,7 @@ def rewrite_prompt(
     done: Sequence[tuple[str, str]] = (),
     before: str = "",
     tested: str = "",
+    beside: Sequence[tuple[str, str]] = (),
 ) -> str:
     """The ask for one definition: the file (trimmed around it) first, then on a later attempt
     the definition as it was before the job changed it (``before``: an attempt that broke
@@ -88,8 +89,12 @@ def rewrite_prompt(
     after the goal, it copies the file back), on a retry why the last attempt was not accepted
     and the lines its failures point at (``failing``), then the name to write. ``tested``: the
     visible tests' failures on the file as shown (a resample of this attempt's definition),
-    said instead of the last attempt's."""
+    said instead of the last attempt's. ``beside``: the source files the goal names, shown
+    before a new module's file, which is empty (the code to move is in them)."""
     parts = [f"The file `{path}` as it is now:\n```\n{shown.rstrip(chr(10))}\n```"]
+    if beside:
+        parts = [f"The files the goal names, as they are now:\n{fenced(beside)}"]
+        parts.append(f"The file `{path}` is new: it is empty now.")
     if before:
         who = "this job" if tested else "this job's earlier attempts"
         parts.append(f"`{symbol}` before {who} changed it:\n```\n{before.rstrip(chr(10))}\n```")

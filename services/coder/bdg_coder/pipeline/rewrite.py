@@ -125,8 +125,10 @@ def targets(
     file the goal names (or the first shown). None when the goal names a file not shown: one
     to create, which the list of edits makes."""
     text = f"{goal}\n{plan}"
-    if any(path not in files for path in paths_named(goal, plan)):
-        return []  # a file to create: the list of edits makes new files
+    missing = [path for path in paths_named(goal, plan) if path not in files]
+    module = new_module(goal, missing)
+    if missing and not module:
+        return []  # a file to create that is no new module: the list of edits makes it
     called = list(dict.fromkeys(m.group(1) for m in _CALLED.finditer(text)))
     mentioned = set(_WORD.findall(text))
     words = _words(text)
@@ -148,15 +150,29 @@ def targets(
     ranked.sort(key=lambda t: (-t.score, sources.index(t.path), t.line))
     defined = {t.symbol.rsplit(".", 1)[-1] for t in ranked}
     chosen = [t for t in ranked if t.symbol.rsplit(".", 1)[-1] in called]
-    home = next((p for p in sources if p in text), sources[0] if sources else "")
+    home = module or next((p for p in sources if p in text), sources[0] if sources else "")
     for order, name in enumerate(called):
         if name not in defined and home and not _is_builtin(name):
             chosen.append(Target(home, name, 0, 100.0 - order))
     chosen.sort(key=lambda t: -t.score)
+    if module and all(t.path != module for t in chosen):
+        return []  # nothing of ours goes in the new module: the list of edits makes it
     if chosen:
         chosen = _unique(chosen)
         return [*chosen, *_in_named_files(goal, chosen, ranked, files)][:MAX_TARGETS]
     return ranked[:1]
+
+
+def new_module(goal: str, missing: Sequence[str]) -> str:
+    """The one file to create that the whole-symbol format can write: a source file (not a
+    test) the goal itself names, the only file named that is not there ("" otherwise). A goal
+    moving code into a new module (py-refactor-slugify) went to the list of edits, where the
+    1.5B's edits wrote only an import line into it."""
+    if len(missing) != 1:
+        return ""
+    path = missing[0]
+    named = path in goal and language_of(path) and not is_test_path(path)
+    return path if named else ""
 
 
 def _in_named_files(
@@ -317,8 +333,10 @@ def _appended(path: str, content: str, name: str, code: str) -> tuple[str, str]:
         return "", f"the code must define {name} and nothing else; it defines {what}"
     if any(s.name == name for s in symbols_of(path, content)):
         return "", f"{path} already defines {name}"
+    if language_of(path) == "js" and not content.strip() and not text.startswith("export "):
+        text = f"export {text}"  # a new module's function is there to be imported
     after = content.rstrip("\n") + "\n\n\n" + text + "\n" if content.strip() else text + "\n"
-    if language_of(path) == "js":
+    if language_of(path) == "js" and content.strip():
         after = content.rstrip("\n") + "\n\n" + text + "\n"
         if "module.exports" in content and "export " not in text:
             return "", "send the definition; this file exports with module.exports"

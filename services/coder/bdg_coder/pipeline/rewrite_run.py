@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from bdg_coder.check_tool import MAX_CHECK_S, recheck_timeout
+from bdg_coder.domain import paths_named
 from bdg_coder.pipeline import prompts
 from bdg_coder.pipeline.before_job import before_job, unanchored
 from bdg_coder.pipeline.failing_lines import quoted
 from bdg_coder.pipeline.goal_errors import takes_one_argument
 from bdg_coder.pipeline.goal_examples import goal_test
-from bdg_coder.pipeline.missing_imports import add_missing_imports
+from bdg_coder.pipeline.missing_imports import add_missing_imports, undefined
 from bdg_coder.pipeline.rewrite import (
     Target,
     answer_temperature,
@@ -32,9 +33,11 @@ from bdg_coder.pipeline.rewrite import (
     code_in,
     definition,
     file_of_tests,
+    is_test_path,
     located,
     only_definition,
     same_code,
+    symbols_of,
     targets,
     trimmed,
 )
@@ -47,12 +50,20 @@ from bdg_llm.api import ChatRequest, Message
 from bdg_tools.catalog import FileWritten, SymbolReplaced
 
 TURNS_PER_TARGET = 2  # the definition, then at most one turn to correct it
+MAX_BESIDE = 3  # source files shown beside a new module's empty file
 RESAMPLE_SEED = 1_000  # a resample's seed: this plus its number (and the candidate's, times 100)
 MAX_FAILURE_CHARS = 1_500  # of a run's output shown when no failing test can be told apart
 # The new test's answer cap. The 1.5B's tests on the agent bench's dev half took 24-115 tokens;
 # on held-out one ran on to the coder's 1,024-token cap twice (about 85 s each at 12 tokens/s).
 # Cut, it does not parse, and the turn that says so is bounded the same way.
 TEST_TOKENS = 400
+
+
+_JS = (".js", ".mjs", ".cjs", ".ts", ".jsx", ".tsx")
+
+
+def _calls(code: str, name: str) -> bool:
+    return re.search(rf"(?<![\w$.]){re.escape(name)}\s*\(", code) is not None
 
 
 def _score(run: TestsRun | str) -> tuple[int, int, int]:
@@ -82,6 +93,9 @@ class RewriteRun(PipelineRun):
         if not chosen:
             await super().loop()  # nothing to rewrite: the list of edits
             return
+        for path in dict.fromkeys(t.path for t in chosen if t.path not in self.files):
+            await self._read(path, f"{self.prefix}-module-read")  # not shown: it may exist
+            self.files.setdefault(path, "")  # a new module, written whole with its definition
         for number, target in enumerate(chosen):
             await self._rewrite(number, target)
             if self.state.stop is not None:
@@ -108,7 +122,7 @@ class RewriteRun(PipelineRun):
         done = [(path, text) for path, text in self.written if text not in shown]
         user = prompts.rewrite_prompt(
             self.task, target.path, shown, target.symbol, target.new, failing, done,
-            self._before(target, sample > 0), tested,
+            self._before(target, sample > 0), tested, self._named_beside(target),
         )  # fmt: skip
         conversation = [Message("system", prompts.REWRITE_SYSTEM), Message("user", user)]
         then = ""  # the definition before the job, once a fresh ask shows it
@@ -190,6 +204,19 @@ class RewriteRun(PipelineRun):
         )  # fmt: skip
         messages = [Message("system", prompts.REWRITE_SYSTEM), Message("user", user)]
         return messages, definition(target.path, original, target.symbol)
+
+    def _named_beside(self, target: Target) -> list[tuple[str, str]]:
+        """For a definition of a new module: the other source files the goal names, as they
+        are now (the code to move is there; shown only the empty new file, the model could but
+        guess what it was)."""
+        if target.path in self.base or self.files[target.path].strip():
+            return []
+        named = paths_named(self.task.goal, "")
+        return [
+            (path, self.files[path])
+            for path in named
+            if path != target.path and path in self.files and not is_test_path(path)
+        ][:MAX_BESIDE]
 
     def _original(self, path: str) -> str | None:
         """``path`` as it was before the job (None: the job created it, or it cannot be told)."""
@@ -296,9 +323,31 @@ class RewriteRun(PipelineRun):
         if error:
             return "", error, False
         after, unknown = add_missing_imports(target.path, before, replaced)
+        after, unknown = self._own_imports(target.path, after, code, unknown)
         if unknown:
             return "", prompts.undefined_names(unknown, target.path), False
         return after, "", target.new or after != replaced
+
+    def _own_imports(
+        self, path: str, content: str, code: str, unknown: Sequence[str]
+    ) -> tuple[str, list[str]]:
+        """``content`` importing the new definitions this run wrote in other files that
+        ``code`` uses (post_url() calling the slugify() just written in text.py), and the
+        names still unknown. JavaScript's unknown names are not told: a call of the name
+        counts as a use."""
+        made = [(p, n) for p, n in self._top_level(new=True) if p != path]
+        own = {s.name for s in symbols_of(path, content)}
+        for source in dict.fromkeys(p for p, _ in made):
+            names = [
+                n
+                for p, n in made
+                if p == source
+                and n not in own
+                and (n in unknown or (path.endswith(_JS) and _calls(code, n)))
+            ]
+            content = with_imports(path, content, source, names, self.files)
+        left = undefined(path, content)
+        return content, [name for name in unknown if name in left]
 
     async def _new_test(self, first: Target) -> None:
         path = file_of_tests(self.files, first)
@@ -337,7 +386,7 @@ class RewriteRun(PipelineRun):
         if not error:  # a test of new functions needs them imported: done here, not by the model
             for source in dict.fromkeys(where for where, _ in self._top_level(new=True)):
                 names = [n for where, n in self._top_level(new=True) if where == source]
-                after = with_imports(path, after, source, names)
+                after = with_imports(path, after, source, names, self.files)
             after, _ = add_missing_imports(path, self.files[path], after, test_file=True)
             args = {"path": path, "content": after}
             error = await self._land_one(f"{self.prefix}-test", "file_write", args, FileWritten)
