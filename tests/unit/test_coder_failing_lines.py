@@ -62,3 +62,24 @@ def test_a_retry_s_prompt_quotes_them_after_why_it_was_not_accepted() -> None:
     assert "failures point at" not in prompts.rewrite_prompt(
         first, "src/words.js", "", "pluralize", False, failing
     )
+
+
+def test_the_test_line_a_failure_was_called_from_is_quoted_with_its_input() -> None:
+    """js-hex-color-strict (1.5B, session 17): the analysis named only the throw in the code;
+    the test's line, now named beside it, shows which input reached it."""
+    color = (
+        "export function parseHexColor(text) {\n"
+        + "  x;\n" * 9
+        + "  throw new SyntaxError('bad');\n}\n"
+    )
+    test = (
+        "import t from 'node:test';\n" * 5
+        + 't("p", () => assert.deepEqual(parseHexColor("#ff8800"), {}));\n'
+    )
+    feedback = "- `test::parses #rrggbb` at `src/color.js:11`, called from `test/color.test.js:6`\n"
+    found = failing_lines(feedback, {"src/color.js": color, "test/color.test.js": test})
+    assert [(path, number) for path, number, _ in found] == [
+        ("src/color.js", 11),
+        ("test/color.test.js", 6),
+    ]
+    assert 'parseHexColor("#ff8800")' in found[1][2]

@@ -73,7 +73,11 @@ def test_markdown_names_tests_locations_values_and_fixes() -> None:
     text = analyze(pytest_run()).markdown
     assert text.startswith("## Test analysis\n\n5 of 9 tests failed")
     assert "### 1. Wrong call to `add` (1 test)" in text
-    assert "- `tests.test_ops::test_divide_by_zero` at `src/calc/ops.py:6`" in text
+    assert (
+        "- `tests.test_ops::test_divide_by_zero` at `src/calc/ops.py:6`, "
+        "called from `tests/test_ops.py:15`" in text
+    )
+    assert "- `tests.test_ops::test_mean` at `tests/test_ops.py:11`\n" in text
     assert "expected `2`, got `1.5`" in text
     assert "**Fix:**" in text
     assert len(text) <= MAX_MARKDOWN

@@ -64,11 +64,13 @@ def test_node_junit_cases_carry_the_error_type_message_and_place() -> None:
 def test_the_analysis_names_each_failure_with_expected_and_actual() -> None:
     report = parse_junit_xml((DATA / "node_test_junit.xml").read_text(), root="/tmp/fx/js")
     stdout = (DATA / "node_test_stdout.txt").read_text()
-    text = analyze(RunOutput(report=report, stdout=stdout, exit_code=1)).markdown
+    run = RunOutput(report=report, stdout=stdout, exit_code=1, root="/tmp/fx/js")
+    text = analyze(run).markdown
     assert "2 of 3 tests failed" in text
     assert "`TypeError` raised (1 test)" in text
-    assert "`test::refuses null` at `src/slug.js:2`" in text
-    assert "at `test/slug.test.js:6`" in text
+    # the test's own line, with the input in it, beside the code's line it reached
+    assert "`test::refuses null` at `src/slug.js:2`, called from `test/slug.test.js:14`" in text
+    assert "at `test/slug.test.js:6`\n" in text  # failed in the test itself: one place
     assert "expected `'creme'`, got `'cr-me'`" in text
 
 

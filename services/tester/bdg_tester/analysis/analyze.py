@@ -15,7 +15,7 @@ from dataclasses import replace
 from bdg_tester.analysis.diagnosis import INSTALL_RULES, RUN_RULES, Cause, Diagnosis, diagnose
 from bdg_tester.analysis.markdown import render, summary_line
 from bdg_tester.analysis.model import Analysis, Failure, FailureGroup, Phase, RunOutput
-from bdg_tester.results.locations import Frame, best_frame
+from bdg_tester.results.locations import Frame, best_frame, calling_frame
 from bdg_tester.results.outcomes import TestCase, first_line, plain
 
 TAIL_CHARS = 20_000  # of each stream: errors are at the end, and the rules stay fast
@@ -98,10 +98,12 @@ def _from_case(case: TestCase, run: RunOutput, files: Collection[str]) -> tuple[
     found = replace(found, hint=_import_hint(found, files))
     if case.file and case.line:
         where = Frame(case.file, case.line)
+    location = where or best_frame(text)
     failure = Failure(
         test=case.id,
         message=_clip(message),
-        location=where or best_frame(text),
+        location=location,
+        called_from=calling_frame(text, run.root, location),
         error_type=case.error_type,
         expected=found.expected,
         actual=found.actual,

@@ -18,6 +18,8 @@ def _code(text: str) -> str:
 
 def _failure(failure: Failure) -> str:
     where = f" at {_code(str(failure.location))}" if failure.location else ""
+    if failure.location and failure.called_from:
+        where += f", called from {_code(str(failure.called_from))}"
     name = _code(failure.test) if failure.test else "Output"
     lines = [f"- {name}{where}"]
     if failure.expected is not None and failure.actual is not None:

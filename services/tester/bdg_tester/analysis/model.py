@@ -39,6 +39,7 @@ class Failure:
     message: str
     location: Frame | None = None
     error_type: str = ""
+    called_from: Frame | None = None  # the test's own line, when the location is elsewhere
     expected: str | None = None
     actual: str | None = None
     diff: str = ""

@@ -108,3 +108,21 @@ def best_frame(text: str, root: str = "") -> Frame | None:
     if own:
         return own[0]
     return all_frames[0] if all_frames else None
+
+
+def calling_frame(text: str, root: str, inner: Frame | None) -> Frame | None:
+    """The outermost frame in the project's own files (the test's line that made the call,
+    with the input in it) when the failure points elsewhere (``inner``: the code it called);
+    None when they are the same line. A small model told only "SyntaxError at
+    src/color.js:11" (the throw) cannot tell which input reached it."""
+    own = [f for f in frames(text, root) if is_project_file(f.file)]
+    own = [f for f in own if not f.file.startswith("<library>")]
+    if inner is None or not own or _same_line(own[-1], inner):
+        return None
+    return own[-1]
+
+
+def _same_line(a: Frame, b: Frame) -> bool:
+    """One place, one path relative and the other absolute (a report's root may differ)."""
+    paths = a.file == b.file or a.file.endswith(f"/{b.file}") or b.file.endswith(f"/{a.file}")
+    return a.line == b.line and paths
