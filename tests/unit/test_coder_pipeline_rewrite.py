@@ -105,6 +105,19 @@ def test_test_files_are_never_targets_and_the_one_naming_the_symbol_is_its_test_
     assert file_of_tests(files, found[0]) == "tests/t.py"
 
 
+def test_a_name_only_the_plan_calls_is_no_new_definition() -> None:
+    """js-slugify-accents (1.5B, session 17): the plan quoted a method call, and a function
+    replace() was written beside slugify(); a plan calling a function that is defined still
+    points at it."""
+    files = {"src/slugify.js": "export function slugify(text) {\n  return text;\n}\n"}
+    goal = "Improve slugify() in src/slugify.js: accented letters become plain letters."
+    plan = "- [ ] `src/slugify.js`: Replace the `replace(/[^a-z0-9-]/g, '')` with a better one"
+    assert [(t.symbol, t.new) for t in targets(goal, plan, files)] == [("slugify", False)]
+    helper = {**files, "src/strip.js": "export function strip(t) {\n  return t;\n}\n"}
+    plan = "- [ ] `src/slugify.js`: call strip() first"
+    assert [t.symbol for t in targets(goal, plan, helper)] == ["slugify", "strip"]
+
+
 def test_a_complete_new_definition_lands_and_keeps_the_rest_of_the_file() -> None:
     target = Target("src/strings.js", "capitalize", 2, 100)
     code = (

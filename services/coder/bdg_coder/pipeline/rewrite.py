@@ -151,8 +151,11 @@ def targets(
     defined = {t.symbol.rsplit(".", 1)[-1] for t in ranked}
     chosen = [t for t in ranked if t.symbol.rsplit(".", 1)[-1] in called]
     home = module or next((p for p in sources if p in text), sources[0] if sources else "")
+    # A new definition is one the goal calls: the plan, a small model's, quoted a method call
+    # (`replace(/[^a-z0-9-]/g, '')`) and the 1.5B wrote a function replace() to go with it.
+    asked = set(_CALLED.findall(goal))
     for order, name in enumerate(called):
-        if name not in defined and home and not _is_builtin(name):
+        if name not in defined and name in asked and home and not _is_builtin(name):
             chosen.append(Target(home, name, 0, 100.0 - order))
     chosen.sort(key=lambda t: -t.score)
     if module and all(t.path != module for t in chosen):
