@@ -425,6 +425,38 @@ async def test_a_fresh_answer_that_undoes_the_job_s_change_does_not_land(
     await replays(app, trigger)
 
 
+async def test_a_fresh_answer_may_put_one_of_two_changed_definitions_back(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    """js-order-total-discount (session 17): attempt 1 fixed the bug in both files, once too
+    many; the fresh answer for add() was add() as before the job, which with scaled()'s
+    change is the fix. The job changed code elsewhere, so it lands."""
+    trigger = await two_file_job(app, repo)
+    twice = "def add(a, b):\n    return scaled(a + b) * 2"
+    fake.push(code(twice), code("def scaled(x):\n    return x"), code(NEW_TEST))
+    coder = rewriting(fake, sandbox, nc)
+    first = await attempt(coder, app, trigger)
+    cause = Cause(producer="tester", occurred_at=app.clock())
+    results = ev.TestResults(total=1, failed=1, output_tail="AssertionError: 10")
+    await app.execute(trigger.job_id, lambda job: job.fail_tests(cause, results, "add(2, 3) is 10"))
+    failed = (await app.history(trigger.job_id))[-1]
+    original = "def add(a, b):\n    return scaled(a - b)"
+    fake.push(code(twice), code(original), code("def scaled(x):\n    return x + 0"))
+    second = await attempt(coder, app, failed)
+
+    assert len(fake.requests) == 6  # attempt 2: add(), add() afresh, scaled(); no new test
+    (one,) = of(first, ev.FilesChanged)
+    (two,) = of(second, ev.FilesChanged)
+    after = applied(repo, one.patch + two.patch, tmp_path)
+    assert "def add(a, b):\n    return scaled(a - b)\n" in (after / "calc.py").read_text()
+    await replays(app, trigger)
+
+
 POSTS = (
     '"""Post links."""\n\nimport re\n\n\ndef post_url(title: str) -> str:\n'
     '    slug = "-".join(re.findall(r"[a-z0-9]+", title.lower()))\n    return f"/posts/{slug}"\n'

@@ -136,8 +136,8 @@ class RewriteRun(PipelineRun):
             if code is not None:  # what lands is the definition alone, as checked
                 code = only_definition(target.path, code, target.symbol)
             after, error, whole = self._checked(target, code)
-            if not error and code is not None and then and same_code(then, code):
-                error = prompts.as_before(target.symbol)  # it would undo the job's change
+            if not error and code is not None and self._undoes(target, code, then):
+                error = prompts.as_before(target.symbol)
             if not error and code is not None:
                 resampled = f"r{sample}-" if sample else ""
                 scope = f"{self.prefix}-{resampled}s{number}-t{turn}"
@@ -328,6 +328,21 @@ class RewriteRun(PipelineRun):
         if unknown:
             return "", prompts.undefined_names(unknown, target.path), False
         return after, "", target.new or after != replaced
+
+    def _undoes(self, target: Target, code: str, then: str) -> bool:
+        """Whether ``code`` is ``then`` (the definition before the job, "": none shown) and
+        landing it would leave the job no change of code at all."""
+        return bool(then) and same_code(then, code) and not self._changed_elsewhere(target)
+
+    def _changed_elsewhere(self, target: Target) -> bool:
+        """Whether the job changed code beside ``target``: then putting ``target`` back as it
+        was can be the fix (js-order-total-discount, session 17: both files divided the
+        percentage by 100; the fresh answer put orderTotal() back, which was right, and it was
+        refused as undoing the change)."""
+        paths = (m.group(1) for patch in self.task.recipe.patches for m in _DIFF.finditer(patch))
+        others = {path for path in paths if not is_test_path(path)} - {target.path}
+        landed = {(p, s) for p, s, _ in self.symbols} - {(target.path, target.symbol)}
+        return bool(others or landed)
 
     def _test_wanted(self) -> bool:
         """Whether this attempt asks for a new test: not when an earlier attempt's patch added
