@@ -15,6 +15,7 @@ from bdg_coder.pipeline.rewrite import (
     check_test,
     code_in,
     file_of_tests,
+    is_stub,
     is_test_path,
     only_definition,
     parse_code,
@@ -285,3 +286,24 @@ def test_a_retry_and_a_later_attempt_s_first_answer_sample() -> None:
     assert answer_temperature(attempt=1, turn=1, temperature=0.0) == RETRY_TEMPERATURE
     assert answer_temperature(attempt=2, turn=0, temperature=0.0) == RETRY_TEMPERATURE
     assert answer_temperature(attempt=1, turn=0, temperature=0.4) == 0.4  # a candidate's own
+
+
+def test_a_stub_does_not_land_in_place_of_a_definition() -> None:
+    """py-refactor-slugify (1.5B, session 17): asked again for post_url(), the model sent
+    "# Implement the post_url function here" and ``pass``, and it landed."""
+    posts = 'def post_url(title: str) -> str:\n    return f"/posts/{title}"\n'
+    target = Target("posts.py", "post_url", 1, 100)
+    stub = "def post_url(title: str) -> str:\n    # Implement the post_url function here\n    pass"
+    _, error = check_rewrite(posts, target, stub)
+    assert error.startswith("the code you sent is a stub of post_url")
+    _, error = check_rewrite(posts, target, 'def post_url(title: str) -> str:\n    """Doc."""\n')
+    assert "stub" in error
+    js = Target("src/words.js", "capitalize", 2, 100)
+    _, error = check_rewrite(STRINGS, js, "export function capitalize(text) {\n  // TODO\n}")
+    assert "stub" in error
+    # a real body lands, and a stub may replace a stub (NotImplementedError aside, nothing lost)
+    after, error = check_rewrite(posts, target, posts.replace("/posts/", "/p/"))
+    assert (error, "/p/" in after) == ("", True)
+    stubbed = "def post_url(title: str) -> str:\n    pass\n"
+    assert check_rewrite(stubbed, target, "def post_url(title: str) -> str:\n    ...")[1] == ""
+    assert is_stub("posts.py", "def f():\n    return 1") is False

@@ -14,6 +14,7 @@ failed. A second answer, one new test for the project's test file, is kept only 
 
 from __future__ import annotations
 
+import ast
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -268,12 +269,23 @@ def code_in(answer: str) -> str | None:
 
 def check_rewrite(content: str, target: Target, code: str) -> tuple[str, str]:
     """(the file after, "") or ("", what failed: said so the model can fix it). An existing
-    definition lands through ``replace_symbol``'s rules; a new one is added at the end."""
+    definition lands through ``replace_symbol``'s rules; a new one is added at the end; a stub
+    lands in place of neither (unless it replaces one)."""
     name = target.symbol.rsplit(".", 1)[-1]
     code = only_definition(target.path, code, target.symbol)
+    old = definition(target.path, content, target.symbol) if not target.new else ""
+    after, error = _rewritten(content, target, code, old)
+    if not error and is_stub(target.path, code) and not is_stub(target.path, old):
+        return "", (
+            f"the code you sent is a stub of {name} (no body but pass or a comment); send "
+            "the whole definition, its body written out"
+        )
+    return after, error
+
+
+def _rewritten(content: str, target: Target, code: str, old: str) -> tuple[str, str]:
     if target.new:
-        return _appended(target.path, content, name, code)
-    old = definition(target.path, content, target.symbol)
+        return _appended(target.path, content, target.symbol.rsplit(".", 1)[-1], code)
     if same_code(old, code):
         return "", (
             f"the code you sent is {target.symbol} exactly as it is now; send it changed as the "
@@ -288,6 +300,35 @@ def check_rewrite(content: str, target: Target, code: str) -> tuple[str, str]:
     if after == content:
         return "", f"the code you sent leaves {target.symbol} as it is; change it."
     return after, ""
+
+
+_JS_BODY = re.compile(r"\{(.*)\}", re.S)
+_JS_COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
+
+
+def is_stub(path: str, code: str) -> bool:
+    """Whether ``code`` is a definition with no body: Python's ``pass``, ``...`` or a
+    docstring alone, JavaScript's braces around comments alone. Asked again for post_url(),
+    the 1.5B sent "# Implement the post_url function here" and ``pass``, and it landed."""
+    if not code.strip():
+        return False
+    if language_of(path) == "python":
+        try:
+            tree = ast.parse(textwrap.dedent(code))
+        except SyntaxError:
+            return False
+        defs = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+        return len(defs) == 1 and all(_empty(statement) for statement in defs[0].body)
+    if language_of(path) == "js":
+        body = _JS_BODY.search(code)
+        return body is not None and not _JS_COMMENTS.sub("", body.group(1)).strip()
+    return False
+
+
+def _empty(statement: ast.stmt) -> bool:
+    if isinstance(statement, ast.Pass):
+        return True
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
 
 
 def only_definition(path: str, code: str, symbol: str) -> str:
