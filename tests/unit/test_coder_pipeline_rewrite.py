@@ -307,3 +307,15 @@ def test_a_stub_does_not_land_in_place_of_a_definition() -> None:
     stubbed = "def post_url(title: str) -> str:\n    pass\n"
     assert check_rewrite(stubbed, target, "def post_url(title: str) -> str:\n    ...")[1] == ""
     assert is_stub("posts.py", "def f():\n    return 1") is False
+
+
+def test_a_path_only_the_plan_names_or_a_shown_file_s_tail_is_no_file_to_create() -> None:
+    """py-sortlines-reverse (1.5B, session 17): the plan said "the `test_sortlines.py` file"
+    for tests/test_sortlines.py, and the job went to the list of edits."""
+    files = {
+        "sortlines.py": "def sort_lines(lines):\n    return sorted(lines)\n",
+        "tests/test_sortlines.py": "def test_x():\n    pass\n",
+    }
+    goal = "Add a reverse argument to sort_lines() in sortlines.py; test it in test_sortlines.py."
+    plan = "- [ ] `helpers.py`: a new helper\n- [ ] `test_sortlines.py`: a test"
+    assert [t.symbol for t in targets(goal, plan, files)] == ["sort_lines"]

@@ -126,7 +126,10 @@ def targets(
     file the goal names (or the first shown). None when the goal names a file not shown: one
     to create, which the list of edits makes."""
     text = f"{goal}\n{plan}"
-    missing = [path for path in paths_named(goal, plan) if path not in files]
+    # Files to create are the goal's: a small model's plan abbreviates paths ("the
+    # `test_sortlines.py` file" for tests/test_sortlines.py), which sent the job to the list
+    # of edits on py-sortlines-reverse.
+    missing = [path for path in paths_named(goal, "") if not _is_shown(path, files)]
     module = new_module(goal, missing)
     if missing and not module:
         return []  # a file to create that is no new module: the list of edits makes it
@@ -165,6 +168,11 @@ def targets(
         chosen = _unique(chosen)
         return [*chosen, *_in_named_files(goal, chosen, ranked, files)][:MAX_TARGETS]
     return ranked[:1]
+
+
+def _is_shown(path: str, files: Mapping[str, str]) -> bool:
+    """``path`` is a shown file, or the tail of one's path."""
+    return path in files or any(shown.endswith(f"/{path}") for shown in files)
 
 
 def new_module(goal: str, missing: Sequence[str]) -> str:
