@@ -99,10 +99,7 @@ def rewrite_prompt(
         who = "this job" if tested else "this job's earlier attempts"
         parts.append(f"`{symbol}` before {who} changed it:\n```\n{before.rstrip(chr(10))}\n```")
     if done:
-        parts.append(
-            "Already rewritten for this goal (their part of the change is made: do not make "
-            f"it again in `{symbol}`):\n{fenced(done)}"
-        )
+        parts.append(_already(symbol, done))
     parts += goal_and_plan(task)
     if tested:
         parts.append(
@@ -134,10 +131,7 @@ def fresh_prompt(
     version itself: a small model copies the code it is shown."""
     parts = [f"The file `{path}` as it was before this job:\n```\n{shown.rstrip(chr(10))}\n```"]
     if done:
-        parts.append(
-            "Already rewritten for this goal (their part of the change is made: do not make "
-            f"it again in `{symbol}`):\n{fenced(done)}"
-        )
+        parts.append(_already(symbol, done))
     parts += goal_and_plan(task)
     parts.append(
         f"A `{symbol}` written for this goal was tried, and it was not accepted:\n"
@@ -147,6 +141,13 @@ def fresh_prompt(
         parts.append(failing)
     parts.append(_write(path, symbol, new) + " Write it another way than the one that failed.")
     return "\n\n".join(parts)
+
+
+def _already(symbol: str, done: Sequence[tuple[str, str]]) -> str:
+    return (
+        "Already rewritten for this goal (their part of the change is made: do not make it "
+        f"again in `{symbol}`):\n{fenced(done)}"
+    )
 
 
 def _write(path: str, symbol: str, new: bool) -> str:
