@@ -123,8 +123,9 @@ def targets(
     """The definitions the goal is about, best first: every one the goal or plan calls by name
     (``name(``), in order of mention, at most ``MAX_TARGETS``; with none so called, the best
     ranked one alone. A called name no file defines is a new definition for the first source
-    file the goal names (or the first shown). None when the goal names a file not shown: one
-    to create, which the list of edits makes."""
+    file the goal names (or the first shown), or for the one new module the goal names
+    (``new_module``). None when the goal names another file not shown (one to create, which
+    the list of edits makes), or a new module nothing goes in."""
     text = f"{goal}\n{plan}"
     # Files to create are the goal's: a small model's plan abbreviates paths ("the
     # `test_sortlines.py` file" for tests/test_sortlines.py), which sent the job to the list
