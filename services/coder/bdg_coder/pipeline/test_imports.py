@@ -4,10 +4,10 @@ The test file imports what the base had (``import { capitalize } from "../src/wo
 test of the new ``pluralize`` the change adds then fails with "pluralize is not defined" on
 every candidate, whatever the code (seen on every new-function task of the agent bench). The
 names the change defines are added to the test file's existing import of their module, or, in
-JavaScript, a new import line is added after the others. Python gets no new line: where its
-modules are importable from depends on the project's layout, which its own import shows; a
-new line only for a module whose name the project's other imports tell (``module_name``). The
-same holds for a source file using a function the change wrote in a new module.
+JavaScript, a new import line is added after the others. A new Python line only where the
+module's name can be told (``module_name``): where modules are importable from depends on the
+project's layout, which its own imports show. The same holds for a source file using a
+function the change wrote in a new module.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def with_imports(
     files: Mapping[str, str] | None = None,
 ) -> str:
     """``content`` (the test file, or a source file) importing ``names`` from ``source_path``
-    too; ``files``: the project's, to tell a Python module's name by (none: no new line)."""
+    too; ``files``: the project's, to tell a Python module's name by (``module_name``)."""
     if not names:
         return content
     if test_path.endswith(".py"):
