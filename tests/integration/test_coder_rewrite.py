@@ -398,7 +398,7 @@ async def test_a_definition_resent_unchanged_is_asked_afresh_without_it(
     assert "add(2, 3) is 6" in asked
     assert fresh["temperature"] == 0.7
     # attempt 1 added a test: attempt 2 fixes the code and asks for no other test (the 1.5B's
-    # second tests were often wrong, and one failed a job whose code was right)
+    # second tests were wrong three times in eight, and one failed a job whose code was right)
     assert len(fake.requests) == 4
     (changed,) = of(second, ev.FilesChanged)
     assert changed.paths == ("calc.py",)

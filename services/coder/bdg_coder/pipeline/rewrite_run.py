@@ -346,10 +346,11 @@ class RewriteRun(PipelineRun):
 
     def _test_wanted(self) -> bool:
         """Whether this attempt asks for a new test: not when an earlier attempt's patch added
-        to a test file already. Attempt 2 is there to fix the code its tests failed; on the
-        agent bench's dev half the 1.5B's second tests were wrong more often than not (a
-        valid short form asserted to throw, a message the goal does not give), and one failed
-        a job whose code passed every hidden test (js-order-total-discount, session 17)."""
+        to a test file already. Attempt 2 is there to fix the code its tests failed; of the
+        1.5B's eight second tests read on the agent bench's dev half, three were wrong (a
+        valid short form asserted to throw, a message the goal does not give, a wrong total:
+        it failed a job whose code passed every hidden test, js-order-total-discount) and the
+        rest repeated what attempt 1's tests said."""
         paths = (m.group(1) for patch in self.task.recipe.patches for m in _DIFF.finditer(patch))
         return not any(is_test_path(path) for path in paths)
 
