@@ -152,12 +152,12 @@ def coding(
     return Coding(coder)
 
 
-async def coding_job(app: JobApplication, repo: Path, goal: str = GOAL) -> Event:
+async def coding_job(app: JobApplication, repo: Path, goal: str = GOAL, plan: str = PLAN) -> Event:
     """A job whose plan is approved: its PlanApproved is the coder's trigger."""
     job_id = uuid4()
     cause = Cause(producer="test", occurred_at=app.clock(), user_id="alice")
     job = Job.request(job_id, TENANT, cause, goal=goal, repo=str(repo), base_ref="HEAD")
-    job.make_plan_ready(cause, PLAN)
+    job.make_plan_ready(cause, plan)
     job.approve_plan(cause, "alice")
     await app.start(job)
     history = await app.history(job_id)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from uuid import uuid4
 
 import pytest
 from nats.aio.client import Client
@@ -26,7 +25,7 @@ from bdg_coder.workspace import SandboxWorkspaces
 from bdg_contracts import events as ev
 from bdg_contracts.base import Event
 from bdg_jobs.application import JobApplication
-from bdg_jobs.domain import Cause, Job
+from bdg_jobs.domain import Cause
 from bdg_runtime.job_replay import replay_job
 from bdg_sandbox.client import SandboxClient
 from bdg_tools.code_context import IndexerContext
@@ -35,7 +34,6 @@ from tests.fakes.openai_server import FakeOpenAi, Reply
 from tests.integration.test_coder_loop import (  # noqa: F401 (fixtures)
     FIXED,
     RUN_TESTS,
-    TENANT,
     TEST,
     app_fixture,
     applied,
@@ -467,17 +465,6 @@ SLUGIFY = (
 )
 
 
-async def planned_job(app: JobApplication, repo: Path, goal: str, plan: str) -> Event:
-    """A job whose plan (``plan``) is approved: its PlanApproved."""
-    job_id = uuid4()
-    cause = Cause(producer="test", occurred_at=app.clock(), user_id="alice")
-    job = Job.request(job_id, TENANT, cause, goal=goal, repo=str(repo), base_ref="HEAD")
-    job.make_plan_ready(cause, plan)
-    job.approve_plan(cause, "alice")
-    await app.start(job)
-    return (await app.history(job_id))[-1]
-
-
 def ran_node(repo: Path, script: str) -> str:
     done = subprocess.run(["node", script], cwd=repo, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -509,7 +496,7 @@ async def test_code_moved_into_a_new_module_is_written_there_and_imported_where_
         "Refactor: posts.py and tags.py repeat the same slug code. Move it into one function "
         "slugify(text) in a new module text.py, and make post_url and tag_url call it."
     )
-    trigger = await planned_job(app, repo, goal, "- [ ] `text.py`: the slug code, once\n")
+    trigger = await coding_job(app, repo, goal, "- [ ] `text.py`: the slug code, once\n")
     post = 'def post_url(title: str) -> str:\n    return f"/posts/{slugify(title)}"'
     tag = 'def tag_url(name: str) -> str:\n    return f"/tags/{slugify(name)}"'
     fake.push(code(SLUGIFY), code(post), code(tag))
@@ -549,7 +536,7 @@ async def test_a_javascript_function_moved_into_a_new_module_is_exported_and_imp
         "into one function roundCents(cents) in a new module src/money.js, and make "
         "cartTotal and orderTotal call it."
     )
-    trigger = await planned_job(app, repo, goal, "- [ ] `src/money.js`: the rounding, once\n")
+    trigger = await coding_job(app, repo, goal, "- [ ] `src/money.js`: the rounding, once\n")
     fake.push(
         code("function roundCents(cents) {\n  return Math.round(cents / 5) * 5;\n}"),
         code("export function cartTotal(cents) {\n  return roundCents(cents);\n}"),
