@@ -30,6 +30,7 @@ from typing import Any
 import psutil
 
 from bdg_runtime.embedded_s3 import release_seaweedfs, seaweedfs_alive, start_seaweedfs
+from bdg_runtime.listen_ports import free_ports
 from bdg_runtime.process_exit import stop, wait_exited
 from bdg_runtime.settings import Settings
 
@@ -296,7 +297,7 @@ def _start_nats(stack: EmbeddedStack, *, same_port: bool = False) -> None:
     if not (pid and port and _alive(pid, "nats-server")):
         if same_port and not (port and _port_free(port)):
             raise RuntimeError(f"port {port} of the embedded NATS is taken by another process")
-        port = port if port and _port_free(port) else _free_port()
+        port = port if port and _port_free(port) else free_ports(1)[0]
         store = stack.home / "nats"
         store.mkdir(exist_ok=True)
         argv = [_nats_binary(), "-js", "-sd", str(store), "-a", "127.0.0.1", "-p", str(port)]
@@ -368,12 +369,6 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
         return True
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager

