@@ -16,12 +16,12 @@ from bdg_coder.pipeline.rewrite import (
     code_in,
     file_of_tests,
     is_stub,
-    is_test_path,
     only_definition,
     parse_code,
     targets,
     trimmed,
 )
+from bdg_contracts.source_kinds import is_test_path
 
 STRINGS = (
     "/** The text with its first letter in upper case. */\n"

@@ -7,6 +7,7 @@ import pytest
 from bdg_cli.render import summary as summary_of
 from bdg_contracts import events as ev
 from bdg_contracts.events import FailToPass
+from bdg_contracts.patch_files import file_sections
 from bdg_contracts.states import JobState
 from bdg_jobs.tenants import TenantPolicies, TenantPolicy
 from bdg_sandbox.client import SandboxClient
@@ -15,7 +16,6 @@ from bdg_tester.analysis.fail_to_pass import (
     ProjectRun,
     before_the_check,
     changed_tests,
-    file_sections,
     flipped,
     judge,
     needs_proof,

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bdg_contracts.patch_files import file_sections
+from bdg_contracts.source_kinds import is_test_path
+
 
 @dataclass(frozen=True)
 class Critique:
@@ -51,8 +54,19 @@ class ReviewTask:
 
 
 def job_change(patches: Sequence[str]) -> str:
-    """The job's whole change for the reviewer: every patch so far, in order."""
-    return "".join(p if p.endswith("\n") else p + "\n" for p in patches if p.strip())
+    """The job's whole change for the reviewer: every patch so far, the source files' diffs
+    before the tests' (each kind in the order written). The review asks whether the code does
+    the goal; a small model reads the start of a diff most closely, and a test written first
+    had it judge the test as if it were the change."""
+    sections = [s for p in patches if p.strip() for s in _files_of(p)]
+    ordered = sorted(sections, key=lambda s: bool(s[0]) and is_test_path(s[0]))
+    return "".join(text if text.endswith("\n") else text + "\n" for _, text in ordered)
+
+
+def _files_of(patch: str) -> list[tuple[str, str]]:
+    # A patch the reader cannot cut whole (text outside any file) stays one piece, unmoved.
+    sections = file_sections(patch)
+    return sections if "".join(t for _, t in sections) == patch else [("", patch)]
 
 
 @dataclass(frozen=True)

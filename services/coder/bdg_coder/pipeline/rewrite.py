@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bdg_coder.domain import paths_named
 from bdg_coder.pipeline.test_answer import new_part
+from bdg_contracts.source_kinds import is_test_path
 from bdg_tools.edits import syntax_problem
 from bdg_tools.symbols.lookup import SymbolError, find_symbols, language_of
 from bdg_tools.symbols.replace import replace_symbol
@@ -84,16 +85,6 @@ class Target:
     @property
     def new(self) -> bool:
         return self.line == 0
-
-
-def is_test_path(path: str) -> bool:
-    parts = PurePosixPath(path).parts
-    name = parts[-1] if parts else path
-    return (
-        any(p in ("test", "tests", "__tests__", "hidden_tests") for p in parts[:-1])
-        or name.startswith("test_")
-        or bool(re.search(r"[._-](test|spec)\.[a-z]+$", name))
-    )
 
 
 def _words(text: str) -> set[str]:

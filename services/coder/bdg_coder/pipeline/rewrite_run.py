@@ -33,7 +33,6 @@ from bdg_coder.pipeline.rewrite import (
     code_in,
     definition,
     file_of_tests,
-    is_test_path,
     located,
     only_definition,
     same_code,
@@ -46,6 +45,7 @@ from bdg_coder.pipeline.test_failures import failures_of
 from bdg_coder.pipeline.test_imports import with_imports
 from bdg_coder.run_settings import DEFAULT_CHECK
 from bdg_coder.selecting.ranking import TestsRun, counts_of
+from bdg_contracts.source_kinds import is_test_path
 from bdg_llm.api import ChatRequest, Message
 from bdg_tools.catalog import FileWritten, SymbolReplaced
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bdg_coder.pipeline.rewrite import is_test_path
+from bdg_contracts.source_kinds import is_test_path
 
 HEADER = "diff --git a/"
 

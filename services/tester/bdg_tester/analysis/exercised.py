@@ -14,25 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import PurePosixPath
 
+from bdg_contracts.source_kinds import is_test_path
 from bdg_tester.results.coverage import CoverageReport
 
 CODE_SUFFIXES = frozenset({".py", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".mts", ".cts"})
-TEST_FOLDERS = frozenset({"tests", "test", "__tests__", "spec"})
 # Python files run as programs, not imported: no test need load them.
 _ENTRIES = frozenset({"setup.py", "__main__.py", "manage.py", "noxfile.py", "conf.py"})
-
-
-def is_test_file(path: str) -> bool:
-    p = PurePosixPath(path)
-    name = p.name
-    return (
-        name.startswith("test_")
-        or p.stem.endswith("_test")
-        or ".test." in name
-        or ".spec." in name
-        or name == "conftest.py"
-        or any(part in TEST_FOLDERS for part in p.parts[:-1])
-    )
 
 
 def _headers(patches: Iterable[str]) -> Iterator[tuple[str, str]]:
@@ -74,7 +61,7 @@ def changed_code(paths: Iterable[str]) -> tuple[str, ...]:
     found: list[str] = []
     for path in paths:
         suffix = PurePosixPath(path).suffix
-        if suffix in CODE_SUFFIXES and not is_test_file(path) and path not in found:
+        if suffix in CODE_SUFFIXES and not is_test_path(path) and path not in found:
             found.append(path)
     return tuple(found)
 

@@ -23,8 +23,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 
+from bdg_contracts.source_kinds import is_test_path
 from bdg_sandbox.client import SandboxClient, SandboxRequestError
-from bdg_tester.analysis.exercised import changed_paths, is_test_file
+from bdg_tester.analysis.exercised import changed_paths
 from bdg_tester.detection.projects import Argv, Kind, PackageManager, Project
 from bdg_tester.detection.tree import is_manifest, is_requirements, join
 from bdg_tester.sandbox.env import VENV, install_commands, needs_venv
@@ -61,7 +62,7 @@ def is_dependency_file(path: str) -> bool:
 def differing(patches: Iterable[str], written: Iterable[str]) -> list[str]:
     """Files that differ between the base workspace and the change's: the change's non-test
     files (the base has its test files) and what the tester wrote (the base has none of it)."""
-    return sorted({p for p in changed_paths(patches) if not is_test_file(p)} | set(written))
+    return sorted({p for p in changed_paths(patches) if not is_test_path(p)} | set(written))
 
 
 def install_key(project: Project) -> tuple[str, tuple[Argv, ...]]:
