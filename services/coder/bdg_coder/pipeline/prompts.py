@@ -169,6 +169,16 @@ def as_before(symbol: str) -> str:
     )
 
 
+def dropped_keys(symbol: str, keys: Sequence[str]) -> str:
+    """Why an answer is asked for again: it lost keys the definition uses now. Only asked
+    once: a second answer without them lands (the goal may mean it)."""
+    listed = ", ".join(f"`{key}`" for key in keys)
+    return (
+        f"it no longer uses {listed}, which `{symbol}` uses now; keep what it does now and add "
+        "what the goal asks"
+    )
+
+
 def rewrite_retry(symbol: str, error: str) -> str:
     """The one repair turn of a rewrite: exactly what failed."""
     return (
