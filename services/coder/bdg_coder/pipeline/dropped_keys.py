@@ -44,7 +44,7 @@ def _literals(path: str, code: str) -> list[str]:
             if isinstance(node, ast.Constant) and isinstance(node.value, str)
             and id(node) not in docs
         ]  # fmt: skip
-        return [n.value for n in sorted(found, key=lambda n: (n.lineno, n.col_offset))]
+        return [str(n.value) for n in sorted(found, key=lambda n: (n.lineno, n.col_offset))]
     if language == "js":
         return [next(g for g in m.groups() if g is not None) for m in _JS_STRING.finditer(code)]
     return []
