@@ -169,10 +169,10 @@ def as_before(symbol: str) -> str:
     )
 
 
-def dropped_keys(symbol: str, keys: Sequence[str]) -> str:
-    """Why an answer is asked for again: it lost keys the definition uses now. Only asked
-    once: a second answer without them lands (the goal may mean it)."""
-    listed = ", ".join(f"`{key}`" for key in keys)
+def dropped_uses(symbol: str, names: Sequence[str]) -> str:
+    """Why an answer is asked for again: it lost keys or calls the definition has now. Only
+    asked once: a second answer without them lands (the goal may mean it)."""
+    listed = ", ".join(f"`{name}`" for name in names)
     return (
         f"it no longer uses {listed}, which `{symbol}` uses now; keep what it does now and add "
         "what the goal asks"

@@ -21,7 +21,7 @@ from bdg_coder.check_tool import MAX_CHECK_S, recheck_timeout
 from bdg_coder.domain import paths_named
 from bdg_coder.pipeline import prompts
 from bdg_coder.pipeline.before_job import before_job, unanchored
-from bdg_coder.pipeline.dropped_keys import dropped_keys
+from bdg_coder.pipeline.dropped_uses import dropped_uses
 from bdg_coder.pipeline.failing_lines import quoted
 from bdg_coder.pipeline.goal_errors import takes_one_argument
 from bdg_coder.pipeline.goal_examples import goal_test
@@ -333,13 +333,15 @@ class RewriteRun(PipelineRun):
         return after, "", target.new or after != replaced
 
     def _dropping(self, target: Target, code: str) -> str:
-        """Why ``code`` is asked for again when it lost keys the definition uses now ("" if
-        it did not); asked on a turn that leaves one more, so an answer that insists lands."""
+        """Why ``code`` is asked for again when it lost keys or calls the definition has now
+        ("" if it did not); asked on a turn that leaves one more, so an answer that insists
+        lands."""
         if target.new:
             return ""
         old = definition(target.path, self.files[target.path], target.symbol)
-        keys = dropped_keys(target.path, old, code, self.task.goal)
-        return prompts.dropped_keys(target.symbol, keys) if keys else ""
+        elsewhere = [text for _, text in self.written]
+        names = dropped_uses(target.path, old, code, self.task.goal, elsewhere)
+        return prompts.dropped_uses(target.symbol, names) if names else ""
 
     def _undoes(self, target: Target, code: str, then: str) -> bool:
         """Whether ``code`` is ``then`` (the definition before the job, "": none shown) and

@@ -1,4 +1,4 @@
-"""A rewrite that loses keys the definition uses is asked for once more, against a real
+"""A rewrite that loses keys or calls the definition has is asked for once more, against a real
 sandboxd, PostgreSQL and NATS, the model scripted through the fake OpenAI server: the retry
 names the keys; an answer that keeps them lands; one that drops them again lands as sent (the
 goal may mean it)."""

@@ -1,0 +1,105 @@
+"""What a rewritten definition dropped: the keys (short literals: a variable's name, a
+dictionary key, a format) and the functions its old version used that the new one never
+mentions.
+
+Asked to extend load() with a "port" entry, the 1.5B returned load() with the host fixed to
+"127.0.0.1": ``os.environ.get("HOST", ...)`` was gone (py-config-port, session 18); asked to
+turn accents into plain letters, it dropped slugify()'s ``.trim()`` and its spaces-to-hyphens
+``replace`` (js-slugify-accents). The visible tests do not always see it, and a reviewer
+approved it. A small model rewriting a whole definition loses pieces of it; none of the dev
+half's reference fixes drops a key or a call. Prose (a message with a space in it) is left
+out: changing a message is a common goal; so is what the goal names, and what the run wrote
+elsewhere (code moved into a new module takes its calls with it).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+from collections.abc import Iterable
+
+from bdg_tools.symbols.lookup import language_of
+
+_KEY = re.compile(r"[A-Za-z_][\w.:/-]{0,39}")
+_JS_STRING = re.compile(r"""'([^'\\\n]*)'|"([^"\\\n]*)"|`([^`\\$]*)`""")
+_JS_CALL = re.compile(r"([A-Za-z_$][\w$]*)\s*\(")
+_JS_NOT_CALLS = frozenset(
+    {"if", "for", "while", "switch", "catch", "function", "return", "typeof", "new", "await"}
+)
+
+
+def dropped_uses(
+    path: str, old: str, new: str, goal: str, elsewhere: Iterable[str] = ()
+) -> list[str]:
+    """The keys and called names of ``old`` (in order, once each) that ``new`` does not
+    contain, leaving out those the goal or ``elsewhere`` (code the run wrote) mentions."""
+    kept = [new, goal, *elsewhere]
+    keys = [k for k in _literals(path, old) if _KEY.fullmatch(k)]
+    return [
+        name
+        for name in dict.fromkeys([*keys, *_calls(path, old)])
+        if not any(_mentions(text, name) for text in kept)
+    ]
+
+
+def _mentions(text: str, name: str) -> bool:
+    return re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", text) is not None
+
+
+def _parsed(code: str) -> ast.Module | None:
+    try:
+        return ast.parse(textwrap.dedent(code))
+    except SyntaxError:
+        return None
+
+
+def _literals(path: str, code: str) -> list[str]:
+    language = language_of(path)
+    if language == "python":
+        tree = _parsed(code)
+        if tree is None:
+            return []
+        docs = {id(_docstring(node)) for node in ast.walk(tree)}
+        found = [
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and id(node) not in docs
+        ]  # fmt: skip
+        return [str(n.value) for n in sorted(found, key=lambda n: (n.lineno, n.col_offset))]
+    if language == "js":
+        return [next(g for g in m.groups() if g is not None) for m in _JS_STRING.finditer(code)]
+    return []
+
+
+def _calls(path: str, code: str) -> list[str]:
+    language = language_of(path)
+    if language == "python":
+        tree = _parsed(code)
+        if tree is None:
+            return []
+        calls = sorted(
+            (n for n in ast.walk(tree) if isinstance(n, ast.Call)),
+            key=lambda n: (n.lineno, n.col_offset),
+        )
+        return [name for call in calls if (name := _called(call.func))]
+    if language == "js":
+        outside = _JS_STRING.sub("''", code)  # a "(" inside a string calls nothing
+        return [m.group(1) for m in _JS_CALL.finditer(outside) if m.group(1) not in _JS_NOT_CALLS]
+    return []
+
+
+def _called(func: ast.expr) -> str:
+    if isinstance(func, ast.Name):
+        return func.id
+    return func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _docstring(node: ast.AST) -> ast.AST | None:
+    body = getattr(node, "body", None)
+    if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+        value = body[0].value
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            return value
+    return None
