@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from bdg_runtime.bus import connect
+from tests.ports import free_port
 from tests.waiting import eventually
 
 NATS_SERVER = Path(sys.executable).parent / "nats-server"
@@ -17,9 +17,7 @@ NATS_SERVER = Path(sys.executable).parent / "nats-server"
 class OwnNats:
     def __init__(self, store_dir: Path) -> None:
         self.store_dir = store_dir
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()  # below the ephemeral range: still free when started again
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
