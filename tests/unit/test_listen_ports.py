@@ -1,3 +1,4 @@
+import random
 import socket
 from pathlib import Path
 
@@ -39,3 +40,12 @@ def test_a_taken_port_is_never_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_the_range_below_the_ephemeral_one(text: str, expected: range | None) -> None:
     assert below_ephemeral(text) == expected
+
+
+def test_a_reseeded_module_generator_does_not_repeat_the_choice() -> None:
+    # Processes whose `random` is seeded alike (xdist workers under pytest-randomly) must not
+    # all pick the same ports.
+    random.seed(7)
+    first = free_ports(4)
+    random.seed(7)
+    assert free_ports(4) != first

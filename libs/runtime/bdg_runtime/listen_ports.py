@@ -13,6 +13,9 @@ from pathlib import Path
 _RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _LOWEST = 10_000  # below this live well-known services' ports
 _TRIES = 200  # random picks before falling back to the kernel's choice
+# Its own source: the module-level generator may be seeded alike in several processes (test
+# runners reseed it per test), which would have them all pick the same ports at once.
+_PICK = random.SystemRandom()
 
 
 def below_ephemeral(range_text: str) -> range | None:
@@ -35,7 +38,7 @@ def free_ports(count: int) -> list[int]:
         for _ in range(_TRIES if candidates else 0):
             if len(held) == count:
                 break
-            port = random.choice(candidates) if candidates else 0
+            port = _PICK.choice(candidates) if candidates else 0
             sock = socket.socket()
             try:
                 sock.bind(("127.0.0.1", port))
