@@ -43,9 +43,24 @@ KEPT_HOST = (
 PORT_TEST = 'def test_port():\n    assert load()["port"] == 8000'
 
 
-async def config_job(app: JobApplication, repo: Path) -> ev.Event:
+async def config_after(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+    second: str,
+) -> str:
+    """config.py after a job whose first answer fixed the host and whose second is ``second``
+    (the job replays to the same events)."""
     committed(repo, {"config.py": CONFIG, "test_config.py": "from config import load\n"})
-    return await coding_job(app, repo, GOAL, PLAN)
+    trigger = await coding_job(app, repo, GOAL, PLAN)
+    fake.push(code(FIXED_HOST), code(second), code(PORT_TEST))
+    new = await attempt(rewriting(fake, sandbox, nc, check=None), app, trigger)
+    (changed,) = of(new, ev.FilesChanged)
+    await replays(app, trigger)
+    return (applied(repo, changed.patch, tmp_path) / "config.py").read_text()
 
 
 async def test_an_answer_that_drops_a_key_is_asked_again_naming_it(
@@ -56,20 +71,14 @@ async def test_an_answer_that_drops_a_key_is_asked_again_naming_it(
     repo: Path,
     tmp_path: Path,
 ) -> None:
-    trigger = await config_job(app, repo)
-    fake.push(code(FIXED_HOST), code(KEPT_HOST), code(PORT_TEST))
-    new = await attempt(rewriting(fake, sandbox, nc, check=None), app, trigger)
-
+    after = await config_after(app, sandbox, nc, fake, repo, tmp_path, KEPT_HOST)
     said = fake.requests[1]["messages"][-1]["content"]
     assert said == (
         "That code could not be used: it no longer uses `HOST`, which `load` uses now; keep "
         "what it does now and add what the goal asks. Send the complete new definition of "
         "`load` again, corrected."
     )
-    (changed,) = of(new, ev.FilesChanged)
-    after = applied(repo, changed.patch, tmp_path)
-    assert (after / "config.py").read_text() == f"import os\n\n\n{KEPT_HOST}\n"
-    await replays(app, trigger)
+    assert after == f"import os\n\n\n{KEPT_HOST}\n"
 
 
 async def test_an_answer_that_drops_the_key_again_lands_as_sent(
@@ -80,11 +89,5 @@ async def test_an_answer_that_drops_the_key_again_lands_as_sent(
     repo: Path,
     tmp_path: Path,
 ) -> None:
-    trigger = await config_job(app, repo)
-    fake.push(code(FIXED_HOST), code(FIXED_HOST), code(PORT_TEST))
-    new = await attempt(rewriting(fake, sandbox, nc, check=None), app, trigger)
-
-    (changed,) = of(new, ev.FilesChanged)
-    after = applied(repo, changed.patch, tmp_path)
-    assert (after / "config.py").read_text() == f"import os\n\n\n{FIXED_HOST}\n"
-    await replays(app, trigger)
+    after = await config_after(app, sandbox, nc, fake, repo, tmp_path, FIXED_HOST)
+    assert after == f"import os\n\n\n{FIXED_HOST}\n"
