@@ -27,18 +27,23 @@ def below_ephemeral(range_text: str) -> range | None:
     return range(_LOWEST, start) if start - _LOWEST >= 1_000 else None
 
 
-def free_ports(count: int) -> list[int]:
-    """`count` distinct ports on 127.0.0.1 that nothing listens on now."""
+def _below_this_kernels_range() -> range | None:
     try:
-        candidates = below_ephemeral(_RANGE_FILE.read_text())
+        return below_ephemeral(_RANGE_FILE.read_text())
     except OSError:
-        candidates = None
+        return None
+
+
+def free_ports(count: int, among: range | None = None) -> list[int]:
+    """`count` distinct ports on 127.0.0.1 that nothing listens on now, picked ``among`` the
+    given ones (default: below this kernel's ephemeral range)."""
+    candidates = among if among is not None else _below_this_kernels_range()
     held: list[socket.socket] = []
     try:
         for _ in range(_TRIES if candidates else 0):
-            if len(held) == count:
+            if len(held) == count or candidates is None:
                 break
-            port = _PICK.choice(candidates) if candidates else 0
+            port = _PICK.choice(candidates)
             sock = socket.socket()
             try:
                 sock.bind(("127.0.0.1", port))
