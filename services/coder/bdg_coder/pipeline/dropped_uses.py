@@ -47,27 +47,25 @@ def _mentions(text: str, name: str) -> bool:
     return re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", text) is not None
 
 
-def _parsed(code: str) -> ast.Module | None:
+def _in_order(code: str) -> list[ast.expr]:
+    """The expressions of Python ``code`` in the order written; none when it does not parse."""
     try:
-        return ast.parse(textwrap.dedent(code))
+        tree = ast.parse(textwrap.dedent(code))
     except SyntaxError:
-        return None
+        return []
+    docs = {id(_docstring(node)) for node in ast.walk(tree)}
+    found = [n for n in ast.walk(tree) if isinstance(n, ast.expr) and id(n) not in docs]
+    return sorted(found, key=lambda n: (n.lineno, n.col_offset))
 
 
 def _literals(path: str, code: str) -> list[str]:
     language = language_of(path)
     if language == "python":
-        tree = _parsed(code)
-        if tree is None:
-            return []
-        docs = {id(_docstring(node)) for node in ast.walk(tree)}
-        found = [
-            node
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str)
-            and id(node) not in docs
-        ]  # fmt: skip
-        return [str(n.value) for n in sorted(found, key=lambda n: (n.lineno, n.col_offset))]
+        return [
+            n.value
+            for n in _in_order(code)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        ]
     if language == "js":
         return [next(g for g in m.groups() if g is not None) for m in _JS_STRING.finditer(code)]
     return []
@@ -76,14 +74,9 @@ def _literals(path: str, code: str) -> list[str]:
 def _calls(path: str, code: str) -> list[str]:
     language = language_of(path)
     if language == "python":
-        tree = _parsed(code)
-        if tree is None:
-            return []
-        calls = sorted(
-            (n for n in ast.walk(tree) if isinstance(n, ast.Call)),
-            key=lambda n: (n.lineno, n.col_offset),
-        )
-        return [name for call in calls if (name := _called(call.func))]
+        return [
+            name for n in _in_order(code) if isinstance(n, ast.Call) and (name := _called(n.func))
+        ]
     if language == "js":
         outside = _JS_STRING.sub("''", code)  # a "(" inside a string calls nothing
         return [m.group(1) for m in _JS_CALL.finditer(outside) if m.group(1) not in _JS_NOT_CALLS]
