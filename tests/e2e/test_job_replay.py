@@ -29,6 +29,11 @@ from tests.fakes.openai_server import FakeOpenAi, Reply
 pytestmark = [pytest.mark.timeout(150), pytest.mark.slow]
 ANSWERS_FILE = ROOT / "examples" / "reference-job.json"
 GOAL = "Create a React PWA that stores notes in IndexedDB and works offline"
+# The reviewer's answer: the goal's one requirement checked (bdg_planner.goal_clauses), approved.
+REVIEW = (
+    '{"checks": [{"how": "notes kept in IndexedDB", "met": true}], "approved": true, '
+    '"score": 9, "notes": "small and tested"}'
+)
 
 
 @pytest.fixture
@@ -46,7 +51,7 @@ async def finished_job(cluster: Cluster, client: Client_, fake: FakeOpenAi) -> l
         Reply('{"score": 6, "risks": ["no offline test"], "changes": ["add an offline test"]}'),
         Reply("- [ ] Scaffold the app\n- [ ] Store notes in IndexedDB\n- [ ] Test offline\n"),
         Reply('{"score": 9, "risks": [], "changes": []}'),
-        *[Reply('{"approved": true, "score": 9, "notes": "small and tested"}')] * 3,
+        *[Reply(REVIEW)] * 3,
     )
     cluster.extra_env.update(
         {

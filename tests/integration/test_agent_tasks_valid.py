@@ -1,12 +1,13 @@
 """Every benchmark task (bench/agent_tasks) is a fair check, proven in a real sandbox.
 
 For each task: its hidden tests fail on the original repository and pass once solution.patch is
-applied (in sandboxd workspaces, without network, as the benchmark runs them). Its visible tests
-are as task.toml says before the change and pass after it: the JavaScript ones with `node --test`
-in the same workspaces; the Python ones need pytest, which the sandbox lacks, so they run with
-this environment's pytest on local checkouts. All tasks run at once in one module fixture.
-Without a usable sandbox backend (runc or bubblewrap, as root) the module is skipped; under CI it
-must be there.
+applied (in sandboxd workspaces, without network, as the benchmark runs them), and fail with
+each wrong change of the review evaluation (bench/review_cases: part of the goal done). Its
+visible tests are as task.toml says before the change and pass after it: the JavaScript ones
+with `node --test` in the same workspaces; the Python ones need pytest, which the sandbox lacks,
+so they run with this environment's pytest on local checkouts. All tasks run at once in one
+module fixture. Without a usable sandbox backend (runc or bubblewrap, as root) the module is
+skipped; under CI it must be there.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from bdg_contracts.sandbox import Limits
 from bdg_sandbox.client import SandboxClient
 from bdg_tester.sandbox.env import SYSTEM_PATH
 from bench.agent_tasks.tasks import AgentTask, load_tasks, make_repo
+from bench.review_eval import ReviewCase, wrong_changes
 from tests.sandbox.daemon import Daemon, start_daemon
 
 pytestmark = pytest.mark.timeout(120)  # about 15 s on an idle 2-core machine
 TENANT = "agent-tasks-it"
 TASKS = load_tasks()
+WRONG = wrong_changes()  # the review evaluation's wrong changes (bench/review_cases)
 ENV = {"PATH": SYSTEM_PATH, "HOME": "/tmp", "LANG": "C.UTF-8"}
 LIMITS = Limits(timeout_s=60, pids=512)
 
@@ -187,3 +190,33 @@ def test_the_visible_tests_are_as_the_task_says_and_pass_with_the_solution(
     )
     assert checked.visible_after.code == 0, str(checked.visible_after)
     assert " passed" in checked.visible_after.output or "# pass " in checked.visible_after.output
+
+
+@pytest.fixture(name="wrong_runs", scope="module")
+async def wrong_runs_fixture(daemon: Daemon, repos: Path) -> dict[str, Run]:
+    tasks = {t.id: t for t in TASKS}
+
+    async def hidden(client: SandboxClient, case: ReviewCase) -> Run:
+        task = tasks[case.task_id]
+        repo = repos / f"wrong-{task.id}"
+        commit = await asyncio.to_thread(make_repo, task, repo)
+        return (await _in_sandbox(client, task, repo, commit, [case.patch]))[1]
+
+    async with daemon.client() as client:
+        done = await asyncio.gather(*(hidden(client, c) for c in WRONG))
+    return {c.task_id: run for c, run in zip(WRONG, done, strict=True)}
+
+
+def test_the_review_evaluation_has_wrong_changes_in_both_halves() -> None:
+    assert {"dev", "heldout"} == {c.split for c in WRONG}
+    assert all(c.why and c.patch.startswith("diff --git ") for c in WRONG)
+
+
+@pytest.mark.parametrize("case", WRONG, ids=lambda c: c.task_id)
+def test_each_wrong_change_applies_and_fails_the_hidden_tests(
+    wrong_runs: dict[str, Run], case: ReviewCase
+) -> None:
+    run = wrong_runs[case.task_id]
+    task = next(t for t in TASKS if t.id == case.task_id)
+    assert run.code != 0, str(run)
+    assert _failed_tests(task, run), str(run)
