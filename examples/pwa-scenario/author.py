@@ -63,13 +63,6 @@ CRITIQUE = {
     "changes": [],
 }
 REVIEW = {
-    # the goal's one requirement (bdg_planner.goal_clauses), checked before the verdict
-    "checks": [
-        {
-            "how": "notes in IndexedDB (src/notesDb.ts); a service worker serves the shell",
-            "met": True,
-        }
-    ],
     "approved": True,
     "score": 9,
     "notes": (

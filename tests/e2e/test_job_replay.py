@@ -29,11 +29,6 @@ from tests.fakes.openai_server import FakeOpenAi, Reply
 pytestmark = [pytest.mark.timeout(150), pytest.mark.slow]
 ANSWERS_FILE = ROOT / "examples" / "reference-job.json"
 GOAL = "Create a React PWA that stores notes in IndexedDB and works offline"
-# The reviewer's answer: the goal's one requirement checked (bdg_planner.goal_clauses), approved.
-REVIEW = (
-    '{"checks": [{"how": "notes kept in IndexedDB", "met": true}], "approved": true, '
-    '"score": 9, "notes": "small and tested"}'
-)
 
 
 @pytest.fixture
@@ -51,7 +46,7 @@ async def finished_job(cluster: Cluster, client: Client_, fake: FakeOpenAi) -> l
         Reply('{"score": 6, "risks": ["no offline test"], "changes": ["add an offline test"]}'),
         Reply("- [ ] Scaffold the app\n- [ ] Store notes in IndexedDB\n- [ ] Test offline\n"),
         Reply('{"score": 9, "risks": [], "changes": []}'),
-        *[Reply(REVIEW)] * 3,
+        *[Reply('{"approved": true, "score": 9, "notes": "small and tested"}')] * 3,
     )
     cluster.extra_env.update(
         {

@@ -1,5 +1,4 @@
-"""The reviewer judges the change against the goal: it is shown the diff and the goal's
-requirements, and asked about each."""
+"""The reviewer judges the change against the goal: it is shown the diff, and asked so."""
 
 from __future__ import annotations
 
@@ -16,22 +15,19 @@ TEST = "--- /dev/null\n+++ b/tests/test_mul.py\n@@ -0,0 +1 @@\n+def test_mul(): 
 def test_the_reviewer_sees_the_whole_change_and_checks_it_against_the_goal() -> None:
     change = job_change([STRAY, "", TEST])
     assert change == STRAY + TEST + "\n"
-    task = ReviewTask("fix mul in calc/ops.py", "- [ ] fix mul\n", 1, 2, change)
-    prompt = review_prompt(task, ("fix mul in calc/ops.py", "keep add"))
-    assert "### helpers/mul_fix.py (new file)\ndef mul(a, b): return a * b\n" in prompt
-    assert "### tests/test_mul.py (new file)\ndef test_mul(): pass\n" in prompt
-    assert "to check one by one:\n1. fix mul in calc/ops.py\n2. keep add\n" in prompt
-    assert prompt.endswith("Is each requirement met by the code?")
-    assert "nothing imports, or a change somewhere else, meets nothing" in REVIEWER
-    assert "in every case the requirement names" in REVIEWER
+    prompt = review_prompt(ReviewTask("fix mul in calc/ops.py", "- [ ] fix mul\n", 1, 2, change))
+    assert "+++ b/helpers/mul_fix.py" in prompt
+    assert "+++ b/tests/test_mul.py" in prompt
+    assert prompt.endswith("Does the diff do what the goal asks?")
+    assert "nothing imports" in REVIEWER
     assert "Passing tests are not enough" in REVIEWER
 
 
 def test_no_change_is_said_and_a_long_one_is_cut_saying_so() -> None:
-    assert "(the attempt changed no file)" in review_prompt(ReviewTask("g", "p", 1, 1), ("g",))
+    assert "(the attempt changed no file)" in review_prompt(ReviewTask("g", "p", 1, 1))
     long = "+x\n" * MAX_CHANGE_CHARS
-    prompt = review_prompt(ReviewTask("g", "p", 1, 1, long), ("g",))
-    assert f"[... {len(long.rstrip()) - MAX_CHANGE_CHARS} more characters]" in prompt
+    prompt = review_prompt(ReviewTask("g", "p", 1, 1, long))
+    assert f"[... {len(long) - MAX_CHANGE_CHARS} more characters]" in prompt
 
 
 def git_diff(path: str, removed: str, added: str) -> str:

@@ -4,6 +4,7 @@ handler's journal so the job records it (LlmCalled) with the reaction."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import BaseModel, Field
@@ -20,7 +21,6 @@ from bdg_planner.domain import (
     ReviewTask,
     as_checklist,
 )
-from bdg_planner.goal_clauses import goal_clauses
 from bdg_planner.plan_steps import (
     DRAFT_TOKENS,
     PlanAnswer,
@@ -28,7 +28,6 @@ from bdg_planner.plan_steps import (
     salvaged_steps,
     steps_checklist,
 )
-from bdg_planner.review_answer import answer_for, review_of, reviewer_tokens, salvaged_review
 
 CRITIQUE_ITEMS = 3  # risks, and changes
 SENTENCE_CHARS = 100  # a risk or a change: one short sentence
@@ -49,6 +48,35 @@ class CritiqueAnswer(BaseModel):
     score: int = Field(ge=1, le=10)
     risks: list[Sentence] = Field(max_length=CRITIQUE_ITEMS)
     changes: list[Sentence] = Field(max_length=CRITIQUE_ITEMS)
+
+
+NOTES_CHARS = 300  # what the diff does and what the goal still lacks: a few sentences
+# Bounded for the decoder alone, as a critique's sentences are: the 1.5B approved a change
+# (score 10) and its notes then looped ("The diff does not introduce any new localization
+# issues. ...") to the 400-token cap; cut mid-JSON, the approval was read as no verdict and
+# the job went back to the coder, which broke the change that passed every hidden test.
+Notes = Annotated[str, Field(json_schema_extra={"maxLength": NOTES_CHARS})]
+# The JSON around the notes, and the whitespace a grammar lets between its parts.
+_REVIEW_JSON_CHARS = len('{"approved": false, "score": 10, "notes": ""}') + 48
+REVIEWER_TOKENS = NOTES_CHARS + _REVIEW_JSON_CHARS  # a token is at least a character
+_VERDICT = re.compile(r'^\s*\{\s*"approved"\s*:\s*(true|false)\s*,\s*"score"\s*:\s*(\d+)\s*,')
+
+
+class ReviewAnswer(BaseModel):
+    approved: bool
+    score: int = Field(ge=1, le=10)
+    notes: Notes
+
+
+def salvaged_review(content: str) -> Review | None:
+    """The verdict of a review cut after it (an endpoint that does not constrain decoding):
+    ``approved`` and ``score`` whole, in that order, before anything else; None otherwise."""
+    found = _VERDICT.match(content)
+    if found is None or not 1 <= int(found[2]) <= 10:
+        return None
+    notes = content[found.end() :].strip()
+    notes = notes.removeprefix('"notes"').lstrip(" :").removeprefix('"')[:NOTES_CHARS]
+    return Review(found[1] == "true", int(found[2]), f"{notes}… (the notes were cut)")
 
 
 def _request(role: Role, system: str, user: str, max_tokens: int) -> ChatRequest:
@@ -119,12 +147,10 @@ class LlmReviewer(AbstractReviewer):
         self.client = client
 
     async def review(self, task: ReviewTask) -> Review:
-        requirements = goal_clauses(task.goal)
-        prompt = prompts.review_prompt(task, requirements)
-        cap = reviewer_tokens(len(requirements))
-        request = _request("reviewer", prompts.REVIEWER, prompt, cap)
+        prompt = prompts.review_prompt(task)
+        request = _request("reviewer", prompts.REVIEWER, prompt, REVIEWER_TOKENS)
         try:
-            answer, result = await self.client.structured(request, answer_for(len(requirements)))
+            answer, result = await self.client.structured(request, ReviewAnswer)
         except LlmAnswerError as error:
             note("reviewer", error.result)
             salvaged = salvaged_review(error.result.content)
@@ -132,4 +158,4 @@ class LlmReviewer(AbstractReviewer):
                 approved=False, score=1, notes=f"the reviewer's answer was not valid: {error}"
             )
         note("reviewer", result)
-        return review_of(answer, requirements)
+        return Review(approved=answer.approved, score=answer.score, notes=answer.notes)

@@ -3,9 +3,6 @@ sends the same requests (and finds the recorded answers by their hash)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from bdg_planner.code_after import code_after
 from bdg_planner.domain import CritiqueTask, DraftTask, ReviewTask
 
 PLANNER = (
@@ -27,13 +24,12 @@ CRITIC = (
 )
 REVIEWER = (
     "You review a finished change against its goal. Passing tests are not enough: they may "
-    "have been written with the change. Check each of the goal's requirements in turn against "
-    "the code: say in a few words how the code does it, or what is missing, and whether "
-    "it is met; it is met only if the code does it in every case the requirement names. A new "
-    "file that nothing imports, or a change somewhere else, meets nothing. Then approve the "
-    "change or not, give a score from 1 to 10 and short notes on what the goal still lacks."
+    "have been written with the change. Approve it only if the diff itself does what the goal "
+    "asks, in the code the goal is about; a new file that nothing imports, or a change "
+    "somewhere else, does not. Give a score from 1 to 10 and short notes: what the diff does, "
+    "and what the goal still lacks."
 )
-MAX_CHANGE_CHARS = 6_000  # the code shown to the reviewer; the rest is said to be cut
+MAX_CHANGE_CHARS = 6_000  # the diff shown to the reviewer; the rest is said to be cut
 
 
 def draft_prompt(task: DraftTask) -> str:
@@ -54,18 +50,15 @@ def critique_prompt(task: CritiqueTask) -> str:
     return f"Goal: {task.goal}\n\nPlan:\n{task.plan_markdown}"
 
 
-def review_prompt(task: ReviewTask, requirements: Sequence[str]) -> str:
-    change = code_after(task.change) if task.change else "(the attempt changed no file)"
+def review_prompt(task: ReviewTask) -> str:
+    change = task.change or "(the attempt changed no file)"
     if len(change) > MAX_CHANGE_CHARS:
         change = (
             change[:MAX_CHANGE_CHARS] + f"\n[... {len(change) - MAX_CHANGE_CHARS} more characters]"
         )
-    listed = "\n".join(f"{n}. {need}" for n, need in enumerate(requirements, 1))
     return (
         f"Goal: {task.goal}\n\nPlan:\n{task.plan_markdown}\n\n"
-        "The code after the change (each changed part of each file as it now reads, removed "
-        f"lines left out; '...' marks code not shown):\n{change}\n\n"
-        f"The goal's requirements, to check one by one:\n{listed}\n\n"
+        f"The change (unified diff against the repository):\n{change}\n\n"
         f"Coding attempt {task.attempt} passed its tests. Review round {task.round}. "
-        "Is each requirement met by the code?"
+        "Does the diff do what the goal asks?"
     )
