@@ -56,7 +56,7 @@ from bdg_coder.pipeline.rewrite import (
     targets,
     trimmed,
 )
-from bdg_coder.pipeline.test_imports import with_imports
+from bdg_coder.pipeline.testing.test_imports import with_imports
 from bdg_llm.api import ChatRequest, Message
 from bdg_llm.local_model import LocalModelConfig, resolve_model
 from bdg_llm.local_server import ServerOptions, start

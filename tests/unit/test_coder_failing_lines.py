@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bdg_coder.domain import CodingTask
 from bdg_coder.pipeline import prompts
-from bdg_coder.pipeline.failing_lines import MAX_LINES, failing_lines, quoted
+from bdg_coder.pipeline.testing.failing_lines import MAX_LINES, failing_lines, quoted
 
 TEST = (
     'import test from "node:test";\n'

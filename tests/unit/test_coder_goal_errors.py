@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from bdg_coder.pipeline.goal_errors import (
+from bdg_coder.pipeline.testing.goal_errors import (
     BadInput,
     bad_inputs,
     javascript_test,
     python_test,
     takes_one_argument,
 )
-from bdg_coder.pipeline.goal_examples import goal_test
+from bdg_coder.pipeline.testing.goal_examples import goal_test
 
 pytestmark = pytest.mark.timeout(10)
 

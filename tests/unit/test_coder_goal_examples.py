@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bdg_coder.pipeline.goal_examples import Example, examples, goal_test
+from bdg_coder.pipeline.testing.goal_examples import Example, examples, goal_test
 
 pytestmark = pytest.mark.timeout(10)
 

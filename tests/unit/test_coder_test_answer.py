@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bdg_coder.pipeline.rewrite import check_test
-from bdg_coder.pipeline.test_answer import new_part
+from bdg_coder.pipeline.testing.test_answer import new_part
 
 pytestmark = pytest.mark.timeout(10)
 

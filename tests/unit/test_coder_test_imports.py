@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bdg_coder.pipeline.test_imports import module_name, with_imports
+from bdg_coder.pipeline.testing.test_imports import module_name, with_imports
 
 pytestmark = pytest.mark.timeout(10)
 

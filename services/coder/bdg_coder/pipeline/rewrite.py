@@ -24,7 +24,7 @@ from pathlib import PurePosixPath
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bdg_coder.domain import paths_named
-from bdg_coder.pipeline.test_answer import new_part
+from bdg_coder.pipeline.testing.test_answer import new_part
 from bdg_contracts.source_kinds import is_test_path
 from bdg_tools.edits import syntax_problem
 from bdg_tools.symbols.lookup import SymbolError, find_symbols, language_of

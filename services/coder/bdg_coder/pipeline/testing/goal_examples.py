@@ -23,9 +23,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bdg_coder.pipeline.goal_errors import bad_inputs
-from bdg_coder.pipeline.goal_errors import javascript_test as errors_js
-from bdg_coder.pipeline.goal_errors import python_test as errors_python
+from bdg_coder.pipeline.testing.goal_errors import bad_inputs
+from bdg_coder.pipeline.testing.goal_errors import javascript_test as errors_js
+from bdg_coder.pipeline.testing.goal_errors import python_test as errors_python
 from bdg_tools.edits import syntax_problem
 
 _NAME = r"[A-Za-z_$][\w$]*"
