@@ -323,7 +323,7 @@ async def test_a_later_target_is_shown_what_this_attempt_rewrote_in_another_file
     assert second.index(shown) < second.index("Goal: Fix add()")
 
 
-async def test_a_later_attempt_is_shown_the_definition_before_the_job_changed_it(
+async def test_a_later_attempt_starts_from_the_definition_before_the_job_changed_it(
     app: JobApplication,
     sandbox: SandboxClient,
     nc: Client,
@@ -331,8 +331,9 @@ async def test_a_later_attempt_is_shown_the_definition_before_the_job_changed_it
     repo: Path,
 ) -> None:
     """js-clamp-fix: attempt 1 fixed the upper bound and dropped the lower one; attempt 2, shown
-    only the file as attempt 1 left it, resent that definition twice. A later attempt sees the
-    definition from before the job's patches (undone from the recipe), after the file."""
+    the file as attempt 1 left it, kept the lower bound dropped (sessions 17 and 20). A later
+    attempt is asked afresh: the file with the definition from before the job's patches (undone
+    from the recipe), what the earlier attempt failed, not the earlier attempt's code."""
     trigger = await coding_job(app, repo)
     times = "def add(a, b):\n    return a * b"
     fake.push(code(times), code(NEW_TEST))
@@ -346,13 +347,14 @@ async def test_a_later_attempt_is_shown_the_definition_before_the_job_changed_it
     await app.execute(trigger.job_id, lambda job: job.fail_tests(cause, results, "add(2, 3) is 6"))
     failed = (await app.history(trigger.job_id))[-1]
     fake.push(code(FIXED.rstrip()))
-    await attempt(coder, app, failed)
+    second = await attempt(coder, app, failed)
 
     asked = fake.requests[2]["messages"][1]["content"]
-    assert asked.startswith(f"The file `calc.py` as it is now:\n```\n{times}\n```")
-    before = "`add` before this job's earlier attempts changed it:\n```\n" + BROKEN_ADD + "\n```"
-    assert before in asked
-    assert asked.index(before) < asked.index("Goal:")
+    assert asked.startswith(f"The file `calc.py` as it was before this job:\n```\n{BROKEN_ADD}")
+    assert times not in asked
+    assert "A `add` written for this goal was tried, and it was not accepted" in asked
+    assert "add(2, 3) is 6" in asked
+    assert [c.paths for c in of(second, ev.FilesChanged)] == [("calc.py",)]
 
 
 async def failed_times_attempt(

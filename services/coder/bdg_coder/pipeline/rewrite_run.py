@@ -132,6 +132,14 @@ class RewriteRun(PipelineRun):
         )  # fmt: skip
         conversation = [Message("system", prompts.REWRITE_SYSTEM), Message("user", user)]
         then = ""  # the definition before the job, once a fresh ask shows it
+        if not sample and said and self.task.attempt > 1:
+            # A later attempt starts from the definition as it was before the job, told what
+            # the earlier one failed: shown its own failed code, the 1.5B built on it (a clamp
+            # that had lost its lower bound kept losing it; a slugify that dropped every space
+            # had accents mapped on top).
+            fresh = self._fresh(target, failing, done, said)
+            if fresh is not None:
+                conversation, then = fresh
         for turn in range(TURNS_PER_TARGET):
             if self.state.stop_before_call() is not None:
                 return False
@@ -198,6 +206,14 @@ class RewriteRun(PipelineRun):
             or not same_code(definition(target.path, now, target.symbol), code)
         ):
             return None
+        return self._fresh(target, failing, done, said)
+
+    def _fresh(
+        self, target: Target, failing: str, done: Sequence[tuple[str, str]], said: str
+    ) -> tuple[list[Message], str] | None:
+        """The fresh ask's conversation and the definition before the job; None when the
+        job has not changed the definition or it cannot be put back."""
+        now = self.files[target.path]
         original = self._original(target.path)
         shown = unanchored(target.path, now, original, target.symbol) if original else None
         if shown is None or original is None:
