@@ -16,8 +16,7 @@ from nats.aio.client import Client
 from bdg_coder.application import Coding
 from bdg_coder.check_tool import MAX_CHECK_S, recheck_timeout
 from bdg_coder.main import replay_reactions
-from bdg_coder.pipeline import prompts
-from bdg_coder.pipeline.rewrite_run import TEST_TOKENS, TOKENS_PER_TEST
+from bdg_coder.pipeline.rewrite_run import TEST_TOKENS
 from bdg_coder.registries import live_registry
 from bdg_coder.run_settings import SelectionSettings
 from bdg_coder.strategy import Strategy
@@ -356,39 +355,6 @@ async def test_a_later_attempt_starts_from_the_definition_before_the_job_changed
     assert "A `add` written for this goal was tried, and it was not accepted" in asked
     assert "add(2, 3) is 6" in asked
     assert [c.paths for c in of(second, ev.FilesChanged)] == [("calc.py",)]
-
-
-async def test_a_goal_of_several_requirements_gets_a_test_of_each(
-    app: JobApplication,
-    sandbox: SandboxClient,
-    nc: Client,
-    fake: FakeOpenAi,
-    repo: Path,
-    tmp_path: Path,
-) -> None:
-    """js-order-total-discount, py-config-port (1.5B, sessions 18-20): the one test of the goal
-    checked its first clause and the job ended done on a change missing a later one. A goal of
-    several requirements is listed in the ask, a test for each, under a cap that grows with
-    them; every test the answer holds lands."""
-    goal = (
-        "Fix add() in calc.py: it subtracts its arguments. Zero plus zero must stay 0; negative "
-        "numbers must add too."
-    )
-    trigger = await coding_job(app, repo, goal)
-    tests = f"{NEW_TEST}\n\n\ndef test_add_negative():\n    assert add(-1, -2) == -3"
-    fake.push(code(FIXED.rstrip()), code(tests))
-    new = await attempt(rewriting(fake, sandbox, nc), app, trigger)
-
-    asked = fake.requests[1]
-    assert asked["messages"][0]["content"] == prompts.TESTS_SYSTEM
-    assert asked["max_tokens"] == TEST_TOKENS + 3 * TOKENS_PER_TEST
-    assert (
-        "The goal's requirements:\n1. Fix add() in calc.py\n2. it subtracts its arguments.\n"
-        "3. Zero plus zero must stay 0\n4. negative numbers must add too."
-    ) in asked["messages"][1]["content"]
-    (changed,) = of(new, ev.FilesChanged)
-    after = (applied(repo, changed.patch, tmp_path) / "test_calc.py").read_text()
-    assert after.startswith(TEST + "\n\n" + tests + "\n")
 
 
 async def failed_times_attempt(
