@@ -56,7 +56,6 @@ from bdg_coder.pipeline.rewrite import (
     targets,
     trimmed,
 )
-from bdg_coder.pipeline.testing.goal_clauses import goal_clauses
 from bdg_coder.pipeline.testing.test_imports import with_imports
 from bdg_llm.api import ChatRequest, Message
 from bdg_llm.local_model import LocalModelConfig, resolve_model
@@ -223,10 +222,8 @@ async def symbol_format(
     if not test_path:
         return
     new = [t.symbol.rsplit(".", 1)[-1] for t in chosen if t.new and t.path in dict(written)]
-    requirements = goal_clauses(task.goal)
-    user = prompts.test_prompt(task, written, test_path, files[test_path], new, requirements)
-    system = prompts.TESTS_SYSTEM if len(requirements) > 1 else prompts.TEST_SYSTEM
-    asked = [Message("system", system + json_note), Message("user", user)]
+    user = prompts.test_prompt(task, written, test_path, files[test_path], new)
+    asked = [Message("system", prompts.TEST_SYSTEM + json_note), Message("user", user)]
     answer = await ask(asked, NewTest if bound else None)
     code = code_of(answer, NewTest)
     if code is not None:

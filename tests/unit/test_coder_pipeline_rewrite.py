@@ -21,7 +21,6 @@ from bdg_coder.pipeline.rewrite import (
     targets,
     trimmed,
 )
-from bdg_coder.pipeline.testing.goal_clauses import goal_clauses
 from bdg_contracts.source_kinds import is_test_path
 
 STRINGS = (
@@ -206,16 +205,14 @@ def test_the_prompts_are_the_same_bytes_for_the_same_input_and_name_the_symbol()
         "goal asks (the current one does not). Keep its name. Only that definition."
     )
     assert "new function `pluralize`" in prompts.rewrite_prompt(task, "w.js", "", "pluralize", True)
-    test = prompts.test_prompt(task, [("a.py", "def f(): ...")], "tests/t.py", TEST_COUNTS, [], [])
+    test = prompts.test_prompt(task, [("a.py", "def f(): ...")], "tests/t.py", TEST_COUNTS, [])
     assert test == prompts.test_prompt(
-        task, [("a.py", "def f(): ...")], "tests/t.py", TEST_COUNTS, [], []
+        task, [("a.py", "def f(): ...")], "tests/t.py", TEST_COUNTS, []
     )
     assert "one function whose name starts with `test_`" in test
     assert test.endswith("using only names the file already imports.")
     assert "The changed code:\n`a.py`:\n```\ndef f(): ...\n```" in test
-    new = prompts.test_prompt(
-        task, [("a.py", "def f(): ...")], "tests/t.py", TEST_COUNTS, ["f"], []
-    )
+    new = prompts.test_prompt(task, [("a.py", "def f(): ...")], "tests/t.py", TEST_COUNTS, ["f"])
     assert new.endswith("using only names the file already imports and `f` (imported for you).")
     retry = prompts.rewrite_retry("word_counts", "it defines count_words, not word_counts.")
     assert retry == (
@@ -322,31 +319,3 @@ def test_a_path_only_the_plan_names_or_a_shown_file_s_tail_is_no_file_to_create(
     goal = "Add a reverse argument to sort_lines() in sortlines.py; test it in test_sortlines.py."
     plan = "- [ ] `helpers.py`: a new helper\n- [ ] `test_sortlines.py`: a test"
     assert [t.symbol for t in targets(goal, plan, files)] == ["sort_lines"]
-
-
-def test_a_goal_of_several_requirements_asks_for_a_test_of_each() -> None:
-    goal = (
-        'Extend load() in config.py with a "port" entry read from PORT: an int, 8000 when '
-        "PORT is unset or empty."
-    )
-    task = CodingTask(goal=goal, plan_markdown="1. do it", attempt=1)
-    requirements = goal_clauses(goal)
-    asked = prompts.test_prompt(
-        task, [("config.py", "def load(): ...")], "tests/t.py", TEST_COUNTS, [], requirements
-    )
-    assert asked.index("Goal: Extend") < asked.index("The goal's requirements:\n")
-    assert (
-        "The goal's requirements:\n"
-        '1. Extend load() in config.py with a "port" entry read from PORT\n'
-        "2. an int, 8000 when PORT is unset or empty."
-    ) in asked
-    assert "for each requirement that says what the code must do, one function whose name" in (
-        asked
-    )
-    assert "every case it names included" in asked
-    assert asked.endswith("using only names the file already imports.")
-    one = prompts.test_prompt(
-        task, [("config.py", "def load(): ...")], "tests/t.py", TEST_COUNTS, [], [goal]
-    )
-    assert "requirements" not in one
-    assert "Write one new test for the goal" in one

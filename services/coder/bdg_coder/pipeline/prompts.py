@@ -65,13 +65,6 @@ TEST_SYSTEM = (
     "project's test file. Answer with one code block holding one new test to add at the end of "
     "that test file, which passes only when the goal is met. Only that test."
 )
-# A goal of several requirements: a test for each (``goal_clauses``).
-TESTS_SYSTEM = (
-    "You are the coder of a coding agent. You are shown a goal, its requirements, the changed "
-    "code and the project's test file. Answer with one code block holding the new tests to add "
-    "at the end of that test file, one for each requirement, which pass only when the goal is "
-    "met. Only those tests."
-)
 # The schema-bound variant (bench.pipeline_eval --format symbol-json), appended to either.
 JSON_ANSWER = ' Answer as JSON: {"code": ...}, code being what the code block would hold.'
 
@@ -215,34 +208,18 @@ def test_prompt(
     test_path: str,
     test: str,
     new: Sequence[str],
-    requirements: Sequence[str],
 ) -> str:
-    """The ask for new tests: the goal, the new definitions, the test file as it is; with two
-    or more ``requirements`` (the goal's clauses), a test for each of them rather than one for
-    the goal (one test checked the goal's first clause and passed a change missing a later
-    one)."""
+    """The ask for one new test: the goal, the new definitions, the test file as it is."""
     parts = [f"Goal: {task.goal}"]
     parts.append(f"The changed code:\n{fenced(code)}")
     parts.append(f"The test file `{test_path}`:\n```\n{test.rstrip(chr(10))}\n```")
     if test_path.endswith(".py"):
-        one = "function whose name starts with `test_`, with plain asserts"
+        how = "one function whose name starts with `test_`, with plain asserts"
     else:
-        one = '`test("...", () => { ... });` call with assert'
-    names = "using only names the file already imports" + (
-        f" and {', '.join(f'`{n}`' for n in new)} (imported for you)." if new else "."
-    )
-    if len(requirements) < 2:
-        parts.append(
-            f"Write one new test for the goal to add at the end of `{test_path}`: one {one}, "
-            + names
-        )
-        return "\n\n".join(parts)
-    listed = "\n".join(f"{n}. {r}" for n, r in enumerate(requirements, 1))
-    parts.append(f"The goal's requirements:\n{listed}")
+        how = 'one `test("...", () => { ... });` call with assert'
     parts.append(
-        f"Write the new tests to add at the end of `{test_path}`: for each requirement that "
-        f"says what the code must do, one {one} checking it as the requirement says it, every "
-        "case it names included (for a bug it describes, test the right behaviour, not the bug); "
-        + names
+        f"Write one new test for the goal to add at the end of `{test_path}`: {how}, using only "
+        "names the file already imports"
+        + (f" and {', '.join(f'`{n}`' for n in new)} (imported for you)." if new else ".")
     )
     return "\n\n".join(parts)

@@ -22,6 +22,9 @@ from bdg_coder.domain import paths_named
 from bdg_coder.pipeline import prompts
 from bdg_coder.pipeline.before_job import before_job, unanchored
 from bdg_coder.pipeline.dropped_uses import dropped_uses
+from bdg_coder.pipeline.testing.failing_lines import quoted
+from bdg_coder.pipeline.testing.goal_errors import takes_one_argument
+from bdg_coder.pipeline.testing.goal_examples import goal_test
 from bdg_coder.pipeline.missing_imports import add_missing_imports, undefined
 from bdg_coder.pipeline.rewrite import (
     Target,
@@ -39,10 +42,6 @@ from bdg_coder.pipeline.rewrite import (
     trimmed,
 )
 from bdg_coder.pipeline.run import PipelineRun
-from bdg_coder.pipeline.testing.failing_lines import quoted
-from bdg_coder.pipeline.testing.goal_clauses import goal_clauses
-from bdg_coder.pipeline.testing.goal_errors import takes_one_argument
-from bdg_coder.pipeline.testing.goal_examples import goal_test
 from bdg_coder.pipeline.testing.test_failures import failures_of
 from bdg_coder.pipeline.testing.test_imports import with_imports
 from bdg_coder.run_settings import DEFAULT_CHECK
@@ -59,9 +58,6 @@ MAX_FAILURE_CHARS = 1_500  # of a run's output shown when no failing test can be
 # on held-out one ran on to the coder's 1,024-token cap twice (about 85 s each at 12 tokens/s).
 # Cut, it does not parse, and the turn that says so is bounded the same way.
 TEST_TOKENS = 400
-# Each further requirement's test: the dev tests of one assert or two took 24-115 tokens.
-TOKENS_PER_TEST = 120
-MAX_TEST_TOKENS = 1_000
 
 
 _JS = (".js", ".mjs", ".cjs", ".ts", ".jsx", ".tsx")
@@ -415,20 +411,14 @@ class RewriteRun(PipelineRun):
             return
         # Top-level names only: a method is no name a test file can import.
         new = [name for _, name in self._top_level(new=True)]
-        requirements = goal_clauses(self.task.goal)
-        several = len(requirements) > 1
-        user = prompts.test_prompt(
-            self.task, self.written, path, self.files[path], new, requirements
-        )
-        system = prompts.TESTS_SYSTEM if several else prompts.TEST_SYSTEM
-        conversation = [Message("system", system), Message("user", user)]
-        cap = min(TEST_TOKENS + TOKENS_PER_TEST * (len(requirements) - 1), MAX_TEST_TOKENS)
+        user = prompts.test_prompt(self.task, self.written, path, self.files[path], new)
+        conversation = [Message("system", prompts.TEST_SYSTEM), Message("user", user)]
         answer, after, error = "", "", ""
         for turn in range(TURNS_PER_TARGET):  # the test, then at most one turn to correct it
             if turn and self.state.stop_before_call() is not None:
                 break
             warmth = answer_temperature(self.task.attempt, turn, self.temperature)
-            answer = await self._ask_plain(conversation, warmth, max_tokens=cap)
+            answer = await self._ask_plain(conversation, warmth, max_tokens=TEST_TOKENS)
             code = code_in(answer)
             after, error = check_test(path, self.files[path], code) if code else ("", "no code")
             if not error:
