@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from bdg_coder.domain import CodingTask
 from bdg_coder.pipeline import prompts
-from bdg_coder.pipeline.testing.failing_lines import quoted
 from bdg_coder.pipeline.rewrite_run import _score
+from bdg_coder.pipeline.testing.failing_lines import quoted
 from bdg_coder.pipeline.testing.test_failures import MAX_CHARS, failures_of
 from bdg_coder.selecting.ranking import TestsRun
 

@@ -22,9 +22,6 @@ from bdg_coder.domain import paths_named
 from bdg_coder.pipeline import prompts
 from bdg_coder.pipeline.before_job import before_job, unanchored
 from bdg_coder.pipeline.dropped_uses import dropped_uses
-from bdg_coder.pipeline.testing.failing_lines import quoted
-from bdg_coder.pipeline.testing.goal_errors import takes_one_argument
-from bdg_coder.pipeline.testing.goal_examples import goal_test
 from bdg_coder.pipeline.missing_imports import add_missing_imports, undefined
 from bdg_coder.pipeline.rewrite import (
     Target,
@@ -42,6 +39,9 @@ from bdg_coder.pipeline.rewrite import (
     trimmed,
 )
 from bdg_coder.pipeline.run import PipelineRun
+from bdg_coder.pipeline.testing.failing_lines import quoted
+from bdg_coder.pipeline.testing.goal_errors import takes_one_argument
+from bdg_coder.pipeline.testing.goal_examples import goal_test
 from bdg_coder.pipeline.testing.test_failures import failures_of
 from bdg_coder.pipeline.testing.test_imports import with_imports
 from bdg_coder.run_settings import DEFAULT_CHECK
