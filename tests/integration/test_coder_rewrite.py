@@ -357,6 +357,30 @@ async def test_a_later_attempt_starts_from_the_definition_before_the_job_changed
     assert [c.paths for c in of(second, ev.FilesChanged)] == [("calc.py",)]
 
 
+async def test_after_a_fresh_ask_dropped_uses_are_judged_on_the_definition_before_the_job(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+) -> None:
+    """A call the failed attempt added (``abs``) is no use to keep: the fresh answer without it
+    lands on its first turn, not asked again for what the older definition never had."""
+    trigger = await coding_job(app, repo)
+    coder = rewriting(fake, sandbox, nc)
+    fake.push(code("def add(a, b):\n    return abs(a * b)"), code(NEW_TEST))
+    await attempt(coder, app, trigger)
+    cause = Cause(producer="tester", occurred_at=app.clock())
+    results = ev.TestResults(total=1, failed=1, output_tail="AssertionError: 6")
+    await app.execute(trigger.job_id, lambda job: job.fail_tests(cause, results, "add(2, 3) is 6"))
+    failed = (await app.history(trigger.job_id))[-1]
+    fake.push(code(FIXED.rstrip()))
+    second = await attempt(coder, app, failed)
+
+    assert len(fake.requests) == 3  # attempt 2: one answer, no turn about `abs`
+    assert [c.paths for c in of(second, ev.FilesChanged)] == [("calc.py",)]
+
+
 async def failed_times_attempt(
     app: JobApplication, coder: Coding, fake: FakeOpenAi, trigger: Event
 ) -> Event:

@@ -148,7 +148,7 @@ class RewriteRun(PipelineRun):
             if not error and code is not None and self._undoes(target, code, then):
                 error = prompts.as_before(target.symbol)
             if not error and code is not None and turn + 1 < TURNS_PER_TARGET:
-                error = self._dropping(target, code)
+                error = self._dropping(target, code, then)
             if not error and code is not None:
                 resampled = f"r{sample}-" if sample else ""
                 scope = f"{self.prefix}-{resampled}s{number}-t{turn}"
@@ -348,13 +348,14 @@ class RewriteRun(PipelineRun):
             return "", prompts.undefined_names(unknown, target.path), False
         return after, "", target.new or after != replaced
 
-    def _dropping(self, target: Target, code: str) -> str:
+    def _dropping(self, target: Target, code: str, then: str = "") -> str:
         """Why ``code`` is asked for again when it lost keys or calls the definition has now
         ("" if it did not); asked on a turn that leaves one more, so an answer that insists
-        lands."""
+        lands. After a fresh ask, the definition is ``then`` (as it was before the job): what
+        a failed attempt added is no use to keep."""
         if target.new:
             return ""
-        old = definition(target.path, self.files[target.path], target.symbol)
+        old = then or definition(target.path, self.files[target.path], target.symbol)
         elsewhere = [text for _, text in self.written]
         names = dropped_uses(target.path, old, code, self.task.goal, elsewhere)
         return prompts.dropped_uses(target.symbol, names) if names else ""
