@@ -35,6 +35,12 @@ class TaskResult:
         return self.prompt_tokens + self.completion_tokens
 
     @property
+    def delivered(self) -> bool:
+        """Solved and the job reached the deploy approval: a right change in a failed job (its
+        own wrong test refused it) gives the user nothing."""
+        return self.solved and self.end_state.split(" ")[0] in REACHED_DEPLOY
+
+    @property
     def done_but_wrong(self) -> bool:
         """The job reached the deploy approval (or done) with a change the hidden tests fail:
         what the tester's fail-to-pass check and the review are there to stop."""
@@ -50,6 +56,8 @@ def table(results: Sequence[TaskResult]) -> Table:
         shown.add_row(
             r.task,
             "[bold green]yes[/]"
+            if r.delivered
+            else "[yellow]yes, but the job failed[/]"
             if r.solved
             else "[red]no, done-but-wrong[/]"
             if r.done_but_wrong
@@ -74,12 +82,14 @@ def report(results: Sequence[TaskResult], model: str, console: Console, variant:
         if part := halves.get(half):
             wrong = sum(r.done_but_wrong for r in part)
             console.print(
-                f"{half}: solved {sum(r.solved for r in part)}/{len(part)}, done-but-wrong {wrong}"
+                f"{half}: solved {sum(r.solved for r in part)}/{len(part)} (delivered "
+                f"{sum(r.delivered for r in part)}), done-but-wrong {wrong}"
             )
     solved = sum(r.solved for r in results)
     rate = solved / len(results) if results else 0.0
     console.print(
-        f"solved {solved}/{len(results)} ({rate:.0%}); "
+        f"solved {solved}/{len(results)} ({rate:.0%}; delivered "
+        f"{sum(r.delivered for r in results)}); "
         f"done-but-wrong {sum(r.done_but_wrong for r in results)}; "
         f"tokens {sum(r.tokens for r in results)} "
         f"({sum(r.prompt_tokens for r in results)} prompt + "
@@ -101,6 +111,7 @@ def write_json(
     totals: dict[str, object] = {
         "tasks": len(results),
         "solved": sum(r.solved for r in results),
+        "delivered": sum(r.delivered for r in results),
         "done_but_wrong": sum(r.done_but_wrong for r in results),
         "prompt_tokens": sum(r.prompt_tokens for r in results),
         "completion_tokens": sum(r.completion_tokens for r in results),
@@ -114,4 +125,8 @@ def write_json(
 
 
 def _row(result: TaskResult) -> dict[str, object]:
-    return {**asdict(result), "done_but_wrong": result.done_but_wrong}
+    return {
+        **asdict(result),
+        "delivered": result.delivered,
+        "done_but_wrong": result.done_but_wrong,
+    }
