@@ -122,20 +122,21 @@ class RewriteRun(PipelineRun):
         said = tested or self.task.feedback
         failing = quoted(said, self.files) if said else ""
         done = [(path, text) for path, text in self.written if text not in shown]
-        user = prompts.rewrite_prompt(
-            self.task, target.path, shown, target.symbol, target.new, failing, done,
-            self._before(target, sample > 0), tested, self._named_beside(target),
-        )  # fmt: skip
-        conversation = [Message("system", prompts.REWRITE_SYSTEM), Message("user", user)]
-        then = ""  # the definition before the job, once a fresh ask shows it
-        if not sample and said and self.task.attempt > 1:
-            # A later attempt starts from the definition as it was before the job, told what
-            # the earlier one failed: shown its own failed code, the 1.5B built on it (a clamp
-            # that had lost its lower bound kept losing it; a slugify that dropped every space
-            # had accents mapped on top).
-            fresh = self._fresh(target, failing, done, said)
-            if fresh is not None:
-                conversation, then = fresh
+        # A later attempt starts from the definition as it was before the job, told what the
+        # earlier one failed: shown its own failed code, the 1.5B built on it (a clamp that had
+        # lost its lower bound kept losing it; a slugify that dropped every space had accents
+        # mapped on top). ``then``: the definition before the job, once a fresh ask shows it.
+        later = not sample and said and self.task.attempt > 1
+        fresh = self._fresh(target, failing, done, said) if later else None
+        if fresh is not None:
+            conversation, then = fresh
+        else:
+            user = prompts.rewrite_prompt(
+                self.task, target.path, shown, target.symbol, target.new, failing, done,
+                self._before(target, sample > 0), tested, self._named_beside(target),
+            )  # fmt: skip
+            conversation = [Message("system", prompts.REWRITE_SYSTEM), Message("user", user)]
+            then = ""
         for turn in range(TURNS_PER_TARGET):
             if self.state.stop_before_call() is not None:
                 return False
