@@ -323,6 +323,19 @@ async def test_a_later_target_is_shown_what_this_attempt_rewrote_in_another_file
     assert second.index(shown) < second.index("Goal: Fix add()")
 
 
+async def failed_times_attempt(
+    app: JobApplication, coder: Coding, fake: FakeOpenAi, trigger: Event, first: str = TIMES
+) -> Event:
+    """Attempt 1 lands ``first`` (``add`` as a product), which the tester fails; its
+    TestsFailed."""
+    fake.push(code(first), code(NEW_TEST))
+    await attempt(coder, app, trigger)
+    cause = Cause(producer="tester", occurred_at=app.clock())
+    results = ev.TestResults(total=1, failed=1, output_tail="AssertionError: 6")
+    await app.execute(trigger.job_id, lambda job: job.fail_tests(cause, results, "add(2, 3) is 6"))
+    return (await app.history(trigger.job_id))[-1]
+
+
 async def test_a_later_attempt_starts_from_the_definition_before_the_job_changed_it(
     app: JobApplication,
     sandbox: SandboxClient,
@@ -335,23 +348,17 @@ async def test_a_later_attempt_starts_from_the_definition_before_the_job_changed
     attempt is asked afresh: the file with the definition from before the job's patches (undone
     from the recipe), what the earlier attempt failed, not the earlier attempt's code."""
     trigger = await coding_job(app, repo)
-    times = "def add(a, b):\n    return a * b"
-    fake.push(code(times), code(NEW_TEST))
     coder = rewriting(fake, sandbox, nc)
-    first = await attempt(coder, app, trigger)
+    failed = await failed_times_attempt(app, coder, fake, trigger)
     assert "before this job" not in fake.requests[0]["messages"][1]["content"]
+    first = await app.history(trigger.job_id, after=trigger.version)
     assert [c.paths for c in of(first, ev.FilesChanged)] == [("calc.py", "test_calc.py")]
-
-    cause = Cause(producer="tester", occurred_at=app.clock())
-    results = ev.TestResults(total=1, failed=1, output_tail="AssertionError: 6")
-    await app.execute(trigger.job_id, lambda job: job.fail_tests(cause, results, "add(2, 3) is 6"))
-    failed = (await app.history(trigger.job_id))[-1]
     fake.push(code(FIXED.rstrip()))
     second = await attempt(coder, app, failed)
 
     asked = fake.requests[2]["messages"][1]["content"]
     assert asked.startswith(f"The file `calc.py` as it was before this job:\n```\n{BROKEN_ADD}")
-    assert times not in asked
+    assert TIMES not in asked
     assert "A `add` written for this goal was tried, and it was not accepted" in asked
     assert "add(2, 3) is 6" in asked
     assert [c.paths for c in of(second, ev.FilesChanged)] == [("calc.py",)]
@@ -368,29 +375,13 @@ async def test_after_a_fresh_ask_dropped_uses_are_judged_on_the_definition_befor
     lands on its first turn, not asked again for what the older definition never had."""
     trigger = await coding_job(app, repo)
     coder = rewriting(fake, sandbox, nc)
-    fake.push(code("def add(a, b):\n    return abs(a * b)"), code(NEW_TEST))
-    await attempt(coder, app, trigger)
-    cause = Cause(producer="tester", occurred_at=app.clock())
-    results = ev.TestResults(total=1, failed=1, output_tail="AssertionError: 6")
-    await app.execute(trigger.job_id, lambda job: job.fail_tests(cause, results, "add(2, 3) is 6"))
-    failed = (await app.history(trigger.job_id))[-1]
+    absolute = "def add(a, b):\n    return abs(a * b)"
+    failed = await failed_times_attempt(app, coder, fake, trigger, absolute)
     fake.push(code(FIXED.rstrip()))
     second = await attempt(coder, app, failed)
 
     assert len(fake.requests) == 3  # attempt 2: one answer, no turn about `abs`
     assert [c.paths for c in of(second, ev.FilesChanged)] == [("calc.py",)]
-
-
-async def failed_times_attempt(
-    app: JobApplication, coder: Coding, fake: FakeOpenAi, trigger: Event
-) -> Event:
-    """Attempt 1 lands ``add`` as a product, which the tester fails; its TestsFailed."""
-    fake.push(code(TIMES), code(NEW_TEST))
-    await attempt(coder, app, trigger)
-    cause = Cause(producer="tester", occurred_at=app.clock())
-    results = ev.TestResults(total=1, failed=1, output_tail="AssertionError: 6")
-    await app.execute(trigger.job_id, lambda job: job.fail_tests(cause, results, "add(2, 3) is 6"))
-    return (await app.history(trigger.job_id))[-1]
 
 
 async def test_a_definition_resent_unchanged_is_asked_afresh_without_it(
