@@ -179,6 +179,20 @@ def dropped_uses(symbol: str, names: Sequence[str]) -> str:
     )
 
 
+def ignored_parameter(name: str, returned: str, when: str) -> str:
+    """Why an answer is asked for again: a parameter it adds does not reach every result
+    (``returned`` "": it is never read). Asked once, as dropped uses are."""
+    if not returned:
+        return f"it never uses its new parameter `{name}`; use it as the goal asks"
+    if len(returned) > 120:
+        returned = returned[:117] + "..."
+    where = f"when `{when}`, it returns" if when else "it returns"
+    return (
+        f"its new parameter `{name}` does not reach every result: {where} `{returned}`, which "
+        f"does not use `{name}`; what the goal asks of `{name}` must hold there too"
+    )
+
+
 def rewrite_retry(symbol: str, error: str) -> str:
     """The one repair turn of a rewrite: exactly what failed."""
     return (

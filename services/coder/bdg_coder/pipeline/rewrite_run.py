@@ -22,6 +22,7 @@ from bdg_coder.domain import paths_named
 from bdg_coder.pipeline import prompts
 from bdg_coder.pipeline.before_job import before_job, unanchored
 from bdg_coder.pipeline.dropped_uses import dropped_uses
+from bdg_coder.pipeline.ignored_parameters import ignored_parameters
 from bdg_coder.pipeline.missing_imports import add_missing_imports, undefined
 from bdg_coder.pipeline.rewrite import (
     Target,
@@ -49,6 +50,7 @@ from bdg_coder.selecting.ranking import TestsRun, counts_of
 from bdg_contracts.source_kinds import is_test_path
 from bdg_llm.api import ChatRequest, Message
 from bdg_tools.catalog import FileWritten, SymbolReplaced
+from bdg_tools.symbols.lookup import language_of
 
 TURNS_PER_TARGET = 2  # the definition, then at most one turn to correct it
 MAX_BESIDE = 3  # source files shown beside a new module's empty file
@@ -149,7 +151,7 @@ class RewriteRun(PipelineRun):
             if not error and code is not None and self._undoes(target, code, then):
                 error = prompts.as_before(target.symbol)
             if not error and code is not None and turn + 1 < TURNS_PER_TARGET:
-                error = self._dropping(target, code, then)
+                error = self._dropping(target, code, then) or self._ignoring(target, code, then)
             if not error and code is not None:
                 resampled = f"r{sample}-" if sample else ""
                 scope = f"{self.prefix}-{resampled}s{number}-t{turn}"
@@ -360,6 +362,17 @@ class RewriteRun(PipelineRun):
         elsewhere = [text for _, text in self.written]
         names = dropped_uses(target.path, old, code, self.task.goal, elsewhere)
         return prompts.dropped_uses(target.symbol, names) if names else ""
+
+    def _ignoring(self, target: Target, code: str, then: str = "") -> str:
+        """Why ``code`` is asked for again when a parameter it adds misses some of its results
+        ("" if none does); asked as dropped uses are, on a turn that leaves one more."""
+        if target.new or language_of(target.path) != "python":
+            return ""
+        old = then or definition(target.path, self.files[target.path], target.symbol)
+        found = ignored_parameters(old, code)
+        if not found:
+            return ""
+        return prompts.ignored_parameter(found[0].name, found[0].returned, found[0].when)
 
     def _undoes(self, target: Target, code: str, then: str) -> bool:
         """Whether ``code`` is ``then`` (the definition before the job, "": none shown) and

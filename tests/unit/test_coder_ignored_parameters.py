@@ -1,0 +1,80 @@
+"""A parameter a rewrite adds that some results of the definition never see."""
+
+from __future__ import annotations
+
+import pytest
+
+from bdg_coder.pipeline.ignored_parameters import Ignored, ignored_parameters
+
+OLD = '''def sort_lines(lines: list[str], *, numeric: bool = False) -> list[str]:
+    """The lines in ascending order, compared as numbers with ``numeric``."""
+    return sorted(lines, key=float) if numeric else sorted(lines)
+'''
+HEAD = "def sort_lines(lines, *, numeric=False, reverse=False):\n"
+
+
+def test_a_branch_of_a_conditional_result_that_ignores_the_new_parameter() -> None:
+    # The 1.5B's answer on py-sortlines-reverse (agent bench, dev half).
+    new = HEAD + "    return sorted(lines, key=float) if numeric else sorted(lines, reverse=reverse)\n"
+    assert ignored_parameters(OLD, new) == [
+        Ignored("reverse", "sorted(lines, key=float)", "numeric")
+    ]
+
+
+def test_a_return_under_a_condition_that_ignores_it() -> None:
+    new = (
+        HEAD + "    if not numeric:\n        return sorted(lines, reverse=reverse)\n"
+        "    return sorted(lines, key=float)\n"
+    )
+    assert ignored_parameters(OLD, new) == [Ignored("reverse", "sorted(lines, key=float)", "")]
+    new = HEAD + "    if numeric and lines:\n        return sorted(lines, key=float)\n    return [0]\n"
+    found = ignored_parameters(OLD, new)
+    assert found == [Ignored("reverse")]  # never read at all
+
+
+def test_the_else_branch_is_named_by_its_negated_condition() -> None:
+    new = HEAD + "    return sorted(lines, key=float, reverse=reverse) if numeric else sorted(lines)\n"
+    assert ignored_parameters(OLD, new) == [Ignored("reverse", "sorted(lines)", "not numeric")]
+    new = HEAD + "    return sorted(lines, reverse=reverse) if numeric > 1 else sorted(lines)\n"
+    assert ignored_parameters(OLD, new) == [Ignored("reverse", "sorted(lines)", "not (numeric > 1)")]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # both branches use it
+        "    return sorted(lines, key=float, reverse=reverse) if numeric "
+        "else sorted(lines, reverse=reverse)\n",
+        # a name computed from it
+        "    rev = not not reverse\n    return sorted(lines, key=float if numeric else None, "
+        "reverse=rev)\n",
+        # chosen by it: a condition reads it
+        "    out = sorted(lines, key=float) if numeric else sorted(lines)\n"
+        "    return out[::-1] if reverse else out\n",
+        # a list filled in a loop over a value that reads it; an early exit of a literal
+        "    if not lines:\n        return []\n    out = []\n"
+        "    for line in sorted(lines, reverse=reverse):\n        out.append(line)\n"
+        "    return out\n",
+        # read in a closure's condition
+        "    return sorted(lines, key=lambda s: -float(s) if reverse else s)\n",
+        # read in a condition that refuses: its effect may be to raise
+        "    if reverse and numeric:\n        raise ValueError('no')\n    return sorted(lines)\n",
+    ],
+)
+def test_a_parameter_every_result_depends_on_or_that_a_condition_reads(body: str) -> None:
+    assert ignored_parameters(OLD, HEAD + body) == []
+
+
+def test_only_added_parameters_of_one_parsed_function_count() -> None:
+    same = "def sort_lines(lines, *, numeric=False):\n    return sorted(lines)\n"
+    assert ignored_parameters(OLD, same) == []  # numeric was there: not this check's business
+    assert ignored_parameters("", HEAD + "    return lines\n") == []  # a new definition
+    assert ignored_parameters(OLD, HEAD + "    return (\n") == []  # does not parse
+    two = HEAD + "    return lines\n\n\ndef other():\n    pass\n"
+    assert ignored_parameters(OLD, two) == []
+
+
+def test_a_method_and_its_self() -> None:
+    old = "    def total(self, lines):\n        return sum(lines)\n"
+    new = "    def total(self, lines, percent=0):\n        return sum(lines)\n"
+    assert ignored_parameters(old, new) == [Ignored("percent")]
