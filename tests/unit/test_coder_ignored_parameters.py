@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bdg_coder.pipeline.ignored_parameters import Ignored, ignored_parameters
+from bdg_coder.pipeline.ignored_parameters_js import js_ignored_parameters
 
 OLD = '''def sort_lines(lines: list[str], *, numeric: bool = False) -> list[str]:
     """The lines in ascending order, compared as numbers with ``numeric``."""
@@ -15,7 +16,7 @@ HEAD = "def sort_lines(lines, *, numeric=False, reverse=False):\n"
 
 def test_a_branch_of_a_conditional_result_that_ignores_the_new_parameter() -> None:
     # The 1.5B's answer on py-sortlines-reverse (agent bench, dev half).
-    new = HEAD + "    return sorted(lines, key=float) if numeric else sorted(lines, reverse=reverse)\n"
+    new = HEAD + "  return sorted(lines, key=float) if numeric else sorted(lines, reverse=reverse)"
     assert ignored_parameters(OLD, new) == [
         Ignored("reverse", "sorted(lines, key=float)", "numeric")
     ]
@@ -27,16 +28,16 @@ def test_a_return_under_a_condition_that_ignores_it() -> None:
         "    return sorted(lines, key=float)\n"
     )
     assert ignored_parameters(OLD, new) == [Ignored("reverse", "sorted(lines, key=float)", "")]
-    new = HEAD + "    if numeric and lines:\n        return sorted(lines, key=float)\n    return [0]\n"
-    found = ignored_parameters(OLD, new)
-    assert found == [Ignored("reverse")]  # never read at all
+    new = HEAD + "  if numeric and lines:\n    return sorted(lines, key=float)\n  return [0]"
+    assert ignored_parameters(OLD, new) == [Ignored("reverse")]  # never read at all
 
 
 def test_the_else_branch_is_named_by_its_negated_condition() -> None:
-    new = HEAD + "    return sorted(lines, key=float, reverse=reverse) if numeric else sorted(lines)\n"
+    new = HEAD + "  return sorted(lines, key=float, reverse=reverse) if numeric else sorted(lines)"
     assert ignored_parameters(OLD, new) == [Ignored("reverse", "sorted(lines)", "not numeric")]
-    new = HEAD + "    return sorted(lines, reverse=reverse) if numeric > 1 else sorted(lines)\n"
-    assert ignored_parameters(OLD, new) == [Ignored("reverse", "sorted(lines)", "not (numeric > 1)")]
+    new = HEAD + "  return sorted(lines, reverse=reverse) if numeric > 1 else sorted(lines)"
+    negated = Ignored("reverse", "sorted(lines)", "not (numeric > 1)")
+    assert ignored_parameters(OLD, new) == [negated]
 
 
 @pytest.mark.parametrize(
@@ -78,3 +79,53 @@ def test_a_method_and_its_self() -> None:
     old = "    def total(self, lines):\n        return sum(lines)\n"
     new = "    def total(self, lines, percent=0):\n        return sum(lines)\n"
     assert ignored_parameters(old, new) == [Ignored("percent")]
+
+
+JS_OLD = (
+    "export function sortLines(lines, { numeric = false } = {}) {\n"
+    "  return numeric ? [...lines].sort(byNumber) : [...lines].sort();\n}\n"
+)
+JS_HEAD = "export function sortLines(lines, { numeric = false, reverse = false } = {}) {\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        ("  return numeric ? [...lines].sort(byNumber) : [...lines].sort(by(reverse));\n}\n",
+         [Ignored("reverse", "[...lines].sort(byNumber)", "numeric")]),
+        ("  if (numeric) return [...lines].sort(by(reverse));\n"
+         "  else return [...lines].sort();\n}\n",
+         [Ignored("reverse", "[...lines].sort()", "!numeric")]),
+        ("  if (numeric && lines.length) {\n    return [...lines].sort(by(reverse));\n  }\n"
+         "  return [...lines].sort();\n}\n",
+         [Ignored("reverse", "[...lines].sort()", "")]),
+        ("  return [...lines].sort();\n}\n", [Ignored("reverse")]),
+        # a name filled in a loop over it; an early exit of a literal
+        ("  if (!lines.length) return [];\n  const out = [];\n"
+         "  for (const l of [...lines].sort(by(reverse))) out.push(l);\n  return out;\n}\n", []),
+        # chosen by it
+        ("  const out = numeric ? [...lines].sort(byNumber) : [...lines].sort();\n"
+         "  return reverse ? out.reverse() : out;\n}\n", []),
+    ],
+)  # fmt: skip
+def test_javascript_results_that_miss_a_new_parameter(body: str, found: list[Ignored]) -> None:
+    assert js_ignored_parameters(".js", JS_OLD, JS_HEAD + body) == found
+
+
+def test_javascript_arrow_functions_methods_and_typescript() -> None:
+    arrow = (
+        "const sortLines = (lines, { numeric = false, reverse = false } = {}) =>\n"
+        "  numeric ? [...lines].sort(byNumber) : [...lines].sort(by(reverse));\n"
+    )
+    assert js_ignored_parameters(".js", JS_OLD, arrow) == [
+        Ignored("reverse", "[...lines].sort(byNumber)", "numeric")
+    ]
+    method = "  total(lines) {\n    return sum(lines);\n  }\n"
+    percent = "  total(lines, percent = 0) {\n    return sum(lines);\n  }\n"
+    assert js_ignored_parameters(".js", method, percent) == [Ignored("percent")]
+    typed = "function f(a: number, b?: number): number {\n  return a > 0 ? a : a + (b ?? 0);\n}\n"
+    assert js_ignored_parameters(".ts", "function f(a: number): number { return a; }", typed) == [
+        Ignored("b", "a", "a > 0")
+    ]
+    assert js_ignored_parameters(".js", JS_OLD, JS_HEAD + "  return (\n}\n") == []
+    assert js_ignored_parameters(".py", JS_OLD, JS_HEAD + "  return [];\n}\n") == []

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from pydantic import BaseModel
 
@@ -23,6 +24,7 @@ from bdg_coder.pipeline import prompts
 from bdg_coder.pipeline.before_job import before_job, unanchored
 from bdg_coder.pipeline.dropped_uses import dropped_uses
 from bdg_coder.pipeline.ignored_parameters import ignored_parameters
+from bdg_coder.pipeline.ignored_parameters_js import js_ignored_parameters
 from bdg_coder.pipeline.missing_imports import add_missing_imports, undefined
 from bdg_coder.pipeline.rewrite import (
     Target,
@@ -366,10 +368,14 @@ class RewriteRun(PipelineRun):
     def _ignoring(self, target: Target, code: str, then: str = "") -> str:
         """Why ``code`` is asked for again when a parameter it adds misses some of its results
         ("" if none does); asked as dropped uses are, on a turn that leaves one more."""
-        if target.new or language_of(target.path) != "python":
+        language = language_of(target.path)
+        if target.new or language not in ("python", "js"):
             return ""
         old = then or definition(target.path, self.files[target.path], target.symbol)
-        found = ignored_parameters(old, code)
+        if language == "python":
+            found = ignored_parameters(old, code)
+        else:
+            found = js_ignored_parameters(PurePosixPath(target.path).suffix.lower(), old, code)
         if not found:
             return ""
         return prompts.ignored_parameter(found[0].name, found[0].returned, found[0].when)
