@@ -1,7 +1,7 @@
-"""A rewrite that loses keys or calls the definition has is asked for once more, against a real
-sandboxd, PostgreSQL and NATS, the model scripted through the fake OpenAI server: the retry
-names the keys; an answer that keeps them lands; one that drops them again lands as sent (the
-goal may mean it)."""
+"""A rewrite that loses keys or calls the definition has, or adds a parameter some of its
+results ignore, is asked for once more, against a real sandboxd, PostgreSQL and NATS, the model
+scripted through the fake OpenAI server: the retry names what is missing; an answer that
+mends it lands; one that does it again lands as sent (the goal may mean it)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,6 @@ from tests.integration.test_coder_rewrite import code, committed, replays, rewri
 pytestmark = pytest.mark.timeout(90)
 CONFIG = 'import os\n\n\ndef load():\n    return {"host": os.environ.get("HOST", "127.0.0.1")}\n'
 GOAL = 'Extend load() in config.py with a "port" entry read from PORT, 8000 when unset.'
-PLAN = "- [ ] `config.py`: add the port to load()"
 FIXED_HOST = (
     'def load():\n    return {"host": "127.0.0.1", "port": int(os.environ.get("PORT") or 8000)}'
 )
@@ -43,24 +42,43 @@ KEPT_HOST = (
 PORT_TEST = 'def test_port():\n    assert load()["port"] == 8000'
 
 
-async def config_after(
+SORTLINES = (
+    "def sort_lines(lines, *, numeric=False):\n"
+    "    return sorted(lines, key=float) if numeric else sorted(lines)\n"
+)
+REVERSE_GOAL = "Give sort_lines() in sortlines.py a keyword argument reverse (default False)."
+HALF = (
+    "def sort_lines(lines, *, numeric=False, reverse=False):\n"
+    "    return sorted(lines, key=float) if numeric else sorted(lines, reverse=reverse)"
+)
+WHOLE = (
+    "def sort_lines(lines, *, numeric=False, reverse=False):\n"
+    "    return sorted(lines, key=float if numeric else None, reverse=reverse)"
+)
+REVERSE_TEST = 'def test_reverse():\n    assert sort_lines(["a", "b"], reverse=True) == ["b", "a"]'
+
+
+async def after_job(
     app: JobApplication,
     sandbox: SandboxClient,
     nc: Client,
     fake: FakeOpenAi,
     repo: Path,
     tmp_path: Path,
-    second: str,
+    answers: tuple[str, str, str],
+    module: tuple[str, str, str] = ("config.py", CONFIG, GOAL),
 ) -> str:
-    """config.py after a job whose first answer fixed the host and whose second is ``second``
-    (the job replays to the same events)."""
-    committed(repo, {"config.py": CONFIG, "test_config.py": "from config import load\n"})
-    trigger = await coding_job(app, repo, GOAL, PLAN)
-    fake.push(code(FIXED_HOST), code(second), code(PORT_TEST))
+    """``module``'s text (path, text, goal) after a job answered ``answers``: a first
+    definition, the second one and a test (the job replays to the same events)."""
+    path, text, goal = module
+    test_file = f"test_{path}"
+    committed(repo, {path: text, test_file: f"from {path.removesuffix('.py')} import *\n"})
+    trigger = await coding_job(app, repo, goal, f"- [ ] `{path}`: change it as the goal asks")
+    fake.push(*(code(answer) for answer in answers))
     new = await attempt(rewriting(fake, sandbox, nc, check=None), app, trigger)
     (changed,) = of(new, ev.FilesChanged)
     await replays(app, trigger)
-    return (applied(repo, changed.patch, tmp_path) / "config.py").read_text()
+    return (applied(repo, changed.patch, tmp_path) / path).read_text()
 
 
 async def test_an_answer_that_drops_a_key_is_asked_again_naming_it(
@@ -71,7 +89,9 @@ async def test_an_answer_that_drops_a_key_is_asked_again_naming_it(
     repo: Path,
     tmp_path: Path,
 ) -> None:
-    after = await config_after(app, sandbox, nc, fake, repo, tmp_path, KEPT_HOST)
+    after = await after_job(
+        app, sandbox, nc, fake, repo, tmp_path, (FIXED_HOST, KEPT_HOST, PORT_TEST)
+    )
     said = fake.requests[1]["messages"][-1]["content"]
     assert said == (
         "That code could not be used: it no longer uses `HOST`, which `load` uses now; keep "
@@ -89,5 +109,34 @@ async def test_an_answer_that_drops_the_key_again_lands_as_sent(
     repo: Path,
     tmp_path: Path,
 ) -> None:
-    after = await config_after(app, sandbox, nc, fake, repo, tmp_path, FIXED_HOST)
+    after = await after_job(
+        app, sandbox, nc, fake, repo, tmp_path, (FIXED_HOST, FIXED_HOST, PORT_TEST)
+    )
     assert after == f"import os\n\n\n{FIXED_HOST}\n"
+
+
+@pytest.mark.parametrize(
+    ("second", "result"),
+    [(WHOLE, WHOLE), (HALF, HALF)],  # mended; ignored again: lands as sent
+)
+async def test_an_answer_whose_new_parameter_misses_a_result_is_asked_again(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+    second: str,
+    result: str,
+) -> None:
+    module = ("sortlines.py", SORTLINES, REVERSE_GOAL)
+    answers = (HALF, second, REVERSE_TEST)
+    after = await after_job(app, sandbox, nc, fake, repo, tmp_path, answers, module)
+    said = fake.requests[1]["messages"][-1]["content"]
+    assert said == (
+        "That code could not be used: its new parameter `reverse` does not reach every "
+        "result: when `numeric`, it returns `sorted(lines, key=float)`, which does not use "
+        "`reverse`; what the goal asks of `reverse` must hold there too. Send the complete "
+        "new definition of `sort_lines` again, corrected."
+    )
+    assert after == f"{result}\n"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ast
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -128,8 +128,13 @@ def _flows(body: list[ast.stmt], control: frozenset[str]) -> Iterator[tuple[set[
 
 
 def _tainted(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> set[str]:
-    """``name`` and every name computed from it, directly or through others."""
-    flows = list(_flows(function.body, frozenset()))
+    return tainted_by(_flows(function.body, frozenset()), name)
+
+
+def tainted_by(writes: Iterable[tuple[set[str], set[str]]], name: str) -> set[str]:
+    """``name`` and every name computed from it, directly or through others, given each
+    write's (names written, names it depends on)."""
+    flows = list(writes)
     tainted = {name}
     grew = True
     while grew:

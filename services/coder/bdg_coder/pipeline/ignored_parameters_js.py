@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from tree_sitter import Node, Parser
 
-from bdg_coder.pipeline.ignored_parameters import Ignored
+from bdg_coder.pipeline.ignored_parameters import Ignored, tainted_by
 from bdg_tools.edits import TREE_SITTER, language_of
 
 _FUNCTIONS = frozenset(
@@ -153,16 +153,7 @@ def _flows(node: Node, control: frozenset[str]) -> Iterator[tuple[set[str], set[
 
 
 def _tainted(function: Node, name: str) -> set[str]:
-    flows = list(_flows(function, frozenset()))
-    tainted = {name}
-    grew = True
-    while grew:
-        grew = False
-        for written, read in flows:
-            if read & tainted and not written <= tainted:
-                tainted |= written
-                grew = True
-    return tainted
+    return tainted_by(_flows(function, frozenset()), name)
 
 
 def _unwrapped(node: Node) -> Node:
