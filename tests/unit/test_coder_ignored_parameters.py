@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path, PurePosixPath
+
 import pytest
 
 from bdg_coder.pipeline.ignored_parameters import Ignored, ignored_parameters
 from bdg_coder.pipeline.ignored_parameters_js import js_ignored_parameters
+from bdg_coder.pipeline.rewrite import definition, symbols_of
+from bdg_tools.symbols.lookup import language_of
+from bench.agent_tasks.tasks import load_tasks, make_repo
+
+REVIEW_CASES = Path(__file__).resolve().parents[2] / "bench" / "review_cases"
 
 OLD = '''def sort_lines(lines: list[str], *, numeric: bool = False) -> list[str]:
     """The lines in ascending order, compared as numbers with ``numeric``."""
@@ -129,3 +137,51 @@ def test_javascript_arrow_functions_methods_and_typescript() -> None:
     ]
     assert js_ignored_parameters(".js", JS_OLD, JS_HEAD + "  return (\n}\n") == []
     assert js_ignored_parameters(".py", JS_OLD, JS_HEAD + "  return [];\n}\n") == []
+
+
+def _changed_definitions(repo: Path, patch: Path) -> list[tuple[str, str, str]]:
+    """(path, definition before, after) of each function ``patch`` changes in ``repo``."""
+    before = {p: (repo / p).read_text() for p in _sources(repo)}
+    subprocess.run(["git", "-C", str(repo), "apply", str(patch)], check=True)
+    changed = []
+    for path in _sources(repo):
+        now = (repo / path).read_text()
+        for symbol in symbols_of(path, now):
+            old = definition(path, before.get(path, ""), symbol.qualname)
+            new = definition(path, now, symbol.qualname)
+            if old and new != old:
+                changed.append((path, old, new))
+    return changed
+
+
+def _sources(repo: Path) -> list[str]:
+    found = (p.relative_to(repo).as_posix() for p in repo.rglob("*") if p.is_file())
+    return sorted(p for p in found if language_of(p) and ".git/" not in p)
+
+
+def _ignored(path: str, old: str, new: str) -> list[Ignored]:
+    if language_of(path) == "python":
+        return ignored_parameters(old, new)
+    return js_ignored_parameters(PurePosixPath(path).suffix, old, new)
+
+
+def test_no_reference_fix_of_the_agent_bench_trips_it(tmp_path: Path) -> None:
+    checked, found = 0, []
+    for task in load_tasks():
+        repo = tmp_path / task.id
+        make_repo(task, repo)
+        for path, old, new in _changed_definitions(repo, task.root / "solution.patch"):
+            checked += 1
+            found += [(task.id, path, ignored) for ignored in _ignored(path, old, new)]
+    assert found == []
+    assert checked >= 20  # the fixes that change an existing definition, not add one
+
+
+def test_the_review_case_that_ignores_reverse_with_numeric_trips_it(tmp_path: Path) -> None:
+    # bench/review_cases: the wrong change a reviewer should reject, `--reverse` ignored with
+    # `--numeric`; a parameter's effect is not visible to this check in the other cases.
+    (task,) = (t for t in load_tasks() if t.id == "py-sortlines-reverse")
+    make_repo(task, tmp_path / "repo")
+    patch = REVIEW_CASES / "py-sortlines-reverse.patch"
+    found = [_ignored(*c) for c in _changed_definitions(tmp_path / "repo", patch)]
+    assert [f for f in found if f] == [[Ignored("reverse", "sorted(lines, key=float)", "numeric")]]
