@@ -1,7 +1,8 @@
 """A rewrite that loses keys or calls the definition has, or adds a parameter some of its
 results ignore, is asked for once more, against a real sandboxd, PostgreSQL and NATS, the model
 scripted through the fake OpenAI server: the retry names what is missing; an answer that
-mends it lands; one that does it again lands as sent (the goal may mean it)."""
+mends it lands; one that does it again lands as sent (the goal may mean it). One that lost the
+docstring gets it back with no turn."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client
 
+from bdg_coder.pipeline.prompts import REWRITE_SYSTEM
 from bdg_contracts import events as ev
 from bdg_jobs.application import JobApplication
 from bdg_sandbox.client import SandboxClient
@@ -65,11 +67,11 @@ async def after_job(
     fake: FakeOpenAi,
     repo: Path,
     tmp_path: Path,
-    answers: tuple[str, str, str],
+    answers: tuple[str, ...],
     module: tuple[str, str, str] = ("config.py", CONFIG, GOAL),
 ) -> str:
-    """``module``'s text (path, text, goal) after a job answered ``answers``: a first
-    definition, the second one and a test (the job replays to the same events)."""
+    """``module``'s text (path, text, goal) after a job answered ``answers``: the
+    definitions, then a test (the job replays to the same events)."""
     path, text, goal = module
     test_file = f"test_{path}"
     committed(repo, {path: text, test_file: f"from {path.removesuffix('.py')} import *\n"})
@@ -140,3 +142,21 @@ async def test_an_answer_whose_new_parameter_misses_a_result_is_asked_again(
         "new definition of `sort_lines` again, corrected."
     )
     assert after == f"{result}\n"
+
+
+async def test_an_answer_that_lost_the_docstring_lands_with_it(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    documented = 'def mul(a, b):\n    """The product of a and b."""\n    return a + b\n'
+    module = ("ops.py", documented, "Fix mul() in ops.py: it adds.")
+    test = "def test_mul():\n    assert mul(2, 3) == 6"
+    answers = ("def mul(a, b): return a * b", test)
+    after = await after_job(app, sandbox, nc, fake, repo, tmp_path, answers, module)
+    assert after == 'def mul(a, b):\n    """The product of a and b."""\n    return a * b\n'
+    asked = [r for r in fake.requests if r["messages"][0]["content"] == REWRITE_SYSTEM]
+    assert len(asked) == 1  # no turn asked for it

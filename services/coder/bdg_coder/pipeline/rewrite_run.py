@@ -25,6 +25,7 @@ from bdg_coder.pipeline.before_job import before_job, unanchored
 from bdg_coder.pipeline.dropped_uses import dropped_uses
 from bdg_coder.pipeline.ignored_parameters import ignored_parameters
 from bdg_coder.pipeline.ignored_parameters_js import js_ignored_parameters
+from bdg_coder.pipeline.kept_docstring import kept_docstring
 from bdg_coder.pipeline.missing_imports import add_missing_imports, undefined
 from bdg_coder.pipeline.rewrite import (
     Target,
@@ -149,6 +150,7 @@ class RewriteRun(PipelineRun):
             code = code_in(answer)
             if code is not None:  # what lands is the definition alone, as checked
                 code = only_definition(target.path, code, target.symbol)
+                code = self._documented(target, code, then)
             after, error, whole = self._checked(target, code)
             if not error and code is not None and self._undoes(target, code, then):
                 error = prompts.as_before(target.symbol)
@@ -364,6 +366,14 @@ class RewriteRun(PipelineRun):
         elsewhere = [text for _, text in self.written]
         names = dropped_uses(target.path, old, code, self.task.goal, elsewhere)
         return prompts.dropped_uses(target.symbol, names) if names else ""
+
+    def _documented(self, target: Target, code: str, then: str) -> str:
+        """``code`` with the docstring its definition had before the job (``then``, or as
+        found), when the answer lost it."""
+        if target.new or language_of(target.path) != "python":
+            return code
+        now = definition(target.path, self.files[target.path], target.symbol)
+        return kept_docstring(then or self._before(target) or now, code, self.task.goal)
 
     def _ignoring(self, target: Target, code: str, then: str = "") -> str:
         """Why ``code`` is asked for again when a parameter it adds misses some of its results
