@@ -596,3 +596,31 @@ async def test_a_model_outage_keeps_the_paid_calls_and_the_redelivery_resumes(
     assert of(new, ev.FilesChanged)[0].paths == ("calc.py",)
     reaction = [e for e in new if e.causation_id == trigger.event_id]
     assert [c.response for c in of(reaction, ev.LlmCalled)] == [FINISHED]
+
+
+async def test_a_whole_file_write_keeps_the_docstrings_it_drops(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    # What the 0.5B did in the live demo: the fix on the def line, the docstring gone.
+    documented = 'def add(a, b):\n    """The sum of a and b."""\n    return a - b\n'
+    (repo / "calc.py").write_text(documented)
+    git(repo, "commit", "-qam", "documented")
+    trigger = await coding_job(app, repo)
+    fake.push(
+        call("file_write", path="calc.py", content="def add(a, b): return a + b\n"),
+        call("finish", summary="add() adds."),
+    )
+    new = await attempt(coding(model(fake), sandbox, nc), app, trigger)
+
+    (changed,) = of(new, ev.FilesChanged)
+    after = (applied(repo, changed.patch, tmp_path) / "calc.py").read_text()
+    assert after == 'def add(a, b):\n    """The sum of a and b."""\n    return a + b\n'
+    note = fake.requests[1]["messages"][-1]["content"]
+    assert "The docstrings of add, which the new content left out, were kept." in note
+    report = await replay_job(await app.history(trigger.job_id), {"coder": replay_reactions})
+    assert report.same, report.divergence

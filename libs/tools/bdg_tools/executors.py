@@ -24,6 +24,7 @@ from bdg_tools.definitions import dropped_note
 from bdg_tools.edits import EditError, apply_edit
 from bdg_tools.retry import TransientToolError
 from bdg_tools.spec import ToolContext, ToolEntry, ToolFailure
+from bdg_tools.symbols.docstrings import docstrings_note, restore_docstrings
 from bdg_tools.symbols.lookup import SymbolError
 from bdg_tools.symbols.replace import replace_symbol
 from bdg_tools.symbols.whole_write import WriteRefused, keep_definitions
@@ -88,6 +89,9 @@ class SandboxTools:
                 content, note = kept.content, kept.note
             else:
                 note = dropped_note(a.path, old, a.content)
+            content, documented = restore_docstrings(a.path, old, content)
+            if documented:
+                note = " ".join(filter(None, [note, docstrings_note(documented)]))
         data = with_final_newline(content, old).encode("utf-8", "surrogatepass")
         await self.client.write_file(ctx.tenant_id, ctx.workspace_id, a.path, data)
         return c.FileWritten(path=a.path, bytes_written=len(data), note=note)

@@ -25,7 +25,6 @@ from bdg_coder.pipeline.before_job import before_job, unanchored
 from bdg_coder.pipeline.dropped_uses import dropped_uses
 from bdg_coder.pipeline.ignored_parameters import ignored_parameters
 from bdg_coder.pipeline.ignored_parameters_js import js_ignored_parameters
-from bdg_coder.pipeline.kept_docstring import kept_docstring
 from bdg_coder.pipeline.missing_imports import add_missing_imports, undefined
 from bdg_coder.pipeline.rewrite import (
     Target,
@@ -53,8 +52,11 @@ from bdg_coder.selecting.ranking import TestsRun, counts_of
 from bdg_contracts.source_kinds import is_test_path
 from bdg_llm.api import ChatRequest, Message
 from bdg_tools.catalog import FileWritten, SymbolReplaced
+from bdg_tools.symbols.docstrings import kept_docstring
 from bdg_tools.symbols.lookup import language_of
 
+# A goal about documentation may want a docstring gone: a rewrite that lost it is left so.
+_ABOUT_DOCS = re.compile(r"\b(doc\s*strings?|docs?|document\w*|comments?)\b", re.IGNORECASE)
 TURNS_PER_TARGET = 2  # the definition, then at most one turn to correct it
 MAX_BESIDE = 3  # source files shown beside a new module's empty file
 RESAMPLE_SEED = 1_000  # a resample's seed: this plus its number (and the candidate's, times 100)
@@ -369,11 +371,11 @@ class RewriteRun(PipelineRun):
 
     def _documented(self, target: Target, code: str, then: str) -> str:
         """``code`` with the docstring its definition had before the job (``then``, or as
-        found), when the answer lost it."""
-        if target.new or language_of(target.path) != "python":
+        found), when the answer lost it; not when the goal speaks of docs or comments."""
+        if target.new or language_of(target.path) != "python" or _ABOUT_DOCS.search(self.task.goal):
             return code
         now = definition(target.path, self.files[target.path], target.symbol)
-        return kept_docstring(then or self._before(target) or now, code, self.task.goal)
+        return kept_docstring(then or self._before(target) or now, code)
 
     def _ignoring(self, target: Target, code: str, then: str = "") -> str:
         """Why ``code`` is asked for again when a parameter it adds misses some of its results
