@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bdg_tools.symbols.docstrings import docstrings_note, kept_docstring, restore_docstrings
+from bdg_tools.symbols.docstrings import (
+    MAX_RESTORED,
+    docstrings_note,
+    kept_docstring,
+    restore_docstrings,
+)
 
 MUL = 'def mul(a: float, b: float) -> float:\n    """The product of a and b."""\n    return a + b\n'
 FIXED = 'def mul(a: float, b: float) -> float:\n    """The product of a and b."""\n    return a * b'
@@ -70,3 +75,14 @@ def test_a_file_that_kept_them_or_is_no_python_is_left_as_written() -> None:
     assert restore_docstrings("calc/ops.py", OLD_FILE, OLD_FILE) == (OLD_FILE, [])
     assert restore_docstrings("calc/ops.py", OLD_FILE, "def (") == ("def (", [])
     assert restore_docstrings("ops.js", OLD_FILE, "x") == ("x", [])
+
+
+def test_a_write_that_drops_more_docstrings_than_the_cap_is_left_as_written() -> None:
+    count = MAX_RESTORED + 1
+    old = "".join(f'def f{i}():\n    """Doc {i}."""\n    return {i}\n\n\n' for i in range(count))
+    new = "".join(f"def f{i}():\n    return {i}\n\n\n" for i in range(count))
+    assert restore_docstrings("many.py", old, new) == (new, [])
+    fewer = "".join(f"def f{i}():\n    return {i}\n\n\n" for i in range(MAX_RESTORED))
+    content, names = restore_docstrings("many.py", old, fewer)
+    assert len(names) == MAX_RESTORED
+    assert content.count('"""Doc') == MAX_RESTORED

@@ -20,6 +20,8 @@ from bdg_tools.symbols.lookup import language_of
 from bdg_tools.symbols.replace import replace_symbol
 from bdg_tools.symbols.spans import NotParsedError, Symbol, python_symbols
 
+MAX_RESTORED = 20
+
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
@@ -76,20 +78,26 @@ def _docstring_lines(
 
 
 def restore_docstrings(path: str, old: str, new: str) -> tuple[str, list[str]]:
-    """The file ``new`` with every definition (functions, classes, methods) that ``old`` also
-    has given back the docstring it lost, and their names; ``new`` and [] when none did, or
-    either does not parse."""
+    """The file ``new`` with the definitions (functions, classes, methods) that ``old`` also
+    has given back the docstrings they lost, and their names; ``new`` and [] when none did,
+    either does not parse, or more than ``MAX_RESTORED`` did (a deliberate rewrite: each
+    restore parses the file again)."""
     if language_of(path) != "python":
         return new, []
     try:
         before = {s.qualname: _text(old, s) for s in python_symbols(_bytes(old))}
-        names = [s.qualname for s in python_symbols(_bytes(new))]
+        found = python_symbols(_bytes(new))
     except NotParsedError:
         return new, []
+    lost = [
+        s.qualname
+        for s in found
+        if s.qualname in before and _lost(before[s.qualname], _text(new, s))
+    ]
+    if len(lost) > MAX_RESTORED:
+        return new, []
     content, restored = new, []
-    for name in names:
-        if name not in before:
-            continue
+    for name in lost:
         now = next(s for s in python_symbols(_bytes(content)) if s.qualname == name)
         code = _text(content, now)
         mended = kept_docstring(before[name], code)
@@ -97,6 +105,14 @@ def restore_docstrings(path: str, old: str, new: str) -> tuple[str, list[str]]:
             content = replace_symbol(path, content, name, mended).content
             restored.append(name)
     return content, restored
+
+
+def _lost(old: str, new: str) -> bool:
+    """Whether the definition ``old`` has a docstring and ``new`` none."""
+    before, after = _definition(old), _definition(new)
+    if before is None or after is None:
+        return False
+    return ast.get_docstring(before) is not None and ast.get_docstring(after) is None
 
 
 def _bytes(text: str) -> bytes:
