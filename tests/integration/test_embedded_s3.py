@@ -3,9 +3,11 @@ quickly (a supervisor's stop timeout is 10 s), its objects still there when it s
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -17,7 +19,9 @@ import pytest
 
 from bdg_audit.settings import AuditSettings
 from bdg_audit.store import ObjectStore
+from bdg_runtime import embedded_s3
 from bdg_runtime.embedded import start_embedded
+from bdg_runtime.listen_ports import free_ports
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
@@ -120,6 +124,77 @@ def test_a_killed_seaweedfs_is_restarted_on_its_ports_with_its_objects() -> None
         assert server.alive()
         assert objects.get("a/b.csv") == b"kept\n"  # the same endpoint, the same store
     finally:
+        stack.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    assert _weeds_of(home) == []
+
+
+def test_a_port_taken_before_weed_binds_it_is_left_for_fresh_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CI saw a parallel test's server take a port between its pick and weed's bind: the
+    volume server exited on 'address already in use'. A fresh start picks new ports and goes on;
+    the run that lost the port is gone, not left half up."""
+    home = Path(tempfile.mkdtemp(prefix="bdg-test-s3-taken-"))
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    taken = int(squatter.getsockname()[1])
+    picks: list[list[int]] = []
+
+    def first_pick_collides(count: int) -> list[int]:
+        ports = free_ports(count)
+        if not picks:
+            ports[2] = taken  # the volume server's port, as in the CI log
+        picks.append(ports)
+        return ports
+
+    monkeypatch.setattr(embedded_s3, "free_ports", first_pick_collides)
+    try:
+        stack = start_embedded(home, postgres=False, nats=False, s3=True)
+        try:
+            assert len(picks) == 2
+            assert stack.s3_url == f"http://127.0.0.1:{picks[1][6]}"
+            objects = ObjectStore.connect(stack.s3_url, AuditSettings(bdg_s3_bucket="taken"))
+            objects.ensure_bucket()
+            objects.put("a.csv", b"up\n")
+            assert objects.get("a.csv") == b"up\n"
+            assert len(_weeds_of(home)) == 1
+        finally:
+            stack.stop()
+    finally:
+        squatter.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _bound(sock: socket.socket, port: int) -> bool:
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        return False
+    return True
+
+
+def test_a_restart_whose_port_is_taken_says_so_and_keeps_its_ports() -> None:
+    """A restart must answer at the URL every service was given: it does not move to other
+    ports, it fails and names the cause."""
+    home = Path(tempfile.mkdtemp(prefix="bdg-test-s3-taken-restart-"))
+    stack = start_embedded(home, postgres=False, nats=False, s3=True)
+    squatter = socket.socket()
+    try:
+        assert stack.s3_pid
+        ports = json.loads((home / "s3.json").read_text())["ports"]
+        [server] = [s for s in stack.servers() if s.name == "s3"]
+        os.kill(stack.s3_pid, signal.SIGKILL)
+        wait_until(lambda: not server.alive(), 10, "the killed SeaweedFS seen dead")
+        # Its leader thread is a zombie before the last of its threads has let go of the ports.
+        wait_until(lambda: _bound(squatter, ports[2]), 10, "the killed server's port freed")
+        squatter.listen()
+        with pytest.raises(embedded_s3.PortTaken, match="address already in use"):
+            server.restart()
+        assert json.loads((home / "s3.json").read_text())["ports"] == ports
+    finally:
+        squatter.close()
         stack.stop()
         shutil.rmtree(home, ignore_errors=True)
     assert _weeds_of(home) == []

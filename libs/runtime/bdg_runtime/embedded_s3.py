@@ -29,6 +29,10 @@ START_TIMEOUT_SECONDS = 60.0
 # killed: a service must be gone within its supervisor's stop timeout, this with it.
 STOP_GRACE_SECONDS = 2.0
 POLL_SECONDS = 0.1  # between looks at the S3 port, bounded by START_TIMEOUT_SECONDS
+# A port picked free can be taken by another process before weed binds it (CI saw a parallel
+# test's server take one): a fresh start then tries again on fresh ports, a few times.
+START_TRIES = 3
+_PORT_TAKEN = "address already in use"
 _NAME = "weed"
 
 
@@ -112,11 +116,26 @@ def _write(path: Path, state: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+class PortTaken(RuntimeError):
+    """SeaweedFS exited during start because one of its ports was taken."""
+
+
 def start_seaweedfs(home: Path, same_ports: bool = False) -> tuple[int, str]:
     """(pid, S3 endpoint URL) of the SeaweedFS under ``home``, started unless one runs; with
     ``same_ports``, on the ports it had (a restart: the URL services were given stays valid).
 
     The caller holds the stack lock."""
+    for attempt in range(1, START_TRIES + 1):
+        try:
+            return _start_once(home, same_ports)
+        except PortTaken:
+            # A restart must keep its URL, so only a fresh start moves to other ports.
+            if same_ports or attempt == START_TRIES:
+                raise
+    raise AssertionError("unreachable: the last try returns or raises")
+
+
+def _start_once(home: Path, same_ports: bool) -> tuple[int, str]:
     path = home / "s3.json"
     state = _read(path)
     pid, port, master = state.get("pid"), state.get("s3_port"), state.get("master_port")
@@ -127,6 +146,7 @@ def start_seaweedfs(home: Path, same_ports: bool = False) -> tuple[int, str]:
         if not (same_ports and ports and len(ports) == 8):
             ports = free_ports(8)
         with (store / "weed.log").open("ab") as log:
+            log_start = log.tell()
             proc = subprocess.Popen(
                 _argv(store, ports),
                 stdin=subprocess.DEVNULL,
@@ -135,6 +155,9 @@ def start_seaweedfs(home: Path, same_ports: bool = False) -> tuple[int, str]:
                 start_new_session=True,  # a Ctrl-C reaches `bdg up`, which stops us last
             )
         pid, port, master = proc.pid, ports[6], ports[0]
+    else:
+        log_path = home / "s3" / "weed.log"
+        log_start = log_path.stat().st_size if log_path.exists() else 0
     users = [p for p in state.get("users", []) if p != os.getpid() and psutil.pid_exists(p)]
     state = {
         "pid": pid,
@@ -145,19 +168,22 @@ def start_seaweedfs(home: Path, same_ports: bool = False) -> tuple[int, str]:
     }
     _write(path, state)
     try:
-        _wait_ready(home, pid, port, master)
+        _wait_ready(home, pid, port, master, log_start)
     except BaseException:  # a timeout, or the caller stopped (a signal) while it started
         release_seaweedfs(home, pid, STOP_GRACE_SECONDS)
         raise
     return pid, f"http://127.0.0.1:{port}"
 
 
-def _wait_ready(home: Path, pid: int, port: int, master: int) -> None:
+def _wait_ready(home: Path, pid: int, port: int, master: int, log_start: int) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while not (_answers(port) and _volumes_joined(master)):
         if not _alive(pid):
-            tail = (home / "s3" / "weed.log").read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"SeaweedFS exited during start; log tail:\n{tail}")
+            with (home / "s3" / "weed.log").open("rb") as log:
+                log.seek(log_start)  # this start's lines: an earlier one's errors are not ours
+                this_start = log.read().decode(errors="replace")
+            error = PortTaken if _PORT_TAKEN in this_start else RuntimeError
+            raise error(f"SeaweedFS exited during start; log tail:\n{this_start[-2000:]}")
         if time.monotonic() > deadline:
             raise TimeoutError(f"SeaweedFS S3 did not answer on port {port}")
         time.sleep(POLL_SECONDS)
