@@ -21,6 +21,7 @@ from bdg_contracts import index_events as ix
 from bdg_contracts import subjects, wire
 from bdg_contracts import tool_events as tev
 from bdg_indexer.storage.spaces import EmbeddingSpace
+from bdg_indexer.storage.status import EMBEDDING
 from bdg_jobs.application import utc_now
 from bdg_jobs.domain import Cause
 from bdg_jobs.repo_commands import RepoCommands
@@ -258,20 +259,25 @@ async def test_a_run_killed_in_the_middle_resumes_without_duplicates(
     source = tmp_path / "src"
     make_repo(source, files)
     hang = Hang()
-    fake_openai.push_embeddings(Embed(), hang)  # batch 1 is stored, batch 2 never answers
+    fake_openai.push_embeddings(Embed(), hang)  # page 1 is embedded, page 2 never answers
     env = fake_env(fake_openai, tmp_path, BDG_INDEX_BATCH="4")
     first = cluster.start("indexer", module="bdg_indexer.main", env=env)
     repo_id = await repos.register("acme", str(source))  # a local path, as the CLI sends it
 
-    async def one_batch_stored() -> bool:
-        return hang.arrived.is_set() and await asyncio.to_thread(
-            lambda: repos.status(repo_id)["done"] >= 4
-        )
+    async def one_page_embedded() -> bool:
+        if not hang.arrived.is_set():  # no status row before the indexer starts
+            return False
+        status = await asyncio.to_thread(repos.status, repo_id)
+        return bool(status["phase"] == EMBEDDING and status["done"] >= 4)
 
-    await eventually(one_batch_stored, 30, "the first batch stored, the second embedding")
+    await eventually(one_page_embedded, 30, "the first page embedded, the second embedding")
     first.kill9()
     hang.release.set()
-    assert repos.chunks(FAKE_SPACE, "acme") == {f"pkg/mod{n:02}.py": 1 for n in range(4)}
+    # Every chunk stored (found by full text) before the first was embedded; 4 with vectors.
+    assert repos.chunks(FAKE_SPACE, "acme") == {f"pkg/mod{n:02}.py": 1 for n in range(12)}
+    assert repos.rows(FAKE_SPACE, "SELECT count(*) FROM {table} WHERE embedding IS NOT NULL") == [
+        (4,)
+    ]
     cluster.start("indexer", module="bdg_indexer.main", env=env)
     [indexed] = await repos.outcomes(repo_id, 1)
     assert isinstance(indexed, ix.IndexUpdated), indexed

@@ -1,5 +1,5 @@
-"""One indexing run (discover, chunk, embed, store, prune) against real PostgreSQL with pgvector
-and real git trees; a deterministic in-process embedder that can be told to fail."""
+"""One indexing run (discover, chunk, store, prune, then embed) against real PostgreSQL with
+pgvector and real git trees; a deterministic in-process embedder that can be told to fail."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from bdg_indexer.discovery.worktree import discover
 from bdg_indexer.indexing import Pipeline
 from bdg_indexer.sources import Target
 from bdg_indexer.storage.spaces import EmbeddingSpace
-from bdg_indexer.storage.status import Progress, StatusBoard
+from bdg_indexer.storage.status import CHUNKING, EMBEDDING, Progress, StatusBoard
 from bdg_indexer.storage.vectors import ChunkStore
 from bdg_llm.api import LlmUnavailableError
 from bdg_llm.prices import PriceTable
@@ -123,7 +123,7 @@ async def test_a_full_pass_then_an_incremental_one(
     assert progress.errors == [binary]
     assert (progress.state, progress.done, progress.total) == ("ready", 4, 4)
     assert progress.commit == first
-    assert ("indexing", "embedding", 0, 4) in embedder.seen  # written before the first batch
+    assert ("indexing", EMBEDDING, 0, 4) in embedder.seen  # written before the first batch
     assert folded_counts_right(database_url, t)
 
     (tree / "docs").mkdir()
@@ -152,32 +152,34 @@ async def test_a_long_run_folds_its_term_deltas_as_it_goes(
     make_repo(tree, {f"m{n:02}.py": f"def f{n}():\n    return {n}\n" for n in range(24)})
     head = git(tree, "rev-parse", "HEAD")
     t = target(tree)
-    pending: list[int] = []
-
-    class Watching(HashEmbedder):
-        async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-            with psycopg.connect(database_url) as conn:
-                row = conn.execute(
-                    f"SELECT count(*) FROM {SPACE.term_deltas_table} WHERE tenant = %s",
-                    (t.tenant,),
-                ).fetchone()
-            pending.append(row[0] if row else -1)
-            return await super().embed(texts)
-
+    # Each status write of the first pass (one per batch stored, after its fold if any) notes
+    # the repository's pending deltas: a trigger, so the run itself is not touched.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE pending_seen (n bigint)")
+        conn.execute(
+            "CREATE FUNCTION note_pending() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"INSERT INTO pending_seen SELECT count(*) FROM {SPACE.term_deltas_table} "
+            "WHERE tenant = NEW.tenant; RETURN NULL; END $$"
+        )
+        conn.execute(
+            "CREATE TRIGGER note_pending AFTER INSERT OR UPDATE ON bdg_index_status "
+            f"FOR EACH ROW WHEN (NEW.phase = '{CHUNKING}') EXECUTE FUNCTION note_pending()"
+        )
     run = Pipeline(
-        store, StatusBoard(store.pool), Watching(database_url), PriceTable(), batch=4,
+        store, StatusBoard(store.pool), HashEmbedder(database_url), PriceTable(), batch=4,
         fold_every=8,
     )  # fmt: skip
     outcome, _ = await run.run(t, tree, head, None, start(t))
     assert outcome.chunks == 24
-    # Folded every 8 chunks stored: never more than 8 pending plus the batch being stored
-    # (24 chunks unfolded would be 24 deltas by the last call).
-    assert len(pending) == 6
-    assert max(pending) <= 8 + 4
+    with psycopg.connect(database_url) as conn:
+        pending = [n for (n,) in conn.execute("SELECT n FROM pending_seen").fetchall()]
+    # Folded every 8 chunks stored: 4 or 0 pending after each of the 6 batches (up to 24
+    # without folding), none at the write before the first.
+    assert pending == [0, 4, 0, 4, 0, 4, 0]
     assert folded_counts_right(database_url, t)
 
 
-async def test_a_run_that_fails_midway_is_resumed_without_duplicates(
+async def test_a_run_that_fails_while_embedding_is_finished_by_the_next(
     store: ChunkStore, database_url: str, tmp_path: Path
 ) -> None:
     tree = tmp_path / "repo"
@@ -188,18 +190,21 @@ async def test_a_run_that_fails_midway_is_resumed_without_duplicates(
     sizes = expected_chunks(tree)
     assert sizes["big.md"] > 4
     t = target(tree)
+    failing = HashEmbedder(database_url, fail_on=4)
     with pytest.raises(LlmUnavailableError):
-        await pipeline(store, HashEmbedder(database_url, fail_on=4)).run(
-            t, tree, head, None, start(t)
-        )
-    stored = per_path(database_url, t)
-    assert stored
-    assert all(stored[path] == sizes[path] for path in stored)  # whole files only
+        await pipeline(store, failing).run(t, tree, head, None, start(t))
+    assert per_path(database_url, t) == sizes  # the first pass was through: all searchable
+    assert embedded_rows(database_url, t) == 12  # the 3 pages embedded before the failure
     embedder = HashEmbedder(database_url)
     outcome, _ = await pipeline(store, embedder).run(t, tree, head, None, start(t))
     assert per_path(database_url, t) == sizes
-    assert outcome.embedded == sum(sizes.values()) - sum(stored.values())
-    assert outcome.reused == sum(stored.values())
+    assert embedded_rows(database_url, t) == sum(sizes.values())
+    assert outcome.embedded == sum(sizes.values()) - 12
+    assert outcome.reused == 12
+    # Every chunk embedded once: the texts the two runs had embedded, the failed call aside.
+    texts = [text for call in [*failing.calls[:3], *embedder.calls] for text in call]
+    assert sorted(texts) == sorted(chunk_texts(database_url, t))
+    assert set(failing.calls[3]) <= set(embedder.calls[0])  # the failed page, asked again
     with psycopg.connect(database_url) as conn:
         [(rows, keys)] = conn.execute(
             f"SELECT count(*), count(DISTINCT (path, blob_sha, chunk_no)) FROM {SPACE.table}"
@@ -207,3 +212,20 @@ async def test_a_run_that_fails_midway_is_resumed_without_duplicates(
     assert rows == keys == sum(sizes.values())
     done = [row[2] for row in embedder.seen]
     assert done == sorted(done)  # progress only goes forward
+
+
+def embedded_rows(store_url: str, t: Target) -> int:
+    with psycopg.connect(store_url) as conn:
+        row = conn.execute(
+            f"SELECT count(*) FROM {SPACE.table} WHERE tenant = %s AND embedding IS NOT NULL",
+            (t.tenant,),
+        ).fetchone()
+    return row[0] if row else -1
+
+
+def chunk_texts(store_url: str, t: Target) -> list[str]:
+    with psycopg.connect(store_url) as conn:
+        rows = conn.execute(
+            f"SELECT content FROM {SPACE.table} WHERE tenant = %s", (t.tenant,)
+        ).fetchall()
+    return [text for (text,) in rows]

@@ -113,6 +113,7 @@ class Outcome:
     tokens: int
     cost_usd: float
     seconds: float
+    searchable_seconds: float = 0.0  # until every chunk was stored (the first pass): not recorded
 
     def fields(self, space: str) -> dict[str, Any]:
         return {

@@ -1,10 +1,13 @@
-"""One indexing run over a checked-out commit: discover, chunk, embed, store, prune.
+"""One indexing run over a checked-out commit: discover, chunk and store, prune, then embed.
 
-Incremental when the index's commit is known here: only files that changed since it are read,
-and of those only blobs without stored chunks are embedded. Otherwise a full pass, which still
-skips every (path, blob) already stored. A file's chunks are written in one transaction with
-the rest of its batch, so a run killed at any point is resumed by the next one without
-duplicates and without embedding a stored blob again.
+Two passes, so a repository is searchable at chunking speed, not the embedder's: the first
+stores every new chunk without a vector (full-text search finds it at once), the second
+(backfill.py) embeds the repository's chunks still without one. Incremental when the index's
+commit is known here: only files that changed since it are read, and of those only blobs
+without stored chunks are chunked. Otherwise a full pass, which still skips every (path, blob)
+already stored. A file's chunks are written in one transaction with the rest of its batch, and
+a vector only where none is, so a run killed at any point is resumed by the next one without
+duplicates and without embedding a stored chunk twice.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bdg_indexer import domain, sources
-from bdg_indexer.chunks import Chunk
+from bdg_indexer.backfill import Backfill
 from bdg_indexer.sources import Target
-from bdg_indexer.storage.status import Progress, StatusBoard
+from bdg_indexer.storage.status import CHUNKING, Progress, StatusBoard
 from bdg_indexer.storage.vectors import ChunkStore
 from bdg_llm.embeddings import Embedder
 from bdg_llm.prices import PriceTable
@@ -45,6 +48,7 @@ class Pipeline:
         self.batch, self.max_tokens, self.clock = batch, max_tokens, clock
         self.fold_every = fold_every
         self.space = domain.space_name(embedder.model_name, embedder.dims)
+        self.backfill = Backfill(store, board, embedder, batch)
 
     async def run(
         self, target: Target, tree: Path, commit: str, base: str | None, progress: Progress
@@ -65,26 +69,25 @@ class Pipeline:
             domain.error_entry(s.path, f"{s.reason.value}: {s.detail}") for s in scope.found.skipped
         ]
         done, total = len(work.reuse), len(scope.found.files)
-        progress = progress.to("indexing", "embedding", done=done, total=total)
+        progress = progress.to("indexing", CHUNKING, done=done, total=total)
         await self.board.write(progress)
         saver = _Saver(self, target, set(work.stale), progress, done)
         try:
             chunked = sources.chunked(work.embed, self.max_tokens, errors)
             async for batch in sources.prefetched(domain.batches(chunked, self.batch)):
-                chunks = [c for _, file_chunks in batch for c in file_chunks]
-                vectors: list[list[float]] = []
-                for start in range(0, len(chunks), self.batch):
-                    texts = [c.text for c in chunks[start : start + self.batch]]
-                    vectors += await self.embedder.embed(texts)
-                await saver.save(batch, list(zip(chunks, vectors, strict=True)))
+                await saver.save(batch)
         finally:
-            await saver.wait()  # a batch embedded is a batch kept, even when the next failed
-        embedded, tokens = saver.embedded, saver.tokens
+            await saver.wait()  # a batch chunked is a batch kept, even when the next failed
         failed = [e["path"] for e in errors if e["path"] in {f.path for f in work.embed}]
         await self.store.delete_paths(target.tenant, target.repo, failed)  # no stale chunks
-        # Once per run, not per batch: the writes only appended their term deltas.
+        # Once per pass, not per batch: the writes only appended their term deltas. Setting
+        # vectors appends none (unembedded.py), so the second pass needs no fold.
         await self.store.fold_term_counts(target.tenant, target.repo)
-        counts = await self.store.counts(target.tenant, target.repo)
+        counts = await self.store.counts(target.tenant, target.repo)  # the second pass adds none
+        searchable = self.clock() - started
+        progress = progress.to("indexing", CHUNKING, files=counts.files, chunks=counts.chunks)
+        filled, progress = await self.backfill.run(target, progress)
+        embedded, tokens = filled.chunks, filled.tokens
         if scope.touched is None:
             listed = sorted(errors, key=lambda e: e["path"])[: domain.MAX_STATUS_ERRORS]
         else:
@@ -100,51 +103,47 @@ class Pipeline:
             tokens=tokens,
             cost_usd=self.prices.cost(self.embedder.model_name, tokens, 0),
             seconds=self.clock() - started,
+            searchable_seconds=searchable,
         )
         final = progress.to(
-            "ready", "", done=total, files=counts.files, chunks=counts.chunks, errors=listed
-        )
+            "ready", "", done=total, total=total, files=counts.files, chunks=counts.chunks,
+            errors=listed,
+        )  # fmt: skip
         return outcome, final
 
 
 class _Saver:
-    """Stores each embedded batch (one transaction) while the next one is being embedded: at
-    most one batch in flight, in order; progress written as each is stored."""
+    """Stores each chunked batch (one transaction, no vectors) while the next one is being
+    cut: at most one batch in flight, in order; progress written as each is stored."""
 
     def __init__(
         self, pipeline: Pipeline, target: Target, stale: set[str], progress: Progress, done: int
     ) -> None:
         self.pipeline, self.target, self.stale = pipeline, target, stale
         self.progress, self.done = progress, done
-        self.embedded = self.tokens = 0
         self._unfolded = 0  # chunks stored since the term deltas were last folded
         self._task: asyncio.Task[None] | None = None
 
-    async def save(
-        self, batch: list[domain.FileChunks], items: list[tuple[Chunk, list[float]]]
-    ) -> None:
+    async def save(self, batch: list[domain.FileChunks]) -> None:
         await self.wait()
-        self._task = asyncio.create_task(self._save(batch, items))
+        self._task = asyncio.create_task(self._save(batch))
 
     async def wait(self) -> None:
         task, self._task = self._task, None
         if task is not None:
             await task
 
-    async def _save(
-        self, batch: list[domain.FileChunks], items: list[tuple[Chunk, list[float]]]
-    ) -> None:
+    async def _save(self, batch: list[domain.FileChunks]) -> None:
         store, tenant, repo = self.pipeline.store, self.target.tenant, self.target.repo
+        items = [(chunk, None) for _, chunks in batch for chunk in chunks]
         if items:
             await store.upsert(tenant, repo, items)
         for source, _ in batch:
             if source.path in self.stale:  # its older blobs go once this one is stored
                 await store.keep_blobs(tenant, repo, source.path, {source.blob_sha})
-        self.embedded += len(items)
-        self.tokens += sum(chunk.token_count for chunk, _ in items)
         self._unfolded += len(items)
         if self._unfolded >= self.pipeline.fold_every:  # searches read the deltas (FOLD_EVERY)
             await store.fold_term_counts(tenant, repo)
             self._unfolded = 0
         self.done += len(batch)
-        await self.pipeline.board.write(self.progress.to("indexing", "embedding", done=self.done))
+        await self.pipeline.board.write(self.progress.to("indexing", CHUNKING, done=self.done))

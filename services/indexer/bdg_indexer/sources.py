@@ -1,5 +1,5 @@
 """What an indexing run reads: the files in its scope (all, or what changed since the index's
-commit), and their chunks, cut in a worker thread one batch ahead of the embedder."""
+commit), and their chunks, cut in a worker thread one batch ahead of their storing."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def chunked(
 async def prefetched(
     batches: Iterator[list[domain.FileChunks]],
 ) -> AsyncIterator[list[domain.FileChunks]]:
-    """The batches, each cut in a worker thread while the one before is being embedded."""
+    """The batches, each cut in a worker thread while the one before is being stored."""
     upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
     try:
         while (batch := await upcoming) is not None:

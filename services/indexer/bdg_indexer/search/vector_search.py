@@ -14,11 +14,13 @@ from bdg_indexer.storage.spaces import EmbeddingSpace
 from bdg_indexer.storage.vectors import ChunkStore
 
 # MATERIALIZED: the inner ORDER BY ... LIMIT is what the HNSW index answers; the outer sort
-# restores exact order, which relaxed_order iterative scans may not keep.
+# restores exact order, which relaxed_order iterative scans may not keep. Chunks not embedded
+# yet (indexing's second pass) have no distance: the index holds none, the exact scan skips
+# them; full-text search finds them meanwhile.
 _NEAREST = """
 WITH nearest AS MATERIALIZED (
     SELECT {columns}, c.embedding <=> %(vector)s AS distance FROM {table} c
-    WHERE {scope} ORDER BY distance LIMIT %(n)s
+    WHERE {scope} AND c.embedding IS NOT NULL ORDER BY distance LIMIT %(n)s
 )
 SELECT *, 1 - distance AS similarity, NULL::real AS text_rank FROM nearest
 ORDER BY distance, path, chunk_no

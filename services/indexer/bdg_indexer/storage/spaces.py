@@ -98,6 +98,7 @@ async def ensure_space(
             (space.model_name, space.dims, space.table),
         )
         await conn.execute(_create_table(space))
+        await _allow_unembedded(conn, space)
         # The unique key's index starts with (tenant, repo, path): it serves the per-path
         # deletes and per-repo counts, so no separate btree on those three columns.
         await conn.execute(
@@ -117,6 +118,28 @@ async def create_vector_index(conn: AsyncConnection[Any], space: EmbeddingSpace)
             "CREATE INDEX IF NOT EXISTS {} ON {} USING hnsw (embedding vector_cosine_ops) "
             "WITH (m = 16, ef_construction = 64)"
         ).format(sql.Identifier(f"{space.table}_hnsw"), sql.Identifier(space.table))
+    )
+
+
+async def _allow_unembedded(conn: AsyncConnection[Any], space: EmbeddingSpace) -> None:
+    """Chunks are stored before they are embedded (indexing.py's two passes), so the vector may
+    be NULL: tables made when it could not be lose the constraint, and a partial index finds a
+    repository's chunks still to embed without reading the embedded ones."""
+    table = sql.Identifier(space.table)
+    cur = await conn.execute(
+        "SELECT attnotnull FROM pg_attribute WHERE attrelid = %s::regclass"
+        " AND attname = 'embedding'",
+        (space.table,),
+    )
+    row = await cur.fetchone()
+    if row and row[0]:  # checked first: an ALTER locks the whole table, at every start
+        await conn.execute(
+            sql.SQL("ALTER TABLE {} ALTER COLUMN embedding DROP NOT NULL").format(table)
+        )
+    await conn.execute(
+        sql.SQL(
+            "CREATE INDEX IF NOT EXISTS {} ON {} (tenant, repo, id) WHERE embedding IS NULL"
+        ).format(sql.Identifier(f"{space.table}_unembedded"), table)
     )
 
 
@@ -143,7 +166,7 @@ def _create_table(space: EmbeddingSpace) -> sql.Composed:
             language text NOT NULL,
             token_count int NOT NULL,
             content text NOT NULL,
-            embedding vector({dims}) NOT NULL,
+            embedding vector({dims}),  -- NULL until the run's second pass embeds it
             tsv tsvector GENERATED ALWAYS AS ({tsv}) STORED,
             updated_at timestamptz NOT NULL DEFAULT now(),
             CONSTRAINT {unique} UNIQUE (tenant, repo, path, blob_sha, chunk_no)

@@ -12,6 +12,10 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 State = Literal["queued", "indexing", "ready", "failed"]
+# The phases of an indexing run's two passes (indexing.py): chunks are stored first, counted in
+# files, and found by full-text search from then on; their vectors follow, counted in chunks.
+CHUNKING = "chunking"
+EMBEDDING = "searchable, embedding"
 
 _UPSERT = """
 INSERT INTO bdg_index_status
@@ -28,7 +32,8 @@ ON CONFLICT (repo_id) DO UPDATE SET
 @dataclass(frozen=True)
 class Progress:
     """One row. ``files``/``chunks``: what the index holds (at ``commit`` once ready);
-    ``done``/``total``: files of the current run; ``errors``: files skipped or failed, with why."""
+    ``done``/``total``: the current run's files while ``CHUNKING``, its chunks to embed while
+    ``EMBEDDING``; ``errors``: files skipped or failed, with why."""
 
     repo_id: UUID
     tenant: str

@@ -27,7 +27,8 @@ from bdg_indexer.storage.spaces import (
 
 # One statement per batch, the rows as arrays: the chunk table's statement triggers (the
 # full-text term counts, spaces._term_counts) then run once per batch, not once per chunk (per
-# chunk they halved the upsert rate). Vectors travel as pgvector's text form.
+# chunk they halved the upsert rate). Vectors travel as pgvector's text form; a chunk stored
+# without one (NULL: indexing's first pass) keeps the vector of a row of the same text.
 _UPSERT = """
     INSERT INTO {table} (tenant, repo, path, blob_sha, chunk_no, start_line, end_line, language,
                          token_count, content, embedding)
@@ -41,14 +42,18 @@ _UPSERT = """
     ON CONFLICT (tenant, repo, path, blob_sha, chunk_no) DO UPDATE SET
         start_line = EXCLUDED.start_line, end_line = EXCLUDED.end_line,
         language = EXCLUDED.language, token_count = EXCLUDED.token_count,
-        content = EXCLUDED.content, embedding = EXCLUDED.embedding, updated_at = now()
+        content = EXCLUDED.content, embedding = {embedding}, updated_at = now()
     -- a re-run after a crash writes the same rows again: leave those alone (no dead tuples,
     -- no HNSW re-insert)
     WHERE ({table}.start_line, {table}.end_line, {table}.language, {table}.token_count,
            {table}.content, {table}.embedding)
           IS DISTINCT FROM (EXCLUDED.start_line, EXCLUDED.end_line, EXCLUDED.language,
-                            EXCLUDED.token_count, EXCLUDED.content, EXCLUDED.embedding)
+                            EXCLUDED.token_count, EXCLUDED.content, {embedding})
 """
+_NEW_OR_KEPT = (
+    "coalesce(EXCLUDED.embedding, "
+    "CASE WHEN {table}.content = EXCLUDED.content THEN {table}.embedding END)"
+)
 
 
 @dataclass(frozen=True)
@@ -94,11 +99,12 @@ class ChunkStore:
         await self.pool.close()
 
     async def upsert(
-        self, tenant: str, repo: str, items: Sequence[tuple[Chunk, Sequence[float]]]
+        self, tenant: str, repo: str, items: Sequence[tuple[Chunk, Sequence[float] | None]]
     ) -> None:
-        """Write chunks with their vectors; the same batch twice leaves the same rows."""
+        """Write chunks with their vectors (None: to be embedded, ``unembedded.py``); the same
+        batch twice leaves the same rows."""
         for chunk, vector in items:
-            if len(vector) != self.space.dims:
+            if vector is not None and len(vector) != self.space.dims:
                 raise ValueError(
                     f"{chunk.path}#{chunk.number}: a vector of {len(vector)} floats in a "
                     f"{self.space.dims}-dimension space"
@@ -120,10 +126,14 @@ class ChunkStore:
             "languages": [c.language for c in chunks],
             "tokens": [c.token_count for c in chunks],
             "contents": [c.text for c in chunks],
-            "embeddings": [Vector(list(v)).to_text() for _, v in latest.values()],
+            "embeddings": [
+                None if v is None else Vector(list(v)).to_text() for _, v in latest.values()
+            ],
         }
+        embedding = sql.SQL(_NEW_OR_KEPT).format(table=self.table)
+        query = sql.SQL(_UPSERT).format(table=self.table, embedding=embedding)
         async with self.pool.connection() as conn:
-            await conn.execute(sql.SQL(_UPSERT).format(table=self.table), params)
+            await conn.execute(query, params)
 
     async def delete_paths(self, tenant: str, repo: str, paths: Collection[str]) -> int:
         """Forget every chunk of these files (deleted or no longer indexed); rows removed."""
