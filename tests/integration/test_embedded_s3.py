@@ -129,9 +129,7 @@ def test_a_killed_seaweedfs_is_restarted_on_its_ports_with_its_objects() -> None
     assert _weeds_of(home) == []
 
 
-def test_a_port_taken_before_weed_binds_it_is_left_for_fresh_ones(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_port_taken_before_weed_binds_it_is_left_for_fresh_ones() -> None:
     """CI saw a parallel test's server take a port between its pick and weed's bind: the
     volume server exited on 'address already in use'. A fresh start picks new ports and goes on;
     the run that lost the port is gone, not left half up."""
@@ -149,22 +147,22 @@ def test_a_port_taken_before_weed_binds_it_is_left_for_fresh_ones(
         picks.append(ports)
         return ports
 
-    monkeypatch.setattr(embedded_s3, "free_ports", first_pick_collides)
+    pid = 0
     try:
-        stack = start_embedded(home, postgres=False, nats=False, s3=True)
-        try:
-            assert len(picks) == 2
-            assert stack.s3_url == f"http://127.0.0.1:{picks[1][6]}"
-            objects = ObjectStore.connect(stack.s3_url, AuditSettings(bdg_s3_bucket="taken"))
-            objects.ensure_bucket()
-            objects.put("a.csv", b"up\n")
-            assert objects.get("a.csv") == b"up\n"
-            assert len(_weeds_of(home)) == 1
-        finally:
-            stack.stop()
+        pid, url = embedded_s3.start_seaweedfs(home, pick=first_pick_collides)
+        assert len(picks) == 2
+        assert url == f"http://127.0.0.1:{picks[1][6]}"
+        objects = ObjectStore.connect(url, AuditSettings(bdg_s3_bucket="taken"))
+        objects.ensure_bucket()
+        objects.put("a.csv", b"up\n")
+        assert objects.get("a.csv") == b"up\n"
+        assert [p.pid for p in _weeds_of(home)] == [pid]
     finally:
+        if pid:
+            embedded_s3.release_seaweedfs(home, pid, 10.0)
         squatter.close()
         shutil.rmtree(home, ignore_errors=True)
+    assert _weeds_of(home) == []
 
 
 def _bound(sock: socket.socket, port: int) -> bool:

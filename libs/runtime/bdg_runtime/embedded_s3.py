@@ -15,6 +15,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -120,14 +121,17 @@ class PortTaken(RuntimeError):
     """SeaweedFS exited during start because one of its ports was taken."""
 
 
-def start_seaweedfs(home: Path, same_ports: bool = False) -> tuple[int, str]:
+def start_seaweedfs(
+    home: Path, same_ports: bool = False, pick: Callable[[int], list[int]] = free_ports
+) -> tuple[int, str]:
     """(pid, S3 endpoint URL) of the SeaweedFS under ``home``, started unless one runs; with
     ``same_ports``, on the ports it had (a restart: the URL services were given stays valid).
+    ``pick``: how a fresh start chooses its ports.
 
     The caller holds the stack lock."""
     for attempt in range(1, START_TRIES + 1):
         try:
-            return _start_once(home, same_ports)
+            return _start_once(home, same_ports, pick)
         except PortTaken:
             # A restart must keep its URL, so only a fresh start moves to other ports.
             if same_ports or attempt == START_TRIES:
@@ -135,7 +139,9 @@ def start_seaweedfs(home: Path, same_ports: bool = False) -> tuple[int, str]:
     raise AssertionError("unreachable: the last try returns or raises")
 
 
-def _start_once(home: Path, same_ports: bool) -> tuple[int, str]:
+def _start_once(
+    home: Path, same_ports: bool, pick: Callable[[int], list[int]]
+) -> tuple[int, str]:
     path = home / "s3.json"
     state = _read(path)
     pid, port, master = state.get("pid"), state.get("s3_port"), state.get("master_port")
@@ -144,7 +150,7 @@ def _start_once(home: Path, same_ports: bool) -> tuple[int, str]:
         store = home / "s3"
         store.mkdir(exist_ok=True)
         if not (same_ports and ports and len(ports) == 8):
-            ports = free_ports(8)
+            ports = pick(8)
         with (store / "weed.log").open("ab") as log:
             log_start = log.tell()
             proc = subprocess.Popen(
