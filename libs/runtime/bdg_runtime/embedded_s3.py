@@ -139,9 +139,7 @@ def start_seaweedfs(
     raise AssertionError("unreachable: the last try returns or raises")
 
 
-def _start_once(
-    home: Path, same_ports: bool, pick: Callable[[int], list[int]]
-) -> tuple[int, str]:
+def _start_once(home: Path, same_ports: bool, pick: Callable[[int], list[int]]) -> tuple[int, str]:
     path = home / "s3.json"
     state = _read(path)
     pid, port, master = state.get("pid"), state.get("s3_port"), state.get("master_port")
