@@ -1,5 +1,5 @@
-"""A rewrite that loses keys or calls the definition has, or adds a parameter some of its
-results ignore, is asked for once more, against a real sandboxd, PostgreSQL and NATS, the model
+"""A rewrite that loses keys or calls the definition has, adds a parameter some of its
+results ignore, or needs one the goal lets callers leave out, is asked for once more, against a real sandboxd, PostgreSQL and NATS, the model
 scripted through the fake OpenAI server: the retry names what is missing; an answer that
 mends it lands; one that does it again lands as sent (the goal may mean it). One that lost the
 docstring gets it back with no turn."""
@@ -160,3 +160,39 @@ async def test_an_answer_that_lost_the_docstring_lands_with_it(
     assert after == 'def mul(a, b):\n    """The product of a and b."""\n    return a * b\n'
     asked = [r for r in fake.requests if r["messages"][0]["content"] == REWRITE_SYSTEM]
     assert len(asked) == 1  # no turn asked for it
+
+
+WORDS = "def capitalize(text):\n    return text[:1].upper() + text[1:]\n"
+PLURAL_GOAL = (
+    "Add pluralize(count, singular, plural) to words.py: it returns '1 apple' for a count of "
+    "1 and '2 apples' otherwise, using plural when given and singular + 's' when not."
+)
+NEEDS = "def pluralize(count, singular, plural):\n    return f'{count} {plural}'"
+COPES = "def pluralize(count, singular, plural=None):\n    return f'{count} {plural}'"
+PLURAL_TEST = "def test_pluralize():\n    assert pluralize(2, 'child', 'children') == '2 children'"
+
+
+@pytest.mark.parametrize(
+    ("second", "result"),
+    [(COPES, COPES), (NEEDS, NEEDS)],  # mended; needed again: lands as sent
+)
+async def test_an_answer_needing_a_parameter_the_goal_lets_go_is_asked_again(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+    second: str,
+    result: str,
+) -> None:
+    module = ("words.py", WORDS, PLURAL_GOAL)
+    answers = (NEEDS, second, PLURAL_TEST)
+    after = await after_job(app, sandbox, nc, fake, repo, tmp_path, answers, module)
+    said = fake.requests[1]["messages"][-1]["content"]
+    assert said == (
+        "That code could not be used: the goal says `plural` may be left out, but `pluralize` "
+        "uses it as if it were always given; give `plural` a default or handle it missing as "
+        "the goal says. Send the complete new definition of `pluralize` again, corrected."
+    )
+    assert after == f"{WORDS}\n\n{result}\n"

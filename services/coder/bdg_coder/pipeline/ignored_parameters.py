@@ -83,7 +83,7 @@ def _written(target: ast.AST) -> set[str]:
     return set()
 
 
-def _conditions(function: ast.AST) -> set[str]:
+def condition_reads(function: ast.AST) -> set[str]:
     """The names read by the definition's conditions."""
     names: set[str] = set()
     for node in ast.walk(function):
@@ -196,7 +196,7 @@ def _ignored(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> Ign
     if name not in set().union(*(_reads(stmt) for stmt in function.body)):
         return Ignored(name)
     tainted = _tainted(function, name)
-    if _conditions(function) & tainted:
+    if condition_reads(function) & tainted:
         return None
     for value, control, when in _returns(function.body, frozenset(), ""):
         if control & tainted:

@@ -37,7 +37,7 @@ Result = tuple[Node, frozenset[str], str]  # a returned value, the loops over it
 
 def js_ignored_parameters(suffix: str, old: str, new: str) -> list[Ignored]:
     """The parameters ``new`` adds to the function ``old`` that some of its results ignore."""
-    before, after = _function(suffix, old), _function(suffix, new)
+    before, after = js_function(suffix, old), js_function(suffix, new)
     if before is None or after is None:
         return []
     had = set(_parameters(before))
@@ -45,7 +45,7 @@ def js_ignored_parameters(suffix: str, old: str, new: str) -> list[Ignored]:
     return [ignored for ignored in found if ignored is not None]
 
 
-def _function(suffix: str, code: str) -> Node | None:
+def js_function(suffix: str, code: str) -> Node | None:
     grammar = TREE_SITTER.get(suffix)
     if grammar is None or not code.strip():
         return None
@@ -92,10 +92,10 @@ def _bound(node: Node | None) -> list[str]:
     return []
 
 
-def _walk(node: Node) -> Iterator[Node]:
+def walk(node: Node) -> Iterator[Node]:
     yield node
     for child in node.named_children:
-        yield from _walk(child)
+        yield from walk(child)
 
 
 def _reads(node: Node | None) -> set[str]:
@@ -104,7 +104,7 @@ def _reads(node: Node | None) -> set[str]:
     if node is None:
         return set()
     kinds = ("identifier", "shorthand_property_identifier")
-    return {_text(n) for n in _walk(node) if n.type in kinds}
+    return {_text(n) for n in walk(node) if n.type in kinds}
 
 
 def _written(node: Node | None) -> set[str]:
@@ -118,9 +118,9 @@ def _written(node: Node | None) -> set[str]:
     return set(_bound(node)) if node.type.endswith("pattern") else set()
 
 
-def _conditions(function: Node) -> set[str]:
+def js_condition_reads(function: Node) -> set[str]:
     names: set[str] = set()
-    for node in _walk(function):
+    for node in walk(function):
         field = _CONDITIONS.get(node.type)
         if field is not None:
             names |= _reads(node.child_by_field_name(field))
@@ -233,7 +233,7 @@ def _ignored(function: Node, name: str) -> Ignored | None:
     if name not in _reads(body):
         return Ignored(name)
     tainted = _tainted(body, name)
-    if _conditions(body) & tainted:
+    if js_condition_reads(body) & tainted:
         return None
     results = (
         _returns(body, frozenset(), "")

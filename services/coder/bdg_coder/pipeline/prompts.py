@@ -193,6 +193,15 @@ def ignored_parameter(name: str, returned: str, when: str) -> str:
     )
 
 
+def optional_parameter(name: str, symbol: str) -> str:
+    """Why an answer is asked for again: the goal lets callers leave ``name`` out and the code
+    uses it as if always given. Asked once, as an ignored parameter is."""
+    return (
+        f"the goal says `{name}` may be left out, but `{symbol}` uses it as if it were always "
+        f"given; give `{name}` a default or handle it missing as the goal says"
+    )
+
+
 def rewrite_retry(symbol: str, error: str) -> str:
     """The one repair turn of a rewrite: exactly what failed."""
     return (

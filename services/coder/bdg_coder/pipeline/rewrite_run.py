@@ -26,6 +26,7 @@ from bdg_coder.pipeline.dropped_uses import dropped_uses
 from bdg_coder.pipeline.ignored_parameters import ignored_parameters
 from bdg_coder.pipeline.ignored_parameters_js import js_ignored_parameters
 from bdg_coder.pipeline.missing_imports import add_missing_imports, undefined
+from bdg_coder.pipeline.optional_parameters import unhandled_optional
 from bdg_coder.pipeline.rewrite import (
     Target,
     answer_temperature,
@@ -157,7 +158,11 @@ class RewriteRun(PipelineRun):
             if not error and code is not None and self._undoes(target, code, then):
                 error = prompts.as_before(target.symbol)
             if not error and code is not None and turn + 1 < TURNS_PER_TARGET:
-                error = self._dropping(target, code, then) or self._ignoring(target, code, then)
+                error = (
+                    self._dropping(target, code, then)
+                    or self._ignoring(target, code, then)
+                    or self._needing(target, code)
+                )
             if not error and code is not None:
                 resampled = f"r{sample}-" if sample else ""
                 scope = f"{self.prefix}-{resampled}s{number}-t{turn}"
@@ -391,6 +396,15 @@ class RewriteRun(PipelineRun):
         if not found:
             return ""
         return prompts.ignored_parameter(found[0].name, found[0].returned, found[0].when)
+
+    def _needing(self, target: Target, code: str) -> str:
+        """Why ``code`` is asked for again when it needs a parameter the goal lets callers
+        leave out ("" if none); asked once, as an ignored parameter is."""
+        suffix = PurePosixPath(target.path).suffix.lower()
+        if language_of(target.path) not in ("python", "js"):
+            return ""
+        found = unhandled_optional(self.task.goal, suffix, code)
+        return prompts.optional_parameter(found[0], target.symbol) if found else ""
 
     def _undoes(self, target: Target, code: str, then: str) -> bool:
         """Whether ``code`` is ``then`` (the definition before the job, "": none shown) and
