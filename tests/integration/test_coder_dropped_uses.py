@@ -1,8 +1,8 @@
 """A rewrite that loses keys or calls the definition has, adds a parameter some of its
-results ignore, or needs one the goal lets callers leave out, is asked for once more, against a real sandboxd, PostgreSQL and NATS, the model
-scripted through the fake OpenAI server: the retry names what is missing; an answer that
-mends it lands; one that does it again lands as sent (the goal may mean it). One that lost the
-docstring gets it back with no turn."""
+results ignore, or needs one the goal lets callers leave out, is asked for once more, against a
+real sandboxd, PostgreSQL and NATS, the model scripted through the fake OpenAI server: the
+retry names what is missing; an answer that mends it lands; one that does it again lands as
+sent (the goal may mean it). One that lost the docstring gets it back with no turn."""
 
 from __future__ import annotations
 
