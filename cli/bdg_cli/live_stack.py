@@ -68,6 +68,9 @@ class LiveBounds:
         return env
 
 
+NO_MODEL = "no model (no endpoint set and the local model is not installed)"
+
+
 @dataclass
 class LiveStack:
     settings: Settings  # its URLs filled in
@@ -89,7 +92,7 @@ def describe_model(server: LocalModelServer | None, model: str | None) -> str:
         return f"{coder} at {url}"
     if os.environ.get("OPENAI_API_KEY"):
         return f"{coder} at api.openai.com"
-    return "no model (no endpoint set and the local model is not installed)"
+    return NO_MODEL
 
 
 @contextlib.contextmanager

@@ -1,9 +1,14 @@
 """The agent bench stands in for the person: a plan that waits for approval (one below the
-tenant's bar is never auto-approved) is approved by the bench, once, and the job goes on."""
+tenant's bar is never auto-approved) is approved by the bench, once, and the job goes on. With
+no model to answer, it says so and runs nothing."""
 
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -54,3 +59,28 @@ async def test_a_plan_approved_meanwhile_is_no_error(cluster: Cluster, client: C
     assert await approve_waiting_plan(conn, caller(), job.job_id) is False
     history = await c.app.history(job.job_id)
     assert [e.name for e in history].count("PlanApproved") == 1
+
+
+@pytest.mark.timeout(180)  # it starts the stack (embedded, or the configured one) first
+def test_with_no_model_the_bench_says_so_and_runs_nothing(tmp_path: Path) -> None:
+    # A bench whose model had been uninstalled (a `uv sync` removes the model's wheels) ran all
+    # 13 tasks, each failing at its first model call after five retries, for ten minutes.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPENAI_", "BDG_LLM_RECORD", "BDG_LOCAL_MODEL"))
+    }
+    env["BDG_LOCAL_MODEL"] = str(tmp_path / "missing.gguf")  # an own file that is not there
+    results = tmp_path / "results.json"
+    argv = ["--tasks", "js-clamp-fix", "--home", str(tmp_path / "home"), "--json", str(results)]
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.agent_bench", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "no model answers" in run.stdout
+    assert "task(s); model" not in run.stdout
+    assert not results.exists()
