@@ -117,33 +117,6 @@ async def test_an_answer_that_drops_the_key_again_lands_as_sent(
     assert after == f"import os\n\n\n{FIXED_HOST}\n"
 
 
-@pytest.mark.parametrize(
-    ("second", "result"),
-    [(WHOLE, WHOLE), (HALF, HALF)],  # mended; ignored again: lands as sent
-)
-async def test_an_answer_whose_new_parameter_misses_a_result_is_asked_again(
-    app: JobApplication,
-    sandbox: SandboxClient,
-    nc: Client,
-    fake: FakeOpenAi,
-    repo: Path,
-    tmp_path: Path,
-    second: str,
-    result: str,
-) -> None:
-    module = ("sortlines.py", SORTLINES, REVERSE_GOAL)
-    answers = (HALF, second, REVERSE_TEST)
-    after = await after_job(app, sandbox, nc, fake, repo, tmp_path, answers, module)
-    said = fake.requests[1]["messages"][-1]["content"]
-    assert said == (
-        "That code could not be used: its new parameter `reverse` does not reach every "
-        "result: when `numeric`, it returns `sorted(lines, key=float)`, which does not use "
-        "`reverse`; what the goal asks of `reverse` must hold there too. Send the complete "
-        "new definition of `sort_lines` again, corrected."
-    )
-    assert after == f"{result}\n"
-
-
 async def test_an_answer_that_lost_the_docstring_lands_with_it(
     app: JobApplication,
     sandbox: SandboxClient,
@@ -172,27 +145,47 @@ COPES = "def pluralize(count, singular, plural=None):\n    return f'{count} {plu
 PLURAL_TEST = "def test_pluralize():\n    assert pluralize(2, 'child', 'children') == '2 children'"
 
 
-@pytest.mark.parametrize(
-    ("second", "result"),
-    [(COPES, COPES), (NEEDS, NEEDS)],  # mended; needed again: lands as sent
+REVERSE_WHY = (
+    "its new parameter `reverse` does not reach every result: when `numeric`, it returns "
+    "`sorted(lines, key=float)`, which does not use `reverse`; what the goal asks of `reverse` "
+    "must hold there too"
 )
-async def test_an_answer_needing_a_parameter_the_goal_lets_go_is_asked_again(
+PLURAL_WHY = (
+    "the goal says `plural` may be left out, but `pluralize` uses it as if it were always "
+    "given; give `plural` a default or handle it missing as the goal says"
+)
+SORTLINES_CASE = (("sortlines.py", SORTLINES, REVERSE_GOAL), REVERSE_TEST, "sort_lines", "")
+WORDS_CASE = (("words.py", WORDS, PLURAL_GOAL), PLURAL_TEST, "pluralize", f"{WORDS}\n\n")
+
+
+@pytest.mark.parametrize(
+    ("case", "first", "second", "why"),
+    [
+        (SORTLINES_CASE, HALF, WHOLE, REVERSE_WHY),  # mended
+        (SORTLINES_CASE, HALF, HALF, REVERSE_WHY),  # ignored again: lands as sent
+        (WORDS_CASE, NEEDS, COPES, PLURAL_WHY),  # mended
+        (WORDS_CASE, NEEDS, NEEDS, PLURAL_WHY),  # needed again: lands as sent
+    ],
+)
+async def test_an_answer_whose_parameter_the_code_mishandles_is_asked_again(
     app: JobApplication,
     sandbox: SandboxClient,
     nc: Client,
     fake: FakeOpenAi,
     repo: Path,
     tmp_path: Path,
+    case: tuple[tuple[str, str, str], str, str, str],
+    first: str,
     second: str,
-    result: str,
+    why: str,
 ) -> None:
-    module = ("words.py", WORDS, PLURAL_GOAL)
-    answers = (NEEDS, second, PLURAL_TEST)
-    after = await after_job(app, sandbox, nc, fake, repo, tmp_path, answers, module)
+    """A new parameter some result ignores, or one the goal lets callers leave out and the
+    code needs."""
+    module, test, symbol, kept = case
+    after = await after_job(app, sandbox, nc, fake, repo, tmp_path, (first, second, test), module)
     said = fake.requests[1]["messages"][-1]["content"]
     assert said == (
-        "That code could not be used: the goal says `plural` may be left out, but `pluralize` "
-        "uses it as if it were always given; give `plural` a default or handle it missing as "
-        "the goal says. Send the complete new definition of `pluralize` again, corrected."
+        f"That code could not be used: {why}. Send the complete new definition of `{symbol}` "
+        "again, corrected."
     )
-    assert after == f"{WORDS}\n\n{result}\n"
+    assert after == f"{kept}{second}\n"
