@@ -9,8 +9,8 @@ import pytest
 
 from bdg_coder.pipeline.optional_parameters import optional_in_goal, unhandled_optional
 from bdg_coder.pipeline.rewrite import definition, symbols_of
-from bdg_tools.symbols.lookup import language_of
 from bench.agent_tasks.tasks import load_tasks, make_repo
+from tests.unit.test_coder_ignored_parameters import _sources
 
 GOAL = (
     'Add and export pluralize(count, singular, plural) in src/words.js: it returns "1 apple" '
@@ -121,11 +121,6 @@ def _definitions(repo: Path, patch: Path) -> list[tuple[str, str]]:
             if new and new != definition(path, before.get(path, ""), symbol.qualname):
                 found.append((path, new))
     return found
-
-
-def _sources(repo: Path) -> list[str]:
-    found = (p.relative_to(repo).as_posix() for p in repo.rglob("*") if p.is_file())
-    return sorted(p for p in found if language_of(p) and ".git/" not in p)
 
 
 def test_no_reference_fix_of_the_agent_bench_trips_it(tmp_path: Path) -> None:
