@@ -14,6 +14,7 @@ solve rate, the done-but-wrong count and totals, and which model answered.
 
     uv run python -m bench.agent_bench [--tasks py-fizzbuzz-fix,js-chunk] [--task-timeout 900]
         [--strategy loop|pipeline|rewrite|auto] [--candidates N] [--resamples N]
+        [--[no-]early-resample]
         [--model NAME] [--home DIR]
         [--json results.json]
 
@@ -89,6 +90,9 @@ def variant_of(bounds: LiveBounds) -> dict[str, str]:
         or os.environ.get("BDG_CODER_CANDIDATES")
         or "1",
         "resamples": env.get("BDG_CODER_RESAMPLES") or os.environ.get("BDG_CODER_RESAMPLES") or "0",
+        "early_resample": env.get("BDG_CODER_EARLY_RESAMPLE")
+        or os.environ.get("BDG_CODER_EARLY_RESAMPLE")
+        or "True",
     }
 
 
@@ -246,6 +250,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         help="rewrites asked again while the tests fail (BDG_CODER_RESAMPLES) [env, 0]",
     )
+    parser.add_argument(
+        "--early-resample",
+        action=argparse.BooleanOptionalAction,
+        help="one resample on the project's tests and the goal's examples before the model's "
+        "own test (BDG_CODER_EARLY_RESAMPLE) [env, on]",
+    )
     parser.add_argument("--plan-iterations", type=int, help="plan drafts [env, else 1]")
     parser.add_argument("--model", help="model name for every role (with OPENAI_BASE_URL)")
     parser.add_argument("--home", type=Path, help="BDG_HOME of this run (default: a new one)")
@@ -265,6 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         coder_strategy=args.strategy,
         coder_candidates=args.candidates,
         coder_resamples=args.resamples,
+        coder_early_resample=args.early_resample,
     )
     options = replace(options, variant=variant_of(bounds))
     # a report read from a log file later keeps its table whole

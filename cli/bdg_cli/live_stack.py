@@ -46,6 +46,7 @@ class LiveBounds:
     coder_strategy: str | None = None  # loop | pipeline | rewrite | auto (the bench's ablation)
     coder_candidates: int | None = None
     coder_resamples: int | None = None
+    coder_early_resample: bool | None = None
 
     def env(self) -> dict[str, str]:
         """Bounds on time, whatever the model; its context size bounds the coder's turns and
@@ -57,6 +58,7 @@ class LiveBounds:
             "BDG_CODER_STRATEGY": self.coder_strategy,
             "BDG_CODER_CANDIDATES": self.coder_candidates,
             "BDG_CODER_RESAMPLES": self.coder_resamples,
+            "BDG_CODER_EARLY_RESAMPLE": self.coder_early_resample,
         }
         defaults: dict[str, object] = {
             "BDG_CODER_MAX_STEPS": 6,

@@ -77,9 +77,11 @@ def test_a_replay_re_runs_the_coder_the_job_had(monkeypatch: pytest.MonkeyPatch)
 def test_candidates_and_the_test_command_come_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert CoderSettings().selection() == SelectionSettings()
+    # New jobs resample early; a job that recorded nothing did not (SelectionSettings()).
+    assert CoderSettings().selection() == SelectionSettings(early_resample=True)
     monkeypatch.setenv("BDG_CODER_CANDIDATES", "3")
     monkeypatch.setenv("BDG_CODER_TEST_COMMAND", "python3 -m unittest 'tests/test a.py'")
+    monkeypatch.setenv("BDG_CODER_EARLY_RESAMPLE", "false")
     assert CoderSettings().selection() == SelectionSettings(
         3, ("python3", "-m", "unittest", "tests/test a.py")
     )
@@ -88,7 +90,8 @@ def test_candidates_and_the_test_command_come_from_the_environment(
 @pytest.mark.parametrize(
     ("variable", "value"),
     [("BDG_CODER_CANDIDATES", v) for v in ("0", "9", "two")]
-    + [("BDG_CODER_RESAMPLES", v) for v in ("-1", "5", "two")],
+    + [("BDG_CODER_RESAMPLES", v) for v in ("-1", "5", "two")]
+    + [("BDG_CODER_EARLY_RESAMPLE", "sometimes")],
 )
 def test_a_bad_candidate_or_resample_count_names_the_setting(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str

@@ -53,6 +53,13 @@ def test_resamples_are_recorded_and_read_back() -> None:
     assert RunSettings.from_recorded({}).selection.resamples == 0
 
 
+def test_the_early_resample_is_recorded_and_an_old_record_runs_without_it() -> None:
+    ran = RunSettings(selection=SelectionSettings(early_resample=True), strategy=Strategy.rewrite)
+    assert ran.recorded() == {"early_resample": "true", "strategy": "rewrite"}
+    assert RunSettings.from_recorded(ran.recorded()) == ran
+    assert RunSettings.from_recorded({"strategy": "rewrite"}).selection.early_resample is False
+
+
 @pytest.mark.parametrize("resamples", [-1, MAX_RESAMPLES + 1])
 def test_a_resample_count_out_of_bounds_is_refused(resamples: int) -> None:
     with pytest.raises(ValueError, match="resamples must be 0 to"):

@@ -92,6 +92,12 @@ class CoderSettings(BaseSettings):
         "its definitions again (shown the failures, sampled) up to this many times, keeping "
         "one only when the tests go better; 0: never",
     )
+    bdg_coder_early_resample: bool = Field(
+        default=True,
+        description="rewrite strategy: on a first attempt, land the goal's examples and run the "
+        "tests before the model writes its own; when one fails, ask for a definition once more "
+        "(shown the failures, sampled), keeping it only when the tests go better",
+    )
     bdg_coder_test_command: str | None = Field(
         default=None,
         max_length=1_000,
@@ -113,7 +119,12 @@ class CoderSettings(BaseSettings):
     def selection(self) -> SelectionSettings:
         command = self.bdg_coder_test_command
         argv = tuple(shlex.split(command)) if command and command.strip() else None
-        return SelectionSettings(self.bdg_coder_candidates, argv, self.bdg_coder_resamples)
+        return SelectionSettings(
+            self.bdg_coder_candidates,
+            argv,
+            self.bdg_coder_resamples,
+            self.bdg_coder_early_resample,
+        )
 
     def limits(self, context_tokens: int | None = None) -> LoopLimits:
         """Those set explicitly; the others follow the served model's context size."""

@@ -38,11 +38,15 @@ class SelectionSettings:
     """Test-driven selection: ``candidates`` independent runs of the loop per attempt (1: the
     loop alone, no tests run by the coder), each checked with ``test_argv`` (None:
     ``DEFAULT_CHECK``); with the rewrite strategy, up to ``resamples`` more answers per
-    definition within a run while those tests fail (0: none)."""
+    definition within a run while those tests fail (0: none), and with ``early_resample`` one
+    more on a first attempt, checked on the project's tests and the goal's examples before the
+    model's own test is added. Off here (a job that recorded nothing ran without it); the
+    coder's settings turn it on for new jobs."""
 
     candidates: int = 1
     test_argv: tuple[str, ...] | None = None
     resamples: int = 0
+    early_resample: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.candidates <= MAX_CANDIDATES:
@@ -83,6 +87,8 @@ class RunSettings:
             found["test_argv"] = json.dumps(list(self.selection.test_argv))
         if self.selection.resamples:
             found["resamples"] = str(self.selection.resamples)
+        if self.selection.early_resample:
+            found["early_resample"] = "true"
         if self.strategy is not Strategy.loop:
             found["strategy"] = self.strategy.value
         return found
@@ -97,6 +103,7 @@ class RunSettings:
             int(settings.get("candidates", "1")),
             tuple(str(a) for a in json.loads(argv)) if argv else None,
             int(settings.get("resamples", "0")),
+            settings.get("early_resample") == "true",
         )
         return cls(
             limits,

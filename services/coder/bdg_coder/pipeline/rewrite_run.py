@@ -5,8 +5,11 @@ through ``replace_symbol`` (a new definition: the file written with it added), o
 naming exactly what failed (sampled: at temperature 0 the model repeats itself); then one call
 for a new test, appended to the project's test file when it parses (with the new definitions
 added to the file's imports: ``test_imports``), and beside it the goal's own examples and the
-bad inputs it lists as a test (``goal_examples``, ``goal_errors``). With no definition to write
-(a goal naming a file to create) the run is the pipeline's list of edits (``PipelineRun``)."""
+bad inputs it lists as a test (``goal_examples``, ``goal_errors``). With ``early_resample``, a
+first attempt lands the goal's examples first and runs the tests once before the model's test
+exists: the project's tests and the goal's examples are the ones a small model's own test cannot
+bend, and one resample is asked for when they fail. With no definition to write (a goal naming
+a file to create) the run is the pipeline's list of edits (``PipelineRun``)."""
 
 from __future__ import annotations
 
@@ -90,6 +93,7 @@ def _score(run: TestsRun | str) -> tuple[int, int, int]:
 class RewriteRun(PipelineRun):
     hit_paths: Sequence[str] = field(kw_only=True, default=())  # the index's, best first
     resamples: int = field(kw_only=True, default=0)  # of the definitions while the tests fail
+    early_resample: bool = field(kw_only=True, default=False)  # see the module's docstring
     check_argv: tuple[str, ...] = field(kw_only=True, default=DEFAULT_CHECK)
     written: list[tuple[str, str]] = field(init=False)  # (path, new definition) that landed
     symbols: list[tuple[str, str, bool]] = field(init=False)  # (path, symbol, new) landed
@@ -112,10 +116,16 @@ class RewriteRun(PipelineRun):
                 return
         if not self.written and self.task.attempt > 1:
             self._standing(chosen)
+        early = self.early_resample and bool(self.written) and self._test_wanted()
+        if early and self.state.stop_before_call() is None:
+            await self._land_examples(chosen[0])
+            if self.state.stop is None:
+                await self._resample(chosen, range(1, 2), named_failures=True)
         if self.written and self.state.stop_before_call() is None and self._test_wanted():
-            await self._new_test(chosen[0])
+            await self._new_test(chosen[0], examples=not early)
         if self.written and self.resamples and self.state.stop is None:
-            await self._resample(chosen)
+            first = 1 + early  # a seed and scopes of their own, after the early one
+            await self._resample(chosen, range(first, first + self.resamples))
         if self.state.stop is None:
             self.state.finish(self.summary())
 
@@ -260,14 +270,18 @@ class RewriteRun(PipelineRun):
             return content  # no earlier attempt: this attempt's start is the job's
         return before_job(path, content, patches)
 
-    async def _resample(self, chosen: Sequence[Target]) -> None:
+    async def _resample(
+        self, chosen: Sequence[Target], samples: range, named_failures: bool = False
+    ) -> None:
         """Test-driven repair within the attempt: while the visible tests (the project's, the
         model's new one, the goal's examples) fail, a definition written is asked for again,
-        shown the failures and sampled with a seed of its own, up to ``resamples`` times (one
-        definition per resample, in turn: asked for all at once, the 1.5B fixed one and broke
-        the other again); a resample is kept when the tests go better (``_score``), else its
-        files are put back. Cheaper than the attempt the tester would start: no analysis, no
-        new workspace, and the model reads what the runner said at once."""
+        shown the failures and sampled with a seed of its own, once per number of ``samples``
+        (one definition per resample, in turn: asked for all at once, the 1.5B fixed one and
+        broke the other again); a resample is kept when the tests go better (``_score``), else
+        its files are put back. Cheaper than the attempt the tester would start: no analysis,
+        no new workspace, and the model reads what the runner said at once. With
+        ``named_failures``, only a run naming a failing test is resampled (a project without
+        tests says only that none ran: nothing to fix)."""
         if self.state.stop_before_call() is not None:
             return  # no resample could be asked for: the tester's run will do
         run, seconds = await self.check_within(self.check_argv, MAX_CHECK_S)
@@ -277,15 +291,18 @@ class RewriteRun(PipelineRun):
         turns = [(n, t) for n, t in enumerate(chosen) if (t.path, t.symbol) in written]
         if not turns:
             return
-        for sample in range(1, self.resamples + 1):
+        for turn, sample in enumerate(samples):
             if isinstance(run, TestsRun) and run.passed:
                 return
             if self.state.stop_before_call() is not None:
                 return
             output = run.output_tail if isinstance(run, TestsRun) else run
-            tested = failures_of(output) or output[-MAX_FAILURE_CHARS:]
+            named = failures_of(output)
+            if named_failures and not (named and isinstance(run, TestsRun)):
+                return
+            tested = named or output[-MAX_FAILURE_CHARS:]
             kept_files, kept_written = dict(self.files), list(self.written)
-            number, target = turns[(sample - 1) % len(turns)]
+            number, target = turns[turn % len(turns)]
             # located: a new definition is in the file now, to be replaced
             await self._rewrite(number, located(target, self.files[target.path]), tested, sample)
             if self.state.stop is not None:
@@ -452,7 +469,48 @@ class RewriteRun(PipelineRun):
         left = undefined(path, content)
         return content, [name for name in unknown if name in left]
 
-    async def _new_test(self, first: Target) -> None:
+    async def _land_examples(self, first: Target) -> None:
+        """The goal's examples, landed as a test before the model writes its own (the early
+        resample checks the definitions on them); nothing when the goal has none."""
+        path = file_of_tests(self.files, first)
+        if not path:
+            return
+        new = [name for _, name in self._top_level(new=True)]
+        after, refused = self._examples(path, self.files[path], new)
+        if refused:
+            return
+        error = await self._land_test(path, after, f"{self.prefix}-examples")
+        if not error:
+            self.landed.append(f"{path} (the goal's examples)")
+        self.state.record("", error or "the goal's examples added")
+
+    def _examples(self, path: str, base: str, new: Sequence[str]) -> tuple[str, bool]:
+        """``base`` (the test file) with the goal's examples of the functions it can reach
+        (new ones, imported when landed, and those it names already) added, and whether
+        there were none to add (or they did not parse)."""
+        reachable = [n for _, n in self._top_level() if n in new or re.search(rf"\b{n}\b", base)]
+        one = [n for p, n in self._top_level() if takes_one_argument(p, self._text_of(p, n))]
+        examples = goal_test(path, base, self.task.goal, reachable, one)
+        with_examples, refused = check_test(path, base, examples) if examples else ("", "none")
+        return with_examples, bool(refused)
+
+    async def _land_test(self, path: str, after: str, scope: str) -> str:
+        """``after`` written as the test file, the new definitions imported there (done
+        here, not by the model); "" when it landed, else why not."""
+        for source in dict.fromkeys(where for where, _ in self._top_level(new=True)):
+            names = [n for where, n in self._top_level(new=True) if where == source]
+            after = with_imports(path, after, source, names, self.files)
+        after, _ = add_missing_imports(path, self.files[path], after, test_file=True)
+        error = await self._land_one(
+            scope, "file_write", {"path": path, "content": after}, FileWritten
+        )
+        if not error:
+            self.files[path] = after
+        return error
+
+    async def _new_test(self, first: Target, examples: bool = True) -> None:
+        """The model's new test, and beside it the goal's examples (``examples``: not
+        landed before)."""
         path = file_of_tests(self.files, first)
         if not path:
             return
@@ -478,23 +536,14 @@ class RewriteRun(PipelineRun):
             ]
         own = not error
         base = after if own else self.files[path]
-        # The goal's examples of functions the test file can reach: new ones (imported below)
-        # and those it names already.
-        reachable = [n for _, n in self._top_level() if n in new or re.search(rf"\b{n}\b", base)]
-        one = [n for p, n in self._top_level() if takes_one_argument(p, self._text_of(p, n))]
-        examples = goal_test(path, base, self.task.goal, reachable, one)
-        with_examples, refused = check_test(path, base, examples) if examples else ("", "none")
-        if not refused:  # beside the model's test, or alone
-            after, error = with_examples, ""
-        if not error:  # a test of new functions needs them imported: done here, not by the model
-            for source in dict.fromkeys(where for where, _ in self._top_level(new=True)):
-                names = [n for where, n in self._top_level(new=True) if where == source]
-                after = with_imports(path, after, source, names, self.files)
-            after, _ = add_missing_imports(path, self.files[path], after, test_file=True)
-            args = {"path": path, "content": after}
-            error = await self._land_one(f"{self.prefix}-test", "file_write", args, FileWritten)
+        refused = True
+        if examples:  # beside the model's test, or alone
+            with_examples, refused = self._examples(path, base, new)
+            if not refused:
+                after, error = with_examples, ""
         if not error:
-            self.files[path] = after
+            error = await self._land_test(path, after, f"{self.prefix}-test")
+        if not error:
             self.landed += [f"{path} (new test)"] * own
             self.landed += [f"{path} (the goal's examples)"] * (not refused)
         self.state.record(answer, error or ("test added" if own else "the goal's examples added"))

@@ -67,6 +67,7 @@ async def pipeline_run(
         run = RewriteRun
         extra["hit_paths"] = [hit.path.removeprefix("/workspace/") for hit in hits]
         extra["resamples"] = selection.resamples
+        extra["early_resample"] = selection.early_resample
         extra["check_argv"] = selection.check_argv
     return run(
         task=task,

@@ -1,0 +1,146 @@
+"""The rewrite strategy's early resample against a real sandboxd, PostgreSQL and NATS, the model
+scripted through the fake OpenAI server: on a first attempt the goal's examples land before the
+model writes its own test, the project's tests and those examples run, and when they name a
+failing test the definition is asked for once more (shown the failures, sampled with a seed of
+its own); the model's test comes after, shown the examples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from nats.aio.client import Client
+
+from bdg_coder.application import Coding
+from bdg_coder.registries import live_registry
+from bdg_coder.run_settings import SelectionSettings
+from bdg_coder.strategy import Strategy
+from bdg_coder.tool_loop_coder import ToolLoopCoder
+from bdg_coder.workspace import SandboxWorkspaces
+from bdg_contracts import events as ev
+from bdg_jobs.application import JobApplication
+from bdg_sandbox.client import SandboxClient
+from bdg_tools.code_context import IndexerContext
+from bdg_tools.policy import ToolPolicy
+from tests.fakes.openai_server import FakeOpenAi
+from tests.integration.test_coder_loop import (  # noqa: F401 (fixtures)
+    FIXED,
+    app_fixture,
+    applied,
+    attempt,
+    coding_job,
+    daemon_fixture,
+    fake_fixture,
+    model,
+    nc_fixture,
+    of,
+    repo_fixture,
+    sandbox_fixture,
+)
+from tests.integration.test_coder_rewrite import NEW_TEST, TIMES, code, committed, replays
+
+pytestmark = pytest.mark.timeout(90)
+GOAL = "Make add() add its arguments: add(2, 3) is 5 and add(-1, 1) == 0."
+PYTEST_STYLE = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+EXAMPLES = (
+    "def test_the_goal_s_examples():\n    assert add(2, 3) == 5\n    assert add(-1, 1) == 0\n"
+)
+
+
+def early(
+    fake: FakeOpenAi, sandbox: SandboxClient, nc: Client, check: tuple[str, ...] | None = None
+) -> Coding:
+    """The coder as new jobs get it: no later resamples, the early one on (``check`` None:
+    the default check, the sandbox's pytest here)."""
+    coder = ToolLoopCoder(
+        model(fake),
+        live_registry(sandbox, nc, ToolPolicy()),
+        SandboxWorkspaces(sandbox),
+        IndexerContext(nc, timeout=2.0),
+        selection=SelectionSettings(1, check, 0, early_resample=True),
+        strategy=Strategy.rewrite,
+    )
+    return Coding(coder)
+
+
+def checks(new: list[ev.Event]) -> list[bool]:
+    return [
+        json.loads(e.result)["passed"] for e in of(new, ev.ToolCalled) if e.tool == "check_tests"
+    ]
+
+
+async def test_a_definition_failing_the_goal_s_examples_is_asked_again_before_the_test(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    """add() multiplies: the project's test_add and the goal's examples fail on it before the
+    model has written a test that could agree with it; the resample, shown those failures,
+    adds, and is kept; the model's test is asked for after, shown the examples."""
+    committed(repo, {"test_calc.py": PYTEST_STYLE})
+    trigger = await coding_job(app, repo, GOAL)
+    fake.push(code(TIMES), code(FIXED.rstrip()), code(NEW_TEST))
+    new = await attempt(early(fake, sandbox, nc), app, trigger)
+
+    first, again, test = fake.requests
+    asked = again["messages"][1]["content"]
+    assert asked.startswith(f"The file `calc.py` as it is now:\n```\n{TIMES}\n```")
+    assert "The tests were run on the file above, and these fail:" in asked
+    assert "test_the_goal_s_examples" in asked
+    assert "test_add" in asked
+    assert (first["temperature"], again["temperature"], again["seed"]) == (0.0, 0.7, 1_001)
+    assert EXAMPLES.rstrip() in test["messages"][-1]["content"]  # the model's test sees them
+    assert checks(new) == [False, True]
+    (changed,) = of(new, ev.FilesChanged)
+    after = applied(repo, changed.patch, tmp_path)
+    assert (after / "calc.py").read_text() == FIXED
+    assert (after / "test_calc.py").read_text() == (
+        PYTEST_STYLE + "\n\n" + EXAMPLES + "\n\n" + NEW_TEST + "\n"
+    )
+    (finished,) = of(new, ev.CodingFinished)
+    assert finished.summary.startswith(
+        "The pipeline applied 3 edit(s): calc.py add, test_calc.py (the goal's examples), "
+        "test_calc.py (new test)."
+    )
+    (settings,) = of(new, ev.SettingsRecorded)
+    assert settings.settings["early_resample"] == "true"
+    await replays(app, trigger)
+
+
+async def test_a_definition_the_tests_pass_on_is_not_asked_again(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+) -> None:
+    committed(repo, {"test_calc.py": PYTEST_STYLE})
+    trigger = await coding_job(app, repo, GOAL)
+    fake.push(code(FIXED.rstrip()), code(NEW_TEST))
+    new = await attempt(early(fake, sandbox, nc), app, trigger)
+
+    assert len(fake.requests) == 2
+    assert checks(new) == [True]
+    await replays(app, trigger)
+
+
+async def test_a_failing_run_that_names_no_test_is_not_resampled(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+) -> None:
+    """A check that fails without naming a failing test (a project whose tests cannot run)
+    gives the model nothing to fix: no resample is asked for."""
+    trigger = await coding_job(app, repo, GOAL)
+    fake.push(code(TIMES), code(NEW_TEST))
+    broken = ("sh", "-c", "echo the test runner is missing; exit 1")
+    new = await attempt(early(fake, sandbox, nc, broken), app, trigger)
+
+    assert len(fake.requests) == 2
+    assert checks(new) == [False]
