@@ -40,7 +40,7 @@ from bdg_jobs.application import JobApplication
 from bdg_jobs.migrations import migrate
 from bdg_jobs.store import JobStore
 from bdg_jobs.user_commands import JobCommands
-from bdg_runtime.bus import JetStreamPublisher, ensure_streams
+from bdg_runtime.bus import JetStreamPublisher, declare, ensure_streams
 from bdg_runtime.redrive import Redriver
 from bdg_sandbox.client import SandboxClient
 from tests.gateway_stack import Keys, Stack
@@ -244,7 +244,7 @@ async def stack_fixture(
     store = JobStore.from_url(database_url)
     nc = await nats.connect(servers.nats_url)
     js = nc.jetstream()
-    await ensure_streams(js, 60)
+    await declare("streams", lambda: ensure_streams(js, 60), within=30)
     app = JobApplication(store, JetStreamPublisher(js))
     queries = await JobQueries.open(database_url)
     try:

@@ -11,7 +11,7 @@ import pytest
 
 from bdg_contracts import subjects
 from bdg_jobs.store import JobStore
-from bdg_runtime.bus import broker, ensure_streams
+from bdg_runtime.bus import broker, declare, ensure_streams
 from tests.fast.harness import MODES, FastStack
 
 STEP_TIMEOUT = 30.0
@@ -32,7 +32,7 @@ async def stack(request: pytest.FixtureRequest) -> AsyncIterator[FastStack]:
         store = JobStore.from_url(request.getfixturevalue("database_url"))
         nc = await nats.connect(servers.nats_url)
         js = nc.jetstream()
-        await ensure_streams(js, 60)
+        await declare("streams", lambda: ensure_streams(js, 60), within=30)
         try:
             yield FastStack("nats", broker(servers.nats_url, STEP_TIMEOUT), store, js)
         finally:

@@ -20,6 +20,7 @@ from bdg_jobs.store import JobStore
 from bdg_runtime.bus import (
     BusUnreachableError,
     JetStreamPublisher,
+    StoreNotCreatedError,
     broker,
     connect,
     declare,
@@ -58,6 +59,31 @@ async def test_a_start_up_declaration_asks_again_until_nats_is_back(
     await eventually(asked_in_vain, 10, "a declaration that NATS did not answer")
     await own_nats.started()
     await asyncio.wait_for(declaring, 20)
+    assert (await js.stream_info(subjects.events_stream())).config.duplicate_window == 60
+    await nc.close()
+
+
+async def test_a_stream_store_jetstream_could_not_create_is_asked_for_again(
+    own_nats: OwnNats, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A real server refuses to create the events stream's store (a file where its messages'
+    folder goes): error 10049, the answer CI once got from the shared server at a test's start.
+    The server clears the half-made folder as it refuses, so asking again succeeds: a
+    declaration says why it failed and asks again."""
+    folder = own_nats.store_dir / "jetstream" / "$G" / "streams" / subjects.events_stream()
+
+    def in_the_way() -> None:
+        folder.mkdir(parents=True)
+        (folder / "msgs").write_text("in the way")
+
+    nc = await connect(own_nats.url, "test")
+    js = nc.jetstream()
+    in_the_way()
+    with pytest.raises(StoreNotCreatedError, match=r"stream BDG_EVENTS_T\w+: .*\(10049\)"):
+        await ensure_streams(js, 60)
+    in_the_way()
+    await declare("streams", lambda: ensure_streams(js, 60), within=20)
+    assert "declaring streams failed (stream BDG_EVENTS_" in caplog.text
     assert (await js.stream_info(subjects.events_stream())).config.duplicate_window == 60
     await nc.close()
 

@@ -11,7 +11,7 @@ import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
-from nats.js.errors import NotFoundError, ServiceUnavailableError
+from nats.js.errors import NotFoundError, ServerError, ServiceUnavailableError
 
 from bdg_contracts import subjects, wire
 from bdg_jobs.store import Recorded
@@ -40,15 +40,27 @@ RECONNECT: dict[str, Any] = {
     "connect_timeout": 2,
     "error_cb": _log_error,
 }
+# JetStream's answers when it could not make a stream's file store: 10049 ("error creating
+# store for stream": met once in CI on a NATS shared by parallel tests; a file in the way of
+# the store's folders gives it too) and 10077 (other servers' "storage failed").
+STORE_ERRORS = frozenset({10049, 10077})
+
+
+class StoreNotCreatedError(ConnectionError):
+    """JetStream could not create a stream's store this time; asking again may succeed."""
+
+
 # What start-up declarations meet while NATS restarts: an answer lost with the old server,
-# nobody listening yet, JetStream not ready yet, or (store wiped) a stream gone until a
-# watchdog declares it again. The client reconnects by itself; asking again helps.
+# nobody listening yet, JetStream not ready yet, (store wiped) a stream gone until a watchdog
+# declares it again, or a store it could not create yet. The client reconnects by itself;
+# asking again helps.
 RESTARTING = (
     TimeoutError,
     nats.errors.NoRespondersError,
     nats.errors.NoServersError,
     ServiceUnavailableError,
     NotFoundError,
+    StoreNotCreatedError,
 )
 
 
@@ -74,9 +86,15 @@ async def ensure_streams(js: JetStreamContext, duplicate_window: float) -> None:
     restart with a wiped store took away the moment after."""
     for config in (events_stream_config(duplicate_window), dlq_stream_config()):
         try:
-            await js.update_stream(config)
-        except NotFoundError:
-            await js.add_stream(config)
+            try:
+                await js.update_stream(config)
+            except NotFoundError:
+                await js.add_stream(config)
+        except ServerError as error:
+            if error.err_code not in STORE_ERRORS:
+                raise
+            said = f"{error.description} ({error.err_code})"
+            raise StoreNotCreatedError(f"stream {config.name}: {said}") from error
 
 
 class BusUnreachableError(ConnectionError):
