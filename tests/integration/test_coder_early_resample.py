@@ -38,7 +38,14 @@ from tests.integration.test_coder_loop import (  # noqa: F401 (fixtures)
     repo_fixture,
     sandbox_fixture,
 )
-from tests.integration.test_coder_rewrite import NEW_TEST, TIMES, code, committed, replays
+from tests.integration.test_coder_rewrite import (
+    NEW_TEST,
+    TIMES,
+    code,
+    committed,
+    replays,
+    two_file_job,
+)
 
 pytestmark = pytest.mark.timeout(90)
 GOAL = "Make add() add its arguments: add(2, 3) is 5 and add(-1, 1) == 0."
@@ -144,3 +151,38 @@ async def test_a_failing_run_that_names_no_test_is_not_resampled(
 
     assert len(fake.requests) == 2
     assert checks(new) == [False]
+
+
+async def test_the_resample_asks_for_the_definition_the_failures_name(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    """Two definitions written, add() right and scaled() wrong: the failing test names
+    scaled() alone, so the resample asks for scaled(), not add(), the first written (the
+    1.5B's refactor: post_url() lost its "/posts/" and the resample rewrote slugify())."""
+    scale_test = "from scale import scaled\n\n\ndef test_scaled():\n    assert scaled(4) == 4\n"
+    committed(
+        repo, {"test_calc.py": "def test_nothing():\n    pass\n", "test_scale.py": scale_test}
+    )
+    trigger = await two_file_job(app, repo)
+    fake.push(
+        code("def add(a, b):\n    return scaled(a + b)"),
+        code("def scaled(x):\n    return x / 4"),
+        code("def scaled(x):\n    return x"),
+        code(NEW_TEST),
+    )
+    new = await attempt(early(fake, sandbox, nc), app, trigger)
+
+    assert len(fake.requests) == 4
+    asked = fake.requests[2]["messages"][1]["content"]
+    assert asked.startswith("The file `scale.py` as it is now:")
+    assert "Write the complete new definition of `scaled`" in asked
+    assert checks(new) == [False, True]
+    (changed,) = of(new, ev.FilesChanged)
+    after = applied(repo, changed.patch, tmp_path)
+    assert (after / "scale.py").read_text() == "def scaled(x):\n    return x\n"
+    assert (after / "calc.py").read_text().endswith("    return scaled(a + b)\n")

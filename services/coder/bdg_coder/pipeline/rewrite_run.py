@@ -79,6 +79,12 @@ def _calls(code: str, name: str) -> bool:
     return re.search(rf"(?<![\w$.]){re.escape(name)}\s*\(", code) is not None
 
 
+def _named_in(symbol: str, text: str) -> bool:
+    """Whether ``text`` names the function or method ``symbol`` ("Cart.total": ``total``)."""
+    name = symbol.rsplit(".", 1)[-1]
+    return re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", text) is not None
+
+
 def _score(run: TestsRun | str) -> tuple[int, int, int]:
     """How well the visible tests went, to compare two runs: all passing, then more passing,
     then fewer failing (a module that no longer loads fails as one test, so fewer failures
@@ -276,12 +282,12 @@ class RewriteRun(PipelineRun):
         """Test-driven repair within the attempt: while the visible tests (the project's, the
         model's new one, the goal's examples) fail, a definition written is asked for again,
         shown the failures and sampled with a seed of its own, once per number of ``samples``
-        (one definition per resample, in turn: asked for all at once, the 1.5B fixed one and
-        broke the other again); a resample is kept when the tests go better (``_score``), else
-        its files are put back. Cheaper than the attempt the tester would start: no analysis,
-        no new workspace, and the model reads what the runner said at once. With
-        ``named_failures``, only a run naming a failing test is resampled (a project without
-        tests says only that none ran: nothing to fix)."""
+        (one definition per resample, those the failures name first, in turn: asked for all at
+        once, the 1.5B fixed one and broke the other again); a resample is kept when the tests
+        go better (``_score``), else its files are put back. Cheaper than the attempt the
+        tester would start: no analysis, no new workspace, and the model reads what the runner
+        said at once. With ``named_failures``, only a run naming a failing test is resampled (a
+        project without tests says only that none ran: nothing to fix)."""
         if self.state.stop_before_call() is not None:
             return  # no resample could be asked for: the tester's run will do
         run, seconds = await self.check_within(self.check_argv, MAX_CHECK_S)
@@ -302,7 +308,10 @@ class RewriteRun(PipelineRun):
                 return
             tested = named or output[-MAX_FAILURE_CHARS:]
             kept_files, kept_written = dict(self.files), list(self.written)
-            number, target = turns[turn % len(turns)]
+            # The definitions the failures name first (a refactor's post_url() that lost its
+            # "/posts/" prefix, not the new slugify() its test never reached), in turn.
+            pool = [(n, t) for n, t in turns if _named_in(t.symbol, tested)] or turns
+            number, target = pool[turn % len(pool)]
             # located: a new definition is in the file now, to be replaced
             await self._rewrite(number, located(target, self.files[target.path]), tested, sample)
             if self.state.stop is not None:
