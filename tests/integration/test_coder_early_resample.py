@@ -58,8 +58,8 @@ EXAMPLES = (
 def early(
     fake: FakeOpenAi, sandbox: SandboxClient, nc: Client, check: tuple[str, ...] | None = None
 ) -> Coding:
-    """The coder as new jobs get it: no later resamples, the early one on (``check`` None:
-    the default check, the sandbox's pytest here)."""
+    """The coder with the early resample on and no later ones (``check`` None: the default
+    check, the sandbox's pytest here)."""
     coder = ToolLoopCoder(
         model(fake),
         live_registry(sandbox, nc, ToolPolicy()),

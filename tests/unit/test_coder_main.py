@@ -77,13 +77,12 @@ def test_a_replay_re_runs_the_coder_the_job_had(monkeypatch: pytest.MonkeyPatch)
 def test_candidates_and_the_test_command_come_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # New jobs resample early; a job that recorded nothing did not (SelectionSettings()).
-    assert CoderSettings().selection() == SelectionSettings(early_resample=True)
+    assert CoderSettings().selection() == SelectionSettings()
     monkeypatch.setenv("BDG_CODER_CANDIDATES", "3")
     monkeypatch.setenv("BDG_CODER_TEST_COMMAND", "python3 -m unittest 'tests/test a.py'")
-    monkeypatch.setenv("BDG_CODER_EARLY_RESAMPLE", "false")
+    monkeypatch.setenv("BDG_CODER_EARLY_RESAMPLE", "true")
     assert CoderSettings().selection() == SelectionSettings(
-        3, ("python3", "-m", "unittest", "tests/test a.py")
+        3, ("python3", "-m", "unittest", "tests/test a.py"), early_resample=True
     )
 
 

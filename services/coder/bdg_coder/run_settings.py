@@ -40,8 +40,7 @@ class SelectionSettings:
     ``DEFAULT_CHECK``); with the rewrite strategy, up to ``resamples`` more answers per
     definition within a run while those tests fail (0: none), and with ``early_resample`` one
     more on a first attempt, checked on the project's tests and the goal's examples before the
-    model's own test is added. Off here (a job that recorded nothing ran without it); the
-    coder's settings turn it on for new jobs."""
+    model's own test is added (opt-in: ``BDG_CODER_EARLY_RESAMPLE``)."""
 
     candidates: int = 1
     test_argv: tuple[str, ...] | None = None
