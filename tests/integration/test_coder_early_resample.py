@@ -13,16 +13,9 @@ import pytest
 from nats.aio.client import Client
 
 from bdg_coder.application import Coding
-from bdg_coder.registries import live_registry
-from bdg_coder.run_settings import SelectionSettings
-from bdg_coder.strategy import Strategy
-from bdg_coder.tool_loop_coder import ToolLoopCoder
-from bdg_coder.workspace import SandboxWorkspaces
 from bdg_contracts import events as ev
 from bdg_jobs.application import JobApplication
 from bdg_sandbox.client import SandboxClient
-from bdg_tools.code_context import IndexerContext
-from bdg_tools.policy import ToolPolicy
 from tests.fakes.openai_server import FakeOpenAi
 from tests.integration.test_coder_loop import (  # noqa: F401 (fixtures)
     FIXED,
@@ -44,6 +37,7 @@ from tests.integration.test_coder_rewrite import (
     code,
     committed,
     replays,
+    rewriting,
     two_file_job,
 )
 
@@ -60,15 +54,7 @@ def early(
 ) -> Coding:
     """The coder with the early resample on and no later ones (``check`` None: the default
     check, the sandbox's pytest here)."""
-    coder = ToolLoopCoder(
-        model(fake),
-        live_registry(sandbox, nc, ToolPolicy()),
-        SandboxWorkspaces(sandbox),
-        IndexerContext(nc, timeout=2.0),
-        selection=SelectionSettings(1, check, 0, early_resample=True),
-        strategy=Strategy.rewrite,
-    )
-    return Coding(coder)
+    return rewriting(fake, sandbox, nc, check=check, early_resample=True)
 
 
 def checks(new: list[ev.Event]) -> list[bool]:

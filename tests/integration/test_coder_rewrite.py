@@ -96,13 +96,14 @@ def rewriting(
     nc: Client,
     resamples: int = 0,
     check: tuple[str, ...] | None = tuple(RUN_TESTS),
+    early_resample: bool = False,
 ) -> Coding:
     coder = ToolLoopCoder(
         model(fake),
         live_registry(sandbox, nc, ToolPolicy()),
         SandboxWorkspaces(sandbox),
         IndexerContext(nc, timeout=2.0),
-        selection=SelectionSettings(1, check, resamples),
+        selection=SelectionSettings(1, check, resamples, early_resample),
         strategy=Strategy.rewrite,
     )
     return Coding(coder)
