@@ -172,3 +172,57 @@ async def test_the_resample_asks_for_the_definition_the_failures_name(
     after = applied(repo, changed.patch, tmp_path)
     assert (after / "scale.py").read_text() == "def scaled(x):\n    return x\n"
     assert (after / "calc.py").read_text().endswith("    return scaled(a + b)\n")
+
+
+async def test_a_resample_whose_failure_moved_on_is_kept_and_the_next_one_finishes(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    """A repair in two steps: the first resample passes the goal's first example and fails
+    its second, as many tests failing as before but one line further on, so it is kept and a
+    second resample, shown the new failure, starts from it (counted by tests alone, the step
+    was put back and the early resamples ended)."""
+    committed(repo, {"test_calc.py": "from calc import add\n\n\ndef test_nothing():\n    pass\n"})
+    trigger = await coding_job(app, repo, GOAL)
+    halfway = "def add(a, b):\n    return abs(a) + abs(b)"
+    fake.push(code(TIMES), code(halfway), code(FIXED.rstrip()), code(NEW_TEST))
+    new = await attempt(early(fake, sandbox, nc), app, trigger)
+
+    _, step, last, _ = fake.requests
+    assert (step["seed"], last["seed"]) == (1_001, 1_002)
+    assert last["messages"][1]["content"].startswith(
+        f"The file `calc.py` as it is now:\n```\n{halfway}\n```"
+    )
+    assert "add(-1, 1) == 0" in last["messages"][1]["content"]
+    assert checks(new) == [False, False, True]
+    (changed,) = of(new, ev.FilesChanged)
+    after = applied(repo, changed.patch, tmp_path)
+    assert (after / "calc.py").read_text() == FIXED
+    await replays(app, trigger)
+
+
+async def test_the_early_resamples_end_at_the_first_that_goes_no_better(
+    app: JobApplication,
+    sandbox: SandboxClient,
+    nc: Client,
+    fake: FakeOpenAi,
+    repo: Path,
+    tmp_path: Path,
+) -> None:
+    """The first resample fails the goal's first example as before: it is put back and no
+    other is asked for; the model's test comes next."""
+    committed(repo, {"test_calc.py": "from calc import add\n\n\ndef test_nothing():\n    pass\n"})
+    trigger = await coding_job(app, repo, GOAL)
+    fake.push(code(TIMES), code("def add(a, b):\n    return a - b"), code(NEW_TEST))
+    new = await attempt(early(fake, sandbox, nc), app, trigger)
+
+    assert len(fake.requests) == 3
+    assert "def test_" in fake.requests[2]["messages"][-1]["content"]
+    assert checks(new) == [False, False]
+    (changed,) = of(new, ev.FilesChanged)
+    after = applied(repo, changed.patch, tmp_path)
+    assert (after / "calc.py").read_text() == TIMES + "\n"

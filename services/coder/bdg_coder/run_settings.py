@@ -38,9 +38,10 @@ class SelectionSettings:
     """Test-driven selection: ``candidates`` independent runs of the loop per attempt (1: the
     loop alone, no tests run by the coder), each checked with ``test_argv`` (None:
     ``DEFAULT_CHECK``); with the rewrite strategy, up to ``resamples`` more answers per
-    definition within a run while those tests fail (0: none), and with ``early_resample`` one
-    more on a first attempt, checked on the project's tests and the goal's examples before the
-    model's own test is added (opt-in: ``BDG_CODER_EARLY_RESAMPLE``)."""
+    definition within a run while those tests fail (0: none), and with ``early_resample`` up to
+    three more on a first attempt, each while the last went better, checked on the project's
+    tests and the goal's examples before the model's own test is added (opt-in:
+    ``BDG_CODER_EARLY_RESAMPLE``)."""
 
     candidates: int = 1
     test_argv: tuple[str, ...] | None = None

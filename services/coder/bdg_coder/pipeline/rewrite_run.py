@@ -8,8 +8,9 @@ added to the file's imports: ``test_imports``), and beside it the goal's own exa
 bad inputs it lists as a test (``goal_examples``, ``goal_errors``). With ``early_resample``, a
 first attempt lands the goal's examples first and runs the tests once before the model's test
 exists: the project's tests and the goal's examples are the ones a small model's own test cannot
-bend, and one resample is asked for when they fail. With no definition to write (a goal naming
-a file to create) the run is the pipeline's list of edits (``PipelineRun``)."""
+bend, and a resample is asked for when they fail, another while the last went better. With no
+definition to write (a goal naming a file to create) the run is the pipeline's list of edits
+(``PipelineRun``)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ from bdg_coder.pipeline.rewrite import (
 )
 from bdg_coder.pipeline.run import PipelineRun
 from bdg_coder.pipeline.testing.failing_lines import quoted
+from bdg_coder.pipeline.testing.failure_points import failure_points, moved_on
 from bdg_coder.pipeline.testing.goal_errors import takes_one_argument
 from bdg_coder.pipeline.testing.goal_examples import goal_test
 from bdg_coder.pipeline.testing.test_failures import failures_of
@@ -63,6 +65,9 @@ from bdg_tools.symbols.lookup import language_of
 _ABOUT_DOCS = re.compile(r"\b(doc\s*strings?|docs?|document\w*|comments?)\b", re.IGNORECASE)
 TURNS_PER_TARGET = 2  # the definition, then at most one turn to correct it
 MAX_BESIDE = 3  # source files shown beside a new module's empty file
+# Early resamples on a first attempt, each taken only while the one before went better
+# (``_better``): the 1.5B's refactor needed two, one per URL function its answer had broken.
+EARLY_RESAMPLES = 3
 RESAMPLE_SEED = 1_000  # a resample's seed: this plus its number (and the candidate's, times 100)
 MAX_FAILURE_CHARS = 1_500  # of a run's output shown when no failing test can be told apart
 # The new test's answer cap. The 1.5B's tests on the agent bench's dev half took 24-115 tokens;
@@ -95,6 +100,18 @@ def _score(run: TestsRun | str) -> tuple[int, int, int]:
     return (int(run.passed), passed, -failed)
 
 
+def _better(again: TestsRun | str, run: TestsRun | str) -> bool:
+    """Whether ``again`` went better than ``run``: a better ``_score``, or as good with its
+    failing tests stopping later in their test files (``moved_on``: a step of a repair that
+    needs two, kept so that the next resample starts from it)."""
+    if _score(again) != _score(run):
+        return _score(again) > _score(run)
+    if not isinstance(again, TestsRun) or not isinstance(run, TestsRun):
+        return False
+    before = failure_points(run.output_tail, is_test_path)
+    return moved_on(before, failure_points(again.output_tail, is_test_path))
+
+
 @dataclass
 class RewriteRun(PipelineRun):
     hit_paths: Sequence[str] = field(kw_only=True, default=())  # the index's, best first
@@ -123,14 +140,16 @@ class RewriteRun(PipelineRun):
         if not self.written and self.task.attempt > 1:
             self._standing(chosen)
         early = self.early_resample and bool(self.written) and self._test_wanted()
+        first = 1  # the next resample's number: its seed and scopes are its own
         if early and self.state.stop_before_call() is None:
             await self._land_examples(chosen[0])
             if self.state.stop is None:
-                await self._resample(chosen, range(1, 2), named_failures=True)
+                first = await self._resample(
+                    chosen, range(1, 1 + EARLY_RESAMPLES), named_failures=True, until_worse=True
+                )
         if self.written and self.state.stop_before_call() is None and self._test_wanted():
             await self._new_test(chosen[0], examples=not early)
         if self.written and self.resamples and self.state.stop is None:
-            first = 1 + early  # a seed and scopes of their own, after the early one
             await self._resample(chosen, range(first, first + self.resamples))
         if self.state.stop is None:
             self.state.finish(self.summary())
@@ -277,35 +296,39 @@ class RewriteRun(PipelineRun):
         return before_job(path, content, patches)
 
     async def _resample(
-        self, chosen: Sequence[Target], samples: range, named_failures: bool = False
-    ) -> None:
+        self,
+        chosen: Sequence[Target],
+        samples: range,
+        named_failures: bool = False,
+        until_worse: bool = False,
+    ) -> int:
         """Test-driven repair within the attempt: while the visible tests (the project's, the
         model's new one, the goal's examples) fail, a definition written is asked for again,
         shown the failures and sampled with a seed of its own, once per number of ``samples``
         (one definition per resample, those the failures name first, in turn: asked for all at
         once, the 1.5B fixed one and broke the other again); a resample is kept when the tests
-        go better (``_score``), else its files are put back. Cheaper than the attempt the
+        go better (``_better``), else its files are put back. Cheaper than the attempt the
         tester would start: no analysis, no new workspace, and the model reads what the runner
         said at once. With ``named_failures``, only a run naming a failing test is resampled (a
-        project without tests says only that none ran: nothing to fix)."""
+        project without tests says only that none ran: nothing to fix); with ``until_worse``,
+        the first resample put back ends them. Returns the number after the last one taken."""
         if self.state.stop_before_call() is not None:
-            return  # no resample could be asked for: the tester's run will do
+            return samples.start  # no resample could be asked for: the tester's run will do
         run, seconds = await self.check_within(self.check_argv, MAX_CHECK_S)
-        best = _score(run)
         limit = recheck_timeout(seconds)  # a resample that loops for ever costs seconds
         written = [(path, symbol) for path, symbol, _ in self.symbols]
         turns = [(n, t) for n, t in enumerate(chosen) if (t.path, t.symbol) in written]
         if not turns:
-            return
+            return samples.start
         for turn, sample in enumerate(samples):
             if isinstance(run, TestsRun) and run.passed:
-                return
+                return sample
             if self.state.stop_before_call() is not None:
-                return
+                return sample
             output = run.output_tail if isinstance(run, TestsRun) else run
             named = failures_of(output)
             if named_failures and not (named and isinstance(run, TestsRun)):
-                return
+                return sample
             tested = named or output[-MAX_FAILURE_CHARS:]
             kept_files, kept_written = dict(self.files), list(self.written)
             # The definitions the failures name first (a refactor's post_url() that lost its
@@ -315,15 +338,18 @@ class RewriteRun(PipelineRun):
             # located: a new definition is in the file now, to be replaced
             await self._rewrite(number, located(target, self.files[target.path]), tested, sample)
             if self.state.stop is not None:
-                return
+                return sample + 1
             if self.files == kept_files:
                 continue  # nothing landed: the same tests would say the same
             again, _ = await self.check_within(self.check_argv, limit)
-            if _score(again) > best:
-                run, best = again, _score(again)
+            if _better(again, run):
+                run = again
                 continue
             await self._put_back(kept_files, sample)
             self.written = kept_written
+            if until_worse:
+                return sample + 1
+        return samples.stop
 
     async def _put_back(self, files: dict[str, str], sample: int) -> None:
         """A resample that did no better: the files as they were before it."""
