@@ -3,9 +3,15 @@ lacks."""
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from bdg_coder.pipeline.dropped_uses import dropped_uses
+from bdg_coder.pipeline.rewrite import definition, symbols_of
+from bdg_tools.symbols.lookup import language_of
+from bench.agent_tasks.tasks import load_tasks, make_repo
 
 OLD_PY = '''def load():
     """Read "HOST" from the environment."""
@@ -43,7 +49,13 @@ def test_a_name_inside_a_longer_one_is_not_kept() -> None:
          "export function slugify(t) {\n  return t.toLowerCase().replace(/ /g, '-');\n}",
          ["trim"]),
         ("function f(o) { return o['id'] + `x-${o.n}`; }", "function f(o) { return o.n; }",
-         ["id"]),
+         ["id", "x-"]),  # a template's fixed part is a format
+        ("function tagUrl(n) { return `/tags/${slug(n)}`; }",
+         "function tagUrl(n) { return slugify(n); }",
+         ["/tags/", "slug"]),
+        ("function tagUrl(n) { return `/tags/${slug(n)}`; }",
+         "function tagUrl(n) { return `/tags/${slugify(n)}`; }",
+         ["slug"]),  # the call inside the template is seen
         ('function f(o) { if (o) { return o["id"] ?? "not (yet)"; } }',
          "function f(o) { return o.id; }",
          []),  # o.id keeps it; "not (yet)" is prose, and calls nothing; `if (` is no call
@@ -55,6 +67,56 @@ def test_a_javascript_definition(old: str, new: str, dropped: list[str]) -> None
     assert dropped_uses("src/f.js", old, new, "") == dropped
 
 
+def test_a_refactor_that_lost_its_path_prefix() -> None:
+    """py-refactor-slugify, session 24: the slug code moved into slugify() (written
+    elsewhere, so its calls count as kept), but "/tags/" went with it."""
+    old = 'def tag_url(name: str) -> str:\n    slug = "-".join(re.findall(r"[a-z0-9]+", name.lower()))\n    return f"/tags/{slug}"\n'  # noqa: E501
+    moved = 'def slugify(text: str) -> str:\n    return "-".join(re.findall(r"[a-z0-9]+", text.lower()))\n'  # noqa: E501
+    lost = "def tag_url(name: str) -> str:\n    return slugify(name)\n"
+    kept = 'def tag_url(name: str) -> str:\n    return f"/tags/{slugify(name)}"\n'
+    goal = "Move it into one function slugify(text) in a new module text.py"
+    assert dropped_uses("tags.py", old, lost, goal, [moved]) == ["/tags/"]
+    assert dropped_uses("tags.py", old, kept, goal, [moved]) == []
+
+
 def test_code_that_does_not_parse_or_another_language_gives_none() -> None:
     assert dropped_uses("config.py", "def load(:\n 'HOST'", "", "") == []
     assert dropped_uses("main.go", 'x := m["id"]; f(x)', "", "") == []
+
+
+def _sources(repo: Path) -> list[str]:
+    found = (p for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts)
+    return sorted(p.relative_to(repo).as_posix() for p in found if language_of(p.name))
+
+
+def _written(repo: Path, patch: Path) -> list[tuple[str, str, str]]:
+    """(path, definition before or "", after) of each function ``patch`` adds or changes."""
+    before = {p: (repo / p).read_text() for p in _sources(repo)}
+    subprocess.run(["git", "-C", str(repo), "apply", str(patch)], check=True)
+    written = []
+    for path in _sources(repo):
+        now = (repo / path).read_text()
+        for symbol in symbols_of(path, now):
+            old = definition(path, before.get(path, ""), symbol.qualname)
+            new = definition(path, now, symbol.qualname)
+            if new != old:
+                written.append((path, old, new))
+    return written
+
+
+def test_no_reference_fix_of_the_agent_bench_trips_it(tmp_path: Path) -> None:
+    """Every task's solution.patch, each changed definition against what it was, the other
+    definitions the patch writes counting as written elsewhere (as the run's do)."""
+    checked, found = 0, []
+    for task in load_tasks():
+        make_repo(task, tmp_path / task.id)
+        written = _written(tmp_path / task.id, task.root / "solution.patch")
+        for path, old, new in written:
+            if not old:
+                continue
+            checked += 1
+            elsewhere = [text for _, _, text in written if text != new]
+            lost = dropped_uses(path, old, new, task.goal, elsewhere)
+            found += [(task.id, path, name) for name in lost]
+    assert found == []
+    assert checked >= 20

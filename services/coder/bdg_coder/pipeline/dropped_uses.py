@@ -21,8 +21,13 @@ from collections.abc import Iterable
 
 from bdg_tools.symbols.lookup import language_of
 
-_KEY = re.compile(r"[A-Za-z_][\w.:/-]{0,39}")
-_JS_STRING = re.compile(r"""'([^'\\\n]*)'|"([^"\\\n]*)"|`([^`\\$]*)`""")
+# A key, or a path's fixed part: tag_url()'s "/tags/" (in f"/tags/{slug}"), which the 1.5B's
+# refactor lost twice, returning slugify(name) alone (py-refactor-slugify, session 24).
+_KEY = re.compile(r"/?[A-Za-z_][\w.:/-]{0,39}")
+_JS_STRING = re.compile(r"""'([^'\\\n]*)'|"([^"\\\n]*)"|`([^`\\]*)`""")
+# Strings as the calls are looked for: a template's ${...} may call (`${slugify(t)}`).
+_JS_FIXED_STRING = re.compile(r"""'([^'\\\n]*)'|"([^"\\\n]*)"|`([^`\\$]*)`""")
+_JS_PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
 _JS_CALL = re.compile(r"([A-Za-z_$][\w$]*)\s*\(")
 _JS_NOT_CALLS = frozenset(
     {"if", "for", "while", "switch", "catch", "function", "return", "typeof", "new", "await"}
@@ -44,7 +49,11 @@ def dropped_uses(
 
 
 def _mentions(text: str, name: str) -> bool:
-    return re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", text) is not None
+    """Whether ``text`` has ``name`` as a whole word; a name's end that is no word character
+    needs no boundary ("/tags/" is in `/tags/${slug}`)."""
+    before = r"(?<![\w$])" if re.match(r"[\w$]", name) else ""
+    after = r"(?![\w$])" if re.search(r"[\w$]$", name) else ""
+    return re.search(before + re.escape(name) + after, text) is not None
 
 
 def _in_order(code: str) -> list[ast.expr]:
@@ -66,8 +75,9 @@ def _literals(path: str, code: str) -> list[str]:
             for n in _in_order(code)
             if isinstance(n, ast.Constant) and isinstance(n.value, str)
         ]
-    if language == "js":
-        return [next(g for g in m.groups() if g is not None) for m in _JS_STRING.finditer(code)]
+    if language == "js":  # a template's fixed parts apart: `/tags/${slug}` has "/tags/"
+        strings = (next(g for g in m.groups() if g is not None) for m in _JS_STRING.finditer(code))
+        return [part for text in strings for part in _JS_PLACEHOLDER.split(text) if part]
     return []
 
 
@@ -78,7 +88,7 @@ def _calls(path: str, code: str) -> list[str]:
             name for n in _in_order(code) if isinstance(n, ast.Call) and (name := _called(n.func))
         ]
     if language == "js":
-        outside = _JS_STRING.sub("''", code)  # a "(" inside a string calls nothing
+        outside = _JS_FIXED_STRING.sub("''", code)  # a "(" inside a string calls nothing
         return [m.group(1) for m in _JS_CALL.finditer(outside) if m.group(1) not in _JS_NOT_CALLS]
     return []
 
