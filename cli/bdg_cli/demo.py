@@ -73,7 +73,9 @@ def register(app: typer.Typer) -> None:
         ] = 2,
         coder_max_steps: Annotated[
             int | None,
-            typer.Option(min=1, help="live: model turns per coding attempt (default: env, else 6)"),
+            typer.Option(
+                min=1, help="live: model calls per coding attempt (default: env, else by strategy)"
+            ),
         ] = None,
         plan_iterations: Annotated[
             int | None, typer.Option(min=1, max=20, help="live: plan drafts (default: env, else 1)")

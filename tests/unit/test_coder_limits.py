@@ -13,6 +13,7 @@ import pytest
 from bdg_coder.limits import limits_for_context
 from bdg_coder.loop_decisions import LoopLimits
 from bdg_coder.main import CoderSettings
+from bdg_coder.strategy import Strategy
 from bdg_llm.local_server import CONTEXT, LocalModelServer
 from bdg_llm.settings import LlmSettings
 from bdg_runtime.local_llm import service_env
@@ -28,12 +29,14 @@ def server_fixture(tmp_path: Path) -> Iterator[LocalModelServer]:
     proc.wait(5)
 
 
-def coder_limits_under(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> LoopLimits:
+def coder_limits_under(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, strategy: Strategy = Strategy.loop
+) -> LoopLimits:
     for name in ("BDG_CODER_MAX_STEPS", "BDG_CODER_CONTEXT_CHARS", "BDG_CODER_RESULT_CHARS"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return CoderSettings().limits(LlmSettings().bdg_llm_context_tokens)
+    return CoderSettings().limits(LlmSettings().bdg_llm_context_tokens, strategy)
 
 
 def test_the_offline_model_gets_limits_for_its_4096_tokens(
@@ -43,6 +46,19 @@ def test_the_offline_model_gets_limits_for_its_4096_tokens(
     assert env["BDG_LLM_CONTEXT_TOKENS"] == str(CONTEXT) == "4096"
     limits = coder_limits_under(env, monkeypatch)
     assert limits == LoopLimits(max_steps=6, result_chars=2048, context_chars=7168)
+
+
+@pytest.mark.parametrize("strategy", [Strategy.pipeline, Strategy.rewrite])
+def test_the_pipelines_keep_their_steps_under_a_small_context(
+    server: LocalModelServer, monkeypatch: pytest.MonkeyPatch, strategy: Strategy
+) -> None:
+    """Their calls share no conversation: the context bounds what each shows, not how many
+    there are (explicit settings still win)."""
+    env = service_env(server, env={})
+    limits = coder_limits_under(env, monkeypatch, strategy)
+    assert limits == LoopLimits(max_steps=25, result_chars=2048, context_chars=7168)
+    env["BDG_CODER_MAX_STEPS"] = "8"
+    assert coder_limits_under(env, monkeypatch, strategy).max_steps == 8
 
 
 def test_explicit_settings_still_win(

@@ -126,9 +126,13 @@ class CoderSettings(BaseSettings):
             self.bdg_coder_early_resample,
         )
 
-    def limits(self, context_tokens: int | None = None) -> LoopLimits:
-        """Those set explicitly; the others follow the served model's context size."""
-        derived = limits_for_context(context_tokens)
+    def limits(
+        self, context_tokens: int | None = None, strategy: Strategy = Strategy.loop
+    ) -> LoopLimits:
+        """Those set explicitly; the others follow the served model's context size (the steps
+        only for the tool loop: ``limits_for_context``)."""
+        conversation = strategy not in (Strategy.pipeline, Strategy.rewrite)
+        derived = limits_for_context(context_tokens, conversation=conversation)
         return LoopLimits(
             self.bdg_coder_max_steps or derived.max_steps,
             self.bdg_coder_token_budget,
@@ -186,7 +190,7 @@ def run() -> None:
         raise SystemExit(2) from error
 
     context = llm.bdg_llm_context_tokens
-    limits = settings.limits(context)
+    limits = settings.limits(context, strategy)
     try:
         selection = settings.selection()
     except ValueError as error:  # an unbalanced quote in the test command
