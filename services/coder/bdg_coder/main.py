@@ -95,8 +95,9 @@ class CoderSettings(BaseSettings):
     bdg_coder_early_resample: bool = Field(
         default=False,
         description="rewrite strategy: on a first attempt, land the goal's examples and run the "
-        "tests before the model writes its own; when one fails, ask for a definition once more "
-        "(shown the failures, sampled), keeping it only when the tests go better",
+        "tests before the model writes its own; when one fails, ask for a definition again "
+        "(shown the failures, sampled), keeping it only when the tests go better, up to three "
+        "times while each is kept",
     )
     bdg_coder_test_command: str | None = Field(
         default=None,
