@@ -3,15 +3,13 @@ lacks."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from bdg_coder.pipeline.dropped_uses import dropped_uses
-from bdg_coder.pipeline.rewrite import definition, symbols_of
-from bdg_tools.symbols.lookup import language_of
 from bench.agent_tasks.tasks import load_tasks, make_repo
+from tests.unit.solution_definitions import written
 
 OLD_PY = '''def load():
     """Read "HOST" from the environment."""
@@ -84,38 +82,18 @@ def test_code_that_does_not_parse_or_another_language_gives_none() -> None:
     assert dropped_uses("main.go", 'x := m["id"]; f(x)', "", "") == []
 
 
-def _sources(repo: Path) -> list[str]:
-    found = (p for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts)
-    return sorted(p.relative_to(repo).as_posix() for p in found if language_of(p.name))
-
-
-def _written(repo: Path, patch: Path) -> list[tuple[str, str, str]]:
-    """(path, definition before or "", after) of each function ``patch`` adds or changes."""
-    before = {p: (repo / p).read_text() for p in _sources(repo)}
-    subprocess.run(["git", "-C", str(repo), "apply", str(patch)], check=True)
-    written = []
-    for path in _sources(repo):
-        now = (repo / path).read_text()
-        for symbol in symbols_of(path, now):
-            old = definition(path, before.get(path, ""), symbol.qualname)
-            new = definition(path, now, symbol.qualname)
-            if new != old:
-                written.append((path, old, new))
-    return written
-
-
 def test_no_reference_fix_of_the_agent_bench_trips_it(tmp_path: Path) -> None:
     """Every task's solution.patch, each changed definition against what it was, the other
     definitions the patch writes counting as written elsewhere (as the run's do)."""
     checked, found = 0, []
     for task in load_tasks():
         make_repo(task, tmp_path / task.id)
-        written = _written(tmp_path / task.id, task.root / "solution.patch")
-        for path, old, new in written:
+        changes = written(tmp_path / task.id, task.root / "solution.patch")
+        for path, old, new in changes:
             if not old:
                 continue
             checked += 1
-            elsewhere = [text for _, _, text in written if text != new]
+            elsewhere = [text for _, _, text in changes if text != new]
             lost = dropped_uses(path, old, new, task.goal, elsewhere)
             found += [(task.id, path, name) for name in lost]
     assert found == []

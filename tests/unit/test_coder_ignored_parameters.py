@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path, PurePosixPath
 
 import pytest
 
 from bdg_coder.pipeline.ignored_parameters import Ignored, ignored_parameters
 from bdg_coder.pipeline.ignored_parameters_js import js_ignored_parameters
-from bdg_coder.pipeline.rewrite import definition, symbols_of
 from bdg_tools.symbols.lookup import language_of
 from bench.agent_tasks.tasks import load_tasks, make_repo
+from tests.unit.solution_definitions import written
 
 REVIEW_CASES = Path(__file__).resolve().parents[2] / "bench" / "review_cases"
 
@@ -141,22 +140,7 @@ def test_javascript_arrow_functions_methods_and_typescript() -> None:
 
 def _changed_definitions(repo: Path, patch: Path) -> list[tuple[str, str, str]]:
     """(path, definition before, after) of each function ``patch`` changes in ``repo``."""
-    before = {p: (repo / p).read_text() for p in _sources(repo)}
-    subprocess.run(["git", "-C", str(repo), "apply", str(patch)], check=True)
-    changed = []
-    for path in _sources(repo):
-        now = (repo / path).read_text()
-        for symbol in symbols_of(path, now):
-            old = definition(path, before.get(path, ""), symbol.qualname)
-            new = definition(path, now, symbol.qualname)
-            if old and new != old:
-                changed.append((path, old, new))
-    return changed
-
-
-def _sources(repo: Path) -> list[str]:
-    found = (p.relative_to(repo).as_posix() for p in repo.rglob("*") if p.is_file())
-    return sorted(p for p in found if language_of(p) and ".git/" not in p)
+    return [(path, old, new) for path, old, new in written(repo, patch) if old]
 
 
 def _ignored(path: str, old: str, new: str) -> list[Ignored]:

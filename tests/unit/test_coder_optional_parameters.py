@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path, PurePosixPath
 
 import pytest
 
 from bdg_coder.pipeline.optional_parameters import optional_in_goal, unhandled_optional
-from bdg_coder.pipeline.rewrite import definition, symbols_of
 from bench.agent_tasks.tasks import load_tasks, make_repo
-from tests.unit.test_coder_ignored_parameters import _sources
+from tests.unit.solution_definitions import written
 
 GOAL = (
     'Add and export pluralize(count, singular, plural) in src/words.js: it returns "1 apple" '
@@ -111,16 +109,7 @@ def test_what_the_goal_says_may_be_left_out(goal: str, found: list[str]) -> None
 
 def _definitions(repo: Path, patch: Path) -> list[tuple[str, str]]:
     """(path, definition after) of each function ``patch`` changes or adds in ``repo``."""
-    before = {p: (repo / p).read_text() for p in _sources(repo)}
-    subprocess.run(["git", "-C", str(repo), "apply", str(patch)], check=True)
-    found = []
-    for path in _sources(repo):
-        now = (repo / path).read_text()
-        for symbol in symbols_of(path, now):
-            new = definition(path, now, symbol.qualname)
-            if new and new != definition(path, before.get(path, ""), symbol.qualname):
-                found.append((path, new))
-    return found
+    return [(path, new) for path, _, new in written(repo, patch)]
 
 
 def test_no_reference_fix_of_the_agent_bench_trips_it(tmp_path: Path) -> None:
