@@ -92,7 +92,7 @@ def variant_of(bounds: LiveBounds) -> dict[str, str]:
         "resamples": env.get("BDG_CODER_RESAMPLES") or os.environ.get("BDG_CODER_RESAMPLES") or "0",
         "early_resample": env.get("BDG_CODER_EARLY_RESAMPLE")
         or os.environ.get("BDG_CODER_EARLY_RESAMPLE")
-        or "False",
+        or "True",
     }
 
 
@@ -253,8 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--early-resample",
         action=argparse.BooleanOptionalAction,
-        help="one resample on the project's tests and the goal's examples before the model's "
-        "own test (BDG_CODER_EARLY_RESAMPLE) [env, off]",
+        help="resamples on the project's tests and the goal's examples before the model's "
+        "own test (BDG_CODER_EARLY_RESAMPLE) [env, on]",
     )
     parser.add_argument("--plan-iterations", type=int, help="plan drafts [env, else 1]")
     parser.add_argument("--model", help="model name for every role (with OPENAI_BASE_URL)")

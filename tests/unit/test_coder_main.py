@@ -77,6 +77,8 @@ def test_a_replay_re_runs_the_coder_the_job_had(monkeypatch: pytest.MonkeyPatch)
 def test_candidates_and_the_test_command_come_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    assert CoderSettings().selection() == SelectionSettings(early_resample=True)
+    monkeypatch.setenv("BDG_CODER_EARLY_RESAMPLE", "false")
     assert CoderSettings().selection() == SelectionSettings()
     monkeypatch.setenv("BDG_CODER_CANDIDATES", "3")
     monkeypatch.setenv("BDG_CODER_TEST_COMMAND", "python3 -m unittest 'tests/test a.py'")

@@ -93,7 +93,7 @@ class CoderSettings(BaseSettings):
         "one only when the tests go better; 0: never",
     )
     bdg_coder_early_resample: bool = Field(
-        default=False,
+        default=True,
         description="rewrite strategy: on a first attempt, land the goal's examples and run the "
         "tests before the model writes its own; when one fails, ask for a definition again "
         "(shown the failures, sampled), keeping it only when the tests go better, up to three "

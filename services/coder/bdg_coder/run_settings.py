@@ -40,8 +40,9 @@ class SelectionSettings:
     ``DEFAULT_CHECK``); with the rewrite strategy, up to ``resamples`` more answers per
     definition within a run while those tests fail (0: none), and with ``early_resample`` up to
     three more on a first attempt, each while the last went better, checked on the project's
-    tests and the goal's examples before the model's own test is added (opt-in:
-    ``BDG_CODER_EARLY_RESAMPLE``)."""
+    tests and the goal's examples before the model's own test is added (on unless
+    ``BDG_CODER_EARLY_RESAMPLE`` is false; a job records it, and one recorded without it
+    replays without it)."""
 
     candidates: int = 1
     test_argv: tuple[str, ...] | None = None
