@@ -51,7 +51,10 @@ async def test_the_cost_shown_follows_the_frames_without_a_fetch_per_model_call(
         await stack.decide(job_id, lambda j, c, n=n, s=spent: _paid(j, c, n, s))
         await expect(cost).to_have_text(f"${total:.4f}")
 
-    await stack.decide(job_id, lambda j, c: j.resume(c))
+    # The resume's frame shows "planning" before the page fetches the job: wait for the
+    # fetch itself (`count`, registered first, has seen it when this wait ends).
+    async with page.expect_request(lambda r: r.method == "GET" and bool(job_url.search(r.url))):
+        await stack.decide(job_id, lambda j, c: j.resume(c))
     await expect(state).to_have_text("planning")
     # One fetch, for the resume: none for the model calls (a fetch per frame would be 4).
     assert len(fetches) == before + 1, fetches
