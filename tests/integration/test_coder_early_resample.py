@@ -44,6 +44,8 @@ from tests.integration.test_coder_rewrite import (
 pytestmark = pytest.mark.timeout(90)
 GOAL = "Make add() add its arguments: add(2, 3) is 5 and add(-1, 1) == 0."
 PYTEST_STYLE = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+# A project test that passes whatever add() does: only the goal's examples can fail.
+NOTHING_TESTED = "from calc import add\n\n\ndef test_nothing():\n    pass\n"
 EXAMPLES = (
     "def test_the_goal_s_examples():\n    assert add(2, 3) == 5\n    assert add(-1, 1) == 0\n"
 )
@@ -186,7 +188,7 @@ async def test_a_resample_whose_failure_moved_on_is_kept_and_the_next_one_finish
     its second, as many tests failing as before but one line further on, so it is kept and a
     second resample, shown the new failure, starts from it (counted by tests alone, the step
     was put back and the early resamples ended)."""
-    committed(repo, {"test_calc.py": "from calc import add\n\n\ndef test_nothing():\n    pass\n"})
+    committed(repo, {"test_calc.py": NOTHING_TESTED})
     trigger = await coding_job(app, repo, GOAL)
     halfway = "def add(a, b):\n    return abs(a) + abs(b)"
     fake.push(code(TIMES), code(halfway), code(FIXED.rstrip()), code(NEW_TEST))
@@ -215,7 +217,7 @@ async def test_the_early_resamples_end_at_the_first_that_goes_no_better(
 ) -> None:
     """The first resample fails the goal's first example as before: it is put back and no
     other is asked for; the model's test comes next."""
-    committed(repo, {"test_calc.py": "from calc import add\n\n\ndef test_nothing():\n    pass\n"})
+    committed(repo, {"test_calc.py": NOTHING_TESTED})
     trigger = await coding_job(app, repo, GOAL)
     fake.push(code(TIMES), code("def add(a, b):\n    return a - b"), code(NEW_TEST))
     new = await attempt(early(fake, sandbox, nc), app, trigger)
